@@ -1,0 +1,186 @@
+//! Clock math: the session's shared timeline and the NTP-style offset estimator.
+//!
+//! All times are milliseconds as `f64`: server times on the server's clock (ms since the Unix
+//! epoch), local times on whatever monotonic clock the caller uses. Nothing here reads a clock.
+
+use serde::{Deserialize, Serialize};
+
+/// Beats per bar: play starts on a bar line.
+pub const DEFAULT_QUANTUM: f64 = 4.0;
+/// How far ahead of "now" a shared start is scheduled, so every client hears it from its first
+/// beat (covers a round trip plus an audio buffer on a slow connection).
+pub const DEFAULT_START_LEAD_MS: f64 = 250.0;
+
+/// The session's beat clock, as in Ableton Link: a beat line that always runs, a tempo, and a
+/// start position when the transport plays.
+///
+/// The beat at server time `t` is `anchor_beat + (t - anchor_time) * tempo / 60000`. A tempo
+/// change re-anchors at the current beat, so the phase is continuous. The pattern position of a
+/// playing transport is `beat(t) - start_beat` beats (four 16th steps per beat).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Timeline {
+    pub playing: bool,
+    /// BPM.
+    pub tempo: f64,
+    /// Server time (ms) at which the beat line passed `anchor_beat`.
+    pub anchor_time: f64,
+    pub anchor_beat: f64,
+    /// The beat at which the pattern's step 0 plays (meaningful while `playing`).
+    pub start_beat: f64,
+    /// Beats per bar; play starts on a multiple of it.
+    pub quantum: f64,
+}
+
+impl Timeline {
+    /// A stopped timeline whose beat line starts at 0 at `now`.
+    pub fn new(tempo: f64, now: f64) -> Self {
+        Self {
+            playing: false,
+            tempo,
+            anchor_time: now,
+            anchor_beat: 0.0,
+            start_beat: 0.0,
+            quantum: DEFAULT_QUANTUM,
+        }
+    }
+
+    /// The beat-line position at server time `t`.
+    pub fn beat_at(&self, t: f64) -> f64 {
+        self.anchor_beat + (t - self.anchor_time) * self.tempo / 60_000.0
+    }
+
+    /// The server time at which the beat line reaches `beat`.
+    pub fn time_at(&self, beat: f64) -> f64 {
+        self.anchor_time + (beat - self.anchor_beat) * 60_000.0 / self.tempo
+    }
+
+    /// The pattern position in beats at `t`, or `None` while stopped or before the start.
+    pub fn position_at(&self, t: f64) -> Option<f64> {
+        let p = self.beat_at(t) - self.start_beat;
+        (self.playing && p >= 0.0).then_some(p)
+    }
+
+    /// Starts the transport on the first bar line at least `lead_ms` after `now`. Playing already
+    /// is not an error: the start stays where it was.
+    pub fn play(&mut self, now: f64, lead_ms: f64) {
+        if self.playing {
+            return;
+        }
+        let earliest = self.beat_at(now + lead_ms);
+        self.start_beat = (earliest / self.quantum).ceil() * self.quantum;
+        self.playing = true;
+    }
+
+    pub fn stop(&mut self) {
+        self.playing = false;
+    }
+
+    /// Changes the tempo at `now` without a jump in phase.
+    pub fn set_tempo(&mut self, now: f64, tempo: f64) {
+        self.anchor_beat = self.beat_at(now);
+        self.anchor_time = now;
+        self.tempo = tempo;
+    }
+}
+
+/// One ping/pong exchange.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClockSample {
+    /// Server clock minus local clock, assuming a symmetric path.
+    pub offset: f64,
+    pub rtt: f64,
+}
+
+impl ClockSample {
+    /// From a ping sent at local `sent`, answered with server time `server`, received at local
+    /// `received`.
+    pub fn new(sent: f64, server: f64, received: f64) -> Self {
+        Self {
+            offset: server - (sent + received) / 2.0,
+            rtt: received - sent,
+        }
+    }
+}
+
+/// The current best estimate of the server clock.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClockEstimate {
+    /// Add to a local time to get the server time.
+    pub offset: f64,
+    /// The smallest round trip in the window.
+    pub rtt: f64,
+    /// Bound on the error: half the best round trip plus the spread of the trusted samples.
+    pub uncertainty: f64,
+}
+
+/// Number of samples kept.
+pub const CLOCK_WINDOW: usize = 64;
+
+/// Keeps the last [`CLOCK_WINDOW`] samples and trusts the quarter with the lowest round trip:
+/// queueing delay only ever adds to a round trip, so the fastest exchanges are the most
+/// symmetric. Fixed-size, no allocation.
+#[derive(Clone, Debug)]
+pub struct ClockSync {
+    samples: [ClockSample; CLOCK_WINDOW],
+    len: usize,
+    next: usize,
+}
+
+impl Default for ClockSync {
+    fn default() -> Self {
+        Self {
+            samples: [ClockSample {
+                offset: 0.0,
+                rtt: 0.0,
+            }; CLOCK_WINDOW],
+            len: 0,
+            next: 0,
+        }
+    }
+}
+
+impl ClockSync {
+    /// Adds a sample; non-finite or negative round trips are ignored.
+    pub fn add(&mut self, sample: ClockSample) {
+        if !(sample.offset.is_finite() && sample.rtt.is_finite() && sample.rtt >= 0.0) {
+            return;
+        }
+        self.samples[self.next] = sample;
+        self.next = (self.next + 1) % CLOCK_WINDOW;
+        self.len = (self.len + 1).min(CLOCK_WINDOW);
+    }
+
+    /// Forgets every sample (after a reconnect the path may differ).
+    pub fn reset(&mut self) {
+        self.len = 0;
+        self.next = 0;
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn estimate(&self) -> Option<ClockEstimate> {
+        if self.len == 0 {
+            return None;
+        }
+        let mut sorted = self.samples;
+        let window = &mut sorted[..self.len];
+        window.sort_by(|a, b| a.rtt.total_cmp(&b.rtt));
+        let trusted = &mut window[..self.len.div_ceil(4)];
+        let rtt = trusted[0].rtt;
+        trusted.sort_by(|a, b| a.offset.total_cmp(&b.offset));
+        let offset = trusted[trusted.len() / 2].offset;
+        let spread = trusted[trusted.len() - 1].offset - trusted[0].offset;
+        Some(ClockEstimate {
+            offset,
+            rtt,
+            uncertainty: rtt / 2.0 + spread / 2.0,
+        })
+    }
+}

@@ -1,0 +1,151 @@
+//! Typed errors. Each has a stable machine-readable [`code`](OpError::code) that travels on the
+//! wire and in REST error bodies.
+
+use crate::model::{LockKind, TrackId};
+
+/// A value that can be out of range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Tempo,
+    Swing,
+    Volume,
+    Pan,
+    StepCount,
+    Velocity,
+    Lock(LockKind),
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match self {
+            Field::Tempo => "tempo",
+            Field::Swing => "swing",
+            Field::Volume => "volume",
+            Field::Pan => "pan",
+            Field::StepCount => "step count",
+            Field::Velocity => "velocity",
+            Field::Lock(LockKind::Pitch) => "pitch lock",
+            Field::Lock(LockKind::Volume) => "volume lock",
+            Field::Lock(LockKind::Probability) => "probability lock",
+            Field::Lock(LockKind::Nudge) => "nudge lock",
+            Field::Lock(LockKind::Ratchet) => "ratchet lock",
+        };
+        f.write_str(s)
+    }
+}
+
+/// Why an edit (or a document) was refused. The state is unchanged whenever one is returned.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum OpError {
+    #[error("{0} is out of range")]
+    OutOfRange(Field),
+    #[error("{0} is not a finite number")]
+    NotFinite(Field),
+    #[error("no track with id {0}")]
+    UnknownTrack(TrackId),
+    #[error("a track with id {0} already exists")]
+    DuplicateTrackId(TrackId),
+    #[error("a session has at most 16 tracks")]
+    TooManyTracks,
+    #[error("step index is out of range (0..64)")]
+    StepOutOfRange,
+    #[error("track index is out of range")]
+    IndexOutOfRange,
+    #[error("a sequence cannot be copied onto its own track")]
+    SameTrack,
+    #[error("name is too long or contains control characters")]
+    InvalidName,
+    #[error("malformed id")]
+    InvalidId,
+    #[error("unknown instrument")]
+    UnknownInstrument,
+    #[error("malformed step pattern")]
+    InvalidPattern,
+    #[error("unsupported schema version {0}")]
+    UnsupportedVersion(u32),
+    #[error("this session is read-only")]
+    ReadOnly,
+}
+
+impl OpError {
+    /// Stable code for the wire; never renamed.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            OpError::OutOfRange(_) => ErrorCode::OutOfRange,
+            OpError::NotFinite(_) => ErrorCode::NotFinite,
+            OpError::UnknownTrack(_) => ErrorCode::UnknownTrack,
+            OpError::DuplicateTrackId(_) => ErrorCode::DuplicateTrackId,
+            OpError::TooManyTracks => ErrorCode::TooManyTracks,
+            OpError::StepOutOfRange => ErrorCode::StepOutOfRange,
+            OpError::IndexOutOfRange => ErrorCode::IndexOutOfRange,
+            OpError::SameTrack => ErrorCode::SameTrack,
+            OpError::InvalidName => ErrorCode::InvalidName,
+            OpError::InvalidId => ErrorCode::InvalidId,
+            OpError::UnknownInstrument => ErrorCode::UnknownInstrument,
+            OpError::InvalidPattern => ErrorCode::InvalidPattern,
+            OpError::UnsupportedVersion(_) => ErrorCode::UnsupportedVersion,
+            OpError::ReadOnly => ErrorCode::ReadOnly,
+        }
+    }
+}
+
+macro_rules! error_codes {
+    ($($(#[$m:meta])* $name:ident = $s:literal,)*) => {
+        /// Every error code that travels on the wire or in a REST error body.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum ErrorCode {
+            $($(#[$m])* #[serde(rename = $s)] $name,)*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$name,)*];
+
+            pub const fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$name => $s,)* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// Not valid JSON, or a known message with missing or mistyped fields.
+    Malformed = "malformed",
+    /// Larger than the limit for its kind.
+    TooLarge = "too_large",
+    /// A message type nobody knows.
+    UnknownType = "unknown_type",
+    /// The hello named another protocol version.
+    ProtocolVersion = "protocol_version",
+    /// The room already has its maximum of players.
+    RoomFull = "room_full",
+    /// Too many messages or requests in too short a time.
+    RateLimited = "rate_limited",
+    /// A message other than hello before the hello.
+    NotJoined = "not_joined",
+    /// A second hello on one connection.
+    AlreadyJoined = "already_joined",
+    /// No session with that id.
+    NotFound = "not_found",
+    OutOfRange = "out_of_range",
+    NotFinite = "not_finite",
+    UnknownTrack = "unknown_track",
+    DuplicateTrackId = "duplicate_track_id",
+    TooManyTracks = "too_many_tracks",
+    StepOutOfRange = "step_out_of_range",
+    IndexOutOfRange = "index_out_of_range",
+    SameTrack = "same_track",
+    InvalidName = "invalid_name",
+    InvalidId = "invalid_id",
+    UnknownInstrument = "unknown_instrument",
+    InvalidPattern = "invalid_pattern",
+    UnsupportedVersion = "unsupported_version",
+    ReadOnly = "read_only",
+    /// An upload that is not audio this build can read, or longer than allowed.
+    BadSample = "bad_sample",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,1 @@
+//! The sound: sequencer, voices and mixer, free of plugin-framework types.
