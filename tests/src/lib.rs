@@ -1,0 +1,2 @@
+//! Harnesses shared by the cross-crate tests in `tests/tests/`: each module drives a real part
+//! (a plugin host, the Worker under `wrangler dev`, several clients) and cleans up after itself.
