@@ -9,6 +9,7 @@
 //! - [`ops`]: the closed set of edits, validated by [`SessionState::apply`](model::SessionState::apply).
 //! - [`protocol`]: the live-session wire messages (JSON) and their decoder.
 //! - [`clock`]: the shared session timeline and the NTP-style clock-offset estimator.
+//! - [`room`]: the live room, the authoritative state machine of one live session.
 //! - [`schema`]: versioned documents and the migration path from older versions.
 
 pub mod clock;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod model;
 pub mod ops;
 pub mod protocol;
+pub mod room;
 pub mod schema;
 
 pub use error::{ErrorCode, Field, OpError};

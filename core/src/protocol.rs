@@ -67,10 +67,9 @@ pub enum ClientMessage {
     /// First message on a connection.
     Hello {
         proto: u32,
-        /// Display name, at most [`NAME_MAX_BYTES`] bytes.
+        /// Display name, at most [`NAME_MAX_BYTES`] bytes. (Identity for read-only sessions is
+        /// what the host verified at connect, never a claim in a message.)
         name: String,
-        /// Authenticated user id, when there is one (checked for read-only sessions).
-        user: Option<String>,
     },
     /// An edit, with the sender's op id.
     Edit { op: OpId, edit: Op },
@@ -190,15 +189,8 @@ struct Tag<'a> {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 enum ClientControl {
-    Hello {
-        proto: u32,
-        name: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        user: Option<String>,
-    },
-    Ping {
-        c: f64,
-    },
+    Hello { proto: u32, name: String },
+    Ping { c: f64 },
     Play,
     Stop,
 }
@@ -264,13 +256,13 @@ pub fn decode_client(bytes: &[u8]) -> Result<ClientMessage, DecodeError> {
     }
     Ok(
         match serde_json::from_slice(bytes).map_err(DecodeError::malformed)? {
-            ClientControl::Hello { proto, name, user } => {
+            ClientControl::Hello { proto, name } => {
                 if name.len() > NAME_MAX_BYTES || name.chars().any(char::is_control) {
                     return Err(DecodeError::malformed(
                         "player name too long or not printable",
                     ));
                 }
-                ClientMessage::Hello { proto, name, user }
+                ClientMessage::Hello { proto, name }
             }
             ClientControl::Ping { c } => {
                 if !c.is_finite() {
@@ -326,9 +318,7 @@ fn to_json<T: Serialize>(value: &T) -> String {
 impl ClientMessage {
     pub fn encode(&self) -> String {
         match self.clone() {
-            ClientMessage::Hello { proto, name, user } => {
-                to_json(&ClientControl::Hello { proto, name, user })
-            }
+            ClientMessage::Hello { proto, name } => to_json(&ClientControl::Hello { proto, name }),
             ClientMessage::Edit { op, edit } => to_json(&Submit { edit, op }),
             ClientMessage::Ping { c } => to_json(&ClientControl::Ping { c }),
             ClientMessage::Play => to_json(&ClientControl::Play),
