@@ -34,7 +34,8 @@ pub enum Op {
         len: u8,
         steps: Pattern,
     },
-    /// Add a track at `index` (the end when `None`).
+    /// Add a track at `index` (the end when `None`). Adding a track identical to one already
+    /// there changes nothing, so a replayed add is harmless.
     #[serde(rename = "add_track")]
     AddTrack {
         track: Box<Track>,
@@ -240,11 +241,19 @@ impl SessionState {
             }
             Op::AddTrack { track, index } => {
                 track.validate()?;
+                // A replay of an add whose ack was lost finds its own track: nothing to do.
+                // A different track under the same id is a collision and is refused.
+                if let Some(existing) = self.track(track.id) {
+                    if existing == &**track {
+                        return Ok(Applied {
+                            change: Change::Nothing,
+                            undo: op.clone(),
+                        });
+                    }
+                    return Err(OpError::DuplicateTrackId(track.id));
+                }
                 if self.tracks.len() >= MAX_TRACKS {
                     return Err(OpError::TooManyTracks);
-                }
-                if self.track(track.id).is_some() {
-                    return Err(OpError::DuplicateTrackId(track.id));
                 }
                 let at = match index {
                     None => self.tracks.len(),

@@ -1,0 +1,848 @@
+//! Every op, and every way an op can be refused.
+
+use keyboardia_core::*;
+
+fn id(s: &str) -> TrackId {
+    s.parse().unwrap()
+}
+
+fn state() -> SessionState {
+    let mut s = SessionState::default();
+    s.apply(&Op::AddTrack {
+        track: Box::new(Track::new(id("kick"), "Kick", "kick".parse().unwrap())),
+        index: None,
+    })
+    .unwrap();
+    s.apply(&Op::AddTrack {
+        track: Box::new(Track::new(
+            id("bass"),
+            "Bass",
+            "synth:acid".parse().unwrap(),
+        )),
+        index: None,
+    })
+    .unwrap();
+    s
+}
+
+/// Applies `op`, checks the change, then applies the undo and checks the state is back.
+fn apply_and_undo(op: Op, expected: Change) -> SessionState {
+    let mut s = state();
+    let before = s.clone();
+    let applied = s.apply(&op).unwrap();
+    assert_eq!(applied.change, expected, "change of {op:?}");
+    s.validate().unwrap();
+    let after = s.clone();
+    s.apply(&applied.undo).unwrap();
+    assert_eq!(s, before, "undo of {op:?}");
+    // Idempotent: applying the op twice equals applying it once.
+    s.apply(&op).unwrap();
+    s.apply(&op).unwrap();
+    assert_eq!(s, after, "applying {op:?} twice");
+    after
+}
+
+#[test]
+fn set_step_is_absolute() {
+    let s = apply_and_undo(
+        Op::SetStep {
+            tr: id("kick"),
+            s: 4,
+            on: true,
+        },
+        Change::Step {
+            track: id("kick"),
+            step: 4,
+        },
+    );
+    assert!(s.track(id("kick")).unwrap().steps[4].on);
+    let mut s2 = s.clone();
+    // Setting it on again changes nothing: two players clicking the same cell agree.
+    assert_eq!(
+        s2.apply(&Op::SetStep {
+            tr: id("kick"),
+            s: 4,
+            on: true
+        })
+        .unwrap()
+        .change,
+        Change::Nothing
+    );
+    assert_eq!(s2, s);
+}
+
+#[test]
+fn set_step_beyond_step_count_is_kept() {
+    let s = apply_and_undo(
+        Op::SetStep {
+            tr: id("kick"),
+            s: 63,
+            on: true,
+        },
+        Change::Step {
+            track: id("kick"),
+            step: 63,
+        },
+    );
+    assert!(s.track(id("kick")).unwrap().steps[63].on);
+    assert_eq!(s.track(id("kick")).unwrap().active_steps().len(), 16);
+}
+
+#[test]
+fn velocity() {
+    let s = apply_and_undo(
+        Op::SetVelocity {
+            tr: id("kick"),
+            s: 2,
+            v: 40,
+        },
+        Change::Step {
+            track: id("kick"),
+            step: 2,
+        },
+    );
+    assert_eq!(s.track(id("kick")).unwrap().steps[2].velocity, 40);
+}
+
+#[test]
+fn every_lock_sets_and_clears() {
+    let locks = [
+        Lock::Pitch(-24),
+        Lock::Pitch(24),
+        Lock::Volume(0.5),
+        Lock::Probability(0),
+        Lock::Nudge(-50),
+        Lock::Ratchet(8),
+    ];
+    for lock in locks {
+        let s = apply_and_undo(
+            Op::SetLock {
+                tr: id("bass"),
+                s: 9,
+                lock,
+            },
+            Change::Step {
+                track: id("bass"),
+                step: 9,
+            },
+        );
+        assert_eq!(
+            s.track(id("bass")).unwrap().steps[9].locks.get(lock.kind()),
+            Some(lock)
+        );
+        let mut s2 = s.clone();
+        let a = s2
+            .apply(&Op::ClearLock {
+                tr: id("bass"),
+                s: 9,
+                k: lock.kind(),
+            })
+            .unwrap();
+        assert_eq!(
+            a.change,
+            Change::Step {
+                track: id("bass"),
+                step: 9
+            }
+        );
+        assert!(s2.track(id("bass")).unwrap().steps[9].locks.is_empty());
+        s2.apply(&a.undo).unwrap();
+        assert_eq!(s2, s);
+    }
+    let mut s = state();
+    assert_eq!(
+        s.apply(&Op::ClearLock {
+            tr: id("bass"),
+            s: 9,
+            k: LockKind::Pitch
+        })
+        .unwrap()
+        .change,
+        Change::Nothing
+    );
+}
+
+#[test]
+fn replacing_a_lock_undoes_to_the_old_value() {
+    let mut s = state();
+    s.apply(&Op::SetLock {
+        tr: id("kick"),
+        s: 0,
+        lock: Lock::Pitch(3),
+    })
+    .unwrap();
+    let a = s
+        .apply(&Op::SetLock {
+            tr: id("kick"),
+            s: 0,
+            lock: Lock::Pitch(7),
+        })
+        .unwrap();
+    assert_eq!(
+        a.undo,
+        Op::SetLock {
+            tr: id("kick"),
+            s: 0,
+            lock: Lock::Pitch(3)
+        }
+    );
+}
+
+#[test]
+fn set_pattern() {
+    let mut steps = [Step::default(); MAX_STEPS];
+    steps[1].on = true;
+    steps[1].locks.ratchet = Some(3);
+    let s = apply_and_undo(
+        Op::SetPattern {
+            tr: id("kick"),
+            len: 32,
+            steps: Pattern(Box::new(steps)),
+        },
+        Change::Pattern { track: id("kick") },
+    );
+    let t = s.track(id("kick")).unwrap();
+    assert_eq!((t.step_count, t.steps[1].locks.ratchet), (32, Some(3)));
+}
+
+#[test]
+fn add_track_at_index_and_end() {
+    let t = Track::new(id("hat"), "Hat", "hat_closed".parse().unwrap());
+    let s = apply_and_undo(
+        Op::AddTrack {
+            track: Box::new(t.clone()),
+            index: Some(0),
+        },
+        Change::TrackAdded {
+            track: id("hat"),
+            index: 0,
+        },
+    );
+    assert_eq!(s.tracks[0].id, id("hat"));
+    let mut s = state();
+    let a = s
+        .apply(&Op::AddTrack {
+            track: Box::new(t),
+            index: None,
+        })
+        .unwrap();
+    assert_eq!(
+        a.change,
+        Change::TrackAdded {
+            track: id("hat"),
+            index: 2
+        }
+    );
+}
+
+#[test]
+fn delete_track_undo_restores_position_and_pattern() {
+    let mut s = state();
+    s.apply(&Op::SetStep {
+        tr: id("kick"),
+        s: 3,
+        on: true,
+    })
+    .unwrap();
+    let before = s.clone();
+    let a = s.apply(&Op::DeleteTrack { tr: id("kick") }).unwrap();
+    assert_eq!(
+        a.change,
+        Change::TrackRemoved {
+            track: id("kick"),
+            index: 0
+        }
+    );
+    assert_eq!(s.tracks.len(), 1);
+    s.apply(&a.undo).unwrap();
+    assert_eq!(s, before);
+}
+
+#[test]
+fn move_track() {
+    let s = apply_and_undo(
+        Op::MoveTrack {
+            tr: id("kick"),
+            to: 1,
+        },
+        Change::TrackMoved {
+            track: id("kick"),
+            from: 0,
+            to: 1,
+        },
+    );
+    assert_eq!(s.tracks[1].id, id("kick"));
+}
+
+#[test]
+fn clear_track_keeps_step_count() {
+    let mut s = state();
+    s.apply(&Op::SetStepCount {
+        tr: id("kick"),
+        v: 32,
+    })
+    .unwrap();
+    s.apply(&Op::SetStep {
+        tr: id("kick"),
+        s: 20,
+        on: true,
+    })
+    .unwrap();
+    s.apply(&Op::SetLock {
+        tr: id("kick"),
+        s: 21,
+        lock: Lock::Nudge(10),
+    })
+    .unwrap();
+    let before = s.clone();
+    let a = s.apply(&Op::ClearTrack { tr: id("kick") }).unwrap();
+    let t = s.track(id("kick")).unwrap();
+    assert!(t.steps.iter().all(Step::is_default));
+    assert_eq!(t.step_count, 32);
+    s.apply(&a.undo).unwrap();
+    assert_eq!(s, before);
+}
+
+#[test]
+fn copy_sequence_copies_steps_and_count() {
+    let mut s = state();
+    s.apply(&Op::SetStep {
+        tr: id("kick"),
+        s: 40,
+        on: true,
+    })
+    .unwrap();
+    s.apply(&Op::SetStepCount {
+        tr: id("kick"),
+        v: 64,
+    })
+    .unwrap();
+    let before = s.clone();
+    let a = s
+        .apply(&Op::CopySequence {
+            from: id("kick"),
+            to: id("bass"),
+        })
+        .unwrap();
+    assert_eq!(a.change, Change::Pattern { track: id("bass") });
+    let (k, b) = (s.track(id("kick")).unwrap(), s.track(id("bass")).unwrap());
+    assert_eq!((k.steps, k.step_count), (b.steps, b.step_count));
+    assert_eq!(
+        b.instrument,
+        "synth:acid".parse().unwrap(),
+        "only the sequence is copied"
+    );
+    s.apply(&a.undo).unwrap();
+    assert_eq!(s, before);
+}
+
+#[test]
+fn step_count_hides_but_never_deletes() {
+    let mut s = state();
+    s.apply(&Op::SetStepCount {
+        tr: id("kick"),
+        v: 64,
+    })
+    .unwrap();
+    s.apply(&Op::SetStep {
+        tr: id("kick"),
+        s: 50,
+        on: true,
+    })
+    .unwrap();
+    s.apply(&Op::SetStepCount {
+        tr: id("kick"),
+        v: 16,
+    })
+    .unwrap();
+    assert!(s
+        .track(id("kick"))
+        .unwrap()
+        .active_steps()
+        .iter()
+        .all(|st| !st.on));
+    s.apply(&Op::SetStepCount {
+        tr: id("kick"),
+        v: 64,
+    })
+    .unwrap();
+    assert!(s.track(id("kick")).unwrap().steps[50].on);
+    apply_and_undo(
+        Op::SetStepCount {
+            tr: id("kick"),
+            v: 7,
+        },
+        Change::Pattern { track: id("kick") },
+    );
+}
+
+#[test]
+fn session_settings() {
+    let s = apply_and_undo(Op::SetTempo { v: 174.5 }, Change::Tempo);
+    assert_eq!(s.tempo, 174.5);
+    let s = apply_and_undo(Op::SetSwing { v: 100.0 }, Change::Swing);
+    assert_eq!(s.swing, 100.0);
+}
+
+#[test]
+fn track_settings() {
+    let kick = id("kick");
+    let c = Change::TrackSettings { track: kick };
+    assert_eq!(
+        apply_and_undo(Op::SetVolume { tr: kick, v: 0.0 }, c.clone()).tracks[0].volume,
+        0.0
+    );
+    assert_eq!(
+        apply_and_undo(Op::SetPan { tr: kick, v: -1.0 }, c.clone()).tracks[0].pan,
+        -1.0
+    );
+    assert_eq!(
+        apply_and_undo(
+            Op::SetName {
+                tr: kick,
+                v: "Boom ü".into()
+            },
+            c.clone()
+        )
+        .tracks[0]
+            .name,
+        "Boom ü"
+    );
+    let inst: Instrument = "sample:abc-123".parse().unwrap();
+    assert_eq!(
+        apply_and_undo(
+            Op::SetInstrument {
+                tr: kick,
+                v: inst.clone()
+            },
+            c
+        )
+        .tracks[0]
+            .instrument,
+        inst
+    );
+}
+
+/// Every refusal: typed, and the state is exactly as before.
+#[test]
+fn every_error_leaves_state_untouched() {
+    let kick = id("kick");
+    let ghost = id("ghost");
+    let nan = f32::NAN;
+    let cases: Vec<(Op, OpError)> = vec![
+        (
+            Op::SetStep {
+                tr: ghost,
+                s: 0,
+                on: true,
+            },
+            OpError::UnknownTrack(ghost),
+        ),
+        (
+            Op::SetStep {
+                tr: kick,
+                s: 64,
+                on: true,
+            },
+            OpError::StepOutOfRange,
+        ),
+        (
+            Op::SetVelocity {
+                tr: kick,
+                s: 0,
+                v: 0,
+            },
+            OpError::OutOfRange(Field::Velocity),
+        ),
+        (
+            Op::SetVelocity {
+                tr: kick,
+                s: 0,
+                v: 128,
+            },
+            OpError::OutOfRange(Field::Velocity),
+        ),
+        (
+            Op::SetVelocity {
+                tr: kick,
+                s: 255,
+                v: 10,
+            },
+            OpError::StepOutOfRange,
+        ),
+        (
+            Op::SetLock {
+                tr: kick,
+                s: 0,
+                lock: Lock::Pitch(25),
+            },
+            OpError::OutOfRange(Field::Lock(LockKind::Pitch)),
+        ),
+        (
+            Op::SetLock {
+                tr: kick,
+                s: 0,
+                lock: Lock::Pitch(-25),
+            },
+            OpError::OutOfRange(Field::Lock(LockKind::Pitch)),
+        ),
+        (
+            Op::SetLock {
+                tr: kick,
+                s: 0,
+                lock: Lock::Volume(nan),
+            },
+            OpError::OutOfRange(Field::Lock(LockKind::Volume)),
+        ),
+        (
+            Op::SetLock {
+                tr: kick,
+                s: 0,
+                lock: Lock::Volume(1.5),
+            },
+            OpError::OutOfRange(Field::Lock(LockKind::Volume)),
+        ),
+        (
+            Op::SetLock {
+                tr: kick,
+                s: 0,
+                lock: Lock::Probability(101),
+            },
+            OpError::OutOfRange(Field::Lock(LockKind::Probability)),
+        ),
+        (
+            Op::SetLock {
+                tr: kick,
+                s: 0,
+                lock: Lock::Nudge(51),
+            },
+            OpError::OutOfRange(Field::Lock(LockKind::Nudge)),
+        ),
+        (
+            Op::SetLock {
+                tr: kick,
+                s: 0,
+                lock: Lock::Ratchet(0),
+            },
+            OpError::OutOfRange(Field::Lock(LockKind::Ratchet)),
+        ),
+        (
+            Op::SetLock {
+                tr: kick,
+                s: 0,
+                lock: Lock::Ratchet(9),
+            },
+            OpError::OutOfRange(Field::Lock(LockKind::Ratchet)),
+        ),
+        (
+            Op::SetLock {
+                tr: ghost,
+                s: 0,
+                lock: Lock::Ratchet(2),
+            },
+            OpError::UnknownTrack(ghost),
+        ),
+        (
+            Op::ClearLock {
+                tr: kick,
+                s: 99,
+                k: LockKind::Pitch,
+            },
+            OpError::StepOutOfRange,
+        ),
+        (
+            Op::ClearLock {
+                tr: ghost,
+                s: 0,
+                k: LockKind::Pitch,
+            },
+            OpError::UnknownTrack(ghost),
+        ),
+        (
+            Op::SetPattern {
+                tr: kick,
+                len: 0,
+                steps: Pattern(Box::new([Step::default(); 64])),
+            },
+            OpError::OutOfRange(Field::StepCount),
+        ),
+        (
+            Op::SetPattern {
+                tr: kick,
+                len: 16,
+                steps: Pattern(Box::new(
+                    [Step {
+                        velocity: 0,
+                        ..Step::default()
+                    }; 64],
+                )),
+            },
+            OpError::OutOfRange(Field::Velocity),
+        ),
+        (
+            Op::SetPattern {
+                tr: ghost,
+                len: 16,
+                steps: Pattern(Box::new([Step::default(); 64])),
+            },
+            OpError::UnknownTrack(ghost),
+        ),
+        (
+            Op::AddTrack {
+                track: Box::new(Track::new(kick, "Again", "kick".parse().unwrap())),
+                index: None,
+            },
+            OpError::DuplicateTrackId(kick),
+        ),
+        (
+            Op::AddTrack {
+                track: Box::new(Track::new(id("new"), "New", "kick".parse().unwrap())),
+                index: Some(3),
+            },
+            OpError::IndexOutOfRange,
+        ),
+        (
+            Op::AddTrack {
+                track: Box::new(Track {
+                    volume: 2.0,
+                    ..Track::new(id("new"), "New", "kick".parse().unwrap())
+                }),
+                index: None,
+            },
+            OpError::OutOfRange(Field::Volume),
+        ),
+        (
+            Op::AddTrack {
+                track: Box::new(Track {
+                    step_count: 65,
+                    ..Track::new(id("new"), "New", "kick".parse().unwrap())
+                }),
+                index: None,
+            },
+            OpError::OutOfRange(Field::StepCount),
+        ),
+        (Op::DeleteTrack { tr: ghost }, OpError::UnknownTrack(ghost)),
+        (Op::MoveTrack { tr: kick, to: 2 }, OpError::IndexOutOfRange),
+        (
+            Op::MoveTrack { tr: ghost, to: 0 },
+            OpError::UnknownTrack(ghost),
+        ),
+        (Op::ClearTrack { tr: ghost }, OpError::UnknownTrack(ghost)),
+        (
+            Op::CopySequence {
+                from: kick,
+                to: kick,
+            },
+            OpError::SameTrack,
+        ),
+        (
+            Op::CopySequence {
+                from: ghost,
+                to: kick,
+            },
+            OpError::UnknownTrack(ghost),
+        ),
+        (
+            Op::CopySequence {
+                from: kick,
+                to: ghost,
+            },
+            OpError::UnknownTrack(ghost),
+        ),
+        (
+            Op::SetStepCount { tr: kick, v: 0 },
+            OpError::OutOfRange(Field::StepCount),
+        ),
+        (
+            Op::SetStepCount { tr: kick, v: 65 },
+            OpError::OutOfRange(Field::StepCount),
+        ),
+        (
+            Op::SetStepCount { tr: ghost, v: 16 },
+            OpError::UnknownTrack(ghost),
+        ),
+        (Op::SetTempo { v: 59.9 }, OpError::OutOfRange(Field::Tempo)),
+        (Op::SetTempo { v: 180.1 }, OpError::OutOfRange(Field::Tempo)),
+        (
+            Op::SetTempo { v: f64::NAN },
+            OpError::NotFinite(Field::Tempo),
+        ),
+        (
+            Op::SetTempo { v: f64::INFINITY },
+            OpError::NotFinite(Field::Tempo),
+        ),
+        (Op::SetSwing { v: -0.1 }, OpError::OutOfRange(Field::Swing)),
+        (Op::SetSwing { v: 100.1 }, OpError::OutOfRange(Field::Swing)),
+        (
+            Op::SetSwing {
+                v: f64::NEG_INFINITY,
+            },
+            OpError::NotFinite(Field::Swing),
+        ),
+        (
+            Op::SetVolume { tr: kick, v: nan },
+            OpError::NotFinite(Field::Volume),
+        ),
+        (
+            Op::SetVolume { tr: kick, v: -0.1 },
+            OpError::OutOfRange(Field::Volume),
+        ),
+        (
+            Op::SetVolume { tr: ghost, v: 0.5 },
+            OpError::UnknownTrack(ghost),
+        ),
+        (
+            Op::SetPan { tr: kick, v: 1.01 },
+            OpError::OutOfRange(Field::Pan),
+        ),
+        (
+            Op::SetPan {
+                tr: kick,
+                v: f32::INFINITY,
+            },
+            OpError::NotFinite(Field::Pan),
+        ),
+        (
+            Op::SetName {
+                tr: kick,
+                v: "x".repeat(33),
+            },
+            OpError::InvalidName,
+        ),
+        (
+            Op::SetName {
+                tr: kick,
+                v: "bell\u{7}".into(),
+            },
+            OpError::InvalidName,
+        ),
+        (
+            Op::SetName {
+                tr: ghost,
+                v: "ok".into(),
+            },
+            OpError::UnknownTrack(ghost),
+        ),
+        (
+            Op::SetInstrument {
+                tr: ghost,
+                v: "kick".parse().unwrap(),
+            },
+            OpError::UnknownTrack(ghost),
+        ),
+    ];
+    for (op, want) in cases {
+        let mut s = state();
+        let before = s.clone();
+        assert_eq!(s.apply(&op), Err(want.clone()), "{op:?}");
+        assert_eq!(s, before, "state changed by refused {op:?}");
+        assert!(!want.code().as_str().is_empty());
+    }
+}
+
+#[test]
+fn sixteen_track_cap() {
+    let mut s = SessionState::default();
+    for i in 0..MAX_TRACKS {
+        let t = Track::new(TrackId::from_random(i as u64), "t", "kick".parse().unwrap());
+        s.apply(&Op::AddTrack {
+            track: Box::new(t),
+            index: None,
+        })
+        .unwrap();
+    }
+    let before = s.clone();
+    let extra = Track::new(id("extra"), "t", "kick".parse().unwrap());
+    assert_eq!(
+        s.apply(&Op::AddTrack {
+            track: Box::new(extra),
+            index: None
+        }),
+        Err(OpError::TooManyTracks)
+    );
+    assert_eq!(s, before);
+}
+
+#[test]
+fn readonly_sessions_refuse_everyone_but_the_owner() {
+    let mut session = Session::new(SessionId::from_random_bytes([1; 16]), 10, state());
+    session.mode = Mode::Readonly;
+    session.owner_id = Some("ada".into());
+    let op = Op::SetStep {
+        tr: id("kick"),
+        s: 0,
+        on: true,
+    };
+    let before = session.clone();
+    assert_eq!(session.apply(&op, None, 20), Err(OpError::ReadOnly));
+    assert_eq!(session.apply(&op, Some("bob"), 20), Err(OpError::ReadOnly));
+    assert_eq!(session, before);
+    session.apply(&op, Some("ada"), 20).unwrap();
+    assert_eq!(session.updated_at, 20);
+    session.mode = Mode::Collaborative;
+    session
+        .apply(
+            &Op::SetStep {
+                tr: id("kick"),
+                s: 1,
+                on: true,
+            },
+            None,
+            30,
+        )
+        .unwrap();
+    assert_eq!(session.updated_at, 30);
+}
+
+#[test]
+fn ids_are_validated() {
+    for bad in ["", "UPPER", "has space", "toolongid", "ü"] {
+        assert_eq!(bad.parse::<TrackId>(), Err(OpError::InvalidId), "{bad:?}");
+    }
+    for bad in [
+        "",
+        "not-a-uuid",
+        "00000000-0000-1000-8000-000000000000",
+        "{6f2d8bcd-0b14-46ae-9f2d-8bcd0b1476ae}",
+    ] {
+        assert_eq!(bad.parse::<SessionId>(), Err(OpError::InvalidId), "{bad:?}");
+    }
+    let sid = SessionId::from_random_bytes([0xab; 16]);
+    assert_eq!(sid.to_string().parse::<SessionId>(), Ok(sid));
+    assert_eq!(sid.as_uuid().get_version_num(), 4);
+    for bad in ["synth:nope", "sample:", "sample:a/b", "snare2"] {
+        assert_eq!(
+            bad.parse::<Instrument>(),
+            Err(OpError::UnknownInstrument),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(BuiltinSound::ALL.len(), 16);
+    assert_eq!(SynthPreset::ALL.len(), 5);
+    for s in BuiltinSound::ALL {
+        assert_eq!(s.id().parse::<Instrument>(), Ok(Instrument::Sound(*s)));
+    }
+    for p in SynthPreset::ALL {
+        assert_eq!(
+            Instrument::Synth(*p).to_string().parse::<Instrument>(),
+            Ok(Instrument::Synth(*p))
+        );
+    }
+}
+
+#[test]
+fn fork_points_at_its_parent() {
+    let parent = Session::new(
+        SessionId::from_random_bytes([1; 16]),
+        10,
+        SessionState::demo(),
+    );
+    let child = parent.fork(SessionId::from_random_bytes([2; 16]), 99);
+    assert_eq!(child.forked_from, Some(parent.id));
+    assert_eq!(child.state, parent.state);
+    assert_eq!(
+        (child.created_at, child.mode, child.owner_id.clone()),
+        (99, Mode::Collaborative, None)
+    );
+    SessionState::demo().validate().unwrap();
+}

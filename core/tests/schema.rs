@@ -1,0 +1,161 @@
+//! Versioned documents: current version round-trips, version 0 (the web original) migrates,
+//! unknown future versions and invalid documents are refused.
+
+use keyboardia_core::schema::*;
+use keyboardia_core::*;
+
+#[test]
+fn demo_session_round_trips_byte_identically() {
+    let s = Session::new(
+        SessionId::from_random_bytes([5; 16]),
+        1_700_000_000_000,
+        SessionState::demo(),
+    );
+    let json = session_to_json(&s);
+    let back = session_from_json(json.as_bytes()).unwrap();
+    assert_eq!(back, s);
+    assert_eq!(session_to_json(&back), json);
+}
+
+#[test]
+fn full_session_is_compact() {
+    // 16 tracks × 64 steps, half the steps on, a quarter of those with locks.
+    let mut state = SessionState::default();
+    for i in 0..MAX_TRACKS {
+        let mut t = Track::new(
+            TrackId::from_random(i as u64 + 1),
+            format!("Track {i}"),
+            "kick".parse().unwrap(),
+        );
+        t.step_count = 64;
+        for s in (0..64).step_by(2) {
+            t.steps[s].on = true;
+            if s % 8 == 0 {
+                t.steps[s].locks.pitch = Some(-12);
+                t.steps[s].velocity = 90;
+            }
+        }
+        state.tracks.push(t);
+    }
+    state.validate().unwrap();
+    let json = session_to_json(&Session::new(
+        SessionId::from_random_bytes([1; 16]),
+        0,
+        state,
+    ));
+    assert!(json.len() <= 8 * 1024, "{} bytes", json.len());
+}
+
+#[test]
+fn version_0_documents_from_the_web_app_migrate() {
+    let v0 = r#"{
+        "id": "6f2d8bcd-0b14-46ae-9f2d-8bcd0b1476ae",
+        "createdAt": 1, "updatedAt": 2, "forkedFrom": null,
+        "state": {
+            "tempo": 250, "swing": 30,
+            "tracks": [
+                {"id": "track-1700000000-kick", "name": "Kick", "sampleId": "kick",
+                 "steps": [true,false,false,false,true,false,false,false,true,false,false,false,true,false,false,false],
+                 "parameterLocks": [null,null,null,null,{"pitch":5,"volume":0.5}],
+                 "volume": 0.9, "muted": true, "transpose": 2, "stepCount": 32},
+                {"id": "hh", "name": "Hat\u0007", "sampleId": "hihat", "steps": [false,true], "parameterLocks": [], "volume": 3},
+                {"id": "s", "name": "Acid", "sampleId": "synth:acid", "steps": [], "parameterLocks": []},
+                {"id": "weird", "name": "?", "sampleId": "didgeridoo"}
+            ]
+        }
+    }"#;
+    let s = session_from_json(v0.as_bytes()).unwrap();
+    assert_eq!(s.state.version, SCHEMA_VERSION);
+    assert_eq!(s.state.tempo, 180.0, "clamped into range");
+    assert_eq!(s.state.swing, 30.0);
+    let kick = &s.state.tracks[0];
+    assert_eq!(kick.instrument, Instrument::Sound(BuiltinSound::Kick));
+    assert_eq!(kick.step_count, 32);
+    assert_eq!(kick.volume, 0.9);
+    assert!(kick.steps[0].on && kick.steps[12].on && !kick.steps[1].on);
+    assert_eq!(
+        kick.steps[4].locks.pitch,
+        Some(7),
+        "lock pitch + track transpose"
+    );
+    assert_eq!(kick.steps[4].locks.volume, Some(0.5));
+    assert_eq!(
+        kick.steps[0].locks.pitch,
+        Some(2),
+        "transpose alone becomes a pitch lock"
+    );
+    let hat = &s.state.tracks[1];
+    assert_eq!(hat.id, "hh".parse().unwrap());
+    assert_eq!(hat.name, "Hat");
+    assert_eq!(hat.volume, 1.0);
+    assert_eq!(hat.instrument, Instrument::Sound(BuiltinSound::ClosedHat));
+    assert_eq!(
+        s.state.tracks[2].instrument,
+        Instrument::Synth(SynthPreset::Acid)
+    );
+    assert_eq!(
+        s.state.tracks[3].instrument,
+        Instrument::Sound(BuiltinSound::Kick)
+    );
+    s.validate().unwrap();
+    // Migrated ids are stable: loading twice gives the same ids.
+    assert_eq!(session_from_json(v0.as_bytes()).unwrap(), s);
+}
+
+#[test]
+fn refusals() {
+    let good = session_to_json(&Session::new(
+        SessionId::from_random_bytes([5; 16]),
+        0,
+        SessionState::demo(),
+    ));
+    let future = good.replace(r#""version":1"#, r#""version":2"#);
+    assert_eq!(
+        session_from_json(future.as_bytes()),
+        Err(SchemaError::FromTheFuture(2))
+    );
+    let bad_tempo = good.replace(r#""tempo":118.0"#, r#""tempo":500.0"#);
+    assert_eq!(
+        session_from_json(bad_tempo.as_bytes()),
+        Err(SchemaError::Invalid(OpError::OutOfRange(Field::Tempo)))
+    );
+    let dup = good.replace(r#""id":"snare""#, r#""id":"kick""#);
+    assert!(matches!(
+        session_from_json(dup.as_bytes()),
+        Err(SchemaError::Invalid(OpError::DuplicateTrackId(_)))
+    ));
+    let bad_bits = good.replace("8888000000000000", "88880000000000zz");
+    assert!(matches!(
+        session_from_json(bad_bits.as_bytes()),
+        Err(SchemaError::Json(_))
+    ));
+    let extra = good.replace(
+        r#""mode":"collaborative""#,
+        r#""mode":"collaborative","evil":1"#,
+    );
+    assert!(matches!(
+        session_from_json(extra.as_bytes()),
+        Err(SchemaError::Json(_))
+    ));
+    assert!(matches!(session_from_json(b"{"), Err(SchemaError::Json(_))));
+    assert!(matches!(
+        state_from_json(br#"{"version":"one"}"#),
+        Err(SchemaError::Json(_))
+    ));
+    let huge = vec![b' '; MAX_DOCUMENT_BYTES + 1];
+    assert_eq!(
+        session_from_json(&huge),
+        Err(SchemaError::TooLarge(MAX_DOCUMENT_BYTES + 1))
+    );
+    let seventeen = format!(
+        r#"{{"version":1,"tempo":120,"swing":0,"tracks":[{}]}}"#,
+        (0..17)
+            .map(|i| format!(r#"{{"id":"t{i}","name":"","instrument":"kick","volume":1,"pan":0,"stepCount":16,"on":"0000000000000000"}}"#))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    assert_eq!(
+        state_from_json(seventeen.as_bytes()),
+        Err(SchemaError::Invalid(OpError::TooManyTracks))
+    );
+}
