@@ -8,10 +8,12 @@
 //! - [`model`]: the session document (tracks, steps, parameter locks) and every valid range.
 //! - [`ops`]: the closed set of edits, validated by [`SessionState::apply`](model::SessionState::apply).
 //! - [`protocol`]: the live-session wire messages (JSON) and their decoder.
+//! - [`client`]: a player's side of a live session: optimistic edits, pending ops, snapshots.
 //! - [`clock`]: the shared session timeline and the NTP-style clock-offset estimator.
 //! - [`room`]: the live room, the authoritative state machine of one live session.
 //! - [`schema`]: versioned documents and the migration path from older versions.
 
+pub mod client;
 pub mod clock;
 pub mod error;
 pub mod model;
