@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The one command that runs Keyboardia's server locally: installs the Worker toolchain if needed,
+# builds the Worker, and runs it under `wrangler dev` in the foreground with KV, R2 and Durable
+# Object state persisted in .wrangler/state (kept across runs).
+#   PORT=8787 HOST=127.0.0.1 PERSIST_DIR=.wrangler/state bash scripts/server.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-worker.sh
+bash scripts/build-worker.sh
+exec bash scripts/wrangler.sh dev \
+  --ip "${HOST:-127.0.0.1}" --port "${PORT:-8787}" \
+  --persist-to "${PERSIST_DIR:-.wrangler/state}" \
+  --show-interactive-dev-session=false "$@"

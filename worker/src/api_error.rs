@@ -1,0 +1,139 @@
+//! Every refusal the REST API gives: an HTTP status and a JSON body `{"code", "msg"}` whose code
+//! is one of core's [`ErrorCode`]s. Handlers return `Result<_, ApiError>` and use `?`; the edge
+//! turns the error into a response exactly once.
+
+use keyboardia_core::schema::SchemaError;
+use keyboardia_core::{ErrorCode, OpError};
+use serde::Serialize;
+
+use crate::routes::RouteError;
+
+/// A refused request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: ErrorCode,
+    pub msg: String,
+    /// For 429: seconds until a retry can succeed (sent as `Retry-After`).
+    pub retry_after_s: Option<u64>,
+}
+
+/// The JSON body of an error reply.
+#[derive(Serialize)]
+pub struct ErrorBody<'a> {
+    pub code: ErrorCode,
+    pub msg: &'a str,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: ErrorCode, msg: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            msg: msg.into(),
+            retry_after_s: None,
+        }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(404, ErrorCode::NotFound, format!("no {what} with that id"))
+    }
+
+    pub fn too_large(what: &str, len: usize, max: usize) -> Self {
+        Self::new(
+            413,
+            ErrorCode::TooLarge,
+            format!("{what} is {len} bytes, at most {max} allowed"),
+        )
+    }
+
+    pub fn malformed(msg: impl Into<String>) -> Self {
+        Self::new(400, ErrorCode::Malformed, msg)
+    }
+
+    pub fn rate_limited(retry_after_ms: f64) -> Self {
+        let secs = (retry_after_ms / 1000.0).ceil().clamp(1.0, 3600.0) as u64;
+        Self {
+            retry_after_s: Some(secs),
+            ..Self::new(
+                429,
+                ErrorCode::RateLimited,
+                format!("too many requests from this address; retry in {secs} s"),
+            )
+        }
+    }
+
+    /// An internal failure (storage unavailable…): a 500, never the client's fault. core has no
+    /// "internal" code; the status says it and the message is for operators.
+    pub fn internal(msg: impl Into<String>) -> Self {
+        Self::new(500, ErrorCode::Malformed, msg)
+    }
+
+    pub fn body_json(&self) -> String {
+        serde_json::to_string(&ErrorBody {
+            code: self.code,
+            msg: &self.msg,
+        })
+        .unwrap_or_default()
+    }
+}
+
+impl From<OpError> for ApiError {
+    fn from(e: OpError) -> Self {
+        Self::new(400, e.code(), e.to_string())
+    }
+}
+
+impl From<SchemaError> for ApiError {
+    fn from(e: SchemaError) -> Self {
+        match e {
+            SchemaError::TooLarge(n) => Self::too_large(
+                "the document",
+                n,
+                keyboardia_core::schema::MAX_DOCUMENT_BYTES,
+            ),
+            SchemaError::Json(m) => Self::malformed(m),
+            SchemaError::FromTheFuture(v) => Self::new(
+                400,
+                ErrorCode::UnsupportedVersion,
+                format!("schema version {v} is newer than this server"),
+            ),
+            SchemaError::Invalid(op) => op.into(),
+        }
+    }
+}
+
+impl From<RouteError> for ApiError {
+    fn from(e: RouteError) -> Self {
+        match e {
+            RouteError::NotFound => Self::new(404, ErrorCode::NotFound, "no such endpoint"),
+            RouteError::MethodNotAllowed => {
+                Self::new(405, ErrorCode::Malformed, "method not allowed here")
+            }
+            RouteError::BadId(e) => e.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_codes() {
+        let e: ApiError = SchemaError::TooLarge(200_000).into();
+        assert_eq!((e.status, e.code), (413, ErrorCode::TooLarge));
+        let e: ApiError = SchemaError::Json("x".into()).into();
+        assert_eq!((e.status, e.code), (400, ErrorCode::Malformed));
+        let e: ApiError = OpError::TooManyTracks.into();
+        assert_eq!((e.status, e.code), (400, ErrorCode::TooManyTracks));
+        let e: ApiError = RouteError::BadId(OpError::InvalidId).into();
+        assert_eq!((e.status, e.code), (400, ErrorCode::InvalidId));
+        let e = ApiError::rate_limited(1500.0);
+        assert_eq!((e.status, e.retry_after_s), (429, Some(2)));
+        assert_eq!(
+            e.body_json(),
+            format!(r#"{{"code":"rate_limited","msg":"{}"}}"#, e.msg)
+        );
+    }
+}

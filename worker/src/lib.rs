@@ -1,0 +1,23 @@
+//! Keyboardia's backend: a Cloudflare Worker around the sans-IO `keyboardia-core`.
+//!
+//! - REST (`/api/sessions…`): create, load, save and fork sessions stored in KV; upload and
+//!   download samples in R2.
+//! - `/api/sessions/{id}/ws`: one `LiveSession` Durable Object per session runs the core's live
+//!   room on the WebSocket hibernation API, writing every accepted op to its SQLite storage before
+//!   broadcasting or acknowledging it, and keeping KV current.
+//! - Per-client-address rate limits on create, fork and upload (a `RateLimiter` Durable Object
+//!   per address), per-socket message limits in the room.
+//!
+//! The pure parts (route table, limits, audio checks, error replies) build and are tested
+//! natively; everything that touches the Workers runtime only exists on `wasm32`.
+
+pub mod api_error;
+pub mod audio;
+pub mod limits;
+pub mod owner;
+pub mod routes;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+#[cfg(target_arch = "wasm32")]
+pub use wasm::{LiveSession, RateLimiter};

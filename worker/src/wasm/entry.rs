@@ -1,0 +1,42 @@
+//! The fetch entry point: parse the route, apply the client-address limits, dispatch. No work
+//! happens here; each feature's handlers live in their own module.
+
+use worker::{event, Context, Env, Request, Response};
+
+use super::http::{error_response, ApiResult};
+use super::{limiter, samples, sessions};
+use crate::routes::{Method, Route};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    match dispatch(req, env).await {
+        Ok(resp) => Ok(resp),
+        Err(e) => error_response(&e),
+    }
+}
+
+fn method(req: &Request) -> Method {
+    match req.method() {
+        worker::Method::Get => Method::Get,
+        worker::Method::Post => Method::Post,
+        worker::Method::Put => Method::Put,
+        _ => Method::Other,
+    }
+}
+
+async fn dispatch(req: Request, env: Env) -> ApiResult {
+    let route = Route::parse(method(&req), &req.path())?;
+    if let Some(bucket) = route.rate_bucket() {
+        limiter::check(&req, &env, bucket).await?;
+    }
+    match route {
+        Route::Health => super::http::json(200, r#"{"ok":true}"#.into()),
+        Route::CreateSession => sessions::create(req, &env).await,
+        Route::GetSession(id) => sessions::get(id, &env).await,
+        Route::SaveSession(id) => sessions::save(req, id, &env).await,
+        Route::ForkSession(id) => sessions::fork(id, &env).await,
+        Route::LiveSocket(id) => sessions::live_socket(req, id, &env).await,
+        Route::UploadSample(id) => samples::upload(req, id, &env).await,
+        Route::DownloadSample(id, sample) => samples::download(id, sample, &env).await,
+    }
+}

@@ -1,0 +1,79 @@
+//! Small HTTP helpers shared by the handlers: JSON replies, bounded bodies, randomness, time,
+//! and the one conversion of [`ApiError`] into a response.
+
+use worker::{Headers, Request, Response, ResponseBuilder};
+
+use crate::api_error::ApiError;
+
+/// Handler result: a response, or a refusal turned into one at the edge.
+pub type ApiResult<T = Response> = std::result::Result<T, ApiError>;
+
+impl From<worker::Error> for ApiError {
+    fn from(e: worker::Error) -> Self {
+        ApiError::internal(format!("runtime error: {e}"))
+    }
+}
+
+impl From<worker::kv::KvError> for ApiError {
+    fn from(e: worker::kv::KvError) -> Self {
+        ApiError::internal(format!("KV error: {e}"))
+    }
+}
+
+/// Server time in ms since the Unix epoch.
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// 16 random bytes from the runtime's CSPRNG.
+pub fn random16() -> ApiResult<[u8; 16]> {
+    let mut b = [0u8; 16];
+    getrandom::getrandom(&mut b).map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
+    Ok(b)
+}
+
+/// A JSON reply with `status`.
+pub fn json(status: u16, body: String) -> ApiResult {
+    Ok(ResponseBuilder::new()
+        .with_status(status)
+        .with_header("content-type", "application/json")?
+        .fixed(body.into_bytes()))
+}
+
+/// The one place a refusal becomes a response.
+pub fn error_response(e: &ApiError) -> worker::Result<Response> {
+    let headers = Headers::new();
+    headers.set("content-type", "application/json")?;
+    if let Some(s) = e.retry_after_s {
+        headers.set("retry-after", &s.to_string())?;
+    }
+    Ok(ResponseBuilder::new()
+        .with_status(e.status)
+        .with_headers(headers)
+        .fixed(e.body_json().into_bytes()))
+}
+
+/// Reads the body, refusing more than `max` bytes (by `Content-Length` before reading, and by
+/// the actual length after).
+pub async fn body_bytes(req: &mut Request, max: usize, what: &str) -> ApiResult<Vec<u8>> {
+    if let Some(len) = req.headers().get("content-length")? {
+        if let Ok(len) = len.trim().parse::<usize>() {
+            if len > max {
+                return Err(ApiError::too_large(what, len, max));
+            }
+        }
+    }
+    let bytes = req.bytes().await?;
+    if bytes.len() > max {
+        return Err(ApiError::too_large(what, bytes.len(), max));
+    }
+    Ok(bytes)
+}
+
+/// The client's address, as Cloudflare reports it (`CF-Connecting-IP`).
+pub fn client_address(req: &Request) -> ApiResult<String> {
+    Ok(req
+        .headers()
+        .get("cf-connecting-ip")?
+        .unwrap_or_else(|| "unknown".into()))
+}

@@ -1,0 +1,437 @@
+//! `LiveSession`: one Durable Object per session, running core's [`Room`] on the WebSocket
+//! hibernation API.
+//!
+//! Storage (the DO's SQLite): one row with the session document, its sequence number, the
+//! timeline, and the sequence number last written to KV. Every [`RoomEvent::Persist`] rewrites the
+//! document before any later transmit is sent (and the runtime's output gate holds every send
+//! until the write is durable), so whatever a player saw acknowledged survives eviction and
+//! restarts. KV is brought up to date by an alarm a second after a change, when the last player
+//! leaves, and at once on a REST save.
+//!
+//! After hibernation the object is rebuilt from that row and from each open socket's attachment
+//! (its connection id, player and verified user).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use keyboardia_core::clock::Timeline;
+use keyboardia_core::protocol::Player;
+use keyboardia_core::room::{ConnId, Room, RoomConfig, RoomEvent};
+use keyboardia_core::schema::{session_from_json, session_to_json, state_from_json};
+use keyboardia_core::{OpError, SampleId, SessionId};
+use serde::{Deserialize, Serialize};
+use worker::{
+    durable_object, DurableObject, Env, Request, RequestInit, Response, SqlStorageValue, State,
+    WebSocket, WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair,
+};
+
+use super::http::{error_response, json, now_ms, ApiResult};
+use super::store;
+use crate::api_error::ApiError;
+use crate::limits::KV_SYNC_DELAY_MS;
+
+/// The binding name in `wrangler.toml`.
+pub const BINDING: &str = "LIVE_SESSIONS";
+/// The header by which the Worker tells the DO who the verified user is (stripped from clients).
+pub const USER_HEADER: &str = "x-keyboardia-user";
+
+/// Sends `init` to the session's DO at the internal path `/live/{id}/{action}` and returns its
+/// response unchanged.
+pub async fn call(env: &Env, id: SessionId, action: &str, init: &RequestInit) -> ApiResult {
+    let stub = env.durable_object(BINDING)?.get_by_name(&id.to_string())?;
+    let req = Request::new_with_init(&format!("https://live/live/{id}/{action}"), init)?;
+    Ok(stub.fetch_with_request(req).await?)
+}
+
+/// Kept with each socket so the room can be rebuilt after hibernation.
+#[derive(Serialize, Deserialize)]
+struct Attachment {
+    conn: ConnId,
+    /// Set once the socket said hello.
+    player: Option<Player>,
+    /// The verified owner id, if the socket presented the owner key.
+    user: Option<String>,
+}
+
+/// The body of an internal announce call.
+#[derive(Serialize, Deserialize)]
+pub struct Announce {
+    pub id: SampleId,
+    pub name: String,
+    pub url: String,
+}
+
+/// What exists only while the object is awake.
+struct Live {
+    room: Room,
+    /// Open sockets by connection id.
+    sockets: HashMap<ConnId, WebSocket>,
+    next_conn: ConnId,
+    /// The sequence number last written to KV.
+    kv_seq: u64,
+    /// An alarm is known to be set (forgotten on hibernation; setting it again is harmless).
+    alarm_set: bool,
+}
+
+#[durable_object]
+pub struct LiveSession {
+    state: State,
+    env: Env,
+    live: RefCell<Option<Live>>,
+}
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS room (
+    k INTEGER PRIMARY KEY CHECK (k = 0),
+    session TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    timeline TEXT NOT NULL,
+    kv_seq INTEGER NOT NULL
+)";
+
+#[derive(Deserialize)]
+struct Row {
+    session: String,
+    seq: f64,
+    timeline: String,
+    kv_seq: f64,
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(e.to_string())
+}
+
+impl LiveSession {
+    fn sql(&self) -> worker::SqlStorage {
+        self.state.storage().sql()
+    }
+
+    fn read_row(&self) -> ApiResult<Option<Row>> {
+        let sql = self.sql();
+        sql.exec(SCHEMA, None)?;
+        let rows: Vec<Row> = sql
+            .exec(
+                "SELECT session, seq, timeline, kv_seq FROM room WHERE k = 0",
+                None,
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// Makes sure the room is in memory: from SQLite, or on the very first wake from KV (`id`
+    /// must then be known; an unknown session is a 404).
+    async fn ensure_live(&self, id: Option<SessionId>) -> ApiResult<()> {
+        if self.live.borrow().is_some() {
+            return Ok(());
+        }
+        let (session, seq, timeline, kv_seq) = match self.read_row()? {
+            Some(row) => (
+                session_from_json(row.session.as_bytes()).map_err(internal)?,
+                row.seq as u64,
+                serde_json::from_str::<Timeline>(&row.timeline).map_err(internal)?,
+                row.kv_seq as u64,
+            ),
+            None => {
+                let id = id.ok_or_else(|| ApiError::not_found("live session"))?;
+                let session = store::get(&self.env, id).await?;
+                if self.live.borrow().is_some() {
+                    return Ok(()); // another request loaded it meanwhile
+                }
+                let timeline = Timeline::new(session.state.tempo, now_ms());
+                let timeline_json = serde_json::to_string(&timeline).map_err(internal)?;
+                self.sql().exec(
+                    "INSERT OR IGNORE INTO room (k, session, seq, timeline, kv_seq) VALUES (0, ?, 0, ?, 0)",
+                    vec![
+                        SqlStorageValue::from(session_to_json(&session)),
+                        SqlStorageValue::from(timeline_json),
+                    ],
+                )?;
+                (session, 0, timeline, 0)
+            }
+        };
+        let now = now_ms();
+        let mut room = Room::new(session, seq, timeline, RoomConfig::default());
+        let mut sockets = HashMap::new();
+        let mut next_conn = 1;
+        for ws in self.state.get_websockets() {
+            let Ok(Some(a)) = ws.deserialize_attachment::<Attachment>() else {
+                continue;
+            };
+            match a.player {
+                Some(player) => room.restore_player(a.conn, player, a.user, now),
+                None => room.handle_connect(a.conn, a.user, now),
+            }
+            next_conn = next_conn.max(a.conn + 1);
+            sockets.insert(a.conn, ws);
+        }
+        *self.live.borrow_mut() = Some(Live {
+            room,
+            sockets,
+            next_conn,
+            kv_seq,
+            alarm_set: false,
+        });
+        Ok(())
+    }
+
+    /// Handles the room's events in order. Returns whether KV needs an alarm.
+    fn drain(&self, live: &mut Live) -> ApiResult<bool> {
+        let sql = self.sql();
+        let mut changed = false;
+        while let Some(event) = live.room.poll_event() {
+            match event {
+                RoomEvent::Persist { seq } => {
+                    sql.exec(
+                        "UPDATE room SET session = ?, seq = ? WHERE k = 0",
+                        vec![
+                            SqlStorageValue::from(session_to_json(live.room.session())),
+                            SqlStorageValue::from(seq as i64),
+                        ],
+                    )?;
+                    changed = true;
+                }
+                RoomEvent::PersistTimeline => {
+                    let t = serde_json::to_string(live.room.timeline()).map_err(internal)?;
+                    sql.exec(
+                        "UPDATE room SET timeline = ? WHERE k = 0",
+                        vec![SqlStorageValue::from(t)],
+                    )?;
+                }
+                RoomEvent::Joined { conn, player, user } => {
+                    if let Some(ws) = live.sockets.get(&conn) {
+                        ws.serialize_attachment(Attachment {
+                            conn,
+                            player: Some(player),
+                            user,
+                        })?;
+                    }
+                }
+                RoomEvent::Transmit { to, text } => {
+                    if let Some(ws) = live.sockets.get(&to) {
+                        // A socket that is closing cannot be sent to; its close event follows.
+                        let _ = ws.send_with_str(&*text);
+                    }
+                }
+                RoomEvent::Close { conn, code, reason } => {
+                    if let Some(ws) = live.sockets.remove(&conn) {
+                        let _ = ws.close(Some(code), Some(reason));
+                    }
+                    live.room.handle_disconnect(conn, now_ms());
+                }
+            }
+        }
+        let need_alarm = changed && !live.alarm_set;
+        if need_alarm {
+            live.alarm_set = true;
+        }
+        Ok(need_alarm)
+    }
+
+    /// Runs `f` on the awake room, drains its events, and sets the KV alarm if needed.
+    async fn with_room<T>(&self, f: impl FnOnce(&mut Live) -> ApiResult<T>) -> ApiResult<T> {
+        let (out, need_alarm) = {
+            let mut guard = self.live.borrow_mut();
+            let live = guard
+                .as_mut()
+                .ok_or_else(|| ApiError::internal("room not loaded"))?;
+            let out = f(live);
+            let need_alarm = self.drain(live)?;
+            (out, need_alarm)
+        };
+        if need_alarm {
+            self.state
+                .storage()
+                .set_alarm(KV_SYNC_DELAY_MS as i64)
+                .await?;
+        }
+        out
+    }
+
+    /// Writes the session to KV if it changed since the last write.
+    async fn sync_kv(&self) -> ApiResult<()> {
+        let pending = {
+            let guard = self.live.borrow();
+            let live = guard
+                .as_ref()
+                .ok_or_else(|| ApiError::internal("room not loaded"))?;
+            (live.room.seq() > live.kv_seq).then(|| (live.room.session().clone(), live.room.seq()))
+        };
+        let Some((session, seq)) = pending else {
+            return Ok(());
+        };
+        store::put(&self.env, &session).await?;
+        self.sql().exec(
+            "UPDATE room SET kv_seq = ? WHERE k = 0",
+            vec![SqlStorageValue::from(seq as i64)],
+        )?;
+        if let Some(live) = self.live.borrow_mut().as_mut() {
+            live.kv_seq = live.kv_seq.max(seq);
+        }
+        Ok(())
+    }
+
+    async fn accept_socket(&self, req: &Request, id: SessionId) -> ApiResult {
+        self.ensure_live(Some(id)).await?;
+        let user = req.headers().get(USER_HEADER)?;
+        let pair = WebSocketPair::new()?;
+        self.state.accept_web_socket(&pair.server);
+        let pong = WebSocketRequestResponsePair::new("ping", "pong")
+            .map_err(|e| ApiError::internal(format!("auto-response: {e:?}")))?;
+        self.state.set_websocket_auto_response(&pong);
+        let server = pair.server;
+        self.with_room(|live| {
+            let conn = live.next_conn;
+            live.next_conn += 1;
+            server.serialize_attachment(Attachment {
+                conn,
+                player: None,
+                user: user.clone(),
+            })?;
+            live.room.handle_connect(conn, user, now_ms());
+            live.sockets.insert(conn, server);
+            Ok(())
+        })
+        .await?;
+        Ok(Response::from_websocket(pair.client)?)
+    }
+
+    async fn save(&self, mut req: Request, id: SessionId) -> ApiResult {
+        let state = state_from_json(&req.bytes().await?)?;
+        let user = req.headers().get(USER_HEADER)?;
+        self.ensure_live(Some(id)).await?;
+        self.with_room(|live| {
+            if !live.room.session().can_edit(user.as_deref()) {
+                return Err(ApiError::new(
+                    403,
+                    keyboardia_core::ErrorCode::ReadOnly,
+                    OpError::ReadOnly.to_string(),
+                ));
+            }
+            live.room.replace_state(state, now_ms());
+            Ok(())
+        })
+        .await?;
+        self.sync_kv().await?;
+        let text = {
+            let guard = self.live.borrow();
+            guard.as_ref().map(|l| session_to_json(l.room.session()))
+        };
+        json(200, text.unwrap_or_default())
+    }
+
+    async fn announce(&self, mut req: Request) -> ApiResult {
+        let a: Announce = req.json().await?;
+        if self.state.get_websockets().is_empty() {
+            return json(200, r#"{"live":false}"#.into());
+        }
+        self.ensure_live(None).await?;
+        self.with_room(|live| {
+            live.room.announce_sample(a.id, a.name, a.url);
+            Ok(())
+        })
+        .await?;
+        json(200, r#"{"live":true}"#.into())
+    }
+
+    async fn route(&self, req: Request) -> ApiResult {
+        let path = req.path();
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let ["live", id, action] = parts.as_slice() else {
+            return Err(ApiError::not_found("live endpoint"));
+        };
+        let id: SessionId = id.parse()?;
+        match *action {
+            "ws" => self.accept_socket(&req, id).await,
+            "save" => self.save(req, id).await,
+            "announce" => self.announce(req).await,
+            _ => Err(ApiError::not_found("live endpoint")),
+        }
+    }
+
+    async fn on_message(&self, ws: &WebSocket, bytes: &[u8]) -> ApiResult<()> {
+        self.ensure_live(None).await?;
+        let Some(a) = ws.deserialize_attachment::<Attachment>()? else {
+            return Ok(());
+        };
+        self.with_room(|live| {
+            live.sockets.entry(a.conn).or_insert_with(|| ws.clone());
+            live.room.handle_message(a.conn, bytes, now_ms());
+            Ok(())
+        })
+        .await
+    }
+
+    async fn on_close(&self, ws: &WebSocket) -> ApiResult<()> {
+        self.ensure_live(None).await?;
+        let Some(a) = ws.deserialize_attachment::<Attachment>()? else {
+            return Ok(());
+        };
+        let empty = self
+            .with_room(|live| {
+                live.sockets.remove(&a.conn);
+                live.room.handle_disconnect(a.conn, now_ms());
+                Ok(live.room.players().next().is_none())
+            })
+            .await?;
+        if empty {
+            self.sync_kv().await?;
+        }
+        Ok(())
+    }
+}
+
+fn to_worker(e: ApiError) -> worker::Error {
+    worker::Error::RustError(format!("{} {}: {}", e.status, e.code, e.msg))
+}
+
+impl DurableObject for LiveSession {
+    fn new(state: State, env: Env) -> Self {
+        Self {
+            state,
+            env,
+            live: RefCell::new(None),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        match self.route(req).await {
+            Ok(resp) => Ok(resp),
+            Err(e) => error_response(&e),
+        }
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        if let Some(live) = self.live.borrow_mut().as_mut() {
+            live.alarm_set = false;
+        }
+        self.ensure_live(None).await.map_err(to_worker)?;
+        self.sync_kv().await.map_err(to_worker)?;
+        Response::ok("synced")
+    }
+
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> worker::Result<()> {
+        let bytes = match message {
+            WebSocketIncomingMessage::String(s) => s.into_bytes(),
+            WebSocketIncomingMessage::Binary(b) => b,
+        };
+        self.on_message(&ws, &bytes).await.map_err(to_worker)
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        _code: usize,
+        _reason: String,
+        _was_clean: bool,
+    ) -> worker::Result<()> {
+        let _ = ws.close(Some(1000), Some("bye"));
+        self.on_close(&ws).await.map_err(to_worker)
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> worker::Result<()> {
+        self.on_close(&ws).await.map_err(to_worker)
+    }
+}

@@ -1,0 +1,13 @@
+//! The Workers-runtime half: the fetch entry point, the REST handlers, and the two Durable
+//! Objects. Only built for `wasm32`.
+
+mod entry;
+mod http;
+mod limiter;
+mod live;
+mod samples;
+mod sessions;
+mod store;
+
+pub use limiter::RateLimiter;
+pub use live::LiveSession;

@@ -1,0 +1,134 @@
+//! Samples in R2: upload (a WAV of at most 5 s), download, and the `sample_added` broadcast.
+
+use keyboardia_core::{ErrorCode, SampleId, SessionId};
+use serde::Serialize;
+use worker::{Env, HttpMetadata, Method, Request, RequestInit, Response, ResponseBuilder};
+
+use super::http::{body_bytes, json, random16, ApiResult};
+use super::live::{self, Announce};
+use super::store;
+use crate::api_error::ApiError;
+use crate::audio::{is_wav_content_type, parse_wav, WAV_CONTENT_TYPE};
+use crate::limits::{MAX_SAMPLE_BYTES, MAX_SAMPLE_MS, SAMPLE_NAME_MAX_BYTES};
+
+/// The binding name in `wrangler.toml`.
+pub const BINDING: &str = "SAMPLES";
+
+fn key(session: SessionId, sample: &SampleId) -> String {
+    format!("samples/{session}/{sample}")
+}
+
+/// The reply to an upload.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Uploaded {
+    id: SampleId,
+    name: String,
+    url: String,
+    bytes: usize,
+    duration_ms: f64,
+}
+
+fn bad_sample(status: u16, msg: impl Into<String>) -> ApiError {
+    ApiError::new(status, ErrorCode::BadSample, msg)
+}
+
+/// `POST /api/sessions/{id}/samples?name=…` with a WAV body.
+pub async fn upload(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
+    let content_type = req.headers().get("content-type")?.unwrap_or_default();
+    if !is_wav_content_type(&content_type) {
+        return Err(bad_sample(
+            415,
+            format!("content type {content_type:?} is not accepted; send audio/wav"),
+        ));
+    }
+    let url = req.url()?;
+    let name = url
+        .query_pairs()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| "sample".into());
+    if name.is_empty() || name.len() > SAMPLE_NAME_MAX_BYTES || name.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            400,
+            ErrorCode::InvalidName,
+            format!("a sample name has 1 to {SAMPLE_NAME_MAX_BYTES} printable bytes"),
+        ));
+    }
+    // The session must exist before anything is stored for it.
+    store::get_text(env, id).await?;
+    let bytes = body_bytes(&mut req, MAX_SAMPLE_BYTES, "the sample").await?;
+    let info = parse_wav(&bytes).map_err(|e| bad_sample(400, e))?;
+    if info.duration_ms() > MAX_SAMPLE_MS {
+        return Err(bad_sample(
+            400,
+            format!(
+                "the sample lasts {:.0} ms, at most {MAX_SAMPLE_MS:.0} ms allowed",
+                info.duration_ms()
+            ),
+        ));
+    }
+    let hex: String = random16()?.iter().map(|b| format!("{b:02x}")).collect();
+    let sample: SampleId = hex.parse()?;
+    let len = bytes.len();
+    env.bucket(BINDING)?
+        .put(key(id, &sample), bytes)
+        .http_metadata(HttpMetadata {
+            content_type: Some(WAV_CONTENT_TYPE.into()),
+            ..Default::default()
+        })
+        .custom_metadata([("name".to_string(), name.clone())])
+        .execute()
+        .await?;
+    let download = format!(
+        "{}/api/sessions/{id}/samples/{sample}",
+        url.origin().ascii_serialization()
+    );
+    let announce = Announce {
+        id: sample.clone(),
+        name: name.clone(),
+        url: download.clone(),
+    };
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(
+        serde_json::to_string(&announce)
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .into(),
+    ));
+    live::call(env, id, "announce", &init).await?;
+    let reply = Uploaded {
+        id: sample,
+        name,
+        url: download,
+        bytes: len,
+        duration_ms: info.duration_ms(),
+    };
+    json(
+        201,
+        serde_json::to_string(&reply).map_err(|e| ApiError::internal(e.to_string()))?,
+    )
+}
+
+/// `GET /api/sessions/{id}/samples/{sample}`
+pub async fn download(id: SessionId, sample: SampleId, env: &Env) -> ApiResult<Response> {
+    let object = env
+        .bucket(BINDING)?
+        .get(key(id, &sample))
+        .execute()
+        .await?
+        .ok_or_else(|| ApiError::not_found("sample"))?;
+    let content_type = object
+        .http_metadata()
+        .content_type
+        .unwrap_or_else(|| WAV_CONTENT_TYPE.into());
+    let body = object
+        .body()
+        .ok_or_else(|| ApiError::not_found("sample"))?
+        .bytes()
+        .await?;
+    Ok(ResponseBuilder::new()
+        .with_status(200)
+        .with_header("content-type", &content_type)?
+        .with_header("cache-control", "public, max-age=31536000, immutable")?
+        .fixed(body))
+}

@@ -1,0 +1,125 @@
+//! The sessions REST API: create, load, save, fork, and the WebSocket hand-off to the session's
+//! Durable Object.
+
+use keyboardia_core::schema::{session_to_json, state_from_json, MAX_DOCUMENT_BYTES};
+use keyboardia_core::{Mode, Session, SessionId, SessionState};
+use serde::Deserialize;
+use worker::{Env, Headers, Method, Request, RequestInit, Response};
+
+use super::http::{body_bytes, json, now_ms, random16, ApiResult};
+use super::{live, store};
+use crate::api_error::ApiError;
+use crate::owner::{bearer_key, owner_id_for_key, owner_key_from_random};
+
+/// The response header that carries a new read-only session's owner key (once).
+pub const OWNER_KEY_HEADER: &str = "keyboardia-owner-key";
+
+/// The body of a create: everything optional; an empty body makes an empty session.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    /// A session state document (any version core can migrate).
+    #[serde(default)]
+    state: Option<serde_json::Value>,
+    #[serde(default)]
+    mode: Option<Mode>,
+}
+
+/// `POST /api/sessions`
+pub async fn create(mut req: Request, env: &Env) -> ApiResult {
+    let bytes = body_bytes(&mut req, MAX_DOCUMENT_BYTES, "the body").await?;
+    let now = now_ms() as u64;
+    let id = SessionId::from_random_bytes(random16()?);
+    let mut session = Session::new(id, now, SessionState::default());
+    let mut owner_key = None;
+    if !bytes.iter().all(u8::is_ascii_whitespace) {
+        let body: CreateBody =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed(e.to_string()))?;
+        if let Some(state) = body.state {
+            let doc = serde_json::to_vec(&state).map_err(|e| ApiError::malformed(e.to_string()))?;
+            session.state = state_from_json(&doc)?;
+        }
+        if body.mode == Some(Mode::Readonly) {
+            let key = owner_key_from_random(random16()?);
+            session.mode = Mode::Readonly;
+            session.owner_id = Some(owner_id_for_key(&key));
+            owner_key = Some(key);
+        }
+    }
+    store::put(env, &session).await?;
+    let resp = json(201, session_to_json(&session))?;
+    if let Some(key) = owner_key {
+        resp.headers().set(OWNER_KEY_HEADER, &key)?;
+    }
+    Ok(resp)
+}
+
+/// `GET /api/sessions/{id}`
+pub async fn get(id: SessionId, env: &Env) -> ApiResult {
+    json(200, store::get_text(env, id).await?)
+}
+
+/// The owner id a request proves (`Authorization: Bearer <key>` or `?key=`), if any.
+fn user_of(req: &Request) -> ApiResult<Option<String>> {
+    if let Some(h) = req.headers().get("authorization")? {
+        if let Some(key) = bearer_key(&h) {
+            return Ok(Some(owner_id_for_key(key)));
+        }
+    }
+    let url = req.url()?;
+    let key = url
+        .query_pairs()
+        .find(|(k, _)| k == "key")
+        .map(|(_, v)| v.into_owned());
+    Ok(key
+        .filter(|k| !k.is_empty() && k.len() <= crate::owner::OWNER_KEY_MAX_BYTES)
+        .map(|k| owner_id_for_key(&k)))
+}
+
+fn internal_headers(from: &Headers, user: Option<&str>) -> ApiResult<Headers> {
+    let headers = from.clone();
+    headers.delete(live::USER_HEADER)?;
+    if let Some(user) = user {
+        headers.set(live::USER_HEADER, user)?;
+    }
+    Ok(headers)
+}
+
+/// `PUT /api/sessions/{id}`: validated here, applied by the session's Durable Object (the one
+/// writer of a session once it exists), which updates live players and KV.
+pub async fn save(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
+    let bytes = body_bytes(&mut req, MAX_DOCUMENT_BYTES, "the document").await?;
+    let state = state_from_json(&bytes)?;
+    let user = user_of(&req)?;
+    let body = serde_json::to_string(&state).map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(internal_headers(&Headers::new(), user.as_deref())?)
+        .with_body(Some(body.into()));
+    live::call(env, id, "save", &init).await
+}
+
+/// `POST /api/sessions/{id}/fork`
+pub async fn fork(id: SessionId, env: &Env) -> ApiResult {
+    let source = store::get(env, id).await?;
+    let fork = source.fork(SessionId::from_random_bytes(random16()?), now_ms() as u64);
+    store::put(env, &fork).await?;
+    json(201, session_to_json(&fork))
+}
+
+/// `GET /api/sessions/{id}/ws`: hands the upgrade to the session's Durable Object.
+pub async fn live_socket(req: Request, id: SessionId, env: &Env) -> ApiResult<Response> {
+    let upgrade = req.headers().get("upgrade")?.unwrap_or_default();
+    if !upgrade.eq_ignore_ascii_case("websocket") {
+        return Err(ApiError::new(
+            426,
+            keyboardia_core::ErrorCode::Malformed,
+            "expected a WebSocket upgrade",
+        ));
+    }
+    let user = user_of(&req)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get)
+        .with_headers(internal_headers(req.headers(), user.as_deref())?);
+    live::call(env, id, "ws", &init).await
+}
