@@ -1,0 +1,509 @@
+//! The live room, message by message.
+
+use std::sync::Arc;
+
+use keyboardia_core::clock::{ClockSample, ClockSync, Timeline};
+use keyboardia_core::protocol::*;
+use keyboardia_core::room::*;
+use keyboardia_core::*;
+
+const T0: f64 = 1_700_000_000_000.0;
+
+fn room() -> Room {
+    let session = Session::new(
+        SessionId::from_random_bytes([8; 16]),
+        T0 as u64,
+        SessionState::demo(),
+    );
+    Room::new(session, 0, Timeline::new(118.0, T0), RoomConfig::default())
+}
+
+/// Drains the room's output: (to, message) pairs, persist seqs and closes.
+#[derive(Default, Debug)]
+struct Out {
+    sent: Vec<(ConnId, ServerMessage)>,
+    persisted: Vec<u64>,
+    timeline_persists: usize,
+    closed: Vec<(ConnId, u16)>,
+    joined: Vec<(ConnId, Player)>,
+}
+
+fn drain(room: &mut Room) -> Out {
+    let mut out = Out::default();
+    while let Some(ev) = room.poll_event() {
+        match ev {
+            RoomEvent::Persist { seq } => out.persisted.push(seq),
+            RoomEvent::PersistTimeline => out.timeline_persists += 1,
+            RoomEvent::Transmit { to, text } => {
+                out.sent.push((to, decode_server(text.as_bytes()).unwrap()))
+            }
+            RoomEvent::Close { conn, code, .. } => out.closed.push((conn, code)),
+            RoomEvent::Joined { conn, player, .. } => out.joined.push((conn, player)),
+        }
+    }
+    out
+}
+
+fn send(room: &mut Room, conn: ConnId, msg: &ClientMessage, now: f64) -> Out {
+    room.handle_message(conn, msg.encode().as_bytes(), now);
+    drain(room)
+}
+
+fn join(room: &mut Room, conn: ConnId, name: &str) -> Out {
+    room.handle_connect(conn, None, T0);
+    send(
+        room,
+        conn,
+        &ClientMessage::Hello {
+            proto: PROTOCOL_VERSION,
+            name: name.into(),
+        },
+        T0,
+    )
+}
+
+fn kick() -> TrackId {
+    "kick".parse().unwrap()
+}
+
+fn error_code(out: &Out) -> Option<ErrorCode> {
+    out.sent.iter().find_map(|(_, m)| match m {
+        ServerMessage::Error(e) => Some(e.code),
+        _ => None,
+    })
+}
+
+#[test]
+fn join_gets_a_snapshot_and_others_see_presence() {
+    let mut r = room();
+    let a = join(&mut r, 1, "Ada");
+    assert_eq!(a.joined.len(), 1);
+    match &a.sent[..] {
+        [(1, ServerMessage::Snapshot(s))] => {
+            assert_eq!((s.seq, s.you, s.players.len()), (0, 1, 1));
+            assert_eq!(s.session.state, SessionState::demo());
+        }
+        other => panic!("{other:?}"),
+    }
+    let b = join(&mut r, 2, "Bob");
+    assert!(
+        matches!(&b.sent[0], (2, ServerMessage::Snapshot(s)) if s.players.len() == 2 && s.you == 2)
+    );
+    assert!(b
+        .sent
+        .iter()
+        .any(|(to, m)| *to == 1
+            && matches!(m, ServerMessage::Join { player } if player.name == "Bob")));
+    assert_ne!(
+        a.joined[0].1.color, b.joined[0].1.color,
+        "players get distinct colours"
+    );
+    r.handle_disconnect(2, T0);
+    let out = drain(&mut r);
+    assert_eq!(out.sent, vec![(1, ServerMessage::Leave { id: 2 })]);
+}
+
+#[test]
+fn edits_are_ordered_persisted_then_broadcast_with_op_id() {
+    let mut r = room();
+    join(&mut r, 1, "Ada");
+    join(&mut r, 2, "Bob");
+    let out = send(
+        &mut r,
+        2,
+        &ClientMessage::Edit {
+            op: 77,
+            edit: Op::SetStep {
+                tr: kick(),
+                s: 1,
+                on: true,
+            },
+        },
+        T0 + 1.0,
+    );
+    assert_eq!(out.persisted, vec![1]);
+    assert_eq!(out.sent.len(), 2, "sender and peer both get the broadcast");
+    for (_, m) in &out.sent {
+        assert_eq!(
+            m,
+            &ServerMessage::Applied(Broadcast {
+                edit: Op::SetStep {
+                    tr: kick(),
+                    s: 1,
+                    on: true
+                },
+                seq: 1,
+                by: 2,
+                op: 77
+            })
+        );
+    }
+    let out = send(
+        &mut r,
+        1,
+        &ClientMessage::Edit {
+            op: 1,
+            edit: Op::SetSwing { v: 40.0 },
+        },
+        T0 + 2.0,
+    );
+    assert_eq!(out.persisted, vec![2]);
+    assert_eq!(r.seq(), 2);
+    assert_eq!(r.session().state.swing, 40.0);
+    assert!(r.session().updated_at >= (T0 + 2.0) as u64);
+}
+
+#[test]
+fn bad_messages_get_typed_errors_and_change_nothing() {
+    let mut r = room();
+    join(&mut r, 1, "Ada");
+    let before = (r.session().clone(), r.seq());
+    let huge = format!(
+        r#"{{"t":"name","tr":"kick","v":"{}","op":9}}"#,
+        "x".repeat(20_000)
+    );
+    let cases: Vec<(Vec<u8>, ErrorCode)> = vec![
+        (b"{nope".to_vec(), ErrorCode::Malformed),
+        (br#"{"t":"teleport"}"#.to_vec(), ErrorCode::UnknownType),
+        (huge.into_bytes(), ErrorCode::TooLarge),
+        (
+            br#"{"t":"step","tr":"kick","s":99,"on":true,"op":3}"#.to_vec(),
+            ErrorCode::StepOutOfRange,
+        ),
+        (
+            br#"{"t":"tempo","v":999,"op":4}"#.to_vec(),
+            ErrorCode::OutOfRange,
+        ),
+        (
+            br#"{"t":"tempo","v":NaN,"op":5}"#.to_vec(),
+            ErrorCode::Malformed,
+        ),
+        (
+            br#"{"t":"vol","tr":"kick","v":1e999,"op":6}"#.to_vec(),
+            ErrorCode::Malformed,
+        ),
+        (
+            br#"{"t":"step","tr":"nope","s":1,"on":true,"op":7}"#.to_vec(),
+            ErrorCode::UnknownTrack,
+        ),
+        (
+            br#"{"t":"hello","proto":1,"name":"again"}"#.to_vec(),
+            ErrorCode::AlreadyJoined,
+        ),
+    ];
+    for (bytes, code) in cases {
+        r.handle_message(1, &bytes, T0 + 5.0);
+        let out = drain(&mut r);
+        assert_eq!(
+            error_code(&out),
+            Some(code),
+            "{}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(80)])
+        );
+        assert!(out.persisted.is_empty());
+        assert_eq!(out.sent.len(), 1, "only the sender hears about it");
+    }
+    assert_eq!((r.session().clone(), r.seq()), before);
+    // The refused edit's op id comes back so the sender can drop it.
+    r.handle_message(
+        1,
+        br#"{"t":"step","tr":"nope","s":1,"on":true,"op":42}"#,
+        T0,
+    );
+    assert!(matches!(
+        &drain(&mut r).sent[0].1,
+        ServerMessage::Error(ErrorMessage { op: Some(42), .. })
+    ));
+}
+
+#[test]
+fn hello_first_and_protocol_version() {
+    let mut r = room();
+    r.handle_connect(1, None, T0);
+    let out = send(&mut r, 1, &ClientMessage::Ping { c: 1.0 }, T0);
+    assert_eq!(error_code(&out), Some(ErrorCode::NotJoined));
+    assert_eq!(out.closed, vec![(1, close_code::NOT_JOINED)]);
+    r.handle_connect(2, None, T0);
+    let out = send(
+        &mut r,
+        2,
+        &ClientMessage::Hello {
+            proto: PROTOCOL_VERSION + 1,
+            name: "Fut".into(),
+        },
+        T0,
+    );
+    assert_eq!(error_code(&out), Some(ErrorCode::ProtocolVersion));
+    assert_eq!(out.closed, vec![(2, close_code::PROTOCOL_VERSION)]);
+    assert_eq!(r.players().count(), 0);
+}
+
+#[test]
+fn at_most_ten_players() {
+    let mut r = room();
+    for c in 1..=10 {
+        join(&mut r, c, "p");
+    }
+    let out = join(&mut r, 11, "eleven");
+    assert_eq!(error_code(&out), Some(ErrorCode::RoomFull));
+    assert_eq!(out.closed, vec![(11, close_code::ROOM_FULL)]);
+    assert_eq!(r.players().count(), 10);
+    // One leaves, the next one fits.
+    r.handle_disconnect(3, T0);
+    drain(&mut r);
+    assert!(join(&mut r, 12, "twelve").joined.len() == 1);
+}
+
+#[test]
+fn rate_limit_per_connection() {
+    let mut r = room();
+    join(&mut r, 1, "spammer");
+    join(&mut r, 2, "calm");
+    let burst = r.config().burst as usize;
+    let mut limited = 0;
+    for i in 0..burst + 50 {
+        let out = send(&mut r, 1, &ClientMessage::Ping { c: i as f64 }, T0);
+        limited += (error_code(&out) == Some(ErrorCode::RateLimited)) as usize;
+    }
+    assert!((49..=51).contains(&limited), "{limited} limited");
+    // Another connection is unaffected; and the bucket refills with time.
+    assert_eq!(
+        error_code(&send(&mut r, 2, &ClientMessage::Ping { c: 0.0 }, T0)),
+        None
+    );
+    assert_eq!(
+        error_code(&send(
+            &mut r,
+            1,
+            &ClientMessage::Ping { c: 0.0 },
+            T0 + 100.0
+        )),
+        None
+    );
+}
+
+#[test]
+fn readonly_sessions_refuse_edits_and_transport() {
+    let mut session = Session::new(
+        SessionId::from_random_bytes([8; 16]),
+        0,
+        SessionState::demo(),
+    );
+    session.mode = Mode::Readonly;
+    session.owner_id = Some("owner".into());
+    let mut r = Room::new(session, 0, Timeline::new(118.0, T0), RoomConfig::default());
+    join(&mut r, 1, "viewer");
+    r.handle_connect(2, Some("owner".into()), T0);
+    send(
+        &mut r,
+        2,
+        &ClientMessage::Hello {
+            proto: PROTOCOL_VERSION,
+            name: "owner".into(),
+        },
+        T0,
+    );
+    let edit = ClientMessage::Edit {
+        op: 1,
+        edit: Op::SetStep {
+            tr: kick(),
+            s: 1,
+            on: true,
+        },
+    };
+    assert_eq!(
+        error_code(&send(&mut r, 1, &edit, T0)),
+        Some(ErrorCode::ReadOnly)
+    );
+    assert_eq!(
+        error_code(&send(&mut r, 1, &ClientMessage::Play, T0)),
+        Some(ErrorCode::ReadOnly)
+    );
+    assert_eq!(r.seq(), 0);
+    assert_eq!(send(&mut r, 2, &edit, T0).persisted, vec![1]);
+}
+
+#[test]
+fn play_starts_on_the_next_bar_and_tempo_keeps_phase() {
+    let mut r = room();
+    join(&mut r, 1, "Ada");
+    join(&mut r, 2, "Bob");
+    let now = T0 + 10_000.0;
+    let out = send(&mut r, 1, &ClientMessage::Play, now);
+    assert_eq!(out.timeline_persists, 1);
+    let tl = *r.timeline();
+    assert!(tl.playing);
+    assert_eq!(tl.start_beat % tl.quantum, 0.0, "starts on a bar line");
+    let start_time = tl.time_at(tl.start_beat);
+    assert!(
+        start_time >= now + RoomConfig::default().start_lead_ms,
+        "far enough ahead for everyone"
+    );
+    assert!(
+        start_time
+            < now + RoomConfig::default().start_lead_ms + tl.quantum * 60_000.0 / tl.tempo + 1e-6
+    );
+    assert_eq!(
+        out.sent
+            .iter()
+            .filter(|(_, m)| matches!(m, ServerMessage::Timeline(_)))
+            .count(),
+        2
+    );
+    // Tempo change mid-play: the beat is continuous at the change.
+    let t = start_time + 5_000.0;
+    let beat_before = r.timeline().beat_at(t);
+    let out = send(
+        &mut r,
+        2,
+        &ClientMessage::Edit {
+            op: 1,
+            edit: Op::SetTempo { v: 150.0 },
+        },
+        t,
+    );
+    assert_eq!(out.persisted, vec![1]);
+    assert_eq!(out.timeline_persists, 1);
+    assert!((r.timeline().beat_at(t) - beat_before).abs() < 1e-9);
+    assert!((r.timeline().beat_at(t + 60_000.0) - beat_before - 150.0).abs() < 1e-6);
+    assert_eq!(r.session().state.tempo, 150.0);
+    send(&mut r, 1, &ClientMessage::Stop, t + 1.0);
+    assert!(!r.timeline().playing);
+}
+
+#[test]
+fn ping_pong_gives_server_time() {
+    let mut r = room();
+    join(&mut r, 1, "Ada");
+    let out = send(&mut r, 1, &ClientMessage::Ping { c: 55.5 }, T0 + 3.0);
+    assert_eq!(
+        out.sent,
+        vec![(
+            1,
+            ServerMessage::Pong {
+                c: 55.5,
+                s: T0 + 3.0
+            }
+        )]
+    );
+}
+
+#[test]
+fn rest_save_while_live_replaces_state_for_everyone() {
+    let mut r = room();
+    join(&mut r, 1, "Ada");
+    join(&mut r, 2, "Bob");
+    let mut state = SessionState::default();
+    state.tempo = 90.0;
+    r.replace_state(state.clone(), T0 + 1.0);
+    let out = drain(&mut r);
+    assert_eq!(out.persisted, vec![1]);
+    assert_eq!(
+        out.sent
+            .iter()
+            .filter(|(_, m)| matches!(m, ServerMessage::Snapshot(s) if s.session.state == state))
+            .count(),
+        2
+    );
+    assert_eq!(r.timeline().tempo, 90.0);
+}
+
+#[test]
+fn restore_after_eviction_keeps_players_and_ids() {
+    let mut r = room();
+    let a = join(&mut r, 1, "Ada");
+    join(&mut r, 2, "Bob");
+    send(
+        &mut r,
+        1,
+        &ClientMessage::Edit {
+            op: 1,
+            edit: Op::SetSwing { v: 10.0 },
+        },
+        T0,
+    );
+    let mut fresh = Room::new(
+        r.session().clone(),
+        r.seq(),
+        *r.timeline(),
+        RoomConfig::default(),
+    );
+    fresh.restore_player(1, a.joined[0].1.clone(), None, T0);
+    assert_eq!(fresh.players().count(), 1);
+    let c = join(&mut fresh, 3, "Cy");
+    assert_ne!(
+        c.joined[0].1.id, 1,
+        "ids are unique among the players present"
+    );
+    let out = send(
+        &mut fresh,
+        1,
+        &ClientMessage::Edit {
+            op: 2,
+            edit: Op::SetSwing { v: 20.0 },
+        },
+        T0,
+    );
+    assert_eq!(out.persisted, vec![2], "sequence continues");
+    fresh.announce_sample("s1".parse().unwrap(), "vox".into(), "/api/x".into());
+    let out = drain(&mut fresh);
+    assert_eq!(out.sent.len(), 2);
+}
+
+#[test]
+fn broadcasts_share_one_allocation() {
+    let mut r = room();
+    for c in 1..=3 {
+        join(&mut r, c, "p");
+    }
+    r.handle_message(
+        1,
+        ClientMessage::Edit {
+            op: 1,
+            edit: Op::SetSwing { v: 3.0 },
+        }
+        .encode()
+        .as_bytes(),
+        T0,
+    );
+    let mut texts = Vec::new();
+    while let Some(ev) = r.poll_event() {
+        if let RoomEvent::Transmit { text, .. } = ev {
+            texts.push(text);
+        }
+    }
+    assert_eq!(texts.len(), 3);
+    assert!(texts.windows(2).all(|w| Arc::ptr_eq(&w[0], &w[1])));
+}
+
+#[test]
+fn clock_estimate_trusts_the_fastest_exchanges() {
+    let mut sync = ClockSync::default();
+    assert!(sync.estimate().is_none());
+    let true_offset = 12_345.0;
+    // Symmetric fast exchanges plus slow ones whose delay is all on the way back.
+    for i in 0..64 {
+        let sent = i as f64 * 100.0;
+        let (up, down) = if i % 3 == 0 {
+            (1.0, 1.0)
+        } else {
+            (1.0, 30.0 + i as f64)
+        };
+        sync.add(ClockSample::new(
+            sent,
+            sent + up + true_offset,
+            sent + up + down,
+        ));
+    }
+    let est = sync.estimate().unwrap();
+    assert!((est.offset - true_offset).abs() < 0.01, "{est:?}");
+    assert_eq!(est.rtt, 2.0);
+    assert!(est.uncertainty >= 1.0);
+    sync.add(ClockSample {
+        offset: f64::NAN,
+        rtt: 1.0,
+    });
+    assert_eq!(sync.len(), 64);
+    sync.reset();
+    assert!(sync.is_empty());
+}
