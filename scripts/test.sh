@@ -19,7 +19,7 @@ step "wasm32 builds of the sans-IO core and the engine"
 cargo build -p keyboardia-core -p keyboardia-engine --target wasm32-unknown-unknown
 
 step "cargo test (workspace)"
-cargo test --workspace --release
+cargo test --workspace
 
 for area in scripts/test-*.sh; do
   [ -e "$area" ] || continue
