@@ -17,6 +17,6 @@ pub mod render;
 pub mod voice;
 
 pub use clock::{BlockClock, ClockSource, HostTransport, InternalClock, ServerClock};
-pub use engine::{Engine, InputEvent, MidiOut, TrackMixer, STEP_BEATS};
+pub use engine::{AuxSink, Engine, InputEvent, MidiOut, TrackMixer, STEP_BEATS};
 pub use pattern::{EnginePattern, EngineTrack};
 pub use voice::{Patch, SampleBuffer};

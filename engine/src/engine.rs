@@ -1,0 +1,869 @@
+//! The engine: sequencer, voice pools and mixer behind one `process()`.
+//!
+//! Calling protocol (all on the audio thread unless said otherwise):
+//! - [`Engine::new`] off the audio thread: allocates every pool once.
+//! - [`Engine::set_pattern`] copies a new [`EnginePattern`] in (no allocation); tracks keep their
+//!   voices and timing by id across reorders.
+//! - [`Engine::set_sample`] swaps a sample buffer into a slot and returns the old one, which the
+//!   caller must drop off the audio thread.
+//! - Mixer controls ([`Engine::set_track_mixer`], [`Engine::set_master_gain`]) are plain setters.
+//! - [`Engine::process`] renders one block for a [`BlockClock`], with input notes (audition);
+//!   afterwards [`Engine::midi_out`] holds the block's outgoing notes (a channel per track).
+
+use std::sync::Arc;
+
+use keyboardia_core::{SynthPreset, MAX_TRACKS};
+
+use crate::clock::BlockClock;
+use crate::dsp::{decay_coef, splitmix64};
+use crate::pattern::EnginePattern;
+use crate::voice::{NoteParams, Patch, SampleBank, SampleBuffer, Voice, GATE_HELD, MAX_CHUNK};
+
+/// Voices per track (ratchets and ringing tails overlap).
+pub const VOICES_PER_TRACK: usize = 8;
+/// Length of one step in beats (16th notes).
+pub const STEP_BEATS: f64 = 0.25;
+/// The largest block processed in one go; longer blocks are split.
+pub const MAX_BLOCK: usize = 4096;
+/// Scheduled hits a track can hold ahead of time (8 ratchets × a few steps).
+const PENDING_PER_TRACK: usize = 32;
+/// Hits that can fire within one block.
+const MAX_BLOCK_HITS: usize = MAX_TRACKS * PENDING_PER_TRACK;
+/// Outgoing MIDI events a block can hold.
+pub const MAX_MIDI_OUT: usize = 1024;
+/// Tolerance when converting a beat time to a frame (covers f64 rounding).
+const FRAME_EPS: f64 = 1e-6;
+/// MIDI note of pitch lock 0 in the MIDI output.
+pub const MIDI_BASE_NOTE: i32 = 60;
+
+/// One scheduled note of a track.
+#[derive(Clone, Copy, Debug, Default)]
+struct Hit {
+    /// When it plays, in beats.
+    time_beats: f64,
+    /// How long its gate stays open, in beats.
+    gate_beats: f64,
+    /// Semitones.
+    pitch: i8,
+    velocity: u8,
+    /// Volume lock (linear gain).
+    gain: f32,
+    /// Acid: glide from the previous held note instead of retriggering.
+    slide: bool,
+}
+
+/// A hit that fires in the current block.
+#[derive(Clone, Copy, Debug, Default)]
+struct Fired {
+    /// Frame offset within the block.
+    offset: u32,
+    /// Track slot.
+    track: u8,
+    hit: Hit,
+}
+
+/// A note event from the host (audition of the selected track).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum InputEvent {
+    NoteOn { offset: u32, key: u8, velocity: u8 },
+    NoteOff { offset: u32, key: u8 },
+}
+
+impl InputEvent {
+    fn offset(&self) -> u32 {
+        match *self {
+            InputEvent::NoteOn { offset, .. } | InputEvent::NoteOff { offset, .. } => offset,
+        }
+    }
+}
+
+/// An outgoing MIDI note: channel = track slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct MidiOut {
+    /// Frame offset within the block.
+    pub offset: u32,
+    /// MIDI channel 0..=15 (the track's slot).
+    pub channel: u8,
+    pub note: u8,
+    /// 0 for a note-off.
+    pub velocity: u8,
+    pub on: bool,
+}
+
+/// Sequencer state of one track slot.
+#[derive(Clone, Copy, Debug)]
+struct TrackRun {
+    /// Global 16th index of the next step to schedule.
+    next_n: i64,
+    /// Hits scheduled but not yet fired.
+    pending: [Hit; PENDING_PER_TRACK],
+    pending_len: usize,
+    /// Hits before this beat are dropped (set on a relocation).
+    discard_before: f64,
+    /// Voice index (in the track's pool) of the last sequencer note, for acid slides.
+    last_voice: Option<usize>,
+    /// The MIDI note currently on, and the absolute frame of its note-off.
+    midi_note: Option<(u8, u64)>,
+}
+
+impl Default for TrackRun {
+    fn default() -> Self {
+        Self {
+            next_n: 0,
+            pending: [Hit::default(); PENDING_PER_TRACK],
+            pending_len: 0,
+            discard_before: f64::NEG_INFINITY,
+            last_voice: None,
+            midi_note: None,
+        }
+    }
+}
+
+/// Per-player mixer controls of a track (not session state).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrackMixer {
+    /// Linear gain on top of the session volume (automation), 0..=1.
+    pub volume: f32,
+    pub mute: bool,
+    pub solo: bool,
+}
+
+impl Default for TrackMixer {
+    fn default() -> Self {
+        Self {
+            volume: 1.0,
+            mute: false,
+            solo: false,
+        }
+    }
+}
+
+/// Receives each track's post-fader stereo signal: `(track slot, frame offset in the block,
+/// left, right)`.
+pub type AuxSink<'a> = dyn FnMut(usize, usize, &[f32], &[f32]) + 'a;
+
+/// The whole sound engine.
+pub struct Engine {
+    /// Output sample rate in Hz.
+    sample_rate_hz: f64,
+    /// The pattern being played.
+    pattern: Box<EnginePattern>,
+    /// Seed of the probability-lock dice.
+    seed: u64,
+    /// Per-slot sequencer state.
+    runs: Box<[TrackRun; MAX_TRACKS]>,
+    /// Voice pools, one per track slot.
+    voices: Box<[[Voice; VOICES_PER_TRACK]; MAX_TRACKS]>,
+    /// Spare pools used while re-ordering tracks (so `set_pattern` never allocates).
+    spare_voices: Box<[[Voice; VOICES_PER_TRACK]; MAX_TRACKS]>,
+    /// Sample slots of the sampler voice.
+    bank: SampleBank,
+    /// Hits firing in the current block.
+    fired: Box<[Fired; MAX_BLOCK_HITS]>,
+    /// Outgoing MIDI of the last block.
+    midi: Box<[MidiOut; MAX_MIDI_OUT]>,
+    midi_len: usize,
+    /// Mixer controls per slot.
+    mixer: [TrackMixer; MAX_TRACKS],
+    /// Per-track (left, right) gains, ramping linearly toward `gain_targets`.
+    gains: [[f32; 2]; MAX_TRACKS],
+    gain_targets: [[f32; 2]; MAX_TRACKS],
+    /// Per-frame increments of the ramps and frames left in them.
+    gain_steps: [[f32; 2]; MAX_TRACKS],
+    gain_ramp_left: [u32; MAX_TRACKS],
+    /// Master gain (linear): current, target, per-frame step, frames left.
+    master: f32,
+    master_target: f32,
+    master_step: f32,
+    master_ramp_left: u32,
+    /// Length of a gain ramp in frames (10 ms: no zipper noise on automation).
+    ramp_frames: u32,
+    /// Limiter envelope (peak, linked stereo) and its release multiplier.
+    limiter_env: f32,
+    limiter_release: f32,
+    /// Where the previous block ended, in beats (None after a stop).
+    expected_beat: Option<f64>,
+    /// Frames processed since creation (for MIDI note-off timing).
+    frame_clock: u64,
+    /// Which track slot MIDI input auditions.
+    audition_track: usize,
+}
+
+/// Peak level (linear) above which the limiter reduces gain.
+const LIMIT_THRESHOLD: f32 = 0.9;
+/// Level where the soft clipper's knee starts.
+const CLIP_KNEE: f32 = 0.7;
+
+impl Engine {
+    /// An engine at `sample_rate_hz`. Allocates; call off the audio thread.
+    pub fn new(sample_rate_hz: f64) -> Self {
+        let sr = sample_rate_hz as f32;
+        Self {
+            sample_rate_hz,
+            pattern: Box::default(),
+            seed: 0x4B65_7962_6F61_7264,
+            runs: Box::new([TrackRun::default(); MAX_TRACKS]),
+            voices: Box::new(std::array::from_fn(|_| {
+                std::array::from_fn(|_| Voice::default())
+            })),
+            spare_voices: Box::new(std::array::from_fn(|_| {
+                std::array::from_fn(|_| Voice::default())
+            })),
+            bank: std::array::from_fn(|_| None),
+            fired: Box::new([Fired::default(); MAX_BLOCK_HITS]),
+            midi: Box::new([MidiOut::default(); MAX_MIDI_OUT]),
+            midi_len: 0,
+            mixer: [TrackMixer::default(); MAX_TRACKS],
+            gains: [[0.0; 2]; MAX_TRACKS],
+            gain_targets: [[0.0; 2]; MAX_TRACKS],
+            gain_steps: [[0.0; 2]; MAX_TRACKS],
+            gain_ramp_left: [0; MAX_TRACKS],
+            master: 1.0,
+            master_target: 1.0,
+            master_step: 0.0,
+            master_ramp_left: 0,
+            ramp_frames: ((0.01 * sample_rate_hz) as u32).max(1),
+            limiter_env: 0.0,
+            limiter_release: decay_coef(0.12, sr),
+            expected_beat: None,
+            frame_clock: 0,
+            audition_track: 0,
+        }
+    }
+
+    pub fn sample_rate_hz(&self) -> f64 {
+        self.sample_rate_hz
+    }
+
+    pub fn pattern(&self) -> &EnginePattern {
+        &self.pattern
+    }
+
+    /// Seeds the probability-lock dice (same seed, same pattern → same performance).
+    pub fn set_seed(&mut self, seed: u64) {
+        self.seed = seed;
+    }
+
+    /// Copies a new pattern in. Track state (voices, scheduling) follows track ids; voices of
+    /// removed tracks are choked. No allocation.
+    pub fn set_pattern(&mut self, new: &EnginePattern) {
+        let old_ids = self.pattern.tracks;
+        let old_count = self.pattern.track_count;
+        let mut new_runs = [TrackRun::default(); MAX_TRACKS];
+        let mut taken = [false; MAX_TRACKS];
+        for (i, t) in new.tracks().iter().enumerate() {
+            let from = old_ids[..old_count].iter().position(|o| o.id == t.id);
+            if let Some(j) = from.filter(|&j| !taken[j]) {
+                taken[j] = true;
+                new_runs[i] = self.runs[j];
+                std::mem::swap(&mut self.spare_voices[i], &mut self.voices[j]);
+                for v in self.spare_voices[i].iter_mut() {
+                    v.track = i as u8;
+                    // A track that changed instrument: its old notes fade out.
+                    if Some(v.patch) != t.patch {
+                        v.choke();
+                    }
+                }
+                self.mixer_follow(i, j, &mut taken);
+            } else {
+                new_runs[i] = TrackRun {
+                    // A new track joins at the current position.
+                    next_n: self.runs[..old_count.max(1)]
+                        .iter()
+                        .map(|r| r.next_n)
+                        .min()
+                        .unwrap_or(0),
+                    discard_before: self.expected_beat.unwrap_or(f64::NEG_INFINITY),
+                    ..TrackRun::default()
+                };
+                for v in self.spare_voices[i].iter_mut() {
+                    v.active = false;
+                    v.track = i as u8;
+                }
+            }
+        }
+        // Voices of removed tracks are dropped (the slots become free).
+        std::mem::swap(&mut self.voices, &mut self.spare_voices);
+        for pool in self.spare_voices.iter_mut() {
+            for v in pool.iter_mut() {
+                v.active = false;
+            }
+        }
+        *self.runs = new_runs;
+        *self.pattern = *new;
+        self.update_gain_targets();
+        // New tracks start at their level rather than fading in.
+        for (i, t) in new.tracks().iter().enumerate() {
+            if !old_ids[..old_count].iter().any(|o| o.id == t.id) {
+                self.gains[i] = self.gain_targets[i];
+                self.gain_ramp_left[i] = 0;
+            }
+        }
+    }
+
+    /// Mixer controls are per slot and set by the caller; nothing to move here, kept as a hook so
+    /// ids rather than slots could own them later.
+    fn mixer_follow(&mut self, _to: usize, _from: usize, _taken: &mut [bool; MAX_TRACKS]) {}
+
+    /// Puts a sample into a slot; returns the previous buffer, to be dropped off the audio thread.
+    pub fn set_sample(
+        &mut self,
+        slot: usize,
+        sample: Option<Arc<SampleBuffer>>,
+    ) -> Option<Arc<SampleBuffer>> {
+        match self.bank.get_mut(slot) {
+            Some(s) => std::mem::replace(s, sample),
+            None => sample,
+        }
+    }
+
+    pub fn set_track_mixer(&mut self, slot: usize, mixer: TrackMixer) {
+        if slot < MAX_TRACKS && self.mixer[slot] != mixer {
+            self.mixer[slot] = mixer;
+            self.update_gain_targets();
+        }
+    }
+
+    pub fn track_mixer(&self, slot: usize) -> TrackMixer {
+        self.mixer[slot.min(MAX_TRACKS - 1)]
+    }
+
+    /// Master gain, linear.
+    pub fn set_master_gain(&mut self, gain: f32) {
+        let gain = gain.max(0.0);
+        if gain != self.master_target {
+            self.master_target = gain;
+            self.master_step = (gain - self.master) / self.ramp_frames as f32;
+            self.master_ramp_left = self.ramp_frames;
+        }
+    }
+
+    /// Selects the track slot that MIDI input plays.
+    pub fn set_audition_track(&mut self, slot: usize) {
+        self.audition_track = slot.min(MAX_TRACKS - 1);
+    }
+
+    fn update_gain_targets(&mut self) {
+        let any_solo = self.mixer[..self.pattern.track_count]
+            .iter()
+            .any(|m| m.solo);
+        for i in 0..MAX_TRACKS {
+            let t = &self.pattern.tracks[i];
+            let m = self.mixer[i];
+            let audible = i < self.pattern.track_count && !m.mute && (!any_solo || m.solo);
+            let g = if audible { t.volume * m.volume } else { 0.0 };
+            // Constant-power pan.
+            let angle = (t.pan.clamp(-1.0, 1.0) + 1.0) * std::f32::consts::FRAC_PI_4;
+            let target = [g * angle.cos(), g * angle.sin()];
+            if target != self.gain_targets[i] {
+                self.gain_targets[i] = target;
+                let cur = self.gains[i];
+                let n = self.ramp_frames as f32;
+                self.gain_steps[i] = [(target[0] - cur[0]) / n, (target[1] - cur[1]) / n];
+                self.gain_ramp_left[i] = self.ramp_frames;
+            }
+        }
+    }
+
+    /// Outgoing notes of the last processed block, sorted by offset.
+    pub fn midi_out(&self) -> &[MidiOut] {
+        &self.midi[..self.midi_len]
+    }
+
+    /// Number of voices sounding now.
+    pub fn active_voices(&self) -> usize {
+        self.voices
+            .iter()
+            .flat_map(|p| p.iter())
+            .filter(|v| v.active)
+            .count()
+    }
+
+    fn push_midi(&mut self, m: MidiOut) {
+        if self.midi_len < MAX_MIDI_OUT {
+            self.midi[self.midi_len] = m;
+            self.midi_len += 1;
+        }
+    }
+
+    /// Renders one block into `left`/`right` (overwritten; equal lengths). `inputs` are host notes
+    /// sorted by offset. `aux`, if given, receives each track's post-fader stereo signal as
+    /// `(track slot, frame offset, left, right)` pieces covering the whole block.
+    pub fn process(
+        &mut self,
+        clock: &BlockClock,
+        inputs: &[InputEvent],
+        left: &mut [f32],
+        right: &mut [f32],
+        mut aux: Option<&mut AuxSink<'_>>,
+    ) {
+        self.midi_len = 0;
+        let frames = left.len().min(right.len());
+        let mut done = 0;
+        let mut input_i = 0;
+        let mut piece_clock = *clock;
+        while done < frames {
+            let n = (frames - done).min(MAX_BLOCK);
+            // Inputs of this piece, offsets relative to it.
+            let start_i = input_i;
+            while input_i < inputs.len() && (inputs[input_i].offset() as usize) < done + n {
+                input_i += 1;
+            }
+            let (l, r) = (&mut left[done..done + n], &mut right[done..done + n]);
+            self.process_piece(
+                &piece_clock,
+                &inputs[start_i..input_i],
+                done,
+                l,
+                r,
+                &mut aux,
+            );
+            piece_clock.beat += n as f64 * clock.tempo_bpm / (60.0 * self.sample_rate_hz);
+            done += n;
+        }
+        // Stable insertion sort by offset (no allocation; note-offs stay before note-ons).
+        let m = &mut self.midi[..self.midi_len];
+        for i in 1..m.len() {
+            let mut j = i;
+            while j > 0 && m[j - 1].offset > m[j].offset {
+                m.swap(j - 1, j);
+                j -= 1;
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn process_piece(
+        &mut self,
+        clock: &BlockClock,
+        inputs: &[InputEvent],
+        base: usize,
+        left: &mut [f32],
+        right: &mut [f32],
+        aux: &mut Option<&mut AuxSink<'_>>,
+    ) {
+        let frames = left.len();
+        let fired = self.sequence(clock, frames, base as u32);
+        // Render in segments split at hit offsets, input offsets and chunk boundaries.
+        let mut pos = 0usize;
+        let mut fi = 0usize;
+        let mut ii = 0usize;
+        while pos < frames {
+            while fi < fired && self.fired[fi].offset as usize <= pos {
+                let f = self.fired[fi];
+                self.trigger(f.track as usize, &f.hit);
+                fi += 1;
+            }
+            while ii < inputs.len() && inputs[ii].offset() as usize <= pos + base {
+                self.audition(inputs[ii]);
+                ii += 1;
+            }
+            let mut end = (pos + MAX_CHUNK).min(frames);
+            if fi < fired {
+                end = end.min(self.fired[fi].offset as usize);
+            }
+            if ii < inputs.len() {
+                end = end.min((inputs[ii].offset() as usize).saturating_sub(base));
+            }
+            let end = end.max(pos + 1).min(frames);
+            self.render_chunk(base + pos, &mut left[pos..end], &mut right[pos..end], aux);
+            pos = end;
+        }
+        self.frame_clock += frames as u64;
+    }
+
+    /// Advances the sequencer over one block: handles stop/relocation, schedules steps, collects
+    /// the hits that fire, emits their MIDI. Returns the number of entries in `self.fired`.
+    fn sequence(&mut self, clock: &BlockClock, frames: usize, base: u32) -> usize {
+        let block_start = self.frame_clock;
+        let block_end = block_start + frames as u64;
+        // Note-offs of the MIDI notes that end in this block.
+        for t in 0..MAX_TRACKS {
+            if let Some((note, off_at)) = self.runs[t].midi_note {
+                if off_at < block_end || !clock.playing {
+                    let offset = off_at.saturating_sub(block_start).min(frames as u64 - 1) as u32;
+                    let offset = if clock.playing { offset } else { 0 };
+                    self.push_midi(MidiOut {
+                        offset: offset + base,
+                        channel: t as u8,
+                        note,
+                        velocity: 0,
+                        on: false,
+                    });
+                    self.runs[t].midi_note = None;
+                }
+            }
+        }
+        if !(clock.playing && clock.tempo_bpm.is_finite() && clock.tempo_bpm > 0.0) {
+            if self.expected_beat.take().is_some() {
+                self.release_sequenced();
+            }
+            return 0;
+        }
+        let frames_per_beat = self.sample_rate_hz * 60.0 / clock.tempo_bpm;
+        let beat0 = clock.beat;
+        let beat_end = beat0 + frames as f64 / frames_per_beat;
+        let jumped = match self.expected_beat {
+            None => true,
+            Some(e) => (e - beat0).abs() > 0.5 / frames_per_beat,
+        };
+        if jumped {
+            let resumed = self.expected_beat.is_none();
+            if !resumed {
+                self.release_sequenced();
+            }
+            let first = (beat0 / STEP_BEATS).floor() as i64 - 1;
+            for r in self.runs.iter_mut() {
+                r.next_n = first;
+                r.pending_len = 0;
+                r.discard_before = beat0 - FRAME_EPS / frames_per_beat;
+                r.last_voice = None;
+            }
+        }
+        self.expected_beat = Some(beat_end);
+
+        let swing = self.pattern.swing_pct.clamp(0.0, 100.0) / 100.0 * 0.5 * STEP_BEATS;
+        let mut nf = 0usize;
+        for t in 0..self.pattern.track_count {
+            let track = &self.pattern.tracks[t];
+            let count = track.step_count.max(1) as i64;
+            let acid = track.patch == Some(Patch::Synth(SynthPreset::Acid));
+            let run = &mut self.runs[t];
+            // Schedule every step whose earliest possible time (nudged half a step early) is
+            // before the block's end.
+            while ((run.next_n as f64) - 0.5) * STEP_BEATS < beat_end {
+                let n = run.next_n;
+                let step = track.steps[n.rem_euclid(count) as usize];
+                let ratchets = step.locks.ratchet.unwrap_or(1).clamp(1, 8) as usize;
+                if step.on && run.pending_len + ratchets > PENDING_PER_TRACK {
+                    break; // Full: retry next block.
+                }
+                run.next_n += 1;
+                if !step.on {
+                    continue;
+                }
+                if let Some(p) = step.locks.probability {
+                    let roll = splitmix64(self.seed ^ track_hash(t, &track.id) ^ (n as u64)) % 100;
+                    if roll >= p as u64 {
+                        continue;
+                    }
+                }
+                let start = step_time(n, &step, swing);
+                let sub = STEP_BEATS / ratchets as f64;
+                let mut gate = sub;
+                let mut slide = false;
+                if acid && ratchets == 1 {
+                    let next = track.steps[(n + 1).rem_euclid(count) as usize];
+                    if next.on && next.locks.ratchet.unwrap_or(1) == 1 {
+                        // Tie into the next note: the gate stays open until just after it starts.
+                        gate = step_time(n + 1, &next, swing) - start + 0.02;
+                    }
+                    let prev = track.steps[(n - 1).rem_euclid(count) as usize];
+                    slide = prev.on && prev.locks.ratchet.unwrap_or(1) == 1;
+                }
+                for k in 0..ratchets {
+                    let time = start + k as f64 * sub;
+                    if time < run.discard_before {
+                        continue;
+                    }
+                    run.pending[run.pending_len] = Hit {
+                        time_beats: time,
+                        gate_beats: gate,
+                        pitch: step.locks.pitch.unwrap_or(0),
+                        velocity: step.velocity,
+                        gain: step.locks.volume.unwrap_or(1.0),
+                        slide: slide && k == 0,
+                    };
+                    run.pending_len += 1;
+                }
+            }
+            // Fire the hits that start in this block.
+            let mut i = 0;
+            while i < run.pending_len {
+                let h = run.pending[i];
+                let x = (h.time_beats - beat0) * frames_per_beat;
+                let offset = (x - FRAME_EPS).ceil();
+                if offset < frames as f64 {
+                    if nf < MAX_BLOCK_HITS {
+                        self.fired[nf] = Fired {
+                            offset: offset.max(0.0) as u32,
+                            track: t as u8,
+                            hit: h,
+                        };
+                        nf += 1;
+                    }
+                    run.pending_len -= 1;
+                    run.pending[i] = run.pending[run.pending_len];
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        let fired = &mut self.fired[..nf];
+        fired.sort_unstable_by(|a, b| {
+            (a.offset, a.track)
+                .cmp(&(b.offset, b.track))
+                .then(a.hit.time_beats.total_cmp(&b.hit.time_beats))
+        });
+        // MIDI for the fired hits (channel per track).
+        for i in 0..nf {
+            let f = self.fired[i];
+            let t = f.track as usize;
+            let note = (MIDI_BASE_NOTE + f.hit.pitch as i32).clamp(0, 127) as u8;
+            if let Some((old, _)) = self.runs[t].midi_note.take() {
+                self.push_midi(MidiOut {
+                    offset: f.offset + base,
+                    channel: t as u8,
+                    note: old,
+                    velocity: 0,
+                    on: false,
+                });
+            }
+            self.push_midi(MidiOut {
+                offset: f.offset + base,
+                channel: t as u8,
+                note,
+                velocity: f.hit.velocity,
+                on: true,
+            });
+            let gate_frames = (f.hit.gate_beats * frames_per_beat).round().max(1.0) as u64;
+            self.runs[t].midi_note = Some((note, block_start + f.offset as u64 + gate_frames));
+            // The gate in frames is needed again when the voice starts.
+            self.fired[i].hit.gate_beats = gate_frames as f64;
+        }
+        nf
+    }
+
+    /// Releases every sequencer note (stop, relocation).
+    fn release_sequenced(&mut self) {
+        for pool in self.voices.iter_mut() {
+            for v in pool.iter_mut() {
+                if v.key.is_none() {
+                    v.release();
+                }
+            }
+        }
+        for r in self.runs.iter_mut() {
+            r.pending_len = 0;
+            r.last_voice = None;
+        }
+    }
+
+    /// Starts the note of a fired hit (`hit.gate_beats` holds the gate in frames by now).
+    fn trigger(&mut self, t: usize, hit: &Hit) {
+        let Some(patch) = self.pattern.tracks[t].patch else {
+            return;
+        };
+        let params = NoteParams {
+            pitch_semis: hit.pitch as f32,
+            velocity: hit.velocity,
+            gain: hit.gain,
+            gate_frames: hit.gate_beats as u32,
+        };
+        let pool = &mut self.voices[t];
+        if hit.slide {
+            if let Some(v) = self.runs[t].last_voice {
+                if pool[v].slide(params) {
+                    return;
+                }
+            }
+        }
+        // Tracks are monophonic per step like a drum machine: a new hit chokes the previous
+        // sequencer note of the track (pads keep their release tails).
+        if patch != Patch::Synth(SynthPreset::Pad) {
+            for v in pool.iter_mut() {
+                if v.key.is_none() {
+                    v.choke();
+                }
+            }
+        }
+        let slot = pick_voice(pool);
+        // Seeded by the hit's position in time, so the noise does not depend on block splits.
+        let seed = splitmix64(self.seed ^ ((t as u64) << 56) ^ hit.time_beats.to_bits()) as u32;
+        pool[slot].start(t as u8, patch, params, seed, self.sample_rate_hz as f32);
+        self.runs[t].last_voice = Some(slot);
+    }
+
+    fn audition(&mut self, e: InputEvent) {
+        let t = self.audition_track;
+        match e {
+            InputEvent::NoteOn { key, velocity, .. } => {
+                let Some(patch) = self.pattern.tracks.get(t).and_then(|tr| tr.patch) else {
+                    return;
+                };
+                if t >= self.pattern.track_count {
+                    return;
+                }
+                let pool = &mut self.voices[t];
+                for v in pool.iter_mut() {
+                    if v.key == Some(key) {
+                        v.choke();
+                    }
+                }
+                let slot = pick_voice(pool);
+                let params = NoteParams {
+                    pitch_semis: key as f32 - patch.base_note() as f32,
+                    velocity: velocity.max(1),
+                    gain: 1.0,
+                    gate_frames: GATE_HELD,
+                };
+                pool[slot].start(
+                    t as u8,
+                    patch,
+                    params,
+                    key as u32 * 7919 + 1,
+                    self.sample_rate_hz as f32,
+                );
+                pool[slot].key = Some(key);
+            }
+            InputEvent::NoteOff { key, .. } => {
+                for pool in self.voices.iter_mut() {
+                    for v in pool.iter_mut() {
+                        if v.key == Some(key) {
+                            v.release();
+                            v.key = None;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Renders ≤ [`MAX_CHUNK`] frames: voices per track, track gains and pan, master, limiter.
+    fn render_chunk(
+        &mut self,
+        abs_pos: usize,
+        left: &mut [f32],
+        right: &mut [f32],
+        aux: &mut Option<&mut AuxSink<'_>>,
+    ) {
+        let n = left.len();
+        let mut mix_l = [0.0f32; MAX_CHUNK];
+        let mut mix_r = [0.0f32; MAX_CHUNK];
+        for t in 0..MAX_TRACKS {
+            let pool = &mut self.voices[t];
+            let any = pool.iter().any(|v| v.active);
+            // Per-frame gains of this chunk (the ramp runs even while the track is silent).
+            let mut gl = [self.gains[t][0]; MAX_CHUNK];
+            let mut gr = [self.gains[t][1]; MAX_CHUNK];
+            if self.gain_ramp_left[t] > 0 {
+                let [sl, sr] = self.gain_steps[t];
+                let [mut cl, mut cr] = self.gains[t];
+                for i in 0..n {
+                    if self.gain_ramp_left[t] > 0 {
+                        self.gain_ramp_left[t] -= 1;
+                        if self.gain_ramp_left[t] == 0 {
+                            [cl, cr] = self.gain_targets[t];
+                        } else {
+                            cl += sl;
+                            cr += sr;
+                        }
+                    }
+                    gl[i] = cl;
+                    gr[i] = cr;
+                }
+                self.gains[t] = [cl, cr];
+            }
+            let mut tl_buf = [0.0f32; MAX_CHUNK];
+            let mut tr_buf = [0.0f32; MAX_CHUNK];
+            if any {
+                let mut mono = [0.0f32; MAX_CHUNK];
+                for v in pool.iter_mut() {
+                    if v.active {
+                        v.render(&mut mono[..n], &self.bank);
+                    }
+                }
+                for i in 0..n {
+                    tl_buf[i] = mono[i] * gl[i];
+                    tr_buf[i] = mono[i] * gr[i];
+                    mix_l[i] += tl_buf[i];
+                    mix_r[i] += tr_buf[i];
+                }
+            }
+            if let Some(f) = aux.as_deref_mut() {
+                f(t, abs_pos, &tl_buf[..n], &tr_buf[..n]);
+            }
+        }
+        // Master gain, peak limiter (instant attack, smooth release), soft clipper.
+        let mut env = self.limiter_env;
+        let rel = self.limiter_release;
+        for i in 0..n {
+            if self.master_ramp_left > 0 {
+                self.master_ramp_left -= 1;
+                self.master = if self.master_ramp_left == 0 {
+                    self.master_target
+                } else {
+                    self.master + self.master_step
+                };
+            }
+            let l = mix_l[i] * self.master;
+            let r = mix_r[i] * self.master;
+            let peak = l.abs().max(r.abs());
+            env = if peak > env {
+                peak
+            } else {
+                env * rel + (1.0 - rel) * peak
+            };
+            let g = if env > LIMIT_THRESHOLD {
+                LIMIT_THRESHOLD / env
+            } else {
+                1.0
+            };
+            left[i] = soft_knee(l * g);
+            right[i] = soft_knee(r * g);
+        }
+        self.limiter_env = env;
+    }
+}
+
+/// Linear below [`CLIP_KNEE`], then a smooth saturation that never exceeds 1.
+#[inline(always)]
+fn soft_knee(x: f32) -> f32 {
+    let a = x.abs();
+    if a <= CLIP_KNEE {
+        x
+    } else {
+        let room = 1.0 - CLIP_KNEE;
+        let y = CLIP_KNEE + room * crate::dsp::soft_clip((a - CLIP_KNEE) / room);
+        y.min(1.0).copysign(x)
+    }
+}
+
+/// When step `n` plays, in beats: 16ths, off-beats delayed by swing, nudge lock applied.
+fn step_time(n: i64, step: &keyboardia_core::Step, swing_beats: f64) -> f64 {
+    let mut t = n as f64 * STEP_BEATS;
+    if n.rem_euclid(2) == 1 {
+        t += swing_beats;
+    }
+    if let Some(nudge) = step.locks.nudge {
+        t += nudge.clamp(-50, 50) as f64 / 100.0 * STEP_BEATS;
+    }
+    t
+}
+
+/// A per-track salt for the dice, from the track id (stable across reorders).
+fn track_hash(_slot: usize, id: &keyboardia_core::TrackId) -> u64 {
+    id.as_str().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// A free voice, else the quietest releasing one, else the oldest.
+fn pick_voice(pool: &[Voice; VOICES_PER_TRACK]) -> usize {
+    if let Some(i) = pool.iter().position(|v| !v.active) {
+        return i;
+    }
+    if let Some((i, _)) = pool
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| !v.is_held())
+        .max_by_key(|(_, v)| v.age)
+    {
+        return i;
+    }
+    pool.iter()
+        .enumerate()
+        .max_by_key(|(_, v)| v.age)
+        .map(|(i, _)| i)
+        .unwrap_or(0)
+}

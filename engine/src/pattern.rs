@@ -1,0 +1,89 @@
+//! The engine's allocation-free view of a session: plain `Copy` data that can be handed to the
+//! audio thread and copied into the engine without allocating. Built off the audio thread from a
+//! [`SessionState`].
+
+use keyboardia_core::{Instrument, SampleId, SessionState, Step, Steps, TrackId, MAX_TRACKS};
+
+use crate::voice::Patch;
+
+/// One track as the engine plays it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EngineTrack {
+    /// Stable id: the engine follows tracks by id across reorders.
+    pub id: TrackId,
+    /// What the track plays (samples resolved to a slot; `None` slot = silent track).
+    pub patch: Option<Patch>,
+    /// Linear gain, 0..=1.
+    pub volume: f32,
+    /// -1 (left) ..= 1 (right).
+    pub pan: f32,
+    /// The track loops over `steps[..step_count]`.
+    pub step_count: u8,
+    pub steps: Steps,
+}
+
+/// Everything the sequencer needs, fixed-size.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EnginePattern {
+    /// Session tempo in BPM (used by the internal clock).
+    pub tempo_bpm: f64,
+    /// Swing in percent, 0..=100.
+    pub swing_pct: f64,
+    /// Number of valid entries in `tracks`.
+    pub track_count: usize,
+    pub tracks: [EngineTrack; MAX_TRACKS],
+}
+
+impl Default for EnginePattern {
+    fn default() -> Self {
+        let empty = EngineTrack {
+            id: "none".parse().expect("valid id"),
+            patch: None,
+            volume: 0.0,
+            pan: 0.0,
+            step_count: 16,
+            steps: [Step::default(); keyboardia_core::MAX_STEPS],
+        };
+        Self {
+            tempo_bpm: keyboardia_core::DEFAULT_TEMPO,
+            swing_pct: 0.0,
+            track_count: 0,
+            tracks: [empty; MAX_TRACKS],
+        }
+    }
+}
+
+impl EnginePattern {
+    /// Converts a session; `sample_slot` maps a sample id to a loaded slot (or `None`).
+    pub fn from_state(
+        state: &SessionState,
+        mut sample_slot: impl FnMut(&SampleId) -> Option<u8>,
+    ) -> Self {
+        let mut p = Self {
+            tempo_bpm: state.tempo,
+            swing_pct: state.swing,
+            ..Self::default()
+        };
+        for (slot, t) in p.tracks.iter_mut().zip(&state.tracks) {
+            *slot = EngineTrack {
+                id: t.id,
+                patch: match &t.instrument {
+                    Instrument::Sound(s) => Some(Patch::Sound(*s)),
+                    Instrument::Synth(s) => Some(Patch::Synth(*s)),
+                    Instrument::Sample(id) => sample_slot(id).map(Patch::Sample),
+                },
+                volume: t.volume,
+                pan: t.pan,
+                step_count: t.step_count.max(1),
+                steps: t.steps,
+            };
+        }
+        p.track_count = state.tracks.len().min(MAX_TRACKS);
+        p
+    }
+
+    /// The valid tracks.
+    pub fn tracks(&self) -> &[EngineTrack] {
+        &self.tracks[..self.track_count]
+    }
+}

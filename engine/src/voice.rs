@@ -1,0 +1,848 @@
+//! Voices: the 16 built-in sounds, the five synth presets and the sampler.
+//!
+//! A [`Voice`] is one sounding note. Voices live in fixed arrays owned by the engine and are
+//! re-triggered in place; nothing here allocates. Every sound is synthesized: coefficients that
+//! need `exp` are computed in [`Voice::start`], per-sample code uses multiplies, adds and the
+//! fast approximations in [`crate::dsp`].
+//!
+//! Pitch: a note's pitch is "semitones from the patch's base note" (a step's pitch lock, or an
+//! audition key minus middle C). Drums transpose too (a tom locked +7 plays a fifth higher).
+
+use std::sync::Arc;
+
+use keyboardia_core::{BuiltinSound, SynthPreset};
+
+use crate::dsp::{
+    decay_coef, note_to_hz, one_pole_coef, saw, semis_to_ratio, sin2pi, soft_clip, square, wrap,
+    Ladder, Noise, Svf, CONTROL_RATE,
+};
+
+/// The longest run of frames a voice renders in one call (the engine's chunk size).
+pub const MAX_CHUNK: usize = 64;
+/// Number of sample slots the sampler can address.
+pub const MAX_SAMPLE_SLOTS: usize = 32;
+/// Gate value meaning "until a note-off" (MIDI audition).
+pub const GATE_HELD: u32 = u32::MAX;
+/// Velocity at or above which an acid note is accented.
+pub const ACCENT_VELOCITY: u8 = 112;
+/// Length of the click-free fade that ends a gated note, in seconds.
+pub const GATE_FADE_S: f32 = 0.004;
+
+/// What a voice plays. `Copy` and allocation-free: samples are addressed by slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Patch {
+    Sound(BuiltinSound),
+    Synth(SynthPreset),
+    /// A slot in the engine's sample bank; an empty slot plays nothing.
+    Sample(u8),
+}
+
+impl Patch {
+    /// The MIDI note that plays the patch at its natural pitch (pitch lock 0).
+    pub fn base_note(self) -> u8 {
+        match self {
+            Patch::Sound(BuiltinSound::SubBass | BuiltinSound::FmBass) => 36,
+            Patch::Synth(SynthPreset::Bass | SynthPreset::Acid) => 36,
+            _ => 60,
+        }
+    }
+
+    /// Whether the note is cut at its step boundary (with a short fade). Melodic and sustaining
+    /// patches are gated; percussive one-shots ring out their own short decay (as on a drum
+    /// machine) and are choked only by voice stealing.
+    pub fn gated(self) -> bool {
+        match self {
+            Patch::Synth(_) | Patch::Sample(_) => true,
+            Patch::Sound(s) => matches!(
+                s,
+                BuiltinSound::SubBass | BuiltinSound::FmBass | BuiltinSound::Stab
+            ),
+        }
+    }
+
+    /// Release length in seconds once the gate closes.
+    fn release_s(self) -> f32 {
+        match self {
+            Patch::Synth(SynthPreset::Pad) => 0.25,
+            _ => GATE_FADE_S,
+        }
+    }
+}
+
+/// A decoded mono sample, handed to the audio thread whole.
+#[derive(Debug)]
+pub struct SampleBuffer {
+    /// Mono frames in `[-1, 1]`.
+    pub frames: Box<[f32]>,
+    /// The rate the frames were recorded at, in Hz.
+    pub sample_rate_hz: f32,
+}
+
+/// The sampler's slots; `None` is an empty slot.
+pub type SampleBank = [Option<Arc<SampleBuffer>>; MAX_SAMPLE_SLOTS];
+
+/// How a note is to be played.
+#[derive(Clone, Copy, Debug)]
+pub struct NoteParams {
+    /// Semitones from the patch's base note.
+    pub pitch_semis: f32,
+    /// 1..=127.
+    pub velocity: u8,
+    /// Linear gain multiplier (a step's volume lock), 0..=1.
+    pub gain: f32,
+    /// Frames until the gate closes, or [`GATE_HELD`].
+    pub gate_frames: u32,
+}
+
+/// One sounding note and all its synthesis state.
+#[derive(Clone, Debug)]
+pub struct Voice {
+    /// False when the slot is free.
+    pub active: bool,
+    /// Index of the track (mixer channel) the voice sounds on.
+    pub track: u8,
+    /// The MIDI key of an audition note (matched by note-off); `None` for sequencer notes.
+    pub key: Option<u8>,
+    /// What is playing.
+    pub patch: Patch,
+    /// Frames since the note started.
+    pub age: u32,
+    /// Frames left until the gate closes ([`GATE_HELD`] while held).
+    gate_left: u32,
+    /// True once the gate closed (or the note was stolen): fading out.
+    releasing: bool,
+    /// Frames left in the release fade.
+    release_left: u32,
+    /// Length of the release fade in frames.
+    release_len: u32,
+    /// Output gain: velocity curve × lock gain.
+    amp: f32,
+    /// Accent (acid: velocity ≥ [`ACCENT_VELOCITY`]).
+    accent: bool,
+    /// Current fundamental in Hz (glides toward `target_hz` on an acid slide).
+    freq_hz: f32,
+    /// Pitch the fundamental glides toward, in Hz.
+    target_hz: f32,
+    /// Per-sample glide coefficient (one-pole toward `target_hz`).
+    glide_coef: f32,
+    /// Oscillator phases in cycles, `[0, 1)`.
+    ph: [f32; 6],
+    /// Envelope levels (meaning per patch).
+    env: [f32; 4],
+    /// Per-sample multipliers of `env`.
+    dec: [f32; 4],
+    /// Patch-specific constants computed at start.
+    k: [f32; 6],
+    /// Filters.
+    svf: Svf,
+    svf2: Svf,
+    ladder: Ladder,
+    /// One-pole filter state.
+    lp: f32,
+    /// Noise source, reseeded per note so renders are deterministic.
+    noise: Noise,
+    /// Sampler read position in source frames.
+    pos: f64,
+    /// Sample rate in Hz.
+    sr: f32,
+}
+
+impl Default for Voice {
+    fn default() -> Self {
+        Self {
+            active: false,
+            track: 0,
+            key: None,
+            patch: Patch::Sound(BuiltinSound::Kick),
+            age: 0,
+            gate_left: 0,
+            releasing: false,
+            release_left: 0,
+            release_len: 1,
+            amp: 0.0,
+            accent: false,
+            freq_hz: 0.0,
+            target_hz: 0.0,
+            glide_coef: 0.0,
+            ph: [0.0; 6],
+            env: [0.0; 4],
+            dec: [0.0; 4],
+            k: [0.0; 6],
+            svf: Svf::default(),
+            svf2: Svf::default(),
+            ladder: Ladder::default(),
+            lp: 0.0,
+            noise: Noise::new(1),
+            pos: 0.0,
+            sr: 48_000.0,
+        }
+    }
+}
+
+/// Fractional part of any finite phase.
+#[inline(always)]
+fn fract(p: f32) -> f32 {
+    let q = p - (p as i32) as f32;
+    if q < 0.0 {
+        q + 1.0
+    } else {
+        q
+    }
+}
+
+/// 808-style metallic oscillator frequencies (Hz) of the hats.
+const HAT_FREQS_HZ: [f32; 6] = [205.3, 304.4, 369.6, 522.7, 540.0, 800.0];
+/// Chord of the stab, semitones over the root (minor 7th).
+const STAB_CHORD: [f32; 4] = [0.0, 3.0, 7.0, 10.0];
+
+impl Voice {
+    /// Whether the voice is a held or gated note that has not started its release.
+    pub fn is_held(&self) -> bool {
+        self.active && !self.releasing
+    }
+
+    /// Starts a note in this slot (stealing whatever it played).
+    pub fn start(&mut self, track: u8, patch: Patch, p: NoteParams, seed: u32, sample_rate: f32) {
+        let sr = sample_rate;
+        let vel = p.velocity.clamp(1, 127) as f32 / 127.0;
+        *self = Self {
+            active: true,
+            track,
+            key: None,
+            patch,
+            sr,
+            noise: Noise::new(seed ^ 0x9E37_79B9),
+            gate_left: if patch.gated() {
+                p.gate_frames
+            } else {
+                GATE_HELD
+            },
+            release_len: ((patch.release_s() * sr) as u32).max(1),
+            // A gentle velocity curve: 100 → ~0.72, 127 → 1.
+            amp: vel * (0.4 + 0.6 * vel) * p.gain,
+            accent: p.velocity >= ACCENT_VELOCITY,
+            ..Self::default()
+        };
+        let ratio = semis_to_ratio(p.pitch_semis);
+        let base_hz = note_to_hz(patch.base_note() as f32 + p.pitch_semis);
+        self.freq_hz = base_hz;
+        self.target_hz = base_hz;
+        let d = |tau: f32| decay_coef(tau, sr);
+        match patch {
+            Patch::Sound(s) => match s {
+                BuiltinSound::Kick => {
+                    self.env = [1.0, 1.0, 1.0, 0.0];
+                    self.dec = [d(0.30), d(0.028), d(0.0025), 0.0];
+                    self.k = [
+                        48.0 * ratio,
+                        150.0 * ratio,
+                        one_pole_coef(2500.0, sr),
+                        0.0,
+                        0.0,
+                        0.0,
+                    ];
+                }
+                BuiltinSound::Snare => {
+                    self.env = [1.0, 1.0, 1.0, 0.0];
+                    self.dec = [d(0.075), d(0.15), d(0.018), 0.0];
+                    self.k = [185.0 * ratio, 330.0 * ratio, 0.0, 0.0, 0.0, 0.0];
+                    self.svf.set(5200.0 * ratio.sqrt(), 0.7, sr);
+                    self.svf2.set(1800.0, 0.7, sr);
+                }
+                BuiltinSound::Clap => {
+                    self.env = [1.0, 1.0, 0.0, 0.0];
+                    self.dec = [d(0.0035), d(0.16), 0.0, 0.0];
+                    // Burst spacing in frames.
+                    self.k[0] = 0.0095 * sr;
+                    self.svf.set(1250.0 * ratio, 1.6, sr);
+                }
+                BuiltinSound::ClosedHat | BuiltinSound::OpenHat => {
+                    let open = s == BuiltinSound::OpenHat;
+                    self.env = [1.0, 1.0, 0.0, 0.0];
+                    self.dec = if open {
+                        [d(0.32), d(0.05), 0.0, 0.0]
+                    } else {
+                        [d(0.038), d(0.012), 0.0, 0.0]
+                    };
+                    for (i, f) in HAT_FREQS_HZ.iter().enumerate() {
+                        self.k[i] = f * 1.7 * ratio / sr;
+                    }
+                    self.svf.set(7500.0 * ratio.sqrt(), 0.9, sr);
+                    self.svf2.set(11_000.0_f32.min(0.45 * sr), 0.7, sr);
+                }
+                BuiltinSound::LowTom | BuiltinSound::HighTom => {
+                    let low = s == BuiltinSound::LowTom;
+                    self.env = [1.0, 1.0, 1.0, 0.0];
+                    self.dec = if low {
+                        [d(0.26), d(0.06), d(0.004), 0.0]
+                    } else {
+                        [d(0.18), d(0.05), d(0.003), 0.0]
+                    };
+                    let f = if low { 92.0 } else { 165.0 };
+                    self.k = [f * ratio, 0.55, one_pole_coef(3000.0, sr), 0.0, 0.0, 0.0];
+                }
+                BuiltinSound::Rim => {
+                    self.env = [1.0, 1.0, 1.0, 0.0];
+                    self.dec = [d(0.009), d(0.022), d(0.0015), 0.0];
+                    self.k = [1700.0 * ratio / sr, 480.0 * ratio / sr, 0.0, 0.0, 0.0, 0.0];
+                    self.svf.set(3000.0, 0.7, sr);
+                }
+                BuiltinSound::Cowbell => {
+                    self.env = [1.0, 1.0, 0.0, 0.0];
+                    self.dec = [d(0.018), d(0.28), 0.0, 0.0];
+                    self.k = [540.0 * ratio / sr, 800.0 * ratio / sr, 0.0, 0.0, 0.0, 0.0];
+                    self.svf.set(2400.0 * ratio, 2.2, sr);
+                }
+                BuiltinSound::Shaker => {
+                    self.env = [1.0, 1.0, 0.0, 0.0];
+                    self.dec = [d(0.006), d(0.065), 0.0, 0.0];
+                    self.svf.set(6500.0 * ratio.sqrt(), 1.1, sr);
+                }
+                BuiltinSound::SubBass => {
+                    self.env = [1.0, 1.0, 0.0, 0.0];
+                    self.dec = [d(0.003), d(2.5), 0.0, 0.0];
+                }
+                BuiltinSound::FmBass => {
+                    self.env = [1.0, 1.0, 1.0, 0.0];
+                    self.dec = [d(0.002), d(1.5), d(0.12), 0.0];
+                }
+                BuiltinSound::Stab => {
+                    self.env = [1.0, 1.0, 0.0, 0.0];
+                    self.dec = [d(0.28), d(0.09), 0.0, 0.0];
+                    for (i, st) in STAB_CHORD.iter().enumerate() {
+                        // Slight detune per chord note for width.
+                        self.k[i] = base_hz * semis_to_ratio(st + 0.06 * i as f32) / sr;
+                    }
+                }
+                BuiltinSound::Bell => {
+                    self.env = [1.0, 1.0, 1.0, 0.0];
+                    self.dec = [d(1.1), d(0.5), d(0.35), 0.0];
+                    self.k = [
+                        base_hz * 2.0 / sr,
+                        base_hz * 7.0 / sr,
+                        base_hz * 5.52 / sr,
+                        0.0,
+                        0.0,
+                        0.0,
+                    ];
+                }
+                BuiltinSound::Zap => {
+                    self.env = [1.0, 1.0, 0.0, 0.0];
+                    self.dec = [d(0.11), d(0.022), 0.0, 0.0];
+                    self.k = [70.0 * ratio, 3800.0 * ratio, 0.0, 0.0, 0.0, 0.0];
+                }
+                BuiltinSound::Riser => {
+                    // k0: length in frames; k1: start pitch of the tone (Hz).
+                    self.k = [1.2 * sr, 110.0 * ratio, 0.0, 0.0, 0.0, 0.0];
+                    self.svf.set(300.0, 2.5, sr);
+                }
+            },
+            Patch::Synth(preset) => {
+                self.env = [1.0, 1.0, 0.0, 0.0];
+                match preset {
+                    SynthPreset::Bass => {
+                        self.dec = [d(0.002), d(0.14), d(0.35), 0.0];
+                        self.env[2] = 1.0;
+                    }
+                    SynthPreset::Lead => {
+                        self.dec = [d(0.004), d(0.3), 0.0, 0.0];
+                    }
+                    SynthPreset::Pad => {
+                        self.dec = [d(0.07), d(1.5), 0.0, 0.0];
+                        self.svf.set(1500.0, 0.8, sr);
+                        self.ph = [0.0, 0.31, 0.62, 0.17, 0.0, 0.0];
+                    }
+                    SynthPreset::Pluck => {
+                        self.dec = [d(0.0015), d(0.07), d(0.32), 0.0];
+                        self.env[2] = 1.0;
+                    }
+                    SynthPreset::Acid => {
+                        // env1: filter envelope (shorter and deeper when accented).
+                        let (tau, depth_hz, res) = if self.accent {
+                            (0.11, 3600.0, 3.6)
+                        } else {
+                            (0.22, 1900.0, 3.15)
+                        };
+                        self.dec = [d(0.0015), d(tau), d(0.6), 0.0];
+                        self.env[2] = 1.0;
+                        self.k = [
+                            depth_hz,
+                            res,
+                            if self.accent { 1.35 } else { 1.0 },
+                            0.0,
+                            0.0,
+                            0.0,
+                        ];
+                        self.glide_coef =
+                            one_pole_coef(1.0 / (2.0 * std::f32::consts::PI * 0.045), sr);
+                    }
+                }
+            }
+            Patch::Sample(_) => {}
+        }
+        if matches!(
+            patch,
+            Patch::Synth(_)
+                | Patch::Sound(BuiltinSound::SubBass | BuiltinSound::FmBass | BuiltinSound::Shaker)
+        ) {
+            // env[0] is an attack ramp (1 - env): start one frame in so the onset frame sounds.
+            self.env[0] = self.dec[0];
+        }
+        if let Patch::Sample(_) = patch {
+            self.pos = 0.0;
+            // k0: playback-rate ratio (pitch).
+            self.k[0] = ratio;
+        }
+    }
+
+    /// Glides a held acid note to a new pitch without retriggering its envelopes (a 303 slide),
+    /// and extends its gate. Returns false if the voice cannot slide (then start a new note).
+    pub fn slide(&mut self, p: NoteParams) -> bool {
+        if !self.is_held() || self.patch != Patch::Synth(SynthPreset::Acid) {
+            return false;
+        }
+        self.target_hz = note_to_hz(self.patch.base_note() as f32 + p.pitch_semis);
+        self.gate_left = p.gate_frames;
+        let vel = p.velocity.clamp(1, 127) as f32 / 127.0;
+        self.amp = vel * (0.4 + 0.6 * vel) * p.gain;
+        true
+    }
+
+    /// Closes the gate now (note-off, stop, or a steal): a short click-free fade follows.
+    pub fn release(&mut self) {
+        if self.active && !self.releasing {
+            self.releasing = true;
+            self.release_left = self.release_len;
+        }
+    }
+
+    /// Ends the note fast (stolen or choked): a 2 ms fade regardless of the patch.
+    pub fn choke(&mut self) {
+        if self.active {
+            let fast = ((0.002 * self.sr) as u32).max(1);
+            if !self.releasing || self.release_left > fast {
+                self.releasing = true;
+                self.release_len = fast;
+                self.release_left = fast;
+            }
+        }
+    }
+
+    /// Adds the next `out.len()` (≤ [`MAX_CHUNK`]) frames of this voice to `out`.
+    pub fn render(&mut self, out: &mut [f32], bank: &SampleBank) {
+        debug_assert!(out.len() <= MAX_CHUNK);
+        let mut done = 0;
+        while done < out.len() && self.active {
+            let left = out.len() - done;
+            let seg = if self.releasing {
+                left.min(self.release_left as usize)
+            } else if self.gate_left == GATE_HELD {
+                left
+            } else {
+                left.min(self.gate_left as usize)
+            };
+            if seg == 0 {
+                if self.releasing {
+                    self.active = false;
+                } else {
+                    self.release();
+                }
+                continue;
+            }
+            // Segments end on control-rate boundaries of the voice's age, where the "has it died
+            // away" check happens, so a note ends on the same frame however blocks are split.
+            let seg = seg.min((CONTROL_RATE - self.age % CONTROL_RATE) as usize);
+            let mut buf = [0.0f32; MAX_CHUNK];
+            let alive = self.synth(&mut buf[..seg], bank) || !self.age.is_multiple_of(CONTROL_RATE);
+            let dst = &mut out[done..done + seg];
+            if self.releasing {
+                let inv = 1.0 / self.release_len as f32;
+                let mut r = self.release_left;
+                for (o, x) in dst.iter_mut().zip(&buf[..seg]) {
+                    r -= 1;
+                    *o += x * self.amp * (r as f32 * inv);
+                }
+                self.release_left = r;
+            } else {
+                for (o, x) in dst.iter_mut().zip(&buf[..seg]) {
+                    *o += x * self.amp;
+                }
+                if self.gate_left != GATE_HELD {
+                    self.gate_left -= seg as u32;
+                }
+            }
+            done += seg;
+            if !alive {
+                self.active = false;
+            }
+        }
+    }
+
+    /// Writes raw (unit-gain) frames of the patch; returns false once the sound has died away.
+    fn synth(&mut self, out: &mut [f32], bank: &SampleBank) -> bool {
+        let sr = self.sr;
+        let inv_sr = 1.0 / sr;
+        let age0 = self.age;
+        self.age = self.age.wrapping_add(out.len() as u32);
+        let [mut e0, mut e1, mut e2, mut e3] = self.env;
+        let [d0, d1, d2, _d3] = self.dec;
+        let k = self.k;
+        let mut ph = self.ph;
+        let alive;
+        match self.patch {
+            Patch::Sound(s) => match s {
+                BuiltinSound::Kick => {
+                    let mut hp_lp = self.lp;
+                    for o in out.iter_mut() {
+                        let f = k[0] + k[1] * e1;
+                        ph[0] = wrap(ph[0] + f * inv_sr);
+                        let n = self.noise.sample();
+                        hp_lp += k[2] * (n - hp_lp);
+                        let body = sin2pi(ph[0]) * e0;
+                        let click = (n - hp_lp) * e2 * 0.35;
+                        *o = soft_clip(1.5 * (body + click)) * 0.9;
+                        e0 *= d0;
+                        e1 *= d1;
+                        e2 *= d2;
+                    }
+                    self.lp = hp_lp;
+                    alive = e0 > 1e-4;
+                }
+                BuiltinSound::Snare => {
+                    for o in out.iter_mut() {
+                        ph[0] = wrap(ph[0] + k[0] * (1.0 + 0.5 * e2) * inv_sr);
+                        ph[1] = wrap(ph[1] + k[1] * (1.0 + 0.3 * e2) * inv_sr);
+                        let body = (0.55 * sin2pi(ph[0]) + 0.3 * sin2pi(ph[1])) * e0;
+                        let n = self.noise.sample();
+                        let bright = self.svf.tick(n).low;
+                        let snappy = self.svf2.tick(bright).high;
+                        *o = body + 0.75 * snappy * e1;
+                        e0 *= d0;
+                        e1 *= d1;
+                        e2 *= d2;
+                    }
+                    alive = e1 > 1e-4 || e0 > 1e-4;
+                }
+                BuiltinSound::Clap => {
+                    let spacing = k[0] as u32;
+                    for (i, o) in out.iter_mut().enumerate() {
+                        let age = age0 + i as u32;
+                        if age > 0 && age.is_multiple_of(spacing.max(1)) && age <= 3 * spacing {
+                            e0 = 1.0;
+                        }
+                        let n = self.noise.sample();
+                        let b = self.svf.tick(n).band;
+                        let tail = if age >= 3 * spacing { e1 * 0.55 } else { 0.0 };
+                        *o = 1.8 * b * e0.max(tail);
+                        e0 *= d0;
+                        if age >= 3 * spacing {
+                            e1 *= d1;
+                        }
+                    }
+                    alive = age0 < 4 * spacing || e1 > 1e-4;
+                }
+                BuiltinSound::ClosedHat | BuiltinSound::OpenHat => {
+                    for o in out.iter_mut() {
+                        let mut m = 0.0;
+                        for j in 0..6 {
+                            ph[j] = wrap(ph[j] + k[j]);
+                            m += if ph[j] < 0.5 { 1.0 } else { -1.0 };
+                        }
+                        let n = self.noise.sample();
+                        let x = m * (1.0 / 6.0) + 0.35 * n;
+                        let h = self.svf.tick(x).high;
+                        let y = self.svf2.tick(h).low;
+                        *o = 0.9 * y * (0.75 * e0 + 0.25 * e1);
+                        e0 *= d0;
+                        e1 *= d1;
+                    }
+                    alive = e0 > 1e-4;
+                }
+                BuiltinSound::LowTom | BuiltinSound::HighTom => {
+                    let mut lp = self.lp;
+                    for o in out.iter_mut() {
+                        ph[0] = wrap(ph[0] + k[0] * (1.0 + k[1] * e1) * inv_sr);
+                        let n = self.noise.sample();
+                        lp += k[2] * (n - lp);
+                        *o = soft_clip(1.2 * (sin2pi(ph[0]) * e0 + lp * e2 * 0.8));
+                        e0 *= d0;
+                        e1 *= d1;
+                        e2 *= d2;
+                    }
+                    self.lp = lp;
+                    alive = e0 > 1e-4;
+                }
+                BuiltinSound::Rim => {
+                    for o in out.iter_mut() {
+                        ph[0] = wrap(ph[0] + k[0]);
+                        ph[1] = wrap(ph[1] + k[1]);
+                        let n = self.svf.tick(self.noise.sample()).high;
+                        let tone = 0.7 * sin2pi(ph[0]) * e0 + 0.45 * sin2pi(ph[1]) * e1;
+                        *o = soft_clip(1.6 * (tone + 0.6 * n * e2));
+                        e0 *= d0;
+                        e1 *= d1;
+                        e2 *= d2;
+                    }
+                    alive = e1 > 1e-4;
+                }
+                BuiltinSound::Cowbell => {
+                    for o in out.iter_mut() {
+                        ph[0] = wrap(ph[0] + k[0]);
+                        ph[1] = wrap(ph[1] + k[1]);
+                        let x = 0.5 * (square(ph[0], k[0]) + square(ph[1], k[1]));
+                        let b = self.svf.tick(x).band;
+                        *o = 1.3 * b * (0.65 * e0 + 0.35 * e1);
+                        e0 *= d0;
+                        e1 *= d1;
+                    }
+                    alive = e1 > 1e-4;
+                }
+                BuiltinSound::Shaker => {
+                    for o in out.iter_mut() {
+                        let n = self.noise.sample();
+                        let h = self.svf.tick(n).band;
+                        *o = 1.4 * h * (1.0 - e0) * e1;
+                        e0 *= d0;
+                        e1 *= d1;
+                    }
+                    alive = e1 > 1e-4;
+                }
+                BuiltinSound::SubBass => {
+                    let dt = self.freq_hz * inv_sr;
+                    for o in out.iter_mut() {
+                        ph[0] = wrap(ph[0] + dt);
+                        let p2 = wrap(ph[0] + ph[0] - if ph[0] >= 0.5 { 1.0 } else { 0.0 });
+                        let s = sin2pi(ph[0]) + 0.18 * sin2pi(p2);
+                        *o = 0.85 * s * (1.0 - e0) * e1;
+                        e0 *= d0;
+                        e1 *= d1;
+                    }
+                    alive = e1 > 1e-4;
+                }
+                BuiltinSound::FmBass => {
+                    let dt = self.freq_hz * inv_sr;
+                    for o in out.iter_mut() {
+                        ph[0] = wrap(ph[0] + dt);
+                        let index = 0.12 + 0.75 * e2;
+                        let m = sin2pi(ph[0]);
+                        let c = sin2pi(fract(ph[0] + index * m));
+                        *o = 0.8 * c * (1.0 - e0) * e1;
+                        e0 *= d0;
+                        e1 *= d1;
+                        e2 *= d2;
+                    }
+                    alive = e1 > 1e-4;
+                }
+                BuiltinSound::Stab => {
+                    for (i, o) in out.iter_mut().enumerate() {
+                        if (age0 + i as u32).is_multiple_of(CONTROL_RATE) {
+                            self.svf.set(350.0 + 5200.0 * e1, 1.4, sr);
+                        }
+                        let mut x = 0.0;
+                        for j in 0..4 {
+                            ph[j] = wrap(ph[j] + k[j]);
+                            x += saw(ph[j], k[j]);
+                        }
+                        *o = 0.35 * self.svf.tick(x).low * e0;
+                        e0 *= d0;
+                        e1 *= d1;
+                    }
+                    alive = e0 > 1e-4;
+                }
+                BuiltinSound::Bell => {
+                    for o in out.iter_mut() {
+                        ph[0] = wrap(ph[0] + k[0]);
+                        ph[1] = wrap(ph[1] + k[1]);
+                        ph[2] = wrap(ph[2] + k[2]);
+                        let m = sin2pi(ph[1]) * 0.9 * e1;
+                        let c = sin2pi(fract(ph[0] + m));
+                        *o = 0.55 * c * e0 + 0.2 * sin2pi(ph[2]) * e2;
+                        e0 *= d0;
+                        e1 *= d1;
+                        e2 *= d2;
+                    }
+                    alive = e0 > 1e-4;
+                }
+                BuiltinSound::Zap => {
+                    for o in out.iter_mut() {
+                        let f = k[0] + k[1] * e1;
+                        ph[0] = wrap(ph[0] + f * inv_sr);
+                        let s = sin2pi(ph[0]);
+                        *o = soft_clip(2.2 * s) * 0.7 * e0;
+                        e0 *= d0;
+                        e1 *= d1;
+                    }
+                    alive = e0 > 1e-4;
+                }
+                BuiltinSound::Riser => {
+                    let len = k[0];
+                    for (i, o) in out.iter_mut().enumerate() {
+                        let age = (age0 + i as u32) as f32;
+                        let t = (age / len).min(1.0);
+                        if (age0 + i as u32).is_multiple_of(CONTROL_RATE) {
+                            // Exponential sweep 300 Hz → 9 kHz (times 30 = 2^4.9).
+                            let fc = 300.0 * semis_to_ratio(58.9 * t);
+                            self.svf.set(fc.min(0.4 * sr), 2.5, sr);
+                            // Tone sweeps up four octaves.
+                            e3 = k[1] * semis_to_ratio(48.0 * t) * inv_sr;
+                        }
+                        ph[0] = wrap(ph[0] + e3.min(0.45));
+                        let n = self.noise.sample();
+                        let b = self.svf.tick(n).band;
+                        let tone = saw(ph[0], e3.min(0.45));
+                        let env = t * t;
+                        let end_fade = ((len - age) / (0.02 * sr)).clamp(0.0, 1.0);
+                        *o = (0.9 * b + 0.22 * tone) * env * end_fade;
+                    }
+                    alive = (age0 as f32) < len;
+                }
+            },
+            Patch::Synth(preset) => {
+                alive = self.synth_preset(
+                    preset,
+                    out,
+                    &mut ph,
+                    [&mut e0, &mut e1, &mut e2, &mut e3],
+                    age0,
+                );
+            }
+            Patch::Sample(slot) => {
+                alive = self.sampler(slot, out, bank);
+            }
+        }
+        self.env = [e0, e1, e2, e3];
+        self.ph = ph;
+        alive
+    }
+
+    fn synth_preset(
+        &mut self,
+        preset: SynthPreset,
+        out: &mut [f32],
+        ph: &mut [f32; 6],
+        env: [&mut f32; 4],
+        age0: u32,
+    ) -> bool {
+        let sr = self.sr;
+        let inv_sr = 1.0 / sr;
+        let [e0, e1, e2, _e3] = env;
+        let [d0, d1, d2, _d3] = self.dec;
+        match preset {
+            SynthPreset::Bass => {
+                let dt = self.freq_hz * inv_sr;
+                for (i, o) in out.iter_mut().enumerate() {
+                    if (age0 + i as u32).is_multiple_of(CONTROL_RATE) {
+                        self.svf.set(160.0 + 1500.0 * *e1, 1.5, sr);
+                    }
+                    ph[0] = wrap(ph[0] + dt);
+                    ph[1] = wrap(ph[1] + 0.5 * dt);
+                    let x = 0.7 * saw(ph[0], dt) + 0.6 * square(ph[1], 0.5 * dt);
+                    let amp = (1.0 - *e0) * (0.8 + 0.2 * *e2);
+                    *o = 0.75 * soft_clip(1.3 * self.svf.tick(x).low) * amp;
+                    *e0 *= d0;
+                    *e1 *= d1;
+                    *e2 *= d2;
+                }
+                true
+            }
+            SynthPreset::Lead => {
+                let dt = self.freq_hz * inv_sr;
+                let dt_a = dt * 1.0046;
+                let dt_b = dt * 0.9954;
+                for (i, o) in out.iter_mut().enumerate() {
+                    if (age0 + i as u32).is_multiple_of(CONTROL_RATE) {
+                        self.svf.set(2200.0 + 2800.0 * *e1, 1.1, sr);
+                    }
+                    ph[0] = wrap(ph[0] + dt_a);
+                    ph[1] = wrap(ph[1] + dt_b);
+                    ph[2] = wrap(ph[2] + dt);
+                    let x = 0.45 * (saw(ph[0], dt_a) + saw(ph[1], dt_b)) + 0.3 * square(ph[2], dt);
+                    *o = 0.6 * self.svf.tick(x).low * (1.0 - *e0);
+                    *e0 *= d0;
+                    *e1 *= d1;
+                }
+                true
+            }
+            SynthPreset::Pad => {
+                let dt = self.freq_hz * inv_sr;
+                let dts = [dt * 0.993, dt, dt * 1.007, dt * 2.003];
+                for o in out.iter_mut() {
+                    let mut x = 0.0;
+                    for j in 0..4 {
+                        ph[j] = wrap(ph[j] + dts[j]);
+                        x += saw(ph[j], dts[j]) * if j == 3 { 0.4 } else { 1.0 };
+                    }
+                    *o = 0.32 * self.svf.tick(x).low * (1.0 - *e0) * (0.75 + 0.25 * *e1);
+                    *e0 *= d0;
+                    *e1 *= d1;
+                }
+                true
+            }
+            SynthPreset::Pluck => {
+                let dt = self.freq_hz * inv_sr;
+                for (i, o) in out.iter_mut().enumerate() {
+                    if (age0 + i as u32).is_multiple_of(CONTROL_RATE) {
+                        self.svf.set(180.0 + 6500.0 * *e1, 1.6, sr);
+                    }
+                    ph[0] = wrap(ph[0] + dt);
+                    ph[1] = wrap(ph[1] + dt * 2.0);
+                    let x = 0.6 * saw(ph[0], dt) + 0.35 * square(ph[1], 2.0 * dt);
+                    *o = 0.9 * self.svf.tick(x).low * (1.0 - *e0) * *e2;
+                    *e0 *= d0;
+                    *e1 *= d1;
+                    *e2 *= d2;
+                }
+                *e2 > 1e-4
+            }
+            SynthPreset::Acid => {
+                let [depth_hz, res, accent_gain, ..] = self.k;
+                let mut dt = self.freq_hz * inv_sr;
+                for (i, o) in out.iter_mut().enumerate() {
+                    if (age0 + i as u32).is_multiple_of(CONTROL_RATE) {
+                        self.freq_hz +=
+                            self.glide_coef * CONTROL_RATE as f32 * (self.target_hz - self.freq_hz);
+                        if (self.freq_hz - self.target_hz).abs() < 0.01
+                            || self.glide_coef * (CONTROL_RATE as f32) >= 1.0
+                        {
+                            self.freq_hz = self.target_hz;
+                        }
+                        dt = self.freq_hz * inv_sr;
+                        let fc = (120.0 + depth_hz * *e1 + 0.9 * self.freq_hz).min(0.45 * sr);
+                        self.ladder.set_cutoff(fc, sr);
+                    }
+                    ph[0] = wrap(ph[0] + dt);
+                    let x = saw(ph[0], dt);
+                    let y = self.ladder.tick(x * 0.9, res);
+                    let amp = (1.0 - *e0) * (0.65 + 0.35 * *e2) * accent_gain;
+                    *o = 0.9 * soft_clip(2.2 * y) * amp;
+                    *e0 *= d0;
+                    *e1 *= d1;
+                    *e2 *= d2;
+                }
+                true
+            }
+        }
+    }
+
+    fn sampler(&mut self, slot: u8, out: &mut [f32], bank: &SampleBank) -> bool {
+        let Some(buf) = bank.get(slot as usize).and_then(|b| b.as_deref()) else {
+            return false;
+        };
+        let frames = &buf.frames;
+        let step = self.k[0] as f64 * buf.sample_rate_hz as f64 / self.sr as f64;
+        let mut pos = self.pos;
+        let last = frames.len().saturating_sub(1);
+        for o in out.iter_mut() {
+            let i = pos as usize;
+            if i >= last {
+                *o = 0.0;
+                continue;
+            }
+            let f = (pos - i as f64) as f32;
+            *o = frames[i] + f * (frames[i + 1] - frames[i]);
+            pos += step;
+        }
+        self.pos = pos;
+        (pos as usize) < last
+    }
+}
