@@ -1,1 +1,230 @@
-//! The sync companion: a background thread that keeps a local session in step with a live room.
+//! The sync companion: keeps a local session in step with a live room on a Keyboardia server.
+//!
+//! [`Sync::start`] spawns one background thread that owns a current-thread tokio runtime, the
+//! WebSocket and a [`keyboardia_core::client::Client`]. It reconnects with exponential backoff
+//! and jitter, replays edits made while offline, measures the server clock, and reports
+//! everything through a sink callback that runs on the sync thread. It never touches the audio
+//! thread directly: the audio thread reads the server clock from a lock-free [`SharedClock`],
+//! and the embedder forwards state through its own lock-free queues.
+
+pub mod backoff;
+pub mod clock;
+mod conn;
+pub mod link;
+pub mod rest;
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use keyboardia_core::client::{Client, ClientEvent, EditError};
+use keyboardia_core::protocol::PlayerId;
+use keyboardia_core::{Op, SessionId, SessionState};
+use tokio::sync::mpsc;
+
+pub use clock::{LocalClock, ServerClock, SharedClock};
+pub use link::{parse_invite, Server, DEFAULT_SERVER};
+pub use rest::{Rest, RestError, UploadedSample};
+
+/// Commands waiting for the sync thread; a full queue pushes back on the caller.
+pub const COMMAND_QUEUE: usize = 1024;
+
+/// Tuning of the connection.
+#[derive(Clone, Debug)]
+pub struct SyncConfig {
+    /// The player's display name.
+    pub name: String,
+    /// First reconnect delay bound.
+    pub backoff_min: Duration,
+    /// Longest reconnect delay.
+    pub backoff_max: Duration,
+    /// Pings sent quickly after each connect, to fill the clock window.
+    pub ping_burst: u32,
+    pub ping_burst_interval: Duration,
+    /// Ping interval after the burst (periodic re-sync).
+    pub ping_interval: Duration,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            name: "player".into(),
+            backoff_min: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(10),
+            ping_burst: 16,
+            ping_burst_interval: Duration::from_millis(40),
+            ping_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Where the connection stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConnectionState {
+    Connecting {
+        attempt: u32,
+    },
+    /// In the room as player `you`.
+    Joined {
+        you: PlayerId,
+    },
+    /// Not connected; the next attempt is in `retry_in`. The instrument keeps working alone.
+    Offline {
+        error: String,
+        retry_in: Duration,
+    },
+}
+
+/// What the sync thread reports (on the sync thread).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SyncEvent {
+    Connection(ConnectionState),
+    /// The local view changed for a reason other than the caller's own accepted edit (snapshot,
+    /// another player's edit, a refused edit rolled back): replace your copy with this.
+    State(Box<SessionState>),
+    /// An event of the room protocol (presence, timeline, samples, refusals, ...).
+    Client(ClientEvent),
+    /// An edit the sync thread could not take (the op did not apply to its view, or the
+    /// offline queue is full).
+    EditRefused {
+        op: Op,
+        error: EditError,
+    },
+}
+
+#[derive(Debug)]
+pub(crate) enum Command {
+    Edit(Op),
+    SetPlaying(bool),
+    /// Drop the connection and connect again now.
+    Reconnect,
+    Shutdown,
+}
+
+/// Why a command could not be queued.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum SyncError {
+    #[error("the sync thread is busy: too many commands queued")]
+    Busy,
+    #[error("the sync thread has stopped")]
+    Stopped,
+}
+
+/// Handle to the background sync thread. Dropping it shuts the thread down.
+pub struct Sync {
+    commands: mpsc::Sender<Command>,
+    clock: Arc<SharedClock>,
+    server: Server,
+    session: SessionId,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Sync {
+    /// Joins `session` on `server`. `local` is the document to show until the first snapshot
+    /// (and to keep playing if the server is never reached); `pending` are edits saved from an
+    /// earlier run that the server has not acknowledged. `sink` receives every [`SyncEvent`] on
+    /// the sync thread: keep it quick.
+    pub fn start(
+        server: Server,
+        session: SessionId,
+        config: SyncConfig,
+        local: SessionState,
+        pending: Vec<Op>,
+        clock: Arc<SharedClock>,
+        sink: impl FnMut(SyncEvent) + Send + 'static,
+    ) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+        let mut client = Client::new(config.name.clone(), local);
+        client.restore_pending(pending);
+        let conn = conn::Conn {
+            server: server.clone(),
+            session,
+            config,
+            client,
+            commands: rx,
+            sink: Box::new(sink),
+            clock: clock.clone(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("keyboardia-sync".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                match rt {
+                    Ok(rt) => rt.block_on(conn.run()),
+                    Err(e) => {
+                        let mut sink = conn.sink;
+                        sink(SyncEvent::Connection(ConnectionState::Offline {
+                            error: format!("cannot start the sync runtime: {e}"),
+                            retry_in: Duration::MAX,
+                        }));
+                    }
+                }
+            })?;
+        Ok(Self {
+            commands: tx,
+            clock,
+            server,
+            session,
+            thread: Some(thread),
+        })
+    }
+
+    fn send(&self, cmd: Command) -> Result<(), SyncError> {
+        self.commands.try_send(cmd).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SyncError::Busy,
+            mpsc::error::TrySendError::Closed(_) => SyncError::Stopped,
+        })
+    }
+
+    /// Sends an edit the caller has already applied to its own copy.
+    pub fn edit(&self, op: Op) -> Result<(), SyncError> {
+        self.send(Command::Edit(op))
+    }
+
+    /// Starts or stops the session's shared transport (at the next bar).
+    pub fn set_playing(&self, playing: bool) -> Result<(), SyncError> {
+        self.send(Command::SetPlaying(playing))
+    }
+
+    /// Drops the connection and connects again at once (e.g. "retry now").
+    pub fn reconnect(&self) -> Result<(), SyncError> {
+        self.send(Command::Reconnect)
+    }
+
+    pub fn clock(&self) -> &Arc<SharedClock> {
+        &self.clock
+    }
+
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
+    pub fn session(&self) -> SessionId {
+        self.session
+    }
+
+    /// The link to share with other players.
+    pub fn invite_link(&self) -> String {
+        self.server.invite_link(self.session)
+    }
+
+    /// Stops the thread and waits for it.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.commands.try_send(Command::Shutdown);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Sync {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,192 @@
+//! The connection loop: one task that owns the WebSocket and the [`Client`] state machine.
+//!
+//! Like rumqttc's event loop, protocol state ([`Client`]) is separate from I/O, the loop
+//! connects whenever it is disconnected, reports errors instead of swallowing them, and keeps
+//! unacknowledged edits for replay after every reconnect.
+
+use std::sync::Arc;
+
+use futures_util::{SinkExt, StreamExt};
+use keyboardia_core::client::{Client, ClientEvent, EditError};
+use keyboardia_core::{Op, SessionId};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::backoff::Backoff;
+use crate::clock::SharedClock;
+use crate::link::Server;
+use crate::{Command, ConnectionState, SyncConfig, SyncEvent};
+
+/// What ended a connection.
+enum Ended {
+    /// Shut down on request: stop for good.
+    Shutdown,
+    /// The connection was lost (or the room asked us to go): reconnect.
+    Lost(String),
+}
+
+type Sink = Box<dyn FnMut(SyncEvent) + Send>;
+
+pub(crate) struct Conn {
+    pub server: Server,
+    pub session: SessionId,
+    pub config: SyncConfig,
+    pub client: Client,
+    pub commands: mpsc::Receiver<Command>,
+    pub sink: Sink,
+    pub clock: Arc<SharedClock>,
+}
+
+impl Conn {
+    pub async fn run(mut self) {
+        let mut backoff = Backoff::new(self.config.backoff_min, self.config.backoff_max);
+        loop {
+            (self.sink)(SyncEvent::Connection(ConnectionState::Connecting {
+                attempt: backoff.attempt(),
+            }));
+            let url = self.server.socket(self.session);
+            let ended = match tokio_tungstenite::connect_async(url.as_str()).await {
+                Ok((ws, _)) => self.session_loop(ws, &mut backoff).await,
+                Err(e) => Ended::Lost(e.to_string()),
+            };
+            self.client.handle_disconnected();
+            let error = match ended {
+                Ended::Shutdown => return,
+                Ended::Lost(e) => e,
+            };
+            let delay = backoff.next_delay(fastrand::f64());
+            (self.sink)(SyncEvent::Connection(ConnectionState::Offline {
+                error,
+                retry_in: delay,
+            }));
+            // Keep taking edits while offline: they apply locally and wait in the pending queue.
+            let wake = tokio::time::Instant::now() + delay;
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(wake) => break,
+                    cmd = self.commands.recv() => match cmd {
+                        None | Some(Command::Shutdown) => return,
+                        Some(Command::Reconnect) => break,
+                        Some(cmd) => self.command(cmd),
+                    },
+                }
+            }
+        }
+    }
+
+    async fn session_loop<S>(&mut self, ws: S, backoff: &mut Backoff) -> Ended
+    where
+        S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
+            + futures_util::Sink<Message, Error = tokio_tungstenite::tungstenite::Error>
+            + Unpin,
+    {
+        let (mut tx, mut rx) = ws.split();
+        self.client.handle_connected();
+        // A quick burst of pings fills the clock window, then a slow refresh keeps it fresh.
+        let mut pings_sent = 0u32;
+        let mut ping_at = tokio::time::Instant::now();
+        loop {
+            if let Err(e) = self.flush(&mut tx).await {
+                return Ended::Lost(e);
+            }
+            tokio::select! {
+                msg = rx.next() => match msg {
+                    Some(Ok(Message::Text(text))) => {
+                        let now = self.clock.local().now_ms();
+                        self.client.handle_message(text.as_bytes(), now);
+                        if let Some(reason) = self.drain_events(backoff) {
+                            return Ended::Lost(reason);
+                        }
+                    }
+                    Some(Ok(Message::Close(frame))) => {
+                        let why = frame.map(|f| format!("closed by server: {} {}", u16::from(f.code), f.reason))
+                            .unwrap_or_else(|| "closed by server".into());
+                        return Ended::Lost(why);
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Ended::Lost(e.to_string()),
+                    None => return Ended::Lost("connection closed".into()),
+                },
+                cmd = self.commands.recv() => match cmd {
+                    None | Some(Command::Shutdown) => {
+                        let _ = tx.send(Message::Close(None)).await;
+                        return Ended::Shutdown;
+                    }
+                    Some(Command::Reconnect) => return Ended::Lost("reconnect requested".into()),
+                    Some(cmd) => self.command(cmd),
+                },
+                _ = tokio::time::sleep_until(ping_at) => {
+                    self.client.ping(self.clock.local().now_ms());
+                    pings_sent += 1;
+                    let every = if pings_sent < self.config.ping_burst { self.config.ping_burst_interval } else { self.config.ping_interval };
+                    ping_at += every;
+                }
+            }
+        }
+    }
+
+    async fn flush<T>(&mut self, tx: &mut T) -> Result<(), String>
+    where
+        T: futures_util::Sink<Message, Error = tokio_tungstenite::tungstenite::Error> + Unpin,
+    {
+        while let Some(text) = self.client.poll_transmit() {
+            tx.feed(Message::text(text))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        tx.flush().await.map_err(|e| e.to_string())
+    }
+
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Edit(op) => self.edit(op),
+            Command::SetPlaying(p) => self.client.set_playing(p),
+            Command::Shutdown | Command::Reconnect => {}
+        }
+    }
+
+    fn edit(&mut self, op: Op) {
+        match self.client.edit(op.clone()) {
+            Ok(_) => {}
+            Err(e) => {
+                (self.sink)(SyncEvent::EditRefused {
+                    op,
+                    error: e.clone(),
+                });
+                if let EditError::Op(_) = e {
+                    // The caller's view had drifted from ours: hand it the truth.
+                    (self.sink)(SyncEvent::State(Box::new(self.client.state().clone())));
+                }
+            }
+        }
+    }
+
+    /// Forwards the client's events; returns a reason when the connection must be dropped.
+    fn drain_events(&mut self, backoff: &mut Backoff) -> Option<String> {
+        let mut state_changed = false;
+        let mut drop_reason = None;
+        while let Some(ev) = self.client.poll_event() {
+            match &ev {
+                ClientEvent::Synced { you } => {
+                    backoff.reset();
+                    state_changed = true;
+                    (self.sink)(SyncEvent::Connection(ConnectionState::Joined { you: *you }));
+                }
+                ClientEvent::RemoteEdit { .. } | ClientEvent::Rejected { .. } => {
+                    state_changed = true
+                }
+                ClientEvent::Desynced => drop_reason = Some("sequence gap".to_string()),
+                _ => {}
+            }
+            (self.sink)(SyncEvent::Client(ev));
+        }
+        if let Some(tl) = self.client.timeline() {
+            self.clock
+                .publish(tl, self.client.clock().estimate().as_ref());
+        }
+        if state_changed {
+            (self.sink)(SyncEvent::State(Box::new(self.client.state().clone())));
+        }
+        drop_reason
+    }
+}

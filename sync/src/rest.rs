@@ -1,0 +1,166 @@
+//! The REST side of the server: sessions (create, load, save, fork) and shared samples.
+
+use keyboardia_core::error::ErrorCode;
+use keyboardia_core::schema::{session_from_json, SchemaError};
+use keyboardia_core::{SampleId, Session, SessionId, SessionState};
+use serde::Deserialize;
+
+use crate::link::Server;
+
+/// Why a REST call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RestError {
+    #[error("cannot reach the server: {0}")]
+    Unreachable(String),
+    /// The server refused, with its typed error.
+    #[error("server said {status} {code}: {msg}")]
+    Refused {
+        status: u16,
+        code: ErrorCode,
+        msg: String,
+    },
+    /// The server answered something this client cannot read.
+    #[error("unexpected reply: {0}")]
+    BadReply(String),
+}
+
+impl From<reqwest::Error> for RestError {
+    fn from(e: reqwest::Error) -> Self {
+        RestError::Unreachable(e.to_string())
+    }
+}
+
+impl From<SchemaError> for RestError {
+    fn from(e: SchemaError) -> Self {
+        RestError::BadReply(e.to_string())
+    }
+}
+
+/// A sample stored on the server.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct UploadedSample {
+    pub id: SampleId,
+    pub name: String,
+    pub url: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    code: ErrorCode,
+    msg: String,
+}
+
+/// A REST client for one server.
+#[derive(Clone, Debug)]
+pub struct Rest {
+    server: Server,
+    http: reqwest::Client,
+}
+
+impl Rest {
+    pub fn new(server: Server) -> Self {
+        Self {
+            server,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
+    async fn checked(resp: reqwest::Response) -> Result<bytes::Bytes, RestError> {
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await?;
+        if (200..300).contains(&status) {
+            return Ok(body);
+        }
+        match serde_json::from_slice::<ErrorBody>(&body) {
+            Ok(e) => Err(RestError::Refused {
+                status,
+                code: e.code,
+                msg: e.msg,
+            }),
+            Err(_) => Err(RestError::BadReply(format!(
+                "status {status}: {}",
+                String::from_utf8_lossy(&body)
+            ))),
+        }
+    }
+
+    /// `POST /api/sessions` with an initial state.
+    pub async fn create(&self, state: &SessionState) -> Result<Session, RestError> {
+        let body = serde_json::json!({ "state": state });
+        let resp = self
+            .http
+            .post(self.server.api("sessions"))
+            .json(&body)
+            .send()
+            .await?;
+        Ok(session_from_json(&Self::checked(resp).await?)?)
+    }
+
+    /// `GET /api/sessions/{id}`
+    pub async fn load(&self, id: SessionId) -> Result<Session, RestError> {
+        let resp = self
+            .http
+            .get(self.server.api(&format!("sessions/{id}")))
+            .send()
+            .await?;
+        Ok(session_from_json(&Self::checked(resp).await?)?)
+    }
+
+    /// `PUT /api/sessions/{id}`
+    pub async fn save(&self, id: SessionId, state: &SessionState) -> Result<(), RestError> {
+        let resp = self
+            .http
+            .put(self.server.api(&format!("sessions/{id}")))
+            .json(state)
+            .send()
+            .await?;
+        Self::checked(resp).await.map(drop)
+    }
+
+    /// `POST /api/sessions/{id}/fork`: a new session with the same state.
+    pub async fn fork(&self, id: SessionId) -> Result<Session, RestError> {
+        let resp = self
+            .http
+            .post(self.server.api(&format!("sessions/{id}/fork")))
+            .send()
+            .await?;
+        Ok(session_from_json(&Self::checked(resp).await?)?)
+    }
+
+    /// `POST /api/sessions/{id}/samples`: uploads a WAV file; the room announces it.
+    pub async fn upload_sample(
+        &self,
+        id: SessionId,
+        name: &str,
+        wav: Vec<u8>,
+    ) -> Result<UploadedSample, RestError> {
+        let resp = self
+            .http
+            .post(self.server.api(&format!("sessions/{id}/samples")))
+            .query(&[("name", name)])
+            .header("content-type", "audio/wav")
+            .body(wav)
+            .send()
+            .await?;
+        let body = Self::checked(resp).await?;
+        serde_json::from_slice(&body).map_err(|e| RestError::BadReply(e.to_string()))
+    }
+
+    /// Downloads a sample's bytes from the URL the room announced (or the API path).
+    pub async fn download_sample(
+        &self,
+        id: SessionId,
+        sample: &SampleId,
+    ) -> Result<Vec<u8>, RestError> {
+        let resp = self
+            .http
+            .get(self.server.api(&format!("sessions/{id}/samples/{sample}")))
+            .send()
+            .await?;
+        Ok(Self::checked(resp).await?.to_vec())
+    }
+}

@@ -1,0 +1,232 @@
+//! The sync companion against a real room on loopback: convergence, offline edits, reconnects
+//! after a server restart, and clock sync.
+
+mod support;
+
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use keyboardia_core::{Op, SessionState, TrackId};
+use keyboardia_sync::*;
+use support::*;
+
+struct Player {
+    sync: Sync,
+    events: mpsc::Receiver<SyncEvent>,
+    /// The latest local view the sync thread handed over.
+    state: SessionState,
+    joined: bool,
+    offline_delays: Vec<Duration>,
+}
+
+impl Player {
+    fn start(base: &str, name: &str, local: SessionState, pending: Vec<Op>) -> Self {
+        let (tx, rx) = mpsc::channel();
+        let config = SyncConfig {
+            name: name.into(),
+            backoff_min: Duration::from_millis(50),
+            backoff_max: Duration::from_millis(400),
+            ..SyncConfig::default()
+        };
+        let clock = Arc::new(SharedClock::default());
+        let sync = Sync::start(
+            Server::new(base).unwrap(),
+            RoomServer::session().id,
+            config,
+            local.clone(),
+            pending,
+            clock,
+            move |e| {
+                let _ = tx.send(e);
+            },
+        )
+        .unwrap();
+        Self {
+            sync,
+            events: rx,
+            state: local,
+            joined: false,
+            offline_delays: Vec::new(),
+        }
+    }
+
+    fn pump(&mut self) {
+        while let Ok(e) = self.events.try_recv() {
+            match e {
+                SyncEvent::State(s) => self.state = *s,
+                SyncEvent::Connection(ConnectionState::Joined { .. }) => self.joined = true,
+                SyncEvent::Connection(ConnectionState::Offline { retry_in, .. }) => {
+                    self.joined = false;
+                    self.offline_delays.push(retry_in);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Edits like a GUI would: apply to its own copy, then send.
+    fn edit(&mut self, op: Op) {
+        self.state.apply(&op).unwrap();
+        self.sync.edit(op).unwrap();
+    }
+}
+
+fn wait_until(
+    what: &str,
+    players: &mut [&mut Player],
+    mut done: impl FnMut(&mut [&mut Player]) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        for p in players.iter_mut() {
+            p.pump();
+        }
+        if done(players) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn kick() -> TrackId {
+    "kick".parse().unwrap()
+}
+
+#[test]
+fn two_players_edit_one_pattern() {
+    let server = RoomServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        new_room(RoomServer::session()),
+        0.0,
+    );
+    let mut a = Player::start(&server.base_url(), "Ada", SessionState::default(), vec![]);
+    let mut b = Player::start(&server.base_url(), "Bob", SessionState::default(), vec![]);
+    wait_until("both joined", &mut [&mut a, &mut b], |p| {
+        p.iter().all(|p| p.joined)
+    });
+    assert_eq!(
+        a.state,
+        SessionState::demo(),
+        "the snapshot replaced the offline document"
+    );
+    a.edit(Op::SetStep {
+        tr: kick(),
+        s: 3,
+        on: true,
+    });
+    b.edit(Op::SetTempo { v: 133.0 });
+    let truth = || server.state();
+    wait_until("convergence", &mut [&mut a, &mut b], |p| {
+        let t = truth();
+        t.tempo == 133.0 && t.track(kick()).unwrap().steps[3].on && p.iter().all(|p| p.state == t)
+    });
+    assert_eq!(server.players(), 2);
+}
+
+#[test]
+fn offline_edits_survive_a_server_restart() {
+    let server = RoomServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        new_room(RoomServer::session()),
+        0.0,
+    );
+    let addr = server.addr;
+    let base = server.base_url();
+    let mut a = Player::start(&base, "Ada", SessionState::default(), vec![]);
+    let mut b = Player::start(&base, "Bob", SessionState::default(), vec![]);
+    wait_until("both joined", &mut [&mut a, &mut b], |p| {
+        p.iter().all(|p| p.joined)
+    });
+    a.edit(Op::SetStep {
+        tr: kick(),
+        s: 1,
+        on: true,
+    });
+    wait_until("ack", &mut [&mut a], |_| {
+        server.state().track(kick()).unwrap().steps[1].on
+    });
+
+    // The server goes away; both keep editing alone.
+    let stored = server.stop();
+    wait_until("both offline", &mut [&mut a, &mut b], |p| {
+        p.iter().all(|p| !p.joined && p.offline_delays.len() >= 2)
+    });
+    for s in 8..12 {
+        a.edit(Op::SetStep {
+            tr: kick(),
+            s,
+            on: true,
+        });
+    }
+    b.edit(Op::SetSwing { v: 61.0 });
+    std::thread::sleep(Duration::from_millis(300));
+
+    // It comes back on the same address with what it had stored.
+    let server = RoomServer::start(addr, stored, 0.0);
+    wait_until("rejoined and converged", &mut [&mut a, &mut b], |p| {
+        let t = server.state();
+        p.iter().all(|p| p.joined && p.state == t)
+            && t.swing == 61.0
+            && (8..12).all(|s| t.track(kick()).unwrap().steps[s].on)
+            && t.track(kick()).unwrap().steps[1].on
+    });
+    // Backoff grew while the server was away, and stayed within its bounds.
+    assert!(a
+        .offline_delays
+        .iter()
+        .all(|d| *d >= Duration::from_millis(50) && *d <= Duration::from_millis(400)));
+}
+
+#[test]
+fn pending_edits_from_a_previous_run_are_replayed() {
+    let server = RoomServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        new_room(RoomServer::session()),
+        0.0,
+    );
+    let saved = vec![
+        Op::SetStep {
+            tr: kick(),
+            s: 5,
+            on: true,
+        },
+        Op::SetSwing { v: 12.0 },
+    ];
+    let mut a = Player::start(&server.base_url(), "Ada", SessionState::demo(), saved);
+    wait_until("replayed", &mut [&mut a], |p| {
+        let t = server.state();
+        p[0].joined && t.swing == 12.0 && t.track(kick()).unwrap().steps[5].on && p[0].state == t
+    });
+}
+
+#[test]
+fn clock_offset_is_recovered_on_loopback() {
+    let skew = 123_456.789;
+    let server = RoomServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        new_room(RoomServer::session()),
+        skew,
+    );
+    let mut a = Player::start(&server.base_url(), "Ada", SessionState::default(), vec![]);
+    wait_until("joined", &mut [&mut a], |p| p[0].joined);
+    std::thread::sleep(Duration::from_millis(900));
+    let clock = a.sync.clock().clone();
+    let mut errors = Vec::new();
+    for _ in 0..50 {
+        let est = clock.read().expect("published").offset_ms;
+        // The true offset: server time (wall clock + skew) minus the sync thread's local clock.
+        let truth = unix_ms() + skew - clock.local().now_ms();
+        errors.push((est - truth).abs());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    errors.sort_by(f64::total_cmp);
+    let p99 = errors[errors.len() * 99 / 100];
+    println!(
+        "clock offset error on loopback: p50 {:.3} ms, p99 {:.3} ms",
+        errors[errors.len() / 2],
+        p99
+    );
+    assert!(p99 <= 1.0, "p99 error {p99} ms");
+}
