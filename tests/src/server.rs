@@ -1,0 +1,297 @@
+//! The real Worker under `wrangler dev`, for tests and the benchmark.
+//!
+//! [`Server::start`] builds the Worker (once per test binary, and only when its sources are newer
+//! than the build), starts `wrangler dev` on a free loopback port with a fresh persist directory,
+//! and waits until it answers. [`Server::restart`] stops it and starts it again on the same state.
+//! Dropping the server kills its whole process group (wrangler, node, workerd) and removes the
+//! state, so nothing is left running, even when a test panics.
+//!
+//! [`Http`] and [`LiveClient`] are the clients: REST through `ureq`, live sessions through a
+//! blocking `tungstenite` WebSocket, both speaking core's types.
+
+mod client;
+
+pub use client::{Http, HttpReply, LiveClient, RecvError};
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+/// How long `wrangler dev` may take to answer after start.
+const READY_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Settings of one server.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// `[vars]` overrides, e.g. `("RATE_CREATE_PER_MIN", "3")`.
+    pub vars: Vec<(String, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        // Generous limits, so tests that are not about rate limits never meet them.
+        Self {
+            vars: vec![
+                ("RATE_CREATE_PER_MIN".into(), "100000".into()),
+                ("RATE_FORK_PER_MIN".into(), "100000".into()),
+                ("RATE_UPLOAD_PER_MIN".into(), "100000".into()),
+            ],
+        }
+    }
+}
+
+/// A running `wrangler dev`.
+pub struct Server {
+    child: Option<Child>,
+    port: u16,
+    inspector_port: u16,
+    persist: PathBuf,
+    log: PathBuf,
+    options: Options,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn newest_mtime(dir: &Path) -> SystemTime {
+    let mut newest = SystemTime::UNIX_EPOCH;
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            let t = if p.is_dir() {
+                newest_mtime(&p)
+            } else {
+                e.metadata()
+                    .and_then(|m| m.modified())
+                    .unwrap_or(SystemTime::UNIX_EPOCH)
+            };
+            newest = newest.max(t);
+        }
+    }
+    newest
+}
+
+/// Builds the Worker unless `worker/build` is newer than every source it is made of.
+fn ensure_built() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = repo_root();
+        let wasm = root.join("worker/build/index_bg.wasm");
+        let built = std::fs::metadata(&wasm).and_then(|m| m.modified()).ok();
+        let sources = [
+            newest_mtime(&root.join("worker/src")),
+            newest_mtime(&root.join("core/src")),
+            newest_mtime(&root.join("worker/Cargo.toml")),
+            std::fs::metadata(root.join("worker/Cargo.toml"))
+                .and_then(|m| m.modified())
+                .unwrap_or(SystemTime::UNIX_EPOCH),
+            std::fs::metadata(root.join("Cargo.lock"))
+                .and_then(|m| m.modified())
+                .unwrap_or(SystemTime::UNIX_EPOCH),
+        ];
+        let newest = sources.into_iter().max().unwrap_or(SystemTime::UNIX_EPOCH);
+        if built.is_some_and(|b| b >= newest) {
+            return;
+        }
+        let status = Command::new("bash")
+            .arg(root.join("scripts/build-worker.sh"))
+            .current_dir(&root)
+            .status()
+            .expect("run scripts/build-worker.sh");
+        assert!(status.success(), "building the Worker failed");
+    });
+}
+
+impl Server {
+    /// Builds if needed and starts a server with default options.
+    pub fn start() -> Server {
+        Self::start_with(Options::default())
+    }
+
+    pub fn start_with(options: Options) -> Server {
+        ensure_built();
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let persist = std::env::temp_dir().join(format!(
+            "keyboardia-wrangler-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&persist);
+        std::fs::create_dir_all(&persist).expect("create the persist dir");
+        let mut server = Server {
+            child: None,
+            port: free_port(),
+            inspector_port: free_port(),
+            log: persist.with_extension("log"),
+            persist,
+            options,
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        // Two servers starting at once fight over ports and CPU; start them one at a time.
+        static STARTING: Mutex<()> = Mutex::new(());
+        let _one_at_a_time = STARTING.lock().unwrap_or_else(|e| e.into_inner());
+        let root = repo_root();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("open the server log");
+        let mut cmd = Command::new("bash");
+        cmd.arg(root.join("scripts/wrangler.sh"))
+            .arg("dev")
+            .args(["--ip", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--inspector-port", &self.inspector_port.to_string()])
+            .arg("--persist-to")
+            .arg(&self.persist)
+            .arg("--show-interactive-dev-session=false")
+            .args(["--log-level", "warn"]);
+        for (k, v) in &self.options.vars {
+            cmd.args(["--var", &format!("{k}:{v}")]);
+        }
+        cmd.current_dir(&root)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log)
+            .process_group(0);
+        // SAFETY: prctl is async-signal-safe; if this test process dies without dropping the
+        // server, the kernel sends SIGTERM to the wrangler process.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("start wrangler dev");
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let url = format!("{}/api/health", self.base_url());
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(2))
+            .build();
+        loop {
+            if let Ok(r) = agent.get(&url).call() {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!(
+                        "wrangler dev exited with {status} before it was ready:\n{}",
+                        self.log_tail()
+                    );
+                }
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "wrangler dev not ready after {READY_TIMEOUT:?}:\n{}",
+                    self.log_tail()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The last lines of the server's log (for failure messages).
+    pub fn log_tail(&self) -> String {
+        let Ok(f) = std::fs::File::open(&self.log) else {
+            return String::new();
+        };
+        let lines: Vec<String> = BufReader::new(f).lines().map_while(Result::ok).collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// `http://127.0.0.1:{port}`
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A REST client that presents `address` as its client address (`CF-Connecting-IP`, which
+    /// Cloudflare sets in production and `wrangler dev` passes through), so each test has its
+    /// own rate-limit buckets.
+    pub fn http(&self, address: &str) -> Http {
+        Http::new(self.base_url(), address)
+    }
+
+    /// Stops the server (its whole process group) and waits until it is gone.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let pgid = child.id() as libc::pid_t;
+        // SAFETY: signals our own process group (the child is its leader).
+        unsafe {
+            libc::kill(-pgid, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            if Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Whatever is left of the group (workerd), and the leader if it ignored SIGTERM.
+        // SAFETY: as above.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+        let _ = child.wait();
+        // Wait for the group to be empty, so the port and the state are free.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // SAFETY: signal 0 only checks whether the group still has members.
+        while unsafe { libc::kill(-pgid, 0) } == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the server and starts it again on the same port and persisted state (as a
+    /// deployment restart or an eviction would).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.persist);
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        } else {
+            eprintln!("wrangler dev log kept at {}", self.log.display());
+        }
+    }
+}

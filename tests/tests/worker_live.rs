@@ -1,0 +1,527 @@
+//! Live sessions on the real Worker under `wrangler dev`: several players editing at once
+//! converge on the state a REST GET returns; the room refuses an 11th player and bad messages
+//! with typed errors; a restart loses no acknowledged op.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use keyboardia_core::protocol::{ClientMessage, ServerMessage, PROTOCOL_VERSION};
+use keyboardia_core::room::close_code;
+use keyboardia_core::{ErrorCode, Op, Session, SessionId, SessionState, Track, TrackId};
+use keyboardia_tests::server::{Http, LiveClient, RecvError, Server};
+
+/// A session of 16 empty tracks named t0..t15.
+fn sixteen_tracks() -> SessionState {
+    let mut s = SessionState::default();
+    for i in 0..16 {
+        let id: TrackId = format!("t{i}").parse().unwrap();
+        s.tracks
+            .push(Track::new(id, format!("T{i}"), "kick".parse().unwrap()));
+    }
+    s
+}
+
+fn new_session(http: &Http, state: &SessionState) -> Session {
+    let s = http.create_session();
+    let saved = http.put(
+        &s.id.to_string(),
+        serde_json::to_string(state).unwrap().as_bytes(),
+    );
+    assert_eq!(saved.status, 200, "{}", saved.text());
+    saved.session()
+}
+
+/// A deterministic pseudo-random sequence (xorshift), so runs are reproducible.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// What one player saw: the state it built from the snapshot and the broadcasts, in order.
+struct Outcome {
+    state: SessionState,
+    last_seq: u64,
+    acked: usize,
+}
+
+/// Joins, sends `ops` edits touching overlapping cells, then follows the broadcasts until the
+/// room's sequence number reaches `final_seq`, applying each to its own copy of the state.
+fn play(base: String, id: SessionId, who: usize, ops: usize, final_seq: u64) -> Outcome {
+    let mut c = LiveClient::join(&base, id, &format!("player{who}"));
+    let snap = c.snapshot.clone().unwrap();
+    let mut state = snap.session.state.clone();
+    let mut seq = snap.seq;
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (who as u64 + 1));
+    let mut mine = BTreeSet::new();
+    for _ in 0..ops {
+        let r = rng.next();
+        let op = match r % 8 {
+            0 => Op::SetVolume {
+                tr: format!("t{}", r % 4).parse().unwrap(),
+                v: (r % 100) as f32 / 100.0,
+            },
+            1 => Op::SetVelocity {
+                tr: format!("t{}", r % 4).parse().unwrap(),
+                s: (r >> 8) as u8 % 16,
+                v: 1 + (r >> 16) as u8 % 127,
+            },
+            _ => Op::SetStep {
+                tr: format!("t{}", r % 4).parse().unwrap(),
+                s: (r >> 8) as u8 % 16,
+                on: (r >> 20) & 1 == 1,
+            },
+        };
+        mine.insert(c.edit(op));
+    }
+    let mut acked = 0;
+    while seq < final_seq {
+        match c.recv() {
+            ServerMessage::Applied(b) => {
+                assert_eq!(
+                    b.seq,
+                    seq + 1,
+                    "player {who}: sequence numbers are consecutive"
+                );
+                seq = b.seq;
+                state.apply(&b.edit).expect("every broadcast op applies");
+                if b.by == c.you() {
+                    assert!(mine.remove(&b.op), "player {who}: ack of an op it sent");
+                    acked += 1;
+                }
+            }
+            ServerMessage::Error(e) => panic!("player {who}: unexpected error {e:?}"),
+            _ => {}
+        }
+    }
+    assert!(mine.is_empty(), "player {who}: every op acknowledged");
+    c.close();
+    Outcome {
+        state,
+        last_seq: seq,
+        acked,
+    }
+}
+
+/// `players` players edit at once; all end with the same state, equal to a REST GET.
+fn converge(server: &Server, http: &Http, players: usize, ops_each: usize) {
+    let session = new_session(http, &sixteen_tracks());
+    let id = session.id;
+    // The save above already counts as a change: learn where the room's sequence numbers are.
+    let probe = LiveClient::join(&server.base_url(), id, "probe");
+    let base_seq = probe.snapshot.as_ref().unwrap().seq;
+    probe.close();
+    let final_seq = base_seq + (players * ops_each) as u64;
+    let handles: Vec<_> = (0..players)
+        .map(|who| {
+            let base = server.base_url();
+            std::thread::spawn(move || play(base, id, who, ops_each, final_seq))
+        })
+        .collect();
+    let outcomes: Vec<Outcome> = handles
+        .into_iter()
+        .map(|h| h.join().expect("player thread"))
+        .collect();
+    for (i, o) in outcomes.iter().enumerate() {
+        assert_eq!(o.last_seq, final_seq);
+        assert_eq!(o.acked, ops_each, "player {i}");
+        assert_eq!(o.state, outcomes[0].state, "player {i} diverged");
+    }
+    // KV is written a second after the last change and when the last player leaves.
+    let rest = http.wait_for_session(id, Duration::from_secs(10), |s| {
+        s.state == outcomes[0].state
+    });
+    assert_eq!(rest.state, outcomes[0].state);
+    // A late joiner gets the same state and the final sequence number.
+    let late = LiveClient::join(&server.base_url(), id, "late");
+    let snap = late.snapshot.clone().unwrap();
+    assert_eq!(snap.seq, final_seq);
+    assert_eq!(snap.session.state, outcomes[0].state);
+    late.close();
+}
+
+#[test]
+fn two_then_ten_players_converge_with_rest() {
+    let server = Server::start();
+    let http = server.http("10.1.0.1");
+    converge(&server, &http, 2, 60);
+    converge(&server, &http, 10, 40);
+}
+
+#[test]
+fn the_eleventh_player_is_refused() {
+    let server = Server::start();
+    let http = server.http("10.1.0.2");
+    let s = new_session(&http, &sixteen_tracks());
+    let players: Vec<LiveClient> = (0..10)
+        .map(|i| LiveClient::join(&server.base_url(), s.id, &format!("p{i}")))
+        .collect();
+    let ids: BTreeSet<u32> = players.iter().map(|p| p.you()).collect();
+    assert_eq!(ids.len(), 10, "distinct player ids");
+    let last = players.last().unwrap().snapshot.as_ref().unwrap();
+    assert_eq!(last.players.len(), 10);
+
+    let mut eleventh = LiveClient::open(&server.base_url(), &s.id.to_string(), "").unwrap();
+    eleventh.send(&ClientMessage::Hello {
+        proto: PROTOCOL_VERSION,
+        name: "eleven".into(),
+    });
+    match eleventh.recv() {
+        ServerMessage::Error(e) => assert_eq!(e.code, ErrorCode::RoomFull, "{e:?}"),
+        m => panic!("expected room_full, got {m:?}"),
+    }
+    match eleventh.try_recv() {
+        Err(RecvError::Closed(Some((code, _)))) => {
+            assert_eq!(u16::from(code), close_code::ROOM_FULL)
+        }
+        other => panic!("expected a close, got {other:?}"),
+    }
+    // When one leaves, a new player gets in.
+    let mut players = players;
+    players.pop().unwrap().close();
+    let again = LiveClient::join(&server.base_url(), s.id, "eleven");
+    assert_eq!(again.snapshot.as_ref().unwrap().players.len(), 10);
+}
+
+#[test]
+fn bad_messages_get_typed_errors_and_change_nothing() {
+    let server = Server::start();
+    let http = server.http("10.1.0.3");
+    let s = new_session(&http, &sixteen_tracks());
+    let mut c = LiveClient::join(&server.base_url(), s.id, "tester");
+    let snap = c.snapshot.clone().unwrap();
+
+    let oversized = format!(
+        r#"{{"t":"name","tr":"t0","v":"{}","op":3}}"#,
+        "x".repeat(keyboardia_core::protocol::MAX_CLIENT_MESSAGE_BYTES)
+    );
+    let cases: Vec<(&str, String, ErrorCode, Option<u32>)> = vec![
+        (
+            "malformed JSON",
+            "{\"t\":".into(),
+            ErrorCode::Malformed,
+            None,
+        ),
+        (
+            "not an object",
+            "[1,2,3]".into(),
+            ErrorCode::Malformed,
+            None,
+        ),
+        ("oversized", oversized, ErrorCode::TooLarge, None),
+        (
+            "out of range tempo",
+            r#"{"t":"tempo","v":1000,"op":4}"#.into(),
+            ErrorCode::OutOfRange,
+            Some(4),
+        ),
+        (
+            "NaN literal",
+            r#"{"t":"tempo","v":NaN,"op":5}"#.into(),
+            ErrorCode::Malformed,
+            None,
+        ),
+        (
+            "infinite volume",
+            r#"{"t":"vol","tr":"t0","v":1e39,"op":6}"#.into(),
+            ErrorCode::NotFinite,
+            Some(6),
+        ),
+        (
+            "unknown type",
+            r#"{"t":"explode","op":7}"#.into(),
+            ErrorCode::UnknownType,
+            Some(7),
+        ),
+        (
+            "unknown track",
+            r#"{"t":"step","tr":"zz","s":1,"on":true,"op":8}"#.into(),
+            ErrorCode::UnknownTrack,
+            Some(8),
+        ),
+        (
+            "step out of range",
+            r#"{"t":"step","tr":"t0","s":64,"on":true,"op":9}"#.into(),
+            ErrorCode::StepOutOfRange,
+            Some(9),
+        ),
+        (
+            "missing field",
+            r#"{"t":"step","tr":"t0","on":true,"op":10}"#.into(),
+            ErrorCode::Malformed,
+            Some(10),
+        ),
+        (
+            "second hello",
+            ClientMessage::Hello {
+                proto: PROTOCOL_VERSION,
+                name: "again".into(),
+            }
+            .encode(),
+            ErrorCode::AlreadyJoined,
+            None,
+        ),
+    ];
+    for (what, text, code, op) in &cases {
+        c.send_text(text);
+        match c.recv() {
+            ServerMessage::Error(e) => {
+                assert_eq!(e.code, *code, "{what}: {e:?}");
+                if op.is_some() {
+                    assert_eq!(e.op, *op, "{what}: the refused op id is echoed");
+                }
+                assert!(!e.msg.is_empty());
+            }
+            m => panic!("{what}: expected an error, got {m:?}"),
+        }
+    }
+    c.send_binary(vec![0xff, 0x00, 0x13]);
+    match c.recv() {
+        ServerMessage::Error(e) => assert_eq!(e.code, ErrorCode::Malformed),
+        m => panic!("binary frame: expected an error, got {m:?}"),
+    }
+
+    // Nothing changed: the next valid op gets the next sequence number, and the state is the
+    // snapshot's plus that op.
+    let op = c.edit(Op::SetStep {
+        tr: "t0".parse().unwrap(),
+        s: 0,
+        on: true,
+    });
+    match c.recv() {
+        ServerMessage::Applied(b) => {
+            assert_eq!((b.seq, b.op), (snap.seq + 1, op));
+        }
+        m => panic!("expected the broadcast, got {m:?}"),
+    }
+    c.close();
+    let mut expected = snap.session.state.clone();
+    expected.tracks[0].steps[0].on = true;
+    http.wait_for_session(s.id, Duration::from_secs(10), |got| got.state == expected);
+
+    // Before hello: refused and closed.
+    let mut early = LiveClient::open(&server.base_url(), &s.id.to_string(), "").unwrap();
+    early.send_text(r#"{"t":"play"}"#);
+    match early.recv() {
+        ServerMessage::Error(e) => assert_eq!(e.code, ErrorCode::NotJoined),
+        m => panic!("expected not_joined, got {m:?}"),
+    }
+    assert!(matches!(
+        early.try_recv(),
+        Err(RecvError::Closed(Some((code, _)))) if u16::from(code) == close_code::NOT_JOINED
+    ));
+    // Another protocol version: refused and closed.
+    let mut old = LiveClient::open(&server.base_url(), &s.id.to_string(), "").unwrap();
+    old.send(&ClientMessage::Hello {
+        proto: PROTOCOL_VERSION + 1,
+        name: "future".into(),
+    });
+    match old.recv() {
+        ServerMessage::Error(e) => assert_eq!(e.code, ErrorCode::ProtocolVersion),
+        m => panic!("expected protocol_version, got {m:?}"),
+    }
+    assert!(matches!(
+        old.try_recv(),
+        Err(RecvError::Closed(Some((code, _)))) if u16::from(code) == close_code::PROTOCOL_VERSION
+    ));
+    // Unknown session: no socket.
+    assert!(LiveClient::open(
+        &server.base_url(),
+        "0b8a4c1e-6f7d-4e2a-9b3c-5d6e7f8a9b0c",
+        ""
+    )
+    .is_err());
+}
+
+#[test]
+fn per_socket_message_rate_is_limited() {
+    let server = Server::start();
+    let http = server.http("10.1.0.4");
+    let s = new_session(&http, &sixteen_tracks());
+    let mut c = LiveClient::join(&server.base_url(), s.id, "flood");
+    let burst = keyboardia_core::room::RoomConfig::default().burst as usize;
+    let n = 4 * burst;
+    let pings: Vec<ClientMessage> = (0..n)
+        .map(|i| ClientMessage::Ping { c: i as f64 })
+        .collect();
+    c.send_batch(&pings);
+    let (mut pongs, mut limited) = (0, 0);
+    while pongs + limited < n {
+        match c.recv() {
+            ServerMessage::Pong { .. } => pongs += 1,
+            ServerMessage::Error(e) if e.code == ErrorCode::RateLimited => limited += 1,
+            m => panic!("unexpected {m:?}"),
+        }
+    }
+    assert!(limited > 0, "a flood beyond the burst is refused");
+    assert!(pongs >= burst, "the burst is served ({pongs})");
+}
+
+#[test]
+fn clock_transport_keepalive_and_rest_save_while_live() {
+    let server = Server::start();
+    let http = server.http("10.1.0.5");
+    let s = new_session(&http, &sixteen_tracks());
+    let mut a = LiveClient::join(&server.base_url(), s.id, "a");
+    let mut b = LiveClient::join(&server.base_url(), s.id, "b");
+    // a hears b join.
+    match a.recv() {
+        ServerMessage::Join { player } => assert_eq!(player.id, b.you()),
+        m => panic!("expected join, got {m:?}"),
+    }
+
+    // Clock ping/pong: the client's time echoed, the server's time (ms since epoch) beside it.
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as f64;
+    a.send(&ClientMessage::Ping { c: 1234.5 });
+    match a.recv() {
+        ServerMessage::Pong { c, s } => {
+            assert_eq!(c, 1234.5);
+            assert!((s - wall).abs() < 10_000.0, "server time {s} vs {wall}");
+        }
+        m => panic!("expected pong, got {m:?}"),
+    }
+    // The hibernation keep-alive answers a bare "ping" without waking the room.
+    a.send_text("ping");
+    assert_eq!(a.recv_text(), "pong");
+
+    // Play starts on a bar line ahead of now, for everybody.
+    a.send(&ClientMessage::Play);
+    for c in [&mut a, &mut b] {
+        match c.recv_until(|m| matches!(m, ServerMessage::Timeline(_))) {
+            ServerMessage::Timeline(t) => {
+                assert!(t.playing);
+                assert_eq!(t.start_beat % t.quantum, 0.0);
+                assert!(t.time_at(t.start_beat) > wall - 10_000.0);
+            }
+            _ => unreachable!(),
+        }
+    }
+
+    // A REST save while live replaces the state for every player with a snapshot.
+    let mut demo = SessionState::demo();
+    demo.tempo = 140.0;
+    let saved = http.put(
+        &s.id.to_string(),
+        serde_json::to_string(&demo).unwrap().as_bytes(),
+    );
+    assert_eq!(saved.status, 200, "{}", saved.text());
+    for c in [&mut a, &mut b] {
+        match c.recv_until(|m| matches!(m, ServerMessage::Snapshot(_))) {
+            ServerMessage::Snapshot(snap) => {
+                assert_eq!(snap.session.state, demo);
+                assert_eq!(snap.timeline.tempo, 140.0);
+            }
+            _ => unreachable!(),
+        }
+    }
+    // b leaves; a hears it.
+    let b_id = b.you();
+    b.close();
+    match a.recv_until(|m| matches!(m, ServerMessage::Leave { .. })) {
+        ServerMessage::Leave { id } => assert_eq!(id, b_id),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn readonly_sessions_refuse_edits_from_everyone_but_the_owner() {
+    let server = Server::start();
+    let http = server.http("10.1.0.6");
+    let created = http.create(Some(&format!(
+        r#"{{"mode":"readonly","state":{}}}"#,
+        serde_json::to_string(&sixteen_tracks()).unwrap()
+    )));
+    let key = created.header("keyboardia-owner-key").unwrap().to_owned();
+    let s = created.session();
+    let mut viewer = LiveClient::join(&server.base_url(), s.id, "viewer");
+    let op = viewer.edit(Op::SetTempo { v: 100.0 });
+    match viewer.recv() {
+        ServerMessage::Error(e) => {
+            assert_eq!((e.code, e.op), (ErrorCode::ReadOnly, Some(op)));
+        }
+        m => panic!("expected read_only, got {m:?}"),
+    }
+    let mut owner =
+        LiveClient::join_with(&server.base_url(), s.id, "owner", &format!("?key={key}"));
+    let op = owner.edit(Op::SetTempo { v: 100.0 });
+    match owner.recv_until(|m| matches!(m, ServerMessage::Applied(_))) {
+        ServerMessage::Applied(b) => assert_eq!(b.op, op),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn restarting_the_server_loses_no_acknowledged_op() {
+    let mut server = Server::start();
+    let http = server.http("10.1.0.7");
+    let s = new_session(&http, &sixteen_tracks());
+    let id = s.id;
+    let acked: Arc<Mutex<Vec<(u8, u8)>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (base, acked, stop) = (server.base_url(), acked.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut c = LiveClient::join(&base, id, "writer");
+            // Each op switches on a distinct cell, so every acknowledged op is visible after.
+            for i in 0..1024u32 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let (tr, step) = ((i / 64) as u8, (i % 64) as u8);
+                let op = Op::SetStep {
+                    tr: format!("t{tr}").parse().unwrap(),
+                    s: step,
+                    on: true,
+                };
+                let op_id = c.edit(op);
+                loop {
+                    match c.try_recv() {
+                        Ok(ServerMessage::Applied(b)) if b.op == op_id && b.by == c.you() => {
+                            acked.lock().unwrap().push((tr, step));
+                            break;
+                        }
+                        Ok(ServerMessage::Error(e)) => panic!("refused: {e:?}"),
+                        Ok(_) => continue,
+                        // The server went away mid-op: this one was never acknowledged.
+                        Err(_) => return,
+                    }
+                }
+            }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.lock().unwrap().len() < 100 {
+        assert!(Instant::now() < deadline, "ops are not being acknowledged");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    server.restart();
+    stop.store(true, Ordering::Relaxed);
+    writer.join().expect("writer thread");
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() >= 100);
+
+    // The live room, rebuilt from the DO's storage, has every acknowledged op.
+    let c = LiveClient::join(&server.base_url(), id, "after");
+    let snap = c.snapshot.clone().unwrap();
+    for &(tr, step) in &acked {
+        assert!(
+            snap.session.state.tracks[tr as usize].steps[step as usize].on,
+            "acknowledged op on t{tr} step {step} was lost"
+        );
+    }
+    assert!(snap.seq >= acked.len() as u64);
+    c.close();
+    // And so does REST once the last player has left.
+    http.wait_for_session(id, Duration::from_secs(10), |got| {
+        got.state == snap.session.state
+    });
+}
