@@ -118,7 +118,13 @@ impl Conn {
                 _ = tokio::time::sleep_until(ping_at) => {
                     self.client.ping(self.clock.local().now_ms());
                     pings_sent += 1;
-                    let every = if pings_sent < self.config.ping_burst { self.config.ping_burst_interval } else { self.config.ping_interval };
+                    let every = if pings_sent < self.config.ping_burst {
+                        self.config.ping_burst_interval
+                    } else if (pings_sent as usize) < keyboardia_core::clock::CLOCK_WINDOW {
+                        self.config.ping_fill_interval
+                    } else {
+                        self.config.ping_interval
+                    };
                     ping_at += every;
                 }
             }

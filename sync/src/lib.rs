@@ -38,10 +38,13 @@ pub struct SyncConfig {
     pub backoff_min: Duration,
     /// Longest reconnect delay.
     pub backoff_max: Duration,
-    /// Pings sent quickly after each connect, to fill the clock window.
+    /// Pings sent quickly after each connect, for a first rough lock on the server clock.
     pub ping_burst: u32,
     pub ping_burst_interval: Duration,
-    /// Ping interval after the burst (periodic re-sync).
+    /// Interval after the burst until the clock window is full. Wider than the network's jitter,
+    /// so pings do not queue behind each other.
+    pub ping_fill_interval: Duration,
+    /// Ping interval once the window is full (periodic re-sync).
     pub ping_interval: Duration,
 }
 
@@ -51,9 +54,12 @@ impl Default for SyncConfig {
             name: "player".into(),
             backoff_min: Duration::from_millis(250),
             backoff_max: Duration::from_secs(10),
-            ping_burst: 16,
-            ping_burst_interval: Duration::from_millis(40),
-            ping_interval: Duration::from_secs(2),
+            // A rough lock within half a second of joining, a full window after about 12 s, then
+            // two pings a second: the window spans the last two minutes.
+            ping_burst: 32,
+            ping_burst_interval: Duration::from_millis(15),
+            ping_fill_interval: Duration::from_millis(50),
+            ping_interval: Duration::from_millis(500),
         }
     }
 }

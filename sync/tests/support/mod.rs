@@ -1,6 +1,8 @@
 //! A live room on loopback: the real `core::Room` behind tokio-tungstenite, with a server clock
 //! that can be skewed, stopped and restarted on the same port with its state kept.
 
+pub mod proxy;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
