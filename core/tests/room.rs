@@ -393,8 +393,10 @@ fn rest_save_while_live_replaces_state_for_everyone() {
     let mut r = room();
     join(&mut r, 1, "Ada");
     join(&mut r, 2, "Bob");
-    let mut state = SessionState::default();
-    state.tempo = 90.0;
+    let state = SessionState {
+        tempo: 90.0,
+        ..SessionState::default()
+    };
     r.replace_state(state.clone(), T0 + 1.0);
     let out = drain(&mut r);
     assert_eq!(out.persisted, vec![1]);
