@@ -187,6 +187,8 @@ pub struct Engine {
     frame_clock: u64,
     /// Which track slot MIDI input auditions.
     audition_track: usize,
+    /// Swing from automation, replacing the session's while set (percent).
+    swing_override: Option<f64>,
 }
 
 /// Peak level (linear) above which the limiter reduces gain.
@@ -228,6 +230,7 @@ impl Engine {
             expected_beat: None,
             frame_clock: 0,
             audition_track: 0,
+            swing_override: None,
         }
     }
 
@@ -336,6 +339,11 @@ impl Engine {
             self.master_step = (gain - self.master) / self.ramp_frames as f32;
             self.master_ramp_left = self.ramp_frames;
         }
+    }
+
+    /// Plays `Some(percent)` swing instead of the session's (automation), or the session's again.
+    pub fn set_swing_override(&mut self, swing_pct: Option<f64>) {
+        self.swing_override = swing_pct;
     }
 
     /// Selects the track slot that MIDI input plays.
@@ -522,7 +530,8 @@ impl Engine {
         }
         self.expected_beat = Some(beat_end);
 
-        let swing = self.pattern.swing_pct.clamp(0.0, 100.0) / 100.0 * 0.5 * STEP_BEATS;
+        let swing_pct = self.swing_override.unwrap_or(self.pattern.swing_pct);
+        let swing = swing_pct.clamp(0.0, 100.0) / 100.0 * 0.5 * STEP_BEATS;
         let mut nf = 0usize;
         for t in 0..self.pattern.track_count {
             let track = &self.pattern.tracks[t];

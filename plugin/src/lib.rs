@@ -1,0 +1,292 @@
+//! Keyboardia as a CLAP/VST3 instrument (and standalone app).
+//!
+//! `process()` turns the host's transport into a [`BlockClock`](keyboardia_engine::BlockClock),
+//! applies parameter values, auditions MIDI input on the selected track, renders the engine into
+//! the main output (and the 16 optional per-track aux outputs), and sends each track's notes out
+//! as MIDI on its own channel. Patterns and samples arrive through lock-free queues
+//! ([`session`]); nothing on the audio thread allocates, locks, blocks or logs.
+
+pub mod params;
+pub mod session;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use keyboardia_core::MAX_TRACKS;
+use keyboardia_engine::clock::resolve_host_clock;
+use keyboardia_engine::{Engine, HostTransport, InputEvent, InternalClock, TrackMixer};
+use nice_plug::midi::{Channel, Key, VoiceID};
+use nice_plug::prelude::*;
+
+pub use params::KeyboardiaParams;
+use session::AudioSide;
+
+/// Most input notes handled per block (more are dropped).
+const MAX_INPUT_EVENTS: usize = 1024;
+
+const STEREO: NonZeroU32 = new_nonzero_u32(2);
+const AUX_PORTS: [NonZeroU32; MAX_TRACKS] = [STEREO; MAX_TRACKS];
+const AUX_NAMES: [&str; MAX_TRACKS] = [
+    "Track 1", "Track 2", "Track 3", "Track 4", "Track 5", "Track 6", "Track 7", "Track 8",
+    "Track 9", "Track 10", "Track 11", "Track 12", "Track 13", "Track 14", "Track 15", "Track 16",
+];
+
+pub struct Keyboardia {
+    /// Parameters and the persisted session.
+    params: Arc<KeyboardiaParams>,
+    /// The sound engine, created in `activate()` for the host's sample rate.
+    engine: Option<Engine>,
+    /// Clock used when the host gives no transport.
+    internal_clock: InternalClock,
+    /// The audio thread's ends of the pattern and sample queues.
+    audio: Option<AudioSide>,
+    /// Host notes of the current block (capacity reserved up front).
+    inputs: Vec<InputEvent>,
+}
+
+impl Default for Keyboardia {
+    fn default() -> Self {
+        let params = Arc::new(KeyboardiaParams::default());
+        let audio = params.session.take_audio_side();
+        Self {
+            params,
+            engine: None,
+            internal_clock: InternalClock::new(keyboardia_core::DEFAULT_TEMPO),
+            audio,
+            inputs: Vec::with_capacity(MAX_INPUT_EVENTS),
+        }
+    }
+}
+
+impl Keyboardia {
+    /// Pops pending patterns and samples into the engine; used buffers go back to be freed off
+    /// the audio thread (if that queue is full they are leaked rather than freed here).
+    fn receive_updates(engine: &mut Engine, audio: &mut AudioSide) {
+        while let Ok(msg) = audio.samples.pop() {
+            let old = engine.set_sample(msg.slot, msg.buffer);
+            if let Err(rtrb::PushError::Full(old)) = audio.sample_garbage.push(old) {
+                std::mem::forget(old);
+            }
+        }
+        while let Ok(p) = audio.patterns.pop() {
+            engine.set_pattern(&p);
+            if let Err(rtrb::PushError::Full(p)) = audio.pattern_garbage.push(p) {
+                std::mem::forget(p);
+            }
+        }
+    }
+
+    fn apply_params(&mut self) {
+        let Some(engine) = self.engine.as_mut() else {
+            return;
+        };
+        let p = &self.params;
+        engine.set_master_gain(p.master_gain.value());
+        engine.set_swing_override(p.swing_auto.value().then(|| p.swing_pct.value() as f64));
+        engine.set_audition_track((p.selected_track.value() - 1).max(0) as usize);
+        for (i, t) in p.tracks.iter().enumerate() {
+            engine.set_track_mixer(
+                i,
+                TrackMixer {
+                    volume: t.volume.value(),
+                    mute: t.mute.value(),
+                    solo: t.solo.value(),
+                },
+            );
+        }
+    }
+}
+
+impl Plugin for Keyboardia {
+    const NAME: &'static str = "Keyboardia";
+    const VENDOR: &'static str = "Keyboardia";
+    const URL: &'static str = "https://keyboardia.dev";
+    const EMAIL: &'static str = "hello@keyboardia.dev";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
+        AudioIOLayout {
+            main_input_channels: None,
+            main_output_channels: Some(STEREO),
+            aux_input_ports: &[],
+            aux_output_ports: &[],
+            names: PortNames::const_default(),
+        },
+        AudioIOLayout {
+            main_input_channels: None,
+            main_output_channels: Some(STEREO),
+            aux_input_ports: &[],
+            aux_output_ports: &AUX_PORTS,
+            names: PortNames {
+                layout: Some("Multi-out"),
+                main_input: None,
+                main_output: Some("Mix"),
+                aux_inputs: &[],
+                aux_outputs: &AUX_NAMES,
+            },
+        },
+    ];
+
+    const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
+    const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
+    const SAMPLE_ACCURATE_AUTOMATION: bool = false;
+
+    type Editor = ();
+    type SysExMessage = ();
+    type BackgroundTask = ();
+
+    fn params(&self) -> Arc<dyn Params> {
+        self.params.clone()
+    }
+
+    fn activate(
+        &mut self,
+        _audio_io_layout: &AudioIOLayout,
+        buffer_config: &BufferConfig,
+        _context: &mut impl ActivateContext<Self>,
+    ) -> bool {
+        let sr = buffer_config.sample_rate as f64;
+        let mut engine = Engine::new(sr);
+        // Everything queued so far is superseded by the current session.
+        if let Some(audio) = self.audio.as_mut() {
+            Self::receive_updates(&mut engine, audio);
+        }
+        engine.set_pattern(&self.params.session.pattern());
+        self.internal_clock = InternalClock::new(engine.pattern().tempo_bpm);
+        self.engine = Some(engine);
+        self.apply_params();
+        true
+    }
+
+    fn reset(&mut self) {
+        // Re-reading the session is done in activate(); a reset only restarts the clock.
+        self.internal_clock.stop();
+    }
+
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        aux: &mut AuxiliaryBuffers,
+        context: &mut impl ProcessContext<Self>,
+    ) -> ProcessStatus {
+        let Some(engine) = self.engine.as_mut() else {
+            return ProcessStatus::Normal;
+        };
+        if let Some(audio) = self.audio.as_mut() {
+            Self::receive_updates(engine, audio);
+        }
+        self.apply_params();
+        let Some(engine) = self.engine.as_mut() else {
+            return ProcessStatus::Normal;
+        };
+
+        self.inputs.clear();
+        while let Some(event) = context.next_event() {
+            if self.inputs.len() == self.inputs.capacity() {
+                continue;
+            }
+            match event {
+                NoteEvent::NoteOn {
+                    timing,
+                    key,
+                    velocity,
+                    ..
+                } => self.inputs.push(InputEvent::NoteOn {
+                    offset: timing,
+                    key: key.number_or_middle_c(),
+                    velocity: (velocity * 127.0).round().clamp(1.0, 127.0) as u8,
+                }),
+                NoteEvent::NoteOff { timing, key, .. } => self.inputs.push(InputEvent::NoteOff {
+                    offset: timing,
+                    key: key.number_or_middle_c(),
+                }),
+                _ => {}
+            }
+        }
+
+        let t = context.transport();
+        let host = HostTransport {
+            playing: t.playing,
+            tempo_bpm: t.tempo,
+            pos_beats: t.pos_beats(),
+            pos_frames: t.pos_samples(),
+        };
+        let frames = buffer.samples();
+        let sr = engine.sample_rate_hz();
+        let session_tempo = engine.pattern().tempo_bpm;
+        let (_, clock) = resolve_host_clock(
+            &host,
+            &mut self.internal_clock,
+            session_tempo,
+            frames as u32,
+            sr,
+        );
+
+        let channels = buffer.as_slice();
+        let (left, rest) = channels.split_at_mut(1);
+        let (left, right) = (&mut *left[0], &mut *rest[0]);
+        if aux.outputs.is_empty() {
+            engine.process(&clock, &self.inputs, left, right, None);
+        } else {
+            let outputs = &mut *aux.outputs;
+            let mut sink = |track: usize, offset: usize, l: &[f32], r: &[f32]| {
+                if let Some(out) = outputs.get_mut(track) {
+                    let ch = out.as_slice();
+                    if ch.len() >= 2 {
+                        ch[0][offset..offset + l.len()].copy_from_slice(l);
+                        ch[1][offset..offset + r.len()].copy_from_slice(r);
+                    }
+                }
+            };
+            engine.process(&clock, &self.inputs, left, right, Some(&mut sink));
+        }
+
+        for m in engine.midi_out() {
+            let event = if m.on {
+                NoteEvent::NoteOn {
+                    timing: m.offset,
+                    voice_id: VoiceID::Wildcard,
+                    channel: Channel::Number(m.channel),
+                    key: Key::Number(m.note),
+                    velocity: m.velocity as f32 / 127.0,
+                }
+            } else {
+                NoteEvent::NoteOff {
+                    timing: m.offset,
+                    voice_id: VoiceID::Wildcard,
+                    channel: Channel::Number(m.channel),
+                    key: Key::Number(m.note),
+                    velocity: 0.0,
+                }
+            };
+            let _ = context.try_send_event(event);
+        }
+        ProcessStatus::KeepAlive
+    }
+}
+
+impl ClapPlugin for Keyboardia {
+    const CLAP_ID: &'static str = "dev.keyboardia.sequencer";
+    const CLAP_DESCRIPTION: Option<&'static str> =
+        Some("A 16-track collaborative step sequencer with synthesized sounds");
+    const CLAP_MANUAL_URL: Option<&'static str> = None;
+    const CLAP_SUPPORT_URL: Option<&'static str> = None;
+    const CLAP_FEATURES: &'static [ClapFeature] = &[
+        ClapFeature::Instrument,
+        ClapFeature::Synthesizer,
+        ClapFeature::DrumMachine,
+        ClapFeature::Stereo,
+    ];
+}
+
+impl Vst3Plugin for Keyboardia {
+    const VST3_CLASS_ID: [u8; 16] = *b"KeyboardiaSeq001";
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] = &[
+        Vst3SubCategory::Instrument,
+        Vst3SubCategory::Drum,
+        Vst3SubCategory::Synth,
+    ];
+}
+
+nice_export_clap!(Keyboardia);
+nice_export_vst3!(Keyboardia);

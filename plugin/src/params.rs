@@ -1,0 +1,103 @@
+//! Automatable parameters and the persisted session. Ids are short and stable: never rename one.
+
+use keyboardia_core::MAX_TRACKS;
+use nice_plug::prelude::*;
+
+use crate::session::SessionStore;
+
+/// Highest master gain (linear, +6 dB).
+pub const MASTER_MAX_GAIN: f32 = 2.0;
+
+#[derive(Params)]
+pub struct KeyboardiaParams {
+    /// The whole session document, saved with the host's project.
+    #[persist = "session"]
+    pub session: SessionStore,
+
+    /// Master output gain, linear.
+    #[id = "master"]
+    pub master_gain: FloatParam,
+
+    /// Swing in percent; plays instead of the session's swing while `swing_auto` is on.
+    #[id = "swing"]
+    pub swing_pct: FloatParam,
+
+    /// Whether `swing_pct` (automation) replaces the session's swing.
+    #[id = "swing_auto"]
+    pub swing_auto: BoolParam,
+
+    /// The track (1-based) whose sound MIDI input plays.
+    #[id = "sel"]
+    pub selected_track: IntParam,
+
+    /// Per-track mixer controls (ids `vol_1`, `mute_1`, `solo_1`, … `_16`).
+    #[nested(array, group = "Tracks")]
+    pub tracks: [TrackParams; MAX_TRACKS],
+}
+
+/// The mixer controls of one track slot: local to this player, not session state.
+#[derive(Params)]
+pub struct TrackParams {
+    /// Gain on top of the session's track volume, linear 0..=1.
+    #[id = "vol"]
+    pub volume: FloatParam,
+    #[id = "mute"]
+    pub mute: BoolParam,
+    #[id = "solo"]
+    pub solo: BoolParam,
+}
+
+impl TrackParams {
+    fn new(index: usize) -> Self {
+        let n = index + 1;
+        Self {
+            volume: FloatParam::new(
+                format!("Track {n} Volume"),
+                1.0,
+                FloatRange::Linear { min: 0.0, max: 1.0 },
+            )
+            .with_value_to_string(formatters::v2s_f32_percentage(0))
+            .with_string_to_value(formatters::s2v_f32_percentage())
+            .with_unit("%"),
+            mute: BoolParam::new(format!("Track {n} Mute"), false),
+            solo: BoolParam::new(format!("Track {n} Solo"), false),
+        }
+    }
+}
+
+impl Default for KeyboardiaParams {
+    fn default() -> Self {
+        Self {
+            session: SessionStore::default(),
+            master_gain: FloatParam::new(
+                "Master",
+                1.0,
+                FloatRange::Skewed {
+                    min: 0.0,
+                    max: MASTER_MAX_GAIN,
+                    factor: FloatRange::gain_skew_factor(-60.0, 6.0),
+                },
+            )
+            .with_unit(" dB")
+            .with_value_to_string(formatters::v2s_f32_gain_to_db(1))
+            .with_string_to_value(formatters::s2v_f32_gain_to_db()),
+            swing_pct: FloatParam::new(
+                "Swing",
+                0.0,
+                FloatRange::Linear {
+                    min: 0.0,
+                    max: 100.0,
+                },
+            )
+            .with_unit(" %")
+            .with_step_size(0.1),
+            swing_auto: BoolParam::new("Automate Swing", false),
+            selected_track: IntParam::new(
+                "Selected Track",
+                1,
+                IntRange::Linear { min: 1, max: 16 },
+            ),
+            tracks: std::array::from_fn(TrackParams::new),
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! The session as the plugin holds it: the persisted JSON (saved and restored by the host), the
+//! parsed [`SessionState`], and the lock-free hand-off of patterns and samples to the audio
+//! thread.
+//!
+//! Everything here runs off the audio thread (host state calls, a future editor or sync thread).
+//! The audio thread only pops from the queues (see [`AudioSide`]) and sends used buffers back,
+//! so nothing is freed on it.
+
+use std::sync::{Arc, Mutex};
+
+use keyboardia_core::schema::state_from_json;
+use keyboardia_core::{Op, OpError, SampleId, SessionState};
+use keyboardia_engine::voice::MAX_SAMPLE_SLOTS;
+use keyboardia_engine::{EnginePattern, SampleBuffer};
+use nice_plug::params::persist::PersistentField;
+
+/// Patterns in flight to the audio thread (a burst of edits coalesces on the audio side).
+const PATTERN_QUEUE: usize = 64;
+/// Sample hand-overs in flight.
+const SAMPLE_QUEUE: usize = 32;
+
+/// A sample for slot `slot` (or `None` to clear it).
+pub struct SampleMsg {
+    pub slot: usize,
+    pub buffer: Option<Arc<SampleBuffer>>,
+}
+
+/// The editing side's half of the queues.
+struct Senders {
+    /// New patterns for the audio thread.
+    patterns: rtrb::Producer<Box<EnginePattern>>,
+    /// Patterns the audio thread is done with (freed here).
+    pattern_garbage: rtrb::Consumer<Box<EnginePattern>>,
+    samples: rtrb::Producer<SampleMsg>,
+    sample_garbage: rtrb::Consumer<Option<Arc<SampleBuffer>>>,
+}
+
+/// The audio thread's half of the queues, owned by the plugin's `process()`.
+pub struct AudioSide {
+    pub patterns: rtrb::Consumer<Box<EnginePattern>>,
+    pub pattern_garbage: rtrb::Producer<Box<EnginePattern>>,
+    pub samples: rtrb::Consumer<SampleMsg>,
+    pub sample_garbage: rtrb::Producer<Option<Arc<SampleBuffer>>>,
+}
+
+/// The parsed session and its canonical JSON, kept in step.
+struct Doc {
+    state: SessionState,
+    /// Exactly what the host saves: `serde_json` of `state` (canonical, so save → load → save is
+    /// byte-identical).
+    json: String,
+    /// Sample ids by slot.
+    sample_slots: Vec<SampleId>,
+    /// Loaded sample buffers by slot (re-sent when the audio side is recreated).
+    samples: Vec<Option<Arc<SampleBuffer>>>,
+}
+
+/// The persisted session (`#[persist = "session"]`) and the editing API.
+pub struct SessionStore {
+    doc: Mutex<Doc>,
+    senders: Mutex<Senders>,
+    /// The audio half, taken by the plugin once.
+    audio: Mutex<Option<AudioSide>>,
+}
+
+impl Default for SessionStore {
+    fn default() -> Self {
+        Self::new(SessionState::demo())
+    }
+}
+
+impl SessionStore {
+    /// A store holding `state`, with fresh queues.
+    pub fn new(state: SessionState) -> Self {
+        let (ptx, prx) = rtrb::RingBuffer::new(PATTERN_QUEUE);
+        let (gtx, grx) = rtrb::RingBuffer::new(PATTERN_QUEUE);
+        let (stx, srx) = rtrb::RingBuffer::new(SAMPLE_QUEUE);
+        let (sgtx, sgrx) = rtrb::RingBuffer::new(SAMPLE_QUEUE);
+        let json = serde_json::to_string(&state).unwrap_or_default();
+        Self {
+            doc: Mutex::new(Doc {
+                state,
+                json,
+                sample_slots: Vec::new(),
+                samples: Vec::new(),
+            }),
+            senders: Mutex::new(Senders {
+                patterns: ptx,
+                pattern_garbage: grx,
+                samples: stx,
+                sample_garbage: sgrx,
+            }),
+            audio: Mutex::new(Some(AudioSide {
+                patterns: prx,
+                pattern_garbage: gtx,
+                samples: srx,
+                sample_garbage: sgtx,
+            })),
+        }
+    }
+
+    /// Takes the audio thread's half of the queues (once; `None` afterwards).
+    pub fn take_audio_side(&self) -> Option<AudioSide> {
+        self.audio.lock().ok()?.take()
+    }
+
+    /// A copy of the session.
+    pub fn state(&self) -> SessionState {
+        self.doc.lock().map(|d| d.state.clone()).unwrap_or_default()
+    }
+
+    /// The JSON the host saves.
+    pub fn json(&self) -> String {
+        self.doc.lock().map(|d| d.json.clone()).unwrap_or_default()
+    }
+
+    /// The engine view of the current session.
+    pub fn pattern(&self) -> Box<EnginePattern> {
+        let doc = self.doc.lock().expect("session lock");
+        Box::new(pattern_of(&doc))
+    }
+
+    /// Applies an edit and sends the new pattern to the audio thread.
+    pub fn apply(&self, op: &Op) -> Result<(), OpError> {
+        let mut doc = self.doc.lock().expect("session lock");
+        doc.state.apply(op)?;
+        doc.json = serde_json::to_string(&doc.state).unwrap_or_default();
+        let pattern = Box::new(pattern_of(&doc));
+        drop(doc);
+        self.send_pattern(pattern);
+        Ok(())
+    }
+
+    /// Replaces the whole session from JSON (any schema version core can migrate).
+    pub fn load_json(&self, json: &str) -> Result<(), keyboardia_core::schema::SchemaError> {
+        let state = state_from_json(json.as_bytes())?;
+        let mut doc = self.doc.lock().expect("session lock");
+        doc.json = serde_json::to_string(&state).unwrap_or_default();
+        doc.state = state;
+        let pattern = Box::new(pattern_of(&doc));
+        drop(doc);
+        self.send_pattern(pattern);
+        Ok(())
+    }
+
+    /// Hands a decoded sample to the sampler under `id` (tracks playing `sample:<id>` use it).
+    pub fn load_sample(&self, id: SampleId, buffer: SampleBuffer) -> Option<usize> {
+        let mut doc = self.doc.lock().expect("session lock");
+        let slot = match doc.sample_slots.iter().position(|s| *s == id) {
+            Some(i) => i,
+            None if doc.sample_slots.len() < MAX_SAMPLE_SLOTS => {
+                doc.sample_slots.push(id);
+                doc.sample_slots.len() - 1
+            }
+            None => return None,
+        };
+        let buffer = Arc::new(buffer);
+        if doc.samples.len() <= slot {
+            doc.samples.resize(slot + 1, None);
+        }
+        doc.samples[slot] = Some(buffer.clone());
+        let pattern = Box::new(pattern_of(&doc));
+        drop(doc);
+        let mut tx = self.senders.lock().expect("sender lock");
+        while tx.sample_garbage.pop().is_ok() {}
+        let _ = tx.samples.push(SampleMsg {
+            slot,
+            buffer: Some(buffer),
+        });
+        drop(tx);
+        self.send_pattern(pattern);
+        Some(slot)
+    }
+
+    /// Sends a pattern to the audio thread and frees the ones it returned.
+    fn send_pattern(&self, pattern: Box<EnginePattern>) {
+        let mut tx = self.senders.lock().expect("sender lock");
+        while tx.pattern_garbage.pop().is_ok() {}
+        // A full queue means the audio thread is not running; the next activation reads the
+        // session directly, so dropping the update is fine.
+        let _ = tx.patterns.push(pattern);
+    }
+}
+
+fn pattern_of(doc: &Doc) -> EnginePattern {
+    EnginePattern::from_state(&doc.state, |id| {
+        let slot = doc.sample_slots.iter().position(|s| s == id)?;
+        doc.samples.get(slot)?.as_ref()?;
+        Some(slot as u8)
+    })
+}
+
+impl<'a> PersistentField<'a, String> for SessionStore {
+    /// Called by the host's state restore: a document that does not load leaves the session as
+    /// it was.
+    fn set(&self, new_value: String) {
+        let _ = self.load_json(&new_value);
+    }
+
+    fn map<F, R>(&self, f: F) -> R
+    where
+        F: Fn(&String) -> R,
+    {
+        let doc = self.doc.lock().expect("session lock");
+        f(&doc.json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_load_save_is_byte_identical() {
+        let a = SessionStore::default();
+        let saved = a.map(|j| j.clone());
+        let b = SessionStore::new(SessionState::default());
+        b.set(saved.clone());
+        assert_eq!(b.map(|j| j.clone()), saved);
+        assert_eq!(b.state(), SessionState::demo());
+    }
+
+    #[test]
+    fn edits_reach_the_audio_side_and_the_saved_state() {
+        let store = SessionStore::default();
+        let mut audio = store.take_audio_side().unwrap();
+        let tr = store.state().tracks[0].id;
+        let json_before = store.json();
+        store.apply(&Op::SetStep { tr, s: 1, on: true }).unwrap();
+        let p = audio.patterns.pop().unwrap();
+        assert!(p.tracks[0].steps[1].on);
+        assert_ne!(store.json(), json_before);
+        assert!(store.state().tracks[0].steps[1].on);
+        // A bad document is refused and changes nothing.
+        let before = store.json();
+        store.set("{ not json".into());
+        assert_eq!(store.json(), before);
+    }
+}

@@ -1,0 +1,377 @@
+//! A minimal real CLAP host (clack-host) for the plugin tests: loads the bundled `.clap`,
+//! activates it, feeds transport, notes and parameter changes, processes blocks, and saves and
+//! restores state.
+
+use std::cell::Cell;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use clack_extensions::gui::{GuiSize, HostGui, HostGuiImpl};
+use clack_extensions::params::{ParamInfoBuffer, PluginParams};
+use clack_extensions::state::{HostState, HostStateImpl, PluginState};
+use clack_host::events::event_types::{
+    NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
+};
+use clack_host::events::{EventFlags, EventHeader, Match};
+use clack_host::prelude::*;
+use clack_host::utils::{BeatTime, SecondsTime};
+
+/// Where `cargo xtask bundle keyboardia --release` puts the CLAP plugin.
+pub fn clap_bundle_path() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let path = root.join("target/bundled/keyboardia.clap");
+    assert!(
+        path.exists(),
+        "{} is missing: build it first with `cargo xtask bundle keyboardia --release` \
+         (scripts/test-plugin.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// Host callbacks shared across threads.
+pub struct HostShared {
+    /// The plugin's state extension, captured while it initializes.
+    state: OnceLock<Option<PluginState>>,
+}
+
+impl<'a> SharedHandler<'a> for HostShared {
+    fn initializing(&self, instance: InitializingPluginHandle<'a>) {
+        let _ = self.state.set(instance.get_extension());
+    }
+    fn request_restart(&self) {}
+    fn request_process(&self) {}
+    fn request_callback(&self) {}
+}
+
+// nice-plug queries the host GUI extension and panics without it.
+impl HostGuiImpl for HostShared {
+    fn resize_hints_changed(&self) {}
+    fn request_resize(&self, _new_size: GuiSize) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn request_show(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn request_hide(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn closed(&self, _was_destroyed: bool) {}
+}
+
+/// Main-thread host state.
+pub struct HostMain {
+    /// Set when the plugin says its state changed.
+    pub dirty: Cell<bool>,
+}
+
+impl<'a> MainThreadHandler<'a> for HostMain {}
+
+impl HostStateImpl for HostMain {
+    fn mark_dirty(&self) {
+        self.dirty.set(true);
+    }
+}
+
+pub struct TestHost;
+
+impl HostHandlers for TestHost {
+    type Shared<'a> = HostShared;
+    type MainThread<'a> = HostMain;
+    type AudioProcessor<'a> = ();
+
+    fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
+        builder.register::<HostGui>().register::<HostState>();
+    }
+}
+
+/// The host's transport for one block.
+#[derive(Clone, Copy, Debug)]
+pub struct Transport {
+    pub playing: bool,
+    pub tempo_bpm: f64,
+    /// Song position of the block start, in beats.
+    pub beat: f64,
+}
+
+/// A note sent to the plugin.
+#[derive(Clone, Copy, Debug)]
+pub enum NoteIn {
+    On { offset: u32, key: u8, velocity: f64 },
+    Off { offset: u32, key: u8 },
+}
+
+/// A note the plugin sent out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoteOut {
+    pub offset: u32,
+    pub channel: u8,
+    pub key: u8,
+    pub on: bool,
+}
+
+/// One processed block.
+pub struct Block {
+    pub left: Vec<f32>,
+    pub right: Vec<f32>,
+    pub notes: Vec<NoteOut>,
+}
+
+/// A loaded, activated and processing plugin instance.
+pub struct ClapPlugin {
+    processor: Option<StartedPluginAudioProcessor<TestHost>>,
+    instance: PluginInstance<TestHost>,
+    /// Keeps the library loaded.
+    _entry: PluginEntry,
+    /// (id, name) of every parameter.
+    params: Vec<(ClapId, String)>,
+    max_frames: usize,
+    steady_time: u64,
+}
+
+impl ClapPlugin {
+    /// Loads the plugin `id` from `path` and starts processing at `sample_rate` with blocks of
+    /// at most `max_frames`.
+    pub fn load(path: &Path, id: &str, sample_rate: f64, max_frames: usize) -> Self {
+        // SAFETY: loading a CLAP library runs its entry; it is our own plugin.
+        let entry = unsafe { PluginEntry::load(path) }.expect("load the .clap entry");
+        let host_info = HostInfo::new(
+            "keyboardia-tests",
+            "Keyboardia",
+            "https://keyboardia.dev",
+            "0.1.0",
+        )
+        .expect("host info");
+        let id = CString::new(id).unwrap();
+        let mut instance = PluginInstance::<TestHost>::new(
+            |_| HostShared {
+                state: OnceLock::new(),
+            },
+            |_| HostMain {
+                dirty: Cell::new(false),
+            },
+            &entry,
+            &id,
+            &host_info,
+        )
+        .expect("instantiate the plugin");
+        let mut params = Vec::new();
+        let handle = instance.plugin_handle();
+        if let Some(ext) = handle.get_extension::<PluginParams>() {
+            let mut buf = ParamInfoBuffer::new();
+            for i in 0..ext.count(&handle) {
+                if let Some(info) = ext.get_info(&handle, i, &mut buf) {
+                    params.push((info.id, String::from_utf8_lossy(info.name).into_owned()));
+                }
+            }
+        }
+        let config = PluginAudioConfiguration {
+            sample_rate,
+            min_frames_count: 1,
+            max_frames_count: max_frames as u32,
+        };
+        let stopped = instance.activate(|_, _| (), config).expect("activate");
+        let processor = stopped.start_processing().expect("start processing");
+        Self {
+            processor: Some(processor),
+            instance,
+            _entry: entry,
+            params,
+            max_frames,
+            steady_time: 0,
+        }
+    }
+
+    /// The id of the parameter with this display name.
+    pub fn param_id(&self, name: &str) -> ClapId {
+        self.params
+            .iter()
+            .find(|(_, n)| n == name)
+            .map(|(id, _)| *id)
+            .unwrap_or_else(|| panic!("no parameter named {name:?}"))
+    }
+
+    pub fn param_names(&self) -> Vec<String> {
+        self.params.iter().map(|(_, n)| n.clone()).collect()
+    }
+
+    /// Processes one block of `frames` (≤ max) with optional transport, notes and parameter
+    /// values (`(offset, id, plain value)`).
+    pub fn process(
+        &mut self,
+        frames: usize,
+        transport: Option<Transport>,
+        notes: &[NoteIn],
+        params: &[(u32, ClapId, f64)],
+    ) -> Block {
+        assert!(frames <= self.max_frames && frames > 0);
+        let mut input = EventBuffer::with_capacity(notes.len() + params.len());
+        for &(offset, id, value) in params {
+            input.push(&ParamValueEvent::new(offset, id, Pckn::match_all(), value));
+        }
+        for n in notes {
+            match *n {
+                NoteIn::On {
+                    offset,
+                    key,
+                    velocity,
+                } => input.push(&NoteOnEvent::new(
+                    offset,
+                    Pckn::new(0u16, 0u16, key as u16, Match::All),
+                    velocity,
+                )),
+                NoteIn::Off { offset, key } => input.push(&NoteOffEvent::new(
+                    offset,
+                    Pckn::new(0u16, 0u16, key as u16, Match::All),
+                    0.0,
+                )),
+            }
+        }
+        input.sort();
+        let mut output = EventBuffer::with_capacity(256);
+        let mut left = vec![0.0f32; frames];
+        let mut right = vec![0.0f32; frames];
+        let mut in_l = vec![0.0f32; frames];
+        let mut in_r = vec![0.0f32; frames];
+        let mut in_ports = AudioPorts::with_capacity(2, 1);
+        let mut out_ports = AudioPorts::with_capacity(2, 1);
+        let input_audio = in_ports.with_input_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_input_only(
+                [&mut in_l[..], &mut in_r[..]]
+                    .into_iter()
+                    .map(|b| InputChannel::constant(b)),
+            ),
+        }]);
+        let mut output_audio = out_ports.with_output_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_output_only(
+                [&mut left[..], &mut right[..]].into_iter(),
+            ),
+        }]);
+        let transport_event = transport.map(|t| {
+            let mut flags = TransportFlags::HAS_TEMPO
+                | TransportFlags::HAS_BEATS_TIMELINE
+                | TransportFlags::HAS_SECONDS_TIMELINE;
+            if t.playing {
+                flags |= TransportFlags::IS_PLAYING;
+            }
+            TransportEvent {
+                header: EventHeader::new_core(0, EventFlags::empty()),
+                flags,
+                song_pos_beats: BeatTime::from_float(t.beat),
+                song_pos_seconds: SecondsTime::from_float(t.beat * 60.0 / t.tempo_bpm),
+                tempo: t.tempo_bpm,
+                tempo_inc: 0.0,
+                loop_start_beats: BeatTime::from_int(0),
+                loop_end_beats: BeatTime::from_int(0),
+                loop_start_seconds: SecondsTime::from_int(0),
+                loop_end_seconds: SecondsTime::from_int(0),
+                bar_start: BeatTime::from_float((t.beat / 4.0).floor() * 4.0),
+                bar_number: (t.beat / 4.0).floor() as i32,
+                time_signature_numerator: 4,
+                time_signature_denominator: 4,
+            }
+        });
+        let processor = self.processor.as_mut().expect("processing");
+        processor
+            .process(
+                &input_audio,
+                &mut output_audio,
+                &input.as_input(),
+                &mut output.as_output(),
+                Some(self.steady_time),
+                transport_event.as_ref(),
+            )
+            .expect("process");
+        self.steady_time += frames as u64;
+        let mut notes_out = Vec::new();
+        for e in output.iter() {
+            if let Some(on) = e.as_event::<NoteOnEvent>() {
+                let p = on.pckn();
+                notes_out.push(NoteOut {
+                    offset: on.header().time(),
+                    channel: p.channel.into_specific().unwrap_or(0) as u8,
+                    key: p.key.into_specific().unwrap_or(0) as u8,
+                    on: true,
+                });
+            } else if let Some(off) = e.as_event::<NoteOffEvent>() {
+                let p = off.pckn();
+                notes_out.push(NoteOut {
+                    offset: off.header().time(),
+                    channel: p.channel.into_specific().unwrap_or(0) as u8,
+                    key: p.key.into_specific().unwrap_or(0) as u8,
+                    on: false,
+                });
+            }
+        }
+        Block {
+            left,
+            right,
+            notes: notes_out,
+        }
+    }
+
+    /// Renders `frames` frames in blocks from `block` with a playing transport at `tempo` from
+    /// `start_beat`; returns the audio and the note-outs with absolute frames.
+    pub fn render(
+        &mut self,
+        frames: usize,
+        tempo_bpm: f64,
+        start_beat: f64,
+        sample_rate: f64,
+        mut block: impl FnMut() -> usize,
+    ) -> (Vec<f32>, Vec<f32>, Vec<(usize, NoteOut)>) {
+        let mut l = Vec::with_capacity(frames);
+        let mut r = Vec::with_capacity(frames);
+        let mut notes = Vec::new();
+        let mut pos = 0usize;
+        while pos < frames {
+            let n = block().clamp(1, self.max_frames).min(frames - pos);
+            let t = Transport {
+                playing: true,
+                tempo_bpm,
+                beat: start_beat + pos as f64 * tempo_bpm / (60.0 * sample_rate),
+            };
+            let b = self.process(n, Some(t), &[], &[]);
+            notes.extend(b.notes.iter().map(|x| (pos + x.offset as usize, *x)));
+            l.extend_from_slice(&b.left);
+            r.extend_from_slice(&b.right);
+            pos += n;
+        }
+        (l, r, notes)
+    }
+
+    fn state_ext(&self) -> PluginState {
+        self.instance
+            .access_shared_handler(|h| *h.state.get().expect("initialized"))
+            .expect("the plugin has the state extension")
+    }
+
+    /// The plugin's saved state.
+    pub fn save_state(&mut self) -> Vec<u8> {
+        let ext = self.state_ext();
+        let mut out = Vec::new();
+        ext.save(&mut self.instance.plugin_handle(), &mut out)
+            .expect("save state");
+        out
+    }
+
+    /// Restores a saved state.
+    pub fn load_state(&mut self, data: &[u8]) {
+        let ext = self.state_ext();
+        let mut reader = std::io::Cursor::new(data);
+        ext.load(&mut self.instance.plugin_handle(), &mut reader)
+            .expect("load state");
+    }
+}
+
+impl Drop for ClapPlugin {
+    fn drop(&mut self) {
+        if let Some(p) = self.processor.take() {
+            let stopped = p.stop_processing();
+            self.instance.deactivate(stopped);
+        }
+    }
+}
