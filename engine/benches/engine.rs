@@ -1,1 +1,120 @@
-fn main() {}
+//! Engine benchmark (prints numbers; not a timed test):
+//! - offline real-time factor of a dense pattern (16 tracks × 64 steps, locks everywhere) at
+//!   48 kHz stereo, in two sessions that together use all 21 sounds;
+//! - worst and p99.9 `process()` time for 64-frame blocks, against the 1.33 ms period.
+//!
+//! Run: `cargo bench -p keyboardia-engine --bench engine`.
+
+use std::time::Instant;
+
+use keyboardia_core::{Instrument, Lock, SessionState, Track};
+use keyboardia_engine::{Engine, EnginePattern, InternalClock};
+
+const SR: f64 = 48_000.0;
+
+fn dense(instruments: &[&str]) -> SessionState {
+    let tracks = instruments
+        .iter()
+        .enumerate()
+        .map(|(i, inst)| {
+            let mut t = Track::new(
+                format!("t{i}").parse().unwrap(),
+                *inst,
+                inst.parse::<Instrument>().unwrap(),
+            );
+            t.step_count = 64;
+            t.volume = 0.7;
+            t.pan = (i as f32 / 7.5) - 1.0;
+            for s in 0..64 {
+                t.steps[s].on = true;
+                t.steps[s].velocity = 60 + ((s * 7 + i * 13) % 68) as u8;
+                t.steps[s].locks.set(Lock::Pitch(((s * 5 + i) % 25) as i8 - 12));
+                if s % 4 == 1 {
+                    t.steps[s].locks.set(Lock::Ratchet(2 + (s % 3) as u8));
+                }
+                if s % 5 == 2 {
+                    t.steps[s].locks.set(Lock::Probability(70));
+                }
+                if s % 6 == 3 {
+                    t.steps[s].locks.set(Lock::Nudge(-15));
+                }
+                if s % 3 == 0 {
+                    t.steps[s].locks.set(Lock::Volume(0.8));
+                }
+            }
+            t
+        })
+        .collect();
+    SessionState {
+        tempo: 128.0,
+        swing: 20.0,
+        tracks,
+        ..SessionState::default()
+    }
+}
+
+fn run(name: &str, state: &SessionState) {
+    let pattern = EnginePattern::from_state(state, |_| None);
+    // Offline: 60 s in 512-frame blocks.
+    let mut engine = Engine::new(SR);
+    engine.set_pattern(&pattern);
+    let mut clock = InternalClock::new(state.tempo);
+    clock.play_from(0.0);
+    let (mut l, mut r) = (vec![0.0f32; 512], vec![0.0f32; 512]);
+    let seconds = 60.0;
+    let blocks = (seconds * SR / 512.0) as usize;
+    let t0 = Instant::now();
+    for _ in 0..blocks {
+        let c = clock.next_block(512, SR);
+        engine.process(&c, &[], &mut l, &mut r, None);
+    }
+    let elapsed = t0.elapsed().as_secs_f64();
+    let audio_s = blocks as f64 * 512.0 / SR;
+    println!(
+        "{name}: offline {audio_s:.0} s of audio in {elapsed:.3} s = {:.0}x real time (peak voices now {})",
+        audio_s / elapsed,
+        engine.active_voices()
+    );
+
+    // Real-time: 64-frame blocks, 60 s, per-block timing.
+    let mut engine = Engine::new(SR);
+    engine.set_pattern(&pattern);
+    let mut clock = InternalClock::new(state.tempo);
+    clock.play_from(0.0);
+    let (mut l, mut r) = (vec![0.0f32; 64], vec![0.0f32; 64]);
+    let n = (seconds * SR / 64.0) as usize;
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let c = clock.next_block(64, SR);
+        let t = Instant::now();
+        engine.process(&c, &[], &mut l, &mut r, None);
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    let period = 64.0 / SR;
+    let worst = times[n - 1];
+    let p999 = times[(n as f64 * 0.999) as usize];
+    let median = times[n / 2];
+    println!(
+        "{name}: 64-frame blocks: median {:.1} µs, p99.9 {:.1} µs, worst {:.1} µs = {:.2} % of the {:.3} ms period",
+        median * 1e6,
+        p999 * 1e6,
+        worst * 1e6,
+        worst / period * 100.0,
+        period * 1e3
+    );
+}
+
+fn main() {
+    let a = [
+        "kick", "snare", "clap", "hat_closed", "hat_open", "tom_low", "tom_high", "rim",
+        "cowbell", "shaker", "sub_bass", "fm_bass", "stab", "bell", "zap", "riser",
+    ];
+    let b = [
+        "synth:bass", "synth:lead", "synth:pad", "synth:pluck", "synth:acid", "kick", "snare",
+        "hat_closed", "synth:acid", "synth:pad", "synth:lead", "fm_bass", "stab", "clap",
+        "synth:pluck", "synth:bass",
+    ];
+    run("A: 16 built-in sounds", &dense(&a));
+    run("B: 5 synth presets + drums", &dense(&b));
+}

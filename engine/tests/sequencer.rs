@@ -452,3 +452,21 @@ fn reordering_tracks_keeps_their_timing() {
         ]
     );
 }
+
+#[test]
+fn audition_after_a_pattern_change() {
+    let mut e = Engine::new(SR);
+    e.set_pattern(&EnginePattern::from_state(&SessionState::demo(), |_| None));
+    let s = session(
+        120.0,
+        0.0,
+        vec![track("k", "kick", 16, &[]), track("b", "snare", 16, &[])],
+    );
+    e.set_pattern(&EnginePattern::from_state(&s, |_| None));
+    e.set_audition_track(1);
+    let stopped = |_n: usize| BlockClock { playing: false, tempo_bpm: 120.0, beat: 0.0 };
+    let inputs = [(100, InputEvent::NoteOn { offset: 0, key: 60, velocity: 100 })];
+    let mut b = || 512;
+    let cap = capture_with(&mut e, 4096, &mut b, stopped, &inputs);
+    assert_eq!(onsets(&cap.tracks[1], 50), vec![100]);
+}
