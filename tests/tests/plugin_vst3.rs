@@ -9,11 +9,10 @@ const SCRIPT: &str = r#"
 import sys, json
 import numpy as np
 from pedalboard import load_plugin
-from mido import Message
 p = load_plugin(sys.argv[1])
 names = list(p.parameters.keys())
 sr = 48000
-msgs = [Message("note_on", note=60, velocity=100, time=0.25), Message("note_off", note=60, time=0.75)]
+msgs = [(bytes([0x90, 60, 100]), 0.25), (bytes([0x80, 60, 0]), 0.75)]
 audio = p(msgs, duration=2.0, sample_rate=sr, num_channels=2, buffer_size=512)
 audio = np.asarray(audio)
 peak = float(np.max(np.abs(audio)))
@@ -56,4 +55,7 @@ fn plugin_vst3_renders_in_pedalboard() {
     assert_eq!(v["shape"][0], 2);
     let peak = v["peak"].as_f64().unwrap();
     assert!(peak > 0.05 && peak <= 1.0, "peak {peak}");
+    // The MIDI note-on at 0.25 s auditions the selected track on its frame.
+    let first = v["first"].as_i64().unwrap();
+    assert!((first - 12_000).abs() <= 1, "first sound at frame {first}");
 }
