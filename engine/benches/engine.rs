@@ -28,7 +28,9 @@ fn dense(instruments: &[&str]) -> SessionState {
             for s in 0..64 {
                 t.steps[s].on = true;
                 t.steps[s].velocity = 60 + ((s * 7 + i * 13) % 68) as u8;
-                t.steps[s].locks.set(Lock::Pitch(((s * 5 + i) % 25) as i8 - 12));
+                t.steps[s]
+                    .locks
+                    .set(Lock::Pitch(((s * 5 + i) % 25) as i8 - 12));
                 if s % 4 == 1 {
                     t.steps[s].locks.set(Lock::Ratchet(2 + (s % 3) as u8));
                 }
@@ -107,13 +109,40 @@ fn run(name: &str, state: &SessionState) {
 
 fn main() {
     let a = [
-        "kick", "snare", "clap", "hat_closed", "hat_open", "tom_low", "tom_high", "rim",
-        "cowbell", "shaker", "sub_bass", "fm_bass", "stab", "bell", "zap", "riser",
+        "kick",
+        "snare",
+        "clap",
+        "hat_closed",
+        "hat_open",
+        "tom_low",
+        "tom_high",
+        "rim",
+        "cowbell",
+        "shaker",
+        "sub_bass",
+        "fm_bass",
+        "stab",
+        "bell",
+        "zap",
+        "riser",
     ];
     let b = [
-        "synth:bass", "synth:lead", "synth:pad", "synth:pluck", "synth:acid", "kick", "snare",
-        "hat_closed", "synth:acid", "synth:pad", "synth:lead", "fm_bass", "stab", "clap",
-        "synth:pluck", "synth:bass",
+        "synth:bass",
+        "synth:lead",
+        "synth:pad",
+        "synth:pluck",
+        "synth:acid",
+        "kick",
+        "snare",
+        "hat_closed",
+        "synth:acid",
+        "synth:pad",
+        "synth:lead",
+        "fm_bass",
+        "stab",
+        "clap",
+        "synth:pluck",
+        "synth:bass",
     ];
     run("A: 16 built-in sounds", &dense(&a));
     run("B: 5 synth presets + drums", &dense(&b));

@@ -464,8 +464,19 @@ fn audition_after_a_pattern_change() {
     );
     e.set_pattern(&EnginePattern::from_state(&s, |_| None));
     e.set_audition_track(1);
-    let stopped = |_n: usize| BlockClock { playing: false, tempo_bpm: 120.0, beat: 0.0 };
-    let inputs = [(100, InputEvent::NoteOn { offset: 0, key: 60, velocity: 100 })];
+    let stopped = |_n: usize| BlockClock {
+        playing: false,
+        tempo_bpm: 120.0,
+        beat: 0.0,
+    };
+    let inputs = [(
+        100,
+        InputEvent::NoteOn {
+            offset: 0,
+            key: 60,
+            velocity: 100,
+        },
+    )];
     let mut b = || 512;
     let cap = capture_with(&mut e, 4096, &mut b, stopped, &inputs);
     assert_eq!(onsets(&cap.tracks[1], 50), vec![100]);

@@ -50,8 +50,14 @@ fn plugin_vst3_renders_in_pedalboard() {
         .collect();
     assert!(params.iter().any(|p| p.contains("master")), "{params:?}");
     assert!(params.iter().any(|p| p.contains("swing")), "{params:?}");
-    assert!(params.iter().any(|p| p.contains("track_1_volume")), "{params:?}");
-    assert!(params.iter().any(|p| p.contains("track_16_mute")), "{params:?}");
+    assert!(
+        params.iter().any(|p| p.contains("track_1_volume")),
+        "{params:?}"
+    );
+    assert!(
+        params.iter().any(|p| p.contains("track_16_mute")),
+        "{params:?}"
+    );
     assert_eq!(v["shape"][0], 2);
     let peak = v["peak"].as_f64().unwrap();
     assert!(peak > 0.05 && peak <= 1.0, "peak {peak}");
