@@ -241,7 +241,7 @@ impl ClapPlugin {
             channels: AudioPortBufferType::f32_input_only(
                 [&mut in_l[..], &mut in_r[..]]
                     .into_iter()
-                    .map(|b| InputChannel::constant(b)),
+                    .map(InputChannel::constant),
             ),
         }]);
         let mut output_audio = out_ports.with_output_buffers([AudioPortBuffer {
@@ -353,7 +353,7 @@ impl ClapPlugin {
     pub fn save_state(&mut self) -> Vec<u8> {
         let ext = self.state_ext();
         let mut out = Vec::new();
-        ext.save(&mut self.instance.plugin_handle(), &mut out)
+        ext.save(&self.instance.plugin_handle(), &mut out)
             .expect("save state");
         out
     }
@@ -362,7 +362,7 @@ impl ClapPlugin {
     pub fn load_state(&mut self, data: &[u8]) {
         let ext = self.state_ext();
         let mut reader = std::io::Cursor::new(data);
-        ext.load(&mut self.instance.plugin_handle(), &mut reader)
+        ext.load(&self.instance.plugin_handle(), &mut reader)
             .expect("load state");
     }
 }
