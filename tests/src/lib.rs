@@ -1,4 +1,8 @@
 //! Harnesses shared by the cross-crate tests in `tests/tests/`: each module drives a real part
 //! (a plugin host, the Worker under `wrangler dev`, several clients) and cleans up after itself.
+
 pub mod clap_host;
+pub mod netem;
+pub mod players;
+pub mod room_server;
 pub mod server;

@@ -1,4 +1,4 @@
-//! A TCP proxy on loopback that makes a bad network: delay with jitter in each direction, and
+//! A TCP proxy on loopback that makes a bad network (a userspace netem): delay with jitter in each direction, and
 //! loss as TCP shows it to an application — a lost segment arrives one retransmission timeout
 //! late, and everything behind it waits (the stream never reorders).
 

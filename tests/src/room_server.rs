@@ -1,7 +1,5 @@
-//! A live room on loopback: the real `core::Room` behind tokio-tungstenite, with a server clock
+//! A live room on loopback without wrangler: the real `core::Room` behind tokio-tungstenite, with a server clock
 //! that can be skewed, stopped and restarted on the same port with its state kept.
-
-pub mod proxy;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

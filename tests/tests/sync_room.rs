@@ -1,94 +1,11 @@
 //! The sync companion against a real room on loopback: convergence, offline edits, reconnects
 //! after a server restart, and clock sync.
 
-mod support;
-
-use std::sync::mpsc;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use keyboardia_core::{Op, SessionState, TrackId};
-use keyboardia_sync::*;
-use support::*;
-
-struct Player {
-    sync: Sync,
-    events: mpsc::Receiver<SyncEvent>,
-    /// The latest local view the sync thread handed over.
-    state: SessionState,
-    joined: bool,
-    offline_delays: Vec<Duration>,
-}
-
-impl Player {
-    fn start(base: &str, name: &str, local: SessionState, pending: Vec<Op>) -> Self {
-        let (tx, rx) = mpsc::channel();
-        let config = SyncConfig {
-            name: name.into(),
-            backoff_min: Duration::from_millis(50),
-            backoff_max: Duration::from_millis(400),
-            ..SyncConfig::default()
-        };
-        let clock = Arc::new(SharedClock::default());
-        let sync = Sync::start(
-            Server::new(base).unwrap(),
-            RoomServer::session().id,
-            config,
-            local.clone(),
-            pending,
-            clock,
-            move |e| {
-                let _ = tx.send(e);
-            },
-        )
-        .unwrap();
-        Self {
-            sync,
-            events: rx,
-            state: local,
-            joined: false,
-            offline_delays: Vec::new(),
-        }
-    }
-
-    fn pump(&mut self) {
-        while let Ok(e) = self.events.try_recv() {
-            match e {
-                SyncEvent::State(s) => self.state = *s,
-                SyncEvent::Connection(ConnectionState::Joined { .. }) => self.joined = true,
-                SyncEvent::Connection(ConnectionState::Offline { retry_in, .. }) => {
-                    self.joined = false;
-                    self.offline_delays.push(retry_in);
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// Edits like a GUI would: apply to its own copy, then send.
-    fn edit(&mut self, op: Op) {
-        self.state.apply(&op).unwrap();
-        self.sync.edit(op).unwrap();
-    }
-}
-
-fn wait_until(
-    what: &str,
-    players: &mut [&mut Player],
-    mut done: impl FnMut(&mut [&mut Player]) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        for p in players.iter_mut() {
-            p.pump();
-        }
-        if done(players) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
+use keyboardia_tests::players::{wait_until, Player};
+use keyboardia_tests::room_server::*;
 
 fn kick() -> TrackId {
     "kick".parse().unwrap()
@@ -101,8 +18,20 @@ fn two_players_edit_one_pattern() {
         new_room(RoomServer::session()),
         0.0,
     );
-    let mut a = Player::start(&server.base_url(), "Ada", SessionState::default(), vec![]);
-    let mut b = Player::start(&server.base_url(), "Bob", SessionState::default(), vec![]);
+    let mut a = Player::start(
+        &server.base_url(),
+        RoomServer::session().id,
+        "Ada",
+        SessionState::default(),
+        vec![],
+    );
+    let mut b = Player::start(
+        &server.base_url(),
+        RoomServer::session().id,
+        "Bob",
+        SessionState::default(),
+        vec![],
+    );
     wait_until("both joined", &mut [&mut a, &mut b], |p| {
         p.iter().all(|p| p.joined)
     });
@@ -134,8 +63,20 @@ fn offline_edits_survive_a_server_restart() {
     );
     let addr = server.addr;
     let base = server.base_url();
-    let mut a = Player::start(&base, "Ada", SessionState::default(), vec![]);
-    let mut b = Player::start(&base, "Bob", SessionState::default(), vec![]);
+    let mut a = Player::start(
+        &base,
+        RoomServer::session().id,
+        "Ada",
+        SessionState::default(),
+        vec![],
+    );
+    let mut b = Player::start(
+        &base,
+        RoomServer::session().id,
+        "Bob",
+        SessionState::default(),
+        vec![],
+    );
     wait_until("both joined", &mut [&mut a, &mut b], |p| {
         p.iter().all(|p| p.joined)
     });
@@ -194,7 +135,13 @@ fn pending_edits_from_a_previous_run_are_replayed() {
         },
         Op::SetSwing { v: 12.0 },
     ];
-    let mut a = Player::start(&server.base_url(), "Ada", SessionState::demo(), saved);
+    let mut a = Player::start(
+        &server.base_url(),
+        RoomServer::session().id,
+        "Ada",
+        SessionState::demo(),
+        saved,
+    );
     wait_until("replayed", &mut [&mut a], |p| {
         let t = server.state();
         p[0].joined && t.swing == 12.0 && t.track(kick()).unwrap().steps[5].on && p[0].state == t
@@ -209,7 +156,13 @@ fn clock_offset_is_recovered_on_loopback() {
         new_room(RoomServer::session()),
         skew,
     );
-    let mut a = Player::start(&server.base_url(), "Ada", SessionState::default(), vec![]);
+    let mut a = Player::start(
+        &server.base_url(),
+        RoomServer::session().id,
+        "Ada",
+        SessionState::default(),
+        vec![],
+    );
     wait_until("joined", &mut [&mut a], |p| p[0].joined);
     std::thread::sleep(Duration::from_millis(1000));
     let clock = a.sync.clock().clone();
@@ -229,72 +182,4 @@ fn clock_offset_is_recovered_on_loopback() {
         p99
     );
     assert!(p99 <= 1.0, "p99 error {p99} ms");
-}
-
-#[test]
-fn clock_sync_and_edits_through_a_bad_network() {
-    use support::proxy::{Impairment, Proxy};
-    let skew = -98_765.4;
-    let server = RoomServer::start(
-        "127.0.0.1:0".parse().unwrap(),
-        new_room(RoomServer::session()),
-        skew,
-    );
-    let bad = Impairment {
-        delay_ms: 50.0,
-        jitter_ms: 20.0,
-        loss: 0.02,
-        rto_ms: 200.0,
-    };
-    let proxy_a = Proxy::start(server.addr, bad);
-    let proxy_b = Proxy::start(server.addr, bad);
-    let mut a = Player::start(
-        &format!("http://{}", proxy_a.addr),
-        "Ada",
-        SessionState::default(),
-        vec![],
-    );
-    let mut b = Player::start(
-        &format!("http://{}", proxy_b.addr),
-        "Bob",
-        SessionState::default(),
-        vec![],
-    );
-    wait_until("both joined", &mut [&mut a, &mut b], |p| {
-        p.iter().all(|p| p.joined)
-    });
-    for s in 0..16 {
-        a.edit(Op::SetStep {
-            tr: kick(),
-            s,
-            on: s % 3 == 0,
-        });
-        b.edit(Op::SetVelocity {
-            tr: kick(),
-            s,
-            v: 20 + s,
-        });
-    }
-    wait_until(
-        "convergence through the proxy",
-        &mut [&mut a, &mut b],
-        |p| {
-            let t = server.state();
-            p.iter().all(|p| p.state == t) && t.track(kick()).unwrap().steps[15].velocity == 35
-        },
-    );
-    // Measure the offset error some seconds in, while the window keeps filling.
-    std::thread::sleep(Duration::from_millis(6000));
-    let clock = a.sync.clock().clone();
-    let mut errors = Vec::new();
-    for _ in 0..100 {
-        let est = clock.read().expect("published").offset_ms;
-        let truth = unix_ms() + skew - clock.local().now_ms();
-        errors.push((est - truth).abs());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    errors.sort_by(f64::total_cmp);
-    let (p50, max) = (errors[errors.len() / 2], errors[errors.len() - 1]);
-    println!("clock offset error through 50±20 ms, 2% loss: p50 {p50:.3} ms, max {max:.3} ms");
-    assert!(max <= 5.0, "error {max} ms");
 }

@@ -1,0 +1,94 @@
+//! Players for tests: a [`Sync`] whose events land in a channel, plus a local copy of the
+//! session edited the way the editor does (apply to your copy, then send).
+
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use keyboardia_core::{Op, SessionId, SessionState};
+use keyboardia_sync::*;
+
+pub struct Player {
+    pub sync: Sync,
+    pub events: mpsc::Receiver<SyncEvent>,
+    /// The latest local view the sync thread handed over.
+    pub state: SessionState,
+    pub joined: bool,
+    pub offline_delays: Vec<Duration>,
+}
+
+impl Player {
+    pub fn start(
+        base: &str,
+        session: SessionId,
+        name: &str,
+        local: SessionState,
+        pending: Vec<Op>,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel();
+        let config = SyncConfig {
+            name: name.into(),
+            backoff_min: Duration::from_millis(50),
+            backoff_max: Duration::from_millis(400),
+            ..SyncConfig::default()
+        };
+        let clock = Arc::new(SharedClock::default());
+        let sync = Sync::start(
+            Server::new(base).unwrap(),
+            session,
+            config,
+            local.clone(),
+            pending,
+            clock,
+            move |e| {
+                let _ = tx.send(e);
+            },
+        )
+        .unwrap();
+        Self {
+            sync,
+            events: rx,
+            state: local,
+            joined: false,
+            offline_delays: Vec::new(),
+        }
+    }
+
+    pub fn pump(&mut self) {
+        while let Ok(e) = self.events.try_recv() {
+            match e {
+                SyncEvent::State(s) => self.state = *s,
+                SyncEvent::Connection(ConnectionState::Joined { .. }) => self.joined = true,
+                SyncEvent::Connection(ConnectionState::Offline { retry_in, .. }) => {
+                    self.joined = false;
+                    self.offline_delays.push(retry_in);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Edits like a GUI would: apply to its own copy, then send.
+    pub fn edit(&mut self, op: Op) {
+        self.state.apply(&op).unwrap();
+        self.sync.edit(op).unwrap();
+    }
+}
+
+pub fn wait_until(
+    what: &str,
+    players: &mut [&mut Player],
+    mut done: impl FnMut(&mut [&mut Player]) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        for p in players.iter_mut() {
+            p.pump();
+        }
+        if done(players) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

@@ -1,0 +1,337 @@
+//! The sync companion against the real Worker under `wrangler dev`: ten players editing with
+//! disconnects and a server restart, clock sync on loopback and through a bad network, and the
+//! shared-sample path.
+
+use std::time::{Duration, Instant};
+
+use keyboardia_core::client::ClientEvent;
+use keyboardia_core::{ErrorCode, Lock, Op, SessionId, SessionState, Track, TrackId};
+use keyboardia_sync::{Rest, RestError, Server as SyncServer, SyncEvent};
+use keyboardia_tests::netem::{Impairment, Proxy};
+use keyboardia_tests::players::{wait_until, Player};
+use keyboardia_tests::server::LiveClient;
+use keyboardia_tests::server::Server;
+
+fn unix_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        * 1000.0
+}
+
+/// A session on the server holding the demo pattern.
+fn demo_session(server: &Server) -> SessionId {
+    let rest = Rest::new(SyncServer::new(&server.base_url()).unwrap());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(rest.create(&SessionState::demo())).unwrap().id
+}
+
+/// The room's truth: what a fresh player's snapshot says (the room must have a free place).
+fn truth(server: &Server, id: SessionId) -> SessionState {
+    let c = LiveClient::join(&server.base_url(), id, "observer");
+    let state = c.snapshot.as_ref().expect("joined").session.state.clone();
+    c.close();
+    state
+}
+
+/// What the REST API serves (KV, brought up to date within seconds of a change).
+fn rest_state(server: &Server, id: SessionId) -> SessionState {
+    server
+        .http("127.0.0.1")
+        .get(&id.to_string())
+        .session()
+        .state
+}
+
+/// xorshift64*, seeded, so a failure can be replayed.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[test]
+fn ten_players_converge_through_disconnects_and_a_restart() {
+    let mut server = Server::start();
+    let id = demo_session(&server);
+    let base = server.base_url();
+    let mut players: Vec<Player> = (0..10)
+        .map(|i| Player::start(&base, id, &format!("p{i}"), SessionState::default(), vec![]))
+        .collect();
+    wait_until(
+        "ten joined",
+        &mut players.iter_mut().collect::<Vec<_>>(),
+        |p| p.iter().all(|p| p.joined),
+    );
+
+    // A witness track nobody deletes or overwrites: player i owns steps 6i..6i+6 and records the
+    // velocity it last wrote there. Every one of those writes must survive, acknowledged or not.
+    let witness: TrackId = "witness".parse().unwrap();
+    players[0].edit(Op::AddTrack {
+        track: Box::new(Track::new(witness, "W", "rim".parse().unwrap())),
+        index: None,
+    });
+    wait_until(
+        "witness everywhere",
+        &mut players.iter_mut().collect::<Vec<_>>(),
+        |p| p.iter().all(|p| p.state.track(witness).is_some()),
+    );
+    let mut last_written = [None; 60];
+    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    let t0 = Instant::now();
+    for round in 0..600 {
+        let i = rng.below(10) as usize;
+        let p = &mut players[i];
+        p.pump();
+        let others: Vec<TrackId> = p
+            .state
+            .tracks
+            .iter()
+            .map(|t| t.id)
+            .filter(|t| *t != witness)
+            .collect();
+        let op = match (
+            rng.below(8),
+            others.get(rng.below(others.len().max(1) as u64) as usize),
+        ) {
+            (0, _) => {
+                let s = (6 * i as u64 + rng.below(6)) as u8;
+                let v = 1 + rng.below(127) as u8;
+                last_written[s as usize] = Some(v);
+                Op::SetVelocity { tr: witness, s, v }
+            }
+            (1, Some(tr)) if others.len() > 3 => Op::DeleteTrack { tr: *tr },
+            (2, _) if p.state.tracks.len() < 16 => Op::AddTrack {
+                track: Box::new(Track::new(
+                    TrackId::from_random(rng.next()),
+                    "new",
+                    "clap".parse().unwrap(),
+                )),
+                index: None,
+            },
+            (3, _) => Op::SetTempo {
+                v: 60.0 + rng.below(121) as f64,
+            },
+            (4, Some(tr)) => Op::SetLock {
+                tr: *tr,
+                s: rng.below(64) as u8,
+                lock: Lock::Pitch(rng.below(49) as i8 - 24),
+            },
+            (_, Some(tr)) => Op::SetStep {
+                tr: *tr,
+                s: rng.below(64) as u8,
+                on: rng.below(2) == 0,
+            },
+            _ => Op::SetSwing {
+                v: rng.below(101) as f64,
+            },
+        };
+        // The editor only sends edits that apply to what it shows.
+        if p.state.clone().apply(&op).is_ok() {
+            p.edit(op);
+        }
+        if rng.below(40) == 0 {
+            players[rng.below(10) as usize].sync.reconnect().unwrap();
+        }
+        if round == 300 {
+            server.restart();
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    println!("600 rounds of edits in {:?}", t0.elapsed());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        for p in players.iter_mut() {
+            p.pump();
+        }
+        // Ten players fill the room, so the truth here is the REST view, which the room keeps
+        // current within seconds.
+        let t = rest_state(&server, id);
+        if players.iter().all(|p| p.joined && p.state == t) {
+            t.validate().unwrap();
+            let w = t.track(witness).expect("witness track");
+            for (s, v) in last_written.iter().enumerate() {
+                if let Some(v) = v {
+                    assert_eq!(
+                        w.steps[s].velocity, *v,
+                        "witness write at step {s} was lost"
+                    );
+                }
+            }
+            // And once a place is free, the room itself agrees.
+            drop(players.pop());
+            std::thread::sleep(Duration::from_millis(300));
+            assert_eq!(truth(&server, id), t);
+            return;
+        }
+        assert!(Instant::now() < deadline, "players did not converge");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn offset_errors(player: &Player, samples: usize) -> (f64, f64) {
+    let clock = player.sync.clock().clone();
+    let mut errors = Vec::new();
+    for _ in 0..samples {
+        let est = clock.read().expect("published").offset_ms;
+        // The worker's clock is this machine's wall clock; ours is a monotonic clock from zero.
+        let truth = unix_ms() - clock.local().now_ms();
+        errors.push((est - truth).abs());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    errors.sort_by(f64::total_cmp);
+    (errors[errors.len() / 2], errors[errors.len() * 99 / 100])
+}
+
+#[test]
+fn clock_offset_is_recovered_from_the_worker() {
+    let server = Server::start();
+    let id = demo_session(&server);
+    let mut a = Player::start(
+        &server.base_url(),
+        id,
+        "Ada",
+        SessionState::default(),
+        vec![],
+    );
+    wait_until("joined", &mut [&mut a], |p| p[0].joined);
+    std::thread::sleep(Duration::from_millis(2500));
+    let (p50, p99) = offset_errors(&a, 50);
+    println!("clock offset error via wrangler dev on loopback: p50 {p50:.3} ms, p99 {p99:.3} ms");
+    assert!(p99 <= 1.0, "p99 {p99} ms");
+}
+
+#[test]
+fn clock_and_edits_through_a_bad_network() {
+    let server = Server::start();
+    let id = demo_session(&server);
+    let bad = Impairment {
+        delay_ms: 50.0,
+        jitter_ms: 20.0,
+        loss: 0.02,
+        rto_ms: 200.0,
+    };
+    let target = format!("127.0.0.1:{}", server.port()).parse().unwrap();
+    let (pa, pb) = (Proxy::start(target, bad), Proxy::start(target, bad));
+    let mut a = Player::start(
+        &format!("http://{}", pa.addr),
+        id,
+        "Ada",
+        SessionState::default(),
+        vec![],
+    );
+    let mut b = Player::start(
+        &format!("http://{}", pb.addr),
+        id,
+        "Bob",
+        SessionState::default(),
+        vec![],
+    );
+    wait_until("both joined", &mut [&mut a, &mut b], |p| {
+        p.iter().all(|p| p.joined)
+    });
+    let kick: TrackId = "kick".parse().unwrap();
+    for s in 0..16 {
+        a.edit(Op::SetStep {
+            tr: kick,
+            s,
+            on: s % 3 == 0,
+        });
+        b.edit(Op::SetVelocity {
+            tr: kick,
+            s,
+            v: 20 + s,
+        });
+    }
+    wait_until(
+        "convergence through the proxy",
+        &mut [&mut a, &mut b],
+        |p| p[0].state == p[1].state && p[0].state.track(kick).unwrap().steps[15].velocity == 35,
+    );
+    assert_eq!(a.state, truth(&server, id));
+    std::thread::sleep(Duration::from_millis(6000));
+    let (p50, p99) = offset_errors(&a, 100);
+    println!("clock offset error via a 50±20 ms, 2% loss proxy: p50 {p50:.3} ms, p99 {p99:.3} ms");
+    assert!(p99 <= 5.0, "p99 {p99} ms");
+}
+
+fn wav(frames: usize, rate: u32) -> Vec<u8> {
+    let mut cursor = std::io::Cursor::new(Vec::new());
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::new(&mut cursor, spec).unwrap();
+    for i in 0..frames {
+        w.write_sample(((i as f32 * 0.05).sin() * 12_000.0) as i16)
+            .unwrap();
+    }
+    w.finalize().unwrap();
+    cursor.into_inner()
+}
+
+#[test]
+fn a_shared_sample_reaches_the_other_player() {
+    let server = Server::start();
+    let id = demo_session(&server);
+    let base = server.base_url();
+    let mut a = Player::start(&base, id, "Ada", SessionState::default(), vec![]);
+    let mut b = Player::start(&base, id, "Bob", SessionState::default(), vec![]);
+    wait_until("both joined", &mut [&mut a, &mut b], |p| {
+        p.iter().all(|p| p.joined)
+    });
+    let rest = Rest::new(SyncServer::new(&base).unwrap());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let bytes = wav(44_100, 44_100);
+    let up = rt
+        .block_on(rest.upload_sample(id, "vox", bytes.clone()))
+        .unwrap();
+    // Bob hears about it through the room, and downloads the very same bytes.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let announced = loop {
+        if let Ok(SyncEvent::Client(ClientEvent::SampleAdded { id: sid, name, .. })) =
+            b.events.recv_timeout(Duration::from_millis(100))
+        {
+            break (sid, name);
+        }
+        assert!(Instant::now() < deadline, "no sample_added");
+    };
+    assert_eq!(announced, (up.id.clone(), "vox".to_string()));
+    assert_eq!(
+        rt.block_on(rest.download_sample(id, &up.id)).unwrap(),
+        bytes
+    );
+    // A refused upload is a typed error the editor can show.
+    match rt.block_on(rest.upload_sample(id, "long", wav(44_100 * 6, 44_100))) {
+        Err(RestError::Refused {
+            status: 400,
+            code: ErrorCode::BadSample,
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    match rt.block_on(rest.upload_sample(id, "text", b"not audio".to_vec())) {
+        Err(RestError::Refused {
+            status: 400,
+            code: ErrorCode::BadSample,
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+}
