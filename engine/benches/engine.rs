@@ -71,6 +71,21 @@ fn run(name: &str, state: &SessionState) {
         engine.process(&c, &[], &mut l, &mut r, None);
     }
     let elapsed = t0.elapsed().as_secs_f64();
+    // Average polyphony, measured in a separate pass so it does not slow the timed one.
+    let mut probe = Engine::new(SR);
+    probe.set_pattern(&pattern);
+    let mut pclock = InternalClock::new(state.tempo);
+    pclock.play_from(0.0);
+    let mut voices = 0usize;
+    for _ in 0..blocks / 10 {
+        let c = pclock.next_block(512, SR);
+        probe.process(&c, &[], &mut l, &mut r, None);
+        voices += probe.active_voices();
+    }
+    println!(
+        "{name}: average active voices {:.1}",
+        voices as f64 / (blocks / 10) as f64
+    );
     let audio_s = blocks as f64 * 512.0 / SR;
     println!(
         "{name}: offline {audio_s:.0} s of audio in {elapsed:.3} s = {:.0}x real time (peak voices now {})",
@@ -107,7 +122,42 @@ fn run(name: &str, state: &SessionState) {
     );
 }
 
+/// Cost of one voice of each patch, in ns per frame (a note restarted whenever it ends).
+fn per_patch() {
+    use keyboardia_core::{BuiltinSound, SynthPreset};
+    use keyboardia_engine::voice::{NoteParams, Patch, SampleBank, Voice};
+    let bank: SampleBank = std::array::from_fn(|_| None);
+    let patches = BuiltinSound::ALL
+        .iter()
+        .map(|s| Patch::Sound(*s))
+        .chain(SynthPreset::ALL.iter().map(|p| Patch::Synth(*p)));
+    let mut line = String::new();
+    for patch in patches {
+        let mut v = Voice::default();
+        let params = NoteParams {
+            pitch_semis: 0.0,
+            velocity: 100,
+            gain: 1.0,
+            gate_frames: 6000,
+        };
+        let frames = 480_000;
+        let mut out = [0.0f32; 64];
+        let t = Instant::now();
+        for _ in 0..frames / 64 {
+            if !v.active {
+                v.start(0, patch, params, 1, SR as f32);
+            }
+            v.render(&mut out, &bank);
+        }
+        let ns = t.elapsed().as_secs_f64() * 1e9 / frames as f64;
+        line.push_str(&format!("{patch:?} {ns:.1}; "));
+        std::hint::black_box(&out);
+    }
+    println!("ns per voice-frame: {line}");
+}
+
 fn main() {
+    per_patch();
     let a = [
         "kick",
         "snare",

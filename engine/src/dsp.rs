@@ -151,6 +151,17 @@ impl Svf {
         self.a3 = g * self.a2;
     }
 
+    /// Zeroes states that decayed to near nothing (avoids slow denormal arithmetic).
+    #[inline]
+    pub fn flush(&mut self) {
+        if self.ic1.abs() < 1e-15 {
+            self.ic1 = 0.0;
+        }
+        if self.ic2.abs() < 1e-15 {
+            self.ic2 = 0.0;
+        }
+    }
+
     #[inline(always)]
     pub fn tick(&mut self, x: f32) -> SvfOut {
         let v3 = x - self.ic2;
@@ -181,6 +192,16 @@ impl Ladder {
     pub fn set_cutoff(&mut self, cutoff_hz: f32, sample_rate: f32) {
         let w = (2.0 * PI * cutoff_hz / sample_rate).clamp(1e-5, 2.0);
         self.g = w / (1.0 + w);
+    }
+
+    /// Zeroes stages that decayed to near nothing (avoids slow denormal arithmetic).
+    #[inline]
+    pub fn flush(&mut self) {
+        for s in self.s.iter_mut() {
+            if s.abs() < 1e-15 {
+                *s = 0.0;
+            }
+        }
     }
 
     /// `resonance` is the feedback amount: 0 (none) to ~4 (self-oscillation).

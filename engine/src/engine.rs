@@ -821,7 +821,7 @@ impl Engine {
             left[i] = soft_knee(l * g);
             right[i] = soft_knee(r * g);
         }
-        self.limiter_env = env;
+        self.limiter_env = if env < 1e-15 { 0.0 } else { env };
     }
 }
 
