@@ -194,3 +194,95 @@ impl ClockSync {
         })
     }
 }
+
+/// Points kept by [`SampleClock`] (Link regresses over 512).
+pub const SAMPLE_CLOCK_POINTS: usize = 512;
+
+/// Maps an audio stream's sample counter to the local clock.
+///
+/// Each block, the audio thread observes (sample position of the block start, local time when
+/// the callback ran). Callback times jitter by up to a buffer or more; a least-squares line
+/// through the last [`SAMPLE_CLOCK_POINTS`] observations gives a steady time for any sample
+/// position, and its slope follows the audio device's clock drift against the local clock.
+/// Fixed-size and allocation-free: safe on the audio thread.
+#[derive(Clone, Debug)]
+pub struct SampleClock {
+    /// (sample position, local ms) observations, a ring.
+    points: [(f64, f64); SAMPLE_CLOCK_POINTS],
+    len: usize,
+    next: usize,
+    /// Nominal ms per sample, used until two points exist.
+    nominal_ms_per_sample: f64,
+    /// The fitted line: local_ms = origin_ms + (pos - origin_pos) * ms_per_sample.
+    origin_pos: f64,
+    origin_ms: f64,
+    ms_per_sample: f64,
+}
+
+impl SampleClock {
+    pub fn new(sample_rate: f64) -> Self {
+        let nominal = 1000.0 / sample_rate;
+        Self {
+            points: [(0.0, 0.0); SAMPLE_CLOCK_POINTS],
+            len: 0,
+            next: 0,
+            nominal_ms_per_sample: nominal,
+            origin_pos: 0.0,
+            origin_ms: 0.0,
+            ms_per_sample: nominal,
+        }
+    }
+
+    /// Forgets everything (after a transport restart, a sample-rate change or a dropout).
+    pub fn reset(&mut self) {
+        self.len = 0;
+        self.next = 0;
+    }
+
+    /// Records that the block starting at sample `pos` was processed at local time `local_ms`,
+    /// and refits the line.
+    pub fn observe(&mut self, pos: u64, local_ms: f64) {
+        if !local_ms.is_finite() {
+            return;
+        }
+        self.points[self.next] = (pos as f64, local_ms);
+        self.next = (self.next + 1) % SAMPLE_CLOCK_POINTS;
+        self.len = (self.len + 1).min(SAMPLE_CLOCK_POINTS);
+        self.fit();
+    }
+
+    fn fit(&mut self) {
+        let pts = &self.points[..self.len];
+        // Centre on the newest point so the sums stay small and precise.
+        let (x0, y0) = self.points[(self.next + SAMPLE_CLOCK_POINTS - 1) % SAMPLE_CLOCK_POINTS];
+        let n = pts.len() as f64;
+        let (mut sx, mut sy) = (0.0, 0.0);
+        for &(x, y) in pts {
+            sx += x - x0;
+            sy += y - y0;
+        }
+        let (mx, my) = (sx / n, sy / n);
+        let (mut sxx, mut sxy) = (0.0, 0.0);
+        for &(x, y) in pts {
+            let (dx, dy) = (x - x0 - mx, y - y0 - my);
+            sxx += dx * dx;
+            sxy += dx * dy;
+        }
+        let slope = if sxx > 0.0 {
+            sxy / sxx
+        } else {
+            self.nominal_ms_per_sample
+        };
+        // A wild slope (a stall, a counter jump) is not a clock: keep within ±1 % of nominal.
+        let lo = self.nominal_ms_per_sample * 0.99;
+        let hi = self.nominal_ms_per_sample * 1.01;
+        self.ms_per_sample = slope.clamp(lo, hi);
+        self.origin_pos = x0 + mx;
+        self.origin_ms = y0 + my;
+    }
+
+    /// The steady local time of sample `pos`, or `None` before the first observation.
+    pub fn local_ms_at(&self, pos: u64) -> Option<f64> {
+        (self.len > 0).then(|| self.origin_ms + (pos as f64 - self.origin_pos) * self.ms_per_sample)
+    }
+}
