@@ -283,6 +283,7 @@ impl SampleClock {
 
     /// The steady local time of sample `pos`, or `None` before the first observation.
     pub fn local_ms_at(&self, pos: u64) -> Option<f64> {
-        (self.len > 0).then(|| self.origin_ms + (pos as f64 - self.origin_pos) * self.ms_per_sample)
+        (self.len > 0)
+            .then_some(self.origin_ms + (pos as f64 - self.origin_pos) * self.ms_per_sample)
     }
 }
