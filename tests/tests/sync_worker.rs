@@ -47,20 +47,6 @@ fn rest_state(server: &Server, id: SessionId) -> SessionState {
         .state
 }
 
-/// xorshift64*, seeded, so a failure can be replayed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 #[test]
 fn ten_players_converge_through_disconnects_and_a_restart() {
     let mut server = Server::start();
@@ -88,10 +74,11 @@ fn ten_players_converge_through_disconnects_and_a_restart() {
         |p| p.iter().all(|p| p.state.track(witness).is_some()),
     );
     let mut last_written = [None; 60];
-    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    // Seeded, so a failure can be replayed.
+    let mut rng = fastrand::Rng::with_seed(0x5eed_1234_abcd_ef01);
     let t0 = Instant::now();
     for round in 0..600 {
-        let i = rng.below(10) as usize;
+        let i = rng.u64(..10) as usize;
         let p = &mut players[i];
         p.pump();
         let others: Vec<TrackId> = p
@@ -102,47 +89,47 @@ fn ten_players_converge_through_disconnects_and_a_restart() {
             .filter(|t| *t != witness)
             .collect();
         let op = match (
-            rng.below(8),
-            others.get(rng.below(others.len().max(1) as u64) as usize),
+            rng.u64(..8),
+            others.get(rng.u64(..others.len().max(1) as u64) as usize),
         ) {
             (0, _) => {
-                let s = (6 * i as u64 + rng.below(6)) as u8;
-                let v = 1 + rng.below(127) as u8;
+                let s = (6 * i as u64 + rng.u64(..6)) as u8;
+                let v = 1 + rng.u64(..127) as u8;
                 last_written[s as usize] = Some(v);
                 Op::SetVelocity { tr: witness, s, v }
             }
             (1, Some(tr)) if others.len() > 3 => Op::DeleteTrack { tr: *tr },
             (2, _) if p.state.tracks.len() < 16 => Op::AddTrack {
                 track: Box::new(Track::new(
-                    TrackId::from_random(rng.next()),
+                    TrackId::from_random(rng.u64(..)),
                     "new",
                     "clap".parse().unwrap(),
                 )),
                 index: None,
             },
             (3, _) => Op::SetTempo {
-                v: 60.0 + rng.below(121) as f64,
+                v: 60.0 + rng.u64(..121) as f64,
             },
             (4, Some(tr)) => Op::SetLock {
                 tr: *tr,
-                s: rng.below(64) as u8,
-                lock: Lock::Pitch(rng.below(49) as i8 - 24),
+                s: rng.u64(..64) as u8,
+                lock: Lock::Pitch(rng.u64(..49) as i8 - 24),
             },
             (_, Some(tr)) => Op::SetStep {
                 tr: *tr,
-                s: rng.below(64) as u8,
-                on: rng.below(2) == 0,
+                s: rng.u64(..64) as u8,
+                on: rng.u64(..2) == 0,
             },
             _ => Op::SetSwing {
-                v: rng.below(101) as f64,
+                v: rng.u64(..101) as f64,
             },
         };
         // The editor only sends edits that apply to what it shows.
         if p.state.clone().apply(&op).is_ok() {
             p.edit(op);
         }
-        if rng.below(40) == 0 {
-            players[rng.below(10) as usize].sync.reconnect().unwrap();
+        if rng.u64(..40) == 0 {
+            players[rng.u64(..10) as usize].sync.reconnect().unwrap();
         }
         if round == 300 {
             server.restart();
