@@ -242,7 +242,7 @@ impl Voice {
             Patch::Sound(s) => match s {
                 BuiltinSound::Kick => {
                     self.env = [1.0, 1.0, 1.0, 0.0];
-                    self.dec = [d(0.30), d(0.028), d(0.0025), 0.0];
+                    self.dec = [d(0.18), d(0.028), d(0.0025), 0.0];
                     self.k = [
                         48.0 * ratio,
                         150.0 * ratio,
@@ -293,7 +293,7 @@ impl Voice {
                 }
                 BuiltinSound::Rim => {
                     self.env = [1.0, 1.0, 1.0, 0.0];
-                    self.dec = [d(0.009), d(0.022), d(0.0015), 0.0];
+                    self.dec = [d(0.009), d(0.012), d(0.0015), 0.0];
                     self.k = [1700.0 * ratio / sr, 480.0 * ratio / sr, 0.0, 0.0, 0.0, 0.0];
                     self.svf.set(3000.0, 0.7, sr);
                 }
@@ -301,7 +301,7 @@ impl Voice {
                     self.env = [1.0, 1.0, 0.0, 0.0];
                     self.dec = [d(0.018), d(0.28), 0.0, 0.0];
                     self.k = [540.0 * ratio / sr, 800.0 * ratio / sr, 0.0, 0.0, 0.0, 0.0];
-                    self.svf.set(2400.0 * ratio, 2.2, sr);
+                    self.svf.set(900.0 * ratio, 1.2, sr);
                 }
                 BuiltinSound::Shaker => {
                     self.env = [1.0, 1.0, 0.0, 0.0];
@@ -342,8 +342,9 @@ impl Voice {
                     self.k = [70.0 * ratio, 3800.0 * ratio, 0.0, 0.0, 0.0, 0.0];
                 }
                 BuiltinSound::Riser => {
-                    // k0: length in frames; k1: start pitch of the tone (Hz).
-                    self.k = [1.2 * sr, 110.0 * ratio, 0.0, 0.0, 0.0, 0.0];
+                    // k0: length in frames; k1: start pitch of the tone (Hz); k2: pitch ratio
+                    // (the noise sweep transposes too).
+                    self.k = [1.2 * sr, 110.0 * ratio, ratio, 0.0, 0.0, 0.0];
                     self.svf.set(300.0, 2.5, sr);
                 }
             },
@@ -369,9 +370,9 @@ impl Voice {
                     SynthPreset::Acid => {
                         // env1: filter envelope (shorter and deeper when accented).
                         let (tau, depth_hz, res) = if self.accent {
-                            (0.11, 3600.0, 3.6)
+                            (0.07, 3600.0, 3.85)
                         } else {
-                            (0.22, 1900.0, 3.15)
+                            (0.15, 1900.0, 3.5)
                         };
                         self.dec = [d(0.0015), d(tau), d(0.6), 0.0];
                         self.env[2] = 1.0;
@@ -526,7 +527,7 @@ impl Voice {
                         let n = self.noise.sample();
                         let bright = self.svf.tick(n).low;
                         let snappy = self.svf2.tick(bright).high;
-                        *o = body + 0.75 * snappy * e1;
+                        *o = 0.8 * body + snappy * e1;
                         e0 *= d0;
                         e1 *= d1;
                         e2 *= d2;
@@ -601,7 +602,7 @@ impl Voice {
                         ph[1] = wrap(ph[1] + k[1]);
                         let x = 0.5 * (square(ph[0], k[0]) + square(ph[1], k[1]));
                         let b = self.svf.tick(x).band;
-                        *o = 1.3 * b * (0.65 * e0 + 0.35 * e1);
+                        *o = 0.8 * b * (0.65 * e0 + 0.35 * e1);
                         e0 *= d0;
                         e1 *= d1;
                     }
@@ -653,7 +654,7 @@ impl Voice {
                             ph[j] = wrap(ph[j] + k[j]);
                             x += saw(ph[j], k[j]);
                         }
-                        *o = 0.35 * self.svf.tick(x).low * e0;
+                        *o = 0.24 * self.svf.tick(x).low * e0;
                         e0 *= d0;
                         e1 *= d1;
                     }
@@ -691,7 +692,7 @@ impl Voice {
                         let t = (age / len).min(1.0);
                         if (age0 + i as u32).is_multiple_of(CONTROL_RATE) {
                             // Exponential sweep 300 Hz → 9 kHz (times 30 = 2^4.9).
-                            let fc = 300.0 * semis_to_ratio(58.9 * t);
+                            let fc = 300.0 * k[2] * semis_to_ratio(58.9 * t);
                             self.svf.set(fc.min(0.4 * sr), 2.5, sr);
                             // Tone sweeps up four octaves.
                             e3 = k[1] * semis_to_ratio(48.0 * t) * inv_sr;
@@ -751,8 +752,8 @@ impl Voice {
                         self.svf.set(160.0 + 1500.0 * *e1, 1.5, sr);
                     }
                     ph[0] = wrap(ph[0] + dt);
-                    ph[1] = wrap(ph[1] + 0.5 * dt);
-                    let x = 0.7 * saw(ph[0], dt) + 0.6 * square(ph[1], 0.5 * dt);
+                    ph[1] = wrap(ph[1] + 1.003 * dt);
+                    let x = 0.7 * saw(ph[0], dt) + 0.5 * square(ph[1], 1.003 * dt);
                     let amp = (1.0 - *e0) * (0.8 + 0.2 * *e2);
                     *o = 0.75 * soft_clip(1.3 * self.svf.tick(x).low) * amp;
                     *e0 *= d0;
@@ -828,9 +829,9 @@ impl Voice {
                     }
                     ph[0] = wrap(ph[0] + dt);
                     let x = saw(ph[0], dt);
-                    let y = self.ladder.tick(x * 0.9, res);
+                    let y = self.ladder.tick(x * 0.3, res);
                     let amp = (1.0 - *e0) * (0.65 + 0.35 * *e2) * accent_gain;
-                    *o = 0.9 * soft_clip(2.2 * y) * amp;
+                    *o = 0.9 * soft_clip(4.0 * y) * amp;
                     *e0 *= d0;
                     *e1 *= d1;
                     *e2 *= d2;
