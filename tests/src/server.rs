@@ -38,6 +38,8 @@ pub fn repo_root() -> PathBuf {
 pub struct Options {
     /// `[vars]` overrides, e.g. `("RATE_CREATE_PER_MIN", "3")`.
     pub vars: Vec<(String, String)>,
+    /// Where the persist directory is made (default: the system temp dir).
+    pub state_root: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
                 ("RATE_FORK_PER_MIN".into(), "100000".into()),
                 ("RATE_UPLOAD_PER_MIN".into(), "100000".into()),
             ],
+            state_root: None,
         }
     }
 }
@@ -128,7 +131,11 @@ impl Server {
     pub fn start_with(options: Options) -> Server {
         ensure_built();
         static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let persist = std::env::temp_dir().join(format!(
+        let root = options
+            .state_root
+            .clone()
+            .unwrap_or_else(std::env::temp_dir);
+        let persist = root.join(format!(
             "keyboardia-wrangler-{}-{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
@@ -139,7 +146,13 @@ impl Server {
             child: None,
             port: free_port(),
             inspector_port: free_port(),
-            log: persist.with_extension("log"),
+            log: std::env::temp_dir().join(format!(
+                "{}.log",
+                persist
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("wrangler")
+            )),
             persist,
             options,
         };
@@ -288,7 +301,7 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.persist);
-        if !std::thread::panicking() {
+        if !std::thread::panicking() && std::env::var_os("KEYBOARDIA_KEEP_LOGS").is_none() {
             let _ = std::fs::remove_file(&self.log);
         } else {
             eprintln!("wrangler dev log kept at {}", self.log.display());

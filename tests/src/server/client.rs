@@ -175,6 +175,10 @@ pub struct LiveClient {
     ws: WebSocket<TcpStream>,
     /// The snapshot received on join.
     pub snapshot: Option<Box<Snapshot>>,
+    /// Bytes of the last text frame received (for message-size measurements).
+    pub last_frame_len: usize,
+    /// Bytes of the join snapshot frame.
+    pub snapshot_frame_len: usize,
     next_op: OpId,
 }
 
@@ -198,6 +202,8 @@ impl LiveClient {
         let c = LiveClient {
             ws,
             snapshot: None,
+            last_frame_len: 0,
+            snapshot_frame_len: 0,
             next_op: 1,
         };
         c.set_timeout(Some(Duration::from_secs(20)));
@@ -221,6 +227,7 @@ impl LiveClient {
             unreachable!()
         };
         c.snapshot = Some(s);
+        c.snapshot_frame_len = c.last_frame_len;
         c
     }
 
@@ -272,6 +279,7 @@ impl LiveClient {
         loop {
             match self.ws.read() {
                 Ok(Message::Text(t)) => {
+                    self.last_frame_len = t.len();
                     return decode_server(t.as_bytes())
                         .map_err(|e| RecvError::Undecodable(format!("{e}: {t}")));
                 }

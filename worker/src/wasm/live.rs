@@ -13,6 +13,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use keyboardia_core::clock::Timeline;
 use keyboardia_core::protocol::Player;
@@ -71,6 +72,26 @@ struct Live {
     kv_seq: u64,
     /// An alarm is known to be set (forgotten on hibernation; setting it again is harmless).
     alarm_set: bool,
+    /// The room changed up to this seq and the session is not written yet.
+    dirty_seq: Option<u64>,
+    timeline_dirty: bool,
+    /// Sends that wait for the next write, in order.
+    held: Vec<Out>,
+    /// A pump is running (it will take whatever is queued).
+    pumping: bool,
+}
+
+/// An outgoing action that may have to wait for a write.
+enum Out {
+    Send(ConnId, Arc<str>),
+    Close(ConnId, u16, &'static str),
+}
+
+impl Live {
+    /// Queues `out`; it goes out in order after any pending write.
+    fn out(&mut self, out: Out) {
+        self.held.push(out);
+    }
 }
 
 #[durable_object]
@@ -94,6 +115,29 @@ struct Row {
     seq: f64,
     timeline: String,
     kv_seq: f64,
+}
+
+/// Writes the session and the timeline if they changed. Returns whether the session was written.
+fn write_pending(sql: &worker::SqlStorage, live: &mut Live) -> ApiResult<bool> {
+    let mut wrote = false;
+    if let Some(seq) = live.dirty_seq.take() {
+        sql.exec(
+            "UPDATE room SET session = ?, seq = ? WHERE k = 0",
+            vec![
+                SqlStorageValue::from(session_to_json(live.room.session())),
+                SqlStorageValue::from(seq as i64),
+            ],
+        )?;
+        wrote = true;
+    }
+    if std::mem::take(&mut live.timeline_dirty) {
+        let t = serde_json::to_string(live.room.timeline()).map_err(internal)?;
+        sql.exec(
+            "UPDATE room SET timeline = ? WHERE k = 0",
+            vec![SqlStorageValue::from(t)],
+        )?;
+    }
+    Ok(wrote)
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
@@ -169,33 +213,22 @@ impl LiveSession {
             next_conn,
             kv_seq,
             alarm_set: false,
+            dirty_seq: None,
+            timeline_dirty: false,
+            held: Vec::new(),
+            pumping: false,
         });
         Ok(())
     }
 
-    /// Handles the room's events in order. Returns whether KV needs an alarm.
-    fn drain(&self, live: &mut Live) -> ApiResult<bool> {
-        let sql = self.sql();
-        let mut changed = false;
+    /// Takes the room's events in order. Writes are deferred to [`LiveSession::pump`]; every
+    /// send that follows an unwritten change waits in `held` until the write is made, so nothing
+    /// reveals an op before it is durable.
+    fn drain(&self, live: &mut Live) -> ApiResult<()> {
         while let Some(event) = live.room.poll_event() {
             match event {
-                RoomEvent::Persist { seq } => {
-                    sql.exec(
-                        "UPDATE room SET session = ?, seq = ? WHERE k = 0",
-                        vec![
-                            SqlStorageValue::from(session_to_json(live.room.session())),
-                            SqlStorageValue::from(seq as i64),
-                        ],
-                    )?;
-                    changed = true;
-                }
-                RoomEvent::PersistTimeline => {
-                    let t = serde_json::to_string(live.room.timeline()).map_err(internal)?;
-                    sql.exec(
-                        "UPDATE room SET timeline = ? WHERE k = 0",
-                        vec![SqlStorageValue::from(t)],
-                    )?;
-                }
+                RoomEvent::Persist { seq } => live.dirty_seq = Some(seq),
+                RoomEvent::PersistTimeline => live.timeline_dirty = true,
                 RoomEvent::Joined { conn, player, user } => {
                     if let Some(ws) = live.sockets.get(&conn) {
                         ws.serialize_attachment(Attachment {
@@ -205,44 +238,98 @@ impl LiveSession {
                         })?;
                     }
                 }
-                RoomEvent::Transmit { to, text } => {
-                    if let Some(ws) = live.sockets.get(&to) {
-                        // A socket that is closing cannot be sent to; its close event follows.
-                        let _ = ws.send_with_str(&*text);
-                    }
-                }
+                RoomEvent::Transmit { to, text } => live.out(Out::Send(to, text)),
                 RoomEvent::Close { conn, code, reason } => {
-                    if let Some(ws) = live.sockets.remove(&conn) {
-                        let _ = ws.close(Some(code), Some(reason));
-                    }
+                    live.out(Out::Close(conn, code, reason));
                     live.room.handle_disconnect(conn, now_ms());
                 }
             }
         }
-        let need_alarm = changed && !live.alarm_set;
-        if need_alarm {
-            live.alarm_set = true;
-        }
-        Ok(need_alarm)
+        Ok(())
     }
 
-    /// Runs `f` on the awake room, drains its events, and sets the KV alarm if needed.
+    /// Group commit: writes the session (once, however many ops arrived since the last write),
+    /// then sends everything that waited for it, then yields one turn of the event loop so that
+    /// messages already queued are handled and share the next write. The runtime's output gate
+    /// holds every send until the write before it is durable, so an op is on disk before anyone
+    /// sees it; batching only spreads the cost of a write over the ops it covers.
+    async fn pump(&self) -> ApiResult<()> {
+        {
+            let mut guard = self.live.borrow_mut();
+            let Some(live) = guard.as_mut() else {
+                return Ok(());
+            };
+            if live.pumping {
+                return Ok(()); // the running pump takes what was queued
+            }
+            live.pumping = true;
+        }
+        let result = self.pump_rounds().await;
+        if let Some(live) = self.live.borrow_mut().as_mut() {
+            live.pumping = false;
+        }
+        result
+    }
+
+    async fn pump_rounds(&self) -> ApiResult<()> {
+        let sql = self.sql();
+        loop {
+            let (wrote, need_alarm) = {
+                let mut guard = self.live.borrow_mut();
+                let Some(live) = guard.as_mut() else {
+                    return Ok(());
+                };
+                let wrote = write_pending(&sql, live)?;
+                let held = std::mem::take(&mut live.held);
+                let sent_any = !held.is_empty();
+                for out in held {
+                    match out {
+                        Out::Send(to, text) => {
+                            if let Some(ws) = live.sockets.get(&to) {
+                                // A closing socket cannot be sent to; its close event follows.
+                                let _ = ws.send_with_str(&*text);
+                            }
+                        }
+                        Out::Close(conn, code, reason) => {
+                            if let Some(ws) = live.sockets.remove(&conn) {
+                                let _ = ws.close(Some(code), Some(reason));
+                            }
+                        }
+                    }
+                }
+                if !wrote && !sent_any {
+                    return Ok(());
+                }
+                let need_alarm = wrote && !live.alarm_set;
+                live.alarm_set |= wrote;
+                (wrote, need_alarm)
+            };
+            if need_alarm {
+                self.state
+                    .storage()
+                    .set_alarm(KV_SYNC_DELAY_MS as i64)
+                    .await?;
+            }
+            if wrote {
+                // Not `storage.sync()`: the output gate already orders sends after the write,
+                // and waiting for the flush here only shrinks the batches.
+                worker::Delay::from(std::time::Duration::from_millis(0)).await;
+            }
+        }
+    }
+
+    /// Runs `f` on the awake room, takes its events, and pumps writes and sends.
     async fn with_room<T>(&self, f: impl FnOnce(&mut Live) -> ApiResult<T>) -> ApiResult<T> {
-        let (out, need_alarm) = {
+        let out = {
             let mut guard = self.live.borrow_mut();
             let live = guard
                 .as_mut()
                 .ok_or_else(|| ApiError::internal("room not loaded"))?;
             let out = f(live);
-            let need_alarm = self.drain(live)?;
-            (out, need_alarm)
+            self.drain(live)?;
+            out
         };
-        if need_alarm {
-            self.state
-                .storage()
-                .set_alarm(KV_SYNC_DELAY_MS as i64)
-                .await?;
-        }
+        self.pump().await?;
         out
     }
 
@@ -310,6 +397,11 @@ impl LiveSession {
             Ok(())
         })
         .await?;
+        // A pump that was already running may not have written it yet: the reply must not
+        // go out before the write is made.
+        if let Some(live) = self.live.borrow_mut().as_mut() {
+            write_pending(&self.sql(), live)?;
+        }
         self.sync_kv().await?;
         let text = {
             let guard = self.live.borrow();
