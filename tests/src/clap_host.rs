@@ -17,17 +17,54 @@ use clack_host::events::{EventFlags, EventHeader, Match};
 use clack_host::prelude::*;
 use clack_host::utils::{BeatTime, SecondsTime};
 
-/// Where `cargo xtask bundle keyboardia --release` puts the CLAP plugin.
-pub fn clap_bundle_path() -> PathBuf {
+/// Which bundle a test needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BundleKind {
+    /// Debug build with `assert_process_allocs`: any allocation in process() aborts the test.
+    DebugAllocChecks,
+    /// The release bundle users get.
+    Release,
+}
+
+/// Builds the .clap/.vst3 bundles into `target/bundled/` with `cargo xtask bundle` (once per test
+/// process; cargo makes it a no-op when nothing changed) and returns the directory. Panics with
+/// the build output if bundling fails.
+pub fn ensure_bundles(kind: BundleKind) -> PathBuf {
+    static BUILT: std::sync::Mutex<Option<BundleKind>> = std::sync::Mutex::new(None);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let path = root.join("target/bundled/keyboardia.clap");
-    assert!(
-        path.exists(),
-        "{} is missing: build it first with `cargo xtask bundle keyboardia --release` \
-         (scripts/test-plugin.sh does)",
-        path.display()
-    );
-    path
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if *built != Some(kind) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = std::process::Command::new(cargo);
+        cmd.current_dir(&root)
+            .args(["run", "--quiet", "--package", "xtask", "--release", "--"])
+            .args(["bundle", "keyboardia"]);
+        match kind {
+            BundleKind::DebugAllocChecks => cmd.args(["--features", "assert_process_allocs"]),
+            BundleKind::Release => cmd.arg("--release"),
+        };
+        let out = cmd.output().expect("run cargo xtask bundle");
+        assert!(
+            out.status.success(),
+            "`cargo xtask bundle keyboardia` failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        *built = Some(kind);
+    }
+    let dir = root.join("target/bundled");
+    for name in ["keyboardia.clap", "keyboardia.vst3"] {
+        assert!(
+            dir.join(name).exists(),
+            "{} is missing after bundling",
+            dir.join(name).display()
+        );
+    }
+    dir
+}
+
+/// The CLAP plugin, built as `kind`.
+pub fn clap_bundle_path(kind: BundleKind) -> PathBuf {
+    ensure_bundles(kind).join("keyboardia.clap")
 }
 
 /// Host callbacks shared across threads.

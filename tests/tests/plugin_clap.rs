@@ -1,11 +1,11 @@
 //! The bundled .clap in a real CLAP host (clack-host): onsets land on the expected frame (±1)
 //! for straight, swung and polyrhythmic patterns at any block size and sample rate, pitch locks
 //! change the measured pitch, parameters act, MIDI goes in and out, and state round-trips
-//! byte-identically. Build the bundle first (scripts/test-plugin.sh); with the
-//! `assert_process_allocs` feature in a debug bundle, any allocation in process() aborts.
+//! byte-identically. The tests bundle the plugin themselves as a debug build with the
+//! `assert_process_allocs` feature, so any allocation in process() aborts the run.
 
 use keyboardia_core::{Instrument, Lock, SessionState, Track};
-use keyboardia_tests::clap_host::{clap_bundle_path, ClapPlugin, NoteIn, Transport};
+use keyboardia_tests::clap_host::{clap_bundle_path, BundleKind, ClapPlugin, NoteIn, Transport};
 
 const ID: &str = "dev.keyboardia.sequencer";
 
@@ -16,7 +16,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn plugin(sr: f64, max: usize) -> ClapPlugin {
-    ClapPlugin::load(&clap_bundle_path(), ID, sr, max)
+    ClapPlugin::load(&clap_bundle_path(BundleKind::DebugAllocChecks), ID, sr, max)
 }
 
 /// nice-plug's CLAP state: a little-endian u64 length, then JSON.

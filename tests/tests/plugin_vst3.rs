@@ -1,9 +1,10 @@
 //! The bundled .vst3 in a real VST3 host: PyPI `pedalboard` (JUCE) loads it, lists its
-//! parameters and renders audio offline with MIDI input. Needs the bundle (scripts/test-plugin.sh)
-//! and pedalboard (scripts/setup-plugin.sh).
+//! parameters and renders audio offline with MIDI input. Builds the release bundle itself; needs
+//! pedalboard (scripts/setup-plugin.sh, run by scripts/setup.sh).
 
-use std::path::Path;
 use std::process::Command;
+
+use keyboardia_tests::clap_host::{ensure_bundles, BundleKind};
 
 const SCRIPT: &str = r#"
 import sys, json
@@ -22,12 +23,7 @@ print(json.dumps({"params": names, "peak": peak, "first": first, "shape": list(a
 
 #[test]
 fn plugin_vst3_renders_in_pedalboard() {
-    let bundle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bundled/keyboardia.vst3");
-    assert!(
-        bundle.exists(),
-        "{} is missing: run `cargo xtask bundle keyboardia --release` (scripts/test-plugin.sh)",
-        bundle.display()
-    );
+    let bundle = ensure_bundles(BundleKind::Release).join("keyboardia.vst3");
     let out = Command::new("python3")
         .arg("-c")
         .arg(SCRIPT)
