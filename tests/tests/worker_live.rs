@@ -525,3 +525,31 @@ fn restarting_the_server_loses_no_acknowledged_op() {
         got.state == snap.session.state
     });
 }
+
+#[test]
+fn rest_shows_live_edits_within_seconds_while_players_stay() {
+    let server = Server::start();
+    let http = server.http("10.1.0.8");
+    let s = new_session(&http, &sixteen_tracks());
+    let mut c = LiveClient::join(&server.base_url(), s.id, "stays");
+    let op = c.edit(Op::SetSwing { v: 33.0 });
+    match c.recv_until(|m| matches!(m, ServerMessage::Applied(_))) {
+        ServerMessage::Applied(b) => assert_eq!(b.op, op),
+        _ => unreachable!(),
+    }
+    // The player is still connected: KV is brought up to date by the DO's alarm.
+    let start = Instant::now();
+    let got = http.wait_for_session(s.id, Duration::from_secs(5), |got| got.state.swing == 33.0);
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(got.updated_at >= s.updated_at);
+    // Still connected, and still editing.
+    let op = c.edit(Op::SetSwing { v: 44.0 });
+    match c.recv_until(|m| matches!(m, ServerMessage::Applied(_))) {
+        ServerMessage::Applied(b) => assert_eq!(b.op, op),
+        _ => unreachable!(),
+    }
+    http.wait_for_session(s.id, Duration::from_secs(5), |got| got.state.swing == 44.0);
+    // A fork taken now starts from the live state.
+    let fork = http.fork(&s.id.to_string()).session();
+    assert_eq!(fork.state.swing, 44.0);
+}
