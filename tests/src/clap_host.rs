@@ -161,8 +161,8 @@ pub struct ClapPlugin {
     instance: PluginInstance<TestHost>,
     /// Keeps the library loaded.
     _entry: PluginEntry,
-    /// (id, name) of every parameter.
-    params: Vec<(ClapId, String)>,
+    /// (id, name, min, max, default) of every parameter, as the plugin declares them to CLAP.
+    params: Vec<(ClapId, String, f64, f64, f64)>,
     max_frames: usize,
     steady_time: u64,
 }
@@ -199,7 +199,13 @@ impl ClapPlugin {
             let mut buf = ParamInfoBuffer::new();
             for i in 0..ext.count(&handle) {
                 if let Some(info) = ext.get_info(&handle, i, &mut buf) {
-                    params.push((info.id, String::from_utf8_lossy(info.name).into_owned()));
+                    params.push((
+                        info.id,
+                        String::from_utf8_lossy(info.name).into_owned(),
+                        info.min_value,
+                        info.max_value,
+                        info.default_value,
+                    ));
                 }
             }
         }
@@ -222,15 +228,32 @@ impl ClapPlugin {
 
     /// The id of the parameter with this display name.
     pub fn param_id(&self, name: &str) -> ClapId {
+        self.param_range(name).0
+    }
+
+    /// (id, min, max) of the parameter with this display name.
+    pub fn param_range(&self, name: &str) -> (ClapId, f64, f64) {
         self.params
             .iter()
-            .find(|(_, n)| n == name)
-            .map(|(id, _)| *id)
+            .find(|(_, n, _, _, _)| n == name)
+            .map(|(id, _, lo, hi, _)| (*id, *lo, *hi))
+            .unwrap_or_else(|| panic!("no parameter named {name:?}"))
+    }
+
+    /// The CLAP default value of the parameter with this display name.
+    pub fn param_default(&self, name: &str) -> f64 {
+        self.params
+            .iter()
+            .find(|(_, n, _, _, _)| n == name)
+            .map(|(_, _, _, _, d)| *d)
             .unwrap_or_else(|| panic!("no parameter named {name:?}"))
     }
 
     pub fn param_names(&self) -> Vec<String> {
-        self.params.iter().map(|(_, n)| n.clone()).collect()
+        self.params
+            .iter()
+            .map(|(_, n, _, _, _)| n.clone())
+            .collect()
     }
 
     /// Processes one block of `frames` (≤ max) with optional transport, notes and parameter

@@ -320,3 +320,140 @@ fn plugin_clap_demo_sounds_like_a_beat() {
         .collect();
     assert!(channels.len() >= 7, "all demo tracks play: {channels:?}");
 }
+
+/// Note-on frames per channel from `notes`.
+fn note_ons(notes: &[(usize, keyboardia_tests::clap_host::NoteOut)], channel: u8) -> Vec<usize> {
+    notes
+        .iter()
+        .filter(|(_, n)| n.on && n.channel == channel)
+        .map(|(f, _)| *f)
+        .collect()
+}
+
+#[test]
+fn plugin_clap_internal_clock_without_host_transport() {
+    let _serial = serial();
+    let sr = 48_000.0;
+    let mut p = plugin(sr, 512);
+    // 100 BPM session: a 16th is 7200 frames.
+    load_session(
+        &mut p,
+        &session(100.0, 0.0, vec![track("r", "rim", 16, &[0, 4, 8])]),
+    );
+    let mut notes = Vec::new();
+    let mut pos = 0;
+    while pos < 60_000 {
+        let b = p.process(500, None, &[], &[]);
+        notes.extend(b.notes.iter().map(|n| (pos + n.offset as usize, *n)));
+        pos += 500;
+    }
+    // The internal clock starts with the first block that has no transport.
+    assert_close(&note_ons(&notes, 0), &[0, 28_800, 57_600], "internal clock");
+}
+
+#[test]
+fn plugin_clap_follows_host_tempo_changes_and_loop_jumps() {
+    let _serial = serial();
+    let sr = 48_000.0;
+    let mut p = plugin(sr, 512);
+    load_session(
+        &mut p,
+        &session(120.0, 0.0, vec![track("r", "rim", 4, &[0])]),
+    );
+    // 240-frame blocks line up with beats at both tempos. Beats 0–2 at 120 BPM (24000 frames a
+    // beat), beats 2–4 at 60 BPM (48000), then the host loops back to beat 0 (still 60 BPM).
+    let mut notes = Vec::new();
+    let mut frame = 0usize;
+    let mut beat = 0.0f64;
+    let mut looped = false;
+    while frame < 300_000 {
+        let tempo = if beat < 2.0 - 1e-9 && !looped {
+            120.0
+        } else {
+            60.0
+        };
+        let t = Transport {
+            playing: true,
+            tempo_bpm: tempo,
+            beat,
+        };
+        let b = p.process(240, Some(t), &[], &[]);
+        notes.extend(b.notes.iter().map(|n| (frame + n.offset as usize, *n)));
+        frame += 240;
+        beat += 240.0 * tempo / (60.0 * sr);
+        if beat >= 4.0 - 1e-9 && !looped {
+            beat = 0.0;
+            looped = true;
+        }
+    }
+    // A 4-step track with step 0 on: a hit on every beat.
+    let want = vec![
+        0, 24_000, 48_000, 96_000, 144_000, 192_000, 240_000, 288_000,
+    ];
+    assert_close(&note_ons(&notes, 0), &want, "tempo change and loop");
+}
+
+#[test]
+fn plugin_clap_master_track_volume_and_swing_automation() {
+    let _serial = serial();
+    let sr = 48_000.0;
+    let mut p = plugin(sr, 512);
+    load_session(
+        &mut p,
+        &session(60.0, 0.0, vec![track("s", "sub_bass", 16, &[0, 4])]),
+    );
+    // nice-plug gives CLAP normalized values (× step count): Master 1.0 is its maximum, +6 dB.
+    let (master, lo, hi) = p.param_range("Master");
+    assert!(lo == 0.0 && hi == 1.0, "{lo}..{hi}");
+    let master_default = p.param_default("Master");
+    let vol = p.param_id("Track 1 Volume");
+    let mut level = |master_value: f64, vol_value: f64| {
+        let stopped = Some(Transport {
+            playing: false,
+            tempo_bpm: 60.0,
+            beat: 0.0,
+        });
+        let set = [(0, master, master_value), (0, vol, vol_value)];
+        let _ = p.process(512, stopped, &[], &set);
+        let (l, _, _) = p.render(12_000, 60.0, 0.0, sr, || 512);
+        l[2000..10_000].iter().fold(0f32, |m, v| m.max(v.abs()))
+    };
+    let base = level(master_default, 0.25);
+    let loud = level(1.0, 0.25);
+    let soft = level(master_default, 0.125);
+    assert!(base > 0.05);
+    assert!(
+        (loud / base - 2.0).abs() < 0.04,
+        "master +6 dB: {}",
+        loud / base
+    );
+    assert!(
+        (soft / base - 0.5).abs() < 0.02,
+        "track volume: {}",
+        soft / base
+    );
+
+    // Swing automation replaces the session's swing while "Automate Swing" is on.
+    load_session(
+        &mut p,
+        &session(60.0, 0.0, vec![track("r", "rim", 16, &[1])]),
+    );
+    let (swing, _, _) = p.param_range("Swing");
+    let (auto, _, _) = p.param_range("Automate Swing");
+    let stopped = Some(Transport {
+        playing: false,
+        tempo_bpm: 60.0,
+        beat: 0.0,
+    });
+    // Swing 0..100 % is normalized 0..1 on the wire.
+    let _ = p.process(512, stopped, &[], &[(0, swing, 1.0), (0, auto, 1.0)]);
+    let (_, _, notes) = p.render(24_000, 60.0, 0.0, sr, || 512);
+    assert_close(
+        &note_ons(&notes, 0),
+        &[18_000],
+        "swing 100 % from automation",
+    );
+    let _ = p.process(512, stopped, &[], &[(0, auto, 0.0)]);
+    let (_, _, notes) = p.render(24_000, 60.0, 0.0, sr, || 512);
+    assert_close(&note_ons(&notes, 0), &[12_000], "session swing again");
+}
