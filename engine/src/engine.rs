@@ -362,7 +362,8 @@ impl Engine {
             let g = if audible { t.volume * m.volume } else { 0.0 };
             // Constant-power pan.
             let angle = (t.pan.clamp(-1.0, 1.0) + 1.0) * std::f32::consts::FRAC_PI_4;
-            let target = [g * angle.cos(), g * angle.sin()];
+            // `max(0)`: cos(π/2) is -4e-8 in f32; a hard pan must be exactly silent on the other side.
+            let target = [g * angle.cos().max(0.0), g * angle.sin().max(0.0)];
             if target != self.gain_targets[i] {
                 self.gain_targets[i] = target;
                 let cur = self.gains[i];

@@ -7,6 +7,7 @@ use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use clack_extensions::audio_ports_config::{AudioPortsConfigBuffer, PluginAudioPortsConfig};
 use clack_extensions::gui::{GuiSize, HostGui, HostGuiImpl};
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_extensions::state::{HostState, HostStateImpl, PluginState};
@@ -152,6 +153,8 @@ pub struct NoteOut {
 pub struct Block {
     pub left: Vec<f32>,
     pub right: Vec<f32>,
+    /// The auxiliary stereo outputs (multi-out layout only), in port order.
+    pub aux: Vec<(Vec<f32>, Vec<f32>)>,
     pub notes: Vec<NoteOut>,
 }
 
@@ -165,12 +168,26 @@ pub struct ClapPlugin {
     params: Vec<(ClapId, String, f64, f64, f64)>,
     max_frames: usize,
     steady_time: u64,
+    /// Auxiliary stereo output ports in the selected layout.
+    aux_ports: usize,
 }
 
 impl ClapPlugin {
     /// Loads the plugin `id` from `path` and starts processing at `sample_rate` with blocks of
     /// at most `max_frames`.
     pub fn load(path: &Path, id: &str, sample_rate: f64, max_frames: usize) -> Self {
+        Self::load_with_outputs(path, id, sample_rate, max_frames, 1)
+    }
+
+    /// Like [`load`](Self::load), but first selects the audio-ports configuration with
+    /// `output_ports` output ports (main + auxiliaries) through the audio-ports-config extension.
+    pub fn load_with_outputs(
+        path: &Path,
+        id: &str,
+        sample_rate: f64,
+        max_frames: usize,
+        output_ports: u32,
+    ) -> Self {
         // SAFETY: loading a CLAP library runs its entry; it is our own plugin.
         let entry = unsafe { PluginEntry::load(path) }.expect("load the .clap entry");
         let host_info = HostInfo::new(
@@ -209,6 +226,21 @@ impl ClapPlugin {
                 }
             }
         }
+        if output_ports != 1 {
+            let ext: PluginAudioPortsConfig = handle
+                .get_extension()
+                .expect("the plugin has the audio-ports-config extension");
+            let mut buf = AudioPortsConfigBuffer::new();
+            let chosen = (0..ext.count(&handle))
+                .filter_map(|i| {
+                    ext.get(&handle, i, &mut buf)
+                        .map(|c| (c.id, c.output_port_count))
+                })
+                .find(|(_, n)| *n == output_ports)
+                .unwrap_or_else(|| panic!("no layout with {output_ports} output ports"))
+                .0;
+            ext.select(&handle, chosen).expect("select the layout");
+        }
         let config = PluginAudioConfiguration {
             sample_rate,
             min_frames_count: 1,
@@ -223,6 +255,7 @@ impl ClapPlugin {
             params,
             max_frames,
             steady_time: 0,
+            aux_ports: output_ports as usize - 1,
         }
     }
 
@@ -290,12 +323,12 @@ impl ClapPlugin {
         }
         input.sort();
         let mut output = EventBuffer::with_capacity(256);
-        let mut left = vec![0.0f32; frames];
-        let mut right = vec![0.0f32; frames];
+        let ports = 1 + self.aux_ports;
+        let mut outs: Vec<Vec<f32>> = vec![vec![0.0f32; frames]; 2 * ports];
         let mut in_l = vec![0.0f32; frames];
         let mut in_r = vec![0.0f32; frames];
         let mut in_ports = AudioPorts::with_capacity(2, 1);
-        let mut out_ports = AudioPorts::with_capacity(2, 1);
+        let mut out_ports = AudioPorts::with_capacity(2 * ports, ports);
         let input_audio = in_ports.with_input_buffers([AudioPortBuffer {
             latency: 0,
             channels: AudioPortBufferType::f32_input_only(
@@ -304,12 +337,13 @@ impl ClapPlugin {
                     .map(InputChannel::constant),
             ),
         }]);
-        let mut output_audio = out_ports.with_output_buffers([AudioPortBuffer {
-            latency: 0,
-            channels: AudioPortBufferType::f32_output_only(
-                [&mut left[..], &mut right[..]].into_iter(),
-            ),
-        }]);
+        let mut output_audio =
+            out_ports.with_output_buffers(outs.chunks_mut(2).map(|pair| AudioPortBuffer {
+                latency: 0,
+                channels: AudioPortBufferType::f32_output_only(
+                    pair.iter_mut().map(|c| c.as_mut_slice()),
+                ),
+            }));
         let transport_event = transport.map(|t| {
             let mut flags = TransportFlags::HAS_TEMPO
                 | TransportFlags::HAS_BEATS_TIMELINE
@@ -366,9 +400,18 @@ impl ClapPlugin {
                 });
             }
         }
+        drop(output_audio);
+        let mut chans = outs.into_iter();
+        let left = chans.next().unwrap_or_default();
+        let right = chans.next().unwrap_or_default();
+        let mut aux = Vec::new();
+        while let (Some(l), Some(r)) = (chans.next(), chans.next()) {
+            aux.push((l, r));
+        }
         Block {
             left,
             right,
+            aux,
             notes: notes_out,
         }
     }

@@ -457,3 +457,66 @@ fn plugin_clap_master_track_volume_and_swing_automation() {
     let (_, _, notes) = p.render(24_000, 60.0, 0.0, sr, || 512);
     assert_close(&note_ons(&notes, 0), &[12_000], "session swing again");
 }
+
+#[test]
+fn plugin_clap_multi_out_layout_gives_each_track_its_own_stereo_output() {
+    let _serial = serial();
+    let sr = 48_000.0;
+    let path = clap_bundle_path(BundleKind::DebugAllocChecks);
+    let mut p = ClapPlugin::load_with_outputs(&path, ID, sr, 512, 17);
+    let mut kick = track("k", "kick", 16, &[0]);
+    kick.volume = 0.3;
+    let mut hat = track("h", "hat_closed", 16, &[2]);
+    hat.volume = 0.3;
+    hat.pan = 1.0;
+    load_session(&mut p, &session(120.0, 0.0, vec![kick, hat]));
+    let mut main = Vec::new();
+    let mut aux: Vec<(Vec<f32>, Vec<f32>)> = vec![(Vec::new(), Vec::new()); 16];
+    let mut beat = 0.0;
+    for _ in 0..40 {
+        let t = Transport {
+            playing: true,
+            tempo_bpm: 120.0,
+            beat,
+        };
+        let b = p.process(512, Some(t), &[], &[]);
+        assert_eq!(b.aux.len(), 16);
+        main.extend(b.left);
+        for (a, (l, r)) in aux.iter_mut().zip(b.aux) {
+            a.0.extend(l);
+            a.1.extend(r);
+        }
+        beat += 512.0 / 24_000.0;
+    }
+    let hat_frame = 12_000; // step 2 at 120 BPM
+    assert!(
+        aux[0].0[..100].iter().any(|v| *v != 0.0),
+        "kick on output 1"
+    );
+    assert!(
+        aux[1].0.iter().all(|v| *v == 0.0),
+        "hat panned hard right: left silent"
+    );
+    assert!(
+        aux[1].1[..hat_frame].iter().all(|v| *v == 0.0),
+        "hat silent before its step"
+    );
+    assert!(
+        aux[1].1[hat_frame..hat_frame + 10]
+            .iter()
+            .any(|v| *v != 0.0),
+        "hat on output 2"
+    );
+    assert!(aux[2..]
+        .iter()
+        .all(|(l, r)| l.iter().chain(r).all(|v| *v == 0.0)));
+    // The main mix is the sum of the track outputs (levels are below the soft clipper's knee).
+    for i in (0..main.len()).step_by(97) {
+        let sum = aux[0].0[i] + aux[1].0[i];
+        assert!(
+            (main[i] - sum).abs() < 1e-4,
+            "frame {i}: {} vs {sum}",
+            main[i]
+        );
+    }
+}
