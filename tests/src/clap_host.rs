@@ -400,7 +400,6 @@ impl ClapPlugin {
                 });
             }
         }
-        drop(output_audio);
         let mut chans = outs.into_iter();
         let left = chans.next().unwrap_or_default();
         let right = chans.next().unwrap_or_default();
