@@ -62,7 +62,7 @@ fn step_op(r: u64) -> Op {
 /// 10 players; each sends `per_player` set-steps, spread evenly over the run (the whole room
 /// sends `rate` ops per second). Returns the edit-to-peer delays in ms and the sender's own
 /// round trips (edit to acknowledgement).
-fn latency(server: &Server, http: &Http, per_player: usize, rate: f64) -> (Vec<f64>, Vec<f64>) {
+fn latency(base_url: &str, http: &Http, per_player: usize, rate: f64) -> (Vec<f64>, Vec<f64>) {
     const PLAYERS: usize = 10;
     let id = new_session(http, &sixteen_tracks());
     let total = PLAYERS * per_player;
@@ -70,7 +70,7 @@ fn latency(server: &Server, http: &Http, per_player: usize, rate: f64) -> (Vec<f
     let barrier = Arc::new(Barrier::new(PLAYERS));
     let handles: Vec<_> = (0..PLAYERS)
         .map(|k| {
-            let (url, barrier) = (server.base_url(), barrier.clone());
+            let (url, barrier) = (base_url.to_owned(), barrier.clone());
             std::thread::spawn(move || {
                 let mut c = LiveClient::join(&url, id, &format!("p{k}"));
                 barrier.wait();
@@ -136,7 +136,7 @@ fn latency(server: &Server, http: &Http, per_player: usize, rate: f64) -> (Vec<f
 /// `players` players each send `per_player` set-steps as fast as the room acknowledges them
 /// (at most `window` unacknowledged each), and read every broadcast. Returns ops/s.
 fn throughput(
-    server: &Server,
+    base_url: &str,
     http: &Http,
     players: usize,
     per_player: usize,
@@ -147,7 +147,7 @@ fn throughput(
     let barrier = Arc::new(Barrier::new(players + 1));
     let handles: Vec<_> = (0..players)
         .map(|k| {
-            let (url, barrier) = (server.base_url(), barrier.clone());
+            let (url, barrier) = (base_url.to_owned(), barrier.clone());
             std::thread::spawn(move || {
                 let mut c = LiveClient::join(&url, id, &format!("p{k}"));
                 let me = c.you();
@@ -259,31 +259,37 @@ fn main() {
     if only.is_empty() || only == "sizes" {
         sizes(&server, &http);
     }
-    if only.is_empty() || only == "latency" {
-        // Warm up the isolate and the DO code paths.
-        let _ = latency(&server, &http, 20, 400.0);
-        let (peer, own) = latency(&server, &http, 200, 500.0);
-        println!(
-            "edit-to-peer latency, 10 players, 500 ops/s total, {} deliveries: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
-            peer.len(),
-            percentile(&peer, 0.5),
-            percentile(&peer, 0.99),
-            peer.last().copied().unwrap_or(f64::NAN)
-        );
-        println!(
-            "edit-to-ack round trip (sender), {} ops: p50 {:.3} ms, p99 {:.3} ms",
-            own.len(),
-            percentile(&own, 0.5),
-            percentile(&own, 0.99)
-        );
+    let mut paths = vec![("through wrangler dev's proxy", server.base_url())];
+    match server.direct_base_url() {
+        Some(direct) => paths.push(("direct to the Worker's workerd", direct)),
+        None => println!("(the Worker's own workerd port was not found; proxy path only)"),
     }
-    if only.is_empty() || only == "throughput" {
-        let (ops, refused) = throughput(&server, &http, 10, 800, 32);
-        println!("throughput, 10 players sending and receiving every broadcast: {ops:.0} set-step ops/s durable ({refused} refused)");
-        let (ops, refused) = throughput(&server, &http, 1, 900, 64);
-        println!(
-            "throughput, 1 player sending: {ops:.0} set-step ops/s durable ({refused} refused)"
-        );
+    for (path, base) in &paths {
+        println!("-- {path} ({base})");
+        if only.is_empty() || only == "latency" {
+            // Warm up the isolate and the DO code paths.
+            let _ = latency(base, &http, 20, 400.0);
+            let (peer, own) = latency(base, &http, 200, 500.0);
+            println!(
+                "edit-to-peer latency, 10 players, 500 ops/s total, {} deliveries: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+                peer.len(),
+                percentile(&peer, 0.5),
+                percentile(&peer, 0.99),
+                peer.last().copied().unwrap_or(f64::NAN)
+            );
+            println!(
+                "edit-to-ack round trip (sender), {} ops: p50 {:.3} ms, p99 {:.3} ms",
+                own.len(),
+                percentile(&own, 0.5),
+                percentile(&own, 0.99)
+            );
+        }
+        if only.is_empty() || only == "throughput" {
+            let (ops, refused) = throughput(base, &http, 10, 800, 32);
+            println!("throughput, 10 players sending and receiving every broadcast: {ops:.0} set-step ops/s, each durable before broadcast ({refused} refused)");
+            let (ops, refused) = throughput(base, &http, 1, 900, 64);
+            println!("throughput, 1 player sending: {ops:.0} set-step ops/s, each durable before broadcast ({refused} refused)");
+        }
     }
 }
 

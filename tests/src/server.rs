@@ -255,6 +255,68 @@ impl Server {
         Http::new(self.base_url(), address)
     }
 
+    /// The address of the workerd process that runs the Worker itself, behind `wrangler dev`'s
+    /// own proxy (which adds a process hop to every frame). Found by asking each loopback port
+    /// that a process of this server's group listens on for `/api/health`. For benchmarks that
+    /// want the Worker's latency without the dev proxy; `None` if it cannot be found.
+    pub fn direct_base_url(&self) -> Option<String> {
+        let pgid = self.child.as_ref()?.id() as i32;
+        let mut inodes = std::collections::HashSet::new();
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            // SAFETY: getpgid only reads the process table.
+            if unsafe { libc::getpgid(pid) } != pgid {
+                continue;
+            }
+            let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+                continue;
+            };
+            for fd in fds.flatten() {
+                if let Ok(link) = std::fs::read_link(fd.path()) {
+                    let link = link.to_string_lossy().into_owned();
+                    if let Some(inode) = link
+                        .strip_prefix("socket:[")
+                        .and_then(|l| l.strip_suffix(']'))
+                    {
+                        inodes.insert(inode.to_owned());
+                    }
+                }
+            }
+        }
+        let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(2))
+            .build();
+        for line in table.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // local address, state 0A = LISTEN, inode
+            if cols.len() < 10 || cols[3] != "0A" || !inodes.contains(cols[9]) {
+                continue;
+            }
+            let Some((ip, port)) = cols[1].split_once(':') else {
+                continue;
+            };
+            let Ok(port) = u16::from_str_radix(port, 16) else {
+                continue;
+            };
+            if ip != "0100007F" || port == self.port || port == self.inspector_port {
+                continue;
+            }
+            let url = format!("http://127.0.0.1:{port}");
+            let ok = agent
+                .get(&format!("{url}/api/health"))
+                .call()
+                .map(|r| r.into_string().unwrap_or_default().contains("\"ok\":true"))
+                .unwrap_or(false);
+            if ok {
+                return Some(url);
+            }
+        }
+        None
+    }
+
     /// Stops the server (its whole process group) and waits until it is gone.
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {

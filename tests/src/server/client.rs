@@ -266,6 +266,16 @@ impl LiveClient {
             .expect("send on the WebSocket");
     }
 
+    /// Sends an edit with the next op id; an error if the connection is gone.
+    pub fn try_edit(&mut self, op: Op) -> Result<OpId, tungstenite::Error> {
+        let id = self.next_op;
+        self.next_op += 1;
+        self.ws.send(Message::text(
+            ClientMessage::Edit { op: id, edit: op }.encode(),
+        ))?;
+        Ok(id)
+    }
+
     /// Sends an edit with the next op id and returns that id.
     pub fn edit(&mut self, op: Op) -> OpId {
         let id = self.next_op;
