@@ -17,7 +17,11 @@ use keyboardia_core::{SynthPreset, MAX_TRACKS};
 use crate::clock::BlockClock;
 use crate::dsp::{decay_coef, splitmix64};
 use crate::pattern::EnginePattern;
-use crate::voice::{NoteParams, Patch, SampleBank, SampleBuffer, Voice, GATE_HELD, MAX_CHUNK};
+use crate::voice::{
+    is_one_shot, render_one_shot, NoteParams, Patch, SampleBank, SampleBuffer, Voice, GATE_HELD,
+    MAX_CHUNK, ONE_SHOT_VARIANTS,
+};
+use keyboardia_core::BuiltinSound;
 
 /// Voices per track (ratchets and ringing tails overlap).
 pub const VOICES_PER_TRACK: usize = 8;
@@ -158,6 +162,9 @@ pub struct Engine {
     spare_voices: Box<[[Voice; VOICES_PER_TRACK]; MAX_TRACKS]>,
     /// Sample slots of the sampler voice.
     bank: SampleBank,
+    /// One-shot tables of the percussive built-ins, by `BuiltinSound as usize` (empty for sounds
+    /// synthesized live), rendered once in `new()`.
+    one_shots: Vec<Vec<Arc<[f32]>>>,
     /// Hits firing in the current block.
     fired: Box<[Fired; MAX_BLOCK_HITS]>,
     /// Outgoing MIDI of the last block.
@@ -212,6 +219,18 @@ impl Engine {
                 std::array::from_fn(|_| Voice::default())
             })),
             bank: std::array::from_fn(|_| None),
+            one_shots: BuiltinSound::ALL
+                .iter()
+                .map(|s| {
+                    if is_one_shot(*s) {
+                        (0..ONE_SHOT_VARIANTS)
+                            .map(|v| render_one_shot(*s, v, sr))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect(),
             fired: Box::new([Fired::default(); MAX_BLOCK_HITS]),
             midi: Box::new([MidiOut::default(); MAX_MIDI_OUT]),
             midi_len: 0,
@@ -690,7 +709,15 @@ impl Engine {
         let slot = pick_voice(pool);
         // Seeded by the hit's position in time, so the noise does not depend on block splits.
         let seed = splitmix64(self.seed ^ ((t as u64) << 56) ^ hit.time_beats.to_bits()) as u32;
-        pool[slot].start(t as u8, patch, params, seed, self.sample_rate_hz as f32);
+        start_voice(
+            &mut pool[slot],
+            &self.one_shots,
+            t,
+            patch,
+            params,
+            seed,
+            self.sample_rate_hz as f32,
+        );
         self.runs[t].last_voice = Some(slot);
     }
 
@@ -717,8 +744,10 @@ impl Engine {
                     gain: 1.0,
                     gate_frames: GATE_HELD,
                 };
-                pool[slot].start(
-                    t as u8,
+                start_voice(
+                    &mut pool[slot],
+                    &self.one_shots,
+                    t,
                     patch,
                     params,
                     key as u32 * 7919 + 1,
@@ -753,10 +782,14 @@ impl Engine {
         for t in 0..MAX_TRACKS {
             let pool = &mut self.voices[t];
             let any = pool.iter().any(|v| v.active);
-            // Per-frame gains of this chunk (the ramp runs even while the track is silent).
-            let mut gl = [self.gains[t][0]; MAX_CHUNK];
-            let mut gr = [self.gains[t][1]; MAX_CHUNK];
-            if self.gain_ramp_left[t] > 0 {
+            let ramping = self.gain_ramp_left[t] > 0;
+            if !any && !ramping && aux.is_none() {
+                continue;
+            }
+            // Per-frame gains of this chunk while a ramp runs (it runs even while silent).
+            let mut gl = [0.0f32; MAX_CHUNK];
+            let mut gr = [0.0f32; MAX_CHUNK];
+            if ramping {
                 let [sl, sr] = self.gain_steps[t];
                 let [mut cl, mut cr] = self.gains[t];
                 for i in 0..n {
@@ -774,24 +807,44 @@ impl Engine {
                 }
                 self.gains[t] = [cl, cr];
             }
-            let mut tl_buf = [0.0f32; MAX_CHUNK];
-            let mut tr_buf = [0.0f32; MAX_CHUNK];
+            let mut mono = [0.0f32; MAX_CHUNK];
             if any {
-                let mut mono = [0.0f32; MAX_CHUNK];
                 for v in pool.iter_mut() {
                     if v.active {
                         v.render(&mut mono[..n], &self.bank);
                     }
                 }
-                for i in 0..n {
-                    tl_buf[i] = mono[i] * gl[i];
-                    tr_buf[i] = mono[i] * gr[i];
-                    mix_l[i] += tl_buf[i];
-                    mix_r[i] += tr_buf[i];
-                }
             }
-            if let Some(f) = aux.as_deref_mut() {
-                f(t, abs_pos, &tl_buf[..n], &tr_buf[..n]);
+            match aux.as_deref_mut() {
+                None if !any => {}
+                None if ramping => {
+                    for i in 0..n {
+                        mix_l[i] += mono[i] * gl[i];
+                        mix_r[i] += mono[i] * gr[i];
+                    }
+                }
+                None => {
+                    let [cl, cr] = self.gains[t];
+                    for i in 0..n {
+                        mix_l[i] += mono[i] * cl;
+                        mix_r[i] += mono[i] * cr;
+                    }
+                }
+                Some(f) => {
+                    let mut tl_buf = [0.0f32; MAX_CHUNK];
+                    let mut tr_buf = [0.0f32; MAX_CHUNK];
+                    if !ramping {
+                        gl = [self.gains[t][0]; MAX_CHUNK];
+                        gr = [self.gains[t][1]; MAX_CHUNK];
+                    }
+                    for i in 0..n {
+                        tl_buf[i] = mono[i] * gl[i];
+                        tr_buf[i] = mono[i] * gr[i];
+                        mix_l[i] += tl_buf[i];
+                        mix_r[i] += tr_buf[i];
+                    }
+                    f(t, abs_pos, &tl_buf[..n], &tr_buf[..n]);
+                }
             }
         }
         // Master gain, peak limiter (instant attack, smooth release), soft clipper.
@@ -856,6 +909,30 @@ fn track_hash(_slot: usize, id: &keyboardia_core::TrackId) -> u64 {
     id.as_str().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
     })
+}
+
+/// Starts a note: from the sound's one-shot table when it has one, else synthesized live.
+fn start_voice(
+    voice: &mut Voice,
+    one_shots: &[Vec<Arc<[f32]>>],
+    track: usize,
+    patch: Patch,
+    params: NoteParams,
+    seed: u32,
+    sample_rate: f32,
+) {
+    let table = match patch {
+        Patch::Sound(s) => one_shots[s as usize]
+            .get(seed as usize % ONE_SHOT_VARIANTS)
+            .cloned(),
+        _ => None,
+    };
+    match table {
+        // Cloning the Arc only bumps a counter: the engine holds every table, so no voice ever
+        // frees one on the audio thread.
+        Some(t) => voice.start_one_shot(track as u8, patch, params, t, sample_rate),
+        None => voice.start(track as u8, patch, params, seed, sample_rate),
+    }
 }
 
 /// A free voice, else the quietest releasing one, else the oldest.

@@ -28,6 +28,71 @@ pub const ACCENT_VELOCITY: u8 = 112;
 /// Length of the click-free fade that ends a gated note, in seconds.
 pub const GATE_FADE_S: f32 = 0.004;
 
+/// Round-robin renders kept per table-played one-shot (their noise differs from hit to hit).
+pub const ONE_SHOT_VARIANTS: usize = 2;
+/// Longest one-shot table in seconds (longer tails are faded out over the last 20 ms).
+pub const ONE_SHOT_MAX_S: f32 = 2.0;
+
+/// Percussive built-ins whose sound depends on a note only through pitch and level: the engine
+/// synthesizes each once per sample rate (at [`Engine::new`](crate::Engine::new), with this
+/// module's own synthesis) and plays hits from that table, resampled for pitch locks, like a
+/// drum machine's voice ROM. A fraction of the cost of running the synthesis per hit.
+pub fn is_one_shot(s: BuiltinSound) -> bool {
+    use BuiltinSound::*;
+    matches!(
+        s,
+        Kick | Snare
+            | Clap
+            | ClosedHat
+            | OpenHat
+            | LowTom
+            | HighTom
+            | Rim
+            | Cowbell
+            | Shaker
+            | Zap
+            | Riser
+    )
+}
+
+/// Synthesizes the one-shot table of `sound` (unit gain, pitch 0) at `sample_rate`; `variant`
+/// seeds its noise.
+pub fn render_one_shot(sound: BuiltinSound, variant: usize, sample_rate: f32) -> Arc<[f32]> {
+    let bank: SampleBank = std::array::from_fn(|_| None);
+    let mut v = Voice::default();
+    let params = NoteParams {
+        pitch_semis: 0.0,
+        velocity: 127,
+        gain: 1.0,
+        gate_frames: GATE_HELD,
+    };
+    v.start(
+        0,
+        Patch::Sound(sound),
+        params,
+        0x5EED + 7919 * variant as u32,
+        sample_rate,
+    );
+    let max = (ONE_SHOT_MAX_S * sample_rate) as usize;
+    let mut out = Vec::with_capacity(max + MAX_CHUNK);
+    while v.active && out.len() < max {
+        let mut buf = [0.0f32; MAX_CHUNK];
+        v.render(&mut buf, &bank);
+        out.extend_from_slice(&buf);
+    }
+    if v.active {
+        let fade = ((0.02 * sample_rate) as usize).min(out.len());
+        let n = out.len();
+        for (i, x) in out[n - fade..].iter_mut().enumerate() {
+            *x *= 1.0 - (i + 1) as f32 / fade as f32;
+        }
+    }
+    while out.last() == Some(&0.0) {
+        out.pop();
+    }
+    out.into()
+}
+
 /// What a voice plays. `Copy` and allocation-free: samples are addressed by slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Patch {
@@ -145,6 +210,9 @@ pub struct Voice {
     pos: f64,
     /// Sample rate in Hz.
     sr: f32,
+    /// The one-shot table this note plays, if any (shared with the engine, which keeps it alive,
+    /// so the voice never frees it).
+    table: Option<Arc<[f32]>>,
 }
 
 impl Default for Voice {
@@ -175,6 +243,7 @@ impl Default for Voice {
             noise: Noise::new(1),
             pos: 0.0,
             sr: 48_000.0,
+            table: None,
         }
     }
 }
@@ -406,6 +475,21 @@ impl Voice {
         }
     }
 
+    /// Starts a note that plays a one-shot table (see [`is_one_shot`]), resampled for pitch.
+    pub fn start_one_shot(
+        &mut self,
+        track: u8,
+        patch: Patch,
+        p: NoteParams,
+        table: Arc<[f32]>,
+        sample_rate: f32,
+    ) {
+        self.start(track, patch, p, 1, sample_rate);
+        self.table = Some(table);
+        self.pos = 0.0;
+        self.k[0] = semis_to_ratio(p.pitch_semis);
+    }
+
     /// Glides a held acid note to a new pitch without retriggering its envelopes (a 303 slide),
     /// and extends its gate. Returns false if the voice cannot slide (then start a new note).
     pub fn slide(&mut self, p: NoteParams) -> bool {
@@ -491,6 +575,24 @@ impl Voice {
 
     /// Writes raw (unit-gain) frames of the patch; returns false once the sound has died away.
     fn synth(&mut self, out: &mut [f32], bank: &SampleBank) -> bool {
+        if let Some(table) = &self.table {
+            let rate = self.k[0] as f64;
+            let last = table.len().saturating_sub(1);
+            let mut pos = self.pos;
+            for o in out.iter_mut() {
+                let i = pos as usize;
+                if i >= last {
+                    *o = 0.0;
+                    continue;
+                }
+                let f = (pos - i as f64) as f32;
+                *o = table[i] + f * (table[i + 1] - table[i]);
+                pos += rate;
+            }
+            self.pos = pos;
+            self.age = self.age.wrapping_add(out.len() as u32);
+            return (pos as usize) < last;
+        }
         let sr = self.sr;
         let inv_sr = 1.0 / sr;
         let age0 = self.age;
