@@ -34,6 +34,13 @@ pub fn soft_clip(x: f32) -> f32 {
     x * (27.0 + x * x) / (27.0 + 9.0 * x * x)
 }
 
+/// A cheaper saturator without a division: cubic, exactly ±1 for |x| ≥ 1.5.
+#[inline(always)]
+pub fn soft_clip_cubic(x: f32) -> f32 {
+    let x = x.clamp(-1.5, 1.5);
+    x - x * x * x * (4.0 / 27.0)
+}
+
 /// PolyBLEP residual for a discontinuity at phase 0 with increment `dt`.
 #[inline(always)]
 pub fn poly_blep(t: f32, dt: f32) -> f32 {
@@ -208,7 +215,7 @@ impl Ladder {
     #[inline(always)]
     pub fn tick(&mut self, x: f32, resonance: f32) -> f32 {
         let g = self.g;
-        let u = soft_clip(x - resonance * self.s[3]);
+        let u = soft_clip_cubic(x - resonance * self.s[3]);
         self.s[0] += g * (u - self.s[0]);
         self.s[1] += g * (self.s[0] - self.s[1]);
         self.s[2] += g * (self.s[1] - self.s[2]);

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use keyboardia_core::{BuiltinSound, SynthPreset};
 
 use crate::dsp::{
-    decay_coef, note_to_hz, one_pole_coef, saw, semis_to_ratio, sin2pi, soft_clip, square, wrap,
-    Ladder, Noise, Svf, CONTROL_RATE,
+    decay_coef, note_to_hz, one_pole_coef, saw, semis_to_ratio, sin2pi, soft_clip, soft_clip_cubic,
+    square, wrap, Ladder, Noise, Svf, CONTROL_RATE,
 };
 
 /// The longest run of frames a voice renders in one call (the engine's chunk size).
@@ -933,7 +933,7 @@ impl Voice {
                     let x = saw(ph[0], dt);
                     let y = self.ladder.tick(x * 0.3, res);
                     let amp = (1.0 - *e0) * (0.65 + 0.35 * *e2) * accent_gain;
-                    *o = 0.9 * soft_clip(4.0 * y) * amp;
+                    *o = 0.9 * soft_clip_cubic(4.0 * y) * amp;
                     *e0 *= d0;
                     *e1 *= d1;
                     *e2 *= d2;
