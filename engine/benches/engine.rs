@@ -96,7 +96,6 @@ fn run(name: &str, state: &SessionState) {
         "{name}: average active voices {:.1}",
         voices as f64 / (blocks / 10) as f64
     );
-    let audio_s = blocks as f64 * 512.0 / SR;
 
     // Real-time: 64-frame blocks, 60 s, per-block timing; three runs, since on a shared machine
     // a single worst block is mostly the OS preempting us.
