@@ -50,6 +50,8 @@ impl Default for Options {
                 ("RATE_CREATE_PER_MIN".into(), "100000".into()),
                 ("RATE_FORK_PER_MIN".into(), "100000".into()),
                 ("RATE_UPLOAD_PER_MIN".into(), "100000".into()),
+                // Enables POST /api/sessions/{id}/test/evict (see worker/src/routes.rs).
+                ("TEST_HOOKS".into(), "1".into()),
             ],
             state_root: None,
         }
@@ -315,6 +317,25 @@ impl Server {
             }
         }
         None
+    }
+
+    /// Makes the session's Durable Object forget its room, as an eviction would, while its
+    /// sockets stay open (needs the `TEST_HOOKS` var, on by default here). Retries while writes
+    /// are in flight.
+    pub fn evict(&self, id: keyboardia_core::SessionId) {
+        let http = self.http("127.0.0.1");
+        for _ in 0..100 {
+            let r = http.request("POST", &format!("/api/sessions/{id}/test/evict"), &[], None);
+            match r.status {
+                200 => {
+                    assert_eq!(r.json()["evicted"], true, "the room was live");
+                    return;
+                }
+                409 => std::thread::sleep(Duration::from_millis(20)),
+                s => panic!("evict: {s} {}", r.text()),
+            }
+        }
+        panic!("evict: writes never settled");
     }
 
     /// Stops the server (its whole process group) and waits until it is gone.

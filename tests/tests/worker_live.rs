@@ -556,3 +556,61 @@ fn rest_shows_live_edits_within_seconds_while_players_stay() {
     let fork = http.fork(&s.id.to_string()).session();
     assert_eq!(fork.state.swing, 44.0);
 }
+
+#[test]
+fn players_survive_an_eviction_of_the_room() {
+    let server = Server::start();
+    let http = server.http("10.1.0.9");
+    let s = new_session(&http, &sixteen_tracks());
+    let mut a = LiveClient::join(&server.base_url(), s.id, "a");
+    let mut b = LiveClient::join(&server.base_url(), s.id, "b");
+    let _ = a.recv_until(|m| matches!(m, ServerMessage::Join { .. }));
+    let (a_id, b_id) = (a.you(), b.you());
+    let op = a.edit(Op::SetStep {
+        tr: "t1".parse().unwrap(),
+        s: 3,
+        on: true,
+    });
+    let seq_before = match b.recv_until(|m| matches!(m, ServerMessage::Applied(_))) {
+        ServerMessage::Applied(x) => {
+            assert_eq!((x.by, x.op), (a_id, op));
+            x.seq
+        }
+        _ => unreachable!(),
+    };
+    let _ = a.recv_until(|m| matches!(m, ServerMessage::Applied(_)));
+
+    server.evict(s.id);
+
+    // The room comes back from storage and the sockets' attachments: same players, same ids,
+    // the sequence goes on.
+    let op = b.edit(Op::SetStep {
+        tr: "t1".parse().unwrap(),
+        s: 4,
+        on: true,
+    });
+    match a.recv_until(|m| matches!(m, ServerMessage::Applied(_))) {
+        ServerMessage::Applied(x) => {
+            assert_eq!((x.by, x.op, x.seq), (b_id, op, seq_before + 1));
+        }
+        _ => unreachable!(),
+    }
+    let c = LiveClient::join(&server.base_url(), s.id, "c");
+    let snap = c.snapshot.clone().unwrap();
+    let ids: BTreeSet<u32> = snap.players.iter().map(|p| p.id).collect();
+    assert!(ids.contains(&a_id) && ids.contains(&b_id), "{ids:?}");
+    assert!(
+        snap.you != a_id && snap.you != b_id,
+        "a new id for a new player"
+    );
+    assert!(snap.session.state.tracks[1].steps[3].on);
+    assert!(snap.session.state.tracks[1].steps[4].on);
+    assert_eq!(snap.seq, seq_before + 1);
+    // Presence still works for restored players.
+    a.close();
+    let mut c = c;
+    match c.recv_until(|m| matches!(m, ServerMessage::Leave { .. })) {
+        ServerMessage::Leave { id } => assert_eq!(id, a_id),
+        _ => unreachable!(),
+    }
+}

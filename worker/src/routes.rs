@@ -33,6 +33,9 @@ pub enum Route {
     DownloadSample(SessionId, SampleId),
     /// `GET /api/health`: liveness, used by the test harness to know the server is up.
     Health,
+    /// `POST /api/sessions/{id}/test/evict`: drops the live room from memory as an eviction
+    /// would, keeping the sockets. Answered only when the `TEST_HOOKS` var is `"1"`.
+    TestEvict(SessionId),
 }
 
 /// Why a request matched no route.
@@ -73,6 +76,9 @@ impl Route {
             ["sessions", id, "fork"] => allow(Method::Post, Route::ForkSession(session(id)?)),
             ["sessions", id, "ws"] => allow(Method::Get, Route::LiveSocket(session(id)?)),
             ["sessions", id, "samples"] => allow(Method::Post, Route::UploadSample(session(id)?)),
+            ["sessions", id, "test", "evict"] => {
+                allow(Method::Post, Route::TestEvict(session(id)?))
+            }
             ["sessions", id, "samples", sample] => {
                 let id = session(id)?;
                 let sample = sample.parse::<SampleId>().map_err(RouteError::BadId)?;
@@ -132,6 +138,10 @@ mod tests {
             Ok(Route::DownloadSample(id, "abc_1".parse().unwrap()))
         );
         assert_eq!(Route::parse(Method::Get, "/api/health"), Ok(Route::Health));
+        assert_eq!(
+            Route::parse(Method::Post, &format!("/api/sessions/{ID}/test/evict")),
+            Ok(Route::TestEvict(id))
+        );
     }
 
     #[test]

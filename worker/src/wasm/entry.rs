@@ -5,7 +5,7 @@ use worker::{event, Context, Env, Request, Response};
 
 use super::http::{error_response, ApiResult};
 use super::{limiter, samples, sessions};
-use crate::routes::{Method, Route};
+use crate::routes::{Method, Route, RouteError};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
@@ -38,5 +38,14 @@ async fn dispatch(req: Request, env: Env) -> ApiResult {
         Route::LiveSocket(id) => sessions::live_socket(req, id, &env).await,
         Route::UploadSample(id) => samples::upload(req, id, &env).await,
         Route::DownloadSample(id, sample) => samples::download(id, sample, &env).await,
+        Route::TestEvict(id) => {
+            let enabled = env.var("TEST_HOOKS").is_ok_and(|v| v.to_string() == "1");
+            if !enabled {
+                return Err(RouteError::NotFound.into());
+            }
+            let mut init = worker::RequestInit::new();
+            init.with_method(worker::Method::Post);
+            super::live::call(&env, id, "evict", &init).await
+        }
     }
 }

@@ -424,6 +424,24 @@ impl LiveSession {
         json(200, r#"{"live":true}"#.into())
     }
 
+    /// Test hook: forgets the room as an eviction or hibernation would. The sockets stay open;
+    /// the next event rebuilds the room from SQLite and the sockets' attachments.
+    fn evict(&self) -> ApiResult {
+        let mut guard = self.live.borrow_mut();
+        let busy = guard
+            .as_ref()
+            .is_some_and(|l| l.pumping || !l.held.is_empty() || l.dirty_seq.is_some());
+        if busy {
+            return Err(ApiError::new(
+                409,
+                keyboardia_core::ErrorCode::Malformed,
+                "writes in flight; try again",
+            ));
+        }
+        let was_live = guard.take().is_some();
+        json(200, format!(r#"{{"evicted":{was_live}}}"#))
+    }
+
     async fn route(&self, req: Request) -> ApiResult {
         let path = req.path();
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -435,6 +453,7 @@ impl LiveSession {
             "ws" => self.accept_socket(&req, id).await,
             "save" => self.save(req, id).await,
             "announce" => self.announce(req).await,
+            "evict" => self.evict(),
             _ => Err(ApiError::not_found("live endpoint")),
         }
     }
