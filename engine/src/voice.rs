@@ -665,7 +665,7 @@ impl Voice {
                         let x = m * (1.0 / 6.0) + 0.35 * n;
                         let h = self.svf.tick(x).high;
                         let y = self.svf2.tick(h).low;
-                        *o = 0.9 * y * (0.75 * e0 + 0.25 * e1);
+                        *o = 3.2 * y * (0.75 * e0 + 0.25 * e1);
                         e0 *= d0;
                         e1 *= d1;
                     }
@@ -714,7 +714,7 @@ impl Voice {
                     for o in out.iter_mut() {
                         let n = self.noise.sample();
                         let h = self.svf.tick(n).band;
-                        *o = 1.4 * h * (1.0 - e0) * e1;
+                        *o = 1.8 * h * (1.0 - e0) * e1;
                         e0 *= d0;
                         e1 *= d1;
                     }
@@ -906,7 +906,7 @@ impl Voice {
                     ph[0] = wrap(ph[0] + dt);
                     ph[1] = wrap(ph[1] + dt * 2.0);
                     let x = 0.6 * saw(ph[0], dt) + 0.35 * square(ph[1], 2.0 * dt);
-                    *o = 0.9 * self.svf.tick(x).low * (1.0 - *e0) * *e2;
+                    *o = 1.25 * self.svf.tick(x).low * (1.0 - *e0) * *e2;
                     *e0 *= d0;
                     *e1 *= d1;
                     *e2 *= d2;

@@ -518,3 +518,22 @@ fn engine_takes_sample_buffers_and_hands_the_old_one_back() {
     let old = e.set_sample(0, None).expect("the old buffer comes back");
     assert!(std::sync::Arc::ptr_eq(&old, &buf));
 }
+
+#[test]
+fn demo_mix_is_balanced_and_never_clips() {
+    let s = keyboardia_core::SessionState::demo();
+    let cap = capture(&s, SR, 48_000 * 8, || 512);
+    let db = |x: &[f32]| 20.0 * rms(x).log10();
+    let master = db(&cap.left);
+    for (i, t) in s.tracks.iter().enumerate() {
+        let level = db(&cap.tracks[i]);
+        // Every part is audible in the mix, none buries the others.
+        assert!(
+            level > master - 26.0 && level < master + 1.0,
+            "{} at {level:.1} dB in a {master:.1} dB mix",
+            t.name
+        );
+    }
+    let pk = peak(&cap.left).max(peak(&cap.right));
+    assert!(pk > 0.5 && pk <= 1.0, "master peak {pk}");
+}
