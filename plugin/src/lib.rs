@@ -18,7 +18,7 @@ use keyboardia_engine::{Engine, HostTransport, InputEvent, InternalClock, TrackM
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
-pub use params::KeyboardiaParams;
+pub use params::{ClockMode, KeyboardiaParams};
 use session::AudioSide;
 
 /// Most input notes handled per block (more are dropped).
@@ -214,13 +214,25 @@ impl Plugin for Keyboardia {
         let frames = buffer.samples();
         let sr = engine.sample_rate_hz();
         let session_tempo = engine.pattern().tempo_bpm;
-        let (_, clock) = resolve_host_clock(
-            &host,
-            &mut self.internal_clock,
-            session_tempo,
-            frames as u32,
-            sr,
-        );
+        let clock = match self.params.clock.value() {
+            ClockMode::Host => {
+                resolve_host_clock(
+                    &host,
+                    &mut self.internal_clock,
+                    session_tempo,
+                    frames as u32,
+                    sr,
+                )
+                .1
+            }
+            ClockMode::Internal => {
+                self.internal_clock.set_tempo(session_tempo, sr);
+                if !self.internal_clock.playing {
+                    self.internal_clock.play_from(0.0);
+                }
+                self.internal_clock.next_block(frames as u32, sr)
+            }
+        };
 
         let channels = buffer.as_slice();
         let (left, rest) = channels.split_at_mut(1);

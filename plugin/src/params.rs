@@ -8,6 +8,19 @@ use crate::session::SessionStore;
 /// Highest master gain (linear, +6 dB).
 pub const MASTER_MAX_GAIN: f32 = 2.0;
 
+/// Where the beat comes from. (The session's server timeline joins with the sync work.)
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockMode {
+    /// Follow the host's transport; free-run at the session tempo when the host has none.
+    #[id = "host"]
+    #[name = "Host"]
+    Host,
+    /// Always free-run at the session tempo (hosts that never start their transport).
+    #[id = "internal"]
+    #[name = "Internal"]
+    Internal,
+}
+
 #[derive(Params)]
 pub struct KeyboardiaParams {
     /// The whole session document, saved with the host's project.
@@ -25,6 +38,10 @@ pub struct KeyboardiaParams {
     /// Whether `swing_pct` (automation) replaces the session's swing.
     #[id = "swing_auto"]
     pub swing_auto: BoolParam,
+
+    /// Host transport or free-running internal clock.
+    #[id = "clock"]
+    pub clock: EnumParam<ClockMode>,
 
     /// The track (1-based) whose sound MIDI input plays.
     #[id = "sel"]
@@ -92,6 +109,7 @@ impl Default for KeyboardiaParams {
             .with_unit(" %")
             .with_step_size(0.1),
             swing_auto: BoolParam::new("Automate Swing", false),
+            clock: EnumParam::new("Clock", ClockMode::Host),
             selected_track: IntParam::new(
                 "Selected Track",
                 1,

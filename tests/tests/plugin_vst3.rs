@@ -13,12 +13,23 @@ from pedalboard import load_plugin
 p = load_plugin(sys.argv[1])
 names = list(p.parameters.keys())
 sr = 48000
+# Audition: pedalboard never starts a transport, so the sequencer waits; MIDI plays track 1.
 msgs = [(bytes([0x90, 60, 100]), 0.25), (bytes([0x80, 60, 0]), 0.75)]
-audio = p(msgs, duration=2.0, sample_rate=sr, num_channels=2, buffer_size=512)
-audio = np.asarray(audio)
+audio = np.asarray(p(msgs, duration=2.0, sample_rate=sr, num_channels=2, buffer_size=512))
 peak = float(np.max(np.abs(audio)))
 first = int(np.argmax(np.abs(audio[0]) > 0)) if peak > 0 else -1
-print(json.dumps({"params": names, "peak": peak, "first": first, "shape": list(audio.shape)}))
+# The demo pattern on the plugin's own clock.
+p.clock = "Internal"
+demo = np.asarray(p([], duration=4.2, sample_rate=sr, num_channels=2, buffer_size=333))
+beat = sr * 60.0 / 118.0
+rise = []
+for k in range(8):
+    o = int(np.ceil(k * beat))
+    before = float(np.sqrt(np.mean(demo[0][max(0, o - 480):o] ** 2))) if o > 0 else 0.0
+    after = float(np.sqrt(np.mean(demo[0][o:o + 480] ** 2)))
+    rise.append([before, after])
+print(json.dumps({"params": names, "peak": peak, "first": first, "shape": list(audio.shape),
+                  "demo_peak": float(np.max(np.abs(demo))), "beats": rise}))
 "#;
 
 #[test]
@@ -46,6 +57,7 @@ fn plugin_vst3_renders_in_pedalboard() {
         .collect();
     assert!(params.iter().any(|p| p.contains("master")), "{params:?}");
     assert!(params.iter().any(|p| p.contains("swing")), "{params:?}");
+    assert!(params.iter().any(|p| p == "clock"), "{params:?}");
     assert!(
         params.iter().any(|p| p.contains("track_1_volume")),
         "{params:?}"
@@ -60,4 +72,14 @@ fn plugin_vst3_renders_in_pedalboard() {
     // The MIDI note-on at 0.25 s auditions the selected track on its frame.
     let first = v["first"].as_i64().unwrap();
     assert!((first - 12_000).abs() <= 1, "first sound at frame {first}");
+    // The demo beat: a kick on every beat, each a jump in level.
+    let demo_peak = v["demo_peak"].as_f64().unwrap();
+    assert!(demo_peak > 0.5 && demo_peak <= 1.0, "demo peak {demo_peak}");
+    for (k, pair) in v["beats"].as_array().unwrap().iter().enumerate() {
+        let (before, after) = (pair[0].as_f64().unwrap(), pair[1].as_f64().unwrap());
+        assert!(
+            after > 0.1 && after > 1.5 * before,
+            "beat {k}: {before:.3} → {after:.3}"
+        );
+    }
 }
