@@ -253,6 +253,25 @@ impl Engine {
         }
     }
 
+    /// Silences everything and forgets the transport position (host reset, no allocation): the
+    /// next playing block starts the sequencer afresh from its position.
+    pub fn reset(&mut self) {
+        for pool in self.voices.iter_mut() {
+            for v in pool.iter_mut() {
+                v.active = false;
+                v.key = None;
+            }
+        }
+        for r in self.runs.iter_mut() {
+            r.pending_len = 0;
+            r.last_voice = None;
+            r.midi_note = None;
+        }
+        self.expected_beat = None;
+        self.limiter_env = 0.0;
+        self.midi_len = 0;
+    }
+
     pub fn sample_rate_hz(&self) -> f64 {
         self.sample_rate_hz
     }

@@ -481,3 +481,29 @@ fn audition_after_a_pattern_change() {
     let cap = capture_with(&mut e, 4096, &mut b, stopped, &inputs);
     assert_eq!(onsets(&cap.tracks[1], 50), vec![100]);
 }
+
+#[test]
+fn reset_silences_and_restarts_cleanly() {
+    let s = session(120.0, 0.0, vec![track("p", "synth:pad", 16, &[0])]);
+    let mut e = Engine::new(SR);
+    e.set_pattern(&EnginePattern::from_state(&s, |_| None));
+    let mut clock = keyboardia_engine::InternalClock::new(120.0);
+    clock.play_from(0.0);
+    let (mut l, mut r) = (vec![0.0; 2000], vec![0.0; 2000]);
+    e.process(&clock.next_block(2000, SR), &[], &mut l, &mut r, None);
+    assert!(e.active_voices() > 0);
+    e.reset();
+    assert_eq!(e.active_voices(), 0);
+    // Playing from beat 0 again replays step 0 on its frame.
+    let mut clock = keyboardia_engine::InternalClock::new(120.0);
+    clock.play_from(0.0);
+    let mut b = || 256;
+    let cap = capture_with(
+        &mut e,
+        6000,
+        &mut b,
+        |n| clock.next_block(n as u32, SR),
+        &[],
+    );
+    assert_eq!(onsets(&cap.tracks[0], 1), vec![0]);
+}

@@ -159,7 +159,10 @@ impl Plugin for Keyboardia {
     }
 
     fn reset(&mut self) {
-        // Re-reading the session is done in activate(); a reset only restarts the clock.
+        // Silence and restart; the session itself is re-read in activate().
+        if let Some(engine) = self.engine.as_mut() {
+            engine.reset();
+        }
         self.internal_clock.stop();
     }
 
