@@ -540,6 +540,10 @@ fn rest_shows_live_edits_within_seconds_while_players_stay() {
         ServerMessage::Applied(b) => assert_eq!(b.op, op),
         _ => unreachable!(),
     }
+    // A fork right away (before KV has caught up) starts from what the players have now.
+    let fork = http.fork(&s.id.to_string()).session();
+    assert_eq!(fork.state.swing, 33.0);
+    assert_eq!(fork.forked_from, Some(s.id));
     // The player is still connected: KV is brought up to date by the DO's alarm.
     let start = Instant::now();
     let got = http.wait_for_session(s.id, Duration::from_secs(5), |got| got.state.swing == 33.0);

@@ -424,6 +424,32 @@ impl LiveSession {
         json(200, r#"{"live":true}"#.into())
     }
 
+    /// The session as this object has it (newer than KV by up to a second while live), or 404
+    /// when this object never held the session (it then creates no storage).
+    fn current(&self) -> ApiResult {
+        if let Some(live) = self.live.borrow().as_ref() {
+            return json(200, session_to_json(live.room.session()));
+        }
+        #[derive(Deserialize)]
+        struct Count {
+            n: f64,
+        }
+        let tables: Vec<Count> = self
+            .sql()
+            .exec(
+                "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'room'",
+                None,
+            )?
+            .to_array()?;
+        if tables.first().is_none_or(|c| c.n == 0.0) {
+            return Err(ApiError::not_found("live session"));
+        }
+        match self.read_row()? {
+            Some(row) => json(200, row.session),
+            None => Err(ApiError::not_found("live session")),
+        }
+    }
+
     /// Test hook: forgets the room as an eviction or hibernation would. The sockets stay open;
     /// the next event rebuilds the room from SQLite and the sockets' attachments.
     fn evict(&self) -> ApiResult {
@@ -454,6 +480,7 @@ impl LiveSession {
             "save" => self.save(req, id).await,
             "announce" => self.announce(req).await,
             "evict" => self.evict(),
+            "current" => self.current(),
             _ => Err(ApiError::not_found("live endpoint")),
         }
     }

@@ -1,7 +1,9 @@
 //! The sessions REST API: create, load, save, fork, and the WebSocket hand-off to the session's
 //! Durable Object.
 
-use keyboardia_core::schema::{session_to_json, state_from_json, MAX_DOCUMENT_BYTES};
+use keyboardia_core::schema::{
+    session_from_json, session_to_json, state_from_json, MAX_DOCUMENT_BYTES,
+};
 use keyboardia_core::{Mode, Session, SessionId, SessionState};
 use serde::Deserialize;
 use worker::{Env, Headers, Method, Request, RequestInit, Response};
@@ -101,7 +103,16 @@ pub async fn save(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
 
 /// `POST /api/sessions/{id}/fork`
 pub async fn fork(id: SessionId, env: &Env) -> ApiResult {
-    let source = store::get(env, id).await?;
+    // The live room is ahead of KV by up to a second: fork what the players have now.
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get);
+    let mut live = live::call(env, id, "current", &init).await?;
+    let source = if live.status_code() == 200 {
+        session_from_json(&live.bytes().await?)
+            .map_err(|e| ApiError::internal(format!("live session {id} is unreadable: {e}")))?
+    } else {
+        store::get(env, id).await?
+    };
     let fork = source.fork(SessionId::from_random_bytes(random16()?), now_ms() as u64);
     store::put(env, &fork).await?;
     json(201, session_to_json(&fork))
