@@ -19,6 +19,7 @@ pub struct BlockClock {
 /// What a plugin host says about its transport for one block; every field may be missing.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct HostTransport {
+    /// Whether the host's transport runs.
     pub playing: bool,
     /// Host tempo in BPM.
     pub tempo_bpm: Option<f64>,

@@ -130,7 +130,9 @@ pub struct Svf {
     ic2: f32,
     /// Coefficients for the current cutoff and resonance.
     a1: f32,
+    /// Second coefficient.
     a2: f32,
+    /// Third coefficient.
     a3: f32,
     /// Damping, `1/Q`.
     k: f32,
@@ -139,8 +141,11 @@ pub struct Svf {
 /// The three simultaneous outputs of [`Svf::tick`].
 #[derive(Clone, Copy, Debug)]
 pub struct SvfOut {
+    /// Low-pass output.
     pub low: f32,
+    /// Band-pass output.
     pub band: f32,
+    /// High-pass output.
     pub high: f32,
 }
 

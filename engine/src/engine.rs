@@ -49,6 +49,7 @@ struct Hit {
     gate_beats: f64,
     /// Semitones.
     pitch: i8,
+    /// Step velocity, 1..=127.
     velocity: u8,
     /// Volume lock (linear gain).
     gain: f32,
@@ -63,6 +64,7 @@ struct Fired {
     offset: u32,
     /// Track slot.
     track: u8,
+    /// The hit itself.
     hit: Hit,
 }
 
@@ -88,9 +90,11 @@ pub struct MidiOut {
     pub offset: u32,
     /// MIDI channel 0..=15 (the track's slot).
     pub channel: u8,
+    /// MIDI note: 60 + the step's pitch lock.
     pub note: u8,
     /// 0 for a note-off.
     pub velocity: u8,
+    /// True for a note-on, false for a note-off.
     pub on: bool,
 }
 
@@ -101,6 +105,7 @@ struct TrackRun {
     next_n: i64,
     /// Hits scheduled but not yet fired.
     pending: [Hit; PENDING_PER_TRACK],
+    /// Valid entries in `pending`.
     pending_len: usize,
     /// Hits before this beat are dropped (set on a relocation).
     discard_before: f64,
@@ -128,7 +133,9 @@ impl Default for TrackRun {
 pub struct TrackMixer {
     /// Linear gain on top of the session volume (automation), 0..=1.
     pub volume: f32,
+    /// Silences the track (MIDI still goes out).
     pub mute: bool,
+    /// While any track is soloed, only soloed tracks sound.
     pub solo: bool,
 }
 
@@ -169,24 +176,31 @@ pub struct Engine {
     fired: Box<[Fired; MAX_BLOCK_HITS]>,
     /// Outgoing MIDI of the last block.
     midi: Box<[MidiOut; MAX_MIDI_OUT]>,
+    /// Valid entries in `midi`.
     midi_len: usize,
     /// Mixer controls per slot.
     mixer: [TrackMixer; MAX_TRACKS],
     /// Per-track (left, right) gains, ramping linearly toward `gain_targets`.
     gains: [[f32; 2]; MAX_TRACKS],
+    /// Where the ramps end: volume × mixer × pan law.
     gain_targets: [[f32; 2]; MAX_TRACKS],
     /// Per-frame increments of the ramps and frames left in them.
     gain_steps: [[f32; 2]; MAX_TRACKS],
+    /// Frames left in each track's ramp.
     gain_ramp_left: [u32; MAX_TRACKS],
     /// Master gain (linear): current, target, per-frame step, frames left.
     master: f32,
+    /// Where the master ramp ends.
     master_target: f32,
+    /// Per-frame master increment.
     master_step: f32,
+    /// Frames left in the master ramp.
     master_ramp_left: u32,
     /// Length of a gain ramp in frames (10 ms: no zipper noise on automation).
     ramp_frames: u32,
     /// Limiter envelope (peak, linked stereo) and its release multiplier.
     limiter_env: f32,
+    /// Per-frame release multiplier of the limiter envelope (120 ms).
     limiter_release: f32,
     /// Where the previous block ended, in beats (None after a stop).
     expected_beat: Option<f64>,

@@ -19,6 +19,7 @@ pub struct EngineTrack {
     pub pan: f32,
     /// The track loops over `steps[..step_count]`.
     pub step_count: u8,
+    /// All 64 steps (only the first `step_count` play).
     pub steps: Steps,
 }
 
@@ -31,6 +32,7 @@ pub struct EnginePattern {
     pub swing_pct: f64,
     /// Number of valid entries in `tracks`.
     pub track_count: usize,
+    /// Tracks in display order; the first `track_count` are valid.
     pub tracks: [EngineTrack; MAX_TRACKS],
 }
 

@@ -9,7 +9,9 @@ use crate::pattern::EnginePattern;
 /// Stereo audio, one `Vec` per channel.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Stereo {
+    /// Left channel frames.
     pub left: Vec<f32>,
+    /// Right channel frames.
     pub right: Vec<f32>,
 }
 
@@ -34,6 +36,7 @@ impl Stereo {
 /// How to render.
 #[derive(Clone, Copy, Debug)]
 pub struct RenderOptions {
+    /// Output sample rate.
     pub sample_rate_hz: f64,
     /// Frames per `process()` call.
     pub block_frames: usize,

@@ -200,7 +200,9 @@ pub struct Voice {
     k: [f32; 6],
     /// Filters.
     svf: Svf,
+    /// Second filter (hats, snare: high-pass after low-pass).
     svf2: Svf,
+    /// The acid's 4-pole ladder.
     ladder: Ladder,
     /// One-pole filter state.
     lp: f32,

@@ -58,8 +58,10 @@ pub struct TrackParams {
     /// Gain on top of the session's track volume, linear 0..=1.
     #[id = "vol"]
     pub volume: FloatParam,
+    /// Silences the track for this player.
     #[id = "mute"]
     pub mute: BoolParam,
+    /// Only soloed tracks sound while any is soloed.
     #[id = "solo"]
     pub solo: BoolParam,
 }

@@ -21,7 +21,9 @@ const SAMPLE_QUEUE: usize = 32;
 
 /// A sample for slot `slot` (or `None` to clear it).
 pub struct SampleMsg {
+    /// Sampler slot, < `MAX_SAMPLE_SLOTS`.
     pub slot: usize,
+    /// The decoded sample (`None` empties the slot).
     pub buffer: Option<Arc<SampleBuffer>>,
 }
 
@@ -31,20 +33,27 @@ struct Senders {
     patterns: rtrb::Producer<Box<EnginePattern>>,
     /// Patterns the audio thread is done with (freed here).
     pattern_garbage: rtrb::Consumer<Box<EnginePattern>>,
+    /// Samples for the audio thread.
     samples: rtrb::Producer<SampleMsg>,
+    /// Replaced samples coming back to be freed here.
     sample_garbage: rtrb::Consumer<Option<Arc<SampleBuffer>>>,
 }
 
 /// The audio thread's half of the queues, owned by the plugin's `process()`.
 pub struct AudioSide {
+    /// New patterns to copy into the engine.
     pub patterns: rtrb::Consumer<Box<EnginePattern>>,
+    /// Used patterns, sent back to be freed off the audio thread.
     pub pattern_garbage: rtrb::Producer<Box<EnginePattern>>,
+    /// Sample hand-overs.
     pub samples: rtrb::Consumer<SampleMsg>,
+    /// Replaced samples, sent back to be freed off the audio thread.
     pub sample_garbage: rtrb::Producer<Option<Arc<SampleBuffer>>>,
 }
 
 /// The parsed session and its canonical JSON, kept in step.
 struct Doc {
+    /// The session as edited and saved.
     state: SessionState,
     /// Exactly what the host saves: `serde_json` of `state` (canonical, so save → load → save is
     /// byte-identical).
@@ -57,7 +66,9 @@ struct Doc {
 
 /// The persisted session (`#[persist = "session"]`) and the editing API.
 pub struct SessionStore {
+    /// The session (never touched by the audio thread).
     doc: Mutex<Doc>,
+    /// The editing side's queue ends.
     senders: Mutex<Senders>,
     /// The audio half, taken by the plugin once.
     audio: Mutex<Option<AudioSide>>,

@@ -127,7 +127,9 @@ impl HostHandlers for TestHost {
 /// The host's transport for one block.
 #[derive(Clone, Copy, Debug)]
 pub struct Transport {
+    /// Whether the transport runs.
     pub playing: bool,
+    /// Tempo in BPM.
     pub tempo_bpm: f64,
     /// Song position of the block start, in beats.
     pub beat: f64,
@@ -143,30 +145,41 @@ pub enum NoteIn {
 /// A note the plugin sent out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NoteOut {
+    /// Frame offset within the block.
     pub offset: u32,
+    /// MIDI channel (the track slot).
     pub channel: u8,
+    /// MIDI key.
     pub key: u8,
+    /// Note-on (true) or note-off.
     pub on: bool,
 }
 
 /// One processed block.
 pub struct Block {
+    /// Main output, left.
     pub left: Vec<f32>,
+    /// Main output, right.
     pub right: Vec<f32>,
     /// The auxiliary stereo outputs (multi-out layout only), in port order.
     pub aux: Vec<(Vec<f32>, Vec<f32>)>,
+    /// Notes the plugin sent out, in order.
     pub notes: Vec<NoteOut>,
 }
 
 /// A loaded, activated and processing plugin instance.
 pub struct ClapPlugin {
+    /// The audio processor while processing (taken on drop).
     processor: Option<StartedPluginAudioProcessor<TestHost>>,
+    /// The plugin instance (main thread).
     instance: PluginInstance<TestHost>,
     /// Keeps the library loaded.
     _entry: PluginEntry,
     /// (id, name, min, max, default) of every parameter, as the plugin declares them to CLAP.
     params: Vec<(ClapId, String, f64, f64, f64)>,
+    /// Largest block the plugin was activated for.
     max_frames: usize,
+    /// Frames processed so far (CLAP steady time).
     steady_time: u64,
     /// Auxiliary stereo output ports in the selected layout.
     aux_ports: usize,
