@@ -313,3 +313,33 @@ fn client_addresses_are_rate_limited() {
     );
     assert_eq!(b.upload(&ids[0], "audio/wav", "s", &wav).status, 201);
 }
+
+#[test]
+fn ttl_renewal_on_read_goes_through_the_session_object() {
+    // Renew on every read, so each GET below takes the renewal path.
+    let mut options = Options::default();
+    options.vars.push(("KV_RENEW_AFTER_MS".into(), "0".into()));
+    let server = Server::start_with(options);
+    let http = server.http("10.0.0.4");
+    let s = http.create_session();
+    let id = s.id.to_string();
+    for _ in 0..3 {
+        let got = http.get(&id);
+        assert_eq!(got.status, 200, "{}", got.text());
+        assert_eq!(got.session(), s);
+    }
+    let demo = SessionState::demo();
+    http.put(&id, serde_json::to_string(&demo).unwrap().as_bytes());
+    assert_eq!(http.get(&id).session().state, demo);
+    // A live edit is visible at once: the renewal answers with the object's current state.
+    let mut c = keyboardia_tests::server::LiveClient::join(&server.base_url(), s.id, "p");
+    let op = c.edit(keyboardia_core::Op::SetSwing { v: 12.0 });
+    loop {
+        if let keyboardia_core::protocol::ServerMessage::Applied(b) = c.recv() {
+            assert_eq!(b.op, op);
+            break;
+        }
+    }
+    assert_eq!(http.get(&id).session().state.swing, 12.0);
+    assert_eq!(http.get(UNKNOWN).status, 404);
+}

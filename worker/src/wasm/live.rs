@@ -450,6 +450,27 @@ impl LiveSession {
         }
     }
 
+    /// Rewrites the session to KV with a fresh TTL (a GET found it due) and answers with it.
+    async fn renew(&self, id: SessionId) -> ApiResult {
+        self.ensure_live(Some(id)).await?;
+        let (text, seq) = {
+            let guard = self.live.borrow();
+            let live = guard
+                .as_ref()
+                .ok_or_else(|| ApiError::internal("room not loaded"))?;
+            (session_to_json(live.room.session()), live.room.seq())
+        };
+        store::put_text(&self.env, id, text.clone()).await?;
+        self.sql().exec(
+            "UPDATE room SET kv_seq = ? WHERE k = 0",
+            vec![SqlStorageValue::from(seq as i64)],
+        )?;
+        if let Some(live) = self.live.borrow_mut().as_mut() {
+            live.kv_seq = live.kv_seq.max(seq);
+        }
+        json(200, text)
+    }
+
     /// Test hook: forgets the room as an eviction or hibernation would. The sockets stay open;
     /// the next event rebuilds the room from SQLite and the sockets' attachments.
     fn evict(&self) -> ApiResult {
@@ -481,6 +502,7 @@ impl LiveSession {
             "announce" => self.announce(req).await,
             "evict" => self.evict(),
             "current" => self.current(),
+            "renew" => self.renew(id).await,
             _ => Err(ApiError::not_found("live endpoint")),
         }
     }

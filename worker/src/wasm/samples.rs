@@ -56,7 +56,7 @@ pub async fn upload(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
         ));
     }
     // The session must exist before anything is stored for it.
-    store::get_text(env, id).await?;
+    store::read(env, id).await?;
     let bytes = body_bytes(&mut req, MAX_SAMPLE_BYTES, "the sample").await?;
     let info = parse_wav(&bytes).map_err(|e| bad_sample(400, e))?;
     if info.duration_ms() > MAX_SAMPLE_MS {

@@ -58,7 +58,14 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
 
 /// `GET /api/sessions/{id}`
 pub async fn get(id: SessionId, env: &Env) -> ApiResult {
-    json(200, store::get_text(env, id).await?)
+    let (text, renew) = store::read(env, id).await?;
+    if renew {
+        // The session's DO rewrites it (with a fresh TTL) and answers with what it wrote.
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post);
+        return live::call(env, id, "renew", &init).await;
+    }
+    json(200, text)
 }
 
 /// The owner id a request proves (`Authorization: Bearer <key>` or `?key=`), if any.

@@ -25,7 +25,8 @@ fn key(id: SessionId) -> String {
     format!("session:{id}")
 }
 
-async fn put_text(env: &Env, id: SessionId, text: String) -> ApiResult<()> {
+/// Writes a session document, renewing its TTL.
+pub async fn put_text(env: &Env, id: SessionId, text: String) -> ApiResult<()> {
     env.kv(BINDING)?
         .put(&key(id), text)?
         .expiration_ttl(KV_TTL_SECONDS)
@@ -42,24 +43,29 @@ pub async fn put(env: &Env, session: &Session) -> ApiResult<()> {
     put_text(env, session.id, session_to_json(session)).await
 }
 
-/// The stored document of a session, as stored; renews the TTL when it is due.
-pub async fn get_text(env: &Env, id: SessionId) -> ApiResult<String> {
+/// The stored document of a session, as stored, and whether its TTL is due for renewal.
+/// Renewal is the session's Durable Object's job (the one writer of a session that exists),
+/// so that a renewal can never write back an older document over a newer one.
+pub async fn read(env: &Env, id: SessionId) -> ApiResult<(String, bool)> {
+    // `KV_RENEW_AFTER_MS` in `[vars]` overrides the interval (the tests set it to 0).
+    let renew_after = env
+        .var("KV_RENEW_AFTER_MS")
+        .ok()
+        .and_then(|v| v.to_string().trim().parse::<f64>().ok())
+        .unwrap_or(KV_RENEW_AFTER_MS);
     let (text, meta) = env
         .kv(BINDING)?
         .get(&key(id))
         .text_with_metadata::<Meta>()
         .await?;
     let text = text.ok_or_else(|| ApiError::not_found("session"))?;
-    let due = meta.is_none_or(|m| now_ms() - m.renewed_at > KV_RENEW_AFTER_MS);
-    if due {
-        put_text(env, id, text.clone()).await?;
-    }
-    Ok(text)
+    let due = meta.is_none_or(|m| now_ms() - m.renewed_at >= renew_after);
+    Ok((text, due))
 }
 
 /// A stored session, parsed and validated by core.
 pub async fn get(env: &Env, id: SessionId) -> ApiResult<Session> {
-    let text = get_text(env, id).await?;
+    let (text, _) = read(env, id).await?;
     session_from_json(text.as_bytes())
         .map_err(|e| ApiError::internal(format!("stored session {id} is unreadable: {e}")))
 }
