@@ -6,8 +6,10 @@
 //! as MIDI on its own channel. Patterns and samples arrive through lock-free queues
 //! ([`session`]); nothing on the audio thread allocates, locks, blocks or logs.
 
+pub mod editor;
 pub mod params;
 pub mod session;
+pub mod transport;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use nice_plug::prelude::*;
 
 pub use params::{ClockMode, KeyboardiaParams};
 use session::AudioSide;
+use transport::Transport;
 
 /// Most input notes handled per block (more are dropped).
 const MAX_INPUT_EVENTS: usize = 1024;
@@ -42,6 +45,14 @@ pub struct Keyboardia {
     audio: Option<AudioSide>,
     /// Host notes of the current block (capacity reserved up front).
     inputs: Vec<InputEvent>,
+    /// Playheads published for the editor, and the editor's play/stop request.
+    transport: Arc<Transport>,
+    /// Editor window size and open flag.
+    editor_state: Arc<nice_plug_egui::EguiEditorState>,
+    /// Running as the standalone app: the internal clock always drives (play/stop in the GUI).
+    standalone: bool,
+    /// The play request seen in the previous block (a new request restarts from step 0).
+    was_running: bool,
 }
 
 impl Default for Keyboardia {
@@ -54,6 +65,10 @@ impl Default for Keyboardia {
             internal_clock: InternalClock::new(keyboardia_core::DEFAULT_TEMPO),
             audio,
             inputs: Vec::with_capacity(MAX_INPUT_EVENTS),
+            transport: Arc::new(Transport::new(true)),
+            editor_state: editor::default_state(),
+            standalone: false,
+            was_running: false,
         }
     }
 }
@@ -131,7 +146,7 @@ impl Plugin for Keyboardia {
     const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
     const SAMPLE_ACCURATE_AUTOMATION: bool = false;
 
-    type Editor = ();
+    type Editor = nice_plug_egui::EguiEditor<editor::App>;
     type SysExMessage = ();
     type BackgroundTask = ();
 
@@ -139,12 +154,25 @@ impl Plugin for Keyboardia {
         self.params.clone()
     }
 
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        editor::create(editor::Data {
+            params: self.params.clone(),
+            transport: self.transport.clone(),
+            egui_state: self.editor_state.clone(),
+        })
+    }
+
     fn activate(
         &mut self,
         _audio_io_layout: &AudioIOLayout,
         buffer_config: &BufferConfig,
-        _context: &mut impl ActivateContext<Self>,
+        context: &mut impl ActivateContext<Self>,
     ) -> bool {
+        if context.plugin_api() == PluginApi::Standalone && !self.standalone {
+            // The standalone app waits for the play button, unless nobody can press it.
+            self.standalone = true;
+            self.transport.set_run(editor::headless());
+        }
         let sr = buffer_config.sample_rate as f64;
         let mut engine = Engine::new(sr);
         // Everything queued so far is superseded by the current session.
@@ -217,7 +245,13 @@ impl Plugin for Keyboardia {
         let frames = buffer.samples();
         let sr = engine.sample_rate_hz();
         let session_tempo = engine.pattern().tempo_bpm;
-        let clock = match self.params.clock.value() {
+        let mode = if self.standalone {
+            ClockMode::Internal
+        } else {
+            self.params.clock.value()
+        };
+        let run = self.transport.run();
+        let clock = match mode {
             ClockMode::Host => {
                 resolve_host_clock(
                     &host,
@@ -230,12 +264,22 @@ impl Plugin for Keyboardia {
             }
             ClockMode::Internal => {
                 self.internal_clock.set_tempo(session_tempo, sr);
-                if !self.internal_clock.playing {
+                // The editor's play/stop: a new start plays from step 0.
+                if !run {
+                    self.internal_clock.stop();
+                } else if !self.internal_clock.playing || !self.was_running {
                     self.internal_clock.play_from(0.0);
                 }
                 self.internal_clock.next_block(frames as u32, sr)
             }
         };
+        self.was_running = run;
+        if clock.playing {
+            let counts = engine.pattern().tracks().iter().map(|t| t.step_count);
+            self.transport.publish(true, clock.beat, counts);
+        } else {
+            self.transport.publish_stopped();
+        }
 
         let channels = buffer.as_slice();
         let (left, rest) = channels.split_at_mut(1);

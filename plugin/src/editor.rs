@@ -1,0 +1,622 @@
+//! The egui editor: transport bar, one row per track (fixed-width controls, then the step grid
+//! with its own step count, page separators and playhead, scrolling sideways past the view), the
+//! parameter-lock editor (shift+click), keyboard shortcuts and undo/redo.
+//!
+//! Every pattern edit is a core [`Op`] sent through the [`SessionStore`](crate::session), which
+//! hands the new pattern to the audio thread through lock-free queues; the editor draws the
+//! playheads the audio thread publishes in [`Transport`]. Mute, solo and the clock are this
+//! player's own mixer settings, so they are plugin parameters (automatable, not shared).
+//! All decisions live in [`input`] (unit tested without a window); this file only draws.
+
+pub mod grid;
+pub mod input;
+pub mod undo;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use egui::{Align, Color32, ComboBox, Layout, RichText, ScrollArea, Slider, UiBuilder, Vec2};
+use keyboardia_core::{
+    BuiltinSound, Instrument, Lock, LockKind, Op, SynthPreset, Track, TrackId, LOCK_VOLUME_RANGE,
+    MAX_TRACKS, NAME_MAX_BYTES, NUDGE_RANGE, PAN_RANGE, PITCH_RANGE, PROBABILITY_RANGE,
+    RATCHET_RANGE, STEP_COUNT_PRESETS, STEP_COUNT_RANGE, SWING_RANGE, TEMPO_RANGE, VELOCITY_RANGE,
+    VOLUME_RANGE,
+};
+use nice_plug::editor::dpi::LogicalSize;
+use nice_plug::prelude::*;
+use nice_plug_egui::resizable_window::ResizableWindow;
+use nice_plug_egui::{
+    create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier,
+};
+
+use crate::params::{ClockMode, KeyboardiaParams};
+use crate::transport::Transport;
+use input::{neutral_lock, shortcut, Controller};
+
+/// Default window size in logical points: room for the controls and a full 64-step grid.
+pub const DEFAULT_SIZE_PT: (f64, f64) = (1400.0, 720.0);
+/// Smallest window the editor can be resized to, in logical points.
+pub const MIN_SIZE_PT: (f32, f32) = (720.0, 400.0);
+/// Width of every track's control block, in points: fixed, so nothing shifts while playing.
+pub const CONTROLS_WIDTH_PT: f32 = 372.0;
+/// Height of one track row, in points.
+pub const ROW_HEIGHT_PT: f32 = 52.0;
+
+/// Set by the standalone app before it starts when there is no display: the plugin then offers
+/// no editor and plays at once.
+static HEADLESS: AtomicBool = AtomicBool::new(false);
+
+/// Runs the standalone app without a window (no display available).
+pub fn set_headless(headless: bool) {
+    HEADLESS.store(headless, Ordering::Relaxed);
+}
+
+pub fn headless() -> bool {
+    HEADLESS.load(Ordering::Relaxed)
+}
+
+/// Exactly the handles the editor needs.
+#[derive(Clone)]
+pub struct Data {
+    /// Mute/solo/clock parameters and the session store every edit goes through.
+    pub params: Arc<KeyboardiaParams>,
+    /// Playheads from the audio thread, play/stop to it.
+    pub transport: Arc<Transport>,
+    /// Window size and whether the editor is open (GUI-only work is skipped while closed).
+    pub egui_state: Arc<EguiEditorState>,
+}
+
+/// A new editor state at the default size.
+pub fn default_state() -> Arc<EguiEditorState> {
+    EguiEditorState::from_size(LogicalSize::new(DEFAULT_SIZE_PT.0, DEFAULT_SIZE_PT.1), 1.0)
+}
+
+/// The plugin's editor (`None` when the standalone app runs headless).
+pub fn create(data: Data) -> Option<EguiEditor<App>> {
+    if headless() {
+        return None;
+    }
+    let state = data.params.session.state();
+    let settings = EguiNiceSettings::new()
+        .with_tile("Keyboardia")
+        .with_resize_hint(
+            ResizeHint::resizable()
+                .with_min_logical_size(LogicalSize::new(MIN_SIZE_PT.0, MIN_SIZE_PT.1)),
+        );
+    create_egui_editor(
+        data.egui_state.clone(),
+        RepaintNotifier::new(),
+        settings,
+        App {
+            controller: Controller::with_os_random(state),
+            data,
+            gui: None,
+            name_edits: Vec::new(),
+            custom_count: None,
+        },
+    )
+}
+
+/// The editor's GUI-thread state.
+pub struct App {
+    /// Handles shared with the plugin.
+    data: Data,
+    /// The input → op logic and the undo stack.
+    controller: Controller,
+    /// The host context (parameter changes), set when the window opens.
+    gui: Option<nice_plug::context::gui::GuiContext>,
+    /// Track names being typed (committed as one op when the field loses focus).
+    name_edits: Vec<(TrackId, String)>,
+    /// A custom step count being typed, per track.
+    custom_count: Option<(TrackId, u8)>,
+}
+
+impl NiceEguiApp for App {
+    fn build(
+        &mut self,
+        egui_ctx: egui::Context,
+        gui: nice_plug::context::gui::GuiContext,
+        _frame: &mut nice_plug_egui::Frame,
+    ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
+        egui_ctx.set_visuals(egui::Visuals::dark());
+        self.gui = Some(gui);
+        Ok(())
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
+        self.controller.refresh(self.data.params.session.state());
+        self.keyboard(ui);
+        let (min_w, min_h) = MIN_SIZE_PT;
+        ResizableWindow::new("keyboardia-resize")
+            .min_size(Vec2::new(min_w, min_h))
+            .show(ui, |ui| {
+                egui::Panel::top("transport").show(ui, |ui| self.transport_bar(ui));
+                egui::CentralPanel::default().show(ui, |ui| self.tracks(ui));
+            });
+        self.lock_editor(ui);
+        if self.data.transport.playing() {
+            // Playheads move: draw at display rate while playing.
+            ui.ctx().request_repaint();
+        }
+    }
+
+    fn editor_closed(&mut self) {
+        self.gui = None;
+    }
+}
+
+impl App {
+    fn standalone(&self) -> bool {
+        self.gui
+            .as_ref()
+            .is_some_and(|g| g.plugin_api() == PluginApi::Standalone)
+    }
+
+    /// Whether the host's transport drives playback (so play/stop is the host's).
+    fn host_clock(&self) -> bool {
+        !self.standalone() && self.data.params.clock.value() == ClockMode::Host
+    }
+
+    fn keyboard(&mut self, ui: &mut egui::Ui) {
+        let text_focused = ui.ctx().text_edit_focused();
+        let presses: Vec<_> = ui.input(|i| {
+            i.events
+                .iter()
+                .filter_map(|e| match e {
+                    egui::Event::Key {
+                        key,
+                        pressed: true,
+                        repeat: false,
+                        modifiers,
+                        ..
+                    } => Some((*key, *modifiers)),
+                    _ => None,
+                })
+                .collect()
+        });
+        let host_clock = self.host_clock();
+        for (key, mods) in presses {
+            if let Some(cmd) = shortcut(key, mods, text_focused) {
+                let session = &self.data.params.session;
+                self.controller
+                    .command(session, &self.data.transport, host_clock, cmd);
+            }
+        }
+    }
+
+    /// Applies a slider's op as part of one drag gesture (one undo entry per drag).
+    fn slider_op(&mut self, response: &egui::Response, op: Op) {
+        let session = &self.data.params.session;
+        let _ = self.controller.edit(session, op, Some(response.id.value()));
+        if !response.dragged() {
+            // A click or a key press on the slider: its own gesture.
+            self.controller.end_gesture();
+        }
+    }
+
+    fn end_drag(&mut self, response: &egui::Response) {
+        if response.drag_stopped() {
+            self.controller.end_gesture();
+        }
+    }
+
+    fn transport_bar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.heading("Keyboardia");
+            ui.separator();
+            let t = self.data.transport.clone();
+            if self.host_clock() {
+                let text = if t.playing() {
+                    "▶ Host playing"
+                } else {
+                    "■ Host stopped"
+                };
+                ui.add_enabled(false, egui::Button::new(text))
+                    .on_disabled_hover_text("The host's transport starts and stops playback");
+            } else {
+                let text = if t.run() { "■ Stop" } else { "▶ Play" };
+                if ui
+                    .add(
+                        egui::Button::new(RichText::new(text).strong())
+                            .min_size(Vec2::new(70.0, 0.0)),
+                    )
+                    .on_hover_text("Space")
+                    .clicked()
+                {
+                    t.set_run(!t.run());
+                }
+            }
+
+            let state = self.controller.state();
+            let (mut tempo, mut swing) = (state.tempo, state.swing);
+            ui.label("Tempo");
+            let r = ui.add(
+                Slider::new(&mut tempo, TEMPO_RANGE)
+                    .integer()
+                    .suffix(" BPM"),
+            );
+            if r.changed() {
+                self.slider_op(&r, Op::SetTempo { v: tempo.round() });
+            }
+            self.end_drag(&r);
+            ui.label("Swing");
+            let r = ui.add(Slider::new(&mut swing, SWING_RANGE).integer().suffix(" %"));
+            if r.changed() {
+                self.slider_op(&r, Op::SetSwing { v: swing.round() });
+            }
+            self.end_drag(&r);
+
+            ui.separator();
+            ui.label("Clock");
+            if self.standalone() {
+                ui.label("Internal (standalone)");
+            } else {
+                let current = self.data.params.clock.value();
+                let mut chosen = current;
+                ComboBox::from_id_salt("clock")
+                    .selected_text(clock_label(current))
+                    .show_ui(ui, |ui| {
+                        for mode in [ClockMode::Host, ClockMode::Internal] {
+                            ui.selectable_value(&mut chosen, mode, clock_label(mode));
+                        }
+                    });
+                if chosen != current {
+                    if let Some(gui) = &self.gui {
+                        let setter = gui.param_setter();
+                        setter.begin_set_parameter(&self.data.params.clock);
+                        setter.set_parameter(&self.data.params.clock, chosen);
+                        setter.end_set_parameter(&self.data.params.clock);
+                    }
+                }
+            }
+
+            ui.separator();
+            let session = &self.data.params.session;
+            if ui
+                .add_enabled(self.controller.can_undo(), egui::Button::new("Undo"))
+                .on_hover_text("Ctrl+Z")
+                .clicked()
+            {
+                self.controller.undo(session);
+            }
+            if ui
+                .add_enabled(self.controller.can_redo(), egui::Button::new("Redo"))
+                .on_hover_text("Ctrl+Shift+Z")
+                .clicked()
+            {
+                self.controller.redo(session);
+            }
+        });
+        if let Some(notice) = self.controller.notice().map(str::to_owned) {
+            ui.horizontal(|ui| {
+                ui.colored_label(Color32::from_rgb(255, 200, 80), notice);
+                if ui.small_button("OK").clicked() {
+                    self.controller.dismiss_notice();
+                }
+            });
+        }
+    }
+
+    fn tracks(&mut self, ui: &mut egui::Ui) {
+        let tracks = self.controller.state().tracks.clone();
+        let playing = self.data.transport.playing();
+        let target = self.controller.lock_target();
+        ScrollArea::vertical()
+            .id_salt("rows")
+            .auto_shrink([false, true])
+            .show(ui, |ui| {
+                ui.horizontal_top(|ui| {
+                    ui.vertical(|ui| {
+                        ui.spacing_mut().item_spacing.y = 0.0;
+                        for (slot, track) in tracks.iter().enumerate() {
+                            let (rect, _) = ui.allocate_exact_size(
+                                Vec2::new(CONTROLS_WIDTH_PT, ROW_HEIGHT_PT),
+                                egui::Sense::hover(),
+                            );
+                            ui.scope_builder(
+                                UiBuilder::new()
+                                    .max_rect(rect.shrink2(Vec2::new(0.0, 2.0)))
+                                    .layout(Layout::top_down(Align::Min)),
+                                |ui| self.track_controls(ui, slot, track, &tracks),
+                            );
+                        }
+                    });
+                    ScrollArea::horizontal()
+                        .id_salt("grid")
+                        .auto_shrink([false, true])
+                        .show(ui, |ui| {
+                            ui.vertical(|ui| {
+                                ui.spacing_mut().item_spacing.y = 0.0;
+                                for (slot, track) in tracks.iter().enumerate() {
+                                    let playhead = playing.then(|| self.data.transport.step(slot));
+                                    let selected =
+                                        target.filter(|(t, _)| *t == track.id).map(|(_, s)| s);
+                                    if let Some(click) =
+                                        grid::show(ui, track, ROW_HEIGHT_PT, playhead, selected)
+                                    {
+                                        let session = &self.data.params.session;
+                                        self.controller.click_cell(
+                                            session,
+                                            track.id,
+                                            click.step,
+                                            click.shift,
+                                        );
+                                    }
+                                }
+                            });
+                        });
+                });
+                ui.add_space(6.0);
+                ui.horizontal(|ui| {
+                    if ui.button("+ Add track").clicked() {
+                        let session = &self.data.params.session;
+                        self.controller.add_track(session);
+                    }
+                    let n = tracks.len();
+                    let text = format!("{n} / {MAX_TRACKS} tracks");
+                    if n >= MAX_TRACKS {
+                        ui.colored_label(Color32::from_rgb(255, 200, 80), text + " (full)");
+                    } else {
+                        ui.label(text);
+                    }
+                    ui.label(
+                        RichText::new(
+                            "Click: step on/off · Shift+click: step locks · Space: play/stop · Ctrl+Z / Ctrl+Shift+Z: undo/redo",
+                        )
+                        .weak(),
+                    );
+                });
+            });
+    }
+
+    fn track_controls(&mut self, ui: &mut egui::Ui, slot: usize, track: &Track, all: &[Track]) {
+        let id = track.id;
+        ui.spacing_mut().item_spacing = Vec2::new(4.0, 3.0);
+        ui.spacing_mut().slider_width = 64.0;
+        ui.horizontal(|ui| {
+            // Name: typed freely, sent as one op when the field loses focus.
+            let mut text = self
+                .name_edits
+                .iter()
+                .find(|(t, _)| *t == id)
+                .map_or_else(|| track.name.clone(), |(_, s)| s.clone());
+            let r = ui.add(
+                egui::TextEdit::singleline(&mut text)
+                    .desired_width(92.0)
+                    .char_limit(NAME_MAX_BYTES),
+            );
+            if r.changed() || r.has_focus() {
+                self.name_edits.retain(|(t, _)| *t != id);
+                self.name_edits.push((id, text.clone()));
+            }
+            if r.lost_focus() {
+                self.name_edits.retain(|(t, _)| *t != id);
+                let session = &self.data.params.session;
+                self.controller.rename(session, id, &text);
+            }
+
+            let mut chosen = track.instrument.clone();
+            ComboBox::from_id_salt(("sound", id.as_str()))
+                .width(96.0)
+                .selected_text(track.instrument.label())
+                .show_ui(ui, |ui| {
+                    for s in BuiltinSound::ALL {
+                        ui.selectable_value(&mut chosen, Instrument::Sound(*s), s.label());
+                    }
+                    ui.separator();
+                    for p in SynthPreset::ALL {
+                        ui.selectable_value(&mut chosen, Instrument::Synth(*p), p.label());
+                    }
+                });
+            if chosen != track.instrument {
+                let session = &self.data.params.session;
+                let _ =
+                    self.controller
+                        .edit(session, Op::SetInstrument { tr: id, v: chosen }, None);
+            }
+
+            for n in STEP_COUNT_PRESETS {
+                if ui
+                    .selectable_label(track.step_count == n, n.to_string())
+                    .clicked()
+                {
+                    let session = &self.data.params.session;
+                    self.controller.set_step_count(session, id, n);
+                }
+            }
+            let mut custom = match self.custom_count {
+                Some((t, v)) if t == id => v,
+                _ => track.step_count,
+            };
+            let r = ui
+                .add(egui::DragValue::new(&mut custom).range(STEP_COUNT_RANGE))
+                .on_hover_text("Custom step count (1–64)");
+            if r.changed() {
+                self.custom_count = Some((id, custom));
+            }
+            if (r.drag_stopped()
+                || r.lost_focus()
+                || (r.changed() && !r.dragged() && !r.has_focus()))
+                && self.custom_count.is_some_and(|(t, _)| t == id)
+            {
+                self.custom_count = None;
+                let session = &self.data.params.session;
+                self.controller.set_step_count(session, id, custom);
+            }
+        });
+        ui.horizontal(|ui| {
+            let tp = &self.data.params.tracks[slot.min(MAX_TRACKS - 1)];
+            for (param, label, hint) in [(&tp.mute, "M", "Mute"), (&tp.solo, "S", "Solo")] {
+                let on = param.value();
+                if ui.selectable_label(on, label).on_hover_text(hint).clicked() {
+                    if let Some(gui) = &self.gui {
+                        let setter = gui.param_setter();
+                        setter.begin_set_parameter(param);
+                        setter.set_parameter(param, !on);
+                        setter.end_set_parameter(param);
+                    }
+                }
+            }
+            let mut vol = track.volume;
+            let r = ui
+                .add(Slider::new(&mut vol, VOLUME_RANGE).show_value(false))
+                .on_hover_text(format!("Volume {:.0} %", track.volume * 100.0));
+            if r.changed() {
+                self.slider_op(&r, Op::SetVolume { tr: id, v: vol });
+            }
+            self.end_drag(&r);
+            let mut pan = track.pan;
+            let r = ui
+                .add(Slider::new(&mut pan, PAN_RANGE).show_value(false))
+                .on_hover_text(format!("Pan {:+.2}", track.pan));
+            if r.changed() {
+                self.slider_op(&r, Op::SetPan { tr: id, v: pan });
+            }
+            self.end_drag(&r);
+
+            let mut copy_to: Option<TrackId> = None;
+            ComboBox::from_id_salt(("copy", id.as_str()))
+                .width(54.0)
+                .selected_text("Copy")
+                .show_ui(ui, |ui| {
+                    ui.label("Copy steps to:");
+                    for other in all.iter().filter(|t| t.id != id) {
+                        if ui.selectable_label(false, &other.name).clicked() {
+                            copy_to = Some(other.id);
+                        }
+                    }
+                });
+            let session = &self.data.params.session;
+            if let Some(to) = copy_to {
+                let _ = self
+                    .controller
+                    .edit(session, Op::CopySequence { from: id, to }, None);
+            }
+            if ui.button("Clear").clicked() {
+                let _ = self
+                    .controller
+                    .edit(session, Op::ClearTrack { tr: id }, None);
+            }
+            if ui.button("Delete").clicked() {
+                self.controller.delete_track(session, id);
+            }
+        });
+    }
+
+    fn lock_editor(&mut self, ui: &mut egui::Ui) {
+        let Some((tr, s)) = self.controller.lock_target() else {
+            return;
+        };
+        let Some(track) = self.controller.state().track(tr).cloned() else {
+            return;
+        };
+        let step = track.steps[s as usize];
+        let mut open = true;
+        egui::Window::new(format!("{} · step {}", track.name, s + 1))
+            .id(egui::Id::unique("lock-editor"))
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .default_pos(egui::pos2(CONTROLS_WIDTH_PT + 40.0, 80.0))
+            .show(ui.ctx(), |ui| {
+                egui::Grid::new("locks").num_columns(2).show(ui, |ui| {
+                    ui.label("Velocity");
+                    let mut v = step.velocity;
+                    let r = ui.add(Slider::new(&mut v, VELOCITY_RANGE));
+                    if r.changed() {
+                        let session = &self.data.params.session;
+                        self.controller.set_velocity(session, v, Some(r.id.value()));
+                        if !r.dragged() {
+                            self.controller.end_gesture();
+                        }
+                    }
+                    self.end_drag(&r);
+                    ui.end_row();
+                    for kind in LockKind::ALL {
+                        self.lock_row(ui, step.locks.get(kind), kind);
+                        ui.end_row();
+                    }
+                });
+                ui.horizontal(|ui| {
+                    if ui.button("Clear locks").clicked() {
+                        let session = &self.data.params.session;
+                        self.controller.clear_all_locks(session);
+                    }
+                    ui.label(RichText::new("Esc closes").weak());
+                });
+            });
+        if !open {
+            self.controller.close_lock_editor();
+        }
+    }
+
+    /// One lock: a checkbox that sets/clears it and a slider for its value.
+    fn lock_row(&mut self, ui: &mut egui::Ui, current: Option<Lock>, kind: LockKind) {
+        let mut locked = current.is_some();
+        if ui.checkbox(&mut locked, lock_label(kind)).changed() {
+            let session = &self.data.params.session;
+            if locked {
+                self.controller.set_lock(session, neutral_lock(kind), None);
+            } else {
+                self.controller.clear_lock(session, kind);
+            }
+        }
+        let value = current.unwrap_or_else(|| neutral_lock(kind));
+        let mut out = None;
+        let r = ui.add_enabled_ui(locked, |ui| match value {
+            Lock::Pitch(mut v) => {
+                let r = ui.add(Slider::new(&mut v, PITCH_RANGE).suffix(" st"));
+                out = Some(Lock::Pitch(v));
+                r
+            }
+            Lock::Volume(mut v) => {
+                let r = ui.add(Slider::new(&mut v, LOCK_VOLUME_RANGE));
+                out = Some(Lock::Volume(v));
+                r
+            }
+            Lock::Probability(mut v) => {
+                let r = ui.add(Slider::new(&mut v, PROBABILITY_RANGE).suffix(" %"));
+                out = Some(Lock::Probability(v));
+                r
+            }
+            Lock::Nudge(mut v) => {
+                let r = ui.add(Slider::new(&mut v, NUDGE_RANGE).suffix(" %"));
+                out = Some(Lock::Nudge(v));
+                r
+            }
+            Lock::Ratchet(mut v) => {
+                let r = ui.add(Slider::new(&mut v, RATCHET_RANGE).suffix("×"));
+                out = Some(Lock::Ratchet(v));
+                r
+            }
+        });
+        let r = r.inner;
+        if r.changed() {
+            if let Some(lock) = out {
+                let session = &self.data.params.session;
+                self.controller.set_lock(session, lock, Some(r.id.value()));
+                if !r.dragged() {
+                    self.controller.end_gesture();
+                }
+            }
+        }
+        self.end_drag(&r);
+    }
+}
+
+fn clock_label(mode: ClockMode) -> &'static str {
+    match mode {
+        ClockMode::Host => "Host transport",
+        ClockMode::Internal => "Internal",
+    }
+}
+
+fn lock_label(kind: LockKind) -> &'static str {
+    match kind {
+        LockKind::Pitch => "Pitch",
+        LockKind::Volume => "Volume",
+        LockKind::Probability => "Probability",
+        LockKind::Nudge => "Nudge",
+        LockKind::Ratchet => "Ratchet",
+    }
+}

@@ -1,0 +1,166 @@
+//! The step grid of one track: geometry (which step a point hits, where a step is drawn) and
+//! painting. Every track shows its own step count; a wider gap separates each page of 16 steps.
+
+use egui::{Color32, CornerRadius, Pos2, Rect, Sense, Stroke, Ui, Vec2};
+use keyboardia_core::{Step, Track, MAX_STEPS};
+
+/// Horizontal distance from one step to the next within a page, in points.
+pub const CELL_PITCH_PT: f32 = 15.0;
+/// Width of a drawn cell, in points (the rest of the pitch is the gap).
+pub const CELL_WIDTH_PT: f32 = 13.0;
+/// Height of a drawn cell, in points.
+pub const CELL_HEIGHT_PT: f32 = 28.0;
+/// Extra gap after every page of steps, in points.
+pub const PAGE_GAP_PT: f32 = 6.0;
+/// Steps per page (a separator follows each).
+pub const PAGE_STEPS: usize = 16;
+
+/// Cell colours (public so the screenshot test and the docs agree with the drawing).
+pub mod colors {
+    use egui::Color32;
+    /// A step that is off.
+    pub const OFF: Color32 = Color32::from_rgb(52, 57, 68);
+    /// A step that is off on a beat (every 4th step), a little lighter to help reading.
+    pub const OFF_BEAT: Color32 = Color32::from_rgb(70, 76, 90);
+    /// A step that is on.
+    pub const ON: Color32 = Color32::from_rgb(255, 138, 36);
+    /// The step under the playhead while playing.
+    pub const PLAYHEAD: Color32 = Color32::from_rgb(255, 236, 150);
+    /// The mark in the corner of a step with parameter locks.
+    pub const LOCK: Color32 = Color32::from_rgb(64, 200, 255);
+    /// The outline of the step whose lock editor is open.
+    pub const SELECTED: Color32 = Color32::WHITE;
+}
+
+/// Left edge of step `step`, relative to the grid's origin.
+pub fn step_x(step: usize) -> f32 {
+    step as f32 * CELL_PITCH_PT + (step / PAGE_STEPS) as f32 * PAGE_GAP_PT
+}
+
+/// Width of the grid of a track with `count` steps.
+pub fn grid_width(count: usize) -> f32 {
+    if count == 0 {
+        0.0
+    } else {
+        step_x(count - 1) + CELL_WIDTH_PT
+    }
+}
+
+/// Width of the widest possible grid (64 steps).
+pub fn max_grid_width() -> f32 {
+    grid_width(MAX_STEPS)
+}
+
+/// The step under `x` (relative to the grid's origin) of a track with `count` steps; `None` in a
+/// gap or past the end.
+pub fn step_at(x: f32, count: usize) -> Option<u8> {
+    if x < 0.0 {
+        return None;
+    }
+    let page_w = PAGE_STEPS as f32 * CELL_PITCH_PT + PAGE_GAP_PT;
+    let page = (x / page_w).floor() as usize;
+    let within = x - page as f32 * page_w;
+    let i = (within / CELL_PITCH_PT).floor() as usize;
+    if i >= PAGE_STEPS || within - i as f32 * CELL_PITCH_PT >= CELL_WIDTH_PT {
+        return None;
+    }
+    let step = page * PAGE_STEPS + i;
+    (step < count).then_some(step as u8)
+}
+
+/// Fill colour of a step.
+pub fn cell_color(step: &Step, index: usize, playhead: bool) -> Color32 {
+    if playhead {
+        colors::PLAYHEAD
+    } else if step.on {
+        colors::ON
+    } else if index.is_multiple_of(4) {
+        colors::OFF_BEAT
+    } else {
+        colors::OFF
+    }
+}
+
+/// What happened on a track's grid this frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CellClick {
+    pub step: u8,
+    pub shift: bool,
+}
+
+/// Draws the grid of `track` (its own step count) in a row `row_height_pt` high. `playhead` is
+/// the step to highlight (while playing), `selected` the step whose lock editor is open.
+pub fn show(
+    ui: &mut Ui,
+    track: &Track,
+    row_height_pt: f32,
+    playhead: Option<u8>,
+    selected: Option<u8>,
+) -> Option<CellClick> {
+    let count = track.step_count as usize;
+    let size = Vec2::new(max_grid_width(), row_height_pt);
+    let (rect, response) = ui.allocate_exact_size(size, Sense::click());
+    let top = rect.top() + (row_height_pt - CELL_HEIGHT_PT) / 2.0;
+    let painter = ui.painter_at(rect);
+    for (i, step) in track.steps[..count].iter().enumerate() {
+        let min = Pos2::new(rect.left() + step_x(i), top);
+        let cell = Rect::from_min_size(min, Vec2::new(CELL_WIDTH_PT, CELL_HEIGHT_PT));
+        let here = playhead == Some(i as u8);
+        painter.rect_filled(cell, CornerRadius::same(2), cell_color(step, i, here));
+        if !step.locks.is_empty() {
+            let mark = Rect::from_min_size(
+                Pos2::new(cell.right() - 6.0, cell.top() + 2.0),
+                Vec2::splat(4.0),
+            );
+            painter.rect_filled(mark, CornerRadius::ZERO, colors::LOCK);
+        }
+        if selected == Some(i as u8) {
+            painter.rect_stroke(
+                cell,
+                CornerRadius::same(2),
+                Stroke::new(1.5, colors::SELECTED),
+                egui::StrokeKind::Outside,
+            );
+        }
+    }
+    if response.clicked() {
+        let pos = response.interact_pointer_pos()?;
+        let step = step_at(pos.x - rect.left(), count)?;
+        let shift = ui.input(|i| i.modifiers.shift);
+        return Some(CellClick { step, shift });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clicks_map_to_steps_and_gaps_to_nothing() {
+        assert_eq!(step_at(0.0, 16), Some(0));
+        assert_eq!(step_at(CELL_WIDTH_PT - 0.1, 16), Some(0));
+        assert_eq!(step_at(CELL_WIDTH_PT + 0.5, 16), None); // gap between cells
+        assert_eq!(step_at(CELL_PITCH_PT * 15.0 + 1.0, 16), Some(15));
+        assert_eq!(step_at(step_x(16) + 1.0, 16), None); // past this track's count
+        assert_eq!(step_at(step_x(16) + 1.0, 32), Some(16));
+        assert_eq!(step_x(16) - step_x(15), CELL_PITCH_PT + PAGE_GAP_PT);
+        assert_eq!(step_at(step_x(15) + CELL_WIDTH_PT + 2.0, 32), None); // page separator
+        assert_eq!(step_at(step_x(63) + 1.0, 64), Some(63));
+        assert_eq!(step_at(-1.0, 64), None);
+        for i in 0..64 {
+            assert_eq!(step_at(step_x(i) + CELL_WIDTH_PT / 2.0, 64), Some(i as u8));
+        }
+        assert_eq!(grid_width(12), step_x(11) + CELL_WIDTH_PT);
+    }
+
+    #[test]
+    fn on_off_beat_and_playhead_cells_have_distinct_colours() {
+        let mut s = Step::default();
+        assert_eq!(cell_color(&s, 0, false), colors::OFF_BEAT);
+        assert_eq!(cell_color(&s, 1, false), colors::OFF);
+        s.on = true;
+        assert_eq!(cell_color(&s, 1, false), colors::ON);
+        assert_eq!(cell_color(&s, 1, true), colors::PLAYHEAD);
+    }
+}

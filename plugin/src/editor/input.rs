@@ -1,0 +1,674 @@
+//! The editor's logic without a window: what a click, a drag or a key does, as core ops sent to
+//! the session (the same ops the network carries), with undo and redo of this player's own edits.
+//! The egui code in [`super`] only draws and forwards input here, so all of this is unit tested.
+
+use keyboardia_core::{
+    BuiltinSound, Change, Instrument, Lock, LockKind, Op, OpError, SessionState, Track, TrackId,
+    MAX_TRACKS, NAME_MAX_BYTES, STEP_COUNT_RANGE,
+};
+
+use super::undo::{Entry, UndoStack};
+use crate::session::SessionStore;
+use crate::transport::Transport;
+
+/// Where edits go: the plugin's [`SessionStore`] (which hands them to the audio thread).
+pub trait OpSink {
+    /// Applies `op` to the shared session; an error leaves it untouched.
+    fn send(&self, op: &Op) -> Result<(), OpError>;
+}
+
+impl OpSink for SessionStore {
+    fn send(&self, op: &Op) -> Result<(), OpError> {
+        self.apply(op)
+    }
+}
+
+/// The message shown when a track is added to a full session.
+pub const TRACK_CAP_NOTICE: &str = "All 16 tracks are in use: delete one to add another.";
+
+/// A keyboard command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Space: start or stop the internal clock.
+    PlayStop,
+    /// Ctrl+Z.
+    Undo,
+    /// Ctrl+Shift+Z or Ctrl+Y.
+    Redo,
+    /// Escape: close the lock editor.
+    CloseLockEditor,
+}
+
+/// Maps a key press to a command. `text_focused` is true while a text field has the keyboard, so
+/// typing a space into a track name does not start playback.
+pub fn shortcut(key: egui::Key, mods: egui::Modifiers, text_focused: bool) -> Option<Command> {
+    use egui::Key;
+    if text_focused && key != Key::Escape {
+        // Typing (and the text field's own undo) belongs to the field.
+        return None;
+    }
+    match key {
+        Key::Space if !mods.any() => Some(Command::PlayStop),
+        Key::Z if mods.command && mods.shift => Some(Command::Redo),
+        Key::Z if mods.command => Some(Command::Undo),
+        Key::Y if mods.command => Some(Command::Redo),
+        Key::Escape => Some(Command::CloseLockEditor),
+        _ => None,
+    }
+}
+
+/// The value a lock gets when it is switched on in the lock editor (the value that changes
+/// nothing, so switching a lock on is silent until the slider moves).
+pub fn neutral_lock(kind: LockKind) -> Lock {
+    match kind {
+        LockKind::Pitch => Lock::Pitch(0),
+        LockKind::Volume => Lock::Volume(1.0),
+        LockKind::Probability => Lock::Probability(100),
+        LockKind::Nudge => Lock::Nudge(0),
+        LockKind::Ratchet => Lock::Ratchet(1),
+    }
+}
+
+/// Cuts a typed name down to what core accepts: no control characters, at most
+/// [`NAME_MAX_BYTES`] bytes (on a character boundary).
+pub fn clean_name(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars().filter(|c| !c.is_control()) {
+        if out.len() + c.len_utf8() > NAME_MAX_BYTES {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The editor's state and logic.
+pub struct Controller {
+    /// The editor's copy of the session: updated by its own ops at once, refreshed from the
+    /// shared session every frame (other editors, host state loads).
+    state: SessionState,
+    /// This player's undoable gestures.
+    undo: UndoStack,
+    /// The step whose parameter-lock editor is open (shift+click), by track id and step index.
+    lock_target: Option<(TrackId, u8)>,
+    /// A message for the user (e.g. the track cap), shown until the next edit.
+    notice: Option<String>,
+    /// Random numbers for new track ids (core draws none itself).
+    random: Box<dyn FnMut() -> u64 + Send>,
+}
+
+impl Controller {
+    /// A controller over `state`, drawing track ids from `random`.
+    pub fn new(state: SessionState, random: Box<dyn FnMut() -> u64 + Send>) -> Self {
+        Self {
+            state,
+            undo: UndoStack::default(),
+            lock_target: None,
+            notice: None,
+            random,
+        }
+    }
+
+    /// A controller whose track ids come from the std library's random hasher keys.
+    pub fn with_os_random(state: SessionState) -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        let keys = std::collections::hash_map::RandomState::new();
+        let mut counter = 0u64;
+        Self::new(
+            state,
+            Box::new(move || {
+                counter += 1;
+                let mut h = keys.build_hasher();
+                h.write_u64(counter);
+                h.finish()
+            }),
+        )
+    }
+
+    pub fn state(&self) -> &SessionState {
+        &self.state
+    }
+
+    /// Takes the shared session's current state (called once per frame).
+    pub fn refresh(&mut self, state: SessionState) {
+        if let Some((tr, _)) = self.lock_target {
+            if state.track(tr).is_none() {
+                self.lock_target = None;
+            }
+        }
+        self.state = state;
+    }
+
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    pub fn dismiss_notice(&mut self) {
+        self.notice = None;
+    }
+
+    pub fn lock_target(&self) -> Option<(TrackId, u8)> {
+        self.lock_target
+    }
+
+    pub fn close_lock_editor(&mut self) {
+        self.lock_target = None;
+    }
+
+    pub fn can_undo(&self) -> bool {
+        self.undo.can_undo()
+    }
+
+    pub fn can_redo(&self) -> bool {
+        self.undo.can_redo()
+    }
+
+    /// Number of finished gestures that can be undone.
+    pub fn undo_depth(&self) -> usize {
+        self.undo.undo_len()
+    }
+
+    /// Applies `op` here and in the shared session and records it for undo, as part of gesture
+    /// `gesture` (a drag) or on its own. Returns whether anything changed; an op that changes
+    /// nothing is neither sent nor recorded.
+    pub fn edit(
+        &mut self,
+        sink: &dyn OpSink,
+        op: Op,
+        gesture: Option<u64>,
+    ) -> Result<bool, OpError> {
+        let applied = match self.state.apply(&op) {
+            Ok(a) => a,
+            Err(e) => {
+                self.notice = Some(format!("Edit refused: {e}"));
+                return Err(e);
+            }
+        };
+        if applied.change == Change::Nothing {
+            return Ok(false);
+        }
+        if let Err(e) = sink.send(&op) {
+            // The shared session refused it (it changed under us): put our copy back.
+            let _ = self.state.apply(&applied.undo);
+            self.notice = Some(format!("Edit refused: {e}"));
+            return Err(e);
+        }
+        self.notice = None;
+        self.undo.record(op, applied.undo, gesture);
+        Ok(true)
+    }
+
+    /// Ends a drag: its ops become one undo entry.
+    pub fn end_gesture(&mut self) {
+        self.undo.close();
+    }
+
+    /// A click on step `step` of `track`: toggles it (an absolute set-step with the new value);
+    /// with shift it opens the step's lock editor instead.
+    pub fn click_cell(&mut self, sink: &dyn OpSink, track: TrackId, step: u8, shift: bool) {
+        if shift {
+            self.lock_target = Some((track, step));
+            return;
+        }
+        let Some(on) = self
+            .state
+            .track(track)
+            .and_then(|t| t.steps.get(step as usize))
+            .map(|s| s.on)
+        else {
+            return;
+        };
+        let _ = self.edit(
+            sink,
+            Op::SetStep {
+                tr: track,
+                s: step,
+                on: !on,
+            },
+            None,
+        );
+    }
+
+    /// Lock editor: sets a lock of the open step (`gesture` groups a slider drag).
+    pub fn set_lock(&mut self, sink: &dyn OpSink, lock: Lock, gesture: Option<u64>) {
+        if let Some((tr, s)) = self.lock_target {
+            let _ = self.edit(sink, Op::SetLock { tr, s, lock }, gesture);
+        }
+    }
+
+    /// Lock editor: clears a lock of the open step.
+    pub fn clear_lock(&mut self, sink: &dyn OpSink, kind: LockKind) {
+        if let Some((tr, s)) = self.lock_target {
+            let _ = self.edit(sink, Op::ClearLock { tr, s, k: kind }, None);
+        }
+    }
+
+    /// Lock editor: clears every lock of the open step as one undo entry.
+    pub fn clear_all_locks(&mut self, sink: &dyn OpSink) {
+        let Some((tr, s)) = self.lock_target else {
+            return;
+        };
+        let gesture = u64::from(s) << 32 | 0xC1EA;
+        for k in LockKind::ALL {
+            let _ = self.edit(sink, Op::ClearLock { tr, s, k }, Some(gesture));
+        }
+        self.undo.close();
+    }
+
+    /// Lock editor: sets the open step's velocity.
+    pub fn set_velocity(&mut self, sink: &dyn OpSink, v: u8, gesture: Option<u64>) {
+        if let Some((tr, s)) = self.lock_target {
+            let _ = self.edit(sink, Op::SetVelocity { tr, s, v }, gesture);
+        }
+    }
+
+    /// Sets a track's step count (a preset button or the custom value).
+    pub fn set_step_count(&mut self, sink: &dyn OpSink, tr: TrackId, v: u8) {
+        let v = v.clamp(*STEP_COUNT_RANGE.start(), *STEP_COUNT_RANGE.end());
+        let _ = self.edit(sink, Op::SetStepCount { tr, v }, None);
+    }
+
+    /// Renames a track (the text is cleaned to what core accepts).
+    pub fn rename(&mut self, sink: &dyn OpSink, tr: TrackId, text: &str) {
+        let _ = self.edit(
+            sink,
+            Op::SetName {
+                tr,
+                v: clean_name(text),
+            },
+            None,
+        );
+    }
+
+    /// Adds a track at the end playing the first built-in sound no track uses yet. At the cap it
+    /// sends nothing and sets [`TRACK_CAP_NOTICE`].
+    pub fn add_track(&mut self, sink: &dyn OpSink) -> Option<TrackId> {
+        if self.state.tracks.len() >= MAX_TRACKS {
+            self.notice = Some(TRACK_CAP_NOTICE.to_owned());
+            return None;
+        }
+        let sound = BuiltinSound::ALL
+            .iter()
+            .copied()
+            .find(|s| {
+                !self
+                    .state
+                    .tracks
+                    .iter()
+                    .any(|t| t.instrument == Instrument::Sound(*s))
+            })
+            .unwrap_or(BuiltinSound::Kick);
+        let id = loop {
+            let id = TrackId::from_random((self.random)());
+            if self.state.track(id).is_none() {
+                break id;
+            }
+        };
+        let track = Track::new(id, sound.label(), Instrument::Sound(sound));
+        let op = Op::AddTrack {
+            track: Box::new(track),
+            index: None,
+        };
+        self.edit(sink, op, None).ok().map(|_| id)
+    }
+
+    /// Deletes a track (undo puts it back where it was, steps and all).
+    pub fn delete_track(&mut self, sink: &dyn OpSink, tr: TrackId) {
+        if self.lock_target.is_some_and(|(t, _)| t == tr) {
+            self.lock_target = None;
+        }
+        let _ = self.edit(sink, Op::DeleteTrack { tr }, None);
+    }
+
+    /// Undoes this player's last gesture.
+    pub fn undo(&mut self, sink: &dyn OpSink) -> bool {
+        let Some(entry) = self.undo.pop_undo() else {
+            return false;
+        };
+        for (_, revert) in entry.ops.iter().rev() {
+            self.replay(sink, revert);
+        }
+        self.undo.push_redo(entry);
+        true
+    }
+
+    /// Redoes the last undone gesture.
+    pub fn redo(&mut self, sink: &dyn OpSink) -> bool {
+        let Some(entry) = self.undo.pop_redo() else {
+            return false;
+        };
+        let mut again = Entry::default();
+        for (forward, _) in &entry.ops {
+            if let Some(revert) = self.replay(sink, forward) {
+                again.ops.push((forward.clone(), revert));
+            }
+        }
+        if !again.ops.is_empty() {
+            self.undo.push_undo(again);
+        }
+        true
+    }
+
+    /// Applies an undo/redo op here and in the shared session; returns the op reverting it.
+    fn replay(&mut self, sink: &dyn OpSink, op: &Op) -> Option<Op> {
+        let applied = match self.state.apply(op) {
+            Ok(a) => a,
+            Err(e) => {
+                // Someone else changed what this op refers to (e.g. deleted the track).
+                self.notice = Some(format!("Could not undo/redo one edit: {e}"));
+                return None;
+            }
+        };
+        if let Err(e) = sink.send(op) {
+            let _ = self.state.apply(&applied.undo);
+            self.notice = Some(format!("Could not undo/redo one edit: {e}"));
+            return None;
+        }
+        Some(applied.undo)
+    }
+
+    /// Runs a keyboard command. Play/stop only acts on the internal clock (`host_clock` false);
+    /// under a host's transport the host decides.
+    pub fn command(
+        &mut self,
+        sink: &dyn OpSink,
+        transport: &Transport,
+        host_clock: bool,
+        cmd: Command,
+    ) {
+        match cmd {
+            Command::PlayStop => {
+                if !host_clock {
+                    transport.set_run(!transport.run());
+                }
+            }
+            Command::Undo => {
+                self.undo(sink);
+            }
+            Command::Redo => {
+                self.redo(sink);
+            }
+            Command::CloseLockEditor => self.close_lock_editor(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyboardia_core::{SessionState, MAX_TRACKS};
+
+    fn setup() -> (SessionStore, Controller) {
+        let store = SessionStore::new(SessionState::demo());
+        let mut n = 0u64;
+        let c = Controller::new(
+            store.state(),
+            Box::new(move || {
+                n += 12345;
+                n
+            }),
+        );
+        (store, c)
+    }
+
+    fn id(s: &str) -> TrackId {
+        s.parse().unwrap()
+    }
+
+    /// Records what reaches the sink.
+    #[derive(Default)]
+    struct Log(std::sync::Mutex<Vec<Op>>);
+    impl OpSink for Log {
+        fn send(&self, op: &Op) -> Result<(), OpError> {
+            self.0.lock().unwrap().push(op.clone());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn click_sends_an_absolute_set_step_with_the_new_value() {
+        let log = Log::default();
+        let mut c = Controller::new(SessionState::demo(), Box::new(|| 1));
+        c.click_cell(&log, id("kick"), 0, false); // on in the demo
+        c.click_cell(&log, id("kick"), 1, false); // off in the demo
+        assert_eq!(
+            *log.0.lock().unwrap(),
+            vec![
+                Op::SetStep {
+                    tr: id("kick"),
+                    s: 0,
+                    on: false
+                },
+                Op::SetStep {
+                    tr: id("kick"),
+                    s: 1,
+                    on: true
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn clicks_reach_the_store_and_the_audio_side() {
+        let (store, mut c) = setup();
+        let mut audio = store.take_audio_side().unwrap();
+        c.click_cell(&store, id("snare"), 7, false);
+        assert!(store.state().tracks[1].steps[7].on);
+        assert!(audio.patterns.pop().unwrap().tracks[1].steps[7].on);
+    }
+
+    #[test]
+    fn shift_click_opens_the_lock_editor_and_sends_nothing() {
+        let log = Log::default();
+        let mut c = Controller::new(SessionState::demo(), Box::new(|| 1));
+        c.click_cell(&log, id("bass"), 3, true);
+        assert_eq!(c.lock_target(), Some((id("bass"), 3)));
+        assert!(log.0.lock().unwrap().is_empty());
+        assert!(!c.can_undo());
+    }
+
+    #[test]
+    fn lock_edits_are_set_and_clear_lock_ops() {
+        let log = Log::default();
+        let mut c = Controller::new(SessionState::demo(), Box::new(|| 1));
+        c.click_cell(&log, id("kick"), 4, true);
+        c.set_lock(&log, neutral_lock(LockKind::Pitch), None);
+        c.set_lock(&log, Lock::Pitch(7), None);
+        c.clear_lock(&log, LockKind::Pitch);
+        c.set_velocity(&log, 64, None);
+        let tr = id("kick");
+        assert_eq!(
+            *log.0.lock().unwrap(),
+            vec![
+                Op::SetLock {
+                    tr,
+                    s: 4,
+                    lock: Lock::Pitch(0)
+                },
+                Op::SetLock {
+                    tr,
+                    s: 4,
+                    lock: Lock::Pitch(7)
+                },
+                Op::ClearLock {
+                    tr,
+                    s: 4,
+                    k: LockKind::Pitch
+                },
+                Op::SetVelocity { tr, s: 4, v: 64 },
+            ]
+        );
+        // Escape closes the editor; lock ops then go nowhere.
+        c.command(
+            &log,
+            &Transport::new(false),
+            false,
+            Command::CloseLockEditor,
+        );
+        c.set_lock(&log, Lock::Pitch(3), None);
+        assert_eq!(log.0.lock().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn a_slider_drag_is_one_undo_entry() {
+        let (store, mut c) = setup();
+        let before = store.state();
+        for v in [0.7, 0.6, 0.5, 0.4, 0.3] {
+            c.edit(&store, Op::SetVolume { tr: id("kick"), v }, Some(42))
+                .unwrap();
+        }
+        c.end_gesture();
+        for v in [100.0, 120.0] {
+            c.edit(&store, Op::SetTempo { v }, Some(7)).unwrap();
+        }
+        c.end_gesture();
+        assert_eq!(c.undo_depth(), 2);
+        assert_eq!(store.state().tracks[0].volume, 0.3);
+        assert!(c.undo(&store));
+        assert_eq!(store.state().tempo, before.tempo);
+        assert_eq!(store.state().tracks[0].volume, 0.3);
+        assert!(c.undo(&store));
+        assert_eq!(store.state(), before);
+        assert!(!c.undo(&store));
+        assert!(c.redo(&store));
+        assert_eq!(store.state().tracks[0].volume, 0.3);
+        assert_eq!(store.state().tempo, before.tempo);
+    }
+
+    #[test]
+    fn undo_redo_sequences_restore_exact_states() {
+        let (store, mut c) = setup();
+        let mut states = vec![store.state()];
+        let kick = id("kick");
+        let ops = [
+            Op::SetStep {
+                tr: kick,
+                s: 1,
+                on: true,
+            },
+            Op::ClearTrack { tr: id("bass") },
+            Op::CopySequence {
+                from: id("lead"),
+                to: kick,
+            },
+            Op::SetInstrument {
+                tr: id("snare"),
+                v: "synth:pad".parse().unwrap(),
+            },
+            Op::SetStepCount { tr: kick, v: 48 },
+            Op::SetPan {
+                tr: id("hat"),
+                v: -0.5,
+            },
+            Op::SetSwing { v: 60.0 },
+            Op::DeleteTrack { tr: id("clap") },
+        ];
+        for op in ops {
+            c.edit(&store, op, None).unwrap();
+            states.push(store.state());
+        }
+        c.rename(
+            &store,
+            id("open"),
+            "Open\u{7}  hat with a name far too long for core",
+        );
+        states.push(store.state());
+        assert!(store.state().tracks[3].name.len() <= NAME_MAX_BYTES);
+        c.add_track(&store).unwrap();
+        states.push(store.state());
+        assert_eq!(c.state(), &store.state());
+
+        // Undo everything, checking each intermediate state exactly.
+        for expected in states.iter().rev().skip(1) {
+            assert!(c.undo(&store));
+            assert_eq!(&store.state(), expected);
+            assert_eq!(c.state(), expected);
+        }
+        assert!(!c.undo(&store));
+        // Redo half, then a new edit drops the rest of the redo stack.
+        for expected in &states[1..5] {
+            assert!(c.redo(&store));
+            assert_eq!(&store.state(), expected);
+        }
+        c.click_cell(&store, kick, 9, false);
+        assert!(!c.can_redo());
+        assert!(c.undo(&store));
+        assert_eq!(store.state(), states[4]);
+    }
+
+    #[test]
+    fn the_sixteen_track_cap_shows_a_message_instead_of_an_op() {
+        let (store, mut c) = setup();
+        while c.state().tracks.len() < MAX_TRACKS {
+            assert!(c.add_track(&store).is_some());
+        }
+        let log = Log::default();
+        assert_eq!(c.add_track(&log), None);
+        assert!(log.0.lock().unwrap().is_empty());
+        assert_eq!(c.notice(), Some(TRACK_CAP_NOTICE));
+        // New tracks get distinct unused sounds while there are some.
+        let sounds: Vec<_> = store
+            .state()
+            .tracks
+            .iter()
+            .map(|t| t.instrument.clone())
+            .collect();
+        assert_eq!(sounds.len(), MAX_TRACKS);
+        assert_eq!(store.state().tracks[8].instrument.to_string(), "tom_low");
+    }
+
+    #[test]
+    fn shortcuts_map_to_commands_and_play_stop_toggles_the_internal_clock() {
+        use egui::{Key, Modifiers};
+        let ctrl = Modifiers::COMMAND;
+        let ctrl_shift = Modifiers::COMMAND | Modifiers::SHIFT;
+        assert_eq!(
+            shortcut(Key::Space, Modifiers::NONE, false),
+            Some(Command::PlayStop)
+        );
+        assert_eq!(shortcut(Key::Space, Modifiers::NONE, true), None);
+        assert_eq!(shortcut(Key::Z, ctrl, true), None);
+        assert_eq!(
+            shortcut(Key::Escape, Modifiers::NONE, true),
+            Some(Command::CloseLockEditor)
+        );
+        assert_eq!(shortcut(Key::Z, ctrl, false), Some(Command::Undo));
+        assert_eq!(shortcut(Key::Z, ctrl_shift, false), Some(Command::Redo));
+        assert_eq!(shortcut(Key::Y, ctrl, false), Some(Command::Redo));
+        assert_eq!(shortcut(Key::Z, Modifiers::NONE, false), None);
+        assert_eq!(
+            shortcut(Key::Escape, Modifiers::NONE, false),
+            Some(Command::CloseLockEditor)
+        );
+
+        let (store, mut c) = setup();
+        let t = Transport::new(false);
+        c.command(&store, &t, false, Command::PlayStop);
+        assert!(t.run());
+        c.command(&store, &t, false, Command::PlayStop);
+        assert!(!t.run());
+        // Under the host's transport the host decides.
+        c.command(&store, &t, true, Command::PlayStop);
+        assert!(!t.run());
+
+        let before = store.state();
+        c.click_cell(&store, id("kick"), 2, false);
+        c.command(&store, &t, false, Command::Undo);
+        assert_eq!(store.state(), before);
+        c.command(&store, &t, false, Command::Redo);
+        assert!(store.state().tracks[0].steps[2].on);
+    }
+
+    #[test]
+    fn an_edit_the_session_refuses_changes_nothing_and_is_not_recorded() {
+        let (store, mut c) = setup();
+        // Someone else deletes the track; our copy still has it until the next refresh.
+        store.apply(&Op::DeleteTrack { tr: id("kick") }).unwrap();
+        c.click_cell(&store, id("kick"), 1, false);
+        assert!(!c.can_undo());
+        assert!(c.notice().is_some());
+        assert!(!c.state().tracks[0].steps[1].on);
+        c.refresh(store.state());
+        assert_eq!(c.state(), &store.state());
+    }
+}
