@@ -1,0 +1,160 @@
+//! Two players in server-clock mode sound together: two engines, each driven by its own sync
+//! client (its own local clock and its own estimate of the server clock), joining the session at
+//! different times, render audio whose onsets land on the same server times within 1 ms.
+
+use std::time::Duration;
+
+use keyboardia_core::{SessionState, Track};
+use keyboardia_engine::{Engine, EnginePattern, ServerClock};
+use keyboardia_sync::{Rest, Server as SyncServer};
+use keyboardia_tests::players::{wait_until, Player};
+use keyboardia_tests::server::Server;
+
+const SR: f64 = 48_000.0;
+const BLOCK: usize = 256;
+
+fn unix_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        * 1000.0
+}
+
+/// A kick on every beat, gated to one 16th: silence between hits makes onsets exact.
+fn four_on_the_floor() -> SessionState {
+    let mut kick = Track::new("kick".parse().unwrap(), "Kick", "kick".parse().unwrap());
+    for s in [0, 4, 8, 12] {
+        kick.steps[s].on = true;
+    }
+    SessionState {
+        tempo: 120.0,
+        tracks: vec![kick],
+        ..SessionState::default()
+    }
+}
+
+/// Renders two seconds starting now, the way an audio callback would: block start times come
+/// from the player's local clock, the beat from its server-clock estimate. Returns each onset as
+/// a true server time (this machine's wall clock, which is also the Worker's clock).
+fn render_onsets(player: &Player, state: &SessionState) -> Vec<f64> {
+    let shared = player.sync.clock();
+    let server = shared.read().expect("clock published");
+    assert!(server.timeline.playing, "the shared transport plays");
+    let clock = ServerClock {
+        timeline: server.timeline,
+        offset_ms: server.offset_ms,
+    };
+    // Read both clocks at the same instant: the device's sample 0 plays at local `l0`, which is
+    // wall-clock `w0`.
+    let (l0, w0) = (shared.local().now_ms(), unix_ms());
+    let mut engine = Engine::new(SR);
+    engine.set_pattern(&EnginePattern::from_state(state, |_| None));
+    let frames = (2.0 * SR) as usize;
+    let (mut left, mut right) = (vec![0.0f32; frames], vec![0.0f32; frames]);
+    for start in (0..frames).step_by(BLOCK) {
+        let end = (start + BLOCK).min(frames);
+        let block = clock.block_at(l0 + start as f64 * 1000.0 / SR);
+        engine.process(
+            &block,
+            &[],
+            &mut left[start..end],
+            &mut right[start..end],
+            None,
+        );
+    }
+    let lag = attack_frames(state);
+    hits(&left)
+        .into_iter()
+        .map(|i| w0 + (i - lag) as f64 * 1000.0 / SR)
+        .collect()
+}
+
+/// Where hits start: the first sample above 0.1 after 10 ms with none (the kick rings for the
+/// whole beat, at most ~0.05 by the next hit, so there is no silence between hits).
+fn hits(x: &[f32]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut last_loud: Option<usize> = None;
+    for (i, v) in x.iter().enumerate() {
+        if v.abs() > 0.1 {
+            if last_loud.is_none_or(|l| i - l > 480) {
+                out.push(i);
+            }
+            last_loud = Some(i);
+        }
+    }
+    out
+}
+
+/// Frames from a hit's start to its detection, from a render that starts exactly on a beat.
+fn attack_frames(state: &SessionState) -> usize {
+    let mut engine = Engine::new(SR);
+    engine.set_pattern(&EnginePattern::from_state(state, |_| None));
+    let mut clock = keyboardia_engine::InternalClock::new(state.tempo);
+    clock.play_from(0.0);
+    let (mut l, mut r) = (vec![0.0f32; 4800], vec![0.0f32; 4800]);
+    let block = clock.next_block(4800, SR);
+    engine.process(&block, &[], &mut l, &mut r, None);
+    hits(&l)[0]
+}
+
+#[test]
+fn two_engines_in_server_mode_play_in_time() {
+    let server = Server::start();
+    let rest = Rest::new(SyncServer::new(&server.base_url()).unwrap());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let state = four_on_the_floor();
+    let id = rt.block_on(rest.create(&state)).unwrap().id;
+
+    let mut a = Player::start(
+        &server.base_url(),
+        id,
+        "Ada",
+        SessionState::default(),
+        vec![],
+    );
+    wait_until("A joined", &mut [&mut a], |p| p[0].joined);
+    a.sync.set_playing(true).unwrap();
+    // B joins later, with a local clock that started later.
+    std::thread::sleep(Duration::from_millis(1300));
+    let mut b = Player::start(
+        &server.base_url(),
+        id,
+        "Bob",
+        SessionState::default(),
+        vec![],
+    );
+    wait_until("B joined", &mut [&mut a, &mut b], |p| {
+        p.iter().all(|p| p.joined)
+    });
+    std::thread::sleep(Duration::from_millis(2500));
+
+    let oa = render_onsets(&a, &state);
+    std::thread::sleep(Duration::from_millis(170));
+    let ob = render_onsets(&b, &state);
+    // Every beat is 500 ms; the renders overlap by about 1.8 s.
+    let mut pairs = 0;
+    let mut worst: f64 = 0.0;
+    for ta in &oa {
+        if let Some(tb) = ob.iter().find(|tb| (*tb - ta).abs() < 250.0) {
+            worst = worst.max((tb - ta).abs());
+            pairs += 1;
+        }
+    }
+    println!("{pairs} shared onsets, worst misalignment {worst:.3} ms");
+    assert!(pairs >= 3, "A {oa:?} B {ob:?}");
+    assert!(worst <= 1.0, "onsets differ by {worst} ms");
+    // And they sit on the session's beat grid.
+    let tl = a.sync.clock().read().unwrap().timeline;
+    for t in oa.iter().chain(&ob) {
+        let beat = tl.beat_at(*t) - tl.start_beat;
+        assert!(
+            (beat - beat.round()).abs() * 500.0 <= 1.0,
+            "onset off the grid by {} ms",
+            (beat - beat.round()) * 500.0
+        );
+    }
+}
