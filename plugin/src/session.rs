@@ -247,4 +247,37 @@ mod tests {
         store.set("{ not json".into());
         assert_eq!(store.json(), before);
     }
+
+    #[test]
+    fn samples_are_handed_over_whole_and_tracks_find_their_slot() {
+        let mut state = SessionState::demo();
+        state.tracks[0].instrument = "sample:vox-1".parse().unwrap();
+        let store = SessionStore::new(state);
+        let mut audio = store.take_audio_side().unwrap();
+        let id: SampleId = "vox-1".parse().unwrap();
+        let slot = store
+            .load_sample(
+                id,
+                SampleBuffer {
+                    frames: vec![0.25; 100].into_boxed_slice(),
+                    sample_rate_hz: 44_100.0,
+                },
+            )
+            .unwrap();
+        let msg = audio.samples.pop().unwrap();
+        assert_eq!(msg.slot, slot);
+        assert_eq!(msg.buffer.as_ref().unwrap().frames.len(), 100);
+        let p = audio.patterns.pop().unwrap();
+        assert_eq!(
+            p.tracks[0].patch,
+            Some(keyboardia_engine::Patch::Sample(slot as u8))
+        );
+        // Before its sample arrives, a sample track is silent (no patch), never an error.
+        let fresh = SessionStore::new({
+            let mut s = SessionState::demo();
+            s.tracks[1].instrument = "sample:other".parse().unwrap();
+            s
+        });
+        assert_eq!(fresh.pattern().tracks[1].patch, None);
+    }
 }
