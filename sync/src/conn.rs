@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
 use keyboardia_core::client::{Client, ClientEvent, EditError};
+use std::time::Duration;
+
 use keyboardia_core::{Op, SessionId};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -15,7 +17,9 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::backoff::Backoff;
 use crate::clock::SharedClock;
 use crate::link::Server;
-use crate::{Command, ConnectionState, SyncConfig, SyncEvent};
+use crate::rest::{Rest, RestError};
+use crate::samples::decode_wav;
+use crate::{Command, ConnectionState, SampleEvent, SyncConfig, SyncEvent};
 
 /// What ended a connection.
 enum Ended {
@@ -35,6 +39,16 @@ pub(crate) struct Conn {
     pub commands: mpsc::Receiver<Command>,
     pub sink: Sink,
     pub clock: Arc<SharedClock>,
+    pub rest: Rest,
+    /// Results of background tasks (uploads, downloads), forwarded to the sink by the loop.
+    pub tasks: (
+        mpsc::UnboundedSender<SyncEvent>,
+        mpsc::UnboundedReceiver<SyncEvent>,
+    ),
+    /// What [`crate::Sync::pending`] reads.
+    pub pending: Arc<std::sync::Mutex<Vec<Op>>>,
+    /// (length, oldest op id) of the pending list when last mirrored.
+    pub mirrored: (usize, keyboardia_core::protocol::OpId),
 }
 
 impl Conn {
@@ -62,8 +76,10 @@ impl Conn {
             // Keep taking edits while offline: they apply locally and wait in the pending queue.
             let wake = tokio::time::Instant::now() + delay;
             loop {
+                self.mirror_pending();
                 tokio::select! {
                     _ = tokio::time::sleep_until(wake) => break,
+                    Some(ev) = self.tasks.1.recv() => (self.sink)(ev),
                     cmd = self.commands.recv() => match cmd {
                         None | Some(Command::Shutdown) => return,
                         Some(Command::Reconnect) => break,
@@ -86,10 +102,12 @@ impl Conn {
         let mut pings_sent = 0u32;
         let mut ping_at = tokio::time::Instant::now();
         loop {
+            self.mirror_pending();
             if let Err(e) = self.flush(&mut tx).await {
                 return Ended::Lost(e);
             }
             tokio::select! {
+                Some(ev) = self.tasks.1.recv() => (self.sink)(ev),
                 msg = rx.next() => match msg {
                     Some(Ok(Message::Text(text))) => {
                         let now = self.clock.local().now_ms();
@@ -143,10 +161,35 @@ impl Conn {
         tx.flush().await.map_err(|e| e.to_string())
     }
 
+    /// Copies the pending list for [`crate::Sync::pending`] when it changed.
+    fn mirror_pending(&mut self) {
+        let now = (
+            self.client.pending().count(),
+            self.client.pending().next().map_or(0, |(id, _)| *id),
+        );
+        if now != self.mirrored {
+            self.mirrored = now;
+            if let Ok(mut m) = self.pending.lock() {
+                m.clear();
+                m.extend(self.client.pending().map(|(_, op)| op.clone()));
+            }
+        }
+    }
+
     fn command(&mut self, cmd: Command) {
         match cmd {
             Command::Edit(op) => self.edit(op),
             Command::SetPlaying(p) => self.client.set_playing(p),
+            Command::Upload { name, wav } => {
+                tokio::spawn(upload(
+                    self.rest.clone(),
+                    self.session,
+                    name,
+                    wav,
+                    self.tasks.0.clone(),
+                ));
+            }
+            Command::Fetch { id, name } => self.fetch(id, name),
             Command::Shutdown | Command::Reconnect => {}
         }
     }
@@ -167,6 +210,16 @@ impl Conn {
         }
     }
 
+    fn fetch(&self, id: keyboardia_core::SampleId, name: String) {
+        tokio::spawn(fetch(
+            self.rest.clone(),
+            self.session,
+            id,
+            name,
+            self.tasks.0.clone(),
+        ));
+    }
+
     /// Forwards the client's events; returns a reason when the connection must be dropped.
     fn drain_events(&mut self, backoff: &mut Backoff) -> Option<String> {
         let mut state_changed = false;
@@ -182,6 +235,7 @@ impl Conn {
                     state_changed = true
                 }
                 ClientEvent::Desynced => drop_reason = Some("sequence gap".to_string()),
+                ClientEvent::SampleAdded { id, name, .. } => self.fetch(id.clone(), name.clone()),
                 _ => {}
             }
             (self.sink)(SyncEvent::Client(ev));
@@ -194,5 +248,82 @@ impl Conn {
             (self.sink)(SyncEvent::State(Box::new(self.client.state().clone())));
         }
         drop_reason
+    }
+}
+
+/// Delay bounds for retried sample transfers.
+const TRANSFER_RETRY: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(15));
+
+/// Uploads until it succeeds or the server refuses; reports progress and every failure.
+async fn upload(
+    rest: Rest,
+    session: SessionId,
+    name: String,
+    wav: Vec<u8>,
+    tx: mpsc::UnboundedSender<SyncEvent>,
+) {
+    let mut backoff = Backoff::new(TRANSFER_RETRY.0, TRANSFER_RETRY.1);
+    loop {
+        let (progress_tx, progress_name) = (tx.clone(), name.clone());
+        let progress = move |sent, total| {
+            let _ = progress_tx.send(SyncEvent::Sample(SampleEvent::Uploading {
+                name: progress_name.clone(),
+                sent,
+                total,
+            }));
+        };
+        let result = rest
+            .upload_sample_with_progress(session, &name, wav.clone(), progress)
+            .await;
+        let (error, retry) = match result {
+            Ok(up) => {
+                let _ = tx.send(SyncEvent::Sample(SampleEvent::Uploaded(up)));
+                return;
+            }
+            Err(e @ RestError::Refused { .. }) => (e.to_string(), None),
+            Err(e) => (e.to_string(), Some(backoff.next_delay(fastrand::f64()))),
+        };
+        let _ = tx.send(SyncEvent::Sample(SampleEvent::UploadFailed {
+            name: name.clone(),
+            error,
+            retry_in: retry,
+        }));
+        match retry {
+            Some(d) => tokio::time::sleep(d).await,
+            None => return,
+        }
+    }
+}
+
+/// Downloads and decodes until it succeeds or the file turns out unplayable.
+async fn fetch(
+    rest: Rest,
+    session: SessionId,
+    id: keyboardia_core::SampleId,
+    name: String,
+    tx: mpsc::UnboundedSender<SyncEvent>,
+) {
+    let mut backoff = Backoff::new(TRANSFER_RETRY.0, TRANSFER_RETRY.1);
+    loop {
+        let (error, retry) = match rest.download_sample(session, &id).await {
+            Ok(bytes) => match decode_wav(&bytes) {
+                Ok(sample) => {
+                    let _ = tx.send(SyncEvent::Sample(SampleEvent::Ready { id, name, sample }));
+                    return;
+                }
+                Err(e) => (e.to_string(), None),
+            },
+            Err(e @ RestError::Refused { .. }) => (e.to_string(), None),
+            Err(e) => (e.to_string(), Some(backoff.next_delay(fastrand::f64()))),
+        };
+        let _ = tx.send(SyncEvent::Sample(SampleEvent::FetchFailed {
+            id: id.clone(),
+            error,
+            retry_in: retry,
+        }));
+        match retry {
+            Some(d) => tokio::time::sleep(d).await,
+            None => return,
+        }
     }
 }

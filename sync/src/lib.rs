@@ -12,19 +12,21 @@ pub mod clock;
 mod conn;
 pub mod link;
 pub mod rest;
+pub mod samples;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use keyboardia_core::client::{Client, ClientEvent, EditError};
 use keyboardia_core::protocol::PlayerId;
-use keyboardia_core::{Op, SessionId, SessionState};
+use keyboardia_core::{Op, SampleId, SessionId, SessionState};
 use tokio::sync::mpsc;
 
 pub use clock::{LocalClock, ServerClock, SharedClock};
 pub use link::{parse_invite, Server, DEFAULT_SERVER};
 pub use rest::{Rest, RestError, UploadedSample};
+pub use samples::{decode_wav, encode_wav, DecodedSample, SampleError};
 
 /// Commands waiting for the sync thread; a full queue pushes back on the caller.
 pub const COMMAND_QUEUE: usize = 1024;
@@ -96,6 +98,36 @@ pub enum SyncEvent {
         op: Op,
         error: EditError,
     },
+    /// Progress and outcome of shared-sample uploads and downloads.
+    Sample(SampleEvent),
+}
+
+/// Shared samples on their way. Failures are always reported; network failures are retried
+/// (`retry_in`), refusals and undecodable files are not (retrying cannot help).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SampleEvent {
+    Uploading {
+        name: String,
+        sent: usize,
+        total: usize,
+    },
+    Uploaded(UploadedSample),
+    UploadFailed {
+        name: String,
+        error: String,
+        retry_in: Option<Duration>,
+    },
+    /// Downloaded and decoded (off the audio thread), ready to hand to the engine.
+    Ready {
+        id: SampleId,
+        name: String,
+        sample: DecodedSample,
+    },
+    FetchFailed {
+        id: SampleId,
+        error: String,
+        retry_in: Option<Duration>,
+    },
 }
 
 #[derive(Debug)]
@@ -104,6 +136,14 @@ pub(crate) enum Command {
     SetPlaying(bool),
     /// Drop the connection and connect again now.
     Reconnect,
+    Upload {
+        name: String,
+        wav: Vec<u8>,
+    },
+    Fetch {
+        id: SampleId,
+        name: String,
+    },
     Shutdown,
 }
 
@@ -122,6 +162,8 @@ pub struct Sync {
     clock: Arc<SharedClock>,
     server: Server,
     session: SessionId,
+    /// The edits the room has not acknowledged yet, as of the sync thread's last step.
+    pending: Arc<Mutex<Vec<Op>>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -140,6 +182,7 @@ impl Sync {
         sink: impl FnMut(SyncEvent) + Send + 'static,
     ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+        let pending_mirror = Arc::new(Mutex::new(pending.clone()));
         let mut client = Client::new(config.name.clone(), local);
         client.restore_pending(pending);
         let conn = conn::Conn {
@@ -150,6 +193,10 @@ impl Sync {
             commands: rx,
             sink: Box::new(sink),
             clock: clock.clone(),
+            rest: Rest::new(server.clone()),
+            tasks: mpsc::unbounded_channel(),
+            pending: pending_mirror.clone(),
+            mirrored: (usize::MAX, 0),
         };
         let thread = std::thread::Builder::new()
             .name("keyboardia-sync".into())
@@ -173,6 +220,7 @@ impl Sync {
             clock,
             server,
             session,
+            pending: pending_mirror,
             thread: Some(thread),
         })
     }
@@ -194,9 +242,33 @@ impl Sync {
         self.send(Command::SetPlaying(playing))
     }
 
+    /// Uploads a WAV file as a shared sample of this session; progress and the outcome arrive as
+    /// [`SampleEvent`]s, and every player (this one too) is told through the room.
+    pub fn upload_sample(&self, name: impl Into<String>, wav: Vec<u8>) -> Result<(), SyncError> {
+        self.send(Command::Upload {
+            name: name.into(),
+            wav,
+        })
+    }
+
+    /// Downloads and decodes a sample of this session (one the state refers to that this player
+    /// does not have yet). Announced samples are fetched without asking.
+    pub fn fetch_sample(&self, id: SampleId, name: impl Into<String>) -> Result<(), SyncError> {
+        self.send(Command::Fetch {
+            id,
+            name: name.into(),
+        })
+    }
+
     /// Drops the connection and connects again at once (e.g. "retry now").
     pub fn reconnect(&self) -> Result<(), SyncError> {
         self.send(Command::Reconnect)
+    }
+
+    /// Edits not yet acknowledged by the room (to keep in the plugin's saved state, and pass back
+    /// to [`Sync::start`] after a restart). Not for the audio thread.
+    pub fn pending(&self) -> Vec<Op> {
+        self.pending.lock().map(|p| p.clone()).unwrap_or_default()
     }
 
     pub fn clock(&self) -> &Arc<SharedClock> {

@@ -138,12 +138,37 @@ impl Rest {
         name: &str,
         wav: Vec<u8>,
     ) -> Result<UploadedSample, RestError> {
+        self.upload_sample_with_progress(id, name, wav, |_, _| {})
+            .await
+    }
+
+    /// As [`Rest::upload_sample`], calling `progress(sent, total)` as the body goes out.
+    pub async fn upload_sample_with_progress(
+        &self,
+        id: SessionId,
+        name: &str,
+        wav: Vec<u8>,
+        progress: impl Fn(usize, usize) + Send + Sync + 'static,
+    ) -> Result<UploadedSample, RestError> {
+        const CHUNK: usize = 16 * 1024;
+        let total = wav.len();
+        let chunks: Vec<bytes::Bytes> = bytes::Bytes::from(wav)
+            .chunks(CHUNK)
+            .map(bytes::Bytes::copy_from_slice)
+            .collect();
+        let mut sent = 0;
+        let body = futures_util::stream::iter(chunks.into_iter().map(move |c| {
+            sent += c.len();
+            progress(sent, total);
+            Ok::<_, std::io::Error>(c)
+        }));
         let resp = self
             .http
             .post(self.server.api(&format!("sessions/{id}/samples")))
             .query(&[("name", name)])
             .header("content-type", "audio/wav")
-            .body(wav)
+            .header("content-length", total)
+            .body(reqwest::Body::wrap_stream(body))
             .send()
             .await?;
         let body = Self::checked(resp).await?;

@@ -113,6 +113,9 @@ fn offline_edits_survive_a_server_restart() {
             && (8..12).all(|s| t.track(kick()).unwrap().steps[s].on)
             && t.track(kick()).unwrap().steps[1].on
     });
+    wait_until("nothing pending", &mut [&mut a], |p| {
+        p[0].sync.pending().is_empty()
+    });
     // Backoff grew while the server was away, and stayed within its bounds.
     assert!(a
         .offline_delays

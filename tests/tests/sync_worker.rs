@@ -4,9 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use keyboardia_core::client::ClientEvent;
 use keyboardia_core::{ErrorCode, Lock, Op, SessionId, SessionState, Track, TrackId};
-use keyboardia_sync::{Rest, RestError, Server as SyncServer, SyncEvent};
+use keyboardia_sync::{encode_wav, Rest, RestError, SampleEvent, Server as SyncServer, SyncEvent};
 use keyboardia_tests::netem::{Impairment, Proxy};
 use keyboardia_tests::players::{wait_until, Player};
 use keyboardia_tests::server::LiveClient;
@@ -253,23 +252,6 @@ fn clock_and_edits_through_a_bad_network() {
     assert!(p99 <= 5.0, "p99 {p99} ms");
 }
 
-fn wav(frames: usize, rate: u32) -> Vec<u8> {
-    let mut cursor = std::io::Cursor::new(Vec::new());
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::new(&mut cursor, spec).unwrap();
-    for i in 0..frames {
-        w.write_sample(((i as f32 * 0.05).sin() * 12_000.0) as i16)
-            .unwrap();
-    }
-    w.finalize().unwrap();
-    cursor.into_inner()
-}
-
 #[test]
 fn a_shared_sample_reaches_the_other_player() {
     let server = Server::start();
@@ -280,39 +262,77 @@ fn a_shared_sample_reaches_the_other_player() {
     wait_until("both joined", &mut [&mut a, &mut b], |p| {
         p.iter().all(|p| p.joined)
     });
+    let frames: Vec<f32> = (0..44_100).map(|i| (i as f32 * 0.05).sin() * 0.4).collect();
+    let wav = encode_wav(&frames, 44_100);
+    a.sync.upload_sample("vox", wav.clone()).unwrap();
+
+    // Ada sees her upload progress and finish; Bob hears of it through the room and gets it
+    // downloaded and decoded by his sync thread.
+    let (mut progress, mut uploaded) = (0, None);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while uploaded.is_none() {
+        match a.events.recv_timeout(Duration::from_millis(100)) {
+            Ok(SyncEvent::Sample(SampleEvent::Uploading { sent, total, .. })) => {
+                assert!(sent <= total && total == wav.len());
+                progress += 1;
+            }
+            Ok(SyncEvent::Sample(SampleEvent::Uploaded(up))) => uploaded = Some(up),
+            Ok(SyncEvent::Sample(other)) => panic!("{other:?}"),
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "upload did not finish");
+    }
+    let up = uploaded.unwrap();
+    assert!(progress >= 2, "progress reported as the body went out");
+    let ready = loop {
+        match b.events.recv_timeout(Duration::from_millis(100)) {
+            Ok(SyncEvent::Sample(SampleEvent::Ready { id, name, sample })) => {
+                break (id, name, sample)
+            }
+            Ok(SyncEvent::Sample(other)) => panic!("{other:?}"),
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "Bob never got the sample");
+    };
+    assert_eq!((&ready.0, ready.1.as_str()), (&up.id, "vox"));
+    assert_eq!(ready.2.sample_rate_hz, 44_100);
+    assert!(ready
+        .2
+        .frames
+        .iter()
+        .zip(&frames)
+        .all(|(x, y)| (x - y).abs() < 1e-4));
+    assert_eq!(ready.2.frames.len(), frames.len());
+
+    // A refused upload is reported to the user, typed, and not retried.
+    a.sync
+        .upload_sample("long", encode_wav(&vec![0.1; 44_100 * 6], 44_100))
+        .unwrap();
+    let failure = loop {
+        if let Ok(SyncEvent::Sample(SampleEvent::UploadFailed {
+            name,
+            error,
+            retry_in,
+        })) = a.events.recv_timeout(Duration::from_millis(100))
+        {
+            break (name, error, retry_in);
+        }
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(10),
+            "no failure reported"
+        );
+    };
+    assert_eq!(failure.0, "long");
+    assert!(failure.1.contains("bad_sample"), "{}", failure.1);
+    assert_eq!(failure.2, None);
+
+    // The REST path refuses what is not audio, with the same typed error.
     let rest = Rest::new(SyncServer::new(&base).unwrap());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let bytes = wav(44_100, 44_100);
-    let up = rt
-        .block_on(rest.upload_sample(id, "vox", bytes.clone()))
-        .unwrap();
-    // Bob hears about it through the room, and downloads the very same bytes.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let announced = loop {
-        if let Ok(SyncEvent::Client(ClientEvent::SampleAdded { id: sid, name, .. })) =
-            b.events.recv_timeout(Duration::from_millis(100))
-        {
-            break (sid, name);
-        }
-        assert!(Instant::now() < deadline, "no sample_added");
-    };
-    assert_eq!(announced, (up.id.clone(), "vox".to_string()));
-    assert_eq!(
-        rt.block_on(rest.download_sample(id, &up.id)).unwrap(),
-        bytes
-    );
-    // A refused upload is a typed error the editor can show.
-    match rt.block_on(rest.upload_sample(id, "long", wav(44_100 * 6, 44_100))) {
-        Err(RestError::Refused {
-            status: 400,
-            code: ErrorCode::BadSample,
-            ..
-        }) => {}
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(rt.block_on(rest.download_sample(id, &up.id)).unwrap(), wav);
     match rt.block_on(rest.upload_sample(id, "text", b"not audio".to_vec())) {
         Err(RestError::Refused {
             status: 400,
