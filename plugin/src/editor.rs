@@ -207,14 +207,14 @@ impl App {
             let t = self.data.transport.clone();
             if self.host_clock() {
                 let text = if t.playing() {
-                    "▶ Host playing"
+                    "Host playing"
                 } else {
-                    "■ Host stopped"
+                    "Host stopped"
                 };
                 ui.add_enabled(false, egui::Button::new(text))
                     .on_disabled_hover_text("The host's transport starts and stops playback");
             } else {
-                let text = if t.run() { "■ Stop" } else { "▶ Play" };
+                let text = if t.run() { "Stop" } else { "Play" };
                 if ui
                     .add(
                         egui::Button::new(RichText::new(text).strong())
@@ -299,7 +299,9 @@ impl App {
 
     fn tracks(&mut self, ui: &mut egui::Ui) {
         let tracks = self.controller.state().tracks.clone();
+        // One read per frame: every row's playhead comes from the same audio block.
         let playing = self.data.transport.playing();
+        let sixteenth = self.data.transport.sixteenth();
         let target = self.controller.lock_target();
         ScrollArea::vertical()
             .id_salt("rows")
@@ -309,15 +311,18 @@ impl App {
                     ui.vertical(|ui| {
                         ui.spacing_mut().item_spacing.y = 0.0;
                         for (slot, track) in tracks.iter().enumerate() {
-                            let (rect, _) = ui.allocate_exact_size(
-                                Vec2::new(CONTROLS_WIDTH_PT, ROW_HEIGHT_PT),
-                                egui::Sense::hover(),
-                            );
+                            // Exactly one row high, like the grid row beside it.
+                            let size = Vec2::new(CONTROLS_WIDTH_PT, ROW_HEIGHT_PT);
+                            let rect = egui::Rect::from_min_size(ui.cursor().min, size);
                             ui.scope_builder(
                                 UiBuilder::new()
-                                    .max_rect(rect.shrink2(Vec2::new(0.0, 2.0)))
+                                    .max_rect(rect)
                                     .layout(Layout::top_down(Align::Min)),
-                                |ui| self.track_controls(ui, slot, track, &tracks),
+                                |ui| {
+                                    ui.set_min_size(size);
+                                    ui.add_space(3.0);
+                                    self.track_controls(ui, slot, track, &tracks);
+                                },
                             );
                         }
                     });
@@ -327,8 +332,10 @@ impl App {
                         .show(ui, |ui| {
                             ui.vertical(|ui| {
                                 ui.spacing_mut().item_spacing.y = 0.0;
-                                for (slot, track) in tracks.iter().enumerate() {
-                                    let playhead = playing.then(|| self.data.transport.step(slot));
+                                for track in &tracks {
+                                    let playhead = playing.then(|| {
+                                        Transport::step_of(sixteenth, track.step_count)
+                                    });
                                     let selected =
                                         target.filter(|(t, _)| *t == track.id).map(|(_, s)| s);
                                     if let Some(click) =

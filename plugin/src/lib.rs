@@ -275,8 +275,7 @@ impl Plugin for Keyboardia {
         };
         self.was_running = run;
         if clock.playing {
-            let counts = engine.pattern().tracks().iter().map(|t| t.step_count);
-            self.transport.publish(true, clock.beat, counts);
+            self.transport.publish(clock.beat);
         } else {
             self.transport.publish_stopped();
         }

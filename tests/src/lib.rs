@@ -2,6 +2,7 @@
 //! (a plugin host, the Worker under `wrangler dev`, several clients) and cleans up after itself.
 
 pub mod clap_host;
+pub mod editor_screen;
 pub mod netem;
 pub mod players;
 pub mod room_server;

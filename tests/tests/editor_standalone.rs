@@ -1,0 +1,165 @@
+//! The standalone app's editor, rendered for real under a private Xvfb: a fresh start shows the
+//! demo pattern (one row per track, each with its own step count, on-steps, lock marks and the
+//! page separators), and pressing Play (the space bar, through the X server) starts per-track
+//! playheads that move and wrap at each track's own length.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use keyboardia_core::SessionState;
+use keyboardia_tests::editor_screen::{
+    cargo_build_bin, target_dir, CellKind, Image, Killed, Xvfb, CELL_PX,
+};
+
+/// What a row of the demo should look like: (steps, on-steps, locked steps).
+fn expected_rows() -> Vec<(usize, Vec<usize>, Vec<usize>)> {
+    SessionState::demo()
+        .tracks
+        .iter()
+        .map(|t| {
+            let steps = t.active_steps();
+            let on = (0..steps.len()).filter(|i| steps[*i].on).collect();
+            let locked = (0..steps.len())
+                .filter(|i| !steps[*i].locks.is_empty())
+                .collect();
+            (steps.len(), on, locked)
+        })
+        .collect()
+}
+
+fn check_demo_grid(img: &Image) {
+    assert!(
+        img.distinct_colors() > 20,
+        "the frame is blank ({} colours)",
+        img.distinct_colors()
+    );
+    let rows = img.grid();
+    let expected = expected_rows();
+    let counts: Vec<usize> = rows.iter().map(Vec::len).collect();
+    let want: Vec<usize> = expected.iter().map(|e| e.0).collect();
+    assert_eq!(counts, want, "cells per drawn row (one row per demo track)");
+    for (i, (row, (_, on, locked))) in rows.iter().zip(&expected).enumerate() {
+        let drawn_on: Vec<usize> = (0..row.len())
+            .filter(|j| row[*j].kind == CellKind::On)
+            .collect();
+        assert_eq!(&drawn_on, on, "on-steps of track {i}");
+        let drawn_locked: Vec<usize> = (0..row.len()).filter(|j| row[*j].locked).collect();
+        assert_eq!(&drawn_locked, locked, "lock marks of track {i}");
+        // Rows line up on one left edge, and every 16 steps a wider gap separates the pages.
+        assert_eq!(row[0].x, rows[0][0].x, "row {i} starts where the others do");
+        for j in 1..row.len() {
+            let gap = row[j].x - row[j - 1].x;
+            if j % 16 == 0 {
+                assert!(gap > 15 + 3, "page separator before step {j} of track {i}");
+            } else {
+                assert!(
+                    gap.abs_diff(15) <= 1,
+                    "step pitch at {j} of track {i}: {gap}"
+                );
+            }
+        }
+    }
+    // Rows are evenly spaced (track controls are fixed height, nothing overlaps).
+    let pitch = rows[1][0].y - rows[0][0].y;
+    assert!(pitch >= CELL_PX.1);
+    for w in rows.windows(2) {
+        assert_eq!(w[1][0].y - w[0][0].y, pitch);
+    }
+}
+
+/// Per row, the index of the playhead cell (exactly one per row).
+fn playheads(img: &Image) -> Vec<usize> {
+    img.grid()
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let at: Vec<usize> = (0..row.len())
+                .filter(|j| row[*j].kind == CellKind::Playhead)
+                .collect();
+            assert_eq!(at.len(), 1, "one playhead in row {i}, got {at:?}");
+            at[0]
+        })
+        .collect()
+}
+
+#[test]
+fn editor_shows_the_demo_grid_and_plays_on_space() {
+    let app = cargo_build_bin("keyboardia-standalone", "keyboardia-standalone");
+    let x = Xvfb::start(1600, 900);
+    let home = tempdir();
+    let _app = Killed(
+        Command::new(&app)
+            .args(["--backend", "dummy"])
+            .env("DISPLAY", &x.display)
+            .env_remove("WAYLAND_DISPLAY")
+            // A fresh user: no saved state anywhere.
+            .env("HOME", &home)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the standalone app"),
+    );
+    x.wait_for_window("Keyboardia", Duration::from_secs(60));
+    // The first frames (fonts, GL) take a moment in a debug build under llvmpipe.
+    std::thread::sleep(Duration::from_secs(3));
+
+    let shot = target_dir().join("editor-standalone.png");
+    let img = x.screenshot(&shot);
+    check_demo_grid(&img);
+    assert!(
+        img.grid()
+            .iter()
+            .flatten()
+            .all(|c| c.kind != CellKind::Playhead),
+        "stopped on a fresh start (the user presses Play)"
+    );
+
+    // Press Play the way a user does: space, with the editor focused.
+    x.xdotool(&["search", "--name", "Keyboardia", "windowfocus", "--sync"]);
+    x.xdotool(&[
+        "search",
+        "--name",
+        "Keyboardia",
+        "key",
+        "--window",
+        "%1",
+        "space",
+    ]);
+    let mut first = None;
+    let mut moved = false;
+    for n in 0..20 {
+        std::thread::sleep(Duration::from_millis(150));
+        let img = x.screenshot(&target_dir().join("editor-standalone-playing.png"));
+        let grid = img.grid();
+        if !grid.iter().flatten().any(|c| c.kind == CellKind::Playhead) {
+            assert!(n < 10, "no playhead 1.5 s after pressing space");
+            continue;
+        }
+        let heads = playheads(&img);
+        let steps: Vec<usize> = expected_rows().iter().map(|e| e.0).collect();
+        // One global 16th counter, wrapped at each track's own length: the 16-step tracks
+        // agree, the 12-step shaker is at counter mod 12, the 64-step lead at counter mod 64.
+        let consistent = (0..64).any(|k| {
+            let counter = heads[7] + 64 * k;
+            heads.iter().zip(&steps).all(|(h, n)| *h == counter % n)
+        });
+        assert!(consistent, "playheads {heads:?} for step counts {steps:?}");
+        match first {
+            None => first = Some(heads),
+            Some(ref f) if *f != heads => {
+                moved = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert!(first.is_some(), "playheads appeared");
+    assert!(moved, "playheads move while playing");
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let dir = target_dir().join(format!("editor-home-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
