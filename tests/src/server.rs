@@ -158,8 +158,48 @@ impl Server {
             persist,
             options,
         };
+        server.snapshot_build();
         server.spawn();
         server
+    }
+
+    /// Copies the built Worker and a `wrangler.toml` pointing at the copy into this server's
+    /// directory, so a rebuild while the server runs (another test binary, a developer) cannot
+    /// reload it under a running test.
+    fn snapshot_build(&self) {
+        fn copy_dir(from: &Path, to: &Path) {
+            std::fs::create_dir_all(to).expect("create the build copy");
+            for e in std::fs::read_dir(from)
+                .expect("read worker/build")
+                .flatten()
+            {
+                let (src, dst) = (e.path(), to.join(e.file_name()));
+                if src.is_dir() {
+                    if e.file_name() != ".tmp" {
+                        copy_dir(&src, &dst);
+                    }
+                } else {
+                    std::fs::copy(&src, &dst).expect("copy the build");
+                }
+            }
+        }
+        let root = repo_root();
+        let build = self.persist.join("build");
+        copy_dir(&root.join("worker/build"), &build);
+        let config = std::fs::read_to_string(root.join("wrangler.toml")).expect("wrangler.toml");
+        let main = build.join("worker/shim.mjs");
+        let config: String = config
+            .lines()
+            .map(|l| {
+                if l.starts_with("main = ") {
+                    format!("main = {:?}", main.display().to_string())
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(self.persist.join("wrangler.toml"), config).expect("write wrangler.toml");
     }
 
     fn spawn(&mut self) {
@@ -175,10 +215,12 @@ impl Server {
         let mut cmd = Command::new("bash");
         cmd.arg(root.join("scripts/wrangler.sh"))
             .arg("dev")
+            .arg("--config")
+            .arg(self.persist.join("wrangler.toml"))
             .args(["--ip", "127.0.0.1", "--port", &self.port.to_string()])
             .args(["--inspector-port", &self.inspector_port.to_string()])
             .arg("--persist-to")
-            .arg(&self.persist)
+            .arg(self.persist.join("state"))
             .arg("--show-interactive-dev-session=false")
             .args(["--log-level", "warn"]);
         for (k, v) in &self.options.vars {
