@@ -25,6 +25,8 @@ use keyboardia_core::BuiltinSound;
 
 /// Voices per track (ratchets and ringing tails overlap).
 pub const VOICES_PER_TRACK: usize = 8;
+/// Sequencer pad notes that may still sound when a new one starts (release tails overlap).
+const PAD_TAILS: usize = 2;
 /// Length of one step in beats (16th notes).
 pub const STEP_BEATS: f64 = 0.25;
 /// The largest block processed in one go; longer blocks are split.
@@ -731,11 +733,23 @@ impl Engine {
             }
         }
         // Tracks are monophonic per step like a drum machine: a new hit chokes the previous
-        // sequencer note of the track (pads keep their release tails).
+        // sequencer note of the track. Pads keep their release tails, the newest
+        // `PAD_TAILS` of them (older tails are inaudible under the new notes anyway).
         if patch != Patch::Synth(SynthPreset::Pad) {
             for v in pool.iter_mut() {
                 if v.key.is_none() {
                     v.choke();
+                }
+            }
+        } else {
+            let tails = pool.iter().filter(|v| v.active && v.key.is_none()).count();
+            for _ in PAD_TAILS..tails {
+                if let Some(oldest) = pool
+                    .iter_mut()
+                    .filter(|v| v.active && v.key.is_none() && !v.is_choking())
+                    .max_by_key(|v| v.age)
+                {
+                    oldest.choke();
                 }
             }
         }

@@ -513,6 +513,11 @@ impl Voice {
         }
     }
 
+    /// Whether the note is in its fast choke fade (no longer worth counting as a sounding note).
+    pub fn is_choking(&self) -> bool {
+        self.releasing && self.release_len <= ((0.002 * self.sr) as u32).max(1)
+    }
+
     /// Ends the note fast (stolen or choked): a 2 ms fade regardless of the patch.
     pub fn choke(&mut self) {
         if self.active {
