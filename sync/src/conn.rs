@@ -49,6 +49,8 @@ pub(crate) struct Conn {
     pub pending: Arc<std::sync::Mutex<Vec<Op>>>,
     /// (length, oldest op id) of the pending list when last mirrored.
     pub mirrored: (usize, keyboardia_core::protocol::OpId),
+    /// Samples already being fetched (or fetched) in this run.
+    pub requested: std::collections::HashSet<keyboardia_core::SampleId>,
 }
 
 impl Conn {
@@ -189,7 +191,11 @@ impl Conn {
                     self.tasks.0.clone(),
                 ));
             }
-            Command::Fetch { id, name } => self.fetch(id, name),
+            Command::Fetch { id, name } => {
+                // Asked for explicitly: fetch again even if this run did before.
+                self.requested.remove(&id);
+                self.fetch(id, name);
+            }
             Command::Shutdown | Command::Reconnect => {}
         }
     }
@@ -210,14 +216,31 @@ impl Conn {
         }
     }
 
-    fn fetch(&self, id: keyboardia_core::SampleId, name: String) {
-        tokio::spawn(fetch(
-            self.rest.clone(),
-            self.session,
-            id,
-            name,
-            self.tasks.0.clone(),
-        ));
+    fn fetch(&mut self, id: keyboardia_core::SampleId, name: String) {
+        if self.requested.insert(id.clone()) {
+            let (rest, tx) = (self.rest.clone(), self.tasks.0.clone());
+            tokio::spawn(fetch(rest, self.session, id, name, tx));
+        }
+    }
+
+    /// Fetches every sample the session plays that this run has not fetched yet (samples shared
+    /// before this player joined).
+    fn fetch_referenced(&mut self) {
+        let wanted: Vec<(keyboardia_core::SampleId, String)> = self
+            .client
+            .state()
+            .tracks
+            .iter()
+            .filter_map(|t| match &t.instrument {
+                keyboardia_core::Instrument::Sample(id) if !self.requested.contains(id) => {
+                    Some((id.clone(), t.name.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        for (id, name) in wanted {
+            self.fetch(id, name);
+        }
     }
 
     /// Forwards the client's events; returns a reason when the connection must be dropped.
@@ -245,6 +268,7 @@ impl Conn {
                 .publish(tl, self.client.clock().estimate().as_ref());
         }
         if state_changed {
+            self.fetch_referenced();
             (self.sink)(SyncEvent::State(Box::new(self.client.state().clone())));
         }
         drop_reason

@@ -197,6 +197,7 @@ impl Sync {
             tasks: mpsc::unbounded_channel(),
             pending: pending_mirror.clone(),
             mirrored: (usize::MAX, 0),
+            requested: Default::default(),
         };
         let thread = std::thread::Builder::new()
             .name("keyboardia-sync".into())
@@ -251,8 +252,8 @@ impl Sync {
         })
     }
 
-    /// Downloads and decodes a sample of this session (one the state refers to that this player
-    /// does not have yet). Announced samples are fetched without asking.
+    /// Downloads and decodes a sample of this session again (e.g. after the embedder lost it).
+    /// Announced samples, and samples the session plays, are fetched without asking.
     pub fn fetch_sample(&self, id: SampleId, name: impl Into<String>) -> Result<(), SyncError> {
         self.send(Command::Fetch {
             id,
