@@ -305,10 +305,14 @@ impl LiveSession {
                 (wrote, need_alarm)
             };
             if need_alarm {
-                self.state
-                    .storage()
-                    .set_alarm(KV_SYNC_DELAY_MS as i64)
-                    .await?;
+                // Not awaited: the alarm is a storage write like any other (ordered, covered
+                // by the output gate), and waiting for it would hold up the next round.
+                let storage = self.state.storage();
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Err(e) = storage.set_alarm(KV_SYNC_DELAY_MS as i64).await {
+                        worker::console_error!("setting the KV alarm failed: {e}");
+                    }
+                });
             }
             if wrote {
                 // Not `storage.sync()`: the output gate already orders sends after the write,
