@@ -324,12 +324,11 @@ impl Engine {
                 self.mixer_follow(i, j, &mut taken);
             } else {
                 new_runs[i] = TrackRun {
-                    // A new track joins at the current position.
-                    next_n: self.runs[..old_count.max(1)]
-                        .iter()
-                        .map(|r| r.next_n)
-                        .min()
-                        .unwrap_or(0),
+                    // A new track joins at the current position (while stopped, the next
+                    // start positions every track anyway).
+                    next_n: self
+                        .expected_beat
+                        .map_or(0, |b| (b / STEP_BEATS).floor() as i64 - 1),
                     discard_before: self.expected_beat.unwrap_or(f64::NEG_INFINITY),
                     ..TrackRun::default()
                 };

@@ -507,3 +507,39 @@ fn reset_silences_and_restarts_cleanly() {
     );
     assert_eq!(onsets(&cap.tracks[0], 1), vec![0]);
 }
+
+#[test]
+fn a_track_added_while_playing_joins_on_the_next_step() {
+    let a = track("a", "rim", 16, &[0, 4, 8, 12]);
+    let b = track("b", "rim", 16, &[2, 6, 10, 14]);
+    let mut e = Engine::new(SR);
+    e.set_pattern(&EnginePattern::from_state(
+        &session(60.0, 0.0, vec![a.clone()]),
+        |_| None,
+    ));
+    let mut clock = keyboardia_engine::InternalClock::new(60.0);
+    clock.play_from(0.0);
+    let (mut l, mut r) = (vec![0.0; 2_000_000], vec![0.0; 2_000_000]);
+    // Play ~41 s (164 steps), then add a track.
+    e.process(&clock.next_block(2_000_000, SR), &[], &mut l, &mut r, None);
+    e.set_pattern(&EnginePattern::from_state(
+        &session(60.0, 0.0, vec![a, b]),
+        |_| None,
+    ));
+    let mut blk = || 512;
+    let cap = capture_with(
+        &mut e,
+        60_000,
+        &mut blk,
+        |n| clock.next_block(n as u32, SR),
+        &[],
+    );
+    let on_b: Vec<usize> = cap
+        .midi
+        .iter()
+        .filter(|(_, m)| m.on && m.channel == 1)
+        .map(|(f, _)| f + 2_000_000)
+        .collect();
+    // Frame 2,000,000 is step 166.7: the first step of "b" after it is 170 (pattern step 10).
+    assert_eq!(on_b, vec![170 * 12_000]);
+}
