@@ -7,11 +7,11 @@ cd "$(dirname "$0")/.."
 log() { printf '\n== setup: %s\n' "$*"; }
 
 # --- Debian packages: audio (standalone: ALSA/JACK), X11/GL (egui editor), Xvfb + imagemagick
-# (headless screenshots), sox (audio checks).
+# + x11-utils + xdotool (headless screenshots, key presses), sox (audio checks).
 APT_PACKAGES=(
   libasound2-dev libjack-jackd2-dev libgl-dev libx11-xcb-dev libxcb1-dev libxcb-dri2-0-dev
   libxcb-icccm4-dev libxcursor-dev libxkbcommon-dev libxcb-shape0-dev libxcb-xfixes0-dev
-  libxkbcommon-x11-0 libgl1-mesa-dri xvfb imagemagick sox pkg-config
+  libxkbcommon-x11-0 libgl1-mesa-dri xvfb x11-utils xdotool imagemagick sox pkg-config
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

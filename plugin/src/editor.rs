@@ -152,9 +152,10 @@ impl App {
             .is_some_and(|g| g.plugin_api() == PluginApi::Standalone)
     }
 
-    /// Whether the host's transport drives playback (so play/stop is the host's).
+    /// Whether a clock outside this editor (the host's transport, or any clock but the
+    /// internal one) starts and stops playback, so the Play button has nothing to do.
     fn host_clock(&self) -> bool {
-        !self.standalone() && self.data.params.clock.value() == ClockMode::Host
+        !self.standalone() && self.data.params.clock.value() != ClockMode::Internal
     }
 
     fn keyboard(&mut self, ui: &mut egui::Ui) {
@@ -206,13 +207,16 @@ impl App {
             ui.separator();
             let t = self.data.transport.clone();
             if self.host_clock() {
+                let clock = clock_label(self.data.params.clock.value());
                 let text = if t.playing() {
-                    "Host playing"
+                    format!("{clock}: playing")
                 } else {
-                    "Host stopped"
+                    format!("{clock}: stopped")
                 };
                 ui.add_enabled(false, egui::Button::new(text))
-                    .on_disabled_hover_text("The host's transport starts and stops playback");
+                    .on_disabled_hover_text(
+                        "This clock starts and stops playback; choose Internal to use Play here",
+                    );
             } else {
                 let text = if t.run() { "Stop" } else { "Play" };
                 if ui
@@ -256,7 +260,8 @@ impl App {
                 ComboBox::from_id_salt("clock")
                     .selected_text(clock_label(current))
                     .show_ui(ui, |ui| {
-                        for mode in [ClockMode::Host, ClockMode::Internal] {
+                        for i in 0..ClockMode::variants().len() {
+                            let mode = ClockMode::from_index(i);
                             ui.selectable_value(&mut chosen, mode, clock_label(mode));
                         }
                     });
@@ -611,11 +616,13 @@ impl App {
     }
 }
 
+/// The clock's display name (the parameter's own variant names, so new clocks appear as they
+/// are added to [`ClockMode`]).
 fn clock_label(mode: ClockMode) -> &'static str {
-    match mode {
-        ClockMode::Host => "Host transport",
-        ClockMode::Internal => "Internal",
-    }
+    ClockMode::variants()
+        .get(mode.to_index())
+        .copied()
+        .unwrap_or("?")
 }
 
 fn lock_label(kind: LockKind) -> &'static str {
