@@ -7,6 +7,7 @@
 //! ([`session`]); nothing on the audio thread allocates, locks, blocks or logs.
 
 pub mod editor;
+pub mod live;
 pub mod params;
 pub mod session;
 pub mod transport;
@@ -14,9 +15,12 @@ pub mod transport;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use keyboardia_core::clock::SampleClock;
 use keyboardia_core::MAX_TRACKS;
 use keyboardia_engine::clock::resolve_host_clock;
-use keyboardia_engine::{Engine, HostTransport, InputEvent, InternalClock, TrackMixer};
+use keyboardia_engine::{
+    Engine, HostTransport, InputEvent, InternalClock, ServerClock, TrackMixer,
+};
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
@@ -53,12 +57,23 @@ pub struct Keyboardia {
     standalone: bool,
     /// The play request seen in the previous block (a new request restarts from step 0).
     was_running: bool,
+    /// Maps this stream's sample counter to the local clock (session-clock mode).
+    sample_clock: SampleClock,
+    /// Frames processed since `activate()`: the sample counter of the next block.
+    frames_done: u64,
 }
 
 impl Default for Keyboardia {
     fn default() -> Self {
         let params = Arc::new(KeyboardiaParams::default());
         let audio = params.session.take_audio_side();
+        // Every accepted local edit goes to the live session, if one is joined.
+        let weak = Arc::downgrade(&params);
+        params.session.set_listener(Some(Box::new(move |op| {
+            if let Some(p) = weak.upgrade() {
+                p.live.forward(op);
+            }
+        })));
         Self {
             params,
             engine: None,
@@ -69,7 +84,16 @@ impl Default for Keyboardia {
             editor_state: editor::default_state(),
             standalone: false,
             was_running: false,
+            sample_clock: SampleClock::new(48_000.0),
+            frames_done: 0,
         }
+    }
+}
+
+impl Drop for Keyboardia {
+    fn drop(&mut self) {
+        // Stops the sync thread (it holds the parameters only weakly).
+        self.params.live.leave();
     }
 }
 
@@ -174,6 +198,10 @@ impl Plugin for Keyboardia {
             self.transport.set_run(editor::headless());
         }
         let sr = buffer_config.sample_rate as f64;
+        self.sample_clock = SampleClock::new(sr);
+        self.frames_done = 0;
+        // A session saved with the host's project rejoins by itself.
+        self.params.live.rejoin_restored(&self.params);
         let mut engine = Engine::new(sr);
         // Everything queued so far is superseded by the current session.
         if let Some(audio) = self.audio.as_mut() {
@@ -245,10 +273,14 @@ impl Plugin for Keyboardia {
         let frames = buffer.samples();
         let sr = engine.sample_rate_hz();
         let session_tempo = engine.pattern().tempo_bpm;
-        let mode = if self.standalone {
-            ClockMode::Internal
-        } else {
-            self.params.clock.value()
+        let joined_clock = self.params.live.clock().read();
+        let mode = match (self.standalone, self.params.clock.value()) {
+            // The standalone app follows the session once it has joined one.
+            (true, _) if joined_clock.is_some() => ClockMode::Server,
+            (true, _) => ClockMode::Internal,
+            // Session mode without a session yet: play alone on the internal clock.
+            (false, ClockMode::Server) if joined_clock.is_none() => ClockMode::Internal,
+            (false, mode) => mode,
         };
         let run = self.transport.run();
         let clock = match mode {
@@ -272,7 +304,27 @@ impl Plugin for Keyboardia {
                 }
                 self.internal_clock.next_block(frames as u32, sr)
             }
+            ClockMode::Server => {
+                // One clock read per block; the regression removes callback jitter.
+                let clock = self.params.live.clock();
+                let now = clock.local().now_ms();
+                self.sample_clock.observe(self.frames_done, now);
+                let block_local = self
+                    .sample_clock
+                    .local_ms_at(self.frames_done)
+                    .unwrap_or(now)
+                    + self.params.output_latency_ms.value() as f64;
+                match joined_clock {
+                    Some(c) => ServerClock {
+                        timeline: c.timeline,
+                        offset_ms: c.offset_ms,
+                    }
+                    .block_at(block_local),
+                    None => self.internal_clock.next_block(frames as u32, sr),
+                }
+            }
         };
+        self.frames_done += frames as u64;
         self.was_running = run;
         if clock.playing {
             self.transport.publish(clock.beat);

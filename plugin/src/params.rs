@@ -3,6 +3,7 @@
 use keyboardia_core::MAX_TRACKS;
 use nice_plug::prelude::*;
 
+use crate::live::Live;
 use crate::session::SessionStore;
 
 /// Highest master gain (linear, +6 dB).
@@ -19,6 +20,10 @@ pub enum ClockMode {
     #[id = "internal"]
     #[name = "Internal"]
     Internal,
+    /// The live session's shared timeline (players in different DAWs play together).
+    #[id = "server"]
+    #[name = "Session"]
+    Server,
 }
 
 #[derive(Params)]
@@ -26,6 +31,15 @@ pub struct KeyboardiaParams {
     /// The whole session document, saved with the host's project.
     #[persist = "session"]
     pub session: SessionStore,
+
+    /// The joined live session and its unacknowledged edits (`null` when playing alone).
+    #[persist = "live"]
+    pub live: Live,
+
+    /// This player's output latency in ms, in session-clock mode: sound is scheduled this much
+    /// early so it reaches the speakers on the shared beat (as Link apps offer).
+    #[id = "latency"]
+    pub output_latency_ms: FloatParam,
 
     /// Master output gain, linear.
     #[id = "master"]
@@ -88,6 +102,17 @@ impl Default for KeyboardiaParams {
     fn default() -> Self {
         Self {
             session: SessionStore::default(),
+            live: Live::default(),
+            output_latency_ms: FloatParam::new(
+                "Output Latency",
+                0.0,
+                FloatRange::Linear {
+                    min: -50.0,
+                    max: 250.0,
+                },
+            )
+            .with_unit(" ms")
+            .with_step_size(0.1),
             master_gain: FloatParam::new(
                 "Master",
                 1.0,

@@ -72,7 +72,13 @@ pub struct SessionStore {
     senders: Mutex<Senders>,
     /// The audio half, taken by the plugin once.
     audio: Mutex<Option<AudioSide>>,
+    /// Told of every edit [`SessionStore::apply`] accepts (the live session sends them to the
+    /// room); not of replaced states, so nothing echoes back.
+    listener: Mutex<Option<EditListener>>,
 }
+
+/// See [`SessionStore::set_listener`].
+pub type EditListener = Box<dyn Fn(&Op) + Send + Sync>;
 
 impl Default for SessionStore {
     fn default() -> Self {
@@ -107,6 +113,14 @@ impl SessionStore {
                 samples: srx,
                 sample_garbage: sgtx,
             })),
+            listener: Mutex::new(None),
+        }
+    }
+
+    /// Sets who hears of every accepted local edit.
+    pub fn set_listener(&self, listener: Option<EditListener>) {
+        if let Ok(mut l) = self.listener.lock() {
+            *l = listener;
         }
     }
 
@@ -139,19 +153,28 @@ impl SessionStore {
         let pattern = Box::new(pattern_of(&doc));
         drop(doc);
         self.send_pattern(pattern);
+        if let Ok(listener) = self.listener.lock() {
+            if let Some(listener) = listener.as_ref() {
+                listener(op);
+            }
+        }
         Ok(())
     }
 
     /// Replaces the whole session from JSON (any schema version core can migrate).
     pub fn load_json(&self, json: &str) -> Result<(), keyboardia_core::schema::SchemaError> {
-        let state = state_from_json(json.as_bytes())?;
+        self.replace_state(state_from_json(json.as_bytes())?);
+        Ok(())
+    }
+
+    /// Replaces the whole session with a valid state (a host load, or the live room's view).
+    pub fn replace_state(&self, state: SessionState) {
         let mut doc = self.doc.lock().expect("session lock");
         doc.json = serde_json::to_string(&state).unwrap_or_default();
         doc.state = state;
         let pattern = Box::new(pattern_of(&doc));
         drop(doc);
         self.send_pattern(pattern);
-        Ok(())
     }
 
     /// Hands a decoded sample to the sampler under `id` (tracks playing `sample:<id>` use it).

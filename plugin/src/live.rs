@@ -1,0 +1,412 @@
+//! Live sessions: the bridge between the plugin and the sync companion.
+//!
+//! [`Live`] owns the [`Sync`] handle while a session is joined, and the [`SharedClock`] the audio
+//! thread reads in server-clock mode. Its sink (on the sync thread) puts the room's state into
+//! the [`SessionStore`](crate::session::SessionStore) — which hands patterns to the audio thread
+//! through its lock-free queues — hands decoded shared samples to the sampler, and keeps a
+//! [`Status`] for the editor's session bar. Local edits reach it through the store's edit
+//! listener, so every edit, from the editor or undo, goes to the room.
+//!
+//! The joined session (server, id, name) and the edits the room has not acknowledged are saved
+//! with the plugin's state, so a DAW restart rejoins by itself and loses nothing.
+//!
+//! Nothing here runs on the audio thread except [`SharedClock::read`].
+
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use keyboardia_core::client::ClientEvent;
+use keyboardia_core::protocol::{Player, PlayerId};
+use keyboardia_core::{Change, Op, SampleId, SessionId, TrackId};
+use keyboardia_engine::SampleBuffer;
+use keyboardia_sync::{
+    ConnectionState, Rest, SampleEvent, Server, SharedClock, Sync, SyncConfig, SyncEvent,
+};
+use nice_plug::params::persist::PersistentField;
+use serde::{Deserialize, Serialize};
+
+use crate::params::KeyboardiaParams;
+
+/// How long a cell another player changed stays highlighted.
+pub const FLASH: Duration = Duration::from_millis(600);
+/// Most remembered highlights (older ones are dropped).
+const MAX_FLASHES: usize = 256;
+
+/// What is saved with the plugin's state while a session is joined.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Joined {
+    /// Base URL of the server.
+    pub server: String,
+    pub session: SessionId,
+    /// This player's display name.
+    pub name: String,
+    /// Edits the room had not acknowledged at save time, replayed after the next join.
+    #[serde(default)]
+    pub pending: Vec<Op>,
+}
+
+/// A cell another player changed, for a brief flash.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Flash {
+    pub track: TrackId,
+    /// `None` when the whole track changed.
+    pub step: Option<u8>,
+    /// The player's palette colour.
+    pub color: u8,
+    pub at: Instant,
+}
+
+/// A shared sample on its way, for the session bar.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Transfer {
+    Uploading { sent: usize, total: usize },
+    Uploaded(SampleId),
+    Downloaded(SampleId),
+    Failed { error: String, retrying: bool },
+}
+
+/// What the session bar shows.
+#[derive(Clone, Debug, Default)]
+pub struct Status {
+    pub joined: Option<Joined>,
+    pub connection: Option<ConnectionState>,
+    pub you: Option<PlayerId>,
+    pub players: Vec<Player>,
+    pub flashes: Vec<Flash>,
+    /// By sample name, newest last.
+    pub transfers: Vec<(String, Transfer)>,
+    /// The last error to show (refused edit, failed REST call, ...).
+    pub error: Option<String>,
+}
+
+impl Status {
+    fn color_of(&self, player: PlayerId) -> u8 {
+        self.players
+            .iter()
+            .find(|p| p.id == player)
+            .map_or(0, |p| p.color)
+    }
+
+    fn transfer(&mut self, name: &str, t: Transfer) {
+        self.transfers.retain(|(n, _)| n != name);
+        self.transfers.push((name.to_owned(), t));
+        if self.transfers.len() > 8 {
+            self.transfers.remove(0);
+        }
+    }
+}
+
+/// The plugin's live-session bridge (shared by `Arc` between the plugin, its editor and the sync
+/// thread's sink).
+pub struct Live {
+    /// Server clock for the audio thread; survives leaving and rejoining.
+    clock: Arc<SharedClock>,
+    /// The running sync companion, when joined.
+    sync: Mutex<Option<Sync>>,
+    status: Arc<Mutex<Status>>,
+    /// What the host restored before the plugin could join (joined in `initialize`).
+    restored: Mutex<Option<Joined>>,
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SharedClock::default()),
+            sync: Mutex::new(None),
+            status: Arc::new(Mutex::new(Status::default())),
+            restored: Mutex::new(None),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Live {
+    /// The clock the audio thread reads in server mode.
+    pub fn clock(&self) -> &Arc<SharedClock> {
+        &self.clock
+    }
+
+    /// A copy of the status for the editor.
+    pub fn status(&self) -> Status {
+        let mut s = lock(&self.status);
+        s.flashes.retain(|f| f.at.elapsed() < FLASH);
+        s.clone()
+    }
+
+    pub fn is_joined(&self) -> bool {
+        lock(&self.sync).is_some()
+    }
+
+    /// The link other players paste to join.
+    pub fn invite_link(&self) -> Option<String> {
+        lock(&self.sync).as_ref().map(|s| s.invite_link())
+    }
+
+    /// Joins `joined.session` on `joined.server`; the current pattern plays until the first
+    /// snapshot replaces it. Leaves the current session first.
+    pub fn join(&self, params: &Arc<KeyboardiaParams>, joined: Joined) -> Result<(), String> {
+        let server = Server::new(&joined.server)
+            .map_err(|_| format!("not a server address: {}", joined.server))?;
+        self.leave();
+        let config = SyncConfig {
+            name: joined.name.clone(),
+            ..SyncConfig::default()
+        };
+        let sink = sink(Arc::downgrade(params), self.status.clone());
+        let sync = Sync::start(
+            server,
+            joined.session,
+            config,
+            params.session.state(),
+            joined.pending.clone(),
+            self.clock.clone(),
+            sink,
+        )
+        .map_err(|e| format!("cannot start the sync thread: {e}"))?;
+        {
+            let mut s = lock(&self.status);
+            *s = Status {
+                joined: Some(Joined {
+                    pending: Vec::new(),
+                    ..joined
+                }),
+                ..Status::default()
+            };
+        }
+        *lock(&self.sync) = Some(sync);
+        Ok(())
+    }
+
+    /// Creates a session on `server` holding the current pattern, and joins it.
+    pub fn create(
+        &self,
+        params: &Arc<KeyboardiaParams>,
+        server: &str,
+        name: &str,
+    ) -> Result<SessionId, String> {
+        let rest =
+            Rest::new(Server::new(server).map_err(|_| format!("not a server address: {server}"))?);
+        let session = block_on(rest.create(&params.session.state())).map_err(|e| e.to_string())?;
+        self.join(
+            params,
+            Joined {
+                server: server.into(),
+                session: session.id,
+                name: name.into(),
+                pending: vec![],
+            },
+        )?;
+        Ok(session.id)
+    }
+
+    /// Forks the joined session (a new session with its current state) and joins the fork.
+    pub fn fork(&self, params: &Arc<KeyboardiaParams>) -> Result<SessionId, String> {
+        let joined = lock(&self.status)
+            .joined
+            .clone()
+            .ok_or("not in a session")?;
+        let rest = Rest::new(Server::new(&joined.server).map_err(|e| e.to_string())?);
+        let fork = block_on(rest.fork(joined.session)).map_err(|e| e.to_string())?;
+        self.join(
+            params,
+            Joined {
+                session: fork.id,
+                pending: vec![],
+                ..joined
+            },
+        )?;
+        Ok(fork.id)
+    }
+
+    /// Leaves the session; the pattern stays as it is, to keep playing alone.
+    pub fn leave(&self) {
+        let sync = lock(&self.sync).take();
+        // Joined outside the lock: the sync thread's sink takes the status lock.
+        drop(sync);
+        *lock(&self.status) = Status::default();
+    }
+
+    /// Sends a local edit the store has applied (the store's edit listener).
+    pub fn forward(&self, op: &Op) {
+        if let Some(sync) = lock(&self.sync).as_ref() {
+            if let Err(e) = sync.edit(op.clone()) {
+                lock(&self.status).error = Some(e.to_string());
+            }
+        }
+    }
+
+    /// Starts or stops the shared transport (server-clock mode).
+    pub fn set_playing(&self, playing: bool) {
+        if let Some(sync) = lock(&self.sync).as_ref() {
+            let _ = sync.set_playing(playing);
+        }
+    }
+
+    /// Shares a WAV file with the session.
+    pub fn share_sample(&self, name: &str, wav: Vec<u8>) -> Result<(), String> {
+        let guard = lock(&self.sync);
+        let sync = guard.as_ref().ok_or("join a session to share samples")?;
+        sync.upload_sample(name, wav).map_err(|e| e.to_string())?;
+        lock(&self.status).transfer(name, Transfer::Uploading { sent: 0, total: 0 });
+        Ok(())
+    }
+
+    /// Joins what the host restored, if anything (called once the plugin is set up).
+    pub fn rejoin_restored(&self, params: &Arc<KeyboardiaParams>) {
+        if let Some(joined) = lock(&self.restored).take() {
+            if let Err(e) = self.join(params, joined) {
+                lock(&self.status).error = Some(e);
+            }
+        }
+    }
+
+    fn saved(&self) -> Option<Joined> {
+        let joined = lock(&self.status).joined.clone()?;
+        let pending = lock(&self.sync)
+            .as_ref()
+            .map(|s| s.pending())
+            .unwrap_or_default();
+        Some(Joined { pending, ..joined })
+    }
+}
+
+/// Runs a REST call to completion from a GUI thread (these are quick, rare user actions).
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => panic!("cannot start a runtime for a REST call: {e}"),
+    }
+}
+
+/// The sync thread's sink: state into the store, samples to the sampler, the rest to the status.
+/// It holds the parameters weakly, so a live session never keeps a closed plugin alive.
+fn sink(
+    params: Weak<KeyboardiaParams>,
+    status: Arc<Mutex<Status>>,
+) -> impl FnMut(SyncEvent) + Send + 'static {
+    move |event| match event {
+        SyncEvent::State(state) => {
+            if let Some(p) = params.upgrade() {
+                p.session.replace_state(*state);
+            }
+        }
+        SyncEvent::Connection(c) => {
+            let mut s = lock(&status);
+            if let ConnectionState::Joined { you } = c {
+                s.you = Some(you);
+            }
+            s.connection = Some(c);
+        }
+        SyncEvent::EditRefused { error, .. } => lock(&status).error = Some(error.to_string()),
+        SyncEvent::Client(ev) => client_event(ev, &status),
+        SyncEvent::Sample(ev) => {
+            if let Some(p) = params.upgrade() {
+                sample_event(ev, &p.session, &status);
+            }
+        }
+    }
+}
+
+fn client_event(ev: ClientEvent, status: &Mutex<Status>) {
+    let mut s = lock(status);
+    match ev {
+        ClientEvent::Synced { you } => s.you = Some(you),
+        ClientEvent::PlayerJoined(p) => {
+            s.players.retain(|q| q.id != p.id);
+            s.players.push(p);
+        }
+        ClientEvent::PlayerLeft(id) => s.players.retain(|p| p.id != id),
+        ClientEvent::RemoteEdit { by, change, .. } => {
+            let color = s.color_of(by);
+            let (track, step) = match change {
+                Change::Step { track, step } => (track, Some(step)),
+                Change::Pattern { track }
+                | Change::TrackSettings { track }
+                | Change::TrackAdded { track, .. } => (track, None),
+                _ => return,
+            };
+            s.flashes.push(Flash {
+                track,
+                step,
+                color,
+                at: Instant::now(),
+            });
+            if s.flashes.len() > MAX_FLASHES {
+                s.flashes.remove(0);
+            }
+        }
+        ClientEvent::Rejected { msg, .. } | ClientEvent::Error { msg, .. } => s.error = Some(msg),
+        ClientEvent::BadMessage(e) => s.error = Some(e.to_string()),
+        ClientEvent::Timeline(_) | ClientEvent::SampleAdded { .. } | ClientEvent::Desynced => {}
+    }
+}
+
+fn sample_event(ev: SampleEvent, store: &crate::session::SessionStore, status: &Mutex<Status>) {
+    match ev {
+        SampleEvent::Ready { id, name, sample } => {
+            let buffer = SampleBuffer {
+                frames: sample.frames.into_boxed_slice(),
+                sample_rate_hz: sample.sample_rate_hz as f32,
+            };
+            let mut s = lock(status);
+            if store.load_sample(id.clone(), buffer).is_some() {
+                s.transfer(&name, Transfer::Downloaded(id));
+            } else {
+                s.transfer(
+                    &name,
+                    Transfer::Failed {
+                        error: "every sample slot is in use".into(),
+                        retrying: false,
+                    },
+                );
+            }
+        }
+        SampleEvent::Uploading { name, sent, total } => {
+            lock(status).transfer(&name, Transfer::Uploading { sent, total })
+        }
+        SampleEvent::Uploaded(up) => lock(status).transfer(&up.name, Transfer::Uploaded(up.id)),
+        SampleEvent::UploadFailed {
+            name,
+            error,
+            retry_in,
+        } => lock(status).transfer(
+            &name,
+            Transfer::Failed {
+                error,
+                retrying: retry_in.is_some(),
+            },
+        ),
+        SampleEvent::FetchFailed {
+            id,
+            error,
+            retry_in,
+        } => lock(status).transfer(
+            id.as_str(),
+            Transfer::Failed {
+                error,
+                retrying: retry_in.is_some(),
+            },
+        ),
+    }
+}
+
+/// Saved as `"live"` in the plugin state: `null` when no session is joined.
+impl<'a> PersistentField<'a, Option<Joined>> for Live {
+    fn set(&self, new_value: Option<Joined>) {
+        *lock(&self.restored) = new_value;
+    }
+
+    fn map<F, R>(&self, f: F) -> R
+    where
+        F: Fn(&Option<Joined>) -> R,
+    {
+        let restored = lock(&self.restored).clone();
+        f(&self.saved().or(restored))
+    }
+}
