@@ -10,6 +10,7 @@
 
 pub mod grid;
 pub mod input;
+pub mod session_bar;
 pub mod undo;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -185,20 +186,10 @@ impl App {
         }
     }
 
-    /// Applies a slider's op as part of one drag gesture (one undo entry per drag).
-    fn slider_op(&mut self, response: &egui::Response, op: Op) {
+    /// A slider's edit: one undo entry per drag (see [`Controller::slider_edit`]).
+    fn slider(&mut self, response: &egui::Response, op: impl FnOnce() -> Op) {
         let session = &self.data.params.session;
-        let _ = self.controller.edit(session, op, Some(response.id.value()));
-        if !response.dragged() {
-            // A click or a key press on the slider: its own gesture.
-            self.controller.end_gesture();
-        }
-    }
-
-    fn end_drag(&mut self, response: &egui::Response) {
-        if response.drag_stopped() {
-            self.controller.end_gesture();
-        }
+        self.controller.slider_edit(session, response, op);
     }
 
     fn transport_bar(&mut self, ui: &mut egui::Ui) {
@@ -239,16 +230,10 @@ impl App {
                     .integer()
                     .suffix(" BPM"),
             );
-            if r.changed() {
-                self.slider_op(&r, Op::SetTempo { v: tempo.round() });
-            }
-            self.end_drag(&r);
+            self.slider(&r, || Op::SetTempo { v: tempo.round() });
             ui.label("Swing");
             let r = ui.add(Slider::new(&mut swing, SWING_RANGE).integer().suffix(" %"));
-            if r.changed() {
-                self.slider_op(&r, Op::SetSwing { v: swing.round() });
-            }
-            self.end_drag(&r);
+            self.slider(&r, || Op::SetSwing { v: swing.round() });
 
             ui.separator();
             ui.label("Clock");
@@ -473,18 +458,12 @@ impl App {
             let r = ui
                 .add(Slider::new(&mut vol, VOLUME_RANGE).show_value(false))
                 .on_hover_text(format!("Volume {:.0} %", track.volume * 100.0));
-            if r.changed() {
-                self.slider_op(&r, Op::SetVolume { tr: id, v: vol });
-            }
-            self.end_drag(&r);
+            self.slider(&r, || Op::SetVolume { tr: id, v: vol });
             let mut pan = track.pan;
             let r = ui
                 .add(Slider::new(&mut pan, PAN_RANGE).show_value(false))
                 .on_hover_text(format!("Pan {:+.2}", track.pan));
-            if r.changed() {
-                self.slider_op(&r, Op::SetPan { tr: id, v: pan });
-            }
-            self.end_drag(&r);
+            self.slider(&r, || Op::SetPan { tr: id, v: pan });
 
             let mut copy_to: Option<TrackId> = None;
             ComboBox::from_id_salt(("copy", id.as_str()))
@@ -535,14 +514,7 @@ impl App {
                     ui.label("Velocity");
                     let mut v = step.velocity;
                     let r = ui.add(Slider::new(&mut v, VELOCITY_RANGE));
-                    if r.changed() {
-                        let session = &self.data.params.session;
-                        self.controller.set_velocity(session, v, Some(r.id.value()));
-                        if !r.dragged() {
-                            self.controller.end_gesture();
-                        }
-                    }
-                    self.end_drag(&r);
+                    self.slider(&r, || Op::SetVelocity { tr, s, v });
                     ui.end_row();
                     for kind in LockKind::ALL {
                         self.lock_row(ui, step.locks.get(kind), kind);
@@ -602,17 +574,9 @@ impl App {
                 r
             }
         });
-        let r = r.inner;
-        if r.changed() {
-            if let Some(lock) = out {
-                let session = &self.data.params.session;
-                self.controller.set_lock(session, lock, Some(r.id.value()));
-                if !r.dragged() {
-                    self.controller.end_gesture();
-                }
-            }
+        if let (Some((tr, s)), Some(lock)) = (self.controller.lock_target(), out) {
+            self.slider(&r.inner, || Op::SetLock { tr, s, lock });
         }
-        self.end_drag(&r);
     }
 }
 

@@ -203,6 +203,26 @@ impl Controller {
         self.undo.close();
     }
 
+    /// A slider this frame: when its value changed, sends `op()` (the op setting the new value)
+    /// as part of the slider's gesture, so a whole drag is one undo entry; the gesture ends when
+    /// the drag stops. A click or key press on the slider is a gesture of its own.
+    pub fn slider_edit(
+        &mut self,
+        sink: &dyn OpSink,
+        response: &egui::Response,
+        op: impl FnOnce() -> Op,
+    ) {
+        if response.changed() {
+            let _ = self.edit(sink, op(), Some(response.id.value()));
+            if !response.dragged() {
+                self.end_gesture();
+            }
+        }
+        if response.drag_stopped() {
+            self.end_gesture();
+        }
+    }
+
     /// A click on step `step` of `track`: toggles it (an absolute set-step with the new value);
     /// with shift it opens the step's lock editor instead.
     pub fn click_cell(&mut self, sink: &dyn OpSink, track: TrackId, step: u8, shift: bool) {
@@ -657,6 +677,144 @@ mod tests {
         assert_eq!(store.state(), before);
         c.command(&store, &t, false, Command::Redo);
         assert!(store.state().tracks[0].steps[2].on);
+    }
+
+    /// Runs one egui frame (no window) with `events` and the modifier state `mods`.
+    fn frame(
+        ctx: &egui::Context,
+        events: Vec<egui::Event>,
+        mods: egui::Modifiers,
+        mut ui_fn: impl FnMut(&mut egui::Ui),
+    ) {
+        let mut all = vec![egui::Event::ModifiersChanged(mods)];
+        all.extend(events);
+        let input = egui::RawInput {
+            events: all,
+            screen_rect: Some(egui::Rect::from_min_size(
+                egui::Pos2::ZERO,
+                egui::vec2(1600.0, 900.0),
+            )),
+            ..Default::default()
+        };
+        let mut out = ctx.run_ui(input, |ui| ui_fn(ui));
+        // No renderer here: drop the font textures deliberately.
+        out.textures_delta.clear();
+    }
+
+    fn button(pos: egui::Pos2, pressed: bool, modifiers: egui::Modifiers) -> egui::Event {
+        egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers,
+        }
+    }
+
+    #[test]
+    fn clicks_on_the_drawn_grid_become_set_step_ops_or_open_the_lock_editor() {
+        use super::super::grid::{self, CellClick, CELL_WIDTH_PT};
+        let ctx = egui::Context::default();
+        let demo = SessionState::demo();
+        let bass = demo.tracks[6].clone(); // 32 steps
+        let log = Log::default();
+        let mut c = Controller::new(demo, Box::new(|| 1));
+        let origin = std::cell::Cell::new(egui::Pos2::ZERO);
+        let mut clicks = Vec::new();
+        let mut draw = |ui: &mut egui::Ui| {
+            origin.set(ui.cursor().min);
+            if let Some(click) = grid::show(ui, &bass, 52.0, None, None) {
+                clicks.push(click);
+            }
+        };
+        frame(&ctx, vec![], egui::Modifiers::NONE, &mut draw);
+        let at =
+            |step: usize| origin.get() + egui::vec2(grid::step_x(step) + CELL_WIDTH_PT / 2.0, 26.0);
+        let mut click = |pos: egui::Pos2, mods: egui::Modifiers| {
+            frame(&ctx, vec![egui::Event::PointerMoved(pos)], mods, &mut draw);
+            frame(&ctx, vec![button(pos, true, mods)], mods, &mut draw);
+            frame(&ctx, vec![button(pos, false, mods)], mods, &mut draw);
+            frame(&ctx, vec![], mods, &mut draw);
+        };
+        click(at(1), egui::Modifiers::NONE);
+        click(at(19), egui::Modifiers::SHIFT);
+        // The page separator between steps 15 and 16 is not a step.
+        click(
+            at(15) + egui::vec2(CELL_WIDTH_PT, 0.0),
+            egui::Modifiers::NONE,
+        );
+        assert_eq!(
+            clicks,
+            vec![
+                CellClick {
+                    step: 1,
+                    shift: false
+                },
+                CellClick {
+                    step: 19,
+                    shift: true
+                }
+            ]
+        );
+        for cc in clicks {
+            c.click_cell(&log, bass.id, cc.step, cc.shift);
+        }
+        assert_eq!(
+            *log.0.lock().unwrap(),
+            vec![Op::SetStep {
+                tr: bass.id,
+                s: 1,
+                on: true
+            }]
+        );
+        assert_eq!(c.lock_target(), Some((bass.id, 19)));
+    }
+
+    #[test]
+    fn a_real_slider_drag_sends_many_ops_and_undoes_as_one() {
+        let ctx = egui::Context::default();
+        let (store, mut c) = setup();
+        let before = store.state();
+        let kick = id("kick");
+        let rect = std::cell::Cell::new(egui::Rect::NOTHING);
+        let draw = |ui: &mut egui::Ui, c: &mut Controller| {
+            let mut v = c.state().track(kick).unwrap().volume;
+            let r = ui.add(egui::Slider::new(&mut v, keyboardia_core::VOLUME_RANGE));
+            rect.set(r.rect);
+            c.slider_edit(&store, &r, || Op::SetVolume { tr: kick, v });
+        };
+        let none = egui::Modifiers::NONE;
+        frame(&ctx, vec![], none, |ui| draw(ui, &mut c));
+        let rect = rect.get();
+        let y = rect.center().y;
+        let xs = [0.3, 0.4, 0.5, 0.6, 0.7].map(|f| rect.left() + f * rect.width() * 0.7);
+        let start = egui::pos2(xs[0], y);
+        frame(&ctx, vec![egui::Event::PointerMoved(start)], none, |ui| {
+            draw(ui, &mut c)
+        });
+        frame(&ctx, vec![button(start, true, none)], none, |ui| {
+            draw(ui, &mut c)
+        });
+        for x in &xs[1..] {
+            let p = egui::pos2(*x, y);
+            frame(&ctx, vec![egui::Event::PointerMoved(p)], none, |ui| {
+                draw(ui, &mut c)
+            });
+        }
+        let end = egui::pos2(xs[4], y);
+        frame(&ctx, vec![button(end, false, none)], none, |ui| {
+            draw(ui, &mut c)
+        });
+        frame(&ctx, vec![], none, |ui| draw(ui, &mut c));
+        let after = store.state().tracks[0].volume;
+        assert_ne!(
+            after, before.tracks[0].volume,
+            "the drag changed the volume"
+        );
+        assert_eq!(c.undo_depth(), 1, "one undo entry for the whole drag");
+        assert!(c.undo(&store));
+        assert_eq!(store.state(), before);
+        assert!(c.redo(&store));
+        assert_eq!(store.state().tracks[0].volume, after);
     }
 
     #[test]
