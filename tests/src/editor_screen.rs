@@ -154,7 +154,9 @@ impl Drop for Killed {
 
 /// An RGB image.
 pub struct Image {
+    /// Pixels per row.
     pub width: usize,
+    /// Rows.
     pub height: usize,
     /// Row-major RGB triples.
     pub rgb: Vec<u8>,
@@ -305,6 +307,7 @@ pub struct Cell {
     pub x: usize,
     /// Top edge, pixels.
     pub y: usize,
+    /// Off, on or under the playhead (by its majority colour).
     pub kind: CellKind,
     /// Whether the lock mark is drawn in it.
     pub locked: bool,

@@ -84,7 +84,9 @@ pub fn cell_color(step: &Step, index: usize, playhead: bool) -> Color32 {
 /// What happened on a track's grid this frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CellClick {
+    /// The step clicked (within the track's step count).
     pub step: u8,
+    /// Shift was held: open the step's lock editor instead of toggling it.
     pub shift: bool,
 }
 
