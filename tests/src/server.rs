@@ -103,7 +103,6 @@ fn ensure_built() {
         let sources = [
             newest_mtime(&root.join("worker/src")),
             newest_mtime(&root.join("core/src")),
-            newest_mtime(&root.join("worker/Cargo.toml")),
             std::fs::metadata(root.join("worker/Cargo.toml"))
                 .and_then(|m| m.modified())
                 .unwrap_or(SystemTime::UNIX_EPOCH),
