@@ -526,7 +526,7 @@ impl App {
                         let session = &self.data.params.session;
                         self.controller.clear_all_locks(session);
                     }
-                    ui.label(RichText::new("Esc closes").weak());
+                    ui.label(RichText::new("Delete clears · Esc closes").weak());
                 });
             });
         if !open {

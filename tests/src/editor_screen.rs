@@ -13,8 +13,10 @@ pub const OFF: [u8; 3] = [52, 57, 68];
 pub const OFF_BEAT: [u8; 3] = [70, 76, 90];
 /// `colors::ON`.
 pub const ON: [u8; 3] = [255, 138, 36];
-/// `colors::PLAYHEAD`.
+/// `colors::PLAYHEAD` (an on step under the playhead).
 pub const PLAYHEAD: [u8; 3] = [255, 236, 150];
+/// `colors::PLAYHEAD_OFF` (an off step under the playhead).
+pub const PLAYHEAD_OFF: [u8; 3] = [150, 156, 172];
 /// `colors::LOCK`.
 pub const LOCK: [u8; 3] = [64, 200, 255];
 /// Drawn cell size in pixels at scale 1 (`CELL_WIDTH_PT` × `CELL_HEIGHT_PT`).
@@ -208,7 +210,8 @@ impl Image {
 
     /// The step cells drawn in the image, grouped into rows (top to bottom, each left to right).
     pub fn grid(&self) -> Vec<Vec<Cell>> {
-        let cell_class = |p: [u8; 3]| [OFF, OFF_BEAT, ON, PLAYHEAD].iter().any(|c| near(p, *c));
+        const CLASSES: [[u8; 3]; 5] = [OFF, OFF_BEAT, ON, PLAYHEAD, PLAYHEAD_OFF];
+        let cell_class = |p: [u8; 3]| CLASSES.iter().any(|c| near(p, *c));
         let mut seen = vec![false; self.width * self.height];
         let mut cells = Vec::new();
         for y in 0..self.height {
@@ -218,12 +221,12 @@ impl Image {
                 }
                 // Flood fill one 4-connected region of cell colours.
                 let (mut x0, mut y0, mut x1, mut y1) = (x, y, x, y);
-                let mut counts = [0usize; 4];
+                let mut counts = [0usize; 5];
                 let mut stack = vec![(x, y)];
                 seen[y * self.width + x] = true;
                 while let Some((px, py)) = stack.pop() {
                     let p = self.pixel(px, py);
-                    for (k, c) in [OFF, OFF_BEAT, ON, PLAYHEAD].iter().enumerate() {
+                    for (k, c) in CLASSES.iter().enumerate() {
                         if near(p, *c) {
                             counts[k] += 1;
                         }
@@ -258,9 +261,10 @@ impl Image {
                     continue;
                 }
                 let locked = (y0..=y1).any(|yy| (x0..=x1).any(|xx| near(self.pixel(xx, yy), LOCK)));
-                let kind = match (0..4).max_by_key(|k| counts[*k]).unwrap() {
+                let kind = match (0..5).max_by_key(|k| counts[*k]).unwrap() {
                     2 => CellKind::On,
-                    3 => CellKind::Playhead,
+                    3 => CellKind::PlayheadOn,
+                    4 => CellKind::PlayheadOff,
                     _ => CellKind::Off,
                 };
                 cells.push(Cell {
@@ -296,8 +300,17 @@ fn near(a: [u8; 3], b: [u8; 3]) -> bool {
 pub enum CellKind {
     Off,
     On,
-    /// The step under the playhead.
-    Playhead,
+    /// An on step under the playhead.
+    PlayheadOn,
+    /// An off step under the playhead.
+    PlayheadOff,
+}
+
+impl CellKind {
+    /// Whether the playhead is on this cell.
+    pub fn playhead(self) -> bool {
+        matches!(self, Self::PlayheadOn | Self::PlayheadOff)
+    }
 }
 
 /// One drawn step cell.

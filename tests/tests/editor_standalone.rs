@@ -73,10 +73,16 @@ fn playheads(img: &Image) -> Vec<usize> {
         .iter()
         .enumerate()
         .map(|(i, row)| {
-            let at: Vec<usize> = (0..row.len())
-                .filter(|j| row[*j].kind == CellKind::Playhead)
-                .collect();
+            let at: Vec<usize> = (0..row.len()).filter(|j| row[*j].kind.playhead()).collect();
             assert_eq!(at.len(), 1, "one playhead in row {i}, got {at:?}");
+            // The playhead still shows whether its step is on.
+            let on = SessionState::demo().tracks[i].steps[at[0]].on;
+            let want = if on {
+                CellKind::PlayheadOn
+            } else {
+                CellKind::PlayheadOff
+            };
+            assert_eq!(row[at[0]].kind, want, "playhead cell of row {i}");
             at[0]
         })
         .collect()
@@ -107,10 +113,7 @@ fn editor_shows_the_demo_grid_and_plays_on_space() {
     let img = x.screenshot(&shot);
     check_demo_grid(&img);
     assert!(
-        img.grid()
-            .iter()
-            .flatten()
-            .all(|c| c.kind != CellKind::Playhead),
+        img.grid().iter().flatten().all(|c| !c.kind.playhead()),
         "stopped on a fresh start (the user presses Play)"
     );
 
@@ -131,7 +134,7 @@ fn editor_shows_the_demo_grid_and_plays_on_space() {
         std::thread::sleep(Duration::from_millis(150));
         let img = x.screenshot(&target_dir().join("editor-standalone-playing.png"));
         let grid = img.grid();
-        if !grid.iter().flatten().any(|c| c.kind == CellKind::Playhead) {
+        if !grid.iter().flatten().any(|c| c.kind.playhead()) {
             assert!(n < 10, "no playhead 1.5 s after pressing space");
             continue;
         }

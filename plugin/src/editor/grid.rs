@@ -24,8 +24,10 @@ pub mod colors {
     pub const OFF_BEAT: Color32 = Color32::from_rgb(70, 76, 90);
     /// A step that is on.
     pub const ON: Color32 = Color32::from_rgb(255, 138, 36);
-    /// The step under the playhead while playing.
+    /// An on step under the playhead while playing.
     pub const PLAYHEAD: Color32 = Color32::from_rgb(255, 236, 150);
+    /// An off step under the playhead while playing.
+    pub const PLAYHEAD_OFF: Color32 = Color32::from_rgb(150, 156, 172);
     /// The mark in the corner of a step with parameter locks.
     pub const LOCK: Color32 = Color32::from_rgb(64, 200, 255);
     /// The outline of the step whose lock editor is open.
@@ -70,8 +72,10 @@ pub fn step_at(x: f32, count: usize) -> Option<u8> {
 
 /// Fill colour of a step.
 pub fn cell_color(step: &Step, index: usize, playhead: bool) -> Color32 {
-    if playhead {
+    if playhead && step.on {
         colors::PLAYHEAD
+    } else if playhead {
+        colors::PLAYHEAD_OFF
     } else if step.on {
         colors::ON
     } else if index.is_multiple_of(4) {
@@ -161,6 +165,7 @@ mod tests {
         let mut s = Step::default();
         assert_eq!(cell_color(&s, 0, false), colors::OFF_BEAT);
         assert_eq!(cell_color(&s, 1, false), colors::OFF);
+        assert_eq!(cell_color(&s, 1, true), colors::PLAYHEAD_OFF);
         s.on = true;
         assert_eq!(cell_color(&s, 1, false), colors::ON);
         assert_eq!(cell_color(&s, 1, true), colors::PLAYHEAD);

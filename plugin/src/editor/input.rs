@@ -37,6 +37,8 @@ pub enum Command {
     Redo,
     /// Escape: close the lock editor.
     CloseLockEditor,
+    /// Delete or Backspace: clear every lock of the step in the lock editor.
+    ClearLocks,
 }
 
 /// Maps a key press to a command. `text_focused` is true while a text field has the keyboard, so
@@ -53,6 +55,7 @@ pub fn shortcut(key: egui::Key, mods: egui::Modifiers, text_focused: bool) -> Op
         Key::Z if mods.command => Some(Command::Undo),
         Key::Y if mods.command => Some(Command::Redo),
         Key::Escape => Some(Command::CloseLockEditor),
+        Key::Delete | Key::Backspace if !mods.any() => Some(Command::ClearLocks),
         _ => None,
     }
 }
@@ -409,6 +412,7 @@ impl Controller {
                 self.redo(sink);
             }
             Command::CloseLockEditor => self.close_lock_editor(),
+            Command::ClearLocks => self.clear_all_locks(sink),
         }
     }
 }
@@ -661,8 +665,21 @@ mod tests {
             Some(Command::CloseLockEditor)
         );
 
+        assert_eq!(
+            shortcut(Key::Delete, Modifiers::NONE, false),
+            Some(Command::ClearLocks)
+        );
+        assert_eq!(shortcut(Key::Backspace, Modifiers::NONE, true), None);
+
         let (store, mut c) = setup();
         let t = Transport::new(false);
+        // Delete clears the open step's locks, as one undo entry.
+        c.click_cell(&store, id("bass"), 3, true);
+        c.command(&store, &t, false, Command::ClearLocks);
+        assert!(store.state().tracks[6].steps[3].locks.is_empty());
+        c.command(&store, &t, false, Command::Undo);
+        assert_eq!(store.state().tracks[6].steps[3].locks.pitch, Some(12));
+        c.command(&store, &t, false, Command::CloseLockEditor);
         c.command(&store, &t, false, Command::PlayStop);
         assert!(t.run());
         c.command(&store, &t, false, Command::PlayStop);
