@@ -84,8 +84,7 @@ fn latency(base_url: &str, http: &Http, per_player: usize, rate: f64) -> (Vec<f6
                     let due =
                         (next < per_player).then(|| base + interval * (next * PLAYERS + k) as u32);
                     let now = Instant::now();
-                    if let Some(due) = due.filter(|d| *d <= now) {
-                        let _ = due;
+                    if due.is_some_and(|d| d <= now) {
                         let op = c.edit(step_op((k * 7919 + next * 104_729) as u64));
                         sent.insert(op, Instant::now());
                         next += 1;
