@@ -145,6 +145,28 @@ mod tests {
         assert!(parse_wav(&odd).is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            let _ = parse_wav(&bytes);
+            let mut riff = b"RIFF\0\0\0\0WAVE".to_vec();
+            riff.extend_from_slice(&bytes);
+            let _ = parse_wav(&riff);
+        }
+
+        #[test]
+        fn every_truncation_of_a_wav_is_refused_or_shorter(
+            frames in 0usize..200,
+            cut in 0usize..500,
+        ) {
+            let wav = wav_bytes(8_000, 1, &vec![7; frames]);
+            let cut = cut.min(wav.len());
+            if let Ok(info) = parse_wav(&wav[..cut]) {
+                proptest::prop_assert!(info.frames as usize <= frames);
+            }
+        }
+    }
+
     #[test]
     fn content_types() {
         assert!(is_wav_content_type("audio/wav"));
