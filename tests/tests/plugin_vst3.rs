@@ -7,7 +7,7 @@ use std::process::Command;
 use keyboardia_tests::clap_host::{ensure_bundles, BundleKind};
 
 const SCRIPT: &str = r#"
-import sys, json
+import sys, json, re
 import numpy as np
 from pedalboard import load_plugin
 p = load_plugin(sys.argv[1])
@@ -28,8 +28,31 @@ for k in range(8):
     before = float(np.sqrt(np.mean(demo[0][max(0, o - 480):o] ** 2))) if o > 0 else 0.0
     after = float(np.sqrt(np.mean(demo[0][o:o + 480] ** 2)))
     rise.append([before, after])
+# State: save, restore into a fresh instance, save again.
+p.automate_swing = True
+p([], duration=0.05, sample_rate=sr, num_channels=2, buffer_size=512, reset=False)  # deliver it
+saved = p.raw_state
+q = load_plugin(sys.argv[1])
+q.raw_state = saved
+# The session inside: JUCE wraps the component state in XML with its own base64 flavour.
+T = ".ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+"
+def juce_b64(s):
+    size, chars = s.split(".", 1)
+    acc, pos = 0, 0
+    for ch in chars:
+        i = T.find(ch)
+        if i >= 0:
+            acc |= i << pos
+            pos += 6
+    return acc.to_bytes((pos + 7) // 8, "little")[: int(size)]
+xml = saved[8:].decode("utf-8", "replace")
+component = juce_b64(re.search(r"<IComponent>(.*?)</IComponent>", xml, re.S).group(1).strip())
+doc = json.loads(component[component.find(b"{"):])
+session = json.loads(json.loads(doc["fields"]["session"]))
+state = {"identical": q.raw_state == saved, "clock": str(q.clock), "swing_auto": bool(q.automate_swing),
+         "tempo": session["tempo"], "tracks": len(session["tracks"])}
 print(json.dumps({"params": names, "peak": peak, "first": first, "shape": list(audio.shape),
-                  "demo_peak": float(np.max(np.abs(demo))), "beats": rise}))
+                  "demo_peak": float(np.max(np.abs(demo))), "beats": rise, "state": state}))
 "#;
 
 #[test]
@@ -72,6 +95,14 @@ fn plugin_vst3_renders_in_pedalboard() {
     // The MIDI note-on at 0.25 s auditions the selected track on its frame.
     let first = v["first"].as_i64().unwrap();
     assert!((first - 12_000).abs() <= 1, "first sound at frame {first}");
+    // Save → load → save through the VST3 component state is byte-identical and restores params.
+    let st = &v["state"];
+    assert_eq!(st["identical"], true, "{st}");
+    assert_eq!(st["clock"], "Internal", "{st}");
+    assert_eq!(st["swing_auto"], true, "{st}");
+    // The whole session is in the VST3 state: the demo's 118 BPM and 8 tracks.
+    assert_eq!(st["tempo"], 118.0, "{st}");
+    assert_eq!(st["tracks"], 8, "{st}");
     // The demo beat: a kick on every beat, each a jump in level.
     let demo_peak = v["demo_peak"].as_f64().unwrap();
     assert!(demo_peak > 0.5 && demo_peak <= 1.0, "demo peak {demo_peak}");
