@@ -172,8 +172,8 @@ pub struct Engine {
     /// Sample slots of the sampler voice.
     bank: SampleBank,
     /// One-shot tables of the percussive built-ins, by `BuiltinSound as usize` (empty for sounds
-    /// synthesized live), rendered once in `new()`.
-    one_shots: Vec<Vec<Arc<[f32]>>>,
+    /// synthesized live); shared by every engine at the same sample rate.
+    one_shots: Arc<OneShots>,
     /// Hits firing in the current block.
     fired: Box<[Fired; MAX_BLOCK_HITS]>,
     /// Outgoing MIDI of the last block.
@@ -235,18 +235,7 @@ impl Engine {
                 std::array::from_fn(|_| Voice::default())
             })),
             bank: std::array::from_fn(|_| None),
-            one_shots: BuiltinSound::ALL
-                .iter()
-                .map(|s| {
-                    if is_one_shot(*s) {
-                        (0..ONE_SHOT_VARIANTS)
-                            .map(|v| render_one_shot(*s, v, sr))
-                            .collect()
-                    } else {
-                        Vec::new()
-                    }
-                })
-                .collect(),
+            one_shots: one_shots_for(sr),
             fired: Box::new([Fired::default(); MAX_BLOCK_HITS]),
             midi: Box::new([MidiOut::default(); MAX_MIDI_OUT]),
             midi_len: 0,
@@ -955,6 +944,56 @@ fn track_hash(_slot: usize, id: &keyboardia_core::TrackId) -> u64 {
     id.as_str().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
     })
+}
+
+/// One-shot tables by `BuiltinSound as usize`, each with its round-robin variants.
+type OneShots = Vec<Vec<Arc<[f32]>>>;
+
+/// The one-shot tables at `sample_rate`: rendered by the first engine that needs them and shared
+/// with every engine at that rate (plugin instances in one host process share the memory). The
+/// most recent rate's tables stay cached after the last engine goes, so re-activating at the same
+/// rate costs nothing. Called from `Engine::new`, never on the audio thread.
+fn one_shots_for(sample_rate: f32) -> Arc<OneShots> {
+    /// (rate bits, tables) of the last rate asked for, plus weak links to older ones in use.
+    type Cache = (
+        Option<(u32, Arc<OneShots>)>,
+        Vec<(u32, std::sync::Weak<OneShots>)>,
+    );
+    static CACHE: std::sync::Mutex<Cache> = std::sync::Mutex::new((None, Vec::new()));
+    let key = sample_rate.to_bits();
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let (last, older) = &mut *cache;
+    older.retain(|(_, w)| w.strong_count() > 0);
+    let found = match last {
+        Some((rate, tables)) if *rate == key => Some(tables.clone()),
+        _ => older
+            .iter()
+            .find(|(rate, _)| *rate == key)
+            .and_then(|(_, w)| w.upgrade()),
+    };
+    let tables = found.unwrap_or_else(|| {
+        Arc::new(
+            BuiltinSound::ALL
+                .iter()
+                .map(|s| {
+                    if is_one_shot(*s) {
+                        (0..ONE_SHOT_VARIANTS)
+                            .map(|v| render_one_shot(*s, v, sample_rate))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect(),
+        )
+    });
+    if let Some((rate, previous)) = last.take() {
+        if rate != key {
+            older.push((rate, Arc::downgrade(&previous)));
+        }
+    }
+    *last = Some((key, tables.clone()));
+    tables
 }
 
 /// Starts a note: from the sound's one-shot table when it has one, else synthesized live.
