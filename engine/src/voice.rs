@@ -260,6 +260,12 @@ pub(crate) fn flush(x: f32) -> f32 {
     }
 }
 
+/// A gentle velocity curve: 100 → ~0.72, 127 → 1.
+fn velocity_gain(velocity: u8) -> f32 {
+    let v = velocity.clamp(1, 127) as f32 / 127.0;
+    v * (0.4 + 0.6 * v)
+}
+
 /// Fractional part of any finite phase.
 #[inline(always)]
 fn fract(p: f32) -> f32 {
@@ -285,7 +291,6 @@ impl Voice {
     /// Starts a note in this slot (stealing whatever it played).
     pub fn start(&mut self, track: u8, patch: Patch, p: NoteParams, seed: u32, sample_rate: f32) {
         let sr = sample_rate;
-        let vel = p.velocity.clamp(1, 127) as f32 / 127.0;
         *self = Self {
             active: true,
             track,
@@ -299,8 +304,7 @@ impl Voice {
                 GATE_HELD
             },
             release_len: ((patch.release_s() * sr) as u32).max(1),
-            // A gentle velocity curve: 100 → ~0.72, 127 → 1.
-            amp: vel * (0.4 + 0.6 * vel) * p.gain,
+            amp: velocity_gain(p.velocity) * p.gain,
             accent: p.velocity >= ACCENT_VELOCITY,
             ..Self::default()
         };
@@ -486,9 +490,19 @@ impl Voice {
         table: Arc<[f32]>,
         sample_rate: f32,
     ) {
-        self.start(track, patch, p, 1, sample_rate);
-        self.table = Some(table);
-        self.pos = 0.0;
+        // Only what table playback uses: no synthesis coefficients to compute.
+        *self = Self {
+            active: true,
+            track,
+            key: None,
+            patch,
+            sr: sample_rate,
+            gate_left: GATE_HELD,
+            release_len: ((patch.release_s() * sample_rate) as u32).max(1),
+            amp: velocity_gain(p.velocity) * p.gain,
+            table: Some(table),
+            ..Self::default()
+        };
         self.k[0] = semis_to_ratio(p.pitch_semis);
     }
 
@@ -500,8 +514,7 @@ impl Voice {
         }
         self.target_hz = note_to_hz(self.patch.base_note() as f32 + p.pitch_semis);
         self.gate_left = p.gate_frames;
-        let vel = p.velocity.clamp(1, 127) as f32 / 127.0;
-        self.amp = vel * (0.4 + 0.6 * vel) * p.gain;
+        self.amp = velocity_gain(p.velocity) * p.gain;
         true
     }
 
