@@ -3,11 +3,17 @@
 //! - [`clock`]: where the beat comes from (host transport, internal clock, server timeline).
 //! - [`pattern`]: the allocation-free, `Copy` view of a session that the audio thread plays.
 //! - [`engine`]: the sample-accurate sequencer, voice pools and mixer behind `process()`.
-//! - [`voice`]: the 16 built-in sounds, the five synth presets and the sampler, all synthesized.
+//! - [`voice`]: the 16 built-in sounds, the five synth presets and the sampler, all synthesized
+//!   in Rust (no sample files). Percussive one-shots are synthesized once per sample rate into
+//!   tables that hits replay (pitch locks resample them); melodic sounds run live per note.
 //! - [`render`]: offline rendering (session → samples → WAV), for tests, benchmarks and bounces.
 //!
 //! Real-time rules: after [`Engine::new`], nothing on the audio path allocates, locks, blocks,
-//! does I/O or logs. The crate builds for `wasm32-unknown-unknown`.
+//! does I/O or logs (`tests/no_alloc.rs` counts). The crate builds for `wasm32-unknown-unknown`.
+//!
+//! Timing: every hit is placed on its exact frame, `ceil((beat - block_beat) × frames_per_beat)`,
+//! also in the middle of a block, and does not depend on how the host splits blocks: the same
+//! pattern renders bit-identically at any block size.
 
 pub mod clock;
 pub mod dsp;
