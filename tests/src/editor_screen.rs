@@ -208,8 +208,15 @@ impl Image {
         set.len()
     }
 
-    /// The step cells drawn in the image, grouped into rows (top to bottom, each left to right).
+    /// The step cells drawn in the image at scale 1, grouped into rows (top to bottom, each left
+    /// to right).
     pub fn grid(&self) -> Vec<Vec<Cell>> {
+        self.grid_at_scale(1)
+    }
+
+    /// Like [`grid`](Self::grid) for an editor drawn at `scale` physical pixels per point.
+    pub fn grid_at_scale(&self, scale: usize) -> Vec<Vec<Cell>> {
+        let cell_px = (CELL_PX.0 * scale, CELL_PX.1 * scale);
         const CLASSES: [[u8; 3]; 5] = [OFF, OFF_BEAT, ON, PLAYHEAD, PLAYHEAD_OFF];
         let cell_class = |p: [u8; 3]| CLASSES.iter().any(|c| near(p, *c));
         let mut seen = vec![false; self.width * self.height];
@@ -256,7 +263,7 @@ impl Image {
                     }
                 }
                 let (w, h) = (x1 - x0 + 1, y1 - y0 + 1);
-                let size_ok = w.abs_diff(CELL_PX.0) <= 2 && h.abs_diff(CELL_PX.1) <= 2;
+                let size_ok = w.abs_diff(cell_px.0) <= 2 && h.abs_diff(cell_px.1) <= 2;
                 if !size_ok {
                     continue;
                 }
@@ -280,7 +287,7 @@ impl Image {
         let mut rows: Vec<Vec<Cell>> = Vec::new();
         for c in cells {
             match rows.last_mut() {
-                Some(row) if c.y.abs_diff(row[0].y) <= 3 => row.push(c),
+                Some(row) if c.y.abs_diff(row[0].y) <= 3 * scale => row.push(c),
                 _ => rows.push(vec![c]),
             }
         }

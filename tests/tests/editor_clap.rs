@@ -1,7 +1,8 @@
 //! The same editor inside a CLAP host: a minimal clack-host host loads the bundled `.clap`,
 //! creates its GUI through the CLAP gui extension (X11, embedded in a host window on a private
 //! Xvfb), and the screenshot shows the demo session's grid — the rows and cells the standalone
-//! test sees. Then the GUI is hidden and destroyed, and the plugin unloads cleanly.
+//! test sees. When the host sets a scale of 2 (a HiDPI screen), the editor redraws at twice the
+//! size. Then the GUI is hidden and destroyed, and the plugin unloads cleanly.
 
 use std::cell::Cell;
 use std::ffi::CString;
@@ -71,7 +72,7 @@ impl HostHandlers for GuiHost {
 #[test]
 fn editor_opens_embedded_in_a_clap_host() {
     let bundle = clap_bundle_path(BundleKind::DebugAllocChecks);
-    let x = Xvfb::start(1600, 900);
+    let x = Xvfb::start(3000, 1700);
     // The plugin's window system calls read DISPLAY; this test binary runs only this test.
     std::env::set_var("DISPLAY", &x.display);
 
@@ -85,8 +86,8 @@ fn editor_opens_embedded_in_a_clap_host() {
         screen.root,
         0,
         0,
-        1500,
-        800,
+        2900,
+        1600,
         0,
         WindowClass::INPUT_OUTPUT,
         0,
@@ -128,7 +129,7 @@ fn editor_opens_embedded_in_a_clap_host() {
     };
     assert!(gui.is_api_supported(&handle, config), "X11 embedding");
     gui.create(&handle, config).expect("create the GUI");
-    let _ = gui.set_scale(&handle, 1.0);
+    gui.set_scale(&handle, 1.0).expect("scale 1");
     let size = gui.get_size(&handle).expect("the GUI has a size");
     assert!(size.width >= 700 && size.height >= 400, "size {size:?}");
     assert!(gui.can_resize(&handle), "the editor is resizable");
@@ -137,12 +138,39 @@ fn editor_opens_embedded_in_a_clap_host() {
         .expect("embed into the host window");
     gui.show(&handle).expect("show the GUI");
 
-    // Wait for the editor's first frames (debug build, software GL).
+    check_demo_grid(&x, 1, "editor-clap.png");
+
+    // A HiDPI host: scale 2 redraws everything at twice the size.
+    gui.set_scale(&handle, 2.0).expect("scale 2");
+    let size2 = gui.get_size(&handle).expect("the GUI has a size");
+    assert_eq!(
+        (size2.width, size2.height),
+        (size.width * 2, size.height * 2),
+        "size at scale 2"
+    );
+    gui.set_size(&handle, size2)
+        .expect("host resizes to the new size");
+    check_demo_grid(&x, 2, "editor-clap-scale2.png");
+
+    gui.hide(&handle).expect("hide");
+    gui.destroy(&handle);
+    // The editor's window thread winds down asynchronously after destroy(); give it time before
+    // the library is unloaded and the X server goes away.
+    std::thread::sleep(Duration::from_secs(1));
+    drop(instance);
+    drop(entry);
+    conn.destroy_window(parent).unwrap();
+    conn.flush().unwrap();
+}
+
+/// Waits (up to 30 s: debug build, software GL) for the demo grid drawn at `scale`, and checks
+/// its rows and on-steps; keeps the screenshot as `target/<png>`.
+fn check_demo_grid(x: &Xvfb, scale: usize, png: &str) {
     let mut rows = Vec::new();
     for _ in 0..60 {
         std::thread::sleep(Duration::from_millis(500));
-        let img = x.screenshot(&target_dir().join("editor-clap.png"));
-        rows = img.grid();
+        let img = x.screenshot(&target_dir().join(png));
+        rows = img.grid_at_scale(scale);
         if rows.len() == SessionState::demo().tracks.len() {
             assert!(img.distinct_colors() > 20, "not a blank frame");
             break;
@@ -154,7 +182,10 @@ fn editor_opens_embedded_in_a_clap_host() {
         .iter()
         .map(|t| t.step_count as usize)
         .collect();
-    assert_eq!(counts, want, "the demo grid inside the CLAP host");
+    assert_eq!(
+        counts, want,
+        "the demo grid inside the CLAP host at scale {scale}"
+    );
     let on: usize = rows
         .iter()
         .flatten()
@@ -165,15 +196,5 @@ fn editor_opens_embedded_in_a_clap_host() {
         .iter()
         .map(|t| t.active_steps().iter().filter(|s| s.on).count())
         .sum();
-    assert_eq!(on, want_on, "on-steps drawn");
-
-    gui.hide(&handle).expect("hide");
-    gui.destroy(&handle);
-    // The editor's window thread winds down asynchronously after destroy(); give it time before
-    // the library is unloaded and the X server goes away.
-    std::thread::sleep(Duration::from_secs(1));
-    drop(instance);
-    drop(entry);
-    conn.destroy_window(parent).unwrap();
-    conn.flush().unwrap();
+    assert_eq!(on, want_on, "on-steps drawn at scale {scale}");
 }
