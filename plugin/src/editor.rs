@@ -52,6 +52,7 @@ pub fn set_headless(headless: bool) {
     HEADLESS.store(headless, Ordering::Relaxed);
 }
 
+/// Whether the standalone app runs without a window (see [`set_headless`]).
 pub fn headless() -> bool {
     HEADLESS.load(Ordering::Relaxed)
 }
