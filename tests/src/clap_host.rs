@@ -183,6 +183,8 @@ pub struct ClapPlugin {
     steady_time: u64,
     /// Auxiliary stereo output ports in the selected layout.
     aux_ports: usize,
+    /// The sample rate it was activated at (for [`ClapPlugin::reactivate`]).
+    sample_rate: f64,
 }
 
 impl ClapPlugin {
@@ -269,7 +271,22 @@ impl ClapPlugin {
             max_frames,
             steady_time: 0,
             aux_ports: output_ports as usize - 1,
+            sample_rate,
         }
+    }
+
+    /// Stops, deactivates and activates again, as a host does when it restarts its audio engine
+    /// (e.g. after loading a project): the plugin sees its restored state in `activate()`.
+    pub fn reactivate(&mut self) {
+        let p = self.processor.take().expect("processing");
+        self.instance.deactivate(p.stop_processing());
+        let config = PluginAudioConfiguration {
+            sample_rate: self.sample_rate,
+            min_frames_count: 1,
+            max_frames_count: self.max_frames as u32,
+        };
+        let stopped = self.instance.activate(|_, _| (), config).expect("activate");
+        self.processor = Some(stopped.start_processing().expect("start processing"));
     }
 
     /// The id of the parameter with this display name.

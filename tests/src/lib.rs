@@ -4,6 +4,7 @@
 pub mod clap_host;
 pub mod editor_screen;
 pub mod netem;
+pub mod onsets;
 pub mod players;
 pub mod room_server;
 pub mod server;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use keyboardia_core::{SessionState, Track};
 use keyboardia_engine::{Engine, EnginePattern, ServerClock};
 use keyboardia_sync::{Rest, Server as SyncServer};
+use keyboardia_tests::onsets::hits;
 use keyboardia_tests::players::{wait_until, Player};
 use keyboardia_tests::server::Server;
 
@@ -68,22 +69,6 @@ fn render_onsets(player: &Player, state: &SessionState) -> Vec<f64> {
         .into_iter()
         .map(|i| w0 + (i - lag) as f64 * 1000.0 / SR)
         .collect()
-}
-
-/// Where hits start: the first sample above 0.1 after 10 ms with none (the kick rings for the
-/// whole beat, at most ~0.05 by the next hit, so there is no silence between hits).
-fn hits(x: &[f32]) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut last_loud: Option<usize> = None;
-    for (i, v) in x.iter().enumerate() {
-        if v.abs() > 0.1 {
-            if last_loud.is_none_or(|l| i - l > 480) {
-                out.push(i);
-            }
-            last_loud = Some(i);
-        }
-    }
-    out
 }
 
 /// Frames from a hit's start to its detection, from a render that starts exactly on a beat.

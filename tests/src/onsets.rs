@@ -1,0 +1,18 @@
+//! Onsets in rendered audio.
+
+/// Where hits start: the first sample above 0.1 after 10 ms (at 48 kHz) with none. Works for
+/// sounds that ring on between hits (a kick decays to ~0.05 by the next beat), where a
+/// silence-gap detector would see one long sound.
+pub fn hits(x: &[f32]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut last_loud: Option<usize> = None;
+    for (i, v) in x.iter().enumerate() {
+        if v.abs() > 0.1 {
+            if last_loud.is_none_or(|l| i - l > 480) {
+                out.push(i);
+            }
+            last_loud = Some(i);
+        }
+    }
+    out
+}
