@@ -133,9 +133,12 @@ impl NiceEguiApp for App {
             .min_size(Vec2::new(min_w, min_h))
             .show(ui, |ui| {
                 egui::Panel::top("transport").show(ui, |ui| self.transport_bar(ui));
+                if self.controller.lock_target().is_some() {
+                    // Below the grid, so it never hides a step.
+                    egui::Panel::bottom("locks").show(ui, |ui| self.lock_editor(ui));
+                }
                 egui::CentralPanel::default().show(ui, |ui| self.tracks(ui));
             });
-        self.lock_editor(ui);
         if self.data.transport.playing() {
             // Playheads move: draw at display rate while playing.
             ui.ctx().request_repaint();
@@ -503,36 +506,30 @@ impl App {
             return;
         };
         let step = track.steps[s as usize];
-        let mut open = true;
-        egui::Window::new(format!("{} · step {}", track.name, s + 1))
-            .id(egui::Id::unique("lock-editor"))
-            .open(&mut open)
-            .collapsible(false)
-            .resizable(false)
-            .default_pos(egui::pos2(CONTROLS_WIDTH_PT + 40.0, 80.0))
-            .show(ui.ctx(), |ui| {
-                egui::Grid::new("locks").num_columns(2).show(ui, |ui| {
-                    ui.label("Velocity");
-                    let mut v = step.velocity;
-                    let r = ui.add(Slider::new(&mut v, VELOCITY_RANGE));
-                    self.slider(&r, || Op::SetVelocity { tr, s, v });
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            ui.strong(format!("Step locks: {} · step {}", track.name, s + 1));
+            if ui.button("Clear locks").on_hover_text("Delete").clicked() {
+                let session = &self.data.params.session;
+                self.controller.clear_all_locks(session);
+            }
+            if ui.button("Close").on_hover_text("Esc").clicked() {
+                self.controller.close_lock_editor();
+            }
+        });
+        egui::Grid::new("locks").num_columns(6).show(ui, |ui| {
+            ui.label("Velocity");
+            let mut v = step.velocity;
+            let r = ui.add(Slider::new(&mut v, VELOCITY_RANGE));
+            self.slider(&r, || Op::SetVelocity { tr, s, v });
+            for (i, kind) in LockKind::ALL.into_iter().enumerate() {
+                if i % 3 == 2 {
                     ui.end_row();
-                    for kind in LockKind::ALL {
-                        self.lock_row(ui, step.locks.get(kind), kind);
-                        ui.end_row();
-                    }
-                });
-                ui.horizontal(|ui| {
-                    if ui.button("Clear locks").clicked() {
-                        let session = &self.data.params.session;
-                        self.controller.clear_all_locks(session);
-                    }
-                    ui.label(RichText::new("Delete clears · Esc closes").weak());
-                });
-            });
-        if !open {
-            self.controller.close_lock_editor();
-        }
+                }
+                self.lock_row(ui, step.locks.get(kind), kind);
+            }
+        });
+        ui.add_space(4.0);
     }
 
     /// One lock: a checkbox that sets/clears it and a slider for its value.

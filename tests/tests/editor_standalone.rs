@@ -1,14 +1,16 @@
 //! The standalone app's editor, rendered for real under a private Xvfb: a fresh start shows the
 //! demo pattern (one row per track, each with its own step count, on-steps, lock marks and the
-//! page separators), and pressing Play (the space bar, through the X server) starts per-track
-//! playheads that move and wrap at each track's own length.
+//! page separators); a mouse click toggles a step, Ctrl+Z / Ctrl+Shift+Z undo and redo it,
+//! shift+click selects a step for the lock editor and Escape closes it; pressing Play (the space
+//! bar, through the X server) starts per-track playheads that move and wrap at each track's own
+//! length.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use keyboardia_core::SessionState;
 use keyboardia_tests::editor_screen::{
-    cargo_build_bin, target_dir, CellKind, Image, Killed, Xvfb, CELL_PX,
+    cargo_build_bin, target_dir, Cell, CellKind, Image, Killed, Xvfb, CELL_PX,
 };
 
 /// What a row of the demo should look like: (steps, on-steps, locked steps).
@@ -117,8 +119,52 @@ fn editor_shows_the_demo_grid_and_plays_on_space() {
         "stopped on a fresh start (the user presses Play)"
     );
 
-    // Press Play the way a user does: space, with the editor focused.
     x.xdotool(&["search", "--name", "Keyboardia", "windowfocus", "--sync"]);
+    // Click kick step 2 (off in the demo): it turns on; undo, redo, undo.
+    let rows = img.grid();
+    let cell = rows[0][1];
+    assert_eq!(cell.kind, CellKind::Off);
+    let (cx, cy) = (
+        (cell.x + CELL_PX.0 / 2).to_string(),
+        (cell.y + CELL_PX.1 / 2).to_string(),
+    );
+    x.xdotool(&["mousemove", &cx, &cy, "click", "1"]);
+    wait_for(&x, "the clicked step turns on", |g| {
+        g[0][1].kind == CellKind::On
+    });
+    x.xdotool(&["key", "ctrl+z"]);
+    wait_for(&x, "Ctrl+Z turns it off", |g| g[0][1].kind == CellKind::Off);
+    x.xdotool(&["key", "ctrl+shift+z"]);
+    wait_for(&x, "Ctrl+Shift+Z turns it on", |g| {
+        g[0][1].kind == CellKind::On
+    });
+    x.xdotool(&["key", "ctrl+z"]);
+    wait_for(&x, "and undo again", |g| g[0][1].kind == CellKind::Off);
+
+    // Shift+click a locked bass step: it is outlined (its lock editor is open); Escape closes.
+    let bass = rows[6][3];
+    assert!(bass.locked);
+    let (bx, by) = (
+        (bass.x + CELL_PX.0 / 2).to_string(),
+        (bass.y + CELL_PX.1 / 2).to_string(),
+    );
+    x.xdotool(&["mousemove", &bx, &by]);
+    x.xdotool(&["keydown", "shift", "click", "1", "keyup", "shift"]);
+    let outlined = |img: &Image| {
+        let p = img.pixel(bass.x - 1, bass.y + CELL_PX.1 / 2);
+        p.iter().all(|c| *c > 200)
+    };
+    wait_for_image(&x, "shift+click selects the step", outlined);
+    let img = x.screenshot(&target_dir().join("editor-standalone-locks.png"));
+    assert_eq!(
+        img.grid()[6][3].kind,
+        CellKind::On,
+        "shift+click does not toggle"
+    );
+    x.xdotool(&["key", "Escape"]);
+    wait_for_image(&x, "Escape closes the lock editor", |img| !outlined(img));
+
+    // Press Play the way a user does: space, with the editor focused.
     x.xdotool(&[
         "search",
         "--name",
@@ -158,6 +204,25 @@ fn editor_shows_the_demo_grid_and_plays_on_space() {
     }
     assert!(first.is_some(), "playheads appeared");
     assert!(moved, "playheads move while playing");
+}
+
+/// Screenshots until `ok(grid)` holds (up to ~10 s).
+fn wait_for(x: &Xvfb, what: &str, ok: impl Fn(&[Vec<Cell>]) -> bool) {
+    wait_for_image(x, what, |img| {
+        let g = img.grid();
+        g.len() == 8 && ok(&g)
+    });
+}
+
+/// Screenshots until `ok(image)` holds (up to ~10 s).
+fn wait_for_image(x: &Xvfb, what: &str, ok: impl Fn(&Image) -> bool) {
+    for _ in 0..40 {
+        std::thread::sleep(Duration::from_millis(100));
+        if ok(&x.screenshot(&target_dir().join("editor-standalone-step.png"))) {
+            return;
+        }
+    }
+    panic!("{what}: not seen on screen");
 }
 
 fn tempdir() -> std::path::PathBuf {
