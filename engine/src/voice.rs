@@ -877,7 +877,7 @@ impl Voice {
                     ph[1] = wrap(ph[1] + 1.003 * dt);
                     let x = 0.7 * saw(ph[0], dt) + 0.5 * square(ph[1], 1.003 * dt);
                     let amp = (1.0 - *e0) * (0.8 + 0.2 * *e2);
-                    *o = 0.75 * soft_clip(1.3 * self.svf.tick(x).low) * amp;
+                    *o = 0.75 * soft_clip_cubic(1.3 * self.svf.tick(x).low) * amp;
                     *e0 *= d0;
                     *e1 *= d1;
                     *e2 *= d2;
