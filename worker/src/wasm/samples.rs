@@ -95,7 +95,12 @@ pub async fn upload(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
             .map_err(|e| ApiError::internal(e.to_string()))?
             .into(),
     ));
-    live::call(env, id, "announce", &init).await?;
+    // The sample is stored whatever happens here; telling live players is best effort.
+    match live::call(env, id, "announce", &init).await {
+        Ok(resp) if resp.status_code() == 200 => {}
+        Ok(resp) => worker::console_error!("announcing sample {sample}: {}", resp.status_code()),
+        Err(e) => worker::console_error!("announcing sample {sample}: {}", e.msg),
+    }
     let reply = Uploaded {
         id: sample,
         name,
