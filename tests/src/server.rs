@@ -60,10 +60,15 @@ impl Default for Options {
 
 /// A running `wrangler dev`.
 pub struct Server {
+    /// `wrangler dev` (the leader of its own process group), while running.
     child: Option<Child>,
+    /// The loopback port it serves on; kept across restarts.
     port: u16,
+    /// Its inspector port (the default one would clash between servers).
     inspector_port: u16,
+    /// This server's directory: the build copy, its `wrangler.toml` and `state/`.
     persist: PathBuf,
+    /// Where wrangler's output goes (kept when a test panics).
     log: PathBuf,
     options: Options,
 }

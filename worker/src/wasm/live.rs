@@ -64,9 +64,11 @@ pub struct Announce {
 
 /// What exists only while the object is awake.
 struct Live {
+    /// core's room: the authority on the session while it is live.
     room: Room,
     /// Open sockets by connection id.
     sockets: HashMap<ConnId, WebSocket>,
+    /// The id for the next socket (above every id in an attachment, so ids are never reused).
     next_conn: ConnId,
     /// The sequence number last written to KV.
     kv_seq: u64,
@@ -96,8 +98,11 @@ impl Live {
 
 #[durable_object]
 pub struct LiveSession {
+    /// Storage, sockets and alarms of this object.
     state: State,
+    /// Bindings (KV for the first load and for keeping KV current).
     env: Env,
+    /// The room while the object is awake; `None` after a wake until the first event loads it.
     live: RefCell<Option<Live>>,
 }
 
@@ -109,11 +114,16 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS room (
     kv_seq INTEGER NOT NULL
 )";
 
+/// The one row of the `room` table (numbers come back from SQLite as JavaScript numbers).
 #[derive(Deserialize)]
 struct Row {
+    /// The session document ([`session_to_json`]).
     session: String,
+    /// The room's sequence number the document includes.
     seq: f64,
+    /// The shared transport timeline (JSON).
     timeline: String,
+    /// The sequence number last written to KV.
     kv_seq: f64,
 }
 
