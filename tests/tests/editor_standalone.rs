@@ -92,11 +92,11 @@ fn playheads(img: &Image) -> Vec<usize> {
 
 #[test]
 fn editor_shows_the_demo_grid_and_plays_on_space() {
-    let app = cargo_build_bin("keyboardia-standalone", "keyboardia-standalone");
+    let bin = cargo_build_bin("keyboardia-standalone", "keyboardia-standalone");
     let x = Xvfb::start(1600, 900);
     let home = tempdir();
-    let _app = Killed(
-        Command::new(&app)
+    let app = Killed(
+        Command::new(&bin)
             .args(["--backend", "dummy"])
             .env("DISPLAY", &x.display)
             .env_remove("WAYLAND_DISPLAY")
@@ -204,6 +204,8 @@ fn editor_shows_the_demo_grid_and_plays_on_space() {
     }
     assert!(first.is_some(), "playheads appeared");
     assert!(moved, "playheads move while playing");
+    drop(app);
+    let _ = std::fs::remove_dir_all(&home);
 }
 
 /// Screenshots until `ok(grid)` holds (up to ~10 s).
