@@ -79,22 +79,30 @@ fn run(name: &str, state: &SessionState) {
     let blocks = (seconds * SR / 512.0) as usize;
     let (mut l, mut r) = (vec![0.0f32; 512], vec![0.0f32; 512]);
     let mut runs = Vec::new();
+    let mut cpu_runs = Vec::new();
     for _ in 0..3 {
         let mut engine = Engine::new(SR);
         engine.set_pattern(&pattern);
         let mut clock = InternalClock::new(state.tempo);
         clock.play_from(0.0);
         let t0 = Instant::now();
+        let cpu0 = thread_cpu_s();
         for _ in 0..blocks {
             let c = clock.next_block(512, SR);
             engine.process(&c, &[], &mut l, &mut r, None);
         }
         runs.push(t0.elapsed().as_secs_f64());
+        cpu_runs.push(thread_cpu_s() - cpu0);
     }
     runs.sort_by(|a, b| a.total_cmp(b));
+    cpu_runs.sort_by(|a, b| a.total_cmp(b));
     let audio_s = blocks as f64 * 512.0 / SR;
+    // Thread CPU time is the one-core cost; wall clock also counts time the machine gave others.
+    let best = audio_s / cpu_runs[0];
     println!(
-        "{name}: offline {audio_s:.0} s of 48 kHz stereo: best {:.0}x, median {:.0}x real time",
+        "{name}: offline {audio_s:.0} s of 48 kHz stereo: {best:.0}x real time in thread CPU time \
+         (target >= 300x: {}); wall clock best {:.0}x, median {:.0}x",
+        if best >= 300.0 { "met" } else { "NOT met" },
         audio_s / runs[0],
         audio_s / runs[1]
     );
@@ -173,13 +181,14 @@ fn run(name: &str, state: &SessionState) {
     );
     let cpu_p999 = cpu_all[(cpu_all.len() as f64 * 0.999) as usize];
     println!(
-        "{name}: 64-frame blocks, thread CPU time: p99.9 {:.1} µs ({:.2} %), worst {:.1} µs ({:.2} %); worst block's own cost (least of 3 identical runs) {:.1} µs ({:.2} %)",
+        "{name}: 64-frame blocks, thread CPU time: p99.9 {:.1} µs ({:.2} %), worst {:.1} µs ({:.2} %); worst block's own cost (least of 3 identical runs) {:.1} µs ({:.2} %, target <= 5 %: {})",
         cpu_p999 * 1e6,
         pct(cpu_p999),
         cpu_worst * 1e6,
         pct(cpu_worst),
         own_worst * 1e6,
-        pct(own_worst)
+        pct(own_worst),
+        if pct(own_worst) <= 5.0 { "met" } else { "NOT met" }
     );
 }
 
