@@ -95,6 +95,7 @@ pub fn create(data: Data) -> Option<EguiEditor<App>> {
             gui: None,
             name_edits: Vec::new(),
             custom_count: None,
+            session_bar: session_bar::SessionBar::default(),
         },
     )
 }
@@ -111,6 +112,8 @@ pub struct App {
     name_edits: Vec<(TrackId, String)>,
     /// A custom step count being typed, per track.
     custom_count: Option<(TrackId, u8)>,
+    /// The live-session controls.
+    session_bar: session_bar::SessionBar,
 }
 
 impl NiceEguiApp for App {
@@ -133,14 +136,17 @@ impl NiceEguiApp for App {
             .min_size(Vec2::new(min_w, min_h))
             .show(ui, |ui| {
                 egui::Panel::top("transport").show(ui, |ui| self.transport_bar(ui));
+                egui::Panel::top("session").show(ui, |ui| {
+                    self.session_bar.ui(ui, &self.data.params);
+                });
                 if self.controller.lock_target().is_some() {
                     // Below the grid, so it never hides a step.
                     egui::Panel::bottom("locks").show(ui, |ui| self.lock_editor(ui));
                 }
                 egui::CentralPanel::default().show(ui, |ui| self.tracks(ui));
             });
-        if self.data.transport.playing() {
-            // Playheads move: draw at display rate while playing.
+        if self.data.transport.playing() || self.data.params.live.is_joined() {
+            // Playheads move, and other players' edits and presence arrive: draw at display rate.
             ui.ctx().request_repaint();
         }
     }
@@ -163,6 +169,15 @@ impl App {
         !self.standalone() && self.data.params.clock.value() != ClockMode::Internal
     }
 
+    /// In a live session on the session clock: whether the shared transport plays (Play and
+    /// space then start and stop it for everybody). `None` otherwise.
+    fn session_playing(&self) -> Option<bool> {
+        let p = &self.data.params;
+        let session_clock = self.standalone() || p.clock.value() == ClockMode::Server;
+        (session_clock && p.live.is_joined())
+            .then(|| p.live.clock().read().is_some_and(|c| c.timeline.playing))
+    }
+
     fn keyboard(&mut self, ui: &mut egui::Ui) {
         let text_focused = ui.ctx().text_edit_focused();
         let presses: Vec<_> = ui.input(|i| {
@@ -181,8 +196,13 @@ impl App {
                 .collect()
         });
         let host_clock = self.host_clock();
+        let session_playing = self.session_playing();
         for (key, mods) in presses {
             if let Some(cmd) = shortcut(key, mods, text_focused) {
+                if let (input::Command::PlayStop, Some(playing)) = (cmd, session_playing) {
+                    self.data.params.live.set_playing(!playing);
+                    continue;
+                }
                 let session = &self.data.params.session;
                 self.controller
                     .command(session, &self.data.transport, host_clock, cmd);
@@ -201,7 +221,18 @@ impl App {
             ui.heading("Keyboardia");
             ui.separator();
             let t = self.data.transport.clone();
-            if self.host_clock() {
+            if let Some(playing) = self.session_playing() {
+                let text = if playing { "Stop" } else { "Play" };
+                let button =
+                    egui::Button::new(RichText::new(text).strong()).min_size(Vec2::new(70.0, 0.0));
+                if ui
+                    .add(button)
+                    .on_hover_text("Space — starts everyone on the next bar")
+                    .clicked()
+                {
+                    self.data.params.live.set_playing(!playing);
+                }
+            } else if self.host_clock() {
                 let clock = clock_label(self.data.params.clock.value());
                 let text = if t.playing() {
                     format!("{clock}: playing")
@@ -241,7 +272,9 @@ impl App {
 
             ui.separator();
             ui.label("Clock");
-            if self.standalone() {
+            if self.standalone() && self.data.params.live.is_joined() {
+                ui.label("Session (joined)");
+            } else if self.standalone() {
                 ui.label("Internal (standalone)");
             } else {
                 let current = self.data.params.clock.value();
@@ -324,16 +357,19 @@ impl App {
                         .id_salt("grid")
                         .auto_shrink([false, true])
                         .show(ui, |ui| {
+                            let live = self.data.params.live.status();
+                            let now = std::time::Instant::now();
                             ui.vertical(|ui| {
                                 ui.spacing_mut().item_spacing.y = 0.0;
                                 for track in &tracks {
+                                    let flash = |s: u8| session_bar::flash(&live, track.id, s, now);
                                     let playhead = playing.then(|| {
                                         Transport::step_of(sixteenth, track.step_count)
                                     });
                                     let selected =
                                         target.filter(|(t, _)| *t == track.id).map(|(_, s)| s);
                                     if let Some(click) =
-                                        grid::show(ui, track, ROW_HEIGHT_PT, playhead, selected)
+                                        grid::show(ui, track, ROW_HEIGHT_PT, playhead, selected, flash)
                                     {
                                         let session = &self.data.params.session;
                                         self.controller.click_cell(

@@ -95,13 +95,15 @@ pub struct CellClick {
 }
 
 /// Draws the grid of `track` (its own step count) in a row `row_height_pt` high. `playhead` is
-/// the step to highlight (while playing), `selected` the step whose lock editor is open.
+/// the step to highlight (while playing), `selected` the step whose lock editor is open, and
+/// `flash(step)` the colour of the player who just changed that step, if any.
 pub fn show(
     ui: &mut Ui,
     track: &Track,
     row_height_pt: f32,
     playhead: Option<u8>,
     selected: Option<u8>,
+    flash: impl Fn(u8) -> Option<Color32>,
 ) -> Option<CellClick> {
     let count = track.step_count as usize;
     let size = Vec2::new(max_grid_width(), row_height_pt);
@@ -119,6 +121,14 @@ pub fn show(
                 Vec2::splat(4.0),
             );
             painter.rect_filled(mark, CornerRadius::ZERO, colors::LOCK);
+        }
+        if let Some(color) = flash(i as u8) {
+            painter.rect_stroke(
+                cell,
+                CornerRadius::same(2),
+                Stroke::new(2.0, color),
+                egui::StrokeKind::Outside,
+            );
         }
         if selected == Some(i as u8) {
             painter.rect_stroke(

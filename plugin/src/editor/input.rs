@@ -739,7 +739,7 @@ mod tests {
         let mut clicks = Vec::new();
         let mut draw = |ui: &mut egui::Ui| {
             origin.set(ui.cursor().min);
-            if let Some(click) = grid::show(ui, &bass, 52.0, None, None) {
+            if let Some(click) = grid::show(ui, &bass, 52.0, None, None, |_| None) {
                 clicks.push(click);
             }
         };
