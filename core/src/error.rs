@@ -142,6 +142,10 @@ error_codes! {
     ReadOnly = "read_only",
     /// An upload that is not audio this build can read, or longer than allowed.
     BadSample = "bad_sample",
+    /// The path exists, not with this method.
+    MethodNotAllowed = "method_not_allowed",
+    /// The server failed; nothing was changed.
+    Internal = "internal",
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -141,15 +141,20 @@ fn v0_to_v1(state: &mut Value) -> Result<(), SchemaError> {
     let obj = state
         .as_object_mut()
         .ok_or_else(|| bad("state is not an object"))?;
-    let tempo = obj
-        .get("tempo")
-        .and_then(Value::as_f64)
-        .unwrap_or(DEFAULT_TEMPO);
-    let swing = obj.get("swing").and_then(Value::as_f64).unwrap_or(0.0);
+    // The web original always wrote tracks, tempo and swing: a document without tracks is not a
+    // session of any version, and a wrong type is corruption, not a default.
+    let number = |k: &str, default: f64| match obj.get(k) {
+        None => Ok(default),
+        Some(v) => v
+            .as_f64()
+            .ok_or_else(|| bad(&format!("{k} is not a number"))),
+    };
+    let tempo = number("tempo", DEFAULT_TEMPO)?;
+    let swing = number("swing", 0.0)?;
     let old_tracks = match obj.get("tracks") {
         Some(Value::Array(a)) => a.clone(),
-        None => Vec::new(),
         Some(_) => return Err(bad("tracks is not an array")),
+        None => return Err(bad("no tracks")),
     };
     let mut tracks: Vec<Track> = Vec::new();
     for t in old_tracks.iter().take(MAX_TRACKS) {

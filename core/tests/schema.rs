@@ -142,6 +142,20 @@ fn refusals() {
         state_from_json(br#"{"version":"one"}"#),
         Err(SchemaError::Json(_))
     ));
+    // Junk without a version is not an old document: it must not load as an empty session.
+    for junk in [
+        &br#"{"not":"a session"}"#[..],
+        br#"{"tempo":"fast","tracks":[]}"#,
+        br#"{"tracks":{}}"#,
+        b"[]",
+        b"42",
+    ] {
+        assert!(
+            matches!(state_from_json(junk), Err(SchemaError::Json(_))),
+            "{}",
+            String::from_utf8_lossy(junk)
+        );
+    }
     let huge = vec![b' '; MAX_DOCUMENT_BYTES + 1];
     assert_eq!(
         session_from_json(&huge),

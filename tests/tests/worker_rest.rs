@@ -182,12 +182,12 @@ fn every_error_status_is_typed_and_changes_nothing() {
     expect(
         http.request("DELETE", &format!("/api/sessions/{id}"), &[], None),
         405,
-        "malformed",
+        "method_not_allowed",
     );
     expect(
         http.request("GET", "/api/sessions", &[], None),
         405,
-        "malformed",
+        "method_not_allowed",
     );
 
     // 413: more than core's document limit, by header and by body.

@@ -63,10 +63,10 @@ impl ApiError {
         }
     }
 
-    /// An internal failure (storage unavailable…): a 500, never the client's fault. core has no
-    /// "internal" code; the status says it and the message is for operators.
+    /// An internal failure (storage unavailable…): a 500, never the client's fault; the message
+    /// is for operators.
     pub fn internal(msg: impl Into<String>) -> Self {
-        Self::new(500, ErrorCode::Malformed, msg)
+        Self::new(500, ErrorCode::Internal, msg)
     }
 
     pub fn body_json(&self) -> String {
@@ -108,7 +108,7 @@ impl From<RouteError> for ApiError {
         match e {
             RouteError::NotFound => Self::new(404, ErrorCode::NotFound, "no such endpoint"),
             RouteError::MethodNotAllowed => {
-                Self::new(405, ErrorCode::Malformed, "method not allowed here")
+                Self::new(405, ErrorCode::MethodNotAllowed, "method not allowed here")
             }
             RouteError::BadId(e) => e.into(),
         }
