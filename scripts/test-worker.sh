@@ -1,15 +1,11 @@
 #!/usr/bin/env bash
-# CI for the backend: toolchain (idempotent), lint of the Worker for wasm32, its native unit tests,
-# one Worker build, then the tests against the real Worker under `wrangler dev` (each test starts
-# and stops its own server; nothing is left running).
+# CI for the backend, after scripts/test.sh's workspace-wide steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-bash scripts/setup-worker.sh
-cargo fmt -p keyboardia-worker -- --check
+# scripts/test.sh already ran the toolchain setup, fmt, native clippy and `cargo test --workspace`
+# (the Worker's unit tests and every worker_* test against `wrangler dev`). Here: what only this
+# area needs — the Worker linted as it ships (wasm32) and its deployable build.
 cargo clippy -p keyboardia-worker --target wasm32-unknown-unknown -- -D warnings
-cargo clippy -p keyboardia-worker --all-targets -- -D warnings
-cargo test -p keyboardia-worker
 bash scripts/build-worker.sh
-cargo test -p keyboardia-tests --test worker_rest --test worker_live --test worker_samples
