@@ -6,6 +6,7 @@
 //! - [`voice`]: the 16 built-in sounds, the five synth presets and the sampler, all synthesized
 //!   in Rust (no sample files). Percussive one-shots are synthesized once per sample rate into
 //!   tables that hits replay (pitch locks resample them); melodic sounds run live per note.
+//! - [`onsets`]: transient detection and slicing of recorded takes (offline, off the audio thread).
 //! - [`render`]: offline rendering (session → samples → WAV), for tests, benchmarks and bounces.
 //!
 //! Real-time rules: after [`Engine::new`], nothing on the audio path allocates, locks, blocks,
@@ -18,6 +19,7 @@
 pub mod clock;
 pub mod dsp;
 pub mod engine;
+pub mod onsets;
 pub mod pattern;
 pub mod render;
 pub mod voice;
