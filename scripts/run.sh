@@ -1,16 +1,45 @@
 #!/usr/bin/env bash
-# The one command that sets up a fresh machine and runs Keyboardia's standalone app.
+# The one command that sets up a fresh machine and runs Keyboardia: the standalone app, and the
+# local server (`wrangler dev`, the embedded default) that live sessions connect to.
 # Arguments pass through to the app (e.g. `--backend jack`, `--dpi-scale 2`).
 #
 # - With a display (DISPLAY or WAYLAND_DISPLAY set): the editor window opens on the demo
-#   pattern; press Play (or space) to hear it.
+#   pattern; press Play (or space) to hear it. Its session bar shares the pattern through the
+#   local server.
 # - Without a display: the app runs headless and plays the demo at once (stop it with Ctrl+C).
 # - Without an audio device (no /dev/snd/pcm*) and no arguments: `--backend dummy`, which runs
 #   the engine in real time without sound output.
+# - The local server starts in the background on http://127.0.0.1:8787 (log: target/server.log)
+#   unless one already answers there or KEYBOARDIA_SERVER=none; it stops with the app.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+mkdir -p target
+
+server_pid=""
+app_pid=""
+stop() {
+  if [ -n "$app_pid" ]; then
+    kill -TERM "$app_pid" 2>/dev/null || true
+    wait "$app_pid" 2>/dev/null || true
+  fi
+  if [ -n "$server_pid" ]; then
+    kill -TERM -- "-$server_pid" 2>/dev/null || true
+    for _ in $(seq 30); do kill -0 -- "-$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$server_pid" 2>/dev/null || true
+  fi
+}
+trap stop EXIT
+trap 'exit 143' TERM INT
+
+if [ "${KEYBOARDIA_SERVER:-local}" != none ] \
+   && ! curl -sf -o /dev/null --max-time 1 http://127.0.0.1:8787/api/health; then
+  echo "starting the local server on http://127.0.0.1:8787 (log: target/server.log)"
+  setsid bash scripts/server.sh >target/server.log 2>&1 &
+  server_pid=$!
+fi
+
 cargo build --release -p keyboardia-standalone
 
 args=("$@")
@@ -23,4 +52,6 @@ if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
 else
   echo "opening the editor: press Play (or space) to hear the demo beat"
 fi
-exec target/release/keyboardia-standalone "${args[@]}"
+target/release/keyboardia-standalone "${args[@]}" &
+app_pid=$!
+wait "$app_pid"
