@@ -59,10 +59,14 @@ pub struct Rest {
 
 impl Rest {
     pub fn new(server: Server) -> Self {
-        Self {
-            server,
-            http: reqwest::Client::new(),
-        }
+        // A server that does not answer is reported, never waited on forever (the editor calls
+        // create and fork from its thread).
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap_or_default();
+        Self { server, http }
     }
 
     pub fn server(&self) -> &Server {
