@@ -69,6 +69,195 @@ pub fn square(p: f32, dt: f32) -> f32 {
     naive + poly_blep(p, dt) - poly_blep(wrap(p + 0.5), dt)
 }
 
+/// Four `f32` lanes: one SSE register on x86-64, a plain array elsewhere (same arithmetic,
+/// same results).
+#[cfg(target_arch = "x86_64")]
+mod lanes {
+    // SAFETY (every `unsafe` below): these SSE/SSE2 intrinsics only compute on registers, and
+    // SSE and SSE2 are part of the x86-64 baseline, so every x86-64 CPU has them.
+    use std::arch::x86_64::*;
+
+    #[derive(Clone, Copy)]
+    pub struct F4(__m128);
+
+    impl F4 {
+        #[inline(always)]
+        pub fn new(a: [f32; 4]) -> Self {
+            unsafe { Self(_mm_setr_ps(a[0], a[1], a[2], a[3])) }
+        }
+        #[inline(always)]
+        pub fn splat(x: f32) -> Self {
+            unsafe { Self(_mm_set1_ps(x)) }
+        }
+        #[inline(always)]
+        pub fn to_array(self) -> [f32; 4] {
+            unsafe {
+                let v = self.0;
+                [
+                    _mm_cvtss_f32(v),
+                    _mm_cvtss_f32(_mm_shuffle_ps::<0b01_01_01_01>(v, v)),
+                    _mm_cvtss_f32(_mm_shuffle_ps::<0b10_10_10_10>(v, v)),
+                    _mm_cvtss_f32(_mm_shuffle_ps::<0b11_11_11_11>(v, v)),
+                ]
+            }
+        }
+        /// `max(x, 0)` per lane.
+        #[inline(always)]
+        pub fn pos(self) -> Self {
+            unsafe { Self(_mm_max_ps(self.0, _mm_setzero_ps())) }
+        }
+        /// `x - 1` in lanes where `x >= 1`.
+        #[inline(always)]
+        pub fn wrap(self) -> Self {
+            unsafe {
+                let one = _mm_set1_ps(1.0);
+                let ge = _mm_cmpge_ps(self.0, one);
+                Self(_mm_sub_ps(self.0, _mm_and_ps(ge, one)))
+            }
+        }
+        /// `(l0 + l1) + (l2 + l3)`.
+        #[inline(always)]
+        pub fn sum(self) -> f32 {
+            unsafe {
+                let v = self.0;
+                // [l0 + l1, l1 + l0, l2 + l3, l3 + l2], then lane 0 + lane 2.
+                let s = _mm_add_ps(v, _mm_shuffle_ps::<0b10_11_00_01>(v, v));
+                _mm_cvtss_f32(_mm_add_ss(s, _mm_movehl_ps(s, s)))
+            }
+        }
+    }
+
+    impl std::ops::Add for F4 {
+        type Output = Self;
+        #[inline(always)]
+        fn add(self, o: Self) -> Self {
+            unsafe { Self(_mm_add_ps(self.0, o.0)) }
+        }
+    }
+
+    impl std::ops::Sub for F4 {
+        type Output = Self;
+        #[inline(always)]
+        fn sub(self, o: Self) -> Self {
+            unsafe { Self(_mm_sub_ps(self.0, o.0)) }
+        }
+    }
+
+    impl std::ops::Mul for F4 {
+        type Output = Self;
+        #[inline(always)]
+        fn mul(self, o: Self) -> Self {
+            unsafe { Self(_mm_mul_ps(self.0, o.0)) }
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+mod lanes {
+    #[derive(Clone, Copy)]
+    pub struct F4([f32; 4]);
+
+    impl F4 {
+        #[inline(always)]
+        pub fn new(a: [f32; 4]) -> Self {
+            Self(a)
+        }
+        #[inline(always)]
+        pub fn splat(x: f32) -> Self {
+            Self([x; 4])
+        }
+        #[inline(always)]
+        pub fn to_array(self) -> [f32; 4] {
+            self.0
+        }
+        #[inline(always)]
+        pub fn pos(self) -> Self {
+            Self(self.0.map(|x| if x > 0.0 { x } else { 0.0 }))
+        }
+        #[inline(always)]
+        pub fn wrap(self) -> Self {
+            Self(self.0.map(|x| if x >= 1.0 { x - 1.0 } else { x }))
+        }
+        #[inline(always)]
+        pub fn sum(self) -> f32 {
+            let v = self.0;
+            (v[0] + v[1]) + (v[2] + v[3])
+        }
+    }
+
+    impl std::ops::Add for F4 {
+        type Output = Self;
+        #[inline(always)]
+        fn add(self, o: Self) -> Self {
+            Self(std::array::from_fn(|i| self.0[i] + o.0[i]))
+        }
+    }
+
+    impl std::ops::Sub for F4 {
+        type Output = Self;
+        #[inline(always)]
+        fn sub(self, o: Self) -> Self {
+            Self(std::array::from_fn(|i| self.0[i] - o.0[i]))
+        }
+    }
+
+    impl std::ops::Mul for F4 {
+        type Output = Self;
+        #[inline(always)]
+        fn mul(self, o: Self) -> Self {
+            Self(std::array::from_fn(|i| self.0[i] * o.0[i]))
+        }
+    }
+}
+
+pub use lanes::F4;
+
+/// Four band-limited sawtooth oscillators advanced together, one per lane. Same polyBLEP as
+/// [`saw`], written branch-free as `b² − a²` with `a = max(0, 1 − p/dt)` (just after the wrap)
+/// and `b = max(0, 1 − (1 − p)/dt)` (just before it); a band-limited square is the difference
+/// of two saws half a cycle apart.
+#[derive(Clone, Copy)]
+pub struct Saw4 {
+    /// Phases in `[0, 1)`.
+    ph: F4,
+    /// Increments (below 0.5).
+    dt: F4,
+    /// Reciprocals of the increments.
+    idt: F4,
+    /// Output weight of each lane.
+    w: F4,
+}
+
+impl Saw4 {
+    #[inline(always)]
+    pub fn new(ph: [f32; 4], dt: [f32; 4], w: [f32; 4]) -> Self {
+        Self {
+            ph: F4::new(ph),
+            dt: F4::new(dt),
+            idt: F4::new(dt.map(|d| 1.0 / d)),
+            w: F4::new(w),
+        }
+    }
+
+    /// The phases (to store between calls).
+    #[inline(always)]
+    pub fn phases(&self) -> [f32; 4] {
+        self.ph.to_array()
+    }
+
+    /// Advances one sample; returns the weighted sum of the four saws.
+    #[inline(always)]
+    pub fn tick(&mut self) -> f32 {
+        let one = F4::splat(1.0);
+        let p = (self.ph + self.dt).wrap();
+        self.ph = p;
+        let a = (one - p * self.idt).pos();
+        let b = (one - (one - p) * self.idt).pos();
+        let y = (p + p - one) - (b * b - a * a);
+        (y * self.w).sum()
+    }
+}
+
 /// Per-sample multiplier of an exponential decay with time constant `tau_s`.
 pub fn decay_coef(tau_s: f32, sample_rate: f32) -> f32 {
     (-1.0 / (tau_s * sample_rate).max(1.0)).exp()

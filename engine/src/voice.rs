@@ -14,7 +14,7 @@ use keyboardia_core::{BuiltinSound, SynthPreset};
 
 use crate::dsp::{
     decay_coef, note_to_hz, one_pole_coef, saw, semis_to_ratio, sin2pi, soft_clip, soft_clip_cubic,
-    square, wrap, Ladder, Noise, Svf, CONTROL_RATE,
+    square, wrap, Ladder, Noise, Saw4, Svf, CONTROL_RATE,
 };
 
 /// The longest run of frames a voice renders in one call (the engine's chunk size).
@@ -429,9 +429,12 @@ impl Voice {
                     SynthPreset::Bass => {
                         self.dec = [d(0.002), d(0.14), d(0.35), 0.0];
                         self.env[2] = 1.0;
+                        // The square's second saw, half a cycle ahead.
+                        self.ph[2] = 0.5;
                     }
                     SynthPreset::Lead => {
                         self.dec = [d(0.004), d(0.3), 0.0, 0.0];
+                        self.ph[3] = 0.5;
                     }
                     SynthPreset::Pad => {
                         self.dec = [d(0.07), d(1.5), 0.0, 0.0];
@@ -441,6 +444,7 @@ impl Voice {
                     SynthPreset::Pluck => {
                         self.dec = [d(0.0015), d(0.07), d(0.32), 0.0];
                         self.env[2] = 1.0;
+                        self.ph[2] = 0.5;
                     }
                     SynthPreset::Acid => {
                         // env1: filter envelope (shorter and deeper when accented).
@@ -868,70 +872,87 @@ impl Voice {
         let [d0, d1, d2, _d3] = self.dec;
         match preset {
             SynthPreset::Bass => {
+                // Lanes: saw, and the square as the difference of two saws half a cycle apart.
                 let dt = self.freq_hz * inv_sr;
-                for (i, o) in out.iter_mut().enumerate() {
-                    if (age0 + i as u32).is_multiple_of(CONTROL_RATE) {
-                        self.svf.set(160.0 + 1500.0 * *e1, 1.5, sr);
-                    }
-                    ph[0] = wrap(ph[0] + dt);
-                    ph[1] = wrap(ph[1] + 1.003 * dt);
-                    let x = 0.7 * saw(ph[0], dt) + 0.5 * square(ph[1], 1.003 * dt);
-                    let amp = (1.0 - *e0) * (0.8 + 0.2 * *e2);
-                    *o = 0.75 * soft_clip_cubic(1.3 * self.svf.tick(x).low) * amp;
-                    *e0 *= d0;
-                    *e1 *= d1;
-                    *e2 *= d2;
+                let dts = [dt, 1.003 * dt, 1.003 * dt, dt];
+                let mut osc = Saw4::new([ph[0], ph[1], ph[2], ph[3]], dts, [0.7, -0.5, 0.5, 0.0]);
+                if age0.is_multiple_of(CONTROL_RATE) {
+                    self.svf.set(160.0 + 1500.0 * *e1, 1.5, sr);
                 }
+                let mut svf = self.svf;
+                let (mut a0, mut a1, mut a2) = (*e0, *e1, *e2);
+                for o in out.iter_mut() {
+                    let x = osc.tick();
+                    let amp = (1.0 - a0) * (0.8 + 0.2 * a2);
+                    *o = 0.75 * soft_clip_cubic(1.3 * svf.tick(x).low) * amp;
+                    a0 *= d0;
+                    a1 *= d1;
+                    a2 *= d2;
+                }
+                (*e0, *e1, *e2) = (a0, a1, a2);
+                self.svf = svf;
+                ph[..4].copy_from_slice(&osc.phases());
                 true
             }
             SynthPreset::Lead => {
+                // Lanes: two detuned saws, and the square as the difference of two saws.
                 let dt = self.freq_hz * inv_sr;
-                let dt_a = dt * 1.0046;
-                let dt_b = dt * 0.9954;
-                for (i, o) in out.iter_mut().enumerate() {
-                    if (age0 + i as u32).is_multiple_of(CONTROL_RATE) {
-                        self.svf.set(2200.0 + 2800.0 * *e1, 1.1, sr);
-                    }
-                    ph[0] = wrap(ph[0] + dt_a);
-                    ph[1] = wrap(ph[1] + dt_b);
-                    ph[2] = wrap(ph[2] + dt);
-                    let x = 0.45 * (saw(ph[0], dt_a) + saw(ph[1], dt_b)) + 0.3 * square(ph[2], dt);
-                    *o = 0.6 * self.svf.tick(x).low * (1.0 - *e0);
-                    *e0 *= d0;
-                    *e1 *= d1;
+                let dts = [dt * 1.0046, dt * 0.9954, dt, dt];
+                let mut osc = Saw4::new([ph[0], ph[1], ph[2], ph[3]], dts, [0.45, 0.45, -0.3, 0.3]);
+                if age0.is_multiple_of(CONTROL_RATE) {
+                    self.svf.set(2200.0 + 2800.0 * *e1, 1.1, sr);
                 }
+                let mut svf = self.svf;
+                let (mut a0, mut a1) = (*e0, *e1);
+                for o in out.iter_mut() {
+                    let x = osc.tick();
+                    *o = 0.6 * svf.tick(x).low * (1.0 - a0);
+                    a0 *= d0;
+                    a1 *= d1;
+                }
+                (*e0, *e1) = (a0, a1);
+                self.svf = svf;
+                ph[..4].copy_from_slice(&osc.phases());
                 true
             }
             SynthPreset::Pad => {
                 let dt = self.freq_hz * inv_sr;
                 let dts = [dt * 0.993, dt, dt * 1.007, dt * 2.003];
+                let mut osc = Saw4::new([ph[0], ph[1], ph[2], ph[3]], dts, [1.0, 1.0, 1.0, 0.4]);
+                let mut svf = self.svf;
+                let (mut a0, mut a1) = (*e0, *e1);
                 for o in out.iter_mut() {
-                    let mut x = 0.0;
-                    for j in 0..4 {
-                        ph[j] = wrap(ph[j] + dts[j]);
-                        x += saw(ph[j], dts[j]) * if j == 3 { 0.4 } else { 1.0 };
-                    }
-                    *o = 0.32 * self.svf.tick(x).low * (1.0 - *e0) * (0.75 + 0.25 * *e1);
-                    *e0 *= d0;
-                    *e1 *= d1;
+                    let x = osc.tick();
+                    *o = 0.32 * svf.tick(x).low * (1.0 - a0) * (0.75 + 0.25 * a1);
+                    a0 *= d0;
+                    a1 *= d1;
                 }
+                (*e0, *e1) = (a0, a1);
+                self.svf = svf;
+                ph[..4].copy_from_slice(&osc.phases());
                 true
             }
             SynthPreset::Pluck => {
+                // Lanes: saw, and the octave square as the difference of two saws.
                 let dt = self.freq_hz * inv_sr;
-                for (i, o) in out.iter_mut().enumerate() {
-                    if (age0 + i as u32).is_multiple_of(CONTROL_RATE) {
-                        self.svf.set(180.0 + 6500.0 * *e1, 1.6, sr);
-                    }
-                    ph[0] = wrap(ph[0] + dt);
-                    ph[1] = wrap(ph[1] + dt * 2.0);
-                    let x = 0.6 * saw(ph[0], dt) + 0.35 * square(ph[1], 2.0 * dt);
-                    *o = 1.25 * self.svf.tick(x).low * (1.0 - *e0) * *e2;
-                    *e0 *= d0;
-                    *e1 *= d1;
-                    *e2 *= d2;
+                let dts = [dt, 2.0 * dt, 2.0 * dt, dt];
+                let mut osc = Saw4::new([ph[0], ph[1], ph[2], ph[3]], dts, [0.6, -0.35, 0.35, 0.0]);
+                if age0.is_multiple_of(CONTROL_RATE) {
+                    self.svf.set(180.0 + 6500.0 * *e1, 1.6, sr);
                 }
-                *e2 > 1e-4
+                let mut svf = self.svf;
+                let (mut a0, mut a1, mut a2) = (*e0, *e1, *e2);
+                for o in out.iter_mut() {
+                    let x = osc.tick();
+                    *o = 1.25 * svf.tick(x).low * (1.0 - a0) * a2;
+                    a0 *= d0;
+                    a1 *= d1;
+                    a2 *= d2;
+                }
+                (*e0, *e1, *e2) = (a0, a1, a2);
+                self.svf = svf;
+                ph[..4].copy_from_slice(&osc.phases());
+                a2 > 1e-4
             }
             SynthPreset::Acid => {
                 let [depth_hz, res, accent_gain, ..] = self.k;
