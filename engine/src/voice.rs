@@ -277,6 +277,28 @@ fn fract(p: f32) -> f32 {
     }
 }
 
+/// Splits `n` frames starting at voice age `age0` into runs `(lo, hi)` that end on the voice's
+/// control-rate grid (ages that are multiples of [`CONTROL_RATE`]) or at `n`.
+#[inline(always)]
+fn control_periods(age0: u32, n: usize) -> impl Iterator<Item = (usize, usize)> {
+    let first = (CONTROL_RATE - age0 % CONTROL_RATE) as usize;
+    let mut lo = 0;
+    std::iter::from_fn(move || {
+        if lo >= n {
+            return None;
+        }
+        let hi = if lo == 0 {
+            first
+        } else {
+            lo + CONTROL_RATE as usize
+        }
+        .min(n);
+        let run = (lo, hi);
+        lo = hi;
+        Some(run)
+    })
+}
+
 /// 808-style metallic oscillator frequencies (Hz) of the hats.
 const HAT_FREQS_HZ: [f32; 6] = [205.3, 304.4, 369.6, 522.7, 540.0, 800.0];
 /// Chord of the stab, semitones over the root (minor 7th).
@@ -553,7 +575,7 @@ impl Voice {
         let mut done = 0;
         while done < out.len() && self.active {
             let left = out.len() - done;
-            let seg = if self.releasing {
+            let mut seg = if self.releasing {
                 left.min(self.release_left as usize)
             } else if self.gate_left == GATE_HELD {
                 left
@@ -570,9 +592,14 @@ impl Voice {
             }
             // Segments end on control-rate boundaries of the voice's age, where the "has it died
             // away" check happens, so a note ends on the same frame however blocks are split.
-            let seg = seg.min((CONTROL_RATE - self.age % CONTROL_RATE) as usize);
+            // Synth presets keep to that grid themselves (and take whole chunks).
+            let live_synth = self.table.is_none() && matches!(self.patch, Patch::Synth(_));
+            if !live_synth {
+                seg = seg.min((CONTROL_RATE - self.age % CONTROL_RATE) as usize);
+            }
             let mut buf = [0.0f32; MAX_CHUNK];
-            let alive = self.synth(&mut buf[..seg], bank) || !self.age.is_multiple_of(CONTROL_RATE);
+            let (seg, alive) = self.synth(&mut buf[..seg], bank);
+            let alive = alive || !self.age.is_multiple_of(CONTROL_RATE);
             let dst = &mut out[done..done + seg];
             if self.releasing {
                 let inv = 1.0 / self.release_len as f32;
@@ -597,8 +624,10 @@ impl Voice {
         }
     }
 
-    /// Writes raw (unit-gain) frames of the patch; returns false once the sound has died away.
-    fn synth(&mut self, out: &mut [f32], bank: &SampleBank) -> bool {
+    /// Writes raw (unit-gain) frames of the patch. Returns how many frames it wrote (all of
+    /// `out`, unless the sound died away) and whether the sound goes on. Synth presets take any
+    /// run of frames; everything else takes runs that stay within one control period.
+    fn synth(&mut self, out: &mut [f32], bank: &SampleBank) -> (usize, bool) {
         if let Some(table) = &self.table {
             let rate = self.k[0] as f64;
             let last = table.len().saturating_sub(1);
@@ -615,7 +644,7 @@ impl Voice {
             }
             self.pos = pos;
             self.age = self.age.wrapping_add(out.len() as u32);
-            return (pos as usize) < last;
+            return (out.len(), (pos as usize) < last);
         }
         let sr = self.sr;
         let inv_sr = 1.0 / sr;
@@ -626,6 +655,7 @@ impl Voice {
         let k = self.k;
         let mut ph = self.ph;
         let alive;
+        let mut frames = out.len();
         match self.patch {
             Patch::Sound(s) => match s {
                 BuiltinSound::Kick => {
@@ -835,13 +865,16 @@ impl Voice {
                 }
             },
             Patch::Synth(preset) => {
-                alive = self.synth_preset(
+                let (n, live) = self.synth_preset(
                     preset,
                     out,
                     &mut ph,
                     [&mut e0, &mut e1, &mut e2, &mut e3],
                     age0,
                 );
+                frames = n;
+                self.age = age0.wrapping_add(n as u32);
+                alive = live;
             }
             Patch::Sample(slot) => {
                 alive = self.sampler(slot, out, bank);
@@ -855,9 +888,12 @@ impl Voice {
         self.svf2.flush();
         self.ladder.flush();
         self.ph = ph;
-        alive
+        (frames, alive)
     }
 
+    /// Renders a synth preset over `out` (up to [`MAX_CHUNK`] frames, any start age), with its
+    /// control-rate updates on the voice's own 16-frame grid. Returns the frames rendered and
+    /// whether the note still sounds; a note dies only at the end of a control period.
     fn synth_preset(
         &mut self,
         preset: SynthPreset,
@@ -865,55 +901,60 @@ impl Voice {
         ph: &mut [f32; 6],
         env: [&mut f32; 4],
         age0: u32,
-    ) -> bool {
+    ) -> (usize, bool) {
         let sr = self.sr;
         let inv_sr = 1.0 / sr;
         let [e0, e1, e2, _e3] = env;
         let [d0, d1, d2, _d3] = self.dec;
+        let n = out.len();
         match preset {
             SynthPreset::Bass => {
                 // Lanes: saw, and the square as the difference of two saws half a cycle apart.
                 let dt = self.freq_hz * inv_sr;
                 let dts = [dt, 1.003 * dt, 1.003 * dt, dt];
                 let mut osc = Saw4::new([ph[0], ph[1], ph[2], ph[3]], dts, [0.7, -0.5, 0.5, 0.0]);
-                if age0.is_multiple_of(CONTROL_RATE) {
-                    self.svf.set(160.0 + 1500.0 * *e1, 1.5, sr);
-                }
                 let mut svf = self.svf;
                 let (mut a0, mut a1, mut a2) = (*e0, *e1, *e2);
-                for o in out.iter_mut() {
-                    let x = osc.tick();
-                    let amp = (1.0 - a0) * (0.8 + 0.2 * a2);
-                    *o = 0.75 * soft_clip_cubic(1.3 * svf.tick(x).low) * amp;
-                    a0 *= d0;
-                    a1 *= d1;
-                    a2 *= d2;
+                for (lo, hi) in control_periods(age0, n) {
+                    if (age0 + lo as u32).is_multiple_of(CONTROL_RATE) {
+                        svf.set(160.0 + 1500.0 * a1, 1.5, sr);
+                    }
+                    for o in out[lo..hi].iter_mut() {
+                        let x = osc.tick();
+                        let amp = (1.0 - a0) * (0.8 + 0.2 * a2);
+                        *o = 0.75 * soft_clip_cubic(1.3 * svf.tick(x).low) * amp;
+                        a0 *= d0;
+                        a1 *= d1;
+                        a2 *= d2;
+                    }
                 }
                 (*e0, *e1, *e2) = (a0, a1, a2);
                 self.svf = svf;
                 ph[..4].copy_from_slice(&osc.phases());
-                true
+                (n, true)
             }
             SynthPreset::Lead => {
                 // Lanes: two detuned saws, and the square as the difference of two saws.
                 let dt = self.freq_hz * inv_sr;
                 let dts = [dt * 1.0046, dt * 0.9954, dt, dt];
                 let mut osc = Saw4::new([ph[0], ph[1], ph[2], ph[3]], dts, [0.45, 0.45, -0.3, 0.3]);
-                if age0.is_multiple_of(CONTROL_RATE) {
-                    self.svf.set(2200.0 + 2800.0 * *e1, 1.1, sr);
-                }
                 let mut svf = self.svf;
                 let (mut a0, mut a1) = (*e0, *e1);
-                for o in out.iter_mut() {
-                    let x = osc.tick();
-                    *o = 0.6 * svf.tick(x).low * (1.0 - a0);
-                    a0 *= d0;
-                    a1 *= d1;
+                for (lo, hi) in control_periods(age0, n) {
+                    if (age0 + lo as u32).is_multiple_of(CONTROL_RATE) {
+                        svf.set(2200.0 + 2800.0 * a1, 1.1, sr);
+                    }
+                    for o in out[lo..hi].iter_mut() {
+                        let x = osc.tick();
+                        *o = 0.6 * svf.tick(x).low * (1.0 - a0);
+                        a0 *= d0;
+                        a1 *= d1;
+                    }
                 }
                 (*e0, *e1) = (a0, a1);
                 self.svf = svf;
                 ph[..4].copy_from_slice(&osc.phases());
-                true
+                (n, true)
             }
             SynthPreset::Pad => {
                 let dt = self.freq_hz * inv_sr;
@@ -930,35 +971,46 @@ impl Voice {
                 (*e0, *e1) = (a0, a1);
                 self.svf = svf;
                 ph[..4].copy_from_slice(&osc.phases());
-                true
+                (n, true)
             }
             SynthPreset::Pluck => {
                 // Lanes: saw, and the octave square as the difference of two saws.
                 let dt = self.freq_hz * inv_sr;
                 let dts = [dt, 2.0 * dt, 2.0 * dt, dt];
                 let mut osc = Saw4::new([ph[0], ph[1], ph[2], ph[3]], dts, [0.6, -0.35, 0.35, 0.0]);
-                if age0.is_multiple_of(CONTROL_RATE) {
-                    self.svf.set(180.0 + 6500.0 * *e1, 1.6, sr);
-                }
                 let mut svf = self.svf;
                 let (mut a0, mut a1, mut a2) = (*e0, *e1, *e2);
-                for o in out.iter_mut() {
-                    let x = osc.tick();
-                    *o = 1.25 * svf.tick(x).low * (1.0 - a0) * a2;
-                    a0 *= d0;
-                    a1 *= d1;
-                    a2 *= d2;
+                let mut result = (n, true);
+                for (lo, hi) in control_periods(age0, n) {
+                    if (age0 + lo as u32).is_multiple_of(CONTROL_RATE) {
+                        svf.set(180.0 + 6500.0 * a1, 1.6, sr);
+                    }
+                    for o in out[lo..hi].iter_mut() {
+                        let x = osc.tick();
+                        *o = 1.25 * svf.tick(x).low * (1.0 - a0) * a2;
+                        a0 *= d0;
+                        a1 *= d1;
+                        a2 *= d2;
+                    }
+                    // Died away: checked at the end of each control period.
+                    if (age0 + hi as u32).is_multiple_of(CONTROL_RATE) && a2 <= 1e-4 {
+                        result = (hi, false);
+                        break;
+                    }
                 }
                 (*e0, *e1, *e2) = (a0, a1, a2);
                 self.svf = svf;
                 ph[..4].copy_from_slice(&osc.phases());
-                a2 > 1e-4
+                result
             }
             SynthPreset::Acid => {
                 let [depth_hz, res, accent_gain, ..] = self.k;
                 let mut dt = self.freq_hz * inv_sr;
-                for (i, o) in out.iter_mut().enumerate() {
-                    if (age0 + i as u32).is_multiple_of(CONTROL_RATE) {
+                let mut ladder = self.ladder;
+                let mut p0 = ph[0];
+                let (mut a0, mut a1, mut a2) = (*e0, *e1, *e2);
+                for (lo, hi) in control_periods(age0, n) {
+                    if (age0 + lo as u32).is_multiple_of(CONTROL_RATE) {
                         self.freq_hz +=
                             self.glide_coef * CONTROL_RATE as f32 * (self.target_hz - self.freq_hz);
                         if (self.freq_hz - self.target_hz).abs() < 0.01
@@ -967,19 +1019,24 @@ impl Voice {
                             self.freq_hz = self.target_hz;
                         }
                         dt = self.freq_hz * inv_sr;
-                        let fc = (120.0 + depth_hz * *e1 + 0.9 * self.freq_hz).min(0.45 * sr);
-                        self.ladder.set_cutoff(fc, sr);
+                        let fc = (120.0 + depth_hz * a1 + 0.9 * self.freq_hz).min(0.45 * sr);
+                        ladder.set_cutoff(fc, sr);
                     }
-                    ph[0] = wrap(ph[0] + dt);
-                    let x = saw(ph[0], dt);
-                    let y = self.ladder.tick(x * 0.3, res);
-                    let amp = (1.0 - *e0) * (0.65 + 0.35 * *e2) * accent_gain;
-                    *o = 0.9 * soft_clip_cubic(4.0 * y) * amp;
-                    *e0 *= d0;
-                    *e1 *= d1;
-                    *e2 *= d2;
+                    for o in out[lo..hi].iter_mut() {
+                        p0 = wrap(p0 + dt);
+                        let x = saw(p0, dt);
+                        let y = ladder.tick(x * 0.3, res);
+                        let amp = (1.0 - a0) * (0.65 + 0.35 * a2) * accent_gain;
+                        *o = 0.9 * soft_clip_cubic(4.0 * y) * amp;
+                        a0 *= d0;
+                        a1 *= d1;
+                        a2 *= d2;
+                    }
                 }
-                true
+                (*e0, *e1, *e2) = (a0, a1, a2);
+                self.ladder = ladder;
+                ph[0] = p0;
+                (n, true)
             }
         }
     }
