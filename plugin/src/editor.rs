@@ -66,6 +66,8 @@ pub struct Data {
     pub transport: Arc<Transport>,
     /// Window size and whether the editor is open (GUI-only work is skipped while closed).
     pub egui_state: Arc<EguiEditorState>,
+    /// The recorder: Record button, input meter, the latest take.
+    pub record: Arc<crate::record::RecordShared>,
 }
 
 /// A new editor state at the default size.
@@ -443,6 +445,16 @@ impl App {
                     ui.separator();
                     for p in SynthPreset::ALL {
                         ui.selectable_value(&mut chosen, Instrument::Synth(*p), p.label());
+                    }
+                    // Samples the sampler holds (shared in the session, or loaded).
+                    let samples = self.data.params.session.sample_ids();
+                    if !samples.is_empty() {
+                        ui.separator();
+                        let status = self.data.params.live.status();
+                        for id in samples {
+                            let label = status.sample_name(&id).unwrap_or(id.as_str()).to_owned();
+                            ui.selectable_value(&mut chosen, Instrument::Sample(id), label);
+                        }
                     }
                 });
             if chosen != track.instrument {

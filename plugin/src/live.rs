@@ -80,6 +80,14 @@ pub struct Status {
 }
 
 impl Status {
+    /// The name a shared sample came with, if this player saw it travel.
+    pub fn sample_name(&self, id: &SampleId) -> Option<&str> {
+        self.transfers.iter().find_map(|(name, t)| match t {
+            Transfer::Uploaded(s) | Transfer::Downloaded(s) if s == id => Some(name.as_str()),
+            _ => None,
+        })
+    }
+
     fn color_of(&self, player: PlayerId) -> u8 {
         self.players
             .iter()

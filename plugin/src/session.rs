@@ -177,6 +177,14 @@ impl SessionStore {
         self.send_pattern(pattern);
     }
 
+    /// The samples the sampler holds, in slot order.
+    pub fn sample_ids(&self) -> Vec<SampleId> {
+        self.doc
+            .lock()
+            .map(|d| d.sample_slots.clone())
+            .unwrap_or_default()
+    }
+
     /// Hands a decoded sample to the sampler under `id` (tracks playing `sample:<id>` use it).
     pub fn load_sample(&self, id: SampleId, buffer: SampleBuffer) -> Option<usize> {
         let mut doc = self.doc.lock().expect("session lock");

@@ -9,18 +9,10 @@
 use std::time::{Duration, Instant};
 
 use keyboardia_core::{Op, SessionId, SessionState, TrackId};
-use keyboardia_sync::{Rest, Server as SyncServer, SyncEvent};
+use keyboardia_sync::SyncEvent;
 use keyboardia_tests::netem::{Impairment, Proxy};
-use keyboardia_tests::players::{wait_until, Player};
+use keyboardia_tests::players::{create_session, unix_ms, wait_until, Player};
 use keyboardia_tests::server::Server;
-
-fn unix_ms() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-        * 1000.0
-}
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
@@ -45,12 +37,7 @@ fn clock_errors(base: &str, id: SessionId, settle: Duration) -> Vec<f64> {
 fn main() {
     let server = Server::start();
     let base = server.base_url();
-    let rest = Rest::new(SyncServer::new(&base).unwrap());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let id = rt.block_on(rest.create(&SessionState::demo())).unwrap().id;
+    let id = create_session(&base, &SessionState::demo());
 
     let e = clock_errors(&base, id, Duration::from_secs(3));
     println!(

@@ -1,4 +1,6 @@
-//! Onsets in rendered audio.
+//! Onsets in rendered audio, and a pattern whose onsets are easy to find.
+
+use keyboardia_core::{SessionState, Track};
 
 /// Where hits start: the first sample above 0.1 after 10 ms (at 48 kHz) with none. Works for
 /// sounds that ring on between hits (a kick decays to ~0.05 by the next beat), where a
@@ -15,4 +17,17 @@ pub fn hits(x: &[f32]) -> Vec<usize> {
         }
     }
     out
+}
+
+/// A kick on every beat at 120 BPM: one hit every 500 ms.
+pub fn four_on_the_floor() -> SessionState {
+    let mut kick = Track::new("kick".parse().unwrap(), "Kick", "kick".parse().unwrap());
+    for s in [0, 4, 8, 12] {
+        kick.steps[s].on = true;
+    }
+    SessionState {
+        tempo: 120.0,
+        tracks: vec![kick],
+        ..SessionState::default()
+    }
 }

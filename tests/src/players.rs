@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use keyboardia_core::{Op, SessionId, SessionState};
 use keyboardia_sync::*;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 pub struct Player {
     pub sync: Sync,
@@ -91,4 +92,26 @@ pub fn wait_until(
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Wall-clock milliseconds since the Unix epoch: the Worker's clock on this machine, so the
+/// truth against which clock estimates are measured.
+pub fn unix_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        * 1000.0
+}
+
+/// Creates a session holding `state` through the REST API at `base`; returns its id.
+pub fn create_session(base: &str, state: &SessionState) -> SessionId {
+    let rest = Rest::new(Server::new(base).expect("server address"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(rest.create(state))
+        .expect("create a session")
+        .id
 }

@@ -3,25 +3,17 @@
 //! the session, and both render the beat at the same moments. Edits made through one plugin's
 //! session reach the other's audio.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use keyboardia_core::protocol::ClientMessage;
-use keyboardia_core::{Op, SessionId, SessionState, Track};
-use keyboardia_sync::{Rest, Server as SyncServer};
+use keyboardia_core::{Op, SessionId, Track};
 use keyboardia_tests::clap_host::{clap_bundle_path, BundleKind, ClapPlugin};
-use keyboardia_tests::onsets::hits;
+use keyboardia_tests::onsets::{four_on_the_floor, hits};
+use keyboardia_tests::players::{create_session, unix_ms};
 use keyboardia_tests::server::{LiveClient, Server};
 
 const SR: f64 = 48_000.0;
 const BLOCK: usize = 512;
-
-fn unix_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-        * 1000.0
-}
 
 /// A plugin joined to `session` through its saved state, in session-clock mode.
 fn joined_plugin(base: &str, session: SessionId, name: &str) -> ClapPlugin {
@@ -79,21 +71,7 @@ fn render_live(
 fn two_plugins_in_one_session_play_in_time() {
     let server = Server::start();
     let base = server.base_url();
-    let rest = Rest::new(SyncServer::new(&base).unwrap());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut kick = Track::new("kick".parse().unwrap(), "Kick", "kick".parse().unwrap());
-    for s in [0, 4, 8, 12] {
-        kick.steps[s].on = true;
-    }
-    let state = SessionState {
-        tempo: 120.0,
-        tracks: vec![kick],
-        ..SessionState::default()
-    };
-    let id = rt.block_on(rest.create(&state)).unwrap().id;
+    let id = create_session(&base, &four_on_the_floor());
 
     let mut a = joined_plugin(&base, id, "Ada");
     // The second player opens the project later.

@@ -4,36 +4,14 @@
 
 use std::time::Duration;
 
-use keyboardia_core::{SessionState, Track};
+use keyboardia_core::SessionState;
 use keyboardia_engine::{Engine, EnginePattern, ServerClock};
-use keyboardia_sync::{Rest, Server as SyncServer};
-use keyboardia_tests::onsets::hits;
-use keyboardia_tests::players::{wait_until, Player};
+use keyboardia_tests::onsets::{four_on_the_floor, hits};
+use keyboardia_tests::players::{create_session, unix_ms, wait_until, Player};
 use keyboardia_tests::server::Server;
 
 const SR: f64 = 48_000.0;
 const BLOCK: usize = 256;
-
-fn unix_ms() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-        * 1000.0
-}
-
-/// A kick on every beat, gated to one 16th: silence between hits makes onsets exact.
-fn four_on_the_floor() -> SessionState {
-    let mut kick = Track::new("kick".parse().unwrap(), "Kick", "kick".parse().unwrap());
-    for s in [0, 4, 8, 12] {
-        kick.steps[s].on = true;
-    }
-    SessionState {
-        tempo: 120.0,
-        tracks: vec![kick],
-        ..SessionState::default()
-    }
-}
 
 /// Renders two seconds starting now, the way an audio callback would: block start times come
 /// from the player's local clock, the beat from its server-clock estimate. Returns each onset as
@@ -86,13 +64,8 @@ fn attack_frames(state: &SessionState) -> usize {
 #[test]
 fn two_engines_in_server_mode_play_in_time() {
     let server = Server::start();
-    let rest = Rest::new(SyncServer::new(&server.base_url()).unwrap());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     let state = four_on_the_floor();
-    let id = rt.block_on(rest.create(&state)).unwrap().id;
+    let id = create_session(&server.base_url(), &state);
 
     let mut a = Player::start(
         &server.base_url(),

@@ -7,26 +7,13 @@ use std::time::{Duration, Instant};
 use keyboardia_core::{ErrorCode, Lock, Op, SessionId, SessionState, Track, TrackId};
 use keyboardia_sync::{encode_wav, Rest, RestError, SampleEvent, Server as SyncServer, SyncEvent};
 use keyboardia_tests::netem::{Impairment, Proxy};
-use keyboardia_tests::players::{wait_until, Player};
+use keyboardia_tests::players::{create_session, unix_ms, wait_until, Player};
 use keyboardia_tests::server::LiveClient;
 use keyboardia_tests::server::Server;
 
-fn unix_ms() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-        * 1000.0
-}
-
 /// A session on the server holding the demo pattern.
 fn demo_session(server: &Server) -> SessionId {
-    let rest = Rest::new(SyncServer::new(&server.base_url()).unwrap());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(rest.create(&SessionState::demo())).unwrap().id
+    create_session(&server.base_url(), &SessionState::demo())
 }
 
 /// The room's truth: what a fresh player's snapshot says (the room must have a free place).
