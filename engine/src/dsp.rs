@@ -407,6 +407,12 @@ pub struct Ladder {
     p: [[f32; 4]; 4],
     /// Input gains `g, g², g³, g⁴` of the unrolled stages.
     q: [f32; 4],
+    /// The last saturated input `u`.
+    u: f32,
+    /// Resonance × the last step's `Σ_j p[3][j]·s[j]` (the part of the feedback known before `u`).
+    fb_c: f32,
+    /// Resonance × the last step's `q[3]` (the feedback's gain on `u`).
+    fb_q: f32,
 }
 
 impl Ladder {
@@ -435,14 +441,21 @@ impl Ladder {
                 *s = 0.0;
             }
         }
+        if self.s[3] == 0.0 {
+            // Keep the feedback terms consistent with the flushed last stage.
+            (self.u, self.fb_c) = (0.0, 0.0);
+        }
     }
 
-    /// `resonance` is the feedback amount: 0 (none) to ~4 (self-oscillation).
+    /// `resonance` is the feedback amount: 0 (none) to ~4 (self-oscillation); it must stay the
+    /// same from one sample to the next (it is a per-note constant).
     #[inline(always)]
     pub fn tick(&mut self, x: f32, resonance: f32) -> f32 {
         let [s0, s1, s2, s3] = self.s;
         let p = &self.p;
-        let u = soft_clip_cubic(x - resonance * s3);
+        // resonance · s3, with s3 = c3 + q3·u of the last step: only one multiply and one
+        // subtract stand between the last `u` and this one.
+        let u = soft_clip_cubic((x - self.fb_c) - self.fb_q * self.u);
         // The old stages' contributions do not depend on `u`: computed alongside it.
         let c0 = p[0][0] * s0;
         let c1 = p[1][0] * s0 + p[1][1] * s1;
@@ -454,6 +467,9 @@ impl Ladder {
             c2 + self.q[2] * u,
             c3 + self.q[3] * u,
         ];
+        self.u = u;
+        self.fb_c = resonance * c3;
+        self.fb_q = resonance * self.q[3];
         self.s[3]
     }
 }

@@ -801,19 +801,25 @@ impl Voice {
                     alive = e1 > 1e-4;
                 }
                 BuiltinSound::Stab => {
-                    for (i, o) in out.iter_mut().enumerate() {
-                        if (age0 + i as u32).is_multiple_of(CONTROL_RATE) {
-                            self.svf.set(350.0 + 5200.0 * e1, 1.4, sr);
-                        }
-                        let mut x = 0.0;
-                        for j in 0..4 {
-                            ph[j] = wrap(ph[j] + k[j]);
-                            x += saw(ph[j], k[j]);
-                        }
-                        *o = 0.24 * self.svf.tick(x).low * e0;
+                    // The run stays within one control period: only its first frame can be on
+                    // the grid.
+                    if age0.is_multiple_of(CONTROL_RATE) {
+                        self.svf.set(350.0 + 5200.0 * e1, 1.4, sr);
+                    }
+                    let mut svf = self.svf;
+                    let mut osc = Saw4::new(
+                        [ph[0], ph[1], ph[2], ph[3]],
+                        [k[0], k[1], k[2], k[3]],
+                        [1.0; 4],
+                    );
+                    for o in out.iter_mut() {
+                        let x = osc.tick();
+                        *o = 0.24 * svf.tick(x).low * e0;
                         e0 *= d0;
                         e1 *= d1;
                     }
+                    self.svf = svf;
+                    ph[..4].copy_from_slice(&osc.phases());
                     alive = e0 > 1e-4;
                 }
                 BuiltinSound::Bell => {
