@@ -9,6 +9,7 @@
 pub mod editor;
 pub mod live;
 pub mod params;
+pub mod record;
 pub mod session;
 pub mod transport;
 
@@ -33,6 +34,9 @@ const MAX_INPUT_EVENTS: usize = 1024;
 
 const STEREO: NonZeroU32 = new_nonzero_u32(2);
 const AUX_PORTS: [NonZeroU32; MAX_TRACKS] = [STEREO; MAX_TRACKS];
+/// The sidechain input takes are recorded from.
+const INPUT_PORTS: [NonZeroU32; 1] = [STEREO];
+const INPUT_NAMES: [&str; 1] = ["Input"];
 const AUX_NAMES: [&str; MAX_TRACKS] = [
     "Track 1", "Track 2", "Track 3", "Track 4", "Track 5", "Track 6", "Track 7", "Track 8",
     "Track 9", "Track 10", "Track 11", "Track 12", "Track 13", "Track 14", "Track 15", "Track 16",
@@ -61,6 +65,10 @@ pub struct Keyboardia {
     sample_clock: SampleClock,
     /// Frames processed since `activate()`: the sample counter of the next block.
     frames_done: u64,
+    /// Takes from the input: the audio thread's capture buffer.
+    capture: record::Capture,
+    /// The editor's side of the recorder (record button, meter, the take).
+    record: Arc<record::RecordShared>,
 }
 
 impl Default for Keyboardia {
@@ -74,7 +82,10 @@ impl Default for Keyboardia {
                 p.live.forward(op);
             }
         })));
+        let (record, capture) = record::new();
         Self {
+            capture,
+            record,
             params,
             engine: None,
             internal_clock: InternalClock::new(keyboardia_core::DEFAULT_TEMPO),
@@ -147,20 +158,26 @@ impl Plugin for Keyboardia {
         AudioIOLayout {
             main_input_channels: None,
             main_output_channels: Some(STEREO),
-            aux_input_ports: &[],
+            aux_input_ports: &INPUT_PORTS,
             aux_output_ports: &[],
-            names: PortNames::const_default(),
+            names: PortNames {
+                layout: None,
+                main_input: None,
+                main_output: None,
+                aux_inputs: &INPUT_NAMES,
+                aux_outputs: &[],
+            },
         },
         AudioIOLayout {
             main_input_channels: None,
             main_output_channels: Some(STEREO),
-            aux_input_ports: &[],
+            aux_input_ports: &INPUT_PORTS,
             aux_output_ports: &AUX_PORTS,
             names: PortNames {
                 layout: Some("Multi-out"),
                 main_input: None,
                 main_output: Some("Mix"),
-                aux_inputs: &[],
+                aux_inputs: &INPUT_NAMES,
                 aux_outputs: &AUX_NAMES,
             },
         },
@@ -183,6 +200,7 @@ impl Plugin for Keyboardia {
             params: self.params.clone(),
             transport: self.transport.clone(),
             egui_state: self.editor_state.clone(),
+            record: self.record.clone(),
         })
     }
 
@@ -198,6 +216,11 @@ impl Plugin for Keyboardia {
             self.transport.set_run(editor::headless());
         }
         let sr = buffer_config.sample_rate as f64;
+        self.capture.prepare(
+            buffer_config.sample_rate,
+            self.params.record.value(),
+            self.params.preview.value(),
+        );
         self.sample_clock = SampleClock::new(sr);
         self.frames_done = 0;
         // A session saved with the host's project rejoins by itself.
@@ -350,6 +373,16 @@ impl Plugin for Keyboardia {
             };
             engine.process(&clock, &self.inputs, left, right, Some(&mut sink));
         }
+        let input = aux
+            .inputs
+            .first()
+            .map_or(&[][..], |b| b.as_slice_immutable());
+        self.capture.process(
+            input,
+            buffer.as_slice(),
+            self.params.record.value(),
+            self.params.preview.value(),
+        );
 
         for m in engine.midi_out() {
             let event = if m.on {

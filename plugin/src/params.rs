@@ -61,6 +61,15 @@ pub struct KeyboardiaParams {
     #[id = "sel"]
     pub selected_track: IntParam,
 
+    /// Hold to record a take from the "Input" sidechain (a footswitch or MIDI-learned button;
+    /// the editor's Record button does the same). See [`crate::record`].
+    #[id = "rec"]
+    pub record: BoolParam,
+
+    /// Turning it on plays the last take from its start.
+    #[id = "rec_preview"]
+    pub preview: BoolParam,
+
     /// Per-track mixer controls (ids `vol_1`, `mute_1`, `solo_1`, … `_16`).
     #[nested(array, group = "Tracks")]
     pub tracks: [TrackParams; MAX_TRACKS],
@@ -142,6 +151,8 @@ impl Default for KeyboardiaParams {
                 1,
                 IntRange::Linear { min: 1, max: 16 },
             ),
+            record: BoolParam::new("Record", false),
+            preview: BoolParam::new("Preview Take", false),
             tracks: std::array::from_fn(TrackParams::new),
         }
     }

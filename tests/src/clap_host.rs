@@ -320,13 +320,26 @@ impl ClapPlugin {
     }
 
     /// Processes one block of `frames` (≤ max) with optional transport, notes and parameter
-    /// values (`(offset, id, plain value)`).
+    /// values (`(offset, id, plain value)`); the input port gets silence.
     pub fn process(
         &mut self,
         frames: usize,
         transport: Option<Transport>,
         notes: &[NoteIn],
         params: &[(u32, ClapId, f64)],
+    ) -> Block {
+        self.process_with_input(frames, transport, notes, params, None)
+    }
+
+    /// Like [`process`](Self::process), with `audio_in` (left, right; `frames` each) on the
+    /// plugin's stereo input port ("Input", the sidechain takes are recorded from).
+    pub fn process_with_input(
+        &mut self,
+        frames: usize,
+        transport: Option<Transport>,
+        notes: &[NoteIn],
+        params: &[(u32, ClapId, f64)],
+        audio_in: Option<(&[f32], &[f32])>,
     ) -> Block {
         assert!(frames <= self.max_frames && frames > 0);
         let mut input = EventBuffer::with_capacity(notes.len() + params.len());
@@ -355,8 +368,13 @@ impl ClapPlugin {
         let mut output = EventBuffer::with_capacity(256);
         let ports = 1 + self.aux_ports;
         let mut outs: Vec<Vec<f32>> = vec![vec![0.0f32; frames]; 2 * ports];
-        let mut in_l = vec![0.0f32; frames];
-        let mut in_r = vec![0.0f32; frames];
+        let (mut in_l, mut in_r, constant) = match audio_in {
+            Some((l, r)) => {
+                assert!(l.len() == frames && r.len() == frames, "one block of input");
+                (l.to_vec(), r.to_vec(), false)
+            }
+            None => (vec![0.0f32; frames], vec![0.0f32; frames], true),
+        };
         let mut in_ports = AudioPorts::with_capacity(2, 1);
         let mut out_ports = AudioPorts::with_capacity(2 * ports, ports);
         let input_audio = in_ports.with_input_buffers([AudioPortBuffer {
@@ -364,7 +382,10 @@ impl ClapPlugin {
             channels: AudioPortBufferType::f32_input_only(
                 [&mut in_l[..], &mut in_r[..]]
                     .into_iter()
-                    .map(InputChannel::constant),
+                    .map(|buffer| InputChannel {
+                        buffer,
+                        is_constant: constant,
+                    }),
             ),
         }]);
         let mut output_audio =

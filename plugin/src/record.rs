@@ -1,0 +1,549 @@
+//! Recording takes from the plugin's audio input ("Input", a stereo sidechain the DAW routes in).
+//!
+//! Hold-to-record: while the editor's Record button (or the "Record" parameter, for a footswitch
+//! or MIDI-learn) is held, the audio thread copies the input into a capture buffer that
+//! [`Capture::prepare`] allocated in `activate()`; it stops on release or by itself after
+//! [`MAX_TAKE_S`], and publishes the take's length. A new take needs a new press.
+//!
+//! The editor gets a copy of the take without the audio thread allocating or locking: it sends
+//! an empty buffer of the capture's size ([`RecordShared::poll_take`] does this), the audio
+//! thread fills it between takes and sends it back. Preview plays the take from the capture
+//! buffer itself, into the main output at unity gain (after the mix, like an audition).
+//!
+//! The input level meter is a peak with a 300 ms release, published once per block.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Longest take, in seconds (recording stops by itself here).
+pub const MAX_TAKE_S: f64 = 5.0;
+/// Time for the level meter to fall by 1/e, in seconds.
+const METER_RELEASE_S: f64 = 0.3;
+
+/// A finished take, as the editor receives it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Take {
+    /// Which take this is: [`RecordShared::take_serial`] when it was copied.
+    pub serial: u64,
+    /// Left input channel.
+    pub left: Vec<f32>,
+    /// Right input channel (a copy of the left one for a mono input).
+    pub right: Vec<f32>,
+    /// The rate it was recorded at, in Hz.
+    pub sample_rate_hz: f32,
+}
+
+impl Take {
+    /// Frames in the take.
+    pub fn len(&self) -> usize {
+        self.left.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.left.is_empty()
+    }
+
+    /// The take mixed to mono (what a sample track plays).
+    pub fn mono(&self) -> Vec<f32> {
+        self.left
+            .iter()
+            .zip(&self.right)
+            .map(|(l, r)| 0.5 * (l + r))
+            .collect()
+    }
+}
+
+/// Buffers travelling between the editor and the audio thread (moved, never allocated or freed
+/// on the audio thread).
+struct TakeCopy {
+    /// Take serial the copy holds (0: not filled).
+    serial: u64,
+    /// Frames filled.
+    len: usize,
+    /// Left channel storage (capacity = the capture's).
+    left: Box<[f32]>,
+    /// Right channel storage.
+    right: Box<[f32]>,
+    /// Rate of the take in Hz.
+    sample_rate_hz: f32,
+}
+
+/// The editor's ends of the copy queues.
+struct GuiEnds {
+    /// Empty buffers to the audio thread.
+    requests: rtrb::Producer<TakeCopy>,
+    /// Filled buffers from the audio thread.
+    copies: rtrb::Consumer<TakeCopy>,
+    /// A request is with the audio thread.
+    outstanding: bool,
+    /// Serial of the last take handed to the editor.
+    delivered: u64,
+}
+
+/// Shared by `Arc` between the audio thread and the editor: atomics, plus the editor's queue
+/// ends behind a mutex the audio thread never touches.
+pub struct RecordShared {
+    /// The editor holds the Record button.
+    hold: AtomicBool,
+    /// The editor asked to preview the take (taken by the audio thread).
+    preview: AtomicBool,
+    /// Recording now (written by the audio thread).
+    recording: AtomicBool,
+    /// Frames captured in the current or last take (written by the audio thread).
+    take_frames: AtomicU32,
+    /// Number of finished takes; a take's serial (written by the audio thread when one ends).
+    take_serial: AtomicU64,
+    /// Capture capacity in frames (written in `activate()`).
+    capacity_frames: AtomicU32,
+    /// Sample rate of the capture, f32 bits (written in `activate()`).
+    sample_rate_bits: AtomicU32,
+    /// Input peak level with release, linear, f32 bits (written by the audio thread per block).
+    peak_bits: AtomicU32,
+    /// Preview playing (written by the audio thread).
+    previewing: AtomicBool,
+    /// The editor's ends of the copy queues.
+    gui: Mutex<GuiEnds>,
+}
+
+impl RecordShared {
+    /// Editor: hold (true) or release (false) the Record button.
+    pub fn set_hold(&self, hold: bool) {
+        self.hold.store(hold, Ordering::Release);
+    }
+
+    /// Editor: play the last take from its start.
+    pub fn request_preview(&self) {
+        self.preview.store(true, Ordering::Release);
+    }
+
+    /// Whether a take is being recorded.
+    pub fn recording(&self) -> bool {
+        self.recording.load(Ordering::Acquire)
+    }
+
+    /// Whether the preview plays.
+    pub fn previewing(&self) -> bool {
+        self.previewing.load(Ordering::Acquire)
+    }
+
+    /// Frames captured in the current or last take.
+    pub fn take_frames(&self) -> usize {
+        self.take_frames.load(Ordering::Acquire) as usize
+    }
+
+    /// Number of finished takes (the latest take's serial; 0: none yet).
+    pub fn take_serial(&self) -> u64 {
+        self.take_serial.load(Ordering::Acquire)
+    }
+
+    /// Longest take at the current sample rate, in frames.
+    pub fn capacity_frames(&self) -> usize {
+        self.capacity_frames.load(Ordering::Acquire) as usize
+    }
+
+    /// The capture's sample rate in Hz.
+    pub fn sample_rate_hz(&self) -> f32 {
+        f32::from_bits(self.sample_rate_bits.load(Ordering::Acquire))
+    }
+
+    /// Input peak level (linear, with a 300 ms release).
+    pub fn input_peak(&self) -> f32 {
+        f32::from_bits(self.peak_bits.load(Ordering::Relaxed))
+    }
+
+    /// Editor, once per frame: returns the latest take once it has been copied out. When a take
+    /// newer than the last one delivered exists, sends the audio thread an empty buffer (this
+    /// allocates, here on the editor's thread) and returns it filled on a later call.
+    pub fn poll_take(&self) -> Option<Take> {
+        let mut gui = self.gui.lock().unwrap_or_else(|e| e.into_inner());
+        let mut got = None;
+        while let Ok(copy) = gui.copies.pop() {
+            gui.outstanding = false;
+            if copy.serial > gui.delivered && copy.len > 0 {
+                gui.delivered = copy.serial;
+                got = Some(Take {
+                    serial: copy.serial,
+                    left: copy.left[..copy.len].to_vec(),
+                    right: copy.right[..copy.len].to_vec(),
+                    sample_rate_hz: copy.sample_rate_hz,
+                });
+            }
+        }
+        let capacity = self.capacity_frames();
+        if !gui.outstanding && self.take_serial() > gui.delivered && capacity > 0 {
+            let request = TakeCopy {
+                serial: 0,
+                len: 0,
+                left: vec![0.0; capacity].into_boxed_slice(),
+                right: vec![0.0; capacity].into_boxed_slice(),
+                sample_rate_hz: 0.0,
+            };
+            if gui.requests.push(request).is_ok() {
+                gui.outstanding = true;
+            }
+        }
+        got
+    }
+}
+
+/// The audio thread's side: the capture buffer and its queue ends (owned by the plugin).
+pub struct Capture {
+    /// Shared with the editor.
+    shared: std::sync::Arc<RecordShared>,
+    /// Left capture channel, [`MAX_TAKE_S`] long (allocated in [`Capture::prepare`]).
+    left: Box<[f32]>,
+    /// Right capture channel.
+    right: Box<[f32]>,
+    /// Frames in the take.
+    len: usize,
+    /// Recording now.
+    recording: bool,
+    /// The hold seen in the previous block (a take starts on a new press only).
+    was_held: bool,
+    /// The preview parameter seen in the previous block.
+    was_preview_param: bool,
+    /// Next frame the preview plays; `None` while not previewing.
+    preview_pos: Option<usize>,
+    /// Meter level before this block.
+    peak: f32,
+    /// Meter decay per frame.
+    release_per_frame: f32,
+    /// The rate the capture was prepared for, in Hz.
+    sample_rate_hz: f32,
+    /// Empty buffers from the editor.
+    requests: rtrb::Consumer<TakeCopy>,
+    /// Filled buffers back to the editor.
+    copies: rtrb::Producer<TakeCopy>,
+}
+
+/// Creates the shared state and the audio side (no capture storage yet: see [`Capture::prepare`]).
+pub fn new() -> (std::sync::Arc<RecordShared>, Capture) {
+    let (requests_tx, requests_rx) = rtrb::RingBuffer::new(2);
+    let (copies_tx, copies_rx) = rtrb::RingBuffer::new(2);
+    let shared = std::sync::Arc::new(RecordShared {
+        hold: AtomicBool::new(false),
+        preview: AtomicBool::new(false),
+        recording: AtomicBool::new(false),
+        take_frames: AtomicU32::new(0),
+        take_serial: AtomicU64::new(0),
+        capacity_frames: AtomicU32::new(0),
+        sample_rate_bits: AtomicU32::new(0),
+        peak_bits: AtomicU32::new(0),
+        previewing: AtomicBool::new(false),
+        gui: Mutex::new(GuiEnds {
+            requests: requests_tx,
+            copies: copies_rx,
+            outstanding: false,
+            delivered: 0,
+        }),
+    });
+    let capture = Capture {
+        shared: shared.clone(),
+        left: Box::new([]),
+        right: Box::new([]),
+        len: 0,
+        recording: false,
+        was_held: false,
+        was_preview_param: false,
+        preview_pos: None,
+        peak: 0.0,
+        release_per_frame: 1.0,
+        sample_rate_hz: 0.0,
+        requests: requests_rx,
+        copies: copies_tx,
+    };
+    (shared, capture)
+}
+
+impl Capture {
+    /// Main thread (`activate()`): sizes the capture for `sample_rate_hz` (reallocating only
+    /// when the rate changed, which drops the take) and ignores a Record or Preview parameter
+    /// that is already on (a restored project), so only a new press records or plays.
+    pub fn prepare(&mut self, sample_rate_hz: f32, record_param: bool, preview_param: bool) {
+        let capacity = (MAX_TAKE_S * sample_rate_hz as f64).round() as usize;
+        if self.left.len() != capacity {
+            self.left = vec![0.0; capacity].into_boxed_slice();
+            self.right = vec![0.0; capacity].into_boxed_slice();
+            self.len = 0;
+            self.shared.take_frames.store(0, Ordering::Release);
+        }
+        self.sample_rate_hz = sample_rate_hz;
+        self.release_per_frame = (-1.0 / (METER_RELEASE_S * sample_rate_hz as f64)).exp() as f32;
+        self.recording = false;
+        self.was_held = record_param || self.shared.hold.load(Ordering::Acquire);
+        self.was_preview_param = preview_param;
+        self.preview_pos = None;
+        self.shared.recording.store(false, Ordering::Release);
+        self.shared.previewing.store(false, Ordering::Release);
+        self.shared
+            .sample_rate_bits
+            .store(sample_rate_hz.to_bits(), Ordering::Release);
+        self.shared
+            .capacity_frames
+            .store(capacity as u32, Ordering::Release);
+    }
+
+    /// Ends the take: publishes it as the next serial.
+    fn finish_take(&mut self) {
+        self.recording = false;
+        self.shared.take_serial.fetch_add(1, Ordering::AcqRel);
+        self.shared.recording.store(false, Ordering::Release);
+    }
+
+    /// Audio thread, once per block after the mix: records `input` (one or two channels of the
+    /// block's frames; empty for no input) while held, plays the preview into `output` (left,
+    /// right), updates the meter and serves the editor's copy request. `record_param` and
+    /// `preview_param` are the parameters' values for this block. Never allocates or locks.
+    pub fn process(
+        &mut self,
+        input: &[&mut [f32]],
+        output: &mut [&mut [f32]],
+        record_param: bool,
+        preview_param: bool,
+    ) {
+        let frames = output.first().map_or(0, |c| c.len());
+        let in_l: Option<&[f32]> = input.first().map(|c| &c[..]);
+        let in_r: Option<&[f32]> = input.get(1).map(|c| &c[..]).or(in_l);
+
+        // Meter: the block's input peak against the decayed previous level.
+        let block_peak = in_l
+            .into_iter()
+            .chain(in_r)
+            .flat_map(|c| c.iter())
+            .fold(0.0f32, |m, v| m.max(v.abs()));
+        self.peak = (self.peak * self.release_per_frame.powi(frames as i32)).max(block_peak);
+        self.shared
+            .peak_bits
+            .store(self.peak.to_bits(), Ordering::Relaxed);
+
+        // Hold-to-record: a new press starts a take at this block's first frame.
+        let held = record_param || self.shared.hold.load(Ordering::Acquire);
+        if held && !self.was_held && !self.left.is_empty() {
+            self.recording = true;
+            self.len = 0;
+            self.preview_pos = None;
+            self.shared.recording.store(true, Ordering::Release);
+        }
+        self.was_held = held;
+        if self.recording && !held {
+            self.finish_take();
+        }
+        if self.recording {
+            let n = frames.min(self.left.len() - self.len);
+            if let (Some(l), Some(r)) = (in_l, in_r) {
+                let n = n.min(l.len()).min(r.len());
+                self.left[self.len..self.len + n].copy_from_slice(&l[..n]);
+                self.right[self.len..self.len + n].copy_from_slice(&r[..n]);
+                self.len += n;
+            } else {
+                self.left[self.len..self.len + n].fill(0.0);
+                self.right[self.len..self.len + n].fill(0.0);
+                self.len += n;
+            }
+            self.shared
+                .take_frames
+                .store(self.len as u32, Ordering::Release);
+            if self.len == self.left.len() {
+                self.finish_take();
+            }
+        }
+
+        // Preview: from the take's start, on a request or a new press of the parameter.
+        let preview_press = preview_param && !self.was_preview_param;
+        self.was_preview_param = preview_param;
+        if (self.shared.preview.swap(false, Ordering::AcqRel) || preview_press) && !self.recording {
+            self.preview_pos = Some(0);
+        }
+        if let Some(pos) = self.preview_pos {
+            let n = frames.min(self.len.saturating_sub(pos));
+            for (ch, take) in output.iter_mut().zip([&self.left, &self.right]) {
+                for (o, s) in ch[..n].iter_mut().zip(&take[pos..pos + n]) {
+                    *o += s;
+                }
+            }
+            self.preview_pos = (pos + n < self.len).then_some(pos + n);
+        }
+        self.shared
+            .previewing
+            .store(self.preview_pos.is_some(), Ordering::Release);
+
+        // The editor's copy of the finished take.
+        if !self.recording && self.len > 0 {
+            if let Ok(mut copy) = self.requests.pop() {
+                let n = self.len.min(copy.left.len()).min(copy.right.len());
+                copy.left[..n].copy_from_slice(&self.left[..n]);
+                copy.right[..n].copy_from_slice(&self.right[..n]);
+                copy.len = n;
+                copy.serial = self.shared.take_serial.load(Ordering::Acquire);
+                copy.sample_rate_hz = self.sample_rate_hz;
+                if let Err(rtrb::PushError::Full(copy)) = self.copies.push(copy) {
+                    // Never frees here; the queue holds every request, so this cannot happen.
+                    std::mem::forget(copy);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs one block of `frames` frames of `input` (stereo) through `c`; returns the output.
+    fn block(c: &mut Capture, l: &[f32], r: &[f32], rec: bool, prev: bool) -> (Vec<f32>, Vec<f32>) {
+        let mut il = l.to_vec();
+        let mut ir = r.to_vec();
+        let mut ol = vec![0.0; l.len()];
+        let mut or = vec![0.0; l.len()];
+        {
+            let input: [&mut [f32]; 2] = [&mut il, &mut ir];
+            let mut output: [&mut [f32]; 2] = [&mut ol, &mut or];
+            c.process(&input, &mut output, rec, prev);
+        }
+        (ol, or)
+    }
+
+    fn signal(start: usize, n: usize, ch: f32) -> Vec<f32> {
+        (start..start + n)
+            .map(|i| (i as f32 * 0.37 + ch).sin() * 0.8)
+            .collect()
+    }
+
+    #[test]
+    fn a_held_take_equals_the_input_and_reaches_the_editor() {
+        let (shared, mut c) = new();
+        c.prepare(1000.0, false, false);
+        assert_eq!(shared.capacity_frames(), 5000);
+        let b = 64;
+        let mut pos = 0;
+        let mut delivered = Vec::new();
+        for k in 0..20 {
+            if k == 3 {
+                shared.set_hold(true);
+            }
+            if k == 10 {
+                shared.set_hold(false);
+            }
+            block(
+                &mut c,
+                &signal(pos, b, 0.0),
+                &signal(pos, b, 1.0),
+                false,
+                false,
+            );
+            assert_eq!(shared.recording(), (3..10).contains(&k));
+            pos += b;
+            if let Some(t) = shared.poll_take() {
+                delivered.push((k, t));
+            }
+        }
+        assert_eq!(shared.take_serial(), 1);
+        // The take is blocks 3..10 (the release is seen in block 10, which is not recorded);
+        // the editor asks after block 10 and has it after block 11, once.
+        assert_eq!(delivered.len(), 1);
+        let (k, t) = &delivered[0];
+        assert_eq!(*k, 11);
+        assert_eq!(t.left, signal(3 * b, 7 * b, 0.0));
+        assert_eq!(t.right, signal(3 * b, 7 * b, 1.0));
+        assert_eq!(shared.take_frames(), 7 * b);
+    }
+
+    #[test]
+    fn the_editor_gets_the_take_bit_exact() {
+        let (shared, mut c) = new();
+        c.prepare(1000.0, false, false);
+        let b = 50;
+        let mut pos = 0;
+        let mut got = None;
+        for k in 0..12 {
+            let rec = (2..6).contains(&k);
+            block(
+                &mut c,
+                &signal(pos, b, 0.0),
+                &signal(pos, b, 1.0),
+                rec,
+                false,
+            );
+            pos += b;
+            if let Some(t) = shared.poll_take() {
+                got = Some(t);
+            }
+        }
+        let t = got.expect("take delivered");
+        assert_eq!(t.left, signal(2 * b, 4 * b, 0.0));
+        assert_eq!(t.right, signal(2 * b, 4 * b, 1.0));
+        assert_eq!(t.sample_rate_hz, 1000.0);
+        assert_eq!(t.serial, 1);
+    }
+
+    #[test]
+    fn recording_stops_by_itself_at_five_seconds_and_preview_plays_it() {
+        let (shared, mut c) = new();
+        c.prepare(200.0, false, false);
+        let b = 64;
+        let mut pos = 0;
+        // Held for 8 s: the take ends at 5 s (1000 frames) while still held.
+        for _ in 0..25 {
+            block(
+                &mut c,
+                &signal(pos, b, 0.0),
+                &signal(pos, b, 2.0),
+                true,
+                false,
+            );
+            pos += b;
+        }
+        assert!(!shared.recording());
+        assert_eq!(shared.take_frames(), 1000);
+        assert_eq!(shared.take_serial(), 1);
+        // Still held: no new take starts.
+        block(
+            &mut c,
+            &signal(pos, b, 0.0),
+            &signal(pos, b, 2.0),
+            true,
+            false,
+        );
+        assert_eq!(shared.take_serial(), 1);
+        // Preview (released first) plays exactly the take, then silence.
+        shared.request_preview();
+        let mut out_l = Vec::new();
+        let mut out_r = Vec::new();
+        for _ in 0..20 {
+            let (l, r) = block(&mut c, &[0.0; 64], &[0.0; 64], false, false);
+            out_l.extend(l);
+            out_r.extend(r);
+        }
+        assert_eq!(out_l[..1000], signal(0, 1000, 0.0)[..]);
+        assert_eq!(out_r[..1000], signal(0, 1000, 2.0)[..]);
+        assert!(out_l[1000..].iter().all(|&v| v == 0.0));
+        assert!(!shared.previewing());
+    }
+
+    #[test]
+    fn the_meter_holds_the_peak_and_falls() {
+        let (shared, mut c) = new();
+        c.prepare(1000.0, false, false);
+        let mut l = vec![0.0f32; 100];
+        l[40] = -0.9;
+        block(&mut c, &l, &[0.1; 100], false, false);
+        assert_eq!(shared.input_peak(), 0.9);
+        // 300 ms of silence: down by 1/e.
+        for _ in 0..3 {
+            block(&mut c, &[0.0; 100], &[0.0; 100], false, false);
+        }
+        let p = shared.input_peak();
+        assert!((p - 0.9 / std::f32::consts::E).abs() < 1e-3, "{p}");
+    }
+
+    #[test]
+    fn a_restored_pressed_parameter_does_not_record() {
+        let (shared, mut c) = new();
+        c.prepare(1000.0, true, false);
+        block(&mut c, &[0.5; 64], &[0.5; 64], true, false);
+        assert!(!shared.recording());
+        block(&mut c, &[0.5; 64], &[0.5; 64], false, false);
+        block(&mut c, &[0.5; 64], &[0.5; 64], true, false);
+        assert!(shared.recording());
+    }
+}
