@@ -210,6 +210,10 @@ pub struct Voice {
     noise: Noise,
     /// Sampler read position in source frames.
     pos: f64,
+    /// One-shot table read position in table frames, 32.32 fixed point.
+    table_pos: u64,
+    /// One-shot table frames per output frame (pitch), 32.32 fixed point.
+    table_rate: u64,
     /// Sample rate in Hz.
     sr: f32,
     /// The one-shot table this note plays, if any (shared with the engine, which keeps it alive,
@@ -244,6 +248,8 @@ impl Default for Voice {
             lp: 0.0,
             noise: Noise::new(1),
             pos: 0.0,
+            table_pos: 0,
+            table_rate: 1 << 32,
             sr: 48_000.0,
             table: None,
         }
@@ -529,7 +535,7 @@ impl Voice {
             table: Some(table),
             ..Self::default()
         };
-        self.k[0] = semis_to_ratio(p.pitch_semis);
+        self.table_rate = (semis_to_ratio(p.pitch_semis) as f64 * 4_294_967_296.0).round() as u64;
     }
 
     /// Glides a held acid note to a new pitch without retriggering its envelopes (a 303 slide),
@@ -592,9 +598,10 @@ impl Voice {
             }
             // Segments end on control-rate boundaries of the voice's age, where the "has it died
             // away" check happens, so a note ends on the same frame however blocks are split.
-            // Synth presets keep to that grid themselves (and take whole chunks).
-            let live_synth = self.table.is_none() && matches!(self.patch, Patch::Synth(_));
-            if !live_synth {
+            // Synth presets and one-shot tables keep to that grid themselves (and take whole
+            // chunks).
+            let whole = self.table.is_some() || matches!(self.patch, Patch::Synth(_));
+            if !whole {
                 seg = seg.min((CONTROL_RATE - self.age % CONTROL_RATE) as usize);
             }
             let mut buf = [0.0f32; MAX_CHUNK];
@@ -629,22 +636,35 @@ impl Voice {
     /// run of frames; everything else takes runs that stay within one control period.
     fn synth(&mut self, out: &mut [f32], bank: &SampleBank) -> (usize, bool) {
         if let Some(table) = &self.table {
-            let rate = self.k[0] as f64;
-            let last = table.len().saturating_sub(1);
-            let mut pos = self.pos;
-            for o in out.iter_mut() {
-                let i = pos as usize;
-                if i >= last {
-                    *o = 0.0;
-                    continue;
+            // Any run of frames; the end of the table is checked at the end of each control
+            // period, like the death of a synthesized note.
+            let rate = self.table_rate;
+            // Frames `0..=last` are readable with their successor.
+            let last = table.len().saturating_sub(1) as u64;
+            let end = last << 32;
+            let mut pos = self.table_pos;
+            let age0 = self.age;
+            let mut result = (out.len(), true);
+            for (lo, hi) in control_periods(age0, out.len()) {
+                for o in out[lo..hi].iter_mut() {
+                    if pos >= end {
+                        *o = 0.0;
+                        continue;
+                    }
+                    let i = (pos >> 32) as usize;
+                    let f = (pos as u32) as f32 * (1.0 / 4_294_967_296.0);
+                    let (a, b) = (table[i], table[i + 1]);
+                    *o = a + f * (b - a);
+                    pos += rate;
                 }
-                let f = (pos - i as f64) as f32;
-                *o = table[i] + f * (table[i + 1] - table[i]);
-                pos += rate;
+                if (age0 + hi as u32).is_multiple_of(CONTROL_RATE) && pos >= end {
+                    result = (hi, false);
+                    break;
+                }
             }
-            self.pos = pos;
-            self.age = self.age.wrapping_add(out.len() as u32);
-            return (out.len(), (pos as usize) < last);
+            self.table_pos = pos;
+            self.age = age0.wrapping_add(result.0 as u32);
+            return result;
         }
         let sr = self.sr;
         let inv_sr = 1.0 / sr;
