@@ -305,6 +305,24 @@ fn control_periods(age0: u32, n: usize) -> impl Iterator<Item = (usize, usize)> 
     })
 }
 
+/// Renders `out` in runs that end on the voice's control-rate grid (see [`control_periods`]);
+/// `run` renders one run and says whether the sound is still alive after it. Stops at the first
+/// grid point where it is not; returns the frames rendered and whether the sound goes on.
+#[inline(always)]
+fn run_periods(
+    age0: u32,
+    out: &mut [f32],
+    mut run: impl FnMut(&mut [f32]) -> bool,
+) -> (usize, bool) {
+    for (lo, hi) in control_periods(age0, out.len()) {
+        let alive = run(&mut out[lo..hi]);
+        if (age0 + hi as u32).is_multiple_of(CONTROL_RATE) && !alive {
+            return (hi, false);
+        }
+    }
+    (out.len(), true)
+}
+
 /// 808-style metallic oscillator frequencies (Hz) of the hats.
 const HAT_FREQS_HZ: [f32; 6] = [205.3, 304.4, 369.6, 522.7, 540.0, 800.0];
 /// Chord of the stab, semitones over the root (minor 7th).
@@ -598,9 +616,16 @@ impl Voice {
             }
             // Segments end on control-rate boundaries of the voice's age, where the "has it died
             // away" check happens, so a note ends on the same frame however blocks are split.
-            // Synth presets and one-shot tables keep to that grid themselves (and take whole
-            // chunks).
-            let whole = self.table.is_some() || matches!(self.patch, Patch::Synth(_));
+            // Synth presets, one-shot tables and the live basses and bell keep to that grid
+            // themselves (and take whole chunks).
+            let whole = self.table.is_some()
+                || matches!(
+                    self.patch,
+                    Patch::Synth(_)
+                        | Patch::Sound(
+                            BuiltinSound::SubBass | BuiltinSound::FmBass | BuiltinSound::Bell
+                        )
+                );
             if !whole {
                 seg = seg.min((CONTROL_RATE - self.age % CONTROL_RATE) as usize);
             }
@@ -796,29 +821,33 @@ impl Voice {
                 }
                 BuiltinSound::SubBass => {
                     let dt = self.freq_hz * inv_sr;
-                    for o in out.iter_mut() {
-                        ph[0] = wrap(ph[0] + dt);
-                        let p2 = wrap(ph[0] + ph[0] - if ph[0] >= 0.5 { 1.0 } else { 0.0 });
-                        let s = sin2pi(ph[0]) + 0.18 * sin2pi(p2);
-                        *o = 0.85 * s * (1.0 - e0) * e1;
-                        e0 *= d0;
-                        e1 *= d1;
-                    }
-                    alive = e1 > 1e-4;
+                    (frames, alive) = run_periods(age0, out, |run| {
+                        for o in run.iter_mut() {
+                            ph[0] = wrap(ph[0] + dt);
+                            let p2 = wrap(ph[0] + ph[0] - if ph[0] >= 0.5 { 1.0 } else { 0.0 });
+                            let s = sin2pi(ph[0]) + 0.18 * sin2pi(p2);
+                            *o = 0.85 * s * (1.0 - e0) * e1;
+                            e0 *= d0;
+                            e1 *= d1;
+                        }
+                        e1 > 1e-4
+                    });
                 }
                 BuiltinSound::FmBass => {
                     let dt = self.freq_hz * inv_sr;
-                    for o in out.iter_mut() {
-                        ph[0] = wrap(ph[0] + dt);
-                        let index = 0.12 + 0.75 * e2;
-                        let m = sin2pi(ph[0]);
-                        let c = sin2pi(fract(ph[0] + index * m));
-                        *o = 0.8 * c * (1.0 - e0) * e1;
-                        e0 *= d0;
-                        e1 *= d1;
-                        e2 *= d2;
-                    }
-                    alive = e1 > 1e-4;
+                    (frames, alive) = run_periods(age0, out, |run| {
+                        for o in run.iter_mut() {
+                            ph[0] = wrap(ph[0] + dt);
+                            let index = 0.12 + 0.75 * e2;
+                            let m = sin2pi(ph[0]);
+                            let c = sin2pi(fract(ph[0] + index * m));
+                            *o = 0.8 * c * (1.0 - e0) * e1;
+                            e0 *= d0;
+                            e1 *= d1;
+                            e2 *= d2;
+                        }
+                        e1 > 1e-4
+                    });
                 }
                 BuiltinSound::Stab => {
                     // The run stays within one control period: only its first frame can be on
@@ -843,18 +872,20 @@ impl Voice {
                     alive = e0 > 1e-4;
                 }
                 BuiltinSound::Bell => {
-                    for o in out.iter_mut() {
-                        ph[0] = wrap(ph[0] + k[0]);
-                        ph[1] = wrap(ph[1] + k[1]);
-                        ph[2] = wrap(ph[2] + k[2]);
-                        let m = sin2pi(ph[1]) * 0.9 * e1;
-                        let c = sin2pi(fract(ph[0] + m));
-                        *o = 0.55 * c * e0 + 0.2 * sin2pi(ph[2]) * e2;
-                        e0 *= d0;
-                        e1 *= d1;
-                        e2 *= d2;
-                    }
-                    alive = e0 > 1e-4;
+                    (frames, alive) = run_periods(age0, out, |run| {
+                        for o in run.iter_mut() {
+                            ph[0] = wrap(ph[0] + k[0]);
+                            ph[1] = wrap(ph[1] + k[1]);
+                            ph[2] = wrap(ph[2] + k[2]);
+                            let m = sin2pi(ph[1]) * 0.9 * e1;
+                            let c = sin2pi(fract(ph[0] + m));
+                            *o = 0.55 * c * e0 + 0.2 * sin2pi(ph[2]) * e2;
+                            e0 *= d0;
+                            e1 *= d1;
+                            e2 *= d2;
+                        }
+                        e0 > 1e-4
+                    });
                 }
                 BuiltinSound::Zap => {
                     for o in out.iter_mut() {
@@ -899,13 +930,13 @@ impl Voice {
                     age0,
                 );
                 frames = n;
-                self.age = age0.wrapping_add(n as u32);
                 alive = live;
             }
             Patch::Sample(slot) => {
                 alive = self.sampler(slot, out, bank);
             }
         }
+        self.age = age0.wrapping_add(frames as u32);
         // Flush decayed values to zero: denormal floats are up to 100x slower to compute with
         // (and wasm has no flush-to-zero mode).
         self.env = [flush(e0), flush(e1), flush(e2), flush(e3)];
