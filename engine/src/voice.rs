@@ -214,6 +214,9 @@ pub struct Voice {
     table_pos: u64,
     /// One-shot table frames per output frame (pitch), 32.32 fixed point.
     table_rate: u64,
+    /// Integer oscillator phases (a full cycle is 2³²; wrapping is free and the phase update is
+    /// a one-cycle integer add, off the sine's critical path).
+    iph: [u32; 3],
     /// Sample rate in Hz.
     sr: f32,
     /// The one-shot table this note plays, if any (shared with the engine, which keeps it alive,
@@ -250,6 +253,7 @@ impl Default for Voice {
             pos: 0.0,
             table_pos: 0,
             table_rate: 1 << 32,
+            iph: [0; 3],
             sr: 48_000.0,
             table: None,
         }
@@ -270,17 +274,6 @@ pub(crate) fn flush(x: f32) -> f32 {
 fn velocity_gain(velocity: u8) -> f32 {
     let v = velocity.clamp(1, 127) as f32 / 127.0;
     v * (0.4 + 0.6 * v)
-}
-
-/// Fractional part of any finite phase.
-#[inline(always)]
-fn fract(p: f32) -> f32 {
-    let q = p - (p as i32) as f32;
-    if q < 0.0 {
-        q + 1.0
-    } else {
-        q
-    }
 }
 
 /// Splits `n` frames starting at voice age `age0` into runs `(lo, hi)` that end on the voice's
@@ -321,6 +314,23 @@ fn run_periods(
         }
     }
     (out.len(), true)
+}
+
+/// A phase increment in cycles (below 1) as an integer phase step (2³² per cycle).
+fn phase_inc(dt: f32) -> u32 {
+    (dt as f64 * 4_294_967_296.0).round() as u32
+}
+
+/// An integer phase as a phase in `[0, 1]`.
+#[inline(always)]
+fn unit(p: u32) -> f32 {
+    p as f32 * (1.0 / 4_294_967_296.0)
+}
+
+/// A phase offset in cycles (any sign, |x| < 2³¹ cycles) as an integer phase offset (wrapping).
+#[inline(always)]
+fn phase_offset(x: f32) -> u32 {
+    (x * 4_294_967_296.0) as i64 as u32
 }
 
 /// 808-style metallic oscillator frequencies (Hz) of the hats.
@@ -820,27 +830,29 @@ impl Voice {
                     alive = e1 > 1e-4;
                 }
                 BuiltinSound::SubBass => {
-                    let dt = self.freq_hz * inv_sr;
+                    let dt = phase_inc(self.freq_hz * inv_sr);
+                    let mut p0 = self.iph[0];
                     (frames, alive) = run_periods(age0, out, |run| {
                         for o in run.iter_mut() {
-                            ph[0] = wrap(ph[0] + dt);
-                            let p2 = wrap(ph[0] + ph[0] - if ph[0] >= 0.5 { 1.0 } else { 0.0 });
-                            let s = sin2pi(ph[0]) + 0.18 * sin2pi(p2);
+                            p0 = p0.wrapping_add(dt);
+                            let s = sin2pi(unit(p0)) + 0.18 * sin2pi(unit(p0.wrapping_mul(2)));
                             *o = 0.85 * s * (1.0 - e0) * e1;
                             e0 *= d0;
                             e1 *= d1;
                         }
                         e1 > 1e-4
                     });
+                    self.iph[0] = p0;
                 }
                 BuiltinSound::FmBass => {
-                    let dt = self.freq_hz * inv_sr;
+                    let dt = phase_inc(self.freq_hz * inv_sr);
+                    let mut p0 = self.iph[0];
                     (frames, alive) = run_periods(age0, out, |run| {
                         for o in run.iter_mut() {
-                            ph[0] = wrap(ph[0] + dt);
+                            p0 = p0.wrapping_add(dt);
                             let index = 0.12 + 0.75 * e2;
-                            let m = sin2pi(ph[0]);
-                            let c = sin2pi(fract(ph[0] + index * m));
+                            let m = sin2pi(unit(p0));
+                            let c = sin2pi(unit(p0.wrapping_add(phase_offset(index * m))));
                             *o = 0.8 * c * (1.0 - e0) * e1;
                             e0 *= d0;
                             e1 *= d1;
@@ -848,6 +860,7 @@ impl Voice {
                         }
                         e1 > 1e-4
                     });
+                    self.iph[0] = p0;
                 }
                 BuiltinSound::Stab => {
                     // The run stays within one control period: only its first frame can be on
@@ -872,20 +885,23 @@ impl Voice {
                     alive = e0 > 1e-4;
                 }
                 BuiltinSound::Bell => {
+                    let dt = [phase_inc(k[0]), phase_inc(k[1]), phase_inc(k[2])];
+                    let mut p = self.iph;
                     (frames, alive) = run_periods(age0, out, |run| {
                         for o in run.iter_mut() {
-                            ph[0] = wrap(ph[0] + k[0]);
-                            ph[1] = wrap(ph[1] + k[1]);
-                            ph[2] = wrap(ph[2] + k[2]);
-                            let m = sin2pi(ph[1]) * 0.9 * e1;
-                            let c = sin2pi(fract(ph[0] + m));
-                            *o = 0.55 * c * e0 + 0.2 * sin2pi(ph[2]) * e2;
+                            for j in 0..3 {
+                                p[j] = p[j].wrapping_add(dt[j]);
+                            }
+                            let m = sin2pi(unit(p[1])) * 0.9 * e1;
+                            let c = sin2pi(unit(p[0].wrapping_add(phase_offset(m))));
+                            *o = 0.55 * c * e0 + 0.2 * sin2pi(unit(p[2])) * e2;
                             e0 *= d0;
                             e1 *= d1;
                             e2 *= d2;
                         }
                         e0 > 1e-4
                     });
+                    self.iph = p;
                 }
                 BuiltinSound::Zap => {
                     for o in out.iter_mut() {
