@@ -10,6 +10,7 @@
 
 pub mod grid;
 pub mod input;
+pub mod record_panel;
 pub mod session_bar;
 pub mod undo;
 
@@ -98,6 +99,7 @@ pub fn create(data: Data) -> Option<EguiEditor<App>> {
             name_edits: Vec::new(),
             custom_count: None,
             session_bar: session_bar::SessionBar::default(),
+            record_panel: record_panel::RecordPanel::default(),
         },
     )
 }
@@ -116,6 +118,8 @@ pub struct App {
     custom_count: Option<(TrackId, u8)>,
     /// The live-session controls.
     session_bar: session_bar::SessionBar,
+    /// Record, meter, the take's waveform, preview and "Add to grid".
+    record_panel: record_panel::RecordPanel,
 }
 
 impl NiceEguiApp for App {
@@ -141,6 +145,9 @@ impl NiceEguiApp for App {
                 egui::Panel::top("session").show(ui, |ui| {
                     self.session_bar.ui(ui, &self.data.params);
                 });
+                egui::Panel::bottom("record").show(ui, |ui| {
+                    self.record_panel.ui(ui, &self.data, &mut self.controller);
+                });
                 if self.controller.lock_target().is_some() {
                     // Below the grid, so it never hides a step.
                     egui::Panel::bottom("locks").show(ui, |ui| self.lock_editor(ui));
@@ -155,6 +162,7 @@ impl NiceEguiApp for App {
 
     fn editor_closed(&mut self) {
         self.gui = None;
+        self.record_panel.release(&self.data.record);
     }
 }
 

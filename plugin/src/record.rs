@@ -43,6 +43,14 @@ impl Take {
         self.left.is_empty()
     }
 
+    /// The take as a sampler sound (mono).
+    pub fn to_sample(&self) -> keyboardia_engine::SampleBuffer {
+        keyboardia_engine::SampleBuffer {
+            frames: self.mono().into_boxed_slice(),
+            sample_rate_hz: self.sample_rate_hz,
+        }
+    }
+
     /// The take mixed to mono (what a sample track plays).
     pub fn mono(&self) -> Vec<f32> {
         self.left

@@ -3,8 +3,8 @@
 //! The egui code in [`super`] only draws and forwards input here, so all of this is unit tested.
 
 use keyboardia_core::{
-    BuiltinSound, Change, Instrument, Lock, LockKind, Op, OpError, SessionState, Track, TrackId,
-    MAX_TRACKS, NAME_MAX_BYTES, STEP_COUNT_RANGE,
+    BuiltinSound, Change, Instrument, Lock, LockKind, Op, OpError, SampleId, SessionState, Track,
+    TrackId, MAX_TRACKS, NAME_MAX_BYTES, STEP_COUNT_RANGE,
 };
 
 use super::undo::{Entry, UndoStack};
@@ -321,13 +321,46 @@ impl Controller {
                     .any(|t| t.instrument == Instrument::Sound(*s))
             })
             .unwrap_or(BuiltinSound::Kick);
+        self.add_track_playing(sink, sound.label(), Instrument::Sound(sound))
+    }
+
+    /// Adds an empty track at the end playing the sample `sample` (a recorded take), named
+    /// `name`. At the cap it sends nothing and sets [`TRACK_CAP_NOTICE`].
+    pub fn add_sample_track(
+        &mut self,
+        sink: &dyn OpSink,
+        sample: SampleId,
+        name: &str,
+    ) -> Option<TrackId> {
+        if self.state.tracks.len() >= MAX_TRACKS {
+            self.notice = Some(TRACK_CAP_NOTICE.to_owned());
+            return None;
+        }
+        self.add_track_playing(sink, &clean_name(name), Instrument::Sample(sample))
+    }
+
+    /// Whether another track fits (the 16-track cap); sets [`TRACK_CAP_NOTICE`] if not.
+    pub fn check_track_room(&mut self) -> bool {
+        let room = self.state.tracks.len() < MAX_TRACKS;
+        if !room {
+            self.notice = Some(TRACK_CAP_NOTICE.to_owned());
+        }
+        room
+    }
+
+    fn add_track_playing(
+        &mut self,
+        sink: &dyn OpSink,
+        name: &str,
+        instrument: Instrument,
+    ) -> Option<TrackId> {
         let id = loop {
             let id = TrackId::from_random((self.random)());
             if self.state.track(id).is_none() {
                 break id;
             }
         };
-        let track = Track::new(id, sound.label(), Instrument::Sound(sound));
+        let track = Track::new(id, name, instrument);
         let op = Op::AddTrack {
             track: Box::new(track),
             index: None,
@@ -618,6 +651,31 @@ mod tests {
         assert!(!c.can_redo());
         assert!(c.undo(&store));
         assert_eq!(store.state(), states[4]);
+    }
+
+    #[test]
+    fn a_recorded_take_becomes_an_empty_sample_track_up_to_the_cap() {
+        let (store, mut c) = setup();
+        let before = store.state();
+        let id: SampleId = "rec-0123abcd".parse().unwrap();
+        let tr = c.add_sample_track(&store, id.clone(), "Take 1").unwrap();
+        let state = store.state();
+        assert_eq!(state.tracks.len(), before.tracks.len() + 1);
+        let t = state.track(tr).unwrap();
+        assert_eq!(t.instrument, Instrument::Sample(id.clone()));
+        assert_eq!(t.name, "Take 1");
+        assert!(t.steps.iter().all(|s| !s.on), "a new track starts empty");
+        // The other tracks are untouched.
+        assert_eq!(state.tracks[..before.tracks.len()], before.tracks[..]);
+        while c.state().tracks.len() < MAX_TRACKS {
+            assert!(c.check_track_room());
+            assert!(c.add_track(&store).is_some());
+        }
+        assert!(!c.check_track_room());
+        let log = Log::default();
+        assert_eq!(c.add_sample_track(&log, id, "Take 2"), None);
+        assert!(log.0.lock().unwrap().is_empty());
+        assert_eq!(c.notice(), Some(TRACK_CAP_NOTICE));
     }
 
     #[test]

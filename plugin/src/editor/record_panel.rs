@@ -1,0 +1,354 @@
+//! The record panel: hold Record to take up to 5 s from the plugin's "Input" sidechain, watch
+//! the input meter, see the take's waveform with the onsets transient detection finds, preview
+//! it, and add it to the grid as a new track that plays it (see [`crate::record`]).
+
+use std::hash::{BuildHasher, Hasher};
+
+use egui::{Color32, RichText, Sense, Stroke, Vec2};
+use keyboardia_core::{SampleId, TrackId};
+use keyboardia_engine::onsets;
+use keyboardia_engine::voice::MAX_SAMPLE_SLOTS;
+
+use super::input::Controller;
+use super::Data;
+use crate::record::{RecordShared, Take, MAX_TAKE_S};
+use crate::session::SessionStore;
+
+/// Height of the waveform, in points.
+const WAVE_HEIGHT_PT: f32 = 64.0;
+/// The meter's range, in dBFS.
+const METER_FLOOR_DB: f32 = -60.0;
+/// Width of the meter, in points.
+const METER_WIDTH_PT: f32 = 120.0;
+/// Warning and cut-point colour.
+const AMBER: Color32 = Color32::from_rgb(255, 200, 80);
+/// Waveform colour.
+const WAVE: Color32 = Color32::from_rgb(120, 170, 230);
+/// Recording colour.
+const REC_RED: Color32 = Color32::from_rgb(230, 70, 60);
+
+/// The latest take, prepared for drawing.
+struct TakeView {
+    /// The take as recorded.
+    take: Take,
+    /// Where transient detection cuts it (frames).
+    onsets: Vec<usize>,
+}
+
+/// The panel's GUI-thread state.
+#[derive(Default)]
+pub struct RecordPanel {
+    /// The latest take the audio thread handed over.
+    view: Option<TakeView>,
+    /// Whether this panel holds the recorder's button (so it releases it exactly once).
+    holding: bool,
+    /// The result of the last "Add to grid" (or why it could not).
+    message: Option<String>,
+}
+
+impl RecordPanel {
+    pub fn ui(&mut self, ui: &mut egui::Ui, data: &Data, controller: &mut Controller) {
+        let rec = &data.record;
+        if let Some(take) = rec.poll_take() {
+            let onsets = onsets::detect(&take.mono(), take.sample_rate_hz);
+            self.view = Some(TakeView { take, onsets });
+            self.message = None;
+        }
+        ui.horizontal(|ui| {
+            let recording = rec.recording();
+            let text = if recording {
+                let s = rec.take_frames() as f32 / rec.sample_rate_hz().max(1.0);
+                format!("Recording {s:.1} / {MAX_TAKE_S:.0} s")
+            } else {
+                "Hold to record".to_owned()
+            };
+            let color = if recording {
+                REC_RED
+            } else {
+                ui.visuals().text_color()
+            };
+            let button = egui::Button::new(RichText::new(text).color(color).strong())
+                .min_size(Vec2::new(170.0, 0.0))
+                .sense(Sense::click_and_drag());
+            let r = ui.add(button).on_hover_text(
+                "Hold to record from the plugin's Input (route audio to its sidechain); \
+                 stops by itself after 5 s",
+            );
+            self.hold(rec, r.is_pointer_button_down_on());
+            meter(ui, rec.input_peak());
+
+            if let Some(view) = &self.view {
+                let take = &view.take;
+                let secs = take.len() as f32 / take.sample_rate_hz;
+                ui.label(format!(
+                    "Take {}: {secs:.2} s, {} onsets",
+                    take.serial,
+                    view.onsets.len()
+                ));
+                let preview = if rec.previewing() {
+                    "Previewing…"
+                } else {
+                    "Preview"
+                };
+                if ui
+                    .add_enabled(!recording, egui::Button::new(preview))
+                    .clicked()
+                {
+                    rec.request_preview();
+                }
+                if ui
+                    .add_enabled(!recording, egui::Button::new("Add to grid"))
+                    .on_hover_text("A new, empty track that plays this take")
+                    .clicked()
+                {
+                    let store = &data.params.session;
+                    let joined = data.params.live.is_joined();
+                    self.message = Some(
+                        match add_to_grid(take, store, controller, joined, new_sample_id()) {
+                            Ok(_) => format!(
+                                "Take {} is a new track (not yet saved with the project)",
+                                take.serial
+                            ),
+                            Err(e) => e,
+                        },
+                    );
+                }
+            }
+            if let Some(m) = &self.message {
+                ui.colored_label(AMBER, m);
+            }
+        });
+        if let Some(view) = &self.view {
+            waveform(ui, view);
+        }
+        let waiting_for_take = self.view.as_ref().map_or(0, |v| v.take.serial) < rec.take_serial();
+        if rec.recording() || rec.previewing() || waiting_for_take || rec.input_peak() > 1e-4 {
+            ui.ctx().request_repaint();
+        }
+    }
+
+    /// Presses or releases the recorder's button when the pointer's hold changes.
+    fn hold(&mut self, rec: &RecordShared, held: bool) {
+        if held != self.holding {
+            rec.set_hold(held);
+            self.holding = held;
+        }
+    }
+
+    /// The window closed: a held button is let go.
+    pub fn release(&mut self, rec: &RecordShared) {
+        self.hold(rec, false);
+    }
+}
+
+/// Makes `take` a sample of the session's sampler and adds an empty track that plays it. Fails
+/// with the message to show: in a live session (recorded sounds do not travel yet), at the
+/// 16-track cap, or when the sampler is full. Built-in sounds and other tracks are untouched.
+pub fn add_to_grid(
+    take: &Take,
+    store: &SessionStore,
+    controller: &mut Controller,
+    live_joined: bool,
+    id: SampleId,
+) -> Result<TrackId, String> {
+    if live_joined {
+        return Err("Recorded takes cannot be shared in a live session yet.".to_owned());
+    }
+    if take.is_empty() {
+        return Err("The take is empty.".to_owned());
+    }
+    if !controller.check_track_room() {
+        return Err(controller.notice().unwrap_or_default().to_owned());
+    }
+    if store.load_sample(id.clone(), take.to_sample()).is_none() {
+        return Err(format!(
+            "The sampler is full ({MAX_SAMPLE_SLOTS} sounds): no room for this take."
+        ));
+    }
+    controller
+        .add_sample_track(store, id, &format!("Take {}", take.serial))
+        .ok_or_else(|| {
+            controller
+                .notice()
+                .unwrap_or("The track was not added.")
+                .to_owned()
+        })
+}
+
+/// A fresh id for a recorded sample (`rec-` and 16 random hex digits).
+fn new_sample_id() -> SampleId {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
+    );
+    format!("rec-{:016x}", h.finish())
+        .parse()
+        .expect("rec- and hex digits make a valid sample id")
+}
+
+/// The input peak as a bar from -60 to 0 dBFS (red at 0 dBFS).
+fn meter(ui: &mut egui::Ui, peak: f32) {
+    let (rect, _) = ui.allocate_exact_size(Vec2::new(METER_WIDTH_PT, 12.0), Sense::hover());
+    let db = 20.0 * peak.max(1e-9).log10();
+    let fill = ((db - METER_FLOOR_DB) / -METER_FLOOR_DB).clamp(0.0, 1.0);
+    let painter = ui.painter();
+    painter.rect_filled(rect, 2.0, Color32::from_gray(30));
+    let mut bar = rect;
+    bar.set_width(rect.width() * fill);
+    let color = if peak >= 1.0 {
+        REC_RED
+    } else {
+        Color32::from_rgb(90, 200, 110)
+    };
+    painter.rect_filled(bar, 2.0, color);
+    let text = if peak > 0.0 {
+        format!("{db:.0} dB")
+    } else {
+        "-inf dB".to_owned()
+    };
+    ui.label(RichText::new(text).monospace().small());
+}
+
+/// The take's waveform (min/max per column) with its onsets as amber cut lines.
+fn waveform(ui: &mut egui::Ui, view: &TakeView) {
+    let width = ui.available_width().max(100.0);
+    let (rect, _) = ui.allocate_exact_size(Vec2::new(width, WAVE_HEIGHT_PT), Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 2.0, Color32::from_gray(22));
+    let take = &view.take;
+    let len = take.len().max(1);
+    let columns = rect.width().floor().max(1.0) as usize;
+    let mid = rect.center().y;
+    let half = rect.height() * 0.5 - 2.0;
+    for c in 0..columns {
+        let a = c * len / columns;
+        let b = ((c + 1) * len / columns).clamp(a + 1, len);
+        let (lo, hi) = take.left[a.min(len - 1)..b]
+            .iter()
+            .zip(&take.right[a.min(len - 1)..b])
+            .map(|(l, r)| 0.5 * (l + r))
+            .fold((0.0f32, 0.0f32), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let x = rect.left() + c as f32 + 0.5;
+        painter.line_segment(
+            [
+                egui::pos2(x, mid - hi.clamp(-1.0, 1.0) * half),
+                egui::pos2(x, mid - lo.clamp(-1.0, 1.0) * half + 1.0),
+            ],
+            Stroke::new(1.0, WAVE),
+        );
+    }
+    for &o in &view.onsets {
+        let x = rect.left() + o as f32 / len as f32 * rect.width();
+        painter.line_segment(
+            [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
+            Stroke::new(1.0, AMBER),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyboardia_core::{Instrument, SessionState, MAX_TRACKS};
+    use keyboardia_engine::{Engine, InternalClock};
+
+    fn take(serial: u64) -> Take {
+        let n = 4800;
+        Take {
+            serial,
+            left: (0..n).map(|i| ((i as f32) * 0.05).sin() * 0.5).collect(),
+            right: (0..n).map(|i| ((i as f32) * 0.07).sin() * 0.25).collect(),
+            sample_rate_hz: 48_000.0,
+        }
+    }
+
+    fn controller(store: &SessionStore) -> Controller {
+        let mut n = 0u64;
+        Controller::new(
+            store.state(),
+            Box::new(move || {
+                n += 7919;
+                n
+            }),
+        )
+    }
+
+    #[test]
+    fn add_to_grid_hands_the_take_to_the_sampler_and_the_new_track_plays_it() {
+        let store = SessionStore::new(SessionState::default());
+        let mut audio = store.take_audio_side().unwrap();
+        let mut c = controller(&store);
+        let t = take(3);
+        let id: SampleId = "rec-test".parse().unwrap();
+        let tr = add_to_grid(&t, &store, &mut c, false, id.clone()).unwrap();
+        let state = store.state();
+        assert_eq!(state.tracks.len(), 1);
+        assert_eq!(state.tracks[0].instrument, Instrument::Sample(id));
+        assert_eq!(state.tracks[0].name, "Take 3");
+        assert!(state.tracks[0].steps.iter().all(|s| !s.on));
+
+        // The sampler gets the take mixed to mono, bit-exact.
+        let msg = audio
+            .samples
+            .pop()
+            .expect("sample handed to the audio thread");
+        let buffer = msg.buffer.expect("a sample, not a clear");
+        assert_eq!(&buffer.frames[..], &t.mono()[..]);
+        assert_eq!(buffer.sample_rate_hz, 48_000.0);
+
+        // Clicking step 1 on, the engine plays it; clicking it off again, the track is silent.
+        let mut click_and_render = || {
+            c.click_cell(&store, tr, 0, false);
+            let mut pattern = None;
+            while let Ok(p) = audio.patterns.pop() {
+                pattern = Some(p);
+            }
+            let mut engine = Engine::new(48_000.0);
+            let _ = engine.set_sample(msg.slot, Some(buffer.clone()));
+            engine.set_pattern(&pattern.expect("a pattern after the click"));
+            let mut clock = InternalClock::new(120.0);
+            clock.play_from(0.0);
+            let (mut l, mut r) = (vec![0.0f32; 4800], vec![0.0f32; 4800]);
+            for (lc, rc) in l.chunks_mut(480).zip(r.chunks_mut(480)) {
+                let b = clock.next_block(480, 48_000.0);
+                engine.process(&b, &[], lc, rc, None);
+            }
+            l.iter().chain(&r).fold(0.0f32, |m, v| m.max(v.abs()))
+        };
+        assert!(click_and_render() > 0.05, "the take sounds on step 1");
+        assert_eq!(click_and_render(), 0.0, "silent with the step off again");
+    }
+
+    #[test]
+    fn add_to_grid_refuses_at_the_cap_in_a_live_session_and_when_empty() {
+        let store = SessionStore::new(SessionState::demo());
+        let mut c = controller(&store);
+        let id = |s: &str| s.parse::<SampleId>().unwrap();
+        let err = add_to_grid(&take(1), &store, &mut c, true, id("rec-a")).unwrap_err();
+        assert!(err.contains("live session"), "{err}");
+        let empty = Take {
+            left: vec![],
+            right: vec![],
+            ..take(2)
+        };
+        assert!(add_to_grid(&empty, &store, &mut c, false, id("rec-b")).is_err());
+        while c.state().tracks.len() < MAX_TRACKS {
+            c.add_track(&store).unwrap();
+        }
+        let before = store.state();
+        let err = add_to_grid(&take(3), &store, &mut c, false, id("rec-c")).unwrap_err();
+        assert_eq!(err, super::super::input::TRACK_CAP_NOTICE);
+        assert_eq!(store.state(), before, "nothing changes at the cap");
+        assert!(store.sample_ids().is_empty(), "no sampler slot used");
+    }
+
+    #[test]
+    fn new_sample_ids_are_valid_and_distinct() {
+        let a = new_sample_id();
+        let b = new_sample_id();
+        assert!(a.as_str().starts_with("rec-"));
+        assert_ne!(a, b);
+    }
+}

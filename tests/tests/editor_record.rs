@@ -1,0 +1,209 @@
+//! The record panel in the standalone app (dummy audio backend, so the input is silence) on a
+//! private Xvfb: holding "Hold to record" with the mouse records a take (its waveform appears
+//! with the take's length), and "Add to grid" adds one new, empty track to the demo's grid.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use keyboardia_core::SessionState;
+use keyboardia_tests::editor_screen::{cargo_build_bin, target_dir, CellKind, Image, Killed, Xvfb};
+
+/// A filled rectangle found on screen.
+#[derive(Clone, Copy, Debug)]
+struct Rect {
+    x0: usize,
+    y0: usize,
+    x1: usize,
+    y1: usize,
+}
+
+impl Rect {
+    fn center(&self) -> (usize, usize) {
+        ((self.x0 + self.x1) / 2, (self.y0 + self.y1) / 2)
+    }
+}
+
+fn near(a: [u8; 3], b: [u8; 3], tol: u8) -> bool {
+    a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= tol)
+}
+
+/// Bounding boxes of 4-connected regions of `color` (±2) whose size fits `fits(w, h)`.
+fn regions(img: &Image, color: [u8; 3], fits: impl Fn(usize, usize) -> bool) -> Vec<Rect> {
+    let (w, h) = (img.width, img.height);
+    let mut seen = vec![false; w * h];
+    let mut out = Vec::new();
+    for y in 0..h {
+        for x in 0..w {
+            if seen[y * w + x] || !near(img.pixel(x, y), color, 2) {
+                continue;
+            }
+            let mut r = Rect {
+                x0: x,
+                y0: y,
+                x1: x,
+                y1: y,
+            };
+            let mut stack = vec![(x, y)];
+            seen[y * w + x] = true;
+            while let Some((px, py)) = stack.pop() {
+                r.x0 = r.x0.min(px);
+                r.x1 = r.x1.max(px);
+                r.y0 = r.y0.min(py);
+                r.y1 = r.y1.max(py);
+                let neighbours = [
+                    (px.wrapping_sub(1), py),
+                    (px + 1, py),
+                    (px, py.wrapping_sub(1)),
+                    (px, py + 1),
+                ];
+                for (nx, ny) in neighbours {
+                    if nx < w && ny < h && !seen[ny * w + nx] && near(img.pixel(nx, ny), color, 2) {
+                        seen[ny * w + nx] = true;
+                        stack.push((nx, ny));
+                    }
+                }
+            }
+            if fits(r.x1 - r.x0 + 1, r.y1 - r.y0 + 1) {
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+/// The input meter: a 120 × 12 bar of grey 30.
+fn meter(img: &Image) -> Option<Rect> {
+    regions(img, [30, 30, 30], |w, h| {
+        w.abs_diff(120) <= 3 && h.abs_diff(12) <= 3
+    })
+    .into_iter()
+    .next()
+}
+
+/// The take's waveform: a wide, 64-point-tall box of grey 22.
+fn waveform(img: &Image) -> Option<Rect> {
+    regions(img, [22, 22, 22], |w, h| w > 400 && h.abs_diff(64) <= 3)
+        .into_iter()
+        .next()
+}
+
+/// Runs of button fill along row `y` right of `from_x`, as (start, end) pixel columns.
+fn buttons_in_row(img: &Image, y: usize, from_x: usize, fill: [u8; 3]) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut start = None;
+    for x in from_x..img.width {
+        let on = near(img.pixel(x, y), fill, 2);
+        match (on, start) {
+            (true, None) => start = Some(x),
+            (false, Some(s)) => {
+                if x - s > 30 {
+                    runs.push((s, x - 1));
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    runs
+}
+
+fn shot(x: &Xvfb, name: &str) -> Image {
+    x.screenshot(&target_dir().join(name))
+}
+
+/// Screenshots until `ok` gives a value (up to ~10 s).
+fn wait_until<T>(x: &Xvfb, what: &str, ok: impl Fn(&Image) -> Option<T>) -> T {
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(200));
+        if let Some(v) = ok(&shot(x, "editor-record-wait.png")) {
+            return v;
+        }
+    }
+    panic!("{what}: not seen on screen");
+}
+
+#[test]
+fn editor_record_hold_records_a_take_and_add_to_grid_adds_a_track() {
+    let bin = cargo_build_bin("keyboardia-standalone", "keyboardia-standalone");
+    let x = Xvfb::start(1600, 900);
+    let home = target_dir().join(format!("editor-record-home-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home).unwrap();
+    let app = Killed(
+        Command::new(&bin)
+            .args(["--backend", "dummy"])
+            .env("DISPLAY", &x.display)
+            .env_remove("WAYLAND_DISPLAY")
+            .env("HOME", &home)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the standalone app"),
+    );
+    x.wait_for_window("Keyboardia", Duration::from_secs(60));
+    std::thread::sleep(Duration::from_secs(3));
+    x.xdotool(&["search", "--name", "Keyboardia", "windowfocus", "--sync"]);
+
+    let demo_rows = SessionState::demo().tracks.len();
+    let img = shot(&x, "editor-record.png");
+    assert_eq!(img.grid().len(), demo_rows, "the demo grid");
+    assert!(waveform(&img).is_none(), "no take yet");
+    let m = meter(&img).expect("the input meter is drawn");
+
+    // Hold the Record button (left of the meter) for 1.5 s.
+    let (bx, by) = (m.x0 - 8 - 85, m.center().1);
+    x.xdotool(&["mousemove", &bx.to_string(), &by.to_string()]);
+    x.xdotool(&["mousedown", "1"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let during = shot(&x, "editor-record-recording.png");
+    x.xdotool(&["mouseup", "1"]);
+    // The button turns red while recording.
+    let red = (m.x0.saturating_sub(180)..m.x0)
+        .any(|px| (by - 6..by + 6).any(|py| near(during.pixel(px, py), [230, 70, 60], 30)));
+    assert!(red, "the Record button shows the recording");
+
+    // The take arrives: its waveform is drawn.
+    wait_until(&x, "the take's waveform", waveform);
+    // The pointer away from the buttons, so none is drawn hovered.
+    x.xdotool(&["mousemove", "5", "5"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let img = shot(&x, "editor-record-take.png");
+    let wave = waveform(&img).expect("the waveform stays");
+    assert!(wave.x1 - wave.x0 > 400);
+    let m = meter(&img).expect("the meter, above the waveform");
+    assert!(m.y1 < wave.y0, "controls above the waveform");
+
+    // The last button of the row is "Add to grid". Buttons are found by their fill (sampled
+    // inside the Record button's left edge) on a row above their text.
+    let cy = m.center().1;
+    let fill = img.pixel(m.x0 - 8 - 165, cy);
+    let runs = (cy - 7..cy - 2)
+        .map(|y| buttons_in_row(&img, y, m.x1 + 1, fill))
+        .max_by_key(Vec::len)
+        .unwrap();
+    assert!(
+        runs.len() >= 2,
+        "Preview and Add to grid buttons in the row: {runs:?}"
+    );
+    let add = runs[runs.len() - 1];
+    let ax = (add.0 + add.1) / 2;
+    x.xdotool(&[
+        "mousemove",
+        &ax.to_string(),
+        &m.center().1.to_string(),
+        "click",
+        "1",
+    ]);
+    let rows = wait_until(&x, "a new track row", |img| {
+        let g = img.grid();
+        (g.len() == demo_rows + 1).then_some(g)
+    });
+    let new_row = &rows[demo_rows];
+    assert_eq!(new_row.len(), 16, "a new track has 16 steps");
+    assert!(
+        new_row.iter().all(|c| c.kind == CellKind::Off),
+        "and starts empty"
+    );
+    drop(app);
+    let _ = std::fs::remove_dir_all(&home);
+}
