@@ -3,8 +3,9 @@
 //! A pure, offline function over a mono buffer: it runs on the editor's thread after a take is
 //! recorded, never on the audio thread (it allocates).
 //!
-//! Method: an energy envelope in 1 ms hops, in two bands — the signal itself and its first
-//! difference (a +6 dB/octave tilt, so a hi-hat on top of a kick's low tail still stands out).
+//! Method: an energy envelope in 1 ms hops, in three bands — the signal itself; its first
+//! difference (a +6 dB/octave tilt, so a hi-hat on top of a kick's low tail still stands out);
+//! and 300 Hz–3 kHz, where snares and claps are loud but kick tails and hi-hat tails are not.
 //! A hop is an onset candidate when its energy (averaged over 3 ms) in either band exceeds by
 //! `rise_db` the mean energy of a `lookback_ms` window ending 4 ms earlier (the adaptive
 //! threshold: decaying tails and sustained tones set their own reference, so they do not
@@ -45,6 +46,8 @@ const HOP_MS: f32 = 1.0;
 /// Hops between a hop and the end of its reference window: attacks up to this long are seen
 /// as one rise.
 const ATTACK_HOPS: usize = 4;
+/// Edges of the middle band, in Hz: where snares and claps are loud and kicks and hats are not.
+const MID_BAND_HZ: (f32, f32) = (300.0, 3000.0);
 /// Hops averaged for a hop's current level (it and the next ones), against noise.
 const SMOOTH_HOPS: usize = 3;
 /// Window over which the noise floor is averaged (the floor is the quietest such window), in ms.
@@ -63,7 +66,7 @@ pub fn detect_with(x: &[f32], sample_rate_hz: f32, p: &OnsetParams) -> Vec<usize
     let min_gap = (p.min_gap_ms * sample_rate_hz / 1000.0).round() as usize;
     let rise = db_to_power(p.rise_db);
 
-    // The two bands: the signal, and its first difference.
+    // The bands: the signal, its first difference, and the middle band.
     let diff: Vec<f32> = x
         .iter()
         .scan(0.0f32, |prev, &v| {
@@ -72,7 +75,8 @@ pub fn detect_with(x: &[f32], sample_rate_hz: f32, p: &OnsetParams) -> Vec<usize
             Some(d)
         })
         .collect();
-    let bands: [&[f32]; 2] = [x, &diff];
+    let mid = band_pass(x, sample_rate_hz, MID_BAND_HZ);
+    let bands: [&[f32]; 3] = [x, &diff, &mid];
 
     let energies: Vec<Vec<f32>> = bands.iter().map(|b| hop_energy(b, hop)).collect();
     let gates: Vec<f32> = energies
@@ -135,6 +139,22 @@ pub fn slices(onsets: &[usize], len: usize) -> Vec<(usize, usize)> {
 
 fn db_to_power(db: f32) -> f32 {
     10f32.powf(db / 10.0)
+}
+
+/// `x` through a one-pole high-pass at `edges.0` Hz and a one-pole low-pass at `edges.1` Hz.
+fn band_pass(x: &[f32], sample_rate_hz: f32, edges: (f32, f32)) -> Vec<f32> {
+    let coef = |hz: f32| (-2.0 * std::f32::consts::PI * hz / sample_rate_hz).exp();
+    let (hp, lp) = (coef(edges.0), coef(edges.1));
+    let (mut low, mut out) = (0.0f32, 0.0f32);
+    x.iter()
+        .map(|&v| {
+            // High-pass: the input minus its own low-passed version.
+            low = v + hp * (low - v);
+            let high = v - low;
+            out = high + lp * (out - high);
+            out
+        })
+        .collect()
 }
 
 /// Mean power of each hop (the last hop may be short).
