@@ -17,6 +17,9 @@ use std::sync::Mutex;
 
 /// Longest take, in seconds (recording stops by itself here).
 pub const MAX_TAKE_S: f64 = 5.0;
+/// Frames per channel copied for the editor per block (bounds the audio thread's work: a whole
+/// 5 s take at 48 kHz takes 15 blocks).
+const COPY_FRAMES_PER_BLOCK: usize = 16_384;
 /// Time for the level meter to fall by 1/e, in seconds.
 const METER_RELEASE_S: f64 = 0.3;
 
@@ -222,6 +225,8 @@ pub struct Capture {
     requests: rtrb::Consumer<TakeCopy>,
     /// Filled buffers back to the editor.
     copies: rtrb::Producer<TakeCopy>,
+    /// The editor's copy being filled, and the frames done so far.
+    copying: Option<(TakeCopy, usize)>,
 }
 
 /// Creates the shared state and the audio side (no capture storage yet: see [`Capture::prepare`]).
@@ -259,6 +264,7 @@ pub fn new() -> (std::sync::Arc<RecordShared>, Capture) {
         sample_rate_hz: 0.0,
         requests: requests_rx,
         copies: copies_tx,
+        copying: None,
     };
     (shared, capture)
 }
@@ -277,6 +283,7 @@ impl Capture {
         }
         self.sample_rate_hz = sample_rate_hz;
         self.release_per_frame = (-1.0 / (METER_RELEASE_S * sample_rate_hz as f64)).exp() as f32;
+        self.return_copy_unfilled();
         self.recording = false;
         self.was_held = record_param || self.shared.hold.load(Ordering::Acquire);
         self.was_preview_param = preview_param;
@@ -375,20 +382,44 @@ impl Capture {
             .previewing
             .store(self.preview_pos.is_some(), Ordering::Release);
 
-        // The editor's copy of the finished take.
-        if !self.recording && self.len > 0 {
-            if let Ok(mut copy) = self.requests.pop() {
-                let n = self.len.min(copy.left.len()).min(copy.right.len());
-                copy.left[..n].copy_from_slice(&self.left[..n]);
-                copy.right[..n].copy_from_slice(&self.right[..n]);
-                copy.len = n;
-                copy.serial = self.shared.take_serial.load(Ordering::Acquire);
-                copy.sample_rate_hz = self.sample_rate_hz;
-                if let Err(rtrb::PushError::Full(copy)) = self.copies.push(copy) {
-                    // Never frees here; the queue holds every request, so this cannot happen.
-                    std::mem::forget(copy);
+        // The editor's copy of the finished take, a bounded number of frames per block.
+        if self.recording {
+            // A new take: whatever was being copied is of the old one.
+            self.return_copy_unfilled();
+        } else if self.len > 0 {
+            if self.copying.is_none() {
+                self.copying = self.requests.pop().ok().map(|c| (c, 0));
+            }
+            if let Some((mut copy, done)) = self.copying.take() {
+                let total = self.len.min(copy.left.len()).min(copy.right.len());
+                let end = total.min(done + COPY_FRAMES_PER_BLOCK);
+                copy.left[done..end].copy_from_slice(&self.left[done..end]);
+                copy.right[done..end].copy_from_slice(&self.right[done..end]);
+                if end == total {
+                    copy.len = total;
+                    copy.serial = self.shared.take_serial.load(Ordering::Acquire);
+                    copy.sample_rate_hz = self.sample_rate_hz;
+                    self.send_copy(copy);
+                } else {
+                    self.copying = Some((copy, end));
                 }
             }
+        }
+    }
+
+    /// Hands a copy request back unfilled (the editor asks again).
+    fn return_copy_unfilled(&mut self) {
+        if let Some((mut copy, _)) = self.copying.take() {
+            copy.len = 0;
+            copy.serial = 0;
+            self.send_copy(copy);
+        }
+    }
+
+    fn send_copy(&mut self, copy: TakeCopy) {
+        if let Err(rtrb::PushError::Full(copy)) = self.copies.push(copy) {
+            // Never frees here; the queue holds every request, so this cannot happen.
+            std::mem::forget(copy);
         }
     }
 }
@@ -526,6 +557,34 @@ mod tests {
         assert_eq!(out_r[..1000], signal(0, 1000, 2.0)[..]);
         assert!(out_l[1000..].iter().all(|&v| v == 0.0));
         assert!(!shared.previewing());
+    }
+
+    #[test]
+    fn a_long_take_reaches_the_editor_over_several_blocks_and_a_new_take_restarts_the_copy() {
+        let (shared, mut c) = new();
+        c.prepare(10_000.0, false, false);
+        let b = 1000;
+        let mut pos = 0;
+        let run = |c: &mut Capture, blocks: usize, rec: bool, pos: &mut usize| {
+            let mut got = Vec::new();
+            for _ in 0..blocks {
+                block(c, &signal(*pos, b, 0.0), &signal(*pos, b, 1.0), rec, false);
+                *pos += b;
+                got.extend(shared.poll_take());
+            }
+            got
+        };
+        // A 40 000-frame take: the copy takes 3 blocks of 16 384 frames.
+        assert!(run(&mut c, 40, true, &mut pos).is_empty());
+        assert!(run(&mut c, 2, false, &mut pos).is_empty(), "still copying");
+        // A new take starts mid-copy: the copy is abandoned, not mixed with the new take.
+        let start2 = pos;
+        assert!(run(&mut c, 30, true, &mut pos).is_empty());
+        let got = run(&mut c, 10, false, &mut pos);
+        assert_eq!(got.len(), 1, "only the newest take is delivered");
+        assert_eq!(got[0].serial, 2);
+        assert_eq!(got[0].left, signal(start2, 30 * b, 0.0));
+        assert_eq!(got[0].right, signal(start2, 30 * b, 1.0));
     }
 
     #[test]
