@@ -36,17 +36,58 @@ fn joined_plugin(base: &str, session: SessionId, name: &str) -> ClapPlugin {
     p
 }
 
-/// Processes both plugins block by block at the pace of a real audio device for `secs`,
-/// returning each one's left channel and the wall-clock time of its first frame.
+/// What one plugin rendered.
+struct Rendered {
+    /// Left channel.
+    left: Vec<f32>,
+    /// Wall-clock time of the first frame (ms since the Unix epoch).
+    wall0: f64,
+    /// Frames of the note-ons it sent, with their MIDI channel (= track slot).
+    note_ons: Vec<(usize, u8)>,
+}
+
+impl Rendered {
+    /// Onsets of `channel`'s notes.
+    fn onsets(&self, channel: u8) -> Vec<usize> {
+        self.note_ons
+            .iter()
+            .filter(|(_, c)| *c == channel)
+            .map(|(f, _)| *f)
+            .collect()
+    }
+}
+
+/// Power of the `hz` component of `x` relative to its total power (Goertzel).
+fn tone_share(x: &[f32], hz: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * hz / SR;
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for &v in x {
+        let s0 = v as f64 + 2.0 * w.cos() * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let power = s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2;
+    let total: f64 = x.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() * x.len() as f64 / 2.0;
+    power / total.max(1e-12)
+}
+
+/// Processes the plugins block by block at the pace of a real audio device for `secs`.
 fn render_live(
     plugins: &mut [&mut ClapPlugin],
     secs: f64,
     clock_param: Option<f64>,
-) -> Vec<(Vec<f32>, f64)> {
+) -> Vec<Rendered> {
     let blocks = (secs * SR / BLOCK as f64) as usize;
-    let mut out: Vec<(Vec<f32>, f64)> = plugins.iter().map(|_| (Vec::new(), 0.0)).collect();
-    let start = Instant::now();
     let wall0 = unix_ms();
+    let mut out: Vec<Rendered> = plugins
+        .iter()
+        .map(|_| Rendered {
+            left: Vec::new(),
+            wall0,
+            note_ons: Vec::new(),
+        })
+        .collect();
+    let start = Instant::now();
     for k in 0..blocks {
         let due = start + Duration::from_secs_f64(k as f64 * BLOCK as f64 / SR);
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
@@ -58,11 +99,15 @@ fn render_live(
                 _ => vec![],
             };
             let b = p.process(BLOCK, None, &[], &params);
-            out[i].0.extend_from_slice(&b.left);
+            let at = out[i].left.len();
+            out[i].note_ons.extend(
+                b.notes
+                    .iter()
+                    .filter(|n| n.on)
+                    .map(|n| (at + n.offset as usize, n.channel)),
+            );
+            out[i].left.extend_from_slice(&b.left);
         }
-    }
-    for o in out.iter_mut() {
-        o.1 = wall0;
     }
     out
 }
@@ -84,7 +129,8 @@ fn two_plugins_in_one_session_play_in_time() {
     // Until the session answers, session mode plays alone on the internal clock; once joined,
     // it follows the session's timeline, which is stopped.
     let tail = (1.5 * SR) as usize;
-    for (l, _) in &quiet {
+    for r in &quiet {
+        let l = &r.left;
         let last = &l[l.len() - tail..];
         assert!(
             last.iter().all(|v| v.abs() < 1e-3),
@@ -98,10 +144,10 @@ fn two_plugins_in_one_session_play_in_time() {
     let played = render_live(&mut [&mut a, &mut b], 2.5, None);
     let onsets: Vec<Vec<f64>> = played
         .iter()
-        .map(|(l, wall0)| {
-            hits(l)
+        .map(|r| {
+            hits(&r.left)
                 .into_iter()
-                .map(|i| wall0 + i as f64 * 1000.0 / SR)
+                .map(|i| r.wall0 + i as f64 * 1000.0 / SR)
                 .collect()
         })
         .collect();
@@ -122,6 +168,13 @@ fn two_plugins_in_one_session_play_in_time() {
         assert!((w[1] - w[0] - 500.0).abs() < 2.0, "{onsets:?}");
     }
 
+    // The kick's notes (channel 0) are the onsets heard.
+    for r in &played {
+        let kicks = r.onsets(0);
+        assert_eq!(kicks.len(), hits(&r.left).len(), "{kicks:?}");
+        assert!(r.onsets(1).is_empty());
+    }
+
     // An edit through the session (a snare on the off-beats) reaches both plugins' audio.
     c.edit(Op::AddTrack {
         track: Box::new({
@@ -134,12 +187,43 @@ fn two_plugins_in_one_session_play_in_time() {
         index: None,
     });
     std::thread::sleep(Duration::from_millis(300));
-    let after = render_live(&mut [&mut a, &mut b], 1.5, None);
-    for (l, _) in &after {
+    let after = render_live(&mut [&mut a, &mut b], 2.0, None);
+    for r in &after {
         assert!(
-            hits(l).len() >= 5,
-            "kick and snare both play: {} hits",
-            hits(l).len()
+            r.onsets(1).len() >= 3,
+            "snare notes on track 2: {:?}",
+            r.note_ons
+        );
+    }
+
+    // A player shares a sample (a 1 kHz tone) and puts it on the snare track: both plugins
+    // download it off the audio thread and play it in their mix.
+    let tone: Vec<f32> = (0..9_600)
+        .map(|i| (i as f32 * 2.0 * std::f32::consts::PI * 1_000.0 / 48_000.0).sin() * 0.8)
+        .collect();
+    let rest = keyboardia_sync::Rest::new(keyboardia_sync::Server::new(&base).unwrap());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let wav = keyboardia_sync::encode_wav(&tone, 48_000);
+    let up = rt.block_on(rest.upload_sample(id, "tone", wav)).unwrap();
+    let sample = keyboardia_core::Instrument::Sample(up.id);
+    c.edit(Op::SetInstrument {
+        tr: "snare".parse().unwrap(),
+        v: sample,
+    });
+    std::thread::sleep(Duration::from_millis(1_000));
+    let with_sample = render_live(&mut [&mut a, &mut b], 2.0, None);
+    for (r, before) in with_sample.iter().zip(&after) {
+        let (now, was) = (
+            tone_share(&r.left, 1_000.0),
+            tone_share(&before.left, 1_000.0),
+        );
+        println!("1 kHz share of the mix: {was:.4} with the snare, {now:.4} with the shared tone");
+        assert!(
+            r.onsets(1).len() >= 3 && now > 100.0 * was && now > 1e-4,
+            "the shared tone plays: {was} -> {now}"
         );
     }
     c.close();
