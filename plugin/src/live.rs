@@ -418,3 +418,39 @@ impl<'a> PersistentField<'a, Option<Joined>> for Live {
         f(&self.saved().or(restored))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn joined() -> Joined {
+        Joined {
+            // Nothing listens on port 1: the player stays offline.
+            server: "http://127.0.0.1:1".into(),
+            session: "6f2d8bcd-0b14-46ae-9f2d-8bcd0b1476ae".parse().unwrap(),
+            name: "Ada".into(),
+            pending: vec![Op::SetSwing { v: 33.0 }, Op::SetTempo { v: 99.0 }],
+        }
+    }
+
+    #[test]
+    fn unacknowledged_edits_stay_in_the_saved_state_while_offline() {
+        let params = Arc::new(KeyboardiaParams::default());
+        // Restored by the host, saved again before the plugin was activated: nothing is lost.
+        params.live.set(Some(joined()));
+        assert_eq!(params.live.map(|v| v.clone()), Some(joined()));
+        // Activated: the session is rejoined (offline here), and the pending edits are still
+        // what a save writes, waiting for the server.
+        params.live.rejoin_restored(&params);
+        assert!(params.live.is_joined());
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(params.live.map(|v| v.clone()), Some(joined()));
+        params.live.leave();
+        assert_eq!(
+            params.live.map(|v| v.clone()),
+            None,
+            "left: nothing to rejoin"
+        );
+    }
+}
