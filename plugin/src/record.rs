@@ -98,6 +98,9 @@ pub struct RecordShared {
     hold: AtomicBool,
     /// The editor asked to preview the take (taken by the audio thread).
     preview: AtomicBool,
+    /// The frames the requested preview plays: start in the high 32 bits, end in the low ones
+    /// (written before `preview` is set).
+    preview_range: AtomicU64,
     /// Recording now (written by the audio thread).
     recording: AtomicBool,
     /// Frames captured in the current or last take (written by the audio thread).
@@ -124,6 +127,14 @@ impl RecordShared {
 
     /// Editor: play the last take from its start.
     pub fn request_preview(&self) {
+        self.request_preview_range(0, usize::MAX);
+    }
+
+    /// Editor: play frames `start..end` of the last take (clamped to it): one slice.
+    pub fn request_preview_range(&self, start: usize, end: usize) {
+        let clamp = |v: usize| v.min(u32::MAX as usize) as u64;
+        self.preview_range
+            .store(clamp(start) << 32 | clamp(end), Ordering::Relaxed);
         self.preview.store(true, Ordering::Release);
     }
 
@@ -215,6 +226,8 @@ pub struct Capture {
     was_preview_param: bool,
     /// Next frame the preview plays; `None` while not previewing.
     preview_pos: Option<usize>,
+    /// Where the preview stops (exclusive; at most the take's length).
+    preview_end: usize,
     /// Meter level before this block.
     peak: f32,
     /// Meter decay per frame.
@@ -236,6 +249,7 @@ pub fn new() -> (std::sync::Arc<RecordShared>, Capture) {
     let shared = std::sync::Arc::new(RecordShared {
         hold: AtomicBool::new(false),
         preview: AtomicBool::new(false),
+        preview_range: AtomicU64::new(u32::MAX as u64),
         recording: AtomicBool::new(false),
         take_frames: AtomicU32::new(0),
         take_serial: AtomicU64::new(0),
@@ -259,6 +273,7 @@ pub fn new() -> (std::sync::Arc<RecordShared>, Capture) {
         was_held: false,
         was_preview_param: false,
         preview_pos: None,
+        preview_end: 0,
         peak: 0.0,
         release_per_frame: 1.0,
         sample_rate_hz: 0.0,
@@ -363,20 +378,28 @@ impl Capture {
             }
         }
 
-        // Preview: from the take's start, on a request or a new press of the parameter.
+        // Preview: the editor's range, or the whole take on a new press of the parameter.
         let preview_press = preview_param && !self.was_preview_param;
         self.was_preview_param = preview_param;
-        if (self.shared.preview.swap(false, Ordering::AcqRel) || preview_press) && !self.recording {
-            self.preview_pos = Some(0);
+        let requested = self.shared.preview.swap(false, Ordering::AcqRel);
+        if (requested || preview_press) && !self.recording {
+            let (start, end) = if requested {
+                let r = self.shared.preview_range.load(Ordering::Relaxed);
+                ((r >> 32) as usize, (r & u32::MAX as u64) as usize)
+            } else {
+                (0, self.len)
+            };
+            self.preview_end = end.min(self.len);
+            self.preview_pos = (start < self.preview_end).then_some(start);
         }
         if let Some(pos) = self.preview_pos {
-            let n = frames.min(self.len.saturating_sub(pos));
+            let n = frames.min(self.preview_end.saturating_sub(pos));
             for (ch, take) in output.iter_mut().zip([&self.left, &self.right]) {
                 for (o, s) in ch[..n].iter_mut().zip(&take[pos..pos + n]) {
                     *o += s;
                 }
             }
-            self.preview_pos = (pos + n < self.len).then_some(pos + n);
+            self.preview_pos = (pos + n < self.preview_end).then_some(pos + n);
         }
         self.shared
             .previewing
@@ -585,6 +608,35 @@ mod tests {
         assert_eq!(got[0].serial, 2);
         assert_eq!(got[0].left, signal(start2, 30 * b, 0.0));
         assert_eq!(got[0].right, signal(start2, 30 * b, 1.0));
+    }
+
+    #[test]
+    fn a_range_preview_plays_one_slice() {
+        let (shared, mut c) = new();
+        c.prepare(1000.0, false, false);
+        for k in 0..10 {
+            let p = k * 100;
+            block(
+                &mut c,
+                &signal(p, 100, 0.0),
+                &signal(p, 100, 1.0),
+                k < 9,
+                false,
+            );
+        }
+        assert_eq!(shared.take_frames(), 900);
+        shared.request_preview_range(250, 420);
+        let mut out = Vec::new();
+        for _ in 0..4 {
+            out.extend(block(&mut c, &[0.0; 100], &[0.0; 100], false, false).0);
+        }
+        assert_eq!(out[..170], signal(250, 170, 0.0)[..]);
+        assert!(out[170..].iter().all(|&v| v == 0.0));
+        // A range past the take's end is clamped to it.
+        shared.request_preview_range(800, 5000);
+        let out = block(&mut c, &[0.0; 200], &[0.0; 200], false, false).0;
+        assert_eq!(out[..100], signal(800, 100, 0.0)[..]);
+        assert!(out[100..].iter().all(|&v| v == 0.0));
     }
 
     #[test]

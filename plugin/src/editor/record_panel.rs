@@ -31,8 +31,10 @@ const REC_RED: Color32 = Color32::from_rgb(230, 70, 60);
 struct TakeView {
     /// The take as recorded.
     take: Take,
-    /// Where transient detection cuts it (frames).
+    /// Where transient detection cuts it (frames, ascending); the user can move them.
     onsets: Vec<usize>,
+    /// The cut line being dragged, by index.
+    dragging: Option<usize>,
 }
 
 /// The panel's GUI-thread state.
@@ -51,7 +53,11 @@ impl RecordPanel {
         let rec = &data.record;
         if let Some(take) = rec.poll_take() {
             let onsets = onsets::detect(&take.mono(), take.sample_rate_hz);
-            self.view = Some(TakeView { take, onsets });
+            self.view = Some(TakeView {
+                take,
+                onsets,
+                dragging: None,
+            });
             self.message = None;
         }
         ui.horizontal(|ui| {
@@ -118,8 +124,8 @@ impl RecordPanel {
                 ui.colored_label(AMBER, m);
             }
         });
-        if let Some(view) = &self.view {
-            waveform(ui, view);
+        if let Some(view) = &mut self.view {
+            let _ = waveform(ui, view, rec);
         }
         let waiting_for_take = self.view.as_ref().map_or(0, |v| v.take.serial) < rec.take_serial();
         if rec.recording() || rec.previewing() || waiting_for_take || rec.input_peak() > 1e-4 {
@@ -211,14 +217,71 @@ fn meter(ui: &mut egui::Ui, peak: f32) {
     ui.label(RichText::new(text).monospace().small());
 }
 
-/// The take's waveform (min/max per column) with its onsets as amber cut lines.
-fn waveform(ui: &mut egui::Ui, view: &TakeView) {
+/// How close to a cut line the pointer must be to grab it, in points.
+const GRAB_PT: f32 = 5.0;
+
+/// The index of the cut within `grab` of `x` (all in the same units), the nearest if several.
+fn cut_near(cuts_x: &[f32], x: f32, grab: f32) -> Option<usize> {
+    cuts_x
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i, (c - x).abs()))
+        .filter(|(_, d)| *d <= grab)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
+/// Moves cut `i` to `to`, kept strictly between its neighbours (the order never changes) and
+/// inside the take.
+fn move_cut(cuts: &mut [usize], i: usize, to: usize, len: usize) {
+    let lo = if i == 0 { 0 } else { cuts[i - 1] + 1 };
+    let hi = cuts.get(i + 1).map_or(len.saturating_sub(1), |n| n - 1);
+    cuts[i] = to.clamp(lo, hi.max(lo));
+}
+
+/// The slice (`start..end`) that frame `at` falls in, if it is after the first cut.
+fn slice_at(cuts: &[usize], len: usize, at: usize) -> Option<(usize, usize)> {
+    if cuts.is_empty() {
+        return None;
+    }
+    onsets::slices(cuts, len)
+        .into_iter()
+        .find(|(s, e)| (*s..*e).contains(&at))
+}
+
+/// The take's waveform (min/max per column) with its onsets as amber cut lines: drag a line
+/// to move the cut, click a slice to hear it.
+fn waveform(ui: &mut egui::Ui, view: &mut TakeView, rec: &RecordShared) -> egui::Rect {
     let width = ui.available_width().max(100.0);
-    let (rect, _) = ui.allocate_exact_size(Vec2::new(width, WAVE_HEIGHT_PT), Sense::hover());
+    let (rect, response) =
+        ui.allocate_exact_size(Vec2::new(width, WAVE_HEIGHT_PT), Sense::click_and_drag());
+    let len = view.take.len().max(1);
+    let frame_at =
+        |x: f32| (((x - rect.left()) / rect.width()).clamp(0.0, 1.0) * len as f32) as usize;
+    let x_of = |f: usize| rect.left() + f as f32 / len as f32 * rect.width();
+    if let Some(p) = response.interact_pointer_pos() {
+        if response.drag_started() {
+            // Grab by where the press began (the drag starts after the pointer has moved).
+            let origin = ui.input(|i| i.pointer.press_origin()).unwrap_or(p);
+            let xs: Vec<f32> = view.onsets.iter().map(|&o| x_of(o)).collect();
+            view.dragging = cut_near(&xs, origin.x, GRAB_PT);
+        }
+        if let Some(i) = view.dragging {
+            move_cut(&mut view.onsets, i, frame_at(p.x), len);
+        }
+        if response.clicked() {
+            if let Some((s, e)) = slice_at(&view.onsets, len, frame_at(p.x)) {
+                rec.request_preview_range(s, e);
+            }
+        }
+    }
+    if response.drag_stopped() {
+        view.dragging = None;
+    }
+    response.on_hover_text("Drag an amber cut line to move it; click a slice to hear it");
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 2.0, Color32::from_gray(22));
     let take = &view.take;
-    let len = take.len().max(1);
     let columns = rect.width().floor().max(1.0) as usize;
     let mid = rect.center().y;
     let half = rect.height() * 0.5 - 2.0;
@@ -240,12 +303,13 @@ fn waveform(ui: &mut egui::Ui, view: &TakeView) {
         );
     }
     for &o in &view.onsets {
-        let x = rect.left() + o as f32 / len as f32 * rect.width();
+        let x = x_of(o);
         painter.line_segment(
             [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
             Stroke::new(1.0, AMBER),
         );
     }
+    rect
 }
 
 #[cfg(test)]
@@ -342,6 +406,121 @@ mod tests {
         assert_eq!(err, super::super::input::TRACK_CAP_NOTICE);
         assert_eq!(store.state(), before, "nothing changes at the cap");
         assert!(store.sample_ids().is_empty(), "no sampler slot used");
+    }
+
+    #[test]
+    fn cut_lines_are_grabbed_moved_in_order_and_slices_found() {
+        let xs = [10.0, 50.0, 53.0];
+        assert_eq!(cut_near(&xs, 12.0, 5.0), Some(0));
+        assert_eq!(cut_near(&xs, 52.0, 5.0), Some(2));
+        assert_eq!(cut_near(&xs, 30.0, 5.0), None);
+        let mut cuts = vec![100, 500, 900];
+        move_cut(&mut cuts, 1, 700, 1000);
+        assert_eq!(cuts, [100, 700, 900]);
+        // Never past a neighbour or the take's end.
+        move_cut(&mut cuts, 1, 950, 1000);
+        assert_eq!(cuts, [100, 899, 900]);
+        move_cut(&mut cuts, 0, 0, 1000);
+        move_cut(&mut cuts, 2, 5000, 1000);
+        assert_eq!(cuts, [0, 899, 999]);
+        assert_eq!(slice_at(&[100, 500], 1000, 50), None);
+        assert_eq!(slice_at(&[100, 500], 1000, 100), Some((100, 500)));
+        assert_eq!(slice_at(&[100, 500], 1000, 999), Some((500, 1000)));
+        assert_eq!(slice_at(&[], 1000, 5), None);
+    }
+
+    /// The waveform widget driven headless by real egui pointer events: dragging a cut line
+    /// moves that cut; clicking inside a slice makes the audio thread preview exactly it.
+    #[test]
+    fn dragging_a_cut_line_moves_it_and_clicking_a_slice_previews_it() {
+        let (shared, mut capture) = crate::record::new();
+        capture.prepare(1000.0, false, false);
+        let sig: Vec<f32> = (0..1000).map(|i| ((i as f32) * 0.3).sin() * 0.5).collect();
+        let mut out = [vec![0.0f32; 100], vec![0.0f32; 100]];
+        let mut run_block = |capture: &mut crate::record::Capture, input: &[f32], rec: bool| {
+            let mut l = input.to_vec();
+            let mut r = input.to_vec();
+            for o in out.iter_mut() {
+                o.fill(0.0);
+            }
+            let [ol, or] = &mut out;
+            capture.process(&[&mut l, &mut r], &mut [ol, or], rec, false);
+            out[0].clone()
+        };
+        for k in 0..11 {
+            let input = if k < 10 {
+                &sig[k * 100..k * 100 + 100]
+            } else {
+                &[0.0; 100][..]
+            };
+            let _ = run_block(&mut capture, input, k < 10);
+        }
+        assert_eq!(shared.take_frames(), 1000);
+
+        let ctx = egui::Context::default();
+        let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, Vec2::new(1000.0, 300.0));
+        let mut view = TakeView {
+            take: Take {
+                serial: 1,
+                left: sig.clone(),
+                right: sig.clone(),
+                sample_rate_hz: 1000.0,
+            },
+            onsets: vec![250, 500],
+            dragging: None,
+        };
+        let frame = |view: &mut TakeView, events: Vec<egui::Event>| {
+            let input = egui::RawInput {
+                screen_rect: Some(screen),
+                events,
+                ..Default::default()
+            };
+            let mut rect = egui::Rect::NOTHING;
+            let mut output = ctx.run_ui(input, |ui| rect = waveform(ui, view, &shared));
+            // No renderer here: the font textures are dropped unused.
+            output.textures_delta.clear();
+            rect
+        };
+        let button = |pos: egui::Pos2, pressed: bool| egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::default(),
+        };
+        let rect = frame(&mut view, vec![]);
+        let x_of = |f: usize| rect.left() + f as f32 / 1000.0 * rect.width();
+        let y = rect.center().y;
+
+        // Drag the second cut (frame 500) to where frame 700 is drawn.
+        let from = egui::pos2(x_of(500), y);
+        frame(&mut view, vec![egui::Event::PointerMoved(from)]);
+        frame(&mut view, vec![button(from, true)]);
+        for step in 1..=10 {
+            let x = x_of(500) + (x_of(700) - x_of(500)) * step as f32 / 10.0;
+            frame(&mut view, vec![egui::Event::PointerMoved(egui::pos2(x, y))]);
+        }
+        let to = egui::pos2(x_of(700), y);
+        frame(&mut view, vec![button(to, false)]);
+        assert_eq!(view.onsets[0], 250, "the other cut stays");
+        assert!(
+            view.onsets[1].abs_diff(700) <= 2,
+            "moved: {:?}",
+            view.onsets
+        );
+        assert_eq!(view.dragging, None);
+
+        // Click inside the first slice (250..moved cut): the audio thread plays exactly it.
+        let (start, end) = (view.onsets[0], view.onsets[1]);
+        let at = egui::pos2(x_of(400), y);
+        frame(&mut view, vec![egui::Event::PointerMoved(at)]);
+        frame(&mut view, vec![button(at, true)]);
+        frame(&mut view, vec![button(at, false)]);
+        let mut played = Vec::new();
+        for _ in 0..6 {
+            played.extend(run_block(&mut capture, &[0.0; 100], false));
+        }
+        assert_eq!(played[..end - start], sig[start..end]);
+        assert!(played[end - start..].iter().all(|&v| v == 0.0));
     }
 
     #[test]
