@@ -40,6 +40,8 @@ pub(crate) struct Conn {
     pub sink: Sink,
     pub clock: Arc<SharedClock>,
     pub rest: Rest,
+    /// Set when the owner stops: wakes every wait of the loop, even with the command queue full.
+    pub shutdown: Arc<tokio::sync::Notify>,
     /// Results of background tasks (uploads, downloads), forwarded to the sink by the loop.
     pub tasks: (
         mpsc::UnboundedSender<SyncEvent>,
@@ -61,9 +63,18 @@ impl Conn {
                 attempt: backoff.attempt(),
             }));
             let url = self.server.socket(self.session);
-            let ended = match tokio_tungstenite::connect_async(url.as_str()).await {
-                Ok((ws, _)) => self.session_loop(ws, &mut backoff).await,
-                Err(e) => Ended::Lost(e.to_string()),
+            let shutdown = self.shutdown.clone();
+            // A host that never answers must not keep a closing plugin waiting.
+            let connecting =
+                tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(url));
+            let connected = tokio::select! {
+                _ = shutdown.notified() => return,
+                r = connecting => r,
+            };
+            let ended = match connected {
+                Ok(Ok((ws, _))) => self.session_loop(ws, &mut backoff).await,
+                Ok(Err(e)) => Ended::Lost(e.to_string()),
+                Err(_) => Ended::Lost(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())),
             };
             self.client.handle_disconnected();
             let error = match ended {
@@ -80,10 +91,11 @@ impl Conn {
             loop {
                 self.mirror_pending();
                 tokio::select! {
+                    _ = self.shutdown.notified() => return,
                     _ = tokio::time::sleep_until(wake) => break,
                     Some(ev) = self.tasks.1.recv() => (self.sink)(ev),
                     cmd = self.commands.recv() => match cmd {
-                        None | Some(Command::Shutdown) => return,
+                        None => return,
                         Some(Command::Reconnect) => break,
                         Some(cmd) => self.command(cmd),
                     },
@@ -109,6 +121,10 @@ impl Conn {
                 return Ended::Lost(e);
             }
             tokio::select! {
+                _ = self.shutdown.notified() => {
+                    let _ = tx.send(Message::Close(None)).await;
+                    return Ended::Shutdown;
+                }
                 Some(ev) = self.tasks.1.recv() => (self.sink)(ev),
                 msg = rx.next() => match msg {
                     Some(Ok(Message::Text(text))) => {
@@ -128,7 +144,7 @@ impl Conn {
                     None => return Ended::Lost("connection closed".into()),
                 },
                 cmd = self.commands.recv() => match cmd {
-                    None | Some(Command::Shutdown) => {
+                    None => {
                         let _ = tx.send(Message::Close(None)).await;
                         return Ended::Shutdown;
                     }
@@ -196,7 +212,7 @@ impl Conn {
                 self.requested.remove(&id);
                 self.fetch(id, name);
             }
-            Command::Shutdown | Command::Reconnect => {}
+            Command::Reconnect => {}
         }
     }
 
@@ -274,6 +290,9 @@ impl Conn {
         drop_reason
     }
 }
+
+/// Longest wait for a server to accept a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Delay bounds for retried sample transfers.
 const TRANSFER_RETRY: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(15));

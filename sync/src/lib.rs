@@ -144,7 +144,6 @@ pub(crate) enum Command {
         id: SampleId,
         name: String,
     },
-    Shutdown,
 }
 
 /// Why a command could not be queued.
@@ -164,6 +163,8 @@ pub struct Sync {
     session: SessionId,
     /// The edits the room has not acknowledged yet, as of the sync thread's last step.
     pending: Arc<Mutex<Vec<Op>>>,
+    /// Wakes the sync thread to stop, whatever it is waiting for.
+    shutdown: Arc<tokio::sync::Notify>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -183,6 +184,7 @@ impl Sync {
     ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let pending_mirror = Arc::new(Mutex::new(pending.clone()));
+        let shutdown = Arc::new(tokio::sync::Notify::new());
         let mut client = Client::new(config.name.clone(), local);
         client.restore_pending(pending);
         let conn = conn::Conn {
@@ -194,6 +196,7 @@ impl Sync {
             sink: Box::new(sink),
             clock: clock.clone(),
             rest: Rest::new(server.clone()),
+            shutdown: shutdown.clone(),
             tasks: mpsc::unbounded_channel(),
             pending: pending_mirror.clone(),
             mirrored: (usize::MAX, 0),
@@ -222,6 +225,7 @@ impl Sync {
             server,
             session,
             pending: pending_mirror,
+            shutdown,
             thread: Some(thread),
         })
     }
@@ -295,7 +299,8 @@ impl Sync {
     }
 
     fn stop(&mut self) {
-        let _ = self.commands.try_send(Command::Shutdown);
+        // A stored permit: the thread sees it even if it is not waiting right now.
+        self.shutdown.notify_one();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

@@ -186,3 +186,27 @@ fn clock_offset_is_recovered_on_loopback() {
     );
     assert!(p99 <= 1.0, "p99 error {p99} ms");
 }
+
+#[test]
+fn stopping_never_waits_for_a_server_that_does_not_answer() {
+    // Accepts TCP connections (the kernel does, from the backlog) but never answers the
+    // WebSocket handshake: the sync thread is stuck inside its connect.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", silent.local_addr().unwrap());
+    let player = Player::start(
+        &base,
+        RoomServer::session().id,
+        "Ada",
+        SessionState::default(),
+        vec![],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let t = std::time::Instant::now();
+    // What a DAW does when it closes the plugin.
+    drop(player);
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "stopping took {:?}",
+        t.elapsed()
+    );
+}
