@@ -144,6 +144,33 @@ fn terminate(child: &mut Child) {
     let _ = child.wait();
 }
 
+impl Xvfb {
+    /// Builds and starts the standalone app (`--backend dummy`) on this display as a fresh user
+    /// (an empty `HOME` under target/, named `home`, returned for clean-up), and waits until
+    /// its window has drawn.
+    pub fn start_standalone(&self, home: &str) -> (Killed, PathBuf) {
+        let bin = cargo_build_bin("keyboardia-standalone", "keyboardia-standalone");
+        let home = target_dir().join(format!("{home}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home).expect("a fresh HOME");
+        let app = Killed(
+            std::process::Command::new(&bin)
+                .args(["--backend", "dummy"])
+                .env("DISPLAY", &self.display)
+                .env_remove("WAYLAND_DISPLAY")
+                .env("HOME", &home)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("start the standalone app"),
+        );
+        self.wait_for_window("Keyboardia", Duration::from_secs(60));
+        // The first frames (fonts, GL) take a moment in a debug build under llvmpipe.
+        std::thread::sleep(Duration::from_secs(3));
+        (app, home)
+    }
+}
+
 /// A child process killed (SIGTERM, then SIGKILL) on drop.
 pub struct Killed(pub Child);
 

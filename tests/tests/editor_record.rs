@@ -2,11 +2,10 @@
 //! private Xvfb: holding "Hold to record" with the mouse records a take (its waveform appears
 //! with the take's length), and "Add to grid" adds one new, empty track to the demo's grid.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use keyboardia_core::SessionState;
-use keyboardia_tests::editor_screen::{cargo_build_bin, target_dir, CellKind, Image, Killed, Xvfb};
+use keyboardia_tests::editor_screen::{target_dir, CellKind, Image, Xvfb};
 
 /// A filled rectangle found on screen.
 #[derive(Clone, Copy, Debug)]
@@ -124,24 +123,8 @@ fn wait_until<T>(x: &Xvfb, what: &str, ok: impl Fn(&Image) -> Option<T>) -> T {
 
 #[test]
 fn editor_record_hold_records_a_take_and_add_to_grid_adds_a_track() {
-    let bin = cargo_build_bin("keyboardia-standalone", "keyboardia-standalone");
     let x = Xvfb::start(1600, 900);
-    let home = target_dir().join(format!("editor-record-home-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&home);
-    std::fs::create_dir_all(&home).unwrap();
-    let app = Killed(
-        Command::new(&bin)
-            .args(["--backend", "dummy"])
-            .env("DISPLAY", &x.display)
-            .env_remove("WAYLAND_DISPLAY")
-            .env("HOME", &home)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the standalone app"),
-    );
-    x.wait_for_window("Keyboardia", Duration::from_secs(60));
-    std::thread::sleep(Duration::from_secs(3));
+    let (app, home) = x.start_standalone("editor-record-home");
     x.xdotool(&["search", "--name", "Keyboardia", "windowfocus", "--sync"]);
 
     let demo_rows = SessionState::demo().tracks.len();

@@ -5,13 +5,10 @@
 //! bar, through the X server) starts per-track playheads that move and wrap at each track's own
 //! length.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use keyboardia_core::SessionState;
-use keyboardia_tests::editor_screen::{
-    cargo_build_bin, target_dir, Cell, CellKind, Image, Killed, Xvfb, CELL_PX,
-};
+use keyboardia_tests::editor_screen::{target_dir, Cell, CellKind, Image, Xvfb, CELL_PX};
 
 /// What a row of the demo should look like: (steps, on-steps, locked steps).
 fn expected_rows() -> Vec<(usize, Vec<usize>, Vec<usize>)> {
@@ -92,24 +89,8 @@ fn playheads(img: &Image) -> Vec<usize> {
 
 #[test]
 fn editor_shows_the_demo_grid_and_plays_on_space() {
-    let bin = cargo_build_bin("keyboardia-standalone", "keyboardia-standalone");
     let x = Xvfb::start(1600, 900);
-    let home = tempdir();
-    let app = Killed(
-        Command::new(&bin)
-            .args(["--backend", "dummy"])
-            .env("DISPLAY", &x.display)
-            .env_remove("WAYLAND_DISPLAY")
-            // A fresh user: no saved state anywhere.
-            .env("HOME", &home)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the standalone app"),
-    );
-    x.wait_for_window("Keyboardia", Duration::from_secs(60));
-    // The first frames (fonts, GL) take a moment in a debug build under llvmpipe.
-    std::thread::sleep(Duration::from_secs(3));
+    let (app, home) = x.start_standalone("editor-home");
 
     let shot = target_dir().join("editor-standalone.png");
     let img = x.screenshot(&shot);
@@ -225,11 +206,4 @@ fn wait_for_image(x: &Xvfb, what: &str, ok: impl Fn(&Image) -> bool) {
         }
     }
     panic!("{what}: not seen on screen");
-}
-
-fn tempdir() -> std::path::PathBuf {
-    let dir = target_dir().join(format!("editor-home-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
