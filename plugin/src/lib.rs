@@ -10,6 +10,7 @@ pub mod editor;
 pub mod live;
 pub mod params;
 pub mod record;
+pub mod samples;
 pub mod session;
 pub mod transport;
 

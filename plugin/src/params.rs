@@ -4,7 +4,7 @@ use keyboardia_core::MAX_TRACKS;
 use nice_plug::prelude::*;
 
 use crate::live::Live;
-use crate::session::SessionStore;
+use crate::session::{SavedSamples, SessionStore};
 
 /// Highest master gain (linear, +6 dB).
 pub const MASTER_MAX_GAIN: f32 = 2.0;
@@ -31,6 +31,11 @@ pub struct KeyboardiaParams {
     /// The whole session document, saved with the host's project.
     #[persist = "session"]
     pub session: SessionStore,
+
+    /// The samples tracks play (recorded takes, downloaded shared samples), bit-exact and
+    /// compressed; restored into `session`'s sampler. See [`crate::samples`].
+    #[persist = "samples"]
+    pub samples: SavedSamples,
 
     /// The joined live session and its unacknowledged edits (`null` when playing alone).
     #[persist = "live"]
@@ -109,8 +114,10 @@ impl TrackParams {
 
 impl Default for KeyboardiaParams {
     fn default() -> Self {
+        let session = SessionStore::default();
         Self {
-            session: SessionStore::default(),
+            samples: session.saved_samples(),
+            session,
             live: Live::default(),
             output_latency_ms: FloatParam::new(
                 "Output Latency",

@@ -9,10 +9,12 @@
 use std::sync::{Arc, Mutex};
 
 use keyboardia_core::schema::state_from_json;
-use keyboardia_core::{Op, OpError, SampleId, SessionState};
+use keyboardia_core::{Instrument, Op, OpError, SampleId, SessionState};
 use keyboardia_engine::voice::MAX_SAMPLE_SLOTS;
 use keyboardia_engine::{EnginePattern, SampleBuffer};
 use nice_plug::params::persist::PersistentField;
+
+pub use crate::samples::SavedSamples;
 
 /// Patterns in flight to the audio thread (a burst of edits coalesces on the audio side).
 const PATTERN_QUEUE: usize = 64;
@@ -64,12 +66,18 @@ struct Doc {
     samples: Vec<Option<Arc<SampleBuffer>>>,
 }
 
-/// The persisted session (`#[persist = "session"]`) and the editing API.
-pub struct SessionStore {
+/// What the store shares with its [`SavedSamples`] handle.
+pub(crate) struct Shared {
     /// The session (never touched by the audio thread).
     doc: Mutex<Doc>,
     /// The editing side's queue ends.
     senders: Mutex<Senders>,
+}
+
+/// The persisted session (`#[persist = "session"]`) and the editing API.
+pub struct SessionStore {
+    /// The session and the queue ends, shared with [`SessionStore::saved_samples`].
+    shared: Arc<Shared>,
     /// The audio half, taken by the plugin once.
     audio: Mutex<Option<AudioSide>>,
     /// Told of every edit [`SessionStore::apply`] accepts (the live session sends them to the
@@ -95,17 +103,19 @@ impl SessionStore {
         let (sgtx, sgrx) = rtrb::RingBuffer::new(SAMPLE_QUEUE);
         let json = serde_json::to_string(&state).unwrap_or_default();
         Self {
-            doc: Mutex::new(Doc {
-                state,
-                json,
-                sample_slots: Vec::new(),
-                samples: Vec::new(),
-            }),
-            senders: Mutex::new(Senders {
-                patterns: ptx,
-                pattern_garbage: grx,
-                samples: stx,
-                sample_garbage: sgrx,
+            shared: Arc::new(Shared {
+                doc: Mutex::new(Doc {
+                    state,
+                    json,
+                    sample_slots: Vec::new(),
+                    samples: Vec::new(),
+                }),
+                senders: Mutex::new(Senders {
+                    patterns: ptx,
+                    pattern_garbage: grx,
+                    samples: stx,
+                    sample_garbage: sgrx,
+                }),
             }),
             audio: Mutex::new(Some(AudioSide {
                 patterns: prx,
@@ -131,23 +141,31 @@ impl SessionStore {
 
     /// A copy of the session.
     pub fn state(&self) -> SessionState {
-        self.doc.lock().map(|d| d.state.clone()).unwrap_or_default()
+        self.shared
+            .doc
+            .lock()
+            .map(|d| d.state.clone())
+            .unwrap_or_default()
     }
 
     /// The JSON the host saves.
     pub fn json(&self) -> String {
-        self.doc.lock().map(|d| d.json.clone()).unwrap_or_default()
+        self.shared
+            .doc
+            .lock()
+            .map(|d| d.json.clone())
+            .unwrap_or_default()
     }
 
     /// The engine view of the current session.
     pub fn pattern(&self) -> Box<EnginePattern> {
-        let doc = self.doc.lock().expect("session lock");
+        let doc = self.shared.doc.lock().expect("session lock");
         Box::new(pattern_of(&doc))
     }
 
     /// Applies an edit and sends the new pattern to the audio thread.
     pub fn apply(&self, op: &Op) -> Result<(), OpError> {
-        let mut doc = self.doc.lock().expect("session lock");
+        let mut doc = self.shared.doc.lock().expect("session lock");
         doc.state.apply(op)?;
         doc.json = serde_json::to_string(&doc.state).unwrap_or_default();
         let pattern = Box::new(pattern_of(&doc));
@@ -169,7 +187,7 @@ impl SessionStore {
 
     /// Replaces the whole session with a valid state (a host load, or the live room's view).
     pub fn replace_state(&self, state: SessionState) {
-        let mut doc = self.doc.lock().expect("session lock");
+        let mut doc = self.shared.doc.lock().expect("session lock");
         doc.json = serde_json::to_string(&state).unwrap_or_default();
         doc.state = state;
         let pattern = Box::new(pattern_of(&doc));
@@ -179,14 +197,34 @@ impl SessionStore {
 
     /// The samples the sampler holds, in slot order.
     pub fn sample_ids(&self) -> Vec<SampleId> {
-        self.doc
+        self.shared
+            .doc
             .lock()
             .map(|d| d.sample_slots.clone())
             .unwrap_or_default()
     }
 
     /// Hands a decoded sample to the sampler under `id` (tracks playing `sample:<id>` use it).
+    /// Saved with the plugin's state (`#[persist = "samples"]`) while a track uses it.
     pub fn load_sample(&self, id: SampleId, buffer: SampleBuffer) -> Option<usize> {
+        self.shared.load_sample(id, buffer)
+    }
+
+    /// The `#[persist = "samples"]` field: every sample a track uses, saved and restored with
+    /// the host's project.
+    pub fn saved_samples(&self) -> SavedSamples {
+        SavedSamples::new(self.shared.clone())
+    }
+
+    /// Sends a pattern to the audio thread and frees the ones it returned.
+    fn send_pattern(&self, pattern: Box<EnginePattern>) {
+        self.shared.send_pattern(pattern);
+    }
+}
+
+impl Shared {
+    /// Hands a decoded sample to the sampler under `id` (tracks playing `sample:<id>` use it).
+    pub(crate) fn load_sample(&self, id: SampleId, buffer: SampleBuffer) -> Option<usize> {
         let mut doc = self.doc.lock().expect("session lock");
         let slot = match doc.sample_slots.iter().position(|s| *s == id) {
             Some(i) => i,
@@ -222,6 +260,22 @@ impl SessionStore {
         // session directly, so dropping the update is fine.
         let _ = tx.patterns.push(pattern);
     }
+
+    /// The held samples a track of the session uses, in slot order.
+    pub(crate) fn used_samples(&self) -> Vec<(SampleId, Arc<SampleBuffer>)> {
+        let doc = self.doc.lock().expect("session lock");
+        doc.sample_slots
+            .iter()
+            .zip(&doc.samples)
+            .filter(|(id, _)| {
+                doc.state
+                    .tracks
+                    .iter()
+                    .any(|t| matches!(&t.instrument, Instrument::Sample(s) if s == *id))
+            })
+            .filter_map(|(id, b)| Some((id.clone(), b.clone()?)))
+            .collect()
+    }
 }
 
 fn pattern_of(doc: &Doc) -> EnginePattern {
@@ -243,7 +297,7 @@ impl<'a> PersistentField<'a, String> for SessionStore {
     where
         F: Fn(&String) -> R,
     {
-        let doc = self.doc.lock().expect("session lock");
+        let doc = self.shared.doc.lock().expect("session lock");
         f(&doc.json)
     }
 }

@@ -112,7 +112,7 @@ impl RecordPanel {
                     self.message = Some(
                         match add_to_grid(take, store, controller, joined, new_sample_id()) {
                             Ok(_) => format!(
-                                "Take {} is a new track (not yet saved with the project)",
+                                "Take {} is a new track (saved with the project)",
                                 take.serial
                             ),
                             Err(e) => e,
