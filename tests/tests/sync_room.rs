@@ -7,6 +7,24 @@ use keyboardia_core::{Op, SessionState, TrackId};
 use keyboardia_tests::players::{wait_until, Player};
 use keyboardia_tests::room_server::*;
 
+/// Ada and Bob, joined to the room at `base`, both starting from an empty document.
+fn two_players(base: &str) -> (Player, Player) {
+    let start = |name| {
+        Player::start(
+            base,
+            RoomServer::session().id,
+            name,
+            SessionState::default(),
+            vec![],
+        )
+    };
+    let (mut a, mut b) = (start("Ada"), start("Bob"));
+    wait_until("both joined", &mut [&mut a, &mut b], |p| {
+        p.iter().all(|p| p.joined)
+    });
+    (a, b)
+}
+
 fn kick() -> TrackId {
     "kick".parse().unwrap()
 }
@@ -18,23 +36,7 @@ fn two_players_edit_one_pattern() {
         new_room(RoomServer::session()),
         0.0,
     );
-    let mut a = Player::start(
-        &server.base_url(),
-        RoomServer::session().id,
-        "Ada",
-        SessionState::default(),
-        vec![],
-    );
-    let mut b = Player::start(
-        &server.base_url(),
-        RoomServer::session().id,
-        "Bob",
-        SessionState::default(),
-        vec![],
-    );
-    wait_until("both joined", &mut [&mut a, &mut b], |p| {
-        p.iter().all(|p| p.joined)
-    });
+    let (mut a, mut b) = two_players(&server.base_url());
     assert_eq!(
         a.state,
         SessionState::demo(),
@@ -63,23 +65,7 @@ fn offline_edits_survive_a_server_restart() {
     );
     let addr = server.addr;
     let base = server.base_url();
-    let mut a = Player::start(
-        &base,
-        RoomServer::session().id,
-        "Ada",
-        SessionState::default(),
-        vec![],
-    );
-    let mut b = Player::start(
-        &base,
-        RoomServer::session().id,
-        "Bob",
-        SessionState::default(),
-        vec![],
-    );
-    wait_until("both joined", &mut [&mut a, &mut b], |p| {
-        p.iter().all(|p| p.joined)
-    });
+    let (mut a, mut b) = two_players(&base);
     a.edit(Op::SetStep {
         tr: kick(),
         s: 1,
