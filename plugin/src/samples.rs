@@ -206,7 +206,7 @@ impl<'a> PersistentField<'a, String> for SavedSamples {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::params::KeyboardiaParams;
     use keyboardia_core::{Instrument, SessionState};
@@ -309,7 +309,7 @@ mod tests {
     }
 
     /// Renders 100 ms of `pattern` with `buffer` in `slot`; the peak level.
-    fn render_peak(
+    pub(crate) fn render_peak(
         pattern: &keyboardia_engine::EnginePattern,
         slot: usize,
         buffer: Arc<SampleBuffer>,

@@ -316,7 +316,6 @@ fn waveform(ui: &mut egui::Ui, view: &mut TakeView, rec: &RecordShared) -> egui:
 mod tests {
     use super::*;
     use keyboardia_core::{Instrument, SessionState, MAX_TRACKS};
-    use keyboardia_engine::{Engine, InternalClock};
 
     fn take(serial: u64) -> Take {
         let n = 4800;
@@ -369,17 +368,8 @@ mod tests {
             while let Ok(p) = audio.patterns.pop() {
                 pattern = Some(p);
             }
-            let mut engine = Engine::new(48_000.0);
-            let _ = engine.set_sample(msg.slot, Some(buffer.clone()));
-            engine.set_pattern(&pattern.expect("a pattern after the click"));
-            let mut clock = InternalClock::new(120.0);
-            clock.play_from(0.0);
-            let (mut l, mut r) = (vec![0.0f32; 4800], vec![0.0f32; 4800]);
-            for (lc, rc) in l.chunks_mut(480).zip(r.chunks_mut(480)) {
-                let b = clock.next_block(480, 48_000.0);
-                engine.process(&b, &[], lc, rc, None);
-            }
-            l.iter().chain(&r).fold(0.0f32, |m, v| m.max(v.abs()))
+            let pattern = pattern.expect("a pattern after the click");
+            crate::samples::tests::render_peak(&pattern, msg.slot, buffer.clone())
         };
         assert!(click_and_render() > 0.05, "the take sounds on step 1");
         assert_eq!(click_and_render(), 0.0, "silent with the step off again");
