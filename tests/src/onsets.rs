@@ -19,6 +19,24 @@ pub fn hits(x: &[f32]) -> Vec<usize> {
     out
 }
 
+/// Frames where the signal starts after at least `gap` frames of exact silence (for gated
+/// sounds, which stop dead between hits).
+pub fn after_silence(x: &[f32], gap: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut silent = gap;
+    for (i, v) in x.iter().enumerate() {
+        if *v != 0.0 {
+            if silent >= gap {
+                out.push(i);
+            }
+            silent = 0;
+        } else {
+            silent += 1;
+        }
+    }
+    out
+}
+
 /// A kick on every beat at 120 BPM: one hit every 500 ms.
 pub fn four_on_the_floor() -> SessionState {
     let mut kick = Track::new("kick".parse().unwrap(), "Kick", "kick".parse().unwrap());

@@ -6,6 +6,7 @@
 
 use keyboardia_core::{Instrument, Lock, SessionState, Track};
 use keyboardia_tests::clap_host::{clap_bundle_path, BundleKind, ClapPlugin, NoteIn, Transport};
+use keyboardia_tests::onsets::after_silence as onsets;
 
 const ID: &str = "dev.keyboardia.sequencer";
 
@@ -53,23 +54,6 @@ fn session(tempo: f64, swing: f64, tracks: Vec<Track>) -> SessionState {
         tracks,
         ..SessionState::default()
     }
-}
-
-/// Frames where the signal starts after ≥ `gap` frames of exact silence.
-fn onsets(x: &[f32], gap: usize) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut silent = gap;
-    for (i, v) in x.iter().enumerate() {
-        if *v != 0.0 {
-            if silent >= gap {
-                out.push(i);
-            }
-            silent = 0;
-        } else {
-            silent += 1;
-        }
-    }
-    out
 }
 
 fn expected(steps: &[f64], tempo: f64, sr: f64) -> Vec<usize> {
