@@ -12,6 +12,8 @@ pub enum Field {
     Pan,
     StepCount,
     Velocity,
+    /// How many cut points a track has ([`MAX_SLICES`](crate::model::MAX_SLICES) at most).
+    Cuts,
     Lock(LockKind),
 }
 
@@ -24,11 +26,13 @@ impl std::fmt::Display for Field {
             Field::Pan => "pan",
             Field::StepCount => "step count",
             Field::Velocity => "velocity",
+            Field::Cuts => "number of slice cuts",
             Field::Lock(LockKind::Pitch) => "pitch lock",
             Field::Lock(LockKind::Volume) => "volume lock",
             Field::Lock(LockKind::Probability) => "probability lock",
             Field::Lock(LockKind::Nudge) => "nudge lock",
             Field::Lock(LockKind::Ratchet) => "ratchet lock",
+            Field::Lock(LockKind::Slice) => "slice lock",
         };
         f.write_str(s)
     }
@@ -61,6 +65,8 @@ pub enum OpError {
     UnknownInstrument,
     #[error("malformed step pattern")]
     InvalidPattern,
+    #[error("slice cut points must be strictly ascending")]
+    InvalidCuts,
     #[error("unsupported schema version {0}")]
     UnsupportedVersion(u32),
     #[error("this session is read-only")]
@@ -83,6 +89,7 @@ impl OpError {
             OpError::InvalidId => ErrorCode::InvalidId,
             OpError::UnknownInstrument => ErrorCode::UnknownInstrument,
             OpError::InvalidPattern => ErrorCode::InvalidPattern,
+            OpError::InvalidCuts => ErrorCode::InvalidCuts,
             OpError::UnsupportedVersion(_) => ErrorCode::UnsupportedVersion,
             OpError::ReadOnly => ErrorCode::ReadOnly,
         }
@@ -138,6 +145,8 @@ error_codes! {
     InvalidId = "invalid_id",
     UnknownInstrument = "unknown_instrument",
     InvalidPattern = "invalid_pattern",
+    /// Slice cut points out of order or repeated.
+    InvalidCuts = "invalid_cuts",
     UnsupportedVersion = "unsupported_version",
     ReadOnly = "read_only",
     /// An upload that is not audio this build can read, or longer than allowed.

@@ -42,6 +42,11 @@ pub const PROBABILITY_RANGE: RangeInclusive<u8> = 0..=100;
 pub const NUDGE_RANGE: RangeInclusive<i8> = -50..=50;
 /// Ratchet lock: the step retriggers this many times within its length.
 pub const RATCHET_RANGE: RangeInclusive<u8> = 1..=8;
+/// A sample track is cut into at most this many slices (one per step of a 64-step track): a
+/// track has at most this many cut points, each the first frame of one slice.
+pub const MAX_SLICES: usize = 64;
+/// Slice lock: which slice of a sample track's sample the step plays (see [`slice_bounds`]).
+pub const SLICE_RANGE: RangeInclusive<u8> = 0..=(MAX_SLICES as u8 - 1);
 /// Longest track name, in bytes of UTF-8.
 pub const NAME_MAX_BYTES: usize = 32;
 /// Longest track id, in bytes (ASCII `[a-z0-9_-]`).
@@ -363,15 +368,18 @@ pub enum LockKind {
     Nudge,
     #[serde(rename = "r")]
     Ratchet,
+    #[serde(rename = "sl")]
+    Slice,
 }
 
 impl LockKind {
-    pub const ALL: [LockKind; 5] = [
+    pub const ALL: [LockKind; 6] = [
         Self::Pitch,
         Self::Volume,
         Self::Probability,
         Self::Nudge,
         Self::Ratchet,
+        Self::Slice,
     ];
 }
 
@@ -394,6 +402,10 @@ pub enum Lock {
     /// Retriggers per step, [`RATCHET_RANGE`].
     #[serde(rename = "r")]
     Ratchet(u8),
+    /// The slice of the track's sample the step plays, [`SLICE_RANGE`] (see [`slice_bounds`];
+    /// other instruments ignore it). `"sl"`, not `"s"`: in a step detail `s` is the step index.
+    #[serde(rename = "sl")]
+    Slice(u8),
 }
 
 impl Lock {
@@ -404,6 +416,7 @@ impl Lock {
             Self::Probability(_) => LockKind::Probability,
             Self::Nudge(_) => LockKind::Nudge,
             Self::Ratchet(_) => LockKind::Ratchet,
+            Self::Slice(_) => LockKind::Slice,
         }
     }
 
@@ -415,6 +428,7 @@ impl Lock {
             Self::Probability(v) => PROBABILITY_RANGE.contains(&v),
             Self::Nudge(v) => NUDGE_RANGE.contains(&v),
             Self::Ratchet(v) => RATCHET_RANGE.contains(&v),
+            Self::Slice(v) => SLICE_RANGE.contains(&v),
         };
         if ok {
             Ok(())
@@ -432,6 +446,7 @@ pub struct Locks {
     pub probability: Option<u8>,
     pub nudge: Option<i8>,
     pub ratchet: Option<u8>,
+    pub slice: Option<u8>,
 }
 
 impl Locks {
@@ -442,6 +457,7 @@ impl Locks {
             LockKind::Probability => self.probability.map(Lock::Probability),
             LockKind::Nudge => self.nudge.map(Lock::Nudge),
             LockKind::Ratchet => self.ratchet.map(Lock::Ratchet),
+            LockKind::Slice => self.slice.map(Lock::Slice),
         }
     }
 
@@ -452,6 +468,7 @@ impl Locks {
             Lock::Probability(v) => self.probability = Some(v),
             Lock::Nudge(v) => self.nudge = Some(v),
             Lock::Ratchet(v) => self.ratchet = Some(v),
+            Lock::Slice(v) => self.slice = Some(v),
         }
     }
 
@@ -462,6 +479,7 @@ impl Locks {
             LockKind::Probability => self.probability = None,
             LockKind::Nudge => self.nudge = None,
             LockKind::Ratchet => self.ratchet = None,
+            LockKind::Slice => self.slice = None,
         }
     }
 
@@ -514,13 +532,15 @@ pub type Steps = [Step; MAX_STEPS];
 /// One track: a sound and its pattern.
 ///
 /// JSON form (compact; keys of a step detail: `s` index, `v` velocity, `p` pitch, `l` volume,
-/// `c` probability, `n` nudge, `r` ratchet):
+/// `c` probability, `n` nudge, `r` ratchet, `sl` slice):
 /// ```json
 /// {"id":"kick","name":"Kick","instrument":"kick","volume":0.8,"pan":0.0,"stepCount":16,
 ///  "on":"8888000000000000","x":[{"s":4,"v":90,"p":-2}]}
 /// ```
 /// `on` is the 64 on/off flags as 16 hex digits, step 0 in the high bit of the first digit;
-/// `x` lists only the steps whose velocity or locks differ from the defaults.
+/// `x` lists only the steps whose velocity or locks differ from the defaults. A sliced sample
+/// track adds its cut points, `"cuts":[0,5512,11025]`; without cuts the key is left out, so a
+/// document without slices reads and writes exactly as before cuts existed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(into = "TrackRepr", try_from = "TrackRepr")]
 pub struct Track {
@@ -535,6 +555,11 @@ pub struct Track {
     /// [`STEP_COUNT_RANGE`]: the track loops over `steps[..step_count]`.
     pub step_count: u8,
     pub steps: Steps,
+    /// Where the track's sample is sliced: strictly ascending frame offsets into the sample (at
+    /// its own rate), each the first frame of a slice, at most [`MAX_SLICES`]; see
+    /// [`slice_bounds`]. Empty: the sample is one slice. Kept when the instrument changes (like
+    /// hidden steps), used only while the track plays a sample.
+    pub cuts: Vec<u32>,
 }
 
 impl Track {
@@ -548,6 +573,7 @@ impl Track {
             pan: 0.0,
             step_count: 16,
             steps: [Step::default(); MAX_STEPS],
+            cuts: Vec::new(),
         }
     }
 
@@ -564,8 +590,43 @@ impl Track {
         if !STEP_COUNT_RANGE.contains(&self.step_count) {
             return Err(OpError::OutOfRange(Field::StepCount));
         }
+        validate_cuts(&self.cuts)?;
         self.steps.iter().try_for_each(Step::validate)
     }
+}
+
+/// Checks a track's cut points: at most [`MAX_SLICES`] ([`OpError::OutOfRange`] of
+/// [`Field::Cuts`]), strictly ascending, so also distinct ([`OpError::InvalidCuts`]).
+pub fn validate_cuts(cuts: &[u32]) -> Result<(), OpError> {
+    if cuts.len() > MAX_SLICES {
+        return Err(OpError::OutOfRange(Field::Cuts));
+    }
+    if cuts.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(OpError::InvalidCuts);
+    }
+    Ok(())
+}
+
+/// The frames `start..end` that slice `index` covers in a sample of `len` frames cut at `cuts`
+/// (ascending, as [`validate_cuts`] keeps them). Shared by the engine, which plays it, and the
+/// editor, which draws and previews it.
+///
+/// - Slice `k` runs from cut `k` to cut `k + 1`, the last one to the end of the sample. Frames
+///   before the first cut belong to no slice (the silence before the first hit of a take).
+/// - Cuts at or past `len` are ignored (a track's cuts outlive a change of its sample).
+/// - An `index` past the last slice plays the last slice, so a step keeps sounding when cuts
+///   are removed under it.
+/// - With no (usable) cut the whole sample is slice 0 (and every index plays it).
+///
+/// Allocation-free: the audio thread calls it for every sliced note.
+pub fn slice_bounds(cuts: &[u32], index: u8, len: u32) -> (u32, u32) {
+    let usable = cuts.partition_point(|&c| c < len);
+    if usable == 0 {
+        return (0, len);
+    }
+    let k = (index as usize).min(usable - 1);
+    let end = if k + 1 < usable { cuts[k + 1] } else { len };
+    (cuts[k], end)
 }
 
 pub(crate) fn check_f32(v: f32, range: &RangeInclusive<f32>, field: Field) -> Result<(), OpError> {
@@ -609,6 +670,8 @@ struct TrackRepr {
     on: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     x: Vec<StepDetail>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    cuts: Vec<u32>,
 }
 
 /// A step that differs from the defaults in more than on/off.
@@ -631,6 +694,8 @@ struct StepDetail {
     n: Option<i8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     r: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sl: Option<u8>,
 }
 
 fn default_velocity() -> u8 {
@@ -683,6 +748,7 @@ fn steps_to_repr(steps: &Steps) -> (String, Vec<StepDetail>) {
             c: s.locks.probability,
             n: s.locks.nudge,
             r: s.locks.ratchet,
+            sl: s.locks.slice,
         })
         .collect();
     (encode_on_bits(steps), x)
@@ -712,6 +778,7 @@ fn steps_from_repr(on: &str, x: Vec<StepDetail>) -> Result<Steps, OpError> {
             probability: d.c,
             nudge: d.n,
             ratchet: d.r,
+            slice: d.sl,
         };
         step.validate()?;
     }
@@ -744,6 +811,7 @@ impl From<Track> for TrackRepr {
             step_count: t.step_count,
             on,
             x,
+            cuts: t.cuts,
         }
     }
 }
@@ -759,6 +827,7 @@ impl TryFrom<TrackRepr> for Track {
             pan: r.pan,
             step_count: r.step_count,
             steps: steps_from_repr(&r.on, r.x)?,
+            cuts: r.cuts,
         };
         track.validate()?;
         Ok(track)

@@ -71,6 +71,11 @@ pub enum Op {
     SetName { tr: TrackId, v: String },
     #[serde(rename = "inst")]
     SetInstrument { tr: TrackId, v: Instrument },
+    /// Replace a sample track's slice cut points: strictly ascending frame offsets into its
+    /// sample, at most [`MAX_SLICES`] (empty: one slice, the whole sample). See
+    /// [`Track::cuts`] and [`slice_bounds`].
+    #[serde(rename = "cuts")]
+    SetCuts { tr: TrackId, v: Vec<u32> },
 }
 
 /// What an accepted op changed.
@@ -87,7 +92,7 @@ pub enum Change {
     Pattern {
         track: TrackId,
     },
-    /// A track's settings (volume, pan, name, instrument).
+    /// A track's settings (volume, pan, name, instrument, slice cuts).
     TrackSettings {
         track: TrackId,
     },
@@ -133,7 +138,8 @@ impl Op {
             | Op::SetVolume { tr, .. }
             | Op::SetPan { tr, .. }
             | Op::SetName { tr, .. }
-            | Op::SetInstrument { tr, .. } => Some(*tr),
+            | Op::SetInstrument { tr, .. }
+            | Op::SetCuts { tr, .. } => Some(*tr),
             Op::CopySequence { to, .. } => Some(*to),
             Op::AddTrack { track, .. } => Some(track.id),
             Op::SetTempo { .. } | Op::SetSwing { .. } => None,
@@ -399,6 +405,15 @@ impl SessionState {
                     changed,
                     Op::SetInstrument { tr: *tr, v: was },
                 ))
+            }
+            Op::SetCuts { tr, v } => {
+                validate_cuts(v)?;
+                let track = self.track_mut(*tr)?;
+                if track.cuts == *v {
+                    return Ok(settings_applied(*tr, false, op.clone()));
+                }
+                let was = std::mem::replace(&mut track.cuts, v.clone());
+                Ok(settings_applied(*tr, true, Op::SetCuts { tr: *tr, v: was }))
             }
         }
     }

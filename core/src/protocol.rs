@@ -59,6 +59,7 @@ pub const OP_TAGS: &[&str] = &[
     "pan",
     "name",
     "inst",
+    "cuts",
 ];
 
 /// A message from a player to the room.

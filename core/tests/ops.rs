@@ -113,6 +113,8 @@ fn every_lock_sets_and_clears() {
         Lock::Probability(0),
         Lock::Nudge(-50),
         Lock::Ratchet(8),
+        Lock::Slice(0),
+        Lock::Slice(63),
     ];
     for lock in locks {
         let s = apply_and_undo(
@@ -423,6 +425,115 @@ fn track_settings() {
     );
 }
 
+#[test]
+fn set_cuts_replaces_a_tracks_cut_points_and_undoes() {
+    let cuts = vec![0, 4_410, 9_000, 200_000];
+    let s = apply_and_undo(
+        Op::SetCuts {
+            tr: id("kick"),
+            v: cuts.clone(),
+        },
+        Change::TrackSettings { track: id("kick") },
+    );
+    assert_eq!(s.track(id("kick")).unwrap().cuts, cuts);
+    assert!(s.track(id("bass")).unwrap().cuts.is_empty());
+
+    // Replacing undoes to the old cuts; clearing (an empty list) is valid and undoes too.
+    let mut s2 = s.clone();
+    let a = s2
+        .apply(&Op::SetCuts {
+            tr: id("kick"),
+            v: vec![7],
+        })
+        .unwrap();
+    assert_eq!(
+        a.undo,
+        Op::SetCuts {
+            tr: id("kick"),
+            v: cuts.clone()
+        }
+    );
+    let a = s2
+        .apply(&Op::SetCuts {
+            tr: id("kick"),
+            v: vec![],
+        })
+        .unwrap();
+    assert!(s2.track(id("kick")).unwrap().cuts.is_empty());
+    assert_eq!(
+        a.undo,
+        Op::SetCuts {
+            tr: id("kick"),
+            v: vec![7]
+        }
+    );
+    // The same cuts again change nothing.
+    let mut s3 = s.clone();
+    assert_eq!(
+        s3.apply(&Op::SetCuts {
+            tr: id("kick"),
+            v: cuts
+        })
+        .unwrap()
+        .change,
+        Change::Nothing
+    );
+    assert_eq!(s3, s);
+    // The most cuts a track may have: one per slice, 64.
+    let max: Vec<u32> = (0..MAX_SLICES as u32).map(|i| i * 100).collect();
+    apply_and_undo(
+        Op::SetCuts {
+            tr: id("bass"),
+            v: max,
+        },
+        Change::TrackSettings { track: id("bass") },
+    );
+}
+
+#[test]
+fn cuts_survive_an_instrument_change_and_travel_with_copies_of_the_track() {
+    let mut s = state();
+    s.apply(&Op::SetCuts {
+        tr: id("kick"),
+        v: vec![10, 20],
+    })
+    .unwrap();
+    s.apply(&Op::SetInstrument {
+        tr: id("kick"),
+        v: "snare".parse().unwrap(),
+    })
+    .unwrap();
+    assert_eq!(s.track(id("kick")).unwrap().cuts, [10, 20]);
+    // Deleting and undoing puts the cuts back with the track.
+    let before = s.clone();
+    let a = s.apply(&Op::DeleteTrack { tr: id("kick") }).unwrap();
+    s.apply(&a.undo).unwrap();
+    assert_eq!(s, before);
+}
+
+#[test]
+fn slice_bounds_cover_cut_to_cut_and_clamp_past_the_last_slice() {
+    let cuts = [100, 500, 900];
+    // Slice k: cut k up to the next cut, the last up to the end.
+    assert_eq!(slice_bounds(&cuts, 0, 1000), (100, 500));
+    assert_eq!(slice_bounds(&cuts, 1, 1000), (500, 900));
+    assert_eq!(slice_bounds(&cuts, 2, 1000), (900, 1000));
+    // Past the last slice: the last slice.
+    assert_eq!(slice_bounds(&cuts, 3, 1000), (900, 1000));
+    assert_eq!(slice_bounds(&cuts, 63, 1000), (900, 1000));
+    // Cuts at or past the sample's end are ignored.
+    assert_eq!(slice_bounds(&cuts, 1, 900), (500, 900));
+    assert_eq!(slice_bounds(&cuts, 2, 900), (500, 900));
+    assert_eq!(slice_bounds(&cuts, 2, 600), (500, 600));
+    // No usable cut: the whole sample, whatever the index.
+    assert_eq!(slice_bounds(&[], 0, 1000), (0, 1000));
+    assert_eq!(slice_bounds(&[], 5, 1000), (0, 1000));
+    assert_eq!(slice_bounds(&cuts, 0, 100), (0, 100));
+    assert_eq!(slice_bounds(&cuts, 0, 0), (0, 0));
+    // A cut at frame 0 makes the first slice start at the start.
+    assert_eq!(slice_bounds(&[0, 10], 0, 20), (0, 10));
+}
+
 /// Every refusal: typed, and the state is exactly as before.
 #[test]
 fn every_error_leaves_state_untouched() {
@@ -729,6 +840,76 @@ fn every_error_leaves_state_untouched() {
                 v: "kick".parse().unwrap(),
             },
             OpError::UnknownTrack(ghost),
+        ),
+        (
+            Op::SetLock {
+                tr: kick,
+                s: 0,
+                lock: Lock::Slice(64),
+            },
+            OpError::OutOfRange(Field::Lock(LockKind::Slice)),
+        ),
+        (
+            Op::SetLock {
+                tr: kick,
+                s: 0,
+                lock: Lock::Slice(255),
+            },
+            OpError::OutOfRange(Field::Lock(LockKind::Slice)),
+        ),
+        (
+            Op::SetCuts {
+                tr: kick,
+                v: vec![10, 5],
+            },
+            OpError::InvalidCuts,
+        ),
+        (
+            Op::SetCuts {
+                tr: kick,
+                v: vec![0, 10, 10, 20],
+            },
+            OpError::InvalidCuts,
+        ),
+        (
+            Op::SetCuts {
+                tr: kick,
+                v: (0..=MAX_SLICES as u32).collect(),
+            },
+            OpError::OutOfRange(Field::Cuts),
+        ),
+        (
+            Op::SetCuts {
+                tr: ghost,
+                v: vec![1, 2],
+            },
+            OpError::UnknownTrack(ghost),
+        ),
+        (
+            Op::AddTrack {
+                track: Box::new(Track {
+                    cuts: vec![3, 2],
+                    ..Track::new(id("new"), "New", "sample:take".parse().unwrap())
+                }),
+                index: None,
+            },
+            OpError::InvalidCuts,
+        ),
+        (
+            Op::SetPattern {
+                tr: kick,
+                len: 16,
+                steps: Pattern(Box::new(
+                    [Step {
+                        locks: Locks {
+                            slice: Some(64),
+                            ..Locks::default()
+                        },
+                        ..Step::default()
+                    }; 64],
+                )),
+            },
+            OpError::OutOfRange(Field::Lock(LockKind::Slice)),
         ),
     ];
     for (op, want) in cases {

@@ -17,6 +17,15 @@ fn instrument() -> impl Strategy<Value = Instrument> {
     ]
 }
 
+/// Cut points, mostly valid (ascending, at most 64), sometimes not (unsorted, repeated, 65).
+fn cuts() -> impl Strategy<Value = Vec<u32>> {
+    prop_oneof![
+        4 => prop::collection::btree_set(0u32..240_000, 0..=MAX_SLICES).prop_map(|s| s.into_iter().collect()),
+        1 => prop::collection::vec(0u32..50, 0..8),
+        1 => prop::collection::btree_set(any::<u32>(), MAX_SLICES + 1).prop_map(|s| s.into_iter().collect()),
+    ]
+}
+
 /// Floats including the nasty ones.
 fn any_f32() -> impl Strategy<Value = f32> {
     prop_oneof![
@@ -39,6 +48,7 @@ fn lock() -> impl Strategy<Value = Lock> {
         (0u8..110).prop_map(Lock::Probability),
         (-60i8..60).prop_map(Lock::Nudge),
         (0u8..10).prop_map(Lock::Ratchet),
+        (0u8..70).prop_map(Lock::Slice),
     ]
 }
 
@@ -48,13 +58,15 @@ fn step() -> impl Strategy<Value = Step> {
         1u8..=127,
         prop::option::of(-24i8..=24),
         prop::option::of(1u8..=8),
+        prop::option::of(SLICE_RANGE),
     )
-        .prop_map(|(on, velocity, pitch, ratchet)| Step {
+        .prop_map(|(on, velocity, pitch, ratchet, slice)| Step {
             on,
             velocity,
             locks: Locks {
                 pitch,
                 ratchet,
+                slice,
                 ..Locks::default()
             },
         })
@@ -69,13 +81,15 @@ fn track() -> impl Strategy<Value = Track> {
         -1.0f32..=1.0,
         1u8..=64,
         prop::collection::vec(step(), 64),
+        prop::collection::btree_set(0u32..240_000, 0..4),
     )
-        .prop_map(|(id, name, inst, volume, pan, step_count, steps)| {
+        .prop_map(|(id, name, inst, volume, pan, step_count, steps, cuts)| {
             let mut t = Track::new(id, name, inst);
             t.volume = volume;
             t.pan = pan;
             t.step_count = step_count;
             t.steps.copy_from_slice(&steps);
+            t.cuts = cuts.into_iter().collect();
             t
         })
 }
@@ -104,6 +118,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (track_id(), any_f32()).prop_map(|(tr, v)| Op::SetPan { tr, v }),
         1 => (track_id(), "[ -~]{0,40}").prop_map(|(tr, v)| Op::SetName { tr, v }),
         1 => (track_id(), instrument()).prop_map(|(tr, v)| Op::SetInstrument { tr, v }),
+        1 => (track_id(), cuts()).prop_map(|(tr, v)| Op::SetCuts { tr, v }),
     ]
 }
 

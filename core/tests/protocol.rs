@@ -77,6 +77,10 @@ fn every_op_tag_is_known_to_the_decoder() {
             tr: tr(),
             v: "synth:pad".parse().unwrap(),
         },
+        Op::SetCuts {
+            tr: tr(),
+            v: vec![0, 4_800, 9_601],
+        },
     ];
     assert_eq!(ops.len(), OP_TAGS.len());
     for (i, edit) in ops.into_iter().enumerate() {

@@ -17,6 +17,65 @@ fn demo_session_round_trips_byte_identically() {
     assert_eq!(session_to_json(&back), json);
 }
 
+/// A sliced sample track: cuts and slice locks round-trip in their compact form, and a track
+/// without cuts writes no `cuts` key, so documents from before slices read and write unchanged.
+#[test]
+fn slices_round_trip_and_documents_without_them_are_unchanged() {
+    let mut state = SessionState::demo();
+    let before = serde_json::to_string(&state).unwrap();
+    assert!(!before.contains("cuts") && !before.contains(r#""sl""#));
+    let mut t = Track::new(
+        "take".parse().unwrap(),
+        "Take 1",
+        "sample:rec-1".parse().unwrap(),
+    );
+    t.cuts = vec![120, 4_800, 9_600];
+    t.steps[0].on = true;
+    t.steps[0].locks.slice = Some(2);
+    t.steps[5].locks.slice = Some(63);
+    state.tracks.push(t);
+    let json = serde_json::to_string(&state).unwrap();
+    assert!(
+        json.contains(r#""x":[{"s":0,"sl":2},{"s":5,"sl":63}],"cuts":[120,4800,9600]}"#),
+        "{json}"
+    );
+    let back = state_from_json(json.as_bytes()).unwrap();
+    assert_eq!(back, state);
+    assert_eq!(serde_json::to_string(&back).unwrap(), json);
+    // Removing the track gives back the document's exact old bytes.
+    let mut back = back;
+    back.tracks.pop();
+    assert_eq!(serde_json::to_string(&back).unwrap(), before);
+
+    // Cut points out of order, repeated, too many, or a slice lock past 63: refused with the
+    // typed error's message (a track inside a document is checked while it is parsed).
+    let bad = |from: &str, to: &str| state_from_json(json.replace(from, to).as_bytes());
+    let refused = |r: Result<SessionState, SchemaError>, e: OpError| {
+        assert!(
+            matches!(&r, Err(SchemaError::Json(m)) if m.contains(&e.to_string())),
+            "{r:?} is not {e}"
+        );
+    };
+    refused(bad("[120,4800,9600]", "[4800,120]"), OpError::InvalidCuts);
+    refused(bad("[120,4800,9600]", "[120,120]"), OpError::InvalidCuts);
+    let many = format!(
+        "[{}]",
+        (0..65).map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+    );
+    refused(
+        bad("[120,4800,9600]", &many),
+        OpError::OutOfRange(Field::Cuts),
+    );
+    refused(
+        bad(r#""sl":63"#, r#""sl":64"#),
+        OpError::OutOfRange(Field::Lock(LockKind::Slice)),
+    );
+    assert!(matches!(
+        bad("[120,4800,9600]", "[-1]"),
+        Err(SchemaError::Json(_))
+    ));
+}
+
 #[test]
 fn full_session_is_compact() {
     // 16 tracks × 64 steps, half the steps on, a quarter of those with locks.

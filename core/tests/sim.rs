@@ -284,6 +284,16 @@ impl Sim {
                 tr,
                 v: 1 + self.rng.below(64) as u8,
             },
+            (6, Some(tr)) => {
+                // Ascending cut points (a sliced take); concurrent replacements converge.
+                let n = self.rng.below(5);
+                Op::SetCuts {
+                    tr,
+                    v: (0..n)
+                        .map(|i| (i * 4_800 + self.rng.below(4_800)) as u32)
+                        .collect(),
+                }
+            }
             (5, Some(from)) => match pick(&mut self.rng) {
                 Some(to) if to != from => Op::CopySequence { from, to },
                 _ => Op::ClearTrack { tr: from },

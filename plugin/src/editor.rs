@@ -21,8 +21,8 @@ use egui::{Align, Color32, ComboBox, Layout, RichText, ScrollArea, Slider, UiBui
 use keyboardia_core::{
     BuiltinSound, Instrument, Lock, LockKind, Op, SynthPreset, Track, TrackId, LOCK_VOLUME_RANGE,
     MAX_TRACKS, NAME_MAX_BYTES, NUDGE_RANGE, PAN_RANGE, PITCH_RANGE, PROBABILITY_RANGE,
-    RATCHET_RANGE, STEP_COUNT_PRESETS, STEP_COUNT_RANGE, SWING_RANGE, TEMPO_RANGE, VELOCITY_RANGE,
-    VOLUME_RANGE,
+    RATCHET_RANGE, SLICE_RANGE, STEP_COUNT_PRESETS, STEP_COUNT_RANGE, SWING_RANGE, TEMPO_RANGE,
+    VELOCITY_RANGE, VOLUME_RANGE,
 };
 use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::prelude::*;
@@ -627,6 +627,11 @@ impl App {
                 out = Some(Lock::Ratchet(v));
                 r
             }
+            Lock::Slice(mut v) => {
+                let r = ui.add(Slider::new(&mut v, SLICE_RANGE));
+                out = Some(Lock::Slice(v));
+                r
+            }
         });
         if let (Some((tr, s)), Some(lock)) = (self.controller.lock_target(), out) {
             self.slider(&r.inner, || Op::SetLock { tr, s, lock });
@@ -650,5 +655,6 @@ fn lock_label(kind: LockKind) -> &'static str {
         LockKind::Probability => "Probability",
         LockKind::Nudge => "Nudge",
         LockKind::Ratchet => "Ratchet",
+        LockKind::Slice => "Slice",
     }
 }

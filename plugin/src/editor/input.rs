@@ -69,6 +69,8 @@ pub fn neutral_lock(kind: LockKind) -> Lock {
         LockKind::Probability => Lock::Probability(100),
         LockKind::Nudge => Lock::Nudge(0),
         LockKind::Ratchet => Lock::Ratchet(1),
+        // Slice 0 is the first hit of a take; only sample tracks play slices.
+        LockKind::Slice => Lock::Slice(0),
     }
 }
 
