@@ -57,6 +57,8 @@ struct Hit {
     gain: f32,
     /// Acid: glide from the previous held note instead of retriggering.
     slide: bool,
+    /// Slice lock: a sample track plays only this slice of its sample (`None`: all of it).
+    slice: Option<u8>,
 }
 
 /// A hit that fires in the current block.
@@ -430,6 +432,11 @@ impl Engine {
             .count()
     }
 
+    /// Sounding voices on each track slot (for benchmarks and meters).
+    pub fn active_voices_per_track(&self) -> [usize; MAX_TRACKS] {
+        std::array::from_fn(|t| self.voices[t].iter().filter(|v| v.active).count())
+    }
+
     fn push_midi(&mut self, m: MidiOut) {
         if self.midi_len < MAX_MIDI_OUT {
             self.midi[self.midi_len] = m;
@@ -625,6 +632,7 @@ impl Engine {
                         velocity: step.velocity,
                         gain: step.locks.volume.unwrap_or(1.0),
                         slide: slide && k == 0,
+                        slice: step.locks.slice,
                     };
                     run.pending_len += 1;
                 }
@@ -753,6 +761,15 @@ impl Engine {
             seed,
             self.sample_rate_hz as f32,
         );
+        // A slice-locked step of a sample track plays only its slice (bounds from the loaded
+        // sample's length, so cuts past its end are ignored).
+        if let (Patch::Sample(sample), Some(index)) = (patch, hit.slice) {
+            if let Some(buf) = self.bank.get(sample as usize).and_then(|b| b.as_deref()) {
+                let len = buf.frames.len().min(u32::MAX as usize) as u32;
+                let (start, end) = self.pattern.tracks[t].slice_frames(index, len);
+                pool[slot].play_range(start, end);
+            }
+        }
         self.runs[t].last_voice = Some(slot);
     }
 

@@ -2,7 +2,9 @@
 //! audio thread and copied into the engine without allocating. Built off the audio thread from a
 //! [`SessionState`].
 
-use keyboardia_core::{Instrument, SampleId, SessionState, Step, Steps, TrackId, MAX_TRACKS};
+use keyboardia_core::{
+    slice_bounds, Instrument, SampleId, SessionState, Step, Steps, TrackId, MAX_SLICES, MAX_TRACKS,
+};
 
 use crate::voice::Patch;
 
@@ -21,6 +23,26 @@ pub struct EngineTrack {
     pub step_count: u8,
     /// All 64 steps (only the first `step_count` play).
     pub steps: Steps,
+    /// The track's slice cut points (frames into its sample, ascending); the first `cut_count`
+    /// are valid. A fixed array, so the pattern stays `Copy` and the audio thread never
+    /// allocates for slices.
+    pub cuts: [u32; MAX_SLICES],
+    /// Number of valid entries in `cuts`, at most [`MAX_SLICES`].
+    pub cut_count: u8,
+}
+
+impl EngineTrack {
+    /// The valid cut points.
+    pub fn cuts(&self) -> &[u32] {
+        &self.cuts[..(self.cut_count as usize).min(MAX_SLICES)]
+    }
+
+    /// The source frames `start..end` that a step locked to slice `index` plays from a sample
+    /// of `len` frames ([`slice_bounds`]: cut `index` to the next cut or the end; an index past
+    /// the last slice plays the last slice; without cuts, the whole sample).
+    pub fn slice_frames(&self, index: u8, len: u32) -> (u32, u32) {
+        slice_bounds(self.cuts(), index, len)
+    }
 }
 
 /// Everything the sequencer needs, fixed-size.
@@ -45,6 +67,8 @@ impl Default for EnginePattern {
             pan: 0.0,
             step_count: 16,
             steps: [Step::default(); keyboardia_core::MAX_STEPS],
+            cuts: [0; MAX_SLICES],
+            cut_count: 0,
         };
         Self {
             tempo_bpm: keyboardia_core::DEFAULT_TEMPO,
@@ -67,6 +91,13 @@ impl EnginePattern {
             ..Self::default()
         };
         for (slot, t) in p.tracks.iter_mut().zip(&state.tracks) {
+            // Core keeps at most MAX_SLICES cuts; the zip only guards the fixed array.
+            let mut cuts = [0; MAX_SLICES];
+            let mut cut_count = 0;
+            for (c, v) in cuts.iter_mut().zip(&t.cuts) {
+                *c = *v;
+                cut_count += 1;
+            }
             *slot = EngineTrack {
                 id: t.id,
                 patch: match &t.instrument {
@@ -78,6 +109,8 @@ impl EnginePattern {
                 pan: t.pan,
                 step_count: t.step_count.max(1),
                 steps: t.steps,
+                cuts,
+                cut_count,
             };
         }
         p.track_count = state.tracks.len().min(MAX_TRACKS);

@@ -210,6 +210,9 @@ pub struct Voice {
     noise: Noise,
     /// Sampler read position in source frames.
     pos: f64,
+    /// Sampler: where the note stops, in source frames (exclusive): a slice's end (see
+    /// [`Voice::play_range`]), or `u32::MAX` for the end of the sample.
+    sample_end: u32,
     /// One-shot table read position in table frames, 32.32 fixed point.
     table_pos: u64,
     /// One-shot table frames per output frame (pitch), 32.32 fixed point.
@@ -251,6 +254,7 @@ impl Default for Voice {
             lp: 0.0,
             noise: Noise::new(1),
             pos: 0.0,
+            sample_end: u32::MAX,
             table_pos: 0,
             table_rate: 1 << 32,
             iph: [0; 3],
@@ -564,6 +568,17 @@ impl Voice {
             ..Self::default()
         };
         self.table_rate = (semis_to_ratio(p.pitch_semis) as f64 * 4_294_967_296.0).round() as u64;
+    }
+
+    /// Makes a sample note just started play only source frames `start_frame..end_frame` of its
+    /// sample (a slice; see [`keyboardia_core::slice_bounds`]) instead of all of it. Like the
+    /// end of the whole sample, the slice's end is faded out over its last [`GATE_FADE_S`], so
+    /// cutting a sound mid-way does not click. No effect on other patches.
+    pub fn play_range(&mut self, start_frame: u32, end_frame: u32) {
+        if let Patch::Sample(_) = self.patch {
+            self.pos = start_frame as f64;
+            self.sample_end = end_frame;
+        }
     }
 
     /// Glides a held acid note to a new pitch without retriggering its envelopes (a 303 slide),
@@ -1114,25 +1129,33 @@ impl Voice {
         }
     }
 
+    /// Plays the sample (or the slice set by [`Voice::play_range`]) at the note's pitch,
+    /// linearly interpolated. The last [`GATE_FADE_S`] (in source frames) before the end ramp
+    /// down to zero: at pitch 0 and the engine's rate, output frame `j` is exactly
+    /// `frames[start + j] × min(1, (end − start − j) / fade)`.
     fn sampler(&mut self, slot: u8, out: &mut [f32], bank: &SampleBank) -> bool {
         let Some(buf) = bank.get(slot as usize).and_then(|b| b.as_deref()) else {
             return false;
         };
         let frames = &buf.frames;
         let step = self.k[0] as f64 * buf.sample_rate_hz as f64 / self.sr as f64;
+        let end = (self.sample_end as usize).min(frames.len()) as f64;
+        let inv_fade = 1.0 / (GATE_FADE_S * buf.sample_rate_hz).round().max(1.0) as f64;
         let mut pos = self.pos;
-        let last = frames.len().saturating_sub(1);
         for o in out.iter_mut() {
-            let i = pos as usize;
-            if i >= last {
+            if pos >= end {
                 *o = 0.0;
                 continue;
             }
+            let i = pos as usize;
             let f = (pos - i as f64) as f32;
-            *o = frames[i] + f * (frames[i + 1] - frames[i]);
+            let a = frames[i];
+            let b = frames.get(i + 1).copied().unwrap_or(a);
+            let fade = ((end - pos) * inv_fade).min(1.0) as f32;
+            *o = (a + f * (b - a)) * fade;
             pos += step;
         }
         self.pos = pos;
-        (pos as usize) < last
+        pos < end
     }
 }

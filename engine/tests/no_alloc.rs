@@ -93,7 +93,13 @@ fn dense() -> SessionState {
                 if s % 6 == 0 {
                     t.steps[s].locks.set(Lock::Nudge(-30));
                 }
+                if s % 2 == 0 {
+                    // Slices (played by the sample track, ignored by the others); 7 is past
+                    // the last slice.
+                    t.steps[s].locks.set(Lock::Slice((s % 8) as u8));
+                }
             }
+            t.cuts = vec![0, 700, 1_500, 2_600, 4_000, 9_000];
             t
         })
         .collect();
