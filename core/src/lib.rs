@@ -15,6 +15,7 @@
 
 pub mod client;
 pub mod clock;
+mod content_id;
 pub mod error;
 pub mod model;
 pub mod ops;
@@ -22,6 +23,7 @@ pub mod protocol;
 pub mod room;
 pub mod schema;
 
+pub use content_id::CONTENT_ID_HEX_DIGITS;
 pub use error::{ErrorCode, Field, OpError};
 pub use model::*;
 pub use ops::{Applied, Change, Op};

@@ -10,7 +10,9 @@ use futures_util::{SinkExt, StreamExt};
 use keyboardia_core::client::{Client, ClientEvent, EditError};
 use std::time::Duration;
 
-use keyboardia_core::{Op, SessionId};
+use std::collections::HashSet;
+
+use keyboardia_core::{Op, SampleId, SessionId};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -42,17 +44,33 @@ pub(crate) struct Conn {
     pub rest: Rest,
     /// Set when the owner stops: wakes every wait of the loop, even with the command queue full.
     pub shutdown: Arc<tokio::sync::Notify>,
-    /// Results of background tasks (uploads, downloads), forwarded to the sink by the loop.
+    /// Results of background tasks (uploads, downloads), handled by the loop.
     pub tasks: (
-        mpsc::UnboundedSender<SyncEvent>,
-        mpsc::UnboundedReceiver<SyncEvent>,
+        mpsc::UnboundedSender<TaskDone>,
+        mpsc::UnboundedReceiver<TaskDone>,
     ),
     /// What [`crate::Sync::pending`] reads.
     pub pending: Arc<std::sync::Mutex<Vec<Op>>>,
     /// (length, oldest op id) of the pending list when last mirrored.
     pub mirrored: (usize, keyboardia_core::protocol::OpId),
     /// Samples already being fetched (or fetched) in this run.
-    pub requested: std::collections::HashSet<keyboardia_core::SampleId>,
+    pub requested: HashSet<SampleId>,
+    /// Samples a track plays that the server did not have (yet): a player shares a recorded
+    /// take by adding its track first and uploading it meanwhile. Fetched again when the room
+    /// announces them, or after the next (re)connect.
+    pub waiting: HashSet<SampleId>,
+    /// Samples the room announced while a fetch of them was under way: if that fetch finds
+    /// nothing (it asked before the upload ended), they are fetched once more.
+    pub recheck: HashSet<SampleId>,
+}
+
+/// What a background task reports to the loop.
+#[derive(Debug)]
+pub(crate) enum TaskDone {
+    /// Passed on to the sink as it is.
+    Event(SyncEvent),
+    /// A fetch found no such sample on the server.
+    Missing { id: SampleId, name: String },
 }
 
 impl Conn {
@@ -93,7 +111,7 @@ impl Conn {
                 tokio::select! {
                     _ = self.shutdown.notified() => return,
                     _ = tokio::time::sleep_until(wake) => break,
-                    Some(ev) = self.tasks.1.recv() => (self.sink)(ev),
+                    Some(done) = self.tasks.1.recv() => self.task_done(done),
                     cmd = self.commands.recv() => match cmd {
                         None => return,
                         Some(Command::Reconnect) => break,
@@ -125,7 +143,7 @@ impl Conn {
                     let _ = tx.send(Message::Close(None)).await;
                     return Ended::Shutdown;
                 }
-                Some(ev) = self.tasks.1.recv() => (self.sink)(ev),
+                Some(done) = self.tasks.1.recv() => self.task_done(done),
                 msg = rx.next() => match msg {
                     Some(Ok(Message::Text(text))) => {
                         let now = self.clock.local().now_ms();
@@ -198,12 +216,11 @@ impl Conn {
         match cmd {
             Command::Edit(op) => self.edit(op),
             Command::SetPlaying(p) => self.client.set_playing(p),
-            Command::Upload { name, wav } => {
+            Command::Upload { name, wav, id } => {
                 tokio::spawn(upload(
                     self.rest.clone(),
                     self.session,
-                    name,
-                    wav,
+                    Upload { name, wav, id },
                     self.tasks.0.clone(),
                 ));
             }
@@ -232,7 +249,51 @@ impl Conn {
         }
     }
 
-    fn fetch(&mut self, id: keyboardia_core::SampleId, name: String) {
+    /// A background task finished or reported progress.
+    fn task_done(&mut self, done: TaskDone) {
+        match done {
+            TaskDone::Event(ev) => {
+                if let SyncEvent::Sample(SampleEvent::Ready { id, .. }) = &ev {
+                    self.recheck.remove(id);
+                }
+                if let SyncEvent::Sample(SampleEvent::FetchFailed {
+                    id, retry_in: None, ..
+                }) = &ev
+                {
+                    // Final: another announcement or reconnect may try again.
+                    self.requested.remove(id);
+                    self.recheck.remove(id);
+                }
+                (self.sink)(ev);
+            }
+            TaskDone::Missing { id, name } => {
+                self.requested.remove(&id);
+                if self.recheck.remove(&id) {
+                    // Announced while we asked: it is there now.
+                    self.fetch(id, name);
+                    return;
+                }
+                self.waiting.insert(id.clone());
+                (self.sink)(SyncEvent::Sample(SampleEvent::FetchFailed {
+                    id,
+                    error: "not on the server yet: waiting for the player who shares it".into(),
+                    retry_in: None,
+                }));
+            }
+        }
+    }
+
+    /// The room announced a sample: fetch it, even if an earlier try found nothing.
+    fn announced(&mut self, id: SampleId, name: String) {
+        self.waiting.remove(&id);
+        if self.requested.contains(&id) {
+            self.recheck.insert(id);
+        } else {
+            self.fetch(id, name);
+        }
+    }
+
+    fn fetch(&mut self, id: SampleId, name: String) {
         if self.requested.insert(id.clone()) {
             let (rest, tx) = (self.rest.clone(), self.tasks.0.clone());
             tokio::spawn(fetch(rest, self.session, id, name, tx));
@@ -242,13 +303,15 @@ impl Conn {
     /// Fetches every sample the session plays that this run has not fetched yet (samples shared
     /// before this player joined).
     fn fetch_referenced(&mut self) {
-        let wanted: Vec<(keyboardia_core::SampleId, String)> = self
+        let wanted: Vec<(SampleId, String)> = self
             .client
             .state()
             .tracks
             .iter()
             .filter_map(|t| match &t.instrument {
-                keyboardia_core::Instrument::Sample(id) if !self.requested.contains(id) => {
+                keyboardia_core::Instrument::Sample(id)
+                    if !self.requested.contains(id) && !self.waiting.contains(id) =>
+                {
                     Some((id.clone(), t.name.clone()))
                 }
                 _ => None,
@@ -267,6 +330,8 @@ impl Conn {
             match &ev {
                 ClientEvent::Synced { you } => {
                     backoff.reset();
+                    // A fresh view of the room: try the missing samples once more.
+                    self.waiting.clear();
                     state_changed = true;
                     (self.sink)(SyncEvent::Connection(ConnectionState::Joined { you: *you }));
                 }
@@ -274,7 +339,9 @@ impl Conn {
                     state_changed = true
                 }
                 ClientEvent::Desynced => drop_reason = Some("sequence gap".to_string()),
-                ClientEvent::SampleAdded { id, name, .. } => self.fetch(id.clone(), name.clone()),
+                ClientEvent::SampleAdded { id, name, .. } => {
+                    self.announced(id.clone(), name.clone())
+                }
                 _ => {}
             }
             (self.sink)(SyncEvent::Client(ev));
@@ -297,37 +364,54 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Delay bounds for retried sample transfers.
 const TRANSFER_RETRY: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(15));
 
-/// Uploads until it succeeds or the server refuses; reports progress and every failure.
-async fn upload(
-    rest: Rest,
-    session: SessionId,
+/// A sample file to upload.
+pub(crate) struct Upload {
     name: String,
     wav: Vec<u8>,
-    tx: mpsc::UnboundedSender<SyncEvent>,
-) {
+    /// Its content id, when the uploader chose it.
+    id: Option<SampleId>,
+}
+
+/// Uploads until it succeeds or the server refuses for good; reports progress and every failure.
+async fn upload(rest: Rest, session: SessionId, up: Upload, tx: mpsc::UnboundedSender<TaskDone>) {
     let mut backoff = Backoff::new(TRANSFER_RETRY.0, TRANSFER_RETRY.1);
+    let event = |ev| TaskDone::Event(SyncEvent::Sample(ev));
     loop {
-        let (progress_tx, progress_name) = (tx.clone(), name.clone());
+        let (progress_tx, name, id) = (tx.clone(), up.name.clone(), up.id.clone());
         let progress = move |sent, total| {
-            let _ = progress_tx.send(SyncEvent::Sample(SampleEvent::Uploading {
-                name: progress_name.clone(),
+            let _ = progress_tx.send(event(SampleEvent::Uploading {
+                name: name.clone(),
+                id: id.clone(),
                 sent,
                 total,
             }));
         };
-        let result = rest
-            .upload_sample_with_progress(session, &name, wav.clone(), progress)
-            .await;
+        let (wav, name) = (up.wav.clone(), up.name.as_str());
+        let result = match &up.id {
+            Some(id) => {
+                rest.upload_sample_as(session, id, name, wav, progress)
+                    .await
+            }
+            None => {
+                rest.upload_sample_with_progress(session, name, wav, progress)
+                    .await
+            }
+        };
         let (error, retry) = match result {
-            Ok(up) => {
-                let _ = tx.send(SyncEvent::Sample(SampleEvent::Uploaded(up)));
+            Ok(done) => {
+                let _ = tx.send(event(SampleEvent::Uploaded(done)));
                 return;
             }
-            Err(e @ RestError::Refused { .. }) => (e.to_string(), None),
-            Err(e) => (e.to_string(), Some(backoff.next_delay(fastrand::f64()))),
+            Err(e) => {
+                let retry = e
+                    .is_transient()
+                    .then(|| backoff.next_delay(fastrand::f64()));
+                (e.to_string(), retry)
+            }
         };
-        let _ = tx.send(SyncEvent::Sample(SampleEvent::UploadFailed {
-            name: name.clone(),
+        let _ = tx.send(event(SampleEvent::UploadFailed {
+            name: up.name.clone(),
+            id: up.id.clone(),
             error,
             retry_in: retry,
         }));
@@ -342,24 +426,33 @@ async fn upload(
 async fn fetch(
     rest: Rest,
     session: SessionId,
-    id: keyboardia_core::SampleId,
+    id: SampleId,
     name: String,
-    tx: mpsc::UnboundedSender<SyncEvent>,
+    tx: mpsc::UnboundedSender<TaskDone>,
 ) {
     let mut backoff = Backoff::new(TRANSFER_RETRY.0, TRANSFER_RETRY.1);
+    let event = |ev| TaskDone::Event(SyncEvent::Sample(ev));
     loop {
         let (error, retry) = match rest.download_sample(session, &id).await {
             Ok(bytes) => match decode_wav(&bytes) {
                 Ok(sample) => {
-                    let _ = tx.send(SyncEvent::Sample(SampleEvent::Ready { id, name, sample }));
+                    let _ = tx.send(event(SampleEvent::Ready { id, name, sample }));
                     return;
                 }
                 Err(e) => (e.to_string(), None),
             },
-            Err(e @ RestError::Refused { .. }) => (e.to_string(), None),
-            Err(e) => (e.to_string(), Some(backoff.next_delay(fastrand::f64()))),
+            Err(RestError::Refused { status: 404, .. }) => {
+                let _ = tx.send(TaskDone::Missing { id, name });
+                return;
+            }
+            Err(e) => {
+                let retry = e
+                    .is_transient()
+                    .then(|| backoff.next_delay(fastrand::f64()));
+                (e.to_string(), retry)
+            }
         };
-        let _ = tx.send(SyncEvent::Sample(SampleEvent::FetchFailed {
+        let _ = tx.send(event(SampleEvent::FetchFailed {
             id: id.clone(),
             error,
             retry_in: retry,

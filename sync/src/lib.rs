@@ -26,10 +26,13 @@ use tokio::sync::mpsc;
 pub use clock::{LocalClock, ServerClock, SharedClock};
 pub use link::{parse_invite, Server, DEFAULT_SERVER};
 pub use rest::{Rest, RestError, UploadedSample};
-pub use samples::{decode_wav, encode_wav, DecodedSample, SampleError};
+pub use samples::{decode_wav, encode_wav, encode_wav_f32, DecodedSample, SampleError};
 
 /// Commands waiting for the sync thread; a full queue pushes back on the caller.
 pub const COMMAND_QUEUE: usize = 1024;
+
+/// The largest sample file the server accepts, in bytes (the Worker's `MAX_SAMPLE_BYTES`).
+pub const MAX_SAMPLE_UPLOAD_BYTES: usize = 2 * 1024 * 1024;
 
 /// Tuning of the connection.
 #[derive(Clone, Debug)]
@@ -108,12 +111,16 @@ pub enum SyncEvent {
 pub enum SampleEvent {
     Uploading {
         name: String,
+        /// The id the uploader chose ([`Sync::upload_sample_as`]), if it did.
+        id: Option<SampleId>,
         sent: usize,
         total: usize,
     },
     Uploaded(UploadedSample),
     UploadFailed {
         name: String,
+        /// The id the uploader chose, if it did.
+        id: Option<SampleId>,
         error: String,
         retry_in: Option<Duration>,
     },
@@ -139,6 +146,8 @@ pub(crate) enum Command {
     Upload {
         name: String,
         wav: Vec<u8>,
+        /// The content id to upload under; the server picks one when `None`.
+        id: Option<SampleId>,
     },
     Fetch {
         id: SampleId,
@@ -201,6 +210,8 @@ impl Sync {
             pending: pending_mirror.clone(),
             mirrored: (usize::MAX, 0),
             requested: Default::default(),
+            waiting: Default::default(),
+            recheck: Default::default(),
         };
         let thread = std::thread::Builder::new()
             .name("keyboardia-sync".into())
@@ -253,7 +264,27 @@ impl Sync {
         self.send(Command::Upload {
             name: name.into(),
             wav,
+            id: None,
         })
+    }
+
+    /// Uploads a WAV file under its content id ([`SampleId::for_content`] of `wav`), which the
+    /// caller may already use in edits: a track playing it can reach the room before the upload
+    /// ends, and every player fetches the sample once the room announces it. Network failures
+    /// and busy servers are retried until it gets through; progress and the outcome arrive as
+    /// [`SampleEvent`]s carrying the id.
+    pub fn upload_sample_as(
+        &self,
+        name: impl Into<String>,
+        wav: Vec<u8>,
+    ) -> Result<SampleId, SyncError> {
+        let id = SampleId::for_content(&wav);
+        self.send(Command::Upload {
+            name: name.into(),
+            wav,
+            id: Some(id.clone()),
+        })?;
+        Ok(id)
     }
 
     /// Downloads and decodes a sample of this session again (e.g. after the embedder lost it).

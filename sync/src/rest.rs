@@ -50,6 +50,17 @@ struct ErrorBody {
     msg: String,
 }
 
+impl RestError {
+    /// Whether trying again later can succeed: the network failed, the reply was garbled, the
+    /// server was busy (429) or failed (5xx). Other refusals are final.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            RestError::Unreachable(_) | RestError::BadReply(_) => true,
+            RestError::Refused { status, .. } => *status == 429 || *status >= 500,
+        }
+    }
+}
+
 /// A REST client for one server.
 #[derive(Clone, Debug)]
 pub struct Rest {
@@ -154,6 +165,31 @@ impl Rest {
         wav: Vec<u8>,
         progress: impl Fn(usize, usize) + Send + Sync + 'static,
     ) -> Result<UploadedSample, RestError> {
+        self.upload(id, None, name, wav, progress).await
+    }
+
+    /// As [`Rest::upload_sample_with_progress`], under the id the uploader chose: it must be
+    /// [`SampleId::for_content`] of `wav` (the server checks). Uploading the same bytes again is
+    /// harmless, so a retry after a lost reply does no damage.
+    pub async fn upload_sample_as(
+        &self,
+        id: SessionId,
+        sample: &SampleId,
+        name: &str,
+        wav: Vec<u8>,
+        progress: impl Fn(usize, usize) + Send + Sync + 'static,
+    ) -> Result<UploadedSample, RestError> {
+        self.upload(id, Some(sample), name, wav, progress).await
+    }
+
+    async fn upload(
+        &self,
+        id: SessionId,
+        sample: Option<&SampleId>,
+        name: &str,
+        wav: Vec<u8>,
+        progress: impl Fn(usize, usize) + Send + Sync + 'static,
+    ) -> Result<UploadedSample, RestError> {
         const CHUNK: usize = 16 * 1024;
         let total = wav.len();
         let chunks: Vec<bytes::Bytes> = bytes::Bytes::from(wav)
@@ -166,10 +202,14 @@ impl Rest {
             progress(sent, total);
             Ok::<_, std::io::Error>(c)
         }));
+        let mut query = vec![("name", name)];
+        if let Some(sample) = sample {
+            query.push(("id", sample.as_str()));
+        }
         let resp = self
             .http
             .post(self.server.api(&format!("sessions/{id}/samples")))
-            .query(&[("name", name)])
+            .query(&query)
             .header("content-type", "audio/wav")
             .header("content-length", total)
             .body(reqwest::Body::wrap_stream(body))

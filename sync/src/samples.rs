@@ -65,6 +65,26 @@ pub fn encode_wav(frames: &[f32], sample_rate_hz: u32) -> Vec<u8> {
     out.into_inner()
 }
 
+/// Encodes mono frames as a 32-bit float WAV file: lossless, so every player who decodes it
+/// plays exactly these frames (those in `[-1, 1]`; [`decode_wav`] clamps the rest).
+pub fn encode_wav_f32(frames: &[f32], sample_rate_hz: u32) -> Vec<u8> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: sample_rate_hz,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut out = Cursor::new(Vec::with_capacity(58 + frames.len() * 4));
+    // Writing to memory cannot fail.
+    if let Ok(mut w) = hound::WavWriter::new(&mut out, spec) {
+        for f in frames {
+            let _ = w.write_sample(*f);
+        }
+        let _ = w.finalize();
+    }
+    out.into_inner()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +118,15 @@ mod tests {
         let d = decode_wav(&cur.into_inner()).unwrap();
         assert_eq!(d.frames, vec![0.0; 10]);
         assert!(decode_wav(b"RIFF....nonsense").is_err());
+    }
+
+    #[test]
+    fn float_wavs_round_trip_bit_exactly() {
+        let frames: Vec<f32> = (0..1000)
+            .map(|i| (i as f32 * 0.013).sin() * 0.9 + 1e-7 * i as f32)
+            .collect();
+        let back = decode_wav(&encode_wav_f32(&frames, 96_000)).unwrap();
+        assert_eq!(back.sample_rate_hz, 96_000);
+        assert_eq!(back.frames, frames);
     }
 }

@@ -4,8 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use keyboardia_core::{ErrorCode, Lock, Op, SessionId, SessionState, Track, TrackId};
-use keyboardia_sync::{encode_wav, Rest, RestError, SampleEvent, Server as SyncServer, SyncEvent};
+use keyboardia_core::{
+    ErrorCode, Instrument, Lock, Op, SampleId, SessionId, SessionState, Track, TrackId,
+};
+use keyboardia_sync::{
+    encode_wav, encode_wav_f32, Rest, RestError, SampleEvent, Server as SyncServer, SyncEvent,
+};
 use keyboardia_tests::netem::{Impairment, Proxy};
 use keyboardia_tests::players::{create_session, unix_ms, wait_until, Player};
 use keyboardia_tests::server::LiveClient;
@@ -300,6 +304,7 @@ fn a_shared_sample_reaches_the_other_player() {
             name,
             error,
             retry_in,
+            ..
         })) = a.events.recv_timeout(Duration::from_millis(100))
         {
             break (name, error, retry_in);
@@ -328,4 +333,110 @@ fn a_shared_sample_reaches_the_other_player() {
         }) => {}
         other => panic!("{other:?}"),
     }
+}
+
+/// A recorded take travels as in the plugin: its track (playing the sample's content id) reaches
+/// the room before the upload has even started. The other player's sync thread finds nothing on
+/// the server, reports that it waits, and fetches the sample as soon as the room announces the
+/// upload; the frames arrive bit-exact (32-bit float WAV). The server refuses an id that is not
+/// the content's, and takes the same bytes again under the same id.
+#[test]
+fn a_take_whose_track_arrives_before_its_upload_reaches_the_other_player() {
+    let server = Server::start();
+    let id = demo_session(&server);
+    let base = server.base_url();
+    let mut a = Player::start(&base, id, "Ada", SessionState::default(), vec![]);
+    let mut b = Player::start(&base, id, "Bob", SessionState::default(), vec![]);
+    wait_until("both joined", &mut [&mut a, &mut b], |p| {
+        p.iter().all(|p| p.joined)
+    });
+    let frames: Vec<f32> = (0..24_000)
+        .map(|i| (i as f32 * 0.031).sin() * 0.7 + 1e-6 * (i % 7) as f32)
+        .collect();
+    let wav = encode_wav_f32(&frames, 48_000);
+    let sample = SampleId::for_content(&wav);
+    let track: TrackId = "take1".parse().unwrap();
+    a.edit(Op::AddTrack {
+        track: Box::new(Track::new(
+            track,
+            "Take 1",
+            Instrument::Sample(sample.clone()),
+        )),
+        index: None,
+    });
+
+    // Bob gets the track, looks for its sample, and is told it is not there yet.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match b.events.recv_timeout(Duration::from_millis(100)) {
+            Ok(SyncEvent::Sample(SampleEvent::FetchFailed {
+                id: missing,
+                error,
+                retry_in,
+            })) => {
+                assert_eq!(missing, sample);
+                assert!(error.contains("not on the server yet"), "{error}");
+                assert_eq!(retry_in, None, "waits for the announcement instead");
+                break;
+            }
+            Ok(SyncEvent::Sample(other)) => panic!("{other:?}"),
+            Ok(SyncEvent::State(s)) => b.state = *s,
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "Bob never looked for the sample");
+    }
+    assert!(b.state.track(track).is_some(), "Bob has the track");
+
+    // Ada's upload ends; the room announces it; Bob fetches it at once.
+    assert_eq!(
+        a.sync.upload_sample_as("Take 1", wav.clone()).unwrap(),
+        sample
+    );
+    let ready = loop {
+        match b.events.recv_timeout(Duration::from_millis(100)) {
+            Ok(SyncEvent::Sample(SampleEvent::Ready { id, name, sample })) => {
+                break (id, name, sample)
+            }
+            Ok(SyncEvent::Sample(other)) => panic!("{other:?}"),
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "Bob never got the sample");
+    };
+    assert_eq!((&ready.0, ready.1.as_str()), (&sample, "Take 1"));
+    assert_eq!(ready.2.sample_rate_hz, 48_000);
+    assert_eq!(ready.2.frames, frames, "bit-exact");
+
+    let rest = Rest::new(SyncServer::new(&base).unwrap());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // The same bytes again: the same id, nothing broken.
+    let again = rt
+        .block_on(rest.upload_sample_as(id, &sample, "Take 1", wav.clone(), |_, _| {}))
+        .unwrap();
+    assert_eq!(again.id, sample);
+    assert_eq!(rt.block_on(rest.download_sample(id, &sample)).unwrap(), wav);
+    // An id that is not the content's is refused, typed.
+    let mut other = wav.clone();
+    *other.last_mut().unwrap() ^= 1;
+    match rt.block_on(rest.upload_sample_as(id, &sample, "forged", other, |_, _| {})) {
+        Err(
+            e @ RestError::Refused {
+                status: 400,
+                code: ErrorCode::BadSample,
+                ..
+            },
+        ) => assert!(!e.is_transient()),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(rt.block_on(rest.download_sample(id, &sample)).unwrap(), wav);
+}
+
+#[test]
+fn the_sync_upload_limit_is_the_servers() {
+    assert_eq!(
+        keyboardia_sync::MAX_SAMPLE_UPLOAD_BYTES,
+        keyboardia_worker::limits::MAX_SAMPLE_BYTES
+    );
 }

@@ -98,6 +98,19 @@ pub fn parse_wav(bytes: &[u8]) -> Result<WavInfo, String> {
     Err("no data chunk".into())
 }
 
+/// Checks that `id`, proposed by the uploader, is the content id of `bytes`; the error says what
+/// the id should have been.
+pub fn check_content_id(id: &keyboardia_core::SampleId, bytes: &[u8]) -> Result<(), String> {
+    let expected = keyboardia_core::SampleId::for_content(bytes);
+    if *id == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "the sample id {id} is not the content id of the body ({expected})"
+        ))
+    }
+}
+
 /// Builds a 16-bit PCM WAV file (used by tests and the benchmark to make uploads).
 pub fn wav_bytes(sample_rate: u32, channels: u16, samples: &[i16]) -> Vec<u8> {
     let data_len = (samples.len() * 2) as u32;
@@ -165,6 +178,17 @@ mod tests {
                 proptest::prop_assert!(info.frames as usize <= frames);
             }
         }
+    }
+
+    #[test]
+    fn proposed_ids_must_be_the_content_id() {
+        let wav = wav_bytes(48_000, 1, &[1, 2, 3]);
+        let id = keyboardia_core::SampleId::for_content(&wav);
+        assert_eq!(check_content_id(&id, &wav), Ok(()));
+        let other = wav_bytes(48_000, 1, &[1, 2, 4]);
+        let err = check_content_id(&id, &other).unwrap_err();
+        assert!(err.contains(id.as_str()), "{err}");
+        assert!(check_content_id(&"rec-1234".parse().unwrap(), &wav).is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::http::{body_bytes, json, random16, ApiResult};
 use super::live::{self, Announce};
 use super::store;
 use crate::api_error::ApiError;
-use crate::audio::{is_wav_content_type, parse_wav, WAV_CONTENT_TYPE};
+use crate::audio::{check_content_id, is_wav_content_type, parse_wav, WAV_CONTENT_TYPE};
 use crate::limits::{MAX_SAMPLE_BYTES, MAX_SAMPLE_MS, SAMPLE_NAME_MAX_BYTES};
 
 /// The binding name in `wrangler.toml`.
@@ -33,7 +33,8 @@ fn bad_sample(status: u16, msg: impl Into<String>) -> ApiError {
     ApiError::new(status, ErrorCode::BadSample, msg)
 }
 
-/// `POST /api/sessions/{id}/samples?name=…` with a WAV body.
+/// `POST /api/sessions/{id}/samples?name=…[&id=…]` with a WAV body. Without `id` the sample gets
+/// a random id; with one, it must be the content id of the body ([`SampleId::for_content`]).
 pub async fn upload(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
     let content_type = req.headers().get("content-type")?.unwrap_or_default();
     if !is_wav_content_type(&content_type) {
@@ -43,11 +44,15 @@ pub async fn upload(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
         ));
     }
     let url = req.url()?;
-    let name = url
-        .query_pairs()
-        .find(|(k, _)| k == "name")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| "sample".into());
+    let query = |key: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
+    };
+    let name = query("name").unwrap_or_else(|| "sample".into());
+    // A player may name the sample before uploading it (a recorded take whose track is already
+    // in the room): the id must then be the hash of the bytes.
+    let proposed: Option<SampleId> = query("id").map(|id| id.parse()).transpose()?;
     if name.is_empty() || name.len() > SAMPLE_NAME_MAX_BYTES || name.chars().any(char::is_control) {
         return Err(ApiError::new(
             400,
@@ -68,8 +73,16 @@ pub async fn upload(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
             ),
         ));
     }
-    let hex: String = random16()?.iter().map(|b| format!("{b:02x}")).collect();
-    let sample: SampleId = hex.parse()?;
+    let sample: SampleId = match proposed {
+        Some(id) => {
+            check_content_id(&id, &bytes).map_err(|e| bad_sample(400, e))?;
+            id
+        }
+        None => {
+            let hex: String = random16()?.iter().map(|b| format!("{b:02x}")).collect();
+            hex.parse()?
+        }
+    };
     let len = bytes.len();
     env.bucket(BINDING)?
         .put(key(id, &sample), bytes)
