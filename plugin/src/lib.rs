@@ -12,6 +12,7 @@ pub mod params;
 pub mod record;
 pub mod samples;
 pub mod session;
+pub mod takes;
 pub mod transport;
 
 use std::num::NonZeroU32;
@@ -70,6 +71,15 @@ pub struct Keyboardia {
     capture: record::Capture,
     /// The editor's side of the recorder (record button, meter, the take).
     record: Arc<record::RecordShared>,
+    /// The "Add Take to Grid" parameter seen in the previous block (a new press adds a take).
+    was_add_take: bool,
+}
+
+/// Work `process()` hands to nice-plug's background thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// "Add Take to Grid" was pressed: add the newest take (see [`takes::add_latest_take`]).
+    AddTake,
 }
 
 impl Default for Keyboardia {
@@ -98,6 +108,7 @@ impl Default for Keyboardia {
             was_running: false,
             sample_clock: SampleClock::new(48_000.0),
             frames_done: 0,
+            was_add_take: false,
         }
     }
 }
@@ -190,10 +201,17 @@ impl Plugin for Keyboardia {
 
     type Editor = nice_plug_egui::EguiEditor<editor::App>;
     type SysExMessage = ();
-    type BackgroundTask = ();
+    type BackgroundTask = Task;
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
+    }
+
+    fn task_executor(&mut self) -> TaskExecutor<Self> {
+        let (params, record) = (self.params.clone(), self.record.clone());
+        Box::new(move |task| match task {
+            Task::AddTake => takes::add_latest_take(&params, &record),
+        })
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
@@ -224,6 +242,8 @@ impl Plugin for Keyboardia {
         );
         self.sample_clock = SampleClock::new(sr);
         self.frames_done = 0;
+        // A restored project with the button on adds nothing: only a new press does.
+        self.was_add_take = self.params.add_take.value();
         // A session saved with the host's project rejoins by itself.
         self.params.live.rejoin_restored(&self.params);
         let mut engine = Engine::new(sr);
@@ -384,6 +404,13 @@ impl Plugin for Keyboardia {
             self.params.record.value(),
             self.params.preview.value(),
         );
+        // "Add Take to Grid": the work (copying the take out, encoding, the session edit, the
+        // upload) runs on the background thread; posting it neither allocates nor blocks.
+        let add_take = self.params.add_take.value();
+        if add_take && !self.was_add_take {
+            context.execute_background(Task::AddTake);
+        }
+        self.was_add_take = add_take;
 
         for m in engine.midi_out() {
             let event = if m.on {

@@ -75,6 +75,8 @@ pub struct Status {
     pub flashes: Vec<Flash>,
     /// By sample name, newest last.
     pub transfers: Vec<(String, Transfer)>,
+    /// Recorded takes this player shares ([`Live::share_take`]), by sample id, newest last.
+    pub uploads: Vec<(SampleId, Transfer)>,
     /// The last error to show (refused edit, failed REST call, ...).
     pub error: Option<String>,
 }
@@ -100,6 +102,21 @@ impl Status {
         self.transfers.push((name.to_owned(), t));
         if self.transfers.len() > 8 {
             self.transfers.remove(0);
+        }
+    }
+
+    /// Where the upload of a shared take stands.
+    pub fn upload_of(&self, id: &SampleId) -> Option<&Transfer> {
+        self.uploads
+            .iter()
+            .find_map(|(s, t)| (s == id).then_some(t))
+    }
+
+    fn upload(&mut self, id: &SampleId, t: Transfer) {
+        self.uploads.retain(|(s, _)| s != id);
+        self.uploads.push((id.clone(), t));
+        if self.uploads.len() > 8 {
+            self.uploads.remove(0);
         }
     }
 }
@@ -262,6 +279,20 @@ impl Live {
         Ok(())
     }
 
+    /// Shares a recorded take with the session: uploads `wav` under its content id, which is
+    /// returned (tracks may play it at once; every player fetches it once the room announces
+    /// the upload). Network failures are retried until it gets through; if the server refuses
+    /// it for good, the tracks playing it are taken off the grid (see [`sample_event`]).
+    pub fn share_take(&self, name: &str, wav: Vec<u8>) -> Result<SampleId, String> {
+        let guard = lock(&self.sync);
+        let sync = guard.as_ref().ok_or("not in a live session")?;
+        let id = sync
+            .upload_sample_as(name, wav)
+            .map_err(|e| format!("cannot share the take: {e}"))?;
+        lock(&self.status).upload(&id, Transfer::Uploading { sent: 0, total: 0 });
+        Ok(id)
+    }
+
     /// Joins what the host restored, if anything (called once the plugin is set up).
     pub fn rejoin_restored(&self, params: &Arc<KeyboardiaParams>) {
         if let Some(joined) = lock(&self.restored).take() {
@@ -375,21 +406,46 @@ fn sample_event(ev: SampleEvent, store: &crate::session::SessionStore, status: &
                 );
             }
         }
-        SampleEvent::Uploading { name, sent, total } => {
-            lock(status).transfer(&name, Transfer::Uploading { sent, total })
+        SampleEvent::Uploading {
+            name,
+            id,
+            sent,
+            total,
+        } => {
+            let mut s = lock(status);
+            match id {
+                Some(id) => s.upload(&id, Transfer::Uploading { sent, total }),
+                None => s.transfer(&name, Transfer::Uploading { sent, total }),
+            }
         }
-        SampleEvent::Uploaded(up) => lock(status).transfer(&up.name, Transfer::Uploaded(up.id)),
+        SampleEvent::Uploaded(up) => {
+            let mut s = lock(status);
+            if s.upload_of(&up.id).is_some() {
+                s.upload(&up.id, Transfer::Uploaded(up.id.clone()));
+            }
+            s.transfer(&up.name, Transfer::Uploaded(up.id))
+        }
         SampleEvent::UploadFailed {
             name,
+            id,
             error,
             retry_in,
-        } => lock(status).transfer(
-            &name,
-            Transfer::Failed {
+        } => {
+            let failed = Transfer::Failed {
                 error,
                 retrying: retry_in.is_some(),
-            },
-        ),
+            };
+            match id {
+                Some(id) => {
+                    lock(status).upload(&id, failed);
+                    if retry_in.is_none() {
+                        // Nobody else will ever hear it: no track in the room may play it.
+                        drop_tracks_playing(store, &id);
+                    }
+                }
+                None => lock(status).transfer(&name, failed),
+            }
+        }
         SampleEvent::FetchFailed {
             id,
             error,
@@ -401,6 +457,21 @@ fn sample_event(ev: SampleEvent, store: &crate::session::SessionStore, status: &
                 retrying: retry_in.is_some(),
             },
         ),
+    }
+}
+
+/// Deletes the tracks that play `sample`, through the normal edit path (so the room drops them
+/// too).
+fn drop_tracks_playing(store: &crate::session::SessionStore, sample: &SampleId) {
+    let playing: Vec<TrackId> = store
+        .state()
+        .tracks
+        .iter()
+        .filter(|t| t.instrument == keyboardia_core::Instrument::Sample(sample.clone()))
+        .map(|t| t.id)
+        .collect();
+    for tr in playing {
+        let _ = store.apply(&Op::DeleteTrack { tr });
     }
 }
 

@@ -75,6 +75,11 @@ pub struct KeyboardiaParams {
     #[id = "rec_preview"]
     pub preview: BoolParam,
 
+    /// Turning it on adds the last take to the grid as a new track (the editor's "Add to
+    /// grid"; a footswitch after "Record"). See [`crate::takes`].
+    #[id = "rec_add"]
+    pub add_take: BoolParam,
+
     /// Per-track mixer controls (ids `vol_1`, `mute_1`, `solo_1`, … `_16`).
     #[nested(array, group = "Tracks")]
     pub tracks: [TrackParams; MAX_TRACKS],
@@ -160,6 +165,7 @@ impl Default for KeyboardiaParams {
             ),
             record: BoolParam::new("Record", false),
             preview: BoolParam::new("Preview Take", false),
+            add_take: BoolParam::new("Add Take to Grid", false),
             tracks: std::array::from_fn(TrackParams::new),
         }
     }

@@ -87,8 +87,13 @@ struct GuiEnds {
     copies: rtrb::Consumer<TakeCopy>,
     /// A request is with the audio thread.
     outstanding: bool,
-    /// Serial of the last take handed to the editor.
-    delivered: u64,
+    /// The newest take copied out (the editor and "Add Take to Grid" read it).
+    latest: Option<Take>,
+    /// Serial of the last take [`RecordShared::poll_take`] handed to the editor.
+    shown: u64,
+    /// What the last "Add Take to Grid" did (for the editor's record panel), with the take's
+    /// serial.
+    added: Option<Result<(u64, crate::takes::Added), crate::takes::AddTakeError>>,
 }
 
 /// Shared by `Arc` between the audio thread and the editor: atomics, plus the editor's queue
@@ -173,17 +178,70 @@ impl RecordShared {
         f32::from_bits(self.peak_bits.load(Ordering::Relaxed))
     }
 
-    /// Editor, once per frame: returns the latest take once it has been copied out. When a take
-    /// newer than the last one delivered exists, sends the audio thread an empty buffer (this
-    /// allocates, here on the editor's thread) and returns it filled on a later call.
+    /// Editor, once per frame: returns the latest take once it has been copied out (once per
+    /// take). See [`RecordShared::pump`].
     pub fn poll_take(&self) -> Option<Take> {
         let mut gui = self.gui.lock().unwrap_or_else(|e| e.into_inner());
-        let mut got = None;
+        self.pump(&mut gui);
+        let serial = gui.latest.as_ref().map_or(0, |t| t.serial);
+        if serial > gui.shown {
+            gui.shown = serial;
+            return gui.latest.clone();
+        }
+        None
+    }
+
+    /// Off the audio thread: the newest take, waiting up to `timeout` for the audio thread to
+    /// copy it out (it does within a few blocks). `None` when there is no take yet, or when the
+    /// audio thread did not copy it in time (it is not processing).
+    pub fn latest_take(&self, timeout: std::time::Duration) -> Option<Take> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            {
+                let mut gui = self.gui.lock().unwrap_or_else(|e| e.into_inner());
+                self.pump(&mut gui);
+                let newest = self.take_serial();
+                match &gui.latest {
+                    Some(t) if t.serial == newest => return Some(t.clone()),
+                    _ if newest == 0 => return None,
+                    _ => {}
+                }
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    /// Off the audio thread: records what "Add Take to Grid" did, for the editor.
+    pub fn set_added(
+        &self,
+        outcome: Result<(u64, crate::takes::Added), crate::takes::AddTakeError>,
+    ) {
+        self.gui.lock().unwrap_or_else(|e| e.into_inner()).added = Some(outcome);
+    }
+
+    /// Editor: what the last "Add Take to Grid" did, once.
+    pub fn take_added(
+        &self,
+    ) -> Option<Result<(u64, crate::takes::Added), crate::takes::AddTakeError>> {
+        self.gui
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .added
+            .take()
+    }
+
+    /// Takes the audio thread's finished copies into `latest`. When a take newer than it
+    /// exists, sends the audio thread an empty buffer (this allocates, here off the audio
+    /// thread) that comes back filled on a later call.
+    fn pump(&self, gui: &mut GuiEnds) {
         while let Ok(copy) = gui.copies.pop() {
             gui.outstanding = false;
-            if copy.serial > gui.delivered && copy.len > 0 {
-                gui.delivered = copy.serial;
-                got = Some(Take {
+            let newer = copy.serial > gui.latest.as_ref().map_or(0, |t| t.serial);
+            if newer && copy.len > 0 {
+                gui.latest = Some(Take {
                     serial: copy.serial,
                     left: copy.left[..copy.len].to_vec(),
                     right: copy.right[..copy.len].to_vec(),
@@ -192,7 +250,8 @@ impl RecordShared {
             }
         }
         let capacity = self.capacity_frames();
-        if !gui.outstanding && self.take_serial() > gui.delivered && capacity > 0 {
+        let have = gui.latest.as_ref().map_or(0, |t| t.serial);
+        if !gui.outstanding && self.take_serial() > have && capacity > 0 {
             let request = TakeCopy {
                 serial: 0,
                 len: 0,
@@ -204,7 +263,6 @@ impl RecordShared {
                 gui.outstanding = true;
             }
         }
-        got
     }
 }
 
@@ -261,7 +319,9 @@ pub fn new() -> (std::sync::Arc<RecordShared>, Capture) {
             requests: requests_tx,
             copies: copies_rx,
             outstanding: false,
-            delivered: 0,
+            latest: None,
+            shown: 0,
+            added: None,
         }),
     });
     let capture = Capture {

@@ -2,17 +2,16 @@
 //! the input meter, see the take's waveform with the onsets transient detection finds, preview
 //! it, and add it to the grid as a new track that plays it (see [`crate::record`]).
 
-use std::hash::{BuildHasher, Hasher};
-
 use egui::{Color32, RichText, Sense, Stroke, Vec2};
-use keyboardia_core::{SampleId, TrackId};
+use keyboardia_core::SampleId;
 use keyboardia_engine::onsets;
-use keyboardia_engine::voice::MAX_SAMPLE_SLOTS;
 
 use super::input::Controller;
 use super::Data;
+use crate::live::Transfer;
+use crate::params::KeyboardiaParams;
 use crate::record::{RecordShared, Take, MAX_TAKE_S};
-use crate::session::SessionStore;
+use crate::takes::{AddTakeError, Added};
 
 /// Height of the waveform, in points.
 const WAVE_HEIGHT_PT: f32 = 64.0;
@@ -46,6 +45,8 @@ pub struct RecordPanel {
     holding: bool,
     /// The result of the last "Add to grid" (or why it could not).
     message: Option<String>,
+    /// The last take added in a live session (serial, sample): its upload's progress is shown.
+    sharing: Option<(u64, SampleId)>,
 }
 
 impl RecordPanel {
@@ -59,6 +60,15 @@ impl RecordPanel {
                 dragging: None,
             });
             self.message = None;
+            self.sharing = None;
+        }
+        // "Add Take to Grid" (the parameter) adds takes without this panel.
+        if let Some(outcome) = rec.take_added() {
+            self.added(outcome);
+        }
+        if let Some((serial, id)) = &self.sharing {
+            let status = data.params.live.status();
+            self.message = Some(share_message(*serial, status.upload_of(id)));
         }
         ui.horizontal(|ui| {
             let recording = rec.recording();
@@ -107,17 +117,9 @@ impl RecordPanel {
                     .on_hover_text("A new, empty track that plays this take")
                     .clicked()
                 {
-                    let store = &data.params.session;
-                    let joined = data.params.live.is_joined();
-                    self.message = Some(
-                        match add_to_grid(take, store, controller, joined, new_sample_id()) {
-                            Ok(_) => format!(
-                                "Take {} is a new track (saved with the project)",
-                                take.serial
-                            ),
-                            Err(e) => e,
-                        },
-                    );
+                    let outcome = add_to_grid(take, &data.params, controller);
+                    let serial = take.serial;
+                    self.added(outcome.map(|a| (serial, a)));
                 }
             }
             if let Some(m) = &self.message {
@@ -128,9 +130,28 @@ impl RecordPanel {
             let _ = waveform(ui, view, rec);
         }
         let waiting_for_take = self.view.as_ref().map_or(0, |v| v.take.serial) < rec.take_serial();
-        if rec.recording() || rec.previewing() || waiting_for_take || rec.input_peak() > 1e-4 {
+        let uploading = self.sharing.is_some() && data.params.live.is_joined();
+        if rec.recording()
+            || rec.previewing()
+            || waiting_for_take
+            || uploading
+            || rec.input_peak() > 1e-4
+        {
             ui.ctx().request_repaint();
         }
+    }
+
+    /// Shows what adding take `serial` did; a shared take's upload is followed.
+    fn added(&mut self, outcome: Result<(u64, Added), AddTakeError>) {
+        self.sharing = None;
+        self.message = Some(match outcome {
+            Ok((serial, a)) if a.shared => {
+                self.sharing = Some((serial, a.sample));
+                share_message(serial, None)
+            }
+            Ok((serial, _)) => format!("Take {serial} is a new track (saved with the project)"),
+            Err(e) => e.to_string(),
+        });
     }
 
     /// Presses or releases the recorder's button when the pointer's hold changes.
@@ -147,51 +168,61 @@ impl RecordPanel {
     }
 }
 
-/// Makes `take` a sample of the session's sampler and adds an empty track that plays it. Fails
-/// with the message to show: in a live session (recorded sounds do not travel yet), at the
-/// 16-track cap, or when the sampler is full. Built-in sounds and other tracks are untouched.
+/// Makes `take` a sample of the session's sampler and adds an empty track named "Take N" that
+/// plays it, as an undoable edit (see [`crate::takes::add_take`]): in a live session the take is
+/// shared with the room. Fails, changing nothing, at the 16-track cap, when the sampler is full
+/// or the take is empty. Built-in sounds and other tracks are untouched.
 pub fn add_to_grid(
     take: &Take,
-    store: &SessionStore,
+    params: &KeyboardiaParams,
     controller: &mut Controller,
-    live_joined: bool,
-    id: SampleId,
-) -> Result<TrackId, String> {
-    if live_joined {
-        return Err("Recorded takes cannot be shared in a live session yet.".to_owned());
-    }
-    if take.is_empty() {
-        return Err("The take is empty.".to_owned());
-    }
+) -> Result<Added, AddTakeError> {
     if !controller.check_track_room() {
-        return Err(controller.notice().unwrap_or_default().to_owned());
+        return Err(AddTakeError::TrackCap);
     }
-    if store.load_sample(id.clone(), take.to_sample()).is_none() {
-        return Err(format!(
-            "The sampler is full ({MAX_SAMPLE_SLOTS} sounds): no room for this take."
-        ));
-    }
-    controller
-        .add_sample_track(store, id, &format!("Take {}", take.serial))
-        .ok_or_else(|| {
+    let store = &params.session;
+    let name = format!("Take {}", take.serial);
+    crate::takes::add_take(params, take, &name, |id, name| {
+        controller.add_sample_track(store, id, name).ok_or_else(|| {
             controller
                 .notice()
                 .unwrap_or("The track was not added.")
                 .to_owned()
         })
+    })
 }
 
-/// A fresh id for a recorded sample (`rec-` and 16 random hex digits).
-fn new_sample_id() -> SampleId {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64),
-    );
-    format!("rec-{:016x}", h.finish())
-        .parse()
-        .expect("rec- and hex digits make a valid sample id")
+/// What the panel says about take `serial`, shared in a live session, while and after it
+/// uploads.
+fn share_message(serial: u64, upload: Option<&Transfer>) -> String {
+    match upload {
+        None | Some(Transfer::Downloaded(_)) => {
+            format!("Take {serial} is a new track; sharing it with the session…")
+        }
+        Some(Transfer::Uploading { sent, total }) if *total > 0 => format!(
+            "Take {serial} is a new track; sharing it with the session… {}%",
+            sent * 100 / total
+        ),
+        Some(Transfer::Uploading { .. }) => {
+            format!("Take {serial} is a new track; sharing it with the session…")
+        }
+        Some(Transfer::Uploaded(_)) => {
+            format!("Take {serial} is a new track, shared with the session")
+        }
+        Some(Transfer::Failed {
+            error,
+            retrying: true,
+        }) => format!(
+            "Take {serial} plays here; sharing it failed ({error}) and is retried: \
+             the others hear it once it gets through"
+        ),
+        Some(Transfer::Failed {
+            error,
+            retrying: false,
+        }) => {
+            format!("Take {serial} could not be shared ({error}): its track was taken off the grid")
+        }
+    }
 }
 
 /// The input peak as a bar from -60 to 0 dBFS (red at 0 dBFS).
@@ -315,7 +346,10 @@ fn waveform(ui: &mut egui::Ui, view: &mut TakeView, rec: &RecordShared) -> egui:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keyboardia_core::{Instrument, SessionState, MAX_TRACKS};
+    use crate::session::{AudioSide, SessionStore};
+    use keyboardia_core::{Instrument, Op, SessionState, MAX_TRACKS};
+    use nice_plug::params::persist::PersistentField;
+    use std::sync::Arc;
 
     fn take(serial: u64) -> Take {
         let n = 4800;
@@ -338,19 +372,37 @@ mod tests {
         )
     }
 
+    /// Parameters holding `state`, with the audio thread's queue ends.
+    fn params(state: SessionState) -> (Arc<KeyboardiaParams>, AudioSide) {
+        let params = Arc::new(KeyboardiaParams::default());
+        params.session.replace_state(state);
+        // As the plugin does: every accepted local edit goes to the live session.
+        let weak = Arc::downgrade(&params);
+        params.session.set_listener(Some(Box::new(move |op| {
+            if let Some(p) = weak.upgrade() {
+                p.live.forward(op);
+            }
+        })));
+        let audio = params.session.take_audio_side().unwrap();
+        (params, audio)
+    }
+
     #[test]
     fn add_to_grid_hands_the_take_to_the_sampler_and_the_new_track_plays_it() {
-        let store = SessionStore::new(SessionState::default());
-        let mut audio = store.take_audio_side().unwrap();
-        let mut c = controller(&store);
+        let (params, mut audio) = params(SessionState::default());
+        let store = &params.session;
+        let mut c = controller(store);
         let t = take(3);
-        let id: SampleId = "rec-test".parse().unwrap();
-        let tr = add_to_grid(&t, &store, &mut c, false, id.clone()).unwrap();
+        let added = add_to_grid(&t, &params, &mut c).unwrap();
+        assert!(!added.shared, "alone: nothing is uploaded");
+        let (tr, id) = (added.track, added.sample);
+        assert!(id.as_str().starts_with("rec-"), "{id}");
         let state = store.state();
         assert_eq!(state.tracks.len(), 1);
         assert_eq!(state.tracks[0].instrument, Instrument::Sample(id));
         assert_eq!(state.tracks[0].name, "Take 3");
         assert!(state.tracks[0].steps.iter().all(|s| !s.on));
+        assert!(c.can_undo(), "an undoable edit");
 
         // The sampler gets the take mixed to mono, bit-exact.
         let msg = audio
@@ -363,7 +415,7 @@ mod tests {
 
         // Clicking step 1 on, the engine plays it; clicking it off again, the track is silent.
         let mut click_and_render = || {
-            c.click_cell(&store, tr, 0, false);
+            c.click_cell(store, tr, 0, false);
             let mut pattern = None;
             while let Ok(p) = audio.patterns.pop() {
                 pattern = Some(p);
@@ -375,27 +427,111 @@ mod tests {
         assert_eq!(click_and_render(), 0.0, "silent with the step off again");
     }
 
+    /// In a live session (here with an unreachable server) the take is named by the content id
+    /// of the WAV every player downloads, plays here at once from exactly the frames the others
+    /// will decode, its track goes to the room like any edit, and the upload keeps retrying.
     #[test]
-    fn add_to_grid_refuses_at_the_cap_in_a_live_session_and_when_empty() {
-        let store = SessionStore::new(SessionState::demo());
-        let mut c = controller(&store);
-        let id = |s: &str| s.parse::<SampleId>().unwrap();
-        let err = add_to_grid(&take(1), &store, &mut c, true, id("rec-a")).unwrap_err();
-        assert!(err.contains("live session"), "{err}");
+    fn add_to_grid_in_a_live_session_shares_the_take_under_its_content_id() {
+        let (params, mut audio) = params(SessionState::default());
+        params
+            .live
+            .join(
+                &params,
+                crate::live::Joined {
+                    // Nothing listens on port 1.
+                    server: "http://127.0.0.1:1".into(),
+                    session: "6f2d8bcd-0b14-46ae-9f2d-8bcd0b1476ae".parse().unwrap(),
+                    name: "Ada".into(),
+                    pending: vec![],
+                },
+            )
+            .unwrap();
+        let mut c = controller(&params.session);
+        let t = take(4);
+        let added = add_to_grid(&t, &params, &mut c).unwrap();
+        assert!(added.shared);
+        let wav = keyboardia_sync::encode_wav_f32(&t.mono(), 48_000);
+        assert_eq!(added.sample, SampleId::for_content(&wav));
+        let state = params.session.state();
+        assert_eq!(
+            state.track(added.track).unwrap().instrument,
+            Instrument::Sample(added.sample.clone())
+        );
+        let msg = audio.samples.pop().expect("the sampler has it at once");
+        assert_eq!(&msg.buffer.unwrap().frames[..], &t.mono()[..], "lossless");
+
+        // Offline, the upload fails and is retried; the edit waits in the pending list.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let failed = loop {
+            let status = params.live.status();
+            if let Some(t @ Transfer::Failed { .. }) = status.upload_of(&added.sample) {
+                break t.clone();
+            }
+            assert!(std::time::Instant::now() < deadline, "no failure reported");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert!(matches!(failed, Transfer::Failed { retrying: true, .. }));
+        let text = share_message(4, Some(&failed));
+        assert!(text.contains("retried"), "{text}");
+        let pending = loop {
+            let pending = params.live.map(|j| j.clone()).unwrap().pending;
+            if !pending.is_empty() || std::time::Instant::now() > deadline {
+                break pending;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert!(
+            pending
+                .iter()
+                .any(|op| matches!(op, Op::AddTrack { track, .. } if track.id == added.track)),
+            "{pending:?}"
+        );
+        params.live.leave();
+    }
+
+    #[test]
+    fn add_to_grid_refuses_at_the_cap_and_when_empty() {
+        let (params, _audio) = params(SessionState::demo());
+        let store = &params.session;
+        let mut c = controller(store);
         let empty = Take {
             left: vec![],
             right: vec![],
             ..take(2)
         };
-        assert!(add_to_grid(&empty, &store, &mut c, false, id("rec-b")).is_err());
+        assert_eq!(
+            add_to_grid(&empty, &params, &mut c),
+            Err(AddTakeError::Empty)
+        );
         while c.state().tracks.len() < MAX_TRACKS {
-            c.add_track(&store).unwrap();
+            c.add_track(store).unwrap();
         }
         let before = store.state();
-        let err = add_to_grid(&take(3), &store, &mut c, false, id("rec-c")).unwrap_err();
-        assert_eq!(err, super::super::input::TRACK_CAP_NOTICE);
+        let err = add_to_grid(&take(3), &params, &mut c).unwrap_err();
+        assert_eq!(err.to_string(), super::super::input::TRACK_CAP_NOTICE);
         assert_eq!(store.state(), before, "nothing changes at the cap");
         assert!(store.sample_ids().is_empty(), "no sampler slot used");
+    }
+
+    #[test]
+    fn share_messages_follow_the_upload() {
+        let id: SampleId = "abc".parse().unwrap();
+        assert!(share_message(2, None).contains("sharing"));
+        let half = Transfer::Uploading {
+            sent: 50,
+            total: 100,
+        };
+        assert!(share_message(2, Some(&half)).ends_with("50%"));
+        assert!(share_message(2, Some(&Transfer::Uploaded(id))).contains("shared with"));
+        let refused = Transfer::Failed {
+            error: "server said 404".into(),
+            retrying: false,
+        };
+        let text = share_message(2, Some(&refused));
+        assert!(
+            text.contains("404") && text.contains("taken off the grid"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -515,8 +651,8 @@ mod tests {
 
     #[test]
     fn new_sample_ids_are_valid_and_distinct() {
-        let a = new_sample_id();
-        let b = new_sample_id();
+        let a = crate::takes::new_sample_id();
+        let b = crate::takes::new_sample_id();
         assert!(a.as_str().starts_with("rec-"));
         assert_ne!(a, b);
     }

@@ -1,0 +1,201 @@
+//! Adding a recorded take to the grid: the take becomes a sampler sound and a new, empty track
+//! plays it. The editor's "Add to grid" button and the "Add Take to Grid" parameter (a
+//! footswitch after "Record") both come here.
+//!
+//! Playing alone, the sampler gets the take's frames as they are, under a fresh `rec-` id. In a
+//! live session the take travels through the shared-sample path: it is encoded as a lossless
+//! 32-bit float WAV (16-bit when that would exceed the server's upload limit) and named by the
+//! content id of those bytes ([`SampleId::for_content`]). This player's sampler gets exactly
+//! what the others will decode, at once, so the new track plays here immediately; the upload
+//! runs in the background, and the track reaches the room through the normal edit path. Other
+//! players get the track first and its sound as soon as the upload is announced (their sync
+//! thread waits for the announcement when it finds nothing yet).
+//!
+//! If the upload fails on the network or the server is busy, it is retried until it gets
+//! through: the track plays here meanwhile and becomes audible to the others when it arrives.
+//! If the server refuses it for good, the track is taken off the grid for everyone (see
+//! `live::sample_event`): no track is left in the room that only one player can hear.
+//!
+//! Nothing here runs on the audio thread.
+
+use std::hash::{BuildHasher, Hasher};
+
+use keyboardia_core::{Instrument, Op, SampleId, Track, TrackId, MAX_TRACKS};
+use keyboardia_engine::voice::MAX_SAMPLE_SLOTS;
+use keyboardia_engine::SampleBuffer;
+use keyboardia_sync::{decode_wav, encode_wav, encode_wav_f32, MAX_SAMPLE_UPLOAD_BYTES};
+
+use crate::editor::input::TRACK_CAP_NOTICE;
+use crate::params::KeyboardiaParams;
+use crate::record::Take;
+
+/// How long "Add Take to Grid" waits for the audio thread to copy a just-finished take out.
+pub const TAKE_COPY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What adding a take did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Added {
+    /// The new track.
+    pub track: TrackId,
+    /// The sample it plays.
+    pub sample: SampleId,
+    /// Whether the take is being shared with a live session.
+    pub shared: bool,
+}
+
+/// Why a take could not be added; the message is what the user reads.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum AddTakeError {
+    #[error("The take is empty.")]
+    Empty,
+    #[error("There is no take to add yet.")]
+    NoTake,
+    #[error("{TRACK_CAP_NOTICE}")]
+    TrackCap,
+    #[error("The sampler is full ({MAX_SAMPLE_SLOTS} sounds): no room for this take.")]
+    SamplerFull,
+    /// The take could not be handed to the live session.
+    #[error("{0}")]
+    Share(String),
+    /// The new track was refused.
+    #[error("{0}")]
+    Track(String),
+}
+
+/// The sound a take becomes: its id, what the sampler plays, and (in a live session) the file
+/// every player downloads.
+pub struct TakeSound {
+    pub id: SampleId,
+    pub buffer: SampleBuffer,
+    /// The WAV to upload; `None` when playing alone.
+    pub wav: Option<Vec<u8>>,
+}
+
+/// The take as this player's sampler will hold it; see the module doc.
+pub fn take_sound(take: &Take, live: bool) -> Result<TakeSound, AddTakeError> {
+    if take.is_empty() {
+        return Err(AddTakeError::Empty);
+    }
+    if !live {
+        return Ok(TakeSound {
+            id: new_sample_id(),
+            buffer: take.to_sample(),
+            wav: None,
+        });
+    }
+    let mono = take.mono();
+    let rate = take.sample_rate_hz.round() as u32;
+    let mut wav = encode_wav_f32(&mono, rate);
+    if wav.len() > MAX_SAMPLE_UPLOAD_BYTES {
+        wav = encode_wav(&mono, rate);
+    }
+    // What the others decode, so every player plays the same frames.
+    let decoded = decode_wav(&wav).map_err(|e| AddTakeError::Share(e.to_string()))?;
+    Ok(TakeSound {
+        id: SampleId::for_content(&wav),
+        buffer: SampleBuffer {
+            frames: decoded.frames.into_boxed_slice(),
+            sample_rate_hz: decoded.sample_rate_hz as f32,
+        },
+        wav: Some(wav),
+    })
+}
+
+/// Makes `take` a sample of the session's sampler and adds an empty track named `name` that
+/// plays it, through `add_track(sample, name)` (the editor's undoable edit, or [`add_track`]).
+/// In a live session the take is shared (see the module doc). At the 16-track cap, with a full
+/// sampler or an empty take nothing changes.
+pub fn add_take(
+    params: &KeyboardiaParams,
+    take: &Take,
+    name: &str,
+    add_track: impl FnOnce(SampleId, &str) -> Result<TrackId, String>,
+) -> Result<Added, AddTakeError> {
+    let store = &params.session;
+    if take.is_empty() {
+        return Err(AddTakeError::Empty);
+    }
+    if store.state().tracks.len() >= MAX_TRACKS {
+        return Err(AddTakeError::TrackCap);
+    }
+    let live = params.live.is_joined();
+    let sound = take_sound(take, live)?;
+    store
+        .load_sample(sound.id.clone(), sound.buffer)
+        .ok_or(AddTakeError::SamplerFull)?;
+    // The upload is queued before the track's edit, so the sync thread starts it first.
+    if let Some(wav) = sound.wav {
+        let id = params
+            .live
+            .share_take(name, wav)
+            .map_err(AddTakeError::Share)?;
+        debug_assert_eq!(id, sound.id);
+    }
+    let track = add_track(sound.id.clone(), name).map_err(AddTakeError::Track)?;
+    Ok(Added {
+        track,
+        sample: sound.id,
+        shared: live,
+    })
+}
+
+/// Adds an empty track at the end playing `sample`, straight to the session (no undo entry):
+/// the "Add Take to Grid" parameter's way, with no editor around.
+pub fn add_track(
+    params: &KeyboardiaParams,
+    sample: SampleId,
+    name: &str,
+) -> Result<TrackId, String> {
+    let store = &params.session;
+    let state = store.state();
+    let keys = std::collections::hash_map::RandomState::new();
+    let mut n = 0u64;
+    let id = loop {
+        let mut h = keys.build_hasher();
+        h.write_u64(n);
+        let id = TrackId::from_random(h.finish());
+        if state.track(id).is_none() {
+            break id;
+        }
+        n += 1;
+    };
+    let op = Op::AddTrack {
+        track: Box::new(Track::new(
+            id,
+            crate::editor::input::clean_name(name),
+            Instrument::Sample(sample),
+        )),
+        index: None,
+    };
+    store
+        .apply(&op)
+        .map_err(|e| format!("The track was not added: {e}"))?;
+    Ok(id)
+}
+
+/// "Add Take to Grid" (off the audio thread): adds the newest take, waiting briefly for the
+/// audio thread to copy it out. The outcome is left for the editor's record panel.
+pub fn add_latest_take(params: &KeyboardiaParams, record: &crate::record::RecordShared) {
+    let outcome = match record.latest_take(TAKE_COPY_TIMEOUT) {
+        Some(take) => {
+            let name = format!("Take {}", take.serial);
+            add_take(params, &take, &name, |id, name| add_track(params, id, name))
+                .map(|added| (take.serial, added))
+        }
+        None => Err(AddTakeError::NoTake),
+    };
+    record.set_added(outcome);
+}
+
+/// A fresh id for a take played alone (`rec-` and 16 random hex digits).
+pub fn new_sample_id() -> SampleId {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
+    );
+    format!("rec-{:016x}", h.finish())
+        .parse()
+        .expect("rec- and hex digits make a valid sample id")
+}
