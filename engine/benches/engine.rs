@@ -1,6 +1,7 @@
 //! Engine benchmark (prints numbers; not a timed test):
 //! - offline real-time factor of a dense pattern (16 tracks × 64 steps, locks everywhere) at
-//!   48 kHz stereo, in two sessions that together use all 21 sounds;
+//!   48 kHz stereo: A and C together use all 21 sounds (16 built-ins, 5 synth presets); B is a
+//!   heavier stress case (every synth preset twice, so two pads of ~3 voices each);
 //! - worst and p99.9 `process()` time for 64-frame blocks, against the 1.33 ms period.
 //!
 //! Run: `cargo bench -p keyboardia-engine --bench engine`.
@@ -112,14 +113,26 @@ fn run(name: &str, state: &SessionState) {
     let mut pclock = InternalClock::new(state.tempo);
     pclock.play_from(0.0);
     let mut voices = 0usize;
+    let mut per_track = [0usize; 16];
     for _ in 0..blocks / 10 {
         let c = pclock.next_block(512, SR);
         probe.process(&c, &[], &mut l, &mut r, None);
         voices += probe.active_voices();
+        for (sum, n) in per_track.iter_mut().zip(probe.active_voices_per_track()) {
+            *sum += n;
+        }
     }
+    let probes = (blocks / 10) as f64;
+    let busiest = state
+        .tracks
+        .iter()
+        .zip(per_track)
+        .max_by_key(|(_, n)| *n)
+        .map(|(t, n)| format!("{:.2} on {}", n as f64 / probes, t.instrument))
+        .unwrap_or_default();
     println!(
-        "{name}: average active voices {:.1}",
-        voices as f64 / (blocks / 10) as f64
+        "{name}: average active voices {:.1} (most on one track: {busiest})",
+        voices as f64 / probes
     );
 
     // Real-time: 64-frame blocks, 60 s, per-block timing; three runs, since on a shared machine

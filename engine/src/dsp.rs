@@ -17,6 +17,14 @@ pub fn sin2pi(p: f32) -> f32 {
     -(0.225 * (y * y.abs() - y) + y)
 }
 
+/// `sin(2π·p)` per lane from `z = 2p − 1` (see [`U4::centered_unit`]): the same approximation
+/// as [`sin2pi`].
+#[inline(always)]
+pub fn sin_centered4(z: F4) -> F4 {
+    let y = F4::splat(4.0) * z * (F4::splat(1.0) - z.abs());
+    F4::splat(0.0) - (F4::splat(0.225) * (y * y.abs() - y) + y)
+}
+
 /// Wraps a phase into `[0, 1)` after one increment (increments are below 1).
 #[inline(always)]
 pub fn wrap(p: f32) -> f32 {
@@ -125,6 +133,64 @@ mod lanes {
                 _mm_cvtss_f32(_mm_add_ss(s, _mm_movehl_ps(s, s)))
             }
         }
+        /// `|x|` per lane.
+        #[inline(always)]
+        pub fn abs(self) -> Self {
+            unsafe { Self(_mm_andnot_ps(_mm_set1_ps(-0.0), self.0)) }
+        }
+        /// Writes the lanes to `out`.
+        #[inline(always)]
+        pub fn store(self, out: &mut [f32; 4]) {
+            // SAFETY: `out` is four writable f32s; the store is unaligned.
+            unsafe { _mm_storeu_ps(out.as_mut_ptr(), self.0) }
+        }
+    }
+
+    /// Four `u32` lanes (wrapping arithmetic): oscillator phases, a full cycle being 2³².
+    #[derive(Clone, Copy)]
+    pub struct U4(__m128i);
+
+    impl U4 {
+        #[inline(always)]
+        pub fn new(a: [u32; 4]) -> Self {
+            unsafe {
+                Self(_mm_setr_epi32(
+                    a[0] as i32,
+                    a[1] as i32,
+                    a[2] as i32,
+                    a[3] as i32,
+                ))
+            }
+        }
+        #[inline(always)]
+        pub fn splat(x: u32) -> Self {
+            unsafe { Self(_mm_set1_epi32(x as i32)) }
+        }
+        /// Wrapping add per lane.
+        #[inline(always)]
+        pub fn wrapping_add(self, o: Self) -> Self {
+            unsafe { Self(_mm_add_epi32(self.0, o.0)) }
+        }
+        /// Each phase plus an offset in cycles, `|x| < 1` (truncated to 2⁻³¹ of a cycle).
+        #[inline(always)]
+        pub fn add_cycles(self, x: F4) -> Self {
+            unsafe {
+                let half_units = _mm_cvttps_epi32(_mm_mul_ps(x.0, _mm_set1_ps(2_147_483_648.0)));
+                Self(_mm_add_epi32(self.0, _mm_slli_epi32::<1>(half_units)))
+            }
+        }
+        /// Each phase `p` (a cycle is 2³²) as `2·p/2³² − 1`, in `[-1, 1)`: the phase offset by
+        /// half a cycle read as a signed integer, scaled.
+        #[inline(always)]
+        pub fn centered_unit(self) -> F4 {
+            unsafe {
+                let signed = _mm_xor_si128(self.0, _mm_set1_epi32(i32::MIN));
+                F4(_mm_mul_ps(
+                    _mm_cvtepi32_ps(signed),
+                    _mm_set1_ps(1.0 / 2_147_483_648.0),
+                ))
+            }
+        }
     }
 
     impl std::ops::Add for F4 {
@@ -183,6 +249,47 @@ mod lanes {
             let v = self.0;
             (v[0] + v[1]) + (v[2] + v[3])
         }
+        #[inline(always)]
+        pub fn abs(self) -> Self {
+            Self(self.0.map(f32::abs))
+        }
+        #[inline(always)]
+        pub fn store(self, out: &mut [f32; 4]) {
+            *out = self.0;
+        }
+    }
+
+    #[derive(Clone, Copy)]
+    pub struct U4([u32; 4]);
+
+    impl U4 {
+        #[inline(always)]
+        pub fn new(a: [u32; 4]) -> Self {
+            Self(a)
+        }
+        #[inline(always)]
+        pub fn splat(x: u32) -> Self {
+            Self([x; 4])
+        }
+        #[inline(always)]
+        pub fn wrapping_add(self, o: Self) -> Self {
+            Self(std::array::from_fn(|i| self.0[i].wrapping_add(o.0[i])))
+        }
+        #[inline(always)]
+        pub fn add_cycles(self, x: super::F4) -> Self {
+            let x = x.to_array();
+            Self(std::array::from_fn(|i| {
+                let half_units = (x[i] * 2_147_483_648.0) as i32 as u32;
+                self.0[i].wrapping_add(half_units << 1)
+            }))
+        }
+        #[inline(always)]
+        pub fn centered_unit(self) -> super::F4 {
+            super::F4::new(
+                self.0
+                    .map(|p| (p ^ 0x8000_0000) as i32 as f32 * (1.0 / 2_147_483_648.0)),
+            )
+        }
     }
 
     impl std::ops::Add for F4 {
@@ -210,7 +317,7 @@ mod lanes {
     }
 }
 
-pub use lanes::F4;
+pub use lanes::{F4, U4};
 
 /// Four band-limited sawtooth oscillators advanced together, one per lane. Same polyBLEP as
 /// [`saw`], written branch-free as `b² − a²` with `a = max(0, 1 − p/dt)` (just after the wrap)
@@ -484,6 +591,38 @@ mod tests {
             let p = i as f32 / 1000.0;
             let e = (sin2pi(p) - (2.0 * PI * p).sin()).abs();
             assert!(e < 0.002, "p={p} err={e}");
+        }
+    }
+
+    #[test]
+    fn vector_sine_of_integer_phases_tracks_sin_and_fm_offsets_wrap() {
+        let mut state = 0x1234_5678u32;
+        for _ in 0..1000 {
+            let ps: [u32; 4] = std::array::from_fn(|_| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                state
+            });
+            let cycles = |p: u32| p as f64 / 4_294_967_296.0;
+            let y = sin_centered4(U4::new(ps).centered_unit());
+            let mut got = [0.0f32; 4];
+            y.store(&mut got);
+            for (g, p) in got.iter().zip(ps) {
+                let want = (2.0 * std::f64::consts::PI * cycles(p)).sin();
+                assert!(
+                    (*g as f64 - want).abs() < 0.002,
+                    "p={p} got {g} want {want}"
+                );
+            }
+            // Offsets of either sign wrap around the cycle, to within 2⁻²³ of a cycle.
+            let x = F4::new([0.9, -0.9, 0.25, -0.001]);
+            let mut moved = [0.0f32; 4];
+            U4::new(ps).add_cycles(x).centered_unit().store(&mut moved);
+            for ((m, p), dx) in moved.iter().zip(ps).zip([0.9, -0.9, 0.25, -0.001]) {
+                let want = (cycles(p) + dx).rem_euclid(1.0);
+                let got = (*m as f64 + 1.0) / 2.0;
+                let err = (got - want).abs().min(1.0 - (got - want).abs());
+                assert!(err < 1.0 / 8_388_608.0, "p={p} dx={dx}: {got} vs {want}");
+            }
         }
     }
 

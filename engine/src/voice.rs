@@ -13,14 +13,16 @@ use std::sync::Arc;
 use keyboardia_core::{BuiltinSound, SynthPreset};
 
 use crate::dsp::{
-    decay_coef, note_to_hz, one_pole_coef, saw, semis_to_ratio, sin2pi, soft_clip, soft_clip_cubic,
-    square, wrap, Ladder, Noise, Saw4, Svf, CONTROL_RATE,
+    decay_coef, note_to_hz, one_pole_coef, saw, semis_to_ratio, sin2pi, sin_centered4, soft_clip,
+    soft_clip_cubic, square, wrap, Ladder, Noise, Saw4, Svf, CONTROL_RATE, F4, U4,
 };
 
 /// The longest run of frames a voice renders in one call (the engine's chunk size).
 pub const MAX_CHUNK: usize = 64;
 /// Number of sample slots the sampler can address.
 pub const MAX_SAMPLE_SLOTS: usize = 32;
+/// Frames in a control period.
+const PERIOD: usize = CONTROL_RATE as usize;
 /// Gate value meaning "until a note-off" (MIDI audition).
 pub const GATE_HELD: u32 = u32::MAX;
 /// Velocity at or above which an acid note is accented.
@@ -220,6 +222,17 @@ pub struct Voice {
     /// Integer oscillator phases (a full cycle is 2³²; wrapping is free and the phase update is
     /// a one-cycle integer add, off the sine's critical path).
     iph: [u32; 3],
+    /// The current control period of a voice rendered by whole periods (see
+    /// [`Voice::by_periods`]), rendered ahead.
+    ahead: [f32; PERIOD],
+    /// Whether the note still sounds after the period in `ahead`.
+    ahead_alive: bool,
+    /// The sine voices' phase increments (a cycle is 2³²), set up at note start.
+    sine_dt: [u32; 3],
+    /// The sine voices' envelope multipliers over a group of four frames, `[1, d, d², d³]`.
+    env_pow: [[f32; 4]; 3],
+    /// The sine voices' envelope multipliers from one group of four frames to the next, `d⁴`.
+    env_d4: [f32; 3],
     /// Sample rate in Hz.
     sr: f32,
     /// The one-shot table this note plays, if any (shared with the engine, which keeps it alive,
@@ -258,6 +271,11 @@ impl Default for Voice {
             table_pos: 0,
             table_rate: 1 << 32,
             iph: [0; 3],
+            ahead: [0.0; PERIOD],
+            ahead_alive: true,
+            sine_dt: [0; 3],
+            env_pow: [[1.0; 4]; 3],
+            env_d4: [1.0; 3],
             sr: 48_000.0,
             table: None,
         }
@@ -302,39 +320,9 @@ fn control_periods(age0: u32, n: usize) -> impl Iterator<Item = (usize, usize)> 
     })
 }
 
-/// Renders `out` in runs that end on the voice's control-rate grid (see [`control_periods`]);
-/// `run` renders one run and says whether the sound is still alive after it. Stops at the first
-/// grid point where it is not; returns the frames rendered and whether the sound goes on.
-#[inline(always)]
-fn run_periods(
-    age0: u32,
-    out: &mut [f32],
-    mut run: impl FnMut(&mut [f32]) -> bool,
-) -> (usize, bool) {
-    for (lo, hi) in control_periods(age0, out.len()) {
-        let alive = run(&mut out[lo..hi]);
-        if (age0 + hi as u32).is_multiple_of(CONTROL_RATE) && !alive {
-            return (hi, false);
-        }
-    }
-    (out.len(), true)
-}
-
 /// A phase increment in cycles (below 1) as an integer phase step (2³² per cycle).
 fn phase_inc(dt: f32) -> u32 {
     (dt as f64 * 4_294_967_296.0).round() as u32
-}
-
-/// An integer phase as a phase in `[0, 1]`.
-#[inline(always)]
-fn unit(p: u32) -> f32 {
-    p as f32 * (1.0 / 4_294_967_296.0)
-}
-
-/// A phase offset in cycles (any sign, |x| < 2³¹ cycles) as an integer phase offset (wrapping).
-#[inline(always)]
-fn phase_offset(x: f32) -> u32 {
-    (x * 4_294_967_296.0) as i64 as u32
 }
 
 /// 808-style metallic oscillator frequencies (Hz) of the hats.
@@ -538,6 +526,9 @@ impl Voice {
             // env[0] is an attack ramp (1 - env): start one frame in so the onset frame sounds.
             self.env[0] = self.dec[0];
         }
+        if Self::renders_by_periods(patch) {
+            self.prepare_periods();
+        }
         if let Patch::Sample(_) = patch {
             self.pos = 0.0;
             // k0: playback-rate ratio (pitch).
@@ -641,16 +632,11 @@ impl Voice {
             }
             // Segments end on control-rate boundaries of the voice's age, where the "has it died
             // away" check happens, so a note ends on the same frame however blocks are split.
-            // Synth presets, one-shot tables and the live basses and bell keep to that grid
-            // themselves (and take whole chunks).
+            // Synth presets, one-shot tables and the patches that render by whole periods keep
+            // to that grid themselves (and take whole chunks).
             let whole = self.table.is_some()
-                || matches!(
-                    self.patch,
-                    Patch::Synth(_)
-                        | Patch::Sound(
-                            BuiltinSound::SubBass | BuiltinSound::FmBass | BuiltinSound::Bell
-                        )
-                );
+                || matches!(self.patch, Patch::Synth(_))
+                || Self::renders_by_periods(self.patch);
             if !whole {
                 seg = seg.min((CONTROL_RATE - self.age % CONTROL_RATE) as usize);
             }
@@ -844,38 +830,9 @@ impl Voice {
                     }
                     alive = e1 > 1e-4;
                 }
-                BuiltinSound::SubBass => {
-                    let dt = phase_inc(self.freq_hz * inv_sr);
-                    let mut p0 = self.iph[0];
-                    (frames, alive) = run_periods(age0, out, |run| {
-                        for o in run.iter_mut() {
-                            p0 = p0.wrapping_add(dt);
-                            let s = sin2pi(unit(p0)) + 0.18 * sin2pi(unit(p0.wrapping_mul(2)));
-                            *o = 0.85 * s * (1.0 - e0) * e1;
-                            e0 *= d0;
-                            e1 *= d1;
-                        }
-                        e1 > 1e-4
-                    });
-                    self.iph[0] = p0;
-                }
-                BuiltinSound::FmBass => {
-                    let dt = phase_inc(self.freq_hz * inv_sr);
-                    let mut p0 = self.iph[0];
-                    (frames, alive) = run_periods(age0, out, |run| {
-                        for o in run.iter_mut() {
-                            p0 = p0.wrapping_add(dt);
-                            let index = 0.12 + 0.75 * e2;
-                            let m = sin2pi(unit(p0));
-                            let c = sin2pi(unit(p0.wrapping_add(phase_offset(index * m))));
-                            *o = 0.8 * c * (1.0 - e0) * e1;
-                            e0 *= d0;
-                            e1 *= d1;
-                            e2 *= d2;
-                        }
-                        e1 > 1e-4
-                    });
-                    self.iph[0] = p0;
+                BuiltinSound::SubBass | BuiltinSound::FmBass | BuiltinSound::Bell => {
+                    (frames, alive) = self.by_periods(out, age0);
+                    [e0, e1, e2, e3] = self.env;
                 }
                 BuiltinSound::Stab => {
                     // The run stays within one control period: only its first frame can be on
@@ -898,25 +855,6 @@ impl Voice {
                     self.svf = svf;
                     ph[..4].copy_from_slice(&osc.phases());
                     alive = e0 > 1e-4;
-                }
-                BuiltinSound::Bell => {
-                    let dt = [phase_inc(k[0]), phase_inc(k[1]), phase_inc(k[2])];
-                    let mut p = self.iph;
-                    (frames, alive) = run_periods(age0, out, |run| {
-                        for o in run.iter_mut() {
-                            for j in 0..3 {
-                                p[j] = p[j].wrapping_add(dt[j]);
-                            }
-                            let m = sin2pi(unit(p[1])) * 0.9 * e1;
-                            let c = sin2pi(unit(p[0].wrapping_add(phase_offset(m))));
-                            *o = 0.55 * c * e0 + 0.2 * sin2pi(unit(p[2])) * e2;
-                            e0 *= d0;
-                            e1 *= d1;
-                            e2 *= d2;
-                        }
-                        e0 > 1e-4
-                    });
-                    self.iph = p;
                 }
                 BuiltinSound::Zap => {
                     for o in out.iter_mut() {
@@ -977,6 +915,126 @@ impl Voice {
         self.ladder.flush();
         self.ph = ph;
         (frames, alive)
+    }
+
+    /// Whether the patch renders by whole control periods (see [`Voice::by_periods`]): the sine
+    /// voices, computed four frames at a time.
+    fn renders_by_periods(patch: Patch) -> bool {
+        matches!(
+            patch,
+            Patch::Sound(BuiltinSound::SubBass | BuiltinSound::FmBass | BuiltinSound::Bell)
+        )
+    }
+
+    /// Renders `out` (any length, starting at voice age `age0`) from whole control periods:
+    /// each period (16 frames from an age that is a multiple of 16) is computed in one go into
+    /// `ahead`, with its control-rate update at its first frame, and runs copy from it. So the
+    /// voice's code works on fixed blocks (vectorized across time, filters two samples per
+    /// step) and the audio does not depend on how the host splits blocks. Returns the frames
+    /// rendered and whether the note still sounds; a note dies only at the end of a period.
+    fn by_periods(&mut self, out: &mut [f32], age0: u32) -> (usize, bool) {
+        let n = out.len();
+        let mut i = 0;
+        loop {
+            let age = age0.wrapping_add(i as u32);
+            let k = age as usize % PERIOD;
+            if i > 0 && k == 0 && !self.ahead_alive {
+                return (i, false);
+            }
+            if i == n {
+                return (n, true);
+            }
+            if k == 0 {
+                let mut period = self.ahead;
+                self.ahead_alive = self.period(&mut period);
+                self.ahead = period;
+                // Flushed here rather than at the end of a call, which depends on the host's
+                // block split.
+                self.env = self.env.map(flush);
+                self.svf.flush();
+            }
+            let m = (PERIOD - k).min(n - i);
+            for (o, a) in out[i..i + m].iter_mut().zip(&self.ahead[k..]) {
+                *o = *a;
+            }
+            i += m;
+        }
+    }
+
+    /// Renders one control period of a patch that [renders by periods](Self::by_periods);
+    /// returns whether the note still sounds after it.
+    fn period(&mut self, out: &mut [f32; PERIOD]) -> bool {
+        match self.patch {
+            Patch::Sound(s) => self.sines(s, out),
+            _ => {
+                debug_assert!(false, "{:?} does not render by periods", self.patch);
+                out.fill(0.0);
+                false
+            }
+        }
+    }
+
+    /// Sets up what [`Voice::period`] needs for the note that just started: the sine voices'
+    /// phase increments and envelope steps.
+    fn prepare_periods(&mut self) {
+        let k = self.k;
+        self.sine_dt = match self.patch {
+            Patch::Sound(BuiltinSound::Bell) => [k[0], k[1], k[2]].map(phase_inc),
+            _ => [phase_inc(self.freq_hz / self.sr), 0, 0],
+        };
+        for j in 0..3 {
+            let d = self.dec[j];
+            self.env_pow[j] = [1.0, d, d * d, d * d * d];
+            self.env_d4[j] = (d * d) * (d * d);
+        }
+    }
+
+    /// One period of the sine voices (sub bass, FM bass, bell), vectorized across time: four
+    /// frames per vector, envelopes `e·[1, d, d², d³]` from the value at the start of each
+    /// group of four. Returns whether the note still sounds after it.
+    fn sines(&mut self, sound: BuiltinSound, out: &mut [f32; PERIOD]) -> bool {
+        let dt = self.sine_dt;
+        // Frame j of a group: phase p + (j + 1)·dt, envelope e·d^j.
+        let steps = dt.map(|d| U4::new([1, 2, 3, 4].map(|j| d.wrapping_mul(j))));
+        let powers = self.env_pow.map(F4::new);
+        let d4 = self.env_d4;
+        let splat = F4::splat;
+        let one = splat(1.0);
+        for group in out.chunks_exact_mut(4) {
+            let (p, e) = (self.iph, self.env);
+            let env = |j: usize| splat(e[j]) * powers[j];
+            let ph = |j: usize| U4::splat(p[j]).wrapping_add(steps[j]);
+            let y = match sound {
+                BuiltinSound::SubBass => {
+                    let p0 = ph(0);
+                    let s = sin_centered4(p0.centered_unit())
+                        + splat(0.18) * sin_centered4(p0.wrapping_add(p0).centered_unit());
+                    splat(0.85) * s * (one - env(0)) * env(1)
+                }
+                BuiltinSound::FmBass => {
+                    let p0 = ph(0);
+                    let index = splat(0.12) + splat(0.75) * env(2);
+                    let m = sin_centered4(p0.centered_unit());
+                    let c = sin_centered4(p0.add_cycles(index * m).centered_unit());
+                    splat(0.8) * c * (one - env(0)) * env(1)
+                }
+                _ => {
+                    let m = sin_centered4(ph(1).centered_unit()) * splat(0.9) * env(1);
+                    let c = sin_centered4(ph(0).add_cycles(m).centered_unit());
+                    splat(0.55) * c * env(0)
+                        + splat(0.2) * sin_centered4(ph(2).centered_unit()) * env(2)
+                }
+            };
+            y.store(group.try_into().expect("groups of four"));
+            for j in 0..3 {
+                self.iph[j] = p[j].wrapping_add(dt[j].wrapping_mul(4));
+                self.env[j] = e[j] * d4[j];
+            }
+        }
+        match sound {
+            BuiltinSound::Bell => self.env[0] > 1e-4,
+            _ => self.env[1] > 1e-4,
+        }
     }
 
     /// Renders a synth preset over `out` (up to [`MAX_CHUNK`] frames, any start age), with its
