@@ -112,8 +112,15 @@ fn render_live(
     out
 }
 
+/// The tests of this file run one at a time: each renders two plugins in real time.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn two_plugins_in_one_session_play_in_time() {
+    let _serial = serial();
     let server = Server::start();
     let base = server.base_url();
     let id = create_session(&base, &four_on_the_floor());
@@ -226,5 +233,176 @@ fn two_plugins_in_one_session_play_in_time() {
             "the shared tone plays: {was} -> {now}"
         );
     }
+    c.close();
+}
+
+/// The persisted fields of a plugin's saved state (persisted values are JSON strings).
+fn saved_fields(p: &mut ClapPlugin) -> serde_json::Value {
+    let saved = p.save_state();
+    let len = u64::from_le_bytes(saved[..8].try_into().unwrap()) as usize;
+    let state: serde_json::Value = serde_json::from_slice(&saved[8..8 + len]).unwrap();
+    state["fields"].clone()
+}
+
+/// A persisted field's value: nice-plug saves each as the JSON of a JSON string.
+fn field(fields: &serde_json::Value, name: &str) -> String {
+    serde_json::from_str(fields[name].as_str().unwrap()).unwrap()
+}
+
+/// The session a plugin would save.
+fn saved_session(p: &mut ClapPlugin) -> keyboardia_core::SessionState {
+    serde_json::from_str(&field(&saved_fields(p), "session")).unwrap()
+}
+
+/// The samples a plugin would save (those its tracks play), by id.
+fn saved_samples(p: &mut ClapPlugin) -> Vec<(keyboardia_core::SampleId, Vec<f32>)> {
+    keyboardia::samples::decode_samples(&field(&saved_fields(p), "samples"))
+        .into_iter()
+        .map(|(id, b)| (id, b.frames.to_vec()))
+        .collect()
+}
+
+/// What the player records: three 1 kHz bursts a quarter second apart.
+fn bursts(frame: usize) -> f32 {
+    let t = (frame % 12_000) as f32 / SR as f32;
+    if frame >= 36_000 {
+        return 0.0;
+    }
+    (t * 2.0 * std::f32::consts::PI * 1_000.0).sin() * 0.8 * (-t * 30.0).exp()
+}
+
+const STOPPED: keyboardia_tests::clap_host::Transport = keyboardia_tests::clap_host::Transport {
+    playing: false,
+    tempo_bpm: 120.0,
+    beat: 0.0,
+};
+
+/// A take recorded through one plugin's "Input" sidechain and added to the grid with "Add Take
+/// to Grid" (the editor's "Add to grid", done by the plugin) travels through the session: the
+/// track reaches the other plugin through the room, the sample through the server, and the
+/// other plugin holds exactly the recorded frames and plays them exactly as the first does.
+#[test]
+fn a_take_recorded_in_one_plugin_plays_in_the_other() {
+    let _serial = serial();
+    let server = Server::start();
+    let base = server.base_url();
+    let id = create_session(&base, &four_on_the_floor());
+    let mut a = joined_plugin(&base, id, "Ada");
+    let mut b = joined_plugin(&base, id, "Bob");
+    // Both join while their hosts idle (transport stopped).
+    let mut pos = 0usize;
+    let idle = |p: &mut ClapPlugin, blocks: usize| {
+        for _ in 0..blocks {
+            let _ = p.process(BLOCK, Some(STOPPED), &[], &[]);
+        }
+    };
+    for _ in 0..30 {
+        idle(&mut a, 1);
+        idle(&mut b, 1);
+        std::thread::sleep(Duration::from_millis(30));
+    }
+
+    // Ada holds Record for 1.5 s (the host routes the bursts into the Input sidechain), then
+    // presses "Add Take to Grid".
+    let block_with = |p: &mut ClapPlugin, params: &[(&str, f64)], pos: &mut usize| {
+        let l: Vec<f32> = (*pos..*pos + BLOCK).map(bursts).collect();
+        let events: Vec<_> = params.iter().map(|(n, v)| (0, p.param_id(n), *v)).collect();
+        let _ = p.process_with_input(BLOCK, Some(STOPPED), &[], &events, Some((&l, &l)));
+        let start = *pos;
+        *pos += BLOCK;
+        start
+    };
+    let rec_start = block_with(&mut a, &[("Record", 1.0)], &mut pos);
+    while pos < 72_000 {
+        block_with(&mut a, &[], &mut pos);
+    }
+    let rec_end = block_with(&mut a, &[("Record", 0.0)], &mut pos);
+    let take: Vec<f32> = (rec_start..rec_end).map(bursts).collect();
+    block_with(&mut a, &[("Add Take to Grid", 1.0)], &mut pos);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (track, sample) = loop {
+        block_with(&mut a, &[], &mut pos);
+        std::thread::sleep(Duration::from_millis(10));
+        let state = saved_session(&mut a);
+        if let Some(t) = state.tracks.iter().find(|t| t.name == "Take 1") {
+            match &t.instrument {
+                keyboardia_core::Instrument::Sample(s) => break (t.id, s.clone()),
+                other => panic!("the take's track plays {other:?}"),
+            }
+        }
+        assert!(Instant::now() < deadline, "Ada's take never became a track");
+    };
+    // Ada's sampler holds the take at once, exactly (mono of identical channels).
+    let ada = saved_samples(&mut a);
+    assert_eq!(ada.iter().find(|(s, _)| *s == sample).unwrap().1, take);
+
+    // Bob gets the track through the room and the sample through the server.
+    let bob = loop {
+        idle(&mut b, 1);
+        std::thread::sleep(Duration::from_millis(20));
+        if let Some((_, frames)) = saved_samples(&mut b)
+            .into_iter()
+            .find(|(s, _)| *s == sample)
+        {
+            break frames;
+        }
+        assert!(Instant::now() < deadline, "Bob never got the take");
+    };
+    assert!(saved_session(&mut b).track(track).is_some());
+    assert_eq!(bob, take, "Bob holds exactly what Ada recorded");
+
+    // A third player puts the take on step 3 (the off-beat after the first kick); both hosts
+    // play from the start of the bar: both plugins render the same mix, the take in it.
+    let mut c = LiveClient::join(&base, id, "conductor");
+    c.edit(Op::SetStep {
+        tr: track,
+        s: 2,
+        on: true,
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while [&mut a, &mut b]
+        .iter_mut()
+        .any(|p| !saved_session(p).track(track).unwrap().steps[2].on)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(Instant::now() < deadline, "the step never arrived");
+    }
+    let bar = 4 * 24_000;
+    let mixes: Vec<_> = [&mut a, &mut b]
+        .into_iter()
+        .map(|p| p.render(2 * bar, 120.0, 0.0, SR, || BLOCK))
+        .collect();
+    for (l, _, notes) in &mixes {
+        let take_notes: Vec<usize> = notes
+            .iter()
+            .filter(|(_, n)| n.on && n.channel == 1)
+            .map(|(f, _)| *f)
+            .collect();
+        assert_eq!(
+            take_notes.len(),
+            2,
+            "the take's step, twice: {take_notes:?}"
+        );
+        for (got, want) in take_notes.iter().zip([12_000, 12_000 + bar]) {
+            // The host's beat position rounds to the frame.
+            assert!(got.abs_diff(want) <= 1, "{take_notes:?}");
+        }
+        // The first burst sounds from the step on: 1 kHz dominates the kick's tail there, and
+        // is absent just before.
+        let (before, after) = (&l[9_900..11_900], &l[12_100..14_100]);
+        let (was, now) = (tone_share(before, 1_000.0), tone_share(after, 1_000.0));
+        println!("1 kHz share of the mix: {was:.4} before the take's step, {now:.4} after");
+        assert!(now > 0.3 && now > 100.0 * was, "the take is in the mix");
+    }
+    let (la, lb) = (&mixes[0].0, &mixes[1].0);
+    let worst = la
+        .iter()
+        .zip(lb)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        worst < 1e-5,
+        "both plugins play the same mix (worst difference {worst})"
+    );
     c.close();
 }
