@@ -682,17 +682,25 @@ impl Voice {
             let age0 = self.age;
             let mut result = (out.len(), true);
             for (lo, hi) in control_periods(age0, out.len()) {
-                for o in out[lo..hi].iter_mut() {
-                    if pos >= end {
-                        *o = 0.0;
-                        continue;
-                    }
+                let run = &mut out[lo..hi];
+                // Frames that still read inside the table (`pos < end`), then silence: the
+                // inner loop has no branch.
+                let readable = if pos >= end {
+                    0
+                } else if end - pos > rate * PERIOD as u64 {
+                    run.len()
+                } else {
+                    ((end - pos - 1) / rate + 1).min(run.len() as u64) as usize
+                };
+                let (play, rest) = run.split_at_mut(readable);
+                for o in play.iter_mut() {
                     let i = (pos >> 32) as usize;
                     let f = (pos as u32) as f32 * (1.0 / 4_294_967_296.0);
                     let (a, b) = (table[i], table[i + 1]);
                     *o = a + f * (b - a);
                     pos += rate;
                 }
+                rest.fill(0.0);
                 if (age0 + hi as u32).is_multiple_of(CONTROL_RATE) && pos >= end {
                     result = (hi, false);
                     break;
