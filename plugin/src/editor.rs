@@ -33,7 +33,7 @@ use nice_plug_egui::{
 
 use crate::params::{ClockMode, KeyboardiaParams};
 use crate::transport::Transport;
-use input::{neutral_lock, shortcut, Controller};
+use input::{lock_kinds, neutral_lock, shortcut, slice_count, Controller};
 
 /// Default window size in logical points: room for the controls and a full 64-step grid.
 pub const DEFAULT_SIZE_PT: (f64, f64) = (1400.0, 720.0);
@@ -43,6 +43,9 @@ pub const MIN_SIZE_PT: (f32, f32) = (720.0, 400.0);
 pub const CONTROLS_WIDTH_PT: f32 = 372.0;
 /// Height of one track row, in points.
 pub const ROW_HEIGHT_PT: f32 = 52.0;
+/// Width of the volume and pan sliders of a sliced sample track, in points (narrower than the
+/// others' so its "Slices" button fits the column).
+pub const SLICED_SLIDER_WIDTH_PT: f32 = 40.0;
 
 /// Set by the standalone app before it starts when there is no display: the plugin then offers
 /// no editor and plays at once.
@@ -443,28 +446,34 @@ impl App {
             }
 
             let mut chosen = track.instrument.clone();
-            ComboBox::from_id_salt(("sound", id.as_str()))
-                .width(96.0)
-                .selected_text(track.instrument.label())
-                .show_ui(ui, |ui| {
-                    for s in BuiltinSound::ALL {
-                        ui.selectable_value(&mut chosen, Instrument::Sound(*s), s.label());
-                    }
-                    ui.separator();
-                    for p in SynthPreset::ALL {
-                        ui.selectable_value(&mut chosen, Instrument::Synth(*p), p.label());
-                    }
-                    // Samples the sampler holds (shared in the session, or loaded).
-                    let samples = self.data.params.session.sample_ids();
-                    if !samples.is_empty() {
-                        ui.separator();
-                        let status = self.data.params.live.status();
-                        for id in samples {
-                            let label = status.sample_name(&id).unwrap_or(id.as_str()).to_owned();
-                            ui.selectable_value(&mut chosen, Instrument::Sample(id), label);
+            // At most 96 pt wide: a sample's long id is cut short rather than widening the row.
+            ui.scope(|ui| {
+                ui.set_max_width(96.0);
+                ComboBox::from_id_salt(("sound", id.as_str()))
+                    .width(96.0)
+                    .truncate()
+                    .selected_text(track.instrument.label())
+                    .show_ui(ui, |ui| {
+                        for s in BuiltinSound::ALL {
+                            ui.selectable_value(&mut chosen, Instrument::Sound(*s), s.label());
                         }
-                    }
-                });
+                        ui.separator();
+                        for p in SynthPreset::ALL {
+                            ui.selectable_value(&mut chosen, Instrument::Synth(*p), p.label());
+                        }
+                        // Samples the sampler holds (shared in the session, or loaded).
+                        let samples = self.data.params.session.sample_ids();
+                        if !samples.is_empty() {
+                            ui.separator();
+                            let status = self.data.params.live.status();
+                            for id in samples {
+                                let label =
+                                    status.sample_name(&id).unwrap_or(id.as_str()).to_owned();
+                                ui.selectable_value(&mut chosen, Instrument::Sample(id), label);
+                            }
+                        }
+                    });
+            });
             if chosen != track.instrument {
                 let session = &self.data.params.session;
                 let _ =
@@ -501,6 +510,11 @@ impl App {
                 self.controller.set_step_count(session, id, custom);
             }
         });
+        let slices = slice_count(track);
+        if slices > 0 {
+            // Room for the "Slices" button in the fixed-width column.
+            ui.spacing_mut().slider_width = SLICED_SLIDER_WIDTH_PT;
+        }
         ui.horizontal(|ui| {
             let tp = &self.data.params.tracks[slot.min(MAX_TRACKS - 1)];
             for (param, label, hint) in [(&tp.mute, "M", "Mute"), (&tp.solo, "S", "Solo")] {
@@ -543,6 +557,18 @@ impl App {
                     .controller
                     .edit(session, Op::CopySequence { from: id, to }, None);
             }
+            // A sliced sample track: one click lays its slices across the steps.
+            if slices > 0
+                && ui
+                    .button("Slices")
+                    .on_hover_text(format!(
+                        "Lay the take's slices across the steps: step N plays slice N \
+                         ({slices} in all; Shift+click a step to pick its slice)"
+                    ))
+                    .clicked()
+            {
+                self.controller.lay_slices(session, id);
+            }
             if ui.button("Clear").clicked() {
                 let _ = self
                     .controller
@@ -578,18 +604,26 @@ impl App {
             let mut v = step.velocity;
             let r = ui.add(Slider::new(&mut v, VELOCITY_RANGE));
             self.slider(&r, || Op::SetVelocity { tr, s, v });
-            for (i, kind) in LockKind::ALL.into_iter().enumerate() {
+            let slices = slice_count(&track);
+            for (i, kind) in lock_kinds(&track).enumerate() {
                 if i % 3 == 2 {
                     ui.end_row();
                 }
-                self.lock_row(ui, step.locks.get(kind), kind);
+                self.lock_row(ui, step.locks.get(kind), kind, slices);
             }
         });
         ui.add_space(4.0);
     }
 
-    /// One lock: a checkbox that sets/clears it and a slider for its value.
-    fn lock_row(&mut self, ui: &mut egui::Ui, current: Option<Lock>, kind: LockKind) {
+    /// One lock: a checkbox that sets/clears it and a slider for its value (`slices`: how many
+    /// slices the track's sample has, for the slice lock).
+    fn lock_row(
+        &mut self,
+        ui: &mut egui::Ui,
+        current: Option<Lock>,
+        kind: LockKind,
+        slices: usize,
+    ) {
         let mut locked = current.is_some();
         if ui.checkbox(&mut locked, lock_label(kind)).changed() {
             let session = &self.data.params.session;
@@ -628,7 +662,14 @@ impl App {
                 r
             }
             Lock::Slice(mut v) => {
-                let r = ui.add(Slider::new(&mut v, SLICE_RANGE));
+                // The track's own slices, numbered from 1 like the steps (a lock past the last
+                // slice, left by fewer cuts, stays reachable).
+                let last = (slices.max(1) as u8 - 1).max(v).min(*SLICE_RANGE.end());
+                let r = ui.add(
+                    Slider::new(&mut v, 0..=last)
+                        .custom_formatter(|n, _| format!("{}", n as u32 + 1))
+                        .custom_parser(|t| t.trim().parse::<f64>().ok().map(|n| n - 1.0)),
+                );
                 out = Some(Lock::Slice(v));
                 r
             }
@@ -656,5 +697,135 @@ fn lock_label(kind: LockKind) -> &'static str {
         LockKind::Nudge => "Nudge",
         LockKind::Ratchet => "Ratchet",
         LockKind::Slice => "Slice",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyboardia_core::SessionState;
+
+    /// The editor over `state`, without a window or host.
+    fn app(state: SessionState) -> App {
+        let params = Arc::new(KeyboardiaParams::default());
+        params.session.replace_state(state.clone());
+        let (record, _capture) = crate::record::new();
+        App {
+            controller: Controller::new(state, Box::new(|| 1)),
+            data: Data {
+                params,
+                transport: Arc::new(Transport::new(false)),
+                egui_state: default_state(),
+                record,
+            },
+            gui: None,
+            name_edits: Vec::new(),
+            custom_count: None,
+            session_bar: session_bar::SessionBar::default(),
+            record_panel: record_panel::RecordPanel::default(),
+        }
+    }
+
+    /// Where `text` is drawn in a frame's output, if anywhere.
+    fn text_rect(out: &egui::FullOutput, text: &str) -> Option<egui::Rect> {
+        fn find(shape: &egui::Shape, text: &str) -> Option<egui::Rect> {
+            match shape {
+                egui::Shape::Text(t) if t.galley.text() == text => {
+                    Some(t.galley.rect.translate(t.pos.to_vec2()))
+                }
+                egui::Shape::Vec(v) => v.iter().find_map(|s| find(s, text)),
+                _ => None,
+            }
+        }
+        out.shapes.iter().find_map(|c| find(&c.shape, text))
+    }
+
+    /// One frame of the controls of track `slot`, laid out freely, with `events`: the width
+    /// they take and where their "Slices" button's label is, if they have one.
+    fn controls_frame(
+        ctx: &egui::Context,
+        app: &mut App,
+        slot: usize,
+        events: Vec<egui::Event>,
+    ) -> (f32, Option<egui::Rect>) {
+        app.controller.refresh(app.data.params.session.state());
+        let tracks = app.controller.state().tracks.clone();
+        let input = egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(
+                egui::Pos2::ZERO,
+                egui::vec2(1600.0, 900.0),
+            )),
+            events,
+            ..Default::default()
+        };
+        let mut width = 0.0;
+        let mut out = ctx.run_ui(input, |ui| {
+            ui.vertical(|ui| {
+                app.track_controls(ui, slot, &tracks[slot], &tracks);
+                width = ui.min_rect().width();
+            });
+        });
+        let slices = text_rect(&out, "Slices");
+        // No renderer here: the font textures are dropped unused.
+        out.textures_delta.clear();
+        (width, slices)
+    }
+
+    /// Every track's controls fit the fixed column beside the grid (so no grid moves), also a
+    /// sample track's (its long sample id is cut short) and a sliced one's with the "Slices"
+    /// button, which only a sliced sample track gets; clicking it lays the slices out as one
+    /// undoable edit.
+    #[test]
+    fn track_controls_fit_their_column_and_slices_lays_the_slices_across_steps() {
+        let mut state = SessionState::demo();
+        let mut take = Track::new(
+            "take".parse().unwrap(),
+            "Take 12",
+            "sample:rec-0123456789abcdef".parse().unwrap(),
+        );
+        take.cuts = (0..64).map(|i| i * 100).collect();
+        let mut bare = take.clone();
+        bare.id = "bare".parse().unwrap();
+        bare.cuts.clear();
+        state.tracks.push(take);
+        state.tracks.push(bare);
+        let ctx = egui::Context::default();
+        ctx.set_visuals(egui::Visuals::dark());
+        let mut app = app(state.clone());
+        let n = state.tracks.len();
+        for (slot, t) in state.tracks.iter().enumerate() {
+            let (w, slices) = controls_frame(&ctx, &mut app, slot, vec![]);
+            assert!(
+                w > 200.0 && w <= CONTROLS_WIDTH_PT,
+                "{}: {w} pt of {CONTROLS_WIDTH_PT}",
+                t.name
+            );
+            assert_eq!(slices.is_some(), slot == n - 2, "{}: Slices button", t.name);
+        }
+
+        let (_, at) = controls_frame(&ctx, &mut app, n - 2, vec![]);
+        let at = at.unwrap().center();
+        let button = |pressed| egui::Event::PointerButton {
+            pos: at,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        };
+        for events in [
+            vec![egui::Event::PointerMoved(at)],
+            vec![button(true)],
+            vec![button(false)],
+        ] {
+            controls_frame(&ctx, &mut app, n - 2, events);
+        }
+        let laid = app.data.params.session.state().tracks[n - 2].clone();
+        assert_eq!(laid.step_count, 64);
+        assert!(laid
+            .steps
+            .iter()
+            .enumerate()
+            .all(|(i, s)| s.on && s.locks.slice == Some(i as u8)));
+        assert!(app.controller.undo(&app.data.params.session));
+        assert_eq!(app.data.params.session.state(), state);
     }
 }

@@ -1,8 +1,8 @@
 //! The step grid of one track: geometry (which step a point hits, where a step is drawn) and
 //! painting. Every track shows its own step count; a wider gap separates each page of 16 steps.
 
-use egui::{Color32, CornerRadius, Pos2, Rect, Sense, Stroke, Ui, Vec2};
-use keyboardia_core::{Step, Track, MAX_STEPS};
+use egui::{Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Stroke, Ui, Vec2};
+use keyboardia_core::{Instrument, Step, Track, MAX_STEPS};
 
 /// Horizontal distance from one step to the next within a page, in points.
 pub const CELL_PITCH_PT: f32 = 15.0;
@@ -32,6 +32,22 @@ pub mod colors {
     pub const LOCK: Color32 = Color32::from_rgb(64, 200, 255);
     /// The outline of the step whose lock editor is open.
     pub const SELECTED: Color32 = Color32::WHITE;
+    /// The slice number on a slice-locked step that is on.
+    pub const SLICE_ON: Color32 = Color32::from_rgb(60, 30, 0);
+    /// The slice number on a slice-locked step that is off.
+    pub const SLICE_OFF: Color32 = Color32::from_rgb(170, 176, 190);
+}
+
+/// Size of the slice number drawn in a slice-locked step, in points.
+const SLICE_FONT_PT: f32 = 8.0;
+
+/// The label a step of `track` shows for its slice lock: the slice number counted from 1 like
+/// the steps, on sample tracks only (other instruments ignore slices).
+pub fn slice_label(track: &Track, step: &Step) -> Option<String> {
+    match track.instrument {
+        Instrument::Sample(_) => step.locks.slice.map(|k| (k as u32 + 1).to_string()),
+        _ => None,
+    }
 }
 
 /// Left edge of step `step`, relative to the grid's origin.
@@ -122,6 +138,20 @@ pub fn show(
             );
             painter.rect_filled(mark, CornerRadius::ZERO, colors::LOCK);
         }
+        if let Some(label) = slice_label(track, step) {
+            let color = if step.on {
+                colors::SLICE_ON
+            } else {
+                colors::SLICE_OFF
+            };
+            painter.text(
+                Pos2::new(cell.center().x, cell.bottom() - 2.0),
+                Align2::CENTER_BOTTOM,
+                label,
+                FontId::proportional(SLICE_FONT_PT),
+                color,
+            );
+        }
         if let Some(color) = flash(i as u8) {
             painter.rect_stroke(
                 cell,
@@ -168,6 +198,23 @@ mod tests {
             assert_eq!(step_at(step_x(i) + CELL_WIDTH_PT / 2.0, 64), Some(i as u8));
         }
         assert_eq!(grid_width(12), step_x(11) + CELL_WIDTH_PT);
+    }
+
+    #[test]
+    fn slice_locked_steps_of_sample_tracks_show_their_slice_from_1() {
+        let mut t = Track::new(
+            "t".parse().unwrap(),
+            "Take",
+            "sample:rec-1".parse().unwrap(),
+        );
+        t.steps[2].locks.slice = Some(0);
+        t.steps[3].locks.slice = Some(63);
+        assert_eq!(slice_label(&t, &t.steps[2]).as_deref(), Some("1"));
+        assert_eq!(slice_label(&t, &t.steps[3]).as_deref(), Some("64"));
+        assert_eq!(slice_label(&t, &t.steps[4]), None);
+        // Other instruments ignore slices, so nothing is drawn.
+        t.instrument = "kick".parse().unwrap();
+        assert_eq!(slice_label(&t, &t.steps[2]), None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use keyboardia_core::{
     BuiltinSound, Change, Instrument, Lock, LockKind, Op, OpError, SampleId, SessionState, Track,
-    TrackId, MAX_TRACKS, NAME_MAX_BYTES, STEP_COUNT_RANGE,
+    TrackId, MAX_SLICES, MAX_TRACKS, NAME_MAX_BYTES, STEP_COUNT_PRESETS, STEP_COUNT_RANGE,
 };
 
 use super::undo::{Entry, UndoStack};
@@ -72,6 +72,38 @@ pub fn neutral_lock(kind: LockKind) -> Lock {
         // Slice 0 is the first hit of a take; only sample tracks play slices.
         LockKind::Slice => Lock::Slice(0),
     }
+}
+
+/// The op giving track `tr` the cut points `frames` (frames into its sample, as the record panel
+/// holds them): sorted, repeats dropped, at most [`MAX_SLICES`] (cuts past the 64th are dropped,
+/// so their audio stays in the last slice), so core always accepts it.
+pub fn cuts_op(tr: TrackId, frames: &[usize]) -> Op {
+    let mut v: Vec<u32> = frames
+        .iter()
+        .map(|&f| u32::try_from(f).unwrap_or(u32::MAX))
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v.truncate(MAX_SLICES);
+    Op::SetCuts { tr, v }
+}
+
+/// How many slices a track's steps can pick: one per cut point of a sample track, none for
+/// other instruments or a sample track without cuts.
+pub fn slice_count(track: &Track) -> usize {
+    match track.instrument {
+        Instrument::Sample(_) => track.cuts.len(),
+        _ => 0,
+    }
+}
+
+/// The locks the lock editor offers for a step of `track`: every kind, except the slice lock
+/// on tracks that have no slices to pick from.
+pub fn lock_kinds(track: &Track) -> impl Iterator<Item = LockKind> {
+    let slices = slice_count(track) > 0;
+    LockKind::ALL
+        .into_iter()
+        .filter(move |k| *k != LockKind::Slice || slices)
 }
 
 /// Cuts a typed name down to what core accepts: no control characters, at most
@@ -182,7 +214,28 @@ impl Controller {
         op: Op,
         gesture: Option<u64>,
     ) -> Result<bool, OpError> {
-        let applied = match self.state.apply(&op) {
+        let Some(revert) = self.apply_and_send(sink, &op)? else {
+            return Ok(false);
+        };
+        self.undo.record(op, revert, gesture);
+        Ok(true)
+    }
+
+    /// Like [`Controller::edit`], but the op joins the last undo entry: it completes the gesture
+    /// before it (the cut points of the track "Add to grid" just added), so one undo takes both
+    /// back.
+    pub fn amend(&mut self, sink: &dyn OpSink, op: Op) -> Result<bool, OpError> {
+        let Some(revert) = self.apply_and_send(sink, &op)? else {
+            return Ok(false);
+        };
+        self.undo.amend(op, revert);
+        Ok(true)
+    }
+
+    /// Applies `op` here, then in the shared session. Returns the op reverting it, or `None`
+    /// when it changes nothing (then nothing is sent).
+    fn apply_and_send(&mut self, sink: &dyn OpSink, op: &Op) -> Result<Option<Op>, OpError> {
+        let applied = match self.state.apply(op) {
             Ok(a) => a,
             Err(e) => {
                 self.notice = Some(format!("Edit refused: {e}"));
@@ -190,17 +243,16 @@ impl Controller {
             }
         };
         if applied.change == Change::Nothing {
-            return Ok(false);
+            return Ok(None);
         }
-        if let Err(e) = sink.send(&op) {
+        if let Err(e) = sink.send(op) {
             // The shared session refused it (it changed under us): put our copy back.
             let _ = self.state.apply(&applied.undo);
             self.notice = Some(format!("Edit refused: {e}"));
             return Err(e);
         }
         self.notice = None;
-        self.undo.record(op, applied.undo, gesture);
-        Ok(true)
+        Ok(Some(applied.undo))
     }
 
     /// Ends a drag: its ops become one undo entry.
@@ -370,6 +422,42 @@ impl Controller {
         self.edit(sink, op, None).ok().map(|_| id)
     }
 
+    /// Lays the slices of sample track `tr` across its steps: for each slice `i` (one per cut
+    /// point), step `i` on and locked to slice `i`; as one undo entry. The step count grows to
+    /// the smallest preset (16, 32, 64) that holds every slice, never shrinks; the other steps,
+    /// velocities and other locks stay as they are. Returns how many slices were laid; 0 (and a
+    /// notice, nothing sent) when the track is not a sample track with cut points.
+    pub fn lay_slices(&mut self, sink: &dyn OpSink, tr: TrackId) -> usize {
+        let Some(track) = self.state.track(tr) else {
+            return 0;
+        };
+        let n = slice_count(track);
+        if n == 0 {
+            self.notice =
+                Some("Only a sample track with cut points has slices to lay out.".to_owned());
+            return 0;
+        }
+        let count = track.step_count;
+        /// Groups the batch into one undo entry.
+        const GESTURE: u64 = 0x0051_1CE5;
+        self.undo.close();
+        let n8 = n as u8;
+        if (count as usize) < n {
+            let fits = STEP_COUNT_PRESETS
+                .into_iter()
+                .find(|p| *p >= n8)
+                .unwrap_or(*STEP_COUNT_RANGE.end());
+            let _ = self.edit(sink, Op::SetStepCount { tr, v: fits }, Some(GESTURE));
+        }
+        for i in 0..n8 {
+            let _ = self.edit(sink, Op::SetStep { tr, s: i, on: true }, Some(GESTURE));
+            let lock = Lock::Slice(i);
+            let _ = self.edit(sink, Op::SetLock { tr, s: i, lock }, Some(GESTURE));
+        }
+        self.undo.close();
+        n
+    }
+
     /// Deletes a track (undo puts it back where it was, steps and all).
     pub fn delete_track(&mut self, sink: &dyn OpSink, tr: TrackId) {
         if self.lock_target.is_some_and(|(t, _)| t == tr) {
@@ -455,7 +543,7 @@ impl Controller {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keyboardia_core::{SessionState, MAX_TRACKS};
+    use keyboardia_core::{SessionState, MAX_SLICES, MAX_TRACKS};
 
     fn setup() -> (SessionStore, Controller) {
         let store = SessionStore::new(SessionState::demo());
@@ -678,6 +766,209 @@ mod tests {
         assert_eq!(c.add_sample_track(&log, id, "Take 2"), None);
         assert!(log.0.lock().unwrap().is_empty());
         assert_eq!(c.notice(), Some(TRACK_CAP_NOTICE));
+    }
+
+    /// A session with one sample track (16 steps, empty) cut at `cuts`, and a controller on it.
+    fn sliced(cuts: &[u32]) -> (SessionStore, Controller, TrackId) {
+        let mut state = SessionState::demo();
+        let mut t = Track::new(id("take"), "Take 1", "sample:rec-1".parse().unwrap());
+        t.cuts = cuts.to_vec();
+        state.tracks.push(t);
+        let store = SessionStore::new(state.clone());
+        (store, Controller::new(state, Box::new(|| 1)), id("take"))
+    }
+
+    #[test]
+    fn cuts_op_sorts_drops_repeats_and_keeps_at_most_64() {
+        let tr = id("take");
+        assert_eq!(
+            cuts_op(tr, &[900, 100, 500, 500]),
+            Op::SetCuts {
+                tr,
+                v: vec![100, 500, 900]
+            }
+        );
+        assert_eq!(cuts_op(tr, &[]), Op::SetCuts { tr, v: vec![] });
+        let many: Vec<usize> = (0..100).map(|i| i * 10).collect();
+        let Op::SetCuts { v, .. } = cuts_op(tr, &many) else {
+            unreachable!()
+        };
+        assert_eq!(v, (0..64).map(|i| i * 10).collect::<Vec<u32>>());
+        // Whatever the panel holds, core accepts it.
+        let (store, mut c, tr) = sliced(&[]);
+        c.edit(&store, cuts_op(tr, &many), None).unwrap();
+        assert_eq!(store.state().track(tr).unwrap().cuts.len(), MAX_SLICES);
+    }
+
+    #[test]
+    fn laying_slices_turns_on_one_step_per_slice_locked_to_it_as_one_undo_entry() {
+        let (store, mut c, tr) = sliced(&[0, 4_000, 9_000]);
+        // A step already on with a velocity keeps it; steps past the slices stay as they are.
+        c.edit(&store, Op::SetVelocity { tr, s: 1, v: 60 }, None)
+            .unwrap();
+        c.click_cell(&store, tr, 1, false);
+        c.click_cell(&store, tr, 7, false);
+        let depth = c.undo_depth();
+        let log = Log::default();
+        let mut logged = Controller::new(store.state(), Box::new(|| 1));
+        assert_eq!(logged.lay_slices(&log, tr), 3);
+        assert_eq!(
+            *log.0.lock().unwrap(),
+            vec![
+                Op::SetStep { tr, s: 0, on: true },
+                Op::SetLock {
+                    tr,
+                    s: 0,
+                    lock: Lock::Slice(0)
+                },
+                // Step 1 is on already: only its lock is sent.
+                Op::SetLock {
+                    tr,
+                    s: 1,
+                    lock: Lock::Slice(1)
+                },
+                Op::SetStep { tr, s: 2, on: true },
+                Op::SetLock {
+                    tr,
+                    s: 2,
+                    lock: Lock::Slice(2)
+                },
+            ]
+        );
+
+        assert_eq!(c.lay_slices(&store, tr), 3);
+        let t = store.state().track(tr).unwrap().clone();
+        for i in 0..3 {
+            assert!(t.steps[i].on);
+            assert_eq!(t.steps[i].locks.slice, Some(i as u8));
+        }
+        assert_eq!(t.steps[1].velocity, 60);
+        assert!(t.steps[7].on && t.steps[7].locks.slice.is_none());
+        assert_eq!(t.step_count, 16);
+        assert_eq!(c.undo_depth(), depth + 1, "one undo entry");
+        // The audio thread's pattern has the locks too.
+        let pattern = store.pattern();
+        let slot = store.state().track_index(tr).unwrap();
+        assert_eq!(pattern.tracks[slot].steps[2].locks.slice, Some(2));
+        assert_eq!(pattern.tracks[slot].cuts(), [0, 4_000, 9_000]);
+
+        assert!(c.undo(&store));
+        let after_undo = store.state();
+        assert!(!after_undo.track(tr).unwrap().steps[0].on);
+        assert!(after_undo.track(tr).unwrap().steps[..3]
+            .iter()
+            .all(|s| s.locks.slice.is_none()));
+        assert!(c.redo(&store));
+        assert_eq!(store.state().track(tr).unwrap(), &t);
+        // Laying again changes nothing and records nothing.
+        let depth = c.undo_depth();
+        assert_eq!(c.lay_slices(&store, tr), 3);
+        assert_eq!(c.undo_depth(), depth);
+    }
+
+    #[test]
+    fn laying_more_slices_than_steps_grows_the_step_count_to_a_preset() {
+        let (store, mut c, tr) = sliced(&(0..20).map(|i| i * 1_000).collect::<Vec<_>>());
+        assert_eq!(c.lay_slices(&store, tr), 20);
+        let t = store.state().track(tr).unwrap().clone();
+        assert_eq!(t.step_count, 32);
+        assert!(t.steps[19].on && t.steps[19].locks.slice == Some(19));
+        assert!(!t.steps[20].on);
+        assert!(c.undo(&store));
+        assert_eq!(store.state().track(tr).unwrap().step_count, 16);
+
+        let (store, mut c, tr) = sliced(&(0..64).map(|i| i * 1_000).collect::<Vec<_>>());
+        assert_eq!(c.lay_slices(&store, tr), 64);
+        let t = store.state().track(tr).unwrap().clone();
+        assert_eq!(t.step_count, 64);
+        assert!(t
+            .steps
+            .iter()
+            .enumerate()
+            .all(|(i, s)| s.on && s.locks.slice == Some(i as u8)));
+    }
+
+    #[test]
+    fn laying_slices_needs_a_sample_track_with_cut_points() {
+        let (store, mut c, tr) = sliced(&[]);
+        let log = Log::default();
+        assert_eq!(c.lay_slices(&log, tr), 0);
+        assert!(c.notice().is_some());
+        let mut c = Controller::new(store.state(), Box::new(|| 1));
+        c.edit(
+            &store,
+            Op::SetCuts {
+                tr: id("kick"),
+                v: vec![5, 50],
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.lay_slices(&log, id("kick")), 0, "a kick has no slices");
+        assert_eq!(c.lay_slices(&log, id("ghost")), 0);
+        assert!(log.0.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_lock_editor_offers_and_sets_the_slice_lock_on_sliced_sample_tracks_only() {
+        let (store, mut c, tr) = sliced(&[10, 20, 30]);
+        let state = store.state();
+        assert!(lock_kinds(state.track(tr).unwrap()).any(|k| k == LockKind::Slice));
+        assert_eq!(slice_count(state.track(tr).unwrap()), 3);
+        assert!(!lock_kinds(state.track(id("kick")).unwrap()).any(|k| k == LockKind::Slice));
+        assert_eq!(lock_kinds(state.track(id("kick")).unwrap()).count(), 5);
+        let (bare_store, _, bare) = sliced(&[]);
+        let bare_state = bare_store.state();
+        assert!(!lock_kinds(bare_state.track(bare).unwrap()).any(|k| k == LockKind::Slice));
+
+        // Shift+click a step, switch its slice lock on (slice 1) and pick slice 3.
+        c.click_cell(&store, tr, 5, true);
+        c.set_lock(&store, neutral_lock(LockKind::Slice), None);
+        c.set_lock(&store, Lock::Slice(2), None);
+        assert_eq!(
+            store.state().track(tr).unwrap().steps[5].locks.slice,
+            Some(2)
+        );
+        c.clear_lock(&store, LockKind::Slice);
+        assert_eq!(store.state().track(tr).unwrap().steps[5].locks.slice, None);
+        assert!(c.undo(&store));
+        assert_eq!(
+            store.state().track(tr).unwrap().steps[5].locks.slice,
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn an_amended_edit_is_undone_and_redone_with_the_gesture_before_it() {
+        let (store, mut c) = setup();
+        let before = store.state();
+        let tr = c
+            .add_sample_track(&store, "rec-1".parse().unwrap(), "Take 1")
+            .unwrap();
+        assert!(c.amend(&store, cuts_op(tr, &[100, 2_000])).unwrap());
+        assert_eq!(store.state().track(tr).unwrap().cuts, [100, 2_000]);
+        assert_eq!(c.undo_depth(), 1, "one entry: the track with its cuts");
+        assert!(c.undo(&store));
+        assert_eq!(store.state(), before);
+        assert!(c.redo(&store));
+        assert_eq!(store.state().track(tr).unwrap().cuts, [100, 2_000]);
+        // An amend with nothing to amend is an entry of its own; one that changes nothing is
+        // not recorded.
+        let (store, mut c) = setup();
+        assert!(c.amend(&store, Op::SetSwing { v: 50.0 }).unwrap());
+        assert!(!c.amend(&store, Op::SetSwing { v: 50.0 }).unwrap());
+        assert_eq!(c.undo_depth(), 1);
+        // A refused amend changes nothing.
+        let refused = c.amend(
+            &store,
+            Op::SetCuts {
+                tr: id("kick"),
+                v: vec![2, 1],
+            },
+        );
+        assert_eq!(refused, Err(OpError::InvalidCuts));
+        assert!(store.state().tracks[0].cuts.is_empty());
+        assert_eq!(c.undo_depth(), 1);
     }
 
     #[test]

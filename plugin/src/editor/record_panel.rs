@@ -6,7 +6,7 @@ use egui::{Color32, RichText, Sense, Stroke, Vec2};
 use keyboardia_core::SampleId;
 use keyboardia_engine::onsets;
 
-use super::input::Controller;
+use super::input::{cuts_op, Controller};
 use super::Data;
 use crate::live::Transfer;
 use crate::params::KeyboardiaParams;
@@ -114,10 +114,12 @@ impl RecordPanel {
                 }
                 if ui
                     .add_enabled(!recording, egui::Button::new("Add to grid"))
-                    .on_hover_text("A new, empty track that plays this take")
+                    .on_hover_text(
+                        "A new, empty track that plays this take, sliced at the cut lines",
+                    )
                     .clicked()
                 {
-                    let outcome = add_to_grid(take, &data.params, controller);
+                    let outcome = add_to_grid(take, &view.onsets, &data.params, controller);
                     let serial = take.serial;
                     self.added(outcome.map(|a| (serial, a)));
                 }
@@ -171,9 +173,12 @@ impl RecordPanel {
 /// Makes `take` a sample of the session's sampler and adds an empty track named "Take N" that
 /// plays it, as an undoable edit (see [`crate::takes::add_take`]): in a live session the take is
 /// shared with the room. Fails, changing nothing, at the 16-track cap, when the sampler is full
-/// or the take is empty. Built-in sounds and other tracks are untouched.
+/// or the take is empty. Built-in sounds and other tracks are untouched. The track's slices are
+/// cut at `cuts` (frames into the take: the onsets the panel shows, as moved), in the same undo
+/// entry as the track.
 pub fn add_to_grid(
     take: &Take,
+    cuts: &[usize],
     params: &KeyboardiaParams,
     controller: &mut Controller,
 ) -> Result<Added, AddTakeError> {
@@ -183,12 +188,19 @@ pub fn add_to_grid(
     let store = &params.session;
     let name = format!("Take {}", take.serial);
     crate::takes::add_take(params, take, &name, |id, name| {
-        controller.add_sample_track(store, id, name).ok_or_else(|| {
-            controller
-                .notice()
-                .unwrap_or("The track was not added.")
-                .to_owned()
-        })
+        let tr = controller
+            .add_sample_track(store, id, name)
+            .ok_or_else(|| {
+                controller
+                    .notice()
+                    .unwrap_or("The track was not added.")
+                    .to_owned()
+            })?;
+        if !cuts.is_empty() {
+            // Valid by construction; were it refused, the controller's notice says so.
+            let _ = controller.amend(store, cuts_op(tr, cuts));
+        }
+        Ok(tr)
     })
 }
 
@@ -393,7 +405,7 @@ mod tests {
         let store = &params.session;
         let mut c = controller(store);
         let t = take(3);
-        let added = add_to_grid(&t, &params, &mut c).unwrap();
+        let added = add_to_grid(&t, &[], &params, &mut c).unwrap();
         assert!(!added.shared, "alone: nothing is uploaded");
         let (tr, id) = (added.track, added.sample);
         assert!(id.as_str().starts_with("rec-"), "{id}");
@@ -448,7 +460,7 @@ mod tests {
             .unwrap();
         let mut c = controller(&params.session);
         let t = take(4);
-        let added = add_to_grid(&t, &params, &mut c).unwrap();
+        let added = add_to_grid(&t, &[], &params, &mut c).unwrap();
         assert!(added.shared);
         let wav = keyboardia_sync::encode_wav_f32(&t.mono(), 48_000);
         assert_eq!(added.sample, SampleId::for_content(&wav));
@@ -489,6 +501,69 @@ mod tests {
         params.live.leave();
     }
 
+    /// The cut lines the panel shows become the new track's slices, in the same undo entry as
+    /// the track; a step locked to a slice then plays exactly that part of the take.
+    #[test]
+    fn add_to_grid_slices_the_new_track_at_the_panels_cut_lines() {
+        let (params, mut audio) = params(SessionState::default());
+        let store = &params.session;
+        let mut c = controller(store);
+        let t = take(5);
+        let cuts = [100, 2_000, 3_500];
+        let tr = add_to_grid(&t, &cuts, &params, &mut c).unwrap().track;
+        assert_eq!(store.state().track(tr).unwrap().cuts, [100, 2_000, 3_500]);
+        assert_eq!(c.undo_depth(), 1, "the track and its cuts: one undo entry");
+        assert!(c.undo(store));
+        assert!(store.state().tracks.is_empty());
+        assert!(c.redo(store));
+        c.refresh(store.state());
+        assert_eq!(store.state().track(tr).unwrap().cuts, [100, 2_000, 3_500]);
+
+        // Slice 1 (frames 2000..3500) on step 1: the engine plays exactly those frames.
+        c.click_cell(store, tr, 0, false);
+        c.click_cell(store, tr, 0, true);
+        c.set_lock(store, keyboardia_core::Lock::Slice(1), None);
+        let buffer = audio.samples.pop().unwrap();
+        let mut pattern = None;
+        while let Ok(p) = audio.patterns.pop() {
+            pattern = Some(p);
+        }
+        let pattern = pattern.unwrap();
+        assert_eq!(pattern.tracks[0].cuts(), [100, 2_000, 3_500]);
+        let mut engine = keyboardia_engine::Engine::new(48_000.0);
+        let _ = engine.set_sample(buffer.slot, buffer.buffer.clone());
+        engine.set_pattern(&pattern);
+        let mut clock = keyboardia_engine::InternalClock::new(120.0);
+        clock.play_from(0.0);
+        let mut track = vec![0.0f32; 4_800];
+        let (mut l, mut r) = (vec![0.0f32; 4_800], vec![0.0f32; 4_800]);
+        let mut aux = |t: usize, at: usize, left: &[f32], _: &[f32]| {
+            if t == 0 {
+                track[at..at + left.len()].copy_from_slice(left);
+            }
+        };
+        engine.process(
+            &clock.next_block(4_800, 48_000.0),
+            &[],
+            &mut l,
+            &mut r,
+            Some(&mut aux),
+        );
+        let frames = &buffer.buffer.unwrap().frames;
+        // Before the slice's 4 ms fade, the track is the take's frames 2000.. at one gain.
+        let gain = track[10] / frames[2_010];
+        for j in 0..1_300 {
+            assert!(
+                (track[j] - frames[2_000 + j] * gain).abs() < 1e-6,
+                "frame {j}"
+            );
+        }
+        assert!(
+            track[1_500..].iter().all(|&v| v == 0.0),
+            "silent after the slice"
+        );
+    }
+
     #[test]
     fn add_to_grid_refuses_at_the_cap_and_when_empty() {
         let (params, _audio) = params(SessionState::demo());
@@ -500,14 +575,14 @@ mod tests {
             ..take(2)
         };
         assert_eq!(
-            add_to_grid(&empty, &params, &mut c),
+            add_to_grid(&empty, &[], &params, &mut c),
             Err(AddTakeError::Empty)
         );
         while c.state().tracks.len() < MAX_TRACKS {
             c.add_track(store).unwrap();
         }
         let before = store.state();
-        let err = add_to_grid(&take(3), &params, &mut c).unwrap_err();
+        let err = add_to_grid(&take(3), &[100], &params, &mut c).unwrap_err();
         assert_eq!(err.to_string(), super::super::input::TRACK_CAP_NOTICE);
         assert_eq!(store.state(), before, "nothing changes at the cap");
         assert!(store.sample_ids().is_empty(), "no sampler slot used");

@@ -48,6 +48,20 @@ impl UndoStack {
         }
     }
 
+    /// Adds an op to the last finished gesture, as part of it (an edit that completes that
+    /// gesture, like the cut points of a track just added): one undo reverts both. Starts an
+    /// entry of its own when there is none. Any new edit clears the redo stack.
+    pub fn amend(&mut self, forward: Op, revert: Op) {
+        self.redo.clear();
+        self.close();
+        match self.undo.last_mut() {
+            Some(entry) => entry.ops.push((forward, revert)),
+            None => self.push(Entry {
+                ops: vec![(forward, revert)],
+            }),
+        }
+    }
+
     /// Ends the open gesture (drag released), making it one undo entry.
     pub fn close(&mut self) {
         if let Some((_, entry)) = self.open.take() {
