@@ -44,7 +44,11 @@ const AUX_NAMES: [&str; MAX_TRACKS] = [
     "Track 9", "Track 10", "Track 11", "Track 12", "Track 13", "Track 14", "Track 15", "Track 16",
 ];
 
-pub struct Keyboardia {
+/// The instrument. `DEVICE_INPUT` is the standalone app's build ([`KeyboardiaStandalone`]): its
+/// main input is the audio device's input, which it records takes from; a DAW build (the
+/// default, the one the CLAP and VST3 bundles export) has no main input and records from its
+/// "Input" sidechain.
+pub struct Keyboardia<const DEVICE_INPUT: bool = false> {
     /// Parameters and the persisted session.
     params: Arc<KeyboardiaParams>,
     /// The sound engine, created in `activate()` for the host's sample rate.
@@ -73,7 +77,79 @@ pub struct Keyboardia {
     record: Arc<record::RecordShared>,
     /// The "Add Take to Grid" parameter seen in the previous block (a new press adds a take).
     was_add_take: bool,
+    /// The main input's block (the standalone's device input), copied out before the mix
+    /// overwrites the buffer it arrives in; sized for the largest block in `activate()`.
+    device_input: [Box<[f32]>; 2],
+    /// Whether the active layout has a main input (only the standalone's do).
+    main_input: bool,
 }
+
+/// The standalone app's build: it has no DAW to route a sidechain, so its main input is the
+/// audio device's input (`--input-device` with ALSA, `--connect-jack-inputs` or any JACK
+/// connection to `keyboardia:input_1/2`), recorded like the DAW build's "Input". Its output is
+/// the mix only: the input is never passed through.
+pub type KeyboardiaStandalone = Keyboardia<true>;
+
+/// The DAW build's layouts: stereo out (or the mix and 16 track outputs), the "Input" sidechain.
+const DAW_LAYOUTS: [AudioIOLayout; 2] = [
+    AudioIOLayout {
+        main_input_channels: None,
+        main_output_channels: Some(STEREO),
+        aux_input_ports: &INPUT_PORTS,
+        aux_output_ports: &[],
+        names: PortNames {
+            layout: None,
+            main_input: None,
+            main_output: None,
+            aux_inputs: &INPUT_NAMES,
+            aux_outputs: &[],
+        },
+    },
+    AudioIOLayout {
+        main_input_channels: None,
+        main_output_channels: Some(STEREO),
+        aux_input_ports: &INPUT_PORTS,
+        aux_output_ports: &AUX_PORTS,
+        names: PortNames {
+            layout: Some("Multi-out"),
+            main_input: None,
+            main_output: Some("Mix"),
+            aux_inputs: &INPUT_NAMES,
+            aux_outputs: &AUX_NAMES,
+        },
+    },
+];
+
+/// The standalone's layouts: the same outputs, and the device input as a stereo main input
+/// named "Input" (so JACK's ports keep the names the sidechain had).
+const STANDALONE_LAYOUTS: [AudioIOLayout; 2] = [
+    AudioIOLayout {
+        main_input_channels: Some(STEREO),
+        main_output_channels: Some(STEREO),
+        aux_input_ports: &[],
+        aux_output_ports: &[],
+        names: PortNames {
+            layout: None,
+            main_input: Some("Input"),
+            main_output: None,
+            aux_inputs: &[],
+            aux_outputs: &[],
+        },
+    },
+    AudioIOLayout {
+        main_input_channels: Some(STEREO),
+        main_output_channels: Some(STEREO),
+        aux_input_ports: &[],
+        aux_output_ports: &AUX_PORTS,
+        names: PortNames {
+            layout: Some("Multi-out"),
+            main_input: Some("Input"),
+            main_output: Some("Mix"),
+            aux_inputs: &[],
+            aux_outputs: &AUX_NAMES,
+        },
+    },
+];
 
 /// Work `process()` hands to nice-plug's background thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +158,7 @@ pub enum Task {
     AddTake,
 }
 
-impl Default for Keyboardia {
+impl<const DEVICE_INPUT: bool> Default for Keyboardia<DEVICE_INPUT> {
     fn default() -> Self {
         let params = Arc::new(KeyboardiaParams::default());
         let audio = params.session.take_audio_side();
@@ -109,18 +185,20 @@ impl Default for Keyboardia {
             sample_clock: SampleClock::new(48_000.0),
             frames_done: 0,
             was_add_take: false,
+            device_input: [Box::new([]), Box::new([])],
+            main_input: false,
         }
     }
 }
 
-impl Drop for Keyboardia {
+impl<const DEVICE_INPUT: bool> Drop for Keyboardia<DEVICE_INPUT> {
     fn drop(&mut self) {
         // Stops the sync thread (it holds the parameters only weakly).
         self.params.live.leave();
     }
 }
 
-impl Keyboardia {
+impl<const DEVICE_INPUT: bool> Keyboardia<DEVICE_INPUT> {
     /// Pops pending patterns and samples into the engine; used buffers go back to be freed off
     /// the audio thread (if that queue is full they are leaked rather than freed here).
     fn receive_updates(engine: &mut Engine, audio: &mut AudioSide) {
@@ -159,41 +237,18 @@ impl Keyboardia {
     }
 }
 
-impl Plugin for Keyboardia {
+impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
     const NAME: &'static str = "Keyboardia";
     const VENDOR: &'static str = "Keyboardia";
     const URL: &'static str = "https://keyboardia.dev";
     const EMAIL: &'static str = "hello@keyboardia.dev";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
-    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
-        AudioIOLayout {
-            main_input_channels: None,
-            main_output_channels: Some(STEREO),
-            aux_input_ports: &INPUT_PORTS,
-            aux_output_ports: &[],
-            names: PortNames {
-                layout: None,
-                main_input: None,
-                main_output: None,
-                aux_inputs: &INPUT_NAMES,
-                aux_outputs: &[],
-            },
-        },
-        AudioIOLayout {
-            main_input_channels: None,
-            main_output_channels: Some(STEREO),
-            aux_input_ports: &INPUT_PORTS,
-            aux_output_ports: &AUX_PORTS,
-            names: PortNames {
-                layout: Some("Multi-out"),
-                main_input: None,
-                main_output: Some("Mix"),
-                aux_inputs: &INPUT_NAMES,
-                aux_outputs: &AUX_NAMES,
-            },
-        },
-    ];
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = if DEVICE_INPUT {
+        &STANDALONE_LAYOUTS
+    } else {
+        &DAW_LAYOUTS
+    };
 
     const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
     const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
@@ -225,7 +280,7 @@ impl Plugin for Keyboardia {
 
     fn activate(
         &mut self,
-        _audio_io_layout: &AudioIOLayout,
+        audio_io_layout: &AudioIOLayout,
         buffer_config: &BufferConfig,
         context: &mut impl ActivateContext<Self>,
     ) -> bool {
@@ -235,6 +290,15 @@ impl Plugin for Keyboardia {
             self.transport.set_run(editor::headless());
         }
         let sr = buffer_config.sample_rate as f64;
+        self.main_input = audio_io_layout.main_input_channels.is_some();
+        let max_frames = if self.main_input {
+            buffer_config.max_buffer_size as usize
+        } else {
+            0
+        };
+        if self.device_input[0].len() != max_frames {
+            self.device_input = std::array::from_fn(|_| vec![0.0; max_frames].into_boxed_slice());
+        }
         self.capture.prepare(
             buffer_config.sample_rate,
             self.params.record.value(),
@@ -272,6 +336,13 @@ impl Plugin for Keyboardia {
         aux: &mut AuxiliaryBuffers,
         context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
+        // The standalone's device input arrives in the output buffer (processing is in place):
+        // keep it for the recorder, and never let it through to the speakers.
+        let device_frames = if self.main_input {
+            take_device_input(buffer.as_slice(), &mut self.device_input)
+        } else {
+            0
+        };
         let Some(engine) = self.engine.as_mut() else {
             return ProcessStatus::Normal;
         };
@@ -394,10 +465,18 @@ impl Plugin for Keyboardia {
             };
             engine.process(&clock, &self.inputs, left, right, Some(&mut sink));
         }
-        let input = aux
-            .inputs
-            .first()
-            .map_or(&[][..], |b| b.as_slice_immutable());
+        let [device_l, device_r] = &mut self.device_input;
+        let device: [&mut [f32]; 2] = [
+            &mut device_l[..device_frames],
+            &mut device_r[..device_frames],
+        ];
+        let input = if self.main_input {
+            &device[..]
+        } else {
+            aux.inputs
+                .first()
+                .map_or(&[][..], |b| b.as_slice_immutable())
+        };
         self.capture.process(
             input,
             buffer.as_slice(),
@@ -436,6 +515,22 @@ impl Plugin for Keyboardia {
     }
 }
 
+/// Copies the main input (the first two channels of the in-place buffer) into `kept` and
+/// silences the buffer; returns the frames kept (at most `kept`'s length). Never allocates.
+fn take_device_input(channels: &mut [&mut [f32]], kept: &mut [Box<[f32]>; 2]) -> usize {
+    let frames = channels.first().map_or(0, |c| c.len()).min(kept[0].len());
+    for (i, k) in kept.iter_mut().enumerate() {
+        match channels.get(i) {
+            Some(c) => k[..frames].copy_from_slice(&c[..frames]),
+            None => k[..frames].fill(0.0),
+        }
+    }
+    for c in channels.iter_mut() {
+        c.fill(0.0);
+    }
+    frames
+}
+
 impl ClapPlugin for Keyboardia {
     const CLAP_ID: &'static str = "dev.keyboardia.sequencer";
     const CLAP_DESCRIPTION: Option<&'static str> =
@@ -461,3 +556,56 @@ impl Vst3Plugin for Keyboardia {
 
 nice_export_clap!(Keyboardia);
 nice_export_vst3!(Keyboardia);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_standalone_build_has_a_main_input_and_no_sidechain() {
+        for layout in <Keyboardia as Plugin>::AUDIO_IO_LAYOUTS {
+            assert_eq!(layout.main_input_channels, None, "DAW build: no main input");
+            assert_eq!(layout.aux_input_ports, &INPUT_PORTS[..]);
+        }
+        for layout in <KeyboardiaStandalone as Plugin>::AUDIO_IO_LAYOUTS {
+            assert_eq!(layout.main_input_channels, Some(STEREO));
+            assert!(layout.aux_input_ports.is_empty());
+            assert_eq!(layout.main_input_name(), "Input");
+        }
+        let daw = <Keyboardia as Plugin>::AUDIO_IO_LAYOUTS;
+        let app = <KeyboardiaStandalone as Plugin>::AUDIO_IO_LAYOUTS;
+        assert_eq!(daw.len(), app.len());
+        for (d, a) in daw.iter().zip(app) {
+            assert_eq!(d.main_output_channels, a.main_output_channels);
+            assert_eq!(d.aux_output_ports, a.aux_output_ports, "the same outputs");
+        }
+    }
+
+    #[test]
+    fn the_device_input_is_kept_for_the_recorder_and_silenced_in_the_output() {
+        let mut l: Vec<f32> = (0..64).map(|i| i as f32 * 0.01).collect();
+        let mut r: Vec<f32> = (0..64).map(|i| -(i as f32) * 0.01).collect();
+        let (want_l, want_r) = (l.clone(), r.clone());
+        let mut kept = [
+            vec![9.0; 128].into_boxed_slice(),
+            vec![9.0; 128].into_boxed_slice(),
+        ];
+        let mut channels: [&mut [f32]; 2] = [&mut l, &mut r];
+        assert_eq!(take_device_input(&mut channels, &mut kept), 64);
+        assert_eq!(&kept[0][..64], &want_l[..]);
+        assert_eq!(&kept[1][..64], &want_r[..]);
+        assert!(
+            l.iter().chain(&r).all(|v| *v == 0.0),
+            "nothing passes through"
+        );
+        // A block longer than activate() allowed keeps what fits; the output is silent anyway.
+        let mut long = vec![0.5f32; 200];
+        let mut mono: [&mut [f32]; 1] = [&mut long];
+        assert_eq!(take_device_input(&mut mono, &mut kept), 128);
+        assert!(
+            kept[1][..128].iter().all(|v| *v == 0.0),
+            "no right channel: silence"
+        );
+        assert!(long.iter().all(|v| *v == 0.0));
+    }
+}
