@@ -24,6 +24,15 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# --- jackd2: a JACK server whose dummy driver stands in for a sound card, so tests can feed the
+# standalone app's input and record its output. Without its recommends (qjackctl pulls in Qt).
+if ! dpkg-query -W -f='${Status}' jackd2 2>/dev/null | grep -q "install ok installed"; then
+  log "apt-get install jackd2"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends jackd2 >/dev/null
+fi
+
 # --- Rust targets: core and engine also build for the web.
 if ! rustup target list --installed | grep -q wasm32-unknown-unknown; then
   log "rustup target add wasm32-unknown-unknown"

@@ -120,8 +120,10 @@ const DAW_LAYOUTS: [AudioIOLayout; 2] = [
     },
 ];
 
-/// The standalone's layouts: the same outputs, and the device input as a stereo main input
-/// named "Input" (so JACK's ports keep the names the sidechain had).
+/// The standalone's layouts: the same outputs, and the device input as a stereo main input,
+/// named "Input" by default (so JACK's ports keep the names the sidechain had). No name is given:
+/// nice-plug 0.4.2 names the main output after `names.main_input`, and a main input name would
+/// give JACK two ports of the same name (the app then fails to start).
 const STANDALONE_LAYOUTS: [AudioIOLayout; 2] = [
     AudioIOLayout {
         main_input_channels: Some(STEREO),
@@ -130,7 +132,7 @@ const STANDALONE_LAYOUTS: [AudioIOLayout; 2] = [
         aux_output_ports: &[],
         names: PortNames {
             layout: None,
-            main_input: Some("Input"),
+            main_input: None,
             main_output: None,
             aux_inputs: &[],
             aux_outputs: &[],
@@ -143,7 +145,7 @@ const STANDALONE_LAYOUTS: [AudioIOLayout; 2] = [
         aux_output_ports: &AUX_PORTS,
         names: PortNames {
             layout: Some("Multi-out"),
-            main_input: Some("Input"),
+            main_input: None,
             main_output: Some("Mix"),
             aux_inputs: &[],
             aux_outputs: &AUX_NAMES,
@@ -571,6 +573,7 @@ mod tests {
             assert_eq!(layout.main_input_channels, Some(STEREO));
             assert!(layout.aux_input_ports.is_empty());
             assert_eq!(layout.main_input_name(), "Input");
+            assert_ne!(layout.main_output_name(), layout.main_input_name(), "JACK port names");
         }
         let daw = <Keyboardia as Plugin>::AUDIO_IO_LAYOUTS;
         let app = <KeyboardiaStandalone as Plugin>::AUDIO_IO_LAYOUTS;

@@ -149,13 +149,18 @@ impl Xvfb {
     /// (an empty `HOME` under target/, named `home`, returned for clean-up), and waits until
     /// its window has drawn.
     pub fn start_standalone(&self, home: &str) -> (Killed, PathBuf) {
+        self.start_standalone_with(home, &["--backend", "dummy"])
+    }
+
+    /// Like [`Xvfb::start_standalone`], with the app's command-line `args`.
+    pub fn start_standalone_with(&self, home: &str, args: &[&str]) -> (Killed, PathBuf) {
         let bin = cargo_build_bin("keyboardia-standalone", "keyboardia-standalone");
         let home = target_dir().join(format!("{home}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&home);
         std::fs::create_dir_all(&home).expect("a fresh HOME");
         let app = Killed(
             std::process::Command::new(&bin)
-                .args(["--backend", "dummy"])
+                .args(args)
                 .env("DISPLAY", &self.display)
                 .env_remove("WAYLAND_DISPLAY")
                 .env("HOME", &home)

@@ -3,6 +3,7 @@
 
 pub mod clap_host;
 pub mod editor_screen;
+pub mod jack;
 pub mod netem;
 pub mod onsets;
 pub mod players;

@@ -1,11 +1,14 @@
-//! The record panel in the standalone app (dummy audio backend, so the input is silence) on a
-//! private Xvfb: holding "Hold to record" with the mouse records a take (its waveform appears
-//! with the take's length), and "Add to grid" adds one new, empty track to the demo's grid.
+//! The record panel in the standalone app on a private Xvfb. With the dummy audio backend (the
+//! input is silence): holding "Hold to record" with the mouse records a take (its waveform
+//! appears with the take's length), and "Add to grid" adds one new, empty track to the demo's
+//! grid. On a real JACK server (the dummy driver stands in for a sound card): a signal played
+//! into the app's input ports is recorded, and Preview plays exactly it back out of the app.
 
 use std::time::Duration;
 
 use keyboardia_core::SessionState;
 use keyboardia_tests::editor_screen::{target_dir, CellKind, Image, Xvfb};
+use keyboardia_tests::jack::{JackServer, SignalClient};
 
 /// A filled rectangle found on screen.
 #[derive(Clone, Copy, Debug)]
@@ -121,8 +124,15 @@ fn wait_until<T>(x: &Xvfb, what: &str, ok: impl Fn(&Image) -> Option<T>) -> T {
     panic!("{what}: not seen on screen");
 }
 
+/// The tests of this file run one at a time (each drives an app on its own Xvfb).
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn editor_record_hold_records_a_take_and_add_to_grid_adds_a_track() {
+    let _serial = serial();
     let x = Xvfb::start(1600, 900);
     let (app, home) = x.start_standalone("editor-record-home");
     x.xdotool(&["search", "--name", "Keyboardia", "windowfocus", "--sync"]);
@@ -189,4 +199,124 @@ fn editor_record_hold_records_a_take_and_add_to_grid_adds_a_track() {
     );
     drop(app);
     let _ = std::fs::remove_dir_all(&home);
+}
+
+/// A signal unique at every frame (a hash of the frame index), so any misalignment shows.
+fn signal(channel: u64, frame: u64) -> f32 {
+    let h = (frame + 1)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(channel.wrapping_mul(0xD1B5_4A32_D192_ED03));
+    let h = h ^ (h >> 29);
+    ((h >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 1.6
+}
+
+/// The standalone app on a JACK server, its input connected with `--connect-jack-inputs` to a
+/// client playing a known signal, its output to the same client's recorder. Holding Record for
+/// 1.5 s takes the device input; Preview plays it back: what comes out of the app is exactly a
+/// 1.5 s stretch of what went in, and nothing else (the input never passes through).
+#[test]
+fn editor_record_in_the_standalone_from_a_jack_input() {
+    let _serial = serial();
+    let _jack = JackServer::start();
+    let source = SignalClient::start("signal", signal);
+    let x = Xvfb::start(1600, 900);
+    let (app, home) = x.start_standalone_with(
+        "editor-record-jack-home",
+        &[
+            "--backend",
+            "jack",
+            "--connect-jack-inputs",
+            "signal:out_l,signal:out_r",
+        ],
+    );
+    source.connect("keyboardia:output_1", "signal:in_l");
+    source.connect("keyboardia:output_2", "signal:in_r");
+    assert!(
+        source.is_connected("keyboardia:input_1"),
+        "the app connected its input"
+    );
+    assert!(source.is_connected("keyboardia:input_2"));
+    x.xdotool(&["search", "--name", "Keyboardia", "windowfocus", "--sync"]);
+
+    let img = shot(&x, "editor-record-jack.png");
+    let m = meter(&img).expect("the input meter is drawn");
+    // The signal starts: the meter shows the input's level (its bar is drawn green).
+    source.sound(true);
+    wait_until(&x, "the input meter moving", |img| {
+        let y = m.center().1;
+        (m.x0..m.x1)
+            .any(|px| near(img.pixel(px, y), [90, 200, 110], 30))
+            .then_some(())
+    });
+
+    // Hold Record for 1.5 s.
+    let (bx, by) = (m.x0 - 8 - 85, m.center().1);
+    x.xdotool(&["mousemove", &bx.to_string(), &by.to_string()]);
+    x.xdotool(&["mousedown", "1"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    x.xdotool(&["mouseup", "1"]);
+    // Silence again, so the meter falls back to its empty bar and can be found; the take's
+    // Preview and Add to grid buttons appear right of it.
+    source.sound(false);
+    x.xdotool(&["mousemove", "5", "5"]);
+    let (cy, runs) = wait_until(&x, "the take's Preview and Add to grid buttons", |img| {
+        let m = meter(img)?;
+        let cy = m.center().1;
+        let fill = img.pixel(m.x0 - 8 - 165, cy);
+        let runs = (cy - 7..cy - 2)
+            .map(|y| buttons_in_row(img, y, m.x1 + 1, fill))
+            .max_by_key(Vec::len)?;
+        (runs.len() >= 2).then_some((cy, runs))
+    });
+    shot(&x, "editor-record-jack-take.png");
+    let preview = runs[runs.len() - 2];
+
+    // Only the preview may come out of the app from here on.
+    let before = source.take_recorded();
+    assert!(
+        before.0.len() > 48_000,
+        "the app's output reached the recorder"
+    );
+    assert!(
+        before.0.iter().chain(&before.1).all(|v| *v == 0.0),
+        "nothing came out while recording: the input is not passed through"
+    );
+    let px = (preview.0 + preview.1) / 2;
+    x.xdotool(&["mousemove", &px.to_string(), &cy.to_string(), "click", "1"]);
+    std::thread::sleep(Duration::from_millis(2500));
+    let (l, r) = source.take_recorded();
+    drop(app);
+    let _ = std::fs::remove_dir_all(&home);
+
+    let first = l
+        .iter()
+        .position(|v| *v != 0.0)
+        .expect("the preview came out");
+    let len = l[first..].iter().rposition(|v| *v != 0.0).unwrap() + 1;
+    let secs = len as f64 / 48_000.0;
+    assert!(
+        (1.0..2.2).contains(&secs),
+        "a take of about 1.5 s: {secs} s"
+    );
+    // Where in the signal the take starts: the frame whose next 32 values match.
+    let played = source.played();
+    let start = (0..played)
+        .find(|&f| (0..32u64).all(|k| signal(0, f + k) == l[first + k as usize]))
+        .expect("the preview is a stretch of the input signal");
+    let want_l: Vec<f32> = (start..start + len as u64).map(|f| signal(0, f)).collect();
+    let want_r: Vec<f32> = (start..start + len as u64).map(|f| signal(1, f)).collect();
+    assert_eq!(
+        l[first..first + len],
+        want_l[..],
+        "left: the input, sample for sample"
+    );
+    assert_eq!(
+        r[first..first + len],
+        want_r[..],
+        "right: the input, sample for sample"
+    );
+    assert!(l[..first].iter().chain(&r[..first]).all(|v| *v == 0.0));
+    println!(
+        "took {secs:.3} s of the JACK input from frame {start}; the preview matches it exactly"
+    );
 }

@@ -19,6 +19,8 @@ const WAVE_HEIGHT_PT: f32 = 64.0;
 const METER_FLOOR_DB: f32 = -60.0;
 /// Width of the meter, in points.
 const METER_WIDTH_PT: f32 = 120.0;
+/// How often an idle panel looks at the input level.
+const METER_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 /// Warning and cut-point colour.
 const AMBER: Color32 = Color32::from_rgb(255, 200, 80);
 /// Waveform colour.
@@ -87,7 +89,8 @@ impl RecordPanel {
                 .min_size(Vec2::new(170.0, 0.0))
                 .sense(Sense::click_and_drag());
             let r = ui.add(button).on_hover_text(
-                "Hold to record from the plugin's Input (route audio to its sidechain); \
+                "Hold to record from the Input (in a DAW, route audio to the plugin's \
+                 sidechain; the standalone app records its audio device's input); \
                  stops by itself after 5 s",
             );
             self.hold(rec, r.is_pointer_button_down_on());
@@ -140,6 +143,9 @@ impl RecordPanel {
             || rec.input_peak() > 1e-4
         {
             ui.ctx().request_repaint();
+        } else {
+            // Input can start at any moment: look at the meter again soon.
+            ui.ctx().request_repaint_after(METER_POLL);
         }
     }
 
