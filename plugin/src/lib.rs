@@ -573,7 +573,11 @@ mod tests {
             assert_eq!(layout.main_input_channels, Some(STEREO));
             assert!(layout.aux_input_ports.is_empty());
             assert_eq!(layout.main_input_name(), "Input");
-            assert_ne!(layout.main_output_name(), layout.main_input_name(), "JACK port names");
+            assert_ne!(
+                layout.main_output_name(),
+                layout.main_input_name(),
+                "JACK port names"
+            );
         }
         let daw = <Keyboardia as Plugin>::AUDIO_IO_LAYOUTS;
         let app = <KeyboardiaStandalone as Plugin>::AUDIO_IO_LAYOUTS;
