@@ -77,9 +77,6 @@ pub struct Keyboardia<const DEVICE_INPUT: bool = false> {
     record: Arc<record::RecordShared>,
     /// The "Add Take to Grid" parameter seen in the previous block (a new press adds a take).
     was_add_take: bool,
-    /// The main input's block (the standalone's device input), copied out before the mix
-    /// overwrites the buffer it arrives in; sized for the largest block in `activate()`.
-    device_input: [Box<[f32]>; 2],
     /// Whether the active layout has a main input (only the standalone's do).
     main_input: bool,
 }
@@ -187,7 +184,6 @@ impl<const DEVICE_INPUT: bool> Default for Keyboardia<DEVICE_INPUT> {
             sample_clock: SampleClock::new(48_000.0),
             frames_done: 0,
             was_add_take: false,
-            device_input: [Box::new([]), Box::new([])],
             main_input: false,
         }
     }
@@ -293,14 +289,6 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
         }
         let sr = buffer_config.sample_rate as f64;
         self.main_input = audio_io_layout.main_input_channels.is_some();
-        let max_frames = if self.main_input {
-            buffer_config.max_buffer_size as usize
-        } else {
-            0
-        };
-        if self.device_input[0].len() != max_frames {
-            self.device_input = std::array::from_fn(|_| vec![0.0; max_frames].into_boxed_slice());
-        }
         self.capture.prepare(
             buffer_config.sample_rate,
             self.params.record.value(),
@@ -338,13 +326,18 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
         aux: &mut AuxiliaryBuffers,
         context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
-        // The standalone's device input arrives in the output buffer (processing is in place):
-        // keep it for the recorder, and never let it through to the speakers.
-        let device_frames = if self.main_input {
-            take_device_input(buffer.as_slice(), &mut self.device_input)
-        } else {
-            0
-        };
+        // The standalone's device input arrives in the output buffer (processing is in place): it
+        // is recorded here, before the mix, and never let through to the speakers. (Any block
+        // size: its JACK backend may send longer blocks than activate() announced.)
+        let record = self.params.record.value();
+        if self.main_input {
+            let channels = buffer.as_slice();
+            let frames = channels.first().map_or(0, |c| c.len());
+            self.capture.record(channels, frames, record);
+            for c in channels.iter_mut() {
+                c.fill(0.0);
+            }
+        }
         let Some(engine) = self.engine.as_mut() else {
             return ProcessStatus::Normal;
         };
@@ -467,24 +460,15 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
             };
             engine.process(&clock, &self.inputs, left, right, Some(&mut sink));
         }
-        let [device_l, device_r] = &mut self.device_input;
-        let device: [&mut [f32]; 2] = [
-            &mut device_l[..device_frames],
-            &mut device_r[..device_frames],
-        ];
-        let input = if self.main_input {
-            &device[..]
-        } else {
-            aux.inputs
+        if !self.main_input {
+            let input = aux
+                .inputs
                 .first()
-                .map_or(&[][..], |b| b.as_slice_immutable())
-        };
-        self.capture.process(
-            input,
-            buffer.as_slice(),
-            self.params.record.value(),
-            self.params.preview.value(),
-        );
+                .map_or(&[][..], |b| b.as_slice_immutable());
+            self.capture.record(input, frames, record);
+        }
+        self.capture
+            .play(buffer.as_slice(), self.params.preview.value());
         // "Add Take to Grid": the work (copying the take out, encoding, the session edit, the
         // upload) runs on the background thread; posting it neither allocates nor blocks.
         let add_take = self.params.add_take.value();
@@ -515,22 +499,6 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
         }
         ProcessStatus::KeepAlive
     }
-}
-
-/// Copies the main input (the first two channels of the in-place buffer) into `kept` and
-/// silences the buffer; returns the frames kept (at most `kept`'s length). Never allocates.
-fn take_device_input(channels: &mut [&mut [f32]], kept: &mut [Box<[f32]>; 2]) -> usize {
-    let frames = channels.first().map_or(0, |c| c.len()).min(kept[0].len());
-    for (i, k) in kept.iter_mut().enumerate() {
-        match channels.get(i) {
-            Some(c) => k[..frames].copy_from_slice(&c[..frames]),
-            None => k[..frames].fill(0.0),
-        }
-    }
-    for c in channels.iter_mut() {
-        c.fill(0.0);
-    }
-    frames
 }
 
 impl ClapPlugin for Keyboardia {
@@ -586,33 +554,5 @@ mod tests {
             assert_eq!(d.main_output_channels, a.main_output_channels);
             assert_eq!(d.aux_output_ports, a.aux_output_ports, "the same outputs");
         }
-    }
-
-    #[test]
-    fn the_device_input_is_kept_for_the_recorder_and_silenced_in_the_output() {
-        let mut l: Vec<f32> = (0..64).map(|i| i as f32 * 0.01).collect();
-        let mut r: Vec<f32> = (0..64).map(|i| -(i as f32) * 0.01).collect();
-        let (want_l, want_r) = (l.clone(), r.clone());
-        let mut kept = [
-            vec![9.0; 128].into_boxed_slice(),
-            vec![9.0; 128].into_boxed_slice(),
-        ];
-        let mut channels: [&mut [f32]; 2] = [&mut l, &mut r];
-        assert_eq!(take_device_input(&mut channels, &mut kept), 64);
-        assert_eq!(&kept[0][..64], &want_l[..]);
-        assert_eq!(&kept[1][..64], &want_r[..]);
-        assert!(
-            l.iter().chain(&r).all(|v| *v == 0.0),
-            "nothing passes through"
-        );
-        // A block longer than activate() allowed keeps what fits; the output is silent anyway.
-        let mut long = vec![0.5f32; 200];
-        let mut mono: [&mut [f32]; 1] = [&mut long];
-        assert_eq!(take_device_input(&mut mono, &mut kept), 128);
-        assert!(
-            kept[1][..128].iter().all(|v| *v == 0.0),
-            "no right channel: silence"
-        );
-        assert!(long.iter().all(|v| *v == 0.0));
     }
 }

@@ -380,10 +380,8 @@ impl Capture {
         self.shared.recording.store(false, Ordering::Release);
     }
 
-    /// Audio thread, once per block after the mix: records `input` (one or two channels of the
-    /// block's frames; empty for no input) while held, plays the preview into `output` (left,
-    /// right), updates the meter and serves the editor's copy request. `record_param` and
-    /// `preview_param` are the parameters' values for this block. Never allocates or locks.
+    /// Audio thread, once per block after the mix: [`Capture::record`], then [`Capture::play`]
+    /// into `output` (left, right). Never allocates or locks.
     pub fn process(
         &mut self,
         input: &[&mut [f32]],
@@ -392,6 +390,15 @@ impl Capture {
         preview_param: bool,
     ) {
         let frames = output.first().map_or(0, |c| c.len());
+        self.record(input, frames, record_param);
+        self.play(output, preview_param);
+    }
+
+    /// Audio thread, once per block, before [`Capture::play`]: records `input` (one or two
+    /// channels of the block's `frames`; empty for no input) while held and updates the meter.
+    /// The standalone calls it before the mix, while its main input is still in the buffer the
+    /// mix then overwrites. `record_param` is the parameter's value for this block.
+    pub fn record(&mut self, input: &[&mut [f32]], frames: usize, record_param: bool) {
         let in_l: Option<&[f32]> = input.first().map(|c| &c[..]);
         let in_r: Option<&[f32]> = input.get(1).map(|c| &c[..]).or(in_l);
 
@@ -437,7 +444,13 @@ impl Capture {
                 self.finish_take();
             }
         }
+    }
 
+    /// Audio thread, once per block after the mix and [`Capture::record`]: plays the preview into
+    /// `output` (left, right) and serves the editor's copy request. `preview_param` is the
+    /// parameter's value for this block.
+    pub fn play(&mut self, output: &mut [&mut [f32]], preview_param: bool) {
+        let frames = output.first().map_or(0, |c| c.len());
         // Preview: the editor's range, or the whole take on a new press of the parameter.
         let preview_press = preview_param && !self.was_preview_param;
         self.was_preview_param = preview_param;

