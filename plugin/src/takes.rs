@@ -139,12 +139,14 @@ pub fn add_take(
     })
 }
 
-/// Adds an empty track at the end playing `sample`, straight to the session (no undo entry):
-/// the "Add Take to Grid" parameter's way, with no editor around.
+/// Adds an empty track at the end playing `sample`, sliced at `cuts` (frames into the sample),
+/// straight to the session (no undo entry): the "Add Take to Grid" parameter's way, with no
+/// editor around.
 pub fn add_track(
     params: &KeyboardiaParams,
     sample: SampleId,
     name: &str,
+    cuts: &[usize],
 ) -> Result<TrackId, String> {
     let store = &params.session;
     let state = store.state();
@@ -159,12 +161,14 @@ pub fn add_track(
         }
         n += 1;
     };
+    let mut track = Track::new(
+        id,
+        crate::editor::input::clean_name(name),
+        Instrument::Sample(sample),
+    );
+    track.cuts = crate::editor::input::clean_cuts(cuts);
     let op = Op::AddTrack {
-        track: Box::new(Track::new(
-            id,
-            crate::editor::input::clean_name(name),
-            Instrument::Sample(sample),
-        )),
+        track: Box::new(track),
         index: None,
     };
     store
@@ -173,14 +177,18 @@ pub fn add_track(
     Ok(id)
 }
 
-/// "Add Take to Grid" (off the audio thread): adds the newest take, waiting briefly for the
-/// audio thread to copy it out. The outcome is left for the editor's record panel.
+/// "Add Take to Grid" (off the audio thread): adds the newest take, sliced at its detected
+/// onsets (as the record panel would show them), waiting briefly for the audio thread to copy
+/// it out. The outcome is left for the editor's record panel.
 pub fn add_latest_take(params: &KeyboardiaParams, record: &crate::record::RecordShared) {
     let outcome = match record.latest_take(TAKE_COPY_TIMEOUT) {
         Some(take) => {
             let name = format!("Take {}", take.serial);
-            add_take(params, &take, &name, |id, name| add_track(params, id, name))
-                .map(|added| (take.serial, added))
+            let cuts = keyboardia_engine::onsets::detect(&take.mono(), take.sample_rate_hz);
+            add_take(params, &take, &name, |id, name| {
+                add_track(params, id, name, &cuts)
+            })
+            .map(|added| (take.serial, added))
         }
         None => Err(AddTakeError::NoTake),
     };
@@ -198,4 +206,44 @@ pub fn new_sample_id() -> SampleId {
     format!("rec-{:016x}", h.finish())
         .parse()
         .expect("rec- and hex digits make a valid sample id")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_footswitch_track_is_sliced_at_the_takes_onsets() {
+        let params = KeyboardiaParams::default();
+        // Three decaying bursts in a second of silence.
+        let hits = [4_800usize, 19_200, 33_600];
+        let mut left = vec![0.0f32; 48_000];
+        for &at in &hits {
+            for k in 0..400 {
+                let sign = if k % 2 == 0 { 1.0 } else { -1.0 };
+                left[at + k] = sign * 0.8 * (1.0 - k as f32 / 400.0);
+            }
+        }
+        let take = Take {
+            serial: 7,
+            right: left.clone(),
+            left,
+            sample_rate_hz: 48_000.0,
+        };
+        let cuts = keyboardia_engine::onsets::detect(&take.mono(), take.sample_rate_hz);
+        let added = add_take(&params, &take, "Take 7", |id, name| {
+            add_track(&params, id, name, &cuts)
+        })
+        .unwrap();
+        let state = params.session.state();
+        let track = state.track(added.track).expect("the new track");
+        assert_eq!(track.instrument, Instrument::Sample(added.sample));
+        assert_eq!(track.cuts.len(), hits.len(), "{:?}", track.cuts);
+        for (cut, hit) in track.cuts.iter().zip(hits) {
+            assert!(
+                (*cut as i64 - hit as i64).abs() <= 240,
+                "cut {cut} is not within 5 ms of the hit at {hit}"
+            );
+        }
+    }
 }

@@ -78,6 +78,15 @@ pub fn neutral_lock(kind: LockKind) -> Lock {
 /// holds them): sorted, repeats dropped, at most [`MAX_SLICES`] (cuts past the 64th are dropped,
 /// so their audio stays in the last slice), so core always accepts it.
 pub fn cuts_op(tr: TrackId, frames: &[usize]) -> Op {
+    Op::SetCuts {
+        tr,
+        v: clean_cuts(frames),
+    }
+}
+
+/// Cut points (frames) as a track holds them: ascending, without repeats, at most
+/// [`MAX_SLICES`].
+pub fn clean_cuts(frames: &[usize]) -> Vec<u32> {
     let mut v: Vec<u32> = frames
         .iter()
         .map(|&f| u32::try_from(f).unwrap_or(u32::MAX))
@@ -85,7 +94,7 @@ pub fn cuts_op(tr: TrackId, frames: &[usize]) -> Op {
     v.sort_unstable();
     v.dedup();
     v.truncate(MAX_SLICES);
-    Op::SetCuts { tr, v }
+    v
 }
 
 /// How many slices a track's steps can pick: one per cut point of a sample track, none for
