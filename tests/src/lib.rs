@@ -8,4 +8,5 @@ pub mod netem;
 pub mod onsets;
 pub mod players;
 pub mod room_server;
+pub mod saved_state;
 pub mod server;

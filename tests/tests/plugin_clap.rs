@@ -7,6 +7,7 @@
 use keyboardia_core::{Instrument, Lock, SessionState, Track};
 use keyboardia_tests::clap_host::{clap_bundle_path, BundleKind, ClapPlugin, NoteIn, Transport};
 use keyboardia_tests::onsets::after_silence as onsets;
+use keyboardia_tests::saved_state;
 
 const ID: &str = "dev.keyboardia.sequencer";
 
@@ -20,21 +21,11 @@ fn plugin(sr: f64, max: usize) -> ClapPlugin {
     ClapPlugin::load(&clap_bundle_path(BundleKind::DebugAllocChecks), ID, sr, max)
 }
 
-/// nice-plug's CLAP state: a little-endian u64 length, then JSON.
-fn state_json(saved: &[u8]) -> serde_json::Value {
-    let len = u64::from_le_bytes(saved[..8].try_into().unwrap()) as usize;
-    serde_json::from_slice(&saved[8..8 + len]).expect("state is JSON")
-}
-
 /// Puts `state` into the plugin through its saved state (the way a host restores a project).
 fn load_session(p: &mut ClapPlugin, state: &SessionState) {
-    let mut doc = state_json(&p.save_state());
-    let session = serde_json::to_string(state).unwrap();
-    doc["fields"]["session"] = serde_json::Value::String(serde_json::to_string(&session).unwrap());
-    let json = serde_json::to_vec(&doc).unwrap();
-    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
-    bytes.extend(json);
-    p.load_state(&bytes);
+    let mut doc = saved_state::parse(&p.save_state());
+    saved_state::set_field(&mut doc, "session", &serde_json::to_string(state).unwrap());
+    p.load_state(&saved_state::to_bytes(&doc));
 }
 
 fn track(id: &str, inst: &str, len: u8, on: &[usize]) -> Track {
@@ -188,7 +179,7 @@ fn plugin_clap_state_round_trips_byte_identically() {
     q.load_state(&first);
     let second = q.save_state();
     assert_eq!(first, second, "save → load → save changed the bytes");
-    let doc = state_json(&second);
+    let doc = saved_state::parse(&second);
     // nice-plug stores the persisted field as JSON of our JSON string.
     let inner: String = serde_json::from_str(doc["fields"]["session"].as_str().unwrap()).unwrap();
     let session: SessionState = serde_json::from_str(&inner).unwrap();

@@ -10,6 +10,7 @@ use keyboardia_core::{Op, SessionId, Track};
 use keyboardia_tests::clap_host::{clap_bundle_path, BundleKind, ClapPlugin};
 use keyboardia_tests::onsets::{four_on_the_floor, hits};
 use keyboardia_tests::players::{create_session, unix_ms};
+use keyboardia_tests::saved_state;
 use keyboardia_tests::server::{LiveClient, Server};
 
 const SR: f64 = 48_000.0;
@@ -19,18 +20,12 @@ const BLOCK: usize = 512;
 fn joined_plugin(base: &str, session: SessionId, name: &str) -> ClapPlugin {
     let path = clap_bundle_path(BundleKind::Release);
     let mut p = ClapPlugin::load(&path, "dev.keyboardia.sequencer", SR, BLOCK);
-    // nice-plug's CLAP state: a little-endian u64 length, then JSON whose persisted fields are
-    // JSON strings.
-    let saved = p.save_state();
-    let len = u64::from_le_bytes(saved[..8].try_into().unwrap()) as usize;
-    let mut state: serde_json::Value = serde_json::from_slice(&saved[8..8 + len]).unwrap();
+    let mut state = saved_state::parse(&p.save_state());
     let joined =
         serde_json::json!({ "server": base, "session": session, "name": name, "pending": [] });
+    // The `live` field is a struct: its value is saved as that struct's JSON.
     state["fields"]["live"] = serde_json::Value::String(joined.to_string());
-    let json = serde_json::to_vec(&state).unwrap();
-    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
-    bytes.extend(json);
-    p.load_state(&bytes);
+    p.load_state(&saved_state::to_bytes(&state));
     // The host restarts its engine after loading the project: the plugin joins.
     p.reactivate();
     p
@@ -236,27 +231,19 @@ fn two_plugins_in_one_session_play_in_time() {
     c.close();
 }
 
-/// The persisted fields of a plugin's saved state (persisted values are JSON strings).
-fn saved_fields(p: &mut ClapPlugin) -> serde_json::Value {
-    let saved = p.save_state();
-    let len = u64::from_le_bytes(saved[..8].try_into().unwrap()) as usize;
-    let state: serde_json::Value = serde_json::from_slice(&saved[8..8 + len]).unwrap();
-    state["fields"].clone()
-}
-
-/// A persisted field's value: nice-plug saves each as the JSON of a JSON string.
-fn field(fields: &serde_json::Value, name: &str) -> String {
-    serde_json::from_str(fields[name].as_str().unwrap()).unwrap()
+/// A plugin's saved state document.
+fn saved(p: &mut ClapPlugin) -> serde_json::Value {
+    saved_state::parse(&p.save_state())
 }
 
 /// The session a plugin would save.
 fn saved_session(p: &mut ClapPlugin) -> keyboardia_core::SessionState {
-    serde_json::from_str(&field(&saved_fields(p), "session")).unwrap()
+    serde_json::from_str(&saved_state::field(&saved(p), "session")).unwrap()
 }
 
 /// The samples a plugin would save (those its tracks play), by id.
 fn saved_samples(p: &mut ClapPlugin) -> Vec<(keyboardia_core::SampleId, Vec<f32>)> {
-    keyboardia::samples::decode_samples(&field(&saved_fields(p), "samples"))
+    keyboardia::samples::decode_samples(&saved_state::field(&saved(p), "samples"))
         .into_iter()
         .map(|(id, b)| (id, b.frames.to_vec()))
         .collect()

@@ -8,34 +8,13 @@ use keyboardia::samples::{decode_samples, encode_samples};
 use keyboardia_core::{Instrument, SampleId, SessionState, Track};
 use keyboardia_engine::SampleBuffer;
 use keyboardia_tests::clap_host::{clap_bundle_path, BundleKind, ClapPlugin};
+use keyboardia_tests::saved_state;
 
 const ID: &str = "dev.keyboardia.sequencer";
 const SR: f64 = 48_000.0;
 
 fn plugin() -> ClapPlugin {
     ClapPlugin::load(&clap_bundle_path(BundleKind::DebugAllocChecks), ID, SR, 512)
-}
-
-/// nice-plug's CLAP state: a little-endian u64 length, then JSON.
-fn state_json(saved: &[u8]) -> serde_json::Value {
-    let len = u64::from_le_bytes(saved[..8].try_into().unwrap()) as usize;
-    serde_json::from_slice(&saved[8..8 + len]).expect("state is JSON")
-}
-
-fn state_bytes(doc: &serde_json::Value) -> Vec<u8> {
-    let json = serde_json::to_vec(doc).unwrap();
-    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
-    bytes.extend(json);
-    bytes
-}
-
-/// A persisted field's value: nice-plug stores JSON of our JSON string.
-fn field(doc: &serde_json::Value, key: &str) -> String {
-    serde_json::from_str(doc["fields"][key].as_str().expect("a string field")).unwrap()
-}
-
-fn set_field(doc: &mut serde_json::Value, key: &str, value: &str) {
-    doc["fields"][key] = serde_json::Value::String(serde_json::to_string(value).unwrap());
 }
 
 /// A 5 s 48 kHz take as an audio interface delivers it (24-bit): a few values a lossy codec
@@ -103,23 +82,23 @@ fn plugin_samples_a_take_saved_with_the_state_plays_the_same_after_reload() {
     );
 
     let mut p = plugin();
-    let mut doc = state_json(&p.save_state());
-    set_field(&mut doc, "session", &serde_json::to_string(&state).unwrap());
+    let mut doc = saved_state::parse(&p.save_state());
+    saved_state::set_field(&mut doc, "session", &serde_json::to_string(&state).unwrap());
 
     // Without its sample the track is silent (what a reload did before samples were saved).
     let mut silent = plugin();
-    silent.load_state(&state_bytes(&doc));
+    silent.load_state(&saved_state::to_bytes(&doc));
     let (l, r, _) = silent.render(96_000, 120.0, 0.0, SR, || 512);
     assert_eq!(peak(&l).max(peak(&r)), 0.0, "no sample, no sound");
 
-    set_field(&mut doc, "samples", &samples);
-    p.load_state(&state_bytes(&doc));
+    saved_state::set_field(&mut doc, "samples", &samples);
+    p.load_state(&saved_state::to_bytes(&doc));
     let (l1, r1, _) = p.render(96_000, 120.0, 0.0, SR, || 512);
     assert!(peak(&l1) > 0.1, "the take plays: peak {}", peak(&l1));
 
     // What the plugin saves holds the take bit-exact.
     let saved = p.save_state();
-    let restored = decode_samples(&field(&state_json(&saved), "samples"));
+    let restored = decode_samples(&saved_state::field(&saved_state::parse(&saved), "samples"));
     assert_eq!(restored.len(), 1);
     assert_eq!(restored[0].0, id);
     assert_eq!(restored[0].1.sample_rate_hz, 48_000.0);

@@ -12,6 +12,7 @@ use keyboardia_engine::voice::GATE_FADE_S;
 use keyboardia_engine::SampleBuffer;
 use keyboardia_tests::clap_host::{clap_bundle_path, BundleKind, ClapPlugin, Transport};
 use keyboardia_tests::onsets::after_silence;
+use keyboardia_tests::saved_state;
 
 const ID: &str = "dev.keyboardia.sequencer";
 const SR: f64 = 48_000.0;
@@ -76,28 +77,6 @@ fn session(id: &SampleId) -> SessionState {
         tracks: vec![t],
         ..SessionState::default()
     }
-}
-
-/// nice-plug's CLAP state: a little-endian u64 length, then JSON.
-fn state_json(saved: &[u8]) -> serde_json::Value {
-    let len = u64::from_le_bytes(saved[..8].try_into().unwrap()) as usize;
-    serde_json::from_slice(&saved[8..8 + len]).expect("state is JSON")
-}
-
-fn state_bytes(doc: &serde_json::Value) -> Vec<u8> {
-    let json = serde_json::to_vec(doc).unwrap();
-    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
-    bytes.extend(json);
-    bytes
-}
-
-/// A persisted field's value: nice-plug stores JSON of our JSON string.
-fn field(doc: &serde_json::Value, key: &str) -> String {
-    serde_json::from_str(doc["fields"][key].as_str().expect("a string field")).unwrap()
-}
-
-fn set_field(doc: &mut serde_json::Value, key: &str, value: &str) {
-    doc["fields"][key] = serde_json::Value::String(serde_json::to_string(value).unwrap());
 }
 
 /// A fresh instance with a main output and 16 per-track outputs.
@@ -169,16 +148,16 @@ fn plugin_slices_each_locked_step_plays_its_slice_of_the_take_and_survives_save_
     // The project as a DAW restores it: the session (cuts and slice locks in its JSON) and
     // the take, in the plugin's saved state.
     let mut p = plugin();
-    let mut doc = state_json(&p.save_state());
+    let mut doc = saved_state::parse(&p.save_state());
     let session_json = serde_json::to_string(&state).unwrap();
     assert!(
         session_json.contains(r#""cuts":[2400,9600,16800,24000,31200,38400]"#)
             && session_json.contains(r#"{"s":0,"v":127,"sl":3}"#),
         "{session_json}"
     );
-    set_field(&mut doc, "session", &session_json);
-    set_field(&mut doc, "samples", &encode_samples([(&id, &buffer)]));
-    p.load_state(&state_bytes(&doc));
+    saved_state::set_field(&mut doc, "session", &session_json);
+    saved_state::set_field(&mut doc, "samples", &encode_samples([(&id, &buffer)]));
+    p.load_state(&saved_state::to_bytes(&doc));
     let out = bar(&mut p);
 
     // It sounds on the pattern's steps, after silence (within a frame: CLAP's transport beats
@@ -215,7 +194,9 @@ fn plugin_slices_each_locked_step_plays_its_slice_of_the_take_and_survives_save_
 
     // Saved and loaded into a new instance: the same session, the same audio, the same bytes.
     let saved = p.save_state();
-    let restored = state_from_json(field(&state_json(&saved), "session").as_bytes()).unwrap();
+    let restored =
+        state_from_json(saved_state::field(&saved_state::parse(&saved), "session").as_bytes())
+            .unwrap();
     assert_eq!(restored, state);
     let mut q = plugin();
     q.load_state(&saved);
