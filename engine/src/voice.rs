@@ -839,7 +839,7 @@ impl Voice {
                     alive = e1 > 1e-4;
                 }
                 BuiltinSound::SubBass | BuiltinSound::FmBass | BuiltinSound::Bell => {
-                    (frames, alive) = self.by_periods(out, age0);
+                    (frames, alive) = self.by_periods(s, out, age0);
                     [e0, e1, e2, e3] = self.env;
                 }
                 BuiltinSound::Stab => {
@@ -934,13 +934,13 @@ impl Voice {
         )
     }
 
-    /// Renders `out` (any length, starting at voice age `age0`) from whole control periods:
-    /// each period (16 frames from an age that is a multiple of 16) is computed in one go into
-    /// `ahead`, with its control-rate update at its first frame, and runs copy from it. So the
-    /// voice's code works on fixed blocks (vectorized across time, filters two samples per
-    /// step) and the audio does not depend on how the host splits blocks. Returns the frames
-    /// rendered and whether the note still sounds; a note dies only at the end of a period.
-    fn by_periods(&mut self, out: &mut [f32], age0: u32) -> (usize, bool) {
+    /// Renders the sine voice `sound` over `out` (any length, starting at voice age `age0`) from
+    /// whole control periods: each period (16 frames from an age that is a multiple of 16) is
+    /// computed in one go into `ahead` by [`Voice::sines`], and runs copy from it. So the sines
+    /// work on fixed groups of four frames and the audio does not depend on how the host splits
+    /// blocks. Returns the frames rendered and whether the note still sounds; a note dies only
+    /// at the end of a period.
+    fn by_periods(&mut self, sound: BuiltinSound, out: &mut [f32], age0: u32) -> (usize, bool) {
         let n = out.len();
         let mut i = 0;
         loop {
@@ -954,12 +954,11 @@ impl Voice {
             }
             if k == 0 {
                 let mut period = self.ahead;
-                self.ahead_alive = self.period(&mut period);
+                self.ahead_alive = self.sines(sound, &mut period);
                 self.ahead = period;
                 // Flushed here rather than at the end of a call, which depends on the host's
                 // block split.
                 self.env = self.env.map(flush);
-                self.svf.flush();
             }
             let m = (PERIOD - k).min(n - i);
             for (o, a) in out[i..i + m].iter_mut().zip(&self.ahead[k..]) {
@@ -969,20 +968,7 @@ impl Voice {
         }
     }
 
-    /// Renders one control period of a patch that [renders by periods](Self::by_periods);
-    /// returns whether the note still sounds after it.
-    fn period(&mut self, out: &mut [f32; PERIOD]) -> bool {
-        match self.patch {
-            Patch::Sound(s) => self.sines(s, out),
-            _ => {
-                debug_assert!(false, "{:?} does not render by periods", self.patch);
-                out.fill(0.0);
-                false
-            }
-        }
-    }
-
-    /// Sets up what [`Voice::period`] needs for the note that just started: the sine voices'
+    /// Sets up what [`Voice::sines`] needs for the note that just started: the sine voices'
     /// phase increments and envelope steps.
     fn prepare_periods(&mut self) {
         let k = self.k;
