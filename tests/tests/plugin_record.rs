@@ -2,9 +2,12 @@
 //! with `assert_process_allocs` (any allocation in process() aborts): a take held with the
 //! "Record" parameter equals the input signal sample for sample, from the first frame of the
 //! block the press arrives in to the last frame before the release, at irregular block sizes;
-//! "Preview Take" plays it back on the main output; a take stops by itself at 5 s.
+//! "Preview Take" plays it back on the main output; "Add Take to Grid" makes it a track; a take
+//! stops by itself at 5 s.
 
+use keyboardia_core::{Instrument, SessionState};
 use keyboardia_tests::clap_host::{clap_bundle_path, BundleKind, ClapPlugin, Transport};
+use keyboardia_tests::saved_state;
 
 const ID: &str = "dev.keyboardia.sequencer";
 const SR: f64 = 48_000.0;
@@ -148,6 +151,31 @@ fn plugin_record_take_equals_the_input_sample_aligned_and_previews() {
         expected(0, rec2, end2)[..]
     );
     assert!(r.out.0[prev2 + end2 - rec2..].iter().all(|v| *v == 0.0));
+
+    // "Add Take to Grid" pressed in process() (which must not allocate: the debug bundle
+    // aborts if it does) hands the work to the background thread: the take becomes a track.
+    let _ = r.block(&[("Add Take to Grid", 1.0)]);
+    r.run(1_000);
+    let _ = r.block(&[("Add Take to Grid", 0.0)]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let track = loop {
+        let doc = saved_state::parse(&r.p.save_state());
+        let session: SessionState =
+            serde_json::from_str(&saved_state::field(&doc, "session")).unwrap();
+        if let Some(t) = session.tracks.into_iter().find(|t| t.name == "Take 2") {
+            break t;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no track for the take"
+        );
+        r.run(512);
+    };
+    assert!(
+        matches!(track.instrument, Instrument::Sample(_)),
+        "{:?}",
+        track.instrument
+    );
 }
 
 #[test]
