@@ -14,11 +14,9 @@ impl SampleId {
     /// The id of a sample file with these bytes: the first 32 hex digits of their SHA-256.
     pub fn for_content(bytes: &[u8]) -> SampleId {
         let digest = Sha256::digest(bytes);
-        let hex: String = digest[..CONTENT_ID_HEX_DIGITS / 2]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        hex.parse().expect("32 hex digits are a valid sample id")
+        hex::encode(&digest[..CONTENT_ID_HEX_DIGITS / 2])
+            .parse()
+            .expect("32 hex digits are a valid sample id")
     }
 }
 

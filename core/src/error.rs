@@ -1,7 +1,11 @@
 //! Typed errors. Each has a stable machine-readable [`code`](OpError::code) that travels on the
 //! wire and in REST error bodies.
+//!
+//! Below everything but the ids, lock kinds and limits they name: no other module of the crate
+//! is reachable from here.
 
-use crate::model::{LockKind, TrackId};
+use crate::model::ids::TrackId;
+use crate::model::lock::LockKind;
 
 /// A value that can be out of range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,7 +16,7 @@ pub enum Field {
     Pan,
     StepCount,
     Velocity,
-    /// How many cut points a track has ([`MAX_SLICES`](crate::model::MAX_SLICES) at most).
+    /// How many cut points a track has ([`MAX_SLICES`](crate::model::limits::MAX_SLICES) at most).
     Cuts,
     Lock(LockKind),
 }

@@ -12,7 +12,10 @@
 //! - [`clock`]: the shared session timeline and the NTP-style clock-offset estimator.
 //! - [`room`]: the live room, the authoritative state machine of one live session.
 //! - [`schema`]: versioned documents and the migration path from older versions.
+//! - [`api`]: the REST API's routes, paths and bodies, shared by the Worker and its clients.
+//! - [`rate`]: the token bucket that limits a room's connections and the Worker's clients.
 
+pub mod api;
 pub mod client;
 pub mod clock;
 mod content_id;
@@ -20,6 +23,7 @@ pub mod error;
 pub mod model;
 pub mod ops;
 pub mod protocol;
+pub mod rate;
 pub mod room;
 pub mod schema;
 

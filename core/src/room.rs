@@ -26,6 +26,7 @@ use crate::protocol::{
     decode_client, Broadcast, ClientMessage, ErrorMessage, OpId, Player, PlayerId, ServerMessage,
     Snapshot, PROTOCOL_VERSION,
 };
+use crate::rate::TokenBucket;
 
 /// The host's handle for one connection.
 pub type ConnId = u64;
@@ -97,10 +98,9 @@ struct Conn {
     player: Option<Player>,
     /// The identity the host verified (owner checks for read-only sessions).
     user: Option<String>,
-    /// Token bucket: messages this connection may still send right now.
-    tokens: f64,
-    /// Server time of the last refill.
-    refilled_at: f64,
+    /// Messages this connection may still send right now (refilled at
+    /// [`RoomConfig::msgs_per_sec`] up to [`RoomConfig::burst`]).
+    bucket: TokenBucket,
 }
 
 /// The authoritative state of one live session.
@@ -161,8 +161,7 @@ impl Room {
             id: conn,
             player: Some(player),
             user,
-            tokens: self.config.burst,
-            refilled_at: now,
+            bucket: TokenBucket::full(self.config.burst, now),
         });
     }
 
@@ -174,8 +173,7 @@ impl Room {
             id: conn,
             player: None,
             user,
-            tokens: self.config.burst,
-            refilled_at: now,
+            bucket: TokenBucket::full(self.config.burst, now),
         });
     }
 
@@ -293,16 +291,8 @@ impl Room {
     }
 
     fn take_token(&mut self, i: usize, now: f64) -> bool {
-        let c = &mut self.conns[i];
-        let elapsed = (now - c.refilled_at).max(0.0) / 1000.0;
-        c.tokens = (c.tokens + elapsed * self.config.msgs_per_sec).min(self.config.burst);
-        c.refilled_at = now;
-        if c.tokens >= 1.0 {
-            c.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        let (per_sec, burst) = (self.config.msgs_per_sec, self.config.burst);
+        self.conns[i].bucket.take(now, per_sec, burst).is_ok()
     }
 
     fn hello(&mut self, i: usize, proto: u32, name: String) {

@@ -1,0 +1,200 @@
+//! The compact JSON form of tracks and patterns (see [`Track`]): on/off flags as hex, and only
+//! the steps that differ from the defaults listed. A full 16-track session stays well under 8 KB.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::ids::TrackId;
+use super::instrument::Instrument;
+use super::limits::{DEFAULT_VELOCITY, MAX_STEPS};
+use super::lock::Locks;
+use super::track::{Step, Steps, Track};
+use crate::error::OpError;
+
+/// The JSON shape of a [`Track`] (see its doc).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TrackRepr {
+    id: TrackId,
+    name: String,
+    instrument: Instrument,
+    volume: f32,
+    pan: f32,
+    step_count: u8,
+    on: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    x: Vec<StepDetail>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    cuts: Vec<u32>,
+}
+
+/// A step that differs from the defaults in more than on/off.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepDetail {
+    s: u8,
+    #[serde(
+        default = "default_velocity",
+        skip_serializing_if = "is_default_velocity"
+    )]
+    v: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    p: Option<i8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    l: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    c: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    n: Option<i8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    r: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sl: Option<u8>,
+}
+
+fn default_velocity() -> u8 {
+    DEFAULT_VELOCITY
+}
+
+fn is_default_velocity(v: &u8) -> bool {
+    *v == DEFAULT_VELOCITY
+}
+
+/// Encodes 64 on/off flags as 16 lowercase hex digits, step 0 in the high bit.
+fn encode_on_bits(steps: &Steps) -> String {
+    let bits = steps
+        .iter()
+        .enumerate()
+        .fold(0u64, |acc, (i, s)| acc | ((s.on as u64) << (63 - i)));
+    hex::encode(bits.to_be_bytes())
+}
+
+/// The 64 on/off flags of 16 hex digits (either case).
+fn decode_on_bits(s: &str) -> Result<u64, OpError> {
+    let mut bytes = [0u8; 8];
+    hex::decode_to_slice(s, &mut bytes).map_err(|_| OpError::InvalidPattern)?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+/// The compact JSON form of all 64 steps, shared by tracks and by the set-pattern op.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(into = "PatternRepr", try_from = "PatternRepr")]
+pub struct Pattern(pub Box<Steps>);
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatternRepr {
+    on: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    x: Vec<StepDetail>,
+}
+
+fn steps_to_repr(steps: &Steps) -> (String, Vec<StepDetail>) {
+    let x = steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.velocity != DEFAULT_VELOCITY || !s.locks.is_empty())
+        .map(|(i, s)| StepDetail {
+            s: i as u8,
+            v: s.velocity,
+            p: s.locks.pitch,
+            l: s.locks.volume,
+            c: s.locks.probability,
+            n: s.locks.nudge,
+            r: s.locks.ratchet,
+            sl: s.locks.slice,
+        })
+        .collect();
+    (encode_on_bits(steps), x)
+}
+
+fn steps_from_repr(on: &str, x: Vec<StepDetail>) -> Result<Steps, OpError> {
+    let bits = decode_on_bits(on)?;
+    let mut steps = [Step::default(); MAX_STEPS];
+    for (i, step) in steps.iter_mut().enumerate() {
+        step.on = bits & (1u64 << (63 - i)) != 0;
+    }
+    let mut seen = 0u64;
+    for d in x {
+        let i = d.s as usize;
+        if i >= MAX_STEPS {
+            return Err(OpError::StepOutOfRange);
+        }
+        if seen & (1 << i) != 0 {
+            return Err(OpError::InvalidPattern);
+        }
+        seen |= 1 << i;
+        let step = &mut steps[i];
+        step.velocity = d.v;
+        step.locks = Locks {
+            pitch: d.p,
+            volume: d.l,
+            probability: d.c,
+            nudge: d.n,
+            ratchet: d.r,
+            slice: d.sl,
+        };
+        step.validate()?;
+    }
+    Ok(steps)
+}
+
+impl From<Pattern> for PatternRepr {
+    fn from(p: Pattern) -> Self {
+        let (on, x) = steps_to_repr(&p.0);
+        Self { on, x }
+    }
+}
+
+impl TryFrom<PatternRepr> for Pattern {
+    type Error = OpError;
+    fn try_from(r: PatternRepr) -> Result<Self, OpError> {
+        Ok(Self(Box::new(steps_from_repr(&r.on, r.x)?)))
+    }
+}
+
+impl Serialize for Track {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        TrackRepr::from(self.clone()).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Track {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Track::try_from(TrackRepr::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl From<Track> for TrackRepr {
+    fn from(t: Track) -> Self {
+        let (on, x) = steps_to_repr(&t.steps);
+        Self {
+            id: t.id,
+            name: t.name,
+            instrument: t.instrument,
+            volume: t.volume,
+            pan: t.pan,
+            step_count: t.step_count,
+            on,
+            x,
+            cuts: t.cuts,
+        }
+    }
+}
+
+impl TryFrom<TrackRepr> for Track {
+    type Error = OpError;
+    fn try_from(r: TrackRepr) -> Result<Self, OpError> {
+        let track = Track {
+            id: r.id,
+            name: r.name,
+            instrument: r.instrument,
+            volume: r.volume,
+            pan: r.pan,
+            step_count: r.step_count,
+            steps: steps_from_repr(&r.on, r.x)?,
+            cuts: r.cuts,
+        };
+        track.validate()?;
+        Ok(track)
+    }
+}

@@ -1,0 +1,52 @@
+//! Every range a value of the session document may take, and its other limits and defaults, as
+//! `pub const`s: validation, the engine and the editor share one definition. Depends on nothing.
+
+use std::ops::RangeInclusive;
+
+/// At most this many tracks in a session.
+pub const MAX_TRACKS: usize = 16;
+/// Every track stores this many steps, whatever its step count.
+pub const MAX_STEPS: usize = 64;
+/// The step counts the editor offers as buttons; any value in [`STEP_COUNT_RANGE`] is valid.
+pub const STEP_COUNT_PRESETS: [u8; 3] = [16, 32, 64];
+/// Valid per-track step counts (a track loops over its first `step_count` steps).
+pub const STEP_COUNT_RANGE: RangeInclusive<u8> = 1..=64;
+/// Session tempo in BPM.
+pub const TEMPO_RANGE: RangeInclusive<f64> = 60.0..=180.0;
+/// Swing in percent: 0 is straight, 100 delays each off-beat 16th by half a step.
+pub const SWING_RANGE: RangeInclusive<f64> = 0.0..=100.0;
+/// Track volume as linear gain.
+pub const VOLUME_RANGE: RangeInclusive<f32> = 0.0..=1.0;
+/// Track pan: -1 is hard left, +1 hard right.
+pub const PAN_RANGE: RangeInclusive<f32> = -1.0..=1.0;
+/// Step velocity, MIDI-style.
+pub const VELOCITY_RANGE: RangeInclusive<u8> = 1..=127;
+/// Velocity of a step nobody has changed.
+pub const DEFAULT_VELOCITY: u8 = 100;
+/// Pitch lock in semitones.
+pub const PITCH_RANGE: RangeInclusive<i8> = -24..=24;
+/// Volume lock as a linear gain multiplier on the track volume.
+pub const LOCK_VOLUME_RANGE: RangeInclusive<f32> = 0.0..=1.0;
+/// Probability lock in percent.
+pub const PROBABILITY_RANGE: RangeInclusive<u8> = 0..=100;
+/// Micro-timing nudge lock in percent of one step (negative plays early).
+pub const NUDGE_RANGE: RangeInclusive<i8> = -50..=50;
+/// Ratchet lock: the step retriggers this many times within its length.
+pub const RATCHET_RANGE: RangeInclusive<u8> = 1..=8;
+/// A sample track is cut into at most this many slices (one per step of a 64-step track): a
+/// track has at most this many cut points, each the first frame of one slice.
+pub const MAX_SLICES: usize = 64;
+/// Slice lock: which slice of a sample track's sample the step plays (see `slice_bounds`).
+pub const SLICE_RANGE: RangeInclusive<u8> = 0..=(MAX_SLICES as u8 - 1);
+/// Longest track name, in bytes of UTF-8.
+pub const NAME_MAX_BYTES: usize = 32;
+/// Longest track id, in bytes (ASCII `[a-z0-9_-]`).
+pub const TRACK_ID_MAX_LEN: usize = 8;
+/// Longest sample id, in bytes (ASCII `[A-Za-z0-9_-]`).
+pub const SAMPLE_ID_MAX_LEN: usize = 64;
+/// Default tempo of a new session.
+pub const DEFAULT_TEMPO: f64 = 120.0;
+/// Default volume of a new track.
+pub const DEFAULT_VOLUME: f32 = 0.8;
+/// The schema version this build writes. Older versions are migrated by the `schema` module.
+pub const SCHEMA_VERSION: u32 = 1;

@@ -1,0 +1,131 @@
+//! Parameter locks: per-step values that override the track's (pitch, volume, probability,
+//! nudge, ratchet, slice). Their ranges are in `limits.rs`, their validation in `validate.rs`.
+
+use serde::{Deserialize, Serialize};
+
+/// Which parameter a lock sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LockKind {
+    #[serde(rename = "p")]
+    Pitch,
+    #[serde(rename = "l")]
+    Volume,
+    #[serde(rename = "c")]
+    Probability,
+    #[serde(rename = "n")]
+    Nudge,
+    #[serde(rename = "r")]
+    Ratchet,
+    #[serde(rename = "sl")]
+    Slice,
+}
+
+impl LockKind {
+    pub const ALL: [LockKind; 6] = [
+        Self::Pitch,
+        Self::Volume,
+        Self::Probability,
+        Self::Nudge,
+        Self::Ratchet,
+        Self::Slice,
+    ];
+}
+
+/// One parameter lock with its value. On the wire: `{"k":"p","v":12}`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "k", content = "v")]
+pub enum Lock {
+    /// Semitones, [`PITCH_RANGE`](super::limits::PITCH_RANGE).
+    #[serde(rename = "p")]
+    Pitch(i8),
+    /// Gain multiplier, [`LOCK_VOLUME_RANGE`](super::limits::LOCK_VOLUME_RANGE).
+    #[serde(rename = "l")]
+    Volume(f32),
+    /// Percent chance that the step plays, [`PROBABILITY_RANGE`](super::limits::PROBABILITY_RANGE).
+    #[serde(rename = "c")]
+    Probability(u8),
+    /// Percent of a step, [`NUDGE_RANGE`](super::limits::NUDGE_RANGE).
+    #[serde(rename = "n")]
+    Nudge(i8),
+    /// Retriggers per step, [`RATCHET_RANGE`](super::limits::RATCHET_RANGE).
+    #[serde(rename = "r")]
+    Ratchet(u8),
+    /// The slice of the track's sample the step plays, [`SLICE_RANGE`](super::limits::SLICE_RANGE) (see `slice_bounds`;
+    /// other instruments ignore it). `"sl"`, not `"s"`: in a step detail `s` is the step index.
+    #[serde(rename = "sl")]
+    Slice(u8),
+}
+
+impl Lock {
+    pub fn kind(&self) -> LockKind {
+        match self {
+            Self::Pitch(_) => LockKind::Pitch,
+            Self::Volume(_) => LockKind::Volume,
+            Self::Probability(_) => LockKind::Probability,
+            Self::Nudge(_) => LockKind::Nudge,
+            Self::Ratchet(_) => LockKind::Ratchet,
+            Self::Slice(_) => LockKind::Slice,
+        }
+    }
+}
+
+/// The parameter locks of one step; `None` means "use the track's value".
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Locks {
+    /// Semitones ([`Lock::Pitch`]).
+    pub pitch: Option<i8>,
+    /// Gain multiplier on the track volume ([`Lock::Volume`]).
+    pub volume: Option<f32>,
+    /// Percent chance that the step plays ([`Lock::Probability`]).
+    pub probability: Option<u8>,
+    /// Percent of a step, negative plays early ([`Lock::Nudge`]).
+    pub nudge: Option<i8>,
+    /// Retriggers within the step ([`Lock::Ratchet`]).
+    pub ratchet: Option<u8>,
+    /// Which slice of the track's sample plays ([`Lock::Slice`]).
+    pub slice: Option<u8>,
+}
+
+impl Locks {
+    pub fn get(&self, kind: LockKind) -> Option<Lock> {
+        match kind {
+            LockKind::Pitch => self.pitch.map(Lock::Pitch),
+            LockKind::Volume => self.volume.map(Lock::Volume),
+            LockKind::Probability => self.probability.map(Lock::Probability),
+            LockKind::Nudge => self.nudge.map(Lock::Nudge),
+            LockKind::Ratchet => self.ratchet.map(Lock::Ratchet),
+            LockKind::Slice => self.slice.map(Lock::Slice),
+        }
+    }
+
+    pub fn set(&mut self, lock: Lock) {
+        match lock {
+            Lock::Pitch(v) => self.pitch = Some(v),
+            Lock::Volume(v) => self.volume = Some(v),
+            Lock::Probability(v) => self.probability = Some(v),
+            Lock::Nudge(v) => self.nudge = Some(v),
+            Lock::Ratchet(v) => self.ratchet = Some(v),
+            Lock::Slice(v) => self.slice = Some(v),
+        }
+    }
+
+    pub fn clear(&mut self, kind: LockKind) {
+        match kind {
+            LockKind::Pitch => self.pitch = None,
+            LockKind::Volume => self.volume = None,
+            LockKind::Probability => self.probability = None,
+            LockKind::Nudge => self.nudge = None,
+            LockKind::Ratchet => self.ratchet = None,
+            LockKind::Slice => self.slice = None,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Every lock that is set.
+    pub fn iter(&self) -> impl Iterator<Item = Lock> + '_ {
+        LockKind::ALL.iter().filter_map(|k| self.get(*k))
+    }
+}

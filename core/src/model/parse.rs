@@ -1,0 +1,59 @@
+//! Reading ids and instruments from text: `FromStr` refuses a malformed id with
+//! [`OpError::InvalidId`], and serde goes through `Display` and `FromStr`, so every id is
+//! validated on the way in, whatever the document.
+
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::ids::{SampleId, SessionId, TrackId};
+use super::instrument::Instrument;
+use crate::error::OpError;
+
+impl FromStr for SessionId {
+    type Err = OpError;
+
+    /// Accepts only the hyphenated lowercase-or-uppercase form of a version-4 UUID.
+    fn from_str(s: &str) -> Result<Self, OpError> {
+        SessionId::from_text(s).ok_or(OpError::InvalidId)
+    }
+}
+
+impl FromStr for TrackId {
+    type Err = OpError;
+
+    /// Accepts 1 to 8 bytes of `[a-z0-9_-]`.
+    fn from_str(s: &str) -> Result<Self, OpError> {
+        TrackId::from_text(s).ok_or(OpError::InvalidId)
+    }
+}
+
+impl FromStr for SampleId {
+    type Err = OpError;
+
+    /// Accepts 1 to 64 bytes of `[A-Za-z0-9_-]`.
+    fn from_str(s: &str) -> Result<Self, OpError> {
+        SampleId::from_text(s).ok_or(OpError::InvalidId)
+    }
+}
+
+/// Serializes a type as its `Display` string and deserializes it through its `FromStr`, so
+/// every id is validated on the way in.
+macro_rules! serde_via_str {
+    ($($t:ty),*) => {$(
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+
+serde_via_str!(SessionId, TrackId, SampleId, Instrument);

@@ -1,0 +1,115 @@
+//! Every invariant of the session document, checked in one place: ranges (and NaN), names, cut
+//! points, the track cap and unique track ids. A document that passes [`SessionState::validate`]
+//! is one the engine can play and every peer accepts.
+
+use std::ops::RangeInclusive;
+
+use super::cuts::validate_cuts;
+use super::limits::{
+    LOCK_VOLUME_RANGE, MAX_TRACKS, NAME_MAX_BYTES, NUDGE_RANGE, PAN_RANGE, PITCH_RANGE,
+    PROBABILITY_RANGE, RATCHET_RANGE, SCHEMA_VERSION, SLICE_RANGE, STEP_COUNT_RANGE, SWING_RANGE,
+    TEMPO_RANGE, VELOCITY_RANGE, VOLUME_RANGE,
+};
+use super::lock::Lock;
+use super::session::{Session, SessionState};
+use super::track::{Step, Track};
+use crate::error::{Field, OpError};
+
+impl Lock {
+    /// Checks the value against its range (and for NaN).
+    pub fn validate(&self) -> Result<(), OpError> {
+        let ok = match *self {
+            Self::Pitch(v) => PITCH_RANGE.contains(&v),
+            Self::Volume(v) => LOCK_VOLUME_RANGE.contains(&v),
+            Self::Probability(v) => PROBABILITY_RANGE.contains(&v),
+            Self::Nudge(v) => NUDGE_RANGE.contains(&v),
+            Self::Ratchet(v) => RATCHET_RANGE.contains(&v),
+            Self::Slice(v) => SLICE_RANGE.contains(&v),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(OpError::OutOfRange(Field::Lock(self.kind())))
+        }
+    }
+}
+
+impl Step {
+    /// Checks the velocity and every lock.
+    pub fn validate(&self) -> Result<(), OpError> {
+        if !VELOCITY_RANGE.contains(&self.velocity) {
+            return Err(OpError::OutOfRange(Field::Velocity));
+        }
+        self.locks.iter().try_for_each(|l| l.validate())
+    }
+}
+
+impl Track {
+    /// Checks every field against its range.
+    pub fn validate(&self) -> Result<(), OpError> {
+        validate_name(&self.name)?;
+        check_f32(self.volume, &VOLUME_RANGE, Field::Volume)?;
+        check_f32(self.pan, &PAN_RANGE, Field::Pan)?;
+        if !STEP_COUNT_RANGE.contains(&self.step_count) {
+            return Err(OpError::OutOfRange(Field::StepCount));
+        }
+        validate_cuts(&self.cuts)?;
+        self.steps.iter().try_for_each(Step::validate)
+    }
+}
+
+impl SessionState {
+    /// Checks every invariant: ranges, the track cap, unique track ids.
+    pub fn validate(&self) -> Result<(), OpError> {
+        if self.version != SCHEMA_VERSION {
+            return Err(OpError::UnsupportedVersion(self.version));
+        }
+        check_f64(self.tempo, &TEMPO_RANGE, Field::Tempo)?;
+        check_f64(self.swing, &SWING_RANGE, Field::Swing)?;
+        if self.tracks.len() > MAX_TRACKS {
+            return Err(OpError::TooManyTracks);
+        }
+        for (i, t) in self.tracks.iter().enumerate() {
+            t.validate()?;
+            if self.tracks[..i].iter().any(|o| o.id == t.id) {
+                return Err(OpError::DuplicateTrackId(t.id));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Session {
+    /// Checks the session's state ([`SessionState::validate`]).
+    pub fn validate(&self) -> Result<(), OpError> {
+        self.state.validate()
+    }
+}
+
+pub(crate) fn check_f32(v: f32, range: &RangeInclusive<f32>, field: Field) -> Result<(), OpError> {
+    if !v.is_finite() {
+        Err(OpError::NotFinite(field))
+    } else if !range.contains(&v) {
+        Err(OpError::OutOfRange(field))
+    } else {
+        Ok(())
+    }
+}
+
+pub(crate) fn check_f64(v: f64, range: &RangeInclusive<f64>, field: Field) -> Result<(), OpError> {
+    if !v.is_finite() {
+        Err(OpError::NotFinite(field))
+    } else if !range.contains(&v) {
+        Err(OpError::OutOfRange(field))
+    } else {
+        Ok(())
+    }
+}
+
+pub(crate) fn validate_name(name: &str) -> Result<(), OpError> {
+    if name.len() > NAME_MAX_BYTES || name.chars().any(char::is_control) {
+        Err(OpError::InvalidName)
+    } else {
+        Ok(())
+    }
+}
