@@ -1,5 +1,6 @@
 //! Servers and invite links.
 
+use keyboardia_core::api::Route;
 use keyboardia_core::{OpError, SessionId};
 
 /// The local server `scripts/server.sh` starts (`wrangler dev`).
@@ -54,7 +55,7 @@ impl Server {
         } else {
             format!("ws://{}", self.base.trim_start_matches("http://"))
         };
-        format!("{ws}/api/sessions/{id}/ws")
+        format!("{ws}{}", Route::LiveSocket(id).path())
     }
 
     /// The link a player shares: `{base}/s/{id}` (the seed's URL scheme).

@@ -1,11 +1,17 @@
-//! The REST side of the server: sessions (create, load, save, fork) and shared samples.
+//! The REST side of the server: sessions (create, load, save, fork) and shared samples. Routes,
+//! paths and bodies are core's [`keyboardia_core::api`], the ones the Worker answers with.
 
+use keyboardia_core::api::{
+    is_transient_status, CreateSession, ErrorBody, Route, SAMPLE_ID_PARAM, SAMPLE_NAME_PARAM,
+};
 use keyboardia_core::error::ErrorCode;
 use keyboardia_core::schema::{session_from_json, SchemaError};
 use keyboardia_core::{SampleId, Session, SessionId, SessionState};
-use serde::Deserialize;
 
 use crate::link::Server;
+
+/// A sample stored on the server (the upload's reply).
+pub use keyboardia_core::api::UploadedSample;
 
 /// Why a REST call failed.
 #[derive(Debug, thiserror::Error)]
@@ -36,27 +42,13 @@ impl From<SchemaError> for RestError {
     }
 }
 
-/// A sample stored on the server.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct UploadedSample {
-    pub id: SampleId,
-    pub name: String,
-    pub url: String,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    code: ErrorCode,
-    msg: String,
-}
-
 impl RestError {
     /// Whether trying again later can succeed: the network failed, the reply was garbled, the
     /// server was busy (429) or failed (5xx). Other refusals are final.
     pub fn is_transient(&self) -> bool {
         match self {
             RestError::Unreachable(_) | RestError::BadReply(_) => true,
-            RestError::Refused { status, .. } => *status == 429 || *status >= 500,
+            RestError::Refused { status, .. } => is_transient_status(*status),
         }
     }
 }
@@ -84,6 +76,11 @@ impl Rest {
         &self.server
     }
 
+    /// The URL of `route` on this server.
+    fn url(&self, route: &Route) -> String {
+        format!("{}{}", self.server.base(), route.path())
+    }
+
     async fn checked(resp: reqwest::Response) -> Result<bytes::Bytes, RestError> {
         let status = resp.status().as_u16();
         let body = resp.bytes().await?;
@@ -105,10 +102,13 @@ impl Rest {
 
     /// `POST /api/sessions` with an initial state.
     pub async fn create(&self, state: &SessionState) -> Result<Session, RestError> {
-        let body = serde_json::json!({ "state": state });
+        let body = CreateSession {
+            state: Some(serde_json::to_value(state).expect("a session state is plain JSON")),
+            mode: None,
+        };
         let resp = self
             .http
-            .post(self.server.api("sessions"))
+            .post(self.url(&Route::CreateSession))
             .json(&body)
             .send()
             .await?;
@@ -119,7 +119,7 @@ impl Rest {
     pub async fn load(&self, id: SessionId) -> Result<Session, RestError> {
         let resp = self
             .http
-            .get(self.server.api(&format!("sessions/{id}")))
+            .get(self.url(&Route::GetSession(id)))
             .send()
             .await?;
         Ok(session_from_json(&Self::checked(resp).await?)?)
@@ -129,7 +129,7 @@ impl Rest {
     pub async fn save(&self, id: SessionId, state: &SessionState) -> Result<(), RestError> {
         let resp = self
             .http
-            .put(self.server.api(&format!("sessions/{id}")))
+            .put(self.url(&Route::SaveSession(id)))
             .json(state)
             .send()
             .await?;
@@ -140,7 +140,7 @@ impl Rest {
     pub async fn fork(&self, id: SessionId) -> Result<Session, RestError> {
         let resp = self
             .http
-            .post(self.server.api(&format!("sessions/{id}/fork")))
+            .post(self.url(&Route::ForkSession(id)))
             .send()
             .await?;
         Ok(session_from_json(&Self::checked(resp).await?)?)
@@ -202,13 +202,13 @@ impl Rest {
             progress(sent, total);
             Ok::<_, std::io::Error>(c)
         }));
-        let mut query = vec![("name", name)];
+        let mut query = vec![(SAMPLE_NAME_PARAM, name)];
         if let Some(sample) = sample {
-            query.push(("id", sample.as_str()));
+            query.push((SAMPLE_ID_PARAM, sample.as_str()));
         }
         let resp = self
             .http
-            .post(self.server.api(&format!("sessions/{id}/samples")))
+            .post(self.url(&Route::UploadSample(id)))
             .query(&query)
             .header("content-type", "audio/wav")
             .header("content-length", total)
@@ -227,7 +227,7 @@ impl Rest {
     ) -> Result<Vec<u8>, RestError> {
         let resp = self
             .http
-            .get(self.server.api(&format!("sessions/{id}/samples/{sample}")))
+            .get(self.url(&Route::DownloadSample(id, sample.clone())))
             .send()
             .await?;
         Ok(Self::checked(resp).await?.to_vec())

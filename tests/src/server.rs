@@ -50,7 +50,7 @@ impl Default for Options {
                 ("RATE_CREATE_PER_MIN".into(), "100000".into()),
                 ("RATE_FORK_PER_MIN".into(), "100000".into()),
                 ("RATE_UPLOAD_PER_MIN".into(), "100000".into()),
-                // Enables POST /api/sessions/{id}/test/evict (see worker/src/routes.rs).
+                // Enables POST /api/sessions/{id}/test/evict (see core's api::Route::TestEvict).
                 ("TEST_HOOKS".into(), "1".into()),
             ],
             state_root: None,
@@ -250,7 +250,7 @@ impl Server {
 
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + READY_TIMEOUT;
-        let url = format!("{}/api/health", self.base_url());
+        let url = format!("{}{}", self.base_url(), keyboardia_core::api::HEALTH_PATH);
         let agent = ureq::AgentBuilder::new()
             .timeout(Duration::from_secs(2))
             .build();
@@ -354,7 +354,7 @@ impl Server {
             }
             let url = format!("http://127.0.0.1:{port}");
             let ok = agent
-                .get(&format!("{url}/api/health"))
+                .get(&format!("{url}{}", keyboardia_core::api::HEALTH_PATH))
                 .call()
                 .map(|r| r.into_string().unwrap_or_default().contains("\"ok\":true"))
                 .unwrap_or(false);
@@ -371,7 +371,7 @@ impl Server {
     pub fn evict(&self, id: keyboardia_core::SessionId) {
         let http = self.http("127.0.0.1");
         for _ in 0..100 {
-            let r = http.request("POST", &format!("/api/sessions/{id}/test/evict"), &[], None);
+            let r = http.request("POST", &keyboardia_core::api::evict_path(id), &[], None);
             match r.status {
                 200 => {
                     assert_eq!(r.json()["evicted"], true, "the room was live");

@@ -2,27 +2,21 @@
 //! is one of core's [`ErrorCode`]s. Handlers return `Result<_, ApiError>` and use `?`; the edge
 //! turns the error into a response exactly once.
 
+use keyboardia_core::api::{ErrorBody, RouteError};
 use keyboardia_core::schema::SchemaError;
 use keyboardia_core::{ErrorCode, OpError};
-use serde::Serialize;
-
-use crate::routes::RouteError;
 
 /// A refused request.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApiError {
+    /// The HTTP status of the reply.
     pub status: u16,
+    /// The stable reason, sent in the body.
     pub code: ErrorCode,
+    /// For people, sent in the body.
     pub msg: String,
     /// For 429: seconds until a retry can succeed (sent as `Retry-After`).
     pub retry_after_s: Option<u64>,
-}
-
-/// The JSON body of an error reply.
-#[derive(Serialize)]
-pub struct ErrorBody<'a> {
-    pub code: ErrorCode,
-    pub msg: &'a str,
 }
 
 impl ApiError {
@@ -72,7 +66,7 @@ impl ApiError {
     pub fn body_json(&self) -> String {
         serde_json::to_string(&ErrorBody {
             code: self.code,
-            msg: &self.msg,
+            msg: self.msg.clone(),
         })
         .unwrap_or_default()
     }
@@ -106,9 +100,9 @@ impl From<SchemaError> for ApiError {
 impl From<RouteError> for ApiError {
     fn from(e: RouteError) -> Self {
         match e {
-            RouteError::NotFound => Self::new(404, ErrorCode::NotFound, "no such endpoint"),
+            RouteError::NotFound => Self::new(404, ErrorCode::NotFound, e.to_string()),
             RouteError::MethodNotAllowed => {
-                Self::new(405, ErrorCode::MethodNotAllowed, "method not allowed here")
+                Self::new(405, ErrorCode::MethodNotAllowed, e.to_string())
             }
             RouteError::BadId(e) => e.into(),
         }

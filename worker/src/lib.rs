@@ -8,14 +8,14 @@
 //! - Per-client-address rate limits on create, fork and upload (a `RateLimiter` Durable Object
 //!   per address), per-socket message limits in the room.
 //!
-//! The pure parts (route table, limits, audio checks, error replies) build and are tested
-//! natively; everything that touches the Workers runtime only exists on `wasm32`.
+//! The route table is core's [`keyboardia_core::api`], shared with the clients. The pure parts
+//! (limits, audio checks, error replies) build and are tested natively; everything that touches
+//! the Workers runtime only exists on `wasm32`.
 
 pub mod api_error;
 pub mod audio;
 pub mod limits;
 pub mod owner;
-pub mod routes;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

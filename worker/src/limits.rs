@@ -1,8 +1,9 @@
 //! Abuse limits: per-client-address token buckets and the size limits of uploads.
 //!
-//! The bucket arithmetic is pure and takes time as an argument; the `RateLimiter` Durable Object
-//! (one per client address) holds the buckets and calls [`TokenBucket::take`].
+//! The bucket arithmetic is core's [`TokenBucket`](keyboardia_core::rate::TokenBucket); the
+//! `RateLimiter` Durable Object (one per client address) holds one per [`Bucket`].
 
+use keyboardia_core::api::Route;
 use serde::{Deserialize, Serialize};
 
 /// The largest sample upload accepted, in bytes (5 s of 48 kHz 24-bit stereo is 1.44 MB).
@@ -32,6 +33,16 @@ pub enum Bucket {
 }
 
 impl Bucket {
+    /// The bucket `route` draws from, if it is rate-limited.
+    pub fn for_route(route: &Route) -> Option<Bucket> {
+        match route {
+            Route::CreateSession => Some(Bucket::Create),
+            Route::ForkSession(_) => Some(Bucket::Fork),
+            Route::UploadSample(_) => Some(Bucket::Upload),
+            _ => None,
+        }
+    }
+
     pub const ALL: [Bucket; 3] = [Bucket::Create, Bucket::Fork, Bucket::Upload];
 
     /// The name of the `wrangler.toml` variable that overrides this bucket's rate (per minute).
@@ -53,63 +64,32 @@ impl Bucket {
     }
 }
 
-/// A refilling allowance: `burst` requests at once, then `per_sec` more each second.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TokenBucket {
-    /// Requests that may be made now (fractional while refilling).
-    pub tokens: f64,
-    /// When `tokens` was last brought up to date, in ms.
-    pub updated_ms: f64,
-}
-
-impl TokenBucket {
-    /// A full bucket at `now_ms`.
-    pub fn full(burst: f64, now_ms: f64) -> Self {
-        Self {
-            tokens: burst,
-            updated_ms: now_ms,
-        }
-    }
-
-    /// Takes one token, or says how many ms until one is available.
-    pub fn take(&mut self, now_ms: f64, per_sec: f64, burst: f64) -> Result<(), f64> {
-        let elapsed = (now_ms - self.updated_ms).max(0.0);
-        self.tokens = (self.tokens + elapsed / 1000.0 * per_sec).min(burst);
-        self.updated_ms = now_ms.max(self.updated_ms);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            Ok(())
-        } else if per_sec > 0.0 {
-            Err(((1.0 - self.tokens) / per_sec * 1000.0).ceil())
-        } else {
-            Err(f64::INFINITY)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn burst_then_refill() {
-        let mut b = TokenBucket::full(3.0, 0.0);
-        for _ in 0..3 {
-            assert_eq!(b.take(0.0, 1.0, 3.0), Ok(()));
+    fn only_create_fork_and_upload_are_rate_limited() {
+        let id = "0b8a4c1e-6f7d-4e2a-9b3c-5d6e7f8a9b0c".parse().unwrap();
+        assert_eq!(
+            Bucket::for_route(&Route::CreateSession),
+            Some(Bucket::Create)
+        );
+        assert_eq!(
+            Bucket::for_route(&Route::ForkSession(id)),
+            Some(Bucket::Fork)
+        );
+        assert_eq!(
+            Bucket::for_route(&Route::UploadSample(id)),
+            Some(Bucket::Upload)
+        );
+        for free in [
+            Route::Health,
+            Route::GetSession(id),
+            Route::SaveSession(id),
+            Route::LiveSocket(id),
+        ] {
+            assert_eq!(Bucket::for_route(&free), None, "{free:?}");
         }
-        let wait = b.take(0.0, 1.0, 3.0).unwrap_err();
-        assert_eq!(wait, 1000.0);
-        assert!(b.take(500.0, 1.0, 3.0).is_err());
-        assert_eq!(b.take(1000.0, 1.0, 3.0), Ok(()));
-        // Never more than the burst, however long the pause.
-        let _ = b.take(1_000_000.0, 1.0, 3.0);
-        assert!(b.tokens <= 2.0 + 1e-9);
-    }
-
-    #[test]
-    fn time_going_backwards_does_not_mint_tokens() {
-        let mut b = TokenBucket::full(1.0, 1000.0);
-        assert_eq!(b.take(1000.0, 1.0, 1.0), Ok(()));
-        assert!(b.take(0.0, 1.0, 1.0).is_err());
     }
 }

@@ -12,13 +12,12 @@ pub const OWNER_KEY_MAX_BYTES: usize = 128;
 
 /// The owner id a key stands for: lowercase hex SHA-256 of the key.
 pub fn owner_id_for_key(key: &str) -> String {
-    let digest = Sha256::digest(key.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(key.as_bytes()))
 }
 
 /// A new owner key from 16 random bytes the caller draws.
 pub fn owner_key_from_random(bytes: [u8; 16]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// The key in an `Authorization` header value, if it is a bearer key of sane length.

@@ -1,9 +1,14 @@
 //! Clients of the real Worker: REST ([`Http`]) and a live-session player ([`LiveClient`]).
+//!
+//! Paths and header names are core's [`keyboardia_core::api`], the Worker's own; its path
+//! builders take `&str` ids so that tests can send malformed ones. Replies stay raw JSON here,
+//! so the tests pin the wire format independently of core's types.
 
 use std::io::Read;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use keyboardia_core::api::{self, Method, CLIENT_ADDRESS_HEADER, SAMPLE_NAME_PARAM, SESSIONS_PATH};
 use keyboardia_core::protocol::{decode_server, ClientMessage, OpId, ServerMessage, Snapshot};
 use keyboardia_core::schema::session_from_json;
 use keyboardia_core::{Op, Session, SessionId};
@@ -86,7 +91,7 @@ impl Http {
         let mut req = self
             .agent
             .request(method, &format!("{}{path}", self.base))
-            .set("cf-connecting-ip", &self.address);
+            .set(CLIENT_ADDRESS_HEADER, &self.address);
         for (k, v) in headers {
             req = req.set(k, v);
         }
@@ -119,7 +124,12 @@ impl Http {
 
     /// `POST /api/sessions` with an optional JSON body.
     pub fn create(&self, body: Option<&str>) -> HttpReply {
-        self.request("POST", "/api/sessions", &[], body.map(str::as_bytes))
+        self.request(
+            Method::Post.as_str(),
+            SESSIONS_PATH,
+            &[],
+            body.map(str::as_bytes),
+        )
     }
 
     /// Creates an empty session and returns it.
@@ -128,21 +138,26 @@ impl Http {
     }
 
     pub fn get(&self, id: &str) -> HttpReply {
-        self.request("GET", &format!("/api/sessions/{id}"), &[], None)
+        self.request(Method::Get.as_str(), &api::session_path(id), &[], None)
     }
 
     pub fn put(&self, id: &str, body: &[u8]) -> HttpReply {
-        self.request("PUT", &format!("/api/sessions/{id}"), &[], Some(body))
+        self.request(
+            Method::Put.as_str(),
+            &api::session_path(id),
+            &[],
+            Some(body),
+        )
     }
 
     pub fn fork(&self, id: &str) -> HttpReply {
-        self.request("POST", &format!("/api/sessions/{id}/fork"), &[], None)
+        self.request(Method::Post.as_str(), &api::fork_path(id), &[], None)
     }
 
     pub fn upload(&self, id: &str, content_type: &str, name: &str, bytes: &[u8]) -> HttpReply {
         self.request(
-            "POST",
-            &format!("/api/sessions/{id}/samples?name={name}"),
+            Method::Post.as_str(),
+            &format!("{}?{SAMPLE_NAME_PARAM}={name}", api::samples_path(id)),
             &[("content-type", content_type)],
             Some(bytes),
         )
@@ -186,8 +201,9 @@ impl LiveClient {
     /// Opens the socket without saying hello.
     pub fn open(base_url: &str, id: &str, query: &str) -> Result<LiveClient, tungstenite::Error> {
         let url = format!(
-            "{}/api/sessions/{id}/ws{query}",
-            base_url.replacen("http://", "ws://", 1)
+            "{}{}{query}",
+            base_url.replacen("http://", "ws://", 1),
+            api::socket_path(id)
         );
         let host = base_url.trim_start_matches("http://");
         let stream = TcpStream::connect(host).map_err(tungstenite::Error::Io)?;

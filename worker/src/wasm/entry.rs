@@ -1,11 +1,14 @@
-//! The fetch entry point: parse the route, apply the client-address limits, dispatch. No work
-//! happens here; each feature's handlers live in their own module.
+//! The fetch entry point: parse the route (core's one table, [`Route::parse`]), apply the
+//! client-address limits, dispatch. No work happens here; each feature's handlers live in their
+//! own module.
 
+use keyboardia_core::api::{Health, Method, Route, RouteError};
 use worker::{event, Context, Env, Request, Response};
 
-use super::http::{error_response, ApiResult};
+use super::http::{error_response, json_of, ApiResult};
+use super::live::{self, Call};
 use super::{limiter, samples, sessions};
-use crate::routes::{Method, Route, RouteError};
+use crate::limits::Bucket;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
@@ -26,11 +29,11 @@ fn method(req: &Request) -> Method {
 
 async fn dispatch(req: Request, env: Env) -> ApiResult {
     let route = Route::parse(method(&req), &req.path())?;
-    if let Some(bucket) = route.rate_bucket() {
+    if let Some(bucket) = Bucket::for_route(&route) {
         limiter::check(&req, &env, bucket).await?;
     }
     match route {
-        Route::Health => super::http::json(200, r#"{"ok":true}"#.into()),
+        Route::Health => json_of(200, &Health { ok: true }),
         Route::CreateSession => sessions::create(req, &env).await,
         Route::GetSession(id) => sessions::get(id, &env).await,
         Route::SaveSession(id) => sessions::save(req, id, &env).await,
@@ -45,7 +48,7 @@ async fn dispatch(req: Request, env: Env) -> ApiResult {
             }
             let mut init = worker::RequestInit::new();
             init.with_method(worker::Method::Post);
-            super::live::call(&env, id, "evict", &init).await
+            live::call(&env, id, Call::Evict, &init).await
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Small HTTP helpers shared by the handlers: JSON replies, bounded bodies, randomness, time,
 //! and the one conversion of [`ApiError`] into a response.
 
+use keyboardia_core::api::{CLIENT_ADDRESS_HEADER, RETRY_AFTER_HEADER};
+use serde::Serialize;
 use worker::{Headers, Request, Response, ResponseBuilder};
 
 use crate::api_error::ApiError;
@@ -40,12 +42,20 @@ pub fn json(status: u16, body: String) -> ApiResult {
         .fixed(body.into_bytes()))
 }
 
+/// A JSON reply with `status` and `body` serialized.
+pub fn json_of(status: u16, body: &impl Serialize) -> ApiResult {
+    json(
+        status,
+        serde_json::to_string(body).map_err(|e| ApiError::internal(e.to_string()))?,
+    )
+}
+
 /// The one place a refusal becomes a response.
 pub fn error_response(e: &ApiError) -> worker::Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
     if let Some(s) = e.retry_after_s {
-        headers.set("retry-after", &s.to_string())?;
+        headers.set(RETRY_AFTER_HEADER, &s.to_string())?;
     }
     Ok(ResponseBuilder::new()
         .with_status(e.status)
@@ -70,10 +80,10 @@ pub async fn body_bytes(req: &mut Request, max: usize, what: &str) -> ApiResult<
     Ok(bytes)
 }
 
-/// The client's address, as Cloudflare reports it (`CF-Connecting-IP`).
+/// The client's address, as Cloudflare reports it ([`CLIENT_ADDRESS_HEADER`]).
 pub fn client_address(req: &Request) -> ApiResult<String> {
     Ok(req
         .headers()
-        .get("cf-connecting-ip")?
+        .get(CLIENT_ADDRESS_HEADER)?
         .unwrap_or_else(|| "unknown".into()))
 }

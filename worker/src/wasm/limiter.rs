@@ -8,9 +8,11 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State};
 
+use keyboardia_core::rate::TokenBucket;
+
 use super::http::{client_address, json, now_ms, ApiResult};
 use crate::api_error::ApiError;
-use crate::limits::{Bucket, TokenBucket};
+use crate::limits::Bucket;
 
 /// The binding name in `wrangler.toml`.
 pub const BINDING: &str = "RATE_LIMITER";

@@ -36,11 +36,66 @@ pub const BINDING: &str = "LIVE_SESSIONS";
 /// The header by which the Worker tells the DO who the verified user is (stripped from clients).
 pub const USER_HEADER: &str = "x-keyboardia-user";
 
-/// Sends `init` to the session's DO at the internal path `/live/{id}/{action}` and returns its
-/// response unchanged.
-pub async fn call(env: &Env, id: SessionId, action: &str, init: &RequestInit) -> ApiResult {
+/// What the Worker asks of a session's Durable Object: the DO's own route table, at the
+/// internal path `/live/{id}/{call}` (never reachable from outside the Worker).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// Accept a player's WebSocket (the verified user in [`USER_HEADER`]).
+    Socket,
+    /// A REST save, validated by the Worker, applied to the room.
+    Save,
+    /// An uploaded sample ([`Announce`]) to tell the players about.
+    Announce,
+    /// Test hook: forget the room as an eviction would.
+    Evict,
+    /// The session as the DO has it, or 404 if it never held it.
+    Current,
+    /// Rewrite the session to KV with a fresh TTL and answer with it.
+    Renew,
+}
+
+impl Call {
+    const ALL: [Call; 6] = [
+        Call::Socket,
+        Call::Save,
+        Call::Announce,
+        Call::Evict,
+        Call::Current,
+        Call::Renew,
+    ];
+
+    /// The last path segment.
+    const fn as_str(self) -> &'static str {
+        match self {
+            Call::Socket => "ws",
+            Call::Save => "save",
+            Call::Announce => "announce",
+            Call::Evict => "evict",
+            Call::Current => "current",
+            Call::Renew => "renew",
+        }
+    }
+
+    /// The session and the call an internal path names.
+    fn parse(path: &str) -> ApiResult<(SessionId, Call)> {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let ["live", id, action] = parts.as_slice() else {
+            return Err(ApiError::not_found("live endpoint"));
+        };
+        let id: SessionId = id.parse()?;
+        let call = Call::ALL
+            .into_iter()
+            .find(|c| c.as_str() == *action)
+            .ok_or_else(|| ApiError::not_found("live endpoint"))?;
+        Ok((id, call))
+    }
+}
+
+/// Sends `init` to the session's DO as `call` and returns its response unchanged.
+pub async fn call(env: &Env, id: SessionId, call: Call, init: &RequestInit) -> ApiResult {
     let stub = env.durable_object(BINDING)?.get_by_name(&id.to_string())?;
-    let req = Request::new_with_init(&format!("https://live/live/{id}/{action}"), init)?;
+    let url = format!("https://live/live/{id}/{}", call.as_str());
+    let req = Request::new_with_init(&url, init)?;
     Ok(stub.fetch_with_request(req).await?)
 }
 
@@ -57,8 +112,11 @@ struct Attachment {
 /// The body of an internal announce call.
 #[derive(Serialize, Deserialize)]
 pub struct Announce {
+    /// The stored sample's id.
     pub id: SampleId,
+    /// Its display name.
     pub name: String,
+    /// Where players download it.
     pub url: String,
 }
 
@@ -504,20 +562,14 @@ impl LiveSession {
     }
 
     async fn route(&self, req: Request) -> ApiResult {
-        let path = req.path();
-        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-        let ["live", id, action] = parts.as_slice() else {
-            return Err(ApiError::not_found("live endpoint"));
-        };
-        let id: SessionId = id.parse()?;
-        match *action {
-            "ws" => self.accept_socket(&req, id).await,
-            "save" => self.save(req, id).await,
-            "announce" => self.announce(req).await,
-            "evict" => self.evict(),
-            "current" => self.current(),
-            "renew" => self.renew(id).await,
-            _ => Err(ApiError::not_found("live endpoint")),
+        let (id, call) = Call::parse(&req.path())?;
+        match call {
+            Call::Socket => self.accept_socket(&req, id).await,
+            Call::Save => self.save(req, id).await,
+            Call::Announce => self.announce(req).await,
+            Call::Evict => self.evict(),
+            Call::Current => self.current(),
+            Call::Renew => self.renew(id).await,
         }
     }
 

@@ -1,11 +1,13 @@
 //! Samples in R2: upload (a WAV of at most 5 s), download, and the `sample_added` broadcast.
 
+use keyboardia_core::api::{
+    Route, UploadedSample, DEFAULT_SAMPLE_NAME, SAMPLE_ID_PARAM, SAMPLE_NAME_PARAM,
+};
 use keyboardia_core::{ErrorCode, SampleId, SessionId};
-use serde::Serialize;
 use worker::{Env, HttpMetadata, Method, Request, RequestInit, Response, ResponseBuilder};
 
-use super::http::{body_bytes, json, random16, ApiResult};
-use super::live::{self, Announce};
+use super::http::{body_bytes, json_of, random16, ApiResult};
+use super::live::{self, Announce, Call};
 use super::store;
 use crate::api_error::ApiError;
 use crate::audio::{check_content_id, is_wav_content_type, parse_wav, WAV_CONTENT_TYPE};
@@ -16,17 +18,6 @@ pub const BINDING: &str = "SAMPLES";
 
 fn key(session: SessionId, sample: &SampleId) -> String {
     format!("samples/{session}/{sample}")
-}
-
-/// The reply to an upload.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Uploaded {
-    id: SampleId,
-    name: String,
-    url: String,
-    bytes: usize,
-    duration_ms: f64,
 }
 
 fn bad_sample(status: u16, msg: impl Into<String>) -> ApiError {
@@ -49,10 +40,10 @@ pub async fn upload(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.into_owned())
     };
-    let name = query("name").unwrap_or_else(|| "sample".into());
+    let name = query(SAMPLE_NAME_PARAM).unwrap_or_else(|| DEFAULT_SAMPLE_NAME.into());
     // A player may name the sample before uploading it (a recorded take whose track is already
     // in the room): the id must then be the hash of the bytes.
-    let proposed: Option<SampleId> = query("id").map(|id| id.parse()).transpose()?;
+    let proposed: Option<SampleId> = query(SAMPLE_ID_PARAM).map(|id| id.parse()).transpose()?;
     if name.is_empty() || name.len() > SAMPLE_NAME_MAX_BYTES || name.chars().any(char::is_control) {
         return Err(ApiError::new(
             400,
@@ -78,10 +69,7 @@ pub async fn upload(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
             check_content_id(&id, &bytes).map_err(|e| bad_sample(400, e))?;
             id
         }
-        None => {
-            let hex: String = random16()?.iter().map(|b| format!("{b:02x}")).collect();
-            hex.parse()?
-        }
+        None => hex::encode(random16()?).parse()?,
     };
     let len = bytes.len();
     env.bucket(BINDING)?
@@ -94,8 +82,9 @@ pub async fn upload(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
         .execute()
         .await?;
     let download = format!(
-        "{}/api/sessions/{id}/samples/{sample}",
-        url.origin().ascii_serialization()
+        "{}{}",
+        url.origin().ascii_serialization(),
+        Route::DownloadSample(id, sample.clone()).path()
     );
     let announce = Announce {
         id: sample.clone(),
@@ -109,22 +98,19 @@ pub async fn upload(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
             .into(),
     ));
     // The sample is stored whatever happens here; telling live players is best effort.
-    match live::call(env, id, "announce", &init).await {
+    match live::call(env, id, Call::Announce, &init).await {
         Ok(resp) if resp.status_code() == 200 => {}
         Ok(resp) => worker::console_error!("announcing sample {sample}: {}", resp.status_code()),
         Err(e) => worker::console_error!("announcing sample {sample}: {}", e.msg),
     }
-    let reply = Uploaded {
+    let reply = UploadedSample {
         id: sample,
         name,
         url: download,
         bytes: len,
         duration_ms: info.duration_ms(),
     };
-    json(
-        201,
-        serde_json::to_string(&reply).map_err(|e| ApiError::internal(e.to_string()))?,
-    )
+    json_of(201, &reply)
 }
 
 /// `GET /api/sessions/{id}/samples/{sample}`

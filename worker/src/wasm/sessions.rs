@@ -1,31 +1,18 @@
 //! The sessions REST API: create, load, save, fork, and the WebSocket hand-off to the session's
 //! Durable Object.
 
+use keyboardia_core::api::{CreateSession, OWNER_KEY_HEADER, OWNER_KEY_PARAM};
 use keyboardia_core::schema::{
     session_from_json, session_to_json, state_from_json, MAX_DOCUMENT_BYTES,
 };
 use keyboardia_core::{Mode, Session, SessionId, SessionState};
-use serde::Deserialize;
 use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
 use super::http::{body_bytes, json, now_ms, random16, ApiResult};
-use super::{live, store};
+use super::live::{self, Call};
+use super::store;
 use crate::api_error::ApiError;
 use crate::owner::{bearer_key, owner_id_for_key, owner_key_from_random};
-
-/// The response header that carries a new read-only session's owner key (once).
-pub const OWNER_KEY_HEADER: &str = "keyboardia-owner-key";
-
-/// The body of a create: everything optional; an empty body makes an empty session.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateBody {
-    /// A session state document (any version core can migrate).
-    #[serde(default)]
-    state: Option<serde_json::Value>,
-    #[serde(default)]
-    mode: Option<Mode>,
-}
 
 /// `POST /api/sessions`
 pub async fn create(mut req: Request, env: &Env) -> ApiResult {
@@ -35,7 +22,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
     let mut session = Session::new(id, now, SessionState::default());
     let mut owner_key = None;
     if !bytes.iter().all(u8::is_ascii_whitespace) {
-        let body: CreateBody =
+        let body: CreateSession =
             serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed(e.to_string()))?;
         if let Some(state) = body.state {
             let doc = serde_json::to_vec(&state).map_err(|e| ApiError::malformed(e.to_string()))?;
@@ -63,12 +50,13 @@ pub async fn get(id: SessionId, env: &Env) -> ApiResult {
         // The session's DO rewrites it (with a fresh TTL) and answers with what it wrote.
         let mut init = RequestInit::new();
         init.with_method(Method::Post);
-        return live::call(env, id, "renew", &init).await;
+        return live::call(env, id, Call::Renew, &init).await;
     }
     json(200, text)
 }
 
-/// The owner id a request proves (`Authorization: Bearer <key>` or `?key=`), if any.
+/// The owner id a request proves (`Authorization: Bearer <key>` or `?key=`
+/// ([`OWNER_KEY_PARAM`])), if any.
 fn user_of(req: &Request) -> ApiResult<Option<String>> {
     if let Some(h) = req.headers().get("authorization")? {
         if let Some(key) = bearer_key(&h) {
@@ -78,7 +66,7 @@ fn user_of(req: &Request) -> ApiResult<Option<String>> {
     let url = req.url()?;
     let key = url
         .query_pairs()
-        .find(|(k, _)| k == "key")
+        .find(|(k, _)| k == OWNER_KEY_PARAM)
         .map(|(_, v)| v.into_owned());
     Ok(key
         .filter(|k| !k.is_empty() && k.len() <= crate::owner::OWNER_KEY_MAX_BYTES)
@@ -105,7 +93,7 @@ pub async fn save(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
     init.with_method(Method::Post)
         .with_headers(internal_headers(&Headers::new(), user.as_deref())?)
         .with_body(Some(body.into()));
-    live::call(env, id, "save", &init).await
+    live::call(env, id, Call::Save, &init).await
 }
 
 /// `POST /api/sessions/{id}/fork`
@@ -113,7 +101,7 @@ pub async fn fork(id: SessionId, env: &Env) -> ApiResult {
     // The live room is ahead of KV by up to a second: fork what the players have now.
     let mut init = RequestInit::new();
     init.with_method(Method::Get);
-    let mut live = live::call(env, id, "current", &init).await?;
+    let mut live = live::call(env, id, Call::Current, &init).await?;
     let source = if live.status_code() == 200 {
         session_from_json(&live.bytes().await?)
             .map_err(|e| ApiError::internal(format!("live session {id} is unreadable: {e}")))?
@@ -139,5 +127,5 @@ pub async fn live_socket(req: Request, id: SessionId, env: &Env) -> ApiResult<Re
     let mut init = RequestInit::new();
     init.with_method(Method::Get)
         .with_headers(internal_headers(req.headers(), user.as_deref())?);
-    live::call(env, id, "ws", &init).await
+    live::call(env, id, Call::Socket, &init).await
 }
