@@ -1,6 +1,6 @@
 //! Servers and invite links.
 
-use keyboardia_core::api::Route;
+use keyboardia_core::api::{Route, API_PREFIX};
 use keyboardia_core::{OpError, SessionId};
 
 /// The local server `scripts/server.sh` starts (`wrangler dev`).
@@ -45,7 +45,7 @@ impl Server {
 
     /// `{base}/api/{path}`
     pub fn api(&self, path: &str) -> String {
-        format!("{}/api/{path}", self.base)
+        format!("{}{API_PREFIX}/{path}", self.base)
     }
 
     /// The live socket of a session: `ws(s)://host/api/sessions/{id}/ws`.
