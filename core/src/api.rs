@@ -122,7 +122,7 @@ pub enum Route {
     /// `GET /api/health`: liveness, used by the test harness to know the server is up.
     Health,
     /// `POST /api/sessions/{id}/test/evict`: drops the live room from memory as an eviction
-    /// would, keeping the sockets. Answered only when the Worker's `TEST_HOOKS` var is `"1"`.
+    /// would, keeping the sockets; replies [`Evicted`]. Answered only when the Worker's `TEST_HOOKS` var is `"1"`.
     TestEvict(SessionId),
 }
 
@@ -263,6 +263,13 @@ pub struct ErrorBody {
 pub struct Health {
     /// Always `true`: a server that answers is up.
     pub ok: bool,
+}
+
+/// The reply to [`Route::TestEvict`]: `{"evicted":true}` when the room was in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evicted {
+    /// Whether there was a live room to forget.
+    pub evicted: bool,
 }
 
 #[cfg(test)]
@@ -451,6 +458,10 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&Health { ok: true }).unwrap(),
             r#"{"ok":true}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Evicted { evicted: false }).unwrap(),
+            r#"{"evicted":false}"#
         );
 
         let up = UploadedSample {

@@ -2,11 +2,10 @@
 //! client-address limits, dispatch. No work happens here; each feature's handlers live in their
 //! own module.
 
-use keyboardia_core::api::{Health, Method, Route, RouteError};
+use keyboardia_core::api::{Health, Method, Route};
 use worker::{event, Context, Env, Request, Response};
 
 use super::http::{error_response, json_of, ApiResult};
-use super::live::{self, Call};
 use super::{limiter, samples, sessions};
 use crate::limits::Bucket;
 
@@ -41,14 +40,6 @@ async fn dispatch(req: Request, env: Env) -> ApiResult {
         Route::LiveSocket(id) => sessions::live_socket(req, id, &env).await,
         Route::UploadSample(id) => samples::upload(req, id, &env).await,
         Route::DownloadSample(id, sample) => samples::download(id, sample, &env).await,
-        Route::TestEvict(id) => {
-            let enabled = env.var("TEST_HOOKS").is_ok_and(|v| v.to_string() == "1");
-            if !enabled {
-                return Err(RouteError::NotFound.into());
-            }
-            let mut init = worker::RequestInit::new();
-            init.with_method(worker::Method::Post);
-            live::call(&env, id, Call::Evict, &init).await
-        }
+        Route::TestEvict(id) => sessions::test_evict(id, &env).await,
     }
 }

@@ -17,16 +17,22 @@ use crate::limits::Bucket;
 /// The binding name in `wrangler.toml`.
 pub const BINDING: &str = "RATE_LIMITER";
 
+/// The Worker's request to an address's limiter: take one token.
 #[derive(Serialize, Deserialize)]
 struct Take {
+    /// Which of the address's buckets.
     bucket: Bucket,
+    /// The bucket's rate (and burst) as configured for this Worker.
     per_min: f64,
 }
 
+/// The limiter's answer.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Verdict {
+    /// A token was taken: serve the request.
     allowed: bool,
+    /// When refused: ms until a token is available (capped at an hour).
     retry_after_ms: f64,
 }
 
@@ -59,6 +65,7 @@ pub async fn check(req: &Request, env: &Env, bucket: Bucket) -> ApiResult<()> {
 /// side of letting people in.
 #[durable_object(fetch)]
 pub struct RateLimiter {
+    /// One bucket per kind of limited request, created full on first use.
     buckets: RefCell<HashMap<Bucket, TokenBucket>>,
 }
 

@@ -15,6 +15,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use keyboardia_core::api::Evicted;
 use keyboardia_core::clock::Timeline;
 use keyboardia_core::protocol::Player;
 use keyboardia_core::room::{ConnId, Room, RoomConfig, RoomEvent};
@@ -26,7 +27,7 @@ use worker::{
     WebSocket, WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair,
 };
 
-use super::http::{error_response, json, now_ms, ApiResult};
+use super::http::{error_response, json, json_of, now_ms, ApiResult};
 use super::store;
 use crate::api_error::ApiError;
 use crate::limits::KV_SYNC_DELAY_MS;
@@ -557,8 +558,8 @@ impl LiveSession {
                 "writes in flight; try again",
             ));
         }
-        let was_live = guard.take().is_some();
-        json(200, format!(r#"{{"evicted":{was_live}}}"#))
+        let evicted = guard.take().is_some();
+        json_of(200, &Evicted { evicted })
     }
 
     async fn route(&self, req: Request) -> ApiResult {

@@ -1,7 +1,7 @@
 //! The sessions REST API: create, load, save, fork, and the WebSocket hand-off to the session's
 //! Durable Object.
 
-use keyboardia_core::api::{CreateSession, OWNER_KEY_HEADER, OWNER_KEY_PARAM};
+use keyboardia_core::api::{CreateSession, RouteError, OWNER_KEY_HEADER, OWNER_KEY_PARAM};
 use keyboardia_core::schema::{
     session_from_json, session_to_json, state_from_json, MAX_DOCUMENT_BYTES,
 };
@@ -128,4 +128,16 @@ pub async fn live_socket(req: Request, id: SessionId, env: &Env) -> ApiResult<Re
     init.with_method(Method::Get)
         .with_headers(internal_headers(req.headers(), user.as_deref())?);
     live::call(env, id, Call::Socket, &init).await
+}
+
+/// `POST /api/sessions/{id}/test/evict`: makes the session's Durable Object forget its room as an
+/// eviction would. A 404 unless the `TEST_HOOKS` var is `"1"`.
+pub async fn test_evict(id: SessionId, env: &Env) -> ApiResult {
+    let enabled = env.var("TEST_HOOKS").is_ok_and(|v| v.to_string() == "1");
+    if !enabled {
+        return Err(RouteError::NotFound.into());
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post);
+    live::call(env, id, Call::Evict, &init).await
 }
