@@ -969,7 +969,7 @@ fn a_sample_fetch_is_retried_with_backoff_until_it_arrives() {
     sim.edit(0, sample_track("vox", &id));
     sim.run_for(10_000.0);
     let log = &sim.clients[1].log;
-    assert_eq!(log.fetched, [id.clone()]);
+    assert_eq!(log.fetched, std::slice::from_ref(&id));
     assert_eq!(
         log.fetches.len(),
         4,
@@ -1014,7 +1014,7 @@ fn a_track_whose_sample_is_not_uploaded_yet_waits_for_the_announcement() {
     let t = sim.now;
     sim.run_for(500.0);
     let log = &sim.clients[1].log;
-    assert_eq!(log.fetched, [id.clone()]);
+    assert_eq!(log.fetched, std::slice::from_ref(&id));
     // Upload (20 ms), announcement (20 ms), fetch.
     assert_eq!(log.fetches[1].0, t + 40.0);
     assert_eq!(sim.clients[0].log.uploaded, [id]);
@@ -1080,7 +1080,7 @@ fn uploads_retry_network_failures_and_give_up_on_refusals() {
         log.retries[..],
         [Retry::InMs(500.0), Retry::InMs(_)]
     ));
-    assert_eq!(log.uploaded, [id.clone()]);
+    assert_eq!(log.uploaded, std::slice::from_ref(&id));
     assert_eq!(sim.clients[1].log.fetched, [id], "announced and fetched");
     // A refusal is final.
     sim.http.refuse_uploads = true;

@@ -22,7 +22,12 @@ pub enum ConnectionError {
     Socket(Arc<tungstenite::Error>),
     /// The server closed the socket with a close frame.
     #[error("closed by server: {code} {reason}")]
-    ClosedByServer { code: u16, reason: String },
+    ClosedByServer {
+        /// The WebSocket close code.
+        code: u16,
+        /// The server's words.
+        reason: String,
+    },
     /// The server closed the socket with an empty close frame.
     #[error("closed by server")]
     ClosedByServerWithoutReason,

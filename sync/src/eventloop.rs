@@ -30,7 +30,7 @@ use crate::{Command, ConnectionState, SampleEvent, SyncEvent};
 
 type Sink = Box<dyn FnMut(SyncEvent) + Send>;
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-type Connecting = Pin<Box<dyn Future<Output = Result<Ws, tungstenite::Error>> + Send>>;
+type Connecting = Pin<Box<dyn Future<Output = Result<Box<Ws>, tungstenite::Error>> + Send>>;
 
 /// The WebSocket as the loop holds it.
 enum Socket {
@@ -42,7 +42,7 @@ enum Socket {
 
 /// What the socket did.
 enum SocketEvent {
-    Opened(Ws),
+    Opened(Box<Ws>),
     Frame(Message),
     Lost(ConnectionError),
 }
@@ -52,11 +52,15 @@ enum SocketEvent {
 pub(crate) enum TaskDone {
     /// Upload progress, passed on to the sink as it is.
     Progress(SampleEvent),
+    /// An upload attempt ended.
     Uploaded {
+        /// The attempt (its file moved out).
         up: Upload,
         result: Result<UploadedSample, RestError>,
     },
+    /// A fetch attempt ended.
     Fetched {
+        /// The attempt.
         fetch: Fetch,
         result: Result<DecodedSample, FetchError>,
     },
@@ -71,14 +75,19 @@ pub(crate) enum FetchError {
 }
 
 pub(crate) struct EventLoop {
+    /// Where the room is.
     pub server: Server,
+    /// The session joined.
     pub session: SessionId,
     /// Every policy: the loop only carries out what it asks.
     pub client: Client,
+    /// What the handle asks for.
     pub commands: mpsc::Receiver<Command>,
+    /// Where every [`SyncEvent`] goes (runs on this thread).
     pub sink: Sink,
     /// The local clock the client's times are on, and where the server clock is published.
     pub clock: Arc<SharedClock>,
+    /// Makes the sample uploads and downloads.
     pub rest: Rest,
     /// Set when the owner stops: wakes every wait of the loop, even with the command queue full.
     pub shutdown: Arc<tokio::sync::Notify>,
@@ -159,7 +168,7 @@ impl EventLoop {
                 *socket = Socket::Connecting(Box::pin(async move {
                     tokio_tungstenite::connect_async(url)
                         .await
-                        .map(|(ws, _)| ws)
+                        .map(|(ws, _)| Box::new(ws))
                 }));
             }
             Action::Disconnect(why) => self.lost(socket, why.into()),
@@ -196,7 +205,7 @@ impl EventLoop {
     fn socket_event(&mut self, socket: &mut Socket, ev: SocketEvent) {
         match ev {
             SocketEvent::Opened(ws) => {
-                *socket = Socket::Up(Box::new(ws));
+                *socket = Socket::Up(ws);
                 let now = self.now();
                 self.client.handle_connected(now);
             }

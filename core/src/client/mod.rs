@@ -36,7 +36,7 @@ pub use config::ClientConfig;
 pub use transfers::{Fetch, Retry, TransferFailure, TransferId, Upload};
 
 use ping::PingSchedule;
-use transfers::Transfers;
+use transfers::{Start, Transfers};
 
 /// Most edits kept while unacknowledged (offline queue bound).
 pub const MAX_PENDING: usize = 4096;
@@ -99,7 +99,10 @@ pub enum StateError {
     Desynced,
     /// The server did not accept the connection in time.
     #[error("no answer within {} s", .after_ms / 1000.0)]
-    ConnectTimeout { after_ms: f64 },
+    ConnectTimeout {
+        /// How long the client waited ([`ClientConfig::connect_timeout_ms`]).
+        after_ms: f64,
+    },
     /// The user asked to reconnect ([`Client::reconnect`]).
     #[error("reconnect requested")]
     ReconnectRequested,
@@ -110,7 +113,10 @@ pub enum StateError {
 pub enum Action {
     /// Open the socket; answer with [`Client::handle_connected`] or, if it fails,
     /// [`Client::handle_disconnected`]. `attempt` counts failures since the last join.
-    Connect { attempt: u32 },
+    Connect {
+        /// Failed attempts since the last join (0: the first try).
+        attempt: u32,
+    },
     /// Close the socket (or abandon the attempt to open it), then call
     /// [`Client::handle_disconnected`].
     Disconnect(StateError),
@@ -122,14 +128,29 @@ pub enum Action {
     Fetch(Fetch),
 }
 
+impl From<Start> for Action {
+    fn from(start: Start) -> Self {
+        match start {
+            Start::Upload(up) => Action::Upload(up),
+            Start::Fetch(fetch) => Action::Fetch(fetch),
+        }
+    }
+}
+
 /// Where the connection stands.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Link {
     /// No socket. The next connect is due at `reconnect_at_ms`, or waits for
     /// [`Client::connect`] when `None`.
-    Offline { reconnect_at_ms: Option<f64> },
-    /// The host is opening the socket; it is abandoned at `deadline_ms`.
-    Connecting { deadline_ms: f64 },
+    Offline {
+        /// Local time (ms) of the next connect, if one is scheduled.
+        reconnect_at_ms: Option<f64>,
+    },
+    /// The host is opening the socket.
+    Connecting {
+        /// Local time (ms) at which the attempt is abandoned.
+        deadline_ms: f64,
+    },
     /// The socket is open (hello sent).
     Connected,
     /// The client asked the host to close the socket ([`Action::Disconnect`]) and waits for
@@ -431,14 +452,14 @@ impl Client {
         id: Option<SampleId>,
     ) -> TransferId {
         let (transfer, action) = self.transfers.upload(name.into(), wav, id, &self.config);
-        self.actions.push_back(action);
+        self.actions.push_back(action.into());
         transfer
     }
 
     /// Downloads a sample again, even if this run already did (e.g. after the host lost it).
     pub fn fetch_sample(&mut self, id: SampleId, name: impl Into<String>) {
         if let Some(action) = self.transfers.refetch(id, name.into(), &self.config) {
-            self.actions.push_back(action);
+            self.actions.push_back(action.into());
         }
     }
 
@@ -475,7 +496,7 @@ impl Client {
         let (retry, again) =
             self.transfers
                 .fetch_failed(now, transfer, failure, unit, &self.config);
-        self.actions.extend(again);
+        self.actions.extend(again.map(Action::from));
         retry
     }
 
@@ -507,21 +528,17 @@ impl Client {
                     after_ms: self.config.connect_timeout_ms,
                 })
             }
-            Link::Connected => {
-                if self.ping.take_due(now, &self.config) {
-                    self.send_ping(now);
-                }
-            }
+            Link::Connected if self.ping.take_due(now, &self.config) => self.send_ping(now),
             _ => {}
         }
         let due = self.transfers.handle_timeout(now);
-        self.actions.extend(due);
+        self.actions.extend(due.into_iter().map(Action::from));
     }
 
     /// Fetches the samples the local view plays that this run has not fetched yet.
     fn fetch_referenced(&mut self) {
         let starts = self.transfers.fetch_referenced(&self.local, &self.config);
-        self.actions.extend(starts);
+        self.actions.extend(starts.into_iter().map(Action::from));
     }
 
     /// One text frame from the room, received at local time `now` (ms).
@@ -599,7 +616,7 @@ impl Client {
                     .announced(id.clone(), name.clone(), &self.config);
                 self.events
                     .push_back(ClientEvent::SampleAdded { id, name, url, by });
-                self.actions.extend(fetch);
+                self.actions.extend(fetch.map(Action::from));
             }
         }
     }

@@ -1,7 +1,7 @@
 //! The ping schedule: a quick burst right after each connect for a first rough lock on the
 //! server clock, a slower fill until the clock window is full, then a periodic refresh.
 
-use super::ClientConfig;
+use super::config::ClientConfig;
 use crate::clock::CLOCK_WINDOW;
 
 /// When the next clock ping is due on the current connection.

@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::backoff::Backoff;
-use super::{Action, ClientConfig};
+use super::config::ClientConfig;
 use crate::model::{Instrument, SampleId, SessionState};
 
 /// Names one upload or fetch from start to end, across its retries.
@@ -25,6 +25,7 @@ pub type TransferId = u64;
 /// A sample upload for the host to make (one attempt).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Upload {
+    /// Names this upload across its retries (report the outcome under it).
     pub transfer: TransferId,
     /// The sample's display name.
     pub name: String,
@@ -37,7 +38,9 @@ pub struct Upload {
 /// A sample download for the host to make (one attempt); the host decodes what it gets.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fetch {
+    /// Names this fetch across its retries (report the outcome under it).
     pub transfer: TransferId,
+    /// The sample to download.
     pub id: SampleId,
     /// The name to show (the announced name or the track's).
     pub name: String,
@@ -64,6 +67,14 @@ pub enum Retry {
     Never,
     /// Already asked for again (the room announced it meanwhile): nothing to report.
     Silently,
+}
+
+/// A transfer attempt to start (the client hands it to the host as an
+/// [`Action`](super::Action)).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Start {
+    Upload(Upload),
+    Fetch(Fetch),
 }
 
 /// One upload under way.
@@ -118,9 +129,9 @@ impl Transfers {
         wav: Vec<u8>,
         id: Option<SampleId>,
         config: &ClientConfig,
-    ) -> (TransferId, Action) {
+    ) -> (TransferId, Start) {
         let transfer = self.next_id();
-        let start = Action::Upload(Upload {
+        let start = Start::Upload(Upload {
             transfer,
             name: name.clone(),
             id: id.clone(),
@@ -141,12 +152,12 @@ impl Transfers {
     }
 
     /// Fetches `id` unless this run already does (or did).
-    pub fn fetch(&mut self, id: SampleId, name: String, config: &ClientConfig) -> Option<Action> {
+    pub fn fetch(&mut self, id: SampleId, name: String, config: &ClientConfig) -> Option<Start> {
         if !self.requested.insert(id.clone()) {
             return None;
         }
         let transfer = self.next_id();
-        let start = Action::Fetch(Fetch {
+        let start = Start::Fetch(Fetch {
             transfer,
             id: id.clone(),
             name: name.clone(),
@@ -165,7 +176,7 @@ impl Transfers {
     }
 
     /// Asked for explicitly: fetch again even if this run did before.
-    pub fn refetch(&mut self, id: SampleId, name: String, config: &ClientConfig) -> Option<Action> {
+    pub fn refetch(&mut self, id: SampleId, name: String, config: &ClientConfig) -> Option<Start> {
         self.requested.remove(&id);
         self.fetch(id, name, config)
     }
@@ -176,7 +187,7 @@ impl Transfers {
         id: SampleId,
         name: String,
         config: &ClientConfig,
-    ) -> Option<Action> {
+    ) -> Option<Start> {
         self.waiting.remove(&id);
         if self.requested.contains(&id) {
             self.recheck.insert(id);
@@ -192,7 +203,7 @@ impl Transfers {
     }
 
     /// Fetches for every sample `state` plays that is neither requested nor waiting.
-    pub fn fetch_referenced(&mut self, state: &SessionState, config: &ClientConfig) -> Vec<Action> {
+    pub fn fetch_referenced(&mut self, state: &SessionState, config: &ClientConfig) -> Vec<Start> {
         let wanted: Vec<(SampleId, String)> = state
             .tracks
             .iter()
@@ -249,7 +260,7 @@ impl Transfers {
         failure: TransferFailure,
         unit: f64,
         config: &ClientConfig,
-    ) -> (Retry, Option<Action>) {
+    ) -> (Retry, Option<Start>) {
         let Some(task) = self.fetches.get_mut(&transfer) else {
             return (Retry::Never, None);
         };
@@ -285,12 +296,12 @@ impl Transfers {
     }
 
     /// Retries due at `now`.
-    pub fn handle_timeout(&mut self, now: f64) -> Vec<Action> {
+    pub fn handle_timeout(&mut self, now: f64) -> Vec<Start> {
         let mut due = Vec::new();
         for (transfer, t) in &mut self.uploads {
             if t.retry_at_ms.is_some_and(|at| at <= now) {
                 t.retry_at_ms = None;
-                due.push(Action::Upload(Upload {
+                due.push(Start::Upload(Upload {
                     transfer: *transfer,
                     name: t.name.clone(),
                     id: t.id.clone(),
@@ -301,7 +312,7 @@ impl Transfers {
         for (transfer, t) in &mut self.fetches {
             if t.retry_at_ms.is_some_and(|at| at <= now) {
                 t.retry_at_ms = None;
-                due.push(Action::Fetch(Fetch {
+                due.push(Start::Fetch(Fetch {
                     transfer: *transfer,
                     id: t.id.clone(),
                     name: t.name.clone(),
