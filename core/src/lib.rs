@@ -1,14 +1,15 @@
 //! Keyboardia's sans-IO core.
 //!
 //! Deterministic and free of I/O: no sockets, no threads, no async runtime, no clock reads and no
-//! randomness. Time comes in as arguments (milliseconds), random numbers are drawn by the caller.
+//! randomness. Time comes in as arguments (milliseconds); randomness comes in as a seed from the caller.
 //! It builds for native targets and for `wasm32-unknown-unknown`, so the plugin, the sync
 //! companion and the Cloudflare Worker all run the very same logic.
 //!
 //! - [`model`]: the session document (tracks, steps, parameter locks) and every valid range.
 //! - [`ops`]: the closed set of edits, validated by [`SessionState::apply`](model::SessionState::apply).
 //! - [`protocol`]: the live-session wire messages (JSON) and their decoder.
-//! - [`client`]: a player's side of a live session: optimistic edits, pending ops, snapshots.
+//! - [`client`]: a player's side of a live session, driven by time: optimistic edits, pending
+//!   ops, snapshots, the ping schedule, reconnect backoff and the shared-sample transfer policy.
 //! - [`clock`]: the shared session timeline and the NTP-style clock-offset estimator.
 //! - [`room`]: the live room, the authoritative state machine of one live session.
 //! - [`schema`]: versioned documents and the migration path from older versions.

@@ -1,9 +1,17 @@
 //! One room and N clients in virtual time, with latency, jitter, disconnects, evictions and
 //! crashes. Nothing sleeps: the simulator moves time from one delivery to the next.
+//!
+//! With `auto` set, the simulator is also the clients' host: it carries out their actions
+//! (connects, disconnects, sample uploads and fetches against a fake HTTP store, with knobs for a
+//! down or silent server and failing requests) and wakes them at their `poll_timeout`, so the
+//! policy the client owns (ping schedule, connect timeout, reconnect backoff, transfer retries)
+//! runs in virtual time.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use keyboardia_core::client::{Client, ClientEvent};
+use keyboardia_core::client::{
+    Action, Client, ClientConfig, ClientEvent, Fetch, Retry, StateError, TransferFailure, Upload,
+};
 use keyboardia_core::clock::Timeline;
 use keyboardia_core::protocol::Player;
 use keyboardia_core::room::{ConnId, Room, RoomConfig, RoomEvent};
@@ -45,6 +53,44 @@ struct Packet {
 struct SimClient {
     client: Client,
     conn: Option<ConnId>,
+    /// What the host saw, for the scenarios to check (auto mode).
+    log: Log,
+}
+
+/// What one client asked for and was told, with the virtual times.
+#[derive(Default)]
+struct Log {
+    pings: Vec<f64>,
+    connects: Vec<(f64, u32)>,
+    disconnects: Vec<(f64, StateError)>,
+    offline_delays: Vec<f64>,
+    uploads: Vec<f64>,
+    fetches: Vec<(f64, SampleId)>,
+    retries: Vec<Retry>,
+    fetched: Vec<SampleId>,
+    uploaded: Vec<SampleId>,
+}
+
+/// Host work under way for a client (auto mode), finishing at a time.
+enum HostTask {
+    /// The socket opens (or is refused if the server is down by then).
+    Open,
+    Upload(Upload),
+    /// A fetch and how it ends (decided when the request reached the server).
+    Fetch(Fetch, Option<TransferFailure>),
+}
+
+/// The fake HTTP sample store.
+#[derive(Default)]
+struct Http {
+    /// Samples stored.
+    blobs: HashSet<SampleId>,
+    /// This many next requests fail as network errors (transient).
+    fail_next: u32,
+    /// Uploads are refused for good (e.g. too long).
+    refuse_uploads: bool,
+    /// Time from a request to its reply.
+    latency_ms: f64,
 }
 
 /// What the host would keep in durable storage.
@@ -70,6 +116,15 @@ struct Sim {
     next_conn: ConnId,
     /// (seq) of every op a client saw acknowledged.
     acked: Vec<u64>,
+    /// The simulator carries out the clients' actions and runs their timers.
+    auto: bool,
+    /// Connects are refused (the server is down).
+    server_down: bool,
+    /// Connects are never answered.
+    server_silent: bool,
+    http: Http,
+    /// (finish time, client, task).
+    host: Vec<(f64, usize, HostTask)>,
 }
 
 impl Sim {
@@ -95,15 +150,206 @@ impl Sim {
             attachments: HashMap::new(),
             clients: (0..n)
                 .map(|i| SimClient {
-                    client: Client::new(format!("p{i}"), SessionState::default()),
+                    client: Client::with_config(
+                        ClientConfig {
+                            name: format!("p{i}"),
+                            seed: seed ^ i as u64,
+                            ..ClientConfig::default()
+                        },
+                        SessionState::default(),
+                    ),
                     conn: None,
+                    log: Log::default(),
                 })
                 .collect(),
             net: Vec::new(),
             link_busy_until: HashMap::new(),
             next_conn: 1,
             acked: Vec::new(),
+            auto: false,
+            server_down: false,
+            server_silent: false,
+            http: Http::default(),
+            host: Vec::new(),
         }
+    }
+
+    /// A simulator that hosts its clients (20 ms each way, no jitter); they stay offline until
+    /// [`Sim::online`].
+    fn hosted(seed: u64, n: usize) -> Self {
+        let mut sim = Self::new(seed, n);
+        sim.auto = true;
+        sim.latency_ms = 20.0;
+        sim.jitter_ms = 0.0;
+        sim.http.latency_ms = 20.0;
+        sim
+    }
+
+    /// Tells every client to go online.
+    fn online(&mut self) {
+        for i in 0..self.clients.len() {
+            self.clients[i].client.connect(self.now);
+            self.pump(i);
+        }
+    }
+
+    /// The user's edit on client `i`.
+    fn edit(&mut self, i: usize, op: Op) {
+        self.clients[i].client.edit(op).unwrap();
+        self.pump(i);
+    }
+
+    fn client(&self, i: usize) -> &Client {
+        &self.clients[i].client
+    }
+
+    /// Carries out what client `i` asks for (auto mode) and sends its frames.
+    fn pump(&mut self, i: usize) {
+        while let Some(action) = self.clients[i].client.poll_action() {
+            if !self.auto {
+                continue;
+            }
+            let (now, done) = (self.now, self.now + self.latency_ms);
+            let http_done = self.now + self.http.latency_ms;
+            match action {
+                Action::Connect { attempt } => {
+                    self.clients[i].log.connects.push((now, attempt));
+                    if !self.server_silent {
+                        self.host.push((done, i, HostTask::Open));
+                    }
+                }
+                Action::Disconnect(why) => {
+                    self.clients[i].log.disconnects.push((now, why));
+                    self.host
+                        .retain(|(_, c, t)| !(*c == i && matches!(t, HostTask::Open)));
+                    if self.clients[i].conn.is_some() {
+                        self.disconnect(i);
+                    } else {
+                        let d = self.clients[i].client.handle_disconnected(now);
+                        self.clients[i].log.offline_delays.push(d);
+                    }
+                }
+                Action::Upload(up) => {
+                    self.clients[i].log.uploads.push(now);
+                    self.host.push((http_done, i, HostTask::Upload(up)));
+                }
+                Action::Fetch(f) => {
+                    self.clients[i].log.fetches.push((now, f.id.clone()));
+                    // The server answers as of when the request arrives.
+                    let failure = if self.http.fail_next > 0 {
+                        self.http.fail_next -= 1;
+                        Some(TransferFailure::Transient)
+                    } else if !self.http.blobs.contains(&f.id) {
+                        Some(TransferFailure::NotFound)
+                    } else {
+                        None
+                    };
+                    self.host.push((http_done, i, HostTask::Fetch(f, failure)));
+                }
+            }
+        }
+        if self.auto {
+            while self.clients[i].client.poll_event().is_some() {}
+        }
+        self.flush_client(i);
+    }
+
+    /// Finishes host task `k` (auto mode).
+    fn finish(&mut self, k: usize) {
+        let (_, i, task) = self.host.swap_remove(k);
+        let now = self.now;
+        match task {
+            HostTask::Open if self.server_down => {
+                let d = self.clients[i].client.handle_disconnected(now);
+                self.clients[i].log.offline_delays.push(d);
+            }
+            HostTask::Open => self.connect(i),
+            HostTask::Upload(up) => {
+                let id = up.id.clone().expect("uploads under a content id");
+                if self.http.fail_next > 0 {
+                    self.http.fail_next -= 1;
+                    let r = self.clients[i].client.handle_upload_failed(
+                        now,
+                        up.transfer,
+                        TransferFailure::Transient,
+                    );
+                    self.clients[i].log.retries.push(r);
+                } else if self.http.refuse_uploads {
+                    let r = self.clients[i].client.handle_upload_failed(
+                        now,
+                        up.transfer,
+                        TransferFailure::Final,
+                    );
+                    self.clients[i].log.retries.push(r);
+                } else {
+                    self.http.blobs.insert(id.clone());
+                    self.clients[i].client.handle_uploaded(up.transfer);
+                    self.clients[i].log.uploaded.push(id.clone());
+                    self.room
+                        .announce_sample(id.clone(), up.name, format!("/samples/{id}"));
+                    self.drain_room();
+                }
+            }
+            HostTask::Fetch(f, failure) => {
+                let c = &mut self.clients[i];
+                match failure {
+                    Some(failure) => {
+                        let r = c.client.handle_fetch_failed(now, f.transfer, failure);
+                        c.log.retries.push(r);
+                    }
+                    None => {
+                        c.client.handle_fetched(f.transfer);
+                        c.log.fetched.push(f.id);
+                    }
+                }
+            }
+        }
+        self.pump(i);
+    }
+
+    /// Runs everything due up to `until` (auto mode): deliveries, host tasks, client timers.
+    fn run_until(&mut self, until: f64) {
+        loop {
+            let packet = self.net.iter().map(|p| p.at).min_by(f64::total_cmp);
+            let task = self.host.iter().map(|t| t.0).min_by(f64::total_cmp);
+            let timer = self
+                .clients
+                .iter()
+                .filter_map(|c| c.client.poll_timeout())
+                .min_by(f64::total_cmp);
+            let Some(next) = [packet, task, timer]
+                .into_iter()
+                .flatten()
+                .min_by(f64::total_cmp)
+                .filter(|t| *t <= until)
+            else {
+                break;
+            };
+            self.now = self.now.max(next);
+            if packet == Some(next) {
+                self.deliver_one();
+            } else if task == Some(next) {
+                let k = self.host.iter().position(|t| t.0 == next).unwrap();
+                self.finish(k);
+            } else {
+                for i in 0..self.clients.len() {
+                    if self.clients[i]
+                        .client
+                        .poll_timeout()
+                        .is_some_and(|t| t <= self.now)
+                    {
+                        self.clients[i].client.handle_timeout(self.now);
+                        self.pump(i);
+                    }
+                }
+            }
+        }
+        self.now = self.now.max(until);
+    }
+
+    /// Runs for `ms` of virtual time (auto mode).
+    fn run_for(&mut self, ms: f64) {
+        self.run_until(self.now + ms);
     }
 
     fn send(&mut self, to: To, conn: ConnId, text: String) {
@@ -122,9 +368,9 @@ impl Sim {
         let conn = self.next_conn;
         self.next_conn += 1;
         self.clients[i].conn = Some(conn);
-        self.clients[i].client.handle_connected();
+        self.clients[i].client.handle_connected(self.now);
         self.room.handle_connect(conn, None, self.now);
-        self.flush_client(i);
+        self.pump(i);
     }
 
     fn disconnect(&mut self, i: usize) {
@@ -132,7 +378,8 @@ impl Sim {
             return;
         };
         self.net.retain(|p| p.conn != conn);
-        self.clients[i].client.handle_disconnected();
+        let d = self.clients[i].client.handle_disconnected(self.now);
+        self.clients[i].log.offline_delays.push(d);
         self.room.handle_disconnect(conn, self.now);
         self.attachments.remove(&conn);
         self.drain_room();
@@ -157,7 +404,8 @@ impl Sim {
         for i in 0..self.clients.len() {
             if let Some(conn) = self.clients[i].conn.take() {
                 self.net.retain(|p| p.conn != conn);
-                self.clients[i].client.handle_disconnected();
+                let d = self.clients[i].client.handle_disconnected(self.now);
+                self.clients[i].log.offline_delays.push(d);
             }
         }
         self.attachments.clear();
@@ -178,6 +426,9 @@ impl Sim {
             return;
         };
         while let Some(text) = self.clients[i].client.poll_transmit() {
+            if text.contains(r#""t":"ping""#) {
+                self.clients[i].log.pings.push(self.now);
+            }
             self.send(To::Room(conn), conn, text);
         }
     }
@@ -234,13 +485,15 @@ impl Sim {
                     self.acked
                         .push(self.clients[i].client.seq().max(seq_before));
                 }
-                while let Some(ev) = self.clients[i].client.poll_event() {
-                    if ev == ClientEvent::Desynced {
-                        self.disconnect(i);
-                        self.connect(i);
+                if !self.auto {
+                    while let Some(ev) = self.clients[i].client.poll_event() {
+                        if ev == ClientEvent::Desynced {
+                            self.disconnect(i);
+                            self.connect(i);
+                        }
                     }
                 }
-                self.flush_client(i);
+                self.pump(i);
             }
         }
         true
@@ -513,6 +766,357 @@ proptest! {
     #[test]
     fn random_chaos_converges(seed in any::<u64>(), clients in 2usize..6) {
         let sim = chaos(seed, clients, 600);
+        sim.assert_converged();
+    }
+}
+
+// ---- The policy the client owns, in virtual time (the simulator hosts the clients). ----
+
+fn kick() -> TrackId {
+    "kick".parse().unwrap()
+}
+
+fn sample_track(name: &str, sample: &SampleId) -> Op {
+    Op::AddTrack {
+        track: Box::new(Track::new(
+            name.parse().unwrap(),
+            name,
+            Instrument::Sample(sample.clone()),
+        )),
+        index: None,
+    }
+}
+
+#[test]
+fn pings_burst_then_fill_the_clock_window_then_refresh() {
+    let mut sim = Sim::hosted(1, 1);
+    sim.online();
+    let opened = sim.now + 20.0;
+    sim.run_for(13_000.0);
+    let pings = &sim.clients[0].log.pings;
+    // The first ping goes as the socket opens; 32 pings 15 ms apart, then 50 ms apart until the
+    // 256-sample window is full, then one every 500 ms.
+    let mut want = vec![opened];
+    while want.len() < pings.len() {
+        let n = want.len();
+        let every = if n < 32 {
+            15.0
+        } else if n < 256 {
+            50.0
+        } else {
+            500.0
+        };
+        want.push(want[n - 1] + every);
+    }
+    assert_eq!(pings, &want);
+    assert_eq!(pings.len(), 258);
+    assert_eq!(pings[255], opened + 31.0 * 15.0 + 224.0 * 50.0);
+    // Room and client share virtual time: the estimate finds no offset and the 40 ms round trip.
+    let est = sim.client(0).clock().estimate().unwrap();
+    assert!(est.offset.abs() < 1e-9 && est.rtt == 40.0, "{est:?}");
+}
+
+#[test]
+fn a_silent_server_times_out_and_reconnects_back_off_within_bounds() {
+    let delays = |seed| {
+        let mut sim = Sim::hosted(seed, 1);
+        sim.server_silent = true;
+        sim.online();
+        sim.run_for(120_000.0);
+        let log = &sim.clients[0].log;
+        assert!(log.disconnects.len() >= 8);
+        for (k, (at, why)) in log.disconnects.iter().enumerate() {
+            // Every attempt is abandoned 5 s after it started...
+            assert_eq!(*why, StateError::ConnectTimeout { after_ms: 5_000.0 });
+            assert_eq!(*at, log.connects[k].0 + 5_000.0);
+            assert_eq!(log.connects[k].1, k as u32, "attempts counted");
+            // ...and the next starts after the backoff delay, jittered in [250, 250·2ᵏ] ms, capped.
+            let d = log.offline_delays[k];
+            assert!(
+                d >= 250.0 && d <= (250.0 * 2f64.powi(k as i32)).min(10_000.0),
+                "{k}: {d}"
+            );
+            if let Some(next) = log.connects.get(k + 1) {
+                assert_eq!(next.0, at + d);
+            }
+        }
+        assert!(!sim.client(0).is_joined());
+        log.offline_delays.clone()
+    };
+    let a = delays(5);
+    assert_eq!(a, delays(5), "the seed decides the jitter");
+    assert_ne!(a, delays(6), "another seed, another jitter");
+    assert!(a.iter().any(|d| *d > 2_000.0), "delays grew: {a:?}");
+}
+
+#[test]
+fn a_join_resets_the_backoff() {
+    let mut sim = Sim::hosted(8, 1);
+    sim.server_down = true;
+    sim.online();
+    sim.run_for(5_000.0);
+    let refused = sim.clients[0].log.offline_delays.len();
+    assert!(refused >= 4, "refused connects back off: {refused}");
+    assert!(sim.client(0).attempt() >= 4);
+    sim.server_down = false;
+    sim.run_for(10_000.0);
+    assert!(sim.client(0).is_joined());
+    assert_eq!(sim.client(0).attempt(), 0);
+    // The next failure starts from the shortest delay again.
+    sim.crash();
+    assert_eq!(sim.clients[0].log.offline_delays.last(), Some(&250.0));
+}
+
+#[test]
+fn offline_edits_reach_the_room_when_the_server_comes_back() {
+    let mut sim = Sim::hosted(3, 2);
+    sim.online();
+    sim.run_for(1_000.0);
+    assert!(sim.client(0).is_joined() && sim.client(1).is_joined());
+    sim.crash();
+    sim.server_down = true;
+    for s in 0..10 {
+        sim.edit(
+            0,
+            Op::SetStep {
+                tr: kick(),
+                s,
+                on: true,
+            },
+        );
+    }
+    sim.edit(1, Op::SetSwing { v: 33.0 });
+    sim.run_for(20_000.0);
+    assert_eq!(sim.client(0).pending().count(), 10, "kept while offline");
+    assert!(sim.clients[0].log.offline_delays.len() >= 4, "kept trying");
+    sim.server_down = false;
+    let back = sim.now;
+    sim.run_for(15_000.0);
+    sim.assert_converged();
+    let st = &sim.room.session().state;
+    assert!((0..10).all(|s| st.track(kick()).unwrap().steps[s].on));
+    assert_eq!(st.swing, 33.0);
+    // The ping schedule restarted with the new connection: a burst again.
+    let pings: Vec<f64> = sim.clients[0]
+        .log
+        .pings
+        .iter()
+        .copied()
+        .filter(|t| *t > back)
+        .collect();
+    assert_eq!(pings[1] - pings[0], 15.0);
+}
+
+#[test]
+fn retry_now_reconnects() {
+    let mut sim = Sim::hosted(9, 1);
+    sim.online();
+    sim.run_for(1_000.0);
+    // Connected: the connection drops, and comes back after the shortest delay.
+    let t = sim.now;
+    sim.clients[0].client.reconnect(t);
+    sim.pump(0);
+    let log = &sim.clients[0].log;
+    assert_eq!(
+        log.disconnects.last(),
+        Some(&(t, StateError::ReconnectRequested))
+    );
+    assert_eq!(log.offline_delays.last(), Some(&250.0));
+    sim.run_for(1_000.0);
+    assert_eq!(sim.clients[0].log.connects.last().unwrap().0, t + 250.0);
+    assert!(sim.client(0).is_joined());
+    // Offline: it connects at once instead of waiting out the delay.
+    sim.crash();
+    let t = sim.now;
+    sim.clients[0].client.reconnect(t);
+    sim.pump(0);
+    assert_eq!(sim.clients[0].log.connects.last().unwrap().0, t);
+}
+
+#[test]
+fn a_sequence_gap_drops_the_connection_and_rejoins() {
+    let mut sim = Sim::hosted(10, 1);
+    sim.online();
+    sim.run_for(1_000.0);
+    let you = sim.client(0).you().unwrap();
+    let gap = protocol::ServerMessage::Applied(protocol::Broadcast {
+        edit: Op::SetSwing { v: 5.0 },
+        seq: sim.client(0).seq() + 2,
+        by: you,
+        op: 999,
+    })
+    .encode();
+    let now = sim.now;
+    sim.clients[0].client.handle_message(gap.as_bytes(), now);
+    sim.pump(0);
+    assert_eq!(
+        sim.clients[0].log.disconnects.last(),
+        Some(&(now, StateError::Desynced))
+    );
+    sim.run_for(1_000.0);
+    assert!(sim.client(0).is_joined());
+    sim.assert_converged();
+}
+
+#[test]
+fn a_sample_fetch_is_retried_with_backoff_until_it_arrives() {
+    let mut sim = Sim::hosted(11, 2);
+    sim.online();
+    sim.run_for(1_000.0);
+    let id = SampleId::for_content(b"a shared sample");
+    sim.http.blobs.insert(id.clone());
+    sim.http.fail_next = 3;
+    sim.edit(0, sample_track("vox", &id));
+    sim.run_for(10_000.0);
+    let log = &sim.clients[1].log;
+    assert_eq!(log.fetched, std::slice::from_ref(&id));
+    assert_eq!(
+        log.fetches.len(),
+        4,
+        "three network failures, then it arrives"
+    );
+    for (k, r) in log.retries.iter().enumerate() {
+        let Retry::InMs(d) = *r else { panic!("{r:?}") };
+        assert!(d >= 500.0 && d <= 500.0 * 2f64.powi(k as i32), "{k}: {d}");
+        // Retried exactly when the delay ran out (the failure came one HTTP latency in).
+        assert_eq!(log.fetches[k + 1].0, log.fetches[k].0 + 20.0 + d);
+    }
+    assert_eq!(sim.client(1).transfers_in_flight(), 0);
+    // The player who added the track does not fetch what it made (no remote change).
+    assert!(sim.clients[0].log.fetches.is_empty());
+}
+
+#[test]
+fn a_track_whose_sample_is_not_uploaded_yet_waits_for_the_announcement() {
+    let mut sim = Sim::hosted(12, 2);
+    sim.online();
+    sim.run_for(1_000.0);
+    let wav = b"a recorded take".to_vec();
+    let id = SampleId::for_content(&wav);
+    // The take's track reaches the room before its upload starts.
+    sim.edit(0, sample_track("take1", &id));
+    sim.run_for(500.0);
+    assert_eq!(sim.clients[1].log.fetches.len(), 1);
+    assert_eq!(
+        sim.clients[1].log.retries,
+        [Retry::Never],
+        "told it is missing"
+    );
+    // More changes do not ask again: it waits.
+    sim.edit(0, Op::SetTempo { v: 100.0 });
+    sim.run_for(500.0);
+    assert_eq!(sim.clients[1].log.fetches.len(), 1);
+    // The upload ends, the room announces it, and it is fetched at once.
+    sim.clients[0]
+        .client
+        .upload_sample("Take 1", wav, Some(id.clone()));
+    sim.pump(0);
+    let t = sim.now;
+    sim.run_for(500.0);
+    let log = &sim.clients[1].log;
+    assert_eq!(log.fetched, std::slice::from_ref(&id));
+    // Upload (20 ms), announcement (20 ms), fetch.
+    assert_eq!(log.fetches[1].0, t + 40.0);
+    assert_eq!(sim.clients[0].log.uploaded, [id]);
+}
+
+#[test]
+fn a_waiting_sample_is_tried_again_after_a_reconnect() {
+    let mut sim = Sim::hosted(13, 2);
+    sim.online();
+    sim.run_for(1_000.0);
+    let id = SampleId::for_content(b"uploaded elsewhere");
+    sim.edit(0, sample_track("take1", &id));
+    sim.run_for(500.0);
+    assert_eq!(sim.clients[1].log.retries, [Retry::Never]);
+    // It reaches the server without an announcement this player hears.
+    sim.http.blobs.insert(id.clone());
+    sim.run_for(5_000.0);
+    assert!(sim.clients[1].log.fetched.is_empty());
+    sim.crash();
+    sim.run_for(2_000.0);
+    assert!(sim.client(1).is_joined());
+    assert_eq!(sim.clients[1].log.fetched, [id]);
+}
+
+#[test]
+fn an_announcement_during_a_fetch_that_finds_nothing_fetches_again() {
+    let mut sim = Sim::hosted(14, 2);
+    sim.online();
+    sim.run_for(1_000.0);
+    sim.http.latency_ms = 300.0;
+    let id = SampleId::for_content(b"racing upload");
+    sim.edit(0, sample_track("take1", &id));
+    // Player 1's fetch is under way (it will find nothing) when the upload ends elsewhere.
+    sim.run_for(60.0);
+    assert_eq!(sim.clients[1].log.fetches.len(), 1);
+    sim.http.blobs.insert(id.clone());
+    sim.room
+        .announce_sample(id.clone(), "Take 1".into(), "/x".into());
+    sim.drain_room();
+    sim.run_for(1_000.0);
+    let log = &sim.clients[1].log;
+    assert_eq!(log.retries, [Retry::Silently], "nothing to tell the user");
+    assert_eq!(log.fetches.len(), 2);
+    assert_eq!(log.fetched, [id]);
+}
+
+#[test]
+fn uploads_retry_network_failures_and_give_up_on_refusals() {
+    let mut sim = Sim::hosted(15, 2);
+    sim.online();
+    sim.run_for(1_000.0);
+    let wav = b"take".to_vec();
+    let id = SampleId::for_content(&wav);
+    sim.http.fail_next = 2;
+    sim.clients[0]
+        .client
+        .upload_sample("Take", wav, Some(id.clone()));
+    sim.pump(0);
+    sim.run_for(5_000.0);
+    let log = &sim.clients[0].log;
+    assert_eq!(log.uploads.len(), 3);
+    assert!(matches!(
+        log.retries[..],
+        [Retry::InMs(500.0), Retry::InMs(_)]
+    ));
+    assert_eq!(log.uploaded, std::slice::from_ref(&id));
+    assert_eq!(sim.clients[1].log.fetched, [id], "announced and fetched");
+    // A refusal is final.
+    sim.http.refuse_uploads = true;
+    let other = b"too long".to_vec();
+    let other_id = SampleId::for_content(&other);
+    sim.clients[0]
+        .client
+        .upload_sample("Long", other, Some(other_id));
+    sim.pump(0);
+    sim.run_for(60_000.0);
+    let log = &sim.clients[0].log;
+    assert_eq!(log.uploads.len(), 4);
+    assert_eq!(log.retries.last(), Some(&Retry::Never));
+    assert_eq!(sim.client(0).transfers_in_flight(), 0);
+}
+
+#[test]
+fn hosted_chaos_with_timers_converges() {
+    for seed in 0..4 {
+        let mut sim = Sim::hosted(seed * 31 + 7, 4);
+        sim.online();
+        for _ in 0..400 {
+            let i = sim.rng.below(4) as usize;
+            match sim.rng.below(100) {
+                0..=79 => sim.random_edit(i),
+                80..=84 => sim.disconnect(i),
+                85 => sim.evict(),
+                86 => sim.crash(),
+                _ => {}
+            }
+            sim.pump(i);
+            let dt = sim.rng.below(50) as f64;
+            sim.run_for(dt);
+        }
+        // Everyone comes back by their own timers.
+        sim.run_for(30_000.0);
         sim.assert_converged();
     }
 }

@@ -1,6 +1,6 @@
 //! Live sessions: the bridge between the plugin and the sync companion.
 //!
-//! [`Live`] owns the [`Sync`] handle while a session is joined, and the [`SharedClock`] the audio
+//! [`Live`] owns the [`SyncHandle`] while a session is joined, and the [`SharedClock`] the audio
 //! thread reads in server-clock mode. Its sink (on the sync thread) puts the room's state into
 //! the [`SessionStore`](crate::session::SessionStore) — which hands patterns to the audio thread
 //! through its lock-free queues — hands decoded shared samples to the sampler, and keeps a
@@ -20,7 +20,7 @@ use keyboardia_core::protocol::{Player, PlayerId};
 use keyboardia_core::{Change, Op, SampleId, SessionId, TrackId};
 use keyboardia_engine::SampleBuffer;
 use keyboardia_sync::{
-    ConnectionState, Rest, SampleEvent, Server, SharedClock, Sync, SyncConfig, SyncEvent,
+    ConnectionState, Rest, SampleEvent, Server, SharedClock, SyncConfig, SyncEvent, SyncHandle,
 };
 use nice_plug::params::persist::PersistentField;
 use serde::{Deserialize, Serialize};
@@ -127,7 +127,7 @@ pub struct Live {
     /// Server clock for the audio thread; survives leaving and rejoining.
     clock: Arc<SharedClock>,
     /// The running sync companion, when joined.
-    sync: Mutex<Option<Sync>>,
+    sync: Mutex<Option<SyncHandle>>,
     status: Arc<Mutex<Status>>,
     /// What the host restored before the plugin could join (joined in `initialize`).
     restored: Mutex<Option<Joined>>,
@@ -181,7 +181,7 @@ impl Live {
             ..SyncConfig::default()
         };
         let sink = sink(Arc::downgrade(params), self.status.clone());
-        let sync = Sync::start(
+        let sync = SyncHandle::start(
             server,
             joined.session,
             config,
@@ -432,7 +432,7 @@ fn sample_event(ev: SampleEvent, store: &crate::session::SessionStore, status: &
             retry_in,
         } => {
             let failed = Transfer::Failed {
-                error,
+                error: error.to_string(),
                 retrying: retry_in.is_some(),
             };
             match id {
@@ -453,7 +453,7 @@ fn sample_event(ev: SampleEvent, store: &crate::session::SessionStore, status: &
         } => lock(status).transfer(
             id.as_str(),
             Transfer::Failed {
-                error,
+                error: error.to_string(),
                 retrying: retry_in.is_some(),
             },
         ),

@@ -10,6 +10,7 @@ use keyboardia_core::clock::{ClockEstimate, Timeline};
 /// thread (block start times), so both speak of the same "local time".
 #[derive(Clone, Copy, Debug)]
 pub struct LocalClock {
+    /// The instant this clock reads 0.
     origin: Instant,
 }
 
@@ -25,6 +26,11 @@ impl LocalClock {
     /// Milliseconds since this clock was made.
     pub fn now_ms(&self) -> f64 {
         self.origin.elapsed().as_secs_f64() * 1000.0
+    }
+
+    /// The instant this clock reads `ms` (for sleeping until a time the client asked for).
+    pub fn instant_at(&self, ms: f64) -> Instant {
+        self.origin + std::time::Duration::from_secs_f64(ms.max(0.0) / 1000.0)
     }
 }
 

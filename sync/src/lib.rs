@@ -1,15 +1,17 @@
 //! The sync companion: keeps a local session in step with a live room on a Keyboardia server.
 //!
-//! [`Sync::start`] spawns one background thread that owns a current-thread tokio runtime, the
-//! WebSocket and a [`keyboardia_core::client::Client`]. It reconnects with exponential backoff
-//! and jitter, replays edits made while offline, measures the server clock, and reports
-//! everything through a sink callback that runs on the sync thread. It never touches the audio
+//! [`SyncHandle::start`] spawns one background thread that owns a current-thread tokio runtime,
+//! the WebSocket and a [`keyboardia_core::client::Client`], the sans-IO state machine that holds
+//! every policy (reconnect backoff with jitter, replay of edits made while offline, the clock-ping
+//! schedule, which shared samples to fetch and when to retry). The thread's event loop only
+//! carries out what the client asks, and reports everything through a sink callback that runs on
+//! the sync thread. It never touches the audio
 //! thread directly: the audio thread reads the server clock from a lock-free [`SharedClock`],
 //! and the embedder forwards state through its own lock-free queues.
 
-pub mod backoff;
 pub mod clock;
-mod conn;
+pub mod error;
+mod eventloop;
 pub mod link;
 pub mod rest;
 pub mod samples;
@@ -18,12 +20,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use keyboardia_core::client::{Client, ClientEvent, EditError};
+use keyboardia_core::client::{Client, ClientConfig, ClientEvent, EditError};
 use keyboardia_core::protocol::PlayerId;
 use keyboardia_core::{Op, SampleId, SessionId, SessionState};
 use tokio::sync::mpsc;
 
 pub use clock::{LocalClock, ServerClock, SharedClock};
+pub use error::{ConnectionError, StateError, TransferError};
 pub use link::{parse_invite, Server, DEFAULT_SERVER};
 pub use rest::{Rest, RestError, UploadedSample};
 pub use samples::{decode_wav, encode_wav, encode_wav_f32, DecodedSample, SampleError};
@@ -34,7 +37,7 @@ pub const COMMAND_QUEUE: usize = 1024;
 /// The largest sample file the server accepts, in bytes (the Worker's `MAX_SAMPLE_BYTES`).
 pub const MAX_SAMPLE_UPLOAD_BYTES: usize = 2 * 1024 * 1024;
 
-/// Tuning of the connection.
+/// Tuning of the connection (the client's [`ClientConfig`], in [`Duration`]s).
 #[derive(Clone, Debug)]
 pub struct SyncConfig {
     /// The player's display name.
@@ -45,6 +48,7 @@ pub struct SyncConfig {
     pub backoff_max: Duration,
     /// Pings sent quickly after each connect, for a first rough lock on the server clock.
     pub ping_burst: u32,
+    /// Interval between the pings of the burst.
     pub ping_burst_interval: Duration,
     /// Interval after the burst until the clock window is full. Wider than the network's jitter,
     /// so pings do not queue behind each other.
@@ -54,23 +58,42 @@ pub struct SyncConfig {
 }
 
 impl Default for SyncConfig {
+    /// The client's default timings ([`ClientConfig::default`]).
     fn default() -> Self {
+        let c = ClientConfig::default();
+        let ms = |ms: f64| Duration::from_micros((ms * 1000.0).round() as u64);
         Self {
-            name: "player".into(),
-            backoff_min: Duration::from_millis(250),
-            backoff_max: Duration::from_secs(10),
-            // A rough lock within half a second of joining, a full window after about 12 s, then
-            // two pings a second: the window spans the last two minutes.
-            ping_burst: 32,
-            ping_burst_interval: Duration::from_millis(15),
-            ping_fill_interval: Duration::from_millis(50),
-            ping_interval: Duration::from_millis(500),
+            name: c.name,
+            backoff_min: ms(c.backoff_min_ms),
+            backoff_max: ms(c.backoff_max_ms),
+            ping_burst: c.ping_burst,
+            ping_burst_interval: ms(c.ping_burst_interval_ms),
+            ping_fill_interval: ms(c.ping_fill_interval_ms),
+            ping_interval: ms(c.ping_interval_ms),
+        }
+    }
+}
+
+impl SyncConfig {
+    /// The client's config; `seed` seeds the jitter of its backoffs.
+    pub fn client_config(&self, seed: u64) -> ClientConfig {
+        let ms = |d: Duration| d.as_nanos() as f64 / 1e6;
+        ClientConfig {
+            name: self.name.clone(),
+            backoff_min_ms: ms(self.backoff_min),
+            backoff_max_ms: ms(self.backoff_max),
+            ping_burst: self.ping_burst,
+            ping_burst_interval_ms: ms(self.ping_burst_interval),
+            ping_fill_interval_ms: ms(self.ping_fill_interval),
+            ping_interval_ms: ms(self.ping_interval),
+            seed,
+            ..ClientConfig::default()
         }
     }
 }
 
 /// Where the connection stands.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub enum ConnectionState {
     Connecting {
         attempt: u32,
@@ -81,13 +104,13 @@ pub enum ConnectionState {
     },
     /// Not connected; the next attempt is in `retry_in`. The instrument keeps working alone.
     Offline {
-        error: String,
+        error: ConnectionError,
         retry_in: Duration,
     },
 }
 
 /// What the sync thread reports (on the sync thread).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub enum SyncEvent {
     Connection(ConnectionState),
     /// The local view changed for a reason other than the caller's own accepted edit (snapshot,
@@ -107,11 +130,11 @@ pub enum SyncEvent {
 
 /// Shared samples on their way. Failures are always reported; network failures are retried
 /// (`retry_in`), refusals and undecodable files are not (retrying cannot help).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub enum SampleEvent {
     Uploading {
         name: String,
-        /// The id the uploader chose ([`Sync::upload_sample_as`]), if it did.
+        /// The id the uploader chose ([`SyncHandle::upload_sample_as`]), if it did.
         id: Option<SampleId>,
         sent: usize,
         total: usize,
@@ -121,7 +144,7 @@ pub enum SampleEvent {
         name: String,
         /// The id the uploader chose, if it did.
         id: Option<SampleId>,
-        error: String,
+        error: TransferError,
         retry_in: Option<Duration>,
     },
     /// Downloaded and decoded (off the audio thread), ready to hand to the engine.
@@ -132,7 +155,7 @@ pub enum SampleEvent {
     },
     FetchFailed {
         id: SampleId,
-        error: String,
+        error: TransferError,
         retry_in: Option<Duration>,
     },
 }
@@ -165,19 +188,24 @@ pub enum SyncError {
 }
 
 /// Handle to the background sync thread. Dropping it shuts the thread down.
-pub struct Sync {
+pub struct SyncHandle {
+    /// Commands for the sync thread (bounded: back-pressure reaches the caller).
     commands: mpsc::Sender<Command>,
+    /// The server clock the sync thread publishes, for the audio thread.
     clock: Arc<SharedClock>,
+    /// The server joined.
     server: Server,
+    /// The session joined.
     session: SessionId,
     /// The edits the room has not acknowledged yet, as of the sync thread's last step.
     pending: Arc<Mutex<Vec<Op>>>,
     /// Wakes the sync thread to stop, whatever it is waiting for.
     shutdown: Arc<tokio::sync::Notify>,
+    /// The sync thread; `None` once joined.
     thread: Option<JoinHandle<()>>,
 }
 
-impl Sync {
+impl SyncHandle {
     /// Joins `session` on `server`. `local` is the document to show until the first snapshot
     /// (and to keep playing if the server is never reached); `pending` are edits saved from an
     /// earlier run that the server has not acknowledged. `sink` receives every [`SyncEvent`] on
@@ -194,12 +222,11 @@ impl Sync {
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let pending_mirror = Arc::new(Mutex::new(pending.clone()));
         let shutdown = Arc::new(tokio::sync::Notify::new());
-        let mut client = Client::new(config.name.clone(), local);
+        let mut client = Client::with_config(config.client_config(fastrand::u64(..)), local);
         client.restore_pending(pending);
-        let conn = conn::Conn {
+        let event_loop = eventloop::EventLoop {
             server: server.clone(),
             session,
-            config,
             client,
             commands: rx,
             sink: Box::new(sink),
@@ -209,9 +236,6 @@ impl Sync {
             tasks: mpsc::unbounded_channel(),
             pending: pending_mirror.clone(),
             mirrored: (usize::MAX, 0),
-            requested: Default::default(),
-            waiting: Default::default(),
-            recheck: Default::default(),
         };
         let thread = std::thread::Builder::new()
             .name("keyboardia-sync".into())
@@ -220,11 +244,11 @@ impl Sync {
                     .enable_all()
                     .build();
                 match rt {
-                    Ok(rt) => rt.block_on(conn.run()),
+                    Ok(rt) => rt.block_on(event_loop.run()),
                     Err(e) => {
-                        let mut sink = conn.sink;
+                        let mut sink = event_loop.sink;
                         sink(SyncEvent::Connection(ConnectionState::Offline {
-                            error: format!("cannot start the sync runtime: {e}"),
+                            error: ConnectionError::Runtime(Arc::new(e)),
                             retry_in: Duration::MAX,
                         }));
                     }
@@ -302,7 +326,7 @@ impl Sync {
     }
 
     /// Edits not yet acknowledged by the room (to keep in the plugin's saved state, and pass back
-    /// to [`Sync::start`] after a restart). Not for the audio thread.
+    /// to [`SyncHandle::start`] after a restart). Not for the audio thread.
     pub fn pending(&self) -> Vec<Op> {
         self.pending.lock().map(|p| p.clone()).unwrap_or_default()
     }
@@ -338,8 +362,31 @@ impl Sync {
     }
 }
 
-impl Drop for Sync {
+impl Drop for SyncHandle {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_config_carries_the_clients_timings_both_ways() {
+        let sync = SyncConfig::default();
+        assert_eq!(sync.ping_burst_interval, Duration::from_millis(15));
+        assert_eq!(sync.ping_fill_interval, Duration::from_millis(50));
+        assert_eq!(sync.ping_interval, Duration::from_millis(500));
+        assert_eq!(sync.backoff_min, Duration::from_millis(250));
+        assert_eq!(sync.backoff_max, Duration::from_secs(10));
+        let client = sync.client_config(7);
+        assert_eq!(
+            client,
+            ClientConfig {
+                seed: 7,
+                ..ClientConfig::default()
+            }
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! Players for tests: a [`Sync`] whose events land in a channel, plus a local copy of the
+//! Players for tests: a [`SyncHandle`] whose events land in a channel, plus a local copy of the
 //! session edited the way the editor does (apply to your copy, then send).
 
 use std::sync::mpsc;
@@ -10,7 +10,7 @@ use keyboardia_sync::*;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub struct Player {
-    pub sync: Sync,
+    pub sync: SyncHandle,
     pub events: mpsc::Receiver<SyncEvent>,
     /// The latest local view the sync thread handed over.
     pub state: SessionState,
@@ -34,7 +34,7 @@ impl Player {
             ..SyncConfig::default()
         };
         let clock = Arc::new(SharedClock::default());
-        let sync = Sync::start(
+        let sync = SyncHandle::start(
             Server::new(base).unwrap(),
             session,
             config,

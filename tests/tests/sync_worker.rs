@@ -315,7 +315,11 @@ fn a_shared_sample_reaches_the_other_player() {
         );
     };
     assert_eq!(failure.0, "long");
-    assert!(failure.1.contains("bad_sample"), "{}", failure.1);
+    assert!(
+        failure.1.to_string().contains("bad_sample"),
+        "{}",
+        failure.1
+    );
     assert_eq!(failure.2, None);
 
     // The REST path refuses what is not audio, with the same typed error.
@@ -375,7 +379,10 @@ fn a_take_whose_track_arrives_before_its_upload_reaches_the_other_player() {
                 retry_in,
             })) => {
                 assert_eq!(missing, sample);
-                assert!(error.contains("not on the server yet"), "{error}");
+                assert!(
+                    error.to_string().contains("not on the server yet"),
+                    "{error}"
+                );
                 assert_eq!(retry_in, None, "waits for the announcement instead");
                 break;
             }
