@@ -16,6 +16,8 @@
 //! also in the middle of a block, and does not depend on how the host splits blocks: the same
 //! pattern renders bit-identically at any block size.
 
+#[doc(hidden)]
+pub mod bench_patterns;
 pub mod clock;
 pub mod dsp;
 pub mod engine;
