@@ -425,7 +425,11 @@ fn voices(sr: f32, chunk: usize) -> String {
     let frames = (0.6 * sr) as usize;
     let mut out = vec![0.0f32; frames];
     for patch in patches {
-        for (pitch, velocity, gate_s) in [(0.0, 127, None), (-5.0, 80, Some(0.15)), (7.0, 115, Some(0.3))] {
+        for (pitch, velocity, gate_s) in [
+            (0.0, 127, None),
+            (-5.0, 80, Some(0.15)),
+            (7.0, 115, Some(0.3)),
+        ] {
             let mut v = Voice::default();
             let params = NoteParams {
                 pitch_semis: pitch,
