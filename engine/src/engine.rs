@@ -17,6 +17,7 @@ use keyboardia_core::{SynthPreset, MAX_TRACKS};
 use crate::clock::BlockClock;
 use crate::dsp::{decay_coef, splitmix64};
 use crate::pattern::EnginePattern;
+use crate::schedule::{block_hits, BlockSpan, Fired, StepCursor, MAX_BLOCK_HITS};
 use crate::voice::{
     is_one_shot, render_one_shot, NoteParams, Patch, SampleBank, SampleBuffer, Voice, GATE_HELD,
     MAX_CHUNK, ONE_SHOT_VARIANTS,
@@ -27,50 +28,13 @@ use keyboardia_core::BuiltinSound;
 pub const VOICES_PER_TRACK: usize = 8;
 /// Sequencer pad notes that may still sound when a new one starts (release tails overlap).
 const PAD_TAILS: usize = 2;
-/// Length of one step in beats (16th notes).
-pub const STEP_BEATS: f64 = 0.25;
+pub use crate::schedule::STEP_BEATS;
 /// The largest block processed in one go; longer blocks are split.
 pub const MAX_BLOCK: usize = 4096;
-/// Scheduled hits a track can hold ahead of time (8 ratchets × a few steps).
-const PENDING_PER_TRACK: usize = 32;
-/// Hits that can fire within one block.
-const MAX_BLOCK_HITS: usize = MAX_TRACKS * PENDING_PER_TRACK;
 /// Outgoing MIDI events a block can hold.
 pub const MAX_MIDI_OUT: usize = 1024;
-/// Tolerance when converting a beat time to a frame (covers f64 rounding).
-const FRAME_EPS: f64 = 1e-6;
 /// MIDI note of pitch lock 0 in the MIDI output.
 pub const MIDI_BASE_NOTE: i32 = 60;
-
-/// One scheduled note of a track.
-#[derive(Clone, Copy, Debug, Default)]
-struct Hit {
-    /// When it plays, in beats.
-    time_beats: f64,
-    /// How long its gate stays open, in beats.
-    gate_beats: f64,
-    /// Semitones.
-    pitch: i8,
-    /// Step velocity, 1..=127.
-    velocity: u8,
-    /// Volume lock (linear gain).
-    gain: f32,
-    /// Acid: glide from the previous held note instead of retriggering.
-    slide: bool,
-    /// Slice lock: a sample track plays only this slice of its sample (`None`: all of it).
-    slice: Option<u8>,
-}
-
-/// A hit that fires in the current block.
-#[derive(Clone, Copy, Debug, Default)]
-struct Fired {
-    /// Frame offset within the block.
-    offset: u32,
-    /// Track slot.
-    track: u8,
-    /// The hit itself.
-    hit: Hit,
-}
 
 /// A note event from the host (audition of the selected track).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -102,34 +66,23 @@ pub struct MidiOut {
     pub on: bool,
 }
 
-/// Sequencer state of one track slot.
-#[derive(Clone, Copy, Debug)]
-struct TrackRun {
-    /// Global 16th index of the next step to schedule.
-    next_n: i64,
-    /// Hits scheduled but not yet fired.
-    pending: [Hit; PENDING_PER_TRACK],
-    /// Valid entries in `pending`.
-    pending_len: usize,
-    /// Hits before this beat are dropped (set on a relocation).
-    discard_before: f64,
-    /// Voice index (in the track's pool) of the last sequencer note, for acid slides.
-    last_voice: Option<usize>,
-    /// The MIDI note currently on, and the absolute frame of its note-off.
-    midi_note: Option<(u8, u64)>,
+/// A MIDI note the engine has sent a note-on for and owes a note-off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SoundingMidiNote {
+    /// The MIDI note number.
+    note: u8,
+    /// Absolute frame (of the engine's frame count) of its note-off.
+    off_frame: u64,
 }
 
-impl Default for TrackRun {
-    fn default() -> Self {
-        Self {
-            next_n: 0,
-            pending: [Hit::default(); PENDING_PER_TRACK],
-            pending_len: 0,
-            discard_before: f64::NEG_INFINITY,
-            last_voice: None,
-            midi_note: None,
-        }
-    }
+/// What the engine keeps per track slot besides its step cursor: the last sequencer voice and
+/// the MIDI note it owes a note-off for.
+#[derive(Clone, Copy, Debug, Default)]
+struct TrackPlay {
+    /// Voice index (in the track's pool) of the last sequencer note, for acid slides.
+    last_voice: Option<usize>,
+    /// The MIDI note currently on.
+    midi_note: Option<SoundingMidiNote>,
 }
 
 /// Per-player mixer controls of a track (not session state).
@@ -165,8 +118,10 @@ pub struct Engine {
     pattern: Box<EnginePattern>,
     /// Seed of the probability-lock dice.
     seed: u64,
-    /// Per-slot sequencer state.
-    runs: Box<[TrackRun; MAX_TRACKS]>,
+    /// Per-slot step cursors (what the scheduler has scheduled ahead).
+    cursors: Box<[StepCursor; MAX_TRACKS]>,
+    /// Per-slot last voice and owed MIDI note-off.
+    plays: [TrackPlay; MAX_TRACKS],
     /// Voice pools, one per track slot.
     voices: Box<[[Voice; VOICES_PER_TRACK]; MAX_TRACKS]>,
     /// Spare pools used while re-ordering tracks (so `set_pattern` never allocates).
@@ -229,7 +184,8 @@ impl Engine {
             sample_rate_hz,
             pattern: Box::default(),
             seed: 0x4B65_7962_6F61_7264,
-            runs: Box::new([TrackRun::default(); MAX_TRACKS]),
+            cursors: Box::new([StepCursor::default(); MAX_TRACKS]),
+            plays: [TrackPlay::default(); MAX_TRACKS],
             voices: Box::new(std::array::from_fn(|_| {
                 std::array::from_fn(|_| Voice::default())
             })),
@@ -269,11 +225,10 @@ impl Engine {
                 v.key = None;
             }
         }
-        for r in self.runs.iter_mut() {
-            r.pending_len = 0;
-            r.last_voice = None;
-            r.midi_note = None;
+        for c in self.cursors.iter_mut() {
+            c.clear_pending();
         }
+        self.plays = [TrackPlay::default(); MAX_TRACKS];
         self.expected_beat = None;
         self.limiter_env = 0.0;
         self.midi_len = 0;
@@ -297,13 +252,15 @@ impl Engine {
     pub fn set_pattern(&mut self, new: &EnginePattern) {
         let old_ids = self.pattern.tracks;
         let old_count = self.pattern.track_count;
-        let mut new_runs = [TrackRun::default(); MAX_TRACKS];
+        let mut new_cursors = [StepCursor::default(); MAX_TRACKS];
+        let mut new_plays = [TrackPlay::default(); MAX_TRACKS];
         let mut taken = [false; MAX_TRACKS];
         for (i, t) in new.tracks().iter().enumerate() {
             let from = old_ids[..old_count].iter().position(|o| o.id == t.id);
             if let Some(j) = from.filter(|&j| !taken[j]) {
                 taken[j] = true;
-                new_runs[i] = self.runs[j];
+                new_cursors[i] = self.cursors[j];
+                new_plays[i] = self.plays[j];
                 std::mem::swap(&mut self.spare_voices[i], &mut self.voices[j]);
                 for v in self.spare_voices[i].iter_mut() {
                     v.track = i as u8;
@@ -314,15 +271,8 @@ impl Engine {
                 }
                 self.mixer_follow(i, j, &mut taken);
             } else {
-                new_runs[i] = TrackRun {
-                    // A new track joins at the current position (while stopped, the next
-                    // start positions every track anyway).
-                    next_n: self
-                        .expected_beat
-                        .map_or(0, |b| (b / STEP_BEATS).floor() as i64 - 1),
-                    discard_before: self.expected_beat.unwrap_or(f64::NEG_INFINITY),
-                    ..TrackRun::default()
-                };
+                // A new track joins at the current position.
+                new_cursors[i] = StepCursor::joining_at(self.expected_beat);
                 for v in self.spare_voices[i].iter_mut() {
                     v.active = false;
                     v.track = i as u8;
@@ -336,7 +286,8 @@ impl Engine {
                 v.active = false;
             }
         }
-        *self.runs = new_runs;
+        *self.cursors = new_cursors;
+        self.plays = new_plays;
         *self.pattern = *new;
         self.update_gain_targets();
         // New tracks start at their level rather than fading in.
@@ -507,9 +458,9 @@ impl Engine {
         let mut fi = 0usize;
         let mut ii = 0usize;
         while pos < frames {
-            while fi < fired && self.fired[fi].offset as usize <= pos {
+            while fi < fired && self.fired[fi].offset_frames as usize <= pos {
                 let f = self.fired[fi];
-                self.trigger(f.track as usize, &f.hit);
+                self.trigger(&f);
                 fi += 1;
             }
             while ii < inputs.len() && inputs[ii].offset() as usize <= pos + base {
@@ -518,7 +469,7 @@ impl Engine {
             }
             let mut end = (pos + MAX_CHUNK).min(frames);
             if fi < fired {
-                end = end.min(self.fired[fi].offset as usize);
+                end = end.min(self.fired[fi].offset_frames as usize);
             }
             if ii < inputs.len() {
                 end = end.min((inputs[ii].offset() as usize).saturating_sub(base));
@@ -530,17 +481,38 @@ impl Engine {
         self.frame_clock += frames as u64;
     }
 
-    /// Advances the sequencer over one block: handles stop/relocation, schedules steps, collects
-    /// the hits that fire, emits their MIDI. Returns the number of entries in `self.fired`.
+    /// Advances the sequencer over one block: sends the MIDI note-offs due in it, follows the
+    /// transport (stop, start, jump), collects the hits that start in it (see
+    /// [`crate::schedule`]) into `self.fired` and sends their MIDI. Returns how many hits fire.
     fn sequence(&mut self, clock: &BlockClock, frames: usize, base: u32) -> usize {
+        self.midi_note_offs(clock.playing, frames, base);
+        let Some(span) = self.follow_transport(clock, frames) else {
+            return 0;
+        };
+        let swing_pct = self.swing_override.unwrap_or(self.pattern.swing_pct);
+        let fired = block_hits(
+            &self.pattern,
+            self.seed,
+            swing_pct,
+            &span,
+            &mut self.cursors,
+            &mut self.fired[..],
+        );
+        self.midi_note_ons(fired, base);
+        fired
+    }
+
+    /// Note-offs of the MIDI notes that end in this block (all of them, at its start, when the
+    /// transport stops).
+    fn midi_note_offs(&mut self, playing: bool, frames: usize, base: u32) {
         let block_start = self.frame_clock;
         let block_end = block_start + frames as u64;
-        // Note-offs of the MIDI notes that end in this block.
         for t in 0..MAX_TRACKS {
-            if let Some((note, off_at)) = self.runs[t].midi_note {
-                if off_at < block_end || !clock.playing {
-                    let offset = off_at.saturating_sub(block_start).min(frames as u64 - 1) as u32;
-                    let offset = if clock.playing { offset } else { 0 };
+            if let Some(SoundingMidiNote { note, off_frame }) = self.plays[t].midi_note {
+                if off_frame < block_end || !playing {
+                    let offset =
+                        off_frame.saturating_sub(block_start).min(frames as u64 - 1) as u32;
+                    let offset = if playing { offset } else { 0 };
                     self.push_midi(MidiOut {
                         offset: offset + base,
                         channel: t as u8,
@@ -548,150 +520,76 @@ impl Engine {
                         velocity: 0,
                         on: false,
                     });
-                    self.runs[t].midi_note = None;
+                    self.plays[t].midi_note = None;
                 }
             }
         }
+    }
+
+    /// Follows the transport into this block: on a stop, releases the sequencer's notes and
+    /// returns `None`; on a start or a jump, relocates every track (releasing the notes of a
+    /// jump). Returns the block's place on the beat axis while playing.
+    fn follow_transport(&mut self, clock: &BlockClock, frames: usize) -> Option<BlockSpan> {
         if !(clock.playing && clock.tempo_bpm.is_finite() && clock.tempo_bpm > 0.0) {
             if self.expected_beat.take().is_some() {
                 self.release_sequenced();
             }
-            return 0;
+            return None;
         }
-        let frames_per_beat = self.sample_rate_hz * 60.0 / clock.tempo_bpm;
-        let beat0 = clock.beat;
-        let beat_end = beat0 + frames as f64 / frames_per_beat;
+        let span = BlockSpan {
+            start_beat: clock.beat,
+            frames,
+            frames_per_beat: self.sample_rate_hz * 60.0 / clock.tempo_bpm,
+        };
         let jumped = match self.expected_beat {
             None => true,
-            Some(e) => (e - beat0).abs() > 0.5 / frames_per_beat,
+            Some(e) => (e - span.start_beat).abs() > 0.5 / span.frames_per_beat,
         };
         if jumped {
             let resumed = self.expected_beat.is_none();
             if !resumed {
                 self.release_sequenced();
             }
-            let first = (beat0 / STEP_BEATS).floor() as i64 - 1;
-            for r in self.runs.iter_mut() {
-                r.next_n = first;
-                r.pending_len = 0;
-                r.discard_before = beat0 - FRAME_EPS / frames_per_beat;
-                r.last_voice = None;
+            for c in self.cursors.iter_mut() {
+                c.relocate(span.start_beat, span.frames_per_beat);
+            }
+            for p in self.plays.iter_mut() {
+                p.last_voice = None;
             }
         }
-        self.expected_beat = Some(beat_end);
+        self.expected_beat = Some(span.end_beat());
+        Some(span)
+    }
 
-        let swing_pct = self.swing_override.unwrap_or(self.pattern.swing_pct);
-        let swing = swing_pct.clamp(0.0, 100.0) / 100.0 * 0.5 * STEP_BEATS;
-        let mut nf = 0usize;
-        for t in 0..self.pattern.track_count {
-            let track = &self.pattern.tracks[t];
-            let count = track.step_count.max(1) as i64;
-            let acid = track.patch == Some(Patch::Synth(SynthPreset::Acid));
-            let run = &mut self.runs[t];
-            // Schedule every step whose earliest possible time (nudged half a step early) is
-            // before the block's end.
-            while ((run.next_n as f64) - 0.5) * STEP_BEATS < beat_end {
-                let n = run.next_n;
-                let step = track.steps[n.rem_euclid(count) as usize];
-                let ratchets = step.locks.ratchet.unwrap_or(1).clamp(1, 8) as usize;
-                if step.on && run.pending_len + ratchets > PENDING_PER_TRACK {
-                    break; // Full: retry next block.
-                }
-                run.next_n += 1;
-                if !step.on {
-                    continue;
-                }
-                if let Some(p) = step.locks.probability {
-                    let roll = splitmix64(self.seed ^ track_hash(t, &track.id) ^ (n as u64)) % 100;
-                    if roll >= p as u64 {
-                        continue;
-                    }
-                }
-                let start = step_time(n, &step, swing);
-                let sub = STEP_BEATS / ratchets as f64;
-                let mut gate = sub;
-                let mut slide = false;
-                if acid && ratchets == 1 {
-                    let next = track.steps[(n + 1).rem_euclid(count) as usize];
-                    if next.on && next.locks.ratchet.unwrap_or(1) == 1 {
-                        // Tie into the next note: the gate stays open until just after it starts.
-                        gate = step_time(n + 1, &next, swing) - start + 0.02;
-                    }
-                    let prev = track.steps[(n - 1).rem_euclid(count) as usize];
-                    slide = prev.on && prev.locks.ratchet.unwrap_or(1) == 1;
-                }
-                for k in 0..ratchets {
-                    let time = start + k as f64 * sub;
-                    if time < run.discard_before {
-                        continue;
-                    }
-                    run.pending[run.pending_len] = Hit {
-                        time_beats: time,
-                        gate_beats: gate,
-                        pitch: step.locks.pitch.unwrap_or(0),
-                        velocity: step.velocity,
-                        gain: step.locks.volume.unwrap_or(1.0),
-                        slide: slide && k == 0,
-                        slice: step.locks.slice,
-                    };
-                    run.pending_len += 1;
-                }
-            }
-            // Fire the hits that start in this block.
-            let mut i = 0;
-            while i < run.pending_len {
-                let h = run.pending[i];
-                let x = (h.time_beats - beat0) * frames_per_beat;
-                let offset = (x - FRAME_EPS).ceil();
-                if offset < frames as f64 {
-                    if nf < MAX_BLOCK_HITS {
-                        self.fired[nf] = Fired {
-                            offset: offset.max(0.0) as u32,
-                            track: t as u8,
-                            hit: h,
-                        };
-                        nf += 1;
-                    }
-                    run.pending_len -= 1;
-                    run.pending[i] = run.pending[run.pending_len];
-                } else {
-                    i += 1;
-                }
-            }
-        }
-        let fired = &mut self.fired[..nf];
-        fired.sort_unstable_by(|a, b| {
-            (a.offset, a.track)
-                .cmp(&(b.offset, b.track))
-                .then(a.hit.time_beats.total_cmp(&b.hit.time_beats))
-        });
-        // MIDI for the fired hits (channel per track).
-        for i in 0..nf {
+    /// MIDI for the fired hits, a channel per track: the track's previous note ends, the hit's
+    /// note starts and owes its note-off after the hit's gate.
+    fn midi_note_ons(&mut self, fired: usize, base: u32) {
+        let block_start = self.frame_clock;
+        for i in 0..fired {
             let f = self.fired[i];
             let t = f.track as usize;
-            let note = (MIDI_BASE_NOTE + f.hit.pitch as i32).clamp(0, 127) as u8;
-            if let Some((old, _)) = self.runs[t].midi_note.take() {
+            let note = (MIDI_BASE_NOTE + f.hit.pitch_semis as i32).clamp(0, 127) as u8;
+            if let Some(old) = self.plays[t].midi_note.take() {
                 self.push_midi(MidiOut {
-                    offset: f.offset + base,
+                    offset: f.offset_frames + base,
                     channel: t as u8,
-                    note: old,
+                    note: old.note,
                     velocity: 0,
                     on: false,
                 });
             }
             self.push_midi(MidiOut {
-                offset: f.offset + base,
+                offset: f.offset_frames + base,
                 channel: t as u8,
                 note,
                 velocity: f.hit.velocity,
                 on: true,
             });
-            let gate_frames = (f.hit.gate_beats * frames_per_beat).round().max(1.0) as u64;
-            self.runs[t].midi_note = Some((note, block_start + f.offset as u64 + gate_frames));
-            // The gate in frames is needed again when the voice starts.
-            self.fired[i].hit.gate_beats = gate_frames as f64;
+            self.plays[t].midi_note = Some(SoundingMidiNote {
+                note,
+                off_frame: block_start + f.offset_frames as u64 + f.gate_frames,
+            });
         }
-        nf
     }
 
     /// Releases every sequencer note (stop, relocation).
@@ -703,26 +601,30 @@ impl Engine {
                 }
             }
         }
-        for r in self.runs.iter_mut() {
-            r.pending_len = 0;
-            r.last_voice = None;
+        for c in self.cursors.iter_mut() {
+            c.clear_pending();
+        }
+        for p in self.plays.iter_mut() {
+            p.last_voice = None;
         }
     }
 
-    /// Starts the note of a fired hit (`hit.gate_beats` holds the gate in frames by now).
-    fn trigger(&mut self, t: usize, hit: &Hit) {
+    /// Starts the note of a fired hit.
+    fn trigger(&mut self, fired: &Fired) {
+        let t = fired.track as usize;
+        let hit = &fired.hit;
         let Some(patch) = self.pattern.tracks[t].patch else {
             return;
         };
         let params = NoteParams {
-            pitch_semis: hit.pitch as f32,
+            pitch_semis: hit.pitch_semis as f32,
             velocity: hit.velocity,
             gain: hit.gain,
-            gate_frames: hit.gate_beats as u32,
+            gate_frames: u32::try_from(fired.gate_frames).unwrap_or(u32::MAX),
         };
         let pool = &mut self.voices[t];
         if hit.slide {
-            if let Some(v) = self.runs[t].last_voice {
+            if let Some(v) = self.plays[t].last_voice {
                 if pool[v].slide(params) {
                     return;
                 }
@@ -770,7 +672,7 @@ impl Engine {
                 pool[slot].play_range(start, end);
             }
         }
-        self.runs[t].last_voice = Some(slot);
+        self.plays[t].last_voice = Some(slot);
     }
 
     fn audition(&mut self, e: InputEvent) {
@@ -942,25 +844,6 @@ fn soft_knee(x: f32) -> f32 {
         let y = CLIP_KNEE + room * crate::dsp::soft_clip((a - CLIP_KNEE) / room);
         y.min(1.0).copysign(x)
     }
-}
-
-/// When step `n` plays, in beats: 16ths, off-beats delayed by swing, nudge lock applied.
-fn step_time(n: i64, step: &keyboardia_core::Step, swing_beats: f64) -> f64 {
-    let mut t = n as f64 * STEP_BEATS;
-    if n.rem_euclid(2) == 1 {
-        t += swing_beats;
-    }
-    if let Some(nudge) = step.locks.nudge {
-        t += nudge.clamp(-50, 50) as f64 / 100.0 * STEP_BEATS;
-    }
-    t
-}
-
-/// A per-track salt for the dice, from the track id (stable across reorders).
-fn track_hash(_slot: usize, id: &keyboardia_core::TrackId) -> u64 {
-    id.as_str().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-    })
 }
 
 /// One-shot tables by `BuiltinSound as usize`, each with its round-robin variants.

@@ -2,6 +2,7 @@
 //!
 //! - [`clock`]: where the beat comes from (host transport, internal clock, server timeline).
 //! - [`pattern`]: the allocation-free, `Copy` view of a session that the audio thread plays.
+//! - [`schedule`]: pure scheduling, pattern + block position → the hits that start in the block.
 //! - [`engine`]: the sample-accurate sequencer, voice pools and mixer behind `process()`.
 //! - [`voice`]: the 16 built-in sounds, the five synth presets and the sampler, all synthesized
 //!   in Rust (no sample files). Percussive one-shots are synthesized once per sample rate into
@@ -24,6 +25,7 @@ pub mod engine;
 pub mod onsets;
 pub mod pattern;
 pub mod render;
+pub mod schedule;
 pub mod voice;
 
 pub use clock::{BlockClock, ClockSource, HostTransport, InternalClock, ServerClock};
