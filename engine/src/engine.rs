@@ -16,13 +16,13 @@ use keyboardia_core::{SynthPreset, MAX_TRACKS};
 
 use crate::clock::BlockClock;
 use crate::dsp::{decay_coef, splitmix64};
+use crate::gain::GainRamp;
 use crate::pattern::EnginePattern;
 use crate::schedule::{block_hits, BlockSpan, Fired, StepCursor, MAX_BLOCK_HITS};
+use crate::voice::one_shot::{tables_for_rate, OneShotTables};
 use crate::voice::{
-    is_one_shot, render_one_shot, NoteParams, Patch, SampleBank, SampleBuffer, Voice, GATE_HELD,
-    MAX_CHUNK, ONE_SHOT_VARIANTS,
+    NoteParams, Patch, SampleBank, SampleBuffer, Voice, GATE_HELD, MAX_CHUNK, ONE_SHOT_VARIANTS,
 };
-use keyboardia_core::BuiltinSound;
 
 /// Voices per track (ratchets and ringing tails overlap).
 pub const VOICES_PER_TRACK: usize = 8;
@@ -130,7 +130,7 @@ pub struct Engine {
     bank: SampleBank,
     /// One-shot tables of the percussive built-ins, by `BuiltinSound as usize` (empty for sounds
     /// synthesized live); shared by every engine at the same sample rate.
-    one_shots: Arc<OneShots>,
+    one_shots: Arc<OneShotTables>,
     /// Hits firing in the current block.
     fired: Box<[Fired; MAX_BLOCK_HITS]>,
     /// Outgoing MIDI of the last block.
@@ -139,22 +139,10 @@ pub struct Engine {
     midi_len: usize,
     /// Mixer controls per slot.
     mixer: [TrackMixer; MAX_TRACKS],
-    /// Per-track (left, right) gains, ramping linearly toward `gain_targets`.
-    gains: [[f32; 2]; MAX_TRACKS],
-    /// Where the ramps end: volume × mixer × pan law.
-    gain_targets: [[f32; 2]; MAX_TRACKS],
-    /// Per-frame increments of the ramps and frames left in them.
-    gain_steps: [[f32; 2]; MAX_TRACKS],
-    /// Frames left in each track's ramp.
-    gain_ramp_left: [u32; MAX_TRACKS],
-    /// Master gain (linear): current, target, per-frame step, frames left.
-    master: f32,
-    /// Where the master ramp ends.
-    master_target: f32,
-    /// Per-frame master increment.
-    master_step: f32,
-    /// Frames left in the master ramp.
-    master_ramp_left: u32,
+    /// Per-track (left, right) gains: volume × mixer × pan law, ramped.
+    gains: [GainRamp<2>; MAX_TRACKS],
+    /// Master gain, ramped.
+    master: GainRamp<1>,
     /// Length of a gain ramp in frames (10 ms: no zipper noise on automation).
     ramp_frames: u32,
     /// Limiter envelope (peak, linked stereo) and its release multiplier.
@@ -193,19 +181,13 @@ impl Engine {
                 std::array::from_fn(|_| Voice::default())
             })),
             bank: std::array::from_fn(|_| None),
-            one_shots: one_shots_for(sr),
+            one_shots: tables_for_rate(sr),
             fired: Box::new([Fired::default(); MAX_BLOCK_HITS]),
             midi: Box::new([MidiOut::default(); MAX_MIDI_OUT]),
             midi_len: 0,
             mixer: [TrackMixer::default(); MAX_TRACKS],
-            gains: [[0.0; 2]; MAX_TRACKS],
-            gain_targets: [[0.0; 2]; MAX_TRACKS],
-            gain_steps: [[0.0; 2]; MAX_TRACKS],
-            gain_ramp_left: [0; MAX_TRACKS],
-            master: 1.0,
-            master_target: 1.0,
-            master_step: 0.0,
-            master_ramp_left: 0,
+            gains: [GainRamp::at([0.0; 2]); MAX_TRACKS],
+            master: GainRamp::at([1.0]),
             ramp_frames: ((0.01 * sample_rate_hz) as u32).max(1),
             limiter_env: 0.0,
             limiter_release: decay_coef(0.12, sr),
@@ -293,8 +275,7 @@ impl Engine {
         // New tracks start at their level rather than fading in.
         for (i, t) in new.tracks().iter().enumerate() {
             if !old_ids[..old_count].iter().any(|o| o.id == t.id) {
-                self.gains[i] = self.gain_targets[i];
-                self.gain_ramp_left[i] = 0;
+                self.gains[i].jump_to_target();
             }
         }
     }
@@ -328,12 +309,7 @@ impl Engine {
 
     /// Master gain, linear.
     pub fn set_master_gain(&mut self, gain: f32) {
-        let gain = gain.max(0.0);
-        if gain != self.master_target {
-            self.master_target = gain;
-            self.master_step = (gain - self.master) / self.ramp_frames as f32;
-            self.master_ramp_left = self.ramp_frames;
-        }
+        self.master.ramp_to([gain.max(0.0)], self.ramp_frames);
     }
 
     /// Plays `Some(percent)` swing instead of the session's (automation), or the session's again.
@@ -359,13 +335,7 @@ impl Engine {
             let angle = (t.pan.clamp(-1.0, 1.0) + 1.0) * std::f32::consts::FRAC_PI_4;
             // `max(0)`: cos(π/2) is -4e-8 in f32; a hard pan must be exactly silent on the other side.
             let target = [g * angle.cos().max(0.0), g * angle.sin().max(0.0)];
-            if target != self.gain_targets[i] {
-                self.gain_targets[i] = target;
-                let cur = self.gains[i];
-                let n = self.ramp_frames as f32;
-                self.gain_steps[i] = [(target[0] - cur[0]) / n, (target[1] - cur[1]) / n];
-                self.gain_ramp_left[i] = self.ramp_frames;
-            }
+            self.gains[i].ramp_to(target, self.ramp_frames);
         }
     }
 
@@ -736,7 +706,7 @@ impl Engine {
         for t in 0..MAX_TRACKS {
             let pool = &mut self.voices[t];
             let any = pool.iter().any(|v| v.active);
-            let ramping = self.gain_ramp_left[t] > 0;
+            let ramping = self.gains[t].is_ramping();
             if !any && !ramping && aux.is_none() {
                 continue;
             }
@@ -744,22 +714,11 @@ impl Engine {
             let mut gl = [0.0f32; MAX_CHUNK];
             let mut gr = [0.0f32; MAX_CHUNK];
             if ramping {
-                let [sl, sr] = self.gain_steps[t];
-                let [mut cl, mut cr] = self.gains[t];
+                let mut ramp = self.gains[t];
                 for i in 0..n {
-                    if self.gain_ramp_left[t] > 0 {
-                        self.gain_ramp_left[t] -= 1;
-                        if self.gain_ramp_left[t] == 0 {
-                            [cl, cr] = self.gain_targets[t];
-                        } else {
-                            cl += sl;
-                            cr += sr;
-                        }
-                    }
-                    gl[i] = cl;
-                    gr[i] = cr;
+                    [gl[i], gr[i]] = ramp.tick();
                 }
-                self.gains[t] = [cl, cr];
+                self.gains[t] = ramp;
             }
             let mut mono = [0.0f32; MAX_CHUNK];
             if any {
@@ -778,7 +737,7 @@ impl Engine {
                     }
                 }
                 None => {
-                    let [cl, cr] = self.gains[t];
+                    let [cl, cr] = self.gains[t].current();
                     for i in 0..n {
                         mix_l[i] += mono[i] * cl;
                         mix_r[i] += mono[i] * cr;
@@ -788,8 +747,9 @@ impl Engine {
                     let mut tl_buf = [0.0f32; MAX_CHUNK];
                     let mut tr_buf = [0.0f32; MAX_CHUNK];
                     if !ramping {
-                        gl = [self.gains[t][0]; MAX_CHUNK];
-                        gr = [self.gains[t][1]; MAX_CHUNK];
+                        let [cl, cr] = self.gains[t].current();
+                        gl = [cl; MAX_CHUNK];
+                        gr = [cr; MAX_CHUNK];
                     }
                     for i in 0..n {
                         tl_buf[i] = mono[i] * gl[i];
@@ -804,17 +764,11 @@ impl Engine {
         // Master gain, peak limiter (instant attack, smooth release), soft clipper.
         let mut env = self.limiter_env;
         let rel = self.limiter_release;
+        let mut master = self.master;
         for i in 0..n {
-            if self.master_ramp_left > 0 {
-                self.master_ramp_left -= 1;
-                self.master = if self.master_ramp_left == 0 {
-                    self.master_target
-                } else {
-                    self.master + self.master_step
-                };
-            }
-            let l = mix_l[i] * self.master;
-            let r = mix_r[i] * self.master;
+            let [m] = master.tick();
+            let l = mix_l[i] * m;
+            let r = mix_r[i] * m;
             let peak = l.abs().max(r.abs());
             env = if peak > env {
                 peak
@@ -829,6 +783,7 @@ impl Engine {
             left[i] = soft_knee(l * g);
             right[i] = soft_knee(r * g);
         }
+        self.master = master;
         self.limiter_env = if env < 1e-15 { 0.0 } else { env };
     }
 }
@@ -844,56 +799,6 @@ fn soft_knee(x: f32) -> f32 {
         let y = CLIP_KNEE + room * crate::dsp::soft_clip((a - CLIP_KNEE) / room);
         y.min(1.0).copysign(x)
     }
-}
-
-/// One-shot tables by `BuiltinSound as usize`, each with its round-robin variants.
-type OneShots = Vec<Vec<Arc<[f32]>>>;
-
-/// The one-shot tables at `sample_rate`: rendered by the first engine that needs them and shared
-/// with every engine at that rate (plugin instances in one host process share the memory). The
-/// most recent rate's tables stay cached after the last engine goes, so re-activating at the same
-/// rate costs nothing. Called from `Engine::new`, never on the audio thread.
-fn one_shots_for(sample_rate: f32) -> Arc<OneShots> {
-    /// (rate bits, tables) of the last rate asked for, plus weak links to older ones in use.
-    type Cache = (
-        Option<(u32, Arc<OneShots>)>,
-        Vec<(u32, std::sync::Weak<OneShots>)>,
-    );
-    static CACHE: std::sync::Mutex<Cache> = std::sync::Mutex::new((None, Vec::new()));
-    let key = sample_rate.to_bits();
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    let (last, older) = &mut *cache;
-    older.retain(|(_, w)| w.strong_count() > 0);
-    let found = match last {
-        Some((rate, tables)) if *rate == key => Some(tables.clone()),
-        _ => older
-            .iter()
-            .find(|(rate, _)| *rate == key)
-            .and_then(|(_, w)| w.upgrade()),
-    };
-    let tables = found.unwrap_or_else(|| {
-        Arc::new(
-            BuiltinSound::ALL
-                .iter()
-                .map(|s| {
-                    if is_one_shot(*s) {
-                        (0..ONE_SHOT_VARIANTS)
-                            .map(|v| render_one_shot(*s, v, sample_rate))
-                            .collect()
-                    } else {
-                        Vec::new()
-                    }
-                })
-                .collect(),
-        )
-    });
-    if let Some((rate, previous)) = last.take() {
-        if rate != key {
-            older.push((rate, Arc::downgrade(&previous)));
-        }
-    }
-    *last = Some((key, tables.clone()));
-    tables
 }
 
 /// Starts a note: from the sound's one-shot table when it has one, else synthesized live.

@@ -22,6 +22,7 @@ pub mod bench_patterns;
 pub mod clock;
 pub mod dsp;
 pub mod engine;
+pub mod gain;
 pub mod onsets;
 pub mod pattern;
 pub mod render;

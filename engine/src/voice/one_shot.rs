@@ -78,6 +78,57 @@ pub fn render_one_shot(sound: BuiltinSound, variant: usize, sample_rate: f32) ->
     out.into()
 }
 
+/// One-shot tables by `BuiltinSound as usize` (empty for sounds synthesized live), each with
+/// its round-robin variants.
+pub type OneShotTables = Vec<Vec<Arc<[f32]>>>;
+
+/// The one-shot tables at `sample_rate`: rendered by the first engine that needs them and shared
+/// with every engine at that rate (plugin instances in one host process share the memory). The
+/// most recent rate's tables stay cached after the last engine goes, so re-activating at the same
+/// rate costs nothing. Called from [`Engine::new`](crate::Engine::new), never on the audio thread.
+pub(crate) fn tables_for_rate(sample_rate: f32) -> Arc<OneShotTables> {
+    /// (rate bits, tables) of the last rate asked for, plus weak links to older ones in use.
+    type Cache = (
+        Option<(u32, Arc<OneShotTables>)>,
+        Vec<(u32, std::sync::Weak<OneShotTables>)>,
+    );
+    static CACHE: std::sync::Mutex<Cache> = std::sync::Mutex::new((None, Vec::new()));
+    let key = sample_rate.to_bits();
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let (last, older) = &mut *cache;
+    older.retain(|(_, w)| w.strong_count() > 0);
+    let found = match last {
+        Some((rate, tables)) if *rate == key => Some(tables.clone()),
+        _ => older
+            .iter()
+            .find(|(rate, _)| *rate == key)
+            .and_then(|(_, w)| w.upgrade()),
+    };
+    let tables = found.unwrap_or_else(|| {
+        Arc::new(
+            BuiltinSound::ALL
+                .iter()
+                .map(|s| {
+                    if is_one_shot(*s) {
+                        (0..ONE_SHOT_VARIANTS)
+                            .map(|v| render_one_shot(*s, v, sample_rate))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect(),
+        )
+    });
+    if let Some((rate, previous)) = last.take() {
+        if rate != key {
+            older.push((rate, Arc::downgrade(&previous)));
+        }
+    }
+    *last = Some((key, tables.clone()));
+    tables
+}
+
 /// A hit played from a one-shot table.
 #[derive(Clone, Debug)]
 pub struct OneShot {
