@@ -144,15 +144,16 @@ pub struct Engine {
     /// Master gain, ramped.
     master: GainRamp<1>,
     /// Length of a gain ramp in frames (10 ms: no zipper noise on automation).
-    ramp_frames: u32,
-    /// Limiter envelope (peak, linked stereo) and its release multiplier.
+    gain_ramp_frames: u32,
+    /// Limiter envelope: the peak level (linked stereo) it follows.
     limiter_env: f32,
     /// Per-frame release multiplier of the limiter envelope (120 ms).
     limiter_release: f32,
-    /// Where the previous block ended, in beats (None after a stop).
-    expected_beat: Option<f64>,
+    /// Where the previous playing block ended, in beats (`None` after a stop): a block that
+    /// starts elsewhere is a jump.
+    previous_end_beat: Option<f64>,
     /// Frames processed since creation (for MIDI note-off timing).
-    frame_clock: u64,
+    frames_done: u64,
     /// Which track slot MIDI input auditions.
     audition_track: usize,
     /// Swing from automation, replacing the session's while set (percent).
@@ -188,11 +189,11 @@ impl Engine {
             mixer: [TrackMixer::default(); MAX_TRACKS],
             gains: [GainRamp::at([0.0; 2]); MAX_TRACKS],
             master: GainRamp::at([1.0]),
-            ramp_frames: ((0.01 * sample_rate_hz) as u32).max(1),
+            gain_ramp_frames: ((0.01 * sample_rate_hz) as u32).max(1),
             limiter_env: 0.0,
             limiter_release: decay_coef(0.12, sr),
-            expected_beat: None,
-            frame_clock: 0,
+            previous_end_beat: None,
+            frames_done: 0,
             audition_track: 0,
             swing_override: None,
         }
@@ -211,7 +212,7 @@ impl Engine {
             c.clear_pending();
         }
         self.plays = [TrackPlay::default(); MAX_TRACKS];
-        self.expected_beat = None;
+        self.previous_end_beat = None;
         self.limiter_env = 0.0;
         self.midi_len = 0;
     }
@@ -254,7 +255,7 @@ impl Engine {
                 self.mixer_follow(i, j, &mut taken);
             } else {
                 // A new track joins at the current position.
-                new_cursors[i] = StepCursor::joining_at(self.expected_beat);
+                new_cursors[i] = StepCursor::joining_at(self.previous_end_beat);
                 for v in self.spare_voices[i].iter_mut() {
                     v.active = false;
                     v.track = i as u8;
@@ -309,7 +310,7 @@ impl Engine {
 
     /// Master gain, linear.
     pub fn set_master_gain(&mut self, gain: f32) {
-        self.master.ramp_to([gain.max(0.0)], self.ramp_frames);
+        self.master.ramp_to([gain.max(0.0)], self.gain_ramp_frames);
     }
 
     /// Plays `Some(percent)` swing instead of the session's (automation), or the session's again.
@@ -335,7 +336,7 @@ impl Engine {
             let angle = (t.pan.clamp(-1.0, 1.0) + 1.0) * std::f32::consts::FRAC_PI_4;
             // `max(0)`: cos(π/2) is -4e-8 in f32; a hard pan must be exactly silent on the other side.
             let target = [g * angle.cos().max(0.0), g * angle.sin().max(0.0)];
-            self.gains[i].ramp_to(target, self.ramp_frames);
+            self.gains[i].ramp_to(target, self.gain_ramp_frames);
         }
     }
 
@@ -448,7 +449,7 @@ impl Engine {
             self.render_chunk(base + pos, &mut left[pos..end], &mut right[pos..end], aux);
             pos = end;
         }
-        self.frame_clock += frames as u64;
+        self.frames_done += frames as u64;
     }
 
     /// Advances the sequencer over one block: sends the MIDI note-offs due in it, follows the
@@ -475,7 +476,7 @@ impl Engine {
     /// Note-offs of the MIDI notes that end in this block (all of them, at its start, when the
     /// transport stops).
     fn midi_note_offs(&mut self, playing: bool, frames: usize, base: u32) {
-        let block_start = self.frame_clock;
+        let block_start = self.frames_done;
         let block_end = block_start + frames as u64;
         for t in 0..MAX_TRACKS {
             if let Some(SoundingMidiNote { note, off_frame }) = self.plays[t].midi_note {
@@ -501,7 +502,7 @@ impl Engine {
     /// jump). Returns the block's place on the beat axis while playing.
     fn follow_transport(&mut self, clock: &BlockClock, frames: usize) -> Option<BlockSpan> {
         if !(clock.playing && clock.tempo_bpm.is_finite() && clock.tempo_bpm > 0.0) {
-            if self.expected_beat.take().is_some() {
+            if self.previous_end_beat.take().is_some() {
                 self.release_sequenced();
             }
             return None;
@@ -511,12 +512,12 @@ impl Engine {
             frames,
             frames_per_beat: self.sample_rate_hz * 60.0 / clock.tempo_bpm,
         };
-        let jumped = match self.expected_beat {
+        let jumped = match self.previous_end_beat {
             None => true,
             Some(e) => (e - span.start_beat).abs() > 0.5 / span.frames_per_beat,
         };
         if jumped {
-            let resumed = self.expected_beat.is_none();
+            let resumed = self.previous_end_beat.is_none();
             if !resumed {
                 self.release_sequenced();
             }
@@ -527,14 +528,14 @@ impl Engine {
                 p.last_voice = None;
             }
         }
-        self.expected_beat = Some(span.end_beat());
+        self.previous_end_beat = Some(span.end_beat());
         Some(span)
     }
 
     /// MIDI for the fired hits, a channel per track: the track's previous note ends, the hit's
     /// note starts and owes its note-off after the hit's gate.
     fn midi_note_ons(&mut self, fired: usize, base: u32) {
-        let block_start = self.frame_clock;
+        let block_start = self.frames_done;
         for i in 0..fired {
             let f = self.fired[i];
             let t = f.track as usize;

@@ -1,6 +1,7 @@
 //! Keyboardia's sound: sequencer, voices and mixer, free of plugin-framework types.
 //!
-//! - [`clock`]: where the beat comes from (host transport, internal clock, server timeline).
+//! - [`clock`]: where the beat comes from (host transport, internal clock, the session's
+//!   timeline) and which of them drives a block.
 //! - [`pattern`]: the allocation-free, `Copy` view of a session that the audio thread plays.
 //! - [`schedule`]: pure scheduling, pattern + block position → the hits that start in the block.
 //! - [`engine`]: the sample-accurate sequencer, voice pools and mixer behind `process()`.
@@ -29,7 +30,10 @@ pub mod render;
 pub mod schedule;
 pub mod voice;
 
-pub use clock::{BlockClock, ClockSource, HostTransport, InternalClock, ServerClock};
+pub use clock::{
+    block_clock, BlockClock, ClockInputs, ClockMode, HostTransport, InternalClock,
+    TimelineWithOffset,
+};
 pub use engine::{AuxSink, Engine, InputEvent, MidiOut, TrackMixer, STEP_BEATS};
 pub use pattern::{EnginePattern, EngineTrack};
 pub use voice::{Patch, SampleBuffer};
