@@ -9,6 +9,11 @@
 //! - Mixer controls ([`Engine::set_track_mixer`], [`Engine::set_master_gain`]) are plain setters.
 //! - [`Engine::process`] renders one block for a [`BlockClock`], with input notes (audition);
 //!   afterwards [`Engine::midi_out`] holds the block's outgoing notes (a channel per track).
+//!
+//! Inside a block: the MIDI note-offs due, the transport (stop, start, jump), the hits that start
+//! in the block ([`crate::schedule::block_hits`], pure), their MIDI note-ons; then the block is
+//! rendered in chunks split at hit and input offsets: voices per track, track gains and pan,
+//! master gain, limiter, soft clipper.
 
 use std::sync::Arc;
 
