@@ -8,7 +8,8 @@
 
 use std::time::Instant;
 
-use keyboardia_core::{Instrument, Lock, SessionState, Track};
+use keyboardia_core::SessionState;
+use keyboardia_engine::bench_patterns::{dense, A, B, C};
 use keyboardia_engine::{Engine, EnginePattern, InternalClock};
 
 const SR: f64 = 48_000.0;
@@ -28,49 +29,6 @@ fn thread_cpu_s() -> f64 {
 #[cfg(not(unix))]
 fn thread_cpu_s() -> f64 {
     0.0
-}
-
-fn dense(instruments: &[&str]) -> SessionState {
-    let tracks = instruments
-        .iter()
-        .enumerate()
-        .map(|(i, inst)| {
-            let mut t = Track::new(
-                format!("t{i}").parse().unwrap(),
-                *inst,
-                inst.parse::<Instrument>().unwrap(),
-            );
-            t.step_count = 64;
-            t.volume = 0.7;
-            t.pan = (i as f32 / 7.5) - 1.0;
-            for s in 0..64 {
-                t.steps[s].on = true;
-                t.steps[s].velocity = 60 + ((s * 7 + i * 13) % 68) as u8;
-                t.steps[s]
-                    .locks
-                    .set(Lock::Pitch(((s * 5 + i) % 25) as i8 - 12));
-                if s % 4 == 1 {
-                    t.steps[s].locks.set(Lock::Ratchet(2 + (s % 3) as u8));
-                }
-                if s % 5 == 2 {
-                    t.steps[s].locks.set(Lock::Probability(70));
-                }
-                if s % 6 == 3 {
-                    t.steps[s].locks.set(Lock::Nudge(-15));
-                }
-                if s % 3 == 0 {
-                    t.steps[s].locks.set(Lock::Volume(0.8));
-                }
-            }
-            t
-        })
-        .collect();
-    SessionState {
-        tempo: 128.0,
-        swing: 20.0,
-        tracks,
-        ..SessionState::default()
-    }
 }
 
 fn run(name: &str, state: &SessionState) {
@@ -272,61 +230,7 @@ fn per_patch() {
 
 fn main() {
     per_patch();
-    let a = [
-        "kick",
-        "snare",
-        "clap",
-        "hat_closed",
-        "hat_open",
-        "tom_low",
-        "tom_high",
-        "rim",
-        "cowbell",
-        "shaker",
-        "sub_bass",
-        "fm_bass",
-        "stab",
-        "bell",
-        "zap",
-        "riser",
-    ];
-    let b = [
-        "synth:bass",
-        "synth:lead",
-        "synth:pad",
-        "synth:pluck",
-        "synth:acid",
-        "kick",
-        "snare",
-        "hat_closed",
-        "synth:acid",
-        "synth:pad",
-        "synth:lead",
-        "fm_bass",
-        "stab",
-        "clap",
-        "synth:pluck",
-        "synth:bass",
-    ];
-    let c = [
-        "kick",
-        "snare",
-        "clap",
-        "hat_closed",
-        "hat_open",
-        "rim",
-        "shaker",
-        "sub_bass",
-        "fm_bass",
-        "stab",
-        "bell",
-        "synth:bass",
-        "synth:lead",
-        "synth:pad",
-        "synth:pluck",
-        "synth:acid",
-    ];
-    run("A: the 16 built-in sounds", &dense(&a));
-    run("B: 5 synth presets twice + drums", &dense(&b));
-    run("C: 11 built-ins + each synth preset once", &dense(&c));
+    run("A: the 16 built-in sounds", &dense(&A));
+    run("B: 5 synth presets twice + drums", &dense(&B));
+    run("C: 11 built-ins + each synth preset once", &dense(&C));
 }

@@ -1,7 +1,9 @@
-//! Where the beat comes from: the host's transport, an internal clock, or (later) the session's
-//! server timeline. Each source answers one question per audio block: "playing or not, at what
+//! Where the beat comes from: the host's transport, an internal clock, or the live session's
+//! shared timeline. Each source answers one question per audio block: "playing or not, at what
 //! tempo, and at which beat does this block start?" — a [`BlockClock`]. The engine only ever sees
-//! `BlockClock`s, so a new source needs no change to the sequencer.
+//! `BlockClock`s, so a new source needs no change to the sequencer. [`block_clock`] picks the
+//! source of a block from plain inputs ([`ClockInputs`]): the player's choice, whether the app
+//! runs standalone, whether a session has been joined.
 
 use keyboardia_core::clock::Timeline;
 
@@ -98,16 +100,17 @@ impl InternalClock {
     }
 }
 
-/// The session's server timeline seen through a clock-offset estimate (the sync issue feeds it).
+/// The session's timeline (on the server's clock) and the offset from the local clock to the
+/// server's (the sync companion estimates it).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ServerClock {
+pub struct TimelineWithOffset {
     /// The shared timeline, on the server's clock.
     pub timeline: Timeline,
     /// Server time minus local time, in ms.
     pub offset_ms: f64,
 }
 
-impl ServerClock {
+impl TimelineWithOffset {
     /// The clock of a block whose first frame plays at local time `local_ms`.
     pub fn block_at(&self, local_ms: f64) -> BlockClock {
         let t = local_ms + self.offset_ms;
@@ -126,24 +129,96 @@ impl ServerClock {
     }
 }
 
-/// The clock sources of the engine. `Host` follows a plugin host; `Internal` free-runs at the
-/// session tempo; `Server` follows the shared timeline (driven by the sync companion).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum ClockSource {
+/// Where a block's beat comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockMode {
+    /// The plugin host's transport (the internal clock while the host gives none).
     Host,
+    /// The internal clock at the session tempo, started and stopped by the player.
     Internal,
-    Server(ServerClock),
+    /// The live session's shared timeline ([`TimelineWithOffset`]).
+    Session,
 }
 
-/// Resolves a block's clock: the host's transport when it gives tempo and position, otherwise
-/// the internal clock (at the host's tempo if it gives one, else the session tempo).
+/// What decides one block's clock, in plain values (the plugin reads them from its parameters,
+/// its host and the sync companion).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClockInputs {
+    /// The clock the player chose (the plugin's clock parameter).
+    pub chosen: ClockMode,
+    /// Running as the standalone app, which has no host transport: it plays on the internal
+    /// clock until it joins a session, then follows the session whatever `chosen` says.
+    pub standalone: bool,
+    /// The joined session's timeline and clock offset; `None` before joining.
+    pub session: Option<TimelineWithOffset>,
+    /// The host's transport this block.
+    pub host: HostTransport,
+    /// The player's play/stop of the internal clock (the editor's transport button).
+    pub run: bool,
+    /// `run` in the previous block: a new start plays from step 0.
+    pub was_running: bool,
+    /// The session's tempo in BPM (the internal clock's tempo).
+    pub session_tempo_bpm: f64,
+    /// Frames in the block.
+    pub frames: u32,
+    /// Output sample rate in Hz.
+    pub sample_rate_hz: f64,
+}
+
+impl ClockInputs {
+    /// The clock that drives the block: the standalone app follows the session once it has
+    /// joined one and the internal clock before; a plugin follows its chosen clock, except that
+    /// a chosen session not joined yet plays alone on the internal clock.
+    pub fn mode(&self) -> ClockMode {
+        let joined = self.session.is_some();
+        match (self.standalone, self.chosen) {
+            (true, _) if joined => ClockMode::Session,
+            (true, _) => ClockMode::Internal,
+            (false, ClockMode::Session) if !joined => ClockMode::Internal,
+            (false, mode) => mode,
+        }
+    }
+}
+
+/// The clock of one block, from the source [`ClockInputs::mode`] picks. `internal` is the
+/// caller's internal clock (kept in step with the host while it has a transport); on the
+/// internal clock a start plays from beat 0. `block_local_ms` gives the local time at which the
+/// block's first frame plays; it is called only in session mode (once).
+pub fn block_clock(
+    inputs: &ClockInputs,
+    internal: &mut InternalClock,
+    block_local_ms: impl FnOnce() -> f64,
+) -> BlockClock {
+    let (frames, sr) = (inputs.frames, inputs.sample_rate_hz);
+    match (inputs.mode(), inputs.session) {
+        (ClockMode::Host, _) => {
+            resolve_host_clock(&inputs.host, internal, inputs.session_tempo_bpm, frames, sr).1
+        }
+        (ClockMode::Session, Some(session)) => session.block_at(block_local_ms()),
+        // Session mode is only picked once joined.
+        (ClockMode::Session, None) => internal.next_block(frames, sr),
+        (ClockMode::Internal, _) => {
+            internal.set_tempo(inputs.session_tempo_bpm, sr);
+            if !inputs.run {
+                internal.stop();
+            } else if !internal.playing || !inputs.was_running {
+                internal.play_from(0.0);
+            }
+            internal.next_block(frames, sr)
+        }
+    }
+}
+
+/// Resolves a block's clock in host mode: the host's transport when it gives tempo and
+/// position, otherwise the internal clock (at the host's tempo if it gives one, else the session
+/// tempo). Returns which of the two it used.
 pub fn resolve_host_clock(
     host: &HostTransport,
     internal: &mut InternalClock,
     session_tempo_bpm: f64,
     frames: u32,
     sample_rate: f64,
-) -> (ClockSource, BlockClock) {
+) -> (ClockMode, BlockClock) {
     let tempo = host.tempo_bpm.filter(|t| t.is_finite() && *t > 0.0);
     let beat = host.pos_beats.or_else(|| {
         let tempo = tempo?;
@@ -158,14 +233,14 @@ pub fn resolve_host_clock(
             tempo_bpm,
             beat,
         };
-        return (ClockSource::Host, clock);
+        return (ClockMode::Host, clock);
     }
     internal.set_tempo(tempo.unwrap_or(session_tempo_bpm), sample_rate);
     if !internal.playing {
         internal.play_from(0.0);
     }
     (
-        ClockSource::Internal,
+        ClockMode::Internal,
         internal.next_block(frames, sample_rate),
     )
 }
@@ -211,12 +286,12 @@ mod tests {
             pos_frames: None,
         };
         let (src, c) = resolve_host_clock(&host, &mut internal, 120.0, 64, 48_000.0);
-        assert_eq!(src, ClockSource::Host);
+        assert_eq!(src, ClockMode::Host);
         assert_eq!(c.beat, 8.5);
         assert_eq!(c.tempo_bpm, 100.0);
         let bare = HostTransport::default();
         let (src, c) = resolve_host_clock(&bare, &mut internal, 90.0, 64, 48_000.0);
-        assert_eq!(src, ClockSource::Internal);
+        assert_eq!(src, ClockMode::Internal);
         assert!(c.playing);
         assert_eq!(c.tempo_bpm, 90.0);
         // Frames but no beats: derived from the host tempo.
@@ -230,11 +305,87 @@ mod tests {
         assert!((c.beat - 2.0).abs() < 1e-12);
     }
 
+    fn inputs(chosen: ClockMode, standalone: bool, joined: bool) -> ClockInputs {
+        let mut timeline = Timeline::new(100.0, 0.0);
+        timeline.play(0.0, 0.0);
+        ClockInputs {
+            chosen,
+            standalone,
+            session: joined.then_some(TimelineWithOffset {
+                timeline,
+                offset_ms: 0.0,
+            }),
+            host: HostTransport {
+                playing: true,
+                tempo_bpm: Some(90.0),
+                pos_beats: Some(16.0),
+                pos_frames: None,
+            },
+            run: true,
+            was_running: true,
+            session_tempo_bpm: 120.0,
+            frames: 480,
+            sample_rate_hz: 48_000.0,
+        }
+    }
+
     #[test]
-    fn server_clock_follows_timeline_with_offset() {
+    fn the_mode_follows_the_choice_the_app_and_the_session() {
+        use ClockMode::*;
+        for (chosen, standalone, joined, want) in [
+            (Host, false, false, Host),
+            (Host, false, true, Host),
+            (Internal, false, true, Internal),
+            (Session, false, true, Session),
+            (Session, false, false, Internal),
+            (Host, true, false, Internal),
+            (Host, true, true, Session),
+            (Internal, true, true, Session),
+        ] {
+            let i = inputs(chosen, standalone, joined);
+            assert_eq!(
+                i.mode(),
+                want,
+                "{chosen:?} standalone {standalone} joined {joined}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_mode_gives_its_sources_clock() {
+        let sr = 48_000.0;
+        let mut internal = InternalClock::new(120.0);
+        let never = || -> f64 { panic!("the local time is read only in session mode") };
+        let host = block_clock(&inputs(ClockMode::Host, false, false), &mut internal, never);
+        assert_eq!((host.beat, host.tempo_bpm), (16.0, 90.0));
+        let session = block_clock(
+            &inputs(ClockMode::Session, false, true),
+            &mut internal,
+            || {
+                // 1.2 s after the session started, at 100 BPM: beat 2.
+                1_200.0
+            },
+        );
+        assert!(session.playing && (session.beat - 2.0).abs() < 1e-9);
+        // The internal clock starts at beat 0 on a new start and stops with `run`.
+        let mut i = inputs(ClockMode::Internal, false, false);
+        let mut internal = InternalClock::new(120.0);
+        internal.play_from(7.0);
+        i.was_running = false;
+        let c = block_clock(&i, &mut internal, never);
+        assert_eq!((c.playing, c.beat, c.tempo_bpm), (true, 0.0, 120.0));
+        i.was_running = true;
+        let c = block_clock(&i, &mut internal, never);
+        assert!((c.beat - 480.0 * 120.0 / (60.0 * sr)).abs() < 1e-12);
+        i.run = false;
+        assert!(!block_clock(&i, &mut internal, never).playing);
+    }
+
+    #[test]
+    fn the_session_timeline_is_read_through_the_clock_offset() {
         let mut tl = Timeline::new(120.0, 0.0);
         tl.play(0.0, 0.0);
-        let sc = ServerClock {
+        let sc = TimelineWithOffset {
             timeline: tl,
             offset_ms: 1000.0,
         };

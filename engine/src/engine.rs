@@ -9,6 +9,11 @@
 //! - Mixer controls ([`Engine::set_track_mixer`], [`Engine::set_master_gain`]) are plain setters.
 //! - [`Engine::process`] renders one block for a [`BlockClock`], with input notes (audition);
 //!   afterwards [`Engine::midi_out`] holds the block's outgoing notes (a channel per track).
+//!
+//! Inside a block: the MIDI note-offs due, the transport (stop, start, jump), the hits that start
+//! in the block ([`crate::schedule::block_hits`], pure), their MIDI note-ons; then the block is
+//! rendered in chunks split at hit and input offsets: voices per track, track gains and pan,
+//! master gain, limiter, soft clipper.
 
 use std::sync::Arc;
 
@@ -16,61 +21,25 @@ use keyboardia_core::{SynthPreset, MAX_TRACKS};
 
 use crate::clock::BlockClock;
 use crate::dsp::{decay_coef, splitmix64};
+use crate::gain::GainRamp;
 use crate::pattern::EnginePattern;
+use crate::schedule::{block_hits, BlockSpan, Fired, StepCursor, MAX_BLOCK_HITS};
+use crate::voice::one_shot::{tables_for_rate, OneShotTables};
 use crate::voice::{
-    is_one_shot, render_one_shot, NoteParams, Patch, SampleBank, SampleBuffer, Voice, GATE_HELD,
-    MAX_CHUNK, ONE_SHOT_VARIANTS,
+    NoteParams, Patch, SampleBank, SampleBuffer, Voice, GATE_HELD, MAX_CHUNK, ONE_SHOT_VARIANTS,
 };
-use keyboardia_core::BuiltinSound;
 
 /// Voices per track (ratchets and ringing tails overlap).
 pub const VOICES_PER_TRACK: usize = 8;
 /// Sequencer pad notes that may still sound when a new one starts (release tails overlap).
 const PAD_TAILS: usize = 2;
-/// Length of one step in beats (16th notes).
-pub const STEP_BEATS: f64 = 0.25;
+pub use crate::schedule::STEP_BEATS;
 /// The largest block processed in one go; longer blocks are split.
 pub const MAX_BLOCK: usize = 4096;
-/// Scheduled hits a track can hold ahead of time (8 ratchets × a few steps).
-const PENDING_PER_TRACK: usize = 32;
-/// Hits that can fire within one block.
-const MAX_BLOCK_HITS: usize = MAX_TRACKS * PENDING_PER_TRACK;
 /// Outgoing MIDI events a block can hold.
 pub const MAX_MIDI_OUT: usize = 1024;
-/// Tolerance when converting a beat time to a frame (covers f64 rounding).
-const FRAME_EPS: f64 = 1e-6;
 /// MIDI note of pitch lock 0 in the MIDI output.
 pub const MIDI_BASE_NOTE: i32 = 60;
-
-/// One scheduled note of a track.
-#[derive(Clone, Copy, Debug, Default)]
-struct Hit {
-    /// When it plays, in beats.
-    time_beats: f64,
-    /// How long its gate stays open, in beats.
-    gate_beats: f64,
-    /// Semitones.
-    pitch: i8,
-    /// Step velocity, 1..=127.
-    velocity: u8,
-    /// Volume lock (linear gain).
-    gain: f32,
-    /// Acid: glide from the previous held note instead of retriggering.
-    slide: bool,
-    /// Slice lock: a sample track plays only this slice of its sample (`None`: all of it).
-    slice: Option<u8>,
-}
-
-/// A hit that fires in the current block.
-#[derive(Clone, Copy, Debug, Default)]
-struct Fired {
-    /// Frame offset within the block.
-    offset: u32,
-    /// Track slot.
-    track: u8,
-    /// The hit itself.
-    hit: Hit,
-}
 
 /// A note event from the host (audition of the selected track).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -102,34 +71,23 @@ pub struct MidiOut {
     pub on: bool,
 }
 
-/// Sequencer state of one track slot.
-#[derive(Clone, Copy, Debug)]
-struct TrackRun {
-    /// Global 16th index of the next step to schedule.
-    next_n: i64,
-    /// Hits scheduled but not yet fired.
-    pending: [Hit; PENDING_PER_TRACK],
-    /// Valid entries in `pending`.
-    pending_len: usize,
-    /// Hits before this beat are dropped (set on a relocation).
-    discard_before: f64,
-    /// Voice index (in the track's pool) of the last sequencer note, for acid slides.
-    last_voice: Option<usize>,
-    /// The MIDI note currently on, and the absolute frame of its note-off.
-    midi_note: Option<(u8, u64)>,
+/// A MIDI note the engine has sent a note-on for and owes a note-off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SoundingMidiNote {
+    /// The MIDI note number.
+    note: u8,
+    /// Absolute frame (of the engine's frame count) of its note-off.
+    off_frame: u64,
 }
 
-impl Default for TrackRun {
-    fn default() -> Self {
-        Self {
-            next_n: 0,
-            pending: [Hit::default(); PENDING_PER_TRACK],
-            pending_len: 0,
-            discard_before: f64::NEG_INFINITY,
-            last_voice: None,
-            midi_note: None,
-        }
-    }
+/// What the engine keeps per track slot besides its step cursor: the last sequencer voice and
+/// the MIDI note it owes a note-off for.
+#[derive(Clone, Copy, Debug, Default)]
+struct TrackPlay {
+    /// Voice index (in the track's pool) of the last sequencer note, for acid slides.
+    last_voice: Option<usize>,
+    /// The MIDI note currently on.
+    midi_note: Option<SoundingMidiNote>,
 }
 
 /// Per-player mixer controls of a track (not session state).
@@ -165,8 +123,10 @@ pub struct Engine {
     pattern: Box<EnginePattern>,
     /// Seed of the probability-lock dice.
     seed: u64,
-    /// Per-slot sequencer state.
-    runs: Box<[TrackRun; MAX_TRACKS]>,
+    /// Per-slot step cursors (what the scheduler has scheduled ahead).
+    cursors: Box<[StepCursor; MAX_TRACKS]>,
+    /// Per-slot last voice and owed MIDI note-off.
+    plays: [TrackPlay; MAX_TRACKS],
     /// Voice pools, one per track slot.
     voices: Box<[[Voice; VOICES_PER_TRACK]; MAX_TRACKS]>,
     /// Spare pools used while re-ordering tracks (so `set_pattern` never allocates).
@@ -175,7 +135,7 @@ pub struct Engine {
     bank: SampleBank,
     /// One-shot tables of the percussive built-ins, by `BuiltinSound as usize` (empty for sounds
     /// synthesized live); shared by every engine at the same sample rate.
-    one_shots: Arc<OneShots>,
+    one_shots: Arc<OneShotTables>,
     /// Hits firing in the current block.
     fired: Box<[Fired; MAX_BLOCK_HITS]>,
     /// Outgoing MIDI of the last block.
@@ -184,32 +144,21 @@ pub struct Engine {
     midi_len: usize,
     /// Mixer controls per slot.
     mixer: [TrackMixer; MAX_TRACKS],
-    /// Per-track (left, right) gains, ramping linearly toward `gain_targets`.
-    gains: [[f32; 2]; MAX_TRACKS],
-    /// Where the ramps end: volume × mixer × pan law.
-    gain_targets: [[f32; 2]; MAX_TRACKS],
-    /// Per-frame increments of the ramps and frames left in them.
-    gain_steps: [[f32; 2]; MAX_TRACKS],
-    /// Frames left in each track's ramp.
-    gain_ramp_left: [u32; MAX_TRACKS],
-    /// Master gain (linear): current, target, per-frame step, frames left.
-    master: f32,
-    /// Where the master ramp ends.
-    master_target: f32,
-    /// Per-frame master increment.
-    master_step: f32,
-    /// Frames left in the master ramp.
-    master_ramp_left: u32,
+    /// Per-track (left, right) gains: volume × mixer × pan law, ramped.
+    gains: [GainRamp<2>; MAX_TRACKS],
+    /// Master gain, ramped.
+    master: GainRamp<1>,
     /// Length of a gain ramp in frames (10 ms: no zipper noise on automation).
-    ramp_frames: u32,
-    /// Limiter envelope (peak, linked stereo) and its release multiplier.
+    gain_ramp_frames: u32,
+    /// Limiter envelope: the peak level (linked stereo) it follows.
     limiter_env: f32,
     /// Per-frame release multiplier of the limiter envelope (120 ms).
     limiter_release: f32,
-    /// Where the previous block ended, in beats (None after a stop).
-    expected_beat: Option<f64>,
+    /// Where the previous playing block ended, in beats (`None` after a stop): a block that
+    /// starts elsewhere is a jump.
+    previous_end_beat: Option<f64>,
     /// Frames processed since creation (for MIDI note-off timing).
-    frame_clock: u64,
+    frames_done: u64,
     /// Which track slot MIDI input auditions.
     audition_track: usize,
     /// Swing from automation, replacing the session's while set (percent).
@@ -229,7 +178,8 @@ impl Engine {
             sample_rate_hz,
             pattern: Box::default(),
             seed: 0x4B65_7962_6F61_7264,
-            runs: Box::new([TrackRun::default(); MAX_TRACKS]),
+            cursors: Box::new([StepCursor::default(); MAX_TRACKS]),
+            plays: [TrackPlay::default(); MAX_TRACKS],
             voices: Box::new(std::array::from_fn(|_| {
                 std::array::from_fn(|_| Voice::default())
             })),
@@ -237,24 +187,18 @@ impl Engine {
                 std::array::from_fn(|_| Voice::default())
             })),
             bank: std::array::from_fn(|_| None),
-            one_shots: one_shots_for(sr),
+            one_shots: tables_for_rate(sr),
             fired: Box::new([Fired::default(); MAX_BLOCK_HITS]),
             midi: Box::new([MidiOut::default(); MAX_MIDI_OUT]),
             midi_len: 0,
             mixer: [TrackMixer::default(); MAX_TRACKS],
-            gains: [[0.0; 2]; MAX_TRACKS],
-            gain_targets: [[0.0; 2]; MAX_TRACKS],
-            gain_steps: [[0.0; 2]; MAX_TRACKS],
-            gain_ramp_left: [0; MAX_TRACKS],
-            master: 1.0,
-            master_target: 1.0,
-            master_step: 0.0,
-            master_ramp_left: 0,
-            ramp_frames: ((0.01 * sample_rate_hz) as u32).max(1),
+            gains: [GainRamp::at([0.0; 2]); MAX_TRACKS],
+            master: GainRamp::at([1.0]),
+            gain_ramp_frames: ((0.01 * sample_rate_hz) as u32).max(1),
             limiter_env: 0.0,
             limiter_release: decay_coef(0.12, sr),
-            expected_beat: None,
-            frame_clock: 0,
+            previous_end_beat: None,
+            frames_done: 0,
             audition_track: 0,
             swing_override: None,
         }
@@ -269,12 +213,11 @@ impl Engine {
                 v.key = None;
             }
         }
-        for r in self.runs.iter_mut() {
-            r.pending_len = 0;
-            r.last_voice = None;
-            r.midi_note = None;
+        for c in self.cursors.iter_mut() {
+            c.clear_pending();
         }
-        self.expected_beat = None;
+        self.plays = [TrackPlay::default(); MAX_TRACKS];
+        self.previous_end_beat = None;
         self.limiter_env = 0.0;
         self.midi_len = 0;
     }
@@ -297,13 +240,15 @@ impl Engine {
     pub fn set_pattern(&mut self, new: &EnginePattern) {
         let old_ids = self.pattern.tracks;
         let old_count = self.pattern.track_count;
-        let mut new_runs = [TrackRun::default(); MAX_TRACKS];
+        let mut new_cursors = [StepCursor::default(); MAX_TRACKS];
+        let mut new_plays = [TrackPlay::default(); MAX_TRACKS];
         let mut taken = [false; MAX_TRACKS];
         for (i, t) in new.tracks().iter().enumerate() {
             let from = old_ids[..old_count].iter().position(|o| o.id == t.id);
             if let Some(j) = from.filter(|&j| !taken[j]) {
                 taken[j] = true;
-                new_runs[i] = self.runs[j];
+                new_cursors[i] = self.cursors[j];
+                new_plays[i] = self.plays[j];
                 std::mem::swap(&mut self.spare_voices[i], &mut self.voices[j]);
                 for v in self.spare_voices[i].iter_mut() {
                     v.track = i as u8;
@@ -314,15 +259,8 @@ impl Engine {
                 }
                 self.mixer_follow(i, j, &mut taken);
             } else {
-                new_runs[i] = TrackRun {
-                    // A new track joins at the current position (while stopped, the next
-                    // start positions every track anyway).
-                    next_n: self
-                        .expected_beat
-                        .map_or(0, |b| (b / STEP_BEATS).floor() as i64 - 1),
-                    discard_before: self.expected_beat.unwrap_or(f64::NEG_INFINITY),
-                    ..TrackRun::default()
-                };
+                // A new track joins at the current position.
+                new_cursors[i] = StepCursor::joining_at(self.previous_end_beat);
                 for v in self.spare_voices[i].iter_mut() {
                     v.active = false;
                     v.track = i as u8;
@@ -336,14 +274,14 @@ impl Engine {
                 v.active = false;
             }
         }
-        *self.runs = new_runs;
+        *self.cursors = new_cursors;
+        self.plays = new_plays;
         *self.pattern = *new;
         self.update_gain_targets();
         // New tracks start at their level rather than fading in.
         for (i, t) in new.tracks().iter().enumerate() {
             if !old_ids[..old_count].iter().any(|o| o.id == t.id) {
-                self.gains[i] = self.gain_targets[i];
-                self.gain_ramp_left[i] = 0;
+                self.gains[i].jump_to_target();
             }
         }
     }
@@ -377,12 +315,7 @@ impl Engine {
 
     /// Master gain, linear.
     pub fn set_master_gain(&mut self, gain: f32) {
-        let gain = gain.max(0.0);
-        if gain != self.master_target {
-            self.master_target = gain;
-            self.master_step = (gain - self.master) / self.ramp_frames as f32;
-            self.master_ramp_left = self.ramp_frames;
-        }
+        self.master.ramp_to([gain.max(0.0)], self.gain_ramp_frames);
     }
 
     /// Plays `Some(percent)` swing instead of the session's (automation), or the session's again.
@@ -408,13 +341,7 @@ impl Engine {
             let angle = (t.pan.clamp(-1.0, 1.0) + 1.0) * std::f32::consts::FRAC_PI_4;
             // `max(0)`: cos(π/2) is -4e-8 in f32; a hard pan must be exactly silent on the other side.
             let target = [g * angle.cos().max(0.0), g * angle.sin().max(0.0)];
-            if target != self.gain_targets[i] {
-                self.gain_targets[i] = target;
-                let cur = self.gains[i];
-                let n = self.ramp_frames as f32;
-                self.gain_steps[i] = [(target[0] - cur[0]) / n, (target[1] - cur[1]) / n];
-                self.gain_ramp_left[i] = self.ramp_frames;
-            }
+            self.gains[i].ramp_to(target, self.gain_ramp_frames);
         }
     }
 
@@ -507,9 +434,9 @@ impl Engine {
         let mut fi = 0usize;
         let mut ii = 0usize;
         while pos < frames {
-            while fi < fired && self.fired[fi].offset as usize <= pos {
+            while fi < fired && self.fired[fi].offset_frames as usize <= pos {
                 let f = self.fired[fi];
-                self.trigger(f.track as usize, &f.hit);
+                self.trigger(&f);
                 fi += 1;
             }
             while ii < inputs.len() && inputs[ii].offset() as usize <= pos + base {
@@ -518,7 +445,7 @@ impl Engine {
             }
             let mut end = (pos + MAX_CHUNK).min(frames);
             if fi < fired {
-                end = end.min(self.fired[fi].offset as usize);
+                end = end.min(self.fired[fi].offset_frames as usize);
             }
             if ii < inputs.len() {
                 end = end.min((inputs[ii].offset() as usize).saturating_sub(base));
@@ -527,20 +454,41 @@ impl Engine {
             self.render_chunk(base + pos, &mut left[pos..end], &mut right[pos..end], aux);
             pos = end;
         }
-        self.frame_clock += frames as u64;
+        self.frames_done += frames as u64;
     }
 
-    /// Advances the sequencer over one block: handles stop/relocation, schedules steps, collects
-    /// the hits that fire, emits their MIDI. Returns the number of entries in `self.fired`.
+    /// Advances the sequencer over one block: sends the MIDI note-offs due in it, follows the
+    /// transport (stop, start, jump), collects the hits that start in it (see
+    /// [`crate::schedule`]) into `self.fired` and sends their MIDI. Returns how many hits fire.
     fn sequence(&mut self, clock: &BlockClock, frames: usize, base: u32) -> usize {
-        let block_start = self.frame_clock;
+        self.midi_note_offs(clock.playing, frames, base);
+        let Some(span) = self.follow_transport(clock, frames) else {
+            return 0;
+        };
+        let swing_pct = self.swing_override.unwrap_or(self.pattern.swing_pct);
+        let fired = block_hits(
+            &self.pattern,
+            self.seed,
+            swing_pct,
+            &span,
+            &mut self.cursors,
+            &mut self.fired[..],
+        );
+        self.midi_note_ons(fired, base);
+        fired
+    }
+
+    /// Note-offs of the MIDI notes that end in this block (all of them, at its start, when the
+    /// transport stops).
+    fn midi_note_offs(&mut self, playing: bool, frames: usize, base: u32) {
+        let block_start = self.frames_done;
         let block_end = block_start + frames as u64;
-        // Note-offs of the MIDI notes that end in this block.
         for t in 0..MAX_TRACKS {
-            if let Some((note, off_at)) = self.runs[t].midi_note {
-                if off_at < block_end || !clock.playing {
-                    let offset = off_at.saturating_sub(block_start).min(frames as u64 - 1) as u32;
-                    let offset = if clock.playing { offset } else { 0 };
+            if let Some(SoundingMidiNote { note, off_frame }) = self.plays[t].midi_note {
+                if off_frame < block_end || !playing {
+                    let offset =
+                        off_frame.saturating_sub(block_start).min(frames as u64 - 1) as u32;
+                    let offset = if playing { offset } else { 0 };
                     self.push_midi(MidiOut {
                         offset: offset + base,
                         channel: t as u8,
@@ -548,150 +496,76 @@ impl Engine {
                         velocity: 0,
                         on: false,
                     });
-                    self.runs[t].midi_note = None;
+                    self.plays[t].midi_note = None;
                 }
             }
         }
+    }
+
+    /// Follows the transport into this block: on a stop, releases the sequencer's notes and
+    /// returns `None`; on a start or a jump, relocates every track (releasing the notes of a
+    /// jump). Returns the block's place on the beat axis while playing.
+    fn follow_transport(&mut self, clock: &BlockClock, frames: usize) -> Option<BlockSpan> {
         if !(clock.playing && clock.tempo_bpm.is_finite() && clock.tempo_bpm > 0.0) {
-            if self.expected_beat.take().is_some() {
+            if self.previous_end_beat.take().is_some() {
                 self.release_sequenced();
             }
-            return 0;
+            return None;
         }
-        let frames_per_beat = self.sample_rate_hz * 60.0 / clock.tempo_bpm;
-        let beat0 = clock.beat;
-        let beat_end = beat0 + frames as f64 / frames_per_beat;
-        let jumped = match self.expected_beat {
+        let span = BlockSpan {
+            start_beat: clock.beat,
+            frames,
+            frames_per_beat: self.sample_rate_hz * 60.0 / clock.tempo_bpm,
+        };
+        let jumped = match self.previous_end_beat {
             None => true,
-            Some(e) => (e - beat0).abs() > 0.5 / frames_per_beat,
+            Some(e) => (e - span.start_beat).abs() > 0.5 / span.frames_per_beat,
         };
         if jumped {
-            let resumed = self.expected_beat.is_none();
+            let resumed = self.previous_end_beat.is_none();
             if !resumed {
                 self.release_sequenced();
             }
-            let first = (beat0 / STEP_BEATS).floor() as i64 - 1;
-            for r in self.runs.iter_mut() {
-                r.next_n = first;
-                r.pending_len = 0;
-                r.discard_before = beat0 - FRAME_EPS / frames_per_beat;
-                r.last_voice = None;
+            for c in self.cursors.iter_mut() {
+                c.relocate(span.start_beat, span.frames_per_beat);
+            }
+            for p in self.plays.iter_mut() {
+                p.last_voice = None;
             }
         }
-        self.expected_beat = Some(beat_end);
+        self.previous_end_beat = Some(span.end_beat());
+        Some(span)
+    }
 
-        let swing_pct = self.swing_override.unwrap_or(self.pattern.swing_pct);
-        let swing = swing_pct.clamp(0.0, 100.0) / 100.0 * 0.5 * STEP_BEATS;
-        let mut nf = 0usize;
-        for t in 0..self.pattern.track_count {
-            let track = &self.pattern.tracks[t];
-            let count = track.step_count.max(1) as i64;
-            let acid = track.patch == Some(Patch::Synth(SynthPreset::Acid));
-            let run = &mut self.runs[t];
-            // Schedule every step whose earliest possible time (nudged half a step early) is
-            // before the block's end.
-            while ((run.next_n as f64) - 0.5) * STEP_BEATS < beat_end {
-                let n = run.next_n;
-                let step = track.steps[n.rem_euclid(count) as usize];
-                let ratchets = step.locks.ratchet.unwrap_or(1).clamp(1, 8) as usize;
-                if step.on && run.pending_len + ratchets > PENDING_PER_TRACK {
-                    break; // Full: retry next block.
-                }
-                run.next_n += 1;
-                if !step.on {
-                    continue;
-                }
-                if let Some(p) = step.locks.probability {
-                    let roll = splitmix64(self.seed ^ track_hash(t, &track.id) ^ (n as u64)) % 100;
-                    if roll >= p as u64 {
-                        continue;
-                    }
-                }
-                let start = step_time(n, &step, swing);
-                let sub = STEP_BEATS / ratchets as f64;
-                let mut gate = sub;
-                let mut slide = false;
-                if acid && ratchets == 1 {
-                    let next = track.steps[(n + 1).rem_euclid(count) as usize];
-                    if next.on && next.locks.ratchet.unwrap_or(1) == 1 {
-                        // Tie into the next note: the gate stays open until just after it starts.
-                        gate = step_time(n + 1, &next, swing) - start + 0.02;
-                    }
-                    let prev = track.steps[(n - 1).rem_euclid(count) as usize];
-                    slide = prev.on && prev.locks.ratchet.unwrap_or(1) == 1;
-                }
-                for k in 0..ratchets {
-                    let time = start + k as f64 * sub;
-                    if time < run.discard_before {
-                        continue;
-                    }
-                    run.pending[run.pending_len] = Hit {
-                        time_beats: time,
-                        gate_beats: gate,
-                        pitch: step.locks.pitch.unwrap_or(0),
-                        velocity: step.velocity,
-                        gain: step.locks.volume.unwrap_or(1.0),
-                        slide: slide && k == 0,
-                        slice: step.locks.slice,
-                    };
-                    run.pending_len += 1;
-                }
-            }
-            // Fire the hits that start in this block.
-            let mut i = 0;
-            while i < run.pending_len {
-                let h = run.pending[i];
-                let x = (h.time_beats - beat0) * frames_per_beat;
-                let offset = (x - FRAME_EPS).ceil();
-                if offset < frames as f64 {
-                    if nf < MAX_BLOCK_HITS {
-                        self.fired[nf] = Fired {
-                            offset: offset.max(0.0) as u32,
-                            track: t as u8,
-                            hit: h,
-                        };
-                        nf += 1;
-                    }
-                    run.pending_len -= 1;
-                    run.pending[i] = run.pending[run.pending_len];
-                } else {
-                    i += 1;
-                }
-            }
-        }
-        let fired = &mut self.fired[..nf];
-        fired.sort_unstable_by(|a, b| {
-            (a.offset, a.track)
-                .cmp(&(b.offset, b.track))
-                .then(a.hit.time_beats.total_cmp(&b.hit.time_beats))
-        });
-        // MIDI for the fired hits (channel per track).
-        for i in 0..nf {
+    /// MIDI for the fired hits, a channel per track: the track's previous note ends, the hit's
+    /// note starts and owes its note-off after the hit's gate.
+    fn midi_note_ons(&mut self, fired: usize, base: u32) {
+        let block_start = self.frames_done;
+        for i in 0..fired {
             let f = self.fired[i];
             let t = f.track as usize;
-            let note = (MIDI_BASE_NOTE + f.hit.pitch as i32).clamp(0, 127) as u8;
-            if let Some((old, _)) = self.runs[t].midi_note.take() {
+            let note = (MIDI_BASE_NOTE + f.hit.pitch_semis as i32).clamp(0, 127) as u8;
+            if let Some(old) = self.plays[t].midi_note.take() {
                 self.push_midi(MidiOut {
-                    offset: f.offset + base,
+                    offset: f.offset_frames + base,
                     channel: t as u8,
-                    note: old,
+                    note: old.note,
                     velocity: 0,
                     on: false,
                 });
             }
             self.push_midi(MidiOut {
-                offset: f.offset + base,
+                offset: f.offset_frames + base,
                 channel: t as u8,
                 note,
                 velocity: f.hit.velocity,
                 on: true,
             });
-            let gate_frames = (f.hit.gate_beats * frames_per_beat).round().max(1.0) as u64;
-            self.runs[t].midi_note = Some((note, block_start + f.offset as u64 + gate_frames));
-            // The gate in frames is needed again when the voice starts.
-            self.fired[i].hit.gate_beats = gate_frames as f64;
+            self.plays[t].midi_note = Some(SoundingMidiNote {
+                note,
+                off_frame: block_start + f.offset_frames as u64 + f.gate_frames,
+            });
         }
-        nf
     }
 
     /// Releases every sequencer note (stop, relocation).
@@ -703,26 +577,30 @@ impl Engine {
                 }
             }
         }
-        for r in self.runs.iter_mut() {
-            r.pending_len = 0;
-            r.last_voice = None;
+        for c in self.cursors.iter_mut() {
+            c.clear_pending();
+        }
+        for p in self.plays.iter_mut() {
+            p.last_voice = None;
         }
     }
 
-    /// Starts the note of a fired hit (`hit.gate_beats` holds the gate in frames by now).
-    fn trigger(&mut self, t: usize, hit: &Hit) {
+    /// Starts the note of a fired hit.
+    fn trigger(&mut self, fired: &Fired) {
+        let t = fired.track as usize;
+        let hit = &fired.hit;
         let Some(patch) = self.pattern.tracks[t].patch else {
             return;
         };
         let params = NoteParams {
-            pitch_semis: hit.pitch as f32,
+            pitch_semis: hit.pitch_semis as f32,
             velocity: hit.velocity,
             gain: hit.gain,
-            gate_frames: hit.gate_beats as u32,
+            gate_frames: u32::try_from(fired.gate_frames).unwrap_or(u32::MAX),
         };
         let pool = &mut self.voices[t];
         if hit.slide {
-            if let Some(v) = self.runs[t].last_voice {
+            if let Some(v) = self.plays[t].last_voice {
                 if pool[v].slide(params) {
                     return;
                 }
@@ -770,7 +648,7 @@ impl Engine {
                 pool[slot].play_range(start, end);
             }
         }
-        self.runs[t].last_voice = Some(slot);
+        self.plays[t].last_voice = Some(slot);
     }
 
     fn audition(&mut self, e: InputEvent) {
@@ -834,7 +712,7 @@ impl Engine {
         for t in 0..MAX_TRACKS {
             let pool = &mut self.voices[t];
             let any = pool.iter().any(|v| v.active);
-            let ramping = self.gain_ramp_left[t] > 0;
+            let ramping = self.gains[t].is_ramping();
             if !any && !ramping && aux.is_none() {
                 continue;
             }
@@ -842,22 +720,11 @@ impl Engine {
             let mut gl = [0.0f32; MAX_CHUNK];
             let mut gr = [0.0f32; MAX_CHUNK];
             if ramping {
-                let [sl, sr] = self.gain_steps[t];
-                let [mut cl, mut cr] = self.gains[t];
+                let mut ramp = self.gains[t];
                 for i in 0..n {
-                    if self.gain_ramp_left[t] > 0 {
-                        self.gain_ramp_left[t] -= 1;
-                        if self.gain_ramp_left[t] == 0 {
-                            [cl, cr] = self.gain_targets[t];
-                        } else {
-                            cl += sl;
-                            cr += sr;
-                        }
-                    }
-                    gl[i] = cl;
-                    gr[i] = cr;
+                    [gl[i], gr[i]] = ramp.tick();
                 }
-                self.gains[t] = [cl, cr];
+                self.gains[t] = ramp;
             }
             let mut mono = [0.0f32; MAX_CHUNK];
             if any {
@@ -876,7 +743,7 @@ impl Engine {
                     }
                 }
                 None => {
-                    let [cl, cr] = self.gains[t];
+                    let [cl, cr] = self.gains[t].current();
                     for i in 0..n {
                         mix_l[i] += mono[i] * cl;
                         mix_r[i] += mono[i] * cr;
@@ -886,8 +753,9 @@ impl Engine {
                     let mut tl_buf = [0.0f32; MAX_CHUNK];
                     let mut tr_buf = [0.0f32; MAX_CHUNK];
                     if !ramping {
-                        gl = [self.gains[t][0]; MAX_CHUNK];
-                        gr = [self.gains[t][1]; MAX_CHUNK];
+                        let [cl, cr] = self.gains[t].current();
+                        gl = [cl; MAX_CHUNK];
+                        gr = [cr; MAX_CHUNK];
                     }
                     for i in 0..n {
                         tl_buf[i] = mono[i] * gl[i];
@@ -902,17 +770,11 @@ impl Engine {
         // Master gain, peak limiter (instant attack, smooth release), soft clipper.
         let mut env = self.limiter_env;
         let rel = self.limiter_release;
+        let mut master = self.master;
         for i in 0..n {
-            if self.master_ramp_left > 0 {
-                self.master_ramp_left -= 1;
-                self.master = if self.master_ramp_left == 0 {
-                    self.master_target
-                } else {
-                    self.master + self.master_step
-                };
-            }
-            let l = mix_l[i] * self.master;
-            let r = mix_r[i] * self.master;
+            let [m] = master.tick();
+            let l = mix_l[i] * m;
+            let r = mix_r[i] * m;
             let peak = l.abs().max(r.abs());
             env = if peak > env {
                 peak
@@ -927,6 +789,7 @@ impl Engine {
             left[i] = soft_knee(l * g);
             right[i] = soft_knee(r * g);
         }
+        self.master = master;
         self.limiter_env = if env < 1e-15 { 0.0 } else { env };
     }
 }
@@ -942,75 +805,6 @@ fn soft_knee(x: f32) -> f32 {
         let y = CLIP_KNEE + room * crate::dsp::soft_clip((a - CLIP_KNEE) / room);
         y.min(1.0).copysign(x)
     }
-}
-
-/// When step `n` plays, in beats: 16ths, off-beats delayed by swing, nudge lock applied.
-fn step_time(n: i64, step: &keyboardia_core::Step, swing_beats: f64) -> f64 {
-    let mut t = n as f64 * STEP_BEATS;
-    if n.rem_euclid(2) == 1 {
-        t += swing_beats;
-    }
-    if let Some(nudge) = step.locks.nudge {
-        t += nudge.clamp(-50, 50) as f64 / 100.0 * STEP_BEATS;
-    }
-    t
-}
-
-/// A per-track salt for the dice, from the track id (stable across reorders).
-fn track_hash(_slot: usize, id: &keyboardia_core::TrackId) -> u64 {
-    id.as_str().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-    })
-}
-
-/// One-shot tables by `BuiltinSound as usize`, each with its round-robin variants.
-type OneShots = Vec<Vec<Arc<[f32]>>>;
-
-/// The one-shot tables at `sample_rate`: rendered by the first engine that needs them and shared
-/// with every engine at that rate (plugin instances in one host process share the memory). The
-/// most recent rate's tables stay cached after the last engine goes, so re-activating at the same
-/// rate costs nothing. Called from `Engine::new`, never on the audio thread.
-fn one_shots_for(sample_rate: f32) -> Arc<OneShots> {
-    /// (rate bits, tables) of the last rate asked for, plus weak links to older ones in use.
-    type Cache = (
-        Option<(u32, Arc<OneShots>)>,
-        Vec<(u32, std::sync::Weak<OneShots>)>,
-    );
-    static CACHE: std::sync::Mutex<Cache> = std::sync::Mutex::new((None, Vec::new()));
-    let key = sample_rate.to_bits();
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    let (last, older) = &mut *cache;
-    older.retain(|(_, w)| w.strong_count() > 0);
-    let found = match last {
-        Some((rate, tables)) if *rate == key => Some(tables.clone()),
-        _ => older
-            .iter()
-            .find(|(rate, _)| *rate == key)
-            .and_then(|(_, w)| w.upgrade()),
-    };
-    let tables = found.unwrap_or_else(|| {
-        Arc::new(
-            BuiltinSound::ALL
-                .iter()
-                .map(|s| {
-                    if is_one_shot(*s) {
-                        (0..ONE_SHOT_VARIANTS)
-                            .map(|v| render_one_shot(*s, v, sample_rate))
-                            .collect()
-                    } else {
-                        Vec::new()
-                    }
-                })
-                .collect(),
-        )
-    });
-    if let Some((rate, previous)) = last.take() {
-        if rate != key {
-            older.push((rate, Arc::downgrade(&previous)));
-        }
-    }
-    *last = Some((key, tables.clone()));
-    tables
 }
 
 /// Starts a note: from the sound's one-shot table when it has one, else synthesized live.

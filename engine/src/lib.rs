@@ -1,7 +1,9 @@
 //! Keyboardia's sound: sequencer, voices and mixer, free of plugin-framework types.
 //!
-//! - [`clock`]: where the beat comes from (host transport, internal clock, server timeline).
+//! - [`clock`]: where the beat comes from (host transport, internal clock, the session's
+//!   timeline) and which of them drives a block.
 //! - [`pattern`]: the allocation-free, `Copy` view of a session that the audio thread plays.
+//! - [`schedule`]: pure scheduling, pattern + block position → the hits that start in the block.
 //! - [`engine`]: the sample-accurate sequencer, voice pools and mixer behind `process()`.
 //! - [`voice`]: the 16 built-in sounds, the five synth presets and the sampler, all synthesized
 //!   in Rust (no sample files). Percussive one-shots are synthesized once per sample rate into
@@ -16,15 +18,22 @@
 //! also in the middle of a block, and does not depend on how the host splits blocks: the same
 //! pattern renders bit-identically at any block size.
 
+#[doc(hidden)]
+pub mod bench_patterns;
 pub mod clock;
 pub mod dsp;
 pub mod engine;
+pub mod gain;
 pub mod onsets;
 pub mod pattern;
 pub mod render;
+pub mod schedule;
 pub mod voice;
 
-pub use clock::{BlockClock, ClockSource, HostTransport, InternalClock, ServerClock};
+pub use clock::{
+    block_clock, BlockClock, ClockInputs, ClockMode, HostTransport, InternalClock,
+    TimelineWithOffset,
+};
 pub use engine::{AuxSink, Engine, InputEvent, MidiOut, TrackMixer, STEP_BEATS};
 pub use pattern::{EnginePattern, EngineTrack};
 pub use voice::{Patch, SampleBuffer};

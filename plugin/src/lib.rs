@@ -20,10 +20,8 @@ use std::sync::Arc;
 
 use keyboardia_core::clock::SampleClock;
 use keyboardia_core::MAX_TRACKS;
-use keyboardia_engine::clock::resolve_host_clock;
-use keyboardia_engine::{
-    Engine, HostTransport, InputEvent, InternalClock, ServerClock, TrackMixer,
-};
+use keyboardia_engine::clock::{block_clock, ClockInputs, TimelineWithOffset};
+use keyboardia_engine::{Engine, HostTransport, InputEvent, InternalClock, TrackMixer};
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
@@ -381,59 +379,35 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
             pos_frames: t.pos_samples(),
         };
         let frames = buffer.samples();
-        let sr = engine.sample_rate_hz();
-        let session_tempo = engine.pattern().tempo_bpm;
         let joined_clock = self.params.live.clock().read();
-        let mode = match (self.standalone, self.params.clock.value()) {
-            // The standalone app follows the session once it has joined one.
-            (true, _) if joined_clock.is_some() => ClockMode::Server,
-            (true, _) => ClockMode::Internal,
-            // Session mode without a session yet: play alone on the internal clock.
-            (false, ClockMode::Server) if joined_clock.is_none() => ClockMode::Internal,
-            (false, mode) => mode,
-        };
         let run = self.transport.run();
-        let clock = match mode {
-            ClockMode::Host => {
-                resolve_host_clock(
-                    &host,
-                    &mut self.internal_clock,
-                    session_tempo,
-                    frames as u32,
-                    sr,
-                )
-                .1
-            }
-            ClockMode::Internal => {
-                self.internal_clock.set_tempo(session_tempo, sr);
-                // The editor's play/stop: a new start plays from step 0.
-                if !run {
-                    self.internal_clock.stop();
-                } else if !self.internal_clock.playing || !self.was_running {
-                    self.internal_clock.play_from(0.0);
-                }
-                self.internal_clock.next_block(frames as u32, sr)
-            }
-            ClockMode::Server => {
-                // One clock read per block; the regression removes callback jitter.
-                let clock = self.params.live.clock();
-                let now = clock.local().now_ms();
-                self.sample_clock.observe(self.frames_done, now);
-                let block_local = self
-                    .sample_clock
-                    .local_ms_at(self.frames_done)
-                    .unwrap_or(now)
-                    + self.params.output_latency_ms.value() as f64;
-                match joined_clock {
-                    Some(c) => ServerClock {
-                        timeline: c.timeline,
-                        offset_ms: c.offset_ms,
-                    }
-                    .block_at(block_local),
-                    None => self.internal_clock.next_block(frames as u32, sr),
-                }
-            }
+        let inputs = ClockInputs {
+            chosen: match self.params.clock.value() {
+                ClockMode::Host => keyboardia_engine::ClockMode::Host,
+                ClockMode::Internal => keyboardia_engine::ClockMode::Internal,
+                ClockMode::Server => keyboardia_engine::ClockMode::Session,
+            },
+            standalone: self.standalone,
+            session: joined_clock.map(|c| TimelineWithOffset {
+                timeline: c.timeline,
+                offset_ms: c.offset_ms,
+            }),
+            host,
+            run,
+            was_running: self.was_running,
+            session_tempo_bpm: engine.pattern().tempo_bpm,
+            frames: frames as u32,
+            sample_rate_hz: engine.sample_rate_hz(),
         };
+        let (params, sample_clock, frames_done) =
+            (&self.params, &mut self.sample_clock, self.frames_done);
+        let clock = block_clock(&inputs, &mut self.internal_clock, || {
+            // One clock read per block; the regression removes callback jitter.
+            let now = params.live.clock().local().now_ms();
+            sample_clock.observe(frames_done, now);
+            sample_clock.local_ms_at(frames_done).unwrap_or(now)
+                + params.output_latency_ms.value() as f64
+        });
         self.frames_done += frames as u64;
         self.was_running = run;
         if clock.playing {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use keyboardia_core::SessionState;
-use keyboardia_engine::{Engine, EnginePattern, ServerClock};
+use keyboardia_engine::{Engine, EnginePattern, TimelineWithOffset};
 use keyboardia_tests::onsets::{four_on_the_floor, hits};
 use keyboardia_tests::players::{create_session, unix_ms, wait_until, Player};
 use keyboardia_tests::server::Server;
@@ -20,7 +20,7 @@ fn render_onsets(player: &Player, state: &SessionState) -> Vec<f64> {
     let shared = player.sync.clock();
     let server = shared.read().expect("clock published");
     assert!(server.timeline.playing, "the shared transport plays");
-    let clock = ServerClock {
+    let clock = TimelineWithOffset {
         timeline: server.timeline,
         offset_ms: server.offset_ms,
     };

@@ -1,90 +1,212 @@
 //! Offline bounce: `keyboardia-render <session.json|--demo> <out.wav> [--bars N] [--rate HZ]
 //! [--block FRAMES] [--seed N]`. The JSON may be a bare session state or a whole saved session.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::builder::TypedValueParser;
+use clap::{CommandFactory, Parser};
 use keyboardia_core::schema::{session_from_json, state_from_json};
 use keyboardia_core::SessionState;
 use keyboardia_engine::render::{render_session, write_wav, RenderOptions};
 
-fn usage() -> ExitCode {
-    eprintln!(
-        "usage: keyboardia-render <session.json|--demo> <out.wav> [--bars N] [--rate HZ] [--block FRAMES] [--seed N]"
-    );
-    ExitCode::from(2)
+/// Renders a Keyboardia session (or the demo) to a 32-bit float stereo WAV file.
+#[derive(Debug, Parser)]
+#[command(name = "keyboardia-render", version)]
+struct Args {
+    /// Render the built-in demo session instead of a session file.
+    #[arg(long)]
+    demo: bool,
+    /// `SESSION.json OUT.wav`, or only `OUT.wav` with `--demo`.
+    #[arg(value_name = "FILES", num_args = 1..=2, required = true)]
+    files: Vec<PathBuf>,
+    /// Length in 4/4 bars.
+    #[arg(long, default_value_t = 4.0, value_parser = positive_bars)]
+    bars: f64,
+    /// Sample rate in Hz (8000 to 384000).
+    #[arg(long, default_value_t = RenderOptions::default().sample_rate_hz, value_parser = rate_hz)]
+    rate: f64,
+    /// Frames per `process()` call.
+    #[arg(long, default_value_t = RenderOptions::default().block_frames,
+          value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+    block: usize,
+    /// Seed of the probability-lock dice.
+    #[arg(long, default_value_t = RenderOptions::default().seed)]
+    seed: u64,
+}
+
+/// What to render, and where to.
+#[derive(Debug)]
+struct Job {
+    /// The session file, or `None` for the demo.
+    input: Option<PathBuf>,
+    /// The WAV file to write.
+    output: PathBuf,
+    /// Length in bars.
+    bars: f64,
+    /// Rate, block size and seed.
+    options: RenderOptions,
+}
+
+fn positive_bars(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a positive number of bars")),
+    }
+}
+
+fn rate_hz(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (8_000.0..=384_000.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a sample rate from 8000 to 384000 Hz")),
+    }
+}
+
+impl Args {
+    /// The job, or a usage error when the file arguments do not fit `--demo`.
+    fn job(self) -> Result<Job, clap::Error> {
+        let mut files = self.files.into_iter();
+        let (input, output) = match (self.demo, files.next(), files.next()) {
+            (true, Some(output), None) => (None, output),
+            (false, Some(input), Some(output)) => (Some(input), output),
+            _ => {
+                return Err(Args::command().error(
+                    clap::error::ErrorKind::WrongNumberOfValues,
+                    "give SESSION.json OUT.wav, or --demo OUT.wav",
+                ))
+            }
+        };
+        Ok(Job {
+            input,
+            output,
+            bars: self.bars,
+            options: RenderOptions {
+                sample_rate_hz: self.rate,
+                block_frames: self.block,
+                seed: self.seed,
+            },
+        })
+    }
+}
+
+/// Parses the command line (without the program name's handling: `args` starts with it).
+fn parse<I, T>(args: I) -> Result<Job, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    Args::try_parse_from(args)?.job()
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut positional = Vec::new();
-    let mut bars = 4.0f64;
-    let mut opts = RenderOptions::default();
-    let mut i = 0;
-    while i < args.len() {
-        let a = args[i].as_str();
-        let mut value = || {
-            i += 1;
-            args.get(i).cloned()
-        };
-        match a {
-            "--bars" => match value().and_then(|v| v.parse().ok()) {
-                Some(v) if v > 0.0 => bars = v,
-                _ => return usage(),
-            },
-            "--rate" => match value().and_then(|v| v.parse().ok()) {
-                Some(v) if (8_000.0..=384_000.0).contains(&v) => opts.sample_rate_hz = v,
-                _ => return usage(),
-            },
-            "--block" => match value().and_then(|v| v.parse().ok()) {
-                Some(v) if v > 0 => opts.block_frames = v,
-                _ => return usage(),
-            },
-            "--seed" => match value().and_then(|v| v.parse().ok()) {
-                Some(v) => opts.seed = v,
-                None => return usage(),
-            },
-            "-h" | "--help" => return usage(),
-            _ => positional.push(a.to_owned()),
+    let job = match parse(std::env::args_os()) {
+        Ok(job) => job,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(e.exit_code() as u8);
         }
-        i += 1;
-    }
-    let [input, output] = positional.as_slice() else {
-        return usage();
     };
-    let state = if input == "--demo" {
-        SessionState::demo()
-    } else {
-        let bytes = match std::fs::read(input) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("cannot read {input}: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        match state_from_json(&bytes)
-            .or_else(|e| session_from_json(&bytes).map(|s| s.state).map_err(|_| e))
-        {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("{input}: {e}");
-                return ExitCode::FAILURE;
+    let state = match &job.input {
+        None => SessionState::demo(),
+        Some(input) => {
+            let bytes = match std::fs::read(input) {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("cannot read {}: {e}", input.display());
+                    return ExitCode::FAILURE;
+                }
+            };
+            match state_from_json(&bytes)
+                .or_else(|e| session_from_json(&bytes).map(|s| s.state).map_err(|_| e))
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("{}: {e}", input.display());
+                    return ExitCode::FAILURE;
+                }
             }
         }
     };
-    let audio = render_session(&state, &opts, bars);
-    if let Err(e) = write_wav(
-        std::path::Path::new(output),
-        &audio,
-        opts.sample_rate_hz as u32,
-    ) {
+    let opts = job.options;
+    let audio = render_session(&state, &opts, job.bars);
+    let output = job.output.display();
+    if let Err(e) = write_wav(&job.output, &audio, opts.sample_rate_hz as u32) {
         eprintln!("cannot write {output}: {e}");
         return ExitCode::FAILURE;
     }
     eprintln!(
-        "rendered {bars} bars ({} frames at {} Hz, peak {:.3}) to {output}",
+        "rendered {} bars ({} frames at {} Hz, peak {:.3}) to {output}",
+        job.bars,
         audio.len(),
         opts.sample_rate_hz,
         audio.peak()
     );
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(args: &[&str]) -> Result<Job, clap::Error> {
+        parse(std::iter::once("keyboardia-render").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn a_session_and_an_output_with_the_defaults() {
+        let j = job(&["song.json", "out.wav"]).unwrap();
+        assert_eq!(j.input, Some(PathBuf::from("song.json")));
+        assert_eq!(j.output, PathBuf::from("out.wav"));
+        assert_eq!(j.bars, 4.0);
+        let d = RenderOptions::default();
+        assert_eq!(
+            (
+                j.options.sample_rate_hz,
+                j.options.block_frames,
+                j.options.seed
+            ),
+            (d.sample_rate_hz, d.block_frames, d.seed)
+        );
+    }
+
+    #[test]
+    fn the_demo_and_every_flag_anywhere() {
+        let j = job(&[
+            "--bars", "2.5", "--demo", "out.wav", "--rate", "44100", "--block", "333", "--seed",
+            "7",
+        ])
+        .unwrap();
+        assert_eq!(j.input, None);
+        assert_eq!(j.output, PathBuf::from("out.wav"));
+        assert_eq!(j.bars, 2.5);
+        assert_eq!(
+            (
+                j.options.sample_rate_hz,
+                j.options.block_frames,
+                j.options.seed
+            ),
+            (44_100.0, 333, 7)
+        );
+    }
+
+    #[test]
+    fn bad_arguments_are_usage_errors() {
+        for bad in [
+            &["out.wav"][..],
+            &["--demo", "in.json", "out.wav"],
+            &["a.json", "b.wav", "c.wav"],
+            &["a.json", "b.wav", "--bars", "0"],
+            &["a.json", "b.wav", "--bars", "x"],
+            &["a.json", "b.wav", "--rate", "4000"],
+            &["a.json", "b.wav", "--rate", "400000"],
+            &["a.json", "b.wav", "--block", "0"],
+            &["a.json", "b.wav", "--seed", "-1"],
+            &["a.json", "b.wav", "--loud"],
+        ] {
+            let e = job(bad).expect_err(&format!("{bad:?}"));
+            assert_eq!(e.exit_code(), 2, "{bad:?}");
+        }
+        let help = job(&["--help"]).unwrap_err();
+        assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+    }
 }

@@ -1,0 +1,467 @@
+//! Pure scheduling: which notes of the pattern start in a block, and on which frame.
+//!
+//! A plain function of the pattern, the block's place on the beat axis ([`BlockSpan`]) and each
+//! track's [`StepCursor`] (where its sequencer stands, and the hits it scheduled ahead): no
+//! voices, no MIDI, no clock. [`block_hits`] returns the block's [`Fired`] hits sorted by
+//! frame; the engine starts their notes and sends their MIDI.
+//!
+//! Every hit is placed on its exact frame, `ceil((beat − block_beat) × frames_per_beat)`, and
+//! the probability dice are addressed by (seed, track id, step position), so the hits do not
+//! depend on how the host splits blocks.
+
+use keyboardia_core::{Step, SynthPreset, TrackId, MAX_TRACKS};
+
+use crate::dsp::splitmix64;
+use crate::pattern::{EnginePattern, EngineTrack};
+use crate::voice::Patch;
+
+/// Length of one step in beats (16th notes).
+pub const STEP_BEATS: f64 = 0.25;
+/// Scheduled hits a track can hold ahead of time (8 ratchets × a few steps).
+pub const PENDING_PER_TRACK: usize = 32;
+/// Hits that can fire within one block.
+pub const MAX_BLOCK_HITS: usize = MAX_TRACKS * PENDING_PER_TRACK;
+/// Tolerance when converting a beat time to a frame (covers f64 rounding).
+pub const FRAME_EPS: f64 = 1e-6;
+
+/// One scheduled note of a track.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Hit {
+    /// When it plays, in beats.
+    pub time_beats: f64,
+    /// How long its gate stays open, in beats.
+    pub gate_beats: f64,
+    /// The step's pitch lock, in semitones.
+    pub pitch_semis: i8,
+    /// Step velocity, 1..=127.
+    pub velocity: u8,
+    /// Volume lock (linear gain).
+    pub gain: f32,
+    /// Acid: glide from the previous held note instead of retriggering.
+    pub slide: bool,
+    /// Slice lock: a sample track plays only this slice of its sample (`None`: all of it).
+    pub slice: Option<u8>,
+}
+
+/// A hit that starts in the current block.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Fired {
+    /// Frame offset within the block.
+    pub offset_frames: u32,
+    /// Track slot.
+    pub track: u8,
+    /// How long its gate stays open, in frames (at least 1).
+    pub gate_frames: u64,
+    /// The hit itself.
+    pub hit: Hit,
+}
+
+/// Where one track's sequencer stands: the next step to schedule, and the hits scheduled but
+/// not yet fired (a nudged-early or ratcheted step is scheduled ahead of its block).
+#[derive(Clone, Copy, Debug)]
+pub struct StepCursor {
+    /// Global 16th index of the next step to schedule.
+    next_step: i64,
+    /// Hits scheduled but not yet fired.
+    pending: [Hit; PENDING_PER_TRACK],
+    /// Valid entries in `pending`.
+    pending_len: usize,
+    /// Hits before this beat are dropped (set on a relocation).
+    discard_before_beat: f64,
+}
+
+impl Default for StepCursor {
+    fn default() -> Self {
+        Self {
+            next_step: 0,
+            pending: [Hit::default(); PENDING_PER_TRACK],
+            pending_len: 0,
+            discard_before_beat: f64::NEG_INFINITY,
+        }
+    }
+}
+
+impl StepCursor {
+    /// A track that joins while the transport is at `beat` (`None`: stopped; the next start
+    /// positions every track anyway).
+    pub fn joining_at(beat: Option<f64>) -> Self {
+        Self {
+            next_step: beat.map_or(0, |b| (b / STEP_BEATS).floor() as i64 - 1),
+            discard_before_beat: beat.unwrap_or(f64::NEG_INFINITY),
+            ..Self::default()
+        }
+    }
+
+    /// Starts over at a block that begins at `start_beat` (a start or a jump): from the step
+    /// before it (a nudged-early step may sound in this block), dropping anything earlier.
+    pub fn relocate(&mut self, start_beat: f64, frames_per_beat: f64) {
+        self.next_step = (start_beat / STEP_BEATS).floor() as i64 - 1;
+        self.pending_len = 0;
+        self.discard_before_beat = start_beat - FRAME_EPS / frames_per_beat;
+    }
+
+    /// Forgets the hits scheduled ahead (stop, reset).
+    pub fn clear_pending(&mut self) {
+        self.pending_len = 0;
+    }
+}
+
+/// One block on the beat axis.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BlockSpan {
+    /// Beat at the block's first frame.
+    pub start_beat: f64,
+    /// Frames in the block.
+    pub frames: usize,
+    /// Frames per beat at the block's tempo.
+    pub frames_per_beat: f64,
+}
+
+impl BlockSpan {
+    /// The beat just after the block's last frame.
+    pub fn end_beat(&self) -> f64 {
+        self.start_beat + self.frames as f64 / self.frames_per_beat
+    }
+}
+
+/// How far swing delays the off-beat 16ths, in beats, for a swing of `swing_pct` percent.
+pub fn swing_beats(swing_pct: f64) -> f64 {
+    swing_pct.clamp(0.0, 100.0) / 100.0 * 0.5 * STEP_BEATS
+}
+
+/// When step `n` plays, in beats: 16ths, off-beats delayed by swing, nudge lock applied.
+pub fn step_time(n: i64, step: &Step, swing_beats: f64) -> f64 {
+    let mut t = n as f64 * STEP_BEATS;
+    if n.rem_euclid(2) == 1 {
+        t += swing_beats;
+    }
+    if let Some(nudge) = step.locks.nudge {
+        t += nudge.clamp(-50, 50) as f64 / 100.0 * STEP_BEATS;
+    }
+    t
+}
+
+/// A per-track salt for the dice, from the track id (stable across reorders).
+fn track_salt(id: &TrackId) -> u64 {
+    id.as_str().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// The hits of every track of `pattern` that start in the block `span`, written to `fired`
+/// (hits past its length are dropped) sorted by frame, then track, then time; returns how many.
+/// Advances each track's cursor (`cursors[slot]`). `swing_pct` is the swing played; `seed`
+/// the seed of the probability dice.
+pub fn block_hits(
+    pattern: &EnginePattern,
+    seed: u64,
+    swing_pct: f64,
+    span: &BlockSpan,
+    cursors: &mut [StepCursor; MAX_TRACKS],
+    fired: &mut [Fired],
+) -> usize {
+    let swing = swing_beats(swing_pct);
+    let mut nf = 0usize;
+    for (t, track) in pattern.tracks().iter().enumerate() {
+        let cursor = &mut cursors[t];
+        schedule_track(track, seed, swing, span.end_beat(), cursor);
+        take_due(cursor, span, |offset_frames, gate_frames, hit| {
+            if nf < fired.len() {
+                fired[nf] = Fired {
+                    offset_frames,
+                    track: t as u8,
+                    gate_frames,
+                    hit,
+                };
+                nf += 1;
+            }
+        });
+    }
+    let fired = &mut fired[..nf];
+    fired.sort_unstable_by(|a, b| {
+        (a.offset_frames, a.track)
+            .cmp(&(b.offset_frames, b.track))
+            .then(a.hit.time_beats.total_cmp(&b.hit.time_beats))
+    });
+    nf
+}
+
+/// Schedules every step of `track` whose earliest possible time (nudged half a step early) is
+/// before `end_beat`: its ratchets, probability roll, acid tie and slide.
+fn schedule_track(
+    track: &EngineTrack,
+    seed: u64,
+    swing_beats: f64,
+    end_beat: f64,
+    cursor: &mut StepCursor,
+) {
+    let count = track.step_count.max(1) as i64;
+    let acid = track.patch == Some(Patch::Synth(SynthPreset::Acid));
+    while ((cursor.next_step as f64) - 0.5) * STEP_BEATS < end_beat {
+        let n = cursor.next_step;
+        let step = track.steps[n.rem_euclid(count) as usize];
+        let ratchets = step.locks.ratchet.unwrap_or(1).clamp(1, 8) as usize;
+        if step.on && cursor.pending_len + ratchets > PENDING_PER_TRACK {
+            break; // Full: retry next block.
+        }
+        cursor.next_step += 1;
+        if !step.on {
+            continue;
+        }
+        if let Some(p) = step.locks.probability {
+            let roll = splitmix64(seed ^ track_salt(&track.id) ^ (n as u64)) % 100;
+            if roll >= p as u64 {
+                continue;
+            }
+        }
+        let start = step_time(n, &step, swing_beats);
+        let sub = STEP_BEATS / ratchets as f64;
+        let mut gate = sub;
+        let mut slide = false;
+        if acid && ratchets == 1 {
+            let next = track.steps[(n + 1).rem_euclid(count) as usize];
+            if next.on && next.locks.ratchet.unwrap_or(1) == 1 {
+                // Tie into the next note: the gate stays open until just after it starts.
+                gate = step_time(n + 1, &next, swing_beats) - start + 0.02;
+            }
+            let prev = track.steps[(n - 1).rem_euclid(count) as usize];
+            slide = prev.on && prev.locks.ratchet.unwrap_or(1) == 1;
+        }
+        for k in 0..ratchets {
+            let time = start + k as f64 * sub;
+            if time < cursor.discard_before_beat {
+                continue;
+            }
+            cursor.pending[cursor.pending_len] = Hit {
+                time_beats: time,
+                gate_beats: gate,
+                pitch_semis: step.locks.pitch.unwrap_or(0),
+                velocity: step.velocity,
+                gain: step.locks.volume.unwrap_or(1.0),
+                slide: slide && k == 0,
+                slice: step.locks.slice,
+            };
+            cursor.pending_len += 1;
+        }
+    }
+}
+
+/// Takes the pending hits that start in the block: `fire(offset frames, gate frames, hit)`.
+fn take_due(cursor: &mut StepCursor, span: &BlockSpan, mut fire: impl FnMut(u32, u64, Hit)) {
+    let mut i = 0;
+    while i < cursor.pending_len {
+        let h = cursor.pending[i];
+        let x = (h.time_beats - span.start_beat) * span.frames_per_beat;
+        let offset = (x - FRAME_EPS).ceil();
+        if offset < span.frames as f64 {
+            let gate_frames = (h.gate_beats * span.frames_per_beat).round().max(1.0) as u64;
+            fire(offset.max(0.0) as u32, gate_frames, h);
+            cursor.pending_len -= 1;
+            cursor.pending[i] = cursor.pending[cursor.pending_len];
+        } else {
+            i += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyboardia_core::{Instrument, Lock, SessionState, Track};
+
+    /// 120 BPM at 48 kHz: a beat is 24 000 frames, a step 6 000.
+    const FPB: f64 = 24_000.0;
+
+    fn pattern(tracks: Vec<Track>, swing: f64) -> EnginePattern {
+        let state = SessionState {
+            tempo: 120.0,
+            swing,
+            tracks,
+            ..SessionState::default()
+        };
+        EnginePattern::from_state(&state, |_| None)
+    }
+
+    fn track(id: &str, inst: &str, on: &[usize]) -> Track {
+        let mut t = Track::new(id.parse().unwrap(), id, inst.parse::<Instrument>().unwrap());
+        t.step_count = 16;
+        for &i in on {
+            t.steps[i].on = true;
+        }
+        t
+    }
+
+    /// A fired hit at its absolute frame (the offset in its block zeroed).
+    type At = (usize, u8, Fired);
+
+    /// The hits of `frames` frames from beat 0, in blocks of `block` frames.
+    fn hits(p: &EnginePattern, seed: u64, frames: usize, block: usize) -> Vec<At> {
+        let mut cursors = [StepCursor::default(); MAX_TRACKS];
+        for c in cursors.iter_mut() {
+            c.relocate(0.0, FPB);
+        }
+        let mut fired = [Fired::default(); MAX_BLOCK_HITS];
+        let mut out = Vec::new();
+        let mut pos = 0;
+        while pos < frames {
+            let n = block.min(frames - pos);
+            let span = BlockSpan {
+                start_beat: pos as f64 / FPB,
+                frames: n,
+                frames_per_beat: FPB,
+            };
+            let k = block_hits(p, seed, p.swing_pct, &span, &mut cursors, &mut fired);
+            for f in &fired[..k] {
+                let at = Fired {
+                    offset_frames: 0,
+                    ..*f
+                };
+                out.push((pos + f.offset_frames as usize, f.track, at));
+            }
+            pos += n;
+        }
+        out
+    }
+
+    fn frames_of(h: &[At]) -> Vec<usize> {
+        h.iter().map(|(f, ..)| *f).collect()
+    }
+
+    #[test]
+    fn straight_steps_land_on_their_frames_with_a_one_step_gate() {
+        let p = pattern(vec![track("a", "kick", &[0, 1, 4, 15])], 0.0);
+        let h = hits(&p, 1, 96_000, 96_000);
+        assert_eq!(frames_of(&h), [0, 6_000, 24_000, 90_000]);
+        assert!(h.iter().all(|(_, t, f)| *t == 0 && f.gate_frames == 6_000));
+        assert_eq!(h[2].2.hit.time_beats, 1.0);
+        assert_eq!(h[2].2.hit.gate_beats, STEP_BEATS);
+    }
+
+    #[test]
+    fn the_hits_do_not_depend_on_the_block_size() {
+        let mut a = track("a", "kick", &[0, 3, 5, 6, 9]);
+        a.steps[3].locks.set(Lock::Nudge(-40));
+        a.steps[5].locks.set(Lock::Ratchet(3));
+        a.steps[6].locks.set(Lock::Nudge(50));
+        a.steps[9].locks.set(Lock::Probability(50));
+        let b = track("b", "synth:acid", &[1, 2, 7, 8]);
+        let p = pattern(vec![a, b], 35.0);
+        let whole = hits(&p, 9, 200_000, 4_096);
+        for block in [1, 64, 333, 6_000] {
+            assert_eq!(hits(&p, 9, 200_000, block), whole, "block {block}");
+        }
+    }
+
+    #[test]
+    fn swing_delays_only_the_off_beats() {
+        let p = pattern(vec![track("a", "rim", &[0, 1, 2, 3])], 50.0);
+        let h = hits(&p, 1, 24_000, 512);
+        // 50 % swing: an off-beat 16th is late by a quarter of a step (1 500 frames).
+        assert_eq!(frames_of(&h), [0, 7_500, 12_000, 19_500]);
+    }
+
+    #[test]
+    fn ratchets_split_the_step_and_its_gate() {
+        let mut t = track("a", "kick", &[2]);
+        t.steps[2].locks.set(Lock::Ratchet(3));
+        let h = hits(&pattern(vec![t], 0.0), 1, 24_000, 1_000);
+        assert_eq!(frames_of(&h), [12_000, 14_000, 16_000]);
+        assert!(h.iter().all(|(.., f)| f.gate_frames == 2_000));
+    }
+
+    #[test]
+    fn a_nudged_early_step_plays_before_its_block() {
+        let mut t = track("a", "kick", &[4]);
+        t.steps[4].locks.set(Lock::Nudge(-50));
+        let h = hits(&pattern(vec![t], 0.0), 1, 24_000, 24_000);
+        assert_eq!(frames_of(&h), [21_000]);
+    }
+
+    #[test]
+    fn probability_is_a_seeded_dice_roll_per_step() {
+        let mut t = track("a", "kick", &(0..16).collect::<Vec<_>>());
+        for s in 0..16 {
+            t.steps[s].locks.set(Lock::Probability(50));
+        }
+        let mut never = track("b", "snare", &[0, 4]);
+        never.steps[0].locks.set(Lock::Probability(0));
+        never.steps[4].locks.set(Lock::Probability(100));
+        let p = pattern(vec![t, never], 0.0);
+        let frames = 16 * 6_000 * 8;
+        let a = hits(&p, 3, frames, 777);
+        assert_eq!(a, hits(&p, 3, frames, 4_096), "same seed, same roll");
+        assert_ne!(a, hits(&p, 4, frames, 777), "another seed, other rolls");
+        let on_a = a.iter().filter(|(_, t, _)| *t == 0).count();
+        assert!((32..=96).contains(&on_a), "about half of 128: {on_a}");
+        let b: Vec<usize> = a
+            .iter()
+            .filter(|(_, t, _)| *t == 1)
+            .map(|(f, ..)| *f)
+            .collect();
+        assert_eq!(
+            b,
+            (0..8).map(|bar| bar * 96_000 + 24_000).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn acid_ties_into_the_next_note_and_slides_from_the_previous() {
+        let p = pattern(vec![track("a", "synth:acid", &[0, 1, 4])], 0.0);
+        let h = hits(&p, 1, 48_000, 2_048);
+        let [a, b, c] = [h[0].2, h[1].2, h[2].2];
+        // Step 0 ties into step 1: its gate lasts until 0.02 beats after step 1 starts.
+        assert_eq!(a.hit.gate_beats, STEP_BEATS + 0.02);
+        assert_eq!(a.gate_frames, 6_480);
+        assert!(!a.hit.slide);
+        assert!(b.hit.slide && b.hit.gate_beats == STEP_BEATS);
+        assert!(!c.hit.slide);
+    }
+
+    #[test]
+    fn a_relocation_drops_the_hits_before_it() {
+        let p = pattern(vec![track("a", "kick", &[0, 4, 5])], 0.0);
+        let mut cursors = [StepCursor::default(); MAX_TRACKS];
+        let mut fired = [Fired::default(); MAX_BLOCK_HITS];
+        // Jump to just after step 4 (beat 1): step 5 plays, step 4 does not.
+        cursors[0].relocate(1.1, FPB);
+        let span = BlockSpan {
+            start_beat: 1.1,
+            frames: 12_000,
+            frames_per_beat: FPB,
+        };
+        let n = block_hits(&p, 1, 0.0, &span, &mut cursors, &mut fired);
+        assert_eq!(n, 1);
+        assert_eq!(fired[0].hit.time_beats, 1.25);
+        assert_eq!(fired[0].offset_frames, 3_600);
+        // A track joining mid-play starts at the current position too.
+        let joined = StepCursor::joining_at(Some(1.1));
+        assert_eq!(joined.next_step, 3);
+        assert_eq!(joined.discard_before_beat, 1.1);
+    }
+
+    #[test]
+    fn the_fired_list_is_sorted_by_frame_then_track_and_bounded() {
+        let p = pattern(
+            vec![
+                track("a", "kick", &[1, 2]),
+                track("b", "snare", &[0, 2]),
+                track("c", "rim", &[2]),
+            ],
+            0.0,
+        );
+        let h = hits(&p, 1, 24_000, 24_000);
+        let order: Vec<(usize, u8)> = h.iter().map(|(f, t, _)| (*f, *t)).collect();
+        assert_eq!(
+            order,
+            [(0, 1), (6_000, 0), (12_000, 0), (12_000, 1), (12_000, 2)]
+        );
+        let mut cursors = [StepCursor::default(); MAX_TRACKS];
+        let mut two = [Fired::default(); 2];
+        let span = BlockSpan {
+            start_beat: 0.0,
+            frames: 24_000,
+            frames_per_beat: FPB,
+        };
+        assert_eq!(block_hits(&p, 1, 0.0, &span, &mut cursors, &mut two), 2);
+    }
+}
