@@ -12,7 +12,10 @@
 //! - [`clock`]: the shared session timeline and the NTP-style clock-offset estimator.
 //! - [`room`]: the live room, the authoritative state machine of one live session.
 //! - [`schema`]: versioned documents and the migration path from older versions.
+//! - [`audio`]: sample files (WAV on `hound`): decoding, encoding, the sample limits and the
+//!   upload check.
 
+pub mod audio;
 pub mod client;
 pub mod clock;
 mod content_id;
