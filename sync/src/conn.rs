@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use std::collections::HashSet;
 
+use keyboardia_core::audio::decode_wav;
 use keyboardia_core::{Op, SampleId, SessionId};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -20,7 +21,6 @@ use crate::backoff::Backoff;
 use crate::clock::SharedClock;
 use crate::link::Server;
 use crate::rest::{Rest, RestError};
-use crate::samples::decode_wav;
 use crate::{Command, ConnectionState, SampleEvent, SyncConfig, SyncEvent};
 
 /// What ended a connection.

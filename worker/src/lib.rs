@@ -12,7 +12,6 @@
 //! natively; everything that touches the Workers runtime only exists on `wasm32`.
 
 pub mod api_error;
-pub mod audio;
 pub mod limits;
 pub mod owner;
 pub mod routes;

@@ -3,9 +3,10 @@
 
 use std::process::ExitCode;
 
+use keyboardia_core::audio::encode_wav_stereo_f32;
 use keyboardia_core::schema::{session_from_json, state_from_json};
 use keyboardia_core::SessionState;
-use keyboardia_engine::render::{render_session, write_wav, RenderOptions};
+use keyboardia_engine::render::{render_session, RenderOptions};
 
 fn usage() -> ExitCode {
     eprintln!(
@@ -72,11 +73,14 @@ fn main() -> ExitCode {
         }
     };
     let audio = render_session(&state, &opts, bars);
-    if let Err(e) = write_wav(
-        std::path::Path::new(output),
-        &audio,
-        opts.sample_rate_hz as u32,
-    ) {
+    let wav = match encode_wav_stereo_f32(&audio.left, &audio.right, opts.sample_rate_hz as u32) {
+        Ok(wav) => wav,
+        Err(e) => {
+            eprintln!("cannot encode {output}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = std::fs::write(output, wav) {
         eprintln!("cannot write {output}: {e}");
         return ExitCode::FAILURE;
     }
