@@ -200,7 +200,7 @@ fn encode<S: hound::Sample>(
     if spec.sample_rate == 0 {
         return Err(AudioError::NoSampleRate);
     }
-    if count % usize::from(spec.channels) != 0 {
+    if !count.is_multiple_of(usize::from(spec.channels)) {
         return Err(AudioError::PartialFrame {
             samples: count,
             channels: spec.channels,
