@@ -3,7 +3,8 @@
 //! Hold-to-record: while the editor's Record button (or the "Record" parameter, for a footswitch
 //! or MIDI-learn) is held, the audio thread copies the input into a capture buffer that
 //! [`Capture::prepare`] allocated in `activate()`; it stops on release or by itself after
-//! [`MAX_SAMPLE_S`] (the longest sample a session shares), and publishes the take's length. A new take needs a new press.
+//! [`MAX_SAMPLE_S`] (the longest sample a session shares), and publishes the take's length. A
+//! new take needs a new press.
 //!
 //! The editor gets a copy of the take without the audio thread allocating or locking: it sends
 //! an empty buffer of the capture's size ([`RecordShared::poll_take`] does this), the audio

@@ -104,10 +104,10 @@ mod v1 {
     use base64::Engine as _;
     use keyboardia_core::SampleId;
     use keyboardia_engine::SampleBuffer;
-    use serde::{Deserialize, Serialize};
+    use serde::Deserialize;
 
     /// One sample saved in this format.
-    #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+    #[derive(Deserialize, Debug, Clone, PartialEq)]
     pub struct SavedFrames {
         /// The sample's id.
         pub id: SampleId,
@@ -136,7 +136,7 @@ mod v1 {
     }
 
     /// A float's bit pattern as an integer in the floats' order (`-0.0` and `0.0` neighbours).
-    pub(super) fn ordered(f: f32) -> u32 {
+    fn ordered(f: f32) -> u32 {
         let bits = f.to_bits();
         if bits & 0x8000_0000 != 0 {
             !bits

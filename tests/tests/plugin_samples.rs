@@ -168,7 +168,7 @@ fn fixture_state() -> SessionState {
         .map(|(i, (id, _))| {
             let mut t = Track::new(
                 format!("t{i}").parse().unwrap(),
-                &format!("Sample {i}"),
+                format!("Sample {i}"),
                 Instrument::Sample(id),
             );
             t.volume = 1.0;
