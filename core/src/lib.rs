@@ -15,8 +15,11 @@
 //! - [`schema`]: versioned documents and the migration path from older versions.
 //! - [`api`]: the REST API's routes, paths and bodies, shared by the Worker and its clients.
 //! - [`rate`]: the token bucket that limits a room's connections and the Worker's clients.
+//! - [`audio`]: sample files (WAV on `hound`): decoding, encoding, the sample limits and the
+//!   upload check.
 
 pub mod api;
+pub mod audio;
 pub mod client;
 pub mod clock;
 mod content_id;

@@ -1,4 +1,5 @@
-//! Offline rendering: a session (or engine pattern) to stereo samples, and samples to WAV.
+//! Offline rendering: a session (or engine pattern) to stereo samples (written as WAV by
+//! [`keyboardia_core::audio::encode_wav_stereo_f32`]).
 
 use keyboardia_core::SessionState;
 
@@ -102,24 +103,4 @@ pub fn render_session(state: &SessionState, opts: &RenderOptions, bars: f64) -> 
     let pattern = EnginePattern::from_state(state, |_| None);
     let frames = bars_to_frames(bars, state.tempo, opts.sample_rate_hz);
     render_pattern(&pattern, opts, frames)
-}
-
-/// Writes 32-bit float stereo WAV.
-pub fn write_wav(
-    path: &std::path::Path,
-    audio: &Stereo,
-    sample_rate_hz: u32,
-) -> Result<(), hound::Error> {
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: sample_rate_hz,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(path, spec)?;
-    for (l, r) in audio.left.iter().zip(&audio.right) {
-        w.write_sample(*l)?;
-        w.write_sample(*r)?;
-    }
-    w.finalize()
 }

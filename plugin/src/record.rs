@@ -3,7 +3,8 @@
 //! Hold-to-record: while the editor's Record button (or the "Record" parameter, for a footswitch
 //! or MIDI-learn) is held, the audio thread copies the input into a capture buffer that
 //! [`Capture::prepare`] allocated in `activate()`; it stops on release or by itself after
-//! [`MAX_TAKE_S`], and publishes the take's length. A new take needs a new press.
+//! [`MAX_SAMPLE_S`] (the longest sample a session shares), and publishes the take's length. A
+//! new take needs a new press.
 //!
 //! The editor gets a copy of the take without the audio thread allocating or locking: it sends
 //! an empty buffer of the capture's size ([`RecordShared::poll_take`] does this), the audio
@@ -15,8 +16,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 
-/// Longest take, in seconds (recording stops by itself here).
-pub const MAX_TAKE_S: f64 = 5.0;
+use keyboardia_core::audio::MAX_SAMPLE_S;
+
 /// Frames per channel copied for the editor per block (bounds the audio thread's work: a whole
 /// 5 s take at 48 kHz takes 15 blocks).
 const COPY_FRAMES_PER_BLOCK: usize = 16_384;
@@ -270,7 +271,7 @@ impl RecordShared {
 pub struct Capture {
     /// Shared with the editor.
     shared: std::sync::Arc<RecordShared>,
-    /// Left capture channel, [`MAX_TAKE_S`] long (allocated in [`Capture::prepare`]).
+    /// Left capture channel, [`MAX_SAMPLE_S`] long (allocated in [`Capture::prepare`]).
     left: Box<[f32]>,
     /// Right capture channel.
     right: Box<[f32]>,
@@ -349,7 +350,7 @@ impl Capture {
     /// when the rate changed, which drops the take) and ignores a Record or Preview parameter
     /// that is already on (a restored project), so only a new press records or plays.
     pub fn prepare(&mut self, sample_rate_hz: f32, record_param: bool, preview_param: bool) {
-        let capacity = (MAX_TAKE_S * sample_rate_hz as f64).round() as usize;
+        let capacity = (MAX_SAMPLE_S * sample_rate_hz as f64).round() as usize;
         if self.left.len() != capacity {
             self.left = vec![0.0; capacity].into_boxed_slice();
             self.right = vec![0.0; capacity].into_boxed_slice();

@@ -4,7 +4,7 @@
 //!
 //! Playing alone, the sampler gets the take's frames as they are, under a fresh `rec-` id. In a
 //! live session the take travels through the shared-sample path: it is encoded as a lossless
-//! 32-bit float WAV (16-bit when that would exceed the server's upload limit) and named by the
+//! 32-bit float WAV (16-bit when that would exceed the upload limit) and named by the
 //! content id of those bytes ([`SampleId::for_content`]). This player's sampler gets exactly
 //! what the others will decode, at once, so the new track plays here immediately; the upload
 //! runs in the background, and the track reaches the room through the normal edit path. Other
@@ -20,10 +20,10 @@
 
 use std::hash::{BuildHasher, Hasher};
 
+use keyboardia_core::audio::{decode_wav, encode_wav_f32, encode_wav_i16, MAX_SAMPLE_BYTES};
 use keyboardia_core::{Instrument, Op, SampleId, Track, TrackId, MAX_TRACKS};
 use keyboardia_engine::voice::MAX_SAMPLE_SLOTS;
 use keyboardia_engine::SampleBuffer;
-use keyboardia_sync::{decode_wav, encode_wav, encode_wav_f32, MAX_SAMPLE_UPLOAD_BYTES};
 
 use crate::editor::input::TRACK_CAP_NOTICE;
 use crate::params::KeyboardiaParams;
@@ -85,12 +85,13 @@ pub fn take_sound(take: &Take, live: bool) -> Result<TakeSound, AddTakeError> {
     }
     let mono = take.mono();
     let rate = take.sample_rate_hz.round() as u32;
-    let mut wav = encode_wav_f32(&mono, rate);
-    if wav.len() > MAX_SAMPLE_UPLOAD_BYTES {
-        wav = encode_wav(&mono, rate);
+    let share = |e: keyboardia_core::audio::AudioError| AddTakeError::Share(e.to_string());
+    let mut wav = encode_wav_f32(&mono, rate).map_err(share)?;
+    if wav.len() > MAX_SAMPLE_BYTES {
+        wav = encode_wav_i16(&mono, rate).map_err(share)?;
     }
     // What the others decode, so every player plays the same frames.
-    let decoded = decode_wav(&wav).map_err(|e| AddTakeError::Share(e.to_string()))?;
+    let decoded = decode_wav(&wav).map_err(share)?;
     Ok(TakeSound {
         id: SampleId::for_content(&wav),
         buffer: SampleBuffer {

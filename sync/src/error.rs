@@ -8,7 +8,7 @@ pub use keyboardia_core::client::StateError;
 use tokio_tungstenite::tungstenite;
 
 use crate::rest::RestError;
-use crate::samples::SampleError;
+use keyboardia_core::audio::AudioError;
 
 /// Why the connection to the room ended (or never started). Cheap to clone: it is reported
 /// to the embedder in [`crate::ConnectionState::Offline`].
@@ -53,7 +53,7 @@ pub enum TransferError {
     Rest(Arc<RestError>),
     /// The downloaded file is not a sample this build can play.
     #[error(transparent)]
-    Unplayable(#[from] SampleError),
+    Unplayable(#[from] AudioError),
     /// A track plays a sample the server does not have yet (its upload has not ended).
     #[error("not on the server yet: waiting for the player who shares it")]
     NotOnServerYet,

@@ -25,8 +25,8 @@ use crate::clock::SharedClock;
 use crate::error::{ConnectionError, TransferError};
 use crate::link::Server;
 use crate::rest::{Rest, RestError, UploadedSample};
-use crate::samples::{decode_wav, DecodedSample};
 use crate::{Command, ConnectionState, SampleEvent, SyncEvent};
+use keyboardia_core::audio::{decode_wav, AudioError, DecodedSample};
 
 type Sink = Box<dyn FnMut(SyncEvent) + Send>;
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -71,7 +71,7 @@ pub(crate) enum TaskDone {
 pub(crate) enum FetchError {
     NotFound,
     Rest(RestError),
-    Unplayable(crate::samples::SampleError),
+    Unplayable(AudioError),
 }
 
 pub(crate) struct EventLoop {

@@ -14,12 +14,12 @@ pub mod error;
 mod eventloop;
 pub mod link;
 pub mod rest;
-pub mod samples;
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use keyboardia_core::audio::DecodedSample;
 use keyboardia_core::client::{Client, ClientConfig, ClientEvent, EditError};
 use keyboardia_core::protocol::PlayerId;
 use keyboardia_core::{Op, SampleId, SessionId, SessionState};
@@ -29,13 +29,9 @@ pub use clock::{LocalClock, ServerClock, SharedClock};
 pub use error::{ConnectionError, StateError, TransferError};
 pub use link::{parse_invite, Server, DEFAULT_SERVER};
 pub use rest::{Rest, RestError, UploadedSample};
-pub use samples::{decode_wav, encode_wav, encode_wav_f32, DecodedSample, SampleError};
 
 /// Commands waiting for the sync thread; a full queue pushes back on the caller.
 pub const COMMAND_QUEUE: usize = 1024;
-
-/// The largest sample file the server accepts, in bytes (the Worker's `MAX_SAMPLE_BYTES`).
-pub const MAX_SAMPLE_UPLOAD_BYTES: usize = 2 * 1024 * 1024;
 
 /// Tuning of the connection (the client's [`ClientConfig`], in [`Duration`]s).
 #[derive(Clone, Debug)]

@@ -208,7 +208,7 @@ fn two_plugins_in_one_session_play_in_time() {
         .enable_all()
         .build()
         .unwrap();
-    let wav = keyboardia_sync::encode_wav(&tone, 48_000);
+    let wav = keyboardia_core::audio::encode_wav_i16(&tone, 48_000).unwrap();
     let up = rt.block_on(rest.upload_sample(id, "tone", wav)).unwrap();
     let sample = keyboardia_core::Instrument::Sample(up.id);
     c.edit(Op::SetInstrument {

@@ -13,6 +13,12 @@ use keyboardia_tests::saved_state;
 const ID: &str = "dev.keyboardia.sequencer";
 const SR: f64 = 48_000.0;
 
+/// One plugin test at a time (instances of one library on many threads are not what a host does).
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn plugin() -> ClapPlugin {
     ClapPlugin::load(&clap_bundle_path(BundleKind::DebugAllocChecks), ID, SR, 512)
 }
@@ -52,6 +58,7 @@ fn peak(x: &[f32]) -> f32 {
 
 #[test]
 fn plugin_samples_a_take_saved_with_the_state_plays_the_same_after_reload() {
+    let _serial = serial();
     let id: SampleId = "rec-take-1".parse().unwrap();
     let mut t = Track::new(
         "t1".parse().unwrap(),
@@ -115,4 +122,144 @@ fn plugin_samples_a_take_saved_with_the_state_plays_the_same_after_reload() {
         saved,
         "save → load → save changed the bytes"
     );
+}
+
+/// The saved state captured from the build before samples were saved as WAV files (the
+/// "predicted f32 bit planes, deflated, base64" format): the JSON document of a CLAP state
+/// holding the session of [`fixture_state`] and the samples of [`fixture_samples`].
+const STATE_BEFORE_WAV: &str = "fixtures/plugin-state-samples-v1.json";
+
+fn fixture_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(STATE_BEFORE_WAV)
+}
+
+/// The samples of the fixture: a 0.5 s 48 kHz take (24-bit values after a few that a lossy
+/// codec would change) under a `rec-` id, and a 0.25 s 44.1 kHz shared sample of 16-bit values
+/// under a server id.
+fn fixture_samples() -> Vec<(SampleId, SampleBuffer)> {
+    let mut take = take();
+    take.truncate(24_000);
+    let shared: Vec<f32> = (0..11_025)
+        .map(|i| ((i as f32 * 0.05).sin() * 0.8 * 32_768.0).round() / 32_768.0)
+        .collect();
+    vec![
+        (
+            "rec-fixture-take".parse().unwrap(),
+            SampleBuffer {
+                frames: take.into_boxed_slice(),
+                sample_rate_hz: 48_000.0,
+            },
+        ),
+        (
+            "0123456789abcdef0123456789abcdef".parse().unwrap(),
+            SampleBuffer {
+                frames: shared.into_boxed_slice(),
+                sample_rate_hz: 44_100.0,
+            },
+        ),
+    ]
+}
+
+/// Two sample tracks, one per fixture sample, each playing every beat.
+fn fixture_state() -> SessionState {
+    let tracks = fixture_samples()
+        .into_iter()
+        .enumerate()
+        .map(|(i, (id, _))| {
+            let mut t = Track::new(
+                format!("t{i}").parse().unwrap(),
+                format!("Sample {i}"),
+                Instrument::Sample(id),
+            );
+            t.volume = 1.0;
+            t.step_count = 16;
+            for s in [0, 4, 8, 12] {
+                t.steps[s].on = true;
+            }
+            t
+        })
+        .collect();
+    SessionState {
+        tempo: 120.0,
+        tracks,
+        ..SessionState::default()
+    }
+}
+
+/// Writes the fixture with today's build: `KEYBOARDIA_WRITE_FIXTURE=1 cargo test -p
+/// keyboardia-tests --test plugin_samples -- --ignored capture`. Run once, before the saved
+/// format changed; kept to show how the fixture was made.
+#[test]
+#[ignore]
+fn capture_state_before_wav() {
+    if std::env::var_os("KEYBOARDIA_WRITE_FIXTURE").is_none() {
+        return;
+    }
+    let _serial = serial();
+    let samples = fixture_samples();
+    let mut p = plugin();
+    let mut doc = saved_state::parse(&p.save_state());
+    saved_state::set_field(
+        &mut doc,
+        "session",
+        &serde_json::to_string(&fixture_state()).unwrap(),
+    );
+    saved_state::set_field(
+        &mut doc,
+        "samples",
+        &encode_samples(samples.iter().map(|(id, b)| (id, b))),
+    );
+    p.load_state(&saved_state::to_bytes(&doc));
+    let saved = p.save_state();
+    std::fs::write(fixture_path(), &saved[8..]).unwrap();
+}
+
+/// The fixture as state bytes a host hands back.
+fn state_before_wav() -> Vec<u8> {
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture_path()).expect("the fixture")).unwrap();
+    saved_state::to_bytes(&doc)
+}
+
+#[test]
+fn plugin_samples_a_state_saved_before_wav_files_decodes_bit_exact() {
+    let doc = saved_state::parse(&state_before_wav());
+    let restored = decode_samples(&saved_state::field(&doc, "samples"));
+    let expected = fixture_samples();
+    assert_eq!(restored.len(), expected.len());
+    for ((id, b), (want_id, want)) in restored.iter().zip(&expected) {
+        assert_eq!(id, want_id);
+        assert_eq!(b.sample_rate_hz.to_bits(), want.sample_rate_hz.to_bits());
+        assert_eq!(bits(&b.frames), bits(&want.frames), "{id}");
+    }
+}
+
+#[test]
+fn plugin_samples_a_state_saved_before_wav_files_loads_and_plays_the_same() {
+    let _serial = serial();
+    // Today's build restores the fixture and plays both tracks.
+    let mut p = plugin();
+    p.load_state(&state_before_wav());
+    let (l1, r1, _) = p.render(48_000, 120.0, 0.0, SR, || 512);
+    assert!(peak(&l1) > 0.1, "the samples play: peak {}", peak(&l1));
+
+    // What it saves now holds the same samples, bit-exact, and plays the same after a reload.
+    let saved = p.save_state();
+    let doc = saved_state::parse(&saved);
+    assert_eq!(
+        serde_json::from_str::<SessionState>(&saved_state::field(&doc, "session")).unwrap(),
+        fixture_state()
+    );
+    let restored = decode_samples(&saved_state::field(&doc, "samples"));
+    let expected = fixture_samples();
+    assert_eq!(restored.len(), expected.len());
+    for ((id, b), (want_id, want)) in restored.iter().zip(&expected) {
+        assert_eq!(id, want_id);
+        assert_eq!(bits(&b.frames), bits(&want.frames), "{id}");
+    }
+    let mut q = plugin();
+    q.load_state(&saved);
+    let (l2, r2, _) = q.render(48_000, 120.0, 0.0, SR, || 512);
+    assert_eq!(bits(&l2), bits(&l1));
+    assert_eq!(bits(&r2), bits(&r1));
 }

@@ -4,12 +4,11 @@
 
 use std::time::{Duration, Instant};
 
+use keyboardia_core::audio::{encode_wav_f32, encode_wav_i16, MAX_SAMPLE_BYTES};
 use keyboardia_core::{
     ErrorCode, Instrument, Lock, Op, SampleId, SessionId, SessionState, Track, TrackId,
 };
-use keyboardia_sync::{
-    encode_wav, encode_wav_f32, Rest, RestError, SampleEvent, Server as SyncServer, SyncEvent,
-};
+use keyboardia_sync::{Rest, RestError, SampleEvent, Server as SyncServer, SyncEvent};
 use keyboardia_tests::netem::{Impairment, Proxy};
 use keyboardia_tests::players::{create_session, unix_ms, wait_until, Player};
 use keyboardia_tests::server::LiveClient;
@@ -254,7 +253,7 @@ fn a_shared_sample_reaches_the_other_player() {
         p.iter().all(|p| p.joined)
     });
     let frames: Vec<f32> = (0..44_100).map(|i| (i as f32 * 0.05).sin() * 0.4).collect();
-    let wav = encode_wav(&frames, 44_100);
+    let wav = encode_wav_i16(&frames, 44_100).unwrap();
     a.sync.upload_sample("vox", wav.clone()).unwrap();
 
     // Ada sees her upload progress and finish; Bob hears of it through the room and gets it
@@ -297,7 +296,10 @@ fn a_shared_sample_reaches_the_other_player() {
 
     // A refused upload is reported to the user, typed, and not retried.
     a.sync
-        .upload_sample("long", encode_wav(&vec![0.1; 44_100 * 6], 44_100))
+        .upload_sample(
+            "long",
+            encode_wav_i16(&vec![0.1; 44_100 * 6], 44_100).unwrap(),
+        )
         .unwrap();
     let failure = loop {
         if let Ok(SyncEvent::Sample(SampleEvent::UploadFailed {
@@ -357,7 +359,7 @@ fn a_take_whose_track_arrives_before_its_upload_reaches_the_other_player() {
     let frames: Vec<f32> = (0..24_000)
         .map(|i| (i as f32 * 0.031).sin() * 0.7 + 1e-6 * (i % 7) as f32)
         .collect();
-    let wav = encode_wav_f32(&frames, 48_000);
+    let wav = encode_wav_f32(&frames, 48_000).unwrap();
     let sample = SampleId::for_content(&wav);
     let track: TrackId = "take1".parse().unwrap();
     a.edit(Op::AddTrack {
@@ -440,10 +442,12 @@ fn a_take_whose_track_arrives_before_its_upload_reaches_the_other_player() {
     assert_eq!(rt.block_on(rest.download_sample(id, &sample)).unwrap(), wav);
 }
 
+/// The plugin uploads a take as a float WAV while it fits the upload limit (one constant, in
+/// core, that the Worker enforces): a 5 s mono take does up to 96 kHz, not at 192 kHz.
 #[test]
-fn the_sync_upload_limit_is_the_servers() {
-    assert_eq!(
-        keyboardia_sync::MAX_SAMPLE_UPLOAD_BYTES,
-        keyboardia_worker::limits::MAX_SAMPLE_BYTES
-    );
+fn the_upload_limit_takes_a_five_second_float_take_up_to_96_khz() {
+    let take = |rate: u32| encode_wav_f32(&vec![0.0; 5 * rate as usize], rate).unwrap();
+    assert!(take(96_000).len() <= MAX_SAMPLE_BYTES);
+    assert!(keyboardia_core::audio::validate_sample(&take(96_000), None).is_ok());
+    assert!(take(192_000).len() > MAX_SAMPLE_BYTES);
 }

@@ -302,7 +302,7 @@ fn client_addresses_are_rate_limited() {
         (429, "rate_limited")
     );
 
-    let wav = keyboardia_worker::audio::wav_bytes(8000, 1, &[0; 800]);
+    let wav = keyboardia_core::audio::encode_wav_pcm16(8000, 1, &[0; 800]).unwrap();
     for _ in 0..2 {
         assert_eq!(a.upload(&ids[0], "audio/wav", "s", &wav).status, 201);
     }

@@ -1,10 +1,14 @@
 //! Samples in R2 through the real Worker: upload and download round-trip byte for byte, players
 //! hear about new samples, and oversized, wrong-type, too-long or bogus uploads are refused.
 
+use keyboardia_core::audio::{encode_wav_pcm16, MAX_SAMPLE_BYTES};
 use keyboardia_core::protocol::ServerMessage;
 use keyboardia_tests::server::{LiveClient, Server};
-use keyboardia_worker::audio::wav_bytes;
-use keyboardia_worker::limits::MAX_SAMPLE_BYTES;
+
+/// A 16-bit PCM WAV file.
+fn wav_bytes(sample_rate_hz: u32, channels: u16, samples: &[i16]) -> Vec<u8> {
+    encode_wav_pcm16(sample_rate_hz, channels, samples).unwrap()
+}
 
 #[test]
 fn upload_download_round_trip_and_broadcast() {

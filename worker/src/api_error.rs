@@ -3,6 +3,7 @@
 //! turns the error into a response exactly once.
 
 use keyboardia_core::api::{ErrorBody, RouteError};
+use keyboardia_core::audio::{UploadError, MAX_SAMPLE_BYTES};
 use keyboardia_core::schema::SchemaError;
 use keyboardia_core::{ErrorCode, OpError};
 
@@ -97,6 +98,18 @@ impl From<SchemaError> for ApiError {
     }
 }
 
+impl From<UploadError> for ApiError {
+    fn from(e: UploadError) -> Self {
+        match e {
+            UploadError::TooLarge { bytes } => {
+                Self::too_large("the sample", bytes, MAX_SAMPLE_BYTES)
+            }
+            UploadError::ContentType(_) => Self::new(415, ErrorCode::BadSample, e.to_string()),
+            _ => Self::new(400, ErrorCode::BadSample, e.to_string()),
+        }
+    }
+}
+
 impl From<RouteError> for ApiError {
     fn from(e: RouteError) -> Self {
         match e {
@@ -123,6 +136,12 @@ mod tests {
         assert_eq!((e.status, e.code), (400, ErrorCode::TooManyTracks));
         let e: ApiError = RouteError::BadId(OpError::InvalidId).into();
         assert_eq!((e.status, e.code), (400, ErrorCode::InvalidId));
+        let e: ApiError = UploadError::ContentType("audio/mpeg".into()).into();
+        assert_eq!((e.status, e.code), (415, ErrorCode::BadSample));
+        let e: ApiError = UploadError::TooLong { duration_ms: 6e3 }.into();
+        assert_eq!((e.status, e.code), (400, ErrorCode::BadSample));
+        let e: ApiError = UploadError::TooLarge { bytes: 3 << 20 }.into();
+        assert_eq!((e.status, e.code), (413, ErrorCode::TooLarge));
         let e = ApiError::rate_limited(1500.0);
         assert_eq!((e.status, e.retry_after_s), (429, Some(2)));
         assert_eq!(

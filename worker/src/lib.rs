@@ -13,7 +13,6 @@
 //! the Workers runtime only exists on `wasm32`.
 
 pub mod api_error;
-pub mod audio;
 pub mod limits;
 pub mod owner;
 

@@ -1,4 +1,5 @@
-//! Abuse limits: per-client-address token buckets and the size limits of uploads.
+//! Abuse limits: per-client-address token buckets and the limits of session documents. The sample
+//! limits live in [`keyboardia_core::audio`].
 //!
 //! The bucket arithmetic is core's [`TokenBucket`](keyboardia_core::rate::TokenBucket); the
 //! `RateLimiter` Durable Object (one per client address) holds one per [`Bucket`].
@@ -6,12 +7,6 @@
 use keyboardia_core::api::Route;
 use serde::{Deserialize, Serialize};
 
-/// The largest sample upload accepted, in bytes (5 s of 48 kHz 24-bit stereo is 1.44 MB).
-pub const MAX_SAMPLE_BYTES: usize = 2 * 1024 * 1024;
-/// The longest sample accepted, in milliseconds.
-pub const MAX_SAMPLE_MS: f64 = 5_000.0;
-/// Longest sample display name, in bytes of UTF-8.
-pub const SAMPLE_NAME_MAX_BYTES: usize = 64;
 /// Longest owner id accepted when a session is created.
 pub const OWNER_ID_MAX_BYTES: usize = 64;
 /// The Worker writes the live session to KV at most this often (KV allows about one write per

@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use clap::builder::TypedValueParser;
 use clap::{CommandFactory, Parser};
+use keyboardia_core::audio::encode_wav_stereo_f32;
 use keyboardia_core::schema::{session_from_json, state_from_json};
 use keyboardia_core::SessionState;
-use keyboardia_engine::render::{render_session, write_wav, RenderOptions};
+use keyboardia_engine::render::{render_session, RenderOptions};
 
 /// Renders a Keyboardia session (or the demo) to a 32-bit float stereo WAV file.
 #[derive(Debug, Parser)]
@@ -130,7 +131,14 @@ fn main() -> ExitCode {
     let opts = job.options;
     let audio = render_session(&state, &opts, job.bars);
     let output = job.output.display();
-    if let Err(e) = write_wav(&job.output, &audio, opts.sample_rate_hz as u32) {
+    let wav = match encode_wav_stereo_f32(&audio.left, &audio.right, opts.sample_rate_hz as u32) {
+        Ok(wav) => wav,
+        Err(e) => {
+            eprintln!("cannot encode {output}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = std::fs::write(&job.output, wav) {
         eprintln!("cannot write {output}: {e}");
         return ExitCode::FAILURE;
     }

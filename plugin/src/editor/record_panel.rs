@@ -3,6 +3,7 @@
 //! it, and add it to the grid as a new track that plays it (see [`crate::record`]).
 
 use egui::{Color32, RichText, Sense, Stroke, Vec2};
+use keyboardia_core::audio::MAX_SAMPLE_S;
 use keyboardia_core::SampleId;
 use keyboardia_engine::onsets;
 
@@ -10,7 +11,7 @@ use super::input::{cuts_op, Controller};
 use super::Data;
 use crate::live::Transfer;
 use crate::params::KeyboardiaParams;
-use crate::record::{RecordShared, Take, MAX_TAKE_S};
+use crate::record::{RecordShared, Take};
 use crate::takes::{AddTakeError, Added};
 
 /// Height of the waveform, in points.
@@ -76,7 +77,7 @@ impl RecordPanel {
             let recording = rec.recording();
             let text = if recording {
                 let s = rec.take_frames() as f32 / rec.sample_rate_hz().max(1.0);
-                format!("Recording {s:.1} / {MAX_TAKE_S:.0} s")
+                format!("Recording {s:.1} / {MAX_SAMPLE_S:.0} s")
             } else {
                 "Hold to record".to_owned()
             };
@@ -468,7 +469,7 @@ mod tests {
         let t = take(4);
         let added = add_to_grid(&t, &[], &params, &mut c).unwrap();
         assert!(added.shared);
-        let wav = keyboardia_sync::encode_wav_f32(&t.mono(), 48_000);
+        let wav = keyboardia_core::audio::encode_wav_f32(&t.mono(), 48_000).unwrap();
         assert_eq!(added.sample, SampleId::for_content(&wav));
         let state = params.session.state();
         assert_eq!(

@@ -190,7 +190,7 @@ fn share(params: &KeyboardiaParams, path: &str) -> Result<String, String> {
     let path = std::path::Path::new(path.trim());
     let wav = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     // Check it here, so a file the server would refuse is reported at once.
-    keyboardia_sync::decode_wav(&wav).map_err(|e| e.to_string())?;
+    keyboardia_core::audio::validate_sample(&wav, None).map_err(|e| e.to_string())?;
     let name: String = path
         .file_stem()
         .and_then(|s| s.to_str())

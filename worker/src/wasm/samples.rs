@@ -10,8 +10,7 @@ use super::http::{body_bytes, json_of, random16, ApiResult};
 use super::live::{self, Announce, Call};
 use super::store;
 use crate::api_error::ApiError;
-use crate::audio::{check_content_id, is_wav_content_type, parse_wav, WAV_CONTENT_TYPE};
-use crate::limits::{MAX_SAMPLE_BYTES, MAX_SAMPLE_MS, SAMPLE_NAME_MAX_BYTES};
+use keyboardia_core::audio::{self, MAX_SAMPLE_BYTES, SAMPLE_NAME_MAX_BYTES, WAV_CONTENT_TYPE};
 
 /// The binding name in `wrangler.toml`.
 pub const BINDING: &str = "SAMPLES";
@@ -20,20 +19,11 @@ fn key(session: SessionId, sample: &SampleId) -> String {
     format!("samples/{session}/{sample}")
 }
 
-fn bad_sample(status: u16, msg: impl Into<String>) -> ApiError {
-    ApiError::new(status, ErrorCode::BadSample, msg)
-}
-
 /// `POST /api/sessions/{id}/samples?name=…[&id=…]` with a WAV body. Without `id` the sample gets
 /// a random id; with one, it must be the content id of the body ([`SampleId::for_content`]).
 pub async fn upload(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
     let content_type = req.headers().get("content-type")?.unwrap_or_default();
-    if !is_wav_content_type(&content_type) {
-        return Err(bad_sample(
-            415,
-            format!("content type {content_type:?} is not accepted; send audio/wav"),
-        ));
-    }
+    audio::check_content_type(&content_type)?;
     let url = req.url()?;
     let query = |key: &str| {
         url.query_pairs()
@@ -44,7 +34,7 @@ pub async fn upload(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
     // A player may name the sample before uploading it (a recorded take whose track is already
     // in the room): the id must then be the hash of the bytes.
     let proposed: Option<SampleId> = query(SAMPLE_ID_PARAM).map(|id| id.parse()).transpose()?;
-    if name.is_empty() || name.len() > SAMPLE_NAME_MAX_BYTES || name.chars().any(char::is_control) {
+    if !audio::is_valid_sample_name(&name) {
         return Err(ApiError::new(
             400,
             ErrorCode::InvalidName,
@@ -54,21 +44,10 @@ pub async fn upload(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
     // The session must exist before anything is stored for it.
     store::read(env, id).await?;
     let bytes = body_bytes(&mut req, MAX_SAMPLE_BYTES, "the sample").await?;
-    let info = parse_wav(&bytes).map_err(|e| bad_sample(400, e))?;
-    if info.duration_ms() > MAX_SAMPLE_MS {
-        return Err(bad_sample(
-            400,
-            format!(
-                "the sample lasts {:.0} ms, at most {MAX_SAMPLE_MS:.0} ms allowed",
-                info.duration_ms()
-            ),
-        ));
-    }
+    // Format, channels, rate, duration and (for a proposed id) the content id.
+    let info = audio::validate_sample(&bytes, proposed.as_ref())?;
     let sample: SampleId = match proposed {
-        Some(id) => {
-            check_content_id(&id, &bytes).map_err(|e| bad_sample(400, e))?;
-            id
-        }
+        Some(id) => id,
         None => hex::encode(random16()?).parse()?,
     };
     let len = bytes.len();
