@@ -64,14 +64,20 @@ pub fn headless() -> bool {
 /// Exactly the handles the editor needs.
 #[derive(Clone)]
 pub struct Data {
-    /// Mute/solo/clock parameters and the session store every edit goes through.
+    /// Mute/solo/clock parameters.
     pub params: Arc<KeyboardiaParams>,
+    /// The session store every edit goes through.
+    pub store: Arc<crate::session::SessionStore>,
+    /// The live session: status, join/leave, shared play/stop.
+    pub live: Arc<crate::live::Live>,
     /// Playheads from the audio thread, play/stop to it.
     pub transport: Arc<Transport>,
     /// Window size and whether the editor is open (GUI-only work is skipped while closed).
     pub egui_state: Arc<EguiEditorState>,
     /// The recorder: Record button, input meter, the latest take.
     pub record: Arc<crate::record::RecordShared>,
+    /// Adds takes to the grid ("Add to grid", and the footswitch's outcome).
+    pub takes: Arc<crate::takes::Takes>,
 }
 
 /// A new editor state at the default size.
@@ -84,7 +90,7 @@ pub fn create(data: Data) -> Option<EguiEditor<App>> {
     if headless() {
         return None;
     }
-    let state = data.params.session.state();
+    let state = data.store.state();
     let settings = EguiNiceSettings::new()
         .with_tile("Keyboardia")
         .with_resize_hint(
@@ -138,7 +144,7 @@ impl NiceEguiApp for App {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
-        self.controller.refresh(self.data.params.session.state());
+        self.controller.refresh(self.data.store.state());
         self.keyboard(ui);
         let (min_w, min_h) = MIN_SIZE_PT;
         ResizableWindow::new("keyboardia-resize")
@@ -146,7 +152,7 @@ impl NiceEguiApp for App {
             .show(ui, |ui| {
                 egui::Panel::top("transport").show(ui, |ui| self.transport_bar(ui));
                 egui::Panel::top("session").show(ui, |ui| {
-                    self.session_bar.ui(ui, &self.data.params);
+                    self.session_bar.ui(ui, &self.data.live);
                 });
                 egui::Panel::bottom("record").show(ui, |ui| {
                     self.record_panel.ui(ui, &self.data, &mut self.controller);
@@ -157,7 +163,7 @@ impl NiceEguiApp for App {
                 }
                 egui::CentralPanel::default().show(ui, |ui| self.tracks(ui));
             });
-        if self.data.transport.playing() || self.data.params.live.is_joined() {
+        if self.data.transport.playing() || self.data.live.is_joined() {
             // Playheads move, and other players' edits and presence arrive: draw at display rate.
             ui.ctx().request_repaint();
         }
@@ -185,10 +191,11 @@ impl App {
     /// In a live session on the session clock: whether the shared transport plays (Play and
     /// space then start and stop it for everybody). `None` otherwise.
     fn session_playing(&self) -> Option<bool> {
-        let p = &self.data.params;
-        let session_clock = self.standalone() || p.clock.value() == ClockMode::Server;
-        (session_clock && p.live.is_joined())
-            .then(|| p.live.clock().read().is_some_and(|c| c.timeline.playing))
+        let session_clock =
+            self.standalone() || self.data.params.clock.value() == ClockMode::Server;
+        let live = &self.data.live;
+        (session_clock && live.is_joined())
+            .then(|| live.clock().read().is_some_and(|c| c.timeline.playing))
     }
 
     fn keyboard(&mut self, ui: &mut egui::Ui) {
@@ -213,10 +220,10 @@ impl App {
         for (key, mods) in presses {
             if let Some(cmd) = shortcut(key, mods, text_focused) {
                 if let (input::Command::PlayStop, Some(playing)) = (cmd, session_playing) {
-                    self.data.params.live.set_playing(!playing);
+                    self.data.live.set_playing(!playing);
                     continue;
                 }
-                let session = &self.data.params.session;
+                let session = &*self.data.store;
                 self.controller
                     .command(session, &self.data.transport, host_clock, cmd);
             }
@@ -225,7 +232,7 @@ impl App {
 
     /// A slider's edit: one undo entry per drag (see [`Controller::slider_edit`]).
     fn slider(&mut self, response: &egui::Response, op: impl FnOnce() -> Op) {
-        let session = &self.data.params.session;
+        let session = &*self.data.store;
         self.controller.slider_edit(session, response, op);
     }
 
@@ -243,7 +250,7 @@ impl App {
                     .on_hover_text("Space — starts everyone on the next bar")
                     .clicked()
                 {
-                    self.data.params.live.set_playing(!playing);
+                    self.data.live.set_playing(!playing);
                 }
             } else if self.host_clock() {
                 let clock = clock_label(self.data.params.clock.value());
@@ -285,7 +292,7 @@ impl App {
 
             ui.separator();
             ui.label("Clock");
-            if self.standalone() && self.data.params.live.is_joined() {
+            if self.standalone() && self.data.live.is_joined() {
                 ui.label("Session (joined)");
             } else if self.standalone() {
                 ui.label("Internal (standalone)");
@@ -311,7 +318,7 @@ impl App {
             }
 
             ui.separator();
-            let session = &self.data.params.session;
+            let session = &*self.data.store;
             if ui
                 .add_enabled(self.controller.can_undo(), egui::Button::new("Undo"))
                 .on_hover_text("Ctrl+Z")
@@ -370,7 +377,7 @@ impl App {
                         .id_salt("grid")
                         .auto_shrink([false, true])
                         .show(ui, |ui| {
-                            let live = self.data.params.live.status();
+                            let live = self.data.live.status();
                             let now = std::time::Instant::now();
                             ui.vertical(|ui| {
                                 ui.spacing_mut().item_spacing.y = 0.0;
@@ -384,7 +391,7 @@ impl App {
                                     if let Some(click) =
                                         grid::show(ui, track, ROW_HEIGHT_PT, playhead, selected, flash)
                                     {
-                                        let session = &self.data.params.session;
+                                        let session = &*self.data.store;
                                         self.controller.click_cell(
                                             session,
                                             track.id,
@@ -399,7 +406,7 @@ impl App {
                 ui.add_space(6.0);
                 ui.horizontal(|ui| {
                     if ui.button("+ Add track").clicked() {
-                        let session = &self.data.params.session;
+                        let session = &*self.data.store;
                         self.controller.add_track(session);
                     }
                     let n = tracks.len();
@@ -441,7 +448,7 @@ impl App {
             }
             if r.lost_focus() {
                 self.name_edits.retain(|(t, _)| *t != id);
-                let session = &self.data.params.session;
+                let session = &*self.data.store;
                 self.controller.rename(session, id, &text);
             }
 
@@ -462,10 +469,10 @@ impl App {
                             ui.selectable_value(&mut chosen, Instrument::Synth(*p), p.label());
                         }
                         // Samples the sampler holds (shared in the session, or loaded).
-                        let samples = self.data.params.session.sample_ids();
+                        let samples = self.data.store.sample_ids();
                         if !samples.is_empty() {
                             ui.separator();
-                            let status = self.data.params.live.status();
+                            let status = self.data.live.status();
                             for id in samples {
                                 let label =
                                     status.sample_name(&id).unwrap_or(id.as_str()).to_owned();
@@ -475,7 +482,7 @@ impl App {
                     });
             });
             if chosen != track.instrument {
-                let session = &self.data.params.session;
+                let session = &*self.data.store;
                 let _ =
                     self.controller
                         .edit(session, Op::SetInstrument { tr: id, v: chosen }, None);
@@ -486,7 +493,7 @@ impl App {
                     .selectable_label(track.step_count == n, n.to_string())
                     .clicked()
                 {
-                    let session = &self.data.params.session;
+                    let session = &*self.data.store;
                     self.controller.set_step_count(session, id, n);
                 }
             }
@@ -506,7 +513,7 @@ impl App {
                 && self.custom_count.is_some_and(|(t, _)| t == id)
             {
                 self.custom_count = None;
-                let session = &self.data.params.session;
+                let session = &*self.data.store;
                 self.controller.set_step_count(session, id, custom);
             }
         });
@@ -551,7 +558,7 @@ impl App {
                         }
                     }
                 });
-            let session = &self.data.params.session;
+            let session = &*self.data.store;
             if let Some(to) = copy_to {
                 let _ = self
                     .controller
@@ -592,7 +599,7 @@ impl App {
         ui.horizontal(|ui| {
             ui.strong(format!("Step locks: {} · step {}", track.name, s + 1));
             if ui.button("Clear locks").on_hover_text("Delete").clicked() {
-                let session = &self.data.params.session;
+                let session = &*self.data.store;
                 self.controller.clear_all_locks(session);
             }
             if ui.button("Close").on_hover_text("Esc").clicked() {
@@ -626,7 +633,7 @@ impl App {
     ) {
         let mut locked = current.is_some();
         if ui.checkbox(&mut locked, lock_label(kind)).changed() {
-            let session = &self.data.params.session;
+            let session = &*self.data.store;
             if locked {
                 self.controller.set_lock(session, neutral_lock(kind), None);
             } else {
@@ -708,15 +715,18 @@ mod tests {
     /// The editor over `state`, without a window or host.
     fn app(state: SessionState) -> App {
         let params = Arc::new(KeyboardiaParams::default());
-        params.session.replace_state(state.clone());
-        let (record, _capture) = crate::record::new();
+        let (services, _audio) = crate::services::Services::new(&params);
+        services.store.replace_state(state.clone());
         App {
             controller: Controller::new(state, Box::new(|| 1)),
             data: Data {
                 params,
+                store: services.store.clone(),
+                live: services.live.clone(),
                 transport: Arc::new(Transport::new(false)),
                 egui_state: default_state(),
-                record,
+                record: services.record.clone(),
+                takes: services.takes.clone(),
             },
             gui: None,
             name_edits: Vec::new(),
@@ -748,7 +758,7 @@ mod tests {
         slot: usize,
         events: Vec<egui::Event>,
     ) -> (f32, Option<egui::Rect>) {
-        app.controller.refresh(app.data.params.session.state());
+        app.controller.refresh(app.data.store.state());
         let tracks = app.controller.state().tracks.clone();
         let input = egui::RawInput {
             screen_rect: Some(egui::Rect::from_min_size(
@@ -818,14 +828,14 @@ mod tests {
         ] {
             controls_frame(&ctx, &mut app, n - 2, events);
         }
-        let laid = app.data.params.session.state().tracks[n - 2].clone();
+        let laid = app.data.store.state().tracks[n - 2].clone();
         assert_eq!(laid.step_count, 64);
         assert!(laid
             .steps
             .iter()
             .enumerate()
             .all(|(i, s)| s.on && s.locks.slice == Some(i as u8)));
-        assert!(app.controller.undo(&app.data.params.session));
-        assert_eq!(app.data.params.session.state(), state);
+        assert!(app.controller.undo(&*app.data.store));
+        assert_eq!(app.data.store.state(), state);
     }
 }

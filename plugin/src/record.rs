@@ -91,9 +91,6 @@ struct GuiEnds {
     latest: Option<Take>,
     /// Serial of the last take [`RecordShared::poll_take`] handed to the editor.
     shown: u64,
-    /// What the last "Add Take to Grid" did (for the editor's record panel), with the take's
-    /// serial.
-    added: Option<Result<(u64, crate::takes::Added), crate::takes::AddTakeError>>,
 }
 
 /// Shared by `Arc` between the audio thread and the editor: atomics, plus the editor's queue
@@ -214,25 +211,6 @@ impl RecordShared {
         }
     }
 
-    /// Off the audio thread: records what "Add Take to Grid" did, for the editor.
-    pub fn set_added(
-        &self,
-        outcome: Result<(u64, crate::takes::Added), crate::takes::AddTakeError>,
-    ) {
-        self.gui.lock().unwrap_or_else(|e| e.into_inner()).added = Some(outcome);
-    }
-
-    /// Editor: what the last "Add Take to Grid" did, once.
-    pub fn take_added(
-        &self,
-    ) -> Option<Result<(u64, crate::takes::Added), crate::takes::AddTakeError>> {
-        self.gui
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .added
-            .take()
-    }
-
     /// Takes the audio thread's finished copies into `latest`. When a take newer than it
     /// exists, sends the audio thread an empty buffer (this allocates, here off the audio
     /// thread) that comes back filled on a later call.
@@ -321,7 +299,6 @@ pub fn new() -> (std::sync::Arc<RecordShared>, Capture) {
             outstanding: false,
             latest: None,
             shown: 0,
-            added: None,
         }),
     });
     let capture = Capture {

@@ -2,9 +2,10 @@
 //! the session (the same ops the network carries), with undo and redo of this player's own edits.
 //! The egui code in [`super`] only draws and forwards input here, so all of this is unit tested.
 
+pub use keyboardia_core::edit::{clean_cuts, clean_name, cuts_op, neutral_lock, slice_count};
 use keyboardia_core::{
     BuiltinSound, Change, Instrument, Lock, LockKind, Op, OpError, SampleId, SessionState, Track,
-    TrackId, MAX_SLICES, MAX_TRACKS, NAME_MAX_BYTES, STEP_COUNT_PRESETS, STEP_COUNT_RANGE,
+    TrackId, MAX_TRACKS, STEP_COUNT_RANGE,
 };
 
 use super::undo::{Entry, UndoStack};
@@ -23,8 +24,7 @@ impl OpSink for SessionStore {
     }
 }
 
-/// The message shown when a track is added to a full session.
-pub const TRACK_CAP_NOTICE: &str = "All 16 tracks are in use: delete one to add another.";
+pub use crate::takes::TRACK_CAP_NOTICE;
 
 /// A keyboard command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,52 +60,6 @@ pub fn shortcut(key: egui::Key, mods: egui::Modifiers, text_focused: bool) -> Op
     }
 }
 
-/// The value a lock gets when it is switched on in the lock editor (the value that changes
-/// nothing, so switching a lock on is silent until the slider moves).
-pub fn neutral_lock(kind: LockKind) -> Lock {
-    match kind {
-        LockKind::Pitch => Lock::Pitch(0),
-        LockKind::Volume => Lock::Volume(1.0),
-        LockKind::Probability => Lock::Probability(100),
-        LockKind::Nudge => Lock::Nudge(0),
-        LockKind::Ratchet => Lock::Ratchet(1),
-        // Slice 0 is the first hit of a take; only sample tracks play slices.
-        LockKind::Slice => Lock::Slice(0),
-    }
-}
-
-/// The op giving track `tr` the cut points `frames` (frames into its sample, as the record panel
-/// holds them): sorted, repeats dropped, at most [`MAX_SLICES`] (cuts past the 64th are dropped,
-/// so their audio stays in the last slice), so core always accepts it.
-pub fn cuts_op(tr: TrackId, frames: &[usize]) -> Op {
-    Op::SetCuts {
-        tr,
-        v: clean_cuts(frames),
-    }
-}
-
-/// Cut points (frames) as a track holds them: ascending, without repeats, at most
-/// [`MAX_SLICES`].
-pub fn clean_cuts(frames: &[usize]) -> Vec<u32> {
-    let mut v: Vec<u32> = frames
-        .iter()
-        .map(|&f| u32::try_from(f).unwrap_or(u32::MAX))
-        .collect();
-    v.sort_unstable();
-    v.dedup();
-    v.truncate(MAX_SLICES);
-    v
-}
-
-/// How many slices a track's steps can pick: one per cut point of a sample track, none for
-/// other instruments or a sample track without cuts.
-pub fn slice_count(track: &Track) -> usize {
-    match track.instrument {
-        Instrument::Sample(_) => track.cuts.len(),
-        _ => 0,
-    }
-}
-
 /// The locks the lock editor offers for a step of `track`: every kind, except the slice lock
 /// on tracks that have no slices to pick from.
 pub fn lock_kinds(track: &Track) -> impl Iterator<Item = LockKind> {
@@ -113,19 +67,6 @@ pub fn lock_kinds(track: &Track) -> impl Iterator<Item = LockKind> {
     LockKind::ALL
         .into_iter()
         .filter(move |k| *k != LockKind::Slice || slices)
-}
-
-/// Cuts a typed name down to what core accepts: no control characters, at most
-/// [`NAME_MAX_BYTES`] bytes (on a character boundary).
-pub fn clean_name(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars().filter(|c| !c.is_control()) {
-        if out.len() + c.len_utf8() > NAME_MAX_BYTES {
-            break;
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The editor's state and logic.
@@ -437,31 +378,22 @@ impl Controller {
     /// velocities and other locks stay as they are. Returns how many slices were laid; 0 (and a
     /// notice, nothing sent) when the track is not a sample track with cut points.
     pub fn lay_slices(&mut self, sink: &dyn OpSink, tr: TrackId) -> usize {
-        let Some(track) = self.state.track(tr) else {
+        let Some(ops) = keyboardia_core::edit::lay_slices(&self.state, tr) else {
+            if self.state.track(tr).is_some() {
+                self.notice =
+                    Some("Only a sample track with cut points has slices to lay out.".to_owned());
+            }
             return 0;
         };
-        let n = slice_count(track);
-        if n == 0 {
-            self.notice =
-                Some("Only a sample track with cut points has slices to lay out.".to_owned());
-            return 0;
-        }
-        let count = track.step_count;
         /// Groups the batch into one undo entry.
         const GESTURE: u64 = 0x0051_1CE5;
         self.undo.close();
-        let n8 = n as u8;
-        if (count as usize) < n {
-            let fits = STEP_COUNT_PRESETS
-                .into_iter()
-                .find(|p| *p >= n8)
-                .unwrap_or(*STEP_COUNT_RANGE.end());
-            let _ = self.edit(sink, Op::SetStepCount { tr, v: fits }, Some(GESTURE));
-        }
-        for i in 0..n8 {
-            let _ = self.edit(sink, Op::SetStep { tr, s: i, on: true }, Some(GESTURE));
-            let lock = Lock::Slice(i);
-            let _ = self.edit(sink, Op::SetLock { tr, s: i, lock }, Some(GESTURE));
+        let n = self
+            .state
+            .track(tr)
+            .map_or(0, keyboardia_core::edit::slice_count);
+        for op in ops {
+            let _ = self.edit(sink, op, Some(GESTURE));
         }
         self.undo.close();
         n
@@ -552,7 +484,7 @@ impl Controller {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keyboardia_core::{SessionState, MAX_SLICES, MAX_TRACKS};
+    use keyboardia_core::{SessionState, MAX_SLICES, MAX_TRACKS, NAME_MAX_BYTES};
 
     fn setup() -> (SessionStore, Controller) {
         let store = SessionStore::new(SessionState::demo());

@@ -9,9 +9,9 @@ use keyboardia_engine::onsets;
 use super::input::{cuts_op, Controller};
 use super::Data;
 use crate::live::Transfer;
-use crate::params::KeyboardiaParams;
 use crate::record::{RecordShared, Take, MAX_TAKE_S};
-use crate::takes::{AddTakeError, Added};
+use crate::session::SessionStore;
+use crate::takes::{AddTakeError, Added, Takes};
 
 /// Height of the waveform, in points.
 const WAVE_HEIGHT_PT: f32 = 64.0;
@@ -65,11 +65,11 @@ impl RecordPanel {
             self.sharing = None;
         }
         // "Add Take to Grid" (the parameter) adds takes without this panel.
-        if let Some(outcome) = rec.take_added() {
+        if let Some(outcome) = data.takes.take_added() {
             self.added(outcome);
         }
         if let Some((serial, id)) = &self.sharing {
-            let status = data.params.live.status();
+            let status = data.live.status();
             self.message = Some(share_message(*serial, status.upload_of(id)));
         }
         ui.horizontal(|ui| {
@@ -122,7 +122,8 @@ impl RecordPanel {
                     )
                     .clicked()
                 {
-                    let outcome = add_to_grid(take, &view.onsets, &data.params, controller);
+                    let outcome =
+                        add_to_grid(take, &view.onsets, &data.takes, &data.store, controller);
                     let serial = take.serial;
                     self.added(outcome.map(|a| (serial, a)));
                 }
@@ -135,7 +136,7 @@ impl RecordPanel {
             let _ = waveform(ui, view, rec);
         }
         let waiting_for_take = self.view.as_ref().map_or(0, |v| v.take.serial) < rec.take_serial();
-        let uploading = self.sharing.is_some() && data.params.live.is_joined();
+        let uploading = self.sharing.is_some() && data.live.is_joined();
         if rec.recording()
             || rec.previewing()
             || waiting_for_take
@@ -177,7 +178,7 @@ impl RecordPanel {
 }
 
 /// Makes `take` a sample of the session's sampler and adds an empty track named "Take N" that
-/// plays it, as an undoable edit (see [`crate::takes::add_take`]): in a live session the take is
+/// plays it, as an undoable edit (see [`Takes::add_take`]): in a live session the take is
 /// shared with the room. Fails, changing nothing, at the 16-track cap, when the sampler is full
 /// or the take is empty. Built-in sounds and other tracks are untouched. The track's slices are
 /// cut at `cuts` (frames into the take: the onsets the panel shows, as moved), in the same undo
@@ -185,15 +186,15 @@ impl RecordPanel {
 pub fn add_to_grid(
     take: &Take,
     cuts: &[usize],
-    params: &KeyboardiaParams,
+    takes: &Takes,
+    store: &SessionStore,
     controller: &mut Controller,
 ) -> Result<Added, AddTakeError> {
     if !controller.check_track_room() {
         return Err(AddTakeError::TrackCap);
     }
-    let store = &params.session;
     let name = format!("Take {}", take.serial);
-    crate::takes::add_take(params, take, &name, |id, name| {
+    takes.add_take(take, &name, |id, name| {
         let tr = controller
             .add_sample_track(store, id, name)
             .ok_or_else(|| {
@@ -364,10 +365,10 @@ fn waveform(ui: &mut egui::Ui, view: &mut TakeView, rec: &RecordShared) -> egui:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::{AudioSide, SessionStore};
+    use crate::params::KeyboardiaParams;
+    use crate::services::{AudioEnds, Services};
+    use crate::session::AudioSide;
     use keyboardia_core::{Instrument, Op, SessionState, MAX_TRACKS};
-    use nice_plug::params::persist::PersistentField;
-    use std::sync::Arc;
 
     fn take(serial: u64) -> Take {
         let n = 4800;
@@ -390,28 +391,20 @@ mod tests {
         )
     }
 
-    /// Parameters holding `state`, with the audio thread's queue ends.
-    fn params(state: SessionState) -> (Arc<KeyboardiaParams>, AudioSide) {
-        let params = Arc::new(KeyboardiaParams::default());
-        params.session.replace_state(state);
-        // As the plugin does: every accepted local edit goes to the live session.
-        let weak = Arc::downgrade(&params);
-        params.session.set_listener(Some(Box::new(move |op| {
-            if let Some(p) = weak.upgrade() {
-                p.live.forward(op);
-            }
-        })));
-        let audio = params.session.take_audio_side().unwrap();
-        (params, audio)
+    /// The plugin's services holding `state`, with the audio thread's queue ends.
+    fn services(state: SessionState) -> (Services, AudioSide) {
+        let (services, AudioEnds { audio, .. }) = Services::new(&KeyboardiaParams::default());
+        services.store.replace_state(state);
+        (services, audio.unwrap())
     }
 
     #[test]
     fn add_to_grid_hands_the_take_to_the_sampler_and_the_new_track_plays_it() {
-        let (params, mut audio) = params(SessionState::default());
-        let store = &params.session;
+        let (sv, mut audio) = services(SessionState::default());
+        let store = &*sv.store;
         let mut c = controller(store);
         let t = take(3);
-        let added = add_to_grid(&t, &[], &params, &mut c).unwrap();
+        let added = add_to_grid(&t, &[], &sv.takes, &sv.store, &mut c).unwrap();
         assert!(!added.shared, "alone: nothing is uploaded");
         let (tr, id) = (added.track, added.sample);
         assert!(id.as_str().starts_with("rec-"), "{id}");
@@ -450,27 +443,23 @@ mod tests {
     /// will decode, its track goes to the room like any edit, and the upload keeps retrying.
     #[test]
     fn add_to_grid_in_a_live_session_shares_the_take_under_its_content_id() {
-        let (params, mut audio) = params(SessionState::default());
-        params
-            .live
-            .join(
-                &params,
-                crate::live::Joined {
-                    // Nothing listens on port 1.
-                    server: "http://127.0.0.1:1".into(),
-                    session: "6f2d8bcd-0b14-46ae-9f2d-8bcd0b1476ae".parse().unwrap(),
-                    name: "Ada".into(),
-                    pending: vec![],
-                },
-            )
+        let (sv, mut audio) = services(SessionState::default());
+        sv.live
+            .join(crate::live::Joined {
+                // Nothing listens on port 1.
+                server: "http://127.0.0.1:1".into(),
+                session: "6f2d8bcd-0b14-46ae-9f2d-8bcd0b1476ae".parse().unwrap(),
+                name: "Ada".into(),
+                pending: vec![],
+            })
             .unwrap();
-        let mut c = controller(&params.session);
+        let mut c = controller(&sv.store);
         let t = take(4);
-        let added = add_to_grid(&t, &[], &params, &mut c).unwrap();
+        let added = add_to_grid(&t, &[], &sv.takes, &sv.store, &mut c).unwrap();
         assert!(added.shared);
         let wav = keyboardia_sync::encode_wav_f32(&t.mono(), 48_000);
         assert_eq!(added.sample, SampleId::for_content(&wav));
-        let state = params.session.state();
+        let state = sv.store.state();
         assert_eq!(
             state.track(added.track).unwrap().instrument,
             Instrument::Sample(added.sample.clone())
@@ -481,7 +470,7 @@ mod tests {
         // Offline, the upload fails and is retried; the edit waits in the pending list.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let failed = loop {
-            let status = params.live.status();
+            let status = sv.live.status();
             if let Some(t @ Transfer::Failed { .. }) = status.upload_of(&added.sample) {
                 break t.clone();
             }
@@ -492,7 +481,7 @@ mod tests {
         let text = share_message(4, Some(&failed));
         assert!(text.contains("retried"), "{text}");
         let pending = loop {
-            let pending = params.live.map(|j| j.clone()).unwrap().pending;
+            let pending = sv.live.saved_or_restored().unwrap().pending;
             if !pending.is_empty() || std::time::Instant::now() > deadline {
                 break pending;
             }
@@ -504,19 +493,21 @@ mod tests {
                 .any(|op| matches!(op, Op::AddTrack { track, .. } if track.id == added.track)),
             "{pending:?}"
         );
-        params.live.leave();
+        sv.live.leave();
     }
 
     /// The cut lines the panel shows become the new track's slices, in the same undo entry as
     /// the track; a step locked to a slice then plays exactly that part of the take.
     #[test]
     fn add_to_grid_slices_the_new_track_at_the_panels_cut_lines() {
-        let (params, mut audio) = params(SessionState::default());
-        let store = &params.session;
+        let (sv, mut audio) = services(SessionState::default());
+        let store = &*sv.store;
         let mut c = controller(store);
         let t = take(5);
         let cuts = [100, 2_000, 3_500];
-        let tr = add_to_grid(&t, &cuts, &params, &mut c).unwrap().track;
+        let tr = add_to_grid(&t, &cuts, &sv.takes, &sv.store, &mut c)
+            .unwrap()
+            .track;
         assert_eq!(store.state().track(tr).unwrap().cuts, [100, 2_000, 3_500]);
         assert_eq!(c.undo_depth(), 1, "the track and its cuts: one undo entry");
         assert!(c.undo(store));
@@ -572,8 +563,8 @@ mod tests {
 
     #[test]
     fn add_to_grid_refuses_at_the_cap_and_when_empty() {
-        let (params, _audio) = params(SessionState::demo());
-        let store = &params.session;
+        let (sv, _audio) = services(SessionState::demo());
+        let store = &*sv.store;
         let mut c = controller(store);
         let empty = Take {
             left: vec![],
@@ -581,14 +572,14 @@ mod tests {
             ..take(2)
         };
         assert_eq!(
-            add_to_grid(&empty, &[], &params, &mut c),
+            add_to_grid(&empty, &[], &sv.takes, &sv.store, &mut c),
             Err(AddTakeError::Empty)
         );
         while c.state().tracks.len() < MAX_TRACKS {
             c.add_track(store).unwrap();
         }
         let before = store.state();
-        let err = add_to_grid(&take(3), &[100], &params, &mut c).unwrap_err();
+        let err = add_to_grid(&take(3), &[100], &sv.takes, &sv.store, &mut c).unwrap_err();
         assert_eq!(err.to_string(), super::super::input::TRACK_CAP_NOTICE);
         assert_eq!(store.state(), before, "nothing changes at the cap");
         assert!(store.sample_ids().is_empty(), "no sampler slot used");

@@ -2,15 +2,13 @@
 //! connection state, the players present (each with a colour), and shared samples with their
 //! progress. Decisions ([`SessionBar::join_target`]) are unit tested without a window.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use egui::{Color32, RichText};
 use keyboardia_core::{SessionId, TrackId};
 use keyboardia_sync::{parse_invite, ConnectionState, DEFAULT_SERVER};
 
-use crate::live::{Joined, Status, Transfer, FLASH};
-use crate::params::KeyboardiaParams;
+use crate::live::{Joined, Live, Status, Transfer, FLASH};
 
 /// The player palette (index = the colour the room assigns).
 pub const PALETTE: [Color32; 16] = [
@@ -94,9 +92,8 @@ impl SessionBar {
         });
     }
 
-    /// Draws the bar. `params` holds the live session.
-    pub fn ui(&mut self, ui: &mut egui::Ui, params: &Arc<KeyboardiaParams>) {
-        let live = &params.live;
+    /// Draws the bar over the live session `live`.
+    pub fn ui(&mut self, ui: &mut egui::Ui, live: &Live) {
         let status = live.status();
         ui.horizontal_wrapped(|ui| {
             ui.label("Server");
@@ -110,7 +107,7 @@ impl SessionBar {
                     .clicked()
                 {
                     let r = live
-                        .create(params, self.server.trim(), self.name.trim())
+                        .create(self.server.trim(), self.name.trim())
                         .map(|id| format!("created session {id}"));
                     self.report(r);
                 }
@@ -127,8 +124,7 @@ impl SessionBar {
                             name: self.name.trim().into(),
                             pending: vec![],
                         };
-                        live.join(params, joined)
-                            .map(|_| format!("joining {session}"))
+                        live.join(joined).map(|_| format!("joining {session}"))
                     });
                     self.report(r);
                 }
@@ -144,7 +140,7 @@ impl SessionBar {
                     .on_hover_text("Continue in a copy of this session")
                     .clicked()
                 {
-                    let r = live.fork(params).map(|id| format!("forked into {id}"));
+                    let r = live.fork().map(|id| format!("forked into {id}"));
                     self.report(r);
                 }
                 if ui.button("Leave").clicked() {
@@ -172,7 +168,7 @@ impl SessionBar {
                         .desired_width(180.0),
                 );
                 if ui.button("Share sample").clicked() {
-                    let r = share(params, &self.sample_path);
+                    let r = share(live, &self.sample_path);
                     self.report(r);
                 }
                 for (name, t) in &status.transfers {
@@ -186,7 +182,7 @@ impl SessionBar {
     }
 }
 
-fn share(params: &KeyboardiaParams, path: &str) -> Result<String, String> {
+fn share(live: &Live, path: &str) -> Result<String, String> {
     let path = std::path::Path::new(path.trim());
     let wav = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     // Check it here, so a file the server would refuse is reported at once.
@@ -198,7 +194,7 @@ fn share(params: &KeyboardiaParams, path: &str) -> Result<String, String> {
         .chars()
         .take(32)
         .collect();
-    params.live.share_sample(&name, wav)?;
+    live.share_sample(&name, wav)?;
     Ok(format!("sharing {name}"))
 }
 
