@@ -256,15 +256,20 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        editor::create(editor::Data {
-            params: self.params.clone(),
+        let host = editor::host::PluginHost {
             store: self.services.store.clone(),
-            live: self.services.live.clone(),
             transport: self.transport.clone(),
-            egui_state: self.editor_state.clone(),
-            record: self.services.record.clone(),
-            takes: self.services.takes.clone(),
-        })
+            settings: editor::host::ParamSettings {
+                params: self.params.clone(),
+                gui: None,
+            },
+            live: self.services.live.clone(),
+            recorder: editor::host::TakeRecorder {
+                record: self.services.record.clone(),
+                takes: self.services.takes.clone(),
+            },
+        };
+        editor::create(host, self.editor_state.clone())
     }
 
     fn activate(

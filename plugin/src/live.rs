@@ -13,7 +13,7 @@
 //! Nothing here runs on the audio thread except [`SharedClock::read`].
 
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use keyboardia_core::client::ClientEvent;
 use keyboardia_core::protocol::{Player, PlayerId};
@@ -26,30 +26,10 @@ use keyboardia_sync::{
 pub use crate::persist::Joined;
 use crate::session::SessionStore;
 
-/// How long a cell another player changed stays highlighted.
-pub const FLASH: Duration = Duration::from_millis(600);
+/// How long a flash lasts, what flashes, and a shared sample's transfer: the editor's types.
+pub use keyboardia_ui::host::{Flash, Transfer, FLASH};
 /// Most remembered highlights (older ones are dropped).
 const MAX_FLASHES: usize = 256;
-
-/// A cell another player changed, for a brief flash.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Flash {
-    pub track: TrackId,
-    /// `None` when the whole track changed.
-    pub step: Option<u8>,
-    /// The player's palette colour.
-    pub color: u8,
-    pub at: Instant,
-}
-
-/// A shared sample on its way, for the session bar.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Transfer {
-    Uploading { sent: usize, total: usize },
-    Uploaded(SampleId),
-    Downloaded(SampleId),
-    Failed { error: String, retrying: bool },
-}
 
 /// What the session bar shows.
 #[derive(Clone, Debug, Default)]
@@ -68,14 +48,6 @@ pub struct Status {
 }
 
 impl Status {
-    /// The name a shared sample came with, if this player saw it travel.
-    pub fn sample_name(&self, id: &SampleId) -> Option<&str> {
-        self.transfers.iter().find_map(|(name, t)| match t {
-            Transfer::Uploaded(s) | Transfer::Downloaded(s) if s == id => Some(name.as_str()),
-            _ => None,
-        })
-    }
-
     fn color_of(&self, player: PlayerId) -> u8 {
         self.players
             .iter()

@@ -30,41 +30,10 @@ use crate::live::Live;
 use crate::record::{RecordShared, Take};
 use crate::session::SessionStore;
 
-/// The message shown when a track is added to a full session.
-pub const TRACK_CAP_NOTICE: &str = "All 16 tracks are in use: delete one to add another.";
+pub use keyboardia_ui::host::{AddOutcome, AddTakeError, Added, TRACK_CAP_NOTICE};
 
 /// How long "Add Take to Grid" waits for the audio thread to copy a just-finished take out.
 pub const TAKE_COPY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// What adding a take did.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Added {
-    /// The new track.
-    pub track: TrackId,
-    /// The sample it plays.
-    pub sample: SampleId,
-    /// Whether the take is being shared with a live session.
-    pub shared: bool,
-}
-
-/// Why a take could not be added; the message is what the user reads.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum AddTakeError {
-    #[error("The take is empty.")]
-    Empty,
-    #[error("There is no take to add yet.")]
-    NoTake,
-    #[error("{TRACK_CAP_NOTICE}")]
-    TrackCap,
-    #[error("The sampler is full ({MAX_SAMPLE_SLOTS} sounds): no room for this take.")]
-    SamplerFull,
-    /// The take could not be handed to the live session.
-    #[error("{0}")]
-    Share(String),
-    /// The new track was refused.
-    #[error("{0}")]
-    Track(String),
-}
 
 /// The sound a take becomes: its id, what the sampler plays, and (in a live session) the file
 /// every player downloads.
@@ -83,7 +52,10 @@ pub fn take_sound(take: &Take, live: bool) -> Result<TakeSound, AddTakeError> {
     if !live {
         return Ok(TakeSound {
             id: new_sample_id(),
-            buffer: take.to_sample(),
+            buffer: SampleBuffer {
+                frames: take.mono().into_boxed_slice(),
+                sample_rate_hz: take.sample_rate_hz,
+            },
             wav: None,
         });
     }
@@ -104,9 +76,6 @@ pub fn take_sound(take: &Take, live: bool) -> Result<TakeSound, AddTakeError> {
         wav: Some(wav),
     })
 }
-
-/// What adding take `serial` did (or why it could not).
-pub type AddOutcome = Result<(u64, Added), AddTakeError>;
 
 /// The takes service: adds takes to the grid, playing alone or shared with a live session.
 pub struct Takes {
@@ -192,7 +161,9 @@ fn add_take(
     let sound = take_sound(take, joined)?;
     store
         .load_sample(sound.id.clone(), sound.buffer)
-        .ok_or(AddTakeError::SamplerFull)?;
+        .ok_or(AddTakeError::SamplerFull {
+            slots: MAX_SAMPLE_SLOTS,
+        })?;
     // The upload is queued before the track's edit, so the sync thread starts it first.
     if let Some(wav) = sound.wav {
         let id = live.share_take(name, wav).map_err(AddTakeError::Share)?;
