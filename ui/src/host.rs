@@ -174,8 +174,7 @@ pub trait LiveSession {
     fn status(&self) -> Status;
     /// Whether a session is joined.
     fn is_joined(&self) -> bool;
-    /// Whether the shared timeline plays, when a session is joined and the host follows its
-    /// clock (`None` otherwise).
+    /// Whether the shared timeline plays (`None` until the session's clock is known).
     fn timeline_playing(&self) -> Option<bool>;
     /// The link other players paste to join.
     fn invite_link(&self) -> Option<String>;
