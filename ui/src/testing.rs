@@ -8,7 +8,10 @@ use keyboardia_core::{Op, OpError, SampleId, SessionId, SessionState};
 use crate::host::*;
 
 /// A session store in memory.
-pub struct MemStore(Mutex<SessionState>);
+pub struct MemStore(
+    /// The session, applied to in place.
+    Mutex<SessionState>,
+);
 
 impl MemStore {
     pub fn new(state: SessionState) -> Self {
@@ -42,7 +45,9 @@ impl Store for MemStore {
 
 /// A transport nobody plays.
 pub struct MemTransport {
+    /// The play request.
     run: AtomicBool,
+    /// The 16th-note counter (never advances).
     sixteenth: AtomicU64,
 }
 
@@ -73,7 +78,9 @@ impl Transport for MemTransport {
 /// Parameters in memory.
 #[derive(Default)]
 pub struct MemSettings {
+    /// Mute per track slot.
     mute: Mutex<[bool; 16]>,
+    /// Solo per track slot.
     solo: Mutex<[bool; 16]>,
 }
 
@@ -201,10 +208,15 @@ impl Recorder for MemRecorder {
 
 /// A whole host in memory.
 pub struct MemHost {
+    /// The session.
     pub store: MemStore,
+    /// Playheads (stopped).
     pub transport: MemTransport,
+    /// Clock, mute and solo.
     pub settings: MemSettings,
+    /// No live session.
     pub live: Offline,
+    /// No input.
     pub recorder: MemRecorder,
 }
 
