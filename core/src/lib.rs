@@ -7,6 +7,7 @@
 //!
 //! - [`model`]: the session document (tracks, steps, parameter locks) and every valid range.
 //! - [`ops`]: the closed set of edits, validated by [`SessionState::apply`](model::SessionState::apply).
+//! - [`edit`]: op builders, the rules an editor follows to turn input into valid ops.
 //! - [`protocol`]: the live-session wire messages (JSON) and their decoder.
 //! - [`client`]: a player's side of a live session, driven by time: optimistic edits, pending
 //!   ops, snapshots, the ping schedule, reconnect backoff and the shared-sample transfer policy.
@@ -23,6 +24,7 @@ pub mod audio;
 pub mod client;
 pub mod clock;
 mod content_id;
+pub mod edit;
 pub mod error;
 pub mod model;
 pub mod ops;

@@ -122,20 +122,9 @@ pub fn detect_with(x: &[f32], sample_rate_hz: f32, p: &OnsetParams) -> Vec<usize
     onsets
 }
 
-/// Slices between onsets: each onset up to the next, the last one up to `len`. Onsets are
-/// sorted, deduplicated and clamped to `0..len` first (so edited cut points can be passed as
-/// they are). Audio before the first onset belongs to no slice; with no onsets the whole take
-/// is one slice.
-pub fn slices(onsets: &[usize], len: usize) -> Vec<(usize, usize)> {
-    let mut cuts: Vec<usize> = onsets.iter().copied().filter(|&o| o < len).collect();
-    cuts.sort_unstable();
-    cuts.dedup();
-    if cuts.is_empty() {
-        return if len == 0 { Vec::new() } else { vec![(0, len)] };
-    }
-    let ends = cuts.iter().skip(1).copied().chain(std::iter::once(len));
-    cuts.iter().copied().zip(ends).collect()
-}
+/// Slices between onsets: each onset up to the next, the last one up to `len` (core's
+/// [`slices`](keyboardia_core::edit::slices), the one definition the editor uses too).
+pub use keyboardia_core::edit::slices;
 
 fn db_to_power(db: f32) -> f32 {
     10f32.powf(db / 10.0)

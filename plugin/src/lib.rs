@@ -9,8 +9,10 @@
 pub mod editor;
 pub mod live;
 pub mod params;
+pub mod persist;
 pub mod record;
 pub mod samples;
+pub mod services;
 pub mod session;
 pub mod takes;
 pub mod transport;
@@ -26,6 +28,7 @@ use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
 pub use params::{ClockMode, KeyboardiaParams};
+use services::Services;
 use session::AudioSide;
 use transport::Transport;
 
@@ -47,8 +50,10 @@ const AUX_NAMES: [&str; MAX_TRACKS] = [
 /// default, the one the CLAP and VST3 bundles export) has no main input and records from its
 /// "Input" sidechain.
 pub struct Keyboardia<const DEVICE_INPUT: bool = false> {
-    /// Parameters and the persisted session.
+    /// Parameters and the plain data saved with the project.
     params: Arc<KeyboardiaParams>,
+    /// The composition root: session store, live bridge, recorder, takes.
+    services: Services,
     /// The sound engine, created in `activate()` for the host's sample rate.
     engine: Option<Engine>,
     /// Clock used when the host gives no transport.
@@ -71,8 +76,6 @@ pub struct Keyboardia<const DEVICE_INPUT: bool = false> {
     frames_done: u64,
     /// Takes from the input: the audio thread's capture buffer.
     capture: record::Capture,
-    /// The editor's side of the recorder (record button, meter, the take).
-    record: Arc<record::RecordShared>,
     /// The "Add Take to Grid" parameter seen in the previous block (a new press adds a take).
     was_add_take: bool,
     /// Whether the active layout has a main input (only the standalone's do).
@@ -151,29 +154,21 @@ const STANDALONE_LAYOUTS: [AudioIOLayout; 2] = [
 /// Work `process()` hands to nice-plug's background thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Task {
-    /// "Add Take to Grid" was pressed: add the newest take (see [`takes::add_latest_take`]).
+    /// "Add Take to Grid" was pressed: add the newest take (see [`takes::Takes::add_latest_take`]).
     AddTake,
 }
 
 impl<const DEVICE_INPUT: bool> Default for Keyboardia<DEVICE_INPUT> {
     fn default() -> Self {
         let params = Arc::new(KeyboardiaParams::default());
-        let audio = params.session.take_audio_side();
-        // Every accepted local edit goes to the live session, if one is joined.
-        let weak = Arc::downgrade(&params);
-        params.session.set_listener(Some(Box::new(move |op| {
-            if let Some(p) = weak.upgrade() {
-                p.live.forward(op);
-            }
-        })));
-        let (record, capture) = record::new();
+        let (services, ends) = Services::new(&params);
         Self {
-            capture,
-            record,
+            capture: ends.capture,
+            audio: ends.audio,
             params,
+            services,
             engine: None,
             internal_clock: InternalClock::new(keyboardia_core::DEFAULT_TEMPO),
-            audio,
             inputs: Vec::with_capacity(MAX_INPUT_EVENTS),
             transport: Arc::new(Transport::new(true)),
             editor_state: editor::default_state(),
@@ -184,13 +179,6 @@ impl<const DEVICE_INPUT: bool> Default for Keyboardia<DEVICE_INPUT> {
             was_add_take: false,
             main_input: false,
         }
-    }
-}
-
-impl<const DEVICE_INPUT: bool> Drop for Keyboardia<DEVICE_INPUT> {
-    fn drop(&mut self) {
-        // Stops the sync thread (it holds the parameters only weakly).
-        self.params.live.leave();
     }
 }
 
@@ -259,19 +247,27 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
     }
 
     fn task_executor(&mut self) -> TaskExecutor<Self> {
-        let (params, record) = (self.params.clone(), self.record.clone());
+        let (takes, record) = (self.services.takes.clone(), self.services.record.clone());
         Box::new(move |task| match task {
-            Task::AddTake => takes::add_latest_take(&params, &record),
+            Task::AddTake => takes.add_latest_take(&record),
         })
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        editor::create(editor::Data {
-            params: self.params.clone(),
+        let host = editor::host::PluginHost {
+            store: self.services.store.clone(),
             transport: self.transport.clone(),
-            egui_state: self.editor_state.clone(),
-            record: self.record.clone(),
-        })
+            settings: editor::host::ParamSettings {
+                params: self.params.clone(),
+                gui: None,
+            },
+            live: self.services.live.clone(),
+            recorder: editor::host::TakeRecorder {
+                record: self.services.record.clone(),
+                takes: self.services.takes.clone(),
+            },
+        };
+        editor::create(host, self.editor_state.clone())
     }
 
     fn activate(
@@ -297,13 +293,13 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
         // A restored project with the button on adds nothing: only a new press does.
         self.was_add_take = self.params.add_take.value();
         // A session saved with the host's project rejoins by itself.
-        self.params.live.rejoin_restored(&self.params);
+        self.services.live.rejoin_restored();
         let mut engine = Engine::new(sr);
         // Everything queued so far is superseded by the current session.
         if let Some(audio) = self.audio.as_mut() {
             Self::receive_updates(&mut engine, audio);
         }
-        engine.set_pattern(&self.params.session.pattern());
+        engine.set_pattern(&self.services.store.pattern());
         self.internal_clock = InternalClock::new(engine.pattern().tempo_bpm);
         self.engine = Some(engine);
         self.apply_params();
@@ -379,7 +375,7 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
             pos_frames: t.pos_samples(),
         };
         let frames = buffer.samples();
-        let joined_clock = self.params.live.clock().read();
+        let joined_clock = self.services.live.clock().read();
         let run = self.transport.run();
         let inputs = ClockInputs {
             chosen: match self.params.clock.value() {
@@ -399,11 +395,15 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
             frames: frames as u32,
             sample_rate_hz: engine.sample_rate_hz(),
         };
-        let (params, sample_clock, frames_done) =
-            (&self.params, &mut self.sample_clock, self.frames_done);
+        let (params, live, sample_clock, frames_done) = (
+            &self.params,
+            &self.services.live,
+            &mut self.sample_clock,
+            self.frames_done,
+        );
         let clock = block_clock(&inputs, &mut self.internal_clock, || {
             // One clock read per block; the regression removes callback jitter.
-            let now = params.live.clock().local().now_ms();
+            let now = live.clock().local().now_ms();
             sample_clock.observe(frames_done, now);
             sample_clock.local_ms_at(frames_done).unwrap_or(now)
                 + params.output_latency_ms.value() as f64

@@ -13,7 +13,7 @@
 //! Nothing here runs on the audio thread except [`SharedClock::read`].
 
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use keyboardia_core::client::ClientEvent;
 use keyboardia_core::protocol::{Player, PlayerId};
@@ -22,48 +22,14 @@ use keyboardia_engine::SampleBuffer;
 use keyboardia_sync::{
     ConnectionState, Rest, SampleEvent, Server, SharedClock, SyncConfig, SyncEvent, SyncHandle,
 };
-use nice_plug::params::persist::PersistentField;
-use serde::{Deserialize, Serialize};
 
-use crate::params::KeyboardiaParams;
+pub use crate::persist::Joined;
+use crate::session::SessionStore;
 
-/// How long a cell another player changed stays highlighted.
-pub const FLASH: Duration = Duration::from_millis(600);
+/// How long a flash lasts, what flashes, and a shared sample's transfer: the editor's types.
+pub use keyboardia_ui::host::{Flash, Transfer, FLASH};
 /// Most remembered highlights (older ones are dropped).
 const MAX_FLASHES: usize = 256;
-
-/// What is saved with the plugin's state while a session is joined.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Joined {
-    /// Base URL of the server.
-    pub server: String,
-    pub session: SessionId,
-    /// This player's display name.
-    pub name: String,
-    /// Edits the room had not acknowledged at save time, replayed after the next join.
-    #[serde(default)]
-    pub pending: Vec<Op>,
-}
-
-/// A cell another player changed, for a brief flash.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Flash {
-    pub track: TrackId,
-    /// `None` when the whole track changed.
-    pub step: Option<u8>,
-    /// The player's palette colour.
-    pub color: u8,
-    pub at: Instant,
-}
-
-/// A shared sample on its way, for the session bar.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Transfer {
-    Uploading { sent: usize, total: usize },
-    Uploaded(SampleId),
-    Downloaded(SampleId),
-    Failed { error: String, retrying: bool },
-}
 
 /// What the session bar shows.
 #[derive(Clone, Debug, Default)]
@@ -82,14 +48,6 @@ pub struct Status {
 }
 
 impl Status {
-    /// The name a shared sample came with, if this player saw it travel.
-    pub fn sample_name(&self, id: &SampleId) -> Option<&str> {
-        self.transfers.iter().find_map(|(name, t)| match t {
-            Transfer::Uploaded(s) | Transfer::Downloaded(s) if s == id => Some(name.as_str()),
-            _ => None,
-        })
-    }
-
     fn color_of(&self, player: PlayerId) -> u8 {
         self.players
             .iter()
@@ -124,6 +82,9 @@ impl Status {
 /// The plugin's live-session bridge (shared by `Arc` between the plugin, its editor and the sync
 /// thread's sink).
 pub struct Live {
+    /// The session the room's state goes into (held weakly: a live session never keeps a closed
+    /// plugin alive).
+    store: Weak<SessionStore>,
     /// Server clock for the audio thread; survives leaving and rejoining.
     clock: Arc<SharedClock>,
     /// The running sync companion, when joined.
@@ -133,9 +94,11 @@ pub struct Live {
     restored: Mutex<Option<Joined>>,
 }
 
-impl Default for Live {
-    fn default() -> Self {
+impl Live {
+    /// A bridge, not joined, that puts the room's state into `store`.
+    pub fn new(store: &Arc<SessionStore>) -> Self {
         Self {
+            store: Arc::downgrade(store),
             clock: Arc::new(SharedClock::default()),
             sync: Mutex::new(None),
             status: Arc::new(Mutex::new(Status::default())),
@@ -172,7 +135,7 @@ impl Live {
 
     /// Joins `joined.session` on `joined.server`; the current pattern plays until the first
     /// snapshot replaces it. Leaves the current session first.
-    pub fn join(&self, params: &Arc<KeyboardiaParams>, joined: Joined) -> Result<(), String> {
+    pub fn join(&self, joined: Joined) -> Result<(), String> {
         let server = Server::new(&joined.server)
             .map_err(|_| format!("not a server address: {}", joined.server))?;
         self.leave();
@@ -180,12 +143,13 @@ impl Live {
             name: joined.name.clone(),
             ..SyncConfig::default()
         };
-        let sink = sink(Arc::downgrade(params), self.status.clone());
+        let state = self.store.upgrade().map(|s| s.state()).unwrap_or_default();
+        let sink = sink(self.store.clone(), self.status.clone());
         let sync = SyncHandle::start(
             server,
             joined.session,
             config,
-            params.session.state(),
+            state,
             joined.pending.clone(),
             self.clock.clone(),
             sink,
@@ -206,43 +170,33 @@ impl Live {
     }
 
     /// Creates a session on `server` holding the current pattern, and joins it.
-    pub fn create(
-        &self,
-        params: &Arc<KeyboardiaParams>,
-        server: &str,
-        name: &str,
-    ) -> Result<SessionId, String> {
+    pub fn create(&self, server: &str, name: &str) -> Result<SessionId, String> {
         let rest =
             Rest::new(Server::new(server).map_err(|_| format!("not a server address: {server}"))?);
-        let session = block_on(rest.create(&params.session.state())).map_err(|e| e.to_string())?;
-        self.join(
-            params,
-            Joined {
-                server: server.into(),
-                session: session.id,
-                name: name.into(),
-                pending: vec![],
-            },
-        )?;
+        let state = self.store.upgrade().map(|s| s.state()).unwrap_or_default();
+        let session = block_on(rest.create(&state)).map_err(|e| e.to_string())?;
+        self.join(Joined {
+            server: server.into(),
+            session: session.id,
+            name: name.into(),
+            pending: vec![],
+        })?;
         Ok(session.id)
     }
 
     /// Forks the joined session (a new session with its current state) and joins the fork.
-    pub fn fork(&self, params: &Arc<KeyboardiaParams>) -> Result<SessionId, String> {
+    pub fn fork(&self) -> Result<SessionId, String> {
         let joined = lock(&self.status)
             .joined
             .clone()
             .ok_or("not in a session")?;
         let rest = Rest::new(Server::new(&joined.server).map_err(|e| e.to_string())?);
         let fork = block_on(rest.fork(joined.session)).map_err(|e| e.to_string())?;
-        self.join(
-            params,
-            Joined {
-                session: fork.id,
-                pending: vec![],
-                ..joined
-            },
-        )?;
+        self.join(Joined {
+            session: fork.id,
+            pending: vec![],
+            ..joined
+        })?;
         Ok(fork.id)
     }
 
@@ -294,9 +248,9 @@ impl Live {
     }
 
     /// Joins what the host restored, if anything (called once the plugin is set up).
-    pub fn rejoin_restored(&self, params: &Arc<KeyboardiaParams>) {
+    pub fn rejoin_restored(&self) {
         if let Some(joined) = lock(&self.restored).take() {
-            if let Err(e) = self.join(params, joined) {
+            if let Err(e) = self.join(joined) {
                 lock(&self.status).error = Some(e);
             }
         }
@@ -324,15 +278,15 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 }
 
 /// The sync thread's sink: state into the store, samples to the sampler, the rest to the status.
-/// It holds the parameters weakly, so a live session never keeps a closed plugin alive.
+/// It holds the store weakly, so a live session never keeps a closed plugin alive.
 fn sink(
-    params: Weak<KeyboardiaParams>,
+    store: Weak<SessionStore>,
     status: Arc<Mutex<Status>>,
 ) -> impl FnMut(SyncEvent) + Send + 'static {
     move |event| match event {
         SyncEvent::State(state) => {
-            if let Some(p) = params.upgrade() {
-                p.session.replace_state(*state);
+            if let Some(store) = store.upgrade() {
+                store.replace_state(*state);
             }
         }
         SyncEvent::Connection(c) => {
@@ -345,8 +299,8 @@ fn sink(
         SyncEvent::EditRefused { error, .. } => lock(&status).error = Some(error.to_string()),
         SyncEvent::Client(ev) => client_event(ev, &status),
         SyncEvent::Sample(ev) => {
-            if let Some(p) = params.upgrade() {
-                sample_event(ev, &p.session, &status);
+            if let Some(store) = store.upgrade() {
+                sample_event(ev, &store, &status);
             }
         }
     }
@@ -386,7 +340,7 @@ fn client_event(ev: ClientEvent, status: &Mutex<Status>) {
     }
 }
 
-fn sample_event(ev: SampleEvent, store: &crate::session::SessionStore, status: &Mutex<Status>) {
+fn sample_event(ev: SampleEvent, store: &SessionStore, status: &Mutex<Status>) {
     match ev {
         SampleEvent::Ready { id, name, sample } => {
             let buffer = SampleBuffer {
@@ -462,7 +416,7 @@ fn sample_event(ev: SampleEvent, store: &crate::session::SessionStore, status: &
 
 /// Deletes the tracks that play `sample`, through the normal edit path (so the room drops them
 /// too).
-fn drop_tracks_playing(store: &crate::session::SessionStore, sample: &SampleId) {
+fn drop_tracks_playing(store: &SessionStore, sample: &SampleId) {
     let playing: Vec<TrackId> = store
         .state()
         .tracks
@@ -475,18 +429,17 @@ fn drop_tracks_playing(store: &crate::session::SessionStore, sample: &SampleId) 
     }
 }
 
-/// Saved as `"live"` in the plugin state: `null` when no session is joined.
-impl<'a> PersistentField<'a, Option<Joined>> for Live {
-    fn set(&self, new_value: Option<Joined>) {
-        *lock(&self.restored) = new_value;
+impl Live {
+    /// What the host restored (`"live"`), joined in [`Live::rejoin_restored`].
+    pub fn set_restored(&self, joined: Option<Joined>) {
+        *lock(&self.restored) = joined;
     }
 
-    fn map<F, R>(&self, f: F) -> R
-    where
-        F: Fn(&Option<Joined>) -> R,
-    {
+    /// What to save as `"live"`: the joined session with its unacknowledged edits, else what
+    /// was restored and not joined yet (`None` when playing alone).
+    pub fn saved_or_restored(&self) -> Option<Joined> {
         let restored = lock(&self.restored).clone();
-        f(&self.saved().or(restored))
+        self.saved().or(restored)
     }
 }
 
@@ -507,21 +460,18 @@ mod tests {
 
     #[test]
     fn unacknowledged_edits_stay_in_the_saved_state_while_offline() {
-        let params = Arc::new(KeyboardiaParams::default());
+        let store = Arc::new(SessionStore::default());
+        let live = Live::new(&store);
         // Restored by the host, saved again before the plugin was activated: nothing is lost.
-        params.live.set(Some(joined()));
-        assert_eq!(params.live.map(|v| v.clone()), Some(joined()));
+        live.set_restored(Some(joined()));
+        assert_eq!(live.saved_or_restored(), Some(joined()));
         // Activated: the session is rejoined (offline here), and the pending edits are still
         // what a save writes, waiting for the server.
-        params.live.rejoin_restored(&params);
-        assert!(params.live.is_joined());
+        live.rejoin_restored();
+        assert!(live.is_joined());
         std::thread::sleep(Duration::from_millis(200));
-        assert_eq!(params.live.map(|v| v.clone()), Some(joined()));
-        params.live.leave();
-        assert_eq!(
-            params.live.map(|v| v.clone()),
-            None,
-            "left: nothing to rejoin"
-        );
+        assert_eq!(live.saved_or_restored(), Some(joined()));
+        live.leave();
+        assert_eq!(live.saved_or_restored(), None, "left: nothing to rejoin");
     }
 }

@@ -1,10 +1,11 @@
-//! Automatable parameters and the persisted session. Ids are short and stable: never rename one.
+//! Automatable parameters and the plain data saved with the project. Ids and persisted keys are
+//! short and stable: never rename one. The services that use this data (the session store, the
+//! live bridge, the recorder) live in the `services` module, not here.
 
-use keyboardia_core::MAX_TRACKS;
+use keyboardia_core::{SessionState, MAX_TRACKS};
 use nice_plug::prelude::*;
 
-use crate::live::Live;
-use crate::session::{SavedSamples, SessionStore};
+use crate::persist::{Joined, Persisted};
 
 /// Highest master gain (linear, +6 dB).
 pub const MASTER_MAX_GAIN: f32 = 2.0;
@@ -28,18 +29,19 @@ pub enum ClockMode {
 
 #[derive(Params)]
 pub struct KeyboardiaParams {
-    /// The whole session document, saved with the host's project.
+    /// The whole session document as JSON (canonical: save → load → save is byte-identical),
+    /// saved with the host's project; the session store keeps it up to date.
     #[persist = "session"]
-    pub session: SessionStore,
+    pub session: Persisted<String>,
 
     /// The samples tracks play (recorded takes, downloaded shared samples), bit-exact and
-    /// compressed; restored into `session`'s sampler. See [`crate::samples`].
+    /// compressed, as the JSON the `samples` module encodes; restored into the sampler.
     #[persist = "samples"]
-    pub samples: SavedSamples,
+    pub samples: Persisted<String>,
 
     /// The joined live session and its unacknowledged edits (`null` when playing alone).
     #[persist = "live"]
-    pub live: Live,
+    pub live: Persisted<Option<Joined>>,
 
     /// This player's output latency in ms, in session-clock mode: sound is scheduled this much
     /// early so it reaches the speakers on the shared beat (as Link apps offer).
@@ -67,7 +69,7 @@ pub struct KeyboardiaParams {
     pub selected_track: IntParam,
 
     /// Hold to record a take from the "Input" sidechain (a footswitch or MIDI-learned button;
-    /// the editor's Record button does the same). See [`crate::record`].
+    /// the editor's Record button does the same). See the `record` module.
     #[id = "rec"]
     pub record: BoolParam,
 
@@ -76,7 +78,7 @@ pub struct KeyboardiaParams {
     pub preview: BoolParam,
 
     /// Turning it on adds the last take to the grid as a new track (the editor's "Add to
-    /// grid"; a footswitch after "Record"). See [`crate::takes`].
+    /// grid"; a footswitch after "Record"). See the `takes` module.
     #[id = "rec_add"]
     pub add_take: BoolParam,
 
@@ -119,11 +121,12 @@ impl TrackParams {
 
 impl Default for KeyboardiaParams {
     fn default() -> Self {
-        let session = SessionStore::default();
         Self {
-            samples: session.saved_samples(),
-            session,
-            live: Live::default(),
+            session: Persisted::new(
+                serde_json::to_string(&SessionState::demo()).unwrap_or_default(),
+            ),
+            samples: Persisted::new("[]".to_owned()),
+            live: Persisted::new(None),
             output_latency_ms: FloatParam::new(
                 "Output Latency",
                 0.0,

@@ -24,46 +24,8 @@ const COPY_FRAMES_PER_BLOCK: usize = 16_384;
 /// Time for the level meter to fall by 1/e, in seconds.
 const METER_RELEASE_S: f64 = 0.3;
 
-/// A finished take, as the editor receives it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Take {
-    /// Which take this is: [`RecordShared::take_serial`] when it was copied.
-    pub serial: u64,
-    /// Left input channel.
-    pub left: Vec<f32>,
-    /// Right input channel (a copy of the left one for a mono input).
-    pub right: Vec<f32>,
-    /// The rate it was recorded at, in Hz.
-    pub sample_rate_hz: f32,
-}
-
-impl Take {
-    /// Frames in the take.
-    pub fn len(&self) -> usize {
-        self.left.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.left.is_empty()
-    }
-
-    /// The take as a sampler sound (mono).
-    pub fn to_sample(&self) -> keyboardia_engine::SampleBuffer {
-        keyboardia_engine::SampleBuffer {
-            frames: self.mono().into_boxed_slice(),
-            sample_rate_hz: self.sample_rate_hz,
-        }
-    }
-
-    /// The take mixed to mono (what a sample track plays).
-    pub fn mono(&self) -> Vec<f32> {
-        self.left
-            .iter()
-            .zip(&self.right)
-            .map(|(l, r)| 0.5 * (l + r))
-            .collect()
-    }
-}
+/// A finished take, as the editor receives it (the editor crate's type).
+pub use keyboardia_ui::host::Take;
 
 /// Buffers travelling between the editor and the audio thread (moved, never allocated or freed
 /// on the audio thread).
@@ -92,9 +54,6 @@ struct GuiEnds {
     latest: Option<Take>,
     /// Serial of the last take [`RecordShared::poll_take`] handed to the editor.
     shown: u64,
-    /// What the last "Add Take to Grid" did (for the editor's record panel), with the take's
-    /// serial.
-    added: Option<Result<(u64, crate::takes::Added), crate::takes::AddTakeError>>,
 }
 
 /// Shared by `Arc` between the audio thread and the editor: atomics, plus the editor's queue
@@ -215,25 +174,6 @@ impl RecordShared {
         }
     }
 
-    /// Off the audio thread: records what "Add Take to Grid" did, for the editor.
-    pub fn set_added(
-        &self,
-        outcome: Result<(u64, crate::takes::Added), crate::takes::AddTakeError>,
-    ) {
-        self.gui.lock().unwrap_or_else(|e| e.into_inner()).added = Some(outcome);
-    }
-
-    /// Editor: what the last "Add Take to Grid" did, once.
-    pub fn take_added(
-        &self,
-    ) -> Option<Result<(u64, crate::takes::Added), crate::takes::AddTakeError>> {
-        self.gui
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .added
-            .take()
-    }
-
     /// Takes the audio thread's finished copies into `latest`. When a take newer than it
     /// exists, sends the audio thread an empty buffer (this allocates, here off the audio
     /// thread) that comes back filled on a later call.
@@ -322,7 +262,6 @@ pub fn new() -> (std::sync::Arc<RecordShared>, Capture) {
             outstanding: false,
             latest: None,
             shown: 0,
-            added: None,
         }),
     });
     let capture = Capture {

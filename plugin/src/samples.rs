@@ -14,10 +14,7 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 use keyboardia_core::{audio, SampleId};
 use keyboardia_engine::SampleBuffer;
-use nice_plug::params::persist::PersistentField;
 use serde::{Deserialize, Serialize};
-
-use crate::session::Shared;
 
 /// Deflate level: 6 is miniz's default, a good size/speed balance for minute-long takes.
 const DEFLATE_LEVEL: u8 = 6;
@@ -201,27 +198,17 @@ mod v1 {
     }
 }
 
-/// The `#[persist = "samples"]` field (see [`crate::session::SessionStore::saved_samples`]).
-/// Saving encodes every held sample a track uses; loading hands each saved sample to the
-/// sampler.
-pub struct SavedSamples {
-    /// The store's session and queues.
-    shared: Arc<Shared>,
-    /// The last save's entries by buffer: a host saving often re-encodes only new samples.
+/// Encodes the `#[persist = "samples"]` value from the samples tracks use, keeping the last
+/// save's entries: a host saving often re-encodes only new samples.
+#[derive(Default)]
+pub struct SampleSaver {
+    /// The last save's entries by buffer.
     cache: Mutex<Vec<(Arc<SampleBuffer>, SavedSample)>>,
 }
 
-impl SavedSamples {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
-        Self {
-            shared,
-            cache: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// The saved JSON of the samples tracks use now.
-    pub fn json(&self) -> String {
-        let used = self.shared.used_samples();
+impl SampleSaver {
+    /// The saved JSON of `used` (the samples tracks use now, in slot order).
+    pub fn json(&self, used: Vec<(SampleId, Arc<SampleBuffer>)>) -> String {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         let entries: Vec<(Arc<SampleBuffer>, SavedSample)> = used
             .into_iter()
@@ -240,30 +227,10 @@ impl SavedSamples {
     }
 }
 
-impl<'a> PersistentField<'a, String> for SavedSamples {
-    /// Called by the host's state restore (main thread): each sample that decodes goes to the
-    /// sampler, as a take added to the grid would.
-    fn set(&self, new_value: String) {
-        for (id, buffer) in decode_samples(&new_value) {
-            let _ = self.shared.load_sample(id, buffer);
-        }
-    }
-
-    fn map<F, R>(&self, f: F) -> R
-    where
-        F: Fn(&String) -> R,
-    {
-        f(&self.json())
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::params::KeyboardiaParams;
-    use keyboardia_core::{Instrument, SessionState};
     use keyboardia_engine::{Engine, InternalClock};
-    use nice_plug::params::Params;
 
     /// Values that a lossy or float-parsing codec would change.
     fn odd_values() -> Vec<f32> {
@@ -286,7 +253,7 @@ pub(crate) mod tests {
     /// A take-like signal of `len` frames: the odd values, then a decaying 220 Hz tone over a
     /// noise floor at -54 dBFS, quantized to `bits` bits as an audio interface delivers it
     /// (`None`: full f32 precision, the worst case).
-    fn take_frames(len: usize, bits: Option<i32>) -> Vec<f32> {
+    pub(crate) fn take_frames(len: usize, bits: Option<i32>) -> Vec<f32> {
         let mut frames = odd_values();
         let mut seed = 0x1234_5678u32;
         while frames.len() < len {
@@ -307,7 +274,7 @@ pub(crate) mod tests {
         frames
     }
 
-    fn bits_of(frames: &[f32]) -> Vec<u32> {
+    pub(crate) fn bits_of(frames: &[f32]) -> Vec<u32> {
         frames.iter().map(|f| f.to_bits()).collect()
     }
 
@@ -454,98 +421,5 @@ pub(crate) mod tests {
             engine.process(&b, &[], lc, rc, None);
         }
         l.iter().chain(&r).fold(0.0f32, |m, v| m.max(v.abs()))
-    }
-
-    #[test]
-    fn held_samples_are_saved_with_the_state_and_come_back_bit_exact_and_audible() {
-        let id: SampleId = "rec-odd".parse().unwrap();
-        let unused: SampleId = "rec-unused".parse().unwrap();
-        let frames = take_frames(24_000, None);
-        let a = KeyboardiaParams::default();
-        let mut state = SessionState::demo();
-        state.tracks[0].instrument = Instrument::Sample(id.clone());
-        state.tracks[0].steps[0].on = true;
-        a.session.replace_state(state.clone());
-        let buffer = SampleBuffer {
-            frames: frames.clone().into_boxed_slice(),
-            sample_rate_hz: 44_100.0,
-        };
-        a.session
-            .load_sample(
-                unused.clone(),
-                SampleBuffer {
-                    frames: vec![0.5; 10].into(),
-                    sample_rate_hz: 48_000.0,
-                },
-            )
-            .unwrap();
-        a.session.load_sample(id.clone(), buffer).unwrap();
-        let saved = a.serialize_fields();
-        assert!(saved["samples"].contains("rec-odd"));
-        assert!(
-            !saved["samples"].contains("rec-unused"),
-            "unused samples are dropped"
-        );
-
-        // A fresh instance restores the state: the sampler holds the same bits at the same rate.
-        let b = KeyboardiaParams::default();
-        let mut audio = b.session.take_audio_side().unwrap();
-        b.deserialize_fields(&saved);
-        assert_eq!(b.session.state(), state);
-        assert_eq!(b.session.sample_ids(), vec![id.clone()]);
-        let msg = audio
-            .samples
-            .pop()
-            .expect("the saved sample reaches the sampler");
-        let restored = msg.buffer.expect("a sample, not a clear");
-        assert_eq!(bits_of(&restored.frames), bits_of(&frames));
-        assert_eq!(restored.sample_rate_hz.to_bits(), 44_100.0f32.to_bits());
-
-        // The track plays it.
-        let pattern = b.session.pattern();
-        assert_eq!(
-            pattern.tracks[0].patch,
-            Some(keyboardia_engine::Patch::Sample(msg.slot as u8))
-        );
-        assert!(
-            render_peak(&pattern, msg.slot, restored) > 0.05,
-            "the restored track is audible"
-        );
-
-        // Save → load → save is byte-identical (and saving again, from the cache, too).
-        assert_eq!(b.serialize_fields(), saved);
-        assert_eq!(b.serialize_fields(), saved);
-        assert_eq!(a.serialize_fields(), saved);
-        // A new buffer under the same id is saved anew, not from the cache.
-        let other = SampleBuffer {
-            frames: vec![0.25; 7].into(),
-            sample_rate_hz: 48_000.0,
-        };
-        a.session.load_sample(id.clone(), other).unwrap();
-        let resaved = a.serialize_fields();
-        assert_ne!(resaved["samples"], saved["samples"]);
-        let json: String = serde_json::from_str(&resaved["samples"]).unwrap();
-        assert_eq!(
-            bits_of(&decode_samples(&json)[0].1.frames),
-            bits_of(&[0.25; 7])
-        );
-    }
-
-    #[test]
-    fn a_state_without_samples_or_with_bad_ones_loads_the_rest() {
-        let p = KeyboardiaParams::default();
-        assert_eq!(p.serialize_fields()["samples"], r#""[]""#);
-        PersistentField::set(&p.samples, "{ not json".to_string());
-        PersistentField::set(
-            &p.samples,
-            r#"[{"id":"x","rate":48000.0,"frames":3,"data":"AAAA"}]"#.to_string(),
-        );
-        PersistentField::set(&p.samples, r#"[{"id":"x","wav":"AAAA"}]"#.to_string());
-        // A stereo WAV is not a sampler's sound.
-        let stereo = audio::encode_wav_stereo_f32(&[0.5; 4], &[0.5; 4], 48_000).unwrap();
-        let packed = miniz_oxide::deflate::compress_to_vec(&stereo, DEFLATE_LEVEL);
-        let wav = base64::engine::general_purpose::STANDARD.encode(packed);
-        PersistentField::set(&p.samples, format!(r#"[{{"id":"x","wav":"{wav}"}}]"#));
-        assert!(p.session.sample_ids().is_empty());
     }
 }

@@ -1,6 +1,6 @@
-//! The session as the plugin holds it: the persisted JSON (saved and restored by the host), the
-//! parsed [`SessionState`], and the lock-free hand-off of patterns and samples to the audio
-//! thread.
+//! The session as the plugin holds it: the parsed [`SessionState`] and its canonical JSON (what
+//! the host saves, through the `persist` fields), the sampler's samples, and the lock-free
+//! hand-off of patterns and samples to the audio thread.
 //!
 //! Everything here runs off the audio thread (host state calls, a future editor or sync thread).
 //! The audio thread only pops from the queues (see [`AudioSide`]) and sends used buffers back,
@@ -12,9 +12,6 @@ use keyboardia_core::schema::state_from_json;
 use keyboardia_core::{Instrument, Op, OpError, SampleId, SessionState};
 use keyboardia_engine::voice::MAX_SAMPLE_SLOTS;
 use keyboardia_engine::{EnginePattern, SampleBuffer};
-use nice_plug::params::persist::PersistentField;
-
-pub use crate::samples::SavedSamples;
 
 /// Patterns in flight to the audio thread (a burst of edits coalesces on the audio side).
 const PATTERN_QUEUE: usize = 64;
@@ -66,18 +63,19 @@ struct Doc {
     samples: Vec<Option<Arc<SampleBuffer>>>,
 }
 
-/// What the store shares with its [`SavedSamples`] handle.
-pub(crate) struct Shared {
+/// The document and the queue ends, behind their locks.
+struct Shared {
     /// The session (never touched by the audio thread).
     doc: Mutex<Doc>,
     /// The editing side's queue ends.
     senders: Mutex<Senders>,
 }
 
-/// The persisted session (`#[persist = "session"]`) and the editing API.
+/// The session, its samples and the editing API (the service behind `#[persist = "session"]`
+/// and `#[persist = "samples"]`; see the `services` module).
 pub struct SessionStore {
-    /// The session and the queue ends, shared with [`SessionStore::saved_samples`].
-    shared: Arc<Shared>,
+    /// The session and the queue ends.
+    shared: Shared,
     /// The audio half, taken by the plugin once.
     audio: Mutex<Option<AudioSide>>,
     /// Told of every edit [`SessionStore::apply`] accepts (the live session sends them to the
@@ -103,7 +101,7 @@ impl SessionStore {
         let (sgtx, sgrx) = rtrb::RingBuffer::new(SAMPLE_QUEUE);
         let json = serde_json::to_string(&state).unwrap_or_default();
         Self {
-            shared: Arc::new(Shared {
+            shared: Shared {
                 doc: Mutex::new(Doc {
                     state,
                     json,
@@ -116,7 +114,7 @@ impl SessionStore {
                     samples: stx,
                     sample_garbage: sgrx,
                 }),
-            }),
+            },
             audio: Mutex::new(Some(AudioSide {
                 patterns: prx,
                 pattern_garbage: gtx,
@@ -210,10 +208,9 @@ impl SessionStore {
         self.shared.load_sample(id, buffer)
     }
 
-    /// The `#[persist = "samples"]` field: every sample a track uses, saved and restored with
-    /// the host's project.
-    pub fn saved_samples(&self) -> SavedSamples {
-        SavedSamples::new(self.shared.clone())
+    /// The held samples a track of the session uses, in slot order (what the project saves).
+    pub fn used_samples(&self) -> Vec<(SampleId, Arc<SampleBuffer>)> {
+        self.shared.used_samples()
     }
 
     /// Sends a pattern to the audio thread and frees the ones it returned.
@@ -224,7 +221,7 @@ impl SessionStore {
 
 impl Shared {
     /// Hands a decoded sample to the sampler under `id` (tracks playing `sample:<id>` use it).
-    pub(crate) fn load_sample(&self, id: SampleId, buffer: SampleBuffer) -> Option<usize> {
+    fn load_sample(&self, id: SampleId, buffer: SampleBuffer) -> Option<usize> {
         let mut doc = self.doc.lock().expect("session lock");
         let slot = match doc.sample_slots.iter().position(|s| *s == id) {
             Some(i) => i,
@@ -262,7 +259,7 @@ impl Shared {
     }
 
     /// The held samples a track of the session uses, in slot order.
-    pub(crate) fn used_samples(&self) -> Vec<(SampleId, Arc<SampleBuffer>)> {
+    fn used_samples(&self) -> Vec<(SampleId, Arc<SampleBuffer>)> {
         let doc = self.doc.lock().expect("session lock");
         doc.sample_slots
             .iter()
@@ -286,22 +283,6 @@ fn pattern_of(doc: &Doc) -> EnginePattern {
     })
 }
 
-impl<'a> PersistentField<'a, String> for SessionStore {
-    /// Called by the host's state restore: a document that does not load leaves the session as
-    /// it was.
-    fn set(&self, new_value: String) {
-        let _ = self.load_json(&new_value);
-    }
-
-    fn map<F, R>(&self, f: F) -> R
-    where
-        F: Fn(&String) -> R,
-    {
-        let doc = self.shared.doc.lock().expect("session lock");
-        f(&doc.json)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,10 +290,10 @@ mod tests {
     #[test]
     fn save_load_save_is_byte_identical() {
         let a = SessionStore::default();
-        let saved = a.map(|j| j.clone());
+        let saved = a.json();
         let b = SessionStore::new(SessionState::default());
-        b.set(saved.clone());
-        assert_eq!(b.map(|j| j.clone()), saved);
+        b.load_json(&saved).unwrap();
+        assert_eq!(b.json(), saved);
         assert_eq!(b.state(), SessionState::demo());
     }
 
@@ -329,7 +310,7 @@ mod tests {
         assert!(store.state().tracks[0].steps[1].on);
         // A bad document is refused and changes nothing.
         let before = store.json();
-        store.set("{ not json".into());
+        assert!(store.load_json("{ not json").is_err());
         assert_eq!(store.json(), before);
     }
 

@@ -19,48 +19,21 @@
 //! Nothing here runs on the audio thread.
 
 use std::hash::{BuildHasher, Hasher};
+use std::sync::{Arc, Mutex};
 
 use keyboardia_core::audio::{decode_wav, encode_wav_f32, encode_wav_i16, MAX_SAMPLE_BYTES};
 use keyboardia_core::{Instrument, Op, SampleId, Track, TrackId, MAX_TRACKS};
 use keyboardia_engine::voice::MAX_SAMPLE_SLOTS;
 use keyboardia_engine::SampleBuffer;
 
-use crate::editor::input::TRACK_CAP_NOTICE;
-use crate::params::KeyboardiaParams;
-use crate::record::Take;
+use crate::live::Live;
+use crate::record::{RecordShared, Take};
+use crate::session::SessionStore;
+
+pub use keyboardia_ui::host::{AddOutcome, AddTakeError, Added, TRACK_CAP_NOTICE};
 
 /// How long "Add Take to Grid" waits for the audio thread to copy a just-finished take out.
 pub const TAKE_COPY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// What adding a take did.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Added {
-    /// The new track.
-    pub track: TrackId,
-    /// The sample it plays.
-    pub sample: SampleId,
-    /// Whether the take is being shared with a live session.
-    pub shared: bool,
-}
-
-/// Why a take could not be added; the message is what the user reads.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum AddTakeError {
-    #[error("The take is empty.")]
-    Empty,
-    #[error("There is no take to add yet.")]
-    NoTake,
-    #[error("{TRACK_CAP_NOTICE}")]
-    TrackCap,
-    #[error("The sampler is full ({MAX_SAMPLE_SLOTS} sounds): no room for this take.")]
-    SamplerFull,
-    /// The take could not be handed to the live session.
-    #[error("{0}")]
-    Share(String),
-    /// The new track was refused.
-    #[error("{0}")]
-    Track(String),
-}
 
 /// The sound a take becomes: its id, what the sampler plays, and (in a live session) the file
 /// every player downloads.
@@ -79,7 +52,10 @@ pub fn take_sound(take: &Take, live: bool) -> Result<TakeSound, AddTakeError> {
     if !live {
         return Ok(TakeSound {
             id: new_sample_id(),
-            buffer: take.to_sample(),
+            buffer: SampleBuffer {
+                frames: take.mono().into_boxed_slice(),
+                sample_rate_hz: take.sample_rate_hz,
+            },
             wav: None,
         });
     }
@@ -102,54 +78,112 @@ pub fn take_sound(take: &Take, live: bool) -> Result<TakeSound, AddTakeError> {
     })
 }
 
-/// Makes `take` a sample of the session's sampler and adds an empty track named `name` that
-/// plays it, through `add_track(sample, name)` (the editor's undoable edit, or [`add_track`]).
-/// In a live session the take is shared (see the module doc). At the 16-track cap, with a full
-/// sampler or an empty take nothing changes.
-pub fn add_take(
-    params: &KeyboardiaParams,
+/// The takes service: adds takes to the grid, playing alone or shared with a live session.
+pub struct Takes {
+    /// Where the take's sound and its track go.
+    store: Arc<SessionStore>,
+    /// Shares the take when a live session is joined.
+    live: Arc<Live>,
+    /// What the last "Add Take to Grid" did, for the editor's record panel (taken once).
+    added: Mutex<Option<AddOutcome>>,
+}
+
+impl Takes {
+    /// The service over the plugin's store and live bridge.
+    pub fn new(store: Arc<SessionStore>, live: Arc<Live>) -> Self {
+        Self {
+            store,
+            live,
+            added: Mutex::new(None),
+        }
+    }
+
+    /// Makes `take` a sample of the session's sampler and adds an empty track named `name` that
+    /// plays it, through `add_track(sample, name)` (the editor's undoable edit, or
+    /// [`Takes::add_track`]). In a live session the take is shared (see the module doc). At the
+    /// 16-track cap, with a full sampler or an empty take nothing changes.
+    pub fn add_take(
+        &self,
+        take: &Take,
+        name: &str,
+        add_track: impl FnOnce(SampleId, &str) -> Result<TrackId, String>,
+    ) -> Result<Added, AddTakeError> {
+        add_take(&self.store, &self.live, take, name, add_track)
+    }
+
+    /// Adds an empty track at the end playing `sample`, sliced at `cuts` (frames into the
+    /// sample), straight to the session (no undo entry): the "Add Take to Grid" parameter's
+    /// way, with no editor around.
+    pub fn add_track(
+        &self,
+        sample: SampleId,
+        name: &str,
+        cuts: &[usize],
+    ) -> Result<TrackId, String> {
+        add_track(&self.store, sample, name, cuts)
+    }
+
+    /// "Add Take to Grid" (off the audio thread): adds the newest take, sliced at its detected
+    /// onsets (as the record panel would show them), waiting briefly for the audio thread to
+    /// copy it out. The outcome is left for the editor's record panel ([`Takes::take_added`]).
+    pub fn add_latest_take(&self, record: &RecordShared) {
+        let outcome = match record.latest_take(TAKE_COPY_TIMEOUT) {
+            Some(take) => {
+                let name = format!("Take {}", take.serial);
+                let cuts = keyboardia_engine::onsets::detect(&take.mono(), take.sample_rate_hz);
+                self.add_take(&take, &name, |id, name| self.add_track(id, name, &cuts))
+                    .map(|added| (take.serial, added))
+            }
+            None => Err(AddTakeError::NoTake),
+        };
+        *self.added.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+    }
+
+    /// Editor: what the last "Add Take to Grid" did, once.
+    pub fn take_added(&self) -> Option<AddOutcome> {
+        self.added.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+fn add_take(
+    store: &SessionStore,
+    live: &Live,
     take: &Take,
     name: &str,
     add_track: impl FnOnce(SampleId, &str) -> Result<TrackId, String>,
 ) -> Result<Added, AddTakeError> {
-    let store = &params.session;
     if take.is_empty() {
         return Err(AddTakeError::Empty);
     }
     if store.state().tracks.len() >= MAX_TRACKS {
         return Err(AddTakeError::TrackCap);
     }
-    let live = params.live.is_joined();
-    let sound = take_sound(take, live)?;
+    let joined = live.is_joined();
+    let sound = take_sound(take, joined)?;
     store
         .load_sample(sound.id.clone(), sound.buffer)
-        .ok_or(AddTakeError::SamplerFull)?;
+        .ok_or(AddTakeError::SamplerFull {
+            slots: MAX_SAMPLE_SLOTS,
+        })?;
     // The upload is queued before the track's edit, so the sync thread starts it first.
     if let Some(wav) = sound.wav {
-        let id = params
-            .live
-            .share_take(name, wav)
-            .map_err(AddTakeError::Share)?;
+        let id = live.share_take(name, wav).map_err(AddTakeError::Share)?;
         debug_assert_eq!(id, sound.id);
     }
     let track = add_track(sound.id.clone(), name).map_err(AddTakeError::Track)?;
     Ok(Added {
         track,
         sample: sound.id,
-        shared: live,
+        shared: joined,
     })
 }
 
-/// Adds an empty track at the end playing `sample`, sliced at `cuts` (frames into the sample),
-/// straight to the session (no undo entry): the "Add Take to Grid" parameter's way, with no
-/// editor around.
-pub fn add_track(
-    params: &KeyboardiaParams,
+fn add_track(
+    store: &SessionStore,
     sample: SampleId,
     name: &str,
     cuts: &[usize],
 ) -> Result<TrackId, String> {
-    let store = &params.session;
     let state = store.state();
     let keys = std::collections::hash_map::RandomState::new();
     let mut n = 0u64;
@@ -164,10 +198,10 @@ pub fn add_track(
     };
     let mut track = Track::new(
         id,
-        crate::editor::input::clean_name(name),
+        keyboardia_core::edit::clean_name(name),
         Instrument::Sample(sample),
     );
-    track.cuts = crate::editor::input::clean_cuts(cuts);
+    track.cuts = keyboardia_core::edit::clean_cuts(cuts);
     let op = Op::AddTrack {
         track: Box::new(track),
         index: None,
@@ -176,24 +210,6 @@ pub fn add_track(
         .apply(&op)
         .map_err(|e| format!("The track was not added: {e}"))?;
     Ok(id)
-}
-
-/// "Add Take to Grid" (off the audio thread): adds the newest take, sliced at its detected
-/// onsets (as the record panel would show them), waiting briefly for the audio thread to copy
-/// it out. The outcome is left for the editor's record panel.
-pub fn add_latest_take(params: &KeyboardiaParams, record: &crate::record::RecordShared) {
-    let outcome = match record.latest_take(TAKE_COPY_TIMEOUT) {
-        Some(take) => {
-            let name = format!("Take {}", take.serial);
-            let cuts = keyboardia_engine::onsets::detect(&take.mono(), take.sample_rate_hz);
-            add_take(params, &take, &name, |id, name| {
-                add_track(params, id, name, &cuts)
-            })
-            .map(|added| (take.serial, added))
-        }
-        None => Err(AddTakeError::NoTake),
-    };
-    record.set_added(outcome);
 }
 
 /// A fresh id for a take played alone (`rec-` and 16 random hex digits).
@@ -215,7 +231,8 @@ mod tests {
 
     #[test]
     fn the_footswitch_track_is_sliced_at_the_takes_onsets() {
-        let params = KeyboardiaParams::default();
+        let store = Arc::new(SessionStore::default());
+        let takes = Takes::new(store.clone(), Arc::new(Live::new(&store)));
         // Three decaying bursts in a second of silence.
         let hits = [4_800usize, 19_200, 33_600];
         let mut left = vec![0.0f32; 48_000];
@@ -232,11 +249,10 @@ mod tests {
             sample_rate_hz: 48_000.0,
         };
         let cuts = keyboardia_engine::onsets::detect(&take.mono(), take.sample_rate_hz);
-        let added = add_take(&params, &take, "Take 7", |id, name| {
-            add_track(&params, id, name, &cuts)
-        })
-        .unwrap();
-        let state = params.session.state();
+        let added = takes
+            .add_take(&take, "Take 7", |id, name| takes.add_track(id, name, &cuts))
+            .unwrap();
+        let state = store.state();
         let track = state.track(added.track).expect("the new track");
         assert_eq!(track.instrument, Instrument::Sample(added.sample));
         assert_eq!(track.cuts.len(), hits.len(), "{:?}", track.cuts);

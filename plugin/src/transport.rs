@@ -47,11 +47,6 @@ impl Transport {
         self.sixteenth.load(Ordering::Relaxed)
     }
 
-    /// The step a track of `step_count` steps plays at 16th-note counter `sixteenth`.
-    pub fn step_of(sixteenth: u64, step_count: u8) -> u8 {
-        (sixteenth % u64::from(step_count.max(1))) as u8
-    }
-
     /// Whether the sequencer ran in the last block.
     pub fn playing(&self) -> bool {
         self.playing.load(Ordering::Acquire)
@@ -77,7 +72,7 @@ mod tests {
         let t = Transport::new(true);
         // Beat 4.25 is 16th number 17.
         t.publish(4.25);
-        let at = |count| Transport::step_of(t.sixteenth(), count);
+        let at = |count| keyboardia_ui::host::step_of(t.sixteenth(), count);
         assert_eq!((at(16), at(12), at(64), at(1)), (1, 5, 17, 0));
         assert!(t.playing());
         t.publish_stopped();

@@ -1,13 +1,13 @@
 //! Harness for the editor tests: a private Xvfb display, screenshots through ImageMagick's
 //! `import`, and an analysis that finds the step grid's cells by their known colours (the
-//! constants in `plugin/src/editor/grid.rs`), so a test can count tracks, steps, on-steps, locks
+//! constants in `ui/src/grid.rs`), so a test can count tracks, steps, on-steps, locks
 //! and playheads in a real rendered frame.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// `plugin/src/editor/grid.rs` `colors::OFF`.
+/// `ui/src/grid.rs` `colors::OFF`.
 pub const OFF: [u8; 3] = [52, 57, 68];
 /// `colors::OFF_BEAT`.
 pub const OFF_BEAT: [u8; 3] = [70, 76, 90];

@@ -2,15 +2,12 @@
 //! connection state, the players present (each with a colour), and shared samples with their
 //! progress. Decisions ([`SessionBar::join_target`]) are unit tested without a window.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use egui::{Color32, RichText};
 use keyboardia_core::{SessionId, TrackId};
-use keyboardia_sync::{parse_invite, ConnectionState, DEFAULT_SERVER};
 
-use crate::live::{Joined, Status, Transfer, FLASH};
-use crate::params::KeyboardiaParams;
+use crate::host::{Connection, LiveError, LiveSession, Status, Transfer, FLASH};
 
 /// The player palette (index = the colour the room assigns).
 pub const PALETTE: [Color32; 16] = [
@@ -64,10 +61,11 @@ pub struct SessionBar {
     pub message: Option<String>,
 }
 
-impl Default for SessionBar {
-    fn default() -> Self {
+impl SessionBar {
+    /// A bar offering `server` (the host's default).
+    pub fn new(server: String) -> Self {
         Self {
-            server: DEFAULT_SERVER.into(),
+            server,
             name: "player".into(),
             join_text: String::new(),
             sample_path: String::new(),
@@ -78,39 +76,36 @@ impl Default for SessionBar {
 
 impl SessionBar {
     /// What "Join" would join: the server the link names (else the server field) and the id.
-    pub fn join_target(&self) -> Result<(String, SessionId), String> {
-        let (server, id) = parse_invite(&self.join_text)
-            .map_err(|_| "paste an invite link (…/s/<id>) or a session id".to_string())?;
-        Ok((
-            server.map_or_else(|| self.server.trim().to_string(), |s| s.base().to_string()),
-            id,
-        ))
+    pub fn join_target(&self, live: &dyn LiveSession) -> Result<(String, SessionId), LiveError> {
+        let (server, id) = live.parse_invite(&self.join_text).map_err(|_| {
+            LiveError("paste an invite link (…/s/<id>) or a session id".to_string())
+        })?;
+        Ok((server.unwrap_or_else(|| self.server.trim().to_string()), id))
     }
 
-    fn report(&mut self, result: Result<String, String>) {
+    fn report(&mut self, result: Result<String, LiveError>) {
         self.message = Some(match result {
             Ok(m) => m,
             Err(e) => format!("⚠ {e}"),
         });
     }
 
-    /// Draws the bar. `params` holds the live session.
-    pub fn ui(&mut self, ui: &mut egui::Ui, params: &Arc<KeyboardiaParams>) {
-        let live = &params.live;
+    /// Draws the bar over the live session `live`.
+    pub fn ui(&mut self, ui: &mut egui::Ui, live: &dyn LiveSession) {
         let status = live.status();
         ui.horizontal_wrapped(|ui| {
             ui.label("Server");
             ui.add(egui::TextEdit::singleline(&mut self.server).desired_width(150.0));
             ui.label("Name");
             ui.add(egui::TextEdit::singleline(&mut self.name).desired_width(80.0));
-            if status.joined.is_none() {
+            if status.session.is_none() {
                 if ui
                     .button("New session")
                     .on_hover_text("Share this pattern in a new live session")
                     .clicked()
                 {
                     let r = live
-                        .create(params, self.server.trim(), self.name.trim())
+                        .create(self.server.trim(), self.name.trim())
                         .map(|id| format!("created session {id}"));
                     self.report(r);
                 }
@@ -120,14 +115,8 @@ impl SessionBar {
                         .desired_width(220.0),
                 );
                 if ui.button("Join").clicked() {
-                    let r = self.join_target().and_then(|(server, session)| {
-                        let joined = Joined {
-                            server,
-                            session,
-                            name: self.name.trim().into(),
-                            pending: vec![],
-                        };
-                        live.join(params, joined)
+                    let r = self.join_target(live).and_then(|(server, session)| {
+                        live.join(&server, session, self.name.trim())
                             .map(|_| format!("joining {session}"))
                     });
                     self.report(r);
@@ -144,7 +133,7 @@ impl SessionBar {
                     .on_hover_text("Continue in a copy of this session")
                     .clicked()
                 {
-                    let r = live.fork(params).map(|id| format!("forked into {id}"));
+                    let r = live.fork().map(|id| format!("forked into {id}"));
                     self.report(r);
                 }
                 if ui.button("Leave").clicked() {
@@ -153,7 +142,7 @@ impl SessionBar {
                 }
             }
         });
-        if status.joined.is_some() {
+        if status.session.is_some() {
             ui.horizontal_wrapped(|ui| {
                 connection_label(ui, &status);
                 for p in &status.players {
@@ -172,7 +161,7 @@ impl SessionBar {
                         .desired_width(180.0),
                 );
                 if ui.button("Share sample").clicked() {
-                    let r = share(params, &self.sample_path);
+                    let r = live.share_sample_file(&self.sample_path);
                     self.report(r);
                 }
                 for (name, t) in &status.transfers {
@@ -186,31 +175,13 @@ impl SessionBar {
     }
 }
 
-fn share(params: &KeyboardiaParams, path: &str) -> Result<String, String> {
-    let path = std::path::Path::new(path.trim());
-    let wav = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    // Check it here, so a file the server would refuse is reported at once.
-    keyboardia_core::audio::validate_sample(&wav, None).map_err(|e| e.to_string())?;
-    let name: String = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("sample")
-        .chars()
-        .take(32)
-        .collect();
-    params.live.share_sample(&name, wav)?;
-    Ok(format!("sharing {name}"))
-}
-
 fn connection_label(ui: &mut egui::Ui, status: &Status) {
     let (text, color) = match &status.connection {
-        Some(ConnectionState::Joined { .. }) => {
-            ("● live".to_string(), Color32::from_rgb(0x51, 0xcf, 0x66))
-        }
-        Some(ConnectionState::Connecting { attempt }) => {
+        Some(Connection::Joined) => ("● live".to_string(), Color32::from_rgb(0x51, 0xcf, 0x66)),
+        Some(Connection::Connecting { attempt }) => {
             (format!("connecting (try {})", attempt + 1), Color32::YELLOW)
         }
-        Some(ConnectionState::Offline { error, retry_in }) => (
+        Some(Connection::Offline { error, retry_in }) => (
             format!(
                 "offline, retrying in {:.1} s: {error}",
                 retry_in.as_secs_f32()
@@ -244,30 +215,7 @@ fn transfer_text(name: &str, t: &Transfer) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::Flash;
-
-    #[test]
-    fn join_accepts_links_and_ids() {
-        let id = "6f2d8bcd-0b14-46ae-9f2d-8bcd0b1476ae";
-        let mut bar = SessionBar {
-            join_text: format!("https://keyboardia.example/s/{id}"),
-            ..SessionBar::default()
-        };
-        assert_eq!(
-            bar.join_target().unwrap(),
-            (
-                "https://keyboardia.example".to_string(),
-                id.parse().unwrap()
-            )
-        );
-        bar.join_text = format!("  {id} ");
-        assert_eq!(
-            bar.join_target().unwrap(),
-            (DEFAULT_SERVER.to_string(), id.parse().unwrap())
-        );
-        bar.join_text = "not a link".into();
-        assert!(bar.join_target().is_err());
-    }
+    use crate::host::Flash;
 
     #[test]
     fn flashes_fade_and_match_their_cell() {

@@ -1,0 +1,471 @@
+//! The editor's logic without a window: what a click, a drag or a key does, as core ops sent to
+//! the session (the same ops the network carries), with undo and redo of this player's own edits.
+//! The egui code in the `editor` module only draws and forwards input here, so all of this is unit
+//! tested. The rules that make valid ops live in core ([`keyboardia_core::edit`]).
+
+use keyboardia_core::edit::{clean_name, slice_count};
+use keyboardia_core::{
+    BuiltinSound, Change, Instrument, Lock, LockKind, Op, OpError, SampleId, SessionState, Track,
+    TrackId, MAX_TRACKS, STEP_COUNT_RANGE,
+};
+
+use crate::host::{OpSink, Transport, TRACK_CAP_NOTICE};
+use crate::undo::{Entry, UndoStack};
+
+/// A keyboard command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Space: start or stop the internal clock.
+    PlayStop,
+    /// Ctrl+Z.
+    Undo,
+    /// Ctrl+Shift+Z or Ctrl+Y.
+    Redo,
+    /// Escape: close the lock editor.
+    CloseLockEditor,
+    /// Delete or Backspace: clear every lock of the step in the lock editor.
+    ClearLocks,
+}
+
+/// Maps a key press to a command. `text_focused` is true while a text field has the keyboard, so
+/// typing a space into a track name does not start playback.
+pub fn shortcut(key: egui::Key, mods: egui::Modifiers, text_focused: bool) -> Option<Command> {
+    use egui::Key;
+    if text_focused && key != Key::Escape {
+        // Typing (and the text field's own undo) belongs to the field.
+        return None;
+    }
+    match key {
+        Key::Space if !mods.any() => Some(Command::PlayStop),
+        Key::Z if mods.command && mods.shift => Some(Command::Redo),
+        Key::Z if mods.command => Some(Command::Undo),
+        Key::Y if mods.command => Some(Command::Redo),
+        Key::Escape => Some(Command::CloseLockEditor),
+        Key::Delete | Key::Backspace if !mods.any() => Some(Command::ClearLocks),
+        _ => None,
+    }
+}
+
+/// The locks the lock editor offers for a step of `track`: every kind, except the slice lock
+/// on tracks that have no slices to pick from.
+pub fn lock_kinds(track: &Track) -> impl Iterator<Item = LockKind> {
+    let slices = slice_count(track) > 0;
+    LockKind::ALL
+        .into_iter()
+        .filter(move |k| *k != LockKind::Slice || slices)
+}
+
+/// The editor's state and logic.
+pub struct Controller {
+    /// The editor's copy of the session: updated by its own ops at once, refreshed from the
+    /// shared session every frame (other editors, host state loads).
+    state: SessionState,
+    /// This player's undoable gestures.
+    undo: UndoStack,
+    /// The step whose parameter-lock editor is open (shift+click), by track id and step index.
+    lock_target: Option<(TrackId, u8)>,
+    /// A message for the user (e.g. the track cap), shown until the next edit.
+    notice: Option<String>,
+    /// Random numbers for new track ids (core draws none itself).
+    random: Box<dyn FnMut() -> u64 + Send>,
+}
+
+impl Controller {
+    /// A controller over `state`, drawing track ids from `random`.
+    pub fn new(state: SessionState, random: Box<dyn FnMut() -> u64 + Send>) -> Self {
+        Self {
+            state,
+            undo: UndoStack::default(),
+            lock_target: None,
+            notice: None,
+            random,
+        }
+    }
+
+    /// A controller whose track ids come from the std library's random hasher keys.
+    pub fn with_os_random(state: SessionState) -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        let keys = std::collections::hash_map::RandomState::new();
+        let mut counter = 0u64;
+        Self::new(
+            state,
+            Box::new(move || {
+                counter += 1;
+                let mut h = keys.build_hasher();
+                h.write_u64(counter);
+                h.finish()
+            }),
+        )
+    }
+
+    pub fn state(&self) -> &SessionState {
+        &self.state
+    }
+
+    /// Takes the shared session's current state (called once per frame).
+    pub fn refresh(&mut self, state: SessionState) {
+        if let Some((tr, _)) = self.lock_target {
+            if state.track(tr).is_none() {
+                self.lock_target = None;
+            }
+        }
+        self.state = state;
+    }
+
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    pub fn dismiss_notice(&mut self) {
+        self.notice = None;
+    }
+
+    pub fn lock_target(&self) -> Option<(TrackId, u8)> {
+        self.lock_target
+    }
+
+    pub fn close_lock_editor(&mut self) {
+        self.lock_target = None;
+    }
+
+    pub fn can_undo(&self) -> bool {
+        self.undo.can_undo()
+    }
+
+    pub fn can_redo(&self) -> bool {
+        self.undo.can_redo()
+    }
+
+    /// Number of finished gestures that can be undone.
+    pub fn undo_depth(&self) -> usize {
+        self.undo.undo_len()
+    }
+
+    /// Applies `op` here and in the shared session and records it for undo, as part of gesture
+    /// `gesture` (a drag) or on its own. Returns whether anything changed; an op that changes
+    /// nothing is neither sent nor recorded.
+    pub fn edit(
+        &mut self,
+        sink: &dyn OpSink,
+        op: Op,
+        gesture: Option<u64>,
+    ) -> Result<bool, OpError> {
+        let Some(revert) = self.apply_and_send(sink, &op)? else {
+            return Ok(false);
+        };
+        self.undo.record(op, revert, gesture);
+        Ok(true)
+    }
+
+    /// Like [`Controller::edit`], but the op joins the last undo entry: it completes the gesture
+    /// before it (the cut points of the track "Add to grid" just added), so one undo takes both
+    /// back.
+    pub fn amend(&mut self, sink: &dyn OpSink, op: Op) -> Result<bool, OpError> {
+        let Some(revert) = self.apply_and_send(sink, &op)? else {
+            return Ok(false);
+        };
+        self.undo.amend(op, revert);
+        Ok(true)
+    }
+
+    /// Applies `op` here, then in the shared session. Returns the op reverting it, or `None`
+    /// when it changes nothing (then nothing is sent).
+    fn apply_and_send(&mut self, sink: &dyn OpSink, op: &Op) -> Result<Option<Op>, OpError> {
+        let applied = match self.state.apply(op) {
+            Ok(a) => a,
+            Err(e) => {
+                self.notice = Some(format!("Edit refused: {e}"));
+                return Err(e);
+            }
+        };
+        if applied.change == Change::Nothing {
+            return Ok(None);
+        }
+        if let Err(e) = sink.send(op) {
+            // The shared session refused it (it changed under us): put our copy back.
+            let _ = self.state.apply(&applied.undo);
+            self.notice = Some(format!("Edit refused: {e}"));
+            return Err(e);
+        }
+        self.notice = None;
+        Ok(Some(applied.undo))
+    }
+
+    /// Ends a drag: its ops become one undo entry.
+    pub fn end_gesture(&mut self) {
+        self.undo.close();
+    }
+
+    /// A slider this frame: when its value changed, sends `op()` (the op setting the new value)
+    /// as part of the slider's gesture, so a whole drag is one undo entry; the gesture ends when
+    /// the drag stops. A click or key press on the slider is a gesture of its own.
+    pub fn slider_edit(
+        &mut self,
+        sink: &dyn OpSink,
+        response: &egui::Response,
+        op: impl FnOnce() -> Op,
+    ) {
+        if response.changed() {
+            let _ = self.edit(sink, op(), Some(response.id.value()));
+            if !response.dragged() {
+                self.end_gesture();
+            }
+        }
+        if response.drag_stopped() {
+            self.end_gesture();
+        }
+    }
+
+    /// A click on step `step` of `track`: toggles it (an absolute set-step with the new value);
+    /// with shift it opens the step's lock editor instead.
+    pub fn click_cell(&mut self, sink: &dyn OpSink, track: TrackId, step: u8, shift: bool) {
+        if shift {
+            self.lock_target = Some((track, step));
+            return;
+        }
+        let Some(on) = self
+            .state
+            .track(track)
+            .and_then(|t| t.steps.get(step as usize))
+            .map(|s| s.on)
+        else {
+            return;
+        };
+        let _ = self.edit(
+            sink,
+            Op::SetStep {
+                tr: track,
+                s: step,
+                on: !on,
+            },
+            None,
+        );
+    }
+
+    /// Lock editor: sets a lock of the open step (`gesture` groups a slider drag).
+    pub fn set_lock(&mut self, sink: &dyn OpSink, lock: Lock, gesture: Option<u64>) {
+        if let Some((tr, s)) = self.lock_target {
+            let _ = self.edit(sink, Op::SetLock { tr, s, lock }, gesture);
+        }
+    }
+
+    /// Lock editor: clears a lock of the open step.
+    pub fn clear_lock(&mut self, sink: &dyn OpSink, kind: LockKind) {
+        if let Some((tr, s)) = self.lock_target {
+            let _ = self.edit(sink, Op::ClearLock { tr, s, k: kind }, None);
+        }
+    }
+
+    /// Lock editor: clears every lock of the open step as one undo entry.
+    pub fn clear_all_locks(&mut self, sink: &dyn OpSink) {
+        let Some((tr, s)) = self.lock_target else {
+            return;
+        };
+        let gesture = u64::from(s) << 32 | 0xC1EA;
+        for k in LockKind::ALL {
+            let _ = self.edit(sink, Op::ClearLock { tr, s, k }, Some(gesture));
+        }
+        self.undo.close();
+    }
+
+    /// Lock editor: sets the open step's velocity.
+    pub fn set_velocity(&mut self, sink: &dyn OpSink, v: u8, gesture: Option<u64>) {
+        if let Some((tr, s)) = self.lock_target {
+            let _ = self.edit(sink, Op::SetVelocity { tr, s, v }, gesture);
+        }
+    }
+
+    /// Sets a track's step count (a preset button or the custom value).
+    pub fn set_step_count(&mut self, sink: &dyn OpSink, tr: TrackId, v: u8) {
+        let v = v.clamp(*STEP_COUNT_RANGE.start(), *STEP_COUNT_RANGE.end());
+        let _ = self.edit(sink, Op::SetStepCount { tr, v }, None);
+    }
+
+    /// Renames a track (the text is cleaned to what core accepts).
+    pub fn rename(&mut self, sink: &dyn OpSink, tr: TrackId, text: &str) {
+        let _ = self.edit(
+            sink,
+            Op::SetName {
+                tr,
+                v: clean_name(text),
+            },
+            None,
+        );
+    }
+
+    /// Adds a track at the end playing the first built-in sound no track uses yet. At the cap it
+    /// sends nothing and sets [`TRACK_CAP_NOTICE`].
+    pub fn add_track(&mut self, sink: &dyn OpSink) -> Option<TrackId> {
+        if self.state.tracks.len() >= MAX_TRACKS {
+            self.notice = Some(TRACK_CAP_NOTICE.to_owned());
+            return None;
+        }
+        let sound = BuiltinSound::ALL
+            .iter()
+            .copied()
+            .find(|s| {
+                !self
+                    .state
+                    .tracks
+                    .iter()
+                    .any(|t| t.instrument == Instrument::Sound(*s))
+            })
+            .unwrap_or(BuiltinSound::Kick);
+        self.add_track_playing(sink, sound.label(), Instrument::Sound(sound))
+    }
+
+    /// Adds an empty track at the end playing the sample `sample` (a recorded take), named
+    /// `name`. At the cap it sends nothing and sets [`TRACK_CAP_NOTICE`].
+    pub fn add_sample_track(
+        &mut self,
+        sink: &dyn OpSink,
+        sample: SampleId,
+        name: &str,
+    ) -> Option<TrackId> {
+        if self.state.tracks.len() >= MAX_TRACKS {
+            self.notice = Some(TRACK_CAP_NOTICE.to_owned());
+            return None;
+        }
+        self.add_track_playing(sink, &clean_name(name), Instrument::Sample(sample))
+    }
+
+    /// Whether another track fits (the 16-track cap); sets [`TRACK_CAP_NOTICE`] if not.
+    pub fn check_track_room(&mut self) -> bool {
+        let room = self.state.tracks.len() < MAX_TRACKS;
+        if !room {
+            self.notice = Some(TRACK_CAP_NOTICE.to_owned());
+        }
+        room
+    }
+
+    fn add_track_playing(
+        &mut self,
+        sink: &dyn OpSink,
+        name: &str,
+        instrument: Instrument,
+    ) -> Option<TrackId> {
+        let id = loop {
+            let id = TrackId::from_random((self.random)());
+            if self.state.track(id).is_none() {
+                break id;
+            }
+        };
+        let track = Track::new(id, name, instrument);
+        let op = Op::AddTrack {
+            track: Box::new(track),
+            index: None,
+        };
+        self.edit(sink, op, None).ok().map(|_| id)
+    }
+
+    /// Lays the slices of sample track `tr` across its steps: for each slice `i` (one per cut
+    /// point), step `i` on and locked to slice `i`; as one undo entry. The step count grows to
+    /// the smallest preset (16, 32, 64) that holds every slice, never shrinks; the other steps,
+    /// velocities and other locks stay as they are. Returns how many slices were laid; 0 (and a
+    /// notice, nothing sent) when the track is not a sample track with cut points.
+    pub fn lay_slices(&mut self, sink: &dyn OpSink, tr: TrackId) -> usize {
+        let Some(ops) = keyboardia_core::edit::lay_slices(&self.state, tr) else {
+            if self.state.track(tr).is_some() {
+                self.notice =
+                    Some("Only a sample track with cut points has slices to lay out.".to_owned());
+            }
+            return 0;
+        };
+        /// Groups the batch into one undo entry.
+        const GESTURE: u64 = 0x0051_1CE5;
+        self.undo.close();
+        let n = self
+            .state
+            .track(tr)
+            .map_or(0, keyboardia_core::edit::slice_count);
+        for op in ops {
+            let _ = self.edit(sink, op, Some(GESTURE));
+        }
+        self.undo.close();
+        n
+    }
+
+    /// Deletes a track (undo puts it back where it was, steps and all).
+    pub fn delete_track(&mut self, sink: &dyn OpSink, tr: TrackId) {
+        if self.lock_target.is_some_and(|(t, _)| t == tr) {
+            self.lock_target = None;
+        }
+        let _ = self.edit(sink, Op::DeleteTrack { tr }, None);
+    }
+
+    /// Undoes this player's last gesture.
+    pub fn undo(&mut self, sink: &dyn OpSink) -> bool {
+        let Some(entry) = self.undo.pop_undo() else {
+            return false;
+        };
+        for (_, revert) in entry.ops.iter().rev() {
+            self.replay(sink, revert);
+        }
+        self.undo.push_redo(entry);
+        true
+    }
+
+    /// Redoes the last undone gesture.
+    pub fn redo(&mut self, sink: &dyn OpSink) -> bool {
+        let Some(entry) = self.undo.pop_redo() else {
+            return false;
+        };
+        let mut again = Entry::default();
+        for (forward, _) in &entry.ops {
+            if let Some(revert) = self.replay(sink, forward) {
+                again.ops.push((forward.clone(), revert));
+            }
+        }
+        if !again.ops.is_empty() {
+            self.undo.push_undo(again);
+        }
+        true
+    }
+
+    /// Applies an undo/redo op here and in the shared session; returns the op reverting it.
+    fn replay(&mut self, sink: &dyn OpSink, op: &Op) -> Option<Op> {
+        let applied = match self.state.apply(op) {
+            Ok(a) => a,
+            Err(e) => {
+                // Someone else changed what this op refers to (e.g. deleted the track).
+                self.notice = Some(format!("Could not undo/redo one edit: {e}"));
+                return None;
+            }
+        };
+        if let Err(e) = sink.send(op) {
+            let _ = self.state.apply(&applied.undo);
+            self.notice = Some(format!("Could not undo/redo one edit: {e}"));
+            return None;
+        }
+        Some(applied.undo)
+    }
+
+    /// Runs a keyboard command. Play/stop only acts on the internal clock (`host_clock` false);
+    /// under a host's transport the host decides.
+    pub fn command(
+        &mut self,
+        sink: &dyn OpSink,
+        transport: &dyn Transport,
+        host_clock: bool,
+        cmd: Command,
+    ) {
+        match cmd {
+            Command::PlayStop => {
+                if !host_clock {
+                    transport.set_run(!transport.run());
+                }
+            }
+            Command::Undo => {
+                self.undo(sink);
+            }
+            Command::Redo => {
+                self.redo(sink);
+            }
+            Command::CloseLockEditor => self.close_lock_editor(),
+            Command::ClearLocks => self.clear_all_locks(sink),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,327 @@
+//! What the editor needs from whoever hosts it (the plugin today, a browser app later), as small
+//! traits, and the plain types that cross them. The editor never sees a plugin framework, an
+//! audio thread, a network or a file system: everything it reads or commands goes through
+//! [`Host`].
+
+use std::time::{Duration, Instant};
+
+use keyboardia_core::protocol::{Player, PlayerId};
+use keyboardia_core::{Op, OpError, SampleId, SessionId, SessionState, TrackId};
+
+/// Where edits go: the host's session store (which hands them to the audio thread and, in a
+/// live session, to the room).
+pub trait OpSink {
+    /// Applies `op` to the shared session; an error leaves it untouched.
+    fn send(&self, op: &Op) -> Result<(), OpError>;
+}
+
+/// The session store as the editor sees it.
+pub trait Store: OpSink {
+    /// A copy of the session.
+    fn state(&self) -> SessionState;
+    /// The samples the sampler holds, in slot order (the sound picker offers them).
+    fn sample_ids(&self) -> Vec<SampleId>;
+}
+
+/// Playheads from the audio side, and the local play/stop request to it.
+pub trait Transport {
+    /// Whether the sequencer ran in the last block.
+    fn playing(&self) -> bool;
+    /// The global 16th-note counter of the last block (track `t` plays
+    /// `sixteenth % t.step_count`; see [`step_of`]).
+    fn sixteenth(&self) -> u64;
+    /// The local play request.
+    fn run(&self) -> bool;
+    /// Sets the local play request (it starts and stops the internal clock).
+    fn set_run(&self, run: bool);
+}
+
+/// The step a track of `step_count` steps plays at 16th-note counter `sixteenth`.
+pub fn step_of(sixteenth: u64, step_count: u8) -> u8 {
+    (sixteenth % u64::from(step_count.max(1))) as u8
+}
+
+/// Where the beat comes from (the host's clock parameter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockMode {
+    /// The host's transport (a DAW's).
+    Host,
+    /// The free-running internal clock (Play here starts it).
+    Internal,
+    /// The live session's shared timeline.
+    Session,
+}
+
+impl ClockMode {
+    /// Every mode, in the order the clock menu lists them.
+    pub const ALL: [ClockMode; 3] = [ClockMode::Host, ClockMode::Internal, ClockMode::Session];
+
+    /// The name the clock menu shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            ClockMode::Host => "Host",
+            ClockMode::Internal => "Internal",
+            ClockMode::Session => "Session",
+        }
+    }
+}
+
+/// This player's own settings, which are the host's parameters (automatable, not shared).
+pub trait Settings {
+    /// Whether the host is the standalone app (its internal clock always drives, or the
+    /// session's once joined; there is no clock menu).
+    fn standalone(&self) -> bool;
+    /// The clock parameter.
+    fn clock(&self) -> ClockMode;
+    /// Sets the clock parameter (as one gesture the host records).
+    fn set_clock(&self, mode: ClockMode);
+    /// Track slot `slot`'s mute parameter.
+    fn mute(&self, slot: usize) -> bool;
+    /// Sets track slot `slot`'s mute parameter.
+    fn set_mute(&self, slot: usize, on: bool);
+    /// Track slot `slot`'s solo parameter.
+    fn solo(&self, slot: usize) -> bool;
+    /// Sets track slot `slot`'s solo parameter.
+    fn set_solo(&self, slot: usize, on: bool);
+}
+
+/// How long a cell another player changed stays highlighted.
+pub const FLASH: Duration = Duration::from_millis(600);
+
+/// A cell another player changed, for a brief flash.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Flash {
+    /// The track changed.
+    pub track: TrackId,
+    /// `None` when the whole track changed.
+    pub step: Option<u8>,
+    /// The player's palette colour.
+    pub color: u8,
+    /// When it changed (the flash fades over [`FLASH`]).
+    pub at: Instant,
+}
+
+/// A shared sample on its way, for the session bar.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Transfer {
+    /// Uploading: `sent` of `total` bytes (`total` 0: not started).
+    Uploading { sent: usize, total: usize },
+    /// In the session under this id.
+    Uploaded(SampleId),
+    /// Fetched and in the sampler under this id.
+    Downloaded(SampleId),
+    /// Failed; `retrying` when another attempt follows.
+    Failed { error: String, retrying: bool },
+}
+
+/// The connection to the live room.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Connection {
+    /// Connecting, attempt `attempt` (from 0).
+    Connecting { attempt: u32 },
+    /// In the room.
+    Joined,
+    /// Not connected; the next attempt is in `retry_in`.
+    Offline { error: String, retry_in: Duration },
+}
+
+/// What the session bar shows of the live session.
+#[derive(Clone, Debug, Default)]
+pub struct Status {
+    /// The joined session (`None` when playing alone).
+    pub session: Option<SessionId>,
+    /// The connection, once the sync side reported one.
+    pub connection: Option<Connection>,
+    /// This player, once in the room.
+    pub you: Option<PlayerId>,
+    /// The players present.
+    pub players: Vec<Player>,
+    /// Cells other players changed recently.
+    pub flashes: Vec<Flash>,
+    /// Shared samples by name, newest last.
+    pub transfers: Vec<(String, Transfer)>,
+    /// Recorded takes this player shares, by sample id, newest last.
+    pub uploads: Vec<(SampleId, Transfer)>,
+    /// The last error to show (refused edit, failed REST call, ...).
+    pub error: Option<String>,
+}
+
+impl Status {
+    /// The name a shared sample came with, if this player saw it travel.
+    pub fn sample_name(&self, id: &SampleId) -> Option<&str> {
+        self.transfers.iter().find_map(|(name, t)| match t {
+            Transfer::Uploaded(s) | Transfer::Downloaded(s) if s == id => Some(name.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Where the upload of a shared take stands.
+    pub fn upload_of(&self, id: &SampleId) -> Option<&Transfer> {
+        self.uploads
+            .iter()
+            .find_map(|(s, t)| (s == id).then_some(t))
+    }
+}
+
+/// Why a live-session command failed: the message the user reads.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct LiveError(pub String);
+
+/// The live session: its status and the session bar's commands.
+pub trait LiveSession {
+    /// A copy of the status (flashes older than [`FLASH`] dropped).
+    fn status(&self) -> Status;
+    /// Whether a session is joined.
+    fn is_joined(&self) -> bool;
+    /// Whether the shared timeline plays (`None` until the session's clock is known).
+    fn timeline_playing(&self) -> Option<bool>;
+    /// The link other players paste to join.
+    fn invite_link(&self) -> Option<String>;
+    /// The server a fresh session bar offers.
+    fn default_server(&self) -> String;
+    /// Reads an invite link or a bare session id: the server it names (if any) and the id.
+    fn parse_invite(&self, text: &str) -> Result<(Option<String>, SessionId), LiveError>;
+    /// Creates a session on `server` holding the current pattern, and joins it.
+    fn create(&self, server: &str, name: &str) -> Result<SessionId, LiveError>;
+    /// Joins `session` on `server` as `name`.
+    fn join(&self, server: &str, session: SessionId, name: &str) -> Result<(), LiveError>;
+    /// Forks the joined session and joins the fork.
+    fn fork(&self) -> Result<SessionId, LiveError>;
+    /// Leaves the session; the pattern stays.
+    fn leave(&self);
+    /// Starts or stops the shared transport.
+    fn set_playing(&self, playing: bool);
+    /// Shares the WAV file at `path` with the session; on success, what to tell the user.
+    fn share_sample_file(&self, path: &str) -> Result<String, LiveError>;
+}
+
+/// A finished take, as the editor receives it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Take {
+    /// Which take this is (the recorder's take serial when it was copied).
+    pub serial: u64,
+    /// Left input channel.
+    pub left: Vec<f32>,
+    /// Right input channel (a copy of the left one for a mono input).
+    pub right: Vec<f32>,
+    /// The rate it was recorded at, in Hz.
+    pub sample_rate_hz: f32,
+}
+
+impl Take {
+    /// Frames in the take.
+    pub fn len(&self) -> usize {
+        self.left.len()
+    }
+
+    /// Whether the take has no frames.
+    pub fn is_empty(&self) -> bool {
+        self.left.is_empty()
+    }
+
+    /// The take mixed to mono (what a sample track plays).
+    pub fn mono(&self) -> Vec<f32> {
+        self.left
+            .iter()
+            .zip(&self.right)
+            .map(|(l, r)| 0.5 * (l + r))
+            .collect()
+    }
+}
+
+/// The message shown when a track is added to a full session.
+pub const TRACK_CAP_NOTICE: &str = "All 16 tracks are in use: delete one to add another.";
+
+/// What adding a take did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Added {
+    /// The new track.
+    pub track: TrackId,
+    /// The sample it plays.
+    pub sample: SampleId,
+    /// Whether the take is being shared with a live session.
+    pub shared: bool,
+}
+
+/// Why a take could not be added; the message is what the user reads.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum AddTakeError {
+    #[error("The take is empty.")]
+    Empty,
+    #[error("There is no take to add yet.")]
+    NoTake,
+    #[error("{TRACK_CAP_NOTICE}")]
+    TrackCap,
+    #[error("The sampler is full ({slots} sounds): no room for this take.")]
+    SamplerFull {
+        /// How many sounds the sampler holds.
+        slots: usize,
+    },
+    /// The take could not be handed to the live session.
+    #[error("{0}")]
+    Share(String),
+    /// The new track was refused.
+    #[error("{0}")]
+    Track(String),
+}
+
+/// What adding take `serial` did (or why it could not).
+pub type AddOutcome = Result<(u64, Added), AddTakeError>;
+
+/// Adds the track a take plays, given the take's sample id and the track's name (the editor
+/// passes its undoable edit).
+pub type AddTrack<'a> = &'a mut dyn FnMut(SampleId, &str) -> Result<TrackId, String>;
+
+/// The recorder: the Record button, the input meter, the latest take, preview, and adding a
+/// take to the grid.
+pub trait Recorder {
+    /// Holds (true) or releases (false) the Record button.
+    fn set_hold(&self, hold: bool);
+    /// Plays the last take from its start.
+    fn request_preview(&self);
+    /// Plays frames `start..end` of the last take (one slice).
+    fn request_preview_range(&self, start: usize, end: usize);
+    /// Whether a take is being recorded.
+    fn recording(&self) -> bool;
+    /// Whether the preview plays.
+    fn previewing(&self) -> bool;
+    /// Frames captured in the current or last take.
+    fn take_frames(&self) -> usize;
+    /// Number of finished takes (the latest take's serial; 0: none yet).
+    fn take_serial(&self) -> u64;
+    /// The capture's sample rate in Hz.
+    fn sample_rate_hz(&self) -> f32;
+    /// The longest take, in seconds.
+    fn max_take_s(&self) -> f64;
+    /// Input peak level (linear).
+    fn input_peak(&self) -> f32;
+    /// The latest take once it is available (once per take).
+    fn poll_take(&self) -> Option<Take>;
+    /// Where transient detection cuts `take` (frames, ascending).
+    fn onsets(&self, take: &Take) -> Vec<usize>;
+    /// Makes `take` a sample of the sampler and adds the track playing it through `add_track`
+    /// (shared with a live session when joined). Nothing changes on an error.
+    fn add_take(
+        &self,
+        take: &Take,
+        name: &str,
+        add_track: AddTrack<'_>,
+    ) -> Result<Added, AddTakeError>;
+    /// What the last "Add Take to Grid" without the editor (the host's footswitch) did, once.
+    fn take_added(&self) -> Option<AddOutcome>;
+}
+
+/// Everything the editor draws over: one handle per concern.
+pub trait Host {
+    /// The session every edit goes through.
+    fn store(&self) -> &dyn Store;
+    /// Playheads and play/stop.
+    fn transport(&self) -> &dyn Transport;
+    /// The host's parameters the editor shows (clock, mute, solo).
+    fn settings(&self) -> &dyn Settings;
+    /// The live session.
+    fn live(&self) -> &dyn LiveSession;
+    /// The recorder.
+    fn recorder(&self) -> &dyn Recorder;
+}

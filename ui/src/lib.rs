@@ -1,0 +1,26 @@
+//! Keyboardia's editor, in egui only: the transport bar, the step grid, the parameter-lock
+//! editor, the session bar and the record panel.
+//!
+//! It draws over a host ([`host::Host`]): the session store every edit goes through, the
+//! transport's playheads, this player's parameters (clock, mute, solo), the live session and the
+//! recorder. It has no plugin framework, audio thread, network or file system of its own, so the
+//! plugin hosts it (through nice-plug-egui) and a browser app can host it too.
+//!
+//! - [`editor`]: [`Editor`], the window's contents.
+//! - [`controller`]: what a click, a drag or a key does, as core ops, with undo (no window).
+//! - [`grid`], [`session_bar`], [`record_panel`]: the parts it draws.
+//! - [`undo`]: the undo and redo stacks.
+
+pub mod controller;
+pub mod editor;
+pub mod grid;
+pub mod host;
+pub mod record_panel;
+pub mod session_bar;
+#[cfg(test)]
+mod testing;
+pub mod undo;
+
+pub use controller::{Command, Controller};
+pub use editor::Editor;
+pub use host::{Host, OpSink, TRACK_CAP_NOTICE};

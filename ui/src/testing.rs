@@ -1,0 +1,251 @@
+//! In-memory stand-ins for a host, for the editor's unit tests.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use keyboardia_core::{Op, OpError, SampleId, SessionId, SessionState};
+
+use crate::host::*;
+
+/// A session store in memory.
+pub struct MemStore(
+    /// The session, applied to in place.
+    Mutex<SessionState>,
+);
+
+impl MemStore {
+    pub fn new(state: SessionState) -> Self {
+        Self(Mutex::new(state))
+    }
+
+    pub fn state(&self) -> SessionState {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn apply(&self, op: &Op) -> Result<(), OpError> {
+        self.0.lock().unwrap().apply(op).map(|_| ())
+    }
+}
+
+impl OpSink for MemStore {
+    fn send(&self, op: &Op) -> Result<(), OpError> {
+        self.apply(op)
+    }
+}
+
+impl Store for MemStore {
+    fn state(&self) -> SessionState {
+        MemStore::state(self)
+    }
+
+    fn sample_ids(&self) -> Vec<SampleId> {
+        Vec::new()
+    }
+}
+
+/// A transport nobody plays.
+pub struct MemTransport {
+    /// The play request.
+    run: AtomicBool,
+    /// The 16th-note counter (never advances).
+    sixteenth: AtomicU64,
+}
+
+impl MemTransport {
+    pub fn new(run: bool) -> Self {
+        Self {
+            run: AtomicBool::new(run),
+            sixteenth: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Transport for MemTransport {
+    fn playing(&self) -> bool {
+        false
+    }
+    fn sixteenth(&self) -> u64 {
+        self.sixteenth.load(Ordering::Relaxed)
+    }
+    fn run(&self) -> bool {
+        self.run.load(Ordering::Relaxed)
+    }
+    fn set_run(&self, run: bool) {
+        self.run.store(run, Ordering::Relaxed);
+    }
+}
+
+/// Parameters in memory.
+#[derive(Default)]
+pub struct MemSettings {
+    /// Mute per track slot.
+    mute: Mutex<[bool; 16]>,
+    /// Solo per track slot.
+    solo: Mutex<[bool; 16]>,
+}
+
+impl Settings for MemSettings {
+    fn standalone(&self) -> bool {
+        false
+    }
+    fn clock(&self) -> ClockMode {
+        ClockMode::Host
+    }
+    fn set_clock(&self, _mode: ClockMode) {}
+    fn mute(&self, slot: usize) -> bool {
+        self.mute.lock().unwrap()[slot % 16]
+    }
+    fn set_mute(&self, slot: usize, on: bool) {
+        self.mute.lock().unwrap()[slot % 16] = on;
+    }
+    fn solo(&self, slot: usize) -> bool {
+        self.solo.lock().unwrap()[slot % 16]
+    }
+    fn set_solo(&self, slot: usize, on: bool) {
+        self.solo.lock().unwrap()[slot % 16] = on;
+    }
+}
+
+/// Never in a live session.
+pub struct Offline;
+
+impl LiveSession for Offline {
+    fn status(&self) -> Status {
+        Status::default()
+    }
+    fn is_joined(&self) -> bool {
+        false
+    }
+    fn timeline_playing(&self) -> Option<bool> {
+        None
+    }
+    fn invite_link(&self) -> Option<String> {
+        None
+    }
+    fn default_server(&self) -> String {
+        "http://127.0.0.1:8787".into()
+    }
+    fn parse_invite(&self, text: &str) -> Result<(Option<String>, SessionId), LiveError> {
+        text.trim()
+            .parse()
+            .map(|id| (None, id))
+            .map_err(|_| LiveError("not an id".into()))
+    }
+    fn create(&self, _server: &str, _name: &str) -> Result<SessionId, LiveError> {
+        Err(LiveError("offline".into()))
+    }
+    fn join(&self, _server: &str, _session: SessionId, _name: &str) -> Result<(), LiveError> {
+        Err(LiveError("offline".into()))
+    }
+    fn fork(&self) -> Result<SessionId, LiveError> {
+        Err(LiveError("offline".into()))
+    }
+    fn leave(&self) {}
+    fn set_playing(&self, _playing: bool) {}
+    fn share_sample_file(&self, _path: &str) -> Result<String, LiveError> {
+        Err(LiveError("offline".into()))
+    }
+}
+
+/// A recorder with no input that remembers the last preview asked for.
+#[derive(Default)]
+pub struct MemRecorder {
+    /// The last `request_preview_range`.
+    pub preview: Mutex<Option<(usize, usize)>>,
+    /// Whether the button is held.
+    pub held: Mutex<bool>,
+}
+
+impl Recorder for MemRecorder {
+    fn set_hold(&self, hold: bool) {
+        *self.held.lock().unwrap() = hold;
+    }
+    fn request_preview(&self) {
+        self.request_preview_range(0, usize::MAX);
+    }
+    fn request_preview_range(&self, start: usize, end: usize) {
+        *self.preview.lock().unwrap() = Some((start, end));
+    }
+    fn recording(&self) -> bool {
+        false
+    }
+    fn previewing(&self) -> bool {
+        false
+    }
+    fn take_frames(&self) -> usize {
+        0
+    }
+    fn take_serial(&self) -> u64 {
+        0
+    }
+    fn sample_rate_hz(&self) -> f32 {
+        48_000.0
+    }
+    fn max_take_s(&self) -> f64 {
+        5.0
+    }
+    fn input_peak(&self) -> f32 {
+        0.0
+    }
+    fn poll_take(&self) -> Option<Take> {
+        None
+    }
+    fn onsets(&self, _take: &Take) -> Vec<usize> {
+        Vec::new()
+    }
+    fn add_take(
+        &self,
+        _take: &Take,
+        _name: &str,
+        _add_track: AddTrack<'_>,
+    ) -> Result<Added, AddTakeError> {
+        Err(AddTakeError::NoTake)
+    }
+    fn take_added(&self) -> Option<AddOutcome> {
+        None
+    }
+}
+
+/// A whole host in memory.
+pub struct MemHost {
+    /// The session.
+    pub store: MemStore,
+    /// Playheads (stopped).
+    pub transport: MemTransport,
+    /// Clock, mute and solo.
+    pub settings: MemSettings,
+    /// No live session.
+    pub live: Offline,
+    /// No input.
+    pub recorder: MemRecorder,
+}
+
+impl MemHost {
+    pub fn new(state: SessionState) -> Self {
+        Self {
+            store: MemStore::new(state),
+            transport: MemTransport::new(false),
+            settings: MemSettings::default(),
+            live: Offline,
+            recorder: MemRecorder::default(),
+        }
+    }
+}
+
+impl Host for MemHost {
+    fn store(&self) -> &dyn Store {
+        &self.store
+    }
+    fn transport(&self) -> &dyn Transport {
+        &self.transport
+    }
+    fn settings(&self) -> &dyn Settings {
+        &self.settings
+    }
+    fn live(&self) -> &dyn LiveSession {
+        &self.live
+    }
+    fn recorder(&self) -> &dyn Recorder {
+        &self.recorder
+    }
+}
