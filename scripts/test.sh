@@ -15,8 +15,11 @@ cargo fmt --all -- --check
 step "cargo clippy (native, all targets)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "wasm32 builds of the sans-IO core and the engine"
-cargo build -p keyboardia-core -p keyboardia-engine --target wasm32-unknown-unknown
+step "no import cycles between the files of any crate"
+python3 scripts/import-cycles.py
+
+step "wasm32 builds of the sans-IO core, the engine and the editor"
+cargo build -p keyboardia-core -p keyboardia-engine -p keyboardia-ui --target wasm32-unknown-unknown
 
 step "cargo test (workspace)"
 cargo test --workspace
