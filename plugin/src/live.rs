@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
 use keyboardia_core::client::ClientEvent;
-use keyboardia_core::protocol::{Player, PlayerId};
+use keyboardia_core::protocol::PlayerId;
 use keyboardia_core::{Change, Op, SampleId, SessionId, TrackId};
 use keyboardia_engine::SampleBuffer;
 use keyboardia_sync::{
@@ -26,56 +26,47 @@ use keyboardia_sync::{
 pub use crate::persist::Joined;
 use crate::session::SessionStore;
 
-/// How long a flash lasts, what flashes, and a shared sample's transfer: the editor's types.
-pub use keyboardia_ui::host::{Flash, Transfer, FLASH};
+/// How long a flash lasts, what flashes, a shared sample's transfer and what the session bar
+/// shows: the editor's types, which the sink fills in directly.
+pub use keyboardia_ui::host::{Connection, Flash, Status, Transfer, FLASH};
 /// Most remembered highlights (older ones are dropped).
 const MAX_FLASHES: usize = 256;
 
-/// What the session bar shows.
-#[derive(Clone, Debug, Default)]
-pub struct Status {
-    pub joined: Option<Joined>,
-    pub connection: Option<ConnectionState>,
-    pub you: Option<PlayerId>,
-    pub players: Vec<Player>,
-    pub flashes: Vec<Flash>,
-    /// By sample name, newest last.
-    pub transfers: Vec<(String, Transfer)>,
-    /// Recorded takes this player shares ([`Live::share_take`]), by sample id, newest last.
-    pub uploads: Vec<(SampleId, Transfer)>,
-    /// The last error to show (refused edit, failed REST call, ...).
-    pub error: Option<String>,
+/// The player's palette colour (0 for a player not, or no longer, present).
+fn color_of(s: &Status, player: PlayerId) -> u8 {
+    s.players
+        .iter()
+        .find(|p| p.id == player)
+        .map_or(0, |p| p.color)
 }
 
-impl Status {
-    fn color_of(&self, player: PlayerId) -> u8 {
-        self.players
-            .iter()
-            .find(|p| p.id == player)
-            .map_or(0, |p| p.color)
+/// Records where the shared sample `name` stands (newest last, the last 8 kept).
+fn set_transfer(s: &mut Status, name: &str, t: Transfer) {
+    s.transfers.retain(|(n, _)| n != name);
+    s.transfers.push((name.to_owned(), t));
+    if s.transfers.len() > 8 {
+        s.transfers.remove(0);
     }
+}
 
-    fn transfer(&mut self, name: &str, t: Transfer) {
-        self.transfers.retain(|(n, _)| n != name);
-        self.transfers.push((name.to_owned(), t));
-        if self.transfers.len() > 8 {
-            self.transfers.remove(0);
-        }
+/// Records where the upload of the shared take `id` stands (newest last, the last 8 kept).
+fn set_upload(s: &mut Status, id: &SampleId, t: Transfer) {
+    s.uploads.retain(|(u, _)| u != id);
+    s.uploads.push((id.clone(), t));
+    if s.uploads.len() > 8 {
+        s.uploads.remove(0);
     }
+}
 
-    /// Where the upload of a shared take stands.
-    pub fn upload_of(&self, id: &SampleId) -> Option<&Transfer> {
-        self.uploads
-            .iter()
-            .find_map(|(s, t)| (s == id).then_some(t))
-    }
-
-    fn upload(&mut self, id: &SampleId, t: Transfer) {
-        self.uploads.retain(|(s, _)| s != id);
-        self.uploads.push((id.clone(), t));
-        if self.uploads.len() > 8 {
-            self.uploads.remove(0);
-        }
+/// The sync side's connection state as the session bar shows it.
+fn connection(c: ConnectionState) -> Connection {
+    match c {
+        ConnectionState::Connecting { attempt } => Connection::Connecting { attempt },
+        ConnectionState::Joined { .. } => Connection::Joined,
+        ConnectionState::Offline { error, retry_in } => Connection::Offline {
+            error: error.to_string(),
+            retry_in,
+        },
     }
 }
 
@@ -89,6 +80,10 @@ pub struct Live {
     clock: Arc<SharedClock>,
     /// The running sync companion, when joined.
     sync: Mutex<Option<SyncHandle>>,
+    /// The joined session (its pending edits are read from `sync` when saving); `None` when
+    /// playing alone. `status.session` is its id.
+    joined: Mutex<Option<Joined>>,
+    /// What the session bar shows, filled in by the sync thread's sink.
     status: Arc<Mutex<Status>>,
     /// What the host restored before the plugin could join (joined in `initialize`).
     restored: Mutex<Option<Joined>>,
@@ -101,6 +96,7 @@ impl Live {
             store: Arc::downgrade(store),
             clock: Arc::new(SharedClock::default()),
             sync: Mutex::new(None),
+            joined: Mutex::new(None),
             status: Arc::new(Mutex::new(Status::default())),
             restored: Mutex::new(None),
         }
@@ -155,16 +151,14 @@ impl Live {
             sink,
         )
         .map_err(|e| format!("cannot start the sync thread: {e}"))?;
-        {
-            let mut s = lock(&self.status);
-            *s = Status {
-                joined: Some(Joined {
-                    pending: Vec::new(),
-                    ..joined
-                }),
-                ..Status::default()
-            };
-        }
+        *lock(&self.status) = Status {
+            session: Some(joined.session),
+            ..Status::default()
+        };
+        *lock(&self.joined) = Some(Joined {
+            pending: Vec::new(),
+            ..joined
+        });
         *lock(&self.sync) = Some(sync);
         Ok(())
     }
@@ -186,10 +180,7 @@ impl Live {
 
     /// Forks the joined session (a new session with its current state) and joins the fork.
     pub fn fork(&self) -> Result<SessionId, String> {
-        let joined = lock(&self.status)
-            .joined
-            .clone()
-            .ok_or("not in a session")?;
+        let joined = lock(&self.joined).clone().ok_or("not in a session")?;
         let rest = Rest::new(Server::new(&joined.server).map_err(|e| e.to_string())?);
         let fork = block_on(rest.fork(joined.session)).map_err(|e| e.to_string())?;
         self.join(Joined {
@@ -205,6 +196,7 @@ impl Live {
         let sync = lock(&self.sync).take();
         // Joined outside the lock: the sync thread's sink takes the status lock.
         drop(sync);
+        *lock(&self.joined) = None;
         *lock(&self.status) = Status::default();
     }
 
@@ -229,7 +221,11 @@ impl Live {
         let guard = lock(&self.sync);
         let sync = guard.as_ref().ok_or("join a session to share samples")?;
         sync.upload_sample(name, wav).map_err(|e| e.to_string())?;
-        lock(&self.status).transfer(name, Transfer::Uploading { sent: 0, total: 0 });
+        set_transfer(
+            &mut lock(&self.status),
+            name,
+            Transfer::Uploading { sent: 0, total: 0 },
+        );
         Ok(())
     }
 
@@ -243,7 +239,11 @@ impl Live {
         let id = sync
             .upload_sample_as(name, wav)
             .map_err(|e| format!("cannot share the take: {e}"))?;
-        lock(&self.status).upload(&id, Transfer::Uploading { sent: 0, total: 0 });
+        set_upload(
+            &mut lock(&self.status),
+            &id,
+            Transfer::Uploading { sent: 0, total: 0 },
+        );
         Ok(id)
     }
 
@@ -257,7 +257,7 @@ impl Live {
     }
 
     fn saved(&self) -> Option<Joined> {
-        let joined = lock(&self.status).joined.clone()?;
+        let joined = lock(&self.joined).clone()?;
         let pending = lock(&self.sync)
             .as_ref()
             .map(|s| s.pending())
@@ -294,7 +294,7 @@ fn sink(
             if let ConnectionState::Joined { you } = c {
                 s.you = Some(you);
             }
-            s.connection = Some(c);
+            s.connection = Some(connection(c));
         }
         SyncEvent::EditRefused { error, .. } => lock(&status).error = Some(error.to_string()),
         SyncEvent::Client(ev) => client_event(ev, &status),
@@ -316,7 +316,7 @@ fn client_event(ev: ClientEvent, status: &Mutex<Status>) {
         }
         ClientEvent::PlayerLeft(id) => s.players.retain(|p| p.id != id),
         ClientEvent::RemoteEdit { by, change, .. } => {
-            let color = s.color_of(by);
+            let color = color_of(&s, by);
             let (track, step) = match change {
                 Change::Step { track, step } => (track, Some(step)),
                 Change::Pattern { track }
@@ -349,9 +349,10 @@ fn sample_event(ev: SampleEvent, store: &SessionStore, status: &Mutex<Status>) {
             };
             let mut s = lock(status);
             if store.load_sample(id.clone(), buffer).is_some() {
-                s.transfer(&name, Transfer::Downloaded(id));
+                set_transfer(&mut s, &name, Transfer::Downloaded(id));
             } else {
-                s.transfer(
+                set_transfer(
+                    &mut s,
                     &name,
                     Transfer::Failed {
                         error: "every sample slot is in use".into(),
@@ -368,16 +369,16 @@ fn sample_event(ev: SampleEvent, store: &SessionStore, status: &Mutex<Status>) {
         } => {
             let mut s = lock(status);
             match id {
-                Some(id) => s.upload(&id, Transfer::Uploading { sent, total }),
-                None => s.transfer(&name, Transfer::Uploading { sent, total }),
+                Some(id) => set_upload(&mut s, &id, Transfer::Uploading { sent, total }),
+                None => set_transfer(&mut s, &name, Transfer::Uploading { sent, total }),
             }
         }
         SampleEvent::Uploaded(up) => {
             let mut s = lock(status);
             if s.upload_of(&up.id).is_some() {
-                s.upload(&up.id, Transfer::Uploaded(up.id.clone()));
+                set_upload(&mut s, &up.id, Transfer::Uploaded(up.id.clone()));
             }
-            s.transfer(&up.name, Transfer::Uploaded(up.id))
+            set_transfer(&mut s, &up.name, Transfer::Uploaded(up.id))
         }
         SampleEvent::UploadFailed {
             name,
@@ -391,20 +392,21 @@ fn sample_event(ev: SampleEvent, store: &SessionStore, status: &Mutex<Status>) {
             };
             match id {
                 Some(id) => {
-                    lock(status).upload(&id, failed);
+                    set_upload(&mut lock(status), &id, failed);
                     if retry_in.is_none() {
                         // Nobody else will ever hear it: no track in the room may play it.
                         drop_tracks_playing(store, &id);
                     }
                 }
-                None => lock(status).transfer(&name, failed),
+                None => set_transfer(&mut lock(status), &name, failed),
             }
         }
         SampleEvent::FetchFailed {
             id,
             error,
             retry_in,
-        } => lock(status).transfer(
+        } => set_transfer(
+            &mut lock(status),
             id.as_str(),
             Transfer::Failed {
                 error: error.to_string(),
@@ -469,9 +471,11 @@ mod tests {
         // what a save writes, waiting for the server.
         live.rejoin_restored();
         assert!(live.is_joined());
+        assert_eq!(live.status().session, Some(joined().session));
         std::thread::sleep(Duration::from_millis(200));
         assert_eq!(live.saved_or_restored(), Some(joined()));
         live.leave();
         assert_eq!(live.saved_or_restored(), None, "left: nothing to rejoin");
+        assert_eq!(live.status().session, None);
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use keyboardia_core::{Op, OpError, SampleId, SessionId, SessionState};
-use keyboardia_sync::{parse_invite, ConnectionState, DEFAULT_SERVER};
+use keyboardia_sync::{parse_invite, DEFAULT_SERVER};
 use keyboardia_ui::host::{
     self as ui, AddOutcome, AddTakeError, AddTrack, Added, ClockMode as UiClock, LiveError, Take,
 };
@@ -148,24 +148,7 @@ impl ui::Settings for ParamSettings {
 
 impl ui::LiveSession for Live {
     fn status(&self) -> ui::Status {
-        let s = Live::status(self);
-        ui::Status {
-            session: s.joined.map(|j| j.session),
-            connection: s.connection.map(|c| match c {
-                ConnectionState::Connecting { attempt } => ui::Connection::Connecting { attempt },
-                ConnectionState::Joined { .. } => ui::Connection::Joined,
-                ConnectionState::Offline { error, retry_in } => ui::Connection::Offline {
-                    error: error.to_string(),
-                    retry_in,
-                },
-            }),
-            you: s.you,
-            players: s.players,
-            flashes: s.flashes,
-            transfers: s.transfers,
-            uploads: s.uploads,
-            error: s.error,
-        }
+        Live::status(self)
     }
     fn is_joined(&self) -> bool {
         Live::is_joined(self)
