@@ -220,7 +220,7 @@ pub fn new_sample_id() -> SampleId {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64),
     );
-    format!("rec-{:016x}", h.finish())
+    format!("rec-{}", hex::encode(h.finish().to_be_bytes()))
         .parse()
         .expect("rec- and hex digits make a valid sample id")
 }

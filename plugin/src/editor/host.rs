@@ -577,6 +577,14 @@ mod tests {
         let a = crate::takes::new_sample_id();
         let b = crate::takes::new_sample_id();
         assert!(a.as_str().starts_with("rec-"));
+        let digits = &a.as_str()[4..];
+        assert_eq!(digits.len(), 16, "{a:?}");
+        assert!(
+            digits
+                .bytes()
+                .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')),
+            "{a:?}"
+        );
         assert_ne!(a, b);
     }
 }
