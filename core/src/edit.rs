@@ -189,6 +189,7 @@ mod tests {
             slices(&[100, 400, 250], 1000),
             vec![(100, 250), (250, 400), (400, 1000)]
         );
+        // Edited cut points: duplicates and points past the end are dropped.
         assert_eq!(
             slices(&[0, 500, 500, 1200], 1000),
             vec![(0, 500), (500, 1000)]
