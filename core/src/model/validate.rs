@@ -87,13 +87,9 @@ impl Session {
 }
 
 pub(crate) fn check_f32(v: f32, range: &RangeInclusive<f32>, field: Field) -> Result<(), OpError> {
-    if !v.is_finite() {
-        Err(OpError::NotFinite(field))
-    } else if !range.contains(&v) {
-        Err(OpError::OutOfRange(field))
-    } else {
-        Ok(())
-    }
+    // Widening to f64 is exact and keeps the order, infinities and NaN: the same verdict.
+    let wide = f64::from(*range.start())..=f64::from(*range.end());
+    check_f64(f64::from(v), &wide, field)
 }
 
 pub(crate) fn check_f64(v: f64, range: &RangeInclusive<f64>, field: Field) -> Result<(), OpError> {

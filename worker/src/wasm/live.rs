@@ -419,6 +419,12 @@ impl LiveSession {
             return Ok(());
         };
         store::put(&self.env, &session).await?;
+        self.kv_written(seq)
+    }
+
+    /// Records that KV holds the session as of `seq` (in SQLite, to survive eviction, and in
+    /// the loaded room).
+    fn kv_written(&self, seq: u64) -> ApiResult<()> {
         self.sql().exec(
             "UPDATE room SET kv_seq = ? WHERE k = 0",
             vec![SqlStorageValue::from(seq as i64)],
@@ -534,13 +540,7 @@ impl LiveSession {
             (session_to_json(live.room.session()), live.room.seq())
         };
         store::put_text(&self.env, id, text.clone()).await?;
-        self.sql().exec(
-            "UPDATE room SET kv_seq = ? WHERE k = 0",
-            vec![SqlStorageValue::from(seq as i64)],
-        )?;
-        if let Some(live) = self.live.borrow_mut().as_mut() {
-            live.kv_seq = live.kv_seq.max(seq);
-        }
+        self.kv_written(seq)?;
         json(200, text)
     }
 
