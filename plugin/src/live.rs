@@ -140,6 +140,11 @@ impl Live {
             ..SyncConfig::default()
         };
         let state = self.store.upgrade().map(|s| s.state()).unwrap_or_default();
+        // Before the sync thread starts, so its first reports are not wiped.
+        *lock(&self.status) = Status {
+            session: Some(joined.session),
+            ..Status::default()
+        };
         let sink = sink(self.store.clone(), self.status.clone());
         let sync = SyncHandle::start(
             server,
@@ -150,11 +155,10 @@ impl Live {
             self.clock.clone(),
             sink,
         )
-        .map_err(|e| format!("cannot start the sync thread: {e}"))?;
-        *lock(&self.status) = Status {
-            session: Some(joined.session),
-            ..Status::default()
-        };
+        .map_err(|e| {
+            *lock(&self.status) = Status::default();
+            format!("cannot start the sync thread: {e}")
+        })?;
         *lock(&self.joined) = Some(Joined {
             pending: Vec::new(),
             ..joined
