@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-worker.sh
 bash scripts/build-worker.sh
+# wrangler.toml's [assets] serves the web app from web/dist (scripts/build-web.sh builds it);
+# wrangler refuses a missing directory, so the API runs even before the app is built.
+mkdir -p web/dist
 exec bash scripts/wrangler.sh dev \
   --ip "${HOST:-127.0.0.1}" --port "${PORT:-8787}" \
   --persist-to "${PERSIST_DIR:-.wrangler/state}" \

@@ -71,6 +71,9 @@ pub struct Server {
     /// Where wrangler's output goes (kept when a test panics).
     log: PathBuf,
     options: Options,
+    /// The static assets served (`[assets] directory`); `None`: `web/dist` when the web app is
+    /// built, else an empty directory.
+    assets: Option<PathBuf>,
 }
 
 fn free_port() -> u16 {
@@ -135,6 +138,16 @@ impl Server {
     }
 
     pub fn start_with(options: Options) -> Server {
+        Self::start_serving(options, None)
+    }
+
+    /// Starts a server whose static assets (the web app) come from `assets` instead of
+    /// `web/dist`.
+    pub fn start_with_assets(options: Options, assets: &Path) -> Server {
+        Self::start_serving(options, Some(assets.to_path_buf()))
+    }
+
+    fn start_serving(options: Options, assets: Option<PathBuf>) -> Server {
         ensure_built();
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let root = options
@@ -161,14 +174,15 @@ impl Server {
             )),
             persist,
             options,
+            assets,
         };
         server.snapshot_build();
         server.spawn();
         server
     }
 
-    /// Copies the built Worker and a `wrangler.toml` pointing at the copy into this server's
-    /// directory, so a rebuild while the server runs (another test binary, a developer) cannot
+    /// Copies the built Worker and a `wrangler.toml` pointing at the copy (and at the assets of
+    /// [`Server::start_with_assets`]) into this server's directory, so a rebuild while the server runs (another test binary, a developer) cannot
     /// reload it under a running test.
     fn snapshot_build(&self) {
         fn copy_dir(from: &Path, to: &Path) {
@@ -192,11 +206,23 @@ impl Server {
         copy_dir(&root.join("worker/build"), &build);
         let config = std::fs::read_to_string(root.join("wrangler.toml")).expect("wrangler.toml");
         let main = build.join("worker/shim.mjs");
+        let assets = self.assets.clone().unwrap_or_else(|| {
+            let dist = root.join("web/dist");
+            if dist.join("index.html").is_file() {
+                dist
+            } else {
+                let empty = self.persist.join("assets");
+                std::fs::create_dir_all(&empty).expect("create the assets dir");
+                empty
+            }
+        });
         let config: String = config
             .lines()
             .map(|l| {
                 if l.starts_with("main = ") {
                     format!("main = {:?}", main.display().to_string())
+                } else if l.starts_with("directory = ") {
+                    format!("directory = {:?}", assets.display().to_string())
                 } else {
                     l.to_owned()
                 }

@@ -176,7 +176,12 @@ fn every_error_status_is_typed_and_changes_nothing() {
         404,
         "not_found",
     );
-    expect(http.request("GET", "/", &[], None), 404, "not_found");
+    // (`/` is the web app's start page now: tests/tests/worker_pages.rs.)
+    expect(
+        http.request("GET", &format!("/api/sessions/{id}/nothing"), &[], None),
+        404,
+        "not_found",
+    );
 
     // 405: a known path with the wrong method.
     expect(

@@ -5,6 +5,8 @@
 //! - `/api/sessions/{id}/ws`: one `LiveSession` Durable Object per session runs the core's live
 //!   room on the WebSocket hibernation API, writing every accepted op to its SQLite storage before
 //!   broadcasting or acknowledging it, and keeping KV current.
+//! - The web app (`/`, `/s/{id}`, see [`pages`]): static assets from `web/dist`, with the
+//!   session pages rendered by the Worker.
 //! - Per-client-address rate limits on create, fork and upload (a `RateLimiter` Durable Object
 //!   per address), per-socket message limits in the room.
 //!
@@ -15,6 +17,7 @@
 pub mod api_error;
 pub mod limits;
 pub mod owner;
+pub mod pages;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

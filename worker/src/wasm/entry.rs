@@ -6,11 +6,14 @@ use keyboardia_core::api::{Health, Method, Route};
 use worker::{event, Context, Env, Request, Response};
 
 use super::http::{error_response, json_of, ApiResult};
-use super::{limiter, samples, sessions};
+use super::{limiter, pages, samples, sessions};
 use crate::limits::Bucket;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    if let Some(page) = crate::pages::Page::parse(&req.path()) {
+        return pages::serve(page, req, &env).await;
+    }
     match dispatch(req, env).await {
         Ok(resp) => Ok(resp),
         Err(e) => error_response(&e),

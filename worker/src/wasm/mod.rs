@@ -5,6 +5,7 @@ mod entry;
 mod http;
 mod limiter;
 mod live;
+mod pages;
 mod samples;
 mod sessions;
 mod store;
