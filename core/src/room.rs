@@ -256,7 +256,7 @@ impl Room {
             self.timeline.set_tempo(now, state.tempo);
             self.events.push_back(RoomEvent::PersistTimeline);
         }
-        self.session.state = state;
+        self.session.replace_state(state);
         self.session.updated_at = self.session.updated_at.max(now as u64);
         self.seq += 1;
         self.events.push_back(RoomEvent::Persist { seq: self.seq });

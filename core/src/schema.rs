@@ -1,8 +1,11 @@
 //! Versioned documents and the migration path.
 //!
-//! A session state carries `version`. This build writes [`SCHEMA_VERSION`] (1) and reads:
-//! - version 1 as is;
-//! - version 0: the web original's document (`steps` as a boolean array, `parameterLocks` as an
+//! A session state carries `version`. This build writes [`SCHEMA_VERSION`] (2) and reads:
+//! - version 2 as is;
+//! - version 1 (before sessions stored their dice seed): the same document, with
+//!   `"seed"` set to [`DEFAULT_SEED`] (`"4b6579626f617264"`, the seed every engine used then,
+//!   so an old session keeps its hits);
+//! - version 0 (with [`DEFAULT_SEED`] too): the web original's document (`steps` as a boolean array, `parameterLocks` as an
 //!   array of `{pitch, volume}` or null, `sampleId`, track-level `transpose` and `muted`), so
 //!   sessions made in the browser app open in the plugin.
 //!
@@ -76,10 +79,8 @@ pub fn migrate_state(state: &mut Value) -> Result<(), SchemaError> {
             .ok_or_else(|| SchemaError::Json("version must be a small integer".into()))?,
     };
     match version {
-        0 => {
-            v0_to_v1(state)?;
-            Ok(())
-        }
+        0 => v0_to_current(state),
+        1 => v1_to_v2(state),
         SCHEMA_VERSION => Ok(()),
         v => Err(SchemaError::FromTheFuture(v)),
     }
@@ -137,7 +138,18 @@ fn v0_track_id(old: &str, taken: &[TrackId]) -> TrackId {
     }
 }
 
-fn v0_to_v1(state: &mut Value) -> Result<(), SchemaError> {
+/// Version 1 → 2: the session's seed, [`DEFAULT_SEED`] (what every engine played then).
+fn v1_to_v2(state: &mut Value) -> Result<(), SchemaError> {
+    let obj = state
+        .as_object_mut()
+        .ok_or_else(|| SchemaError::Json("state is not an object".into()))?;
+    obj.insert("version".into(), Value::from(2));
+    obj.entry("seed")
+        .or_insert_with(|| Value::from(hex::encode(DEFAULT_SEED.to_be_bytes())));
+    Ok(())
+}
+
+fn v0_to_current(state: &mut Value) -> Result<(), SchemaError> {
     let obj = state
         .as_object_mut()
         .ok_or_else(|| bad("state is not an object"))?;
@@ -209,6 +221,7 @@ fn v0_to_v1(state: &mut Value) -> Result<(), SchemaError> {
         } else {
             0.0
         },
+        seed: DEFAULT_SEED,
         tracks,
     };
     *state = serde_json::to_value(&new).map_err(|e| SchemaError::Json(e.to_string()))?;

@@ -1,5 +1,5 @@
-//! Versioned documents: current version round-trips, version 0 (the web original) migrates,
-//! unknown future versions and invalid documents are refused.
+//! Versioned documents: current version round-trips, versions 1 (no seed) and 0 (the web
+//! original) migrate, unknown future versions and invalid documents are refused.
 
 use keyboardia_core::schema::*;
 use keyboardia_core::*;
@@ -168,10 +168,14 @@ fn refusals() {
         0,
         SessionState::demo(),
     ));
-    let future = good.replace(r#""version":1"#, r#""version":2"#);
+    let future = good.replace(
+        &format!(r#""version":{SCHEMA_VERSION}"#),
+        &format!(r#""version":{}"#, SCHEMA_VERSION + 1),
+    );
+    assert_ne!(future, good);
     assert_eq!(
         session_from_json(future.as_bytes()),
-        Err(SchemaError::FromTheFuture(2))
+        Err(SchemaError::FromTheFuture(SCHEMA_VERSION + 1))
     );
     let bad_tempo = good.replace(r#""tempo":118.0"#, r#""tempo":500.0"#);
     assert_eq!(
@@ -231,4 +235,75 @@ fn refusals() {
         state_from_json(seventeen.as_bytes()),
         Err(SchemaError::Invalid(OpError::TooManyTracks))
     );
+}
+
+/// The session's dice seed: 16 hex digits in JSON; documents from before it get the default
+/// (the engine's old seed, "Keyboard"); a current document without one, or with a malformed one,
+/// is refused.
+#[test]
+fn the_seed_is_hex_and_older_documents_get_the_default() {
+    assert_eq!(DEFAULT_SEED.to_be_bytes(), *b"Keyboard");
+    let mut state = SessionState::demo();
+    assert_eq!(state.seed, DEFAULT_SEED);
+    state.seed = 0x0123_4567_89ab_cdef;
+    let json = serde_json::to_string(&state).unwrap();
+    assert!(json.contains(r#""seed":"0123456789abcdef""#), "{json}");
+    assert_eq!(state_from_json(json.as_bytes()).unwrap(), state);
+    let upper = json.replace("0123456789abcdef", "0123456789ABCDEF");
+    assert_eq!(state_from_json(upper.as_bytes()).unwrap(), state);
+    state.seed = u64::MAX;
+    let json = serde_json::to_string(&state).unwrap();
+    assert_eq!(state_from_json(json.as_bytes()).unwrap().seed, u64::MAX);
+
+    // Version 1: no seed; it gets the default, and is written as the current version.
+    let v1 = r#"{"version":1,"tempo":120,"swing":0,"tracks":[]}"#;
+    let s = state_from_json(v1.as_bytes()).unwrap();
+    assert_eq!((s.version, s.seed), (SCHEMA_VERSION, DEFAULT_SEED));
+    assert_eq!(
+        serde_json::to_string(&s).unwrap(),
+        r#"{"version":2,"tempo":120.0,"swing":0.0,"seed":"4b6579626f617264","tracks":[]}"#
+    );
+    let saved = format!(
+        r#"{{"id":"0b8a4c1e-6f7d-4e2a-9b3c-5d6e7f8a9b0c","createdAt":1,"updatedAt":2,"forkedFrom":null,"state":{v1}}}"#
+    );
+    assert_eq!(session_from_json(saved.as_bytes()).unwrap().state, s);
+    // Version 0 too.
+    let v0 = r#"{"tempo":100,"swing":0,"tracks":[]}"#;
+    assert_eq!(state_from_json(v0.as_bytes()).unwrap().seed, DEFAULT_SEED);
+
+    // Version 2 needs a well-formed seed.
+    for bad in [
+        r#"{"version":2,"tempo":120,"swing":0,"tracks":[]}"#,
+        r#"{"version":2,"tempo":120,"swing":0,"seed":"0123","tracks":[]}"#,
+        r#"{"version":2,"tempo":120,"swing":0,"seed":"0123456789abcdeg","tracks":[]}"#,
+        r#"{"version":2,"tempo":120,"swing":0,"seed":"0123456789abcdef0","tracks":[]}"#,
+        r#"{"version":2,"tempo":120,"swing":0,"seed":81985529216486895,"tracks":[]}"#,
+        r#"{"version":2,"tempo":120,"swing":0,"seed":null,"tracks":[]}"#,
+    ] {
+        assert!(
+            matches!(state_from_json(bad.as_bytes()), Err(SchemaError::Json(_))),
+            "{bad}"
+        );
+    }
+}
+
+/// The seed belongs to the session: a fork plays the same hits, and a saved document cannot
+/// change it.
+#[test]
+fn forks_and_saves_keep_the_seed() {
+    let mut s = Session::new(
+        SessionId::from_random_bytes([5; 16]),
+        0,
+        SessionState::demo(),
+    );
+    s.state.seed = 42;
+    let fork = s.fork(SessionId::from_random_bytes([6; 16]), 1);
+    assert_eq!(fork.state.seed, 42);
+    let saved = SessionState {
+        tempo: 99.0,
+        ..SessionState::default()
+    };
+    assert_eq!(saved.seed, DEFAULT_SEED);
+    s.replace_state(saved);
+    assert_eq!((s.state.tempo, s.state.seed), (99.0, 42));
 }

@@ -17,7 +17,7 @@
 
 use std::sync::Arc;
 
-use keyboardia_core::{SynthPreset, MAX_TRACKS};
+use keyboardia_core::{SynthPreset, DEFAULT_SEED, MAX_TRACKS};
 
 use crate::clock::BlockClock;
 use crate::dsp::{decay_coef, splitmix64};
@@ -121,7 +121,8 @@ pub struct Engine {
     sample_rate_hz: f64,
     /// The pattern being played.
     pattern: Box<EnginePattern>,
-    /// Seed of the probability-lock dice.
+    /// Seed of the probability-lock dice: the session's ([`EnginePattern::seed`]), set by
+    /// [`Engine::set_seed`].
     seed: u64,
     /// Per-slot step cursors (what the scheduler has scheduled ahead).
     cursors: Box<[StepCursor; MAX_TRACKS]>,
@@ -177,7 +178,7 @@ impl Engine {
         Self {
             sample_rate_hz,
             pattern: Box::default(),
-            seed: 0x4B65_7962_6F61_7264,
+            seed: DEFAULT_SEED,
             cursors: Box::new([StepCursor::default(); MAX_TRACKS]),
             plays: [TrackPlay::default(); MAX_TRACKS],
             voices: Box::new(std::array::from_fn(|_| {
@@ -230,7 +231,11 @@ impl Engine {
         &self.pattern
     }
 
-    /// Seeds the probability-lock dice (same seed, same pattern → same performance).
+    /// Seeds the probability-lock dice (same seed, same pattern → same performance). Every
+    /// engine that plays a session calls it with the session's seed
+    /// ([`SessionState::seed`](keyboardia_core::SessionState::seed), carried by
+    /// [`EnginePattern::seed`]) along with [`Engine::set_pattern`], which leaves the seed alone.
+    /// Before any call: [`DEFAULT_SEED`]. No allocation.
     pub fn set_seed(&mut self, seed: u64) {
         self.seed = seed;
     }

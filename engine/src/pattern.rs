@@ -3,7 +3,8 @@
 //! [`SessionState`].
 
 use keyboardia_core::{
-    slice_bounds, Instrument, SampleId, SessionState, Step, Steps, TrackId, MAX_SLICES, MAX_TRACKS,
+    slice_bounds, Instrument, SampleId, SessionState, Step, Steps, TrackId, DEFAULT_SEED,
+    MAX_SLICES, MAX_TRACKS,
 };
 
 use crate::voice::Patch;
@@ -52,6 +53,10 @@ pub struct EnginePattern {
     pub tempo_bpm: f64,
     /// Swing in percent, 0..=100.
     pub swing_pct: f64,
+    /// The session's dice seed ([`SessionState::seed`]), handed to the audio thread with the
+    /// pattern; whoever copies the pattern into an engine also calls
+    /// [`Engine::set_seed`](crate::Engine::set_seed) with it.
+    pub seed: u64,
     /// Number of valid entries in `tracks`.
     pub track_count: usize,
     /// Tracks in display order; the first `track_count` are valid.
@@ -73,6 +78,7 @@ impl Default for EnginePattern {
         Self {
             tempo_bpm: keyboardia_core::DEFAULT_TEMPO,
             swing_pct: 0.0,
+            seed: DEFAULT_SEED,
             track_count: 0,
             tracks: [empty; MAX_TRACKS],
         }
@@ -88,6 +94,7 @@ impl EnginePattern {
         let mut p = Self {
             tempo_bpm: state.tempo,
             swing_pct: state.swing,
+            seed: state.seed,
             ..Self::default()
         };
         for (slot, t) in p.tracks.iter_mut().zip(&state.tracks) {

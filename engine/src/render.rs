@@ -41,8 +41,9 @@ pub struct RenderOptions {
     pub sample_rate_hz: f64,
     /// Frames per `process()` call.
     pub block_frames: usize,
-    /// Seed of the probability dice.
-    pub seed: u64,
+    /// Overrides the seed of the probability dice; `None` plays the session's own seed
+    /// ([`EnginePattern::seed`]), as every player hears it.
+    pub seed: Option<u64>,
 }
 
 impl Default for RenderOptions {
@@ -50,7 +51,7 @@ impl Default for RenderOptions {
         Self {
             sample_rate_hz: 48_000.0,
             block_frames: 512,
-            seed: 1,
+            seed: None,
         }
     }
 }
@@ -69,7 +70,7 @@ pub fn render_pattern_with(
     mut next_block: impl FnMut() -> usize,
 ) -> Stereo {
     let mut engine = Engine::new(opts.sample_rate_hz);
-    engine.set_seed(opts.seed);
+    engine.set_seed(opts.seed.unwrap_or(pattern.seed));
     engine.set_pattern(pattern);
     let mut clock = InternalClock::new(pattern.tempo_bpm);
     clock.play_from(0.0);

@@ -111,6 +111,9 @@ impl Hasher {
 fn render_state(state: &SessionState, sr: f64, block: usize, seconds: f64) -> String {
     let pattern = EnginePattern::from_state(state, |_| None);
     let mut engine = Engine::new(sr);
+    // The session's seed: the demo and the dense patterns have the migration default, the seed
+    // these digests were made with.
+    engine.set_seed(pattern.seed);
     engine.set_pattern(&pattern);
     let mut clock = InternalClock::new(state.tempo);
     clock.play_from(0.0);

@@ -193,6 +193,7 @@ impl<const DEVICE_INPUT: bool> Keyboardia<DEVICE_INPUT> {
             }
         }
         while let Ok(p) = audio.patterns.pop() {
+            engine.set_seed(p.seed);
             engine.set_pattern(&p);
             if let Err(rtrb::PushError::Full(p)) = audio.pattern_garbage.push(p) {
                 std::mem::forget(p);
@@ -299,7 +300,9 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
         if let Some(audio) = self.audio.as_mut() {
             Self::receive_updates(&mut engine, audio);
         }
-        engine.set_pattern(&self.services.store.pattern());
+        let pattern = self.services.store.pattern();
+        engine.set_seed(pattern.seed);
+        engine.set_pattern(&pattern);
         self.internal_clock = InternalClock::new(engine.pattern().tempo_bpm);
         self.engine = Some(engine);
         self.apply_params();

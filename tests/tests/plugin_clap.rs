@@ -495,3 +495,55 @@ fn plugin_clap_multi_out_layout_gives_each_track_its_own_stereo_output() {
         );
     }
 }
+
+/// The plugin's `process()` rolls the probability dice with the seed of the session it holds, so
+/// it plays the hits every other engine of that session plays.
+#[test]
+fn plugin_clap_rolls_the_dice_with_the_session_seed() {
+    let _serial = serial();
+    let sr = 48_000.0;
+    let mut p = plugin(sr, 1024);
+    let mut dice = track("r", "rim", 16, &(0..16).collect::<Vec<_>>());
+    for s in 0..16 {
+        dice.steps[s].locks.set(Lock::Probability(50));
+    }
+    let state = |seed: u64| SessionState {
+        seed,
+        ..session(180.0, 0.0, vec![dice.clone()])
+    };
+    // 4 bars at 180 BPM: 64 steps of 4000 frames.
+    let frames = 64 * 4_000;
+    let mut play = |seed: u64| {
+        load_session(&mut p, &state(seed));
+        let (_, _, notes) = p.render(frames, 180.0, 0.0, sr, || 512);
+        note_ons(&notes, 0)
+    };
+    // The engine on its own, fed the same document as every other player.
+    let engine = |seed: u64| {
+        let pattern = keyboardia_engine::EnginePattern::from_state(&state(seed), |_| None);
+        let mut e = keyboardia_engine::Engine::new(sr);
+        e.set_seed(pattern.seed);
+        e.set_pattern(&pattern);
+        let mut clock = keyboardia_engine::InternalClock::new(180.0);
+        clock.play_from(0.0);
+        let (mut l, mut r) = (vec![0.0f32; 512], vec![0.0f32; 512]);
+        let mut ons = Vec::new();
+        for start in (0..frames).step_by(512) {
+            e.process(&clock.next_block(512, sr), &[], &mut l, &mut r, None);
+            ons.extend(
+                e.midi_out()
+                    .iter()
+                    .filter(|m| m.on && m.channel == 0)
+                    .map(|m| start + m.offset as usize),
+            );
+        }
+        ons
+    };
+    let a = play(0x5eed);
+    assert!(a.len() > 8 && a.len() < 56, "{} hits of 64", a.len());
+    assert_close(&a, &engine(0x5eed), "the plugin plays the session's dice");
+    assert_eq!(play(0x5eed), a, "the same seed again");
+    let b = play(0x5eee);
+    assert_ne!(b, a, "another session's seed");
+    assert_close(&b, &engine(0x5eee), "and that session's dice");
+}

@@ -1,11 +1,13 @@
 //! Two players in server-clock mode sound together: two engines, each driven by its own sync
 //! client (its own local clock and its own estimate of the server clock), joining the session at
-//! different times, render audio whose onsets land on the same server times within 1 ms.
+//! different times, render audio whose onsets land on the same server times within 1 ms; and
+//! players' engines roll the probability dice with the session's seed, so they play the same
+//! hits.
 
 use std::time::Duration;
 
-use keyboardia_core::SessionState;
-use keyboardia_engine::{Engine, EnginePattern, TimelineWithOffset};
+use keyboardia_core::{Lock, SessionState, DEFAULT_SEED};
+use keyboardia_engine::{Engine, EnginePattern, InternalClock, TimelineWithOffset};
 use keyboardia_tests::onsets::{four_on_the_floor, hits};
 use keyboardia_tests::players::{create_session, unix_ms, wait_until, Player};
 use keyboardia_tests::server::Server;
@@ -28,7 +30,9 @@ fn render_onsets(player: &Player, state: &SessionState) -> Vec<f64> {
     // wall-clock `w0`.
     let (l0, w0) = (shared.local().now_ms(), unix_ms());
     let mut engine = Engine::new(SR);
-    engine.set_pattern(&EnginePattern::from_state(state, |_| None));
+    let pattern = EnginePattern::from_state(state, |_| None);
+    engine.set_seed(pattern.seed);
+    engine.set_pattern(&pattern);
     let frames = (2.0 * SR) as usize;
     let (mut left, mut right) = (vec![0.0f32; frames], vec![0.0f32; frames]);
     for start in (0..frames).step_by(BLOCK) {
@@ -52,7 +56,9 @@ fn render_onsets(player: &Player, state: &SessionState) -> Vec<f64> {
 /// Frames from a hit's start to its detection, from a render that starts exactly on a beat.
 fn attack_frames(state: &SessionState) -> usize {
     let mut engine = Engine::new(SR);
-    engine.set_pattern(&EnginePattern::from_state(state, |_| None));
+    let pattern = EnginePattern::from_state(state, |_| None);
+    engine.set_seed(pattern.seed);
+    engine.set_pattern(&pattern);
     let mut clock = keyboardia_engine::InternalClock::new(state.tempo);
     clock.play_from(0.0);
     let (mut l, mut r) = (vec![0.0f32; 4800], vec![0.0f32; 4800]);
@@ -115,4 +121,75 @@ fn two_engines_in_server_mode_play_in_time() {
             (beat - beat.round()) * 500.0
         );
     }
+}
+
+/// Note-on (frame, channel) pairs of 16 bars of `state` from its first beat, played as every
+/// player does: the pattern and the dice seed from the document.
+fn note_ons(state: &SessionState) -> Vec<(usize, u8)> {
+    let pattern = EnginePattern::from_state(state, |_| None);
+    let mut engine = Engine::new(SR);
+    engine.set_seed(pattern.seed);
+    engine.set_pattern(&pattern);
+    let mut clock = InternalClock::new(state.tempo);
+    clock.play_from(0.0);
+    let frames = (16.0 * 4.0 * 60.0 / state.tempo * SR) as usize;
+    let (mut l, mut r) = (vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]);
+    let mut ons = Vec::new();
+    for start in (0..frames).step_by(BLOCK) {
+        let block = clock.next_block(BLOCK as u32, SR);
+        engine.process(&block, &[], &mut l, &mut r, None);
+        ons.extend(
+            engine
+                .midi_out()
+                .iter()
+                .filter(|m| m.on)
+                .map(|m| (start + m.offset as usize, m.channel)),
+        );
+    }
+    ons
+}
+
+#[test]
+fn players_roll_the_dice_of_the_server_session() {
+    let server = Server::start();
+    let mut state = four_on_the_floor();
+    for step in &mut state.tracks[0].steps[..16] {
+        step.on = true;
+        step.locks.set(Lock::Probability(50));
+    }
+    let id = create_session(&server.base_url(), &state);
+    let truth = server.http("10.8.0.1").get(&id.to_string()).session().state;
+    assert_ne!(
+        truth.seed, DEFAULT_SEED,
+        "the server gives each session its own seed"
+    );
+
+    // One player starts from nothing, the other from its own copy with the default seed.
+    let mut a = Player::start(
+        &server.base_url(),
+        id,
+        "Ada",
+        SessionState::default(),
+        vec![],
+    );
+    let mut b = Player::start(&server.base_url(), id, "Bob", state.clone(), vec![]);
+    wait_until("both joined with the session", &mut [&mut a, &mut b], |p| {
+        p.iter().all(|p| p.joined && p.state == truth)
+    });
+    let hits = note_ons(&a.state);
+    assert!(
+        hits.len() > 16 && hits.len() < 16 * 16 - 16,
+        "{} hits",
+        hits.len()
+    );
+    assert_eq!(note_ons(&b.state), hits, "both players hear the same hits");
+    let default = SessionState {
+        seed: DEFAULT_SEED,
+        ..truth.clone()
+    };
+    assert_ne!(
+        note_ons(&default),
+        hits,
+        "the session's seed, not the default"
+    );
 }

@@ -406,13 +406,15 @@ fn clock_transport_keepalive_and_rest_save_while_live() {
         }
     }
 
-    // A REST save while live replaces the state for every player with a snapshot.
+    // A REST save while live replaces the state for every player with a snapshot (the
+    // session keeps its own dice seed, whatever the saved document says).
     let mut demo = SessionState::demo();
     demo.tempo = 140.0;
     let saved = http.put(
         &s.id.to_string(),
         serde_json::to_string(&demo).unwrap().as_bytes(),
     );
+    demo.seed = s.state.seed;
     assert_eq!(saved.status, 200, "{}", saved.text());
     for c in [&mut a, &mut b] {
         match c.recv_until(|m| matches!(m, ServerMessage::Snapshot(_))) {

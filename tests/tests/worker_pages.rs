@@ -133,11 +133,21 @@ fn the_root_starts_a_session_on_the_demo_pattern() {
     // The session exists and holds the demo pattern.
     let s = server.http("10.7.0.2").get(id).session();
     let demo = SessionState::demo();
-    assert_eq!(s.state.tracks, demo.tracks);
-    assert_eq!((s.state.tempo, s.state.swing), (demo.tempo, demo.swing));
-    // Each visit starts another session.
+    assert_eq!(
+        s.state,
+        SessionState {
+            seed: s.state.seed,
+            ..demo
+        }
+    );
+    // With the session's own dice seed from the server.
+    assert_ne!(s.state.seed, keyboardia_core::DEFAULT_SEED);
+    // Each visit starts another session, which rolls other dice.
     let again = raw(&server, "GET", "/");
-    assert_ne!(again.header("location"), Some(location.as_str()));
+    let other = again.header("location").expect("a Location");
+    assert_ne!(other, location);
+    let other = server.http("10.7.0.2").get(&other[3..]).session();
+    assert_ne!(other.state.seed, s.state.seed);
     // Its page is the app.
     let page = raw(&server, "GET", &location);
     assert_html(&page, 200);

@@ -1,7 +1,7 @@
 //! The REST API of the real Worker under `wrangler dev`: create, load, save, fork, and every
 //! error status (400, 403, 404, 405, 413, 426, 429), each with a typed JSON body and no change.
 
-use keyboardia_core::{Mode, SessionState};
+use keyboardia_core::{Mode, SessionState, DEFAULT_SEED};
 use keyboardia_tests::server::{Options, Server};
 
 const UNKNOWN: &str = "0b8a4c1e-6f7d-4e2a-9b3c-5d6e7f8a9b0c";
@@ -15,7 +15,15 @@ fn create_load_save_fork_round_trip() {
     let created = http.create(None);
     assert_eq!(created.status, 201, "{}", created.text());
     let s = created.session();
-    assert_eq!(s.state, SessionState::default());
+    // Each new session gets its own dice seed from the server.
+    assert_ne!(s.state.seed, DEFAULT_SEED);
+    assert_eq!(
+        s.state,
+        SessionState {
+            seed: s.state.seed,
+            ..SessionState::default()
+        }
+    );
     assert_eq!(s.mode, Mode::Collaborative);
     let id = s.id.to_string();
 
@@ -25,9 +33,14 @@ fn create_load_save_fork_round_trip() {
     assert_eq!(loaded.header("content-type"), Some("application/json"));
     assert_eq!(loaded.session(), s);
 
-    // Save the demo beat; load shows it.
-    let demo = SessionState::demo();
-    let saved = http.put(&id, serde_json::to_string(&demo).unwrap().as_bytes());
+    // Save the demo beat; load shows it, with the session's seed (a save cannot change it).
+    let sent = SessionState::demo();
+    assert_eq!(sent.seed, DEFAULT_SEED);
+    let demo = SessionState {
+        seed: s.state.seed,
+        ..sent.clone()
+    };
+    let saved = http.put(&id, serde_json::to_string(&sent).unwrap().as_bytes());
     assert_eq!(saved.status, 200, "{}", saved.text());
     assert_eq!(saved.session().state, demo);
     let loaded = http.get(&id).session();
@@ -35,7 +48,7 @@ fn create_load_save_fork_round_trip() {
     assert!(loaded.updated_at >= s.updated_at);
     assert_eq!(loaded.created_at, s.created_at);
 
-    // Fork: a new id, the same state, pointing back; the original is untouched.
+    // Fork: a new id, the same state (seed included), pointing back; the original is untouched.
     let forked = http.fork(&id);
     assert_eq!(forked.status, 201, "{}", forked.text());
     let f = forked.session();
@@ -56,7 +69,16 @@ fn create_load_save_fork_round_trip() {
         r#"{{"state":{}}}"#,
         serde_json::to_string(&demo).unwrap()
     )));
-    assert_eq!(with_state.session().state, demo);
+    let with_state = with_state.session().state;
+    // Its own seed, not the one in the body.
+    assert_ne!(with_state.seed, demo.seed);
+    assert_eq!(
+        with_state,
+        SessionState {
+            seed: with_state.seed,
+            ..demo.clone()
+        }
+    );
     let v0 = r#"{"state":{"tempo":100,"tracks":[{"id":"t1","name":"Kick","sampleId":"kick",
         "steps":[true,false,false,false,true],"parameterLocks":[],"volume":0.5,"muted":false,
         "stepCount":16}]}}"#;
@@ -333,7 +355,10 @@ fn ttl_renewal_on_read_goes_through_the_session_object() {
         assert_eq!(got.status, 200, "{}", got.text());
         assert_eq!(got.session(), s);
     }
-    let demo = SessionState::demo();
+    let demo = SessionState {
+        seed: s.state.seed,
+        ..SessionState::demo()
+    };
     http.put(&id, serde_json::to_string(&demo).unwrap().as_bytes());
     assert_eq!(http.get(&id).session().state, demo);
     // A live edit is visible at once: the renewal answers with the object's current state.

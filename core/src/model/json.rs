@@ -152,6 +152,24 @@ impl TryFrom<PatternRepr> for Pattern {
     }
 }
 
+/// The JSON form of [`SessionState::seed`](super::SessionState::seed): 16 hex digits, written
+/// lowercase (either case is read).
+pub(super) mod seed_hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(seed: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(seed.to_be_bytes()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let text = String::deserialize(d)?;
+        let mut bytes = [0u8; 8];
+        hex::decode_to_slice(&text, &mut bytes)
+            .map_err(|_| serde::de::Error::custom("seed must be a string of 16 hex digits"))?;
+        Ok(u64::from_be_bytes(bytes))
+    }
+}
+
 impl Serialize for Track {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         TrackRepr::from(self.clone()).serialize(s)

@@ -48,5 +48,12 @@ pub const SAMPLE_ID_MAX_LEN: usize = 64;
 pub const DEFAULT_TEMPO: f64 = 120.0;
 /// Default volume of a new track.
 pub const DEFAULT_VOLUME: f32 = 0.8;
-/// The schema version this build writes. Older versions are migrated by the `schema` module.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema version this build writes. Older versions are migrated by the `schema` module
+/// (version 2 added the session's dice seed, [`SessionState::seed`](super::SessionState::seed)).
+pub const SCHEMA_VERSION: u32 = 2;
+/// The dice seed of documents written before sessions stored one (schema versions 0 and 1) and
+/// of local documents that never met the server: the engine's seed from before seeds were
+/// stored (the ASCII bytes of "Keyboard", `"4b6579626f617264"` in JSON), so old sessions and
+/// offline bounces keep the hits they always had. A session the server creates gets a random
+/// seed instead.
+pub const DEFAULT_SEED: u64 = 0x4B65_7962_6F61_7264;

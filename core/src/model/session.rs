@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::{SessionId, TrackId};
 use super::instrument::Instrument;
-use super::limits::{DEFAULT_TEMPO, SCHEMA_VERSION};
+use super::limits::{DEFAULT_SEED, DEFAULT_TEMPO, SCHEMA_VERSION};
 use super::track::Track;
 
 /// The musical state of a session: what every player hears.
@@ -18,6 +18,16 @@ pub struct SessionState {
     pub tempo: f64,
     /// Percent, [`SWING_RANGE`](super::limits::SWING_RANGE).
     pub swing: f64,
+    /// Seed of the dice of probability locks (and of the engine's per-hit sound variation), so
+    /// that every player, the browser and every bounce of the session hear the same hits. Set by
+    /// the server from its randomness when it creates a session (core draws no randomness),
+    /// kept by forks and by saves (see [`Session::replace_state`]); no op edits it. Documents
+    /// from before seeds were stored get [`DEFAULT_SEED`].
+    ///
+    /// JSON: a string of 16 lowercase hex digits (`"seed":"4b6579626f617264"`), not a number,
+    /// because JSON numbers past 2^53 are not exact in JavaScript and many JSON tools.
+    #[serde(with = "super::json::seed_hex")]
+    pub seed: u64,
     /// At most [`MAX_TRACKS`](super::limits::MAX_TRACKS), ids unique, in display order.
     pub tracks: Vec<Track>,
 }
@@ -28,6 +38,7 @@ impl Default for SessionState {
             version: SCHEMA_VERSION,
             tempo: DEFAULT_TEMPO,
             swing: 0.0,
+            seed: DEFAULT_SEED,
             tracks: Vec::new(),
         }
     }
@@ -100,6 +111,7 @@ impl SessionState {
             version: SCHEMA_VERSION,
             tempo: 118.0,
             swing: 18.0,
+            seed: DEFAULT_SEED,
             tracks: vec![kick, snare, clap, hat, open, shaker, bass, lead],
         }
     }
@@ -152,7 +164,16 @@ impl Session {
         }
     }
 
-    /// A fork: a new id, the same state, collaborative and unowned, pointing at its parent.
+    /// Replaces the musical state (a REST save), keeping the session's seed: the seed belongs
+    /// to the session, set when it was created, whatever seed the saved document carries.
+    pub fn replace_state(&mut self, state: SessionState) {
+        let seed = self.state.seed;
+        self.state = state;
+        self.state.seed = seed;
+    }
+
+    /// A fork: a new id, the same state (seed included, so the fork plays the same hits),
+    /// collaborative and unowned, pointing at its parent.
     pub fn fork(&self, id: SessionId, now_ms: u64) -> Self {
         Self {
             forked_from: Some(self.id),

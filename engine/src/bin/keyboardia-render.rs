@@ -31,9 +31,10 @@ struct Args {
     #[arg(long, default_value_t = RenderOptions::default().block_frames,
           value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
     block: usize,
-    /// Seed of the probability-lock dice.
-    #[arg(long, default_value_t = RenderOptions::default().seed)]
-    seed: u64,
+    /// Seed of the probability-lock dice, instead of the session's own (a session file's
+    /// `seed`, in decimal here).
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 /// What to render, and where to.
@@ -193,7 +194,7 @@ mod tests {
                 j.options.block_frames,
                 j.options.seed
             ),
-            (44_100.0, 333, 7)
+            (44_100.0, 333, Some(7))
         );
     }
 

@@ -43,6 +43,7 @@ pub fn capture(
 ) -> Capture {
     let pattern = EnginePattern::from_state(state, |_| None);
     let mut engine = Engine::new(sr);
+    engine.set_seed(pattern.seed);
     engine.set_pattern(&pattern);
     let mut clock = InternalClock::new(state.tempo);
     clock.play_from(0.0);

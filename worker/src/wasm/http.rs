@@ -34,6 +34,13 @@ pub fn random16() -> ApiResult<[u8; 16]> {
     Ok(b)
 }
 
+/// A new session's dice seed ([`keyboardia_core::SessionState::seed`]) from the runtime's CSPRNG.
+pub fn random_seed() -> ApiResult<u64> {
+    let mut b = [0u8; 8];
+    getrandom::getrandom(&mut b).map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
+    Ok(u64::from_le_bytes(b))
+}
+
 /// A JSON reply with `status`.
 pub fn json(status: u16, body: String) -> ApiResult {
     Ok(ResponseBuilder::new()

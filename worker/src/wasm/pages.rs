@@ -10,7 +10,7 @@ use keyboardia_core::schema::session_from_json;
 use keyboardia_core::{ErrorCode, Session, SessionId, SessionState};
 use worker::{Env, Headers, Method, Request, Response, ResponseBuilder};
 
-use super::http::{now_ms, random16, ApiResult};
+use super::http::{now_ms, random16, random_seed, ApiResult};
 use super::{limiter, store};
 use crate::api_error::ApiError;
 use crate::limits::Bucket;
@@ -89,7 +89,11 @@ fn error_page(e: &ApiError) -> worker::Result<Response> {
 async fn new_session(req: &Request, env: &Env) -> ApiResult {
     limiter::check(req, env, Bucket::Create).await?;
     let id = SessionId::from_random_bytes(random16()?);
-    let session = Session::new(id, now_ms() as u64, SessionState::demo());
+    let state = SessionState {
+        seed: random_seed()?,
+        ..SessionState::demo()
+    };
+    let session = Session::new(id, now_ms() as u64, state);
     store::put(env, &session).await?;
     let headers = Headers::new();
     headers.set("location", &session_page_path(id))?;

@@ -8,7 +8,7 @@ use keyboardia_core::schema::{
 use keyboardia_core::{Mode, Session, SessionId, SessionState};
 use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
-use super::http::{body_bytes, json, now_ms, random16, ApiResult};
+use super::http::{body_bytes, json, now_ms, random16, random_seed, ApiResult};
 use super::live::{self, Call};
 use super::store;
 use crate::api_error::ApiError;
@@ -35,6 +35,8 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
             owner_key = Some(key);
         }
     }
+    // Whatever seed the body's document had: each session rolls its own dice.
+    session.state.seed = random_seed()?;
     store::put(env, &session).await?;
     let resp = json(201, session_to_json(&session))?;
     if let Some(key) = owner_key {
