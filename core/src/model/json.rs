@@ -152,8 +152,8 @@ impl TryFrom<PatternRepr> for Pattern {
     }
 }
 
-/// The JSON form of [`SessionState::seed`](super::SessionState::seed): 16 hex digits, written
-/// lowercase (either case is read).
+/// The JSON form of `SessionState::seed`: 16 hex digits, written lowercase (either case is
+/// read).
 pub(super) mod seed_hex {
     use serde::{Deserialize, Deserializer, Serializer};
 

@@ -49,7 +49,7 @@ pub const DEFAULT_TEMPO: f64 = 120.0;
 /// Default volume of a new track.
 pub const DEFAULT_VOLUME: f32 = 0.8;
 /// The schema version this build writes. Older versions are migrated by the `schema` module
-/// (version 2 added the session's dice seed, [`SessionState::seed`](super::SessionState::seed)).
+/// (version 2 added the session's dice seed, `SessionState::seed`).
 pub const SCHEMA_VERSION: u32 = 2;
 /// The dice seed of documents written before sessions stored one (schema versions 0 and 1) and
 /// of local documents that never met the server: the engine's seed from before seeds were
