@@ -25,7 +25,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timeline;
-use crate::error::{ErrorCode, OpError};
+use crate::error::{code_in_message, ErrorCode, OpError};
 use crate::model::{SampleId, Session, NAME_MAX_BYTES};
 use crate::ops::Op;
 
@@ -155,7 +155,8 @@ pub enum ServerMessage {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("{code}: {detail}")]
 pub struct DecodeError {
-    /// [`ErrorCode::Malformed`], [`ErrorCode::TooLarge`] or [`ErrorCode::UnknownType`].
+    /// [`ErrorCode::Malformed`], [`ErrorCode::TooLarge`], [`ErrorCode::UnknownType`], or the
+    /// code of a value that failed validation ([`ErrorCode::InvalidId`], ...).
     pub code: ErrorCode,
     pub detail: String,
 }
@@ -164,6 +165,29 @@ impl DecodeError {
     fn malformed(e: impl std::fmt::Display) -> Self {
         Self {
             code: ErrorCode::Malformed,
+            detail: e.to_string(),
+        }
+    }
+
+    /// A serde error: [`ErrorCode::Malformed`], unless a value inside failed validation, which
+    /// keeps its own code ([`code_in_message`]: a bad id is `invalid_id`, not `malformed`).
+    fn json(e: serde_json::Error) -> Self {
+        let text = e.to_string();
+        match code_in_message(&text) {
+            Some((code, detail)) => Self {
+                code,
+                detail: detail.to_owned(),
+            },
+            None => Self {
+                code: ErrorCode::Malformed,
+                detail: text,
+            },
+        }
+    }
+
+    fn invalid(e: OpError) -> Self {
+        Self {
+            code: e.code(),
             detail: e.to_string(),
         }
     }
@@ -243,7 +267,7 @@ pub fn decode_client(bytes: &[u8]) -> Result<ClientMessage, DecodeError> {
     }
     let tag = read_tag(bytes)?;
     if OP_TAGS.contains(&tag.as_ref()) {
-        let s: Submit = serde_json::from_slice(bytes).map_err(DecodeError::malformed)?;
+        let s: Submit = serde_json::from_slice(bytes).map_err(DecodeError::json)?;
         return Ok(ClientMessage::Edit {
             op: s.op,
             edit: s.edit,
@@ -256,12 +280,10 @@ pub fn decode_client(bytes: &[u8]) -> Result<ClientMessage, DecodeError> {
         });
     }
     Ok(
-        match serde_json::from_slice(bytes).map_err(DecodeError::malformed)? {
+        match serde_json::from_slice(bytes).map_err(DecodeError::json)? {
             ClientControl::Hello { proto, name } => {
                 if name.len() > NAME_MAX_BYTES || name.chars().any(char::is_control) {
-                    return Err(DecodeError::malformed(
-                        "player name too long or not printable",
-                    ));
+                    return Err(DecodeError::invalid(OpError::InvalidName));
                 }
                 ClientMessage::Hello { proto, name }
             }
@@ -281,7 +303,7 @@ pub fn decode_client(bytes: &[u8]) -> Result<ClientMessage, DecodeError> {
 pub fn decode_server(bytes: &[u8]) -> Result<ServerMessage, DecodeError> {
     let tag = read_tag(bytes)?;
     if OP_TAGS.contains(&tag.as_ref()) {
-        let b: Broadcast = serde_json::from_slice(bytes).map_err(DecodeError::malformed)?;
+        let b: Broadcast = serde_json::from_slice(bytes).map_err(DecodeError::json)?;
         return Ok(ServerMessage::Applied(b));
     }
     let control: ServerControl = serde_json::from_slice(bytes).map_err(|e| {
@@ -289,7 +311,7 @@ pub fn decode_server(bytes: &[u8]) -> Result<ServerMessage, DecodeError> {
             tag.as_ref(),
             "snapshot" | "error" | "join" | "leave" | "pong" | "timeline" | "sample_added"
         ) {
-            DecodeError::malformed(e)
+            DecodeError::json(e)
         } else {
             DecodeError {
                 code: ErrorCode::UnknownType,
@@ -343,5 +365,64 @@ impl ServerMessage {
             }
         };
         to_json(&control)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Track, TrackId};
+
+    fn code_of(text: &str) -> ErrorCode {
+        decode_client(text.as_bytes()).unwrap_err().code
+    }
+
+    #[test]
+    fn values_that_fail_validation_keep_their_specific_code() {
+        assert_eq!(
+            code_of(r#"{"t":"inst","tr":"kick","v":"kazoo","op":1}"#),
+            ErrorCode::UnknownInstrument
+        );
+        assert_eq!(
+            code_of(r#"{"t":"step","tr":"KICK","s":0,"on":true,"op":2}"#),
+            ErrorCode::InvalidId
+        );
+        assert_eq!(
+            code_of(r#"{"t":"pattern","tr":"kick","len":16,"steps":{"on":"zz"},"op":3}"#),
+            ErrorCode::InvalidPattern
+        );
+        let track = Track::new(
+            "bass".parse::<TrackId>().unwrap(),
+            "B",
+            "kick".parse().unwrap(),
+        );
+        let add = ClientMessage::Edit {
+            op: 4,
+            edit: Op::AddTrack {
+                track: Box::new(track),
+                index: None,
+            },
+        }
+        .encode();
+        let long = add.replace(r#""B""#, &format!("{:?}", "n".repeat(NAME_MAX_BYTES + 1)));
+        assert_ne!(add, long);
+        assert_eq!(code_of(&long), ErrorCode::InvalidName);
+        let hello = format!(
+            r#"{{"t":"hello","proto":1,"name":"{}"}}"#,
+            "n".repeat(NAME_MAX_BYTES + 1)
+        );
+        assert_eq!(code_of(&hello), ErrorCode::InvalidName);
+        // The detail is for people: no bracketed code left in it.
+        let e = decode_client(br#"{"t":"step","tr":"KICK","s":0,"on":true,"op":2}"#).unwrap_err();
+        assert!(e.detail.starts_with("malformed id"), "{}", e.detail);
+        // serde's own refusals stay `malformed`, whatever text the sender put in them.
+        assert_eq!(
+            code_of(r#"{"t":"step","tr":"kick","s":"[invalid_id] x","on":true,"op":2}"#),
+            ErrorCode::Malformed
+        );
+        assert_eq!(
+            code_of(r#"{"t":"unlock","tr":"kick","s":0,"k":"[invalid_id] x","op":2}"#),
+            ErrorCode::Malformed
+        );
     }
 }

@@ -4,6 +4,7 @@
 
 use keyboardia_core::api::{ErrorBody, RouteError};
 use keyboardia_core::audio::{UploadError, MAX_SAMPLE_BYTES};
+use keyboardia_core::error::code_in_message;
 use keyboardia_core::schema::SchemaError;
 use keyboardia_core::{ErrorCode, OpError};
 
@@ -44,6 +45,15 @@ impl ApiError {
 
     pub fn malformed(msg: impl Into<String>) -> Self {
         Self::new(400, ErrorCode::Malformed, msg)
+    }
+
+    /// A JSON body that did not deserialize: `malformed`, unless a value inside failed
+    /// validation, which keeps its own code (core's [`code_in_message`]).
+    pub fn json(msg: &str) -> Self {
+        match code_in_message(msg) {
+            Some((code, detail)) => Self::new(400, code, detail),
+            None => Self::malformed(msg),
+        }
     }
 
     pub fn rate_limited(retry_after_ms: f64) -> Self {
@@ -87,7 +97,7 @@ impl From<SchemaError> for ApiError {
                 n,
                 keyboardia_core::schema::MAX_DOCUMENT_BYTES,
             ),
-            SchemaError::Json(m) => Self::malformed(m),
+            SchemaError::Json(m) => Self::json(&m),
             SchemaError::FromTheFuture(v) => Self::new(
                 400,
                 ErrorCode::UnsupportedVersion,
@@ -132,6 +142,9 @@ mod tests {
         assert_eq!((e.status, e.code), (413, ErrorCode::TooLarge));
         let e: ApiError = SchemaError::Json("x".into()).into();
         assert_eq!((e.status, e.code), (400, ErrorCode::Malformed));
+        let e: ApiError = SchemaError::Json("[invalid_id] malformed id at line 1".into()).into();
+        assert_eq!((e.status, e.code), (400, ErrorCode::InvalidId));
+        assert_eq!(e.msg, "malformed id at line 1");
         let e: ApiError = OpError::TooManyTracks.into();
         assert_eq!((e.status, e.code), (400, ErrorCode::TooManyTracks));
         let e: ApiError = RouteError::BadId(OpError::InvalidId).into();

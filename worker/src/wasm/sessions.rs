@@ -23,9 +23,9 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
     let mut owner_key = None;
     if !bytes.iter().all(u8::is_ascii_whitespace) {
         let body: CreateSession =
-            serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed(e.to_string()))?;
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::json(&e.to_string()))?;
         if let Some(state) = body.state {
-            let doc = serde_json::to_vec(&state).map_err(|e| ApiError::malformed(e.to_string()))?;
+            let doc = serde_json::to_vec(&state).map_err(|e| ApiError::json(&e.to_string()))?;
             session.state = state_from_json(&doc)?;
         }
         if body.mode == Some(Mode::Readonly) {
