@@ -163,6 +163,10 @@ error_codes! {
     RoomFull = "room_full",
     /// Too many messages or requests in too short a time.
     RateLimited = "rate_limited",
+    /// A live connection left more bytes unread than the room buffers for it.
+    SlowConsumer = "slow_consumer",
+    /// More connections waiting for their hello than a room takes.
+    TooManyConnections = "too_many_connections",
     /// A message other than hello before the hello.
     NotJoined = "not_joined",
     /// A second hello on one connection.

@@ -9,6 +9,7 @@
 //!                  {"t":"step","tr":"kick","s":4,"on":true,"op":17}       ← an edit (≤ 64 bytes)
 //!                  {"t":"ping","c":1234.5}                                  ← clock sync, client ms
 //!                  {"t":"play"}  {"t":"stop"}                               ← shared transport
+//!                  {"t":"ack","b":65536}                      ← flow control: bytes read so far
 //! server → client  {"t":"snapshot","seq":41,"you":3,"session":{…},"players":[…],"timeline":{…}}
 //!                  {"t":"step","tr":"kick","s":4,"on":true,"seq":42,"by":3,"op":17}
 //!                  {"t":"error","code":"unknown_track","msg":"…","op":17}
@@ -33,6 +34,12 @@ use crate::ops::Op;
 pub const PROTOCOL_VERSION: u32 = 1;
 /// The largest client message accepted (a full-track paste is about 2 KB).
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
+
+/// Core's client acknowledges what it has read ([`ClientMessage::Ack`]) each time this many
+/// bytes more arrived: a fraction of the room's buffer for it
+/// ([`RoomConfig::max_unacked_bytes`](crate::room::RoomConfig)), so a reading client is never
+/// closed as a slow one.
+pub const ACK_EVERY_BYTES: u64 = 64 * 1024;
 
 /// A client's own number for one of its edits, echoed back in the broadcast so the client can
 /// drop it from its pending list.
@@ -80,6 +87,9 @@ pub enum ClientMessage {
     Play,
     /// Stop the shared transport.
     Stop,
+    /// Flow control: the client has read `b` bytes of text frames on this connection so far
+    /// (see [`ACK_EVERY_BYTES`]).
+    Ack { b: u64 },
 }
 
 /// A player as others see them.
@@ -218,6 +228,7 @@ enum ClientControl {
     Ping { c: f64 },
     Play,
     Stop,
+    Ack { b: u64 },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -273,7 +284,7 @@ pub fn decode_client(bytes: &[u8]) -> Result<ClientMessage, DecodeError> {
             edit: s.edit,
         });
     }
-    if !matches!(tag.as_ref(), "hello" | "ping" | "play" | "stop") {
+    if !matches!(tag.as_ref(), "hello" | "ping" | "play" | "stop" | "ack") {
         return Err(DecodeError {
             code: ErrorCode::UnknownType,
             detail: format!("type {tag:?}"),
@@ -295,6 +306,7 @@ pub fn decode_client(bytes: &[u8]) -> Result<ClientMessage, DecodeError> {
             }
             ClientControl::Play => ClientMessage::Play,
             ClientControl::Stop => ClientMessage::Stop,
+            ClientControl::Ack { b } => ClientMessage::Ack { b },
         },
     )
 }
@@ -346,6 +358,7 @@ impl ClientMessage {
             ClientMessage::Ping { c } => to_json(&ClientControl::Ping { c }),
             ClientMessage::Play => to_json(&ClientControl::Play),
             ClientMessage::Stop => to_json(&ClientControl::Stop),
+            ClientMessage::Ack { b } => to_json(&ClientControl::Ack { b }),
         }
     }
 }

@@ -35,11 +35,20 @@ impl ApiError {
         Self::new(404, ErrorCode::NotFound, format!("no {what} with that id"))
     }
 
-    pub fn too_large(what: &str, len: usize, max: usize) -> Self {
+    pub fn too_large(what: &str, len: u64, max: usize) -> Self {
         Self::new(
             413,
             ErrorCode::TooLarge,
             format!("{what} is {len} bytes, at most {max} allowed"),
+        )
+    }
+
+    /// A body refused while it streamed, once it passed `max` bytes.
+    pub fn too_large_streamed(what: &str, max: usize) -> Self {
+        Self::new(
+            413,
+            ErrorCode::TooLarge,
+            format!("{what} is over {max} bytes, at most {max} allowed"),
         )
     }
 
@@ -94,7 +103,7 @@ impl From<SchemaError> for ApiError {
         match e {
             SchemaError::TooLarge(n) => Self::too_large(
                 "the document",
-                n,
+                n as u64,
                 keyboardia_core::schema::MAX_DOCUMENT_BYTES,
             ),
             SchemaError::Json(m) => Self::json(&m),
@@ -112,7 +121,7 @@ impl From<UploadError> for ApiError {
     fn from(e: UploadError) -> Self {
         match e {
             UploadError::TooLarge { bytes } => {
-                Self::too_large("the sample", bytes, MAX_SAMPLE_BYTES)
+                Self::too_large("the sample", bytes as u64, MAX_SAMPLE_BYTES)
             }
             UploadError::ContentType(_) => Self::new(415, ErrorCode::BadSample, e.to_string()),
             _ => Self::new(400, ErrorCode::BadSample, e.to_string()),

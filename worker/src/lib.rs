@@ -5,8 +5,9 @@
 //! - `/api/sessions/{id}/ws`: one `LiveSession` Durable Object per session runs the core's live
 //!   room on the WebSocket hibernation API, writing every accepted op to its SQLite storage before
 //!   broadcasting or acknowledging it, and keeping KV current.
-//! - Per-client-address rate limits on create, fork and upload (a `RateLimiter` Durable Object
-//!   per address), per-socket message limits in the room.
+//! - Per-client-address rate limits on create, fork, upload and save (a `RateLimiter` Durable
+//!   Object per address); in the room, message limits per client address, flow control for
+//!   readers that stop reading, and a cap and a deadline for sockets that never say hello.
 //!
 //! The route table is core's [`keyboardia_core::api`], shared with the clients. The pure parts
 //! (limits, audio checks, error replies) build and are tested natively; everything that touches

@@ -57,7 +57,7 @@ pub async fn get(id: SessionId, env: &Env) -> ApiResult {
 
 /// The owner id a request proves (`Authorization: Bearer <key>` or `?key=`
 /// ([`OWNER_KEY_PARAM`])), if any.
-fn user_of(req: &Request) -> ApiResult<Option<String>> {
+pub(super) fn user_of(req: &Request) -> ApiResult<Option<String>> {
     if let Some(h) = req.headers().get("authorization")? {
         if let Some(key) = bearer_key(&h) {
             return Ok(Some(owner_id_for_key(key)));
