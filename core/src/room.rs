@@ -61,7 +61,6 @@ pub mod close_code {
     pub const TOO_MANY_UNJOINED: u16 = 4011;
 }
 
-
 /// Colours in the editor's player palette; also the most players a room can ever hold.
 pub const PALETTE_SIZE: u8 = 16;
 
@@ -573,10 +572,11 @@ impl Room {
         let max = self.config.max_unacked_bytes;
         let mut slow = Vec::new();
         for c in &mut self.conns {
-            if c.player.is_some() && Some(c.id) != except {
-                if transmit(&mut self.events, c, text.clone(), max) {
-                    slow.push(c.id);
-                }
+            if c.player.is_some()
+                && Some(c.id) != except
+                && transmit(&mut self.events, c, text.clone(), max)
+            {
+                slow.push(c.id);
             }
         }
         self.close_slow(slow);
@@ -608,7 +608,12 @@ impl Room {
 
 /// Queues `text` for `c` and counts it against its credit; true when `c` now has more than
 /// `max_unacked` bytes unacknowledged (the caller closes it).
-fn transmit(events: &mut VecDeque<RoomEvent>, c: &mut Conn, text: Arc<str>, max_unacked: u64) -> bool {
+fn transmit(
+    events: &mut VecDeque<RoomEvent>,
+    c: &mut Conn,
+    text: Arc<str>,
+    max_unacked: u64,
+) -> bool {
     c.sent_bytes = c.sent_bytes.saturating_add(text.len() as u64);
     events.push_back(RoomEvent::Transmit { to: c.id, text });
     c.sent_bytes - c.acked_bytes > max_unacked

@@ -377,7 +377,11 @@ fn a_reader_that_does_not_read_is_closed_and_one_that_acks_is_not() {
     assert!(sent_to_reader > 2 * max, "the reader kept receiving");
     assert_eq!(r.players().count(), 2);
     // An ack for more than was sent counts as what was sent.
-    r.handle_message(2, ClientMessage::Ack { b: u64::MAX }.encode().as_bytes(), T0 + 1e6);
+    r.handle_message(
+        2,
+        ClientMessage::Ack { b: u64::MAX }.encode().as_bytes(),
+        T0 + 1e6,
+    );
     assert!(drain(&mut r).closed.is_empty());
 }
 
@@ -416,7 +420,10 @@ fn unjoined_connections_are_capped_and_timed_out() {
     r.handle_timeout(T0 + 1_000.0 + timeout);
     let out = drain(&mut r);
     assert_eq!(out.closed.len(), cap - 2);
-    assert!(out.closed.iter().all(|&(c, code)| c > 2 && code == close_code::HELLO_TIMEOUT));
+    assert!(out
+        .closed
+        .iter()
+        .all(|&(c, code)| c > 2 && code == close_code::HELLO_TIMEOUT));
     assert_eq!(r.poll_timeout(), None);
     assert_eq!(r.players().count(), 2);
     // Frames from a closed connection are dropped.

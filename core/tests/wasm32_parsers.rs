@@ -94,7 +94,11 @@ fn wav_chunk_sizes_near_four_gib_are_refused_without_a_panic() {
                 (b"LIST", size, b"INFOISFT"),
                 (b"data", 4, &[0; 4]),
             ]),
-            riff(&[(b"fmt ", 16, &mono), (b"data", 4, &[0; 4]), (b"LIST", size, b"")]),
+            riff(&[
+                (b"fmt ", 16, &mono),
+                (b"data", 4, &[0; 4]),
+                (b"LIST", size, b""),
+            ]),
             // A data chunk claiming nearly 4 GiB with 4 bytes present.
             riff(&[(b"fmt ", 16, &mono), (b"data", size, &[0; 4])]),
             // A fmt chunk claiming nearly 4 GiB, and a fact chunk.
@@ -148,7 +152,9 @@ fn wav_formats_at_the_edges_of_their_fields_are_refused_without_a_panic() {
             ext.extend_from_slice(&22u16.to_le_bytes());
             ext.extend_from_slice(&valid.to_le_bytes());
             ext.extend_from_slice(&[0; 4]);
-            ext.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xAA, 0, 0x38, 0x9B, 0x71]);
+            ext.extend_from_slice(&[
+                1, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xAA, 0, 0x38, 0x9B, 0x71,
+            ]);
             let _ = all_wav_parsers(&riff(&[(b"fmt ", 40, &ext), (b"data", 64, data)]));
         }
     }
@@ -161,7 +167,11 @@ fn mutated_wavs_never_panic_a_parser() {
     assert!(all_wav_parsers(&good).is_ok());
     let mut rng = Rng(0x5EED_0001);
     for i in 0..3_000 {
-        let mut wav = if i % 2 == 0 { good.clone() } else { float.clone() };
+        let mut wav = if i % 2 == 0 {
+            good.clone()
+        } else {
+            float.clone()
+        };
         for _ in 0..1 + rng.below(4) {
             if wav.len() < 4 {
                 break;
@@ -191,7 +201,11 @@ fn wire_messages_documents_and_paths_never_panic_their_parsers() {
         br#"{"t":"ack","b":18446744073709551615}"#.to_vec(),
         serde_json::to_vec(&SessionState::demo()).unwrap(),
     ];
-    let session = Session::new(SessionId::from_random_bytes([7; 16]), 0, SessionState::demo());
+    let session = Session::new(
+        SessionId::from_random_bytes([7; 16]),
+        0,
+        SessionState::demo(),
+    );
     let mut room = Room::new(
         session.clone(),
         0,

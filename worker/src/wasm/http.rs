@@ -1,8 +1,8 @@
 //! Small HTTP helpers shared by the handlers: JSON replies, bounded bodies, randomness, time,
 //! and the one conversion of [`ApiError`] into a response.
 
-use keyboardia_core::api::{CLIENT_ADDRESS_HEADER, RETRY_AFTER_HEADER};
 use futures_util::StreamExt;
+use keyboardia_core::api::{CLIENT_ADDRESS_HEADER, RETRY_AFTER_HEADER};
 use serde::Serialize;
 use worker::{Headers, Request, Response, ResponseBuilder};
 
