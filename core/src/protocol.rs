@@ -37,7 +37,7 @@ pub const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
 
 /// Core's client acknowledges what it has read ([`ClientMessage::Ack`]) each time this many
 /// bytes more arrived: a fraction of the room's buffer for it
-/// ([`RoomConfig::max_unacked_bytes`](crate::room::RoomConfig)), so a reading client is never
+/// (the room's `RoomConfig::max_unacked_bytes`), so a reading client is never
 /// closed as a slow one.
 pub const ACK_EVERY_BYTES: u64 = 64 * 1024;
 
