@@ -452,7 +452,10 @@ impl Room {
             // Forget the buckets that have refilled: a new one starts full anyway.
             self.buckets.retain(|_, b| {
                 let mut probe = *b;
-                probe.take(now, per_sec, burst).is_ok() && probe.tokens + 1.0 < burst
+                match probe.take(now, per_sec, burst) {
+                    Ok(()) => probe.tokens + 1.0 < burst,
+                    Err(_) => true, // empty: an address over its limit stays limited
+                }
             });
         }
         let bucket = self

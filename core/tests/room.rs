@@ -282,7 +282,7 @@ fn a_burst_over_the_limit_closes_the_socket_and_a_reconnect_gets_no_fresh_burst(
             edit: Op::SetStep {
                 tr: kick(),
                 s: (i % 16) as u8,
-                on: i % 2 == 0,
+                on: i.is_multiple_of(2),
             },
         };
         let out = send(&mut r, 1, &edit, T0 + 1.0);
@@ -341,13 +341,13 @@ fn a_reader_that_does_not_read_is_closed_and_one_that_acks_is_not() {
     let mut closed = Vec::new();
     let mut deaf_bytes = 0u64;
     for i in 0..30_000u32 {
-        let now = T0 + 3.0 * f64::from(i); // within the rate limit
+        let now = T0 + 12.0 * f64::from(i); // within the rate limit
         let edit = ClientMessage::Edit {
             op: i + 1,
             edit: Op::SetStep {
                 tr: kick(),
                 s: (i % 16) as u8,
-                on: i % 2 == 0,
+                on: i.is_multiple_of(2),
             },
         };
         r.handle_message(1, edit.encode().as_bytes(), now);
@@ -693,4 +693,25 @@ fn sample_clock_removes_callback_jitter_and_follows_drift() {
         "drift not followed: {err} then {later}"
     );
     assert!(worst_raw > 2.9);
+}
+
+#[test]
+fn an_address_over_its_limit_stays_limited_however_many_others_come_and_go() {
+    let mut r = room();
+    join_from(&mut r, 1, "10.0.0.1", T0);
+    let burst = r.config().burst as usize;
+    for i in 1..burst {
+        send(&mut r, 1, &ClientMessage::Ping { c: i as f64 }, T0);
+    }
+    // Thousands of other addresses connect, send one message and leave.
+    for k in 0..3_000u64 {
+        let conn = 1_000 + k;
+        join_from(&mut r, conn, &format!("10.9.{}.{}", k / 256, k % 256), T0);
+        r.handle_disconnect(conn, T0);
+        drain(&mut r);
+    }
+    let out = send(&mut r, 1, &ClientMessage::Ping { c: 0.0 }, T0);
+    assert_eq!(error_code(&out), Some(ErrorCode::RateLimited));
+    let out = join_from(&mut r, 2, "10.0.0.1", T0);
+    assert_eq!(out.closed, vec![(2, close_code::RATE_LIMITED)]);
 }
