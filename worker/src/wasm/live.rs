@@ -149,10 +149,9 @@ struct Live {
     pumping: bool,
 }
 
-/// An outgoing action that may have to wait for a write.
+/// An outgoing message that may have to wait for a write (closes do not: [`close_now`]).
 enum Out {
     Send(ConnId, Arc<str>),
-    Close(ConnId, u16, &'static str),
 }
 
 impl Live {
@@ -214,6 +213,29 @@ fn write_pending(sql: &worker::SqlStorage, live: &mut Live) -> ApiResult<bool> {
         )?;
     }
     Ok(wrote)
+}
+
+/// Closes `conn` at once rather than after the next write: from then on the runtime's frames
+/// from it (a burst may have thousands in flight) are dropped on arrival by
+/// [`LiveSession::websocket_message`] before any work. What was queued for it waits on a write
+/// that may not be made yet, so it is dropped unsent (nothing unwritten is revealed), except the
+/// room's last message to it, which is always the typed error that explains the close (it
+/// reveals no op).
+fn close_now(live: &mut Live, conn: ConnId, code: u16, reason: &'static str) {
+    let mut error = None;
+    live.held.retain(|Out::Send(to, text)| {
+        let keep = *to != conn;
+        if !keep {
+            error = Some(text.clone());
+        }
+        keep
+    });
+    if let Some(ws) = live.sockets.remove(&conn) {
+        if let Some(text) = error {
+            let _ = ws.send_with_str(&*text);
+        }
+        let _ = ws.close(Some(code), Some(reason));
+    }
 }
 
 /// Whether the socket is still open (not closed by the room or the client).
@@ -353,7 +375,7 @@ impl LiveSession {
                 }
                 RoomEvent::Transmit { to, text } => live.out(Out::Send(to, text)),
                 RoomEvent::Close { conn, code, reason } => {
-                    live.out(Out::Close(conn, code, reason));
+                    close_now(live, conn, code, reason);
                     live.room.handle_disconnect(conn, now_ms());
                 }
             }
@@ -395,19 +417,10 @@ impl LiveSession {
                 let wrote = write_pending(&sql, live)?;
                 let held = std::mem::take(&mut live.held);
                 let sent_any = !held.is_empty();
-                for out in held {
-                    match out {
-                        Out::Send(to, text) => {
-                            if let Some(ws) = live.sockets.get(&to) {
-                                // A closing socket cannot be sent to; its close event follows.
-                                let _ = ws.send_with_str(&*text);
-                            }
-                        }
-                        Out::Close(conn, code, reason) => {
-                            if let Some(ws) = live.sockets.remove(&conn) {
-                                let _ = ws.close(Some(code), Some(reason));
-                            }
-                        }
+                for Out::Send(to, text) in held {
+                    if let Some(ws) = live.sockets.get(&to) {
+                        // A closing socket cannot be sent to; its close event follows.
+                        let _ = ws.send_with_str(&*text);
                     }
                 }
                 if !wrote && !sent_any {
