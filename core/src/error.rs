@@ -100,6 +100,38 @@ impl OpError {
     }
 }
 
+/// An [`OpError`] met while deserializing a document or a message.
+///
+/// serde's errors carry only text, so a validation error raised inside a `Deserialize` impl
+/// (a malformed id, a bad pattern, a too-long name inside a track) would reach the decoder as a
+/// bare string and be reported as [`ErrorCode::Malformed`]. Raised through this wrapper, the
+/// text starts with the code in brackets (`[invalid_id] malformed id`), which serde_json's own
+/// messages never do, and [`code_in_message`] gives the code back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InDocument(pub OpError);
+
+impl std::fmt::Display for InDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{}] {}", self.0.code(), self.0)
+    }
+}
+
+impl OpError {
+    /// This error as a serde deserialization error that keeps its code (see [`InDocument`]).
+    pub fn into_de<E: serde::de::Error>(self) -> E {
+        E::custom(InDocument(self))
+    }
+}
+
+/// The code an [`InDocument`] error put at the start of a deserialization error's text, and the
+/// rest of the text; `None` for serde's own errors (they are [`ErrorCode::Malformed`]).
+pub fn code_in_message(msg: &str) -> Option<(ErrorCode, &str)> {
+    let rest = msg.strip_prefix('[')?;
+    let (code, rest) = rest.split_once("] ")?;
+    let code = ErrorCode::ALL.iter().find(|c| c.as_str() == code)?;
+    Some((*code, rest))
+}
+
 macro_rules! error_codes {
     ($($(#[$m:meta])* $name:ident = $s:literal,)*) => {
         /// Every error code that travels on the wire or in a REST error body.
@@ -131,6 +163,10 @@ error_codes! {
     RoomFull = "room_full",
     /// Too many messages or requests in too short a time.
     RateLimited = "rate_limited",
+    /// A live connection left more bytes unread than the room buffers for it.
+    SlowConsumer = "slow_consumer",
+    /// More connections waiting for their hello than a room takes.
+    TooManyConnections = "too_many_connections",
     /// A message other than hello before the hello.
     NotJoined = "not_joined",
     /// A second hello on one connection.

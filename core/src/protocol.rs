@@ -9,6 +9,7 @@
 //!                  {"t":"step","tr":"kick","s":4,"on":true,"op":17}       ← an edit (≤ 64 bytes)
 //!                  {"t":"ping","c":1234.5}                                  ← clock sync, client ms
 //!                  {"t":"play"}  {"t":"stop"}                               ← shared transport
+//!                  {"t":"ack","b":65536}                      ← flow control: bytes read so far
 //! server → client  {"t":"snapshot","seq":41,"you":3,"session":{…},"players":[…],"timeline":{…}}
 //!                  {"t":"step","tr":"kick","s":4,"on":true,"seq":42,"by":3,"op":17}
 //!                  {"t":"error","code":"unknown_track","msg":"…","op":17}
@@ -25,7 +26,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timeline;
-use crate::error::{ErrorCode, OpError};
+use crate::error::{code_in_message, ErrorCode, OpError};
 use crate::model::{SampleId, Session, NAME_MAX_BYTES};
 use crate::ops::Op;
 
@@ -33,6 +34,12 @@ use crate::ops::Op;
 pub const PROTOCOL_VERSION: u32 = 1;
 /// The largest client message accepted (a full-track paste is about 2 KB).
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
+
+/// Core's client acknowledges what it has read ([`ClientMessage::Ack`]) each time this many
+/// bytes more arrived: a fraction of the room's buffer for it
+/// (the room's `RoomConfig::max_unacked_bytes`), so a reading client is never
+/// closed as a slow one.
+pub const ACK_EVERY_BYTES: u64 = 64 * 1024;
 
 /// A client's own number for one of its edits, echoed back in the broadcast so the client can
 /// drop it from its pending list.
@@ -80,6 +87,9 @@ pub enum ClientMessage {
     Play,
     /// Stop the shared transport.
     Stop,
+    /// Flow control: the client has read `b` bytes of text frames on this connection so far
+    /// (see [`ACK_EVERY_BYTES`]).
+    Ack { b: u64 },
 }
 
 /// A player as others see them.
@@ -155,7 +165,8 @@ pub enum ServerMessage {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("{code}: {detail}")]
 pub struct DecodeError {
-    /// [`ErrorCode::Malformed`], [`ErrorCode::TooLarge`] or [`ErrorCode::UnknownType`].
+    /// [`ErrorCode::Malformed`], [`ErrorCode::TooLarge`], [`ErrorCode::UnknownType`], or the
+    /// code of a value that failed validation ([`ErrorCode::InvalidId`], ...).
     pub code: ErrorCode,
     pub detail: String,
 }
@@ -164,6 +175,29 @@ impl DecodeError {
     fn malformed(e: impl std::fmt::Display) -> Self {
         Self {
             code: ErrorCode::Malformed,
+            detail: e.to_string(),
+        }
+    }
+
+    /// A serde error: [`ErrorCode::Malformed`], unless a value inside failed validation, which
+    /// keeps its own code ([`code_in_message`]: a bad id is `invalid_id`, not `malformed`).
+    fn json(e: serde_json::Error) -> Self {
+        let text = e.to_string();
+        match code_in_message(&text) {
+            Some((code, detail)) => Self {
+                code,
+                detail: detail.to_owned(),
+            },
+            None => Self {
+                code: ErrorCode::Malformed,
+                detail: text,
+            },
+        }
+    }
+
+    fn invalid(e: OpError) -> Self {
+        Self {
+            code: e.code(),
             detail: e.to_string(),
         }
     }
@@ -194,6 +228,7 @@ enum ClientControl {
     Ping { c: f64 },
     Play,
     Stop,
+    Ack { b: u64 },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -243,25 +278,23 @@ pub fn decode_client(bytes: &[u8]) -> Result<ClientMessage, DecodeError> {
     }
     let tag = read_tag(bytes)?;
     if OP_TAGS.contains(&tag.as_ref()) {
-        let s: Submit = serde_json::from_slice(bytes).map_err(DecodeError::malformed)?;
+        let s: Submit = serde_json::from_slice(bytes).map_err(DecodeError::json)?;
         return Ok(ClientMessage::Edit {
             op: s.op,
             edit: s.edit,
         });
     }
-    if !matches!(tag.as_ref(), "hello" | "ping" | "play" | "stop") {
+    if !matches!(tag.as_ref(), "hello" | "ping" | "play" | "stop" | "ack") {
         return Err(DecodeError {
             code: ErrorCode::UnknownType,
             detail: format!("type {tag:?}"),
         });
     }
     Ok(
-        match serde_json::from_slice(bytes).map_err(DecodeError::malformed)? {
+        match serde_json::from_slice(bytes).map_err(DecodeError::json)? {
             ClientControl::Hello { proto, name } => {
                 if name.len() > NAME_MAX_BYTES || name.chars().any(char::is_control) {
-                    return Err(DecodeError::malformed(
-                        "player name too long or not printable",
-                    ));
+                    return Err(DecodeError::invalid(OpError::InvalidName));
                 }
                 ClientMessage::Hello { proto, name }
             }
@@ -273,6 +306,7 @@ pub fn decode_client(bytes: &[u8]) -> Result<ClientMessage, DecodeError> {
             }
             ClientControl::Play => ClientMessage::Play,
             ClientControl::Stop => ClientMessage::Stop,
+            ClientControl::Ack { b } => ClientMessage::Ack { b },
         },
     )
 }
@@ -281,7 +315,7 @@ pub fn decode_client(bytes: &[u8]) -> Result<ClientMessage, DecodeError> {
 pub fn decode_server(bytes: &[u8]) -> Result<ServerMessage, DecodeError> {
     let tag = read_tag(bytes)?;
     if OP_TAGS.contains(&tag.as_ref()) {
-        let b: Broadcast = serde_json::from_slice(bytes).map_err(DecodeError::malformed)?;
+        let b: Broadcast = serde_json::from_slice(bytes).map_err(DecodeError::json)?;
         return Ok(ServerMessage::Applied(b));
     }
     let control: ServerControl = serde_json::from_slice(bytes).map_err(|e| {
@@ -289,7 +323,7 @@ pub fn decode_server(bytes: &[u8]) -> Result<ServerMessage, DecodeError> {
             tag.as_ref(),
             "snapshot" | "error" | "join" | "leave" | "pong" | "timeline" | "sample_added"
         ) {
-            DecodeError::malformed(e)
+            DecodeError::json(e)
         } else {
             DecodeError {
                 code: ErrorCode::UnknownType,
@@ -324,6 +358,7 @@ impl ClientMessage {
             ClientMessage::Ping { c } => to_json(&ClientControl::Ping { c }),
             ClientMessage::Play => to_json(&ClientControl::Play),
             ClientMessage::Stop => to_json(&ClientControl::Stop),
+            ClientMessage::Ack { b } => to_json(&ClientControl::Ack { b }),
         }
     }
 }
@@ -343,5 +378,64 @@ impl ServerMessage {
             }
         };
         to_json(&control)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Track, TrackId};
+
+    fn code_of(text: &str) -> ErrorCode {
+        decode_client(text.as_bytes()).unwrap_err().code
+    }
+
+    #[test]
+    fn values_that_fail_validation_keep_their_specific_code() {
+        assert_eq!(
+            code_of(r#"{"t":"inst","tr":"kick","v":"kazoo","op":1}"#),
+            ErrorCode::UnknownInstrument
+        );
+        assert_eq!(
+            code_of(r#"{"t":"step","tr":"KICK","s":0,"on":true,"op":2}"#),
+            ErrorCode::InvalidId
+        );
+        assert_eq!(
+            code_of(r#"{"t":"pattern","tr":"kick","len":16,"steps":{"on":"zz"},"op":3}"#),
+            ErrorCode::InvalidPattern
+        );
+        let track = Track::new(
+            "bass".parse::<TrackId>().unwrap(),
+            "B",
+            "kick".parse().unwrap(),
+        );
+        let add = ClientMessage::Edit {
+            op: 4,
+            edit: Op::AddTrack {
+                track: Box::new(track),
+                index: None,
+            },
+        }
+        .encode();
+        let long = add.replace(r#""B""#, &format!("{:?}", "n".repeat(NAME_MAX_BYTES + 1)));
+        assert_ne!(add, long);
+        assert_eq!(code_of(&long), ErrorCode::InvalidName);
+        let hello = format!(
+            r#"{{"t":"hello","proto":1,"name":"{}"}}"#,
+            "n".repeat(NAME_MAX_BYTES + 1)
+        );
+        assert_eq!(code_of(&hello), ErrorCode::InvalidName);
+        // The detail is for people: no bracketed code left in it.
+        let e = decode_client(br#"{"t":"step","tr":"KICK","s":0,"on":true,"op":2}"#).unwrap_err();
+        assert!(e.detail.starts_with("malformed id"), "{}", e.detail);
+        // serde's own refusals stay `malformed`, whatever text the sender put in them.
+        assert_eq!(
+            code_of(r#"{"t":"step","tr":"kick","s":"[invalid_id] x","on":true,"op":2}"#),
+            ErrorCode::Malformed
+        );
+        assert_eq!(
+            code_of(r#"{"t":"unlock","tr":"kick","s":0,"k":"[invalid_id] x","op":2}"#),
+            ErrorCode::Malformed
+        );
     }
 }

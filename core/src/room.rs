@@ -5,17 +5,32 @@
 //! no I/O and reads no clock: the host feeds it input and drains its output.
 //!
 //! # Calling protocol
-//! - Input: [`Room::handle_connect`] when a socket opens (with the identity the host verified),
-//!   [`Room::handle_message`] for every text frame, [`Room::handle_disconnect`] when it closes,
+//! - Input: [`Room::handle_connect_from`] when a socket opens (with the identity the host
+//!   verified and the client's address; first ask [`Room::accepts_connection`]),
+//!   [`Room::handle_message`] for every text frame as it arrives, [`Room::handle_disconnect`]
+//!   when it closes, [`Room::handle_timeout`] when the time from [`Room::poll_timeout`] has come,
 //!   [`Room::replace_state`] for a REST save while live, [`Room::announce_sample`] after an
 //!   upload. Each takes `now`, the server time in ms since the Unix epoch.
+//!
+//! # Abuse limits
+//! - Messages are counted as they arrive, from one token bucket per client address (per
+//!   connection when the address is unknown), kept across reconnects for the life of the room:
+//!   the first message over the limit closes the socket ([`close_code::RATE_LIMITED`]) after a
+//!   typed `rate_limited` error, so a burst costs the room one cheap refusal, not thousands.
+//! - Every frame sent counts against the connection's credit: a client acknowledges what it
+//!   has read (`{"t":"ack","b":<bytes received>}`, which core's client sends every
+//!   [`ACK_EVERY_BYTES`](crate::protocol::ACK_EVERY_BYTES)); one that has more than [`RoomConfig::max_unacked_bytes`]
+//!   unacknowledged (it stopped reading) is closed ([`close_code::SLOW_CONSUMER`]), so nothing
+//!   queues without bound behind a reader that never reads.
+//! - At most [`RoomConfig::max_unjoined`] connections may wait for their hello; one that has
+//!   not said hello [`RoomConfig::hello_timeout_ms`] after it opened is closed.
 //! - Output: [`Room::poll_event`] until it returns `None`, handling events **in order**. A
 //!   [`RoomEvent::Persist`] precedes every transmit that reveals its op: write the session before
 //!   sending anything that follows it, and nothing acknowledged can be lost.
 //! - After an eviction, rebuild with [`Room::new`] from storage and [`Room::restore_player`] for
 //!   each socket that is still open.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::clock::{Timeline, DEFAULT_START_LEAD_MS};
@@ -36,6 +51,14 @@ pub mod close_code {
     pub const PROTOCOL_VERSION: u16 = 4001;
     pub const ROOM_FULL: u16 = 4002;
     pub const NOT_JOINED: u16 = 4003;
+    /// More messages than the client address's token bucket allows.
+    pub const RATE_LIMITED: u16 = 4008;
+    /// More bytes unacknowledged than [`RoomConfig::max_unacked_bytes`](super::RoomConfig).
+    pub const SLOW_CONSUMER: u16 = 4009;
+    /// No hello within [`RoomConfig::hello_timeout_ms`](super::RoomConfig).
+    pub const HELLO_TIMEOUT: u16 = 4010;
+    /// More connections waiting for their hello than [`RoomConfig::max_unjoined`](super::RoomConfig).
+    pub const TOO_MANY_UNJOINED: u16 = 4011;
 }
 
 /// Colours in the editor's player palette; also the most players a room can ever hold.
@@ -46,21 +69,34 @@ pub const PALETTE_SIZE: u8 = 16;
 pub struct RoomConfig {
     /// Most players at once; the next hello is refused with [`ErrorCode::RoomFull`].
     pub max_players: usize,
-    /// Sustained messages per second per connection (token bucket refill rate).
+    /// Sustained messages per second per client address (token bucket refill rate).
     pub msgs_per_sec: f64,
-    /// Burst size per connection (token bucket capacity).
+    /// Burst size per client address (token bucket capacity).
     pub burst: f64,
     /// How far ahead a shared start is scheduled (see [`Timeline::play`]).
     pub start_lead_ms: f64,
+    /// Most connections waiting for their hello at once ([`Room::accepts_connection`]).
+    pub max_unjoined: usize,
+    /// A connection that has not said hello this long (ms) after it opened is closed.
+    pub hello_timeout_ms: f64,
+    /// Most bytes sent to a connection and not yet acknowledged before it is closed as a
+    /// reader that does not read (well above [`ACK_EVERY_BYTES`](crate::protocol::ACK_EVERY_BYTES) plus the largest snapshot).
+    pub max_unacked_bytes: u64,
 }
 
 impl Default for RoomConfig {
     fn default() -> Self {
         Self {
             max_players: 10,
-            msgs_per_sec: 500.0,
-            burst: 1000.0,
+            // Well below what one room processes (thousands of ops/s), so a burst is cut off
+            // before it can queue up behind others; a drag, a paste or a replay of edits made
+            // offline fits in the burst.
+            msgs_per_sec: 100.0,
+            burst: 200.0,
             start_lead_ms: DEFAULT_START_LEAD_MS,
+            max_unjoined: 16,
+            hello_timeout_ms: 10_000.0,
+            max_unacked_bytes: 1024 * 1024,
         }
     }
 }
@@ -90,6 +126,16 @@ pub enum RoomEvent {
     },
 }
 
+/// Whose token bucket a connection's messages draw from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum BucketKey {
+    /// The client address the host reported: shared by every connection from it, and kept
+    /// across reconnects.
+    Address(String),
+    /// The connection itself, when the host knows no address.
+    Conn(ConnId),
+}
+
 /// One open connection.
 #[derive(Clone, Debug)]
 struct Conn {
@@ -98,9 +144,14 @@ struct Conn {
     player: Option<Player>,
     /// The identity the host verified (owner checks for read-only sessions).
     user: Option<String>,
-    /// Messages this connection may still send right now (refilled at
-    /// [`RoomConfig::msgs_per_sec`] up to [`RoomConfig::burst`]).
-    bucket: TokenBucket,
+    /// The bucket in [`Room::buckets`] its messages draw from.
+    bucket: BucketKey,
+    /// When the socket opened (ms); the hello deadline counts from here.
+    opened_ms: f64,
+    /// Bytes of every frame sent to it.
+    sent_bytes: u64,
+    /// Bytes it acknowledged reading (never above `sent_bytes`).
+    acked_bytes: u64,
 }
 
 /// The authoritative state of one live session.
@@ -115,8 +166,15 @@ pub struct Room {
     conns: Vec<Conn>,
     /// The next player id to hand out; ids are never reused within a room's life.
     next_player: PlayerId,
+    /// Messages each client address (or address-less connection) may still send right now
+    /// (refilled at [`RoomConfig::msgs_per_sec`] up to [`RoomConfig::burst`]); an address's
+    /// bucket outlives its connections, so a reconnect gets no fresh burst.
+    buckets: HashMap<BucketKey, TokenBucket>,
     events: VecDeque<RoomEvent>,
 }
+
+/// Addresses' buckets kept before full ones are forgotten (a full bucket is the default).
+const MAX_BUCKETS: usize = 1024;
 
 impl Room {
     /// A room over `session`, whose state includes every op up to `seq`.
@@ -128,6 +186,7 @@ impl Room {
             config,
             conns: Vec::new(),
             next_player: 1,
+            buckets: HashMap::new(),
             events: VecDeque::new(),
         }
     }
@@ -155,26 +214,82 @@ impl Room {
 
     /// Brings back a joined connection after an eviction (from its attachment). Emits nothing.
     pub fn restore_player(&mut self, conn: ConnId, player: Player, user: Option<String>, now: f64) {
+        self.restore_player_from(conn, player, user, None, now);
+    }
+
+    /// [`Room::restore_player`] with the client's address.
+    pub fn restore_player_from(
+        &mut self,
+        conn: ConnId,
+        player: Player,
+        user: Option<String>,
+        address: Option<String>,
+        now: f64,
+    ) {
         self.next_player = self.next_player.max(player.id + 1);
-        self.conns.retain(|c| c.id != conn);
-        self.conns.push(Conn {
-            id: conn,
-            player: Some(player),
-            user,
-            bucket: TokenBucket::full(self.config.burst, now),
-        });
+        self.add_conn(conn, user, address, now);
+        if let Some(c) = self.conns.last_mut() {
+            c.player = Some(player);
+        }
     }
 
     /// A socket opened. `user` is the identity the host verified, `None` when anonymous.
-    /// A connection the room has not seen is registered as anonymous on its first message.
     pub fn handle_connect(&mut self, conn: ConnId, user: Option<String>, now: f64) {
+        self.handle_connect_from(conn, user, None, now);
+    }
+
+    /// Whether another connection may wait for its hello now: a host refuses the socket
+    /// before accepting it when not ([`RoomConfig::max_unjoined`]).
+    pub fn accepts_connection(&self) -> bool {
+        self.unjoined() < self.config.max_unjoined
+    }
+
+    /// A socket opened at `now` (or, after an eviction, at the time it first opened) from the
+    /// client `address` as the host saw it (`None`: unknown; its messages then draw from a
+    /// bucket of its own). Over [`RoomConfig::max_unjoined`] it is closed at once.
+    pub fn handle_connect_from(
+        &mut self,
+        conn: ConnId,
+        user: Option<String>,
+        address: Option<String>,
+        now: f64,
+    ) {
+        if !self.accepts_connection() {
+            self.conns.retain(|c| c.id != conn);
+            let error = ServerMessage::Error(ErrorMessage {
+                code: ErrorCode::TooManyConnections,
+                msg: "too many connections waiting to join this session".into(),
+                op: None,
+            });
+            self.events.push_back(RoomEvent::Transmit {
+                to: conn,
+                text: error.encode().into(),
+            });
+            self.events.push_back(RoomEvent::Close {
+                conn,
+                code: close_code::TOO_MANY_UNJOINED,
+                reason: "too many unjoined",
+            });
+            return;
+        }
+        self.add_conn(conn, user, address, now);
+    }
+
+    fn add_conn(&mut self, conn: ConnId, user: Option<String>, address: Option<String>, now: f64) {
         self.conns.retain(|c| c.id != conn);
         self.conns.push(Conn {
             id: conn,
             player: None,
             user,
-            bucket: TokenBucket::full(self.config.burst, now),
+            bucket: address.map_or(BucketKey::Conn(conn), BucketKey::Address),
+            opened_ms: now,
+            sent_bytes: 0,
+            acked_bytes: 0,
         });
+    }
+
+    fn unjoined(&self) -> usize {
+        self.conns.iter().filter(|c| c.player.is_none()).count()
     }
 
     /// A socket closed (or errored).
@@ -182,27 +297,56 @@ impl Room {
         let Some(i) = self.conns.iter().position(|c| c.id == conn) else {
             return;
         };
-        if let Some(player) = self.conns.remove(i).player {
+        let gone = self.conns.remove(i);
+        if let BucketKey::Conn(_) = gone.bucket {
+            self.buckets.remove(&gone.bucket);
+        }
+        if let Some(player) = gone.player {
             self.broadcast(&ServerMessage::Leave { id: player.id }, None);
         }
     }
 
-    /// One text frame from `conn`.
+    /// When [`Room::handle_timeout`] is next due: the earliest hello deadline.
+    pub fn poll_timeout(&self) -> Option<f64> {
+        self.conns
+            .iter()
+            .filter(|c| c.player.is_none())
+            .map(|c| c.opened_ms + self.config.hello_timeout_ms)
+            .min_by(f64::total_cmp)
+    }
+
+    /// Closes every connection whose hello is overdue at `now`.
+    pub fn handle_timeout(&mut self, now: f64) {
+        let late: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|c| c.player.is_none() && c.opened_ms + self.config.hello_timeout_ms <= now)
+            .map(|c| c.id)
+            .collect();
+        for conn in late {
+            let msg = format!(
+                "no hello within {} s",
+                self.config.hello_timeout_ms / 1000.0
+            );
+            self.error_to(conn, ErrorCode::NotJoined, msg, None);
+            self.close(conn, close_code::HELLO_TIMEOUT, "hello timeout");
+        }
+    }
+
+    /// One text frame from `conn`, as it arrives. Frames from a connection the room does not
+    /// know (closed by the room, frames still in flight) are dropped.
     pub fn handle_message(&mut self, conn: ConnId, bytes: &[u8], now: f64) {
-        let i = match self.conns.iter().position(|c| c.id == conn) {
-            Some(i) => i,
-            None => {
-                self.handle_connect(conn, None, now);
-                self.conns.len() - 1
-            }
+        let Some(i) = self.conns.iter().position(|c| c.id == conn) else {
+            return;
         };
         if !self.take_token(i, now) {
             self.error_to(
                 conn,
                 ErrorCode::RateLimited,
-                "slow down: too many messages".into(),
+                "slow down: too many messages; closing".into(),
                 None,
             );
+            self.close(conn, close_code::RATE_LIMITED, "rate limited");
             return;
         }
         let msg = match decode_client(bytes) {
@@ -218,13 +362,13 @@ impl Room {
         let joined = self.conns[i].player.is_some();
         match msg {
             ClientMessage::Hello { proto, name } => self.hello(i, proto, name),
+            ClientMessage::Ack { b } => {
+                let c = &mut self.conns[i];
+                c.acked_bytes = c.acked_bytes.max(b.min(c.sent_bytes));
+            }
             _ if !joined => {
                 self.error_to(conn, ErrorCode::NotJoined, "say hello first".into(), None);
-                self.events.push_back(RoomEvent::Close {
-                    conn,
-                    code: close_code::NOT_JOINED,
-                    reason: "not joined",
-                });
+                self.close(conn, close_code::NOT_JOINED, "not joined");
             }
             ClientMessage::Edit { op, edit } => self.edit(i, op, edit, now),
             ClientMessage::Ping { c } => self.send(conn, &ServerMessage::Pong { c, s: now }),
@@ -247,6 +391,17 @@ impl Room {
                 self.broadcast(&ServerMessage::Timeline(self.timeline), None);
             }
         }
+    }
+
+    /// Asks the host to close `conn` (after what was sent to it before) and forgets it at once,
+    /// so frames still in flight from it are dropped; the others hear that its player left.
+    fn close(&mut self, conn: ConnId, code: u16, reason: &'static str) {
+        if !self.conns.iter().any(|c| c.id == conn) {
+            return;
+        }
+        self.events
+            .push_back(RoomEvent::Close { conn, code, reason });
+        self.handle_disconnect(conn, 0.0);
     }
 
     /// A REST save while the room is live: the new state replaces the old one for everybody.
@@ -292,7 +447,22 @@ impl Room {
 
     fn take_token(&mut self, i: usize, now: f64) -> bool {
         let (per_sec, burst) = (self.config.msgs_per_sec, self.config.burst);
-        self.conns[i].bucket.take(now, per_sec, burst).is_ok()
+        let key = &self.conns[i].bucket;
+        if !self.buckets.contains_key(key) && self.buckets.len() >= MAX_BUCKETS {
+            // Forget the buckets that have refilled: a new one starts full anyway.
+            self.buckets.retain(|_, b| {
+                let mut probe = *b;
+                match probe.take(now, per_sec, burst) {
+                    Ok(()) => probe.tokens + 1.0 < burst,
+                    Err(_) => true, // empty: an address over its limit stays limited
+                }
+            });
+        }
+        let bucket = self
+            .buckets
+            .entry(key.clone())
+            .or_insert_with(|| TokenBucket::full(burst, now));
+        bucket.take(now, per_sec, burst).is_ok()
     }
 
     fn hello(&mut self, i: usize, proto: u32, name: String) {
@@ -300,11 +470,7 @@ impl Room {
         if proto != PROTOCOL_VERSION {
             let msg = format!("this server speaks protocol {PROTOCOL_VERSION}, not {proto}");
             self.error_to(conn, ErrorCode::ProtocolVersion, msg, None);
-            self.events.push_back(RoomEvent::Close {
-                conn,
-                code: close_code::PROTOCOL_VERSION,
-                reason: "protocol version",
-            });
+            self.close(conn, close_code::PROTOCOL_VERSION, "protocol version");
             return;
         }
         if self.conns[i].player.is_some() {
@@ -322,11 +488,7 @@ impl Room {
                 self.config.max_players
             );
             self.error_to(conn, ErrorCode::RoomFull, msg, None);
-            self.events.push_back(RoomEvent::Close {
-                conn,
-                code: close_code::ROOM_FULL,
-                reason: "room full",
-            });
+            self.close(conn, close_code::ROOM_FULL, "room full");
             return;
         }
         let used: Vec<u8> = self.players().map(|p| p.color).collect();
@@ -397,24 +559,67 @@ impl Room {
     }
 
     fn send(&mut self, to: ConnId, msg: &ServerMessage) {
-        self.events.push_back(RoomEvent::Transmit {
-            to,
-            text: msg.encode().into(),
-        });
+        let text: Arc<str> = msg.encode().into();
+        let Some(c) = self.conns.iter_mut().find(|c| c.id == to) else {
+            return;
+        };
+        let over = transmit(&mut self.events, c, text, self.config.max_unacked_bytes);
+        if over {
+            self.close_slow(vec![to]);
+        }
     }
 
     /// Sends to every joined connection except `except`.
     fn broadcast(&mut self, msg: &ServerMessage, except: Option<ConnId>) {
         let text: Arc<str> = msg.encode().into();
-        for c in &self.conns {
-            if c.player.is_some() && Some(c.id) != except {
-                self.events.push_back(RoomEvent::Transmit {
-                    to: c.id,
-                    text: text.clone(),
-                });
+        let max = self.config.max_unacked_bytes;
+        let mut slow = Vec::new();
+        for c in &mut self.conns {
+            if c.player.is_some()
+                && Some(c.id) != except
+                && transmit(&mut self.events, c, text.clone(), max)
+            {
+                slow.push(c.id);
             }
         }
+        self.close_slow(slow);
     }
+
+    /// Closes connections that stopped reading (their `leave` may close more). The error goes
+    /// out uncounted, for a client whose acks were only late.
+    fn close_slow(&mut self, slow: Vec<ConnId>) {
+        for conn in slow {
+            if !self.conns.iter().any(|c| c.id == conn) {
+                continue;
+            }
+            let error = ServerMessage::Error(ErrorMessage {
+                code: ErrorCode::SlowConsumer,
+                msg: format!(
+                    "more than {} bytes unread; closing",
+                    self.config.max_unacked_bytes
+                ),
+                op: None,
+            });
+            self.events.push_back(RoomEvent::Transmit {
+                to: conn,
+                text: error.encode().into(),
+            });
+            self.close(conn, close_code::SLOW_CONSUMER, "slow consumer");
+        }
+    }
+}
+
+/// Queues `text` for `c` and counts it against its credit; true when `c` now has more than
+/// `max_unacked` bytes unacknowledged (the caller closes it).
+fn transmit(
+    events: &mut VecDeque<RoomEvent>,
+    c: &mut Conn,
+    text: Arc<str>,
+    max_unacked: u64,
+) -> bool {
+    c.sent_bytes = c.sent_bytes.saturating_add(text.len() as u64);
+    events.push_back(RoomEvent::Transmit { to: c.id, text });
+    c.sent_bytes - c.acked_bytes > max_unacked
 }
 
 /// The `op` field of a message that failed to decode, if it has a readable one.

@@ -168,8 +168,8 @@ fn decoder_refusals_are_typed() {
         ), // no op id
         (
             br#"{"t":"step","tr":"KICK","s":4,"on":true,"op":1}"#,
-            ErrorCode::Malformed,
-        ), // bad id
+            ErrorCode::InvalidId,
+        ), // bad id: keeps its code (issue 12)
         (
             br#"{"t":"step","tr":"kick","s":300,"on":true,"op":1}"#,
             ErrorCode::Malformed,
@@ -186,12 +186,12 @@ fn decoder_refusals_are_typed() {
         (br#"{"t":"tempo","v":"fast","op":1}"#, ErrorCode::Malformed),
         (
             br#"{"t":"inst","tr":"kick","v":"banjo","op":1}"#,
-            ErrorCode::Malformed,
+            ErrorCode::UnknownInstrument,
         ),
         (br#"{"t":"hello","proto":1}"#, ErrorCode::Malformed),
         (
             br#"{"t":"hello","proto":1,"name":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#,
-            ErrorCode::Malformed,
+            ErrorCode::InvalidName,
         ),
         (br#"{"t":"ping","c":"x"}"#, ErrorCode::Malformed),
     ];

@@ -254,32 +254,181 @@ fn at_most_ten_players() {
     assert!(join(&mut r, 12, "twelve").joined.len() == 1);
 }
 
+fn join_from(room: &mut Room, conn: ConnId, address: &str, now: f64) -> Out {
+    room.handle_connect_from(conn, None, Some(address.into()), now);
+    send(
+        room,
+        conn,
+        &ClientMessage::Hello {
+            proto: PROTOCOL_VERSION,
+            name: "p".into(),
+        },
+        now,
+    )
+}
+
 #[test]
-fn rate_limit_per_connection() {
+fn a_burst_over_the_limit_closes_the_socket_and_a_reconnect_gets_no_fresh_burst() {
     let mut r = room();
-    join(&mut r, 1, "spammer");
-    join(&mut r, 2, "calm");
+    join_from(&mut r, 1, "10.0.0.1", T0);
+    join_from(&mut r, 2, "10.0.0.2", T0);
     let burst = r.config().burst as usize;
-    let mut limited = 0;
-    for i in 0..burst + 50 {
-        let out = send(&mut r, 1, &ClientMessage::Ping { c: i as f64 }, T0);
-        limited += (error_code(&out) == Some(ErrorCode::RateLimited)) as usize;
+    // 10,000 edits at one instant (arrival time): the burst is applied, the first one over
+    // it closes the socket with a typed error, and the rest are dropped unseen.
+    let (mut applied, mut refused, mut closed) = (0, 0, Vec::new());
+    for i in 0..10_000u32 {
+        let edit = ClientMessage::Edit {
+            op: i + 1,
+            edit: Op::SetStep {
+                tr: kick(),
+                s: (i % 16) as u8,
+                on: i.is_multiple_of(2),
+            },
+        };
+        let out = send(&mut r, 1, &edit, T0 + 1.0);
+        applied += out.persisted.len();
+        refused += (error_code(&out) == Some(ErrorCode::RateLimited)) as usize;
+        closed.extend(out.closed);
     }
-    assert!((49..=51).contains(&limited), "{limited} limited");
-    // Another connection is unaffected; and the bucket refills with time.
-    assert_eq!(
-        error_code(&send(&mut r, 2, &ClientMessage::Ping { c: 0.0 }, T0)),
-        None
+    println!("10,000 edits at once: {applied} applied (burst {burst}), {refused} refused");
+    assert_eq!(applied, burst - 1, "the hello took one token");
+    assert_eq!(refused, 1, "one typed error, then silence");
+    assert_eq!(closed, vec![(1, close_code::RATE_LIMITED)]);
+    // The other address is unaffected.
+    let out = send(&mut r, 2, &ClientMessage::Ping { c: 0.0 }, T0 + 1.0);
+    assert_eq!(error_code(&out), None);
+    // A reconnect from the same address draws from the same, empty bucket...
+    let out = join_from(&mut r, 3, "10.0.0.1", T0 + 1.0);
+    assert_eq!(error_code(&out), Some(ErrorCode::RateLimited));
+    assert_eq!(out.closed, vec![(3, close_code::RATE_LIMITED)]);
+    // ...which refills with time, at the configured rate, up to the burst.
+    let later = T0 + 1.0 + 1000.0;
+    join_from(&mut r, 4, "10.0.0.1", later);
+    let mut served = 1;
+    while error_code(&send(&mut r, 4, &ClientMessage::Ping { c: 0.0 }, later)).is_none() {
+        served += 1;
+    }
+    let per_sec = r.config().msgs_per_sec as usize;
+    assert!(
+        (per_sec - 2..=per_sec + 1).contains(&served),
+        "{served} in a second"
     );
-    assert_eq!(
-        error_code(&send(
-            &mut r,
-            1,
-            &ClientMessage::Ping { c: 0.0 },
-            T0 + 100.0
-        )),
-        None
+}
+
+#[test]
+fn connections_without_an_address_have_their_own_buckets() {
+    let mut r = room();
+    join(&mut r, 1, "a");
+    join(&mut r, 2, "b");
+    let burst = r.config().burst as usize;
+    for i in 1..burst {
+        let out = send(&mut r, 1, &ClientMessage::Ping { c: i as f64 }, T0);
+        assert_eq!(error_code(&out), None);
+    }
+    let out = send(&mut r, 2, &ClientMessage::Ping { c: 0.0 }, T0);
+    assert_eq!(error_code(&out), None);
+}
+
+#[test]
+fn a_reader_that_does_not_read_is_closed_and_one_that_acks_is_not() {
+    let mut r = room();
+    join(&mut r, 1, "writer");
+    join(&mut r, 2, "reader");
+    join(&mut r, 3, "deaf");
+    let max = r.config().max_unacked_bytes;
+    let (mut sent_to_reader, mut acked) = (0u64, 0u64);
+    let (mut sent_to_writer, mut writer_acked) = (0u64, 0u64);
+    let mut closed = Vec::new();
+    let mut deaf_bytes = 0u64;
+    for i in 0..30_000u32 {
+        let now = T0 + 12.0 * f64::from(i); // within the rate limit
+        let edit = ClientMessage::Edit {
+            op: i + 1,
+            edit: Op::SetStep {
+                tr: kick(),
+                s: (i % 16) as u8,
+                on: i.is_multiple_of(2),
+            },
+        };
+        r.handle_message(1, edit.encode().as_bytes(), now);
+        while let Some(ev) = r.poll_event() {
+            match ev {
+                RoomEvent::Transmit { to: 1, text } => sent_to_writer += text.len() as u64,
+                RoomEvent::Transmit { to: 2, text } => sent_to_reader += text.len() as u64,
+                RoomEvent::Transmit { to: 3, text } => deaf_bytes += text.len() as u64,
+                RoomEvent::Close { conn, code, .. } => closed.push((conn, code)),
+                _ => {}
+            }
+        }
+        // The reader (and the writer) ack as core's client does.
+        if sent_to_reader - acked >= ACK_EVERY_BYTES {
+            acked = sent_to_reader;
+            r.handle_message(2, ClientMessage::Ack { b: acked }.encode().as_bytes(), now);
+        }
+        if sent_to_writer - writer_acked >= ACK_EVERY_BYTES {
+            writer_acked = sent_to_writer;
+            let ack = ClientMessage::Ack { b: writer_acked };
+            r.handle_message(1, ack.encode().as_bytes(), now);
+        }
+    }
+    println!("sent to a reader that stopped reading before it was closed: {deaf_bytes} bytes");
+    assert_eq!(closed, vec![(3, close_code::SLOW_CONSUMER)]);
+    assert!(deaf_bytes <= max + 1024, "{deaf_bytes} bytes queued");
+    assert!(sent_to_reader > 2 * max, "the reader kept receiving");
+    assert_eq!(r.players().count(), 2);
+    // An ack for more than was sent counts as what was sent.
+    r.handle_message(
+        2,
+        ClientMessage::Ack { b: u64::MAX }.encode().as_bytes(),
+        T0 + 1e6,
     );
+    assert!(drain(&mut r).closed.is_empty());
+}
+
+#[test]
+fn unjoined_connections_are_capped_and_timed_out() {
+    let mut r = room();
+    let cap = r.config().max_unjoined;
+    let timeout = r.config().hello_timeout_ms;
+    join(&mut r, 100, "player");
+    for c in 1..=cap as ConnId {
+        assert!(r.accepts_connection());
+        r.handle_connect(c, None, T0 + c as f64);
+    }
+    assert!(!r.accepts_connection());
+    r.handle_connect(999, None, T0);
+    let out = drain(&mut r);
+    assert_eq!(error_code(&out), Some(ErrorCode::TooManyConnections));
+    assert_eq!(out.closed, vec![(999, close_code::TOO_MANY_UNJOINED)]);
+    // The first deadline is the oldest socket's; at it, exactly that one is closed.
+    assert_eq!(r.poll_timeout(), Some(T0 + 1.0 + timeout));
+    r.handle_timeout(T0 + 1.0 + timeout);
+    let out = drain(&mut r);
+    assert_eq!(error_code(&out), Some(ErrorCode::NotJoined));
+    assert_eq!(out.closed, vec![(1, close_code::HELLO_TIMEOUT)]);
+    assert!(r.accepts_connection());
+    // One that says hello in time is not timed out; the rest are, all at once.
+    send(
+        &mut r,
+        2,
+        &ClientMessage::Hello {
+            proto: PROTOCOL_VERSION,
+            name: "late".into(),
+        },
+        T0 + 100.0,
+    );
+    r.handle_timeout(T0 + 1_000.0 + timeout);
+    let out = drain(&mut r);
+    assert_eq!(out.closed.len(), cap - 2);
+    assert!(out
+        .closed
+        .iter()
+        .all(|&(c, code)| c > 2 && code == close_code::HELLO_TIMEOUT));
+    assert_eq!(r.poll_timeout(), None);
+    assert_eq!(r.players().count(), 2);
+    // Frames from a closed connection are dropped.
+    r.handle_message(5, br#"{"t":"ping","c":1}"#, T0 + 20_000.0);
+    assert!(drain(&mut r).sent.is_empty());
 }
 
 #[test]
@@ -544,4 +693,25 @@ fn sample_clock_removes_callback_jitter_and_follows_drift() {
         "drift not followed: {err} then {later}"
     );
     assert!(worst_raw > 2.9);
+}
+
+#[test]
+fn an_address_over_its_limit_stays_limited_however_many_others_come_and_go() {
+    let mut r = room();
+    join_from(&mut r, 1, "10.0.0.1", T0);
+    let burst = r.config().burst as usize;
+    for i in 1..burst {
+        send(&mut r, 1, &ClientMessage::Ping { c: i as f64 }, T0);
+    }
+    // Thousands of other addresses connect, send one message and leave.
+    for k in 0..3_000u64 {
+        let conn = 1_000 + k;
+        join_from(&mut r, conn, &format!("10.9.{}.{}", k / 256, k % 256), T0);
+        r.handle_disconnect(conn, T0);
+        drain(&mut r);
+    }
+    let out = send(&mut r, 1, &ClientMessage::Ping { c: 0.0 }, T0);
+    assert_eq!(error_code(&out), Some(ErrorCode::RateLimited));
+    let out = join_from(&mut r, 2, "10.0.0.1", T0);
+    assert_eq!(out.closed, vec![(2, close_code::RATE_LIMITED)]);
 }

@@ -397,6 +397,13 @@ impl Sim {
             self.room
                 .restore_player(*conn, player.clone(), user.clone(), self.now);
         }
+        // Sockets still waiting for their hello come back too (the room drops frames from
+        // connections it does not know).
+        for c in &self.clients {
+            if let Some(conn) = c.conn.filter(|conn| !self.attachments.contains_key(conn)) {
+                self.room.handle_connect(conn, None, self.now);
+            }
+        }
     }
 
     /// The server process dies: every socket drops, memory is lost, storage survives.

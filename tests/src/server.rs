@@ -50,9 +50,23 @@ impl Default for Options {
                 ("RATE_CREATE_PER_MIN".into(), "100000".into()),
                 ("RATE_FORK_PER_MIN".into(), "100000".into()),
                 ("RATE_UPLOAD_PER_MIN".into(), "100000".into()),
+                ("RATE_SAVE_PER_MIN".into(), "100000".into()),
+                ("ROOM_MSGS_PER_SEC".into(), "100000".into()),
+                ("ROOM_BURST".into(), "100000".into()),
                 // Enables POST /api/sessions/{id}/test/evict (see core's api::Route::TestEvict).
                 ("TEST_HOOKS".into(), "1".into()),
             ],
+            state_root: None,
+        }
+    }
+}
+
+impl Options {
+    /// The limits as deployed (`wrangler.toml`'s), for tests of the limits themselves; the
+    /// test hooks stay on.
+    pub fn production_limits() -> Self {
+        Self {
+            vars: vec![("TEST_HOOKS".into(), "1".into())],
             state_root: None,
         }
     }
@@ -101,10 +115,19 @@ fn newest_mtime(dir: &Path) -> SystemTime {
     newest
 }
 
+/// `KEYBOARDIA_WORKER_BUILD`: a Worker built elsewhere (`worker/build` of another checkout) to
+/// run instead of this one's, e.g. to measure a fault on an older version with today's tests.
+fn prebuilt() -> Option<PathBuf> {
+    std::env::var_os("KEYBOARDIA_WORKER_BUILD").map(PathBuf::from)
+}
+
 /// Builds the Worker unless `worker/build` is newer than every source it is made of.
 fn ensure_built() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
+        if prebuilt().is_some() {
+            return;
+        }
         let root = repo_root();
         let wasm = root.join("worker/build/index_bg.wasm");
         let built = std::fs::metadata(&wasm).and_then(|m| m.modified()).ok();
@@ -203,7 +226,10 @@ impl Server {
         }
         let root = repo_root();
         let build = self.persist.join("build");
-        copy_dir(&root.join("worker/build"), &build);
+        copy_dir(
+            &prebuilt().unwrap_or_else(|| root.join("worker/build")),
+            &build,
+        );
         let config = std::fs::read_to_string(root.join("wrangler.toml")).expect("wrangler.toml");
         let main = build.join("worker/shim.mjs");
         let assets = self.assets.clone().unwrap_or_else(|| {
@@ -311,6 +337,11 @@ impl Server {
         };
         let lines: Vec<String> = BufReader::new(f).lines().map_while(Result::ok).collect();
         lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// The whole server log so far (to check that nothing panicked).
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// `http://127.0.0.1:{port}`

@@ -4,6 +4,7 @@
 
 use keyboardia_core::api::{ErrorBody, RouteError};
 use keyboardia_core::audio::{UploadError, MAX_SAMPLE_BYTES};
+use keyboardia_core::error::code_in_message;
 use keyboardia_core::schema::SchemaError;
 use keyboardia_core::{ErrorCode, OpError};
 
@@ -34,7 +35,7 @@ impl ApiError {
         Self::new(404, ErrorCode::NotFound, format!("no {what} with that id"))
     }
 
-    pub fn too_large(what: &str, len: usize, max: usize) -> Self {
+    pub fn too_large(what: &str, len: u64, max: usize) -> Self {
         Self::new(
             413,
             ErrorCode::TooLarge,
@@ -42,8 +43,26 @@ impl ApiError {
         )
     }
 
+    /// A body refused while it streamed, once it passed `max` bytes.
+    pub fn too_large_streamed(what: &str, max: usize) -> Self {
+        Self::new(
+            413,
+            ErrorCode::TooLarge,
+            format!("{what} is over {max} bytes, at most {max} allowed"),
+        )
+    }
+
     pub fn malformed(msg: impl Into<String>) -> Self {
         Self::new(400, ErrorCode::Malformed, msg)
+    }
+
+    /// A JSON body that did not deserialize: `malformed`, unless a value inside failed
+    /// validation, which keeps its own code (core's [`code_in_message`]).
+    pub fn json(msg: &str) -> Self {
+        match code_in_message(msg) {
+            Some((code, detail)) => Self::new(400, code, detail),
+            None => Self::malformed(msg),
+        }
     }
 
     pub fn rate_limited(retry_after_ms: f64) -> Self {
@@ -84,10 +103,10 @@ impl From<SchemaError> for ApiError {
         match e {
             SchemaError::TooLarge(n) => Self::too_large(
                 "the document",
-                n,
+                n as u64,
                 keyboardia_core::schema::MAX_DOCUMENT_BYTES,
             ),
-            SchemaError::Json(m) => Self::malformed(m),
+            SchemaError::Json(m) => Self::json(&m),
             SchemaError::FromTheFuture(v) => Self::new(
                 400,
                 ErrorCode::UnsupportedVersion,
@@ -102,7 +121,7 @@ impl From<UploadError> for ApiError {
     fn from(e: UploadError) -> Self {
         match e {
             UploadError::TooLarge { bytes } => {
-                Self::too_large("the sample", bytes, MAX_SAMPLE_BYTES)
+                Self::too_large("the sample", bytes as u64, MAX_SAMPLE_BYTES)
             }
             UploadError::ContentType(_) => Self::new(415, ErrorCode::BadSample, e.to_string()),
             _ => Self::new(400, ErrorCode::BadSample, e.to_string()),
@@ -132,6 +151,9 @@ mod tests {
         assert_eq!((e.status, e.code), (413, ErrorCode::TooLarge));
         let e: ApiError = SchemaError::Json("x".into()).into();
         assert_eq!((e.status, e.code), (400, ErrorCode::Malformed));
+        let e: ApiError = SchemaError::Json("[invalid_id] malformed id at line 1".into()).into();
+        assert_eq!((e.status, e.code), (400, ErrorCode::InvalidId));
+        assert_eq!(e.msg, "malformed id at line 1");
         let e: ApiError = OpError::TooManyTracks.into();
         assert_eq!((e.status, e.code), (400, ErrorCode::TooManyTracks));
         let e: ApiError = RouteError::BadId(OpError::InvalidId).into();

@@ -7,8 +7,9 @@
 //!   broadcasting or acknowledging it, and keeping KV current.
 //! - The web app (`/`, `/s/{id}`, see [`pages`]): static assets from `web/dist`, with the
 //!   session pages rendered by the Worker.
-//! - Per-client-address rate limits on create, fork and upload (a `RateLimiter` Durable Object
-//!   per address), per-socket message limits in the room.
+//! - Per-client-address rate limits on create, fork, upload and save (a `RateLimiter` Durable
+//!   Object per address); in the room, message limits per client address, flow control for
+//!   readers that stop reading, and a cap and a deadline for sockets that never say hello.
 //!
 //! The route table is core's [`keyboardia_core::api`], shared with the clients. The pure parts
 //! (limits, audio checks, error replies) build and are tested natively; everything that touches

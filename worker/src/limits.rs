@@ -25,6 +25,8 @@ pub enum Bucket {
     Create,
     Fork,
     Upload,
+    /// `PUT` of a session document (each one rewrites the document and snapshots every player).
+    Save,
 }
 
 impl Bucket {
@@ -34,11 +36,12 @@ impl Bucket {
             Route::CreateSession => Some(Bucket::Create),
             Route::ForkSession(_) => Some(Bucket::Fork),
             Route::UploadSample(_) => Some(Bucket::Upload),
+            Route::SaveSession(_) => Some(Bucket::Save),
             _ => None,
         }
     }
 
-    pub const ALL: [Bucket; 3] = [Bucket::Create, Bucket::Fork, Bucket::Upload];
+    pub const ALL: [Bucket; 4] = [Bucket::Create, Bucket::Fork, Bucket::Upload, Bucket::Save];
 
     /// The name of the `wrangler.toml` variable that overrides this bucket's rate (per minute).
     pub const fn var_name(self) -> &'static str {
@@ -46,6 +49,7 @@ impl Bucket {
             Bucket::Create => "RATE_CREATE_PER_MIN",
             Bucket::Fork => "RATE_FORK_PER_MIN",
             Bucket::Upload => "RATE_UPLOAD_PER_MIN",
+            Bucket::Save => "RATE_SAVE_PER_MIN",
         }
     }
 
@@ -55,6 +59,7 @@ impl Bucket {
             Bucket::Create => 30.0,
             Bucket::Fork => 30.0,
             Bucket::Upload => 20.0,
+            Bucket::Save => 60.0,
         }
     }
 }
@@ -64,7 +69,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_create_fork_and_upload_are_rate_limited() {
+    fn create_fork_upload_and_save_are_rate_limited() {
         let id = "0b8a4c1e-6f7d-4e2a-9b3c-5d6e7f8a9b0c".parse().unwrap();
         assert_eq!(
             Bucket::for_route(&Route::CreateSession),
@@ -78,12 +83,11 @@ mod tests {
             Bucket::for_route(&Route::UploadSample(id)),
             Some(Bucket::Upload)
         );
-        for free in [
-            Route::Health,
-            Route::GetSession(id),
-            Route::SaveSession(id),
-            Route::LiveSocket(id),
-        ] {
+        assert_eq!(
+            Bucket::for_route(&Route::SaveSession(id)),
+            Some(Bucket::Save)
+        );
+        for free in [Route::Health, Route::GetSession(id), Route::LiveSocket(id)] {
             assert_eq!(Bucket::for_route(&free), None, "{free:?}");
         }
     }

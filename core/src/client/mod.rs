@@ -28,7 +28,7 @@ use crate::model::{SampleId, Session, SessionState};
 use crate::ops::{Applied, Change, Op};
 use crate::protocol::{
     decode_server, Broadcast, ClientMessage, DecodeError, OpId, Player, PlayerId, ServerMessage,
-    PROTOCOL_VERSION,
+    ACK_EVERY_BYTES, PROTOCOL_VERSION,
 };
 
 pub use backoff::Backoff;
@@ -218,6 +218,10 @@ pub struct Client {
     timeline: Option<Timeline>,
     /// The server-clock estimator, fed by pongs.
     clock: ClockSync,
+    /// Bytes of text frames received on the current connection (for flow control acks).
+    received_bytes: u64,
+    /// `received_bytes` as last acknowledged to the room.
+    acked_bytes: u64,
     /// Text frames waiting to be sent on the current connection.
     outbox: VecDeque<String>,
     /// I/O waiting for the host.
@@ -262,6 +266,8 @@ impl Client {
             players: Vec::new(),
             timeline: None,
             clock: ClockSync::default(),
+            received_bytes: 0,
+            acked_bytes: 0,
             outbox: VecDeque::new(),
             actions: VecDeque::new(),
             events: VecDeque::new(),
@@ -414,6 +420,8 @@ impl Client {
         self.link = Link::Connected;
         self.joined = false;
         self.sent = 0;
+        self.received_bytes = 0;
+        self.acked_bytes = 0;
         self.clock.reset();
         self.ping.start(now);
         self.outbox.clear();
@@ -543,6 +551,7 @@ impl Client {
 
     /// One text frame from the room, received at local time `now` (ms).
     pub fn handle_message(&mut self, bytes: &[u8], now: f64) {
+        self.count_received(bytes.len());
         let msg = match decode_server(bytes) {
             Ok(m) => m,
             Err(e) => return self.events.push_back(ClientEvent::BadMessage(e)),
@@ -618,6 +627,22 @@ impl Client {
                     .push_back(ClientEvent::SampleAdded { id, name, url, by });
                 self.actions.extend(fetch.map(Action::from));
             }
+        }
+    }
+
+    /// Flow control: tells the room what was read every [`ACK_EVERY_BYTES`], so it keeps
+    /// sending (a client that stops reading is closed by the room instead of buffered for).
+    fn count_received(&mut self, len: usize) {
+        self.received_bytes = self.received_bytes.saturating_add(len as u64);
+        if self.link == Link::Connected && self.received_bytes - self.acked_bytes >= ACK_EVERY_BYTES
+        {
+            self.acked_bytes = self.received_bytes;
+            self.outbox.push_back(
+                ClientMessage::Ack {
+                    b: self.received_bytes,
+                }
+                .encode(),
+            );
         }
     }
 

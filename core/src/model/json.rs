@@ -8,7 +8,7 @@ use super::instrument::Instrument;
 use super::limits::{DEFAULT_VELOCITY, MAX_STEPS};
 use super::lock::Locks;
 use super::track::{Step, Steps, Track};
-use crate::error::OpError;
+use crate::error::{InDocument, OpError};
 
 /// The JSON shape of a [`Track`] (see its doc).
 #[derive(Serialize, Deserialize)]
@@ -146,9 +146,12 @@ impl From<Pattern> for PatternRepr {
 }
 
 impl TryFrom<PatternRepr> for Pattern {
-    type Error = OpError;
-    fn try_from(r: PatternRepr) -> Result<Self, OpError> {
-        Ok(Self(Box::new(steps_from_repr(&r.on, r.x)?)))
+    /// Keeps the code through serde (`try_from` errors become text).
+    type Error = InDocument;
+    fn try_from(r: PatternRepr) -> Result<Self, InDocument> {
+        Ok(Self(Box::new(
+            steps_from_repr(&r.on, r.x).map_err(InDocument)?,
+        )))
     }
 }
 
@@ -178,7 +181,7 @@ impl Serialize for Track {
 
 impl<'de> Deserialize<'de> for Track {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Track::try_from(TrackRepr::deserialize(d)?).map_err(serde::de::Error::custom)
+        Track::try_from(TrackRepr::deserialize(d)?).map_err(OpError::into_de)
     }
 }
 

@@ -38,7 +38,7 @@ impl FromStr for SampleId {
 }
 
 /// Serializes a type as its `Display` string and deserializes it through its `FromStr`, so
-/// every id is validated on the way in.
+/// every id is validated on the way in (a refusal keeps its code: [`OpError::into_de`]).
 macro_rules! serde_via_str {
     ($($t:ty),*) => {$(
         impl Serialize for $t {
@@ -50,7 +50,7 @@ macro_rules! serde_via_str {
         impl<'de> Deserialize<'de> for $t {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                s.parse().map_err(serde::de::Error::custom)
+                s.parse().map_err(OpError::into_de)
             }
         }
     )*};

@@ -9,7 +9,9 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use keyboardia_core::api::{self, Method, CLIENT_ADDRESS_HEADER, SAMPLE_NAME_PARAM, SESSIONS_PATH};
-use keyboardia_core::protocol::{decode_server, ClientMessage, OpId, ServerMessage, Snapshot};
+use keyboardia_core::protocol::{
+    decode_server, ClientMessage, OpId, ServerMessage, Snapshot, ACK_EVERY_BYTES,
+};
 use keyboardia_core::schema::session_from_json;
 use keyboardia_core::{Op, Session, SessionId};
 use tungstenite::client::IntoClientRequest;
@@ -195,11 +197,35 @@ pub struct LiveClient {
     /// Bytes of the join snapshot frame.
     pub snapshot_frame_len: usize,
     next_op: OpId,
+    /// Bytes of text frames read (flow control, as core's client does it).
+    received_bytes: u64,
+    /// `received_bytes` as last acknowledged to the room.
+    acked_bytes: u64,
+}
+
+/// A distinct client address for each client that does not name one, so that tests with
+/// several players from this one machine get the per-address limits of several machines.
+fn fresh_address() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("10.200.{}.{}", (n >> 8) & 0xFF, n & 0xFF)
 }
 
 impl LiveClient {
-    /// Opens the socket without saying hello.
+    /// Opens the socket without saying hello (from an address of its own).
     pub fn open(base_url: &str, id: &str, query: &str) -> Result<LiveClient, tungstenite::Error> {
+        Self::open_from(base_url, id, query, &fresh_address())
+    }
+
+    /// Opens the socket without saying hello, from the client address `address` (as
+    /// Cloudflare reports it, [`CLIENT_ADDRESS_HEADER`]).
+    pub fn open_from(
+        base_url: &str,
+        id: &str,
+        query: &str,
+        address: &str,
+    ) -> Result<LiveClient, tungstenite::Error> {
         let url = format!(
             "{}{}{query}",
             base_url.replacen("http://", "ws://", 1),
@@ -208,7 +234,13 @@ impl LiveClient {
         let host = base_url.trim_start_matches("http://");
         let stream = TcpStream::connect(host).map_err(tungstenite::Error::Io)?;
         stream.set_nodelay(true).map_err(tungstenite::Error::Io)?;
-        let request = url.into_client_request()?;
+        let mut request = url.into_client_request()?;
+        request.headers_mut().insert(
+            CLIENT_ADDRESS_HEADER,
+            address
+                .parse()
+                .map_err(|_| tungstenite::Error::Io(std::io::Error::other("bad address")))?,
+        );
         let (ws, _) = tungstenite::client(request, stream).map_err(|e| match e {
             tungstenite::HandshakeError::Failure(e) => e,
             tungstenite::HandshakeError::Interrupted(_) => {
@@ -221,6 +253,8 @@ impl LiveClient {
             last_frame_len: 0,
             snapshot_frame_len: 0,
             next_op: 1,
+            received_bytes: 0,
+            acked_bytes: 0,
         };
         c.set_timeout(Some(Duration::from_secs(20)));
         Ok(c)
@@ -233,7 +267,19 @@ impl LiveClient {
 
     /// As [`LiveClient::join`], with a query string (`?key=…`).
     pub fn join_with(base_url: &str, id: SessionId, name: &str, query: &str) -> LiveClient {
-        let mut c = Self::open(base_url, &id.to_string(), query).expect("open the WebSocket");
+        Self::join_from(base_url, id, name, query, &fresh_address())
+    }
+
+    /// As [`LiveClient::join_with`], from the client address `address`.
+    pub fn join_from(
+        base_url: &str,
+        id: SessionId,
+        name: &str,
+        query: &str,
+        address: &str,
+    ) -> LiveClient {
+        let mut c =
+            Self::open_from(base_url, &id.to_string(), query, address).expect("open the WebSocket");
         c.send(&ClientMessage::Hello {
             proto: keyboardia_core::protocol::PROTOCOL_VERSION,
             name: name.into(),
@@ -306,6 +352,7 @@ impl LiveClient {
             match self.ws.read() {
                 Ok(Message::Text(t)) => {
                     self.last_frame_len = t.len();
+                    self.count_received(t.len());
                     return decode_server(t.as_bytes())
                         .map_err(|e| RecvError::Undecodable(format!("{e}: {t}")));
                 }
@@ -331,6 +378,19 @@ impl LiveClient {
                 }
                 Err(e) => return Err(RecvError::Other(e.to_string())),
             }
+        }
+    }
+
+    /// Flow control as core's client does it: acknowledges what was read every
+    /// [`ACK_EVERY_BYTES`], or the room closes this client as one that does not read.
+    fn count_received(&mut self, len: usize) {
+        self.received_bytes += len as u64;
+        if self.received_bytes - self.acked_bytes >= ACK_EVERY_BYTES {
+            self.acked_bytes = self.received_bytes;
+            let ack = ClientMessage::Ack {
+                b: self.received_bytes,
+            };
+            let _ = self.ws.send(Message::text(ack.encode()));
         }
     }
 

@@ -1,6 +1,7 @@
 //! Small HTTP helpers shared by the handlers: JSON replies, bounded bodies, randomness, time,
 //! and the one conversion of [`ApiError`] into a response.
 
+use futures_util::StreamExt;
 use keyboardia_core::api::{CLIENT_ADDRESS_HEADER, RETRY_AFTER_HEADER};
 use serde::Serialize;
 use worker::{Headers, Request, Response, ResponseBuilder};
@@ -70,19 +71,28 @@ pub fn error_response(e: &ApiError) -> worker::Result<Response> {
         .fixed(e.body_json().into_bytes()))
 }
 
-/// Reads the body, refusing more than `max` bytes (by `Content-Length` before reading, and by
-/// the actual length after).
+/// Reads the body while it streams, refusing it as soon as it passes `max` bytes (or at once
+/// when its `Content-Length` says it will), so a huge or endless body is never buffered.
 pub async fn body_bytes(req: &mut Request, max: usize, what: &str) -> ApiResult<Vec<u8>> {
     if let Some(len) = req.headers().get("content-length")? {
-        if let Ok(len) = len.trim().parse::<usize>() {
-            if len > max {
+        if let Ok(len) = len.trim().parse::<u64>() {
+            if len > max as u64 {
                 return Err(ApiError::too_large(what, len, max));
             }
         }
     }
-    let bytes = req.bytes().await?;
-    if bytes.len() > max {
-        return Err(ApiError::too_large(what, bytes.len(), max));
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
+    }
+    let mut stream = req.stream()?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        let len = bytes.len().saturating_add(chunk.len());
+        if len > max {
+            return Err(ApiError::too_large_streamed(what, max));
+        }
+        bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
 }

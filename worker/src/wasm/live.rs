@@ -15,12 +15,12 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use keyboardia_core::api::Evicted;
+use keyboardia_core::api::{Evicted, CLIENT_ADDRESS_HEADER};
 use keyboardia_core::clock::Timeline;
 use keyboardia_core::protocol::Player;
 use keyboardia_core::room::{ConnId, Room, RoomConfig, RoomEvent};
 use keyboardia_core::schema::{session_from_json, session_to_json, state_from_json};
-use keyboardia_core::{OpError, SampleId, SessionId};
+use keyboardia_core::{ErrorCode, OpError, SampleId, SessionId};
 use serde::{Deserialize, Serialize};
 use worker::{
     durable_object, DurableObject, Env, Request, RequestInit, Response, SqlStorageValue, State,
@@ -108,6 +108,12 @@ struct Attachment {
     player: Option<Player>,
     /// The verified owner id, if the socket presented the owner key.
     user: Option<String>,
+    /// The client's address (its messages draw from that address's token bucket).
+    #[serde(default)]
+    address: Option<String>,
+    /// When the socket was accepted (ms since the epoch): its hello deadline counts from here.
+    #[serde(default)]
+    opened_ms: f64,
 }
 
 /// The body of an internal announce call.
@@ -131,8 +137,9 @@ struct Live {
     next_conn: ConnId,
     /// The sequence number last written to KV.
     kv_seq: u64,
-    /// An alarm is known to be set (forgotten on hibernation; setting it again is harmless).
-    alarm_set: bool,
+    /// When the one alarm is set for (ms since the epoch), if it is: the KV write a second
+    /// after a change, or the room's next hello deadline, whichever is first.
+    alarm_at: Option<f64>,
     /// The room changed up to this seq and the session is not written yet.
     dirty_seq: Option<u64>,
     timeline_dirty: bool,
@@ -142,10 +149,9 @@ struct Live {
     pumping: bool,
 }
 
-/// An outgoing action that may have to wait for a write.
+/// An outgoing message that may have to wait for a write (closes do not: [`close_now`]).
 enum Out {
     Send(ConnId, Arc<str>),
-    Close(ConnId, u16, &'static str),
 }
 
 impl Live {
@@ -209,6 +215,35 @@ fn write_pending(sql: &worker::SqlStorage, live: &mut Live) -> ApiResult<bool> {
     Ok(wrote)
 }
 
+/// Closes `conn` at once rather than after the next write: from then on the runtime's frames
+/// from it (a burst may have thousands in flight) are dropped on arrival by
+/// [`LiveSession::websocket_message`] before any work. What was queued for it waits on a write
+/// that may not be made yet, so it is dropped unsent (nothing unwritten is revealed), except the
+/// room's last message to it, which is always the typed error that explains the close (it
+/// reveals no op).
+fn close_now(live: &mut Live, conn: ConnId, code: u16, reason: &'static str) {
+    let mut error = None;
+    live.held.retain(|Out::Send(to, text)| {
+        let keep = *to != conn;
+        if !keep {
+            error = Some(text.clone());
+        }
+        keep
+    });
+    if let Some(ws) = live.sockets.remove(&conn) {
+        if let Some(text) = error {
+            let _ = ws.send_with_str(&*text);
+        }
+        let _ = ws.close(Some(code), Some(reason));
+    }
+}
+
+/// Whether the socket is still open (not closed by the room or the client).
+fn is_open(ws: &WebSocket) -> bool {
+    const OPEN: u16 = 1;
+    AsRef::<worker::web_sys::WebSocket>::as_ref(ws).ready_state() == OPEN
+}
+
 fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::internal(e.to_string())
 }
@@ -216,6 +251,24 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 impl LiveSession {
     fn sql(&self) -> worker::SqlStorage {
         self.state.storage().sql()
+    }
+
+    /// core's limits, with the message rate and burst per client address from the
+    /// `ROOM_MSGS_PER_SEC` and `ROOM_BURST` vars when set.
+    fn room_config(&self) -> RoomConfig {
+        let var = |name: &str| {
+            self.env
+                .var(name)
+                .ok()
+                .and_then(|v| v.to_string().trim().parse::<f64>().ok())
+                .filter(|v| v.is_finite() && *v >= 1.0)
+        };
+        let default = RoomConfig::default();
+        RoomConfig {
+            msgs_per_sec: var("ROOM_MSGS_PER_SEC").unwrap_or(default.msgs_per_sec),
+            burst: var("ROOM_BURST").unwrap_or(default.burst),
+            ..default
+        }
     }
 
     fn read_row(&self) -> ApiResult<Option<Row>> {
@@ -261,19 +314,29 @@ impl LiveSession {
                 (session, 0, timeline, 0)
             }
         };
+        let alarm_at = self.state.storage().get_alarm().await?.map(|t| t as f64);
+        if self.live.borrow().is_some() {
+            return Ok(()); // another request loaded it meanwhile
+        }
         let now = now_ms();
-        let mut room = Room::new(session, seq, timeline, RoomConfig::default());
+        let mut room = Room::new(session, seq, timeline, self.room_config());
         let mut sockets = HashMap::new();
         let mut next_conn = 1;
         for ws in self.state.get_websockets() {
             let Ok(Some(a)) = ws.deserialize_attachment::<Attachment>() else {
                 continue;
             };
-            match a.player {
-                Some(player) => room.restore_player(a.conn, player, a.user, now),
-                None => room.handle_connect(a.conn, a.user, now),
-            }
             next_conn = next_conn.max(a.conn + 1);
+            if !is_open(&ws) {
+                continue; // closed by the room (rate limit, slow reader, ...) or by the client
+            }
+            match a.player {
+                Some(player) => room.restore_player_from(a.conn, player, a.user, a.address, now),
+                None => {
+                    let opened = if a.opened_ms > 0.0 { a.opened_ms } else { now };
+                    room.handle_connect_from(a.conn, a.user, a.address, opened);
+                }
+            }
             sockets.insert(a.conn, ws);
         }
         *self.live.borrow_mut() = Some(Live {
@@ -281,7 +344,7 @@ impl LiveSession {
             sockets,
             next_conn,
             kv_seq,
-            alarm_set: false,
+            alarm_at,
             dirty_seq: None,
             timeline_dirty: false,
             held: Vec::new(),
@@ -300,16 +363,19 @@ impl LiveSession {
                 RoomEvent::PersistTimeline => live.timeline_dirty = true,
                 RoomEvent::Joined { conn, player, user } => {
                     if let Some(ws) = live.sockets.get(&conn) {
+                        let old = ws.deserialize_attachment::<Attachment>()?;
                         ws.serialize_attachment(Attachment {
                             conn,
                             player: Some(player),
                             user,
+                            address: old.as_ref().and_then(|a| a.address.clone()),
+                            opened_ms: old.map_or(0.0, |a| a.opened_ms),
                         })?;
                     }
                 }
                 RoomEvent::Transmit { to, text } => live.out(Out::Send(to, text)),
                 RoomEvent::Close { conn, code, reason } => {
-                    live.out(Out::Close(conn, code, reason));
+                    close_now(live, conn, code, reason);
                     live.room.handle_disconnect(conn, now_ms());
                 }
             }
@@ -343,7 +409,7 @@ impl LiveSession {
     async fn pump_rounds(&self) -> ApiResult<()> {
         let sql = self.sql();
         loop {
-            let (wrote, need_alarm) = {
+            let (wrote, ()) = {
                 let mut guard = self.live.borrow_mut();
                 let Some(live) = guard.as_mut() else {
                     return Ok(());
@@ -351,44 +417,43 @@ impl LiveSession {
                 let wrote = write_pending(&sql, live)?;
                 let held = std::mem::take(&mut live.held);
                 let sent_any = !held.is_empty();
-                for out in held {
-                    match out {
-                        Out::Send(to, text) => {
-                            if let Some(ws) = live.sockets.get(&to) {
-                                // A closing socket cannot be sent to; its close event follows.
-                                let _ = ws.send_with_str(&*text);
-                            }
-                        }
-                        Out::Close(conn, code, reason) => {
-                            if let Some(ws) = live.sockets.remove(&conn) {
-                                let _ = ws.close(Some(code), Some(reason));
-                            }
-                        }
+                for Out::Send(to, text) in held {
+                    if let Some(ws) = live.sockets.get(&to) {
+                        // A closing socket cannot be sent to; its close event follows.
+                        let _ = ws.send_with_str(&*text);
                     }
                 }
                 if !wrote && !sent_any {
                     return Ok(());
                 }
-                let need_alarm = wrote && !live.alarm_set;
-                live.alarm_set |= wrote;
-                (wrote, need_alarm)
+                if wrote {
+                    self.alarm_by(live, now_ms() + KV_SYNC_DELAY_MS);
+                }
+                (wrote, ())
             };
-            if need_alarm {
-                // Not awaited: the alarm is a storage write like any other (ordered, covered
-                // by the output gate), and waiting for it would hold up the next round.
-                let storage = self.state.storage();
-                wasm_bindgen_futures::spawn_local(async move {
-                    if let Err(e) = storage.set_alarm(KV_SYNC_DELAY_MS as i64).await {
-                        worker::console_error!("setting the KV alarm failed: {e}");
-                    }
-                });
-            }
             if wrote {
                 // Not `storage.sync()`: the output gate already orders sends after the write,
                 // and waiting for the flush here only shrinks the batches.
                 worker::Delay::from(std::time::Duration::from_millis(0)).await;
             }
         }
+    }
+
+    /// Makes sure the alarm fires by `at` (ms since the epoch): sets it unless it is already
+    /// set earlier. Not awaited: the alarm is a storage write like any other (ordered, covered
+    /// by the output gate), and waiting for it would hold up the caller.
+    fn alarm_by(&self, live: &mut Live, at: f64) {
+        if live.alarm_at.is_some_and(|a| a <= at) {
+            return;
+        }
+        live.alarm_at = Some(at);
+        let storage = self.state.storage();
+        let offset_ms = (at - now_ms()).max(0.0) as i64;
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = storage.set_alarm(offset_ms).await {
+                worker::console_error!("setting the alarm failed: {e}");
+            }
+        });
     }
 
     /// Runs `f` on the awake room, takes its events, and pumps writes and sends.
@@ -400,6 +465,9 @@ impl LiveSession {
                 .ok_or_else(|| ApiError::internal("room not loaded"))?;
             let out = f(live);
             self.drain(live)?;
+            if let Some(at) = live.room.poll_timeout() {
+                self.alarm_by(live, at);
+            }
             out
         };
         self.pump().await?;
@@ -438,6 +506,19 @@ impl LiveSession {
     async fn accept_socket(&self, req: &Request, id: SessionId) -> ApiResult {
         self.ensure_live(Some(id)).await?;
         let user = req.headers().get(USER_HEADER)?;
+        let address = req.headers().get(CLIENT_ADDRESS_HEADER)?;
+        let full = self
+            .live
+            .borrow()
+            .as_ref()
+            .is_some_and(|l| !l.room.accepts_connection());
+        if full {
+            return Err(ApiError::new(
+                503,
+                ErrorCode::TooManyConnections,
+                "too many connections waiting to join this session; try again",
+            ));
+        }
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
         let pong = WebSocketRequestResponsePair::new("ping", "pong")
@@ -447,13 +528,16 @@ impl LiveSession {
         self.with_room(|live| {
             let conn = live.next_conn;
             live.next_conn += 1;
+            let now = now_ms();
             server.serialize_attachment(Attachment {
                 conn,
                 player: None,
                 user: user.clone(),
+                address: address.clone(),
+                opened_ms: now,
             })?;
-            live.room.handle_connect(conn, user, now_ms());
             live.sockets.insert(conn, server);
+            live.room.handle_connect_from(conn, user, address, now);
             Ok(())
         })
         .await?;
@@ -579,8 +663,8 @@ impl LiveSession {
         let Some(a) = ws.deserialize_attachment::<Attachment>()? else {
             return Ok(());
         };
+        // The room drops frames from connections it closed (still in flight when it did).
         self.with_room(|live| {
-            live.sockets.entry(a.conn).or_insert_with(|| ws.clone());
             live.room.handle_message(a.conn, bytes, now_ms());
             Ok(())
         })
@@ -628,9 +712,19 @@ impl DurableObject for LiveSession {
 
     async fn alarm(&self) -> worker::Result<Response> {
         if let Some(live) = self.live.borrow_mut().as_mut() {
-            live.alarm_set = false;
+            live.alarm_at = None;
         }
         self.ensure_live(None).await.map_err(to_worker)?;
+        if let Some(live) = self.live.borrow_mut().as_mut() {
+            live.alarm_at = None; // the one that fired, read back by a fresh load
+        }
+        // Sockets that never said hello in time are closed (and the next deadline is set).
+        self.with_room(|live| {
+            live.room.handle_timeout(now_ms());
+            Ok(())
+        })
+        .await
+        .map_err(to_worker)?;
         self.sync_kv().await.map_err(to_worker)?;
         Response::ok("synced")
     }
@@ -640,6 +734,11 @@ impl DurableObject for LiveSession {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> worker::Result<()> {
+        // A socket the room closed (over its rate limit, say) may still have thousands of
+        // frames in flight: drop them here, before any work, so they delay nobody.
+        if !is_open(&ws) {
+            return Ok(());
+        }
         let bytes = match message {
             WebSocketIncomingMessage::String(s) => s.into_bytes(),
             WebSocketIncomingMessage::Binary(b) => b,

@@ -3,11 +3,12 @@
 use keyboardia_core::api::{
     Route, UploadedSample, DEFAULT_SAMPLE_NAME, SAMPLE_ID_PARAM, SAMPLE_NAME_PARAM,
 };
-use keyboardia_core::{ErrorCode, SampleId, SessionId};
+use keyboardia_core::{ErrorCode, OpError, SampleId, SessionId};
 use worker::{Env, HttpMetadata, Method, Request, RequestInit, Response, ResponseBuilder};
 
 use super::http::{body_bytes, json_of, random16, ApiResult};
 use super::live::{self, Announce, Call};
+use super::sessions::user_of;
 use super::store;
 use crate::api_error::ApiError;
 use keyboardia_core::audio::{self, MAX_SAMPLE_BYTES, SAMPLE_NAME_MAX_BYTES, WAV_CONTENT_TYPE};
@@ -41,8 +42,16 @@ pub async fn upload(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
             format!("a sample name has 1 to {SAMPLE_NAME_MAX_BYTES} printable bytes"),
         ));
     }
-    // The session must exist before anything is stored for it.
-    store::read(env, id).await?;
+    // The session must exist before anything is stored for it, and only its owner adds
+    // samples to a read-only one (checked before the body is read).
+    let session = store::get(env, id).await?;
+    if !session.can_edit(user_of(&req)?.as_deref()) {
+        return Err(ApiError::new(
+            403,
+            ErrorCode::ReadOnly,
+            OpError::ReadOnly.to_string(),
+        ));
+    }
     let bytes = body_bytes(&mut req, MAX_SAMPLE_BYTES, "the sample").await?;
     // Format, channels, rate, duration and (for a proposed id) the content id.
     let info = audio::validate_sample(&bytes, proposed.as_ref())?;

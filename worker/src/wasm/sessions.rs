@@ -23,9 +23,9 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
     let mut owner_key = None;
     if !bytes.iter().all(u8::is_ascii_whitespace) {
         let body: CreateSession =
-            serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed(e.to_string()))?;
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::json(&e.to_string()))?;
         if let Some(state) = body.state {
-            let doc = serde_json::to_vec(&state).map_err(|e| ApiError::malformed(e.to_string()))?;
+            let doc = serde_json::to_vec(&state).map_err(|e| ApiError::json(&e.to_string()))?;
             session.state = state_from_json(&doc)?;
         }
         if body.mode == Some(Mode::Readonly) {
@@ -59,7 +59,7 @@ pub async fn get(id: SessionId, env: &Env) -> ApiResult {
 
 /// The owner id a request proves (`Authorization: Bearer <key>` or `?key=`
 /// ([`OWNER_KEY_PARAM`])), if any.
-fn user_of(req: &Request) -> ApiResult<Option<String>> {
+pub(super) fn user_of(req: &Request) -> ApiResult<Option<String>> {
     if let Some(h) = req.headers().get("authorization")? {
         if let Some(key) = bearer_key(&h) {
             return Ok(Some(owner_id_for_key(key)));
