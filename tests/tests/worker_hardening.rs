@@ -64,7 +64,7 @@ fn refusals_keep_their_specific_code_over_rest_and_the_socket() {
     }
     assert_eq!(
         http.get(&id).session().state,
-        one_track(),
+        session.state,
         "state unchanged"
     );
 
@@ -107,7 +107,7 @@ fn refusals_keep_their_specific_code_over_rest_and_the_socket() {
     assert_eq!(next_error(&mut d), (ErrorCode::InvalidName, None));
     assert_eq!(
         http.get(&id).session().state,
-        one_track(),
+        session.state,
         "state unchanged"
     );
 }
