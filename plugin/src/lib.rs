@@ -7,6 +7,7 @@
 //! ([`session`]); nothing on the audio thread allocates, locks, blocks or logs.
 
 pub mod editor;
+pub mod flush;
 pub mod live;
 pub mod params;
 pub mod persist;
@@ -443,6 +444,15 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
         }
         self.capture
             .play(buffer.as_slice(), self.params.preview.value());
+        // Last, what goes to the host is free of denormals (see `flush`).
+        for c in buffer.as_slice().iter_mut() {
+            flush::flush_denormals(c);
+        }
+        for out in aux.outputs.iter_mut() {
+            for c in out.as_slice().iter_mut() {
+                flush::flush_denormals(c);
+            }
+        }
         // "Add Take to Grid": the work (copying the take out, encoding, the session edit, the
         // upload) runs on the background thread; posting it neither allocates nor blocks.
         let add_take = self.params.add_take.value();
