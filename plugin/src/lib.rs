@@ -8,6 +8,7 @@
 
 pub mod editor;
 pub mod flush;
+pub mod jobs;
 pub mod live;
 pub mod params;
 pub mod persist;
@@ -81,6 +82,8 @@ pub struct Keyboardia<const DEVICE_INPUT: bool = false> {
     was_add_take: bool,
     /// Whether the active layout has a main input (only the standalone's do).
     main_input: bool,
+    /// Posts "Add Take to Grid" to the services' job thread.
+    jobs: jobs::JobPoster,
 }
 
 /// The standalone app's build: it has no DAW to route a sidechain, so its main input is the
@@ -152,19 +155,13 @@ const STANDALONE_LAYOUTS: [AudioIOLayout; 2] = [
     },
 ];
 
-/// Work `process()` hands to nice-plug's background thread.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Task {
-    /// "Add Take to Grid" was pressed: add the newest take (see [`takes::Takes::add_latest_take`]).
-    AddTake,
-}
-
 impl<const DEVICE_INPUT: bool> Default for Keyboardia<DEVICE_INPUT> {
     fn default() -> Self {
         let params = Arc::new(KeyboardiaParams::default());
         let (services, ends) = Services::new(&params);
         Self {
             capture: ends.capture,
+            jobs: ends.jobs,
             audio: ends.audio,
             params,
             services,
@@ -241,17 +238,11 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
 
     type Editor = nice_plug_egui::EguiEditor<editor::App>;
     type SysExMessage = ();
-    type BackgroundTask = Task;
+    // Background work runs on the plugin's own thread, not nice-plug's (see `jobs`).
+    type BackgroundTask = ();
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
-    }
-
-    fn task_executor(&mut self) -> TaskExecutor<Self> {
-        let (takes, record) = (self.services.takes.clone(), self.services.record.clone());
-        Box::new(move |task| match task {
-            Task::AddTake => takes.add_latest_take(&record),
-        })
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
@@ -454,10 +445,10 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
             }
         }
         // "Add Take to Grid": the work (copying the take out, encoding, the session edit, the
-        // upload) runs on the background thread; posting it neither allocates nor blocks.
+        // upload) runs on the plugin's job thread; posting it neither allocates nor blocks.
         let add_take = self.params.add_take.value();
         if add_take && !self.was_add_take {
-            context.execute_background(Task::AddTake);
+            self.jobs.add_take();
         }
         self.was_add_take = add_take;
 

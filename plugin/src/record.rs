@@ -159,11 +159,19 @@ impl RecordShared {
     }
 
     /// Off the audio thread: the newest take, waiting up to `timeout` for the audio thread to
-    /// copy it out (it does within a few blocks). `None` when there is no take yet, or when the
-    /// audio thread did not copy it in time (it is not processing).
-    pub fn latest_take(&self, timeout: std::time::Duration) -> Option<Take> {
+    /// copy it out (it does within a few blocks). `None` when there is no take yet, when the
+    /// audio thread did not copy it in time (it is not processing), or once `give_up` is set
+    /// (the plugin is being destroyed).
+    pub fn latest_take(
+        &self,
+        timeout: std::time::Duration,
+        give_up: &std::sync::atomic::AtomicBool,
+    ) -> Option<Take> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
+            if give_up.load(Ordering::Acquire) {
+                return None;
+            }
             {
                 let mut gui = self.gui.lock().unwrap_or_else(|e| e.into_inner());
                 self.pump(&mut gui);
