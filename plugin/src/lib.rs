@@ -419,8 +419,12 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
                 if let Some(out) = outputs.get_mut(track) {
                     let ch = out.as_slice();
                     if ch.len() >= 2 {
-                        ch[0][offset..offset + l.len()].copy_from_slice(l);
-                        ch[1][offset..offset + r.len()].copy_from_slice(r);
+                        for (c, src) in [(0, l), (1, r)] {
+                            let dst = &mut ch[c][offset..offset + src.len()];
+                            for (o, x) in dst.iter_mut().zip(src) {
+                                *o = flush::bound_track(*x);
+                            }
+                        }
                     }
                 }
             };

@@ -182,8 +182,11 @@ impl FuzzStats {
 enum Input {
     /// No buffer content (the host marks it constant zero).
     Absent,
+    /// Zeros in a buffer not marked constant.
     Silence,
+    /// Random denormals of either sign.
     Denormals,
+    /// NaN in every frame.
     Nan,
     /// ±1e30.
     Huge,
@@ -486,16 +489,122 @@ impl Outcome {
     }
 }
 
-/// Runs `keyboardia-clap-stress` (the binary at `exe`) with `args` and collects its output.
-pub fn run_child(exe: &Path, args: &[String]) -> Outcome {
-    let out = Command::new(exe)
+/// Runs `keyboardia-clap-stress` (the binary at `exe`) with `args` and collects its output;
+/// kills it if it runs longer than `timeout` (a hang is a failure too: `success` is false).
+pub fn run_child(exe: &Path, args: &[String], timeout: Duration) -> Outcome {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(exe)
         .args(args)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap_or_else(|e| panic!("run {}: {e}", exe.display()));
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().expect("piped")));
+    let stderr = read(Box::new(child.stderr.take().expect("piped")));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait().expect("wait for the child") {
+            Some(status) => break Some(status),
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
     Outcome {
-        success: out.status.success(),
-        status: out.status.to_string(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        success: status.is_some_and(|s| s.success()),
+        status: status.map_or_else(
+            || format!("killed: still running after {timeout:?}"),
+            |s| s.to_string(),
+        ),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
     }
+}
+
+/// A fuzz run of `secs` seconds seeded `seed`: children of `exe` run episodes until the time is
+/// up; a child that dies (an abort: an allocation in `process()`, a crash) or hangs is
+/// reported with the episode it was in, and the next child goes on from the episode after it.
+pub fn fuzz(exe: &Path, bundle: &Path, seed: u64, secs: f64) -> FuzzReport {
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let mut report = FuzzReport::default();
+    let mut first = 0u64;
+    loop {
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .as_secs_f64();
+        if left <= 0.0 {
+            break;
+        }
+        let out = run_child(
+            exe,
+            &[
+                "fuzz".into(),
+                bundle.display().to_string(),
+                seed.to_string(),
+                first.to_string(),
+                format!("{left:.3}"),
+            ],
+            // An episode takes seconds at most; this is a hang.
+            Duration::from_secs_f64(left + 120.0),
+        );
+        report.children += 1;
+        // Which episode each line of stderr belongs to.
+        let mut current: Option<(u64, String)> = None;
+        let mut started = 0u64;
+        for line in out.stderr.lines() {
+            if let Some(rest) = line.strip_prefix("episode ") {
+                let mut parts = rest.split(" seed ");
+                let i = parts.next().and_then(|i| i.parse().ok()).unwrap_or(first);
+                let s = parts.next().unwrap_or("?").to_string();
+                current = Some((i, s));
+                started += 1;
+            } else if line.starts_with("FAIL ") {
+                report.failures.push(line.to_string());
+            } else if line.contains("panicked at") || line.contains("panicked:") {
+                let (i, s) = current.clone().unwrap_or((first, "?".into()));
+                report
+                    .failures
+                    .push(format!("FAIL {s} (episode {i}) panic: {line}"));
+            }
+        }
+        match FuzzStats::parse(out.stdout.trim()).filter(|_| out.success) {
+            Some(stats) => {
+                report.stats.add(&stats);
+                break;
+            }
+            None => {
+                let (i, s) = current.unwrap_or((first, "?".into()));
+                report.stats.episodes += started;
+                report.failures.push(format!(
+                    "FAIL {s} (episode {i}) the host process died ({}):\n{}",
+                    out.status,
+                    out.stderr_tail(12)
+                ));
+                first = i + 1;
+            }
+        }
+    }
+    report
+}
+
+/// The result of [`fuzz`].
+#[derive(Debug, Default)]
+pub struct FuzzReport {
+    /// Totals over every child (a child that died counts only the episodes it started).
+    pub stats: FuzzStats,
+    /// Child processes run (one, unless some died).
+    pub children: u64,
+    /// `FAIL <episode seed> …` lines: each replays with `keyboardia-clap-stress fuzz-one`.
+    pub failures: Vec<String>,
 }

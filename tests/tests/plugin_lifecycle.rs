@@ -23,6 +23,7 @@ fn plugin_lifecycle_destroy_during_add_take_to_grid_panics_nowhere() {
             seed.to_string(),
             "40".into(),
         ],
+        std::time::Duration::from_secs(300),
     );
     assert!(
         out.panics().is_empty(),
