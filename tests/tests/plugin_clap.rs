@@ -521,7 +521,6 @@ fn plugin_clap_a_track_output_stays_bounded_under_a_dense_loud_chord() {
             .enumerate()
             .map(|(i, s)| track(&format!("t{i}"), s, 16, &[]))
             .collect();
-        let n = tracks.len();
         load_session(&mut p, &session(120.0, 0.0, tracks));
         let sel = p.param_id("Selected Track");
         let stopped = Some(Transport {
@@ -529,7 +528,7 @@ fn plugin_clap_a_track_output_stays_bounded_under_a_dense_loud_chord() {
             tempo_bpm: 120.0,
             beat: 0.0,
         });
-        for t in 0..n {
+        for (t, sound) in sounds.iter().enumerate() {
             let _ = p.process(512, stopped, &[], &[(0, sel, t as f64)]);
             let chord: Vec<NoteIn> = (0..12)
                 .map(|k| NoteIn::On {
@@ -544,17 +543,13 @@ fn plugin_clap_a_track_output_stays_bounded_under_a_dense_loud_chord() {
                 let out = p.process(512, stopped, notes, &[]);
                 for (l, r) in &out.aux {
                     for v in l.iter().chain(r) {
-                        assert!(v.is_finite(), "{} at {sr} Hz: {v}", sounds[t]);
+                        assert!(v.is_finite(), "{sound} at {sr} Hz: {v}");
                         peak = peak.max(v.abs());
                     }
                 }
             }
-            println!("{} at {sr} Hz: track output peak {peak}", sounds[t]);
-            assert!(
-                peak <= 4.0,
-                "{} at {sr} Hz: track output peak {peak}",
-                sounds[t]
-            );
+            println!("{sound} at {sr} Hz: track output peak {peak}");
+            assert!(peak <= 4.0, "{sound} at {sr} Hz: track output peak {peak}");
             let offs: Vec<NoteIn> = (0..12)
                 .map(|k| NoteIn::Off {
                     offset: 0,
