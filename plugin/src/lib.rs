@@ -7,6 +7,8 @@
 //! ([`session`]); nothing on the audio thread allocates, locks, blocks or logs.
 
 pub mod editor;
+pub mod flush;
+pub mod jobs;
 pub mod live;
 pub mod params;
 pub mod persist;
@@ -80,6 +82,8 @@ pub struct Keyboardia<const DEVICE_INPUT: bool = false> {
     was_add_take: bool,
     /// Whether the active layout has a main input (only the standalone's do).
     main_input: bool,
+    /// Posts "Add Take to Grid" to the services' job thread.
+    jobs: jobs::JobPoster,
 }
 
 /// The standalone app's build: it has no DAW to route a sidechain, so its main input is the
@@ -151,19 +155,13 @@ const STANDALONE_LAYOUTS: [AudioIOLayout; 2] = [
     },
 ];
 
-/// Work `process()` hands to nice-plug's background thread.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Task {
-    /// "Add Take to Grid" was pressed: add the newest take (see [`takes::Takes::add_latest_take`]).
-    AddTake,
-}
-
 impl<const DEVICE_INPUT: bool> Default for Keyboardia<DEVICE_INPUT> {
     fn default() -> Self {
         let params = Arc::new(KeyboardiaParams::default());
         let (services, ends) = Services::new(&params);
         Self {
             capture: ends.capture,
+            jobs: ends.jobs,
             audio: ends.audio,
             params,
             services,
@@ -241,17 +239,11 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
 
     type Editor = nice_plug_egui::EguiEditor<editor::App>;
     type SysExMessage = ();
-    type BackgroundTask = Task;
+    // Background work runs on the plugin's own thread, not nice-plug's (see `jobs`).
+    type BackgroundTask = ();
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
-    }
-
-    fn task_executor(&mut self) -> TaskExecutor<Self> {
-        let (takes, record) = (self.services.takes.clone(), self.services.record.clone());
-        Box::new(move |task| match task {
-            Task::AddTake => takes.add_latest_take(&record),
-        })
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
@@ -430,8 +422,12 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
                 if let Some(out) = outputs.get_mut(track) {
                     let ch = out.as_slice();
                     if ch.len() >= 2 {
-                        ch[0][offset..offset + l.len()].copy_from_slice(l);
-                        ch[1][offset..offset + r.len()].copy_from_slice(r);
+                        for (c, src) in [(0, l), (1, r)] {
+                            let dst = &mut ch[c][offset..offset + src.len()];
+                            for (o, x) in dst.iter_mut().zip(src) {
+                                *o = flush::bound_track(*x);
+                            }
+                        }
                     }
                 }
             };
@@ -446,11 +442,20 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
         }
         self.capture
             .play(buffer.as_slice(), self.params.preview.value());
+        // Last, what goes to the host is free of denormals (see `flush`).
+        for c in buffer.as_slice().iter_mut() {
+            flush::flush_denormals(c);
+        }
+        for out in aux.outputs.iter_mut() {
+            for c in out.as_slice().iter_mut() {
+                flush::flush_denormals(c);
+            }
+        }
         // "Add Take to Grid": the work (copying the take out, encoding, the session edit, the
-        // upload) runs on the background thread; posting it neither allocates nor blocks.
+        // upload) runs on the plugin's job thread; posting it neither allocates nor blocks.
         let add_take = self.params.add_take.value();
         if add_take && !self.was_add_take {
-            context.execute_background(Task::AddTake);
+            self.jobs.add_take();
         }
         self.was_add_take = add_take;
 

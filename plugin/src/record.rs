@@ -12,11 +12,18 @@
 //! buffer itself, into the main output at unity gain (after the mix, like an audition).
 //!
 //! The input level meter is a peak with a 300 ms release, published once per block.
+//!
+//! The input is [`clean`]ed as it is captured (NaN and anything below −300 dBFS are 0, the rest
+//! is within full scale): whatever a host sends on the sidechain, the take is finite, normal and
+//! bounded, and so is its preview (the plugin flushes the denormals a mix could still hold from
+//! the whole output last, see [`crate::flush`]).
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use keyboardia_core::audio::MAX_SAMPLE_S;
+
+use crate::flush::clean;
 
 /// Frames per channel copied for the editor per block (bounds the audio thread's work: a whole
 /// 5 s take at 48 kHz takes 15 blocks).
@@ -152,11 +159,19 @@ impl RecordShared {
     }
 
     /// Off the audio thread: the newest take, waiting up to `timeout` for the audio thread to
-    /// copy it out (it does within a few blocks). `None` when there is no take yet, or when the
-    /// audio thread did not copy it in time (it is not processing).
-    pub fn latest_take(&self, timeout: std::time::Duration) -> Option<Take> {
+    /// copy it out (it does within a few blocks). `None` when there is no take yet, when the
+    /// audio thread did not copy it in time (it is not processing), or once `give_up` is set
+    /// (the plugin is being destroyed).
+    pub fn latest_take(
+        &self,
+        timeout: std::time::Duration,
+        give_up: &std::sync::atomic::AtomicBool,
+    ) -> Option<Take> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
+            if give_up.load(Ordering::Acquire) {
+                return None;
+            }
             {
                 let mut gui = self.gui.lock().unwrap_or_else(|e| e.into_inner());
                 self.pump(&mut gui);
@@ -347,7 +362,7 @@ impl Capture {
             .into_iter()
             .chain(in_r)
             .flat_map(|c| c.iter())
-            .fold(0.0f32, |m, v| m.max(v.abs()));
+            .fold(0.0f32, |m, v| m.max(clean(*v).abs()));
         self.peak = (self.peak * self.release_per_frame.powi(frames as i32)).max(block_peak);
         self.shared
             .peak_bits
@@ -369,8 +384,12 @@ impl Capture {
             let n = frames.min(self.left.len() - self.len);
             if let (Some(l), Some(r)) = (in_l, in_r) {
                 let n = n.min(l.len()).min(r.len());
-                self.left[self.len..self.len + n].copy_from_slice(&l[..n]);
-                self.right[self.len..self.len + n].copy_from_slice(&r[..n]);
+                // Flushed on capture: the take holds only what the sampler may play.
+                for (take, input) in [(&mut self.left, l), (&mut self.right, r)] {
+                    for (t, x) in take[self.len..self.len + n].iter_mut().zip(&input[..n]) {
+                        *t = clean(*x);
+                    }
+                }
                 self.len += n;
             } else {
                 self.left[self.len..self.len + n].fill(0.0);
@@ -650,6 +669,33 @@ mod tests {
         let out = block(&mut c, &[0.0; 200], &[0.0; 200], false, false).0;
         assert_eq!(out[..100], signal(800, 100, 0.0)[..]);
         assert!(out[100..].iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn a_wild_input_is_cleaned_on_capture() {
+        let (shared, mut c) = new();
+        c.prepare(1000.0, false, false);
+        let wild = [
+            f32::NAN,
+            f32::INFINITY,
+            -1e30,
+            f32::from_bits(1),
+            -f32::from_bits(0x0040_0000),
+            0.5,
+        ];
+        block(&mut c, &wild, &wild, true, false);
+        assert_eq!(
+            shared.input_peak(),
+            1.0,
+            "the meter shows full scale at most"
+        );
+        block(&mut c, &[0.0; 6], &[0.0; 6], false, false);
+        shared.request_preview();
+        let (l, r) = block(&mut c, &[0.0; 6], &[0.0; 6], false, false);
+        let want = [0.0, 1.0, -1.0, 0.0, 0.0, 0.5];
+        assert_eq!(l, want);
+        assert_eq!(r, want);
+        assert!(l.iter().all(|v| !v.is_subnormal()));
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! - [`RecordShared`]: the editor's side of the recorder (the audio thread's side is returned
 //!   by [`Services::new`]).
 //! - [`Takes`]: adds recorded takes to the grid, shared with a live session when joined.
+//! - [`Jobs`]: the thread `process()` hands "Add Take to Grid" to (the audio thread's end,
+//!   [`JobPoster`], is returned by [`Services::new`]).
 //!
 //! The saved state is plain data in [`KeyboardiaParams`]; [`Services::new`] installs the hooks
 //! through which the services keep it up to date and take what the host restores (see
@@ -14,6 +16,7 @@
 
 use std::sync::Arc;
 
+use crate::jobs::{JobPoster, Jobs};
 use crate::live::Live;
 use crate::params::KeyboardiaParams;
 use crate::record::{self, Capture, RecordShared};
@@ -23,6 +26,8 @@ use crate::takes::Takes;
 
 /// The plugin's services (see the module doc).
 pub struct Services {
+    /// The thread `process()` hands work to (see [`crate::jobs`]); stopped first on drop.
+    pub jobs: Jobs,
     /// The session every edit goes through.
     pub store: Arc<SessionStore>,
     /// The live-session bridge.
@@ -39,6 +44,8 @@ pub struct AudioEnds {
     pub audio: Option<AudioSide>,
     /// The recorder's capture buffer.
     pub capture: Capture,
+    /// Posts work to the services' job thread.
+    pub jobs: JobPoster,
 }
 
 impl Services {
@@ -57,14 +64,23 @@ impl Services {
         let (record, capture) = record::new();
         let takes = Arc::new(Takes::new(store.clone(), live.clone()));
         let audio = store.take_audio_side();
+        let (jobs, poster) = Jobs::spawn(takes.clone(), record.clone());
         let services = Self {
+            jobs,
             store,
             live,
             record,
             takes,
         };
         services.persist_in(params);
-        (services, AudioEnds { audio, capture })
+        (
+            services,
+            AudioEnds {
+                audio,
+                capture,
+                jobs: poster,
+            },
+        )
     }
 
     /// Installs the hooks of `params`' persisted fields (the services hold no parameters; the
@@ -111,6 +127,8 @@ impl Services {
 
 impl Drop for Services {
     fn drop(&mut self) {
+        // No job runs on once the plugin is gone (see `jobs`).
+        self.jobs.stop();
         // Stops the sync thread (it holds the store only weakly).
         self.live.leave();
     }
@@ -188,7 +206,8 @@ mod tests {
             "unused samples are dropped"
         );
 
-        // A fresh instance restores the state: the sampler holds the same bits at the same rate.
+        // A fresh instance restores the state: the sampler holds the same bits at the same rate
+        // (but for the odd values the store flushes: denormals and −0.0 are 0.0).
         let (b, sb, mut ends) = plugin();
         let mut audio = ends.audio.take().unwrap();
         b.deserialize_fields(&saved);
@@ -199,7 +218,8 @@ mod tests {
             .pop()
             .expect("the saved sample reaches the sampler");
         let restored = msg.buffer.expect("a sample, not a clear");
-        assert_eq!(bits_of(&restored.frames), bits_of(&frames));
+        let held: Vec<f32> = frames.iter().map(|&x| crate::flush::clean(x)).collect();
+        assert_eq!(bits_of(&restored.frames), bits_of(&held));
         assert_eq!(restored.sample_rate_hz.to_bits(), 44_100.0f32.to_bits());
 
         // The track plays it.

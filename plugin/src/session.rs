@@ -204,7 +204,11 @@ impl SessionStore {
 
     /// Hands a decoded sample to the sampler under `id` (tracks playing `sample:<id>` use it).
     /// Saved with the plugin's state (`#[persist = "samples"]`) while a track uses it.
-    pub fn load_sample(&self, id: SampleId, buffer: SampleBuffer) -> Option<usize> {
+    /// Its frames are [`clean`](crate::flush::clean)ed first (NaN and denormals are 0, the rest
+    /// within full scale), so a damaged file or a wild take cannot spoil the output; the sampler
+    /// and the saved state hold the cleaned frames.
+    pub fn load_sample(&self, id: SampleId, mut buffer: SampleBuffer) -> Option<usize> {
+        crate::flush::clean_all(&mut buffer.frames);
         self.shared.load_sample(id, buffer)
     }
 

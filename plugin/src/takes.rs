@@ -19,6 +19,7 @@
 //! Nothing here runs on the audio thread.
 
 use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use keyboardia_core::audio::{decode_wav, encode_wav_f32, encode_wav_i16, MAX_SAMPLE_BYTES};
@@ -126,8 +127,10 @@ impl Takes {
     /// "Add Take to Grid" (off the audio thread): adds the newest take, sliced at its detected
     /// onsets (as the record panel would show them), waiting briefly for the audio thread to
     /// copy it out. The outcome is left for the editor's record panel ([`Takes::take_added`]).
-    pub fn add_latest_take(&self, record: &RecordShared) {
-        let outcome = match record.latest_take(TAKE_COPY_TIMEOUT) {
+    /// Once `give_up` is set (the plugin is being destroyed) it stops waiting and adds nothing.
+    pub fn add_latest_take(&self, record: &RecordShared, give_up: &AtomicBool) {
+        let outcome = match record.latest_take(TAKE_COPY_TIMEOUT, give_up) {
+            None if give_up.load(Ordering::Acquire) => return,
             Some(take) => {
                 let name = format!("Take {}", take.serial);
                 let cuts = keyboardia_engine::onsets::detect(&take.mono(), take.sample_rate_hz);

@@ -289,6 +289,51 @@ impl ClapPlugin {
         self.processor = Some(stopped.start_processing().expect("start processing"));
     }
 
+    /// Stops processing and deactivates (a no-op when not active): the plugin is idle, and its
+    /// state may be saved or loaded on the main thread.
+    pub fn deactivate(&mut self) {
+        if let Some(p) = self.processor.take() {
+            self.instance.deactivate(p.stop_processing());
+        }
+    }
+
+    /// Activates (deactivating first if active) at `sample_rate` with blocks of at most
+    /// `max_frames`, and starts processing.
+    pub fn activate(&mut self, sample_rate: f64, max_frames: usize) {
+        self.deactivate();
+        self.sample_rate = sample_rate;
+        self.max_frames = max_frames;
+        let config = PluginAudioConfiguration {
+            sample_rate,
+            min_frames_count: 1,
+            max_frames_count: max_frames as u32,
+        };
+        let stopped = self.instance.activate(|_, _| (), config).expect("activate");
+        self.processor = Some(stopped.start_processing().expect("start processing"));
+    }
+
+    /// Whether the plugin is active and processing.
+    pub fn is_active(&self) -> bool {
+        self.processor.is_some()
+    }
+
+    /// Largest block the plugin is activated for.
+    pub fn max_frames(&self) -> usize {
+        self.max_frames
+    }
+
+    /// The sample rate it is (or was last) activated at, in Hz.
+    pub fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
+    /// (id, display name, min, max) of every parameter.
+    pub fn params(&self) -> impl Iterator<Item = (ClapId, &str, f64, f64)> {
+        self.params
+            .iter()
+            .map(|(id, n, lo, hi, _)| (*id, n.as_str(), *lo, *hi))
+    }
+
     /// The id of the parameter with this display name.
     pub fn param_id(&self, name: &str) -> ClapId {
         self.param_range(name).0

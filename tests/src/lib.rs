@@ -2,6 +2,7 @@
 //! (a plugin host, the Worker under `wrangler dev`, several clients) and cleans up after itself.
 
 pub mod clap_host;
+pub mod clap_stress;
 pub mod editor_screen;
 pub mod jack;
 pub mod netem;

@@ -547,3 +547,68 @@ fn plugin_clap_rolls_the_dice_with_the_session_seed() {
     assert_ne!(b, a, "another session's seed");
     assert_close(&b, &engine(0x5eee), "and that session's dice");
 }
+
+/// Every sound of the instrument list, auditioned as a dense chord of loud notes on a
+/// multi-out layout: each track output stays finite and within ±4, however many voices sum.
+#[test]
+fn plugin_clap_a_track_output_stays_bounded_under_a_dense_loud_chord() {
+    let _serial = serial();
+    let all: Vec<String> = keyboardia_core::BuiltinSound::ALL
+        .iter()
+        .map(|s| s.id().to_string())
+        .chain(
+            keyboardia_core::SynthPreset::ALL
+                .iter()
+                .map(|p| format!("synth:{}", p.id())),
+        )
+        .collect();
+    for (sr, sounds) in [11_025.0, 48_000.0]
+        .into_iter()
+        .flat_map(|sr| all.chunks(16).map(move |c| (sr, c)))
+    {
+        let path = clap_bundle_path(BundleKind::DebugAllocChecks);
+        let mut p = ClapPlugin::load_with_outputs(&path, ID, sr, 512, 17);
+        let tracks: Vec<Track> = sounds
+            .iter()
+            .enumerate()
+            .map(|(i, s)| track(&format!("t{i}"), s, 16, &[]))
+            .collect();
+        load_session(&mut p, &session(120.0, 0.0, tracks));
+        let sel = p.param_id("Selected Track");
+        let stopped = Some(Transport {
+            playing: false,
+            tempo_bpm: 120.0,
+            beat: 0.0,
+        });
+        for (t, sound) in sounds.iter().enumerate() {
+            let _ = p.process(512, stopped, &[], &[(0, sel, t as f64)]);
+            let chord: Vec<NoteIn> = (0..12)
+                .map(|k| NoteIn::On {
+                    offset: k,
+                    key: 30 + 5 * k as u8,
+                    velocity: 1.0,
+                })
+                .collect();
+            let mut peak = 0.0f32;
+            for b in 0..30 {
+                let notes = if b == 0 { &chord[..] } else { &[][..] };
+                let out = p.process(512, stopped, notes, &[]);
+                for (l, r) in &out.aux {
+                    for v in l.iter().chain(r) {
+                        assert!(v.is_finite(), "{sound} at {sr} Hz: {v}");
+                        peak = peak.max(v.abs());
+                    }
+                }
+            }
+            println!("{sound} at {sr} Hz: track output peak {peak}");
+            assert!(peak <= 4.0, "{sound} at {sr} Hz: track output peak {peak}");
+            let offs: Vec<NoteIn> = (0..12)
+                .map(|k| NoteIn::Off {
+                    offset: 0,
+                    key: 30 + 5 * k as u8,
+                })
+                .collect();
+            let _ = p.process(512, stopped, &offs, &[]);
+        }
+    }
+}

@@ -6,7 +6,7 @@
 //! stops by itself at 5 s.
 
 use keyboardia_core::{Instrument, SessionState};
-use keyboardia_tests::clap_host::{clap_bundle_path, BundleKind, ClapPlugin, Transport};
+use keyboardia_tests::clap_host::{clap_bundle_path, BundleKind, ClapPlugin, NoteIn, Transport};
 use keyboardia_tests::saved_state;
 
 const ID: &str = "dev.keyboardia.sequencer";
@@ -41,10 +41,18 @@ struct Run {
     /// Block sizes, cycled.
     blocks: Vec<usize>,
     next: usize,
+    /// The sidechain signal by (channel, frame).
+    signal: fn(u64, usize) -> f32,
+    /// Notes for the next block.
+    notes: Vec<NoteIn>,
 }
 
 impl Run {
     fn new() -> Self {
+        Self::with_signal(input)
+    }
+
+    fn with_signal(signal: fn(u64, usize) -> f32) -> Self {
         let mut p = ClapPlugin::load(&clap_bundle_path(BundleKind::DebugAllocChecks), ID, SR, 512);
         // The host's transport stays stopped, so the sequencer is silent: the output is only
         // the preview.
@@ -55,6 +63,8 @@ impl Run {
             out: (vec![0.0; 64], vec![0.0; 64]),
             blocks: vec![512, 100, 37, 256, 1, 480, 333],
             next: 0,
+            signal,
+            notes: Vec::new(),
         }
     }
 
@@ -63,15 +73,16 @@ impl Run {
         let n = self.blocks[self.next % self.blocks.len()];
         self.next += 1;
         let start = self.pos;
-        let l: Vec<f32> = (start..start + n).map(|i| input(0, i)).collect();
-        let r: Vec<f32> = (start..start + n).map(|i| input(1, i)).collect();
+        let l: Vec<f32> = (start..start + n).map(|i| (self.signal)(0, i)).collect();
+        let r: Vec<f32> = (start..start + n).map(|i| (self.signal)(1, i)).collect();
         let events: Vec<_> = params
             .iter()
             .map(|(name, v)| (0, self.p.param_id(name), *v))
             .collect();
+        let notes = std::mem::take(&mut self.notes);
         let b = self
             .p
-            .process_with_input(n, Some(STOPPED), &[], &events, Some((&l, &r)));
+            .process_with_input(n, Some(STOPPED), &notes, &events, Some((&l, &r)));
         self.out.0.extend(b.left);
         self.out.1.extend(b.right);
         self.pos += n;
@@ -202,4 +213,112 @@ fn plugin_record_stops_by_itself_at_five_seconds() {
         r.out.0[preview + five_s..].iter().all(|v| *v == 0.0),
         "and ends there"
     );
+}
+
+/// Denormal input on both channels: every frame a different denormal, of either sign.
+fn denormal(channel: u64, frame: usize) -> f32 {
+    let bits = 1 + ((frame as u32).wrapping_mul(2_654_435_761) ^ channel as u32) % 0x007f_ffff;
+    let x = f32::from_bits(bits);
+    if frame.is_multiple_of(2) {
+        x
+    } else {
+        -x
+    }
+}
+
+/// What a broken or hostile host may send: NaN, infinities, huge values, denormals, among
+/// ordinary audio.
+fn wild(channel: u64, frame: usize) -> f32 {
+    match (frame + channel as usize) % 8 {
+        0 => f32::NAN,
+        1 => f32::INFINITY,
+        2 => f32::NEG_INFINITY,
+        3 => 1e30,
+        4 => -1e30,
+        5 => denormal(channel, frame),
+        _ => input(channel, frame),
+    }
+}
+
+/// The first frames (index, value) that are not finite, are denormal or exceed ±4.
+fn bad_frames(x: &[f32]) -> Vec<(usize, f32)> {
+    x.iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, v)| !v.is_finite() || v.is_subnormal() || v.abs() > 4.0)
+        .take(5)
+        .collect()
+}
+
+/// Records a take of `signal` and previews it; returns the run and the preview's first frame.
+fn record_and_preview(signal: fn(u64, usize) -> f32) -> (Run, usize) {
+    let mut r = Run::with_signal(signal);
+    r.run(1_000);
+    let _ = r.block(&[("Record", 1.0)]);
+    r.run(20_000);
+    let _ = r.block(&[("Record", 0.0)]);
+    let preview = r.block(&[("Preview Take", 1.0)]);
+    r.run(24_000);
+    let _ = r.block(&[("Preview Take", 0.0)]);
+    (r, preview)
+}
+
+#[test]
+fn plugin_record_a_denormal_input_is_flushed_on_capture_and_preview() {
+    let _serial = serial();
+    let (r, preview) = record_and_preview(denormal);
+    for (name, out) in [("left", &r.out.0), ("right", &r.out.1)] {
+        let bad = bad_frames(out);
+        assert!(bad.is_empty(), "{name} output: {bad:?}");
+        // The take is silence (a denormal is −760 dBFS at most), and so is the preview.
+        assert!(out[preview..].iter().all(|v| *v == 0.0), "{name}");
+    }
+}
+
+#[test]
+fn plugin_record_a_wild_input_plays_finite_and_bounded_in_the_preview_and_on_the_grid() {
+    let _serial = serial();
+    let (mut r, preview) = record_and_preview(wild);
+    for (name, out) in [("left", &r.out.0), ("right", &r.out.1)] {
+        let bad = bad_frames(out);
+        assert!(bad.is_empty(), "{name} output: {bad:?}");
+        assert!(
+            out[preview..].iter().any(|v| v.abs() > 0.1),
+            "{name}: the preview plays the take's ordinary frames"
+        );
+    }
+
+    // The take on the grid: its track, selected, plays it for a held note.
+    let _ = r.block(&[("Add Take to Grid", 1.0)]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let index = loop {
+        let doc = saved_state::parse(&r.p.save_state());
+        let session: SessionState =
+            serde_json::from_str(&saved_state::field(&doc, "session")).unwrap();
+        if let Some(i) = session.tracks.iter().position(|t| t.name == "Take 1") {
+            break i;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no track for the take"
+        );
+        r.run(512);
+    };
+    let from = r.out.0.len();
+    // nice-plug exposes a stepped parameter to CLAP as 0..steps: value i is track i + 1.
+    let _ = r.block(&[("Selected Track", index as f64)]);
+    r.notes = vec![NoteIn::On {
+        offset: 0,
+        key: 60,
+        velocity: 1.0,
+    }];
+    r.run(20_000);
+    for (name, out) in [("left", &r.out.0[from..]), ("right", &r.out.1[from..])] {
+        let bad = bad_frames(out);
+        assert!(bad.is_empty(), "{name} output of the take's track: {bad:?}");
+        assert!(
+            out.iter().any(|v| v.abs() > 0.01),
+            "{name}: the take's track plays"
+        );
+    }
 }

@@ -52,6 +52,20 @@ fn bits(x: &[f32]) -> Vec<u32> {
     x.iter().map(|v| v.to_bits()).collect()
 }
 
+/// A sample's frames as the plugin holds and saves them: NaN and magnitudes below −300 dBFS
+/// (denormals, −0.0) are 0, the rest is within full scale; ordinary frames are kept bit-exact.
+fn as_held(x: &[f32]) -> Vec<f32> {
+    x.iter()
+        .map(|&v| {
+            if v.is_nan() || v.abs() < keyboardia::flush::SILENCE_BELOW {
+                0.0
+            } else {
+                v.clamp(-1.0, 1.0)
+            }
+        })
+        .collect()
+}
+
 fn peak(x: &[f32]) -> f32 {
     x.iter().fold(0.0f32, |m, v| m.max(v.abs()))
 }
@@ -103,13 +117,14 @@ fn plugin_samples_a_take_saved_with_the_state_plays_the_same_after_reload() {
     let (l1, r1, _) = p.render(96_000, 120.0, 0.0, SR, || 512);
     assert!(peak(&l1) > 0.1, "the take plays: peak {}", peak(&l1));
 
-    // What the plugin saves holds the take bit-exact.
+    // What the plugin saves holds the take bit-exact, but for its denormals and −0.0, which the
+    // plugin flushed to 0.0 on loading.
     let saved = p.save_state();
     let restored = decode_samples(&saved_state::field(&saved_state::parse(&saved), "samples"));
     assert_eq!(restored.len(), 1);
     assert_eq!(restored[0].0, id);
     assert_eq!(restored[0].1.sample_rate_hz, 48_000.0);
-    assert_eq!(bits(&restored[0].1.frames), bits(&frames));
+    assert_eq!(bits(&restored[0].1.frames), bits(&as_held(&frames)));
 
     // A new instance loading it plays exactly the same audio and saves the same bytes.
     let mut q = plugin();
@@ -243,7 +258,8 @@ fn plugin_samples_a_state_saved_before_wav_files_loads_and_plays_the_same() {
     let (l1, r1, _) = p.render(48_000, 120.0, 0.0, SR, || 512);
     assert!(peak(&l1) > 0.1, "the samples play: peak {}", peak(&l1));
 
-    // What it saves now holds the same samples, bit-exact, and plays the same after a reload.
+    // What it saves now holds the same samples, bit-exact but for the denormals the plugin
+    // flushed on loading, and plays the same after a reload.
     let saved = p.save_state();
     let doc = saved_state::parse(&saved);
     assert_eq!(
@@ -255,11 +271,74 @@ fn plugin_samples_a_state_saved_before_wav_files_loads_and_plays_the_same() {
     assert_eq!(restored.len(), expected.len());
     for ((id, b), (want_id, want)) in restored.iter().zip(&expected) {
         assert_eq!(id, want_id);
-        assert_eq!(bits(&b.frames), bits(&want.frames), "{id}");
+        assert_eq!(bits(&b.frames), bits(&as_held(&want.frames)), "{id}");
     }
     let mut q = plugin();
     q.load_state(&saved);
     let (l2, r2, _) = q.render(48_000, 120.0, 0.0, SR, || 512);
     assert_eq!(bits(&l2), bits(&l1));
     assert_eq!(bits(&r2), bits(&r1));
+}
+
+#[test]
+fn plugin_samples_a_damaged_sample_plays_finite_normal_and_bounded() {
+    let _serial = serial();
+    let id: SampleId = "rec-damaged".parse().unwrap();
+    // What a damaged project or a hostile file may hold, among ordinary audio.
+    let frames: Vec<f32> = (0..48_000)
+        .map(|i| match i % 7 {
+            0 => f32::NAN,
+            1 => f32::INFINITY,
+            2 => -1e30,
+            3 => f32::from_bits(1 + i as u32),
+            4 => -f32::from_bits(0x0040_0000 + i as u32),
+            _ => ((i as f32) * 0.03).sin() * 0.5,
+        })
+        .collect();
+    let mut t = Track::new(
+        "t1".parse().unwrap(),
+        "Damaged",
+        Instrument::Sample(id.clone()),
+    );
+    t.volume = 1.0;
+    t.step_count = 16;
+    for i in 0..16 {
+        t.steps[i].on = true;
+    }
+    let state = SessionState {
+        tempo: 120.0,
+        tracks: vec![t],
+        ..SessionState::default()
+    };
+    let buffer = SampleBuffer {
+        frames: frames.clone().into_boxed_slice(),
+        sample_rate_hz: 48_000.0,
+    };
+    let mut p = plugin();
+    let mut doc = saved_state::parse(&p.save_state());
+    saved_state::set_field(&mut doc, "session", &serde_json::to_string(&state).unwrap());
+    saved_state::set_field(&mut doc, "samples", &encode_samples([(&id, &buffer)]));
+    p.load_state(&saved_state::to_bytes(&doc));
+    let (l, r, _) = p.render(96_000, 120.0, 0.0, SR, || 512);
+    for (name, out) in [("left", &l), ("right", &r)] {
+        let bad: Vec<(usize, f32)> = out
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(_, v)| !v.is_finite() || v.is_subnormal() || v.abs() > 4.0)
+            .take(5)
+            .collect();
+        assert!(bad.is_empty(), "{name}: {bad:?}");
+    }
+    assert!(
+        peak(&l) > 0.05,
+        "the ordinary frames play: peak {}",
+        peak(&l)
+    );
+    // The plugin holds (and saves) the sample as it plays it.
+    let saved = decode_samples(&saved_state::field(
+        &saved_state::parse(&p.save_state()),
+        "samples",
+    ));
+    assert_eq!(bits(&saved[0].1.frames), bits(&as_held(&frames)));
 }
