@@ -10,3 +10,4 @@ pub mod players;
 pub mod room_server;
 pub mod saved_state;
 pub mod server;
+pub mod soak;
