@@ -45,8 +45,9 @@ for t in "${TARGETS[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t" "seeds/$t"
   log="$(mktemp)"
   # (cargo-fuzz itself keeps crashing inputs in artifacts/$t/.)
-  args=(-print_final_stats=1 -runs="$RUNS")
-  [ "$RUNS" = 0 ] && args=(-print_final_stats=1)
+  # An input that takes 10 s is a hang (a denial of service on the Worker): a failure.
+  args=(-print_final_stats=1 -timeout=10 -runs="$RUNS")
+  [ "$RUNS" = 0 ] && args=(-print_final_stats=1 -timeout=10)
   [ "$SECONDS_PER_TARGET" != 0 ] && args+=(-max_total_time="$SECONDS_PER_TARGET")
   # The room target runs a whole scenario per input: 512 bytes (some 50 steps of several
   # connections) reach every state of the room and keep it fast.
@@ -65,7 +66,7 @@ for t in "${TARGETS[@]}"; do
   if [ "$status" != 0 ]; then
     crashes=1
     failed=1
-    grep -E "panicked|ERROR|SUMMARY|Test unit written" "$log" | head -20 >&2 || tail -40 "$log" >&2
+    grep -E "panicked|ERROR|SUMMARY|Test unit written|timeout" "$log" | head -20 >&2 || tail -40 "$log" >&2
   fi
   rate=$(awk -v n="${execs:-0}" -v s="$secs" 'BEGIN { printf "%d", n / (s > 0 ? s : 1) }')
   printf '%-14s %14s %10.0f %10s %8s\n' "$t" "${execs:-?}" "$secs" "$rate" "$crashes"
