@@ -37,7 +37,9 @@ else
 fi
 
 cd fuzz
-nice -n "$NICE" "${FUZZ[@]}" build -O -s "$SANITIZER" >&2
+# -a: with debug assertions, so an integer overflow panics (it would wrap silently in the
+# Worker's release build, and on wasm32 a wrapped 32-bit size is how an upload panicked it).
+nice -n "$NICE" "${FUZZ[@]}" build -O -a -s "$SANITIZER" >&2
 
 failed=0
 printf '%-14s %14s %10s %10s %8s\n' target executions seconds exec/s crashes
@@ -56,7 +58,7 @@ for t in "${TARGETS[@]}"; do
   [ -n "$max_len" ] && args+=(-max_len="$max_len")
   start=$(date +%s.%N)
   set +e
-  nice -n "$NICE" "${FUZZ[@]}" run -O -s "$SANITIZER" "$t" "corpus/$t" "seeds/$t" -- "${args[@]}" >"$log" 2>&1
+  nice -n "$NICE" "${FUZZ[@]}" run -O -a -s "$SANITIZER" "$t" "corpus/$t" "seeds/$t" -- "${args[@]}" >"$log" 2>&1
   status=$?
   set -e
   secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')

@@ -82,6 +82,8 @@ pub struct SoakReport {
     pub run_time: Duration,
     /// From the last edit until every player agreed with the REST state.
     pub settle_time: Duration,
+    /// The longest start of the server after a kill, until it answered.
+    pub slowest_restart: Duration,
 }
 
 impl std::fmt::Display for SoakReport {
@@ -89,7 +91,8 @@ impl std::fmt::Display for SoakReport {
         write!(
             f,
             "ops {} (own-track {}), rejected {}, kills {}, disconnects {}, losses {}, \
-             diverged replicas {}, room agrees {}, run {:.1} s, settle {:.1} s",
+             diverged replicas {}, room agrees {}, run {:.1} s, settle {:.1} s, \
+             slowest restart {:.1} s",
             self.ops,
             self.own_ops,
             self.rejected,
@@ -99,7 +102,8 @@ impl std::fmt::Display for SoakReport {
             self.diverged,
             self.room_agrees,
             self.run_time.as_secs_f64(),
-            self.settle_time.as_secs_f64()
+            self.settle_time.as_secs_f64(),
+            self.slowest_restart.as_secs_f64()
         )
     }
 }
@@ -112,13 +116,27 @@ fn own_track(i: usize) -> TrackId {
 /// The last value each player wrote to each step of its own track: (velocity, on).
 type Written = Vec<[(Option<u8>, Option<bool>); 64]>;
 
-/// What the REST API serves for `id`.
-fn rest_state(server: &Server, id: SessionId) -> SessionState {
-    server
-        .http("127.0.0.1")
-        .get(&id.to_string())
-        .session()
-        .state
+/// What the REST API serves for `id`; `None` (and a note) while it does not answer in 10 s.
+fn rest_state(server: &Server, id: SessionId) -> Option<SessionState> {
+    let url = format!("{}{}", server.base_url(), keyboardia_core::api::session_path(id));
+    let reply = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .get(&url)
+        .call();
+    match reply {
+        Ok(r) => {
+            let mut body = Vec::new();
+            std::io::Read::read_to_end(&mut r.into_reader(), &mut body).ok()?;
+            keyboardia_core::schema::session_from_json(&body)
+                .ok()
+                .map(|s| s.state)
+        }
+        Err(e) => {
+            eprintln!("soak: GET {url}: {e}");
+            None
+        }
+    }
 }
 
 /// A random edit by player `i` that applies to its view; records writes to its own track.
@@ -169,6 +187,13 @@ fn random_op(rng: &mut fastrand::Rng, i: usize, view: &SessionState, written: &m
             v: f64::from(rng.u8(..=100)),
         },
     }
+}
+
+/// Starts the killed server again on its persisted state; notes how long that took.
+fn restart(server: &mut Server, report: &mut SoakReport) {
+    let t = Instant::now();
+    server.start_again();
+    report.slowest_restart = report.slowest_restart.max(t.elapsed());
 }
 
 /// Runs a soak on `server` (which it kills and starts again); the caller judges the report.
@@ -236,15 +261,21 @@ pub fn run(server: &mut Server, config: &SoakConfig) -> SoakReport {
             report.disconnects += 1;
         }
         let done = made.iter().sum::<usize>();
-        if kill_at.first().is_some_and(|&k| done >= k) {
+        // A kill falls due only while the server runs (two close ones kill twice).
+        if down_for == 0 && kill_at.first().is_some_and(|&k| done >= k) {
             kill_at.remove(0);
             server.kill();
             report.kills += 1;
+            eprintln!(
+                "soak: {done} ops, kill {} at {:.1} s",
+                report.kills,
+                t0.elapsed().as_secs_f64()
+            );
             down_for = config.ops_while_down;
         } else if down_for > 0 {
             down_for -= 1;
             if down_for == 0 {
-                server.start_again();
+                restart(server, &mut report);
             }
         }
         next_at += interval;
@@ -252,25 +283,45 @@ pub fn run(server: &mut Server, config: &SoakConfig) -> SoakReport {
             std::thread::sleep(wait);
         }
     }
-    server.start_again();
+    restart(server, &mut report);
     report.run_time = t0.elapsed();
 
     // Settle: every player joined, nothing pending, and every view equal to the REST state.
     let t1 = Instant::now();
-    let truth = loop {
+    let mut truth = None;
+    let mut last_note = Instant::now();
+    loop {
         for p in players.iter_mut() {
             p.pump();
         }
-        let t = rest_state(server, id);
-        let settled = players
-            .iter()
-            .all(|p| p.joined && p.state == t && p.sync.pending().is_empty());
-        if settled || t1.elapsed() > config.settle_timeout {
-            break t;
+        if let Some(t) = rest_state(server, id) {
+            let joined = players.iter().filter(|p| p.joined).count();
+            let equal = players.iter().filter(|p| p.state == t).count();
+            let pending: usize = players.iter().map(|p| p.sync.pending().len()).sum();
+            truth = Some(t);
+            if joined == players.len() && equal == players.len() && pending == 0 {
+                break;
+            }
+            if last_note.elapsed() > Duration::from_secs(10) {
+                last_note = Instant::now();
+                eprintln!(
+                    "soak: settling for {:.0} s: {joined} joined, {equal} equal to REST, \
+                     {pending} edits pending",
+                    t1.elapsed().as_secs_f64()
+                );
+            }
+        }
+        if t1.elapsed() > config.settle_timeout {
+            break;
         }
         std::thread::sleep(Duration::from_millis(100));
-    };
+    }
     report.settle_time = t1.elapsed();
+    let Some(truth) = truth else {
+        eprintln!("soak: the REST API never answered after the run");
+        report.diverged = players.len();
+        return report;
+    };
     report.diverged = players.iter().filter(|p| p.state != truth).count();
     for p in players.iter_mut() {
         p.pump();
