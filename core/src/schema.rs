@@ -127,7 +127,11 @@ fn v0_track_id(old: &str, taken: &[TrackId]) -> TrackId {
             return id;
         }
     }
-    let bytes = if old.is_empty() { &[0u8][..] } else { old.as_bytes() };
+    let bytes = if old.is_empty() {
+        &[0u8][..]
+    } else {
+        old.as_bytes()
+    };
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     loop {
         for &b in bytes {

@@ -121,7 +121,11 @@ type Written = Vec<[(Option<u8>, Option<bool>); 64]>;
 
 /// What the REST API serves for `id`; `None` (and a note) while it does not answer in 10 s.
 fn rest_state(server: &Server, id: SessionId) -> Option<SessionState> {
-    let url = format!("{}{}", server.base_url(), keyboardia_core::api::session_path(id));
+    let url = format!(
+        "{}{}",
+        server.base_url(),
+        keyboardia_core::api::session_path(id)
+    );
     let reply = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(10))
         .build()
