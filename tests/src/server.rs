@@ -431,7 +431,9 @@ impl Server {
             libc::kill(-pgid, libc::SIGKILL);
         }
         let _ = child.wait();
-        let deadline = Instant::now() + Duration::from_secs(10);
+        // Until the whole group is gone: a killed workerd that still holds the persisted
+        // SQLite files would stall the next start (seen on a loaded machine).
+        let deadline = Instant::now() + Duration::from_secs(60);
         // SAFETY: signal 0 only checks whether the group still has members.
         while unsafe { libc::kill(-pgid, 0) } == 0 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));

@@ -86,13 +86,15 @@ pub struct SoakReport {
     pub slowest_restart: Duration,
     /// Starts after a kill that did not answer in time and were killed and tried again.
     pub failed_starts: usize,
+    /// The REST state could not be read at the end, so losses were not counted.
+    pub unchecked: bool,
 }
 
 impl std::fmt::Display for SoakReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "ops {} (own-track {}), rejected {}, kills {}, disconnects {}, losses {}, \
+            "ops {} (own-track {}), rejected {}, kills {}, disconnects {}, losses {}{}, \
              diverged replicas {}, room agrees {}, run {:.1} s, settle {:.1} s, \
              slowest restart {:.1} s, failed starts {}",
             self.ops,
@@ -101,6 +103,7 @@ impl std::fmt::Display for SoakReport {
             self.kills,
             self.disconnects,
             self.losses,
+            if self.unchecked { " (not checked)" } else { "" },
             self.diverged,
             self.room_agrees,
             self.run_time.as_secs_f64(),
@@ -340,8 +343,9 @@ pub fn run(server: &mut Server, config: &SoakConfig) -> SoakReport {
     }
     report.settle_time = t1.elapsed();
     let Some(truth) = truth else {
-        eprintln!("soak: the REST API never answered after the run");
+        eprintln!("soak: the REST API never answered after the run: nothing could be checked");
         report.diverged = players.len();
+        report.unchecked = true;
         return report;
     };
     report.diverged = players.iter().filter(|p| p.state != truth).count();

@@ -14,6 +14,7 @@ fn players_lose_nothing_through_disconnects_and_a_server_kill() {
     assert_eq!(report.kills, 1);
     assert!(report.disconnects > 0, "{report}");
     assert!(report.own_ops > 100, "{report}");
+    assert!(!report.unchecked, "{report}");
     assert_eq!(report.losses, 0, "{report}");
     assert_eq!(report.diverged, 0, "{report}");
     assert!(report.room_agrees, "{report}");
