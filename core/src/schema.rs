@@ -119,16 +119,23 @@ fn v0_instrument(sample_id: &str) -> Instrument {
     Instrument::Sound(sound)
 }
 
-/// A stable id for an old free-form id: kept when valid, else derived from its bytes (FNV-1a).
+/// A stable id for an old free-form id: kept when valid, else derived from its bytes (FNV-1a),
+/// hashed again until the id is free. A missing or empty id hashes one zero byte: hashing no
+/// bytes would give the same id forever, and a second track without an id hung the migration.
 fn v0_track_id(old: &str, taken: &[TrackId]) -> TrackId {
     if let Ok(id) = old.parse::<TrackId>() {
         if !taken.contains(&id) {
             return id;
         }
     }
+    let bytes = if old.is_empty() {
+        &[0u8][..]
+    } else {
+        old.as_bytes()
+    };
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     loop {
-        for b in old.bytes() {
+        for &b in bytes {
             h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
         }
         let id = TrackId::from_random(h);
@@ -199,7 +206,7 @@ fn v0_to_current(state: &mut Value) -> Result<(), SchemaError> {
                 .and_then(|l| l.get("pitch"))
                 .and_then(Value::as_i64)
                 .unwrap_or(0)
-                + transpose;
+                .saturating_add(transpose);
             if pitch != 0 {
                 step.locks.pitch = Some(pitch.clamp(-24, 24) as i8);
             }

@@ -307,3 +307,34 @@ fn forks_and_saves_keep_the_seed() {
     s.replace_state(saved);
     assert_eq!((s.state.tempo, s.state.seed), (99.0, 42));
 }
+
+/// Found by the `session` fuzz target: two version-0 tracks without an id hung the migration
+/// (hashing no bytes gave the same taken id forever), so one request body could spin a Worker.
+#[test]
+fn version_0_tracks_without_ids_get_distinct_ids() {
+    let v0 = br#"{"tracks": [{"name": "a"}, {"id": ""}, {"id": 7}, {}]}"#;
+    let state = state_from_json(v0).expect("migrates");
+    let ids: Vec<TrackId> = state.tracks.iter().map(|t| t.id).collect();
+    assert_eq!(ids.len(), 4);
+    for (i, id) in ids.iter().enumerate() {
+        assert!(!ids[..i].contains(id), "{ids:?}");
+    }
+    // The same document migrates to the same ids (they are derived, not drawn).
+    assert_eq!(state_from_json(v0).unwrap(), state);
+}
+
+/// Found by the `session` fuzz target: a pitch lock plus the track's transpose overflowed i64.
+#[test]
+fn version_0_extreme_pitch_and_transpose_clamp() {
+    let v0 = format!(
+        r#"{{"tracks": [{{"id": "kick", "transpose": {}, "parameterLocks": [{{"pitch": {}}}, {{"pitch": {}}}]}}]}}"#,
+        i64::MAX,
+        i64::MAX,
+        i64::MIN
+    );
+    let state = state_from_json(v0.as_bytes()).expect("migrates");
+    let steps = &state.tracks[0].steps;
+    assert_eq!(steps[0].locks.pitch, Some(24));
+    assert_eq!(steps[1].locks.pitch, Some(-1));
+    assert_eq!(steps[2].locks.pitch, Some(24));
+}

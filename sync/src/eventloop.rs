@@ -100,6 +100,12 @@ pub(crate) struct EventLoop {
     pub pending: Arc<std::sync::Mutex<Vec<Op>>>,
     /// (length, oldest op id) of the pending list when last mirrored.
     pub mirrored: (usize, OpId),
+    /// The client took one of the caller's edits since the caller's copy was last handed a
+    /// view. The caller applies an edit to its copy before sending it, so a view sent before
+    /// the edit was taken (for another player's edit, say) can reach the caller after it and
+    /// wipe the edit from its copy: once the queued edits are taken, the caller gets a view
+    /// that has them (see [`EventLoop::drain_events`]).
+    pub edited: bool,
 }
 
 impl EventLoop {
@@ -263,6 +269,7 @@ impl EventLoop {
     }
 
     fn edit(&mut self, op: Op) {
+        self.edited = true;
         if let Err(e) = self.client.edit(op.clone()) {
             (self.sink)(SyncEvent::EditRefused {
                 op,
@@ -330,7 +337,10 @@ impl EventLoop {
         (self.sink)(SyncEvent::Sample(event));
     }
 
-    /// Forwards the client's events to the sink, and the new local view when it changed.
+    /// Forwards the client's events to the sink, and the new local view when it changed for
+    /// another reason than the caller's edits, or when edits of the caller were taken and no
+    /// more wait in the queue (the caller's copy may have been replaced by a view sent before
+    /// them: see [`EventLoop::edited`]). One view covers a burst of edits.
     fn drain_events(&mut self) {
         let mut state_changed = false;
         while let Some(ev) = self.client.poll_event() {
@@ -346,7 +356,9 @@ impl EventLoop {
             }
             (self.sink)(SyncEvent::Client(ev));
         }
-        if state_changed {
+        let edits_taken = self.edited && self.commands.is_empty();
+        if state_changed || edits_taken {
+            self.edited = false;
             (self.sink)(SyncEvent::State(Box::new(self.client.state().clone())));
         }
     }

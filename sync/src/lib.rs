@@ -109,8 +109,10 @@ pub enum ConnectionState {
 #[derive(Clone, Debug)]
 pub enum SyncEvent {
     Connection(ConnectionState),
-    /// The local view changed for a reason other than the caller's own accepted edit (snapshot,
-    /// another player's edit, a refused edit rolled back): replace your copy with this.
+    /// The local view: replace your copy with this. Sent when it changed for a reason other
+    /// than the caller's own edits (snapshot, another player's edit, a refused edit rolled
+    /// back), and after the caller's edits were taken: a view sent while an edit of the caller
+    /// was still queued lacks it, and the one sent after it was taken gives it back.
     State(Box<SessionState>),
     /// An event of the room protocol (presence, timeline, samples, refusals, ...).
     Client(ClientEvent),
@@ -232,6 +234,7 @@ impl SyncHandle {
             tasks: mpsc::unbounded_channel(),
             pending: pending_mirror.clone(),
             mirrored: (usize::MAX, 0),
+            edited: false,
         };
         let thread = std::thread::Builder::new()
             .name("keyboardia-sync".into())

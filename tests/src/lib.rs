@@ -11,3 +11,4 @@ pub mod players;
 pub mod room_server;
 pub mod saved_state;
 pub mod server;
+pub mod soak;

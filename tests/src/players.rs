@@ -5,6 +5,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use keyboardia_core::client::ClientEvent;
 use keyboardia_core::{Op, SessionId, SessionState};
 use keyboardia_sync::*;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -16,6 +17,8 @@ pub struct Player {
     pub state: SessionState,
     pub joined: bool,
     pub offline_delays: Vec<Duration>,
+    /// Edits of this player the room refused (rolled back by its client).
+    pub rejected: usize,
 }
 
 impl Player {
@@ -52,6 +55,7 @@ impl Player {
             state: local,
             joined: false,
             offline_delays: Vec::new(),
+            rejected: 0,
         }
     }
 
@@ -64,6 +68,7 @@ impl Player {
                     self.joined = false;
                     self.offline_delays.push(retry_in);
                 }
+                SyncEvent::Client(ClientEvent::Rejected { .. }) => self.rejected += 1,
                 _ => {}
             }
         }

@@ -475,6 +475,36 @@ impl Server {
         }
     }
 
+    /// Kills the server at once, as a crash or the OOM killer would: SIGKILL to its whole
+    /// process group (wrangler, node, workerd), so nothing shuts down or flushes. Waits until
+    /// the group is gone; [`Server::start_again`] brings it back on the same persisted state.
+    pub fn kill(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let pgid = child.id() as libc::pid_t;
+        // SAFETY: signals our own process group (the child is its leader).
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+        let _ = child.wait();
+        // Until the whole group is gone: a killed workerd that still holds the persisted
+        // SQLite files would stall the next start (seen on a loaded machine).
+        let deadline = Instant::now() + Duration::from_secs(60);
+        // SAFETY: signal 0 only checks whether the group still has members.
+        while unsafe { libc::kill(-pgid, 0) } == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts a stopped or killed server again on the same port and persisted state (does
+    /// nothing while it runs).
+    pub fn start_again(&mut self) {
+        if self.child.is_none() {
+            self.spawn();
+        }
+    }
+
     /// Stops the server and starts it again on the same port and persisted state (as a
     /// deployment restart or an eviction would).
     pub fn restart(&mut self) {

@@ -93,6 +93,10 @@ pub enum AudioError {
     /// A sample rate of 0 Hz.
     #[error("not a playable WAV file: a sample rate of 0 Hz")]
     NoSampleRate,
+    /// A sample rate whose bytes per second overflow the header's 32-bit field (what `hound`
+    /// would compute with an overflowing multiplication).
+    #[error("a sample rate of {0} Hz does not fit a WAV header")]
+    RateTooHigh(u32),
     /// Frames of no channel.
     #[error("a WAV file has at least one channel")]
     NoChannels,
@@ -199,6 +203,10 @@ fn encode<S: hound::Sample>(
     }
     if spec.sample_rate == 0 {
         return Err(AudioError::NoSampleRate);
+    }
+    let frame_bytes = u32::from(spec.channels) * u32::from(spec.bits_per_sample / 8);
+    if spec.sample_rate.checked_mul(frame_bytes).is_none() {
+        return Err(AudioError::RateTooHigh(spec.sample_rate));
     }
     if !count.is_multiple_of(usize::from(spec.channels)) {
         return Err(AudioError::PartialFrame {
@@ -486,6 +494,13 @@ mod tests {
             })
         );
         assert_eq!(encode_wav_f32(&[0.0], 0), Err(AudioError::NoSampleRate));
+        // Found by the `wav` fuzz target: a file at 1,073,786,948 Hz decodes, and encoding it
+        // again overflowed hound's bytes-per-second product (a panic with overflow checks).
+        assert_eq!(
+            encode_wav_f32(&[0.0], 0x4000_ac44),
+            Err(AudioError::RateTooHigh(0x4000_ac44))
+        );
+        assert!(encode_wav_f32(&[0.0], u32::MAX / 4).is_ok());
         // The size check comes before anything is written (no 4 GiB buffer is made).
         let spec = spec(1, 8_000, SampleEncoding::Float32);
         assert_eq!(
