@@ -40,6 +40,10 @@ pub struct Options {
     pub vars: Vec<(String, String)>,
     /// Where the persist directory is made (default: the system temp dir).
     pub state_root: Option<PathBuf>,
+    /// A static-assets directory to serve (the browser app's `web/dist`): it replaces the
+    /// `[assets]` directory of `wrangler.toml`, or, when that has none, is served with
+    /// single-page-application fallback (navigations to `/s/{id}` get its `index.html`).
+    pub assets: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -54,6 +58,7 @@ impl Default for Options {
                 ("TEST_HOOKS".into(), "1".into()),
             ],
             state_root: None,
+            assets: None,
         }
     }
 }
@@ -126,6 +131,32 @@ fn ensure_built() {
             .expect("run scripts/build-worker.sh");
         assert!(status.success(), "building the Worker failed");
     });
+}
+
+/// `config` serving the assets in `dir` (an absolute path, since the config is copied).
+fn with_assets(config: &str, dir: &Path) -> String {
+    let directory = format!("directory = {:?}", dir.display().to_string());
+    if config.lines().any(|l| l.trim() == "[assets]") {
+        let mut in_assets = false;
+        config
+            .lines()
+            .map(|l| {
+                if l.trim_start().starts_with('[') {
+                    in_assets = l.trim() == "[assets]";
+                }
+                if in_assets && l.trim_start().starts_with("directory") {
+                    directory.clone()
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    } else {
+        format!(
+            "{config}\n\n[assets]\n{directory}\nnot_found_handling = \"single-page-application\"\n"
+        )
+    }
 }
 
 impl Server {
@@ -203,6 +234,10 @@ impl Server {
             })
             .collect::<Vec<_>>()
             .join("\n");
+        let config = match &self.options.assets {
+            Some(dir) => with_assets(&config, dir),
+            None => config,
+        };
         std::fs::write(self.persist.join("wrangler.toml"), config).expect("write wrangler.toml");
     }
 
