@@ -134,18 +134,29 @@ fn a_page_and_a_plugin_edit_one_session() {
     block_with(&mut plugin, &[("Add Take to Grid", 1.0)]);
     let deadline = Instant::now() + Duration::from_secs(20);
     let sample = loop {
-        block_with(&mut plugin, &[]);
-        std::thread::sleep(Duration::from_millis(10));
+        // The plugin copies the take out on its audio thread while its background task waits:
+        // keep processing at a steady pace between two looks at the page.
+        for _ in 0..20 {
+            block_with(&mut plugin, &[]);
+            std::thread::sleep(Duration::from_millis(5));
+        }
         if let Some(t) = browser.state().tracks.iter().find(|t| t.name == "Take 1") {
             match &t.instrument {
                 Instrument::Sample(s) => break s.clone(),
                 other => panic!("the take's track plays {other:?}"),
             }
         }
-        assert!(
-            Instant::now() < deadline,
-            "the plugin's take never reached the page"
-        );
+        if Instant::now() > deadline {
+            let names = |s: &keyboardia_core::SessionState| -> Vec<String> {
+                s.tracks.iter().map(|t| t.name.clone()).collect()
+            };
+            panic!(
+                "the plugin's take never reached the page: plugin has {:?}, page has {:?}, page status {}",
+                names(&saved_session(&mut plugin)),
+                names(&browser.state()),
+                browser.status()
+            );
+        }
     };
     browser.wait_for(
         &format!(

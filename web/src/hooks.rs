@@ -204,5 +204,16 @@ pub fn install(page: &Rc<Page>, grid_rows: GridRows) {
         crate::mic::Mic::set_hold(&p, on);
     }) as Box<dyn Fn(bool)>);
     set(&hooks, "hold", hold.into_js_value());
+    // addTake(): the latest take onto the grid (shared); the new track's id, or the error.
+    let p = page.clone();
+    set(
+        &hooks,
+        "addTake",
+        func0(move || match crate::mic::add_latest_take(&p) {
+            Ok(added) => added.track.to_string().into(),
+            Err(e) => format!("error: {e}").into(),
+        })
+        .into(),
+    );
     let _ = Reflect::set(&window, &"keyboardia".into(), &hooks);
 }

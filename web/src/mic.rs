@@ -7,7 +7,8 @@ use std::rc::Rc;
 
 use js_sys::{Float32Array, Object, Reflect};
 use keyboardia_core::audio::{decode_wav, encode_wav_f32, encode_wav_i16, MAX_SAMPLE_BYTES};
-use keyboardia_core::{SampleId, MAX_TRACKS};
+use keyboardia_core::edit::{clean_cuts, clean_name};
+use keyboardia_core::{Instrument, Op, SampleId, Track, TrackId, MAX_TRACKS};
 use keyboardia_ui::host::{AddTakeError, AddTrack, Added, Take};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -254,6 +255,36 @@ async fn open(page: &Rc<Page>) -> Result<(), String> {
     page.mic.callbacks.borrow_mut().extend([on_message, poll]);
     *page.mic.node.borrow_mut() = Some(node);
     Ok(())
+}
+
+/// Adds the latest take to the grid as a new track sliced at its detected onsets, straight to
+/// the session (the plugin's "Add Take to Grid" without the editor; the test hooks use it).
+pub fn add_latest_take(page: &Rc<Page>) -> Result<Added, AddTakeError> {
+    let take = page.mic.last_take().ok_or(AddTakeError::NoTake)?;
+    let name = format!("Take {}", take.serial);
+    let cuts = keyboardia_engine::onsets::detect(&take.mono(), take.sample_rate_hz);
+    let p = page.clone();
+    let mut add_track = move |sample: SampleId, name: &str| -> Result<TrackId, String> {
+        let state = p.client.borrow().state().clone();
+        let id = loop {
+            let id = TrackId::from_random(crate::app::random_u64());
+            if state.track(id).is_none() {
+                break id;
+            }
+        };
+        let mut track = Track::new(id, clean_name(name), Instrument::Sample(sample));
+        track.cuts = clean_cuts(&cuts);
+        let op = Op::AddTrack {
+            track: Box::new(track),
+            index: None,
+        };
+        p.client
+            .borrow_mut()
+            .edit(op)
+            .map_err(|e| format!("The track was not added: {e}"))?;
+        Ok(id)
+    };
+    add_take(page, &take, &name, &mut add_track)
 }
 
 /// Adds `take` to the grid: its sound into the sampler (shared with the session under its
