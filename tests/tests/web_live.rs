@@ -211,9 +211,11 @@ fn the_page_recovers_when_the_server_comes_back_and_offline_edits_merge() {
         [1, 4, 8, 12, 15],
         "offline edits merged with the other's"
     );
-    // And the room holds the same.
-    let doc = server.http("10.7.0.1").get(&id.to_string()).session();
-    assert_eq!(doc.state.tracks[0].steps, merged.tracks[0].steps);
+    // And the room holds the same (a fresh player's snapshot).
+    let fresh = LiveClient::join(&base, id, "fresh");
+    let room = &fresh.snapshot.as_ref().expect("a snapshot").session.state;
+    assert_eq!(room.tracks[0].steps, merged.tracks[0].steps);
+    fresh.close();
     other.close();
 }
 
