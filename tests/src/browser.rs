@@ -76,7 +76,7 @@ pub fn ensure_web_built() -> PathBuf {
             .map(|p| newest_mtime(&root.join(p)))
             .max()
             .unwrap_or(SystemTime::UNIX_EPOCH);
-            if !built.is_some_and(|b| b >= newest) {
+            if built.is_none_or(|b| b < newest) {
                 let status = Command::new("bash")
                     .arg(root.join("scripts/build-web.sh"))
                     .current_dir(&root)

@@ -24,16 +24,30 @@ struct Captured {
     left: Vec<f32>,
     /// Context frame of `left[0]`.
     first_frame: f64,
-    /// Context-to-server offset played at the first frame (ms).
-    offset_ms: f64,
+    /// Per block: (index of its first frame in the capture, played server ms, rate).
+    times: Vec<(usize, f64, f64)>,
     /// The context's rate.
     rate: f64,
+    /// Two output timestamps of the context, taken around the capture: (context s, server ms at
+    /// which that context time left the (fake) device: the browser's output time plus the
+    /// page's clock estimate).
+    stamps: [(f64, f64); 2],
 }
 
 impl Captured {
-    /// Server time (ms) of captured frame `i`.
+    /// Server time (ms) of captured frame `i` as the worklet played it.
     fn server_ms(&self, i: usize) -> f64 {
-        (self.first_frame + i as f64) / self.rate * 1000.0 + self.offset_ms
+        let k = self.times.partition_point(|(idx, _, _)| *idx <= i).max(1) - 1;
+        let (idx, ms, rate) = self.times[k];
+        ms + (i - idx) as f64 / self.rate * 1000.0 * rate
+    }
+
+    /// Server time at which captured frame `i` left the browser's audio device, by the browser's
+    /// output timestamps: independent of the page's audio clock model and the worklet's clock.
+    fn heard_unix_ms(&self, i: usize) -> f64 {
+        let [(x0, u0), (x1, u1)] = self.stamps;
+        let x = (self.first_frame + i as f64) / self.rate;
+        u0 + (x - x0) * (u1 - u0) / (x1 - x0)
     }
 }
 
@@ -62,7 +76,17 @@ fn capture(browser: &Browser, seconds: f64) -> Captured {
         r#"
         const done = arguments[arguments.length - 1];
         const port = window.keyboardia.port();
-        const rate = window.keyboardia.audio().rate;
+        const audio = window.keyboardia.audio();
+        const rate = audio.rate;
+        // The browser's own pairing of context time and output time (performance.now()), in
+        // server time through the page's clock estimate. (performance.timeOrigin is no
+        // reference: here Chromium's wall clock runs tens of ms off the system's.)
+        const stamp = () => {{
+          const t = audio.context.getOutputTimestamp();
+          const offset = JSON.parse(window.keyboardia.status()).clockOffsetMs;
+          return [t.contextTime, t.performanceTime + offset];
+        }};
+        const s0 = stamp();
         port.onmessage = (e) => {{
           const d = e.data;
           if (d.t !== "captured") return;
@@ -72,7 +96,8 @@ fn capture(browser: &Browser, seconds: f64) -> Captured {
           for (let i = 0; i < bytes.length; i += 8192) {{
             s += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
           }}
-          done({{ left: btoa(s), first: d.first, offsetMs: d.offsetMs, rate: d.rate }});
+          done({{ left: btoa(s), first: d.first, times: Array.from(d.times), rate: d.rate,
+                  stamps: [s0, stamp()] }});
         }};
         port.postMessage({{ t: "capture", frames: Math.round({seconds} * rate) }});
         setTimeout(() => port.postMessage({{ t: "captured" }}), 100);
@@ -85,11 +110,30 @@ fn capture(browser: &Browser, seconds: f64) -> Captured {
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
+    let flat: Vec<f64> = v["times"]
+        .as_array()
+        .expect("block times")
+        .iter()
+        .map(|x| x.as_f64().unwrap_or(f64::NAN))
+        .collect();
+    let times: Vec<(usize, f64, f64)> = flat
+        .chunks_exact(3)
+        .map(|c| (c[0] as usize, c[1], c[2]))
+        .collect();
+    assert!(
+        !times.is_empty() && times.iter().all(|t| t.1.is_finite()),
+        "captured in session mode"
+    );
+    let stamp = |k: usize| {
+        let s = &v["stamps"][k];
+        (s[0].as_f64().unwrap(), s[1].as_f64().unwrap())
+    };
     Captured {
         left,
         first_frame: v["first"].as_f64().unwrap(),
-        offset_ms: v["offsetMs"].as_f64().expect("captured in session mode"),
+        times,
         rate: v["rate"].as_f64().unwrap(),
+        stamps: [stamp(0), stamp(1)],
     }
 }
 
@@ -210,7 +254,7 @@ fn a_page_and_a_plugin_play_the_same_hits_at_the_same_server_times() {
     let page = std::thread::spawn(move || {
         let browser = Browser::start(BrowserOptions::default());
         start_page(&browser, &page_base, id);
-        std::thread::sleep(Duration::from_millis(1_500));
+        std::thread::sleep(Duration::from_millis(3_000));
         let cap = capture(&browser, 4.0);
         let tl = timeline(&browser);
         tx.send(()).unwrap();
@@ -222,6 +266,7 @@ fn a_page_and_a_plugin_play_the_same_hits_at_the_same_server_times() {
     let wall0 = unix_ms();
     let start = Instant::now();
     let mut left = Vec::new();
+    let mut block_at: Vec<f64> = Vec::new();
     let mut k = 0usize;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -234,6 +279,9 @@ fn a_page_and_a_plugin_play_the_same_hits_at_the_same_server_times() {
         } else {
             vec![]
         };
+        // When the host hands the block to the plugin (a late host, on a loaded machine, plays
+        // late: the plugin's sample clock follows these times).
+        block_at.push(unix_ms());
         let b = plugin.process(BLOCK, None, &[], &params);
         left.extend_from_slice(&b.left);
         k += 1;
@@ -244,16 +292,22 @@ fn a_page_and_a_plugin_play_the_same_hits_at_the_same_server_times() {
     }
     let (cap, tl) = page.join().expect("the page's thread");
 
-    // Both in server time (wrangler dev runs on this machine: its clock is the wall clock).
-    let page_hits: Vec<f64> = hits(&cap.left)
-        .into_iter()
-        .map(|i| cap.server_ms(i))
+    // Both in server time (wrangler dev runs on this machine: its clock is the wall clock). The
+    // page's hits are placed by when the browser says they left its audio device (its output
+    // timestamps and `performance.timeOrigin`), not by the page's own clock estimate.
+    let page_idx: Vec<usize> = hits(&cap.left).into_iter().filter(|&i| i > 480).collect();
+    let page_hits: Vec<f64> = page_idx.iter().map(|&i| cap.heard_unix_ms(i)).collect();
+    let believed: Vec<f64> = page_idx
+        .iter()
+        .map(|&i| cap.server_ms(i) - cap.heard_unix_ms(i))
         .collect();
+    println!("page: its played server time minus the browser's output time, per hit: {believed:?}");
     let plugin_hits: Vec<f64> = hits(&left)
         .into_iter()
-        .map(|i| wall0 + i as f64 * 1000.0 / SR)
+        .map(|i| block_at[i / BLOCK] + (i % BLOCK) as f64 * 1000.0 / SR)
         .collect();
-    let (from, to) = (cap.server_ms(0), cap.server_ms(cap.left.len()));
+    let _ = wall0;
+    let (from, to) = (cap.heard_unix_ms(0), cap.heard_unix_ms(cap.left.len()));
     let plugin_in: Vec<f64> = plugin_hits
         .iter()
         .copied()

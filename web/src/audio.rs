@@ -13,6 +13,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AudioContext, AudioWorkletNode, AudioWorkletNodeOptions, MessagePort};
 
+use crate::clockmap::Model;
 use crate::page::{now_ms, Page};
 
 /// How often the context's output timestamp is read, in ms.
@@ -151,10 +152,10 @@ impl Audio {
         }
     }
 
-    pub fn send_clock(&self, tl: &Timeline, offset_ms: f64) {
+    pub fn send_timeline(&self, tl: &Timeline) {
         self.internal.set(None);
         self.post(&message(
-            "clock",
+            "timeline",
             &[
                 ("playing", tl.playing.into()),
                 ("tempo", tl.tempo.into()),
@@ -162,13 +163,19 @@ impl Audio {
                 ("anchorBeat", tl.anchor_beat.into()),
                 ("startBeat", tl.start_beat.into()),
                 ("quantum", tl.quantum.into()),
-                ("offsetMs", offset_ms.into()),
             ],
         ));
     }
 
-    pub fn send_offset(&self, offset_ms: f64) {
-        self.post(&message("offset", &[("offsetMs", offset_ms.into())]));
+    pub fn send_model(&self, model: &Model) {
+        self.internal.set(None);
+        self.post(&message(
+            "model",
+            &[
+                ("offsetMs", model.offset_ms.into()),
+                ("ratio", model.ratio.into()),
+            ],
+        ));
     }
 
     pub fn send_internal(&self, run: bool) {
@@ -232,7 +239,7 @@ fn observe_timestamp(page: &Page, ctx: &AudioContext) {
         .ok()
         .and_then(|v| v.as_f64())
         .unwrap_or(0.0);
-    let mut clock = page.context_clock.get();
+    let mut clock = page.context_clock.borrow_mut();
     if context_s > 0.0 && perf_ms > 0.0 {
         clock.observe(context_s, perf_ms);
     } else {
@@ -245,5 +252,4 @@ fn observe_timestamp(page: &Page, ctx: &AudioContext) {
         let latency_s = seconds("baseLatency") + seconds("outputLatency");
         clock.observe(ctx.current_time(), now_ms() + latency_s * 1000.0);
     }
-    page.context_clock.set(clock);
 }

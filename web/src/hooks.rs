@@ -49,6 +49,7 @@ fn status_json(page: &Page) -> String {
         "seq": c.seq(),
         "samples": page.samples.borrow().iter().map(|s| s.id.to_string()).collect::<Vec<_>>(),
         "clockOffsetMs": c.clock().estimate().map(|e| e.offset),
+        "clockRttMs": c.clock().estimate().map(|e| e.rtt),
         "timeline": c.timeline().map(|t| serde_json::json!({
             "playing": t.playing, "tempo": t.tempo, "anchorTime": t.anchor_time,
             "anchorBeat": t.anchor_beat, "startBeat": t.start_beat, "quantum": t.quantum,
@@ -164,19 +165,22 @@ pub fn install(page: &Rc<Page>, grid_rows: GridRows) {
             set(&o, "rate", a.sample_rate_hz.into());
             set(&o, "currentTime", a.ctx.current_time().into());
             set(&o, "now", now_ms().into());
+            let model = p.worklet_model();
             set(
                 &o,
                 "contextToServerMs",
-                p.worklet_offset_ms().map_or(JsValue::NULL, JsValue::from),
+                model.map_or(JsValue::NULL, |m| m.offset_ms.into()),
             );
+            set(&o, "ratio", model.map_or(JsValue::NULL, |m| m.ratio.into()));
             set(
                 &o,
                 "contextToLocalMs",
                 p.context_clock
-                    .get()
+                    .borrow()
                     .local_ms(0.0)
                     .map_or(JsValue::NULL, JsValue::from),
             );
+            set(&o, "context", a.ctx.clone().into());
             o.into()
         })
         .into(),

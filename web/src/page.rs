@@ -18,7 +18,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use crate::audio::Audio;
-use crate::clockmap::{ContextClock, RESEND_MS};
+use crate::clockmap::{ContextClock, Model};
 use crate::mic::Mic;
 use crate::net::{self, HttpError};
 use crate::status;
@@ -75,11 +75,11 @@ pub struct Page {
     /// Samples downloaded or recorded, in sampler order.
     pub samples: RefCell<Vec<LoadedSample>>,
     /// Context time ↔ local time, from the context's output timestamps.
-    pub context_clock: Cell<ContextClock>,
+    pub context_clock: RefCell<ContextClock>,
     /// The session document the worklet plays (to send only changes).
     sent_state: RefCell<Option<SessionState>>,
-    /// The context-to-server offset the worklet has (to send only changes).
-    sent_offset: Cell<Option<f64>>,
+    /// The server-time model the worklet has (to send only changes).
+    sent_model: Cell<Option<Model>>,
     /// The timeline the worklet has.
     sent_timeline: Cell<Option<keyboardia_core::clock::Timeline>>,
     /// Redraws the editor after something changed outside it.
@@ -122,9 +122,9 @@ impl Page {
             timer: RefCell::new(None),
             audio: RefCell::new(None),
             samples: RefCell::new(Vec::new()),
-            context_clock: Cell::new(ContextClock::default()),
+            context_clock: RefCell::new(ContextClock::default()),
             sent_state: RefCell::new(None),
-            sent_offset: Cell::new(None),
+            sent_model: Cell::new(None),
             sent_timeline: Cell::new(None),
             repaint: RefCell::new(None),
             gone: Cell::new(false),
@@ -275,16 +275,24 @@ impl Page {
             if page.socket_serial.get() != serial {
                 return;
             }
-            let Some(text) = e
-                .dyn_into::<MessageEvent>()
-                .ok()
-                .and_then(|m| m.data().as_string())
-            else {
+            let Ok(m) = e.dyn_into::<MessageEvent>() else {
                 return;
+            };
+            let Some(text) = m.data().as_string() else {
+                return;
+            };
+            // When the frame arrived (on the same clock as performance.now()), not when the
+            // page got to it: a busy main thread (the editor drawing) must not skew the clock
+            // estimate's round trips.
+            let arrived = m.time_stamp();
+            let now = if arrived > 0.0 && arrived <= now_ms() {
+                arrived
+            } else {
+                now_ms()
             };
             page.client
                 .borrow_mut()
-                .handle_message(text.as_bytes(), now_ms());
+                .handle_message(text.as_bytes(), now);
             page.pump();
         }));
         let page = self.clone();
@@ -469,37 +477,38 @@ impl Page {
         }
         let joined = client.is_joined() || client.confirmed().is_some();
         let estimate = client.clock().estimate();
-        match (client.timeline(), estimate, joined) {
-            (Some(tl), Some(est), true) => {
-                let Some(offset) = self.context_clock.get().server_offset_ms(est.offset) else {
-                    return;
-                };
+        let model = estimate.and_then(|e| self.context_clock.borrow().model(e.offset));
+        match (client.timeline(), model, joined) {
+            (Some(tl), Some(model), true) => {
                 if self.sent_timeline.get() != Some(*tl) {
-                    audio.send_clock(tl, offset);
+                    audio.send_timeline(tl);
                     self.sent_timeline.set(Some(*tl));
-                    self.sent_offset.set(Some(offset));
-                } else if self
-                    .sent_offset
-                    .get()
-                    .is_none_or(|o| (o - offset).abs() > RESEND_MS)
-                {
-                    audio.send_offset(offset);
-                    self.sent_offset.set(Some(offset));
+                }
+                // Resend when the model moves the server time of the present by more than
+                // RESEND_MS, or its rate changes.
+                let now_ctx = audio.ctx.current_time() * 1000.0;
+                let moved = self.sent_model.get().is_none_or(|m| {
+                    let at = |m: &Model| m.offset_ms + now_ctx * m.ratio;
+                    (at(&m) - at(&model)).abs() > RESEND_MS || (m.ratio - model.ratio).abs() > 1e-6
+                });
+                if moved {
+                    audio.send_model(&model);
+                    self.sent_model.set(Some(model));
                 }
             }
             _ => {
                 if self.sent_timeline.get().is_some() {
                     self.sent_timeline.set(None);
-                    self.sent_offset.set(None);
+                    self.sent_model.set(None);
                 }
                 audio.send_internal(self.run.get());
             }
         }
     }
 
-    /// The context-to-server offset the worklet plays with (for the test hooks).
-    pub fn worklet_offset_ms(&self) -> Option<f64> {
-        self.sent_offset.get()
+    /// The server-time model the worklet plays by (for the test hooks).
+    pub fn worklet_model(&self) -> Option<Model> {
+        self.sent_model.get()
     }
 
     /// Starts the shared transport if it is stopped (the Start button: one click to sound).
@@ -525,6 +534,9 @@ impl Page {
         }
     }
 }
+
+/// Smallest move of the model (at the present) worth telling the worklet, in ms.
+const RESEND_MS: f64 = 0.05;
 
 /// What the page says when its session does not exist.
 pub const NOT_FOUND: &str =

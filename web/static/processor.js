@@ -4,16 +4,17 @@
 // Messages (port.onmessage, never inside process()): parse and swap happen here, so process()
 // only calls kb_process and copies two preallocated views into the outputs.
 //   {t:"session", json}                      the session document (JSON text)
-//   {t:"clock", playing, tempo, anchorTime, anchorBeat, startBeat, quantum, offsetMs}
-//   {t:"offset", offsetMs}                    context ms -> server ms
+//   {t:"timeline", playing, tempo, anchorTime, anchorBeat, startBeat, quantum}
+//   {t:"model", offsetMs, ratio}              server ms = offsetMs + context ms * ratio
 //   {t:"internal", run}                       play alone on the internal clock
 //   {t:"seed", hi, lo}                        the session's dice seed
 //   {t:"mixer", slot, mute, solo}
 //   {t:"sample", id, frames: Float32Array, rate}
 //   {t:"capture", frames}                     test hook: capture the next `frames` frames
-//   {t:"captured"}                            test hook: answers {t:"captured", done, first, offsetMs, left, right}
+//   {t:"captured"}                            test hook: answers {t:"captured", done, first, left, right,
+//                                             times: [index in capture, played server ms, rate] per block}
 //   {t:"bench", json, blocks}                 benchmark: answers {t:"bench", ms, blocks}
-//   {t:"status"}                              answers {t:"status", frame, beat, rate, offsetMs, firstAudible}
+//   {t:"status"}                              answers {t:"status", frame, beat, rate, firstAudible}
 class KeyboardiaProcessor extends AudioWorkletProcessor {
   constructor(options) {
     super();
@@ -21,7 +22,6 @@ class KeyboardiaProcessor extends AudioWorkletProcessor {
     const module = m instanceof WebAssembly.Module ? m : new WebAssembly.Module(m);
     this.x = new WebAssembly.Instance(module, {}).exports;
     this.x.kb_init(sampleRate);
-    this.encoder = new TextEncoder();
     this.captureTarget = 0;
     this.capturePtr = 0;
     this.views();
@@ -37,12 +37,14 @@ class KeyboardiaProcessor extends AudioWorkletProcessor {
     this.right = new Float32Array(this.buffer, this.x.kb_out_right(), 128);
   }
 
-  // Writes `text` into the module's scratch buffer; returns its length in bytes.
+  // Writes `text` as UTF-8 into the module's scratch buffer; returns its length in bytes.
+  // (TextEncoder does not exist in the worklet scope.)
   scratch(text) {
-    const bytes = this.encoder.encode(text);
-    const ptr = this.x.kb_scratch(bytes.length);
-    new Uint8Array(this.x.memory.buffer, ptr, bytes.length).set(bytes);
-    return bytes.length;
+    const utf8 = unescape(encodeURIComponent(text));
+    const ptr = this.x.kb_scratch(utf8.length);
+    const bytes = new Uint8Array(this.x.memory.buffer, ptr, utf8.length);
+    for (let i = 0; i < utf8.length; i++) bytes[i] = utf8.charCodeAt(i);
+    return utf8.length;
   }
 
   message(d) {
@@ -53,12 +55,12 @@ class KeyboardiaProcessor extends AudioWorkletProcessor {
         if (rc !== 0) this.port.postMessage({ t: "error", what: "session", rc });
         break;
       }
-      case "clock":
-        x.kb_set_clock(d.playing ? 1 : 0, d.tempo, d.anchorTime, d.anchorBeat, d.startBeat,
-          d.quantum, d.offsetMs);
+      case "timeline":
+        x.kb_set_timeline(d.playing ? 1 : 0, d.tempo, d.anchorTime, d.anchorBeat, d.startBeat,
+          d.quantum);
         break;
-      case "offset":
-        x.kb_set_offset(d.offsetMs);
+      case "model":
+        x.kb_set_model(d.offsetMs, d.ratio);
         break;
       case "internal":
         x.kb_set_internal(d.run ? 1 : 0);
@@ -83,12 +85,12 @@ class KeyboardiaProcessor extends AudioWorkletProcessor {
       case "captured": {
         const n = x.kb_capture_len();
         const done = n >= this.captureTarget && this.captureTarget > 0;
-        const reply = { t: "captured", done, frames: n, first: x.kb_capture_first_frame(),
-          offsetMs: x.kb_capture_offset(), rate: sampleRate };
+        const reply = { t: "captured", done, frames: n, first: x.kb_capture_first_frame(), rate: sampleRate };
         if (done) {
           const mem = x.memory.buffer;
           reply.left = new Float32Array(mem, this.capturePtr, n).slice();
           reply.right = new Float32Array(mem, this.capturePtr + 4 * this.captureTarget, n).slice();
+          reply.times = new Float64Array(mem, x.kb_capture_times(), x.kb_capture_times_len()).slice();
         }
         this.port.postMessage(reply);
         break;
@@ -102,7 +104,7 @@ class KeyboardiaProcessor extends AudioWorkletProcessor {
       }
       case "status":
         this.port.postMessage({ t: "status", frame: currentFrame, beat: x.kb_beat(), rate: sampleRate,
-          offsetMs: x.kb_offset(), firstAudible: x.kb_first_audible_frame() });
+          firstAudible: x.kb_first_audible_frame() });
         break;
     }
     if (this.x.memory.buffer !== this.buffer) this.views();

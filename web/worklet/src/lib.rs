@@ -4,16 +4,19 @@
 //!
 //! Everything that allocates or parses runs from the processor's message handler (outside
 //! `process()`): [`kb_set_session`] parses a session document and swaps the engine's pattern,
-//! [`kb_sample_frames`]/[`kb_commit_sample`] hand a decoded sample over whole, [`kb_set_clock`]
-//! sets the session's timeline and clock offset. [`kb_process`] renders one render quantum into
+//! [`kb_sample_frames`]/[`kb_commit_sample`] hand a decoded sample over whole,
+//! [`kb_set_timeline`] and [`kb_set_model`] set the session's timeline and the page's model of
+//! server time (see [`follow`]). [`kb_process`] renders one render quantum into
 //! buffers allocated once by [`kb_init`]: it never allocates, locks or logs, and its output is
 //! finite and free of subnormals. A test hook captures the output ([`kb_capture_start`]).
 //!
 //! The module keeps its state in a thread-local (the worklet scope has one thread); the exports
 //! are `unsafe` only in that they hand raw pointers into the module's memory to JavaScript.
 
+pub mod follow;
 mod state;
 
+pub use follow::{Follower, ServerModel};
 pub use state::{Worklet, WorkletError, MAX_QUANTUM};
 
 use std::cell::RefCell;
@@ -69,39 +72,33 @@ pub extern "C" fn kb_set_session(len: usize) -> i32 {
     })
 }
 
-/// Sets the session's timeline (server ms and beats) and the offset from context time to server
-/// time (`server_ms = context_ms + offset_ms`, where a frame's context time is
-/// `frame / sample_rate` and the output latency is included). `playing` 0 or 1.
+/// Sets the session's timeline (server ms and beats). `playing` 0 or 1.
 #[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub extern "C" fn kb_set_clock(
+pub extern "C" fn kb_set_timeline(
     playing: u32,
     tempo_bpm: f64,
     anchor_time_ms: f64,
     anchor_beat: f64,
     start_beat: f64,
     quantum: f64,
-    offset_ms: f64,
 ) {
     with((), |w| {
-        w.set_clock(
-            keyboardia_core::clock::Timeline {
-                playing: playing != 0,
-                tempo: tempo_bpm,
-                anchor_time: anchor_time_ms,
-                anchor_beat,
-                start_beat,
-                quantum,
-            },
-            offset_ms,
-        )
+        w.set_timeline(keyboardia_core::clock::Timeline {
+            playing: playing != 0,
+            tempo: tempo_bpm,
+            anchor_time: anchor_time_ms,
+            anchor_beat,
+            start_beat,
+            quantum,
+        })
     })
 }
 
-/// Updates only the context-to-server offset (the clock estimate moved).
+/// Sets the page's model of server time: `server_ms = offset_ms + context_ms × ratio`, where a
+/// frame's context time is `frame / sample_rate` and the output latency is included.
 #[no_mangle]
-pub extern "C" fn kb_set_offset(offset_ms: f64) {
-    with((), |w| w.set_offset(offset_ms))
+pub extern "C" fn kb_set_model(offset_ms: f64, ratio: f64) {
+    with((), |w| w.set_model(ServerModel { offset_ms, ratio }))
 }
 
 /// Leaves session-clock mode: plays alone on the internal clock while `run` is 1.
@@ -187,16 +184,16 @@ pub extern "C" fn kb_capture_first_frame() -> f64 {
     with(-1.0, |w| w.capture_first_frame())
 }
 
-/// The context-to-server offset played at the first captured frame (NaN outside session mode).
+/// Per captured block, flattened: (first frame's index in the capture, played server ms, rate).
 #[no_mangle]
-pub extern "C" fn kb_capture_offset() -> f64 {
-    with(f64::NAN, |w| w.capture_offset_ms())
+pub extern "C" fn kb_capture_times() -> *const f64 {
+    with(std::ptr::null(), |w| w.capture_times().as_ptr())
 }
 
-/// The context-to-server offset played now (NaN outside session mode).
+/// Number of values behind [`kb_capture_times`].
 #[no_mangle]
-pub extern "C" fn kb_offset() -> f64 {
-    with(f64::NAN, |w| w.offset_ms().unwrap_or(f64::NAN))
+pub extern "C" fn kb_capture_times_len() -> usize {
+    with(0, |w| w.capture_times().len())
 }
 
 /// Context frame of the first block whose output reached `threshold` (−1: none yet); the

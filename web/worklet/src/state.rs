@@ -8,21 +8,17 @@ use keyboardia_core::clock::Timeline;
 use keyboardia_core::{SampleId, SessionState};
 use keyboardia_engine::clock::{block_clock, ClockInputs, ClockMode, HostTransport};
 use keyboardia_engine::voice::MAX_SAMPLE_SLOTS;
-use keyboardia_engine::{
-    Engine, EnginePattern, InternalClock, SampleBuffer, TimelineWithOffset, TrackMixer,
-};
+use keyboardia_engine::{Engine, EnginePattern, InternalClock, SampleBuffer, TrackMixer};
+
+use crate::follow::{Follower, ServerModel};
 
 /// Largest block `process()` renders (the Web Audio render quantum is 128 frames).
 pub const MAX_QUANTUM: usize = 1024;
 
 /// Smallest magnitude kept in the output; anything smaller is written as 0 (no subnormals).
 const FLUSH_BELOW: f32 = 1e-30;
-/// How fast a new context-to-server offset is slewed in, in ms per frame (0.2 % of real time):
-/// less than half a frame per 128-frame block, so the engine never sees a jump (which would
-/// release its notes) when the clock estimate moves a little.
-const SLEW_MS_PER_FRAME: f64 = 0.000_04;
-/// An offset this far from the one played is taken at once (the first estimate, a new device).
-const OFFSET_JUMP_MS: f64 = 20.0;
+/// Capture bookkeeping: at most this many blocks per captured frame (blocks of 64 frames or more).
+const MIN_CAPTURE_BLOCK: usize = 64;
 
 /// Why a message to the worklet was refused (its state is unchanged).
 #[derive(Debug, thiserror::Error)]
@@ -45,10 +41,9 @@ pub struct Worklet {
     slots: HashMap<SampleId, u8>,
     /// Frames staged by [`Worklet::stage_sample`], committed by [`Worklet::commit_sample`].
     staged: Vec<f32>,
-    /// The session's timeline and the context-to-server offset played; `None`: not joined.
-    session_clock: Option<TimelineWithOffset>,
-    /// The latest context-to-server offset estimate; the played one slews towards it.
-    target_offset_ms: f64,
+    /// The session's timeline and the played server clock (session mode once both a timeline
+    /// and a server-time model arrived).
+    follower: Follower,
     /// The internal clock (playing alone before a session is joined).
     internal: InternalClock,
     /// The local play request for the internal clock.
@@ -69,8 +64,9 @@ pub struct Worklet {
     captured: usize,
     /// Context frame of the first captured frame (−1 until the capture starts).
     capture_first: f64,
-    /// The context-to-server offset played at the first captured frame (ms).
-    capture_offset_ms: f64,
+    /// Per captured block: (index of its first frame in the capture, played server ms, rate);
+    /// capacity allocated by `capture_start`, never exceeded.
+    capture_times: Vec<f64>,
     /// Context frame of the first output sample above [`AUDIBLE`] (−1: none yet).
     first_audible: f64,
 }
@@ -88,8 +84,7 @@ impl Worklet {
             session,
             slots: HashMap::new(),
             staged: Vec::new(),
-            session_clock: None,
-            target_offset_ms: 0.0,
+            follower: Follower::default(),
             run: false,
             was_running: false,
             left: vec![0.0; MAX_QUANTUM].into_boxed_slice(),
@@ -99,7 +94,7 @@ impl Worklet {
             capture_frames: 0,
             captured: 0,
             capture_first: -1.0,
-            capture_offset_ms: 0.0,
+            capture_times: Vec::new(),
             first_audible: -1.0,
         }
     }
@@ -128,45 +123,21 @@ impl Worklet {
         self.engine.set_pattern(&pattern);
     }
 
-    /// Follows the session's timeline; `offset_ms` maps context time to server time.
-    pub fn set_clock(&mut self, timeline: Timeline, offset_ms: f64) {
-        let played = match self.session_clock {
-            Some(c) if (c.offset_ms - offset_ms).abs() < OFFSET_JUMP_MS => c.offset_ms,
-            _ => offset_ms,
-        };
-        self.session_clock = Some(TimelineWithOffset {
-            timeline,
-            offset_ms: played,
-        });
-        self.target_offset_ms = offset_ms;
+    /// Follows the session's timeline.
+    pub fn set_timeline(&mut self, timeline: Timeline) {
+        self.follower.timeline = Some(timeline);
     }
 
-    /// Moves only the context-to-server offset (slewed in, see [`SLEW_MS_PER_FRAME`]).
-    pub fn set_offset(&mut self, offset_ms: f64) {
-        self.target_offset_ms = offset_ms;
-    }
-
-    /// The context-to-server offset played now (ms), if in session mode.
-    pub fn offset_ms(&self) -> Option<f64> {
-        self.session_clock.map(|c| c.offset_ms)
-    }
-
-    /// Moves the played offset towards the estimate: at once when far, else slewed.
-    fn slew_offset(&mut self, frames: usize) {
-        if let Some(c) = self.session_clock.as_mut() {
-            let d = self.target_offset_ms - c.offset_ms;
-            if d.abs() >= OFFSET_JUMP_MS {
-                c.offset_ms = self.target_offset_ms;
-            } else {
-                let max = SLEW_MS_PER_FRAME * frames as f64;
-                c.offset_ms += d.clamp(-max, max);
-            }
+    /// The page's model of server time against context time.
+    pub fn set_model(&mut self, model: ServerModel) {
+        if model.offset_ms.is_finite() && model.ratio.is_finite() && model.ratio > 0.0 {
+            self.follower.model = Some(model);
         }
     }
 
     /// Plays alone on the internal clock while `run`.
     pub fn set_internal(&mut self, run: bool) {
-        self.session_clock = None;
+        self.follower = Follower::default();
         self.run = run;
     }
 
@@ -235,19 +206,24 @@ impl Worklet {
     pub fn process(&mut self, frames: usize, first_frame: f64) {
         let n = frames.min(MAX_QUANTUM);
         let sr = self.engine.sample_rate_hz();
-        self.slew_offset(n);
-        let inputs = ClockInputs {
-            chosen: ClockMode::Session,
-            standalone: true,
-            session: self.session_clock,
-            host: HostTransport::default(),
-            run: self.run,
-            was_running: self.was_running,
-            session_tempo_bpm: self.engine.pattern().tempo_bpm,
-            frames: n as u32,
-            sample_rate_hz: sr,
+        let played = self.follower.block(first_frame, n, sr);
+        let clock = match played {
+            Some(p) => p.clock,
+            None => {
+                let inputs = ClockInputs {
+                    chosen: ClockMode::Internal,
+                    standalone: true,
+                    session: None,
+                    host: HostTransport::default(),
+                    run: self.run,
+                    was_running: self.was_running,
+                    session_tempo_bpm: self.engine.pattern().tempo_bpm,
+                    frames: n as u32,
+                    sample_rate_hz: sr,
+                };
+                block_clock(&inputs, &mut self.internal, || 0.0)
+            }
         };
-        let clock = block_clock(&inputs, &mut self.internal, || first_frame / sr * 1000.0);
         self.was_running = self.run;
         self.beat = if clock.playing { clock.beat } else { -1.0 };
         let (left, right) = (&mut self.left[..n], &mut self.right[..n]);
@@ -269,7 +245,11 @@ impl Worklet {
         if self.captured < self.capture_frames {
             if self.captured == 0 {
                 self.capture_first = first_frame;
-                self.capture_offset_ms = self.session_clock.map_or(f64::NAN, |c| c.offset_ms);
+            }
+            if self.capture_times.len() + 3 <= self.capture_times.capacity() {
+                let (ms, rate) = played.map_or((f64::NAN, f64::NAN), |p| (p.server_ms, p.rate));
+                self.capture_times
+                    .extend_from_slice(&[self.captured as f64, ms, rate]);
             }
             let take = n.min(self.capture_frames - self.captured);
             let (cl, cr) = self.capture.split_at_mut(self.capture_frames);
@@ -294,6 +274,7 @@ impl Worklet {
     /// Starts capturing the next `frames` frames; the buffer (left then right).
     pub fn capture_start(&mut self, frames: usize) -> *const f32 {
         self.capture = vec![0.0; frames * 2];
+        self.capture_times = Vec::with_capacity(3 * (frames / MIN_CAPTURE_BLOCK + 2));
         self.capture_frames = frames;
         self.captured = 0;
         self.capture_first = -1.0;
@@ -313,9 +294,10 @@ impl Worklet {
         self.capture_first
     }
 
-    /// The context-to-server offset played at the first captured frame (NaN: not in session mode).
-    pub fn capture_offset_ms(&self) -> f64 {
-        self.capture_offset_ms
+    /// Per captured block: (first frame's index in the capture, played server ms, rate),
+    /// flattened (NaN outside session mode).
+    pub fn capture_times(&self) -> &[f64] {
+        &self.capture_times
     }
 
     /// The captured frames so far (left, right).
@@ -396,17 +378,18 @@ mod tests {
         w.set_session(state);
         // Context time 0 is server time 10 000 ms; the session has played since server time
         // 9 900 ms, so its second 16th (125 ms later) plays at context time 25 ms.
-        w.set_clock(
-            Timeline {
-                playing: true,
-                tempo: 120.0,
-                anchor_time: 9_900.0,
-                anchor_beat: 0.0,
-                start_beat: 0.0,
-                quantum: 4.0,
-            },
-            10_000.0,
-        );
+        w.set_timeline(Timeline {
+            playing: true,
+            tempo: 120.0,
+            anchor_time: 9_900.0,
+            anchor_beat: 0.0,
+            start_beat: 0.0,
+            quantum: 4.0,
+        });
+        w.set_model(ServerModel {
+            offset_ms: 10_000.0,
+            ratio: 1.0,
+        });
         w.capture_start(128 * 100);
         for b in 0..100 {
             w.process(128, (b * 128) as f64);
@@ -414,36 +397,6 @@ mod tests {
         let (l, _) = w.captured();
         let first = l.iter().position(|x| x.abs() > 1e-4).unwrap();
         assert_eq!(first, 1_200, "25 ms at 48 kHz");
-    }
-
-    /// A small change of the offset is slewed in without a jump (no released notes, no
-    /// doubled or skipped steps); a large one is taken at once.
-    #[test]
-    fn offset_changes_are_slewed_in() {
-        let mut w = Worklet::new(48_000.0);
-        let tl = Timeline {
-            playing: true,
-            tempo: 120.0,
-            anchor_time: 0.0,
-            anchor_beat: 0.0,
-            start_beat: 0.0,
-            quantum: 4.0,
-        };
-        w.set_clock(tl, 1_000.0);
-        w.set_offset(1_001.0);
-        w.process(128, 0.0);
-        let step = w.offset_ms().unwrap() - 1_000.0;
-        assert!(
-            step > 0.0 && step < 0.5 / 48.0,
-            "less than half a frame: {step} ms"
-        );
-        for b in 1..2_000 {
-            w.process(128, f64::from(b) * 128.0);
-        }
-        assert!((w.offset_ms().unwrap() - 1_001.0).abs() < 1e-9);
-        w.set_offset(1_500.0);
-        w.process(128, 0.0);
-        assert_eq!(w.offset_ms(), Some(1_500.0));
     }
 
     #[test]
