@@ -79,12 +79,14 @@ fn main() {
 
     let browser = Browser::start(BrowserOptions::default());
     let mut first_sound = Vec::new();
+    let mut clicked_at = Vec::new();
     for _ in 0..3 {
         browser.goto(&format!("{base}/s/{id}"));
         browser.wait_for(
             "!document.getElementById('start').hidden",
             Duration::from_secs(30),
         );
+        clicked_at.push(browser.js("return performance.now();").as_f64().unwrap());
         browser.click("#start");
         let v = browser.js_async(
             r#"const done = arguments[arguments.length - 1];
@@ -110,6 +112,15 @@ fn main() {
         first_sound.iter().map(|x| x.round()).collect::<Vec<_>>(),
         first_sound.iter().copied().fold(f64::INFINITY, f64::min)
     );
+    println!(
+        "  of which navigation -> Start shown and clicked: {:?} ms; Start -> first audible sample: {:?} ms",
+        clicked_at.iter().map(|x| x.round()).collect::<Vec<_>>(),
+        first_sound
+            .iter()
+            .zip(&clicked_at)
+            .map(|(f, c)| (f - c).round())
+            .collect::<Vec<_>>()
+    );
 
     // The worklet's CPU on the dense pattern, measured inside the worklet scope.
     let dense = keyboardia_engine::bench_patterns::dense(&keyboardia_engine::bench_patterns::A);
@@ -122,6 +133,11 @@ fn main() {
         port.postMessage({{t: "bench", json: {json:?}, blocks: {blocks}}});"#
     ));
     let ms = v["ms"].as_f64().unwrap();
+    assert_eq!(
+        v["blocks"].as_u64(),
+        Some(blocks as u64),
+        "the worklet rendered the pattern"
+    );
     let rate = v["rate"].as_f64().unwrap();
     let period_ms = 128.0 / rate * 1000.0;
     println!(

@@ -2,22 +2,20 @@
 //! players and every edit show and can be edited before any click), runs the ui editor in an
 //! eframe web shell, and wires the Start button that unlocks sound.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
-use keyboardia_core::{SessionState, TrackId};
+use keyboardia_core::SessionState;
 use keyboardia_ui::{Controller, Editor};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{AudioContext, HtmlElement};
+use web_sys::AudioContext;
 
-use crate::audio::Audio;
+use crate::dom::{element, random_u64, show_notice};
+use crate::hooks::GridRows;
 use crate::host::WebHost;
+use crate::mic::Mic;
 use crate::net::{self, HttpError};
 use crate::page::Page;
-
-/// Grid rows as the editor drew them last (for the test hooks).
-pub type GridRows = Rc<RefCell<Vec<(TrackId, egui::Rect)>>>;
 
 /// The eframe app: the editor over the page.
 struct App {
@@ -34,41 +32,6 @@ impl eframe::App for App {
             .borrow_mut()
             .clone_from(&self.editor.grid_rows().to_vec());
     }
-}
-
-fn element(id: &str) -> Option<HtmlElement> {
-    web_sys::window()?
-        .document()?
-        .get_element_by_id(id)?
-        .dyn_into()
-        .ok()
-}
-
-/// Shows `text` over the page (a session that does not exist, an address that names none).
-pub fn show_notice(text: &str) {
-    if let Some(n) = element("notice") {
-        n.set_inner_text(text);
-        n.set_hidden(false);
-    }
-    if let Some(b) = element("start") {
-        b.set_hidden(true);
-    }
-}
-
-/// A random u64 from the browser (track ids, backoff jitter).
-pub fn random_u64() -> u64 {
-    let hi = (js_sys::Math::random() * 4_294_967_296.0) as u64;
-    let lo = (js_sys::Math::random() * 4_294_967_296.0) as u64;
-    (hi << 32) | lo
-}
-
-/// Starts audio (once): the context, the worklet and the engine.
-pub async fn start_audio(page: Rc<Page>) -> Result<(), String> {
-    if page.audio.borrow().is_some() {
-        return Ok(());
-    }
-    let ctx = AudioContext::new().map_err(|e| format!("audio could not start: {e:?}"))?;
-    Audio::start(page, ctx).await.map_err(|e| e.to_string())
 }
 
 /// The Start button: unlocks sound (the context is created inside the click) and plays the
@@ -92,11 +55,9 @@ fn wire_start(page: &Rc<Page>) {
         };
         let page = page.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            if page.audio.borrow().is_none() {
-                if let Err(e) = Audio::start(page.clone(), ctx).await {
-                    show_notice(&e.to_string());
-                    return;
-                }
+            if let Err(e) = page.start_audio(ctx).await {
+                show_notice(&e);
+                return;
             }
             page.play_if_stopped();
         });
@@ -130,14 +91,18 @@ pub fn run() -> Result<(), JsValue> {
     }
     wire_start(&page);
     let grid_rows = GridRows::default();
-    crate::hooks::install(&page, grid_rows.clone());
     let canvas = window
         .document()
         .ok_or("no document")?
         .get_element_by_id("keyboardia")
         .ok_or("no canvas")?
         .dyn_into::<web_sys::HtmlCanvasElement>()?;
-    let host = WebHost { page: page.clone() };
+    let mic = Rc::new(Mic::default());
+    crate::hooks::install(&page, &mic, grid_rows.clone());
+    let host = WebHost {
+        page: page.clone(),
+        mic,
+    };
     wasm_bindgen_futures::spawn_local(async move {
         let started = eframe::WebRunner::new()
             .start(

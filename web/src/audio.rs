@@ -3,7 +3,6 @@
 //! engine as port messages, parsed there outside `process()`.
 
 use std::cell::Cell;
-use std::rc::Rc;
 
 use js_sys::{Array, Float32Array, Object, Reflect};
 use keyboardia_core::clock::Timeline;
@@ -13,8 +12,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AudioContext, AudioWorkletNode, AudioWorkletNodeOptions, MessagePort};
 
-use crate::clockmap::Model;
-use crate::page::{now_ms, Page};
+use crate::clockmap::{ContextClock, Model};
 
 /// How often the context's output timestamp is read, in ms.
 const TIMESTAMP_INTERVAL_MS: i32 = 100;
@@ -72,13 +70,14 @@ pub struct Audio {
     /// The last internal-clock request sent (to send only changes).
     internal: Cell<Option<bool>>,
     /// Reads the output timestamp; kept alive with the graph.
-    _timestamps: Closure<dyn FnMut()>,
+    _timestamps: Closure<dyn Fn()>,
 }
 
 impl Audio {
-    /// Creates the context (call inside the user's click: browsers need the gesture), loads the
-    /// processor and the engine module, and starts the node. Then hands it the page's samples.
-    pub async fn start(page: Rc<Page>, ctx: AudioContext) -> Result<(), AudioError> {
+    /// Loads the processor and the engine module into `ctx` (created inside the user's click:
+    /// browsers need the gesture) and starts the node. `tick` runs every
+    /// [`TIMESTAMP_INTERVAL_MS`] (the page reads the output timestamp and updates the worklet).
+    pub async fn start(ctx: AudioContext, tick: impl Fn() + 'static) -> Result<Audio, AudioError> {
         let processor = asset("processor").ok_or(AudioError::NoAssets)?;
         let worklet = asset("worklet").ok_or(AudioError::NoAssets)?;
         let window = web_sys::window().ok_or(AudioError::NoAssets)?;
@@ -109,37 +108,22 @@ impl Audio {
         node.connect_with_audio_node(&ctx.destination())
             .map_err(js_err)?;
         let port = node.port().map_err(js_err)?;
-        let weak = Rc::downgrade(&page);
-        let ctx2 = ctx.clone();
-        let timestamps = Closure::wrap(Box::new(move || {
-            if let Some(page) = weak.upgrade() {
-                observe_timestamp(&page, &ctx2);
-                page.sync_audio();
-            }
-        }) as Box<dyn FnMut()>);
+        let timestamps = Closure::wrap(Box::new(tick) as Box<dyn Fn()>);
         window
             .set_interval_with_callback_and_timeout_and_arguments_0(
                 timestamps.as_ref().unchecked_ref(),
                 TIMESTAMP_INTERVAL_MS,
             )
             .map_err(js_err)?;
-        let audio = Audio {
+        let _ = JsFuture::from(ctx.resume().map_err(js_err)?).await;
+        Ok(Audio {
             sample_rate_hz: ctx.sample_rate() as f64,
-            ctx: ctx.clone(),
+            ctx,
             _node: node,
             port,
             internal: Cell::new(None),
             _timestamps: timestamps,
-        };
-        for s in page.samples.borrow().iter() {
-            audio.send_sample(&s.id, &s.frames, s.sample_rate_hz);
-        }
-        *page.audio.borrow_mut() = Some(audio);
-        page.send_mixer();
-        let _ = JsFuture::from(ctx.resume().map_err(js_err)?).await;
-        observe_timestamp(&page, &ctx);
-        page.sync_audio();
-        Ok(())
+        })
     }
 
     fn post(&self, msg: &Object) {
@@ -223,9 +207,10 @@ impl Audio {
     }
 }
 
-/// Pairs a context time with the local time it is heard at: the output timestamp when the
-/// browser gives one, else the current time plus the context's latencies.
-fn observe_timestamp(page: &Page, ctx: &AudioContext) {
+/// Pairs a context time with the local time (`now_ms`: performance.now()) it is heard at: the
+/// output timestamp when the browser gives one, else the current time plus the context's
+/// latencies.
+pub fn observe_timestamp(ctx: &AudioContext, clock: &mut ContextClock, now_ms: f64) {
     let ts = Reflect::get(ctx, &"getOutputTimestamp".into())
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
@@ -239,7 +224,6 @@ fn observe_timestamp(page: &Page, ctx: &AudioContext) {
         .ok()
         .and_then(|v| v.as_f64())
         .unwrap_or(0.0);
-    let mut clock = page.context_clock.borrow_mut();
     if context_s > 0.0 && perf_ms > 0.0 {
         clock.observe(context_s, perf_ms);
     } else {
@@ -250,6 +234,6 @@ fn observe_timestamp(page: &Page, ctx: &AudioContext) {
                 .unwrap_or(0.0)
         };
         let latency_s = seconds("baseLatency") + seconds("outputLatency");
-        clock.observe(ctx.current_time(), now_ms() + latency_s * 1000.0);
+        clock.observe(ctx.current_time(), now_ms + latency_s * 1000.0);
     }
 }

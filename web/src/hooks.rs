@@ -9,8 +9,11 @@ use keyboardia_core::Op;
 use keyboardia_ui::host::Connection;
 use wasm_bindgen::prelude::*;
 
-use crate::app::GridRows;
+use crate::mic::Mic;
 use crate::page::{now_ms, Page};
+
+/// Grid rows as the editor drew them last (for [`install`]'s `cell`).
+pub type GridRows = std::rc::Rc<std::cell::RefCell<Vec<(keyboardia_core::TrackId, egui::Rect)>>>;
 
 fn set(o: &Object, k: &str, v: JsValue) {
     let _ = Reflect::set(o, &k.into(), &v);
@@ -23,7 +26,7 @@ fn func0(f: impl Fn() -> JsValue + 'static) -> Function {
 }
 
 /// The page's status as JSON text.
-fn status_json(page: &Page) -> String {
+fn status_json(page: &Page, mic: &Mic) -> String {
     let c = page.client.borrow();
     let s = page.status.borrow();
     let connection = match &s.connection {
@@ -54,23 +57,23 @@ fn status_json(page: &Page) -> String {
             "playing": t.playing, "tempo": t.tempo, "anchorTime": t.anchor_time,
             "anchorBeat": t.anchor_beat, "startBeat": t.start_beat, "quantum": t.quantum,
         })),
-        "recording": page.mic.recording(),
-        "takes": page.mic.serial(),
+        "recording": mic.recording(),
+        "takes": mic.serial(),
     })
     .to_string()
 }
 
 /// Installs `window.keyboardia`.
-pub fn install(page: &Rc<Page>, grid_rows: GridRows) {
+pub fn install(page: &Rc<Page>, mic: &Rc<Mic>, grid_rows: GridRows) {
     let Some(window) = web_sys::window() else {
         return;
     };
     let hooks = Object::new();
-    let p = page.clone();
+    let (p, m) = (page.clone(), mic.clone());
     set(
         &hooks,
         "status",
-        func0(move || status_json(&p).into()).into(),
+        func0(move || status_json(&p, &m).into()).into(),
     );
     let p = page.clone();
     set(
@@ -203,17 +206,17 @@ pub fn install(page: &Rc<Page>, grid_rows: GridRows) {
         })
         .into(),
     );
-    let p = page.clone();
+    let (p, m) = (page.clone(), mic.clone());
     let hold = Closure::wrap(Box::new(move |on: bool| {
-        crate::mic::Mic::set_hold(&p, on);
+        Mic::set_hold(&p, &m, on);
     }) as Box<dyn Fn(bool)>);
     set(&hooks, "hold", hold.into_js_value());
     // addTake(): the latest take onto the grid (shared); the new track's id, or the error.
-    let p = page.clone();
+    let (p, m) = (page.clone(), mic.clone());
     set(
         &hooks,
         "addTake",
-        func0(move || match crate::mic::add_latest_take(&p) {
+        func0(move || match crate::mic::add_latest_take(&p, &m) {
             Ok(added) => added.track.to_string().into(),
             Err(e) => format!("error: {e}").into(),
         })

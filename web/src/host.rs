@@ -18,6 +18,8 @@ use crate::route;
 pub struct WebHost {
     /// Everything the page holds.
     pub page: Rc<Page>,
+    /// The microphone recorder.
+    pub mic: Rc<Mic>,
 }
 
 impl OpSink for WebHost {
@@ -202,7 +204,7 @@ impl LiveSession for WebHost {
 
 impl Recorder for WebHost {
     fn set_hold(&self, hold: bool) {
-        Mic::set_hold(&self.page, hold);
+        Mic::set_hold(&self.page, &self.mic, hold);
     }
 
     fn request_preview(&self) {
@@ -210,7 +212,7 @@ impl Recorder for WebHost {
     }
 
     fn request_preview_range(&self, start: usize, end: usize) {
-        let Some(take) = self.page.mic.last_take() else {
+        let Some(take) = self.mic.last_take() else {
             return;
         };
         let mono = take.mono();
@@ -226,7 +228,7 @@ impl Recorder for WebHost {
     }
 
     fn recording(&self) -> bool {
-        self.page.mic.recording()
+        self.mic.recording()
     }
 
     fn previewing(&self) -> bool {
@@ -234,15 +236,15 @@ impl Recorder for WebHost {
     }
 
     fn take_frames(&self) -> usize {
-        self.page.mic.frames()
+        self.mic.frames()
     }
 
     fn take_serial(&self) -> u64 {
-        self.page.mic.serial()
+        self.mic.serial()
     }
 
     fn sample_rate_hz(&self) -> f32 {
-        self.page.mic.sample_rate_hz()
+        self.mic.sample_rate_hz()
     }
 
     fn max_take_s(&self) -> f64 {
@@ -250,11 +252,11 @@ impl Recorder for WebHost {
     }
 
     fn input_peak(&self) -> f32 {
-        self.page.mic.peak()
+        self.mic.peak()
     }
 
     fn poll_take(&self) -> Option<Take> {
-        self.page.mic.poll_take()
+        self.mic.poll_take()
     }
 
     fn onsets(&self, take: &Take) -> Vec<usize> {

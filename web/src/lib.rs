@@ -5,7 +5,7 @@
 //! - [`route`]: the session an address names, the room's and the invite's addresses.
 //! - [`clockmap`]: AudioContext time ↔ local time ↔ server time.
 //! - [`status`]: the session bar's status from the client's events.
-//! - wasm32 only: `app` (entry, Start button), `page` (the state and the client's event loop),
+//! - wasm32 only: `app` (entry, Start button), `dom` (notice, randomness), `page` (the state and the client's event loop),
 //!   `net` (REST over fetch), `audio` (the context and the engine's node), `host` (ui's host
 //!   traits), `mic` (recording), `hooks` (`window.keyboardia` for tests and the benchmark).
 
@@ -17,6 +17,8 @@ pub mod status;
 mod app;
 #[cfg(target_arch = "wasm32")]
 mod audio;
+#[cfg(target_arch = "wasm32")]
+mod dom;
 #[cfg(target_arch = "wasm32")]
 mod hooks;
 #[cfg(target_arch = "wasm32")]

@@ -85,8 +85,7 @@ impl Mic {
     }
 
     /// Holds or releases the Record button.
-    pub fn set_hold(page: &Rc<Page>, hold: bool) {
-        let mic = &page.mic;
+    pub fn set_hold(page: &Rc<Page>, mic: &Rc<Mic>, hold: bool) {
         if mic.hold.replace(hold) == hold {
             return;
         }
@@ -99,15 +98,15 @@ impl Mic {
         if mic.node.borrow().is_some() {
             mic.start_take();
         } else if !mic.opening.replace(true) {
-            let page = page.clone();
+            let (page, mic) = (page.clone(), mic.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let result = open(&page).await;
-                page.mic.opening.set(false);
+                let result = open(&page, &mic).await;
+                mic.opening.set(false);
                 match result {
-                    Ok(()) if page.mic.hold.get() => page.mic.start_take(),
+                    Ok(()) if mic.hold.get() => mic.start_take(),
                     Ok(()) => {}
                     Err(e) => {
-                        page.mic.hold.set(false);
+                        mic.hold.set(false);
                         page.status.borrow_mut().error = Some(e);
                     }
                 }
@@ -134,8 +133,7 @@ impl Mic {
     }
 
     /// A reply from the recorder node.
-    fn reply(page: &Page, data: JsValue) {
-        let mic = &page.mic;
+    fn reply(page: &Page, mic: &Mic, data: JsValue) {
         let t = Reflect::get(&data, &"t".into())
             .ok()
             .and_then(|t| t.as_string());
@@ -186,9 +184,11 @@ fn message(t: &str) -> Object {
 }
 
 /// Opens the microphone (asks for permission) and the recorder node. Starts audio if needed.
-async fn open(page: &Rc<Page>) -> Result<(), String> {
+async fn open(page: &Rc<Page>, mic: &Rc<Mic>) -> Result<(), String> {
     if page.audio.borrow().is_none() {
-        crate::app::start_audio(page.clone()).await?;
+        let ctx =
+            web_sys::AudioContext::new().map_err(|e| format!("audio could not start: {e:?}"))?;
+        page.start_audio(ctx).await?;
     }
     let ctx = page
         .audio
@@ -232,10 +232,14 @@ async fn open(page: &Rc<Page>) -> Result<(), String> {
     // Pulled by the graph (its output is silence).
     node.connect_with_audio_node(&ctx.destination())
         .map_err(|_| "cannot connect the recorder")?;
-    let weak = Rc::downgrade(page);
+    let (weak, weak_mic) = (Rc::downgrade(page), Rc::downgrade(mic));
     let on_message = Closure::wrap(Box::new(move |e: JsValue| {
-        if let (Some(page), Ok(e)) = (weak.upgrade(), e.dyn_into::<MessageEvent>()) {
-            Mic::reply(&page, e.data());
+        if let (Some(page), Some(mic), Ok(e)) = (
+            weak.upgrade(),
+            weak_mic.upgrade(),
+            e.dyn_into::<MessageEvent>(),
+        ) {
+            Mic::reply(&page, &mic, e.data());
         }
     }) as Box<dyn FnMut(JsValue)>);
     let port = node.port().map_err(|_| "no recorder port")?;
@@ -251,23 +255,23 @@ async fn open(page: &Rc<Page>) -> Result<(), String> {
             POLL_MS,
         )
         .map_err(|_| "cannot poll the recorder")?;
-    page.mic.sample_rate_hz.set(ctx.sample_rate());
-    page.mic.callbacks.borrow_mut().extend([on_message, poll]);
-    *page.mic.node.borrow_mut() = Some(node);
+    mic.sample_rate_hz.set(ctx.sample_rate());
+    mic.callbacks.borrow_mut().extend([on_message, poll]);
+    *mic.node.borrow_mut() = Some(node);
     Ok(())
 }
 
 /// Adds the latest take to the grid as a new track sliced at its detected onsets, straight to
 /// the session (the plugin's "Add Take to Grid" without the editor; the test hooks use it).
-pub fn add_latest_take(page: &Rc<Page>) -> Result<Added, AddTakeError> {
-    let take = page.mic.last_take().ok_or(AddTakeError::NoTake)?;
+pub fn add_latest_take(page: &Rc<Page>, mic: &Mic) -> Result<Added, AddTakeError> {
+    let take = mic.last_take().ok_or(AddTakeError::NoTake)?;
     let name = format!("Take {}", take.serial);
     let cuts = keyboardia_engine::onsets::detect(&take.mono(), take.sample_rate_hz);
     let p = page.clone();
     let mut add_track = move |sample: SampleId, name: &str| -> Result<TrackId, String> {
         let state = p.client.borrow().state().clone();
         let id = loop {
-            let id = TrackId::from_random(crate::app::random_u64());
+            let id = TrackId::from_random(crate::dom::random_u64());
             if state.track(id).is_none() {
                 break id;
             }

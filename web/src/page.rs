@@ -19,7 +19,7 @@ use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use crate::audio::Audio;
 use crate::clockmap::{ContextClock, Model};
-use crate::mic::Mic;
+use crate::dom::show_notice;
 use crate::net::{self, HttpError};
 use crate::status;
 
@@ -90,8 +90,6 @@ pub struct Page {
     pub mixer: RefCell<[(bool, bool); MAX_TRACKS]>,
     /// The local play request (playing alone before a session is joined).
     pub run: Cell<bool>,
-    /// The microphone recorder.
-    pub mic: Mic,
 }
 
 /// The local clock of the client: `performance.now()` in ms.
@@ -130,7 +128,6 @@ impl Page {
             gone: Cell::new(false),
             mixer: RefCell::new([(false, false); MAX_TRACKS]),
             run: Cell::new(false),
-            mic: Mic::default(),
         })
     }
 
@@ -146,6 +143,41 @@ impl Page {
         self.pump();
     }
 
+    /// Starts audio (once): the context (created inside the user's gesture), the worklet and the
+    /// engine, which gets the page's samples, mixer, session and clock.
+    pub async fn start_audio(self: &Rc<Self>, ctx: web_sys::AudioContext) -> Result<(), String> {
+        if self.audio.borrow().is_some() {
+            return Ok(());
+        }
+        let weak = Rc::downgrade(self);
+        let audio = Audio::start(ctx, move || {
+            if let Some(page) = weak.upgrade() {
+                page.tick_audio();
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        for s in self.samples.borrow().iter() {
+            audio.send_sample(&s.id, &s.frames, s.sample_rate_hz);
+        }
+        *self.audio.borrow_mut() = Some(audio);
+        self.send_mixer();
+        self.tick_audio();
+        Ok(())
+    }
+
+    /// Reads the context's output timestamp and brings the worklet up to date.
+    fn tick_audio(&self) {
+        if let Some(audio) = self.audio.borrow().as_ref() {
+            crate::audio::observe_timestamp(
+                &audio.ctx,
+                &mut self.context_clock.borrow_mut(),
+                now_ms(),
+            );
+        }
+        self.sync_audio();
+    }
+
     /// The session was not found: stop for good and say so.
     pub fn mark_gone(self: &Rc<Self>) {
         self.gone.set(true);
@@ -156,7 +188,7 @@ impl Page {
             }
         }
         self.status.borrow_mut().error = Some(NOT_FOUND.to_owned());
-        crate::app::show_notice(NOT_FOUND);
+        show_notice(NOT_FOUND);
         self.request_repaint();
     }
 
