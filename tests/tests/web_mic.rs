@@ -82,8 +82,12 @@ fn a_take_from_the_fake_microphone_goes_onto_the_grid_and_to_the_server() {
         decoded.frames.iter().any(|x| x.abs() > 0.01),
         "the fake device's sound is in the take"
     );
-    let room = http.get(&id.to_string()).session();
-    assert!(room.state.tracks.iter().any(|t| t.id.to_string() == track));
+    // The room holds the track (a fresh player's snapshot; REST reads the saved copy, which
+    // lags the live room).
+    let fresh = keyboardia_tests::server::LiveClient::join(&base, id, "fresh");
+    let room = &fresh.snapshot.as_ref().expect("a snapshot").session.state;
+    assert!(room.tracks.iter().any(|t| t.id.to_string() == track));
+    fresh.close();
 }
 
 #[test]
