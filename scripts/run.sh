@@ -10,7 +10,9 @@
 # - Without an audio device (no /dev/snd/pcm*) and no arguments: `--backend dummy`, which runs
 #   the engine in real time without sound output.
 # - The local server starts in the background on http://127.0.0.1:8787 (log: target/server.log)
-#   unless one already answers there or KEYBOARDIA_SERVER=none; it stops with the app.
+#   unless one already answers there or KEYBOARDIA_SERVER=none; it stops with the app. It also
+#   serves the browser app (web/dist, built by scripts/build-web.sh): open
+#   http://127.0.0.1:8787/ for a new session, or an invite link /s/<id> to join one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,8 +37,13 @@ trap 'exit 143' TERM INT
 
 if [ "${KEYBOARDIA_SERVER:-local}" != none ] \
    && ! curl -sf -o /dev/null --max-time 1 http://127.0.0.1:8787/api/health; then
+  bash scripts/build-web.sh
+  # wrangler.toml's [assets] serves web/dist; without one, serve it from the command line.
+  assets=()
+  grep -q '^\[assets\]' wrangler.toml || assets=(--assets web/dist)
   echo "starting the local server on http://127.0.0.1:8787 (log: target/server.log)"
-  setsid bash scripts/server.sh >target/server.log 2>&1 &
+  echo "the browser app: http://127.0.0.1:8787/ (a new session) or an invite link /s/<id>"
+  setsid bash scripts/server.sh "${assets[@]}" >target/server.log 2>&1 &
   server_pid=$!
 fi
 

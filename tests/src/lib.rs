@@ -1,6 +1,7 @@
 //! Harnesses shared by the cross-crate tests in `tests/tests/`: each module drives a real part
 //! (a plugin host, the Worker under `wrangler dev`, several clients) and cleans up after itself.
 
+pub mod browser;
 pub mod clap_host;
 pub mod clap_stress;
 pub mod editor_screen;

@@ -297,7 +297,7 @@ fn client_addresses_are_rate_limited() {
             ("RATE_FORK_PER_MIN".into(), "3".into()),
             ("RATE_UPLOAD_PER_MIN".into(), "2".into()),
         ],
-        state_root: None,
+        ..Options::default()
     });
     let a = server.http("10.0.1.1");
     let b = server.http("10.0.1.2");

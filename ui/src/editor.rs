@@ -48,6 +48,9 @@ pub struct Editor<H> {
     session_bar: session_bar::SessionBar,
     /// Record, meter, the take's waveform, preview and "Add to grid".
     record_panel: record_panel::RecordPanel,
+    /// Where each track's grid row was drawn in the last frame (screen points), so a host can
+    /// tell where a step is (the browser app's test hook clicks there).
+    grid_rows: Vec<(TrackId, egui::Rect)>,
 }
 
 impl<H: Host> Editor<H> {
@@ -67,6 +70,7 @@ impl<H: Host> Editor<H> {
             custom_count: None,
             session_bar,
             record_panel: record_panel::RecordPanel::default(),
+            grid_rows: Vec::new(),
         }
     }
 
@@ -111,6 +115,17 @@ impl<H: Host> Editor<H> {
             // Playheads move, and other players' edits and presence arrive: draw at display rate.
             ui.ctx().request_repaint();
         }
+    }
+
+    /// Where step `step` of track `track` was drawn in the last frame (screen points), if it was.
+    pub fn cell_rect(&self, track: TrackId, step: u8) -> Option<egui::Rect> {
+        let (_, row) = self.grid_rows.iter().find(|(t, _)| *t == track)?;
+        Some(grid::cell_rect(*row, ROW_HEIGHT_PT, step))
+    }
+
+    /// Where each track's grid row was drawn in the last frame (screen points), in order.
+    pub fn grid_rows(&self) -> &[(TrackId, egui::Rect)] {
+        &self.grid_rows
     }
 
     /// The window closed: a held Record button is let go.
@@ -308,7 +323,8 @@ impl<H: Host> Editor<H> {
                         .auto_shrink([false, true])
                         .show(ui, |ui| {
                             let live = self.host.live().status();
-                            let now = std::time::Instant::now();
+                            let now = web_time::Instant::now();
+                            self.grid_rows.clear();
                             ui.vertical(|ui| {
                                 ui.spacing_mut().item_spacing.y = 0.0;
                                 for track in &tracks {
@@ -318,6 +334,17 @@ impl<H: Host> Editor<H> {
                                     });
                                     let selected =
                                         target.filter(|(t, _)| *t == track.id).map(|(_, s)| s);
+                                    let origin = ui.cursor().min;
+                                    self.grid_rows.push((
+                                        track.id,
+                                        egui::Rect::from_min_size(
+                                            origin,
+                                            Vec2::new(
+                                                grid::grid_width(track.step_count as usize),
+                                                ROW_HEIGHT_PT,
+                                            ),
+                                        ),
+                                    ));
                                     if let Some(click) =
                                         grid::show(ui, track, ROW_HEIGHT_PT, playhead, selected, flash)
                                     {

@@ -55,6 +55,13 @@ pub fn step_x(step: usize) -> f32 {
     step as f32 * CELL_PITCH_PT + (step / PAGE_STEPS) as f32 * PAGE_GAP_PT
 }
 
+/// Where step `step` is drawn in a grid row at `row` (`row_height_pt` high).
+pub fn cell_rect(row: Rect, row_height_pt: f32, step: u8) -> Rect {
+    let top = row.top() + (row_height_pt - CELL_HEIGHT_PT) / 2.0;
+    let min = Pos2::new(row.left() + step_x(step as usize), top);
+    Rect::from_min_size(min, Vec2::new(CELL_WIDTH_PT, CELL_HEIGHT_PT))
+}
+
 /// Width of the grid of a track with `count` steps.
 pub fn grid_width(count: usize) -> f32 {
     if count == 0 {

@@ -3,7 +3,11 @@
 //! audio thread, a network or a file system: everything it reads or commands goes through
 //! [`Host`].
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// `std::time::Instant` panics in browsers; web-time is the same type natively and
+// `performance.now()` on wasm32.
+use web_time::Instant;
 
 use keyboardia_core::protocol::{Player, PlayerId};
 use keyboardia_core::{Op, OpError, SampleId, SessionId, SessionState, TrackId};

@@ -2,7 +2,7 @@
 //! connection state, the players present (each with a colour), and shared samples with their
 //! progress. Decisions ([`SessionBar::join_target`]) are unit tested without a window.
 
-use std::time::Instant;
+use web_time::Instant;
 
 use egui::{Color32, RichText};
 use keyboardia_core::{SessionId, TrackId};

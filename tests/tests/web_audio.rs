@@ -1,0 +1,346 @@
+//! The engine in the browser's AudioWorklet, in a real headless Chromium: after one click on
+//! Start the page plays the session on its clock. Its output (captured through the worklet's
+//! test hook, with the context frame of the first captured sample and the context-to-server
+//! offset it played with) has its onsets where the offline renderer puts them, and a page and a
+//! CLAP plugin in one session, both on the session clock, play the same hits at the same
+//! server times.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use keyboardia_core::{Lock, SessionId, SessionState, Track};
+use keyboardia_engine::render::{render_session, RenderOptions};
+use keyboardia_tests::browser::{web_server, Browser, BrowserOptions};
+use keyboardia_tests::clap_host::{clap_bundle_path, BundleKind, ClapPlugin};
+use keyboardia_tests::onsets::{four_on_the_floor, hits};
+use keyboardia_tests::players::{create_session, unix_ms};
+use keyboardia_tests::saved_state;
+use serde_json::Value;
+
+/// What the page's worklet captured.
+struct Captured {
+    /// Left channel.
+    left: Vec<f32>,
+    /// Context frame of `left[0]`.
+    first_frame: f64,
+    /// Per block: (index of its first frame in the capture, played server ms, rate).
+    times: Vec<(usize, f64, f64)>,
+    /// The context's rate.
+    rate: f64,
+    /// Two output timestamps of the context, taken around the capture: (context s, server ms at
+    /// which that context time left the (fake) device: the browser's output time plus the
+    /// page's clock estimate).
+    stamps: [(f64, f64); 2],
+}
+
+impl Captured {
+    /// Server time (ms) of captured frame `i` as the worklet played it.
+    fn server_ms(&self, i: usize) -> f64 {
+        let k = self.times.partition_point(|(idx, _, _)| *idx <= i).max(1) - 1;
+        let (idx, ms, rate) = self.times[k];
+        ms + (i - idx) as f64 / self.rate * 1000.0 * rate
+    }
+
+    /// Server time at which captured frame `i` left the browser's audio device, by the browser's
+    /// output timestamps: independent of the page's audio clock model and the worklet's clock.
+    fn heard_unix_ms(&self, i: usize) -> f64 {
+        let [(x0, u0), (x1, u1)] = self.stamps;
+        let x = (self.first_frame + i as f64) / self.rate;
+        u0 + (x - x0) * (u1 - u0) / (x1 - x0)
+    }
+}
+
+/// Opens the session, waits until joined, clicks Start, and waits until the shared timeline
+/// plays and the worklet runs on the session clock.
+fn start_page(browser: &Browser, base: &str, id: SessionId) {
+    browser.goto(&format!("{base}/s/{id}"));
+    browser.wait_for(
+        "window.keyboardia && JSON.parse(window.keyboardia.status()).joined",
+        Duration::from_secs(30),
+    );
+    browser.click("#start");
+    browser.wait_for(
+        "window.keyboardia.port() && (JSON.parse(window.keyboardia.status()).timeline || {}).playing",
+        Duration::from_secs(15),
+    );
+    browser.wait_for(
+        "window.keyboardia.audio() && window.keyboardia.audio().contextToServerMs !== null",
+        Duration::from_secs(10),
+    );
+}
+
+/// Captures `seconds` of the worklet's output.
+fn capture(browser: &Browser, seconds: f64) -> Captured {
+    let v = browser.js_async(&format!(
+        r#"
+        const done = arguments[arguments.length - 1];
+        const port = window.keyboardia.port();
+        const audio = window.keyboardia.audio();
+        const rate = audio.rate;
+        // The browser's own pairing of context time and output time (performance.now()), in
+        // server time through the page's clock estimate. (performance.timeOrigin is no
+        // reference: here Chromium's wall clock runs tens of ms off the system's.)
+        const stamp = () => {{
+          const t = audio.context.getOutputTimestamp();
+          const offset = JSON.parse(window.keyboardia.status()).clockOffsetMs;
+          return [t.contextTime, t.performanceTime + offset];
+        }};
+        const s0 = stamp();
+        port.onmessage = (e) => {{
+          const d = e.data;
+          if (d.t !== "captured") return;
+          if (!d.done) {{ setTimeout(() => port.postMessage({{ t: "captured" }}), 100); return; }}
+          const bytes = new Uint8Array(d.left.buffer);
+          let s = "";
+          for (let i = 0; i < bytes.length; i += 8192) {{
+            s += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
+          }}
+          done({{ left: btoa(s), first: d.first, times: Array.from(d.times), rate: d.rate,
+                  stamps: [s0, stamp()] }});
+        }};
+        port.postMessage({{ t: "capture", frames: Math.round({seconds} * rate) }});
+        setTimeout(() => port.postMessage({{ t: "captured" }}), 100);
+        "#
+    ));
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(v["left"].as_str().expect("captured frames"))
+        .expect("base64");
+    let left = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let flat: Vec<f64> = v["times"]
+        .as_array()
+        .expect("block times")
+        .iter()
+        .map(|x| x.as_f64().unwrap_or(f64::NAN))
+        .collect();
+    let times: Vec<(usize, f64, f64)> = flat
+        .chunks_exact(3)
+        .map(|c| (c[0] as usize, c[1], c[2]))
+        .collect();
+    assert!(
+        !times.is_empty() && times.iter().all(|t| t.1.is_finite()),
+        "captured in session mode"
+    );
+    let stamp = |k: usize| {
+        let s = &v["stamps"][k];
+        (s[0].as_f64().unwrap(), s[1].as_f64().unwrap())
+    };
+    Captured {
+        left,
+        first_frame: v["first"].as_f64().unwrap(),
+        times,
+        rate: v["rate"].as_f64().unwrap(),
+        stamps: [stamp(0), stamp(1)],
+    }
+}
+
+/// The session's timeline as the page knows it.
+fn timeline(browser: &Browser) -> Value {
+    browser.status()["timeline"].clone()
+}
+
+/// Beat of server time `t` on `tl` (counted from the start beat).
+fn beat_at(tl: &Value, t: f64) -> f64 {
+    let f = |k: &str| tl[k].as_f64().unwrap();
+    f("anchorBeat") + (t - f("anchorTime")) * f("tempo") / 60_000.0 - f("startBeat")
+}
+
+/// The tests of this file run one at a time (real-time audio on a shared machine).
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[test]
+fn the_worklet_plays_onsets_where_the_offline_renderer_puts_them() {
+    let _serial = serial();
+    let server = web_server();
+    let base = server.base_url();
+    let state = four_on_the_floor();
+    let id = create_session(&base, &state);
+    let browser = Browser::start(BrowserOptions::default());
+    start_page(&browser, &base, id);
+    // Let the clock estimate settle, then capture 3 s.
+    std::thread::sleep(Duration::from_millis(1_500));
+    let cap = capture(&browser, 3.0);
+    let tl = timeline(&browser);
+    let tempo = tl["tempo"].as_f64().unwrap();
+    let ms_per_beat = 60_000.0 / tempo;
+
+    // (A hit at the very start may be the tail of one before the capture.)
+    let got: Vec<f64> = hits(&cap.left)
+        .into_iter()
+        .filter(|&i| i > 480)
+        .map(|i| beat_at(&tl, cap.server_ms(i)))
+        .collect();
+    assert!(got.len() >= 5, "onsets in 3 s at 120 BPM: {got:?}");
+    let offline = render_session(
+        &state,
+        &RenderOptions {
+            sample_rate_hz: cap.rate,
+            block_frames: 128,
+            ..RenderOptions::default()
+        },
+        2.0,
+    );
+    let frames_per_beat = cap.rate * 60.0 / tempo;
+    let want: Vec<f64> = hits(&offline.left)
+        .into_iter()
+        .map(|i| i as f64 / frames_per_beat)
+        .collect();
+    assert_eq!(want.len(), 8, "{want:?}");
+    let bar_beats = 4.0;
+    let mut worst: f64 = 0.0;
+    for b in &got {
+        let d = want
+            .iter()
+            .map(|w| {
+                let x = (b - w).rem_euclid(bar_beats);
+                x.min(bar_beats - x) * ms_per_beat
+            })
+            .fold(f64::INFINITY, f64::min);
+        worst = worst.max(d);
+    }
+    println!(
+        "{} onsets in the worklet's output, worst distance to the offline render {worst:.3} ms",
+        got.len()
+    );
+    assert!(worst <= 1.0, "{got:?} vs {want:?}");
+}
+
+/// A plugin joined to `session` through its saved state.
+fn joined_plugin(base: &str, session: SessionId, name: &str) -> ClapPlugin {
+    let path = clap_bundle_path(BundleKind::Release);
+    let mut p = ClapPlugin::load(&path, "dev.keyboardia.sequencer", 48_000.0, 512);
+    let mut state = saved_state::parse(&p.save_state());
+    let joined =
+        serde_json::json!({ "server": base, "session": session, "name": name, "pending": [] });
+    state["fields"]["live"] = serde_json::Value::String(joined.to_string());
+    p.load_state(&saved_state::to_bytes(&state));
+    p.reactivate();
+    p
+}
+
+/// A kick on every beat of a 4-bar track, each with a 50 % probability lock.
+fn dice_kicks() -> SessionState {
+    let mut kick = Track::new("kick".parse().unwrap(), "Kick", "kick".parse().unwrap());
+    kick.step_count = 64;
+    for s in (0..64).step_by(4) {
+        kick.steps[s].on = true;
+        kick.steps[s].locks.set(Lock::Probability(50));
+    }
+    SessionState {
+        tempo: 120.0,
+        tracks: vec![kick],
+        ..SessionState::default()
+    }
+}
+
+#[test]
+fn a_page_and_a_plugin_play_the_same_hits_at_the_same_server_times() {
+    let _serial = serial();
+    let server = web_server();
+    let base = server.base_url();
+    let id = create_session(&base, &dice_kicks());
+    let mut plugin = joined_plugin(&base, id, "Ada");
+    let session_clock = plugin.param_range("Clock").2;
+
+    // The page runs on its own thread; the plugin's host renders in real time on this one.
+    let (tx, rx) = mpsc::channel();
+    let page_base = base.clone();
+    let page = std::thread::spawn(move || {
+        let browser = Browser::start(BrowserOptions::default());
+        start_page(&browser, &page_base, id);
+        std::thread::sleep(Duration::from_millis(3_000));
+        let cap = capture(&browser, 4.0);
+        let tl = timeline(&browser);
+        tx.send(()).unwrap();
+        (cap, tl)
+    });
+
+    const SR: f64 = 48_000.0;
+    const BLOCK: usize = 512;
+    let wall0 = unix_ms();
+    let start = Instant::now();
+    let mut left = Vec::new();
+    let mut block_at: Vec<f64> = Vec::new();
+    let mut k = 0usize;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let due = start + Duration::from_secs_f64(k as f64 * BLOCK as f64 / SR);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let params = if k == 0 {
+            vec![(0, plugin.param_id("Clock"), session_clock)]
+        } else {
+            vec![]
+        };
+        // When the host hands the block to the plugin (a late host, on a loaded machine, plays
+        // late: the plugin's sample clock follows these times).
+        block_at.push(unix_ms());
+        let b = plugin.process(BLOCK, None, &[], &params);
+        left.extend_from_slice(&b.left);
+        k += 1;
+        if rx.try_recv().is_ok() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the page never finished");
+    }
+    let (cap, tl) = page.join().expect("the page's thread");
+
+    // Both in server time (wrangler dev runs on this machine: its clock is the wall clock). The
+    // page's hits are placed by when the browser says they left its audio device (its output
+    // timestamps and `performance.timeOrigin`), not by the page's own clock estimate.
+    let page_idx: Vec<usize> = hits(&cap.left).into_iter().filter(|&i| i > 480).collect();
+    let page_hits: Vec<f64> = page_idx.iter().map(|&i| cap.heard_unix_ms(i)).collect();
+    let believed: Vec<f64> = page_idx
+        .iter()
+        .map(|&i| cap.server_ms(i) - cap.heard_unix_ms(i))
+        .collect();
+    println!("page: its played server time minus the browser's output time, per hit: {believed:?}");
+    let plugin_hits: Vec<f64> = hits(&left)
+        .into_iter()
+        .map(|i| block_at[i / BLOCK] + (i % BLOCK) as f64 * 1000.0 / SR)
+        .collect();
+    let _ = wall0;
+    let (from, to) = (cap.heard_unix_ms(0), cap.heard_unix_ms(cap.left.len()));
+    let plugin_in: Vec<f64> = plugin_hits
+        .iter()
+        .copied()
+        .filter(|t| *t > from + 5.0 && *t < to - 5.0)
+        .collect();
+    let page_in: Vec<f64> = page_hits
+        .iter()
+        .copied()
+        .filter(|t| *t > from + 5.0 && *t < to - 5.0)
+        .collect();
+    println!(
+        "page hits (beats): {:?}\nplugin hits (beats): {:?}",
+        page_in.iter().map(|t| beat_at(&tl, *t)).collect::<Vec<_>>(),
+        plugin_in
+            .iter()
+            .map(|t| beat_at(&tl, *t))
+            .collect::<Vec<_>>()
+    );
+    assert!(page_in.len() >= 2, "the dice let some kicks through");
+    assert_eq!(page_in.len(), plugin_in.len(), "the same hits");
+    let worst = page_in
+        .iter()
+        .zip(&plugin_in)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    println!(
+        "{} hits, worst page-plugin distance {worst:.3} ms",
+        page_in.len()
+    );
+    assert!(worst <= 2.0, "{page_in:?} vs {plugin_in:?}");
+    // And they are on the beat grid of the session (the same bar for both).
+    for t in &page_in {
+        let b = beat_at(&tl, *t);
+        assert!((b - b.round()).abs() * 500.0 < 2.0, "beat {b}");
+    }
+}

@@ -1,0 +1,127 @@
+//! The page's entry: reads the session from the address, joins it at once (the grid, the
+//! players and every edit show and can be edited before any click), runs the ui editor in an
+//! eframe web shell, and wires the Start button that unlocks sound.
+
+use std::rc::Rc;
+
+use keyboardia_core::SessionState;
+use keyboardia_ui::{Controller, Editor};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::AudioContext;
+
+use crate::dom::{element, random_u64, show_notice};
+use crate::hooks::GridRows;
+use crate::host::WebHost;
+use crate::mic::Mic;
+use crate::net::{self, HttpError};
+use crate::page::Page;
+
+/// The eframe app: the editor over the page.
+struct App {
+    /// The ui crate's editor.
+    editor: Editor<WebHost>,
+    /// Copied from the editor after each frame.
+    grid_rows: GridRows,
+}
+
+impl eframe::App for App {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.editor.ui(ui);
+        self.grid_rows
+            .borrow_mut()
+            .clone_from(&self.editor.grid_rows().to_vec());
+    }
+}
+
+/// The Start button: unlocks sound (the context is created inside the click) and plays the
+/// session (starting its transport if it is stopped).
+fn wire_start(page: &Rc<Page>) {
+    let Some(button) = element("start") else {
+        return;
+    };
+    button.set_hidden(false);
+    let page = page.clone();
+    let on_click = Closure::wrap(Box::new(move || {
+        if let Some(b) = element("start") {
+            b.set_hidden(true);
+        }
+        let ctx = match AudioContext::new() {
+            Ok(ctx) => ctx,
+            Err(e) => {
+                show_notice(&format!("Sound could not start: {e:?}"));
+                return;
+            }
+        };
+        let page = page.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = page.start_audio(ctx).await {
+                show_notice(&e);
+                return;
+            }
+            page.play_if_stopped();
+        });
+    }) as Box<dyn FnMut()>);
+    button.set_onclick(Some(on_click.as_ref().unchecked_ref()));
+    on_click.forget();
+}
+
+/// The page's entry point (called by the module's start).
+pub fn run() -> Result<(), JsValue> {
+    let window = web_sys::window().ok_or("no window")?;
+    let location = window.location();
+    let origin = location.origin()?;
+    let session = match crate::route::session_of(&location.pathname()?) {
+        Ok(id) => id,
+        Err(e) => {
+            show_notice(&e.to_string());
+            return Ok(());
+        }
+    };
+    let page = Page::new(session, origin, SessionState::default(), random_u64());
+    // Join at once; the REST load only checks that the session exists.
+    page.start();
+    {
+        let page = page.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(HttpError::NotFound) = net::load_session(&page.origin, page.session).await {
+                page.mark_gone();
+            }
+        });
+    }
+    wire_start(&page);
+    let grid_rows = GridRows::default();
+    let canvas = window
+        .document()
+        .ok_or("no document")?
+        .get_element_by_id("keyboardia")
+        .ok_or("no canvas")?
+        .dyn_into::<web_sys::HtmlCanvasElement>()?;
+    let mic = Rc::new(Mic::default());
+    crate::hooks::install(&page, &mic, grid_rows.clone());
+    let host = WebHost {
+        page: page.clone(),
+        mic,
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        let started = eframe::WebRunner::new()
+            .start(
+                canvas,
+                eframe::WebOptions::default(),
+                Box::new(move |cc| {
+                    *page.repaint.borrow_mut() = Some(cc.egui_ctx.clone());
+                    let state = page.client.borrow().state().clone();
+                    let controller = Controller::new(state, Box::new(random_u64));
+                    Ok(Box::new(App {
+                        editor: Editor::with_controller(host, controller),
+                        grid_rows,
+                    }))
+                }),
+            )
+            .await;
+        if let Err(e) = started {
+            show_notice(&format!("The editor could not start: {e:?}"));
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! The audio graph: an AudioContext and the engine's AudioWorkletNode (`processor.js`, which
+//! instantiates the worklet's own wasm module inside the worklet scope). Everything reaches the
+//! engine as port messages, parsed there outside `process()`.
+
+use std::cell::Cell;
+
+use js_sys::{Array, Float32Array, Object, Reflect};
+use keyboardia_core::clock::Timeline;
+use keyboardia_core::{SampleId, SessionState};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AudioContext, AudioWorkletNode, AudioWorkletNodeOptions, MessagePort};
+
+use crate::clockmap::{ContextClock, Model};
+
+/// How often the context's output timestamp is read, in ms.
+const TIMESTAMP_INTERVAL_MS: i32 = 100;
+
+/// Why audio could not start.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum AudioError {
+    /// The browser refused an audio call.
+    #[error("audio could not start: {0}")]
+    Browser(String),
+    /// The page does not name its asset files.
+    #[error("the page does not name its audio files")]
+    NoAssets,
+}
+
+fn js_err(e: JsValue) -> AudioError {
+    AudioError::Browser(
+        e.as_string()
+            .or_else(|| {
+                Reflect::get(&e, &"message".into())
+                    .ok()
+                    .and_then(|m| m.as_string())
+            })
+            .unwrap_or_else(|| format!("{e:?}")),
+    )
+}
+
+/// A message for the processor: an object with `t` and the given fields.
+fn message(t: &str, fields: &[(&str, JsValue)]) -> Object {
+    let o = Object::new();
+    let _ = Reflect::set(&o, &"t".into(), &t.into());
+    for (k, v) in fields {
+        let _ = Reflect::set(&o, &(*k).into(), v);
+    }
+    o
+}
+
+/// The asset named `key` in `window.KEYBOARDIA_ASSETS` (written by scripts/build-web.sh).
+pub fn asset(key: &str) -> Option<String> {
+    let window = web_sys::window()?;
+    let assets = Reflect::get(&window, &"KEYBOARDIA_ASSETS".into()).ok()?;
+    Reflect::get(&assets, &key.into()).ok()?.as_string()
+}
+
+/// The running audio graph.
+pub struct Audio {
+    /// The context (its time is the worklet's clock).
+    pub ctx: AudioContext,
+    /// The engine's node (held so it lives as long as the page's audio).
+    _node: AudioWorkletNode,
+    /// The node's port (messages to the engine).
+    pub port: MessagePort,
+    /// The context's rate in Hz.
+    pub sample_rate_hz: f64,
+    /// The last internal-clock request sent (to send only changes).
+    internal: Cell<Option<bool>>,
+    /// Reads the output timestamp; kept alive with the graph.
+    _timestamps: Closure<dyn Fn()>,
+}
+
+impl Audio {
+    /// Loads the processor and the engine module into `ctx` (created inside the user's click:
+    /// browsers need the gesture) and starts the node. `tick` runs every
+    /// [`TIMESTAMP_INTERVAL_MS`] (the page reads the output timestamp and updates the worklet).
+    pub async fn start(ctx: AudioContext, tick: impl Fn() + 'static) -> Result<Audio, AudioError> {
+        let processor = asset("processor").ok_or(AudioError::NoAssets)?;
+        let worklet = asset("worklet").ok_or(AudioError::NoAssets)?;
+        let window = web_sys::window().ok_or(AudioError::NoAssets)?;
+        // Fetch and compile the engine while the processor loads.
+        let bytes = JsFuture::from(window.fetch_with_str(&worklet));
+        let add = ctx
+            .audio_worklet()
+            .map_err(js_err)?
+            .add_module(&processor)
+            .map_err(js_err)?;
+        let resp: web_sys::Response = bytes.await.map_err(js_err)?.dyn_into().map_err(js_err)?;
+        let buf = JsFuture::from(resp.array_buffer().map_err(js_err)?)
+            .await
+            .map_err(js_err)?;
+        let module = JsFuture::from(js_sys::WebAssembly::compile(&buf))
+            .await
+            .map_err(js_err)?;
+        JsFuture::from(add).await.map_err(js_err)?;
+        let options = AudioWorkletNodeOptions::new();
+        options.set_number_of_inputs(0);
+        options.set_number_of_outputs(1);
+        options.set_output_channel_count(&Array::of1(&2.into()));
+        let processor_options = Object::new();
+        let _ = Reflect::set(&processor_options, &"module".into(), &module);
+        options.set_processor_options(Some(&processor_options));
+        let node =
+            AudioWorkletNode::new_with_options(&ctx, "keyboardia", &options).map_err(js_err)?;
+        node.connect_with_audio_node(&ctx.destination())
+            .map_err(js_err)?;
+        let port = node.port().map_err(js_err)?;
+        let timestamps = Closure::wrap(Box::new(tick) as Box<dyn Fn()>);
+        window
+            .set_interval_with_callback_and_timeout_and_arguments_0(
+                timestamps.as_ref().unchecked_ref(),
+                TIMESTAMP_INTERVAL_MS,
+            )
+            .map_err(js_err)?;
+        let _ = JsFuture::from(ctx.resume().map_err(js_err)?).await;
+        Ok(Audio {
+            sample_rate_hz: ctx.sample_rate() as f64,
+            ctx,
+            _node: node,
+            port,
+            internal: Cell::new(None),
+            _timestamps: timestamps,
+        })
+    }
+
+    fn post(&self, msg: &Object) {
+        let _ = self.port.post_message(msg);
+    }
+
+    pub fn send_session(&self, state: &SessionState) {
+        if let Ok(json) = serde_json::to_string(state) {
+            self.post(&message("session", &[("json", json.into())]));
+        }
+    }
+
+    pub fn send_timeline(&self, tl: &Timeline) {
+        self.internal.set(None);
+        self.post(&message(
+            "timeline",
+            &[
+                ("playing", tl.playing.into()),
+                ("tempo", tl.tempo.into()),
+                ("anchorTime", tl.anchor_time.into()),
+                ("anchorBeat", tl.anchor_beat.into()),
+                ("startBeat", tl.start_beat.into()),
+                ("quantum", tl.quantum.into()),
+            ],
+        ));
+    }
+
+    pub fn send_model(&self, model: &Model) {
+        self.internal.set(None);
+        self.post(&message(
+            "model",
+            &[
+                ("offsetMs", model.offset_ms.into()),
+                ("ratio", model.ratio.into()),
+            ],
+        ));
+    }
+
+    pub fn send_internal(&self, run: bool) {
+        if self.internal.get() != Some(run) {
+            self.internal.set(Some(run));
+            self.post(&message("internal", &[("run", run.into())]));
+        }
+    }
+
+    pub fn send_mixer(&self, slot: usize, mute: bool, solo: bool) {
+        self.post(&message(
+            "mixer",
+            &[
+                ("slot", (slot as u32).into()),
+                ("mute", mute.into()),
+                ("solo", solo.into()),
+            ],
+        ));
+    }
+
+    pub fn send_sample(&self, id: &SampleId, frames: &[f32], sample_rate_hz: f32) {
+        let array = Float32Array::from(frames);
+        self.post(&message(
+            "sample",
+            &[
+                ("id", id.as_str().into()),
+                ("frames", array.into()),
+                ("rate", sample_rate_hz.into()),
+            ],
+        ));
+    }
+
+    /// Plays `frames` once (the record panel's preview), outside the engine.
+    pub fn play_buffer(&self, frames: &[f32], sample_rate_hz: f32) -> Result<(), AudioError> {
+        let buffer = self
+            .ctx
+            .create_buffer(1, frames.len().max(1) as u32, sample_rate_hz)
+            .map_err(js_err)?;
+        buffer.copy_to_channel(frames, 0).map_err(js_err)?;
+        let src = self.ctx.create_buffer_source().map_err(js_err)?;
+        src.set_buffer(Some(&buffer));
+        src.connect_with_audio_node(&self.ctx.destination())
+            .map_err(js_err)?;
+        src.start().map_err(js_err)
+    }
+}
+
+/// Pairs a context time with the local time (`now_ms`: performance.now()) it is heard at: the
+/// output timestamp when the browser gives one, else the current time plus the context's
+/// latencies.
+pub fn observe_timestamp(ctx: &AudioContext, clock: &mut ContextClock, now_ms: f64) {
+    let ts = Reflect::get(ctx, &"getOutputTimestamp".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .and_then(|f| f.call0(ctx).ok())
+        .unwrap_or(JsValue::UNDEFINED);
+    let context_s = Reflect::get(&ts, &"contextTime".into())
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0);
+    let perf_ms = Reflect::get(&ts, &"performanceTime".into())
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0);
+    if context_s > 0.0 && perf_ms > 0.0 {
+        clock.observe(context_s, perf_ms);
+    } else {
+        let seconds = |k: &str| {
+            Reflect::get(ctx, &k.into())
+                .ok()
+                .and_then(|v| v.as_f64())
+                .unwrap_or(0.0)
+        };
+        let latency_s = seconds("baseLatency") + seconds("outputLatency");
+        clock.observe(ctx.current_time(), now_ms + latency_s * 1000.0);
+    }
+}

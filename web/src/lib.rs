@@ -1,0 +1,38 @@
+//! Keyboardia in the browser: the `ui/` editor in an eframe web shell, the live session over the
+//! browser's WebSocket around core's client, and the engine in an AudioWorklet (its own wasm
+//! module, `web/worklet`, driven by `web/static/processor.js`).
+//!
+//! - [`route`]: the session an address names, the room's and the invite's addresses.
+//! - [`clockmap`]: AudioContext time ↔ local time ↔ server time.
+//! - [`status`]: the session bar's status from the client's events.
+//! - wasm32 only: `app` (entry, Start button), `dom` (notice, randomness), `page` (the state and the client's event loop),
+//!   `net` (REST over fetch), `audio` (the context and the engine's node), `host` (ui's host
+//!   traits), `mic` (recording), `hooks` (`window.keyboardia` for tests and the benchmark).
+
+pub mod clockmap;
+pub mod route;
+pub mod status;
+
+#[cfg(target_arch = "wasm32")]
+mod app;
+#[cfg(target_arch = "wasm32")]
+mod audio;
+#[cfg(target_arch = "wasm32")]
+mod dom;
+#[cfg(target_arch = "wasm32")]
+mod hooks;
+#[cfg(target_arch = "wasm32")]
+mod host;
+#[cfg(target_arch = "wasm32")]
+mod mic;
+#[cfg(target_arch = "wasm32")]
+mod net;
+#[cfg(target_arch = "wasm32")]
+mod page;
+
+/// The module's start: runs the page.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+pub fn start() -> Result<(), wasm_bindgen::JsValue> {
+    app::run()
+}

@@ -1,0 +1,575 @@
+//! The page's state and its event loop around core's live [`Client`], in the browser: the
+//! counterpart of `sync/src/eventloop.rs`. Every policy (optimistic edits, the offline queue,
+//! reconnect backoff, the ping schedule, sample fetches and retries) lives in the client; this
+//! file carries out what it asks with the browser's WebSocket, `fetch` and `setTimeout`, on the
+//! page's one thread, and keeps the worklet's copy of the session and clock up to date.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use keyboardia_core::audio::decode_wav;
+use keyboardia_core::client::{
+    Action, Client, ClientConfig, ClientEvent, Fetch, Retry, TransferFailure, Upload,
+};
+use keyboardia_core::{SampleId, SessionId, SessionState, MAX_TRACKS};
+use keyboardia_ui::host::{Connection, Status, Transfer};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+use crate::audio::Audio;
+use crate::clockmap::{ContextClock, Model};
+use crate::dom::show_notice;
+use crate::net::{self, HttpError};
+use crate::status;
+
+/// A decoded sample the page holds (sent to the worklet once audio runs).
+pub struct LoadedSample {
+    /// The session's id for it.
+    pub id: SampleId,
+    /// Mono frames.
+    pub frames: Rc<Vec<f32>>,
+    /// Its rate in Hz.
+    pub sample_rate_hz: f32,
+}
+
+/// A `setTimeout` handle and the callback it runs.
+type Timer = (i32, Closure<dyn FnMut()>);
+
+/// The open WebSocket and the callbacks it holds (dropped with it).
+struct Socket {
+    /// The socket.
+    ws: WebSocket,
+    /// onopen, onmessage, onclose, onerror: kept alive while the socket is.
+    _callbacks: Vec<Closure<dyn FnMut(JsValue)>>,
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        self.ws.set_onerror(None);
+        let _ = self.ws.close();
+    }
+}
+
+/// Everything the page holds; shared by the editor's host, the callbacks and the test hooks.
+pub struct Page {
+    /// The session this page plays (from `/s/{id}`).
+    pub session: SessionId,
+    /// `location.origin`: the API, the room and the invite link live here.
+    pub origin: String,
+    /// The live client: every policy of the session.
+    pub client: RefCell<Client>,
+    /// What the session bar shows.
+    pub status: RefCell<Status>,
+    /// The WebSocket, while open or opening.
+    socket: RefCell<Option<Socket>>,
+    /// Bumped for every new socket, so callbacks of an old one are ignored.
+    socket_serial: Cell<u64>,
+    /// The pending `setTimeout` for the client's next timer, and its callback.
+    timer: RefCell<Option<Timer>>,
+    /// The audio graph once Start was pressed.
+    pub audio: RefCell<Option<Audio>>,
+    /// Samples downloaded or recorded, in sampler order.
+    pub samples: RefCell<Vec<LoadedSample>>,
+    /// Context time ↔ local time, from the context's output timestamps.
+    pub context_clock: RefCell<ContextClock>,
+    /// The session document the worklet plays (to send only changes).
+    sent_state: RefCell<Option<SessionState>>,
+    /// The server-time model the worklet has (to send only changes).
+    sent_model: Cell<Option<Model>>,
+    /// The timeline the worklet has.
+    sent_timeline: Cell<Option<keyboardia_core::clock::Timeline>>,
+    /// Redraws the editor after something changed outside it.
+    pub repaint: RefCell<Option<egui::Context>>,
+    /// The session does not exist (or expired): no more connecting.
+    pub gone: Cell<bool>,
+    /// This player's mute and solo per track slot (not shared).
+    pub mixer: RefCell<[(bool, bool); MAX_TRACKS]>,
+    /// The local play request (playing alone before a session is joined).
+    pub run: Cell<bool>,
+}
+
+/// The local clock of the client: `performance.now()` in ms.
+pub fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+impl Page {
+    /// A page for `session` on `origin`, with `local` shown until the room's snapshot arrives.
+    pub fn new(session: SessionId, origin: String, local: SessionState, seed: u64) -> Rc<Page> {
+        let config = ClientConfig {
+            name: "Browser".into(),
+            seed,
+            ..ClientConfig::default()
+        };
+        Rc::new(Page {
+            session,
+            origin,
+            client: RefCell::new(Client::with_config(config, local)),
+            status: RefCell::new(Status {
+                session: Some(session),
+                ..Status::default()
+            }),
+            socket: RefCell::new(None),
+            socket_serial: Cell::new(0),
+            timer: RefCell::new(None),
+            audio: RefCell::new(None),
+            samples: RefCell::new(Vec::new()),
+            context_clock: RefCell::new(ContextClock::default()),
+            sent_state: RefCell::new(None),
+            sent_model: Cell::new(None),
+            sent_timeline: Cell::new(None),
+            repaint: RefCell::new(None),
+            gone: Cell::new(false),
+            mixer: RefCell::new([(false, false); MAX_TRACKS]),
+            run: Cell::new(false),
+        })
+    }
+
+    /// The server time now, when the clock estimate is known.
+    pub fn server_now_ms(&self) -> Option<f64> {
+        let offset = self.client.borrow().clock().estimate()?.offset;
+        Some(now_ms() + offset)
+    }
+
+    /// Starts the live session: connect now.
+    pub fn start(self: &Rc<Self>) {
+        self.client.borrow_mut().connect(now_ms());
+        self.pump();
+    }
+
+    /// Starts audio (once): the context (created inside the user's gesture), the worklet and the
+    /// engine, which gets the page's samples, mixer, session and clock.
+    pub async fn start_audio(self: &Rc<Self>, ctx: web_sys::AudioContext) -> Result<(), String> {
+        if self.audio.borrow().is_some() {
+            return Ok(());
+        }
+        let weak = Rc::downgrade(self);
+        let audio = Audio::start(ctx, move || {
+            if let Some(page) = weak.upgrade() {
+                page.tick_audio();
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        for s in self.samples.borrow().iter() {
+            audio.send_sample(&s.id, &s.frames, s.sample_rate_hz);
+        }
+        *self.audio.borrow_mut() = Some(audio);
+        self.send_mixer();
+        self.tick_audio();
+        Ok(())
+    }
+
+    /// Reads the context's output timestamp and brings the worklet up to date.
+    fn tick_audio(&self) {
+        if let Some(audio) = self.audio.borrow().as_ref() {
+            crate::audio::observe_timestamp(
+                &audio.ctx,
+                &mut self.context_clock.borrow_mut(),
+                now_ms(),
+            );
+        }
+        self.sync_audio();
+    }
+
+    /// The session was not found: stop for good and say so.
+    pub fn mark_gone(self: &Rc<Self>) {
+        self.gone.set(true);
+        self.socket.borrow_mut().take();
+        if let Some((id, _)) = self.timer.borrow_mut().take() {
+            if let Some(w) = web_sys::window() {
+                w.clear_timeout_with_handle(id);
+            }
+        }
+        self.status.borrow_mut().error = Some(NOT_FOUND.to_owned());
+        show_notice(NOT_FOUND);
+        self.request_repaint();
+    }
+
+    pub fn request_repaint(&self) {
+        if let Some(ctx) = self.repaint.borrow().as_ref() {
+            ctx.request_repaint();
+        }
+    }
+
+    /// Carries out everything the client yields, then re-arms its timer and updates the worklet.
+    pub fn pump(self: &Rc<Self>) {
+        if self.gone.get() {
+            return;
+        }
+        loop {
+            let (events, actions, frames) = {
+                let mut c = self.client.borrow_mut();
+                let events: Vec<ClientEvent> = std::iter::from_fn(|| c.poll_event()).collect();
+                let actions: Vec<Action> = std::iter::from_fn(|| c.poll_action()).collect();
+                let frames: Vec<String> = std::iter::from_fn(|| c.poll_transmit()).collect();
+                (events, actions, frames)
+            };
+            let now = web_time::Instant::now();
+            for ev in &events {
+                if let ClientEvent::Synced { .. } = ev {
+                    self.status.borrow_mut().connection = Some(Connection::Joined);
+                }
+                status::apply(&mut self.status.borrow_mut(), ev, now);
+            }
+            if !frames.is_empty() {
+                if let Some(s) = self.socket.borrow().as_ref() {
+                    if s.ws.ready_state() == WebSocket::OPEN {
+                        for f in &frames {
+                            let _ = s.ws.send_with_str(f);
+                        }
+                    }
+                }
+            }
+            let acted = !actions.is_empty();
+            for a in actions {
+                self.act(a);
+            }
+            if !acted && events.is_empty() {
+                break;
+            }
+        }
+        {
+            let c = self.client.borrow();
+            let mut s = self.status.borrow_mut();
+            s.players = c.players().to_vec();
+            s.you = c.you();
+        }
+        self.arm_timer();
+        self.sync_audio();
+        self.request_repaint();
+    }
+
+    fn act(self: &Rc<Self>, action: Action) {
+        match action {
+            Action::Connect { attempt } => {
+                self.status.borrow_mut().connection = Some(Connection::Connecting { attempt });
+                if attempt > 0 {
+                    // Failing again and again: the session may be gone.
+                    let page = self.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        if let Err(HttpError::NotFound) =
+                            net::load_session(&page.origin, page.session).await
+                        {
+                            page.mark_gone();
+                        }
+                    });
+                }
+                self.open_socket();
+            }
+            Action::Disconnect(why) => {
+                self.socket.borrow_mut().take();
+                self.lost(why.to_string());
+            }
+            Action::Upload(up) => self.upload(up),
+            Action::Fetch(fetch) => self.fetch(fetch),
+        }
+    }
+
+    /// The connection is gone: tell the client and the user.
+    fn lost(self: &Rc<Self>, error: String) {
+        let retry = self.client.borrow_mut().handle_disconnected(now_ms());
+        self.status.borrow_mut().connection = Some(Connection::Offline {
+            error,
+            retry_in: std::time::Duration::from_secs_f64(retry.max(0.0) / 1000.0),
+        });
+    }
+
+    fn open_socket(self: &Rc<Self>) {
+        self.socket.borrow_mut().take();
+        let serial = self.socket_serial.get() + 1;
+        self.socket_serial.set(serial);
+        let url = crate::route::socket_url(&self.origin, self.session);
+        let ws = match WebSocket::new(&url) {
+            Ok(ws) => ws,
+            Err(_) => {
+                self.lost("cannot open a WebSocket".into());
+                return;
+            }
+        };
+        let mut callbacks = Vec::new();
+        let cb = |f: Box<dyn FnMut(JsValue)>| Closure::wrap(f);
+        let page = self.clone();
+        let on_open = cb(Box::new(move |_| {
+            if page.socket_serial.get() == serial {
+                page.client.borrow_mut().handle_connected(now_ms());
+                page.pump();
+            }
+        }));
+        let page = self.clone();
+        let on_message = cb(Box::new(move |e: JsValue| {
+            if page.socket_serial.get() != serial {
+                return;
+            }
+            let Ok(m) = e.dyn_into::<MessageEvent>() else {
+                return;
+            };
+            let Some(text) = m.data().as_string() else {
+                return;
+            };
+            // When the frame arrived (on the same clock as performance.now()), not when the
+            // page got to it: a busy main thread (the editor drawing) must not skew the clock
+            // estimate's round trips.
+            let arrived = m.time_stamp();
+            let now = if arrived > 0.0 && arrived <= now_ms() {
+                arrived
+            } else {
+                now_ms()
+            };
+            page.client
+                .borrow_mut()
+                .handle_message(text.as_bytes(), now);
+            page.pump();
+        }));
+        let page = self.clone();
+        let on_close = cb(Box::new(move |e: JsValue| {
+            if page.socket_serial.get() != serial || page.socket.borrow().is_none() {
+                return;
+            }
+            let why = e
+                .dyn_into::<CloseEvent>()
+                .map(|c| format!("connection closed ({})", c.code()))
+                .unwrap_or_else(|_| "connection closed".into());
+            page.socket.borrow_mut().take();
+            page.lost(why);
+            page.pump();
+        }));
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        callbacks.extend([on_open, on_message, on_close]);
+        *self.socket.borrow_mut() = Some(Socket {
+            ws,
+            _callbacks: callbacks,
+        });
+    }
+
+    /// Re-arms the one `setTimeout` at the client's next timer.
+    fn arm_timer(self: &Rc<Self>) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        if let Some((id, _)) = self.timer.borrow_mut().take() {
+            window.clear_timeout_with_handle(id);
+        }
+        let Some(at) = self.client.borrow().poll_timeout() else {
+            return;
+        };
+        let delay = (at - now_ms()).clamp(0.0, 600_000.0).ceil() as i32;
+        let page = self.clone();
+        let f = Closure::wrap(Box::new(move || {
+            page.timer.borrow_mut().take();
+            page.client.borrow_mut().handle_timeout(now_ms());
+            page.pump();
+        }) as Box<dyn FnMut()>);
+        if let Ok(id) = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+            f.as_ref().unchecked_ref(),
+            delay,
+        ) {
+            *self.timer.borrow_mut() = Some((id, f));
+        }
+    }
+
+    fn upload(self: &Rc<Self>, mut up: Upload) {
+        let page = self.clone();
+        let wav = std::mem::take(&mut up.wav);
+        if let Some(id) = &up.id {
+            status::set_upload(
+                &mut self.status.borrow_mut(),
+                id,
+                Transfer::Uploading {
+                    sent: 0,
+                    total: wav.len(),
+                },
+            );
+        }
+        wasm_bindgen_futures::spawn_local(async move {
+            let result =
+                net::upload_sample(&page.origin, page.session, &up.name, up.id.as_ref(), &wav)
+                    .await;
+            {
+                let mut c = page.client.borrow_mut();
+                match &result {
+                    Ok(_) => c.handle_uploaded(up.transfer),
+                    Err(e) => {
+                        let failure = if e.is_transient() {
+                            TransferFailure::Transient
+                        } else {
+                            TransferFailure::Final
+                        };
+                        let retry = c.handle_upload_failed(now_ms(), up.transfer, failure);
+                        if let Some(id) = &up.id {
+                            status::set_upload(
+                                &mut page.status.borrow_mut(),
+                                id,
+                                Transfer::Failed {
+                                    error: e.to_string(),
+                                    retrying: matches!(retry, Retry::InMs(_)),
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+            if let (Ok(done), Some(id)) = (&result, &up.id) {
+                status::set_upload(
+                    &mut page.status.borrow_mut(),
+                    id,
+                    Transfer::Uploaded(done.id.clone()),
+                );
+            }
+            page.pump();
+        });
+    }
+
+    fn fetch(self: &Rc<Self>, fetch: Fetch) {
+        let page = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let got = net::download_sample(&page.origin, page.session, &fetch.id).await;
+            let failure = match got {
+                Ok(bytes) => match decode_wav(&bytes) {
+                    Ok(sample) => {
+                        page.client.borrow_mut().handle_fetched(fetch.transfer);
+                        page.add_sample(
+                            fetch.id.clone(),
+                            sample.frames,
+                            sample.sample_rate_hz as f32,
+                        );
+                        status::set_transfer(
+                            &mut page.status.borrow_mut(),
+                            &fetch.name,
+                            Transfer::Downloaded(fetch.id.clone()),
+                        );
+                        None
+                    }
+                    Err(_) => Some(TransferFailure::Final),
+                },
+                Err(HttpError::NotFound) => Some(TransferFailure::NotFound),
+                Err(e) if e.is_transient() => Some(TransferFailure::Transient),
+                Err(_) => Some(TransferFailure::Final),
+            };
+            if let Some(failure) = failure {
+                let retry =
+                    page.client
+                        .borrow_mut()
+                        .handle_fetch_failed(now_ms(), fetch.transfer, failure);
+                if retry != Retry::Silently {
+                    status::set_transfer(
+                        &mut page.status.borrow_mut(),
+                        fetch.id.as_str(),
+                        Transfer::Failed {
+                            error: "download failed".into(),
+                            retrying: matches!(retry, Retry::InMs(_)),
+                        },
+                    );
+                }
+            }
+            page.pump();
+        });
+    }
+
+    /// Holds a decoded sample and hands it to the worklet (now, or when audio starts).
+    pub fn add_sample(&self, id: SampleId, frames: Vec<f32>, sample_rate_hz: f32) {
+        let frames = Rc::new(frames);
+        {
+            let mut samples = self.samples.borrow_mut();
+            samples.retain(|s| s.id != id);
+            samples.push(LoadedSample {
+                id: id.clone(),
+                frames: frames.clone(),
+                sample_rate_hz,
+            });
+        }
+        if let Some(audio) = self.audio.borrow().as_ref() {
+            audio.send_sample(&id, &frames, sample_rate_hz);
+        }
+        // The pattern must be re-sent so tracks resolve the new slot.
+        self.sent_state.borrow_mut().take();
+    }
+
+    /// Sends the worklet what changed: the session document, the timeline, the clock offset.
+    pub fn sync_audio(&self) {
+        let audio = self.audio.borrow();
+        let Some(audio) = audio.as_ref() else {
+            return;
+        };
+        let client = self.client.borrow();
+        {
+            let mut sent = self.sent_state.borrow_mut();
+            if sent.as_ref() != Some(client.state()) {
+                audio.send_session(client.state());
+                *sent = Some(client.state().clone());
+            }
+        }
+        let joined = client.is_joined() || client.confirmed().is_some();
+        let estimate = client.clock().estimate();
+        let model = estimate.and_then(|e| self.context_clock.borrow().model(e.offset));
+        match (client.timeline(), model, joined) {
+            (Some(tl), Some(model), true) => {
+                if self.sent_timeline.get() != Some(*tl) {
+                    audio.send_timeline(tl);
+                    self.sent_timeline.set(Some(*tl));
+                }
+                // Resend when the model moves the server time of the present by more than
+                // RESEND_MS, or its rate changes.
+                let now_ctx = audio.ctx.current_time() * 1000.0;
+                let moved = self.sent_model.get().is_none_or(|m| {
+                    let at = |m: &Model| m.offset_ms + now_ctx * m.ratio;
+                    (at(&m) - at(&model)).abs() > RESEND_MS || (m.ratio - model.ratio).abs() > 1e-6
+                });
+                if moved {
+                    audio.send_model(&model);
+                    self.sent_model.set(Some(model));
+                }
+            }
+            _ => {
+                if self.sent_timeline.get().is_some() {
+                    self.sent_timeline.set(None);
+                    self.sent_model.set(None);
+                }
+                audio.send_internal(self.run.get());
+            }
+        }
+    }
+
+    /// The server-time model the worklet plays by (for the test hooks).
+    pub fn worklet_model(&self) -> Option<Model> {
+        self.sent_model.get()
+    }
+
+    /// Starts the shared transport if it is stopped (the Start button: one click to sound).
+    pub fn play_if_stopped(self: &Rc<Self>) {
+        let stopped = {
+            let c = self.client.borrow();
+            c.is_joined() && !c.timeline().is_some_and(|t| t.playing)
+        };
+        if stopped {
+            self.client.borrow_mut().set_playing(true);
+        } else if !self.client.borrow().is_joined() {
+            self.run.set(true);
+        }
+        self.pump();
+    }
+
+    /// The mute/solo of every slot, to the worklet.
+    pub fn send_mixer(&self) {
+        if let Some(audio) = self.audio.borrow().as_ref() {
+            for (slot, (mute, solo)) in self.mixer.borrow().iter().enumerate() {
+                audio.send_mixer(slot, *mute, *solo);
+            }
+        }
+    }
+}
+
+/// Smallest move of the model (at the present) worth telling the worklet, in ms.
+const RESEND_MS: f64 = 0.05;
+
+/// What the page says when its session does not exist.
+pub const NOT_FOUND: &str =
+    "This session does not exist or has expired. Open the start page to begin a new one.";
