@@ -329,7 +329,7 @@ mod tests {
     fn demo() -> SessionState {
         let mut s = keyboardia_engine::bench_patterns::dense(&keyboardia_engine::bench_patterns::A);
         s.tempo = 120.0;
-        s.seed = 0x5eed_0f_5e55_1011;
+        s.seed = 0x5eed_0f5e_5510_11aa;
         s
     }
 
