@@ -40,6 +40,18 @@ fn find(dist: &std::path::Path, prefix: &str, ext: &str) -> std::path::PathBuf {
         .expect("built file")
 }
 
+/// One Start, on the page's clock (ms since navigation).
+struct Start {
+    /// Start became visible (the page's performance mark).
+    shown: f64,
+    /// The harness issued the WebDriver click.
+    issued: f64,
+    /// The page's click event fired.
+    clicked: f64,
+    /// The first audible sample left the speakers.
+    audible: f64,
+}
+
 fn percentile(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     v[((v.len() - 1) as f64 * p).round() as usize]
@@ -78,15 +90,21 @@ fn main() {
     std::thread::sleep(Duration::from_secs(3));
 
     let browser = Browser::start(BrowserOptions::default());
-    let mut first_sound = Vec::new();
-    let mut clicked_at = Vec::new();
+    let mut starts = Vec::new();
     for _ in 0..3 {
         browser.goto(&format!("{base}/s/{id}"));
         browser.wait_for(
             "!document.getElementById('start').hidden",
             Duration::from_secs(30),
         );
-        clicked_at.push(browser.js("return performance.now();").as_f64().unwrap());
+        // The page's own times: when Start was shown, and when its click event fired (a
+        // WebDriver command waits for the page's main thread, so the harness's clock would add
+        // its own latency: each round trip takes ~0.4 s while the editor redraws).
+        browser.js(
+            "window.__clicked = null; document.addEventListener('click', (e) => { \
+             if (window.__clicked === null) window.__clicked = e.timeStamp; }, true);",
+        );
+        let issued = browser.js("return performance.now();").as_f64().unwrap();
         browser.click("#start");
         let v = browser.js_async(
             r#"const done = arguments[arguments.length - 1];
@@ -105,21 +123,34 @@ fn main() {
             };
             poll();"#,
         );
-        first_sound.push(v.as_f64().expect("first audible time"));
+        let t = browser.js(
+            "return [performance.getEntriesByName('keyboardia-start-shown')[0].startTime, \
+             window.__clicked];",
+        );
+        let (shown, clicked) = (t[0].as_f64().unwrap(), t[1].as_f64().unwrap());
+        starts.push(Start {
+            shown,
+            issued,
+            clicked,
+            audible: v.as_f64().expect("first audible time"),
+        });
     }
+    let ms = |f: &dyn Fn(&Start) -> f64| starts.iter().map(|s| f(s).round()).collect::<Vec<_>>();
+    let at_once = |s: &Start| s.shown + (s.audible - s.clicked);
     println!(
-        "navigation -> first audible sample after Start (loopback, page loaded and Start clicked at once): {:?} ms, best {:.0} ms (target <= 1500 ms)",
-        first_sound.iter().map(|x| x.round()).collect::<Vec<_>>(),
-        first_sound.iter().copied().fold(f64::INFINITY, f64::min)
+        "navigation -> first audible sample, Start clicked the moment it shows: {:?} ms, best {:.0} ms (target <= 1500 ms)",
+        ms(&at_once),
+        starts.iter().map(at_once).fold(f64::INFINITY, f64::min)
     );
     println!(
-        "  of which navigation -> Start shown and clicked: {:?} ms; Start -> first audible sample: {:?} ms",
-        clicked_at.iter().map(|x| x.round()).collect::<Vec<_>>(),
-        first_sound
-            .iter()
-            .zip(&clicked_at)
-            .map(|(f, c)| (f - c).round())
-            .collect::<Vec<_>>()
+        "  navigation -> Start shown: {:?} ms; Start's click event -> first audible sample: {:?} ms",
+        ms(&|s| s.shown),
+        ms(&|s| s.audible - s.clicked)
+    );
+    println!(
+        "  (the harness: WebDriver click issued -> click event in the page: {:?} ms; as the harness sees it, navigation -> first audible: {:?} ms)",
+        ms(&|s| s.clicked - s.issued),
+        ms(&|s| s.audible)
     );
 
     // The worklet's CPU on the dense pattern, measured inside the worklet scope.
