@@ -14,6 +14,7 @@
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use keyboardia_core::api::{Method, Route};
+use keyboardia_core::audio::riff::{fmt, riff};
 use keyboardia_core::audio::{self, UploadError};
 use keyboardia_core::clock::Timeline;
 use keyboardia_core::protocol::{decode_client, decode_server};
@@ -46,33 +47,6 @@ const HOSTILE_SIZES: [u32; 6] = [
     0x7FFF_FFFF,
     0xFFFF_0000,
 ];
-
-/// A RIFF/WAVE file of `chunks` (id, declared size, body), with a correct RIFF size.
-fn riff(chunks: &[(&[u8; 4], u32, &[u8])]) -> Vec<u8> {
-    let mut body = b"WAVE".to_vec();
-    for (id, size, data) in chunks {
-        body.extend_from_slice(*id);
-        body.extend_from_slice(&size.to_le_bytes());
-        body.extend_from_slice(data);
-    }
-    let mut out = b"RIFF".to_vec();
-    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    out.extend(body);
-    out
-}
-
-/// A fmt chunk body: format tag, channels, rate, block align, bits (byte rate consistent,
-/// computed without overflow).
-fn fmt(tag: u16, channels: u16, rate: u32, block_align: u16, bits: u16) -> Vec<u8> {
-    let mut f = Vec::new();
-    f.extend_from_slice(&tag.to_le_bytes());
-    f.extend_from_slice(&channels.to_le_bytes());
-    f.extend_from_slice(&rate.to_le_bytes());
-    f.extend_from_slice(&rate.wrapping_mul(u32::from(block_align)).to_le_bytes());
-    f.extend_from_slice(&block_align.to_le_bytes());
-    f.extend_from_slice(&bits.to_le_bytes());
-    f
-}
 
 /// Every WAV parser entry point on `bytes`: none may panic; returns the upload verdict.
 fn all_wav_parsers(bytes: &[u8]) -> Result<audio::WavInfo, UploadError> {

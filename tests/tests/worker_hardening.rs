@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use keyboardia_core::audio::riff::riff;
 use keyboardia_core::protocol::{ClientMessage, ServerMessage, PROTOCOL_VERSION};
 use keyboardia_core::{ErrorCode, Op, Session, SessionState, Track, TrackId, NAME_MAX_BYTES};
 use keyboardia_tests::server::{Http, LiveClient, Options, RecvError, Server};
@@ -268,20 +269,6 @@ fn puts_are_rate_limited_per_client_address() {
     assert_eq!(limited.code(), "rate_limited");
     assert!(limited.header("retry-after").is_some());
     assert_eq!(b.put(&id, body.as_bytes()).status, 200, "another address");
-}
-
-/// A RIFF/WAVE file of `chunks` (id, declared size, body).
-fn riff(chunks: &[(&[u8; 4], u32, &[u8])]) -> Vec<u8> {
-    let mut body = b"WAVE".to_vec();
-    for (id, size, data) in chunks {
-        body.extend_from_slice(*id);
-        body.extend_from_slice(&size.to_le_bytes());
-        body.extend_from_slice(data);
-    }
-    let mut out = b"RIFF".to_vec();
-    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    out.extend(body);
-    out
 }
 
 /// Signs that the Worker's wasm instance panicked and was started again.

@@ -3,6 +3,7 @@
 //! - [`wav`](self::decode): decoding a WAV file (8/16/24/32-bit integer or 32-bit float, any
 //!   channel count) to floats, and encoding floats as WAV. Every input is handled without a
 //!   panic: a damaged or hostile file is an [`AudioError`].
+//! - [`riff`]: raw RIFF bytes built by hand, for tests and fuzz seeds.
 //! - [`upload`](self::validate_sample): the sample limits (duration, bytes, channels, rates,
 //!   name) and what a sample upload must be: a WAV file within the limits, named by its content
 //!   id when the uploader names it.
@@ -10,6 +11,7 @@
 //! The Worker validates uploads with it, the sync companion decodes downloads and the plugin
 //! encodes takes and saves its samples with it, and the offline renderer writes its bounces.
 
+pub mod riff;
 mod upload;
 mod wav;
 

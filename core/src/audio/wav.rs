@@ -286,36 +286,11 @@ pub fn encode_wav_pcm16(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audio::riff::{fmt, riff};
     use crate::model::SampleId;
 
     fn bits_of(x: &[f32]) -> Vec<u32> {
         x.iter().map(|f| f.to_bits()).collect()
-    }
-
-    /// A RIFF file of `chunks` (id, declared size, body), with the RIFF size computed.
-    fn riff(chunks: &[(&[u8; 4], u32, &[u8])]) -> Vec<u8> {
-        let mut body = b"WAVE".to_vec();
-        for (id, size, data) in chunks {
-            body.extend_from_slice(*id);
-            body.extend_from_slice(&size.to_le_bytes());
-            body.extend_from_slice(data);
-        }
-        let mut out = b"RIFF".to_vec();
-        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-        out.extend(body);
-        out
-    }
-
-    /// A PCM fmt chunk body.
-    fn fmt(tag: u16, channels: u16, rate: u32, block_align: u16, bits: u16) -> Vec<u8> {
-        let mut f = Vec::new();
-        f.extend_from_slice(&tag.to_le_bytes());
-        f.extend_from_slice(&channels.to_le_bytes());
-        f.extend_from_slice(&rate.to_le_bytes());
-        f.extend_from_slice(&(rate * block_align as u32).to_le_bytes());
-        f.extend_from_slice(&block_align.to_le_bytes());
-        f.extend_from_slice(&bits.to_le_bytes());
-        f
     }
 
     #[test]
