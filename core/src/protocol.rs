@@ -29,6 +29,7 @@ use crate::clock::Timeline;
 use crate::error::{code_in_message, ErrorCode, OpError};
 use crate::model::{SampleId, Session, NAME_MAX_BYTES};
 use crate::ops::Op;
+use crate::rate::RateLimit;
 
 /// Bumped on any incompatible change; a hello with another version is refused.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -111,6 +112,11 @@ pub struct Snapshot {
     pub session: Session,
     pub players: Vec<Player>,
     pub timeline: Timeline,
+    /// The room's message allowance for this client's address (counted on arrival; the first
+    /// message over it closes the socket): the client paces its frames under it. Absent from
+    /// older rooms, which had the default.
+    #[serde(default)]
+    pub rate: RateLimit,
 }
 
 /// An accepted edit as broadcast to every player (the sender included).

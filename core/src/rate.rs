@@ -19,6 +19,32 @@ pub struct TokenBucket {
     pub updated_ms: f64,
 }
 
+/// A message allowance: `per_sec` sustained, `burst` at once. The live room announces its own
+/// in every snapshot, so a client can pace itself under it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RateLimit {
+    /// Sustained messages per second (the bucket's refill rate).
+    pub per_sec: f64,
+    /// Messages at once (the bucket's capacity).
+    pub burst: f64,
+}
+
+impl RateLimit {
+    /// The live room's default allowance per client address: well below what one room
+    /// processes (thousands of ops/s), so a burst is cut off before it queues up behind others,
+    /// while a drag, a paste or a replay of edits made offline (paced by the client) fits.
+    pub const ROOM_DEFAULT: Self = Self {
+        per_sec: 100.0,
+        burst: 200.0,
+    };
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self::ROOM_DEFAULT
+    }
+}
+
 impl TokenBucket {
     /// A full bucket at `now_ms`.
     pub fn full(burst: f64, now_ms: f64) -> Self {
@@ -41,6 +67,26 @@ impl TokenBucket {
             Err(((1.0 - self.tokens) / per_sec * 1000.0).ceil())
         } else {
             Err(f64::INFINITY)
+        }
+    }
+
+    /// Counts one request that is made whatever the allowance (the bucket may go into debt,
+    /// which later [`TokenBucket::take`]s pay off).
+    pub fn charge(&mut self, now_ms: f64, per_sec: f64, burst: f64) {
+        if self.take(now_ms, per_sec, burst).is_err() {
+            self.tokens -= 1.0;
+        }
+    }
+
+    /// When (ms) a token is next available at `per_sec`: now or later, never before the last
+    /// update (infinite when `per_sec` is zero and the bucket is empty).
+    pub fn ready_at(&self, per_sec: f64) -> f64 {
+        if self.tokens >= 1.0 {
+            self.updated_ms
+        } else if per_sec > 0.0 {
+            self.updated_ms + ((1.0 - self.tokens) / per_sec * 1000.0).ceil()
+        } else {
+            f64::INFINITY
         }
     }
 }
@@ -78,5 +124,19 @@ mod tests {
         let mut b = TokenBucket::full(1.0, 0.0);
         assert_eq!(b.take(0.0, 0.0, 1.0), Ok(()));
         assert_eq!(b.take(1e9, 0.0, 1.0), Err(f64::INFINITY));
+    }
+
+    #[test]
+    fn a_charge_goes_into_debt_and_ready_at_says_when_it_is_paid() {
+        let mut b = TokenBucket::full(1.0, 0.0);
+        b.charge(0.0, 10.0, 1.0);
+        assert_eq!(b.ready_at(10.0), 100.0);
+        b.charge(0.0, 10.0, 1.0);
+        assert!((b.tokens + 1.0).abs() < 1e-9, "one token of debt");
+        assert_eq!(b.ready_at(10.0), 200.0);
+        assert!(b.take(199.0, 10.0, 1.0).is_err());
+        assert_eq!(b.take(200.0, 10.0, 1.0), Ok(()));
+        assert_eq!(TokenBucket::full(1.0, 5.0).ready_at(0.0), 5.0);
+        assert_eq!(b.ready_at(0.0), f64::INFINITY);
     }
 }

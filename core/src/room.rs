@@ -41,7 +41,7 @@ use crate::protocol::{
     decode_client, Broadcast, ClientMessage, ErrorMessage, OpId, Player, PlayerId, ServerMessage,
     Snapshot, PROTOCOL_VERSION,
 };
-use crate::rate::TokenBucket;
+use crate::rate::{RateLimit, TokenBucket};
 
 /// The host's handle for one connection.
 pub type ConnId = u64;
@@ -88,11 +88,8 @@ impl Default for RoomConfig {
     fn default() -> Self {
         Self {
             max_players: 10,
-            // Well below what one room processes (thousands of ops/s), so a burst is cut off
-            // before it can queue up behind others; a drag, a paste or a replay of edits made
-            // offline fits in the burst.
-            msgs_per_sec: 100.0,
-            burst: 200.0,
+            msgs_per_sec: RateLimit::ROOM_DEFAULT.per_sec,
+            burst: RateLimit::ROOM_DEFAULT.burst,
             start_lead_ms: DEFAULT_START_LEAD_MS,
             max_unjoined: 16,
             hello_timeout_ms: 10_000.0,
@@ -550,6 +547,10 @@ impl Room {
             session: self.session.clone(),
             players: self.players().cloned().collect(),
             timeline: self.timeline,
+            rate: RateLimit {
+                per_sec: self.config.msgs_per_sec,
+                burst: self.config.burst,
+            },
         };
         self.send(conn, &ServerMessage::Snapshot(Box::new(snapshot)));
     }

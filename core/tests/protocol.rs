@@ -2,6 +2,7 @@
 
 use keyboardia_core::clock::Timeline;
 use keyboardia_core::protocol::*;
+use keyboardia_core::rate::RateLimit;
 use keyboardia_core::*;
 use proptest::prelude::*;
 
@@ -132,6 +133,10 @@ fn control_messages_round_trip() {
             session,
             players: vec![player.clone()],
             timeline: Timeline::new(120.0, 1e12),
+            rate: RateLimit {
+                per_sec: 50.0,
+                burst: 80.0,
+            },
         })),
         ServerMessage::Error(ErrorMessage {
             code: ErrorCode::RoomFull,

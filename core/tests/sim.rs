@@ -14,7 +14,7 @@ use keyboardia_core::client::{
 };
 use keyboardia_core::clock::Timeline;
 use keyboardia_core::protocol::Player;
-use keyboardia_core::room::{ConnId, Room, RoomConfig, RoomEvent};
+use keyboardia_core::room::{close_code, ConnId, Room, RoomConfig, RoomEvent};
 use keyboardia_core::*;
 use proptest::prelude::*;
 
@@ -125,6 +125,8 @@ struct Sim {
     http: Http,
     /// (finish time, client, task).
     host: Vec<(f64, usize, HostTask)>,
+    /// Sockets the room closed for sending too fast: a client that paces itself never is.
+    rate_limited: usize,
 }
 
 impl Sim {
@@ -171,6 +173,7 @@ impl Sim {
             server_silent: false,
             http: Http::default(),
             host: Vec::new(),
+            rate_limited: 0,
         }
     }
 
@@ -459,7 +462,8 @@ impl Sim {
                         self.send(To::Client(i), to, text.to_string());
                     }
                 }
-                RoomEvent::Close { conn, .. } => {
+                RoomEvent::Close { conn, code, .. } => {
+                    self.rate_limited += usize::from(code == close_code::RATE_LIMITED);
                     if let Some(i) = self.clients.iter().position(|c| c.conn == Some(conn)) {
                         self.disconnect(i);
                     }
@@ -512,6 +516,34 @@ impl Sim {
             n += 1;
             assert!(n < 1_000_000, "network never went quiet");
         }
+    }
+
+    /// Delivers everything, waking the clients whose edits wait for the room's allowance (the
+    /// client paces itself), until no edit is left to send.
+    fn settle(&mut self) {
+        for _ in 0..100_000 {
+            self.run_until_quiet();
+            let waiting: Vec<usize> = (0..self.clients.len())
+                .filter(|i| {
+                    let c = &self.clients[*i].client;
+                    c.is_joined() && c.unsent() > 0
+                })
+                .collect();
+            let Some(at) = waiting
+                .iter()
+                .filter_map(|i| self.clients[*i].client.poll_timeout())
+                .min_by(f64::total_cmp)
+            else {
+                return;
+            };
+            self.now = self.now.max(at);
+            for i in waiting {
+                self.clients[i].client.handle_timeout(self.now);
+                self.flush_client(i);
+                self.pump(i);
+            }
+        }
+        panic!("paced edits never drained");
     }
 
     fn random_edit(&mut self, i: usize) {
@@ -574,6 +606,7 @@ impl Sim {
     fn assert_converged(&self) {
         let truth = &self.room.session().state;
         truth.validate().unwrap();
+        assert_eq!(self.rate_limited, 0, "a client was closed for its rate");
         for (i, c) in self.clients.iter().enumerate() {
             assert!(c.client.is_joined(), "client {i} not joined");
             assert_eq!(
@@ -611,7 +644,7 @@ fn chaos(seed: u64, clients: usize, rounds: usize) -> Sim {
     for i in 0..clients {
         sim.connect(i);
     }
-    sim.run_until_quiet();
+    sim.settle();
     sim
 }
 
@@ -792,6 +825,31 @@ fn sample_track(name: &str, sample: &SampleId) -> Op {
         )),
         index: None,
     }
+}
+
+#[test]
+fn a_long_offline_queue_replays_under_the_rooms_rate_limit() {
+    let mut sim = Sim::hosted(3, 2);
+    sim.online();
+    sim.run_for(1_000.0);
+    sim.disconnect(0);
+    // 1,000 edits made offline: five times the room's burst.
+    for k in 0..1_000u32 {
+        let op = Op::SetStep {
+            tr: kick(),
+            s: (k % 16) as u8,
+            on: k % 3 == 0,
+        };
+        sim.clients[0].client.edit(op).unwrap();
+    }
+    sim.run_for(5_000.0);
+    let left = sim.client(0).pending().count();
+    assert!(left > 0, "paced: not all of it in 5 s");
+    sim.run_for(10_000.0);
+    sim.settle();
+    // Before pacing, the replay tripped the limit at once, and every reconnect did again.
+    sim.assert_converged();
+    assert!(sim.clients[0].log.disconnects.is_empty(), "never closed");
 }
 
 #[test]

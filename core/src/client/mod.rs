@@ -14,9 +14,12 @@
 //! - [`backoff`]: exponential backoff with jitter (reconnects, transfer retries).
 //! - `ping`: the clock-ping schedule.
 //! - [`transfers`]: which samples to fetch when, and retries of uploads and fetches.
+//! - `pace`: the client's mirror of the room's message allowance; edits wait for it, so a long
+//!   offline queue or a fast drag never trips the room's rate limit.
 
 pub mod backoff;
 pub mod config;
+mod pace;
 mod ping;
 pub mod transfers;
 
@@ -35,6 +38,7 @@ pub use backoff::Backoff;
 pub use config::ClientConfig;
 pub use transfers::{Fetch, Retry, TransferFailure, TransferId, Upload};
 
+use pace::Pacer;
 use ping::PingSchedule;
 use transfers::{Start, Transfers};
 
@@ -194,8 +198,12 @@ pub struct Client {
     local: SessionState,
     /// Our edits not yet acknowledged, oldest first.
     pending: VecDeque<(OpId, Op)>,
-    /// How many of `pending` went out on the current connection.
+    /// How many of `pending` went out on the current connection; the rest wait for the pacer.
     sent: usize,
+    /// The room's message allowance, mirrored: edits leave only when it has a token.
+    pace: Pacer,
+    /// The latest time (ms) any input carried, for commands that take none ([`Client::edit`]).
+    now_ms: f64,
     /// The id of the next edit (never 0).
     next_op: OpId,
     /// Joined the room (snapshot received) on the current connection.
@@ -255,6 +263,8 @@ impl Client {
             local,
             pending: VecDeque::new(),
             sent: 0,
+            pace: Pacer::default(),
+            now_ms: f64::NEG_INFINITY,
             next_op: 1,
             joined: false,
             link: Link::Offline {
@@ -340,7 +350,8 @@ impl Client {
         }
     }
 
-    /// The user's edit: applied locally at once, and sent when joined.
+    /// The user's edit: applied locally at once, and sent when joined and the room's allowance
+    /// has room for it (else at [`Client::poll_timeout`]).
     pub fn edit(&mut self, op: Op) -> Result<Applied, EditError> {
         if self.pending.len() >= MAX_PENDING {
             return Err(EditError::QueueFull);
@@ -348,17 +359,8 @@ impl Client {
         let applied = self.local.apply(&op)?;
         let id = self.next_op;
         self.next_op = self.next_op.wrapping_add(1).max(1);
-        if self.joined {
-            self.outbox.push_back(
-                ClientMessage::Edit {
-                    op: id,
-                    edit: op.clone(),
-                }
-                .encode(),
-            );
-            self.sent += 1;
-        }
         self.pending.push_back((id, op));
+        self.send_paced(self.now_ms);
         Ok(applied)
     }
 
@@ -370,12 +372,49 @@ impl Client {
             } else {
                 ClientMessage::Stop
             };
-            self.outbox.push_back(msg.encode());
+            self.send_control(&msg, self.now_ms);
         }
+    }
+
+    /// Queues a control frame (hello, ping, ack, play/stop): it leaves at once and is charged
+    /// to the pacer, so the edits after it leave room for it.
+    fn send_control(&mut self, msg: &ClientMessage, now: f64) {
+        self.pace.charge(now);
+        self.outbox.push_back(msg.encode());
+    }
+
+    /// Sends the pending edits that have not gone out on this connection, as far as the room's
+    /// allowance goes at `now`; the rest wait for [`Client::poll_timeout`].
+    fn send_paced(&mut self, now: f64) {
+        if !self.joined {
+            return;
+        }
+        while self.sent < self.pending.len() && self.pace.take(now) {
+            let (id, op) = &self.pending[self.sent];
+            self.outbox.push_back(
+                ClientMessage::Edit {
+                    op: *id,
+                    edit: op.clone(),
+                }
+                .encode(),
+            );
+            self.sent += 1;
+        }
+    }
+
+    /// Pending edits not yet sent on this connection (waiting for the join, or for the pacer).
+    pub fn unsent(&self) -> usize {
+        self.pending.len() - self.sent
+    }
+
+    /// Records the time an input carried (commands without one use the latest).
+    fn tick(&mut self, now: f64) {
+        self.now_ms = self.now_ms.max(now);
     }
 
     /// Go online: ask the host to connect now, unless a socket is open or opening.
     pub fn connect(&mut self, now: f64) {
+        self.tick(now);
         if let Link::Offline { .. } = self.link {
             self.start_connect(now);
         }
@@ -384,6 +423,7 @@ impl Client {
     /// "Retry now": connect at once when offline; when connected, drop the connection (it
     /// reconnects after the shortest backoff delay). Ignored while a connect is under way.
     pub fn reconnect(&mut self, now: f64) {
+        self.tick(now);
         match self.link {
             Link::Offline { .. } => self.start_connect(now),
             Link::Connected => self.close(StateError::ReconnectRequested),
@@ -409,14 +449,14 @@ impl Client {
     /// Queue a clock ping stamped with the local time `now` (ms).
     fn send_ping(&mut self, now: f64) {
         if self.link == Link::Connected {
-            self.outbox
-                .push_back(ClientMessage::Ping { c: now }.encode());
+            self.send_control(&ClientMessage::Ping { c: now }, now);
         }
     }
 
     /// The socket opened at `now`: say hello and start the ping schedule. The clock window
     /// restarts (the path may have changed).
     pub fn handle_connected(&mut self, now: f64) {
+        self.tick(now);
         self.link = Link::Connected;
         self.joined = false;
         self.sent = 0;
@@ -425,19 +465,18 @@ impl Client {
         self.clock.reset();
         self.ping.start(now);
         self.outbox.clear();
-        self.outbox.push_back(
-            ClientMessage::Hello {
-                proto: PROTOCOL_VERSION,
-                name: self.config.name.clone(),
-            }
-            .encode(),
-        );
+        let hello = ClientMessage::Hello {
+            proto: PROTOCOL_VERSION,
+            name: self.config.name.clone(),
+        };
+        self.send_control(&hello, now);
     }
 
     /// The socket closed at `now`, or an attempt to open it failed. Pending edits stay, to be
     /// sent after the next snapshot. Returns the delay (ms) after which the client asks to
     /// connect again (for the user: "retrying in ...").
     pub fn handle_disconnected(&mut self, now: f64) -> f64 {
+        self.tick(now);
         self.joined = false;
         self.sent = 0;
         self.outbox.clear();
@@ -518,15 +557,18 @@ impl Client {
             Link::Connected => self.ping.next_timeout(),
             Link::Closing => None,
         };
-        [link, self.transfers.next_timeout()]
+        let paced = (self.joined && self.unsent() > 0).then(|| self.pace.ready_at());
+        [link, paced, self.transfers.next_timeout()]
             .into_iter()
             .flatten()
             .min_by(f64::total_cmp)
     }
 
     /// Runs the timers due at `now`: the connect deadline, the reconnect, one clock ping,
-    /// transfer retries. Calling it early is harmless.
+    /// paced edits, transfer retries. Calling it early is harmless.
     pub fn handle_timeout(&mut self, now: f64) {
+        self.tick(now);
+        self.send_paced(now);
         match self.link {
             Link::Offline {
                 reconnect_at_ms: Some(at),
@@ -551,7 +593,8 @@ impl Client {
 
     /// One text frame from the room, received at local time `now` (ms).
     pub fn handle_message(&mut self, bytes: &[u8], now: f64) {
-        self.count_received(bytes.len());
+        self.tick(now);
+        self.count_received(bytes.len(), now);
         let msg = match decode_server(bytes) {
             Ok(m) => m,
             Err(e) => return self.events.push_back(ClientEvent::BadMessage(e)),
@@ -564,19 +607,12 @@ impl Client {
                 self.timeline = Some(s.timeline);
                 self.confirmed = Some(s.session);
                 self.joined = true;
+                self.pace.set_room_limit(s.rate);
                 self.rebuild();
-                // Everything still pending goes (again) on this connection, in order.
+                // Everything still pending goes (again) on this connection, in order, as fast
+                // as the room's allowance lets it.
                 self.sent = 0;
-                for (id, op) in &self.pending {
-                    self.outbox.push_back(
-                        ClientMessage::Edit {
-                            op: *id,
-                            edit: op.clone(),
-                        }
-                        .encode(),
-                    );
-                    self.sent += 1;
-                }
+                self.send_paced(now);
                 self.events.push_back(ClientEvent::Synced { you: s.you });
                 self.backoff.reset();
                 // A fresh view of the room: try the missing samples once more.
@@ -632,17 +668,15 @@ impl Client {
 
     /// Flow control: tells the room what was read every [`ACK_EVERY_BYTES`], so it keeps
     /// sending (a client that stops reading is closed by the room instead of buffered for).
-    fn count_received(&mut self, len: usize) {
+    fn count_received(&mut self, len: usize, now: f64) {
         self.received_bytes = self.received_bytes.saturating_add(len as u64);
         if self.link == Link::Connected && self.received_bytes - self.acked_bytes >= ACK_EVERY_BYTES
         {
             self.acked_bytes = self.received_bytes;
-            self.outbox.push_back(
-                ClientMessage::Ack {
-                    b: self.received_bytes,
-                }
-                .encode(),
-            );
+            let ack = ClientMessage::Ack {
+                b: self.received_bytes,
+            };
+            self.send_control(&ack, now);
         }
     }
 
