@@ -13,7 +13,7 @@ use std::fmt::Display;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorCode, OpError};
-use crate::model::{Mode, SampleId, SessionId};
+use crate::model::{BeatId, Mode, SampleId, SessionId};
 
 /// Every path of the API starts with this.
 pub const API_PREFIX: &str = "/api";
@@ -30,6 +30,9 @@ const SOCKET: &str = "ws";
 const SAMPLES: &str = "samples";
 const TEST: &str = "test";
 const EVICT: &str = "evict";
+const DROP_SAMPLES: &str = "drop-samples";
+const BEATS: &str = "beats";
+const REMIX: &str = "remix";
 
 /// `/api/sessions/{id}`: load (`GET`) and save (`PUT`).
 pub fn session_path(id: impl Display) -> String {
@@ -59,6 +62,32 @@ pub fn sample_path(id: impl Display, sample: impl Display) -> String {
 /// `/api/sessions/{id}/test/evict`: the eviction test hook.
 pub fn evict_path(id: impl Display) -> String {
     format!("{SESSIONS_PATH}/{id}/{TEST}/{EVICT}")
+}
+
+/// `/api/sessions/{id}/test/drop-samples`: the test hook that deletes a session's samples, as
+/// their lifecycle would.
+pub fn drop_samples_path(id: impl Display) -> String {
+    format!("{SESSIONS_PATH}/{id}/{TEST}/{DROP_SAMPLES}")
+}
+
+/// `/api/sessions/{id}/beats`: publish (`POST`) and list (`GET`) the session's beats.
+pub fn session_beats_path(id: impl Display) -> String {
+    format!("{SESSIONS_PATH}/{id}/{BEATS}")
+}
+
+/// `/api/beats/{id}`: a published beat.
+pub fn beat_path(id: impl Display) -> String {
+    format!("{API_PREFIX}/{BEATS}/{id}")
+}
+
+/// `/api/beats/{id}/remix`
+pub fn remix_path(id: impl Display) -> String {
+    format!("{API_PREFIX}/{BEATS}/{id}/{REMIX}")
+}
+
+/// `/api/beats/{id}/samples/{sample}`: a sample the beat pinned.
+pub fn beat_sample_path(id: impl Display, sample: impl Display) -> String {
+    format!("{API_PREFIX}/{BEATS}/{id}/{SAMPLES}/{sample}")
 }
 
 /// The query parameter of an upload that names the sample (default [`DEFAULT_SAMPLE_NAME`]).
@@ -119,11 +148,28 @@ pub enum Route {
     UploadSample(SessionId),
     /// `GET /api/sessions/{id}/samples/{sample}`: the sample's bytes.
     DownloadSample(SessionId, SampleId),
+    /// `POST /api/sessions/{id}/beats` with an optional [`PublishBeat`](crate::beat::PublishBeat)
+    /// body: replies 201 with the [`Beat`](crate::beat::Beat), an immutable snapshot.
+    PublishBeat(SessionId),
+    /// `GET /api/sessions/{id}/beats`: the session's [`BeatList`].
+    ListBeats(SessionId),
+    /// `GET /api/beats/{id}`: the beat. `PUT`, `PATCH` and `DELETE` are refused (405): a beat
+    /// never changes.
+    GetBeat(BeatId),
+    /// `POST /api/beats/{id}/remix`: replies 201 with a new editable session whose lineage
+    /// (`remixedFrom`) names the beat.
+    RemixBeat(BeatId),
+    /// `GET /api/beats/{id}/samples/{sample}`: a sample the beat plays, pinned when it was
+    /// published.
+    BeatSample(BeatId, SampleId),
     /// `GET /api/health`: liveness, used by the test harness to know the server is up.
     Health,
     /// `POST /api/sessions/{id}/test/evict`: drops the live room from memory as an eviction
     /// would, keeping the sockets; replies [`Evicted`]. Answered only when the Worker's `TEST_HOOKS` var is `"1"`.
     TestEvict(SessionId),
+    /// `POST /api/sessions/{id}/test/drop-samples`: deletes the session's samples as their
+    /// lifecycle would. Answered only when the Worker's `TEST_HOOKS` var is `"1"`.
+    TestDropSamples(SessionId),
 }
 
 /// Why a request matched no route.
@@ -149,6 +195,7 @@ impl Route {
             .ok_or(RouteError::NotFound)?;
         let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
         let session = |s: &str| s.parse::<SessionId>().map_err(RouteError::BadId);
+        let beat = |s: &str| s.parse::<BeatId>().map_err(RouteError::BadId);
         let allow = |m: Method, route: Route| {
             if method == m {
                 Ok(route)
@@ -171,6 +218,24 @@ impl Route {
             [SESSIONS, id, SOCKET] => allow(Method::Get, Route::LiveSocket(session(id)?)),
             [SESSIONS, id, SAMPLES] => allow(Method::Post, Route::UploadSample(session(id)?)),
             [SESSIONS, id, TEST, EVICT] => allow(Method::Post, Route::TestEvict(session(id)?)),
+            [SESSIONS, id, TEST, DROP_SAMPLES] => {
+                allow(Method::Post, Route::TestDropSamples(session(id)?))
+            }
+            [SESSIONS, id, BEATS] => {
+                let id = session(id)?;
+                match method {
+                    Method::Get => Ok(Route::ListBeats(id)),
+                    Method::Post => Ok(Route::PublishBeat(id)),
+                    _ => Err(RouteError::MethodNotAllowed),
+                }
+            }
+            [BEATS, id] => allow(Method::Get, Route::GetBeat(beat(id)?)),
+            [BEATS, id, REMIX] => allow(Method::Post, Route::RemixBeat(beat(id)?)),
+            [BEATS, id, SAMPLES, sample] => {
+                let id = beat(id)?;
+                let sample = sample.parse::<SampleId>().map_err(RouteError::BadId)?;
+                allow(Method::Get, Route::BeatSample(id, sample))
+            }
             [SESSIONS, id, SAMPLES, sample] => {
                 let id = session(id)?;
                 let sample = sample.parse::<SampleId>().map_err(RouteError::BadId)?;
@@ -186,11 +251,17 @@ impl Route {
             Route::GetSession(_)
             | Route::LiveSocket(_)
             | Route::DownloadSample(..)
+            | Route::ListBeats(_)
+            | Route::GetBeat(_)
+            | Route::BeatSample(..)
             | Route::Health => Method::Get,
             Route::SaveSession(_) => Method::Put,
             Route::CreateSession
             | Route::ForkSession(_)
             | Route::UploadSample(_)
+            | Route::PublishBeat(_)
+            | Route::RemixBeat(_)
+            | Route::TestDropSamples(_)
             | Route::TestEvict(_) => Method::Post,
         }
     }
@@ -206,6 +277,11 @@ impl Route {
             Route::UploadSample(id) => samples_path(id),
             Route::DownloadSample(id, sample) => sample_path(id, sample),
             Route::TestEvict(id) => evict_path(id),
+            Route::TestDropSamples(id) => drop_samples_path(id),
+            Route::PublishBeat(id) | Route::ListBeats(id) => session_beats_path(id),
+            Route::GetBeat(id) => beat_path(id),
+            Route::RemixBeat(id) => remix_path(id),
+            Route::BeatSample(id, sample) => beat_sample_path(id, sample),
         }
     }
 }
@@ -249,6 +325,12 @@ pub struct UploadedSample {
     pub duration_ms: f64,
 }
 
+/// The reply to [`Route::ListBeats`]: the session's published beats, oldest first.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BeatList {
+    pub beats: Vec<crate::beat::BeatSummary>,
+}
+
 /// The body of every refusal: `{"code", "msg"}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -280,6 +362,7 @@ mod tests {
 
     fn every_route() -> Vec<Route> {
         let id: SessionId = ID.parse().unwrap();
+        let beat: BeatId = ID.parse().unwrap();
         vec![
             Route::CreateSession,
             Route::GetSession(id),
@@ -290,7 +373,29 @@ mod tests {
             Route::DownloadSample(id, "abc_1".parse().unwrap()),
             Route::Health,
             Route::TestEvict(id),
+            Route::TestDropSamples(id),
+            Route::PublishBeat(id),
+            Route::ListBeats(id),
+            Route::GetBeat(beat),
+            Route::RemixBeat(beat),
+            Route::BeatSample(beat, "abc_1".parse().unwrap()),
         ]
+    }
+
+    #[test]
+    fn beats_are_never_changed_and_malformed_ids_are_refused() {
+        let beat = format!("/api/beats/{ID}");
+        for m in [Method::Put, Method::Post, Method::Other] {
+            assert_eq!(Route::parse(m, &beat), Err(RouteError::MethodNotAllowed));
+        }
+        assert!(matches!(
+            Route::parse(Method::Get, "/api/beats/nope"),
+            Err(RouteError::BadId(_))
+        ));
+        assert_eq!(
+            Route::parse(Method::Put, &format!("/api/sessions/{ID}/beats")),
+            Err(RouteError::MethodNotAllowed)
+        );
     }
 
     #[test]
@@ -393,8 +498,10 @@ mod tests {
             assert_eq!(Route::parse(route.method(), &path), Ok(route.clone()));
             // Any other method on the same path is refused, never routed elsewhere.
             for other in [Method::Get, Method::Post, Method::Put, Method::Other] {
-                let same_path = matches!(route, Route::GetSession(_) | Route::SaveSession(_))
-                    && matches!(other, Method::Get | Method::Put);
+                let same_path = (matches!(route, Route::GetSession(_) | Route::SaveSession(_))
+                    && matches!(other, Method::Get | Method::Put))
+                    || (matches!(route, Route::PublishBeat(_) | Route::ListBeats(_))
+                        && matches!(other, Method::Get | Method::Post));
                 if other != route.method() && !same_path {
                     assert_eq!(
                         Route::parse(other, &path),

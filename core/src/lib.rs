@@ -21,6 +21,7 @@
 
 pub mod api;
 pub mod audio;
+pub mod beat;
 pub mod client;
 pub mod clock;
 mod content_id;

@@ -51,6 +51,7 @@ impl Default for Options {
                 ("RATE_FORK_PER_MIN".into(), "100000".into()),
                 ("RATE_UPLOAD_PER_MIN".into(), "100000".into()),
                 ("RATE_SAVE_PER_MIN".into(), "100000".into()),
+                ("RATE_PUBLISH_PER_MIN".into(), "100000".into()),
                 ("ROOM_MSGS_PER_SEC".into(), "100000".into()),
                 ("ROOM_BURST".into(), "100000".into()),
                 // Enables POST /api/sessions/{id}/test/evict (see core's api::Route::TestEvict).

@@ -14,6 +14,9 @@ pub const OWNER_ID_MAX_BYTES: usize = 64;
 pub const KV_SYNC_DELAY_MS: f64 = 1_000.0;
 /// A saved session expires from KV after this many seconds without access.
 pub const KV_TTL_SECONDS: u64 = 30 * 24 * 3600;
+/// How long a published beat (and its history entry) lives in KV: longer than a session, and
+/// independent of it (deleting or expiring a session leaves its beats).
+pub const BEAT_TTL_SECONDS: u64 = 90 * 24 * 3600;
 /// A GET renews the TTL when the last renewal is older than this (a KV write per GET would hit
 /// KV's per-key write limit).
 pub const KV_RENEW_AFTER_MS: f64 = 24.0 * 3600.0 * 1000.0;
@@ -27,6 +30,8 @@ pub enum Bucket {
     Upload,
     /// `PUT` of a session document (each one rewrites the document and snapshots every player).
     Save,
+    /// Publishing a beat (each one stores a snapshot and copies its samples, kept 90 days).
+    Publish,
 }
 
 impl Bucket {
@@ -37,11 +42,20 @@ impl Bucket {
             Route::ForkSession(_) => Some(Bucket::Fork),
             Route::UploadSample(_) => Some(Bucket::Upload),
             Route::SaveSession(_) => Some(Bucket::Save),
+            Route::PublishBeat(_) => Some(Bucket::Publish),
+            // A remix makes a new session, as a fork does.
+            Route::RemixBeat(_) => Some(Bucket::Fork),
             _ => None,
         }
     }
 
-    pub const ALL: [Bucket; 4] = [Bucket::Create, Bucket::Fork, Bucket::Upload, Bucket::Save];
+    pub const ALL: [Bucket; 5] = [
+        Bucket::Create,
+        Bucket::Fork,
+        Bucket::Upload,
+        Bucket::Save,
+        Bucket::Publish,
+    ];
 
     /// The name of the `wrangler.toml` variable that overrides this bucket's rate (per minute).
     pub const fn var_name(self) -> &'static str {
@@ -50,6 +64,7 @@ impl Bucket {
             Bucket::Fork => "RATE_FORK_PER_MIN",
             Bucket::Upload => "RATE_UPLOAD_PER_MIN",
             Bucket::Save => "RATE_SAVE_PER_MIN",
+            Bucket::Publish => "RATE_PUBLISH_PER_MIN",
         }
     }
 
@@ -60,6 +75,7 @@ impl Bucket {
             Bucket::Fork => 30.0,
             Bucket::Upload => 20.0,
             Bucket::Save => 60.0,
+            Bucket::Publish => 10.0,
         }
     }
 }

@@ -24,11 +24,7 @@ impl SessionId {
 
     /// Accepts only the hyphenated lowercase-or-uppercase form of a version-4 UUID.
     pub(super) fn from_text(s: &str) -> Option<Self> {
-        if s.len() != 36 {
-            return None;
-        }
-        let id = uuid::Uuid::try_parse(s).ok()?;
-        (id.get_version_num() == 4).then_some(Self(id))
+        v4_from_text(s).map(Self)
     }
 }
 
@@ -36,6 +32,37 @@ impl fmt::Display for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.hyphenated().fmt(f)
     }
+}
+
+/// A published beat's id: a random (v4) UUID, like a session's (`/b/{id}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BeatId(uuid::Uuid);
+
+impl BeatId {
+    /// Makes a v4 id from 16 random bytes that the caller draws (core reads no randomness).
+    pub fn from_random_bytes(bytes: [u8; 16]) -> Self {
+        Self(uuid::Builder::from_random_bytes(bytes).into_uuid())
+    }
+
+    /// Accepts only the hyphenated lowercase-or-uppercase form of a version-4 UUID.
+    pub(super) fn from_text(s: &str) -> Option<Self> {
+        v4_from_text(s).map(Self)
+    }
+}
+
+impl fmt::Display for BeatId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// The hyphenated form of a version-4 UUID, and nothing else.
+fn v4_from_text(s: &str) -> Option<uuid::Uuid> {
+    if s.len() != 36 {
+        return None;
+    }
+    let id = uuid::Uuid::try_parse(s).ok()?;
+    (id.get_version_num() == 4).then_some(id)
 }
 
 /// A track's stable id. Ops name tracks by id, never by position, so concurrent inserts and

@@ -25,7 +25,7 @@ pub(crate) mod track;
 mod validate;
 
 pub use self::cuts::{slice_bounds, validate_cuts};
-pub use self::ids::{SampleId, SessionId, TrackId};
+pub use self::ids::{BeatId, SampleId, SessionId, TrackId};
 pub use self::instrument::{BuiltinSound, Instrument, SynthPreset};
 pub use self::json::Pattern;
 pub use self::limits::*;

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::ids::{SampleId, SessionId, TrackId};
+use super::ids::{BeatId, SampleId, SessionId, TrackId};
 use super::instrument::Instrument;
 use crate::error::OpError;
 
@@ -16,6 +16,15 @@ impl FromStr for SessionId {
     /// Accepts only the hyphenated lowercase-or-uppercase form of a version-4 UUID.
     fn from_str(s: &str) -> Result<Self, OpError> {
         SessionId::from_text(s).ok_or(OpError::InvalidId)
+    }
+}
+
+impl FromStr for BeatId {
+    type Err = OpError;
+
+    /// Accepts only the hyphenated lowercase-or-uppercase form of a version-4 UUID.
+    fn from_str(s: &str) -> Result<Self, OpError> {
+        BeatId::from_text(s).ok_or(OpError::InvalidId)
     }
 }
 
@@ -56,4 +65,4 @@ macro_rules! serde_via_str {
     )*};
 }
 
-serde_via_str!(SessionId, TrackId, SampleId, Instrument);
+serde_via_str!(SessionId, BeatId, TrackId, SampleId, Instrument);

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ids::{SessionId, TrackId};
+use super::ids::{BeatId, SessionId, TrackId};
 use super::instrument::Instrument;
 use super::limits::{DEFAULT_SEED, DEFAULT_TEMPO, SCHEMA_VERSION};
 use super::track::Track;
@@ -140,6 +140,9 @@ pub struct Session {
     pub updated_at: u64,
     /// The session this one was forked from, if any.
     pub forked_from: Option<SessionId>,
+    /// The published beat this session was remixed from, if any (its lineage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remixed_from: Option<BeatId>,
     /// The owner's user id, if the session was claimed.
     #[serde(default)]
     pub owner_id: Option<String>,
@@ -158,6 +161,7 @@ impl Session {
             created_at: now_ms,
             updated_at: now_ms,
             forked_from: None,
+            remixed_from: None,
             owner_id: None,
             mode: Mode::Collaborative,
             state,

@@ -6,7 +6,7 @@ use keyboardia_core::api::{Health, Method, Route};
 use worker::{event, Context, Env, Request, Response};
 
 use super::http::{error_response, json_of, ApiResult};
-use super::{limiter, pages, samples, sessions};
+use super::{beats, limiter, pages, samples, sessions};
 use crate::limits::Bucket;
 
 #[event(fetch)]
@@ -25,6 +25,7 @@ fn method(req: &Request) -> Method {
         worker::Method::Get => Method::Get,
         worker::Method::Post => Method::Post,
         worker::Method::Put => Method::Put,
+        // PATCH, DELETE, …: no route takes them (a 405 where the path exists).
         _ => Method::Other,
     }
 }
@@ -44,5 +45,11 @@ async fn dispatch(req: Request, env: Env) -> ApiResult {
         Route::UploadSample(id) => samples::upload(req, id, &env).await,
         Route::DownloadSample(id, sample) => samples::download(id, sample, &env).await,
         Route::TestEvict(id) => sessions::test_evict(id, &env).await,
+        Route::TestDropSamples(id) => samples::test_drop(id, &env).await,
+        Route::PublishBeat(id) => beats::publish(req, id, &env).await,
+        Route::ListBeats(id) => beats::list(id, &env).await,
+        Route::GetBeat(id) => beats::get(id, &env).await,
+        Route::RemixBeat(id) => beats::remix(id, &env).await,
+        Route::BeatSample(id, sample) => beats::sample(id, sample, &env).await,
     }
 }

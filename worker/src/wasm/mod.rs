@@ -1,6 +1,7 @@
 //! The Workers-runtime half: the fetch entry point, the REST handlers, and the two Durable
 //! Objects. Only built for `wasm32`.
 
+mod beats;
 mod entry;
 mod http;
 mod limiter;

@@ -4,7 +4,9 @@ use keyboardia_core::api::{
     Route, UploadedSample, DEFAULT_SAMPLE_NAME, SAMPLE_ID_PARAM, SAMPLE_NAME_PARAM,
 };
 use keyboardia_core::{ErrorCode, OpError, SampleId, SessionId};
-use worker::{Env, HttpMetadata, Method, Request, RequestInit, Response, ResponseBuilder};
+use std::collections::HashMap;
+
+use worker::{Bucket, Env, HttpMetadata, Method, Request, RequestInit, Response, ResponseBuilder};
 
 use super::http::{body_bytes, json_of, random16, ApiResult};
 use super::live::{self, Announce, Call};
@@ -15,8 +17,11 @@ use keyboardia_core::audio::{self, MAX_SAMPLE_BYTES, SAMPLE_NAME_MAX_BYTES, WAV_
 
 /// The binding name in `wrangler.toml`.
 pub const BINDING: &str = "SAMPLES";
+/// The custom metadata field that keeps a sample's display name.
+const NAME_META: &str = "name";
 
-fn key(session: SessionId, sample: &SampleId) -> String {
+/// Where a session's sample lives in R2.
+pub(super) fn key(session: SessionId, sample: &SampleId) -> String {
     format!("samples/{session}/{sample}")
 }
 
@@ -60,15 +65,8 @@ pub async fn upload(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
         None => hex::encode(random16()?).parse()?,
     };
     let len = bytes.len();
-    env.bucket(BINDING)?
-        .put(key(id, &sample), bytes)
-        .http_metadata(HttpMetadata {
-            content_type: Some(WAV_CONTENT_TYPE.into()),
-            ..Default::default()
-        })
-        .custom_metadata([("name".to_string(), name.clone())])
-        .execute()
-        .await?;
+    let meta = HashMap::from([(NAME_META.to_string(), name.clone())]);
+    put_wav(&env.bucket(BINDING)?, key(id, &sample), bytes, meta).await?;
     let download = format!(
         "{}{}",
         url.origin().ascii_serialization(),
@@ -101,11 +99,52 @@ pub async fn upload(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
     json_of(201, &reply)
 }
 
+/// Stores a WAV file at `key`, with its custom metadata (the sample's name).
+pub(super) async fn put_wav(
+    bucket: &Bucket,
+    key: String,
+    wav: Vec<u8>,
+    meta: HashMap<String, String>,
+) -> ApiResult<()> {
+    bucket
+        .put(key, wav)
+        .http_metadata(HttpMetadata {
+            content_type: Some(WAV_CONTENT_TYPE.into()),
+            ..Default::default()
+        })
+        .custom_metadata(meta)
+        .execute()
+        .await?;
+    Ok(())
+}
+
 /// `GET /api/sessions/{id}/samples/{sample}`
 pub async fn download(id: SessionId, sample: SampleId, env: &Env) -> ApiResult<Response> {
+    serve(env, key(id, &sample)).await
+}
+
+/// `POST /api/sessions/{id}/test/drop-samples`: deletes every sample of the session, as their
+/// lifecycle would. A 404 unless the `TEST_HOOKS` var is `"1"`.
+pub async fn test_drop(id: SessionId, env: &Env) -> ApiResult<Response> {
+    if !env.var("TEST_HOOKS").is_ok_and(|v| v.to_string() == "1") {
+        return Err(keyboardia_core::api::RouteError::NotFound.into());
+    }
+    let bucket = env.bucket(BINDING)?;
+    let prefix = format!("samples/{id}/");
+    let listed = bucket.list().prefix(prefix).execute().await?;
+    let keys: Vec<String> = listed.objects().iter().map(|o| o.key()).collect();
+    let dropped = keys.len();
+    for key in keys {
+        bucket.delete(key).await?;
+    }
+    json_of(200, &serde_json::json!({ "dropped": dropped }))
+}
+
+/// Serves the WAV file stored at `key` (immutable: ids are content or random).
+pub(super) async fn serve(env: &Env, key: String) -> ApiResult<Response> {
     let object = env
         .bucket(BINDING)?
-        .get(key(id, &sample))
+        .get(key)
         .execute()
         .await?
         .ok_or_else(|| ApiError::not_found("sample"))?;

@@ -100,19 +100,23 @@ pub async fn save(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
 
 /// `POST /api/sessions/{id}/fork`
 pub async fn fork(id: SessionId, env: &Env) -> ApiResult {
-    // The live room is ahead of KV by up to a second: fork what the players have now.
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get);
-    let mut live = live::call(env, id, Call::Current, &init).await?;
-    let source = if live.status_code() == 200 {
-        session_from_json(&live.bytes().await?)
-            .map_err(|e| ApiError::internal(format!("live session {id} is unreadable: {e}")))?
-    } else {
-        store::get(env, id).await?
-    };
+    let source = current(env, id).await?;
     let fork = source.fork(SessionId::from_random_bytes(random16()?), now_ms() as u64);
     store::put(env, &fork).await?;
     json(201, session_to_json(&fork))
+}
+
+/// The session as its players have it now: the live room is ahead of KV by up to a second.
+pub(super) async fn current(env: &Env, id: SessionId) -> ApiResult<Session> {
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get);
+    let mut live = live::call(env, id, Call::Current, &init).await?;
+    if live.status_code() == 200 {
+        session_from_json(&live.bytes().await?)
+            .map_err(|e| ApiError::internal(format!("live session {id} is unreadable: {e}")))
+    } else {
+        store::get(env, id).await
+    }
 }
 
 /// `GET /api/sessions/{id}/ws`: hands the upgrade to the session's Durable Object.

@@ -1,0 +1,165 @@
+//! Beats (the seed's phase 10): publish an immutable snapshot of a session, read it, list a
+//! session's beats, remix one into a new session. Beats live in KV for [`BEAT_TTL_SECONDS`]
+//! (longer than sessions, and never deleted with one); the samples a beat plays are copied to
+//! its own prefix in R2 when it is published, so they outlive the session's samples.
+
+use keyboardia_core::api::BeatList;
+use keyboardia_core::beat::{
+    beat_from_json, beat_to_json, Beat, BeatSummary, PublishBeat, MAX_PUBLISH_BODY_BYTES,
+};
+use keyboardia_core::schema::session_to_json;
+use keyboardia_core::{BeatId, ErrorCode, OpError, SampleId, SessionId};
+use worker::{Env, Request, Response};
+
+use super::http::{body_bytes, json, json_of, now_ms, random16, ApiResult};
+use super::sessions::{current, user_of};
+use super::{samples, store};
+use crate::api_error::ApiError;
+use crate::limits::BEAT_TTL_SECONDS;
+
+fn beat_key(id: BeatId) -> String {
+    format!("beat:{id}")
+}
+
+/// The prefix of a session's beat-history keys: one key per beat, so two publishes at once
+/// never overwrite each other's entry (no read-modify-write of a list).
+fn history_prefix(session: SessionId) -> String {
+    format!("beats-of:{session}:")
+}
+
+fn history_key(session: SessionId, beat: &Beat) -> String {
+    // Zero-padded creation time first: KV lists keys in byte order, so oldest first.
+    format!(
+        "{}{:015}:{}",
+        history_prefix(session),
+        beat.created_at,
+        beat.id
+    )
+}
+
+/// Where a beat's pinned copy of a sample lives in R2.
+fn pinned_key(beat: BeatId, sample: &SampleId) -> String {
+    format!("beats/{beat}/{sample}")
+}
+
+/// `POST /api/sessions/{id}/beats`
+pub async fn publish(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
+    let bytes = body_bytes(&mut req, MAX_PUBLISH_BODY_BYTES, "the body").await?;
+    let body: PublishBeat = if bytes.iter().all(u8::is_ascii_whitespace) {
+        PublishBeat::default()
+    } else {
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::json(&e.to_string()))?
+    };
+    let name = body.clean_name()?;
+    let user = user_of(&req)?;
+    // What the players have now (the live room is ahead of KV by up to a second).
+    let session = current(env, id).await?;
+    if !session.can_edit(user.as_deref()) {
+        return Err(ApiError::new(
+            403,
+            ErrorCode::ReadOnly,
+            OpError::ReadOnly.to_string(),
+        ));
+    }
+    let beat = Beat::publish(
+        BeatId::from_random_bytes(random16()?),
+        &session,
+        now_ms() as u64,
+        name,
+        user,
+    );
+    // Pin the samples first: a beat that is visible plays.
+    let bucket = env.bucket(samples::BINDING)?;
+    for sample in beat.sample_ids() {
+        let Some(object) = bucket.get(samples::key(id, &sample)).execute().await? else {
+            // Never uploaded or already gone: the session cannot play it either.
+            continue;
+        };
+        let meta = object.custom_metadata()?;
+        let wav = match object.body() {
+            Some(body) => body.bytes().await?,
+            None => continue,
+        };
+        samples::put_wav(&bucket, pinned_key(beat.id, &sample), wav, meta).await?;
+    }
+    let text = beat_to_json(&beat);
+    let kv = env.kv(store::BINDING)?;
+    kv.put(&beat_key(beat.id), text.clone())?
+        .expiration_ttl(BEAT_TTL_SECONDS)
+        .execute()
+        .await?;
+    kv.put(&history_key(id, &beat), "")?
+        .expiration_ttl(BEAT_TTL_SECONDS)
+        .metadata(beat.summary())?
+        .execute()
+        .await?;
+    json(201, text)
+}
+
+async fn load(env: &Env, id: BeatId) -> ApiResult<(Beat, String)> {
+    let text = env
+        .kv(store::BINDING)?
+        .get(&beat_key(id))
+        .text()
+        .await?
+        .ok_or_else(|| ApiError::not_found("beat"))?;
+    let beat = beat_from_json(text.as_bytes())
+        .map_err(|e| ApiError::internal(format!("stored beat {id} is unreadable: {e}")))?;
+    Ok((beat, text))
+}
+
+/// `GET /api/beats/{id}`: exactly the bytes stored when it was published.
+pub async fn get(id: BeatId, env: &Env) -> ApiResult {
+    let (_, text) = load(env, id).await?;
+    json(200, text)
+}
+
+/// `GET /api/sessions/{id}/beats`: oldest first. Beats outlive their session, so the list
+/// answers for an expired session too (empty for one that never published).
+pub async fn list(id: SessionId, env: &Env) -> ApiResult {
+    let kv = env.kv(store::BINDING)?;
+    let mut beats = Vec::new();
+    let mut cursor = None;
+    loop {
+        let mut query = kv.list().prefix(history_prefix(id));
+        if let Some(c) = cursor.take() {
+            query = query.cursor(c);
+        }
+        let page = query.execute().await?;
+        for key in page.keys {
+            let summary: Option<BeatSummary> =
+                key.metadata.and_then(|m| serde_json::from_value(m).ok());
+            beats.extend(summary);
+        }
+        match page.cursor.filter(|_| !page.list_complete) {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    json_of(200, &BeatList { beats })
+}
+
+/// `POST /api/beats/{id}/remix`: a new editable session from the beat, with its samples.
+pub async fn remix(id: BeatId, env: &Env) -> ApiResult {
+    let (beat, _) = load(env, id).await?;
+    let session = beat.remix(SessionId::from_random_bytes(random16()?), now_ms() as u64);
+    let bucket = env.bucket(samples::BINDING)?;
+    for sample in beat.sample_ids() {
+        let Some(object) = bucket.get(pinned_key(id, &sample)).execute().await? else {
+            continue;
+        };
+        let meta = object.custom_metadata()?;
+        let wav = match object.body() {
+            Some(body) => body.bytes().await?,
+            None => continue,
+        };
+        samples::put_wav(&bucket, samples::key(session.id, &sample), wav, meta).await?;
+    }
+    store::put(env, &session).await?;
+    json(201, session_to_json(&session))
+}
+
+/// `GET /api/beats/{id}/samples/{sample}`
+pub async fn sample(id: BeatId, sample: SampleId, env: &Env) -> ApiResult<Response> {
+    samples::serve(env, pinned_key(id, &sample)).await
+}
