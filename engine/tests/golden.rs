@@ -203,7 +203,10 @@ fn the_offline_renderer_renders_as_before() {
             h.floats(&audio.left);
             h.floats(&audio.right);
             got.insert(
-                format!("render:{name}@{}/{}", opts.sample_rate_hz, opts.block_frames),
+                format!(
+                    "render:{name}@{}/{}",
+                    opts.sample_rate_hz, opts.block_frames
+                ),
                 h.finish(),
             );
         }
