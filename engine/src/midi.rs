@@ -329,7 +329,8 @@ fn midi(channel: u8, message: MidiMessage) -> TrackEventKind<'static> {
     }
 }
 
-/// Writes an export of `length` of `state` to `out` (see the module doc for what it holds).
+/// Writes an export of `length` of `state` to `out` (see the module doc for what it holds); the
+/// file is written in many small pieces, so wrap a `File` in a `BufWriter`.
 pub fn write_to(
     out: impl Write,
     state: &SessionState,

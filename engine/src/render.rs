@@ -9,7 +9,7 @@
 //! - [`bounce_wav_to`] (or [`WavBounce`], one block per call): streams a 32-bit float stereo WAV
 //!   file to a writer as it renders, so memory stays flat whatever the length, reporting
 //!   [`Progress`] as it goes.
-//! - [`Length`]: N bars, or N loops of the longest track; [`crate::midi`] takes the same.
+//! - [`Length`]: N bars, or N loops of the longest track; the MIDI export (`midi.rs`) takes the same.
 //!
 //! ```no_run
 //! # use keyboardia_engine::render::{bounce_wav_to, Length, RenderOptions, Renderer};
