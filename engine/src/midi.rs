@@ -499,6 +499,30 @@ mod tests {
     }
 
     #[test]
+    fn sample_tracks_play_at_their_pitch_without_their_sample() {
+        let mut s = state(&["sample:take-1", "stab"]);
+        for t in s.tracks.iter_mut() {
+            t.steps[0].on = true;
+            t.steps[2].on = true;
+            t.steps[2].locks.pitch = Some(-5);
+        }
+        let n = notes(&s, Length::Bars(1.0), &MidiOptions::default()).unwrap();
+        let got: Vec<(usize, u8, u8, u64, u64)> = n
+            .iter()
+            .map(|n| (n.track, n.channel, n.key, n.start_tick, n.end_tick))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (0, 0, 60, 0, 240),
+                (0, 0, 55, 480, 720),
+                (1, 1, 60, 0, 240),
+                (1, 1, 55, 480, 720)
+            ]
+        );
+    }
+
+    #[test]
     fn bad_resolutions_and_lengths_are_typed_errors() {
         let s = state(&["kick"]);
         for tpb in [0, 32_768, u16::MAX] {
