@@ -9,7 +9,10 @@
 //!   in Rust (no sample files). Percussive one-shots are synthesized once per sample rate into
 //!   tables that hits replay (pitch locks resample them); melodic sounds run live per note.
 //! - [`onsets`]: transient detection and slicing of recorded takes (offline, off the audio thread).
-//! - [`render`]: offline rendering (session → samples → WAV), for tests, benchmarks and bounces.
+//! - [`render`]: offline rendering (session → samples → WAV), in memory or streamed to a WAV
+//!   file block by block, for tests, benchmarks, bounces and the apps' Export WAV.
+//! - [`midi`]: MIDI export, a session as a Standard MIDI File (type 1) from the engine's own
+//!   scheduling, for the apps' Export MIDI.
 //!
 //! Real-time rules: after [`Engine::new`], nothing on the audio path allocates, locks, blocks,
 //! does I/O or logs (`tests/no_alloc.rs` counts). The crate builds for `wasm32-unknown-unknown`.
@@ -24,6 +27,7 @@ pub mod clock;
 pub mod dsp;
 pub mod engine;
 pub mod gain;
+pub mod midi;
 pub mod onsets;
 pub mod pattern;
 pub mod render;

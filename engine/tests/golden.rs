@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use keyboardia_core::{BuiltinSound, Instrument, Lock, SessionState, SynthPreset, Track};
 use keyboardia_engine::bench_patterns::{dense, A, B, C};
+use keyboardia_engine::render::{render_session, RenderOptions};
 use keyboardia_engine::voice::{
     render_one_shot, NoteParams, Patch, SampleBank, SampleBuffer, Voice, GATE_HELD,
 };
@@ -178,6 +179,39 @@ fn dense_pattern_b_renders_as_before() {
 #[test]
 fn dense_pattern_c_renders_as_before() {
     check(all_blocks("C", &dense(&C), 2.5));
+}
+
+/// The offline renderer (`render::render_session`, what `keyboardia-render` and the WAV bounce
+/// play): the demo and a dense pattern with its own seed, at the default options and at an odd
+/// block size and rate. The streaming bounce (`tests/export.rs`) must equal these bit for bit.
+#[test]
+fn the_offline_renderer_renders_as_before() {
+    let mut seeded = dense(&B);
+    seeded.seed = 0x0123_4567_89ab_cdef;
+    let mut got = BTreeMap::new();
+    for (name, state) in [("demo", SessionState::demo()), ("B-seeded", seeded)] {
+        for opts in [
+            RenderOptions::default(),
+            RenderOptions {
+                sample_rate_hz: 44_100.0,
+                block_frames: 333,
+                seed: None,
+            },
+        ] {
+            let audio = render_session(&state, &opts, 1.5);
+            let mut h = Hasher::default();
+            h.floats(&audio.left);
+            h.floats(&audio.right);
+            got.insert(
+                format!(
+                    "render:{name}@{}/{}",
+                    opts.sample_rate_hz, opts.block_frames
+                ),
+                h.finish(),
+            );
+        }
+    }
+    check(got);
 }
 
 /// A take-like test sample: a decaying chord with noise, `frames` long.

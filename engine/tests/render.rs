@@ -41,3 +41,59 @@ fn renders_a_session_file_to_a_wav_of_n_bars() {
     assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The format follows the output's extension: `.mid` exports the session's notes as a Standard
+/// MIDI File, `--loops` counts loops of the longest track, and `.wav` streams the same length.
+#[test]
+fn exports_midi_or_wav_by_the_outputs_extension() {
+    use keyboardia_engine::midi::{self, MidiOptions};
+    use keyboardia_engine::render::Length;
+
+    let dir = std::env::temp_dir().join(format!("kb-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let render = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_keyboardia-render"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    let out = render(&["--demo", "demo.mid", "--loops", "2", "--ppq", "480"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(dir.join("demo.mid")).unwrap();
+    let opts = MidiOptions {
+        ticks_per_beat: 480,
+        seed: None,
+    };
+    assert_eq!(
+        bytes,
+        midi::export(&SessionState::demo(), Length::Loops(2), &opts).unwrap()
+    );
+    let smf = midly::Smf::parse(&bytes).unwrap();
+    assert_eq!(smf.tracks.len(), 1 + SessionState::demo().tracks.len());
+
+    // Two loops of the demo's 64-step lead are 8 bars, streamed with its progress on stderr.
+    let out = render(&["--demo", "demo.WAV", "--loops", "2", "--rate", "8000"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("100 %"));
+    let decoded =
+        keyboardia_core::audio::decode(&std::fs::read(dir.join("demo.WAV")).unwrap()).unwrap();
+    assert_eq!(
+        decoded.samples.len() / 2,
+        bars_to_frames(8.0, 118.0, 8_000.0)
+    );
+
+    // Another extension is a usage error, and nothing is written.
+    let out = render(&["--demo", "demo.mp3"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!dir.join("demo.mp3").exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
