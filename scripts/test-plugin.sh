@@ -17,4 +17,8 @@ set -e
 
 echo "== offline bounce of the demo"
 cargo run -q --release -p keyboardia-engine --bin keyboardia-render -- --demo target/demo.wav --bars 4
+cargo run -q --release -p keyboardia-engine --bin keyboardia-render -- --demo target/demo.mid --loops 2
+
+echo "== a 320-bar bounce streams to its file (the memory benchmark; exits 1 over 64 MB)"
+cargo run -q --release -p keyboardia-engine --example bounce_memory
 ls target/bundled
