@@ -462,29 +462,34 @@ impl Engine {
         self.frames_done += frames as u64;
     }
 
-    /// Advances the sequencer over one block: sends the MIDI note-offs due in it, follows the
-    /// transport (stop, start, jump), collects the hits that start in it (see
-    /// [`crate::schedule`]) into `self.fired` and sends their MIDI. Returns how many hits fire.
+    /// Advances the sequencer over one block: follows the transport (stop, start, jump),
+    /// collects the hits that start in it (see [`crate::schedule`]) into `self.fired`, and
+    /// sends their MIDI and the note-offs that fall in the block, each at its own frame, so
+    /// MIDI out does not depend on the block size. Returns how many hits fire.
     fn sequence(&mut self, clock: &BlockClock, frames: usize, base: u32) -> usize {
-        self.midi_note_offs(clock.playing, frames, base);
-        let Some(span) = self.follow_transport(clock, frames) else {
-            return 0;
+        let fired = match self.follow_transport(clock, frames) {
+            Some(span) => {
+                let swing_pct = self.swing_override.unwrap_or(self.pattern.swing_pct);
+                let fired = block_hits(
+                    &self.pattern,
+                    self.seed,
+                    swing_pct,
+                    &span,
+                    &mut self.cursors,
+                    &mut self.fired[..],
+                );
+                self.midi_note_ons(fired, base);
+                fired
+            }
+            None => 0,
         };
-        let swing_pct = self.swing_override.unwrap_or(self.pattern.swing_pct);
-        let fired = block_hits(
-            &self.pattern,
-            self.seed,
-            swing_pct,
-            &span,
-            &mut self.cursors,
-            &mut self.fired[..],
-        );
-        self.midi_note_ons(fired, base);
+        self.midi_note_offs(clock.playing, frames, base);
         fired
     }
 
-    /// Note-offs of the MIDI notes that end in this block (all of them, at its start, when the
-    /// transport stops).
+    /// Note-offs of the MIDI notes whose gate ends in this block (all of them, at its start,
+    /// when the transport stops). Runs after the block's note-ons, which end a track's note
+    /// early when the track's next hit comes first.
     fn midi_note_offs(&mut self, playing: bool, frames: usize, base: u32) {
         let block_start = self.frames_done;
         let block_end = block_start + frames as u64;
@@ -551,8 +556,12 @@ impl Engine {
             let t = f.track as usize;
             let note = (MIDI_BASE_NOTE + f.hit.pitch_semis as i32).clamp(0, 127) as u8;
             if let Some(old) = self.plays[t].midi_note.take() {
+                // The previous note ends at its own gate if that comes first (in this block:
+                // notes ending earlier were ended at the end of their own block).
+                let gate_end = old.off_frame.saturating_sub(block_start);
+                let offset = gate_end.min(u64::from(f.offset_frames)) as u32;
                 self.push_midi(MidiOut {
-                    offset: f.offset_frames + base,
+                    offset: offset + base,
                     channel: t as u8,
                     note: old.note,
                     velocity: 0,
