@@ -6,9 +6,10 @@
 //! queues every request until the Worker is ready, including the ones whose client has long given
 //! up (its `ProxyWorker` keeps a request queue and later fetches each entry with no tie to the
 //! client). Ten players retrying a WebSocket upgrade every few seconds through a slow start fill
-//! that queue with hundreds of abandoned upgrades; released at once, they swamp the one workerd
-//! thread (lock hand-offs between its isolates wake every waiter), new attempts pile up behind
-//! them, and the server never catches up. Opened on the workerd that runs the Worker itself
+//! that queue with abandoned upgrades, released at once (a wedged full soak had 195 connections
+//! waiting in the Worker's accept queue, and its workerd spent its time handing the isolate lock
+//! around). A deployment's front refuses or fails such connections instead. Opened on the
+//! workerd that runs the Worker itself
 //! ([`Server::direct_base_url`](crate::server::Server::direct_base_url)), the gate also keeps the
 //! dev proxy out of the players' path.
 
