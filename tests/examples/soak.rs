@@ -5,7 +5,8 @@
 //! ```text
 //! cargo run -p keyboardia-tests --release --example soak -- [CLIENTS] [OPS_PER_CLIENT] [KILLS] [OPS_PER_SEC]
 //! ```
-//! Defaults: 10 players × 10,000 edits, 10 kills, 400 edits/s.
+//! Defaults: 10 players × 10,000 edits, 10 kills, at most 400 edits/s, and a player with 200
+//! unacknowledged edits waits for the room (the report says for how long, and the rate reached).
 //! Prints ops, kills, disconnects, losses and times; exits non-zero on any loss or divergence.
 
 use std::time::Duration;

@@ -2,9 +2,11 @@
 //! (a plugin host, the Worker under `wrangler dev`, several clients) and cleans up after itself.
 
 pub mod browser;
+pub mod burst;
 pub mod clap_host;
 pub mod clap_stress;
 pub mod editor_screen;
+pub mod gate;
 pub mod jack;
 pub mod netem;
 pub mod onsets;

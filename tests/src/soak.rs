@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use keyboardia_core::{Lock, Op, SessionId, SessionState, Track, TrackId, MAX_TRACKS};
 
+use crate::gate::Gate;
 use crate::players::{create_session, Player};
 use crate::server::{LiveClient, Server};
 
@@ -35,8 +36,16 @@ pub struct SoakConfig {
     pub ops_while_down: usize,
     /// Chance per edit that some player drops its connection (and reconnects).
     pub disconnect_chance: f64,
-    /// Edits per second, all players together (the room's per-socket rate limit is far above).
+    /// Edits per second, all players together, at most (the room's per-socket rate limit is
+    /// far above).
     pub ops_per_sec: f64,
+    /// While the server is up, a player with this many edits not yet acknowledged waits before
+    /// it makes another. Without it, a rate the server cannot sustain (a machine loaded far past
+    /// its cores) piles up unacknowledged edits without bound, every one sent again at each
+    /// reconnect (and applied and broadcast again): in a full run at 400 edits/s on a machine at
+    /// load 15–20, the server's sockets held ~92 KB of unread frames each after the last restart
+    /// and the REST API did not answer for the whole settle time.
+    pub max_pending: usize,
     /// How long the players may take to agree with the REST state at the end.
     pub settle_timeout: Duration,
     /// Seeds every random choice, so a failure replays.
@@ -52,6 +61,7 @@ impl Default for SoakConfig {
             ops_while_down: 20,
             disconnect_chance: 1.0 / 100.0,
             ops_per_sec: 300.0,
+            max_pending: 200,
             settle_timeout: Duration::from_secs(60),
             seed: 0x50a4_5eed,
         }
@@ -86,6 +96,10 @@ pub struct SoakReport {
     pub slowest_restart: Duration,
     /// Starts after a kill that did not answer in time and were killed and tried again.
     pub failed_starts: usize,
+    /// The most edits one player had unacknowledged at once (sampled before each edit).
+    pub peak_pending: usize,
+    /// How long edits waited for players to get under [`SoakConfig::max_pending`].
+    pub throttled: Duration,
     /// The REST state could not be read at the end, so losses were not counted.
     pub unchecked: bool,
 }
@@ -96,7 +110,8 @@ impl std::fmt::Display for SoakReport {
             f,
             "ops {} (own-track {}), rejected {}, kills {}, disconnects {}, losses {}{}, \
              diverged replicas {}, room agrees {}, run {:.1} s, settle {:.1} s, \
-             slowest restart {:.1} s, failed starts {}",
+             slowest restart {:.1} s, failed starts {}, peak pending {}, throttled {:.1} s \
+             ({:.0} ops/s over the run)",
             self.ops,
             self.own_ops,
             self.rejected,
@@ -109,7 +124,10 @@ impl std::fmt::Display for SoakReport {
             self.run_time.as_secs_f64(),
             self.settle_time.as_secs_f64(),
             self.slowest_restart.as_secs_f64(),
-            self.failed_starts
+            self.failed_starts,
+            self.peak_pending,
+            self.throttled.as_secs_f64(),
+            self.ops as f64 / self.run_time.as_secs_f64().max(1e-9)
         )
     }
 }
@@ -122,13 +140,18 @@ fn own_track(i: usize) -> TrackId {
 /// The last value each player wrote to each step of its own track: (velocity, on).
 type Written = Vec<[(Option<u8>, Option<bool>); 64]>;
 
-/// What the REST API serves for `id`; `None` (and a note) while it does not answer in 10 s.
-fn rest_state(server: &Server, id: SessionId) -> Option<SessionState> {
-    let url = format!(
-        "{}{}",
-        server.base_url(),
-        keyboardia_core::api::session_path(id)
-    );
+/// The workerd that runs the Worker (not `wrangler dev`'s proxy, which queues requests while
+/// the Worker starts; see [`Gate`]), or the proxy if it cannot be found.
+fn worker_url(server: &Server) -> String {
+    server
+        .direct_base_url()
+        .unwrap_or_else(|| server.base_url())
+}
+
+/// What the REST API at `base` serves for `id`; `None` (and a note) while it does not answer in
+/// 10 s.
+fn rest_state(base: &str, id: SessionId) -> Option<SessionState> {
+    let url = format!("{base}{}", keyboardia_core::api::session_path(id));
     let reply = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(10))
         .build()
@@ -199,10 +222,10 @@ fn random_op(rng: &mut fastrand::Rng, i: usize, view: &SessionState, written: &m
     }
 }
 
-/// Starts the killed server again on its persisted state; notes how long that took. A start
-/// that does not answer within the harness's 90 s (seen on a machine loaded far past its cores,
-/// with every player reconnecting meanwhile) is killed and tried again, and counted.
-fn restart(server: &mut Server, report: &mut SoakReport) {
+/// Starts the killed server again on its persisted state and opens the players' gate on it;
+/// notes how long that took, and returns the Worker's address. A start that does not answer
+/// within the harness's 90 s is killed and tried again, and counted.
+fn restart(server: &mut Server, gate: &Gate, report: &mut SoakReport) -> String {
     let t = Instant::now();
     for attempt in 1.. {
         let started =
@@ -219,6 +242,9 @@ fn restart(server: &mut Server, report: &mut SoakReport) {
         }
     }
     report.slowest_restart = report.slowest_restart.max(t.elapsed());
+    let worker = worker_url(server);
+    gate.open(&worker);
+    worker
 }
 
 /// Runs a soak on `server` (which it kills and starts again); the caller judges the report.
@@ -241,7 +267,11 @@ pub fn run(server: &mut Server, config: &SoakConfig) -> SoakReport {
         ));
     }
     let id = create_session(&server.base_url(), &start);
-    let base = server.base_url();
+    // The players reach the server through a gate that refuses them while it is down or
+    // starting, as a deployment would (see [`Gate`] for why not `wrangler dev`'s proxy).
+    let gate = Gate::start();
+    gate.open(&worker_url(server));
+    let base = gate.base_url();
     let mut players: Vec<Player> = (0..config.clients)
         .map(|i| Player::start(&base, id, &format!("soak{i}"), start.clone(), vec![]))
         .collect();
@@ -263,6 +293,7 @@ pub fn run(server: &mut Server, config: &SoakConfig) -> SoakReport {
     let mut next_at = t0;
     let mut down_for = 0;
     let mut made = vec![0; config.clients];
+    let mut last_note = Instant::now();
     while made.iter().sum::<usize>() < total {
         let i = rng.usize(..config.clients);
         if made[i] == config.ops_per_client {
@@ -270,6 +301,27 @@ pub fn run(server: &mut Server, config: &SoakConfig) -> SoakReport {
         }
         let p = &mut players[i];
         p.pump();
+        let pending = p.sync.pending().len();
+        report.peak_pending = report.peak_pending.max(pending);
+        if down_for == 0 && pending >= config.max_pending {
+            // Wait for the room to catch up (a kill or a restart is never held up by this).
+            let t = Instant::now();
+            std::thread::sleep(interval);
+            report.throttled += t.elapsed();
+            next_at = Instant::now();
+            continue;
+        }
+        if last_note.elapsed() > Duration::from_secs(10) {
+            last_note = Instant::now();
+            let pending: usize = players.iter().map(|p| p.sync.pending().len()).sum();
+            eprintln!(
+                "soak: {:.0} s: {} ops, {pending} pending, throttled {:.1} s",
+                t0.elapsed().as_secs_f64(),
+                made.iter().sum::<usize>(),
+                report.throttled.as_secs_f64()
+            );
+        }
+        let p = &mut players[i];
         let op = random_op(&mut rng, i, &p.state, &mut written);
         made[i] += 1;
         if p.state.clone().apply(&op).is_ok() {
@@ -290,6 +342,7 @@ pub fn run(server: &mut Server, config: &SoakConfig) -> SoakReport {
         if down_for == 0 && kill_at.first().is_some_and(|&k| done >= k) {
             kill_at.remove(0);
             server.kill();
+            gate.close();
             report.kills += 1;
             eprintln!(
                 "soak: {done} ops, kill {} at {:.1} s",
@@ -300,7 +353,7 @@ pub fn run(server: &mut Server, config: &SoakConfig) -> SoakReport {
         } else if down_for > 0 {
             down_for -= 1;
             if down_for == 0 {
-                restart(server, &mut report);
+                restart(server, &gate, &mut report);
             }
         }
         next_at += interval;
@@ -308,18 +361,17 @@ pub fn run(server: &mut Server, config: &SoakConfig) -> SoakReport {
             std::thread::sleep(wait);
         }
     }
-    restart(server, &mut report);
+    let worker = restart(server, &gate, &mut report);
     report.run_time = t0.elapsed();
 
     // Settle: every player joined, nothing pending, and every view equal to the REST state.
     let t1 = Instant::now();
     let mut truth = None;
-    let mut last_note = Instant::now();
     loop {
         for p in players.iter_mut() {
             p.pump();
         }
-        if let Some(t) = rest_state(server, id) {
+        if let Some(t) = rest_state(&worker, id) {
             let joined = players.iter().filter(|p| p.joined).count();
             let equal = players.iter().filter(|p| p.state == t).count();
             let pending: usize = players.iter().map(|p| p.sync.pending().len()).sum();
@@ -374,7 +426,7 @@ pub fn run(server: &mut Server, config: &SoakConfig) -> SoakReport {
     // A place for the observer: the last player leaves (the room sees the close at once).
     drop(players.pop());
     std::thread::sleep(Duration::from_millis(300));
-    let observer = LiveClient::join(&server.base_url(), id, "observer");
+    let observer = LiveClient::join(&worker, id, "observer");
     report.room_agrees = observer
         .snapshot
         .as_ref()

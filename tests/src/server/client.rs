@@ -394,6 +394,61 @@ impl LiveClient {
         }
     }
 
+    /// After the close handshake: reads (and drops) raw bytes until the server ends the TCP
+    /// connection. `true` if it did within `timeout`.
+    pub fn wait_for_eof(&mut self, timeout: Duration) -> bool {
+        use std::io::Read;
+        let deadline = Instant::now() + timeout;
+        let _ = self.ws.flush(); // the close reply tungstenite queued
+        let mut buf = [0u8; 4096];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            let stream = self.ws.get_mut();
+            let _ = stream.set_read_timeout(Some(left));
+            match stream.read(&mut buf) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    continue
+                }
+                Err(_) => return true,
+            }
+        }
+    }
+
+    /// The next raw text frame, or why none was read (for the `ping`/`pong` keep-alive, which
+    /// is not JSON).
+    pub fn try_recv_text(&mut self) -> Result<String, RecvError> {
+        loop {
+            match self.ws.read() {
+                Ok(Message::Text(t)) => return Ok(t.as_str().to_owned()),
+                Ok(Message::Close(frame)) => {
+                    return Err(RecvError::Closed(
+                        frame.map(|f| (f.code, f.reason.to_string())),
+                    ));
+                }
+                Ok(_) => continue,
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Err(RecvError::Timeout);
+                }
+                Err(e) => return Err(RecvError::Other(e.to_string())),
+            }
+        }
+    }
+
     /// The next raw text frame (for the `ping`/`pong` keep-alive, which is not JSON).
     pub fn recv_text(&mut self) -> String {
         loop {
