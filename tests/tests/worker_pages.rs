@@ -224,9 +224,50 @@ fn unknown_and_malformed_sessions_get_clear_pages() {
         );
         assert!(!r.text().contains("<script"), "{bad}");
     }
-    for nothing in ["/s/", "/b/anything", &format!("/s/{UNKNOWN}/more")] {
+    for nothing in ["/s/", "/b/", &format!("/s/{UNKNOWN}/more")] {
         assert_html(&raw(&server, "GET", nothing), 404);
     }
+    // Beats: unknown 404, malformed 400, each with its own words.
+    let r = raw(&server, "GET", &format!("/b/{UNKNOWN}"));
+    assert_html(&r, 404);
+    assert!(r.text().contains("Beat not found"), "{}", r.text());
+    let r = raw(&server, "GET", "/b/anything");
+    assert_html(&r, 400);
+    assert!(r.text().contains("Not a beat link"), "{}", r.text());
+}
+
+#[test]
+fn a_beat_page_is_the_app_with_the_beats_preview() {
+    let (server, _assets) = start();
+    let http = server.http("10.7.0.9");
+    let s = http.create_session();
+    let id = s.id.to_string();
+    let published = http.request(
+        "POST",
+        &keyboardia_core::api::session_beats_path(&id),
+        &[],
+        Some(br#"{"name":"Night <drive>"}"#),
+    );
+    assert_eq!(published.status, 201, "{}", published.text());
+    let beat = published.json()["id"].as_str().unwrap().to_owned();
+    let path = format!("/b/{beat}");
+    let page = raw(&server, "GET", &path);
+    assert_html(&page, 200);
+    let html = page.text();
+    assert!(
+        html.contains(&format!("src=\"{HASHED_JS}\"")),
+        "the app: {html}"
+    );
+    let title = meta(&html, "og:title");
+    assert!(title.starts_with("Night &lt;drive&gt; · "), "{title}");
+    assert!(
+        meta(&html, "og:description").contains("A Keyboardia beat"),
+        "{html}"
+    );
+    assert_eq!(
+        meta(&html, "og:url"),
+        format!("{}{path}", server.base_url())
+    );
 }
 
 #[test]

@@ -8,17 +8,19 @@
 //! - `GET /`: a new session holding the demo pattern, then `302` to its page;
 //! - `GET /s/{id}`: the app's `index.html` with the session's title and preview metadata;
 //!   `404` page for an unknown or expired session, `400` page for a malformed id;
-//! - `/b/…` (the seed's immutable "beats", not built yet): the `404` page.
+//! - `GET /b/{id}`: the app's `index.html` with the beat's title and preview metadata (the app
+//!   plays it read-only); `404` page for an unknown or expired beat, `400` for a malformed id.
 
 use html_escape::{encode_double_quoted_attribute, encode_text};
-use keyboardia_core::{OpError, Session, SessionId};
+use keyboardia_core::beat::Beat;
+use keyboardia_core::{BeatId, OpError, Session, SessionId, SessionState};
 
 /// The line of the app's `index.html` that the Worker replaces with the page's `<title>` and
 /// preview metadata (the contract with the web app's build).
 pub const META_MARKER: &str = "<!--keyboardia-meta-->";
 /// Prefix of a session's page path: `/s/{id}`.
 pub const SESSION_PAGE_PREFIX: &str = "/s/";
-/// Prefix of the seed's beat pages, answered with the not-found page for now.
+/// Prefix of a published beat's page path: `/b/{id}`.
 pub const BEAT_PAGE_PREFIX: &str = "/b/";
 /// The path the Worker fetches the app's page from on the `ASSETS` binding (the runtime serves
 /// `index.html` at the directory's root; asking for `/index.html` itself gets a redirect).
@@ -31,6 +33,11 @@ pub fn session_page_path(id: SessionId) -> String {
     format!("{SESSION_PAGE_PREFIX}{id}")
 }
 
+/// The path of a beat's page.
+pub fn beat_page_path(id: BeatId) -> String {
+    format!("{BEAT_PAGE_PREFIX}{id}")
+}
+
 /// What a page request asks for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Page {
@@ -40,7 +47,11 @@ pub enum Page {
     Session(SessionId),
     /// `/s/{text}` where `text` is not a session id.
     BadId(OpError),
-    /// A page path that names nothing (`/b/…`, `/s/{id}/more`, `/s/`).
+    /// `/b/{id}`: the app playing that beat, read-only.
+    Beat(BeatId),
+    /// `/b/{text}` where `text` is not a beat id.
+    BadBeatId(OpError),
+    /// A page path that names nothing (`/s/{id}/more`, `/s/`, `/b/`).
     NotFound,
 }
 
@@ -51,17 +62,23 @@ impl Page {
         if path == "/" {
             return Some(Page::New);
         }
-        if path.starts_with(BEAT_PAGE_PREFIX) {
-            return Some(Page::NotFound);
-        }
-        let rest = path.strip_prefix(SESSION_PAGE_PREFIX)?;
+        let (rest, beat) = match path.strip_prefix(BEAT_PAGE_PREFIX) {
+            Some(rest) => (rest, true),
+            None => (path.strip_prefix(SESSION_PAGE_PREFIX)?, false),
+        };
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         if rest.is_empty() || rest.contains('/') {
             return Some(Page::NotFound);
         }
-        Some(match rest.parse::<SessionId>() {
-            Ok(id) => Page::Session(id),
-            Err(e) => Page::BadId(e),
+        Some(match (beat, rest) {
+            (true, id) => match id.parse::<BeatId>() {
+                Ok(id) => Page::Beat(id),
+                Err(e) => Page::BadBeatId(e),
+            },
+            (false, id) => match id.parse::<SessionId>() {
+                Ok(id) => Page::Session(id),
+                Err(e) => Page::BadId(e),
+            },
         })
     }
 }
@@ -84,11 +101,33 @@ impl Preview {
     /// The preview of `session`, whose page is at `url`. Nothing here is escaped yet:
     /// [`Preview::meta_html`] escapes every value.
     pub fn of(session: &Session, url: &str) -> Preview {
-        let state = &session.state;
+        Self::of_state(
+            &session.state,
+            url,
+            &format!("A live {SITE_NAME} session"),
+            "Open the link to play along in your browser.",
+        )
+    }
+
+    /// The preview of a published beat, whose page is at `url`: its name leads the title.
+    pub fn of_beat(beat: &Beat, url: &str) -> Preview {
+        let mut preview = Self::of_state(
+            &beat.state,
+            url,
+            &format!("A {SITE_NAME} beat"),
+            "Open the link to listen, and remix it into your own session.",
+        );
+        if let Some(name) = &beat.name {
+            preview.title = format!("{name} · {}", preview.title);
+        }
+        preview
+    }
+
+    fn of_state(state: &SessionState, url: &str, what: &str, call: &str) -> Preview {
         let n = state.tracks.len();
         let names: Vec<&str> = state.tracks.iter().map(|t| t.name.as_str()).collect();
         let mut description = format!(
-            "A live {SITE_NAME} session: {n} track{} at {} BPM",
+            "{what}: {n} track{} at {} BPM",
             if n == 1 { "" } else { "s" },
             fmt_number(state.tempo),
         );
@@ -100,7 +139,8 @@ impl Preview {
             description.push_str(&names.join(", "));
             description.push(')');
         }
-        description.push_str(". Open the link to play along in your browser.");
+        description.push_str(". ");
+        description.push_str(call);
         if description.chars().count() > DESCRIPTION_MAX_CHARS {
             description = description
                 .chars()
@@ -189,6 +229,23 @@ pub fn not_found_page() -> String {
     )
 }
 
+/// The page of an unknown or expired beat (served with 404).
+pub fn beat_not_found_page() -> String {
+    message_page(
+        "Beat not found",
+        "This beat does not exist or has expired. Beats are kept for 90 days after they are \
+         published.",
+    )
+}
+
+/// The page of a malformed beat id (served with 400).
+pub fn bad_beat_id_page(e: &OpError) -> String {
+    message_page(
+        "Not a beat link",
+        &format!("This link does not name a beat ({e}). Check that it was copied whole."),
+    )
+}
+
 /// The page of a malformed session id (served with 400).
 pub fn bad_id_page(e: &OpError) -> String {
     message_page(
@@ -217,7 +274,15 @@ mod tests {
             Page::parse("/s/not-a-uuid"),
             Some(Page::BadId(OpError::InvalidId))
         );
-        for nothing in ["/s/", "/b/x", &format!("{s}/more")] {
+        let b = format!("/b/{}", id());
+        let beat: BeatId = id().to_string().parse().unwrap();
+        assert_eq!(Page::parse(&b), Some(Page::Beat(beat)));
+        assert_eq!(beat_page_path(beat), b);
+        assert_eq!(
+            Page::parse("/b/x"),
+            Some(Page::BadBeatId(OpError::InvalidId))
+        );
+        for nothing in ["/s/", "/b/", &format!("{s}/more"), &format!("{b}/more")] {
             assert_eq!(Page::parse(nothing), Some(Page::NotFound), "{nothing}");
         }
         for not_a_page in ["/api/health", "/app-1234.wasm", "/index.html", "/s", ""] {

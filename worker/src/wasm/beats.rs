@@ -96,7 +96,7 @@ pub async fn publish(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
     json(201, text)
 }
 
-async fn load(env: &Env, id: BeatId) -> ApiResult<(Beat, String)> {
+pub(super) async fn load(env: &Env, id: BeatId) -> ApiResult<(Beat, String)> {
     let text = env
         .kv(store::BINDING)?
         .get(&beat_key(id))

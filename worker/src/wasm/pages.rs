@@ -7,16 +7,16 @@
 //! of content-hashed files).
 
 use keyboardia_core::schema::session_from_json;
-use keyboardia_core::{ErrorCode, Session, SessionId, SessionState};
+use keyboardia_core::{BeatId, ErrorCode, Session, SessionId, SessionState};
 use worker::{Env, Headers, Method, Request, Response, ResponseBuilder};
 
 use super::http::{now_ms, random16, random_seed, ApiResult};
-use super::{limiter, store};
+use super::{beats, limiter, store};
 use crate::api_error::ApiError;
 use crate::limits::Bucket;
 use crate::pages::{
-    bad_id_page, fill_index, message_page, not_found_page, session_page_path, Page, Preview,
-    INDEX_ASSET_PATH,
+    bad_beat_id_page, bad_id_page, beat_not_found_page, beat_page_path, fill_index, message_page,
+    not_found_page, session_page_path, Page, Preview, INDEX_ASSET_PATH,
 };
 
 /// The binding name of the app's static assets in `wrangler.toml`.
@@ -28,6 +28,8 @@ pub async fn serve(page: Page, req: Request, env: &Env) -> worker::Result<Respon
         (Page::New, Method::Get) => new_session(&req, env).await,
         (Page::Session(id), Method::Get | Method::Head) => session_page(*id, &req, env).await,
         (Page::BadId(e), _) => html(400, bad_id_page(e)),
+        (Page::Beat(id), Method::Get | Method::Head) => beat_page(*id, &req, env).await,
+        (Page::BadBeatId(e), _) => html(400, bad_beat_id_page(e)),
         (Page::NotFound, _) => html(404, not_found_page()),
         _ => Err(ApiError::new(
             405,
@@ -111,6 +113,24 @@ async fn session_page(id: SessionId, req: &Request, env: &Env) -> ApiResult {
         .map_err(|e| ApiError::internal(format!("stored session {id} is unreadable: {e}")))?;
     let origin = req.url()?.origin().ascii_serialization();
     let preview = Preview::of(&session, &format!("{origin}{}", session_page_path(id)));
+    app_page(&origin, &preview, env).await
+}
+
+/// `GET /b/{id}`: the app's page with the beat's metadata (the app plays it read-only), or
+/// the beat's 404 page.
+async fn beat_page(id: BeatId, req: &Request, env: &Env) -> ApiResult {
+    let beat = match beats::load(env, id).await {
+        Ok((beat, _)) => beat,
+        Err(e) if e.status == 404 => return html(404, beat_not_found_page()),
+        Err(e) => return Err(e),
+    };
+    let origin = req.url()?.origin().ascii_serialization();
+    let preview = Preview::of_beat(&beat, &format!("{origin}{}", beat_page_path(id)));
+    app_page(&origin, &preview, env).await
+}
+
+/// The app's `index.html` from the assets, with `preview`'s metadata.
+async fn app_page(origin: &str, preview: &Preview, env: &Env) -> ApiResult {
     let mut index = env
         .assets(ASSETS_BINDING)?
         .fetch(format!("{origin}{INDEX_ASSET_PATH}"), None)
