@@ -1,7 +1,8 @@
 //! The browser app's benchmark (prints numbers; not a test): gzip sizes of the app's wasm and of
 //! the worklet's engine, time from navigation to the first audible sample after Start on
 //! loopback, the worklet's CPU for the dense 16-track bench pattern as % of the audio period,
-//! and the browser client's clock offset against the server.
+//! and the clock offset error against ground truth of the browser client and of the native
+//! one (sync/), side by side.
 //!
 //! `cargo run -p keyboardia-tests --example web_bench` (the harness only drives the browser:
 //! what it measures runs in Chromium, so a debug build of it is fine)
