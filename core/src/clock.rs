@@ -118,9 +118,11 @@ pub struct ClockEstimate {
 /// median's error falls as 1/√n, to about 1 ms typical and 3 ms at p99 with this many).
 pub const CLOCK_WINDOW: usize = 256;
 
-/// Keeps the last [`CLOCK_WINDOW`] samples. Queueing and retransmissions only ever add to a
-/// round trip, so the slowest quarter is dropped; symmetric jitter averages out, so the offset
-/// is the median of the rest. Fixed-size, no allocation.
+/// Keeps the last [`CLOCK_WINDOW`] samples. Queueing, retransmissions and a busy receiver (a
+/// browser's main thread stamps a frame when it gets to it) only ever add to a round trip, and
+/// often to one direction only, which moves that sample's offset by half the delay: so only the
+/// fastest quarter is trusted (as NTP trusts its lowest-delay samples), and the offset is their
+/// median. Fixed-size, no allocation.
 #[derive(Clone, Debug)]
 pub struct ClockSync {
     samples: [ClockSample; CLOCK_WINDOW],
@@ -174,7 +176,7 @@ impl ClockSync {
         let window = &mut sorted[..self.len];
         window.sort_by(|a, b| a.rtt.total_cmp(&b.rtt));
         let rtt = window[0].rtt;
-        let trusted = &mut window[..(self.len * 3).div_ceil(4)];
+        let trusted = &mut window[..self.len.div_ceil(4)];
         trusted.sort_by(|a, b| a.offset.total_cmp(&b.offset));
         let k = trusted.len();
         let offset = trusted[k / 2].offset;

@@ -15,11 +15,35 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
-use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+use fantoccini::actions::{
+    InputSource, MouseActions, PointerAction, TouchActions, MOUSE_BUTTON_LEFT,
+};
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{json, Value};
 
 use crate::server::{repo_root, Options, Server};
+
+/// A press of the primary button (or a finger) at CSS pixel (`x`, `y`): move there, down, a
+/// short hold, up.
+fn press(x: f64, y: f64) -> impl Iterator<Item = PointerAction> {
+    [
+        PointerAction::MoveTo {
+            duration: None,
+            x,
+            y,
+        },
+        PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        },
+        PointerAction::Pause {
+            duration: Duration::from_millis(30),
+        },
+        PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        },
+    ]
+    .into_iter()
+}
 
 /// Chromium's flags for tests (see docs: they work headless on this machine).
 const CHROMIUM_FLAGS: &[&str] = &[
@@ -260,24 +284,23 @@ impl Browser {
 
     /// A real pointer click (move, press, release) at CSS pixel (`x`, `y`) of the viewport.
     pub fn click_at(&self, x: f64, y: f64) {
-        let mouse = MouseActions::new("mouse".into())
-            .then(PointerAction::MoveTo {
-                duration: None,
-                x,
-                y,
-            })
-            .then(PointerAction::Down {
-                button: MOUSE_BUTTON_LEFT,
-            })
-            .then(PointerAction::Pause {
-                duration: Duration::from_millis(30),
-            })
-            .then(PointerAction::Up {
-                button: MOUSE_BUTTON_LEFT,
-            });
+        let mouse = MouseActions::new("mouse".into());
+        self.press_at(press(x, y).fold(mouse, |m, a| m.then(a)));
+    }
+
+    /// A touch tap (a finger down and up, WebDriver's pointer type "touch", which Chromium
+    /// delivers as touch events and `pointerType: "touch"` pointer events) at CSS pixel
+    /// (`x`, `y`) of the viewport.
+    pub fn tap_at(&self, x: f64, y: f64) {
+        let finger = TouchActions::new("finger".into());
+        self.press_at(press(x, y).fold(finger, |f, a| f.then(a)));
+    }
+
+    fn press_at(&self, actions: impl Into<fantoccini::actions::ActionSequence>) {
+        let actions: fantoccini::actions::ActionSequence = actions.into();
         self.rt
-            .block_on(self.client().perform_actions(mouse))
-            .expect("pointer click");
+            .block_on(self.client().perform_actions(actions))
+            .expect("pointer actions");
         let _ = self.rt.block_on(self.client().release_actions());
     }
 

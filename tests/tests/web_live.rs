@@ -1,9 +1,10 @@
 //! The browser app in a real headless Chromium, served by the real Worker under `wrangler dev`,
 //! in one live session with a CLAP plugin in a real host: the page joins as soon as it loads,
 //! shows in the room's presence, a step clicked in the page (a real pointer click where the
-//! page says the cell is) reaches the plugin, and an edit made in the plugin (a recorded take
-//! added to the grid) shows in the page, its sound downloaded and decoded there. Then the
-//! server goes away and comes back: the page recovers and the edits made offline merge.
+//! page says the cell is) reaches the plugin, a touch tap toggles a step, and an edit made in
+//! the plugin (a recorded take added to the grid) shows in the page, its sound downloaded and
+//! decoded there. Then the server goes away and comes back: the page recovers and the edits
+//! made offline merge.
 
 use std::time::{Duration, Instant};
 
@@ -61,6 +62,30 @@ fn bursts(frame: usize) -> f32 {
     (t * 2.0 * std::f32::consts::PI * 1_000.0).sin() * 0.8 * (-t * 30.0).exp()
 }
 
+/// The centre of the kick's `step` cell, in CSS pixels, where the page drew it.
+fn cell_centre(browser: &Browser, step: u8) -> (f64, f64) {
+    let cell = browser.wait_for(
+        &format!("window.keyboardia.cell(0, {step})"),
+        Duration::from_secs(10),
+    );
+    let r: Vec<f64> = cell
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    (r[0] + r[2] / 2.0, r[1] + r[3] / 2.0)
+}
+
+/// Waits until the page's kick has `step` set to `on`.
+fn wait_step(browser: &Browser, step: usize, on: bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while browser.state().tracks[0].steps[step].on != on {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn a_page_and_a_plugin_edit_one_session() {
     let server = web_server();
@@ -95,19 +120,27 @@ fn a_page_and_a_plugin_edit_one_session() {
     );
 
     // A real pointer click on step 3 of the kick, where the page drew it.
-    let cell = browser.wait_for("window.keyboardia.cell(0, 2)", Duration::from_secs(10));
-    let r: Vec<f64> = cell
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
-    browser.click_at(r[0] + r[2] / 2.0, r[1] + r[3] / 2.0);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !browser.state().tracks[0].steps[2].on {
-        assert!(Instant::now() < deadline, "the click did not set step 3");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (x, y) = cell_centre(&browser, 2);
+    browser.click_at(x, y);
+    wait_step(&browser, 2, true, "the click did not set step 3");
+    // Touch: a tap on step 4 sets it, a second tap clears it (and the page saw a finger, not a
+    // mouse).
+    browser.js("window.__pointers = []; addEventListener('pointerdown', \
+         (e) => window.__pointers.push(e.pointerType), true);");
+    let (x, y) = cell_centre(&browser, 3);
+    browser.tap_at(x, y);
+    wait_step(&browser, 3, true, "a touch tap did not set step 4");
+    browser.tap_at(x, y);
+    wait_step(
+        &browser,
+        3,
+        false,
+        "a second touch tap did not clear step 4",
+    );
+    assert_eq!(
+        browser.js("return window.__pointers;"),
+        serde_json::json!(["touch", "touch"])
+    );
     idle_until(&mut plugin, "the page's step reaches the plugin", |p| {
         saved_session(p).tracks[0].steps[2].on
     });

@@ -57,6 +57,15 @@ pub fn asset(key: &str) -> Option<String> {
     Reflect::get(&assets, &key.into()).ok()?.as_string()
 }
 
+/// The engine module the page started fetching and compiling at load
+/// (`window.KEYBOARDIA_ENGINE`, see index.html); `None` when there is none or it failed.
+async fn prefetched_engine() -> Option<JsValue> {
+    let window = web_sys::window()?;
+    let promise = Reflect::get(&window, &"KEYBOARDIA_ENGINE".into()).ok()?;
+    let promise: js_sys::Promise = promise.dyn_into().ok()?;
+    JsFuture::from(promise).await.ok()
+}
+
 /// The running audio graph.
 pub struct Audio {
     /// The context (its time is the worklet's clock).
@@ -81,20 +90,27 @@ impl Audio {
         let processor = asset("processor").ok_or(AudioError::NoAssets)?;
         let worklet = asset("worklet").ok_or(AudioError::NoAssets)?;
         let window = web_sys::window().ok_or(AudioError::NoAssets)?;
-        // Fetch and compile the engine while the processor loads.
-        let bytes = JsFuture::from(window.fetch_with_str(&worklet));
         let add = ctx
             .audio_worklet()
             .map_err(js_err)?
             .add_module(&processor)
             .map_err(js_err)?;
-        let resp: web_sys::Response = bytes.await.map_err(js_err)?.dyn_into().map_err(js_err)?;
-        let buf = JsFuture::from(resp.array_buffer().map_err(js_err)?)
-            .await
-            .map_err(js_err)?;
-        let module = JsFuture::from(js_sys::WebAssembly::compile(&buf))
-            .await
-            .map_err(js_err)?;
+        let module = match prefetched_engine().await {
+            Some(module) => module,
+            None => {
+                let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(&worklet))
+                    .await
+                    .map_err(js_err)?
+                    .dyn_into()
+                    .map_err(js_err)?;
+                let buf = JsFuture::from(resp.array_buffer().map_err(js_err)?)
+                    .await
+                    .map_err(js_err)?;
+                JsFuture::from(js_sys::WebAssembly::compile(&buf))
+                    .await
+                    .map_err(js_err)?
+            }
+        };
         JsFuture::from(add).await.map_err(js_err)?;
         let options = AudioWorkletNodeOptions::new();
         options.set_number_of_inputs(0);
