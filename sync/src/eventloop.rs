@@ -210,7 +210,6 @@ impl EventLoop {
             };
             return (self.sink)(SyncEvent::Connection(ConnectionState::Stopped { error }));
         }
-
         let retry_in = self.client.handle_disconnected(now);
         (self.sink)(SyncEvent::Connection(ConnectionState::Offline {
             error,
