@@ -50,9 +50,10 @@ fi
 cargo build --release -p keyboardia-standalone
 
 args=("$@")
-if [ ${#args[@]} -eq 0 ] && ! ls /dev/snd/pcm* >/dev/null 2>&1; then
+# (A project file argument, `run.sh beat.keyboardia`, still gets the dummy backend.)
+if ! printf '%s\n' "${args[@]}" | grep -q -- '^--backend' && ! ls /dev/snd/pcm* >/dev/null 2>&1; then
   echo "no audio device found: using --backend dummy"
-  args=(--backend dummy)
+  args+=(--backend dummy)
 fi
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   echo "no display: running headless, the demo beat plays now (Ctrl+C stops)"

@@ -3,6 +3,7 @@
 //! live session, recorder).
 
 pub mod host;
+pub mod project_bar;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use nice_plug_egui::{
 };
 
 use host::PluginHost;
+use project_bar::ProjectBar;
 
 /// Set by the standalone app before it starts when there is no display: the plugin then offers
 /// no editor and plays at once.
@@ -39,8 +41,12 @@ pub fn default_state() -> Arc<EguiEditorState> {
 }
 
 /// The plugin's editor over `host` in a window of `egui_state` (`None` when the standalone app
-/// runs headless).
-pub fn create(host: PluginHost, egui_state: Arc<EguiEditorState>) -> Option<EguiEditor<App>> {
+/// runs headless), with the file bar of `project` (the standalone app's open project) under it.
+pub fn create(
+    host: PluginHost,
+    egui_state: Arc<EguiEditorState>,
+    project: Option<Arc<crate::project::Project>>,
+) -> Option<EguiEditor<App>> {
     if headless() {
         return None;
     }
@@ -55,6 +61,7 @@ pub fn create(host: PluginHost, egui_state: Arc<EguiEditorState>) -> Option<Egui
         RepaintNotifier::new(),
         settings,
         App {
+            project: project.map(|p| ProjectBar::new(p, host.store.clone())),
             editor: Editor::new(host),
         },
     )
@@ -64,6 +71,8 @@ pub fn create(host: PluginHost, egui_state: Arc<EguiEditorState>) -> Option<Egui
 pub struct App {
     /// The editor and its host.
     editor: Editor<PluginHost>,
+    /// The standalone app's file bar (`None` in a DAW).
+    project: Option<ProjectBar>,
 }
 
 impl NiceEguiApp for App {
@@ -82,7 +91,13 @@ impl NiceEguiApp for App {
         let (min_w, min_h) = MIN_SIZE_PT;
         ResizableWindow::new("keyboardia-resize")
             .min_size(Vec2::new(min_w, min_h))
-            .show(ui, |ui| self.editor.ui(ui));
+            .show(ui, |ui| {
+                // The file bar sits at the bottom, so the editor's layout above is unchanged.
+                if let Some(bar) = self.project.as_mut() {
+                    egui::Panel::bottom("keyboardia-project").show(ui, |ui| bar.ui(ui));
+                }
+                self.editor.ui(ui)
+            });
     }
 
     fn editor_closed(&mut self) {

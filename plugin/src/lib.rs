@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod live;
 pub mod params;
 pub mod persist;
+pub mod project;
 pub mod record;
 pub mod samples;
 pub mod services;
@@ -52,6 +53,9 @@ const AUX_NAMES: [&str; MAX_TRACKS] = [
 /// default, the one the CLAP and VST3 bundles export) has no main input and records from its
 /// "Input" sidechain.
 pub struct Keyboardia<const DEVICE_INPUT: bool = false> {
+    /// The standalone app's project file (`None` in a DAW, which saves the state itself).
+    /// Declared first so that it drops first: its last save sees the live session still joined.
+    project: Option<Arc<project::Project>>,
     /// Parameters and the plain data saved with the project.
     params: Arc<KeyboardiaParams>,
     /// The composition root: session store, live bridge, recorder, takes.
@@ -159,7 +163,23 @@ impl<const DEVICE_INPUT: bool> Default for Keyboardia<DEVICE_INPUT> {
     fn default() -> Self {
         let params = Arc::new(KeyboardiaParams::default());
         let (services, ends) = Services::new(&params);
+        let project = if DEVICE_INPUT {
+            project::standalone_path().and_then(|path| {
+                let (store, live) = (services.store.clone(), services.live.clone());
+                let recent = project::Recent::default_file();
+                match project::Project::open(path, params.clone(), store, live, recent) {
+                    Ok(p) => Some(Arc::new(p)),
+                    Err(e) => {
+                        nice_error!("{e}");
+                        None
+                    }
+                }
+            })
+        } else {
+            None
+        };
         Self {
+            project,
             capture: ends.capture,
             jobs: ends.jobs,
             audio: ends.audio,
@@ -260,7 +280,7 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
                 takes: self.services.takes.clone(),
             },
         };
-        editor::create(host, self.editor_state.clone())
+        editor::create(host, self.editor_state.clone(), self.project.clone())
     }
 
     fn activate(

@@ -58,15 +58,16 @@ fn set_upload(s: &mut Status, id: &SampleId, t: Transfer) {
     }
 }
 
-/// The sync side's connection state as the session bar shows it.
-fn connection(c: ConnectionState) -> Connection {
+/// The sync side's connection state as the session bar shows it (`None`: not trying).
+fn connection(c: ConnectionState) -> Option<Connection> {
     match c {
-        ConnectionState::Connecting { attempt } => Connection::Connecting { attempt },
-        ConnectionState::Joined { .. } => Connection::Joined,
-        ConnectionState::Offline { error, retry_in } => Connection::Offline {
+        ConnectionState::Connecting { attempt } => Some(Connection::Connecting { attempt }),
+        ConnectionState::Joined { .. } => Some(Connection::Joined),
+        ConnectionState::Offline { error, retry_in } => Some(Connection::Offline {
             error: error.to_string(),
             retry_in,
-        },
+        }),
+        ConnectionState::Stopped { .. } => None,
     }
 }
 
@@ -295,11 +296,17 @@ fn sink(
         }
         SyncEvent::Connection(c) => {
             let mut s = lock(&status);
-            if let ConnectionState::Joined { you } = c {
-                s.you = Some(you);
+            match &c {
+                ConnectionState::Joined { you } => s.you = Some(*you),
+                // Said once, and it stays: the sync side no longer tries.
+                ConnectionState::Stopped { error } => {
+                    s.error = Some(format!("{error}: check the link; not retrying"));
+                }
+                _ => {}
             }
-            s.connection = Some(connection(c));
+            s.connection = connection(c);
         }
+        SyncEvent::Players(players) => lock(&status).players = players,
         SyncEvent::EditRefused { error, .. } => lock(&status).error = Some(error.to_string()),
         SyncEvent::Client(ev) => client_event(ev, &status),
         SyncEvent::Sample(ev) => {
@@ -314,11 +321,8 @@ fn client_event(ev: ClientEvent, status: &Mutex<Status>) {
     let mut s = lock(status);
     match ev {
         ClientEvent::Synced { you } => s.you = Some(you),
-        ClientEvent::PlayerJoined(p) => {
-            s.players.retain(|q| q.id != p.id);
-            s.players.push(p);
-        }
-        ClientEvent::PlayerLeft(id) => s.players.retain(|p| p.id != id),
+        // The list itself comes whole with `SyncEvent::Players`.
+        ClientEvent::PlayerJoined(_) | ClientEvent::PlayerLeft(_) => {}
         ClientEvent::RemoteEdit { by, change, .. } => {
             let color = color_of(&s, by);
             let (track, step) = match change {

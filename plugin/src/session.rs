@@ -6,6 +6,7 @@
 //! The audio thread only pops from the queues (see [`AudioSide`]) and sends used buffers back,
 //! so nothing is freed on it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use keyboardia_core::schema::state_from_json;
@@ -81,6 +82,9 @@ pub struct SessionStore {
     /// Told of every edit [`SessionStore::apply`] accepts (the live session sends them to the
     /// room); not of replaced states, so nothing echoes back.
     listener: Mutex<Option<EditListener>>,
+    /// Counts every change of the session or its samples (edits, replaced states, loaded
+    /// samples), so a project file's autosave sees that there is something to save.
+    changes: AtomicU64,
 }
 
 /// See [`SessionStore::set_listener`].
@@ -122,6 +126,7 @@ impl SessionStore {
                 sample_garbage: sgtx,
             })),
             listener: Mutex::new(None),
+            changes: AtomicU64::new(0),
         }
     }
 
@@ -130,6 +135,16 @@ impl SessionStore {
         if let Ok(mut l) = self.listener.lock() {
             *l = listener;
         }
+    }
+
+    /// How many changes the session and its samples have seen (see the `project` module).
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+
+    /// Counts a change.
+    fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Takes the audio thread's half of the queues (once; `None` afterwards).
@@ -168,6 +183,7 @@ impl SessionStore {
         doc.json = serde_json::to_string(&doc.state).unwrap_or_default();
         let pattern = Box::new(pattern_of(&doc));
         drop(doc);
+        self.changed();
         self.send_pattern(pattern);
         if let Ok(listener) = self.listener.lock() {
             if let Some(listener) = listener.as_ref() {
@@ -190,6 +206,7 @@ impl SessionStore {
         doc.state = state;
         let pattern = Box::new(pattern_of(&doc));
         drop(doc);
+        self.changed();
         self.send_pattern(pattern);
     }
 
@@ -209,7 +226,9 @@ impl SessionStore {
     /// and the saved state hold the cleaned frames.
     pub fn load_sample(&self, id: SampleId, mut buffer: SampleBuffer) -> Option<usize> {
         crate::flush::clean_all(&mut buffer.frames);
-        self.shared.load_sample(id, buffer)
+        let slot = self.shared.load_sample(id, buffer);
+        self.changed();
+        slot
     }
 
     /// The held samples a track of the session uses, in slot order (what the project saves).

@@ -34,9 +34,26 @@ pub enum ConnectionError {
     /// The stream ended without a close frame.
     #[error("connection closed")]
     Closed,
+    /// The server has no such session (it answered the socket upgrade with 404): the event
+    /// loop stops trying ([`crate::ConnectionState::Stopped`]).
+    #[error("the server has no session {session}")]
+    UnknownSession {
+        /// The session asked for.
+        session: keyboardia_core::SessionId,
+    },
     /// The sync thread could not start its runtime: it never connects.
     #[error("cannot start the sync runtime: {0}")]
     Runtime(Arc<std::io::Error>),
+}
+
+impl ConnectionError {
+    /// Whether this is the server's 404 to the socket upgrade: the session does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            ConnectionError::Socket(e) if matches!(&**e, tungstenite::Error::Http(r) if r.status() == 404)
+        )
+    }
 }
 
 impl From<tungstenite::Error> for ConnectionError {

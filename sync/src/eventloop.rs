@@ -197,10 +197,19 @@ impl EventLoop {
         }
     }
 
-    /// The connection is gone (or never came): tell the client and the user.
+    /// The connection is gone (or never came): tell the client and the user. A session the
+    /// server does not have is not retried.
     fn lost(&mut self, socket: &mut Socket, error: ConnectionError) {
         *socket = Socket::Down;
         let now = self.now();
+        if error.is_not_found() {
+            self.client.handle_session_unknown(now);
+            (self.sink)(SyncEvent::Players(Vec::new()));
+            let error = ConnectionError::UnknownSession {
+                session: self.session,
+            };
+            return (self.sink)(SyncEvent::Connection(ConnectionState::Stopped { error }));
+        }
         let retry_in = self.client.handle_disconnected(now);
         (self.sink)(SyncEvent::Connection(ConnectionState::Offline {
             error,
@@ -348,6 +357,10 @@ impl EventLoop {
                 ClientEvent::Synced { you } => {
                     state_changed = true;
                     (self.sink)(SyncEvent::Connection(ConnectionState::Joined { you: *you }));
+                    (self.sink)(SyncEvent::Players(self.client.players().to_vec()));
+                }
+                ClientEvent::PlayerJoined(_) | ClientEvent::PlayerLeft(_) => {
+                    (self.sink)(SyncEvent::Players(self.client.players().to_vec()));
                 }
                 ClientEvent::RemoteEdit { .. } | ClientEvent::Rejected { .. } => {
                     state_changed = true

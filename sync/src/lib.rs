@@ -103,6 +103,11 @@ pub enum ConnectionState {
         error: ConnectionError,
         retry_in: Duration,
     },
+    /// Not connected and not trying again: the server has no such session
+    /// ([`ConnectionError::UnknownSession`]). The instrument keeps working alone.
+    Stopped {
+        error: ConnectionError,
+    },
 }
 
 /// What the sync thread reports (on the sync thread).
@@ -116,6 +121,10 @@ pub enum SyncEvent {
     State(Box<SessionState>),
     /// An event of the room protocol (presence, timeline, samples, refusals, ...).
     Client(ClientEvent),
+    /// Everyone in the room, this player included: the join snapshot's list, then after each
+    /// join or leave. Replace your list with it (so players who left while this one was
+    /// offline are gone at the next join); empty once the session turns out unknown.
+    Players(Vec<keyboardia_core::protocol::Player>),
     /// An edit the sync thread could not take (the op did not apply to its view, or the
     /// offline queue is full).
     EditRefused {

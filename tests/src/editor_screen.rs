@@ -164,6 +164,8 @@ impl Xvfb {
                 .env("DISPLAY", &self.display)
                 .env_remove("WAYLAND_DISPLAY")
                 .env("HOME", &home)
+                // The app's config (its recent-files list) stays in that HOME too.
+                .env_remove("XDG_CONFIG_HOME")
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
                 .spawn()

@@ -95,7 +95,8 @@ impl<H: Host> Editor<H> {
         self.keyboard(ui);
         egui::Panel::top("transport").show(ui, |ui| self.transport_bar(ui));
         egui::Panel::top("session").show(ui, |ui| {
-            self.session_bar.ui(ui, self.host.live());
+            self.session_bar
+                .ui(ui, self.host.live(), self.host.transport());
         });
         egui::Panel::bottom("record").show(ui, |ui| {
             self.record_panel.ui(

@@ -7,7 +7,16 @@ use web_time::Instant;
 use egui::{Color32, RichText};
 use keyboardia_core::{SessionId, TrackId};
 
-use crate::host::{Connection, LiveError, LiveSession, Status, Transfer, FLASH};
+use crate::host::{Connection, LiveError, LiveSession, Status, Transfer, Transport, FLASH};
+
+/// Errors: a strong red, on a dark red band, so they stand out.
+const ERROR_TEXT: Color32 = Color32::from_rgb(0xff, 0x8a, 0x80);
+/// The band behind an error.
+const ERROR_FILL: Color32 = Color32::from_rgb(0x4a, 0x14, 0x14);
+/// Outcomes of buttons that went well: a readable light green.
+const OK_TEXT: Color32 = Color32::from_rgb(0xb2, 0xf2, 0xbb);
+/// Session messages are drawn at this size (pt), the body text's, not a small label's.
+const MESSAGE_PT: f32 = 14.0;
 
 /// The player palette (index = the colour the room assigns).
 pub const PALETTE: [Color32; 16] = [
@@ -59,6 +68,8 @@ pub struct SessionBar {
     pub sample_path: String,
     /// The last outcome of a button, shown until the next one.
     pub message: Option<String>,
+    /// Whether `message` reports a failure (drawn as an error).
+    pub message_is_error: bool,
 }
 
 impl SessionBar {
@@ -70,6 +81,7 @@ impl SessionBar {
             join_text: String::new(),
             sample_path: String::new(),
             message: None,
+            message_is_error: false,
         }
     }
 }
@@ -84,14 +96,50 @@ impl SessionBar {
     }
 
     fn report(&mut self, result: Result<String, LiveError>) {
+        self.message_is_error = result.is_err();
         self.message = Some(match result {
             Ok(m) => m,
-            Err(e) => format!("⚠ {e}"),
+            Err(e) => e.to_string(),
         });
     }
 
-    /// Draws the bar over the live session `live`.
-    pub fn ui(&mut self, ui: &mut egui::Ui, live: &dyn LiveSession) {
+    /// **New session**: shares the pattern in a new session on the server field's server. A
+    /// pattern that was playing keeps playing: the new session's shared transport is started.
+    pub fn new_session(&mut self, live: &dyn LiveSession, transport: &dyn Transport) {
+        let was_playing = transport.playing();
+        let r = live.create(self.server.trim(), self.name.trim()).map(|id| {
+            if was_playing {
+                live.set_playing(true);
+            }
+            format!("created session {id}")
+        });
+        self.report(r);
+    }
+
+    /// **Join**: joins what [`SessionBar::join_target`] names; the server field then shows the
+    /// server joined (the link's, when the link names one).
+    pub fn join(&mut self, live: &dyn LiveSession) {
+        let r = self.join_target(live).and_then(|(server, session)| {
+            live.join(&server, session, self.name.trim())?;
+            self.server = server;
+            Ok(format!("joining {session}"))
+        });
+        self.report(r);
+    }
+
+    /// **Leave**: leaves the session; the pattern stays, and keeps playing if it played.
+    pub fn leave(&mut self, live: &dyn LiveSession, transport: &dyn Transport) {
+        let was_playing = transport.playing();
+        live.leave();
+        if was_playing {
+            transport.set_run(true);
+        }
+        self.report(Ok("left the session; the pattern stays".into()));
+    }
+
+    /// Draws the bar over the live session `live` and the transport (which New session and
+    /// Leave keep playing).
+    pub fn ui(&mut self, ui: &mut egui::Ui, live: &dyn LiveSession, transport: &dyn Transport) {
         let status = live.status();
         ui.horizontal_wrapped(|ui| {
             ui.label("Server");
@@ -104,10 +152,7 @@ impl SessionBar {
                     .on_hover_text("Share this pattern in a new live session")
                     .clicked()
                 {
-                    let r = live
-                        .create(self.server.trim(), self.name.trim())
-                        .map(|id| format!("created session {id}"));
-                    self.report(r);
+                    self.new_session(live, transport);
                 }
                 ui.add(
                     egui::TextEdit::singleline(&mut self.join_text)
@@ -115,11 +160,7 @@ impl SessionBar {
                         .desired_width(220.0),
                 );
                 if ui.button("Join").clicked() {
-                    let r = self.join_target(live).and_then(|(server, session)| {
-                        live.join(&server, session, self.name.trim())
-                            .map(|_| format!("joining {session}"))
-                    });
-                    self.report(r);
+                    self.join(live);
                 }
             } else {
                 if ui.button("Copy invite link").clicked() {
@@ -137,8 +178,7 @@ impl SessionBar {
                     self.report(r);
                 }
                 if ui.button("Leave").clicked() {
-                    live.leave();
-                    self.report(Ok("left the session; the pattern stays".into()));
+                    self.leave(live, transport);
                 }
             }
         });
@@ -169,10 +209,35 @@ impl SessionBar {
                 }
             });
         }
-        if let Some(e) = status.error.as_ref().or(self.message.as_ref()) {
-            ui.label(RichText::new(e).small());
+        match (&status.error, &self.message) {
+            (Some(e), _) => message_label(ui, e, true),
+            (None, Some(m)) => message_label(ui, m, self.message_is_error),
+            (None, None) => {}
         }
     }
+}
+
+/// A session message at body size: an error in red on a red band, with a bold "Error:".
+fn message_label(ui: &mut egui::Ui, text: &str, error: bool) {
+    if !error {
+        ui.label(RichText::new(text).size(MESSAGE_PT).color(OK_TEXT));
+        return;
+    }
+    egui::Frame::new()
+        .fill(ERROR_FILL)
+        .corner_radius(3.0)
+        .inner_margin(egui::Margin::symmetric(6, 3))
+        .show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(
+                    RichText::new("Error:")
+                        .size(MESSAGE_PT)
+                        .strong()
+                        .color(ERROR_TEXT),
+                );
+                ui.label(RichText::new(text).size(MESSAGE_PT).color(ERROR_TEXT));
+            });
+        });
 }
 
 fn connection_label(ui: &mut egui::Ui, status: &Status) {
@@ -186,11 +251,13 @@ fn connection_label(ui: &mut egui::Ui, status: &Status) {
                 "offline, retrying in {:.1} s: {error}",
                 retry_in.as_secs_f32()
             ),
-            Color32::from_rgb(0xff, 0x6b, 0x6b),
+            ERROR_TEXT,
         ),
+        // Not trying: the reason is the status error shown below.
+        None if status.error.is_some() => ("not connected".to_string(), ERROR_TEXT),
         None => ("starting".to_string(), Color32::GRAY),
     };
-    ui.label(RichText::new(text).color(color));
+    ui.label(RichText::new(text).size(MESSAGE_PT).color(color));
 }
 
 fn transfer_text(name: &str, t: &Transfer) -> String {
@@ -216,6 +283,138 @@ fn transfer_text(name: &str, t: &Transfer) -> String {
 mod tests {
     use super::*;
     use crate::host::Flash;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+
+    /// A live session that records what the bar asks of it.
+    #[derive(Default)]
+    struct Recorded {
+        /// (server, session) of each join.
+        joins: Mutex<Vec<(String, SessionId)>>,
+        /// Each shared-transport request.
+        playing: Mutex<Vec<bool>>,
+        /// Left at least once.
+        left: AtomicBool,
+    }
+
+    impl LiveSession for Recorded {
+        fn status(&self) -> Status {
+            Status::default()
+        }
+        fn is_joined(&self) -> bool {
+            false
+        }
+        fn timeline_playing(&self) -> Option<bool> {
+            None
+        }
+        fn invite_link(&self) -> Option<String> {
+            None
+        }
+        fn default_server(&self) -> String {
+            "http://127.0.0.1:8787".into()
+        }
+        fn parse_invite(&self, text: &str) -> Result<(Option<String>, SessionId), LiveError> {
+            let (server, id) = match text.split_once("/s/") {
+                Some((server, id)) => (Some(server.to_string()), id),
+                None => (None, text),
+            };
+            id.trim()
+                .parse()
+                .map(|id| (server, id))
+                .map_err(|_| LiveError("not an id".into()))
+        }
+        fn create(&self, _server: &str, _name: &str) -> Result<SessionId, LiveError> {
+            Ok(SessionId::from_random_bytes([7; 16]))
+        }
+        fn join(&self, server: &str, session: SessionId, _name: &str) -> Result<(), LiveError> {
+            self.joins.lock().unwrap().push((server.into(), session));
+            Ok(())
+        }
+        fn fork(&self) -> Result<SessionId, LiveError> {
+            Err(LiveError("no".into()))
+        }
+        fn leave(&self) {
+            self.left.store(true, Ordering::Relaxed);
+        }
+        fn set_playing(&self, playing: bool) {
+            self.playing.lock().unwrap().push(playing);
+        }
+        fn share_sample_file(&self, _path: &str) -> Result<String, LiveError> {
+            Err(LiveError("no".into()))
+        }
+    }
+
+    /// A transport whose audio side reports `playing`.
+    struct Playing {
+        playing: bool,
+        run: AtomicBool,
+    }
+
+    impl Transport for Playing {
+        fn playing(&self) -> bool {
+            self.playing
+        }
+        fn sixteenth(&self) -> u64 {
+            0
+        }
+        fn run(&self) -> bool {
+            self.run.load(Ordering::Relaxed)
+        }
+        fn set_run(&self, run: bool) {
+            self.run.store(run, Ordering::Relaxed);
+        }
+    }
+
+    fn transport(playing: bool) -> Playing {
+        Playing {
+            playing,
+            run: AtomicBool::new(false),
+        }
+    }
+
+    #[test]
+    fn the_server_field_follows_the_link_joined() {
+        let live = Recorded::default();
+        let mut bar = SessionBar::new(live.default_server());
+        let id = SessionId::from_random_bytes([3; 16]);
+        bar.join_text = format!("http://10.0.0.5:9000/s/{id}");
+        bar.join(&live);
+        assert_eq!(bar.server, "http://10.0.0.5:9000");
+        assert_eq!(
+            live.joins.lock().unwrap()[0],
+            ("http://10.0.0.5:9000".to_string(), id)
+        );
+        assert!(!bar.message_is_error);
+        // A bare id joins the server in the field, which stays.
+        bar.join_text = id.to_string();
+        bar.join(&live);
+        assert_eq!(live.joins.lock().unwrap()[1].0, "http://10.0.0.5:9000");
+        // Something that is no link is an error, and the field stays.
+        bar.join_text = "nonsense".into();
+        bar.join(&live);
+        assert!(bar.message_is_error);
+        assert_eq!(bar.server, "http://10.0.0.5:9000");
+    }
+
+    #[test]
+    fn new_session_and_leave_keep_a_playing_pattern_playing() {
+        let live = Recorded::default();
+        let mut bar = SessionBar::new(live.default_server());
+        // Stopped: a new session's transport stays stopped; leaving starts nothing.
+        bar.new_session(&live, &transport(false));
+        assert!(live.playing.lock().unwrap().is_empty());
+        let stopped = transport(false);
+        bar.leave(&live, &stopped);
+        assert!(!stopped.run());
+        // Playing: the new session's shared transport starts; after leaving, the local one runs.
+        bar.new_session(&live, &transport(true));
+        assert_eq!(*live.playing.lock().unwrap(), vec![true]);
+        let playing = transport(true);
+        bar.leave(&live, &playing);
+        assert!(live.left.load(Ordering::Relaxed));
+        assert!(playing.run(), "the local transport plays on");
+        assert!(!bar.message_is_error);
+    }
 
     #[test]
     fn flashes_fade_and_match_their_cell() {

@@ -489,6 +489,16 @@ impl Client {
         delay
     }
 
+    /// The server answered that the session does not exist (its socket upgrade got a 404):
+    /// like [`Client::handle_disconnected`], but no reconnect is scheduled, since retrying
+    /// cannot help; only [`Client::connect`] or [`Client::reconnect`] tries again.
+    pub fn handle_session_unknown(&mut self, now: f64) {
+        let _ = self.handle_disconnected(now);
+        self.link = Link::Offline {
+            reconnect_at_ms: None,
+        };
+    }
+
     /// Shares a WAV file as a sample of the session, under `id` ([`SampleId::for_content`] of
     /// `wav`) or, when `None`, under an id the server picks. Network failures and busy servers
     /// are retried until it gets through.
