@@ -73,9 +73,15 @@ pub enum ProjectError {
         /// Why its session document does not load.
         source: SchemaError,
     },
-    /// The audio could not be encoded as WAV.
-    #[error("cannot encode the WAV: {0}")]
-    Wav(#[from] keyboardia_core::audio::AudioError),
+    /// The bounce could not be made (too long for a WAV file, or the encoder refused).
+    #[error("cannot bounce the WAV: {0}")]
+    Bounce(#[from] keyboardia_engine::render::BounceError),
+    /// The export's length does not fit the session.
+    #[error("cannot export: {0}")]
+    Length(#[from] keyboardia_engine::render::LengthError),
+    /// The MIDI file could not be written.
+    #[error("cannot export MIDI: {0}")]
+    Midi(#[from] keyboardia_engine::midi::ExportError),
 }
 
 /// The persisted fields of a project file, keyed as in [`KeyboardiaParams`].
@@ -408,36 +414,38 @@ fn autosave(shared: Weak<Shared>, stop: mpsc::Receiver<()>) {
     }
 }
 
-/// Renders one loop of the session (the longest track once, at least a bar) with the offline
-/// renderer and writes it to `path` as a 48 kHz stereo float WAV, atomically. Returns the
-/// frames written. (Sample tracks are silent here until the offline renderer takes samples.)
+/// Bounces one loop of the session (the longest track once, at least a bar), its sample tracks
+/// included, with the offline renderer, streamed to `path` as a 48 kHz stereo float WAV,
+/// atomically. Returns the frames written.
 pub fn export_wav(store: &SessionStore, path: &Path) -> Result<usize, ProjectError> {
-    use keyboardia_engine::render::{bars_to_frames, render_pattern, RenderOptions};
-    let pattern = store.pattern();
-    let state = store.state();
-    let longest = state
-        .tracks
-        .iter()
-        .map(|t| t.step_count)
-        .max()
-        .unwrap_or(16);
-    let bars = (longest as f64 / 16.0).max(1.0);
+    use keyboardia_engine::render::{
+        bars_to_frames, bounce_wav_to, Length, RenderOptions, Renderer,
+    };
+    let (pattern, samples) = store.pattern_with_samples();
     let opts = RenderOptions::default();
-    let frames = bars_to_frames(bars, pattern.tempo_bpm, opts.sample_rate_hz);
-    let audio = render_pattern(&pattern, &opts, frames);
-    let wav = keyboardia_core::audio::encode_wav_stereo_f32(
-        &audio.left,
-        &audio.right,
-        opts.sample_rate_hz as u32,
-    )?;
-    write_atomic(path, &wav)?;
+    let one_bar = bars_to_frames(1.0, pattern.tempo_bpm, opts.sample_rate_hz);
+    let frames = Length::Loops(1)
+        .frames(&pattern, opts.sample_rate_hz)?
+        .max(one_bar);
+    let mut renderer = Renderer::new(&pattern, &opts, frames);
+    for (slot, buffer) in samples {
+        renderer.set_sample(slot, Some(buffer));
+    }
+    let mut wav = std::io::Cursor::new(Vec::new());
+    bounce_wav_to(&mut wav, renderer, |_| {})?;
+    write_atomic(path, wav.get_ref())?;
     Ok(frames)
 }
 
-/// Export MIDI's hook: the MIDI writer (`keyboardia_engine::midi`) is being written alongside
-/// this; until it lands the menu shows the entry disabled. Wire it here: render the store's
-/// pattern with it and [`write_atomic`] the bytes, as [`export_wav`] does.
-pub const EXPORT_MIDI_AVAILABLE: bool = false;
+/// Exports one loop of the session as a Standard MIDI File (type 1, a track per track, the
+/// session's seed rolling the probability locks), atomically. Returns the file's size.
+pub fn export_midi(store: &SessionStore, path: &Path) -> Result<usize, ProjectError> {
+    use keyboardia_engine::midi::{export, MidiOptions};
+    use keyboardia_engine::render::Length;
+    let bytes = export(&store.state(), Length::Loops(1), &MidiOptions::default())?;
+    write_atomic(path, &bytes)?;
+    Ok(bytes.len())
+}
 
 /// The recent-files list (most recent first), kept as JSON in a file of the user's config
 /// directory ([`Recent::default_file`]).

@@ -176,6 +176,19 @@ impl SessionStore {
         Box::new(pattern_of(&doc))
     }
 
+    /// The engine view of the current session and the held samples by engine slot: what an
+    /// offline render needs to play sample tracks.
+    pub fn pattern_with_samples(&self) -> (Box<EnginePattern>, Vec<(usize, Arc<SampleBuffer>)>) {
+        let doc = self.shared.doc.lock().expect("session lock");
+        let samples = doc
+            .samples
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, b)| Some((slot, b.clone()?)))
+            .collect();
+        (Box::new(pattern_of(&doc)), samples)
+    }
+
     /// Applies an edit and sends the new pattern to the audio thread.
     pub fn apply(&self, op: &Op) -> Result<(), OpError> {
         let mut doc = self.shared.doc.lock().expect("session lock");
