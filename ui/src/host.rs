@@ -10,7 +10,7 @@ use std::time::Duration;
 use web_time::Instant;
 
 use keyboardia_core::protocol::{Player, PlayerId};
-use keyboardia_core::{Op, OpError, SampleId, SessionId, SessionState, TrackId};
+use keyboardia_core::{Instrument, Op, OpError, SampleId, SessionId, SessionState, TrackId};
 
 /// Where edits go: the host's session store (which hands them to the audio thread and, in a
 /// live session, to the room).
@@ -328,4 +328,9 @@ pub trait Host {
     fn live(&self) -> &dyn LiveSession;
     /// The recorder.
     fn recorder(&self) -> &dyn Recorder;
+    /// Plays `sound` once, so the sound picker can preview it (hosts without a preview voice
+    /// ignore it).
+    fn preview_sound(&self, sound: &Instrument) {
+        let _ = sound;
+    }
 }

@@ -43,18 +43,21 @@ impl Store for MemStore {
     }
 }
 
-/// A transport nobody plays.
+/// A transport whose playhead the test sets.
 pub struct MemTransport {
     /// The play request.
     run: AtomicBool,
-    /// The 16th-note counter (never advances).
-    sixteenth: AtomicU64,
+    /// Whether the sequencer "runs" (the test's say).
+    pub playing: AtomicBool,
+    /// The 16th-note counter (the test advances it).
+    pub sixteenth: AtomicU64,
 }
 
 impl MemTransport {
     pub fn new(run: bool) -> Self {
         Self {
             run: AtomicBool::new(run),
+            playing: AtomicBool::new(false),
             sixteenth: AtomicU64::new(0),
         }
     }
@@ -62,7 +65,7 @@ impl MemTransport {
 
 impl Transport for MemTransport {
     fn playing(&self) -> bool {
-        false
+        self.playing.load(Ordering::Relaxed)
     }
     fn sixteenth(&self) -> u64 {
         self.sixteenth.load(Ordering::Relaxed)
