@@ -26,7 +26,7 @@ use crate::controller::{shortcut, Command, Controller};
 use crate::grid::{self, Geometry, RowLook};
 use crate::host::{step_of, ClockMode, Host};
 use crate::tap::TapTempo;
-use crate::{record_panel, session_bar, style};
+use crate::{meters, record_panel, session_bar, style};
 
 /// Default window size in logical points: room for the controls and a full 64-step grid.
 pub const DEFAULT_SIZE_PT: (f64, f64) = (1400.0, 720.0);
@@ -43,6 +43,8 @@ pub const MAX_ROW_HEIGHT_PT: f32 = 84.0;
 pub const SLICED_SLIDER_WIDTH_PT: f32 = 40.0;
 /// Frames per second while something moves (the playhead, its flash, other players' flashes).
 pub const PLAYING_FPS: f32 = 30.0;
+/// Width of a track's level meter (right of its controls), in points.
+pub const METER_WIDTH_PT: f32 = 6.0;
 /// How often an idle editor in a live session looks for other players' edits.
 pub const LIVE_POLL: Duration = Duration::from_millis(250);
 
@@ -79,6 +81,8 @@ pub struct Editor<H> {
     menu_step: Option<(TrackId, u8)>,
     /// The sound the sound picker last previewed (each is previewed once per hover).
     previewed: Option<keyboardia_core::Instrument>,
+    /// The meters' shown levels and held peaks.
+    levels: meters::Levels,
 }
 
 impl<H: Host> Editor<H> {
@@ -109,6 +113,7 @@ impl<H: Host> Editor<H> {
             tempo_edit: None,
             menu_step: None,
             previewed: None,
+            levels: meters::Levels::default(),
         }
     }
 
@@ -131,6 +136,11 @@ impl<H: Host> Editor<H> {
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         style::install_fonts(ui.ctx());
         self.controller.refresh(self.host.store().state());
+        if let Some(m) = self.host.meters() {
+            let (tracks, master) = m.take_peaks();
+            let now = ui.input(|i| i.time);
+            self.levels.update(&tracks, master, now);
+        }
         self.keyboard(ui);
         egui::Panel::top("transport").show(ui, |ui| self.transport_bar(ui));
         egui::Panel::top("session").show(ui, |ui| {
@@ -157,6 +167,7 @@ impl<H: Host> Editor<H> {
     fn schedule_repaint(&self, ctx: &egui::Context) {
         let live = self.host.live();
         let moving = self.host.transport().playing()
+            || self.levels.active()
             || (live.is_joined() && !live.status().flashes.is_empty());
         if moving {
             ctx.request_repaint_after(Duration::from_secs_f32(1.0 / PLAYING_FPS));
@@ -304,6 +315,15 @@ impl<H: Host> Editor<H> {
             {
                 self.controller.clear_all(session);
             }
+            if self.host.meters().is_some() {
+                ui.separator();
+                let (rect, r) = ui.allocate_exact_size(Vec2::new(90.0, 10.0), egui::Sense::hover());
+                self.levels.master.paint(ui.painter(), rect, false);
+                r.on_hover_text(format!(
+                    "Master level (peak held: {:.1} dBFS)",
+                    self.levels.master.hold.0
+                ));
+            }
         });
         if let Some(notice) = self.controller.notice().map(str::to_owned) {
             ui.horizontal(|ui| {
@@ -358,12 +378,14 @@ impl<H: Host> Editor<H> {
         ui.label("Tempo");
         let r = ui
             .add(
-                Slider::new(&mut tempo, TEMPO_RANGE)
-                    .integer()
-                    .show_value(false),
+                // No step: an integer slider would round a fine tempo the field or taps set.
+                Slider::new(&mut tempo, TEMPO_RANGE).show_value(false),
             )
             .on_hover_text("Tempo (coarse)");
-        self.slider(&r, || Op::SetTempo { v: tempo.round() });
+        // To 0.1 BPM like the fine field: a value the field set is never rounded away.
+        self.slider(&r, || Op::SetTempo {
+            v: (tempo * 10.0).round() / 10.0,
+        });
         let mut fine = self.tempo_edit.unwrap_or(self.controller.state().tempo);
         let r = ui
             .add(
@@ -469,7 +491,7 @@ impl<H: Host> Editor<H> {
         let selected_track = self.controller.selected_track().map(|t| t.id);
         // Cells as big as the window allows: the width beside the controls, the height shared
         // by the rows (leaving room for the header and the footer).
-        let grid_width = ui.available_width() - CONTROLS_WIDTH_PT - 24.0;
+        let grid_width = ui.available_width() - CONTROLS_WIDTH_PT - METER_WIDTH_PT - 28.0;
         let n = tracks.len().max(1) as f32;
         let row_height = ((ui.available_height() - grid::HEADER_HEIGHT_PT - 60.0) / n)
             .clamp(ROW_HEIGHT_PT, MAX_ROW_HEIGHT_PT);
@@ -512,8 +534,19 @@ impl<H: Host> Editor<H> {
                                     self.track_controls(ui, slot, track, &tracks);
                                 },
                             );
+                            if self.host.meters().is_some() {
+                                // The track's meter, right of its controls.
+                                let meter = egui::Rect::from_min_size(
+                                    egui::pos2(rect.right() + 4.0, rect.top() + 6.0),
+                                    Vec2::new(METER_WIDTH_PT, rect.height() - 12.0),
+                                );
+                                let m = self.levels.tracks[slot.min(MAX_TRACKS - 1)];
+                                m.paint(ui.painter(), meter, true);
+                            }
                         }
                     });
+                    // Room for the track meters.
+                    ui.add_space(METER_WIDTH_PT + 4.0);
                     // A 64-step row that does not fit scrolls with a bar that is always there,
                     // not one that shows only on hover.
                     ui.spacing_mut().scroll = egui::style::ScrollStyle::solid();
@@ -672,119 +705,4 @@ impl<H: Host> Editor<H> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testing::MemHost;
-    use keyboardia_core::{SessionState, Track};
-
-    /// The editor over `state`, without a window, over a host in memory.
-    fn app(state: SessionState) -> Editor<MemHost> {
-        Editor::with_controller(
-            MemHost::new(state.clone()),
-            Controller::new(state, Box::new(|| 1)),
-        )
-    }
-
-    /// Where `text` is drawn in a frame's output, if anywhere.
-    fn text_rect(out: &egui::FullOutput, text: &str) -> Option<egui::Rect> {
-        fn find(shape: &egui::Shape, text: &str) -> Option<egui::Rect> {
-            match shape {
-                egui::Shape::Text(t) if t.galley.text() == text => {
-                    Some(t.galley.rect.translate(t.pos.to_vec2()))
-                }
-                egui::Shape::Vec(v) => v.iter().find_map(|s| find(s, text)),
-                _ => None,
-            }
-        }
-        out.shapes.iter().find_map(|c| find(&c.shape, text))
-    }
-
-    /// One frame of the controls of track `slot`, laid out freely, with `events`: the width
-    /// they take and where their "Slices" button's label is, if they have one.
-    fn controls_frame(
-        ctx: &egui::Context,
-        app: &mut Editor<MemHost>,
-        slot: usize,
-        events: Vec<egui::Event>,
-    ) -> (f32, Option<egui::Rect>) {
-        app.controller.refresh(app.host.store.state());
-        let tracks = app.controller.state().tracks.clone();
-        let input = egui::RawInput {
-            screen_rect: Some(egui::Rect::from_min_size(
-                egui::Pos2::ZERO,
-                egui::vec2(1600.0, 900.0),
-            )),
-            events,
-            ..Default::default()
-        };
-        let mut width = 0.0;
-        let mut out = ctx.run_ui(input, |ui| {
-            ui.vertical(|ui| {
-                app.track_controls(ui, slot, &tracks[slot], &tracks);
-                width = ui.min_rect().width();
-            });
-        });
-        let slices = text_rect(&out, "Slices");
-        // No renderer here: the font textures are dropped unused.
-        out.textures_delta.clear();
-        (width, slices)
-    }
-
-    /// Every track's controls fit the fixed column beside the grid (so no grid moves), also a
-    /// sample track's (its long sample id is cut short) and a sliced one's with the "Slices"
-    /// button, which only a sliced sample track gets; clicking it lays the slices out as one
-    /// undoable edit.
-    #[test]
-    fn track_controls_fit_their_column_and_slices_lays_the_slices_across_steps() {
-        let mut state = SessionState::demo();
-        let mut take = Track::new(
-            "take".parse().unwrap(),
-            "Take 12",
-            "sample:rec-0123456789abcdef".parse().unwrap(),
-        );
-        take.cuts = (0..64).map(|i| i * 100).collect();
-        let mut bare = take.clone();
-        bare.id = "bare".parse().unwrap();
-        bare.cuts.clear();
-        state.tracks.push(take);
-        state.tracks.push(bare);
-        let ctx = egui::Context::default();
-        ctx.set_visuals(egui::Visuals::dark());
-        let mut app = app(state.clone());
-        let n = state.tracks.len();
-        for (slot, t) in state.tracks.iter().enumerate() {
-            let (w, slices) = controls_frame(&ctx, &mut app, slot, vec![]);
-            assert!(
-                w > 200.0 && w <= CONTROLS_WIDTH_PT,
-                "{}: {w} pt of {CONTROLS_WIDTH_PT}",
-                t.name
-            );
-            assert_eq!(slices.is_some(), slot == n - 2, "{}: Slices button", t.name);
-        }
-
-        let (_, at) = controls_frame(&ctx, &mut app, n - 2, vec![]);
-        let at = at.unwrap().center();
-        let button = |pressed| egui::Event::PointerButton {
-            pos: at,
-            button: egui::PointerButton::Primary,
-            pressed,
-            modifiers: egui::Modifiers::NONE,
-        };
-        for events in [
-            vec![egui::Event::PointerMoved(at)],
-            vec![button(true)],
-            vec![button(false)],
-        ] {
-            controls_frame(&ctx, &mut app, n - 2, events);
-        }
-        let laid = app.host.store.state().tracks[n - 2].clone();
-        assert_eq!(laid.step_count, 64);
-        assert!(laid
-            .steps
-            .iter()
-            .enumerate()
-            .all(|(i, s)| s.on && s.locks.slice == Some(i as u8)));
-        assert!(app.controller.undo(&app.host.store));
-        assert_eq!(app.host.store.state(), state);
-    }
-}
+mod tests;

@@ -316,6 +316,13 @@ pub trait Recorder {
     fn take_added(&self) -> Option<AddOutcome>;
 }
 
+/// Output levels from the audio side, for the meters.
+pub trait Meters {
+    /// The peak (linear) of each track slot's output and of the master since the last call,
+    /// taking them (the editor calls it once per frame).
+    fn take_peaks(&self) -> ([f32; keyboardia_core::MAX_TRACKS], f32);
+}
+
 /// Everything the editor draws over: one handle per concern.
 pub trait Host {
     /// The session every edit goes through.
@@ -332,5 +339,9 @@ pub trait Host {
     /// ignore it).
     fn preview_sound(&self, sound: &Instrument) {
         let _ = sound;
+    }
+    /// The output levels, where the host meters them (the meters are hidden otherwise).
+    fn meters(&self) -> Option<&dyn Meters> {
+        None
     }
 }

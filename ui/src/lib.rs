@@ -17,6 +17,7 @@ pub mod editor;
 mod frame_rate;
 pub mod grid;
 pub mod host;
+pub mod meters;
 pub mod record_panel;
 pub mod session_bar;
 pub mod style;

@@ -209,6 +209,19 @@ impl Recorder for MemRecorder {
     }
 }
 
+/// Peaks the test sets, taken like an audio thread's.
+#[derive(Default)]
+pub struct MemMeters(
+    /// The peaks since the last take.
+    pub Mutex<([f32; 16], f32)>,
+);
+
+impl Meters for MemMeters {
+    fn take_peaks(&self) -> ([f32; 16], f32) {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
 /// A whole host in memory.
 pub struct MemHost {
     /// The session.
@@ -221,6 +234,12 @@ pub struct MemHost {
     pub live: Offline,
     /// No input.
     pub recorder: MemRecorder,
+    /// Output levels (shown once the test sets `metered`).
+    pub meters: MemMeters,
+    /// Whether the host has meters.
+    pub metered: bool,
+    /// The sounds the sound picker asked to preview.
+    pub previewed: Mutex<Vec<keyboardia_core::Instrument>>,
 }
 
 impl MemHost {
@@ -231,6 +250,9 @@ impl MemHost {
             settings: MemSettings::default(),
             live: Offline,
             recorder: MemRecorder::default(),
+            meters: MemMeters::default(),
+            metered: false,
+            previewed: Mutex::new(Vec::new()),
         }
     }
 }
@@ -250,5 +272,11 @@ impl Host for MemHost {
     }
     fn recorder(&self) -> &dyn Recorder {
         &self.recorder
+    }
+    fn meters(&self) -> Option<&dyn Meters> {
+        self.metered.then_some(&self.meters as &dyn Meters)
+    }
+    fn preview_sound(&self, sound: &keyboardia_core::Instrument) {
+        self.previewed.lock().unwrap().push(sound.clone());
     }
 }

@@ -257,6 +257,7 @@ impl<H: Host> Editor<H> {
             ui.set_max_width(90.0);
             ComboBox::from_id_salt(("sound", id.as_str()))
                 .width(90.0)
+                .height(560.0)
                 .truncate()
                 .selected_text(self.sound_label(&track.instrument))
                 .show_ui(ui, |ui| {
