@@ -8,8 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use std::collections::HashMap;
-
 use keyboardia_ui::grid::colors;
 use keyboardia_ui::style::{dim, unlit, PALETTE};
 
@@ -43,9 +41,10 @@ enum Part {
 }
 
 /// Every colour a cell is drawn in (within ±3 per channel), with what it shows and whether it
-/// is dimmed.
-fn parts() -> &'static HashMap<[u8; 3], (Part, bool)> {
-    static TABLE: std::sync::OnceLock<HashMap<[u8; 3], (Part, bool)>> = std::sync::OnceLock::new();
+/// is dimmed: a table over all 2^24 colours (0: not a cell colour), so reading a screenshot is
+/// one lookup per pixel.
+fn parts() -> &'static [u8] {
+    static TABLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
         let mut base = vec![
             (colors::OFF, Part::Off),
@@ -58,22 +57,26 @@ fn parts() -> &'static HashMap<[u8; 3], (Part, bool)> {
             base.push((*c, Part::Lit(i)));
             base.push((unlit(*c), Part::Unlit(i)));
         }
-        let mut table = HashMap::new();
-        for dimmed in [false, true] {
-            for (c, part) in &base {
-                let c = rgb(if dimmed { dim(*c) } else { *c });
-                for dr in -3i32..=3 {
-                    for dg in -3i32..=3 {
-                        for db in -3i32..=3 {
-                            let k = [
-                                (c[0] as i32 + dr).clamp(0, 255) as u8,
-                                (c[1] as i32 + dg).clamp(0, 255) as u8,
-                                (c[2] as i32 + db).clamp(0, 255) as u8,
-                            ];
-                            // The exact colour wins over a neighbour's tolerance.
-                            let exact = dr == 0 && dg == 0 && db == 0;
-                            if exact || !table.contains_key(&k) {
-                                table.insert(k, (*part, dimmed));
+        let mut table = vec![0u8; 1 << 24];
+        // Exact colours last, so they win over a neighbour's tolerance.
+        for exact_pass in [false, true] {
+            for dimmed in [false, true] {
+                for (c, part) in &base {
+                    let c = rgb(if dimmed { dim(*c) } else { *c });
+                    let code = encode(*part, dimmed);
+                    let d = if exact_pass { 0 } else { 3 };
+                    for dr in -d..=d {
+                        for dg in -d..=d {
+                            for db in -d..=d {
+                                let k = [
+                                    (c[0] as i32 + dr).clamp(0, 255) as usize,
+                                    (c[1] as i32 + dg).clamp(0, 255) as usize,
+                                    (c[2] as i32 + db).clamp(0, 255) as usize,
+                                ];
+                                let i = k[0] << 16 | k[1] << 8 | k[2];
+                                if exact_pass || table[i] == 0 {
+                                    table[i] = code;
+                                }
                             }
                         }
                     }
@@ -82,6 +85,38 @@ fn parts() -> &'static HashMap<[u8; 3], (Part, bool)> {
         }
         table
     })
+}
+
+/// A table entry: 1 + part index, plus 128 when dimmed.
+fn encode(part: Part, dimmed: bool) -> u8 {
+    let p = match part {
+        Part::Off => 0,
+        Part::PlayheadOn => 1,
+        Part::PlayheadOff => 2,
+        Part::Badge => 3,
+        Part::Lit(i) => 4 + i as u8,
+        Part::Unlit(i) => 4 + PALETTE.len() as u8 + i as u8,
+    };
+    1 + p + if dimmed { 128 } else { 0 }
+}
+
+/// The part and dimming of a table entry (`None` for 0).
+fn decode(code: u8) -> Option<(Part, bool)> {
+    if code == 0 {
+        return None;
+    }
+    let dimmed = code >= 128;
+    let p = (code & 127) - 1;
+    let n = PALETTE.len() as u8;
+    let part = match p {
+        0 => Part::Off,
+        1 => Part::PlayheadOn,
+        2 => Part::PlayheadOff,
+        3 => Part::Badge,
+        i if i < 4 + n => Part::Lit((i - 4) as usize),
+        i => Part::Unlit((i - 4 - n) as usize),
+    };
+    Some((part, dimmed))
 }
 
 /// A private X server on a free display number; killed on drop.
@@ -312,7 +347,11 @@ impl Image {
     /// regions of cell colours as big as a cell can be (cells grow with the window).
     pub fn grid_at_scale(&self, scale: usize) -> Vec<Vec<Cell>> {
         let table = parts();
-        let part = |x: usize, y: usize| table.get(&self.pixel(x, y)).copied();
+        let part = |x: usize, y: usize| {
+            let i = (y * self.width + x) * 3;
+            let c = &self.rgb[i..i + 3];
+            decode(table[(c[0] as usize) << 16 | (c[1] as usize) << 8 | c[2] as usize])
+        };
         let mut seen = vec![false; self.width * self.height];
         let mut cells = Vec::new();
         for y in 0..self.height {
@@ -361,12 +400,13 @@ impl Image {
                 }
             }
         }
-        // Rows: cells whose tops are within a few pixels.
-        cells.sort_by_key(|c| (c.y, c.x));
+        // Rows: cells whose bottoms are within a few pixels (a badge's text can cut a cell's
+        // top off the region it is found as; its bottom is always there).
+        cells.sort_by_key(|c| (c.y + c.h, c.x));
         let mut rows: Vec<Vec<Cell>> = Vec::new();
         for c in cells {
             match rows.last_mut() {
-                Some(row) if c.y.abs_diff(row[0].y) <= 3 * scale => row.push(c),
+                Some(row) if (c.y + c.h).abs_diff(row[0].y + row[0].h) <= 3 * scale => row.push(c),
                 _ => rows.push(vec![c]),
             }
         }

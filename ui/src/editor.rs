@@ -492,9 +492,15 @@ impl<H: Host> Editor<H> {
         // Cells as big as the window allows: the width beside the controls, the height shared
         // by the rows (leaving room for the header and the footer).
         let grid_width = ui.available_width() - CONTROLS_WIDTH_PT - METER_WIDTH_PT - 28.0;
+        // Rows share the panel's height; while the lock editor is open below the grid they keep
+        // the height they had, so the grid does not move under the pointer.
         let n = tracks.len().max(1) as f32;
-        let row_height = ((ui.available_height() - grid::HEADER_HEIGHT_PT - 60.0) / n)
-            .clamp(ROW_HEIGHT_PT, MAX_ROW_HEIGHT_PT);
+        let row_height = if target.is_some() {
+            self.geometry.row_height_pt
+        } else {
+            ((ui.available_height() - grid::HEADER_HEIGHT_PT - 60.0) / n)
+                .clamp(ROW_HEIGHT_PT, MAX_ROW_HEIGHT_PT)
+        };
         self.geometry = Geometry::fit(grid_width, row_height);
         let geometry = self.geometry;
         let settings = self.host.settings();

@@ -381,20 +381,24 @@ pub fn show(
 fn badge_strip(painter: &egui::Painter, cell: Rect, text: &str, dimmed: bool) {
     let chars = text.chars().count().max(1) as f32;
     let font_pt = (cell.width() / (0.58 * chars)).clamp(6.0, 10.0);
-    let strip = Rect::from_min_size(cell.min, Vec2::new(cell.width(), font_pt + 3.0));
+    // A margin of plain strip above and below the text, so the strip reads as one piece.
+    let strip = Rect::from_min_size(cell.min, Vec2::new(cell.width(), font_pt + 6.0));
     let (fill, ink) = if dimmed {
         (dim(colors::BADGE), colors::BADGE_TEXT)
     } else {
         (colors::BADGE, colors::BADGE_TEXT)
     };
     painter.rect_filled(strip, CornerRadius::same(2), fill);
-    painter.with_clip_rect(strip).text(
-        strip.center(),
-        Align2::CENTER_CENTER,
-        text,
-        FontId::proportional(font_pt),
-        ink,
-    );
+    // Clipped inside a plain border, so the strip reads as one piece however the text runs.
+    painter
+        .with_clip_rect(strip.shrink2(Vec2::new(1.0, 2.0)))
+        .text(
+            strip.center(),
+            Align2::CENTER_CENTER,
+            text,
+            FontId::proportional(font_pt),
+            ink,
+        );
 }
 
 #[cfg(test)]
