@@ -18,6 +18,8 @@ pub enum Field {
     Velocity,
     /// How many cut points a track has ([`MAX_SLICES`](crate::model::limits::MAX_SLICES) at most).
     Cuts,
+    /// A track's colour (an index below [`TRACK_COLORS`](crate::model::limits::TRACK_COLORS)).
+    Color,
     Lock(LockKind),
 }
 
@@ -31,6 +33,7 @@ impl std::fmt::Display for Field {
             Field::StepCount => "step count",
             Field::Velocity => "velocity",
             Field::Cuts => "number of slice cuts",
+            Field::Color => "track colour",
             Field::Lock(LockKind::Pitch) => "pitch lock",
             Field::Lock(LockKind::Volume) => "volume lock",
             Field::Lock(LockKind::Probability) => "probability lock",

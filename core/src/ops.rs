@@ -76,6 +76,14 @@ pub enum Op {
     /// [`Track::cuts`] and [`slice_bounds`].
     #[serde(rename = "cuts")]
     SetCuts { tr: TrackId, v: Vec<u32> },
+    /// Give a track a colour of the palette (below [`TRACK_COLORS`]), or `None` for its sound
+    /// family's colour. See [`Track::color`].
+    #[serde(rename = "color")]
+    SetColor {
+        tr: TrackId,
+        #[serde(default)]
+        v: Option<u8>,
+    },
 }
 
 /// What an accepted op changed.
@@ -92,7 +100,7 @@ pub enum Change {
     Pattern {
         track: TrackId,
     },
-    /// A track's settings (volume, pan, name, instrument, slice cuts).
+    /// A track's settings (volume, pan, name, instrument, slice cuts, colour).
     TrackSettings {
         track: TrackId,
     },
@@ -139,7 +147,8 @@ impl Op {
             | Op::SetPan { tr, .. }
             | Op::SetName { tr, .. }
             | Op::SetInstrument { tr, .. }
-            | Op::SetCuts { tr, .. } => Some(*tr),
+            | Op::SetCuts { tr, .. }
+            | Op::SetColor { tr, .. } => Some(*tr),
             Op::CopySequence { to, .. } => Some(*to),
             Op::AddTrack { track, .. } => Some(track.id),
             Op::SetTempo { .. } | Op::SetSwing { .. } => None,
@@ -414,6 +423,16 @@ impl SessionState {
                 }
                 let was = std::mem::replace(&mut track.cuts, v.clone());
                 Ok(settings_applied(*tr, true, Op::SetCuts { tr: *tr, v: was }))
+            }
+            Op::SetColor { tr, v } => {
+                validate_color(*v)?;
+                let track = self.track_mut(*tr)?;
+                let was = std::mem::replace(&mut track.color, *v);
+                Ok(settings_applied(
+                    *tr,
+                    was != *v,
+                    Op::SetColor { tr: *tr, v: was },
+                ))
             }
         }
     }

@@ -22,6 +22,7 @@ use keyboardia_core::{SynthPreset, DEFAULT_SEED, MAX_TRACKS};
 use crate::clock::BlockClock;
 use crate::dsp::{decay_coef, splitmix64};
 use crate::gain::GainRamp;
+use crate::meter::LevelMeters;
 use crate::pattern::EnginePattern;
 use crate::schedule::{block_hits, BlockSpan, Fired, StepCursor, MAX_BLOCK_HITS};
 use crate::voice::one_shot::{tables_for_rate, OneShotTables};
@@ -164,6 +165,8 @@ pub struct Engine {
     audition_track: usize,
     /// Swing from automation, replacing the session's while set (percent).
     swing_override: Option<f64>,
+    /// Where each chunk's track and master peaks go, for an editor's meters (none: not metered).
+    meters: Option<Arc<LevelMeters>>,
 }
 
 /// Peak level (linear) above which the limiter reduces gain.
@@ -202,6 +205,7 @@ impl Engine {
             frames_done: 0,
             audition_track: 0,
             swing_override: None,
+            meters: None,
         }
     }
 
@@ -305,6 +309,11 @@ impl Engine {
             Some(s) => std::mem::replace(s, sample),
             None => sample,
         }
+    }
+
+    /// Reports each chunk's track and master peaks to `meters` (off the audio thread).
+    pub fn set_meters(&mut self, meters: Arc<LevelMeters>) {
+        self.meters = Some(meters);
     }
 
     pub fn set_track_mixer(&mut self, slot: usize, mixer: TrackMixer) {
@@ -748,6 +757,19 @@ impl Engine {
                     }
                 }
             }
+            if let (Some(m), true) = (&self.meters, any) {
+                let peak = mono[..n].iter().fold(0.0f32, |a, x| a.max(x.abs()));
+                let [cl, cr] = self.gains[t].current();
+                let g = if ramping {
+                    gl[..n]
+                        .iter()
+                        .chain(&gr[..n])
+                        .fold(0.0f32, |a, x| a.max(*x))
+                } else {
+                    cl.max(cr)
+                };
+                m.note_track(t, peak * g);
+            }
             match aux.as_deref_mut() {
                 None if !any => {}
                 None if ramping => {
@@ -805,6 +827,10 @@ impl Engine {
         }
         self.master = master;
         self.limiter_env = if env < 1e-15 { 0.0 } else { env };
+        if let Some(m) = &self.meters {
+            let out = left.iter().chain(right.iter());
+            m.note_master(out.fold(0.0f32, |a, x| a.max(x.abs())));
+        }
     }
 }
 

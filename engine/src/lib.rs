@@ -8,6 +8,7 @@
 //! - [`voice`]: the 16 built-in sounds, the five synth presets and the sampler, all synthesized
 //!   in Rust (no sample files). Percussive one-shots are synthesized once per sample rate into
 //!   tables that hits replay (pitch locks resample them); melodic sounds run live per note.
+//! - [`meter`]: per-track and master peak levels for an editor's meters, as atomics.
 //! - [`onsets`]: transient detection and slicing of recorded takes (offline, off the audio thread).
 //! - [`render`]: offline rendering (session → samples → WAV), in memory or streamed to a WAV
 //!   file block by block, for tests, benchmarks, bounces and the apps' Export WAV.
@@ -27,6 +28,7 @@ pub mod clock;
 pub mod dsp;
 pub mod engine;
 pub mod gain;
+pub mod meter;
 pub mod midi;
 pub mod onsets;
 pub mod pattern;
@@ -39,5 +41,6 @@ pub use clock::{
     TimelineWithOffset,
 };
 pub use engine::{AuxSink, Engine, InputEvent, MidiOut, TrackMixer, STEP_BEATS};
+pub use meter::LevelMeters;
 pub use pattern::{EnginePattern, EngineTrack};
 pub use voice::{Patch, SampleBuffer};

@@ -126,6 +126,9 @@ fn the_audio_thread_path_never_allocates() {
     });
     let mut engine = Engine::new(sr);
     engine.set_pattern(&p1);
+    // Metered, as the plugin runs it: the meters are atomics, raised without allocating.
+    let meters = Arc::new(keyboardia_engine::LevelMeters::default());
+    engine.set_meters(meters.clone());
     let mut left = vec![0.0f32; 4096];
     let mut right = vec![0.0f32; 4096];
     let inputs = [

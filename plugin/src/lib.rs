@@ -70,6 +70,8 @@ pub struct Keyboardia<const DEVICE_INPUT: bool = false> {
     inputs: Vec<InputEvent>,
     /// Playheads published for the editor, and the editor's play/stop request.
     transport: Arc<Transport>,
+    /// Track and master peaks the engine reports for the editor's meters (lock-free).
+    meters: Arc<keyboardia_engine::LevelMeters>,
     /// Editor window size and open flag.
     editor_state: Arc<nice_plug_egui::EguiEditorState>,
     /// Running as the standalone app: the internal clock always drives (play/stop in the GUI).
@@ -189,6 +191,7 @@ impl<const DEVICE_INPUT: bool> Default for Keyboardia<DEVICE_INPUT> {
             internal_clock: InternalClock::new(keyboardia_core::DEFAULT_TEMPO),
             inputs: Vec::with_capacity(MAX_INPUT_EVENTS),
             transport: Arc::new(Transport::new(true)),
+            meters: Arc::default(),
             editor_state: editor::default_state(),
             standalone: false,
             was_running: false,
@@ -270,6 +273,7 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
         let host = editor::host::PluginHost {
             store: self.services.store.clone(),
             transport: self.transport.clone(),
+            meters: editor::host::EngineMeters(self.meters.clone()),
             settings: editor::host::ParamSettings {
                 params: self.params.clone(),
                 gui: None,
@@ -308,6 +312,7 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
         // A session saved with the host's project rejoins by itself.
         self.services.live.rejoin_restored();
         let mut engine = Engine::new(sr);
+        engine.set_meters(self.meters.clone());
         // Everything queued so far is superseded by the current session.
         if let Some(audio) = self.audio.as_mut() {
             Self::receive_updates(&mut engine, audio);

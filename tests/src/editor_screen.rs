@@ -1,26 +1,123 @@
 //! Harness for the editor tests: a private Xvfb display, screenshots through ImageMagick's
-//! `import`, and an analysis that finds the step grid's cells by their known colours (the
-//! constants in `ui/src/grid.rs`), so a test can count tracks, steps, on-steps, locks
-//! and playheads in a real rendered frame.
+//! `import`, and an analysis that finds the step grid's cells by the colours the editor draws
+//! them in (read from `keyboardia_ui::grid::colors` and `keyboardia_ui::style`), so a test can
+//! count tracks, steps, on-steps, lock badges and playheads in a real rendered frame, and read
+//! each cell's track colour, velocity bar and dimming.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// `ui/src/grid.rs` `colors::OFF`.
+use keyboardia_ui::grid::colors;
+use keyboardia_ui::style::{dim, unlit, PALETTE};
+
+/// `[r, g, b]` of an egui colour.
+fn rgb(c: egui::Color32) -> [u8; 3] {
+    [c.r(), c.g(), c.b()]
+}
+
+/// `colors::OFF` (`ui/src/grid.rs`: the harness reads the editor's own colours).
 pub const OFF: [u8; 3] = [52, 57, 68];
 /// `colors::OFF_BEAT`.
 pub const OFF_BEAT: [u8; 3] = [70, 76, 90];
-/// `colors::ON`.
-pub const ON: [u8; 3] = [255, 138, 36];
 /// `colors::PLAYHEAD` (an on step under the playhead).
 pub const PLAYHEAD: [u8; 3] = [255, 236, 150];
 /// `colors::PLAYHEAD_OFF` (an off step under the playhead).
 pub const PLAYHEAD_OFF: [u8; 3] = [150, 156, 172];
-/// `colors::LOCK`.
-pub const LOCK: [u8; 3] = [64, 200, 255];
-/// Drawn cell size in pixels at scale 1 (`CELL_WIDTH_PT` × `CELL_HEIGHT_PT`).
-pub const CELL_PX: (usize, usize) = (13, 28);
+
+/// What one pixel of a cell shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    /// An off step.
+    Off,
+    /// The lit (velocity) bar of an on step, in palette colour `.0`.
+    Lit(usize),
+    /// The unlit part of an on step of palette colour `.0`.
+    Unlit(usize),
+    PlayheadOn,
+    PlayheadOff,
+    /// A lock badge's strip.
+    Badge,
+}
+
+/// Every colour a cell is drawn in (within ±3 per channel), with what it shows and whether it
+/// is dimmed: a table over all 2^24 colours (0: not a cell colour), so reading a screenshot is
+/// one lookup per pixel.
+fn parts() -> &'static [u8] {
+    static TABLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut base = vec![
+            (colors::OFF, Part::Off),
+            (colors::OFF_BEAT, Part::Off),
+            (colors::PLAYHEAD, Part::PlayheadOn),
+            (colors::PLAYHEAD_OFF, Part::PlayheadOff),
+            (colors::BADGE, Part::Badge),
+        ];
+        for (i, c) in PALETTE.iter().enumerate() {
+            base.push((*c, Part::Lit(i)));
+            base.push((unlit(*c), Part::Unlit(i)));
+        }
+        let mut table = vec![0u8; 1 << 24];
+        // Exact colours last, so they win over a neighbour's tolerance.
+        for exact_pass in [false, true] {
+            for dimmed in [false, true] {
+                for (c, part) in &base {
+                    let c = rgb(if dimmed { dim(*c) } else { *c });
+                    let code = encode(*part, dimmed);
+                    let d = if exact_pass { 0 } else { 3 };
+                    for dr in -d..=d {
+                        for dg in -d..=d {
+                            for db in -d..=d {
+                                let k = [
+                                    (c[0] as i32 + dr).clamp(0, 255) as usize,
+                                    (c[1] as i32 + dg).clamp(0, 255) as usize,
+                                    (c[2] as i32 + db).clamp(0, 255) as usize,
+                                ];
+                                let i = k[0] << 16 | k[1] << 8 | k[2];
+                                if exact_pass || table[i] == 0 {
+                                    table[i] = code;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        table
+    })
+}
+
+/// A table entry: 1 + part index, plus 128 when dimmed.
+fn encode(part: Part, dimmed: bool) -> u8 {
+    let p = match part {
+        Part::Off => 0,
+        Part::PlayheadOn => 1,
+        Part::PlayheadOff => 2,
+        Part::Badge => 3,
+        Part::Lit(i) => 4 + i as u8,
+        Part::Unlit(i) => 4 + PALETTE.len() as u8 + i as u8,
+    };
+    1 + p + if dimmed { 128 } else { 0 }
+}
+
+/// The part and dimming of a table entry (`None` for 0).
+fn decode(code: u8) -> Option<(Part, bool)> {
+    if code == 0 {
+        return None;
+    }
+    let dimmed = code >= 128;
+    let p = (code & 127) - 1;
+    let n = PALETTE.len() as u8;
+    let part = match p {
+        0 => Part::Off,
+        1 => Part::PlayheadOn,
+        2 => Part::PlayheadOff,
+        3 => Part::Badge,
+        i if i < 4 + n => Part::Lit((i - 4) as usize),
+        i => Part::Unlit((i - 4 - n) as usize),
+    };
+    Some((part, dimmed))
+}
 
 /// A private X server on a free display number; killed on drop.
 pub struct Xvfb {
@@ -248,37 +345,37 @@ impl Image {
         self.grid_at_scale(1)
     }
 
-    /// Like [`grid`](Self::grid) for an editor drawn at `scale` physical pixels per point.
+    /// Like [`grid`](Self::grid) for an editor drawn at `scale` physical pixels per point:
+    /// regions of cell colours as big as a cell can be (cells grow with the window).
     pub fn grid_at_scale(&self, scale: usize) -> Vec<Vec<Cell>> {
-        let cell_px = (CELL_PX.0 * scale, CELL_PX.1 * scale);
-        const CLASSES: [[u8; 3]; 5] = [OFF, OFF_BEAT, ON, PLAYHEAD, PLAYHEAD_OFF];
-        let cell_class = |p: [u8; 3]| CLASSES.iter().any(|c| near(p, *c));
+        let table = parts();
+        let part = |x: usize, y: usize| {
+            let i = (y * self.width + x) * 3;
+            let c = &self.rgb[i..i + 3];
+            decode(table[(c[0] as usize) << 16 | (c[1] as usize) << 8 | c[2] as usize])
+        };
         let mut seen = vec![false; self.width * self.height];
         let mut cells = Vec::new();
         for y in 0..self.height {
             for x in 0..self.width {
-                if seen[y * self.width + x] || !cell_class(self.pixel(x, y)) {
+                if seen[y * self.width + x] || part(x, y).is_none() {
                     continue;
                 }
                 // Flood fill one 4-connected region of cell colours.
                 let (mut x0, mut y0, mut x1, mut y1) = (x, y, x, y);
-                let mut counts = [0usize; 5];
+                let mut pixels = Vec::new();
                 let mut stack = vec![(x, y)];
                 seen[y * self.width + x] = true;
                 while let Some((px, py)) = stack.pop() {
-                    let p = self.pixel(px, py);
-                    for (k, c) in CLASSES.iter().enumerate() {
-                        if near(p, *c) {
-                            counts[k] += 1;
-                        }
-                    }
+                    let (p, dimmed) = part(px, py).unwrap();
+                    pixels.push((px, p, dimmed));
                     x0 = x0.min(px);
                     x1 = x1.max(px);
                     y0 = y0.min(py);
                     y1 = y1.max(py);
                     let mut push = |nx: usize, ny: usize| {
                         let j = ny * self.width + nx;
-                        if !seen[j] && cell_class(self.pixel(nx, ny)) {
+                        if !seen[j] && part(nx, ny).is_some() {
                             seen[j] = true;
                             stack.push((nx, ny));
                         }
@@ -297,31 +394,21 @@ impl Image {
                     }
                 }
                 let (w, h) = (x1 - x0 + 1, y1 - y0 + 1);
-                let size_ok = w.abs_diff(cell_px.0) <= 2 && h.abs_diff(cell_px.1) <= 2;
-                if !size_ok {
-                    continue;
+                let size_ok = (9 * scale..=36 * scale).contains(&w)
+                    && (38 * scale..=78 * scale).contains(&h)
+                    && h > w;
+                if size_ok {
+                    cells.push(Cell::of(x0, y0, w, h, &pixels));
                 }
-                let locked = (y0..=y1).any(|yy| (x0..=x1).any(|xx| near(self.pixel(xx, yy), LOCK)));
-                let kind = match (0..5).max_by_key(|k| counts[*k]).unwrap() {
-                    2 => CellKind::On,
-                    3 => CellKind::PlayheadOn,
-                    4 => CellKind::PlayheadOff,
-                    _ => CellKind::Off,
-                };
-                cells.push(Cell {
-                    x: x0,
-                    y: y0,
-                    kind,
-                    locked,
-                });
             }
         }
-        // Rows: cells whose tops are within a few pixels.
-        cells.sort_by_key(|c| (c.y, c.x));
+        // Rows: cells whose bottoms are within a few pixels (a badge's text can cut a cell's
+        // top off the region it is found as; its bottom is always there).
+        cells.sort_by_key(|c| (c.y + c.h, c.x));
         let mut rows: Vec<Vec<Cell>> = Vec::new();
         for c in cells {
             match rows.last_mut() {
-                Some(row) if c.y.abs_diff(row[0].y) <= 3 * scale => row.push(c),
+                Some(row) if (c.y + c.h).abs_diff(row[0].y + row[0].h) <= 3 * scale => row.push(c),
                 _ => rows.push(vec![c]),
             }
         }
@@ -330,10 +417,6 @@ impl Image {
         }
         rows
     }
-}
-
-fn near(a: [u8; 3], b: [u8; 3]) -> bool {
-    a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= 3)
 }
 
 /// What a cell shows.
@@ -361,10 +444,61 @@ pub struct Cell {
     pub x: usize,
     /// Top edge, pixels.
     pub y: usize,
+    /// Width, pixels.
+    pub w: usize,
+    /// Height, pixels.
+    pub h: usize,
     /// Off, on or under the playhead (by its majority colour).
     pub kind: CellKind,
-    /// Whether the lock mark is drawn in it.
+    /// Whether a lock badge is drawn in it.
     pub locked: bool,
+    /// Whether it is drawn dimmed (its row does not sound).
+    pub dimmed: bool,
+    /// The palette colour of an on step (`keyboardia_ui::style::PALETTE` index).
+    pub color: Option<usize>,
+    /// The fraction of the cell's height its lit (velocity) bar fills, in its middle column.
+    pub lit: f32,
+}
+
+impl Cell {
+    /// The cell at `(x, y)`, `w`×`h`, of `pixels` (column, what it shows, whether dimmed).
+    fn of(x: usize, y: usize, w: usize, h: usize, pixels: &[(usize, Part, bool)]) -> Self {
+        let count = |f: &dyn Fn(Part) -> bool| pixels.iter().filter(|p| f(p.1)).count();
+        let on = count(&|p| matches!(p, Part::Lit(_) | Part::Unlit(_)));
+        let kinds = [
+            (count(&|p| p == Part::Off), CellKind::Off),
+            (on, CellKind::On),
+            (count(&|p| p == Part::PlayheadOn), CellKind::PlayheadOn),
+            (count(&|p| p == Part::PlayheadOff), CellKind::PlayheadOff),
+        ];
+        let kind = kinds.iter().max_by_key(|k| k.0).unwrap().1;
+        let mut colors = [0usize; PALETTE.len()];
+        for (_, p, _) in pixels {
+            if let Part::Lit(i) | Part::Unlit(i) = p {
+                colors[*i] += 1;
+            }
+        }
+        let color = (kind == CellKind::On)
+            .then(|| (0..colors.len()).max_by_key(|i| colors[*i]))
+            .flatten();
+        let dimmed = pixels.iter().filter(|p| p.2).count() * 2 > pixels.len();
+        let mid = x + w / 2;
+        let lit_rows = pixels
+            .iter()
+            .filter(|(px, p, _)| *px == mid && matches!(p, Part::Lit(_)))
+            .count();
+        Self {
+            x,
+            y,
+            w,
+            h,
+            kind,
+            locked: count(&|p| p == Part::Badge) > 0,
+            dimmed,
+            color,
+            lit: lit_rows as f32 / h as f32,
+        }
+    }
 }
 
 /// Builds a workspace binary (debug) with cargo and returns its path.

@@ -1,8 +1,12 @@
 //! The same editor inside a CLAP host: a minimal clack-host host loads the bundled `.clap`,
-//! creates its GUI through the CLAP gui extension (X11, embedded in a host window on a private
-//! Xvfb), and the screenshot shows the demo session's grid — the rows and cells the standalone
-//! test sees. When the host sets a scale of 2 (a HiDPI screen), the editor redraws at twice the
-//! size. Then the GUI is hidden and destroyed, and the plugin unloads cleanly.
+//! restores a project (the demo with a colour picked for the kick, its velocities varied, a
+//! sliced sample track and the clap muted), creates its GUI through the CLAP gui extension
+//! (X11, embedded in a host window on a private Xvfb), and the screenshot shows that session's
+//! grid: every row and cell, each track in its colour (the one picked, else its sound
+//! family's), velocity as the height of each on step's lit bar, a badge on every locked step,
+//! the muted row dimmed and its M button lit. When the host sets a scale of 2 (a HiDPI screen),
+//! the editor redraws at twice the size. Then the GUI is hidden and destroyed, and the plugin
+//! unloads cleanly. The screenshots are kept as `target/editor-clap*.png`.
 
 use std::cell::Cell;
 use std::ffi::CString;
@@ -11,10 +15,14 @@ use std::time::Duration;
 use clack_extensions::gui::{
     GuiApiType, GuiConfiguration, GuiSize, HostGui, HostGuiImpl, PluginGui, Window,
 };
+use clack_extensions::state::PluginState;
 use clack_host::prelude::*;
-use keyboardia_core::SessionState;
+use keyboardia_core::{SessionState, Track};
 use keyboardia_tests::clap_host::{clap_bundle_path, BundleKind};
-use keyboardia_tests::editor_screen::{target_dir, CellKind, Xvfb};
+use keyboardia_tests::editor_screen::{target_dir, CellKind, Image, Xvfb};
+use keyboardia_tests::saved_state;
+use keyboardia_ui::grid::{badge, velocity_fraction};
+use keyboardia_ui::style;
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConnectionExt, CreateWindowAux, WindowClass};
 use x11rb::wrapper::ConnectionExt as _;
@@ -121,6 +129,8 @@ fn editor_opens_embedded_in_a_clap_host() {
         &host_info,
     )
     .expect("instantiate the plugin");
+    let session = look_session();
+    restore(&mut instance, &session);
     let handle = instance.plugin_handle();
     let gui: PluginGui = handle.get_extension().expect("the plugin has a GUI");
     let config = GuiConfiguration {
@@ -138,7 +148,8 @@ fn editor_opens_embedded_in_a_clap_host() {
         .expect("embed into the host window");
     gui.show(&handle).expect("show the GUI");
 
-    check_demo_grid(&x, 1, "editor-clap.png");
+    let img = check_grid(&x, &session, 1, "editor-clap.png");
+    check_look(&img, &session);
 
     // A HiDPI host: scale 2 redraws everything at twice the size.
     gui.set_scale(&handle, 2.0).expect("scale 2");
@@ -150,7 +161,7 @@ fn editor_opens_embedded_in_a_clap_host() {
     );
     gui.set_size(&handle, size2)
         .expect("host resizes to the new size");
-    check_demo_grid(&x, 2, "editor-clap-scale2.png");
+    check_grid(&x, &session, 2, "editor-clap-scale2.png");
 
     gui.hide(&handle).expect("hide");
     gui.destroy(&handle);
@@ -163,38 +174,151 @@ fn editor_opens_embedded_in_a_clap_host() {
     conn.flush().unwrap();
 }
 
-/// Waits (up to 30 s: debug build, software GL) for the demo grid drawn at `scale`, and checks
-/// its rows and on-steps; keeps the screenshot as `target/<png>`.
-fn check_demo_grid(x: &Xvfb, scale: usize, png: &str) {
+/// The slot of the muted track in [`look_session`].
+const MUTED: usize = 2;
+/// The kick's picked palette colour.
+const PICKED: u8 = 9;
+
+/// The demo with what the look shows: a colour picked for the kick, its four beats at
+/// velocities 127, 100, 60 and 20, and a sliced sample track with slice locks (badges `1`–`4`).
+fn look_session() -> SessionState {
+    let mut s = SessionState::demo();
+    s.tracks[0].color = Some(PICKED);
+    for (i, v) in [(0, 127), (4, 100), (8, 60), (12, 20)] {
+        s.tracks[0].steps[i].velocity = v;
+    }
+    let mut take = Track::new(
+        "take".parse().unwrap(),
+        "Take 1",
+        "sample:rec-0123456789abcdef".parse().unwrap(),
+    );
+    take.cuts = vec![0, 100, 200, 300, 400];
+    for i in 0..4 {
+        take.steps[i].on = true;
+        take.steps[i].locks.slice = Some(i as u8);
+    }
+    s.tracks.push(take);
+    s
+}
+
+/// Restores `session` with track slot [`MUTED`] muted, through the plugin's saved state (the
+/// way a host reopens a project).
+fn restore(instance: &mut PluginInstance<GuiHost>, session: &SessionState) {
+    let handle = instance.plugin_handle();
+    let state: PluginState = handle.get_extension().expect("the plugin saves state");
+    let mut saved = Vec::new();
+    state.save(&handle, &mut saved).expect("save state");
+    let mut doc = saved_state::parse(&saved);
+    saved_state::set_field(
+        &mut doc,
+        "session",
+        &serde_json::to_string(session).unwrap(),
+    );
+    let key = format!("mute_{}", MUTED + 1);
+    assert!(
+        doc["params"].get(&key).is_some(),
+        "a {key} parameter in {}",
+        doc["params"]
+    );
+    // nice-plug saves a bool parameter as `{"bool": false}`.
+    doc["params"][&key] = serde_json::json!({ "bool": true });
+    let bytes = saved_state::to_bytes(&doc);
+    state
+        .load(&handle, &mut std::io::Cursor::new(&bytes[..]))
+        .expect("load state");
+}
+
+/// Waits (up to 30 s: debug build, software GL) for `session`'s grid drawn at `scale`, and
+/// checks its rows and on-steps; keeps the screenshot as `target/<png>`.
+fn check_grid(x: &Xvfb, session: &SessionState, scale: usize, png: &str) -> Image {
     let mut rows = Vec::new();
+    let mut img = None;
     for _ in 0..60 {
         std::thread::sleep(Duration::from_millis(500));
-        let img = x.screenshot(&target_dir().join(png));
-        rows = img.grid_at_scale(scale);
-        if rows.len() == SessionState::demo().tracks.len() {
-            assert!(img.distinct_colors() > 20, "not a blank frame");
+        let shot = x.screenshot(&target_dir().join(png));
+        rows = shot.grid_at_scale(scale);
+        let done = rows.len() == session.tracks.len();
+        img = Some(shot);
+        if done {
+            assert!(
+                img.as_ref().unwrap().distinct_colors() > 20,
+                "not a blank frame"
+            );
             break;
         }
     }
     let counts: Vec<usize> = rows.iter().map(Vec::len).collect();
-    let want: Vec<usize> = SessionState::demo()
+    let want: Vec<usize> = session
         .tracks
         .iter()
         .map(|t| t.step_count as usize)
         .collect();
     assert_eq!(
         counts, want,
-        "the demo grid inside the CLAP host at scale {scale}"
+        "the grid inside the CLAP host at scale {scale}"
     );
     let on: usize = rows
         .iter()
         .flatten()
         .filter(|c| c.kind == CellKind::On)
         .count();
-    let want_on: usize = SessionState::demo()
+    let want_on: usize = session
         .tracks
         .iter()
         .map(|t| t.active_steps().iter().filter(|s| s.on).count())
         .sum();
     assert_eq!(on, want_on, "on-steps drawn at scale {scale}");
+    img.unwrap()
+}
+
+/// The look of `session`'s grid in `img` (scale 1): track colours, velocity bars, lock badges,
+/// the muted row dimmed and its M button lit.
+fn check_look(img: &Image, session: &SessionState) {
+    let rows = img.grid();
+    for (slot, (row, track)) in rows.iter().zip(&session.tracks).enumerate() {
+        let steps = track.active_steps();
+        for (i, cell) in row.iter().enumerate() {
+            let what = format!("{} step {}", track.name, i + 1);
+            assert_eq!(cell.dimmed, slot == MUTED, "{what}: dimmed only when muted");
+            if steps[i].on {
+                assert_eq!(
+                    cell.color,
+                    Some(style::track_color_index(track) as usize),
+                    "{what}: the track's colour"
+                );
+            }
+            assert_eq!(
+                cell.locked,
+                badge(track, &steps[i]).is_some(),
+                "{what}: a badge exactly on locked steps"
+            );
+        }
+    }
+    // The picked colour, and the families': drums orange, hats yellow, acid bass blue, the
+    // pluck green, the take mint.
+    let color_of = |slot: usize| rows[slot].iter().find_map(|c| c.color);
+    assert_eq!(color_of(0), Some(PICKED as usize));
+    assert_eq!(color_of(1), Some(0));
+    assert_eq!(color_of(3), Some(2));
+    assert_eq!(color_of(6), Some(7));
+    assert_eq!(color_of(7), Some(4));
+    assert_eq!(color_of(8), Some(13));
+    // Velocity is the height of the lit bar.
+    let lit: Vec<f32> = [0, 4, 8, 12].iter().map(|i| rows[0][*i].lit).collect();
+    for (l, v) in lit.iter().zip([127u8, 100, 60, 20]) {
+        assert!(
+            (l - velocity_fraction(v)).abs() < 0.1,
+            "kick velocity {v}: lit {l:.2}, want {:.2} ({lit:?})",
+            velocity_fraction(v)
+        );
+    }
+    // The M button of the muted row is lit in the mute colour; no solo is lit.
+    let count = |c: egui::Color32| {
+        (0..img.height)
+            .flat_map(|y| (0..img.width).map(move |x| (x, y)))
+            .filter(|(x, y)| img.pixel(*x, *y) == [c.r(), c.g(), c.b()])
+            .count()
+    };
+    assert!(count(style::MUTE_ON) > 50, "a lit M button");
+    assert_eq!(count(style::SOLO_ON), 0, "no lit S button");
 }

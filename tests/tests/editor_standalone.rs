@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use keyboardia_core::SessionState;
-use keyboardia_tests::editor_screen::{target_dir, Cell, CellKind, Image, Xvfb, CELL_PX};
+use keyboardia_tests::editor_screen::{target_dir, Cell, CellKind, Image, Xvfb};
 
 /// What a row of the demo should look like: (steps, on-steps, locked steps).
 fn expected_rows() -> Vec<(usize, Vec<usize>, Vec<usize>)> {
@@ -44,15 +44,26 @@ fn check_demo_grid(img: &Image) {
         assert_eq!(&drawn_on, on, "on-steps of track {i}");
         let drawn_locked: Vec<usize> = (0..row.len()).filter(|j| row[*j].locked).collect();
         assert_eq!(&drawn_locked, locked, "lock marks of track {i}");
-        // Rows line up on one left edge, and every 16 steps a wider gap separates the pages.
+        // Rows line up on one left edge; a small gap groups each beat of 4 steps and a wider
+        // one each page of 16 (cells are sized to the window, so the pitch is measured).
         assert_eq!(row[0].x, rows[0][0].x, "row {i} starts where the others do");
+        let pitch = row[1].x - row[0].x;
+        assert!(pitch >= 12, "step pitch {pitch}");
         for j in 1..row.len() {
             let gap = row[j].x - row[j - 1].x;
             if j % 16 == 0 {
-                assert!(gap > 15 + 3, "page separator before step {j} of track {i}");
+                assert!(
+                    gap > pitch + 4,
+                    "page separator before step {j} of track {i}"
+                );
+            } else if j % 4 == 0 {
+                assert!(
+                    gap > pitch + 1,
+                    "beat gap before step {j} of track {i}: {gap}"
+                );
             } else {
                 assert!(
-                    gap.abs_diff(15) <= 1,
+                    gap.abs_diff(pitch) <= 1,
                     "step pitch at {j} of track {i}: {gap}"
                 );
             }
@@ -60,7 +71,7 @@ fn check_demo_grid(img: &Image) {
     }
     // Rows are evenly spaced (track controls are fixed height, nothing overlaps).
     let pitch = rows[1][0].y - rows[0][0].y;
-    assert!(pitch >= CELL_PX.1);
+    assert!(pitch >= rows[0][0].h);
     for w in rows.windows(2) {
         assert_eq!(w[1][0].y - w[0][0].y, pitch);
     }
@@ -106,8 +117,8 @@ fn editor_shows_the_demo_grid_and_plays_on_space() {
     let cell = rows[0][1];
     assert_eq!(cell.kind, CellKind::Off);
     let (cx, cy) = (
-        (cell.x + CELL_PX.0 / 2).to_string(),
-        (cell.y + CELL_PX.1 / 2).to_string(),
+        (cell.x + cell.w / 2).to_string(),
+        (cell.y + cell.h / 2).to_string(),
     );
     x.xdotool(&["mousemove", &cx, &cy, "click", "1"]);
     wait_for(&x, "the clicked step turns on", |g| {
@@ -126,13 +137,13 @@ fn editor_shows_the_demo_grid_and_plays_on_space() {
     let bass = rows[6][3];
     assert!(bass.locked);
     let (bx, by) = (
-        (bass.x + CELL_PX.0 / 2).to_string(),
-        (bass.y + CELL_PX.1 / 2).to_string(),
+        (bass.x + bass.w / 2).to_string(),
+        (bass.y + bass.h / 2).to_string(),
     );
     x.xdotool(&["mousemove", &bx, &by]);
     x.xdotool(&["keydown", "shift", "click", "1", "keyup", "shift"]);
     let outlined = |img: &Image| {
-        let p = img.pixel(bass.x - 1, bass.y + CELL_PX.1 / 2);
+        let p = img.pixel(bass.x - 1, bass.y + bass.h / 2);
         p.iter().all(|c| *c > 200)
     };
     wait_for_image(&x, "shift+click selects the step", outlined);

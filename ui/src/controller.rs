@@ -25,7 +25,22 @@ pub enum Command {
     CloseLockEditor,
     /// Delete or Backspace: clear every lock of the step in the lock editor.
     ClearLocks,
+    /// Up or Down: select the track above (-1) or below (+1) for keyboard step entry.
+    SelectTrack(i8),
+    /// Left or Right: the previous (-1) or next (+1) page of 16 steps for keyboard step entry.
+    Page(i8),
+    /// `1`–`8` and `Q`–`I`: toggle step 1–16 of the selected track's page.
+    StepKey(u8),
 }
+
+/// The keys of keyboard step entry, in step order: two rows of eight, like a drum machine's
+/// sixteen step buttons.
+pub const STEP_KEYS: [egui::Key; 16] = {
+    use egui::Key::*;
+    [
+        Num1, Num2, Num3, Num4, Num5, Num6, Num7, Num8, Q, W, E, R, T, Y, U, I,
+    ]
+};
 
 /// Maps a key press to a command. `text_focused` is true while a text field has the keyboard, so
 /// typing a space into a track name does not start playback.
@@ -42,6 +57,14 @@ pub fn shortcut(key: egui::Key, mods: egui::Modifiers, text_focused: bool) -> Op
         Key::Y if mods.command => Some(Command::Redo),
         Key::Escape => Some(Command::CloseLockEditor),
         Key::Delete | Key::Backspace if !mods.any() => Some(Command::ClearLocks),
+        Key::ArrowUp if !mods.any() => Some(Command::SelectTrack(-1)),
+        Key::ArrowDown if !mods.any() => Some(Command::SelectTrack(1)),
+        Key::ArrowLeft if !mods.any() => Some(Command::Page(-1)),
+        Key::ArrowRight if !mods.any() => Some(Command::Page(1)),
+        k if !mods.any() => STEP_KEYS
+            .iter()
+            .position(|s| *s == k)
+            .map(|i| Command::StepKey(i as u8)),
         _ => None,
     }
 }
@@ -68,7 +91,20 @@ pub struct Controller {
     notice: Option<String>,
     /// Random numbers for new track ids (core draws none itself).
     random: Box<dyn FnMut() -> u64 + Send>,
+    /// The track keyboard step entry edits (highlighted in the grid).
+    selected: Option<TrackId>,
+    /// The page of 16 steps keyboard step entry edits.
+    page: u8,
+    /// The value a drag paints (the first pressed step's new value), while a drag runs.
+    paint: Option<bool>,
 }
+
+/// Groups a painting drag's steps into one undo entry.
+const PAINT_GESTURE: u64 = 0x0000_9A17_0000_0001;
+/// Groups "Clear all" into one undo entry.
+const CLEAR_ALL_GESTURE: u64 = 0x0000_C1EA_0000_0A11;
+/// Groups an instrument change and the name that follows it into one undo entry.
+const SOUND_GESTURE: u64 = 0x0000_50DD_0000_0001;
 
 impl Controller {
     /// A controller over `state`, drawing track ids from `random`.
@@ -79,6 +115,9 @@ impl Controller {
             lock_target: None,
             notice: None,
             random,
+            selected: None,
+            page: 0,
+            paint: None,
         }
     }
 
@@ -463,7 +502,152 @@ impl Controller {
             }
             Command::CloseLockEditor => self.close_lock_editor(),
             Command::ClearLocks => self.clear_all_locks(sink),
+            Command::SelectTrack(d) => self.select_next(d),
+            Command::Page(d) => {
+                let pages = self.selected_track().map_or(1, |t| {
+                    (t.step_count as usize).div_ceil(crate::grid::PAGE_STEPS)
+                });
+                self.page = (self.page as i32 + i32::from(d)).clamp(0, pages as i32 - 1) as u8;
+            }
+            Command::StepKey(k) => {
+                let Some(t) = self.selected_track() else {
+                    self.select_next(1);
+                    return;
+                };
+                let step = self.page as usize * crate::grid::PAGE_STEPS + k as usize;
+                if step < t.step_count as usize {
+                    let tr = t.id;
+                    self.click_cell(sink, tr, step as u8, false);
+                }
+            }
         }
+    }
+
+    /// The track keyboard step entry edits, if it still exists.
+    pub fn selected_track(&self) -> Option<&Track> {
+        self.selected.and_then(|t| self.state.track(t))
+    }
+
+    /// The page of 16 steps keyboard step entry edits.
+    pub fn page(&self) -> u8 {
+        self.page
+    }
+
+    /// Selects track `tr` for keyboard step entry.
+    pub fn select(&mut self, tr: TrackId) {
+        if self.selected != Some(tr) {
+            self.selected = Some(tr);
+            self.page = 0;
+        }
+    }
+
+    /// Selects the track `d` rows below the selected one (the first when none is).
+    fn select_next(&mut self, d: i8) {
+        let n = self.state.tracks.len();
+        if n == 0 {
+            return;
+        }
+        let at = match self.selected.and_then(|t| self.state.track_index(t)) {
+            Some(i) => (i as i32 + i32::from(d)).clamp(0, n as i32 - 1) as usize,
+            None => 0,
+        };
+        let tr = self.state.tracks[at].id;
+        self.select(tr);
+    }
+
+    /// A press on step `s` of `tr` starts painting: the step flips, and every step the drag
+    /// crosses ([`Controller::paint`]) gets the same value, all as one undo entry. Returns the
+    /// value painted.
+    pub fn paint_start(&mut self, sink: &dyn OpSink, tr: TrackId, s: u8) -> Option<bool> {
+        let on = !self.state.track(tr)?.steps.get(s as usize)?.on;
+        self.undo.close();
+        self.paint = Some(on);
+        self.select(tr);
+        self.paint(sink, tr, s);
+        Some(on)
+    }
+
+    /// The drag is over step `s` of `tr`: it gets the painted value (within the track's steps).
+    pub fn paint(&mut self, sink: &dyn OpSink, tr: TrackId, s: u8) {
+        let Some(on) = self.paint else {
+            return;
+        };
+        if self.state.track(tr).is_some_and(|t| s < t.step_count) {
+            let _ = self.edit(sink, Op::SetStep { tr, s, on }, Some(PAINT_GESTURE));
+        }
+    }
+
+    /// Whether a painting drag runs.
+    pub fn painting(&self) -> bool {
+        self.paint.is_some()
+    }
+
+    /// The drag ends: its steps become one undo entry.
+    pub fn paint_end(&mut self) {
+        if self.paint.take().is_some() {
+            self.undo.close();
+        }
+    }
+
+    /// Clears every track's steps as one undo entry.
+    pub fn clear_all(&mut self, sink: &dyn OpSink) {
+        self.undo.close();
+        let ids: Vec<TrackId> = self.state.tracks.iter().map(|t| t.id).collect();
+        for tr in ids {
+            let _ = self.edit(sink, Op::ClearTrack { tr }, Some(CLEAR_ALL_GESTURE));
+        }
+        self.undo.close();
+    }
+
+    /// Sets a track's step count; growing with `repeat`, the steps there are repeat over the
+    /// new ones (like a drum machine's page copy), as one undo entry.
+    pub fn set_step_count_repeating(&mut self, sink: &dyn OpSink, tr: TrackId, v: u8) {
+        let Some(t) = self.state.track(tr) else {
+            return;
+        };
+        let (old, new) = (t.step_count as usize, v as usize);
+        if new <= old || new > keyboardia_core::MAX_STEPS {
+            self.set_step_count(sink, tr, v);
+            return;
+        }
+        let mut steps = t.steps;
+        for i in old..new {
+            steps[i] = steps[i % old];
+        }
+        let op = Op::SetPattern {
+            tr,
+            len: v,
+            steps: keyboardia_core::Pattern(Box::new(steps)),
+        };
+        let _ = self.edit(sink, op, None);
+    }
+
+    /// Changes a track's sound; a name that still follows the sound (the old sound's label,
+    /// `old_label`) becomes the new one's (`new_label`), in the same undo entry.
+    pub fn set_instrument(
+        &mut self,
+        sink: &dyn OpSink,
+        tr: TrackId,
+        v: Instrument,
+        old_label: &str,
+        new_label: &str,
+    ) {
+        let Some(t) = self.state.track(tr) else {
+            return;
+        };
+        let follows = t.name == clean_name(old_label);
+        self.undo.close();
+        let _ = self.edit(sink, Op::SetInstrument { tr, v }, Some(SOUND_GESTURE));
+        if follows {
+            let name = clean_name(new_label);
+            let _ = self.edit(sink, Op::SetName { tr, v: name }, Some(SOUND_GESTURE));
+        }
+        self.undo.close();
+    }
+
+    /// Gives a track a colour of the palette, or its sound family's (`None`).
+    pub fn set_color(&mut self, sink: &dyn OpSink, tr: TrackId, v: Option<u8>) {
+        let _ = self.edit(sink, Op::SetColor { tr, v }, None);
     }
 }
 

@@ -1,26 +1,32 @@
 //! The editor: transport bar, one row per track (fixed-width controls, then the step grid with
-//! its own step count, page separators and playhead, scrolling sideways past the view), the
-//! parameter-lock editor (shift+click), keyboard shortcuts and undo/redo, the session bar and the
-//! record panel.
+//! its own step count, bar numbers, beat and page gaps, and playhead; cells as big as the window
+//! allows, scrolling sideways with a bar always shown when even the smallest do not fit), the
+//! parameter-lock editor (shift+click), keyboard shortcuts and step entry, drag painting,
+//! undo/redo, the session bar and the record panel.
 //!
 //! Every pattern edit is a core [`Op`] sent through the host's [`Store`](crate::host::Store),
 //! the same ops the network carries; the playheads come from the host's
 //! [`Transport`](crate::host::Transport). Mute, solo and the clock are this player's own mixer
 //! settings, so they are the host's parameters ([`Settings`](crate::host::Settings)). All
 //! decisions live in [`crate::controller`] (unit tested without a window); this file only draws.
+//!
+//! It asks for frames only when something changes: at [`PLAYING_FPS`] while the playhead
+//! moves or other players' edits flash, every [`LIVE_POLL`] while joined, and not at all when
+//! idle (input wakes it).
+
+mod controls;
+mod locks;
+
+use std::time::Duration;
 
 use egui::{Align, Color32, ComboBox, Layout, RichText, ScrollArea, Slider, UiBuilder, Vec2};
-use keyboardia_core::edit::{neutral_lock, slice_count};
-use keyboardia_core::{
-    BuiltinSound, Instrument, Lock, LockKind, Op, SynthPreset, Track, TrackId, LOCK_VOLUME_RANGE,
-    MAX_TRACKS, NAME_MAX_BYTES, NUDGE_RANGE, PAN_RANGE, PITCH_RANGE, PROBABILITY_RANGE,
-    RATCHET_RANGE, SLICE_RANGE, STEP_COUNT_PRESETS, STEP_COUNT_RANGE, SWING_RANGE, TEMPO_RANGE,
-    VELOCITY_RANGE, VOLUME_RANGE,
-};
+use keyboardia_core::{Op, TrackId, MAX_TRACKS, SWING_RANGE, TEMPO_RANGE};
 
-use crate::controller::{lock_kinds, shortcut, Command, Controller};
+use crate::controller::{shortcut, Command, Controller};
+use crate::grid::{self, Geometry, RowLook};
 use crate::host::{step_of, ClockMode, Host};
-use crate::{grid, record_panel, session_bar};
+use crate::tap::TapTempo;
+use crate::{meters, record_panel, session_bar, style};
 
 /// Default window size in logical points: room for the controls and a full 64-step grid.
 pub const DEFAULT_SIZE_PT: (f64, f64) = (1400.0, 720.0);
@@ -28,11 +34,19 @@ pub const DEFAULT_SIZE_PT: (f64, f64) = (1400.0, 720.0);
 pub const MIN_SIZE_PT: (f32, f32) = (720.0, 400.0);
 /// Width of every track's control block, in points: fixed, so nothing shifts while playing.
 pub const CONTROLS_WIDTH_PT: f32 = 372.0;
-/// Height of one track row, in points.
+/// Height of one track row, in points, at the smallest (rows grow with the window).
 pub const ROW_HEIGHT_PT: f32 = 52.0;
+/// Height of one track row at the largest, in points.
+pub const MAX_ROW_HEIGHT_PT: f32 = 84.0;
 /// Width of the volume and pan sliders of a sliced sample track, in points (narrower than the
 /// others' so its "Slices" button fits the column).
 pub const SLICED_SLIDER_WIDTH_PT: f32 = 40.0;
+/// Frames per second while something moves (the playhead, its flash, other players' flashes).
+pub const PLAYING_FPS: f32 = 30.0;
+/// Width of a track's level meter (right of its controls), in points.
+pub const METER_WIDTH_PT: f32 = 6.0;
+/// How often an idle editor in a live session looks for other players' edits.
+pub const LIVE_POLL: Duration = Duration::from_millis(250);
 
 /// The editor's GUI-thread state, over its host `H`.
 pub struct Editor<H> {
@@ -44,13 +58,31 @@ pub struct Editor<H> {
     name_edits: Vec<(TrackId, String)>,
     /// A custom step count being typed, per track.
     custom_count: Option<(TrackId, u8)>,
+    /// A track growing to a preset step count, waiting for the user to say whether its steps
+    /// repeat over the new ones.
+    count_offer: Option<(TrackId, u8)>,
     /// The live-session controls.
     session_bar: session_bar::SessionBar,
     /// Record, meter, the take's waveform, preview and "Add to grid".
     record_panel: record_panel::RecordPanel,
-    /// Where each track's grid row was drawn in the last frame (screen points), so a host can
-    /// tell where a step is (the browser app's test hook clicks there).
+    /// Where each track's grid row was drawn in the last frame (screen points, as wide as 64
+    /// steps), so a host can tell where a step is (the browser app's test hook clicks there).
     grid_rows: Vec<(TrackId, egui::Rect)>,
+    /// The cell sizes of the last frame.
+    geometry: Geometry,
+    /// The 16th-note counter last drawn and when (the editor's clock, in seconds) it was
+    /// first drawn: the playing step flashes from then.
+    played: Option<(u64, f64)>,
+    /// Taps of the tap-tempo button.
+    tap: TapTempo,
+    /// A tempo being typed or dragged in the fine tempo field (sent when it is let go).
+    tempo_edit: Option<f64>,
+    /// The step whose right-click menu is open.
+    menu_step: Option<(TrackId, u8)>,
+    /// The sound the sound picker last previewed (each is previewed once per hover).
+    previewed: Option<keyboardia_core::Instrument>,
+    /// The meters' shown levels and held peaks.
+    levels: meters::Levels,
 }
 
 impl<H: Host> Editor<H> {
@@ -68,9 +100,20 @@ impl<H: Host> Editor<H> {
             controller,
             name_edits: Vec::new(),
             custom_count: None,
+            count_offer: None,
             session_bar,
             record_panel: record_panel::RecordPanel::default(),
             grid_rows: Vec::new(),
+            geometry: Geometry {
+                pitch_pt: grid::DEFAULT_PITCH_PT,
+                row_height_pt: ROW_HEIGHT_PT,
+            },
+            played: None,
+            tap: TapTempo::default(),
+            tempo_edit: None,
+            menu_step: None,
+            previewed: None,
+            levels: meters::Levels::default(),
         }
     }
 
@@ -91,7 +134,13 @@ impl<H: Host> Editor<H> {
 
     /// Draws one frame into `ui` and handles this frame's keys.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
+        style::install_fonts(ui.ctx());
         self.controller.refresh(self.host.store().state());
+        if let Some(m) = self.host.meters() {
+            let (tracks, master) = m.take_peaks();
+            let now = ui.input(|i| i.time);
+            self.levels.update(&tracks, master, now);
+        }
         self.keyboard(ui);
         egui::Panel::top("transport").show(ui, |ui| self.transport_bar(ui));
         egui::Panel::top("session").show(ui, |ui| {
@@ -112,21 +161,37 @@ impl<H: Host> Editor<H> {
             egui::Panel::bottom("locks").show(ui, |ui| self.lock_editor(ui));
         }
         egui::CentralPanel::default().show(ui, |ui| self.tracks(ui));
-        if self.host.transport().playing() || self.host.live().is_joined() {
-            // Playheads move, and other players' edits and presence arrive: draw at display rate.
-            ui.ctx().request_repaint();
+        self.schedule_repaint(ui.ctx());
+    }
+
+    /// Asks for the next frame only as soon as something will have changed.
+    fn schedule_repaint(&self, ctx: &egui::Context) {
+        let live = self.host.live();
+        let moving = self.host.transport().playing()
+            || self.levels.active()
+            || (live.is_joined() && !live.status().flashes.is_empty());
+        if moving {
+            ctx.request_repaint_after(Duration::from_secs_f32(1.0 / PLAYING_FPS));
+        } else if live.is_joined() {
+            // Other players' edits and presence arrive on their own.
+            ctx.request_repaint_after(LIVE_POLL);
         }
     }
 
     /// Where step `step` of track `track` was drawn in the last frame (screen points), if it was.
     pub fn cell_rect(&self, track: TrackId, step: u8) -> Option<egui::Rect> {
         let (_, row) = self.grid_rows.iter().find(|(t, _)| *t == track)?;
-        Some(grid::cell_rect(*row, ROW_HEIGHT_PT, step))
+        Some(self.geometry.cell_rect(*row, step))
     }
 
     /// Where each track's grid row was drawn in the last frame (screen points), in order.
     pub fn grid_rows(&self) -> &[(TrackId, egui::Rect)] {
         &self.grid_rows
+    }
+
+    /// The cell sizes of the last frame.
+    pub fn geometry(&self) -> Geometry {
+        self.geometry
     }
 
     /// The window closed: a held Record button is let go.
@@ -192,62 +257,23 @@ impl<H: Host> Editor<H> {
         ui.horizontal(|ui| {
             ui.heading("Keyboardia");
             ui.separator();
-            let t = self.host.transport();
-            if let Some(playing) = self.session_playing() {
-                let text = if playing { "Stop" } else { "Play" };
-                let button =
-                    egui::Button::new(RichText::new(text).strong()).min_size(Vec2::new(70.0, 0.0));
-                if ui
-                    .add(button)
-                    .on_hover_text("Space — starts everyone on the next bar")
-                    .clicked()
-                {
-                    self.host.live().set_playing(!playing);
-                }
-            } else if self.host_clock() {
-                let clock = self.host.settings().clock().label();
-                let text = if t.playing() {
-                    format!("{clock}: playing")
-                } else {
-                    format!("{clock}: stopped")
-                };
-                ui.add_enabled(false, egui::Button::new(text))
-                    .on_disabled_hover_text(
-                        "This clock starts and stops playback; choose Internal to use Play here",
-                    );
-            } else {
-                let text = if t.run() { "Stop" } else { "Play" };
-                if ui
-                    .add(
-                        egui::Button::new(RichText::new(text).strong())
-                            .min_size(Vec2::new(70.0, 0.0)),
-                    )
-                    .on_hover_text("Space")
-                    .clicked()
-                {
-                    t.set_run(!t.run());
-                }
-            }
-
-            let state = self.controller.state();
-            let (mut tempo, mut swing) = (state.tempo, state.swing);
-            ui.label("Tempo");
-            let r = ui.add(
-                Slider::new(&mut tempo, TEMPO_RANGE)
-                    .integer()
-                    .suffix(" BPM"),
-            );
-            self.slider(&r, || Op::SetTempo { v: tempo.round() });
+            self.play_button(ui);
+            self.tempo_controls(ui);
+            let mut swing = self.controller.state().swing;
             ui.label("Swing");
-            let r = ui.add(Slider::new(&mut swing, SWING_RANGE).integer().suffix(" %"));
+            let r = ui
+                .add(Slider::new(&mut swing, SWING_RANGE).integer().suffix(" %"))
+                .on_hover_text("Swing: delays every second 16th (0 % straight)");
             self.slider(&r, || Op::SetSwing { v: swing.round() });
 
             ui.separator();
             ui.label("Clock");
             if self.standalone() && self.host.live().is_joined() {
-                ui.label("Session (joined)");
+                ui.label("Session (joined)")
+                    .on_hover_text("Playback follows the live session's shared clock");
             } else if self.standalone() {
-                ui.label("Internal (standalone)");
+                ui.label("Internal (standalone)")
+                    .on_hover_text("The app's own clock: Play starts it");
             } else {
                 let current = self.host.settings().clock();
                 let mut chosen = current;
@@ -257,7 +283,11 @@ impl<H: Host> Editor<H> {
                         for mode in ClockMode::ALL {
                             ui.selectable_value(&mut chosen, mode, mode.label());
                         }
-                    });
+                    })
+                    .response
+                    .on_hover_text(
+                        "Where the beat comes from: the DAW, this plugin, or the live session",
+                    );
                 if chosen != current {
                     self.host.settings().set_clock(chosen);
                 }
@@ -267,17 +297,33 @@ impl<H: Host> Editor<H> {
             let session = self.host.store();
             if ui
                 .add_enabled(self.controller.can_undo(), egui::Button::new("Undo"))
-                .on_hover_text("Ctrl+Z")
+                .on_hover_text("Undo your last edit (Ctrl+Z)")
                 .clicked()
             {
                 self.controller.undo(session);
             }
             if ui
                 .add_enabled(self.controller.can_redo(), egui::Button::new("Redo"))
-                .on_hover_text("Ctrl+Shift+Z")
+                .on_hover_text("Redo (Ctrl+Shift+Z)")
                 .clicked()
             {
                 self.controller.redo(session);
+            }
+            if ui
+                .button("Clear all")
+                .on_hover_text("Switch every step of every track off (one undo brings it back)")
+                .clicked()
+            {
+                self.controller.clear_all(session);
+            }
+            if self.host.meters().is_some() {
+                ui.separator();
+                let (rect, r) = ui.allocate_exact_size(Vec2::new(90.0, 10.0), egui::Sense::hover());
+                self.levels.master.paint(ui.painter(), rect, false);
+                r.on_hover_text(format!(
+                    "Master level (peak held: {:.1} dBFS)",
+                    self.levels.master.hold.0
+                ));
             }
         });
         if let Some(notice) = self.controller.notice().map(str::to_owned) {
@@ -288,6 +334,139 @@ impl<H: Host> Editor<H> {
                 }
             });
         }
+        self.count_offer_bar(ui);
+    }
+
+    fn play_button(&mut self, ui: &mut egui::Ui) {
+        let t = self.host.transport();
+        if let Some(playing) = self.session_playing() {
+            let text = if playing { "Stop" } else { "Play" };
+            let button =
+                egui::Button::new(RichText::new(text).strong()).min_size(Vec2::new(70.0, 0.0));
+            if ui
+                .add(button)
+                .on_hover_text("Space — starts everyone on the next bar")
+                .clicked()
+            {
+                self.host.live().set_playing(!playing);
+            }
+        } else if self.host_clock() {
+            let clock = self.host.settings().clock().label();
+            let text = if t.playing() {
+                format!("{clock}: playing")
+            } else {
+                format!("{clock}: stopped")
+            };
+            ui.add_enabled(false, egui::Button::new(text))
+                .on_disabled_hover_text(
+                    "This clock starts and stops playback; choose Internal to use Play here",
+                );
+        } else {
+            let text = if t.run() { "Stop" } else { "Play" };
+            if ui
+                .add(egui::Button::new(RichText::new(text).strong()).min_size(Vec2::new(70.0, 0.0)))
+                .on_hover_text("Play or stop (Space)")
+                .clicked()
+            {
+                t.set_run(!t.run());
+            }
+        }
+    }
+
+    /// Tempo: a coarse slider, a fine field (drag, Shift+drag for finer, or type), tap tempo.
+    fn tempo_controls(&mut self, ui: &mut egui::Ui) {
+        let mut tempo = self.controller.state().tempo;
+        ui.label("Tempo");
+        let r = ui
+            .add(
+                // No step: an integer slider would round a fine tempo the field or taps set.
+                Slider::new(&mut tempo, TEMPO_RANGE).show_value(false),
+            )
+            .on_hover_text("Tempo (coarse)");
+        // To 0.1 BPM like the fine field: a value the field set is never rounded away.
+        self.slider(&r, || Op::SetTempo {
+            v: (tempo * 10.0).round() / 10.0,
+        });
+        let mut fine = self.tempo_edit.unwrap_or(self.controller.state().tempo);
+        let r = ui
+            .add(
+                egui::DragValue::new(&mut fine)
+                    .range(TEMPO_RANGE)
+                    .speed(0.5)
+                    .fixed_decimals(1)
+                    .suffix(" BPM"),
+            )
+            .on_hover_text("Tempo: drag (Shift for fine steps), or click and type");
+        if r.changed() {
+            self.tempo_edit = Some(fine);
+        }
+        let done =
+            r.drag_stopped() || r.lost_focus() || (r.changed() && !r.dragged() && !r.has_focus());
+        if done {
+            if let Some(v) = self.tempo_edit.take() {
+                let v = (v * 10.0).round() / 10.0;
+                let session = self.host.store();
+                let _ = self.controller.edit(session, Op::SetTempo { v }, None);
+            }
+        }
+        let now = ui.input(|i| i.time);
+        let taps = self.tap.count();
+        let label = if taps > 0 {
+            format!("Tap ({taps})")
+        } else {
+            "Tap".to_owned()
+        };
+        if ui
+            .button(label)
+            .on_hover_text("Tap tempo: tap along with the beat")
+            .clicked()
+        {
+            if let Some(v) = self.tap.tap(now) {
+                let session = self.host.store();
+                let _ = self.controller.edit(session, Op::SetTempo { v }, None);
+            }
+        }
+    }
+
+    /// The offer to repeat a growing track's steps over its new ones.
+    fn count_offer_bar(&mut self, ui: &mut egui::Ui) {
+        let Some((tr, n)) = self.count_offer else {
+            return;
+        };
+        let Some(track) = self.controller.state().track(tr).cloned() else {
+            self.count_offer = None;
+            return;
+        };
+        ui.horizontal(|ui| {
+            ui.label(format!(
+                "{} grows from {} to {n} steps:",
+                track.name, track.step_count
+            ));
+            let session = self.host.store();
+            if ui
+                .button(format!("Repeat the {} steps", track.step_count))
+                .on_hover_text("Copy the steps there are over the new ones")
+                .clicked()
+            {
+                self.controller.set_step_count_repeating(session, tr, n);
+                self.count_offer = None;
+            }
+            if ui
+                .button("Leave the new steps empty")
+                .on_hover_text("Grow the track; the new steps are as they were")
+                .clicked()
+            {
+                self.controller.set_step_count(session, tr, n);
+                self.count_offer = None;
+            }
+            if ui
+                .button("Cancel")
+                .on_hover_text("Keep the step count")
+                .clicked()
+            {
+                self.count_offer = None;
+            }
+        });
     }
 
     fn tracks(&mut self, ui: &mut egui::Ui) {
@@ -295,7 +474,44 @@ impl<H: Host> Editor<H> {
         // One read per frame: every row's playhead comes from the same audio block.
         let playing = self.host.transport().playing();
         let sixteenth = self.host.transport().sixteenth();
+        let now = ui.input(|i| i.time);
+        let flash_age = if playing {
+            let since = match self.played {
+                Some((s, at)) if s == sixteenth => at,
+                _ => {
+                    self.played = Some((sixteenth, now));
+                    now
+                }
+            };
+            ((now - since) as f32 / grid::PLAY_FLASH_S).min(1.0)
+        } else {
+            self.played = None;
+            1.0
+        };
         let target = self.controller.lock_target();
+        let selected_track = self.controller.selected_track().map(|t| t.id);
+        // Cells as big as the window allows: the width beside the controls, the height shared
+        // by the rows (leaving room for the header and the footer).
+        let grid_width = ui.available_width() - CONTROLS_WIDTH_PT - METER_WIDTH_PT - 28.0;
+        // Rows share the panel's height; while the lock editor is open below the grid they keep
+        // the height they had, so the grid does not move under the pointer.
+        let n = tracks.len().max(1) as f32;
+        let row_height = if target.is_some() {
+            self.geometry.row_height_pt
+        } else {
+            ((ui.available_height() - grid::HEADER_HEIGHT_PT - 60.0) / n)
+                .clamp(ROW_HEIGHT_PT, MAX_ROW_HEIGHT_PT)
+        };
+        self.geometry = Geometry::fit(grid_width, row_height);
+        let geometry = self.geometry;
+        let settings = self.host.settings();
+        let mute: Vec<bool> = (0..tracks.len())
+            .map(|s| settings.mute(s.min(MAX_TRACKS - 1)))
+            .collect();
+        let solo: Vec<bool> = (0..tracks.len())
+            .map(|s| settings.solo(s.min(MAX_TRACKS - 1)))
+            .collect();
+        let mut press = None;
         ScrollArea::vertical()
             .id_salt("rows")
             .auto_shrink([false, true])
@@ -303,10 +519,18 @@ impl<H: Host> Editor<H> {
                 ui.horizontal_top(|ui| {
                     ui.vertical(|ui| {
                         ui.spacing_mut().item_spacing.y = 0.0;
+                        ui.add_space(grid::HEADER_HEIGHT_PT);
                         for (slot, track) in tracks.iter().enumerate() {
                             // Exactly one row high, like the grid row beside it.
-                            let size = Vec2::new(CONTROLS_WIDTH_PT, ROW_HEIGHT_PT);
+                            let size = Vec2::new(CONTROLS_WIDTH_PT, row_height);
                             let rect = egui::Rect::from_min_size(ui.cursor().min, size);
+                            if selected_track == Some(track.id) {
+                                ui.painter().rect_filled(
+                                    rect,
+                                    egui::CornerRadius::same(3),
+                                    Color32::from_white_alpha(10),
+                                );
+                            }
                             ui.scope_builder(
                                 UiBuilder::new()
                                     .max_rect(rect)
@@ -317,457 +541,175 @@ impl<H: Host> Editor<H> {
                                     self.track_controls(ui, slot, track, &tracks);
                                 },
                             );
+                            if self.host.meters().is_some() {
+                                // The track's meter, right of its controls.
+                                let meter = egui::Rect::from_min_size(
+                                    egui::pos2(rect.right() + 4.0, rect.top() + 6.0),
+                                    Vec2::new(METER_WIDTH_PT, rect.height() - 12.0),
+                                );
+                                let m = self.levels.tracks[slot.min(MAX_TRACKS - 1)];
+                                m.paint(ui.painter(), meter, true);
+                            }
                         }
                     });
+                    // Room for the track meters.
+                    ui.add_space(METER_WIDTH_PT + 4.0);
+                    // A 64-step row that does not fit scrolls with a bar that is always there,
+                    // not one that shows only on hover.
+                    ui.spacing_mut().scroll = egui::style::ScrollStyle::solid();
                     ScrollArea::horizontal()
                         .id_salt("grid")
                         .auto_shrink([false, true])
+                        .scroll_bar_visibility(
+                            egui::scroll_area::ScrollBarVisibility::VisibleWhenNeeded,
+                        )
                         .show(ui, |ui| {
                             let live = self.host.live().status();
                             let now = web_time::Instant::now();
                             self.grid_rows.clear();
                             ui.vertical(|ui| {
                                 ui.spacing_mut().item_spacing.y = 0.0;
-                                for track in &tracks {
+                                grid::header(ui, geometry);
+                                for (slot, track) in tracks.iter().enumerate() {
                                     let flash = |s: u8| session_bar::flash(&live, track.id, s, now);
-                                    let playhead = playing.then(|| {
-                                        step_of(sixteenth, track.step_count)
-                                    });
-                                    let selected =
-                                        target.filter(|(t, _)| *t == track.id).map(|(_, s)| s);
-                                    let origin = ui.cursor().min;
-                                    self.grid_rows.push((
-                                        track.id,
-                                        egui::Rect::from_min_size(
-                                            origin,
-                                            Vec2::new(
-                                                grid::grid_width(track.step_count as usize),
-                                                ROW_HEIGHT_PT,
-                                            ),
-                                        ),
-                                    ));
-                                    if let Some(click) =
-                                        grid::show(ui, track, ROW_HEIGHT_PT, playhead, selected, flash)
-                                    {
-                                        let session = self.host.store();
-                                        self.controller.click_cell(
-                                            session,
-                                            track.id,
-                                            click.step,
-                                            click.shift,
-                                        );
+                                    let look = RowLook {
+                                        geometry,
+                                        playhead: playing
+                                            .then(|| step_of(sixteenth, track.step_count)),
+                                        play_flash_age: flash_age,
+                                        selected: target
+                                            .filter(|(t, _)| *t == track.id)
+                                            .map(|(_, s)| s),
+                                        dimmed: !style::audible(slot, &mute, &solo),
+                                    };
+                                    let row = grid::show(ui, track, &look, flash);
+                                    self.grid_rows.push((track.id, row.rect));
+                                    if let Some(click) = row.press {
+                                        press = Some((track.id, click));
                                     }
+                                    self.cell_tooltip_and_menu(&row, track);
                                 }
                             });
                         });
                 });
                 ui.add_space(6.0);
-                ui.horizontal(|ui| {
-                    if ui.button("+ Add track").clicked() {
-                        let session = self.host.store();
-                        self.controller.add_track(session);
-                    }
-                    let n = tracks.len();
-                    let text = format!("{n} / {MAX_TRACKS} tracks");
-                    if n >= MAX_TRACKS {
-                        ui.colored_label(Color32::from_rgb(255, 200, 80), text + " (full)");
-                    } else {
-                        ui.label(text);
-                    }
-                    ui.label(
-                        RichText::new(
-                            "Click: step on/off · Shift+click: step locks · Space: play/stop · Ctrl+Z / Ctrl+Shift+Z: undo/redo",
-                        )
-                        .weak(),
-                    );
-                });
+                self.footer(ui, tracks.len());
             });
+        self.pointer(ui, press);
     }
 
-    fn track_controls(&mut self, ui: &mut egui::Ui, slot: usize, track: &Track, all: &[Track]) {
-        let id = track.id;
-        ui.spacing_mut().item_spacing = Vec2::new(4.0, 3.0);
-        ui.spacing_mut().slider_width = 64.0;
-        ui.horizontal(|ui| {
-            // Name: typed freely, sent as one op when the field loses focus.
-            let mut text = self
-                .name_edits
-                .iter()
-                .find(|(t, _)| *t == id)
-                .map_or_else(|| track.name.clone(), |(_, s)| s.clone());
-            let r = ui.add(
-                egui::TextEdit::singleline(&mut text)
-                    .desired_width(92.0)
-                    .char_limit(NAME_MAX_BYTES),
-            );
-            if r.changed() || r.has_focus() {
-                self.name_edits.retain(|(t, _)| *t != id);
-                self.name_edits.push((id, text.clone()));
-            }
-            if r.lost_focus() {
-                self.name_edits.retain(|(t, _)| *t != id);
-                let session = self.host.store();
-                self.controller.rename(session, id, &text);
-            }
-
-            let mut chosen = track.instrument.clone();
-            // At most 96 pt wide: a sample's long id is cut short rather than widening the row.
-            ui.scope(|ui| {
-                ui.set_max_width(96.0);
-                ComboBox::from_id_salt(("sound", id.as_str()))
-                    .width(96.0)
-                    .truncate()
-                    .selected_text(track.instrument.label())
-                    .show_ui(ui, |ui| {
-                        for s in BuiltinSound::ALL {
-                            ui.selectable_value(&mut chosen, Instrument::Sound(*s), s.label());
-                        }
-                        ui.separator();
-                        for p in SynthPreset::ALL {
-                            ui.selectable_value(&mut chosen, Instrument::Synth(*p), p.label());
-                        }
-                        // Samples the sampler holds (shared in the session, or loaded).
-                        let samples = self.host.store().sample_ids();
-                        if !samples.is_empty() {
-                            ui.separator();
-                            let status = self.host.live().status();
-                            for id in samples {
-                                let label =
-                                    status.sample_name(&id).unwrap_or(id.as_str()).to_owned();
-                                ui.selectable_value(&mut chosen, Instrument::Sample(id), label);
-                            }
-                        }
-                    });
-            });
-            if chosen != track.instrument {
-                let session = self.host.store();
-                let _ =
-                    self.controller
-                        .edit(session, Op::SetInstrument { tr: id, v: chosen }, None);
-            }
-
-            for n in STEP_COUNT_PRESETS {
-                if ui
-                    .selectable_label(track.step_count == n, n.to_string())
-                    .clicked()
-                {
-                    let session = self.host.store();
-                    self.controller.set_step_count(session, id, n);
-                }
-            }
-            let mut custom = match self.custom_count {
-                Some((t, v)) if t == id => v,
-                _ => track.step_count,
-            };
-            let r = ui
-                .add(egui::DragValue::new(&mut custom).range(STEP_COUNT_RANGE))
-                .on_hover_text("Custom step count (1–64)");
-            if r.changed() {
-                self.custom_count = Some((id, custom));
-            }
-            if (r.drag_stopped()
-                || r.lost_focus()
-                || (r.changed() && !r.dragged() && !r.has_focus()))
-                && self.custom_count.is_some_and(|(t, _)| t == id)
-            {
-                self.custom_count = None;
-                let session = self.host.store();
-                self.controller.set_step_count(session, id, custom);
-            }
-        });
-        let slices = slice_count(track);
-        if slices > 0 {
-            // Room for the "Slices" button in the fixed-width column.
-            ui.spacing_mut().slider_width = SLICED_SLIDER_WIDTH_PT;
-        }
-        ui.horizontal(|ui| {
-            let slot = slot.min(MAX_TRACKS - 1);
-            let settings = self.host.settings();
-            let on = settings.mute(slot);
-            if ui.selectable_label(on, "M").on_hover_text("Mute").clicked() {
-                settings.set_mute(slot, !on);
-            }
-            let on = settings.solo(slot);
-            if ui.selectable_label(on, "S").on_hover_text("Solo").clicked() {
-                settings.set_solo(slot, !on);
-            }
-            let mut vol = track.volume;
-            let r = ui
-                .add(Slider::new(&mut vol, VOLUME_RANGE).show_value(false))
-                .on_hover_text(format!("Volume {:.0} %", track.volume * 100.0));
-            self.slider(&r, || Op::SetVolume { tr: id, v: vol });
-            let mut pan = track.pan;
-            let r = ui
-                .add(Slider::new(&mut pan, PAN_RANGE).show_value(false))
-                .on_hover_text(format!("Pan {:+.2}", track.pan));
-            self.slider(&r, || Op::SetPan { tr: id, v: pan });
-
-            let mut copy_to: Option<TrackId> = None;
-            ComboBox::from_id_salt(("copy", id.as_str()))
-                .width(54.0)
-                .selected_text("Copy")
-                .show_ui(ui, |ui| {
-                    ui.label("Copy steps to:");
-                    for other in all.iter().filter(|t| t.id != id) {
-                        if ui.selectable_label(false, &other.name).clicked() {
-                            copy_to = Some(other.id);
-                        }
-                    }
-                });
-            let session = self.host.store();
-            if let Some(to) = copy_to {
-                let _ = self
-                    .controller
-                    .edit(session, Op::CopySequence { from: id, to }, None);
-            }
-            // A sliced sample track: one click lays its slices across the steps.
-            if slices > 0
-                && ui
-                    .button("Slices")
-                    .on_hover_text(format!(
-                        "Lay the take's slices across the steps: step N plays slice N \
-                         ({slices} in all; Shift+click a step to pick its slice)"
-                    ))
-                    .clicked()
-            {
-                self.controller.lay_slices(session, id);
-            }
-            if ui.button("Clear").clicked() {
-                let _ = self
-                    .controller
-                    .edit(session, Op::ClearTrack { tr: id }, None);
-            }
-            if ui.button("Delete").clicked() {
-                self.controller.delete_track(session, id);
-            }
-        });
-    }
-
-    fn lock_editor(&mut self, ui: &mut egui::Ui) {
-        let Some((tr, s)) = self.controller.lock_target() else {
-            return;
-        };
-        let Some(track) = self.controller.state().track(tr).cloned() else {
-            return;
-        };
-        let step = track.steps[s as usize];
-        ui.add_space(4.0);
-        ui.horizontal(|ui| {
-            ui.strong(format!("Step locks: {} · step {}", track.name, s + 1));
-            if ui.button("Clear locks").on_hover_text("Delete").clicked() {
-                let session = self.host.store();
-                self.controller.clear_all_locks(session);
-            }
-            if ui.button("Close").on_hover_text("Esc").clicked() {
-                self.controller.close_lock_editor();
-            }
-        });
-        egui::Grid::new("locks").num_columns(6).show(ui, |ui| {
-            ui.label("Velocity");
-            let mut v = step.velocity;
-            let r = ui.add(Slider::new(&mut v, VELOCITY_RANGE));
-            self.slider(&r, || Op::SetVelocity { tr, s, v });
-            let slices = slice_count(&track);
-            for (i, kind) in lock_kinds(&track).enumerate() {
-                if i % 3 == 2 {
-                    ui.end_row();
-                }
-                self.lock_row(ui, step.locks.get(kind), kind, slices);
-            }
-        });
-        ui.add_space(4.0);
-    }
-
-    /// One lock: a checkbox that sets/clears it and a slider for its value (`slices`: how many
-    /// slices the track's sample has, for the slice lock).
-    fn lock_row(
-        &mut self,
-        ui: &mut egui::Ui,
-        current: Option<Lock>,
-        kind: LockKind,
-        slices: usize,
-    ) {
-        let mut locked = current.is_some();
-        if ui.checkbox(&mut locked, lock_label(kind)).changed() {
-            let session = self.host.store();
-            if locked {
-                self.controller.set_lock(session, neutral_lock(kind), None);
+    /// A press on a step toggles it and starts painting (shift: opens its lock editor); while
+    /// the button is held, every step the pointer crosses, in any row, gets the same value.
+    fn pointer(&mut self, ui: &egui::Ui, press: Option<(TrackId, grid::CellClick)>) {
+        let session = self.host.store();
+        if let Some((tr, click)) = press {
+            if click.shift {
+                self.controller.click_cell(session, tr, click.step, true);
             } else {
-                self.controller.clear_lock(session, kind);
+                self.controller.paint_start(session, tr, click.step);
             }
+            return;
         }
-        let value = current.unwrap_or_else(|| neutral_lock(kind));
-        let mut out = None;
-        let r = ui.add_enabled_ui(locked, |ui| match value {
-            Lock::Pitch(mut v) => {
-                let r = ui.add(Slider::new(&mut v, PITCH_RANGE).suffix(" st"));
-                out = Some(Lock::Pitch(v));
-                r
-            }
-            Lock::Volume(mut v) => {
-                let r = ui.add(Slider::new(&mut v, LOCK_VOLUME_RANGE));
-                out = Some(Lock::Volume(v));
-                r
-            }
-            Lock::Probability(mut v) => {
-                let r = ui.add(Slider::new(&mut v, PROBABILITY_RANGE).suffix(" %"));
-                out = Some(Lock::Probability(v));
-                r
-            }
-            Lock::Nudge(mut v) => {
-                let r = ui.add(Slider::new(&mut v, NUDGE_RANGE).suffix(" %"));
-                out = Some(Lock::Nudge(v));
-                r
-            }
-            Lock::Ratchet(mut v) => {
-                let r = ui.add(Slider::new(&mut v, RATCHET_RANGE).suffix("×"));
-                out = Some(Lock::Ratchet(v));
-                r
-            }
-            Lock::Slice(mut v) => {
-                // The track's own slices, numbered from 1 like the steps (a lock past the last
-                // slice, left by fewer cuts, stays reachable).
-                let last = (slices.max(1) as u8 - 1).max(v).min(*SLICE_RANGE.end());
-                let r = ui.add(
-                    Slider::new(&mut v, 0..=last)
-                        .custom_formatter(|n, _| format!("{}", n as u32 + 1))
-                        .custom_parser(|t| t.trim().parse::<f64>().ok().map(|n| n - 1.0)),
-                );
-                out = Some(Lock::Slice(v));
-                r
-            }
+        if !self.controller.painting() {
+            return;
+        }
+        let (down, pos) = ui.input(|i| (i.pointer.primary_down(), i.pointer.latest_pos()));
+        if !down {
+            self.controller.paint_end();
+            return;
+        }
+        let hit = pos.and_then(|p| {
+            let (tr, row) = self
+                .grid_rows
+                .iter()
+                .find(|(_, r)| r.y_range().contains(p.y))?;
+            let count = self.controller.state().track(*tr)?.step_count as usize;
+            let step = self.geometry.step_at(p.x - row.left(), count)?;
+            Some((*tr, step))
         });
-        if let (Some((tr, s)), Some(lock)) = (self.controller.lock_target(), out) {
-            self.slider(&r.inner, || Op::SetLock { tr, s, lock });
+        if let Some((tr, step)) = hit {
+            self.controller.paint(session, tr, step);
         }
     }
-}
 
-fn lock_label(kind: LockKind) -> &'static str {
-    match kind {
-        LockKind::Pitch => "Pitch",
-        LockKind::Volume => "Volume",
-        LockKind::Probability => "Probability",
-        LockKind::Nudge => "Nudge",
-        LockKind::Ratchet => "Ratchet",
-        LockKind::Slice => "Slice",
+    /// A step's tooltip (what it plays) and its right-click menu.
+    fn cell_tooltip_and_menu(&mut self, row: &grid::Row, track: &keyboardia_core::Track) {
+        let hovered = row.response.hover_pos().and_then(|p| {
+            self.geometry
+                .step_at(p.x - row.rect.left(), track.step_count as usize)
+        });
+        if row.response.secondary_clicked() {
+            self.menu_step = hovered.map(|s| (track.id, s));
+        }
+        let response = match hovered {
+            Some(s) if !self.controller.painting() => {
+                let step = track.steps[s as usize];
+                let mut lines = vec![format!(
+                    "Step {} · {} · velocity {}",
+                    s + 1,
+                    if step.on { "on" } else { "off" },
+                    step.velocity
+                )];
+                lines.extend(grid::describe_locks(track, &step));
+                lines.push("Click or drag: paint · Shift+click or right-click: locks".into());
+                row.response.clone().on_hover_text(lines.join("\n"))
+            }
+            _ => row.response.clone(),
+        };
+        let Some((tr, s)) = self.menu_step.filter(|(t, _)| *t == track.id) else {
+            return;
+        };
+        response.context_menu(|ui| {
+            ui.label(format!("Step {}", s + 1));
+            let session = self.host.store();
+            if ui.button("Step locks…").clicked() {
+                self.controller.click_cell(session, tr, s, true);
+                ui.close();
+            }
+            ui.menu_button("Velocity", |ui| {
+                for v in [127u8, 100, 80, 60, 40, 20] {
+                    if ui.button(v.to_string()).clicked() {
+                        let _ = self
+                            .controller
+                            .edit(session, Op::SetVelocity { tr, s, v }, None);
+                        ui.close();
+                    }
+                }
+            });
+            if ui.button("Clear locks").clicked() {
+                self.controller.click_cell(session, tr, s, true);
+                self.controller.clear_all_locks(session);
+                ui.close();
+            }
+        });
+    }
+
+    fn footer(&mut self, ui: &mut egui::Ui, n: usize) {
+        ui.horizontal(|ui| {
+            if ui
+                .button("+ Add track")
+                .on_hover_text("A new track playing a sound no track uses yet")
+                .clicked()
+            {
+                let session = self.host.store();
+                self.controller.add_track(session);
+            }
+            let text = format!("{n} / {MAX_TRACKS} tracks");
+            if n >= MAX_TRACKS {
+                ui.colored_label(Color32::from_rgb(255, 200, 80), text + " (full)");
+            } else {
+                ui.label(text);
+            }
+            ui.label(
+                RichText::new(
+                    "Click or drag: paint steps · Shift+click: step locks · Space: play/stop · \
+                     ↑↓: track, 1–8 Q–I: steps, ←→: page · Ctrl+Z / Ctrl+Shift+Z: undo/redo",
+                )
+                .weak(),
+            );
+        });
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testing::MemHost;
-    use keyboardia_core::SessionState;
-
-    /// The editor over `state`, without a window, over a host in memory.
-    fn app(state: SessionState) -> Editor<MemHost> {
-        Editor::with_controller(
-            MemHost::new(state.clone()),
-            Controller::new(state, Box::new(|| 1)),
-        )
-    }
-
-    /// Where `text` is drawn in a frame's output, if anywhere.
-    fn text_rect(out: &egui::FullOutput, text: &str) -> Option<egui::Rect> {
-        fn find(shape: &egui::Shape, text: &str) -> Option<egui::Rect> {
-            match shape {
-                egui::Shape::Text(t) if t.galley.text() == text => {
-                    Some(t.galley.rect.translate(t.pos.to_vec2()))
-                }
-                egui::Shape::Vec(v) => v.iter().find_map(|s| find(s, text)),
-                _ => None,
-            }
-        }
-        out.shapes.iter().find_map(|c| find(&c.shape, text))
-    }
-
-    /// One frame of the controls of track `slot`, laid out freely, with `events`: the width
-    /// they take and where their "Slices" button's label is, if they have one.
-    fn controls_frame(
-        ctx: &egui::Context,
-        app: &mut Editor<MemHost>,
-        slot: usize,
-        events: Vec<egui::Event>,
-    ) -> (f32, Option<egui::Rect>) {
-        app.controller.refresh(app.host.store.state());
-        let tracks = app.controller.state().tracks.clone();
-        let input = egui::RawInput {
-            screen_rect: Some(egui::Rect::from_min_size(
-                egui::Pos2::ZERO,
-                egui::vec2(1600.0, 900.0),
-            )),
-            events,
-            ..Default::default()
-        };
-        let mut width = 0.0;
-        let mut out = ctx.run_ui(input, |ui| {
-            ui.vertical(|ui| {
-                app.track_controls(ui, slot, &tracks[slot], &tracks);
-                width = ui.min_rect().width();
-            });
-        });
-        let slices = text_rect(&out, "Slices");
-        // No renderer here: the font textures are dropped unused.
-        out.textures_delta.clear();
-        (width, slices)
-    }
-
-    /// Every track's controls fit the fixed column beside the grid (so no grid moves), also a
-    /// sample track's (its long sample id is cut short) and a sliced one's with the "Slices"
-    /// button, which only a sliced sample track gets; clicking it lays the slices out as one
-    /// undoable edit.
-    #[test]
-    fn track_controls_fit_their_column_and_slices_lays_the_slices_across_steps() {
-        let mut state = SessionState::demo();
-        let mut take = Track::new(
-            "take".parse().unwrap(),
-            "Take 12",
-            "sample:rec-0123456789abcdef".parse().unwrap(),
-        );
-        take.cuts = (0..64).map(|i| i * 100).collect();
-        let mut bare = take.clone();
-        bare.id = "bare".parse().unwrap();
-        bare.cuts.clear();
-        state.tracks.push(take);
-        state.tracks.push(bare);
-        let ctx = egui::Context::default();
-        ctx.set_visuals(egui::Visuals::dark());
-        let mut app = app(state.clone());
-        let n = state.tracks.len();
-        for (slot, t) in state.tracks.iter().enumerate() {
-            let (w, slices) = controls_frame(&ctx, &mut app, slot, vec![]);
-            assert!(
-                w > 200.0 && w <= CONTROLS_WIDTH_PT,
-                "{}: {w} pt of {CONTROLS_WIDTH_PT}",
-                t.name
-            );
-            assert_eq!(slices.is_some(), slot == n - 2, "{}: Slices button", t.name);
-        }
-
-        let (_, at) = controls_frame(&ctx, &mut app, n - 2, vec![]);
-        let at = at.unwrap().center();
-        let button = |pressed| egui::Event::PointerButton {
-            pos: at,
-            button: egui::PointerButton::Primary,
-            pressed,
-            modifiers: egui::Modifiers::NONE,
-        };
-        for events in [
-            vec![egui::Event::PointerMoved(at)],
-            vec![button(true)],
-            vec![button(false)],
-        ] {
-            controls_frame(&ctx, &mut app, n - 2, events);
-        }
-        let laid = app.host.store.state().tracks[n - 2].clone();
-        assert_eq!(laid.step_count, 64);
-        assert!(laid
-            .steps
-            .iter()
-            .enumerate()
-            .all(|(i, s)| s.on && s.locks.slice == Some(i as u8)));
-        assert!(app.controller.undo(&app.host.store));
-        assert_eq!(app.host.store.state(), state);
-    }
-}
+mod tests;

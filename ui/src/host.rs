@@ -10,7 +10,7 @@ use std::time::Duration;
 use web_time::Instant;
 
 use keyboardia_core::protocol::{Player, PlayerId};
-use keyboardia_core::{Op, OpError, SampleId, SessionId, SessionState, TrackId};
+use keyboardia_core::{Instrument, Op, OpError, SampleId, SessionId, SessionState, TrackId};
 
 /// Where edits go: the host's session store (which hands them to the audio thread and, in a
 /// live session, to the room).
@@ -316,6 +316,13 @@ pub trait Recorder {
     fn take_added(&self) -> Option<AddOutcome>;
 }
 
+/// Output levels from the audio side, for the meters.
+pub trait Meters {
+    /// The peak (linear) of each track slot's output and of the master since the last call,
+    /// taking them (the editor calls it once per frame).
+    fn take_peaks(&self) -> ([f32; keyboardia_core::MAX_TRACKS], f32);
+}
+
 /// Everything the editor draws over: one handle per concern.
 pub trait Host {
     /// The session every edit goes through.
@@ -328,4 +335,13 @@ pub trait Host {
     fn live(&self) -> &dyn LiveSession;
     /// The recorder.
     fn recorder(&self) -> &dyn Recorder;
+    /// Plays `sound` once, so the sound picker can preview it (hosts without a preview voice
+    /// ignore it).
+    fn preview_sound(&self, sound: &Instrument) {
+        let _ = sound;
+    }
+    /// The output levels, where the host meters them (the meters are hidden otherwise).
+    fn meters(&self) -> Option<&dyn Meters> {
+        None
+    }
 }

@@ -13,10 +13,15 @@
 
 pub mod controller;
 pub mod editor;
+#[cfg(test)]
+mod frame_rate;
 pub mod grid;
 pub mod host;
+pub mod meters;
 pub mod record_panel;
 pub mod session_bar;
+pub mod style;
+pub mod tap;
 #[cfg(test)]
 mod testing;
 pub mod undo;

@@ -15,8 +15,12 @@ const WAVE_HEIGHT_PT: f32 = 64.0;
 const METER_FLOOR_DB: f32 = -60.0;
 /// Width of the meter, in points.
 const METER_WIDTH_PT: f32 = 120.0;
-/// How often an idle panel looks at the input level.
-const METER_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+/// How often an idle panel looks at the input level (input can start at any moment, and
+/// nothing else wakes the editor for it; each look costs a whole frame).
+const METER_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+/// How often a panel with something moving (a level, a recording, a preview, an upload)
+/// redraws.
+const MOVING_POLL: std::time::Duration = std::time::Duration::from_millis(33);
 /// Warning and cut-point colour.
 const AMBER: Color32 = Color32::from_rgb(255, 200, 80);
 /// Waveform colour.
@@ -146,7 +150,7 @@ impl RecordPanel {
             || uploading
             || rec.input_peak() > 1e-4
         {
-            ui.ctx().request_repaint();
+            ui.ctx().request_repaint_after(MOVING_POLL);
         } else {
             // Input can start at any moment: look at the meter again soon.
             ui.ctx().request_repaint_after(METER_POLL);

@@ -43,18 +43,21 @@ impl Store for MemStore {
     }
 }
 
-/// A transport nobody plays.
+/// A transport whose playhead the test sets.
 pub struct MemTransport {
     /// The play request.
     run: AtomicBool,
-    /// The 16th-note counter (never advances).
-    sixteenth: AtomicU64,
+    /// Whether the sequencer "runs" (the test's say).
+    pub playing: AtomicBool,
+    /// The 16th-note counter (the test advances it).
+    pub sixteenth: AtomicU64,
 }
 
 impl MemTransport {
     pub fn new(run: bool) -> Self {
         Self {
             run: AtomicBool::new(run),
+            playing: AtomicBool::new(false),
             sixteenth: AtomicU64::new(0),
         }
     }
@@ -62,7 +65,7 @@ impl MemTransport {
 
 impl Transport for MemTransport {
     fn playing(&self) -> bool {
-        false
+        self.playing.load(Ordering::Relaxed)
     }
     fn sixteenth(&self) -> u64 {
         self.sixteenth.load(Ordering::Relaxed)
@@ -206,6 +209,19 @@ impl Recorder for MemRecorder {
     }
 }
 
+/// Peaks the test sets, taken like an audio thread's.
+#[derive(Default)]
+pub struct MemMeters(
+    /// The peaks since the last take.
+    pub Mutex<([f32; 16], f32)>,
+);
+
+impl Meters for MemMeters {
+    fn take_peaks(&self) -> ([f32; 16], f32) {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
 /// A whole host in memory.
 pub struct MemHost {
     /// The session.
@@ -218,6 +234,12 @@ pub struct MemHost {
     pub live: Offline,
     /// No input.
     pub recorder: MemRecorder,
+    /// Output levels (shown once the test sets `metered`).
+    pub meters: MemMeters,
+    /// Whether the host has meters.
+    pub metered: bool,
+    /// The sounds the sound picker asked to preview.
+    pub previewed: Mutex<Vec<keyboardia_core::Instrument>>,
 }
 
 impl MemHost {
@@ -228,6 +250,9 @@ impl MemHost {
             settings: MemSettings::default(),
             live: Offline,
             recorder: MemRecorder::default(),
+            meters: MemMeters::default(),
+            metered: false,
+            previewed: Mutex::new(Vec::new()),
         }
     }
 }
@@ -247,5 +272,11 @@ impl Host for MemHost {
     }
     fn recorder(&self) -> &dyn Recorder {
         &self.recorder
+    }
+    fn meters(&self) -> Option<&dyn Meters> {
+        self.metered.then_some(&self.meters as &dyn Meters)
+    }
+    fn preview_sound(&self, sound: &keyboardia_core::Instrument) {
+        self.previewed.lock().unwrap().push(sound.clone());
     }
 }

@@ -25,6 +25,8 @@ struct TrackRepr {
     x: Vec<StepDetail>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     cuts: Vec<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    color: Option<u8>,
 }
 
 /// A step that differs from the defaults in more than on/off.
@@ -198,6 +200,7 @@ impl From<Track> for TrackRepr {
             on,
             x,
             cuts: t.cuts,
+            color: t.color,
         }
     }
 }
@@ -214,6 +217,7 @@ impl TryFrom<TrackRepr> for Track {
             step_count: r.step_count,
             steps: steps_from_repr(&r.on, r.x)?,
             cuts: r.cuts,
+            color: r.color,
         };
         track.validate()?;
         Ok(track)

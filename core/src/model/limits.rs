@@ -38,6 +38,9 @@ pub const RATCHET_RANGE: RangeInclusive<u8> = 1..=8;
 pub const MAX_SLICES: usize = 64;
 /// Slice lock: which slice of a sample track's sample the step plays (see `slice_bounds`).
 pub const SLICE_RANGE: RangeInclusive<u8> = 0..=(MAX_SLICES as u8 - 1);
+/// How many colours a track can be given (`Track::color` is an index into the editor's palette of
+/// this many; `None` is the colour of the track's sound family).
+pub const TRACK_COLORS: u8 = 16;
 /// Longest track name, in bytes of UTF-8.
 pub const NAME_MAX_BYTES: usize = 32;
 /// Longest track id, in bytes (ASCII `[a-z0-9_-]`).

@@ -32,4 +32,5 @@ pub use self::limits::*;
 pub use self::lock::{Lock, LockKind, Locks};
 pub use self::session::{Mode, Session, SessionState};
 pub use self::track::{Step, Steps, Track};
+pub use self::validate::validate_color;
 pub(crate) use self::validate::{check_f32, check_f64, validate_name};

@@ -50,7 +50,8 @@ pub type Steps = [Step; MAX_STEPS];
 /// `on` is the 64 on/off flags as 16 hex digits, step 0 in the high bit of the first digit;
 /// `x` lists only the steps whose velocity or locks differ from the defaults. A sliced sample
 /// track adds its cut points, `"cuts":[0,5512,11025]`; without cuts the key is left out, so a
-/// document without slices reads and writes exactly as before cuts existed.
+/// document without slices reads and writes exactly as before cuts existed. A colour a player
+/// picked is `"color":3`; without one the key is left out, likewise.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Track {
     /// Stable id: ops name the track by it, never by position.
@@ -75,6 +76,11 @@ pub struct Track {
     /// [`slice_bounds`](super::cuts::slice_bounds). Empty: the sample is one slice. Kept when
     /// the instrument changes (like hidden steps), used only while the track plays a sample.
     pub cuts: Vec<u32>,
+    /// The colour a player picked for the track, an index below
+    /// [`TRACK_COLORS`](super::limits::TRACK_COLORS) into the editor's palette; `None` (the
+    /// default, and every track of documents from before colours existed): the colour of its
+    /// sound's family, so it follows the sound.
+    pub color: Option<u8>,
 }
 
 impl Track {
@@ -89,6 +95,7 @@ impl Track {
             step_count: 16,
             steps: [Step::default(); MAX_STEPS],
             cuts: Vec::new(),
+            color: None,
         }
     }
 

@@ -8,7 +8,7 @@ use super::cuts::validate_cuts;
 use super::limits::{
     LOCK_VOLUME_RANGE, MAX_TRACKS, NAME_MAX_BYTES, NUDGE_RANGE, PAN_RANGE, PITCH_RANGE,
     PROBABILITY_RANGE, RATCHET_RANGE, SCHEMA_VERSION, SLICE_RANGE, STEP_COUNT_RANGE, SWING_RANGE,
-    TEMPO_RANGE, VELOCITY_RANGE, VOLUME_RANGE,
+    TEMPO_RANGE, TRACK_COLORS, VELOCITY_RANGE, VOLUME_RANGE,
 };
 use super::lock::Lock;
 use super::session::{Session, SessionState};
@@ -54,6 +54,7 @@ impl Track {
             return Err(OpError::OutOfRange(Field::StepCount));
         }
         validate_cuts(&self.cuts)?;
+        validate_color(self.color)?;
         self.steps.iter().try_for_each(Step::validate)
     }
 }
@@ -107,5 +108,13 @@ pub(crate) fn validate_name(name: &str) -> Result<(), OpError> {
         Err(OpError::InvalidName)
     } else {
         Ok(())
+    }
+}
+
+/// A track's colour: none, or an index into the palette of [`TRACK_COLORS`].
+pub fn validate_color(color: Option<u8>) -> Result<(), OpError> {
+    match color {
+        Some(c) if c >= TRACK_COLORS => Err(OpError::OutOfRange(Field::Color)),
+        _ => Ok(()),
     }
 }

@@ -24,6 +24,8 @@ pub struct PluginHost {
     pub store: Arc<SessionStore>,
     /// Playheads from the audio thread, play/stop to it.
     pub transport: Arc<Transport>,
+    /// Track and master peaks from the audio thread.
+    pub meters: EngineMeters,
     /// Mute/solo/clock parameters, set through the host's GUI context.
     pub settings: ParamSettings,
     /// The live session: status, join/leave, shared play/stop.
@@ -54,6 +56,21 @@ impl ui::Host for PluginHost {
     }
     fn recorder(&self) -> &dyn ui::Recorder {
         &self.recorder
+    }
+    fn meters(&self) -> Option<&dyn ui::Meters> {
+        Some(&self.meters)
+    }
+}
+
+/// The engine's level meters, as the editor reads them.
+pub struct EngineMeters(
+    /// Written by the audio thread, taken by the editor once per frame.
+    pub Arc<keyboardia_engine::LevelMeters>,
+);
+
+impl ui::Meters for EngineMeters {
+    fn take_peaks(&self) -> ([f32; keyboardia_core::MAX_TRACKS], f32) {
+        self.0.take()
     }
 }
 

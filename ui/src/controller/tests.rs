@@ -525,7 +525,18 @@ fn button(pos: egui::Pos2, pressed: bool, modifiers: egui::Modifiers) -> egui::E
 
 #[test]
 fn clicks_on_the_drawn_grid_become_set_step_ops_or_open_the_lock_editor() {
-    use crate::grid::{self, CellClick, CELL_WIDTH_PT};
+    use crate::grid::{self, CellClick, Geometry, RowLook};
+    let g = Geometry {
+        pitch_pt: grid::DEFAULT_PITCH_PT,
+        row_height_pt: 52.0,
+    };
+    let look = RowLook {
+        geometry: g,
+        playhead: None,
+        play_flash_age: 1.0,
+        selected: None,
+        dimmed: false,
+    };
     let ctx = egui::Context::default();
     let demo = SessionState::demo();
     let bass = demo.tracks[6].clone(); // 32 steps
@@ -535,13 +546,13 @@ fn clicks_on_the_drawn_grid_become_set_step_ops_or_open_the_lock_editor() {
     let mut clicks = Vec::new();
     let mut draw = |ui: &mut egui::Ui| {
         origin.set(ui.cursor().min);
-        if let Some(click) = grid::show(ui, &bass, 52.0, None, None, |_| None) {
+        if let Some(click) = grid::show(ui, &bass, &look, |_| None).press {
             clicks.push(click);
         }
     };
     frame(&ctx, vec![], egui::Modifiers::NONE, &mut draw);
     let at =
-        |step: usize| origin.get() + egui::vec2(grid::step_x(step) + CELL_WIDTH_PT / 2.0, 26.0);
+        |step: usize| origin.get() + egui::vec2(g.step_x(step) + g.cell_width_pt() / 2.0, 26.0);
     let mut click = |pos: egui::Pos2, mods: egui::Modifiers| {
         frame(&ctx, vec![egui::Event::PointerMoved(pos)], mods, &mut draw);
         frame(&ctx, vec![button(pos, true, mods)], mods, &mut draw);
@@ -552,7 +563,7 @@ fn clicks_on_the_drawn_grid_become_set_step_ops_or_open_the_lock_editor() {
     click(at(19), egui::Modifiers::SHIFT);
     // The page separator between steps 15 and 16 is not a step.
     click(
-        at(15) + egui::vec2(CELL_WIDTH_PT, 0.0),
+        at(15) + egui::vec2(g.cell_width_pt(), 0.0),
         egui::Modifiers::NONE,
     );
     assert_eq!(
