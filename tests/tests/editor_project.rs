@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use keyboardia_tests::editor_screen::{target_dir, CellKind, Image, Xvfb, CELL_PX};
+use keyboardia_tests::editor_screen::{target_dir, CellKind, Image, Xvfb};
 
 /// Screenshots until `ok(image)` holds (up to ~20 s: the CI box is busy).
 fn wait_for_image(x: &Xvfb, what: &str, ok: impl Fn(&Image) -> bool) {
@@ -37,8 +37,8 @@ fn a_step_clicked_in_a_project_is_saved_on_sigterm_and_shown_after_reopening() {
     assert_eq!(cell.kind, CellKind::Off);
     x.xdotool(&["search", "--name", "Keyboardia", "windowfocus", "--sync"]);
     let (cx, cy) = (
-        (cell.x + CELL_PX.0 / 2).to_string(),
-        (cell.y + CELL_PX.1 / 2).to_string(),
+        (cell.x + cell.w / 2).to_string(),
+        (cell.y + cell.h / 2).to_string(),
     );
     x.xdotool(&["mousemove", &cx, &cy, "click", "1"]);
     wait_for_image(&x, "the clicked step turns on", |img| {
