@@ -144,6 +144,11 @@ enum FuzzOp {
         tr: u8,
         v: Vec<u32>,
     },
+    /// Any byte: valid palette indices, out-of-range ones, and none.
+    Color {
+        tr: u8,
+        v: Option<u8>,
+    },
 }
 
 /// One of six track ids: four of the demo's and two that only adds make.
@@ -224,6 +229,10 @@ impl FuzzOp {
             FuzzOp::Cuts { tr, ref v } => Op::SetCuts {
                 tr: track_id(tr),
                 v: v.clone(),
+            },
+            FuzzOp::Color { tr, v } => Op::SetColor {
+                tr: track_id(tr),
+                v,
             },
         }
     }
