@@ -361,10 +361,23 @@ pub fn show(
             );
         }
     }
-    let pressed = ui.input(|i| i.pointer.primary_pressed());
-    let press = (pressed && response.hovered())
-        .then(|| response.hover_pos())
-        .flatten()
+    // Where the primary button went down this frame, from the event itself: a touch tap is
+    // down, up and gone within one frame, so neither the hover position nor `hovered()` knows
+    // it by the time the row is drawn.
+    let press_pos = ui.input(|i| {
+        i.events.iter().find_map(|e| match e {
+            egui::Event::PointerButton {
+                pos,
+                button: egui::PointerButton::Primary,
+                pressed: true,
+                ..
+            } => Some(*pos),
+            _ => None,
+        })
+    });
+    let on_top = |pos: egui::Pos2| ui.ctx().layer_id_at(pos) == Some(ui.layer_id());
+    let press = press_pos
+        .filter(|pos| rect.contains(*pos) && ui.clip_rect().contains(*pos) && on_top(*pos))
         .and_then(|pos| g.step_at(pos.x - rect.left(), count))
         .map(|step| CellClick {
             step,
