@@ -605,6 +605,11 @@ impl<H: Host> Editor<H> {
         if let Some((tr, click)) = press {
             if click.shift {
                 self.controller.click_cell(session, tr, click.step, true);
+            } else if self.controller.painting() {
+                // A second press within one gesture: a browser reports a finger both as a
+                // pointer event and as a touch event, in separate frames. It paints on rather
+                // than flipping the step back.
+                self.controller.paint(session, tr, click.step);
             } else {
                 self.controller.paint_start(session, tr, click.step);
             }

@@ -304,6 +304,33 @@ fn dragging_paints_and_erases_steps_as_one_undo_entry() {
     assert_eq!(w.state(), demo);
 }
 
+/// A finger's tap as a browser delivers it to eframe: no hover before it, the press twice (a
+/// pointer event, then a touch event, in separate frames), then the release and "pointer gone"
+/// in one frame. It toggles the step once; a second tap toggles it back.
+#[test]
+fn a_touch_tap_toggles_a_step_once() {
+    let mut w = Window::new(SessionState::demo());
+    let primary = egui::PointerButton::Primary;
+    let none = egui::Modifiers::NONE;
+    let cell = w.cell(0, 3);
+    let was = w.state().tracks[0].steps[3].on;
+    for n in 1..=2 {
+        w.button(cell, primary, true, none);
+        w.button(cell, primary, true, none);
+        w.frame(vec![
+            egui::Event::PointerButton {
+                pos: cell,
+                button: primary,
+                pressed: false,
+                modifiers: none,
+            },
+            egui::Event::PointerGone,
+        ]);
+        w.frame(vec![]);
+        assert_eq!(w.state().tracks[0].steps[3].on, was ^ (n == 1), "tap {n}");
+    }
+}
+
 /// "Clear all" empties every track, and one undo brings the whole pattern back.
 #[test]
 fn clear_all_clears_every_track_and_undoes_in_one() {
