@@ -19,6 +19,8 @@ use std::sync::Arc;
 
 use keyboardia_core::{SynthPreset, DEFAULT_SEED, MAX_TRACKS};
 
+mod midi_out;
+
 use crate::clock::BlockClock;
 use crate::dsp::{decay_coef, splitmix64};
 use crate::gain::GainRamp;
@@ -378,13 +380,6 @@ impl Engine {
         std::array::from_fn(|t| self.voices[t].iter().filter(|v| v.active).count())
     }
 
-    fn push_midi(&mut self, m: MidiOut) {
-        if self.midi_len < MAX_MIDI_OUT {
-            self.midi[self.midi_len] = m;
-            self.midi_len += 1;
-        }
-    }
-
     /// Renders one block into `left`/`right` (overwritten; equal lengths). `inputs` are host notes
     /// sorted by offset. `aux`, if given, receives each track's post-fader stereo signal as
     /// `(track slot, frame offset, left, right)` pieces covering the whole block.
@@ -420,15 +415,7 @@ impl Engine {
             piece_clock.beat += n as f64 * clock.tempo_bpm / (60.0 * self.sample_rate_hz);
             done += n;
         }
-        // Stable insertion sort by offset (no allocation; note-offs stay before note-ons).
-        let m = &mut self.midi[..self.midi_len];
-        for i in 1..m.len() {
-            let mut j = i;
-            while j > 0 && m[j - 1].offset > m[j].offset {
-                m.swap(j - 1, j);
-                j -= 1;
-            }
-        }
+        self.sort_midi();
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -496,31 +483,6 @@ impl Engine {
         fired
     }
 
-    /// Note-offs of the MIDI notes whose gate ends in this block (all of them, at its start,
-    /// when the transport stops). Runs after the block's note-ons, which end a track's note
-    /// early when the track's next hit comes first.
-    fn midi_note_offs(&mut self, playing: bool, frames: usize, base: u32) {
-        let block_start = self.frames_done;
-        let block_end = block_start + frames as u64;
-        for t in 0..MAX_TRACKS {
-            if let Some(SoundingMidiNote { note, off_frame }) = self.plays[t].midi_note {
-                if off_frame < block_end || !playing {
-                    let offset =
-                        off_frame.saturating_sub(block_start).min(frames as u64 - 1) as u32;
-                    let offset = if playing { offset } else { 0 };
-                    self.push_midi(MidiOut {
-                        offset: offset + base,
-                        channel: t as u8,
-                        note,
-                        velocity: 0,
-                        on: false,
-                    });
-                    self.plays[t].midi_note = None;
-                }
-            }
-        }
-    }
-
     /// Follows the transport into this block: on a stop, releases the sequencer's notes and
     /// returns `None`; on a start or a jump, relocates every track (releasing the notes of a
     /// jump). Returns the block's place on the beat axis while playing.
@@ -554,41 +516,6 @@ impl Engine {
         }
         self.previous_end_beat = Some(span.end_beat());
         Some(span)
-    }
-
-    /// MIDI for the fired hits, a channel per track: the track's previous note ends, the hit's
-    /// note starts and owes its note-off after the hit's gate.
-    fn midi_note_ons(&mut self, fired: usize, base: u32) {
-        let block_start = self.frames_done;
-        for i in 0..fired {
-            let f = self.fired[i];
-            let t = f.track as usize;
-            let note = (MIDI_BASE_NOTE + f.hit.pitch_semis as i32).clamp(0, 127) as u8;
-            if let Some(old) = self.plays[t].midi_note.take() {
-                // The previous note ends at its own gate if that comes first (in this block:
-                // notes ending earlier were ended at the end of their own block).
-                let gate_end = old.off_frame.saturating_sub(block_start);
-                let offset = gate_end.min(u64::from(f.offset_frames)) as u32;
-                self.push_midi(MidiOut {
-                    offset: offset + base,
-                    channel: t as u8,
-                    note: old.note,
-                    velocity: 0,
-                    on: false,
-                });
-            }
-            self.push_midi(MidiOut {
-                offset: f.offset_frames + base,
-                channel: t as u8,
-                note,
-                velocity: f.hit.velocity,
-                on: true,
-            });
-            self.plays[t].midi_note = Some(SoundingMidiNote {
-                note,
-                off_frame: block_start + f.offset_frames as u64 + f.gate_frames,
-            });
-        }
     }
 
     /// Releases every sequencer note (stop, relocation).
