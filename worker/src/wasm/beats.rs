@@ -42,6 +42,29 @@ fn pinned_key(beat: BeatId, sample: &SampleId) -> String {
     format!("beats/{beat}/{sample}")
 }
 
+/// Copies each of `ids` from its key `from` to its key `to` in R2, with its metadata. A sample
+/// missing at `from` (never uploaded, or gone) is skipped: its source could not play it either.
+async fn copy_samples(
+    env: &Env,
+    ids: &[SampleId],
+    from: impl Fn(&SampleId) -> String,
+    to: impl Fn(&SampleId) -> String,
+) -> ApiResult<()> {
+    let bucket = env.bucket(samples::BINDING)?;
+    for sample in ids {
+        let Some(object) = bucket.get(from(sample)).execute().await? else {
+            continue;
+        };
+        let meta = object.custom_metadata()?;
+        let Some(body) = object.body() else {
+            continue;
+        };
+        let wav = body.bytes().await?;
+        samples::put_wav(&bucket, to(sample), wav, meta).await?;
+    }
+    Ok(())
+}
+
 /// `POST /api/sessions/{id}/beats`
 pub async fn publish(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
     let bytes = body_bytes(&mut req, MAX_PUBLISH_BODY_BYTES, "the body").await?;
@@ -69,19 +92,13 @@ pub async fn publish(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
         user,
     );
     // Pin the samples first: a beat that is visible plays.
-    let bucket = env.bucket(samples::BINDING)?;
-    for sample in beat.sample_ids() {
-        let Some(object) = bucket.get(samples::key(id, &sample)).execute().await? else {
-            // Never uploaded or already gone: the session cannot play it either.
-            continue;
-        };
-        let meta = object.custom_metadata()?;
-        let wav = match object.body() {
-            Some(body) => body.bytes().await?,
-            None => continue,
-        };
-        samples::put_wav(&bucket, pinned_key(beat.id, &sample), wav, meta).await?;
-    }
+    copy_samples(
+        env,
+        &beat.sample_ids(),
+        |s| samples::key(id, s),
+        |s| pinned_key(beat.id, s),
+    )
+    .await?;
     let text = beat_to_json(&beat);
     let kv = env.kv(store::BINDING)?;
     kv.put(&beat_key(beat.id), text.clone())?
@@ -143,18 +160,13 @@ pub async fn list(id: SessionId, env: &Env) -> ApiResult {
 pub async fn remix(id: BeatId, env: &Env) -> ApiResult {
     let (beat, _) = load(env, id).await?;
     let session = beat.remix(SessionId::from_random_bytes(random16()?), now_ms() as u64);
-    let bucket = env.bucket(samples::BINDING)?;
-    for sample in beat.sample_ids() {
-        let Some(object) = bucket.get(pinned_key(id, &sample)).execute().await? else {
-            continue;
-        };
-        let meta = object.custom_metadata()?;
-        let wav = match object.body() {
-            Some(body) => body.bytes().await?,
-            None => continue,
-        };
-        samples::put_wav(&bucket, samples::key(session.id, &sample), wav, meta).await?;
-    }
+    copy_samples(
+        env,
+        &beat.sample_ids(),
+        |s| pinned_key(id, s),
+        |s| samples::key(session.id, s),
+    )
+    .await?;
     store::put(env, &session).await?;
     json(201, session_to_json(&session))
 }
