@@ -8,8 +8,8 @@
 //! a list is valid exactly when cleaning leaves it as it is.
 
 use crate::model::{
-    Instrument, Lock, LockKind, SessionState, Track, TrackId, MAX_SLICES, NAME_MAX_BYTES,
-    STEP_COUNT_PRESETS, STEP_COUNT_RANGE,
+    Condition, Instrument, Lock, LockKind, SessionState, Track, TrackId, MAX_SLICES,
+    NAME_MAX_BYTES, STEP_COUNT_PRESETS, STEP_COUNT_RANGE,
 };
 use crate::ops::Op;
 
@@ -84,6 +84,8 @@ pub fn neutral_lock(kind: LockKind) -> Lock {
         LockKind::Ratchet => Lock::Ratchet(1),
         // Slice 0 is the first hit of a take; only sample tracks play slices.
         LockKind::Slice => Lock::Slice(0),
+        // 1:1 plays on every loop: a condition that changes nothing until another is picked.
+        LockKind::Condition => Lock::Condition(Condition::Ratio { a: 1, b: 1 }),
     }
 }
 

@@ -40,6 +40,7 @@ impl std::fmt::Display for Field {
             Field::Lock(LockKind::Nudge) => "nudge lock",
             Field::Lock(LockKind::Ratchet) => "ratchet lock",
             Field::Lock(LockKind::Slice) => "slice lock",
+            Field::Lock(LockKind::Condition) => "trig condition",
         };
         f.write_str(s)
     }

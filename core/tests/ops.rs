@@ -115,6 +115,10 @@ fn every_lock_sets_and_clears() {
         Lock::Ratchet(8),
         Lock::Slice(0),
         Lock::Slice(63),
+        Lock::Condition(Condition::Ratio { a: 2, b: 4 }),
+        Lock::Condition(Condition::Ratio { a: 8, b: 8 }),
+        Lock::Condition(Condition::NotPre),
+        Lock::Condition(Condition::Fill),
     ];
     for lock in locks {
         let s = apply_and_undo(
@@ -856,6 +860,22 @@ fn every_error_leaves_state_untouched() {
                 lock: Lock::Slice(255),
             },
             OpError::OutOfRange(Field::Lock(LockKind::Slice)),
+        ),
+        (
+            Op::SetLock {
+                tr: kick,
+                s: 0,
+                lock: Lock::Condition(Condition::Ratio { a: 3, b: 2 }),
+            },
+            OpError::OutOfRange(Field::Lock(LockKind::Condition)),
+        ),
+        (
+            Op::SetLock {
+                tr: kick,
+                s: 0,
+                lock: Lock::Condition(Condition::Ratio { a: 1, b: 9 }),
+            },
+            OpError::OutOfRange(Field::Lock(LockKind::Condition)),
         ),
         (
             Op::SetCuts {

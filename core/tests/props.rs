@@ -49,6 +49,7 @@ fn lock() -> impl Strategy<Value = Lock> {
         (-60i8..60).prop_map(Lock::Nudge),
         (0u8..10).prop_map(Lock::Ratchet),
         (0u8..70).prop_map(Lock::Slice),
+        (0u8..10, 0u8..10).prop_map(|(a, b)| Lock::Condition(Condition::Ratio { a, b })),
     ]
 }
 

@@ -338,3 +338,54 @@ fn version_0_extreme_pitch_and_transpose_clamp() {
     assert_eq!(steps[1].locks.pitch, Some(-1));
     assert_eq!(steps[2].locks.pitch, Some(24));
 }
+
+/// Trig conditions: a step detail's `cd` in text form (`"2:4"`, `"fill"`, `"!fill"`, `"1st"`,
+/// `"!1st"`, `"pre"`, `"!pre"`), an op's `{"k":"cd","v":…}`; documents without conditions read
+/// and write byte-identically, and a condition out of range is refused with its typed error.
+#[test]
+fn conditions_round_trip_and_documents_without_them_are_unchanged() {
+    let mut state = SessionState::demo();
+    let before = serde_json::to_string(&state).unwrap();
+    assert!(!before.contains(r#""cd""#));
+    assert_eq!(
+        serde_json::to_string(&state_from_json(before.as_bytes()).unwrap()).unwrap(),
+        before
+    );
+    let kick = &mut state.tracks[0];
+    kick.steps[0].locks.condition = Some(Condition::Ratio { a: 2, b: 4 });
+    kick.steps[4].locks.condition = Some(Condition::NotFill);
+    kick.steps[8].locks.condition = Some(Condition::First);
+    kick.steps[9].locks.condition = Some(Condition::NotFirst);
+    kick.steps[12].locks.condition = Some(Condition::Pre);
+    kick.steps[13].locks.condition = Some(Condition::NotPre);
+    kick.steps[14].locks.condition = Some(Condition::Fill);
+    let json = serde_json::to_string(&state).unwrap();
+    assert!(
+        json.contains(
+            r#""x":[{"s":0,"cd":"2:4"},{"s":4,"cd":"!fill"},{"s":8,"cd":"1st"},{"s":9,"cd":"!1st"},{"s":12,"cd":"pre"},{"s":13,"cd":"!pre"},{"s":14,"cd":"fill"}]"#
+        ),
+        "{json}"
+    );
+    let back = state_from_json(json.as_bytes()).unwrap();
+    assert_eq!(back, state);
+    assert_eq!(serde_json::to_string(&back).unwrap(), json);
+    for bad in ["3:2", "0:4", "1:9", "2:", "FILL", "sometimes"] {
+        let doc = json.replace(r#""cd":"2:4""#, &format!(r#""cd":"{bad}""#));
+        assert!(
+            matches!(&state_from_json(doc.as_bytes()), Err(SchemaError::Json(m))
+                if m.contains(&OpError::OutOfRange(Field::Lock(LockKind::Condition)).to_string())),
+            "{bad}"
+        );
+    }
+    let op = Op::SetLock {
+        tr: "kick".parse().unwrap(),
+        s: 3,
+        lock: Lock::Condition(Condition::Ratio { a: 3, b: 8 }),
+    };
+    let text = serde_json::to_string(&op).unwrap();
+    assert_eq!(
+        text,
+        r#"{"t":"lock","tr":"kick","s":3,"lock":{"k":"cd","v":"3:8"}}"#
+    );
+    assert_eq!(serde_json::from_str::<Op>(&text).unwrap(), op);
+}

@@ -167,6 +167,8 @@ pub struct Engine {
     audition_track: usize,
     /// Swing from automation, replacing the session's while set (percent).
     swing_override: Option<f64>,
+    /// The fill switch of the trig conditions (FILL / NOT FILL), this player's.
+    fill: bool,
     /// Where each chunk's track and master peaks go, for an editor's meters (none: not metered).
     meters: Option<Arc<LevelMeters>>,
 }
@@ -207,6 +209,7 @@ impl Engine {
             frames_done: 0,
             audition_track: 0,
             swing_override: None,
+            fill: false,
             meters: None,
         }
     }
@@ -337,6 +340,12 @@ impl Engine {
     /// Plays `Some(percent)` swing instead of the session's (automation), or the session's again.
     pub fn set_swing_override(&mut self, swing_pct: Option<f64>) {
         self.swing_override = swing_pct;
+    }
+
+    /// The fill switch of FILL / NOT FILL trig conditions (held or latched: the caller's
+    /// choice). Read when steps are scheduled, a step ahead at most.
+    pub fn set_fill(&mut self, on: bool) {
+        self.fill = on;
     }
 
     /// Selects the track slot that MIDI input plays.
@@ -470,6 +479,7 @@ impl Engine {
                     &self.pattern,
                     self.seed,
                     swing_pct,
+                    self.fill,
                     &span,
                     &mut self.cursors,
                     &mut self.fired[..],

@@ -3,8 +3,9 @@
 //! The notes are the engine's own: [`notes`] runs the sequencer's scheduler
 //! ([`crate::schedule::block_hits`], what [`Engine::process`](crate::Engine::process) plays)
 //! over the length with one MIDI tick as its frame, from beat 0 like a bounce. Swing, nudge,
-//! ratchets, probability (the session's seed), acid ties and slides come out exactly as the
-//! engine plays them, each hit placed on its tick by the rule that places audio hits on their
+//! ratchets, trig conditions (each track's loops counted from beat 0, the fill switch off),
+//! probability (the session's seed), acid ties and slides come out exactly as the engine
+//! plays them, each hit placed on its tick by the rule that places audio hits on their
 //! frame. A note lasts its gate (a step, a ratchet, an acid tie) and, like the engine's MIDI
 //! out, ends where its track's next note starts: every track is monophonic.
 //!
@@ -277,6 +278,7 @@ fn scheduled_notes(
             pattern,
             seed,
             pattern.swing_pct,
+            false,
             &span,
             &mut cursors,
             &mut fired,

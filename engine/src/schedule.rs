@@ -7,7 +7,10 @@
 //!
 //! Every hit is placed on its exact frame, `ceil((beat − block_beat) × frames_per_beat)`, and
 //! the probability dice are addressed by (seed, track id, step position), so the hits do not
-//! depend on how the host splits blocks.
+//! depend on how the host splits blocks. Trig conditions ([`trig_plays`]) count a track's loops
+//! from the position too (global 16th ÷ the track's step count), never from a counter that
+//! starts when playback does: every player of a live session, a late joiner included, and
+//! every bounce hear the same loop.
 
 use keyboardia_core::{Step, SynthPreset, TrackId, MAX_TRACKS};
 
@@ -151,11 +154,12 @@ fn track_salt(id: &TrackId) -> u64 {
 /// The hits of every track of `pattern` that start in the block `span`, written to `fired`
 /// (hits past its length are dropped) sorted by frame, then track, then time; returns how many.
 /// Advances each track's cursor (`cursors[slot]`). `swing_pct` is the swing played; `seed`
-/// the seed of the probability dice.
+/// the seed of the probability dice; `fill` the fill switch of the trig conditions.
 pub fn block_hits(
     pattern: &EnginePattern,
     seed: u64,
     swing_pct: f64,
+    fill: bool,
     span: &BlockSpan,
     cursors: &mut [StepCursor; MAX_TRACKS],
     fired: &mut [Fired],
@@ -164,7 +168,7 @@ pub fn block_hits(
     let mut nf = 0usize;
     for (t, track) in pattern.tracks().iter().enumerate() {
         let cursor = &mut cursors[t];
-        schedule_track(track, seed, swing, span.end_beat(), cursor);
+        schedule_track(track, seed, swing, fill, span.end_beat(), cursor);
         take_due(cursor, span, |offset_frames, gate_frames, hit| {
             if nf < fired.len() {
                 fired[nf] = Fired {
@@ -187,11 +191,13 @@ pub fn block_hits(
 }
 
 /// Schedules every step of `track` whose earliest possible time (nudged half a step early) is
-/// before `end_beat`: its ratchets, probability roll, acid tie and slide.
+/// before `end_beat`: its trig condition and probability roll ([`trig_plays`]), ratchets, acid
+/// tie and slide.
 fn schedule_track(
     track: &EngineTrack,
     seed: u64,
     swing_beats: f64,
+    fill: bool,
     end_beat: f64,
     cursor: &mut StepCursor,
 ) {
@@ -205,14 +211,8 @@ fn schedule_track(
             break; // Full: retry next block.
         }
         cursor.next_step += 1;
-        if !step.on {
+        if !step.on || !trig_plays(track, seed, fill, n) {
             continue;
-        }
-        if let Some(p) = step.locks.probability {
-            let roll = splitmix64(seed ^ track_salt(&track.id) ^ (n as u64)) % 100;
-            if roll >= p as u64 {
-                continue;
-            }
         }
         let start = step_time(n, &step, swing_beats);
         let sub = STEP_BEATS / ratchets as f64;
@@ -243,6 +243,51 @@ fn schedule_track(
             };
             cursor.pending_len += 1;
         }
+    }
+}
+
+/// Whether the trig on step `n` (a global 16th index) of `track` plays, the step being on: its
+/// trig condition first, then its probability roll, like Elektron machines (a condition is
+/// checked before the dice; both are pure functions of the position, so the order changes no
+/// other step's result). The condition sees the track's loop index, `n` divided by the
+/// track's step count (so it comes from the timeline position alone: a player who joins late
+/// counts the same loops), and `fill`, the fill switch.
+pub fn trig_plays(track: &EngineTrack, seed: u64, fill: bool, n: i64) -> bool {
+    let count = i64::from(track.step_count.max(1));
+    let step = &track.steps[n.rem_euclid(count) as usize];
+    let condition_holds = match step.locks.condition {
+        None => true,
+        Some(c) => c.holds(n.div_euclid(count), fill, || {
+            previous_conditional(track, seed, fill, n, count)
+        }),
+    };
+    condition_holds && roll_passes(step, track_salt(&track.id), seed, n)
+}
+
+/// The result of the previous conditional trig of the track before step `n`, for PRE and NOT
+/// PRE: the latest step within the last loop that is on and has a condition other than PRE /
+/// NOT PRE, or a probability lock (an Elektron percentage is a condition too), judged by
+/// [`trig_plays`]. None within a loop: the track has no such trig, and PRE is false. A pure
+/// function of the position, so it does not depend on where playback started.
+fn previous_conditional(track: &EngineTrack, seed: u64, fill: bool, n: i64, count: i64) -> bool {
+    for m in (n - count + 1..n).rev() {
+        let step = &track.steps[m.rem_euclid(count) as usize];
+        let conditional = match step.locks.condition {
+            Some(c) => !c.follows_previous(),
+            None => step.locks.probability.is_some(),
+        };
+        if step.on && conditional {
+            return trig_plays(track, seed, fill, m);
+        }
+    }
+    false
+}
+
+/// The step's probability roll: the seeded dice of (seed, track, position).
+fn roll_passes(step: &Step, salt: u64, seed: u64, n: i64) -> bool {
+    match step.locks.probability {
+        None => true,
+        Some(p) => splitmix64(seed ^ salt ^ (n as u64)) % 100 < u64::from(p),
     }
 }
 
@@ -310,7 +355,7 @@ mod tests {
                 frames: n,
                 frames_per_beat: FPB,
             };
-            let k = block_hits(p, seed, p.swing_pct, &span, &mut cursors, &mut fired);
+            let k = block_hits(p, seed, p.swing_pct, false, &span, &mut cursors, &mut fired);
             for f in &fired[..k] {
                 let at = Fired {
                     offset_frames: 0,
@@ -429,7 +474,7 @@ mod tests {
             frames: 12_000,
             frames_per_beat: FPB,
         };
-        let n = block_hits(&p, 1, 0.0, &span, &mut cursors, &mut fired);
+        let n = block_hits(&p, 1, 0.0, false, &span, &mut cursors, &mut fired);
         assert_eq!(n, 1);
         assert_eq!(fired[0].hit.time_beats, 1.25);
         assert_eq!(fired[0].offset_frames, 3_600);
@@ -462,6 +507,9 @@ mod tests {
             frames: 24_000,
             frames_per_beat: FPB,
         };
-        assert_eq!(block_hits(&p, 1, 0.0, &span, &mut cursors, &mut two), 2);
+        assert_eq!(
+            block_hits(&p, 1, 0.0, false, &span, &mut cursors, &mut two),
+            2
+        );
     }
 }

@@ -14,6 +14,7 @@
 //! moves or other players' edits flash, every [`LIVE_POLL`] while joined, and not at all when
 //! idle (input wakes it).
 
+mod condition_picker;
 mod controls;
 mod locks;
 

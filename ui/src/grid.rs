@@ -183,6 +183,7 @@ pub fn describe_locks(track: &Track, step: &Step) -> Vec<String> {
             Lock::Nudge(v) => format!("Nudged {v:+} % of a step"),
             Lock::Ratchet(v) => format!("Ratchet ×{v}"),
             Lock::Slice(v) => format!("Plays slice {}", v as u32 + 1),
+            Lock::Condition(c) => format!("Condition {c}"),
         })
         .collect()
 }

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::condition::Condition;
 use super::ids::TrackId;
 use super::instrument::Instrument;
 use super::limits::{DEFAULT_VELOCITY, MAX_STEPS};
@@ -51,6 +52,10 @@ struct StepDetail {
     r: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sl: Option<u8>,
+    /// The trig condition as text (`"2:4"`, `"fill"`, …); left out when none, so documents
+    /// without conditions read and write byte-identically.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cd: Option<Condition>,
 }
 
 fn default_velocity() -> u8 {
@@ -104,6 +109,7 @@ fn steps_to_repr(steps: &Steps) -> (String, Vec<StepDetail>) {
             n: s.locks.nudge,
             r: s.locks.ratchet,
             sl: s.locks.slice,
+            cd: s.locks.condition,
         })
         .collect();
     (encode_on_bits(steps), x)
@@ -134,6 +140,7 @@ fn steps_from_repr(on: &str, x: Vec<StepDetail>) -> Result<Steps, OpError> {
             nudge: d.n,
             ratchet: d.r,
             slice: d.sl,
+            condition: d.cd,
         };
         step.validate()?;
     }

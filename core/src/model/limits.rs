@@ -38,6 +38,9 @@ pub const RATCHET_RANGE: RangeInclusive<u8> = 1..=8;
 pub const MAX_SLICES: usize = 64;
 /// Slice lock: which slice of a sample track's sample the step plays (see `slice_bounds`).
 pub const SLICE_RANGE: RangeInclusive<u8> = 0..=(MAX_SLICES as u8 - 1);
+/// The `B` of an `A:B` trig condition (play on the `A`-th of every `B` loops); `A` runs from 1 to
+/// `B`.
+pub const CONDITION_RATIO_RANGE: RangeInclusive<u8> = 1..=8;
 /// How many colours a track can be given (`Track::color` is an index into the editor's palette of
 /// this many; `None` is the colour of the track's sound family).
 pub const TRACK_COLORS: u8 = 16;

@@ -1,7 +1,10 @@
 //! Parameter locks: per-step values that override the track's (pitch, volume, probability,
-//! nudge, ratchet, slice). Their ranges are in `limits.rs`, their validation in `validate.rs`.
+//! nudge, ratchet, slice) and the step's trig condition. Their ranges are in `limits.rs`, their
+//! validation in `validate.rs`.
 
 use serde::{Deserialize, Serialize};
+
+use super::condition::Condition;
 
 /// Which parameter a lock sets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -18,16 +21,19 @@ pub enum LockKind {
     Ratchet,
     #[serde(rename = "sl")]
     Slice,
+    #[serde(rename = "cd")]
+    Condition,
 }
 
 impl LockKind {
-    pub const ALL: [LockKind; 6] = [
+    pub const ALL: [LockKind; 7] = [
         Self::Pitch,
         Self::Volume,
         Self::Probability,
         Self::Nudge,
         Self::Ratchet,
         Self::Slice,
+        Self::Condition,
     ];
 }
 
@@ -54,6 +60,10 @@ pub enum Lock {
     /// other instruments ignore it). `"sl"`, not `"s"`: in a step detail `s` is the step index.
     #[serde(rename = "sl")]
     Slice(u8),
+    /// When the step plays, loop by loop ([`Condition`]; evaluated before the probability
+    /// lock). Text form on the wire: `{"k":"cd","v":"2:4"}`.
+    #[serde(rename = "cd")]
+    Condition(Condition),
 }
 
 impl Lock {
@@ -65,6 +75,7 @@ impl Lock {
             Self::Nudge(_) => LockKind::Nudge,
             Self::Ratchet(_) => LockKind::Ratchet,
             Self::Slice(_) => LockKind::Slice,
+            Self::Condition(_) => LockKind::Condition,
         }
     }
 }
@@ -84,6 +95,8 @@ pub struct Locks {
     pub ratchet: Option<u8>,
     /// Which slice of the track's sample plays ([`Lock::Slice`]).
     pub slice: Option<u8>,
+    /// The step's trig condition ([`Lock::Condition`]).
+    pub condition: Option<Condition>,
 }
 
 impl Locks {
@@ -95,6 +108,7 @@ impl Locks {
             LockKind::Nudge => self.nudge.map(Lock::Nudge),
             LockKind::Ratchet => self.ratchet.map(Lock::Ratchet),
             LockKind::Slice => self.slice.map(Lock::Slice),
+            LockKind::Condition => self.condition.map(Lock::Condition),
         }
     }
 
@@ -106,6 +120,7 @@ impl Locks {
             Lock::Nudge(v) => self.nudge = Some(v),
             Lock::Ratchet(v) => self.ratchet = Some(v),
             Lock::Slice(v) => self.slice = Some(v),
+            Lock::Condition(v) => self.condition = Some(v),
         }
     }
 
@@ -117,6 +132,7 @@ impl Locks {
             LockKind::Nudge => self.nudge = None,
             LockKind::Ratchet => self.ratchet = None,
             LockKind::Slice => self.slice = None,
+            LockKind::Condition => self.condition = None,
         }
     }
 

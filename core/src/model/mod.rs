@@ -4,7 +4,8 @@
 //! between the ids and the rest, so they can name a track id and a lock kind):
 //! - `limits`: every range a value may take, as a `pub const`, so validation, the engine and the
 //!   editor share one definition;
-//! - `ids`: session, track and sample ids; `lock`: parameter locks;
+//! - `ids`: session, track and sample ids; `condition`: trig conditions and their rule table;
+//!   `lock`: parameter locks;
 //! - `instrument`: what a track plays; `track`: tracks and steps; `cuts`: slice cut points;
 //!   `session`: the state every player hears and the saved document around it;
 //! - `parse`: ids from text; `validate`: every invariant; `json`: the compact JSON form of a
@@ -13,6 +14,7 @@
 //! Everything public is re-exported here (and from the crate root), so paths like
 //! `keyboardia_core::model::Track` do not depend on the file layout.
 
+pub(crate) mod condition;
 pub(crate) mod cuts;
 pub(crate) mod ids;
 pub(crate) mod instrument;
@@ -24,6 +26,7 @@ pub(crate) mod session;
 pub(crate) mod track;
 mod validate;
 
+pub use self::condition::Condition;
 pub use self::cuts::{slice_bounds, validate_cuts};
 pub use self::ids::{BeatId, SampleId, SessionId, TrackId};
 pub use self::instrument::{BuiltinSound, Instrument, SynthPreset};

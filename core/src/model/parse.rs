@@ -6,9 +6,11 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::condition::Condition;
 use super::ids::{BeatId, SampleId, SessionId, TrackId};
 use super::instrument::Instrument;
-use crate::error::OpError;
+use super::lock::LockKind;
+use crate::error::{Field, OpError};
 
 impl FromStr for SessionId {
     type Err = OpError;
@@ -46,6 +48,40 @@ impl FromStr for SampleId {
     }
 }
 
+impl FromStr for Condition {
+    type Err = OpError;
+
+    /// Accepts `A:B` (one digit each, 1 ≤ A ≤ B ≤ 8), `fill`, `!fill`, `1st`, `!1st`, `pre`,
+    /// `!pre`; anything else is a condition lock out of range.
+    fn from_str(s: &str) -> Result<Self, OpError> {
+        let refused = OpError::OutOfRange(Field::Lock(LockKind::Condition));
+        let c = match s {
+            "fill" => Condition::Fill,
+            "!fill" => Condition::NotFill,
+            "1st" => Condition::First,
+            "!1st" => Condition::NotFirst,
+            "pre" => Condition::Pre,
+            "!pre" => Condition::NotPre,
+            _ => {
+                let (a, b) = s.split_once(':').ok_or(refused.clone())?;
+                let digit = |t: &str| match t.as_bytes() {
+                    [d @ b'1'..=b'9'] => Ok(d - b'0'),
+                    _ => Err(refused.clone()),
+                };
+                Condition::Ratio {
+                    a: digit(a)?,
+                    b: digit(b)?,
+                }
+            }
+        };
+        if c.is_valid() {
+            Ok(c)
+        } else {
+            Err(refused)
+        }
+    }
+}
+
 /// Serializes a type as its `Display` string and deserializes it through its `FromStr`, so
 /// every id is validated on the way in (a refusal keeps its code: [`OpError::into_de`]).
 macro_rules! serde_via_str {
@@ -65,4 +101,4 @@ macro_rules! serde_via_str {
     )*};
 }
 
-serde_via_str!(SessionId, BeatId, TrackId, SampleId, Instrument);
+serde_via_str!(SessionId, BeatId, TrackId, SampleId, Instrument, Condition);

@@ -42,7 +42,7 @@ pub type Steps = [Step; MAX_STEPS];
 /// One track: a sound and its pattern.
 ///
 /// JSON form (compact; keys of a step detail: `s` index, `v` velocity, `p` pitch, `l` volume,
-/// `c` probability, `n` nudge, `r` ratchet, `sl` slice):
+/// `c` probability, `n` nudge, `r` ratchet, `sl` slice, `cd` trig condition as text):
 /// ```json
 /// {"id":"kick","name":"Kick","instrument":"kick","volume":0.8,"pan":0.0,"stepCount":16,
 ///  "on":"8888000000000000","x":[{"s":4,"v":90,"p":-2}]}

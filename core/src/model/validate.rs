@@ -25,6 +25,7 @@ impl Lock {
             Self::Nudge(v) => NUDGE_RANGE.contains(&v),
             Self::Ratchet(v) => RATCHET_RANGE.contains(&v),
             Self::Slice(v) => SLICE_RANGE.contains(&v),
+            Self::Condition(c) => c.is_valid(),
         };
         if ok {
             Ok(())

@@ -8,6 +8,7 @@ use keyboardia_core::{
     RATCHET_RANGE, SLICE_RANGE, VELOCITY_RANGE,
 };
 
+use super::condition_picker::condition_picker;
 use super::Editor;
 use crate::controller::lock_kinds;
 use crate::host::Host;
@@ -106,6 +107,11 @@ impl<H: Host> Editor<H> {
                 out = Some(Lock::Slice(v));
                 r
             }
+            Lock::Condition(mut c) => {
+                let r = condition_picker(ui, &mut c);
+                out = Some(Lock::Condition(c));
+                r
+            }
         });
         if let (Some((tr, s)), Some(lock)) = (self.controller.lock_target(), out) {
             self.slider(&r.inner, || Op::SetLock { tr, s, lock });
@@ -121,5 +127,6 @@ fn lock_label(kind: LockKind) -> &'static str {
         LockKind::Nudge => "Nudge",
         LockKind::Ratchet => "Ratchet",
         LockKind::Slice => "Slice",
+        LockKind::Condition => "Condition",
     }
 }
