@@ -84,6 +84,14 @@ pub enum Op {
         #[serde(default)]
         v: Option<u8>,
     },
+    /// Give a track its own swing in percent ([`SWING_RANGE`]), played instead of the
+    /// session's, or `None` to follow the session's again. See [`Track::swing_pct`].
+    #[serde(rename = "tswing")]
+    SetTrackSwing {
+        tr: TrackId,
+        #[serde(default)]
+        v: Option<f64>,
+    },
 }
 
 /// What an accepted op changed.
@@ -100,7 +108,7 @@ pub enum Change {
     Pattern {
         track: TrackId,
     },
-    /// A track's settings (volume, pan, name, instrument, slice cuts, colour).
+    /// A track's settings (volume, pan, name, instrument, slice cuts, colour, swing).
     TrackSettings {
         track: TrackId,
     },
@@ -148,7 +156,8 @@ impl Op {
             | Op::SetName { tr, .. }
             | Op::SetInstrument { tr, .. }
             | Op::SetCuts { tr, .. }
-            | Op::SetColor { tr, .. } => Some(*tr),
+            | Op::SetColor { tr, .. }
+            | Op::SetTrackSwing { tr, .. } => Some(*tr),
             Op::CopySequence { to, .. } => Some(*to),
             Op::AddTrack { track, .. } => Some(track.id),
             Op::SetTempo { .. } | Op::SetSwing { .. } => None,
@@ -432,6 +441,18 @@ impl SessionState {
                     *tr,
                     was != *v,
                     Op::SetColor { tr: *tr, v: was },
+                ))
+            }
+            Op::SetTrackSwing { tr, v } => {
+                if let Some(swing) = v {
+                    check_f64(*swing, &SWING_RANGE, Field::Swing)?;
+                }
+                let track = self.track_mut(*tr)?;
+                let was = std::mem::replace(&mut track.swing_pct, *v);
+                Ok(settings_applied(
+                    *tr,
+                    was != *v,
+                    Op::SetTrackSwing { tr: *tr, v: was },
                 ))
             }
         }

@@ -68,6 +68,8 @@ pub const OP_TAGS: &[&str] = &[
     "name",
     "inst",
     "cuts",
+    "color",
+    "tswing",
 ];
 
 /// A message from a player to the room.

@@ -12,7 +12,8 @@
 //! Features added since version 2 add keys that are left out while unused, without a version
 //! bump, so a document that uses none of them reads and writes byte-identically, and an older
 //! build refuses one that does (every object of the document denies unknown fields) rather
-//! than dropping what it cannot play: trig conditions (a step detail's `"cd"`).
+//! than dropping what it cannot play: trig conditions (a step detail's `"cd"`), a track's own
+//! swing (`"swing"` in a track).
 //!
 //! A newer version than this build knows is refused, never guessed at. Every load ends with
 //! [`SessionState::validate`], so a loaded document always keeps every invariant.

@@ -414,6 +414,34 @@ fn track_settings() {
             .name,
         "Boom ü"
     );
+    let swung = apply_and_undo(
+        Op::SetTrackSwing {
+            tr: kick,
+            v: Some(62.5),
+        },
+        c.clone(),
+    );
+    assert_eq!(swung.tracks[0].swing_pct, Some(62.5));
+    // Back to the session's swing, undone to the track's own.
+    let mut s = swung.clone();
+    let a = s.apply(&Op::SetTrackSwing { tr: kick, v: None }).unwrap();
+    assert_eq!((a.change, s.tracks[0].swing_pct), (c.clone(), None));
+    s.apply(&a.undo).unwrap();
+    assert_eq!(s, swung);
+    for (v, e) in [
+        (f64::NAN, OpError::NotFinite(Field::Swing)),
+        (f64::INFINITY, OpError::NotFinite(Field::Swing)),
+        (100.5, OpError::OutOfRange(Field::Swing)),
+        (-1.0, OpError::OutOfRange(Field::Swing)),
+    ] {
+        let mut s = swung.clone();
+        let op = Op::SetTrackSwing {
+            tr: kick,
+            v: Some(v),
+        };
+        assert_eq!(s.apply(&op), Err(e));
+        assert_eq!(s, swung, "state untouched");
+    }
     let inst: Instrument = "sample:abc-123".parse().unwrap();
     assert_eq!(
         apply_and_undo(

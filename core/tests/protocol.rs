@@ -82,6 +82,14 @@ fn every_op_tag_is_known_to_the_decoder() {
             tr: tr(),
             v: vec![0, 4_800, 9_601],
         },
+        Op::SetColor {
+            tr: tr(),
+            v: Some(3),
+        },
+        Op::SetTrackSwing {
+            tr: tr(),
+            v: Some(37.5),
+        },
     ];
     assert_eq!(ops.len(), OP_TAGS.len());
     for (i, edit) in ops.into_iter().enumerate() {

@@ -389,3 +389,44 @@ fn conditions_round_trip_and_documents_without_them_are_unchanged() {
     );
     assert_eq!(serde_json::from_str::<Op>(&text).unwrap(), op);
 }
+
+/// Per-track swing: `"swing"` in a track, left out when the track follows the session's;
+/// out of range or not a number is refused.
+#[test]
+fn track_swing_round_trips_and_is_left_out_when_unset() {
+    let mut state = SessionState::demo();
+    let before = serde_json::to_string(&state).unwrap();
+    assert_eq!(
+        before.matches(r#""swing""#).count(),
+        1,
+        "the session's only"
+    );
+    state.tracks[3].swing_pct = Some(55.5);
+    let json = serde_json::to_string(&state).unwrap();
+    assert!(
+        json.contains(
+            r#""on":"aaab000000000000","x":[{"s":14,"r":2},{"s":15,"v":60}],"swing":55.5}"#
+        ),
+        "{json}"
+    );
+    let back = state_from_json(json.as_bytes()).unwrap();
+    assert_eq!(back, state);
+    assert_eq!(serde_json::to_string(&back).unwrap(), json);
+    state.tracks[3].swing_pct = None;
+    assert_eq!(serde_json::to_string(&state).unwrap(), before);
+    for (bad, e) in [
+        ("100.5", OpError::OutOfRange(Field::Swing)),
+        ("-3", OpError::OutOfRange(Field::Swing)),
+    ] {
+        let doc = json.replace(r#""swing":55.5}"#, &format!(r#""swing":{bad}}}"#));
+        assert!(
+            matches!(&state_from_json(doc.as_bytes()), Err(SchemaError::Json(m)) if m.contains(&e.to_string())),
+            "{bad}"
+        );
+    }
+    let doc = json.replace(r#""swing":55.5}"#, r#""swing":"lots"}"#);
+    assert!(matches!(
+        state_from_json(doc.as_bytes()),
+        Err(SchemaError::Json(_))
+    ));
+}

@@ -30,6 +30,9 @@ pub struct EngineTrack {
     pub cuts: [u32; MAX_SLICES],
     /// Number of valid entries in `cuts`, at most [`MAX_SLICES`].
     pub cut_count: u8,
+    /// The track's own swing in percent, played instead of the session's (and of swing
+    /// automation); `None`: the session's.
+    pub swing_pct: Option<f64>,
 }
 
 impl EngineTrack {
@@ -74,6 +77,7 @@ impl Default for EnginePattern {
             steps: [Step::default(); keyboardia_core::MAX_STEPS],
             cuts: [0; MAX_SLICES],
             cut_count: 0,
+            swing_pct: None,
         };
         Self {
             tempo_bpm: keyboardia_core::DEFAULT_TEMPO,
@@ -118,6 +122,7 @@ impl EnginePattern {
                 steps: t.steps,
                 cuts,
                 cut_count,
+                swing_pct: t.swing_pct,
             };
         }
         p.track_count = state.tracks.len().min(MAX_TRACKS);

@@ -153,7 +153,8 @@ fn track_salt(id: &TrackId) -> u64 {
 
 /// The hits of every track of `pattern` that start in the block `span`, written to `fired`
 /// (hits past its length are dropped) sorted by frame, then track, then time; returns how many.
-/// Advances each track's cursor (`cursors[slot]`). `swing_pct` is the swing played; `seed`
+/// Advances each track's cursor (`cursors[slot]`). `swing_pct` is the session swing played (a
+/// track with a swing of its own, [`EngineTrack::swing_pct`], plays that instead); `seed`
 /// the seed of the probability dice; `fill` the fill switch of the trig conditions.
 pub fn block_hits(
     pattern: &EnginePattern,
@@ -168,6 +169,7 @@ pub fn block_hits(
     let mut nf = 0usize;
     for (t, track) in pattern.tracks().iter().enumerate() {
         let cursor = &mut cursors[t];
+        let swing = track.swing_pct.map_or(swing, swing_beats);
         schedule_track(track, seed, swing, fill, span.end_beat(), cursor);
         take_due(cursor, span, |offset_frames, gate_frames, hit| {
             if nf < fired.len() {
@@ -403,6 +405,37 @@ mod tests {
         let h = hits(&p, 1, 24_000, 512);
         // 50 % swing: an off-beat 16th is late by a quarter of a step (1 500 frames).
         assert_eq!(frames_of(&h), [0, 7_500, 12_000, 19_500]);
+    }
+
+    #[test]
+    fn a_track_with_its_own_swing_plays_it_instead_of_the_sessions() {
+        let mut own = track("a", "rim", &[0, 1, 2, 3]);
+        own.swing_pct = Some(50.0);
+        let p = pattern(vec![own, track("b", "rim", &[1, 3])], 100.0);
+        let mut cursors = [StepCursor::default(); MAX_TRACKS];
+        let mut fired = [Fired::default(); MAX_BLOCK_HITS];
+        for swing in [100.0, 0.0] {
+            // The session's swing (or automation replacing it) moves only the other track.
+            for c in cursors.iter_mut() {
+                c.relocate(0.0, FPB);
+            }
+            let span = BlockSpan {
+                start_beat: 0.0,
+                frames: 24_000,
+                frames_per_beat: FPB,
+            };
+            let n = block_hits(&p, 1, swing, false, &span, &mut cursors, &mut fired);
+            let at = |t: u8| -> Vec<u32> {
+                fired[..n]
+                    .iter()
+                    .filter(|f| f.track == t)
+                    .map(|f| f.offset_frames)
+                    .collect()
+            };
+            assert_eq!(at(0), [0, 7_500, 12_000, 19_500], "session swing {swing}");
+            let late = (swing / 100.0 * 3_000.0) as u32;
+            assert_eq!(at(1), [6_000 + late, 18_000 + late]);
+        }
     }
 
     #[test]

@@ -28,6 +28,8 @@ struct TrackRepr {
     cuts: Vec<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     color: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    swing: Option<f64>,
 }
 
 /// A step that differs from the defaults in more than on/off.
@@ -208,6 +210,7 @@ impl From<Track> for TrackRepr {
             x,
             cuts: t.cuts,
             color: t.color,
+            swing: t.swing_pct,
         }
     }
 }
@@ -225,6 +228,7 @@ impl TryFrom<TrackRepr> for Track {
             steps: steps_from_repr(&r.on, r.x)?,
             cuts: r.cuts,
             color: r.color,
+            swing_pct: r.swing,
         };
         track.validate()?;
         Ok(track)

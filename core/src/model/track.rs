@@ -51,7 +51,8 @@ pub type Steps = [Step; MAX_STEPS];
 /// `x` lists only the steps whose velocity or locks differ from the defaults. A sliced sample
 /// track adds its cut points, `"cuts":[0,5512,11025]`; without cuts the key is left out, so a
 /// document without slices reads and writes exactly as before cuts existed. A colour a player
-/// picked is `"color":3`; without one the key is left out, likewise.
+/// picked is `"color":3`, a swing of its own `"swing":30.0`; without them the keys are left
+/// out, likewise.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Track {
     /// Stable id: ops name the track by it, never by position.
@@ -81,6 +82,10 @@ pub struct Track {
     /// default, and every track of documents from before colours existed): the colour of its
     /// sound's family, so it follows the sound.
     pub color: Option<u8>,
+    /// The track's own swing in percent ([`SWING_RANGE`](super::limits::SWING_RANGE)), played
+    /// instead of the session's; `None` (the default, and every track of documents from
+    /// before per-track swing): the session's swing. JSON `"swing":30.0`, left out when `None`.
+    pub swing_pct: Option<f64>,
 }
 
 impl Track {
@@ -96,6 +101,7 @@ impl Track {
             steps: [Step::default(); MAX_STEPS],
             cuts: Vec::new(),
             color: None,
+            swing_pct: None,
         }
     }
 

@@ -56,6 +56,9 @@ impl Track {
         }
         validate_cuts(&self.cuts)?;
         validate_color(self.color)?;
+        if let Some(swing) = self.swing_pct {
+            check_f64(swing, &SWING_RANGE, Field::Swing)?;
+        }
         self.steps.iter().try_for_each(Step::validate)
     }
 }
