@@ -1,11 +1,16 @@
 //! Op builders: the domain rules an editor needs to turn what a user did (typed a name, moved
 //! cut lines, pressed "Slices", switched a lock on) into [`Op`]s that [`SessionState::apply`]
 //! accepts. Every client (the plugin's editor, the "Add Take to Grid" footswitch, a browser app)
-//! builds its ops here, so each rule is written once.
+//! builds its ops here, so each rule is written once. The Euclidean fill of a track is in
+//! `edit/euclid.rs`.
 //!
 //! The cut-point normal form is stated once, by [`validate_cuts`] (which [`Op::SetCuts`] and
 //! track validation use); [`clean_cuts`] makes it from any list of frames, and a test pins that
 //! a list is valid exactly when cleaning leaves it as it is.
+
+mod euclid;
+
+pub use self::euclid::{euclid, euclid_fill, EuclidError};
 
 use crate::model::{
     Condition, Instrument, Lock, LockKind, SessionState, Track, TrackId, MAX_SLICES,
