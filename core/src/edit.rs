@@ -13,8 +13,8 @@ mod euclid;
 pub use self::euclid::{euclid, euclid_fill, EuclidError};
 
 use crate::model::{
-    Condition, Instrument, Lock, LockKind, SessionState, Track, TrackId, MAX_SLICES,
-    NAME_MAX_BYTES, STEP_COUNT_PRESETS, STEP_COUNT_RANGE,
+    Condition, Instrument, Lock, LockKind, SessionState, Track, TrackId, DEFAULT_CUTOFF_HZ,
+    MAX_SLICES, NAME_MAX_BYTES, STEP_COUNT_PRESETS, STEP_COUNT_RANGE,
 };
 use crate::ops::Op;
 
@@ -91,6 +91,23 @@ pub fn neutral_lock(kind: LockKind) -> Lock {
         LockKind::Slice => Lock::Slice(0),
         // 1:1 plays on every loop: a condition that changes nothing until another is picked.
         LockKind::Condition => Lock::Condition(Condition::Ratio { a: 1, b: 1 }),
+        // Without a track: the default cutoff, no send ([`track_lock`] starts from a track's
+        // own values).
+        LockKind::Cutoff => Lock::Cutoff(DEFAULT_CUTOFF_HZ),
+        LockKind::ReverbSend => Lock::ReverbSend(0.0),
+        LockKind::DelaySend => Lock::DelaySend(0.0),
+    }
+}
+
+/// The value a lock of `track` gets when it is switched on: the track's own cutoff and sends
+/// for the effect locks (so switching one on changes nothing until its value moves), else
+/// [`neutral_lock`].
+pub fn track_lock(track: &Track, kind: LockKind) -> Lock {
+    match kind {
+        LockKind::Cutoff => Lock::Cutoff(track.fx.cutoff_hz),
+        LockKind::ReverbSend => Lock::ReverbSend(track.fx.reverb_send),
+        LockKind::DelaySend => Lock::DelaySend(track.fx.delay_send),
+        _ => neutral_lock(kind),
     }
 }
 

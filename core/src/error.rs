@@ -20,6 +20,20 @@ pub enum Field {
     Cuts,
     /// A track's colour (an index below [`TRACK_COLORS`](crate::model::limits::TRACK_COLORS)).
     Color,
+    /// A track filter's cutoff.
+    Cutoff,
+    /// A track filter's resonance.
+    Resonance,
+    /// A track's drive.
+    Drive,
+    /// A track's send to the reverb.
+    ReverbSend,
+    /// A track's send to the delay.
+    DelaySend,
+    /// The shared reverb's size.
+    ReverbSize,
+    /// The shared delay's feedback.
+    DelayFeedback,
     Lock(LockKind),
 }
 
@@ -34,6 +48,13 @@ impl std::fmt::Display for Field {
             Field::Velocity => "velocity",
             Field::Cuts => "number of slice cuts",
             Field::Color => "track colour",
+            Field::Cutoff => "filter cutoff",
+            Field::Resonance => "filter resonance",
+            Field::Drive => "drive",
+            Field::ReverbSend => "reverb send",
+            Field::DelaySend => "delay send",
+            Field::ReverbSize => "reverb size",
+            Field::DelayFeedback => "delay feedback",
             Field::Lock(LockKind::Pitch) => "pitch lock",
             Field::Lock(LockKind::Volume) => "volume lock",
             Field::Lock(LockKind::Probability) => "probability lock",
@@ -41,6 +62,9 @@ impl std::fmt::Display for Field {
             Field::Lock(LockKind::Ratchet) => "ratchet lock",
             Field::Lock(LockKind::Slice) => "slice lock",
             Field::Lock(LockKind::Condition) => "trig condition",
+            Field::Lock(LockKind::Cutoff) => "cutoff lock",
+            Field::Lock(LockKind::ReverbSend) => "reverb send lock",
+            Field::Lock(LockKind::DelaySend) => "delay send lock",
         };
         f.write_str(s)
     }

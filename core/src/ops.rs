@@ -92,6 +92,15 @@ pub enum Op {
         #[serde(default)]
         v: Option<f64>,
     },
+    /// Set one parameter of a track's effects (filter, cutoff, resonance, drive, sends): one
+    /// parameter per op, so two players editing different knobs never undo each other.
+    /// `{"t":"fx","tr":"kick","fx":{"k":"hz","v":800.0}}`. See [`TrackFx`].
+    #[serde(rename = "fx")]
+    SetTrackFx { tr: TrackId, fx: TrackFxParam },
+    /// Set one parameter of the shared effects (reverb size, delay time, delay feedback):
+    /// `{"t":"sfx","fx":{"k":"time","v":"1/8."}}`. See [`SessionFx`].
+    #[serde(rename = "sfx")]
+    SetSessionFx { fx: SessionFxParam },
 }
 
 /// What an accepted op changed.
@@ -108,7 +117,7 @@ pub enum Change {
     Pattern {
         track: TrackId,
     },
-    /// A track's settings (volume, pan, name, instrument, slice cuts, colour, swing).
+    /// A track's settings (volume, pan, name, instrument, slice cuts, colour, swing, effects).
     TrackSettings {
         track: TrackId,
     },
@@ -127,6 +136,8 @@ pub enum Change {
     },
     Tempo,
     Swing,
+    /// The shared effects (reverb size, delay time or feedback).
+    Effects,
 }
 
 /// The result of an accepted op.
@@ -157,10 +168,11 @@ impl Op {
             | Op::SetInstrument { tr, .. }
             | Op::SetCuts { tr, .. }
             | Op::SetColor { tr, .. }
-            | Op::SetTrackSwing { tr, .. } => Some(*tr),
+            | Op::SetTrackSwing { tr, .. }
+            | Op::SetTrackFx { tr, .. } => Some(*tr),
             Op::CopySequence { to, .. } => Some(*to),
             Op::AddTrack { track, .. } => Some(track.id),
-            Op::SetTempo { .. } | Op::SetSwing { .. } => None,
+            Op::SetTempo { .. } | Op::SetSwing { .. } | Op::SetSessionFx { .. } => None,
         }
     }
 }
@@ -454,6 +466,30 @@ impl SessionState {
                     was != *v,
                     Op::SetTrackSwing { tr: *tr, v: was },
                 ))
+            }
+            Op::SetTrackFx { tr, fx } => {
+                fx.validate()?;
+                let track = self.track_mut(*tr)?;
+                let was = track.fx.get(*fx);
+                track.fx.set(*fx);
+                Ok(settings_applied(
+                    *tr,
+                    was != *fx,
+                    Op::SetTrackFx { tr: *tr, fx: was },
+                ))
+            }
+            Op::SetSessionFx { fx } => {
+                fx.validate()?;
+                let was = self.fx.get(*fx);
+                self.fx.set(*fx);
+                Ok(Applied {
+                    change: if was != *fx {
+                        Change::Effects
+                    } else {
+                        Change::Nothing
+                    },
+                    undo: Op::SetSessionFx { fx: was },
+                })
             }
         }
     }

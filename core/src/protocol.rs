@@ -70,6 +70,8 @@ pub const OP_TAGS: &[&str] = &[
     "cuts",
     "color",
     "tswing",
+    "fx",
+    "sfx",
 ];
 
 /// A message from a player to the room.

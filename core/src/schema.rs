@@ -13,7 +13,8 @@
 //! bump, so a document that uses none of them reads and writes byte-identically, and an older
 //! build refuses one that does (every object of the document denies unknown fields) rather
 //! than dropping what it cannot play: trig conditions (a step detail's `"cd"`), a track's own
-//! swing (`"swing"` in a track).
+//! swing (`"swing"` in a track), effects (a track's `"fx"`, the session's `"fx"`, and a step
+//! detail's cutoff and send locks `"hz"`, `"rv"`, `"dl"`).
 //!
 //! A newer version than this build knows is refused, never guessed at. Every load ends with
 //! [`SessionState::validate`], so a loaded document always keeps every invariant.
@@ -236,6 +237,7 @@ fn v0_to_current(state: &mut Value) -> Result<(), SchemaError> {
         },
         seed: DEFAULT_SEED,
         tracks,
+        fx: SessionFx::default(),
     };
     *state = serde_json::to_value(&new).map_err(|e| SchemaError::Json(e.to_string()))?;
     Ok(())

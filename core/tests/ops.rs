@@ -119,6 +119,10 @@ fn every_lock_sets_and_clears() {
         Lock::Condition(Condition::Ratio { a: 8, b: 8 }),
         Lock::Condition(Condition::NotPre),
         Lock::Condition(Condition::Fill),
+        Lock::Cutoff(20.0),
+        Lock::Cutoff(20_000.0),
+        Lock::ReverbSend(1.0),
+        Lock::DelaySend(0.25),
     ];
     for lock in locks {
         let s = apply_and_undo(
@@ -906,6 +910,38 @@ fn every_error_leaves_state_untouched() {
             OpError::OutOfRange(Field::Lock(LockKind::Condition)),
         ),
         (
+            Op::SetLock {
+                tr: kick,
+                s: 0,
+                lock: Lock::Cutoff(f32::NAN),
+            },
+            OpError::OutOfRange(Field::Lock(LockKind::Cutoff)),
+        ),
+        (
+            Op::SetLock {
+                tr: kick,
+                s: 0,
+                lock: Lock::Cutoff(19.0),
+            },
+            OpError::OutOfRange(Field::Lock(LockKind::Cutoff)),
+        ),
+        (
+            Op::SetLock {
+                tr: kick,
+                s: 0,
+                lock: Lock::ReverbSend(1.5),
+            },
+            OpError::OutOfRange(Field::Lock(LockKind::ReverbSend)),
+        ),
+        (
+            Op::SetLock {
+                tr: kick,
+                s: 0,
+                lock: Lock::DelaySend(f32::INFINITY),
+            },
+            OpError::OutOfRange(Field::Lock(LockKind::DelaySend)),
+        ),
+        (
             Op::SetCuts {
                 tr: kick,
                 v: vec![10, 5],
@@ -1074,4 +1110,103 @@ fn fork_points_at_its_parent() {
         (99, Mode::Collaborative, None)
     );
     SessionState::demo().validate().unwrap();
+}
+
+#[test]
+fn effects_set_one_parameter_at_a_time_and_undo() {
+    let kick = id("kick");
+    let c = Change::TrackSettings { track: kick };
+    for p in [
+        TrackFxParam::Filter(FilterMode::LowPass),
+        TrackFxParam::Filter(FilterMode::HighPass),
+        TrackFxParam::Cutoff(20.0),
+        TrackFxParam::Cutoff(20_000.0),
+        TrackFxParam::Resonance(1.0),
+        TrackFxParam::Drive(0.5),
+        TrackFxParam::ReverbSend(1.0),
+        TrackFxParam::DelaySend(0.3),
+    ] {
+        let s = apply_and_undo(Op::SetTrackFx { tr: kick, fx: p }, c.clone());
+        assert_eq!(s.tracks[0].fx.get(p), p);
+        let mut rest = s.tracks[0].fx;
+        rest.set(TrackFx::default().get(p));
+        assert!(rest.is_default(), "only {p:?} changed");
+    }
+    for p in [
+        SessionFxParam::ReverbSize(0.0),
+        SessionFxParam::ReverbSize(1.0),
+        SessionFxParam::DelayTime(DelayTime::Quarter),
+        SessionFxParam::DelayFeedback(0.9),
+    ] {
+        let s = apply_and_undo(Op::SetSessionFx { fx: p }, Change::Effects);
+        assert_eq!(s.fx.get(p), p);
+    }
+    let base = state();
+    for (op, e) in [
+        (
+            Op::SetTrackFx {
+                tr: kick,
+                fx: TrackFxParam::Cutoff(f32::NAN),
+            },
+            OpError::NotFinite(Field::Cutoff),
+        ),
+        (
+            Op::SetTrackFx {
+                tr: kick,
+                fx: TrackFxParam::Cutoff(20_001.0),
+            },
+            OpError::OutOfRange(Field::Cutoff),
+        ),
+        (
+            Op::SetTrackFx {
+                tr: kick,
+                fx: TrackFxParam::Resonance(-0.1),
+            },
+            OpError::OutOfRange(Field::Resonance),
+        ),
+        (
+            Op::SetTrackFx {
+                tr: kick,
+                fx: TrackFxParam::Drive(f32::INFINITY),
+            },
+            OpError::NotFinite(Field::Drive),
+        ),
+        (
+            Op::SetTrackFx {
+                tr: kick,
+                fx: TrackFxParam::ReverbSend(1.01),
+            },
+            OpError::OutOfRange(Field::ReverbSend),
+        ),
+        (
+            Op::SetTrackFx {
+                tr: kick,
+                fx: TrackFxParam::DelaySend(f32::NAN),
+            },
+            OpError::NotFinite(Field::DelaySend),
+        ),
+        (
+            Op::SetTrackFx {
+                tr: id("ghost"),
+                fx: TrackFxParam::Drive(0.1),
+            },
+            OpError::UnknownTrack(id("ghost")),
+        ),
+        (
+            Op::SetSessionFx {
+                fx: SessionFxParam::ReverbSize(f32::NAN),
+            },
+            OpError::NotFinite(Field::ReverbSize),
+        ),
+        (
+            Op::SetSessionFx {
+                fx: SessionFxParam::DelayFeedback(0.95),
+            },
+            OpError::OutOfRange(Field::DelayFeedback),
+        ),
+    ] {
+        let mut s = base.clone();
+        assert_eq!(s.apply(&op), Err(e), "{op:?}");
+        assert_eq!(s, base, "state untouched by {op:?}");
+    }
 }

@@ -90,6 +90,13 @@ fn every_op_tag_is_known_to_the_decoder() {
             tr: tr(),
             v: Some(37.5),
         },
+        Op::SetTrackFx {
+            tr: tr(),
+            fx: TrackFxParam::Cutoff(812.5),
+        },
+        Op::SetSessionFx {
+            fx: SessionFxParam::DelayTime(DelayTime::DottedEighth),
+        },
     ];
     assert_eq!(ops.len(), OP_TAGS.len());
     for (i, edit) in ops.into_iter().enumerate() {

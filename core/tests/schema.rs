@@ -430,3 +430,82 @@ fn track_swing_round_trips_and_is_left_out_when_unset() {
         Err(SchemaError::Json(_))
     ));
 }
+
+/// Effects: a track's `"fx"`, the session's `"fx"` and the cutoff/send locks round-trip; each
+/// object lists only what differs from the defaults and is left out at the defaults, so
+/// documents without effects read and write byte-identically; bad values are refused.
+#[test]
+fn effects_round_trip_and_documents_without_them_are_unchanged() {
+    let mut state = SessionState::demo();
+    let before = serde_json::to_string(&state).unwrap();
+    assert!(!before.contains(r#""fx""#) && !before.contains(r#""hz""#));
+    state.tracks[0].fx.filter = FilterMode::LowPass;
+    state.tracks[0].fx.cutoff_hz = 800.0;
+    state.tracks[0].fx.reverb_send = 0.25;
+    state.tracks[1].fx.drive = 0.5;
+    state.tracks[0].steps[4].locks.cutoff_hz = Some(2_500.0);
+    state.tracks[0].steps[4].locks.reverb_send = Some(1.0);
+    state.tracks[0].steps[8].locks.delay_send = Some(0.5);
+    state.fx.delay_time = DelayTime::DottedEighth;
+    state.fx.reverb_size = 0.75;
+    let json = serde_json::to_string(&state).unwrap();
+    for part in [
+        r#""x":[{"s":4,"hz":2500.0,"rv":1.0},{"s":8,"dl":0.5}],"fx":{"f":"lp","hz":800.0,"rv":0.25}}"#,
+        r#""fx":{"dr":0.5}}"#,
+        r#""fx":{"size":0.75,"time":"1/8."}}"#,
+    ] {
+        assert!(json.contains(part), "{part} in {json}");
+    }
+    let back = state_from_json(json.as_bytes()).unwrap();
+    assert_eq!(back, state);
+    assert_eq!(serde_json::to_string(&back).unwrap(), json);
+    let mut reset = back;
+    reset.tracks[0] = SessionState::demo().tracks[0].clone();
+    reset.tracks[1].fx = TrackFx::default();
+    reset.fx = SessionFx::default();
+    assert_eq!(serde_json::to_string(&reset).unwrap(), before);
+    for (from, to, e) in [
+        (r#""hz":800.0"#, r#""hz":1e9"#, Field::Cutoff),
+        (r#""rv":0.25}"#, r#""rv":-1.0}"#, Field::ReverbSend),
+        (r#""dr":0.5"#, r#""dr":2.0"#, Field::Drive),
+        (r#""size":0.75"#, r#""size":1.5"#, Field::ReverbSize),
+        (
+            r#""time":"1/8.""#,
+            r#""time":"1/8.","fb":0.99"#,
+            Field::DelayFeedback,
+        ),
+        (
+            r#""hz":2500.0"#,
+            r#""hz":5.0"#,
+            Field::Lock(LockKind::Cutoff),
+        ),
+    ] {
+        let doc = json.replace(from, to);
+        assert_ne!(doc, json);
+        let r = state_from_json(doc.as_bytes());
+        let refused = match &r {
+            Err(SchemaError::Invalid(got)) => *got == OpError::OutOfRange(e),
+            Err(SchemaError::Json(m)) => m.contains(&OpError::OutOfRange(e).to_string()),
+            _ => false,
+        };
+        assert!(refused, "{to}: {r:?}");
+    }
+    for bad in [r#""f":"bp""#, r#""time":"1/16""#, r#""zz":1"#] {
+        let doc = json
+            .replace(r#""f":"lp""#, bad)
+            .replace(r#""time":"1/8.""#, bad);
+        assert!(
+            matches!(state_from_json(doc.as_bytes()), Err(SchemaError::Json(_))),
+            "{bad}"
+        );
+    }
+}
+
+/// The fuzz seed with every new key (conditions, per-track swing, effects) loads, and writes
+/// back to its exact bytes.
+#[test]
+fn the_effects_and_conditions_fuzz_seed_round_trips() {
+    let seed = include_str!("../../fuzz/seeds/session/effects-conditions-state");
+    let state = state_from_json(seed.as_bytes()).unwrap();
+    assert_eq!(serde_json::to_string(&state).unwrap(), seed);
+}

@@ -4,9 +4,11 @@
 //! Each pattern is 16 tracks × 64 steps with every step on and locks everywhere (pitch on every
 //! step, ratchets, probability, nudge and volume locks on a fixed fraction of them). A and C
 //! together use all 21 sounds (16 built-ins, 5 synth presets); B is a heavier stress case (every
-//! synth preset twice, so two pads of ~3 voices each).
+//! synth preset twice, so two pads of ~3 voices each). [`with_fx`] turns every effect on.
 
-use keyboardia_core::{Instrument, Lock, SessionState, Track};
+use keyboardia_core::{
+    DelayTime, FilterMode, Instrument, Lock, SessionFx, SessionState, Track, TrackFx,
+};
 
 /// Pattern A: the 16 built-in sounds.
 pub const A: [&str; 16] = [
@@ -110,4 +112,35 @@ pub fn dense(instruments: &[&str]) -> SessionState {
         tracks,
         ..SessionState::default()
     }
+}
+
+/// `state` with every effect on: each track filtered (low-pass and high-pass in turn, resonant)
+/// and driven, sending to the reverb and the delay, a cutoff lock on every fourth step; a large
+/// room and a long dotted-eighth delay.
+pub fn with_fx(mut state: SessionState) -> SessionState {
+    for (i, t) in state.tracks.iter_mut().enumerate() {
+        t.fx = TrackFx {
+            filter: if i % 2 == 0 {
+                FilterMode::LowPass
+            } else {
+                FilterMode::HighPass
+            },
+            cutoff_hz: 300.0 + 500.0 * i as f32,
+            resonance: 0.7,
+            drive: 0.5,
+            reverb_send: 0.4,
+            delay_send: 0.3,
+        };
+        for s in (0..64).step_by(4) {
+            t.steps[s]
+                .locks
+                .set(Lock::Cutoff(200.0 + 150.0 * (s + i) as f32));
+        }
+    }
+    state.fx = SessionFx {
+        reverb_size: 0.8,
+        delay_time: DelayTime::DottedEighth,
+        delay_feedback: 0.6,
+    };
+    state
 }

@@ -23,6 +23,7 @@ mod midi_out;
 
 use crate::clock::BlockClock;
 use crate::dsp::{decay_coef, splitmix64};
+use crate::fx::FxRack;
 use crate::gain::GainRamp;
 use crate::meter::LevelMeters;
 use crate::pattern::EnginePattern;
@@ -171,6 +172,8 @@ pub struct Engine {
     fill: bool,
     /// Where each chunk's track and master peaks go, for an editor's meters (none: not metered).
     meters: Option<Arc<LevelMeters>>,
+    /// The effects (per-track filter, drive, sends; shared reverb and delay).
+    fx: FxRack,
 }
 
 /// Peak level (linear) above which the limiter reduces gain.
@@ -211,6 +214,7 @@ impl Engine {
             swing_override: None,
             fill: false,
             meters: None,
+            fx: FxRack::new(sample_rate_hz),
         }
     }
 
@@ -230,6 +234,7 @@ impl Engine {
         self.previous_end_beat = None;
         self.limiter_env = 0.0;
         self.midi_len = 0;
+        self.fx.reset();
     }
 
     pub fn sample_rate_hz(&self) -> f64 {
@@ -291,6 +296,7 @@ impl Engine {
         *self.cursors = new_cursors;
         self.plays = new_plays;
         *self.pattern = *new;
+        self.fx.set_pattern(new);
         self.update_gain_targets();
         // New tracks start at their level rather than fading in.
         for (i, t) in new.tracks().iter().enumerate() {
@@ -472,6 +478,7 @@ impl Engine {
     /// sends their MIDI and the note-offs that fall in the block, each at its own frame, so
     /// MIDI out does not depend on the block size. Returns how many hits fire.
     fn sequence(&mut self, clock: &BlockClock, frames: usize, base: u32) -> usize {
+        self.fx.set_tempo(clock.tempo_bpm);
         let fired = match self.follow_transport(clock, frames) {
             Some(span) => {
                 let swing_pct = self.swing_override.unwrap_or(self.pattern.swing_pct);
@@ -552,6 +559,7 @@ impl Engine {
         let Some(patch) = self.pattern.tracks[t].patch else {
             return;
         };
+        self.fx.on_hit(t, hit);
         let params = NoteParams {
             pitch_semis: hit.pitch_semis as f32,
             velocity: hit.velocity,
@@ -658,6 +666,24 @@ impl Engine {
         }
     }
 
+    /// Which tracks sound in the next `n` frames; while any track's filter or drive shapes its
+    /// sound, also renders them into the effect lanes and runs every filter at once.
+    fn shape_tracks(&mut self, n: usize) -> [bool; MAX_TRACKS] {
+        let sounding: [bool; MAX_TRACKS] =
+            std::array::from_fn(|t| self.voices[t].iter().any(|v| v.active) || self.fx.rings(t));
+        if self.fx.begin_lanes() {
+            for (t, pool) in self.voices.iter_mut().enumerate() {
+                let mut mono = [0.0f32; MAX_CHUNK];
+                for v in pool.iter_mut().filter(|v| v.active) {
+                    v.render(&mut mono[..n], &self.bank);
+                }
+                self.fx.put_lane(t, &mono[..n]);
+            }
+            self.fx.shape_lanes(n);
+        }
+        sounding
+    }
+
     /// Renders ≤ [`MAX_CHUNK`] frames: voices per track, track gains and pan, master, limiter.
     fn render_chunk(
         &mut self,
@@ -669,9 +695,10 @@ impl Engine {
         let n = left.len();
         let mut mix_l = [0.0f32; MAX_CHUNK];
         let mut mix_r = [0.0f32; MAX_CHUNK];
+        let sounding = self.shape_tracks(n);
         for t in 0..MAX_TRACKS {
             let pool = &mut self.voices[t];
-            let any = pool.iter().any(|v| v.active);
+            let any = sounding[t];
             let ramping = self.gains[t].is_ramping();
             if !any && !ramping && aux.is_none() {
                 continue;
@@ -688,11 +715,13 @@ impl Engine {
             }
             let mut mono = [0.0f32; MAX_CHUNK];
             if any {
-                for v in pool.iter_mut() {
-                    if v.active {
+                if !self.fx.take_lane(t, &mut mono[..n]) {
+                    for v in pool.iter_mut().filter(|v| v.active) {
                         v.render(&mut mono[..n], &self.bank);
                     }
                 }
+                let [cl, cr] = self.gains[t].current();
+                self.fx.send(t, &mono[..n], cl.hypot(cr));
             }
             if let (Some(m), true) = (&self.meters, any) {
                 let peak = mono[..n].iter().fold(0.0f32, |a, x| a.max(x.abs()));
@@ -740,6 +769,7 @@ impl Engine {
                 }
             }
         }
+        self.fx.mix_returns(&mut mix_l[..n], &mut mix_r[..n]);
         // Master gain, peak limiter (instant attack, smooth release), soft clipper.
         let mut env = self.limiter_env;
         let rel = self.limiter_release;

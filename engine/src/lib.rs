@@ -5,6 +5,7 @@
 //! - [`pattern`]: the allocation-free, `Copy` view of a session that the audio thread plays.
 //! - [`schedule`]: pure scheduling, pattern + block position → the hits that start in the block.
 //! - [`engine`]: the sample-accurate sequencer, voice pools and mixer behind `process()`.
+//! - [`fx`]: the effects: per-track filter, drive and sends, the shared reverb and delay.
 //! - [`voice`]: the 16 built-in sounds, the five synth presets and the sampler, all synthesized
 //!   in Rust (no sample files). Percussive one-shots are synthesized once per sample rate into
 //!   tables that hits replay (pitch locks resample them); melodic sounds run live per note.
@@ -27,6 +28,7 @@ pub mod bench_patterns;
 pub mod clock;
 pub mod dsp;
 pub mod engine;
+pub mod fx;
 pub mod gain;
 pub mod meter;
 pub mod midi;

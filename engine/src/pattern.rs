@@ -3,8 +3,8 @@
 //! [`SessionState`].
 
 use keyboardia_core::{
-    slice_bounds, Instrument, SampleId, SessionState, Step, Steps, TrackId, DEFAULT_SEED,
-    MAX_SLICES, MAX_TRACKS,
+    slice_bounds, Instrument, SampleId, SessionFx, SessionState, Step, Steps, TrackFx, TrackId,
+    DEFAULT_SEED, MAX_SLICES, MAX_TRACKS,
 };
 
 use crate::voice::Patch;
@@ -33,6 +33,8 @@ pub struct EngineTrack {
     /// The track's own swing in percent, played instead of the session's (and of swing
     /// automation); `None`: the session's.
     pub swing_pct: Option<f64>,
+    /// The track's effects (filter, drive, sends); the defaults are bypassed.
+    pub fx: TrackFx,
 }
 
 impl EngineTrack {
@@ -60,6 +62,8 @@ pub struct EnginePattern {
     /// pattern; whoever copies the pattern into an engine also calls
     /// [`Engine::set_seed`](crate::Engine::set_seed) with it.
     pub seed: u64,
+    /// The shared effects (reverb size, delay time and feedback).
+    pub fx: SessionFx,
     /// Number of valid entries in `tracks`.
     pub track_count: usize,
     /// Tracks in display order; the first `track_count` are valid.
@@ -78,11 +82,13 @@ impl Default for EnginePattern {
             cuts: [0; MAX_SLICES],
             cut_count: 0,
             swing_pct: None,
+            fx: TrackFx::default(),
         };
         Self {
             tempo_bpm: keyboardia_core::DEFAULT_TEMPO,
             swing_pct: 0.0,
             seed: DEFAULT_SEED,
+            fx: SessionFx::default(),
             track_count: 0,
             tracks: [empty; MAX_TRACKS],
         }
@@ -99,6 +105,7 @@ impl EnginePattern {
             tempo_bpm: state.tempo,
             swing_pct: state.swing,
             seed: state.seed,
+            fx: state.fx,
             ..Self::default()
         };
         for (slot, t) in p.tracks.iter_mut().zip(&state.tracks) {
@@ -123,6 +130,7 @@ impl EnginePattern {
                 cuts,
                 cut_count,
                 swing_pct: t.swing_pct,
+                fx: t.fx,
             };
         }
         p.track_count = state.tracks.len().min(MAX_TRACKS);

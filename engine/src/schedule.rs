@@ -44,6 +44,12 @@ pub struct Hit {
     pub slide: bool,
     /// Slice lock: a sample track plays only this slice of its sample (`None`: all of it).
     pub slice: Option<u8>,
+    /// Cutoff lock, Hz: the track's filter runs at it from this hit on (`None`: the track's).
+    pub cutoff_hz: Option<f32>,
+    /// Reverb send lock from this hit on (`None`: the track's).
+    pub reverb_send: Option<f32>,
+    /// Delay send lock from this hit on (`None`: the track's).
+    pub delay_send: Option<f32>,
 }
 
 /// A hit that starts in the current block.
@@ -242,6 +248,9 @@ fn schedule_track(
                 gain: step.locks.volume.unwrap_or(1.0),
                 slide: slide && k == 0,
                 slice: step.locks.slice,
+                cutoff_hz: step.locks.cutoff_hz,
+                reverb_send: step.locks.reverb_send,
+                delay_send: step.locks.delay_send,
             };
             cursor.pending_len += 1;
         }

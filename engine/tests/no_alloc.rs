@@ -6,7 +6,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::Arc;
 
-use keyboardia_core::{Instrument, Lock, SessionState, Track};
+use keyboardia_core::{
+    DelayTime, FilterMode, Instrument, Lock, SessionFx, SessionState, Track, TrackFx,
+};
 use keyboardia_engine::{BlockClock, Engine, EnginePattern, InputEvent, SampleBuffer, TrackMixer};
 
 struct Counting;
@@ -100,6 +102,20 @@ fn dense() -> SessionState {
                 }
             }
             t.cuts = vec![0, 700, 1_500, 2_600, 4_000, 9_000];
+            // Every effect on, with cutoff and send locks.
+            t.fx = TrackFx {
+                filter: [FilterMode::Off, FilterMode::LowPass, FilterMode::HighPass][i % 3],
+                cutoff_hz: 200.0 + 900.0 * i as f32,
+                resonance: 0.9,
+                drive: (i % 2) as f32 * 0.7,
+                reverb_send: 0.5,
+                delay_send: 0.3,
+            };
+            for s in (0..64).step_by(5) {
+                t.steps[s].locks.set(Lock::Cutoff(100.0 + 300.0 * s as f32));
+                t.steps[s].locks.set(Lock::ReverbSend(1.0));
+                t.steps[s].locks.set(Lock::DelaySend((s % 2) as f32));
+            }
             t
         })
         .collect();
@@ -107,6 +123,11 @@ fn dense() -> SessionState {
         tempo: 170.0,
         swing: 40.0,
         tracks,
+        fx: SessionFx {
+            reverb_size: 1.0,
+            delay_time: DelayTime::DottedEighth,
+            delay_feedback: 0.9,
+        },
         ..SessionState::default()
     }
 }

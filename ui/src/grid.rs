@@ -184,6 +184,9 @@ pub fn describe_locks(track: &Track, step: &Step) -> Vec<String> {
             Lock::Ratchet(v) => format!("Ratchet ×{v}"),
             Lock::Slice(v) => format!("Plays slice {}", v as u32 + 1),
             Lock::Condition(c) => format!("Condition {c}"),
+            Lock::Cutoff(v) => format!("Filter cutoff {v:.0} Hz"),
+            Lock::ReverbSend(v) => format!("Reverb send {:.0} %", v * 100.0),
+            Lock::DelaySend(v) => format!("Delay send {:.0} %", v * 100.0),
         })
         .collect()
 }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::condition::Condition;
+use super::fx::TrackFx;
 use super::ids::TrackId;
 use super::instrument::Instrument;
 use super::limits::{DEFAULT_VELOCITY, MAX_STEPS};
@@ -30,6 +31,8 @@ struct TrackRepr {
     color: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     swing: Option<f64>,
+    #[serde(default, skip_serializing_if = "TrackFx::is_default")]
+    fx: TrackFx,
 }
 
 /// A step that differs from the defaults in more than on/off.
@@ -58,6 +61,12 @@ struct StepDetail {
     /// without conditions read and write byte-identically.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cd: Option<Condition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hz: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rv: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dl: Option<f32>,
 }
 
 fn default_velocity() -> u8 {
@@ -112,6 +121,9 @@ fn steps_to_repr(steps: &Steps) -> (String, Vec<StepDetail>) {
             r: s.locks.ratchet,
             sl: s.locks.slice,
             cd: s.locks.condition,
+            hz: s.locks.cutoff_hz,
+            rv: s.locks.reverb_send,
+            dl: s.locks.delay_send,
         })
         .collect();
     (encode_on_bits(steps), x)
@@ -143,6 +155,9 @@ fn steps_from_repr(on: &str, x: Vec<StepDetail>) -> Result<Steps, OpError> {
             ratchet: d.r,
             slice: d.sl,
             condition: d.cd,
+            cutoff_hz: d.hz,
+            reverb_send: d.rv,
+            delay_send: d.dl,
         };
         step.validate()?;
     }
@@ -211,6 +226,7 @@ impl From<Track> for TrackRepr {
             cuts: t.cuts,
             color: t.color,
             swing: t.swing_pct,
+            fx: t.fx,
         }
     }
 }
@@ -229,6 +245,7 @@ impl TryFrom<TrackRepr> for Track {
             cuts: r.cuts,
             color: r.color,
             swing_pct: r.swing,
+            fx: r.fx,
         };
         track.validate()?;
         Ok(track)

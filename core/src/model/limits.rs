@@ -41,6 +41,19 @@ pub const SLICE_RANGE: RangeInclusive<u8> = 0..=(MAX_SLICES as u8 - 1);
 /// The `B` of an `A:B` trig condition (play on the `A`-th of every `B` loops); `A` runs from 1 to
 /// `B`.
 pub const CONDITION_RATIO_RANGE: RangeInclusive<u8> = 1..=8;
+/// A track filter's cutoff in Hz (and a cutoff lock's).
+pub const CUTOFF_HZ_RANGE: RangeInclusive<f32> = 20.0..=20_000.0;
+/// The cutoff a track's filter starts at.
+pub const DEFAULT_CUTOFF_HZ: f32 = 1_000.0;
+/// Effect amounts: a filter's resonance, a drive, a send's linear gain (and a send lock's), the
+/// reverb's size.
+pub const FX_AMOUNT_RANGE: RangeInclusive<f32> = 0.0..=1.0;
+/// The delay's feedback: below 1, so echoes always die away.
+pub const DELAY_FEEDBACK_RANGE: RangeInclusive<f32> = 0.0..=0.9;
+/// The reverb size of a session that never set one.
+pub const DEFAULT_REVERB_SIZE: f32 = 0.5;
+/// The delay feedback of a session that never set one.
+pub const DEFAULT_DELAY_FEEDBACK: f32 = 0.35;
 /// How many colours a track can be given (`Track::color` is an index into the editor's palette of
 /// this many; `None` is the colour of the track's sound family).
 pub const TRACK_COLORS: u8 = 16;

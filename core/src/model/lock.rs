@@ -1,5 +1,5 @@
 //! Parameter locks: per-step values that override the track's (pitch, volume, probability,
-//! nudge, ratchet, slice) and the step's trig condition. Their ranges are in `limits.rs`, their
+//! nudge, ratchet, slice, filter cutoff, effect sends) and the step's trig condition. Their ranges are in `limits.rs`, their
 //! validation in `validate.rs`.
 
 use serde::{Deserialize, Serialize};
@@ -23,10 +23,16 @@ pub enum LockKind {
     Slice,
     #[serde(rename = "cd")]
     Condition,
+    #[serde(rename = "hz")]
+    Cutoff,
+    #[serde(rename = "rv")]
+    ReverbSend,
+    #[serde(rename = "dl")]
+    DelaySend,
 }
 
 impl LockKind {
-    pub const ALL: [LockKind; 7] = [
+    pub const ALL: [LockKind; 10] = [
         Self::Pitch,
         Self::Volume,
         Self::Probability,
@@ -34,6 +40,9 @@ impl LockKind {
         Self::Ratchet,
         Self::Slice,
         Self::Condition,
+        Self::Cutoff,
+        Self::ReverbSend,
+        Self::DelaySend,
     ];
 }
 
@@ -64,6 +73,18 @@ pub enum Lock {
     /// lock). Text form on the wire: `{"k":"cd","v":"2:4"}`.
     #[serde(rename = "cd")]
     Condition(Condition),
+    /// The track filter's cutoff in Hz from this step on (until the track's next hit),
+    /// [`CUTOFF_HZ_RANGE`](super::limits::CUTOFF_HZ_RANGE).
+    #[serde(rename = "hz")]
+    Cutoff(f32),
+    /// The track's reverb send from this step on (until its next hit), linear gain,
+    /// [`FX_AMOUNT_RANGE`](super::limits::FX_AMOUNT_RANGE).
+    #[serde(rename = "rv")]
+    ReverbSend(f32),
+    /// The track's delay send from this step on (until its next hit), linear gain,
+    /// [`FX_AMOUNT_RANGE`](super::limits::FX_AMOUNT_RANGE).
+    #[serde(rename = "dl")]
+    DelaySend(f32),
 }
 
 impl Lock {
@@ -76,6 +97,9 @@ impl Lock {
             Self::Ratchet(_) => LockKind::Ratchet,
             Self::Slice(_) => LockKind::Slice,
             Self::Condition(_) => LockKind::Condition,
+            Self::Cutoff(_) => LockKind::Cutoff,
+            Self::ReverbSend(_) => LockKind::ReverbSend,
+            Self::DelaySend(_) => LockKind::DelaySend,
         }
     }
 }
@@ -97,6 +121,12 @@ pub struct Locks {
     pub slice: Option<u8>,
     /// The step's trig condition ([`Lock::Condition`]).
     pub condition: Option<Condition>,
+    /// The track filter's cutoff in Hz ([`Lock::Cutoff`]).
+    pub cutoff_hz: Option<f32>,
+    /// The track's reverb send ([`Lock::ReverbSend`]).
+    pub reverb_send: Option<f32>,
+    /// The track's delay send ([`Lock::DelaySend`]).
+    pub delay_send: Option<f32>,
 }
 
 impl Locks {
@@ -109,6 +139,9 @@ impl Locks {
             LockKind::Ratchet => self.ratchet.map(Lock::Ratchet),
             LockKind::Slice => self.slice.map(Lock::Slice),
             LockKind::Condition => self.condition.map(Lock::Condition),
+            LockKind::Cutoff => self.cutoff_hz.map(Lock::Cutoff),
+            LockKind::ReverbSend => self.reverb_send.map(Lock::ReverbSend),
+            LockKind::DelaySend => self.delay_send.map(Lock::DelaySend),
         }
     }
 
@@ -121,6 +154,9 @@ impl Locks {
             Lock::Ratchet(v) => self.ratchet = Some(v),
             Lock::Slice(v) => self.slice = Some(v),
             Lock::Condition(v) => self.condition = Some(v),
+            Lock::Cutoff(v) => self.cutoff_hz = Some(v),
+            Lock::ReverbSend(v) => self.reverb_send = Some(v),
+            Lock::DelaySend(v) => self.delay_send = Some(v),
         }
     }
 
@@ -133,6 +169,9 @@ impl Locks {
             LockKind::Ratchet => self.ratchet = None,
             LockKind::Slice => self.slice = None,
             LockKind::Condition => self.condition = None,
+            LockKind::Cutoff => self.cutoff_hz = None,
+            LockKind::ReverbSend => self.reverb_send = None,
+            LockKind::DelaySend => self.delay_send = None,
         }
     }
 

@@ -6,7 +6,7 @@
 //!   editor share one definition;
 //! - `ids`: session, track and sample ids; `condition`: trig conditions and their rule table;
 //!   `lock`: parameter locks;
-//! - `instrument`: what a track plays; `track`: tracks and steps; `cuts`: slice cut points;
+//! - `instrument`: what a track plays; `fx`: a track's effects and the shared ones; `track`: tracks and steps; `cuts`: slice cut points;
 //!   `session`: the state every player hears and the saved document around it;
 //! - `parse`: ids from text; `validate`: every invariant; `json`: the compact JSON form of a
 //!   track (see [`Track`]): a full 16-track session stays well under 8 KB.
@@ -16,6 +16,7 @@
 
 pub(crate) mod condition;
 pub(crate) mod cuts;
+pub(crate) mod fx;
 pub(crate) mod ids;
 pub(crate) mod instrument;
 mod json;
@@ -28,6 +29,7 @@ mod validate;
 
 pub use self::condition::Condition;
 pub use self::cuts::{slice_bounds, validate_cuts};
+pub use self::fx::{DelayTime, FilterMode, SessionFx, SessionFxParam, TrackFx, TrackFxParam};
 pub use self::ids::{BeatId, SampleId, SessionId, TrackId};
 pub use self::instrument::{BuiltinSound, Instrument, SynthPreset};
 pub use self::json::Pattern;

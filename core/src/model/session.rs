@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::fx::SessionFx;
 use super::ids::{BeatId, SessionId, TrackId};
 use super::instrument::Instrument;
 use super::limits::{DEFAULT_SEED, DEFAULT_TEMPO, SCHEMA_VERSION};
@@ -30,6 +31,10 @@ pub struct SessionState {
     pub seed: u64,
     /// At most [`MAX_TRACKS`](super::limits::MAX_TRACKS), ids unique, in display order.
     pub tracks: Vec<Track>,
+    /// The shared effects (reverb size, delay time and feedback); left out of the JSON at the
+    /// defaults, so documents from before effects read and write byte-identically.
+    #[serde(default, skip_serializing_if = "SessionFx::is_default")]
+    pub fx: SessionFx,
 }
 
 impl Default for SessionState {
@@ -40,6 +45,7 @@ impl Default for SessionState {
             swing: 0.0,
             seed: DEFAULT_SEED,
             tracks: Vec::new(),
+            fx: SessionFx::default(),
         }
     }
 }
@@ -113,6 +119,7 @@ impl SessionState {
             swing: 18.0,
             seed: DEFAULT_SEED,
             tracks: vec![kick, snare, clap, hat, open, shaker, bass, lead],
+            fx: SessionFx::default(),
         }
     }
 }

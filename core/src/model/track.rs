@@ -2,6 +2,7 @@
 //!
 //! The compact JSON form of a track is in `json.rs`, its validation in `validate.rs`.
 
+use super::fx::TrackFx;
 use super::ids::TrackId;
 use super::instrument::Instrument;
 use super::limits::{DEFAULT_VELOCITY, DEFAULT_VOLUME, MAX_STEPS};
@@ -42,7 +43,8 @@ pub type Steps = [Step; MAX_STEPS];
 /// One track: a sound and its pattern.
 ///
 /// JSON form (compact; keys of a step detail: `s` index, `v` velocity, `p` pitch, `l` volume,
-/// `c` probability, `n` nudge, `r` ratchet, `sl` slice, `cd` trig condition as text):
+/// `c` probability, `n` nudge, `r` ratchet, `sl` slice, `cd` trig condition as text, `hz`
+/// cutoff, `rv` reverb send, `dl` delay send):
 /// ```json
 /// {"id":"kick","name":"Kick","instrument":"kick","volume":0.8,"pan":0.0,"stepCount":16,
 ///  "on":"8888000000000000","x":[{"s":4,"v":90,"p":-2}]}
@@ -86,6 +88,9 @@ pub struct Track {
     /// instead of the session's; `None` (the default, and every track of documents from
     /// before per-track swing): the session's swing. JSON `"swing":30.0`, left out when `None`.
     pub swing_pct: Option<f64>,
+    /// The track's effects (filter, drive, sends); JSON `"fx"`, left out at the defaults,
+    /// which change nothing.
+    pub fx: TrackFx,
 }
 
 impl Track {
@@ -102,6 +107,7 @@ impl Track {
             cuts: Vec::new(),
             color: None,
             swing_pct: None,
+            fx: TrackFx::default(),
         }
     }
 

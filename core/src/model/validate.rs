@@ -5,10 +5,12 @@
 use std::ops::RangeInclusive;
 
 use super::cuts::validate_cuts;
+use super::fx::{SessionFx, SessionFxParam, TrackFx, TrackFxParam};
 use super::limits::{
-    LOCK_VOLUME_RANGE, MAX_TRACKS, NAME_MAX_BYTES, NUDGE_RANGE, PAN_RANGE, PITCH_RANGE,
-    PROBABILITY_RANGE, RATCHET_RANGE, SCHEMA_VERSION, SLICE_RANGE, STEP_COUNT_RANGE, SWING_RANGE,
-    TEMPO_RANGE, TRACK_COLORS, VELOCITY_RANGE, VOLUME_RANGE,
+    CUTOFF_HZ_RANGE, DELAY_FEEDBACK_RANGE, FX_AMOUNT_RANGE, LOCK_VOLUME_RANGE, MAX_TRACKS,
+    NAME_MAX_BYTES, NUDGE_RANGE, PAN_RANGE, PITCH_RANGE, PROBABILITY_RANGE, RATCHET_RANGE,
+    SCHEMA_VERSION, SLICE_RANGE, STEP_COUNT_RANGE, SWING_RANGE, TEMPO_RANGE, TRACK_COLORS,
+    VELOCITY_RANGE, VOLUME_RANGE,
 };
 use super::lock::Lock;
 use super::session::{Session, SessionState};
@@ -26,12 +28,63 @@ impl Lock {
             Self::Ratchet(v) => RATCHET_RANGE.contains(&v),
             Self::Slice(v) => SLICE_RANGE.contains(&v),
             Self::Condition(c) => c.is_valid(),
+            Self::Cutoff(v) => CUTOFF_HZ_RANGE.contains(&v),
+            Self::ReverbSend(v) | Self::DelaySend(v) => FX_AMOUNT_RANGE.contains(&v),
         };
         if ok {
             Ok(())
         } else {
             Err(OpError::OutOfRange(Field::Lock(self.kind())))
         }
+    }
+}
+
+impl TrackFxParam {
+    /// Checks the value against its range (and for NaN).
+    pub fn validate(&self) -> Result<(), OpError> {
+        match *self {
+            Self::Filter(_) => Ok(()),
+            Self::Cutoff(v) => check_f32(v, &CUTOFF_HZ_RANGE, Field::Cutoff),
+            Self::Resonance(v) => check_f32(v, &FX_AMOUNT_RANGE, Field::Resonance),
+            Self::Drive(v) => check_f32(v, &FX_AMOUNT_RANGE, Field::Drive),
+            Self::ReverbSend(v) => check_f32(v, &FX_AMOUNT_RANGE, Field::ReverbSend),
+            Self::DelaySend(v) => check_f32(v, &FX_AMOUNT_RANGE, Field::DelaySend),
+        }
+    }
+}
+
+impl TrackFx {
+    /// Checks every value against its range.
+    pub fn validate(&self) -> Result<(), OpError> {
+        for p in [
+            TrackFxParam::Cutoff(self.cutoff_hz),
+            TrackFxParam::Resonance(self.resonance),
+            TrackFxParam::Drive(self.drive),
+            TrackFxParam::ReverbSend(self.reverb_send),
+            TrackFxParam::DelaySend(self.delay_send),
+        ] {
+            p.validate()?;
+        }
+        Ok(())
+    }
+}
+
+impl SessionFxParam {
+    /// Checks the value against its range (and for NaN).
+    pub fn validate(&self) -> Result<(), OpError> {
+        match *self {
+            Self::ReverbSize(v) => check_f32(v, &FX_AMOUNT_RANGE, Field::ReverbSize),
+            Self::DelayTime(_) => Ok(()),
+            Self::DelayFeedback(v) => check_f32(v, &DELAY_FEEDBACK_RANGE, Field::DelayFeedback),
+        }
+    }
+}
+
+impl SessionFx {
+    /// Checks every value against its range.
+    pub fn validate(&self) -> Result<(), OpError> {
+        SessionFxParam::ReverbSize(self.reverb_size).validate()?;
+        SessionFxParam::DelayFeedback(self.delay_feedback).validate()
     }
 }
 
@@ -59,6 +112,7 @@ impl Track {
         if let Some(swing) = self.swing_pct {
             check_f64(swing, &SWING_RANGE, Field::Swing)?;
         }
+        self.fx.validate()?;
         self.steps.iter().try_for_each(Step::validate)
     }
 }
@@ -71,6 +125,7 @@ impl SessionState {
         }
         check_f64(self.tempo, &TEMPO_RANGE, Field::Tempo)?;
         check_f64(self.swing, &SWING_RANGE, Field::Swing)?;
+        self.fx.validate()?;
         if self.tracks.len() > MAX_TRACKS {
             return Err(OpError::TooManyTracks);
         }

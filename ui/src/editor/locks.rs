@@ -2,10 +2,10 @@
 //! lock, a checkbox that sets or clears it and a slider for its value.
 
 use egui::Slider;
-use keyboardia_core::edit::{neutral_lock, slice_count};
+use keyboardia_core::edit::{slice_count, track_lock};
 use keyboardia_core::{
-    Lock, LockKind, Op, LOCK_VOLUME_RANGE, NUDGE_RANGE, PITCH_RANGE, PROBABILITY_RANGE,
-    RATCHET_RANGE, SLICE_RANGE, VELOCITY_RANGE,
+    Lock, LockKind, Op, CUTOFF_HZ_RANGE, FX_AMOUNT_RANGE, LOCK_VOLUME_RANGE, NUDGE_RANGE,
+    PITCH_RANGE, PROBABILITY_RANGE, RATCHET_RANGE, SLICE_RANGE, VELOCITY_RANGE,
 };
 
 use super::condition_picker::condition_picker;
@@ -43,31 +43,27 @@ impl<H: Host> Editor<H> {
                 if i % 3 == 2 {
                     ui.end_row();
                 }
-                self.lock_row(ui, step.locks.get(kind), kind, slices);
+                self.lock_row(ui, step.locks.get(kind), track_lock(&track, kind), slices);
             }
         });
         ui.add_space(4.0);
     }
 
-    /// One lock: a checkbox that sets/clears it and a slider for its value (`slices`: how many
-    /// slices the track's sample has, for the slice lock).
-    fn lock_row(
-        &mut self,
-        ui: &mut egui::Ui,
-        current: Option<Lock>,
-        kind: LockKind,
-        slices: usize,
-    ) {
+    /// One lock: a checkbox that sets/clears it and a slider for its value (`start`: the value
+    /// it gets when switched on; `slices`: how many slices the track's sample has, for the
+    /// slice lock).
+    fn lock_row(&mut self, ui: &mut egui::Ui, current: Option<Lock>, start: Lock, slices: usize) {
+        let kind = start.kind();
         let mut locked = current.is_some();
         if ui.checkbox(&mut locked, lock_label(kind)).changed() {
             let session = self.host.store();
             if locked {
-                self.controller.set_lock(session, neutral_lock(kind), None);
+                self.controller.set_lock(session, start, None);
             } else {
                 self.controller.clear_lock(session, kind);
             }
         }
-        let value = current.unwrap_or_else(|| neutral_lock(kind));
+        let value = current.unwrap_or(start);
         let mut out = None;
         let r = ui.add_enabled_ui(locked, |ui| match value {
             Lock::Pitch(mut v) => {
@@ -112,6 +108,25 @@ impl<H: Host> Editor<H> {
                 out = Some(Lock::Condition(c));
                 r
             }
+            Lock::Cutoff(mut v) => {
+                let r = ui.add(
+                    Slider::new(&mut v, CUTOFF_HZ_RANGE)
+                        .logarithmic(true)
+                        .suffix(" Hz"),
+                );
+                out = Some(Lock::Cutoff(v));
+                r
+            }
+            Lock::ReverbSend(mut v) => {
+                let r = ui.add(Slider::new(&mut v, FX_AMOUNT_RANGE));
+                out = Some(Lock::ReverbSend(v));
+                r
+            }
+            Lock::DelaySend(mut v) => {
+                let r = ui.add(Slider::new(&mut v, FX_AMOUNT_RANGE));
+                out = Some(Lock::DelaySend(v));
+                r
+            }
         });
         if let (Some((tr, s)), Some(lock)) = (self.controller.lock_target(), out) {
             self.slider(&r.inner, || Op::SetLock { tr, s, lock });
@@ -128,5 +143,8 @@ fn lock_label(kind: LockKind) -> &'static str {
         LockKind::Ratchet => "Ratchet",
         LockKind::Slice => "Slice",
         LockKind::Condition => "Condition",
+        LockKind::Cutoff => "Cutoff",
+        LockKind::ReverbSend => "Reverb send",
+        LockKind::DelaySend => "Delay send",
     }
 }

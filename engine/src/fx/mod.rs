@@ -1,0 +1,243 @@
+//! The effects: per track a filter and a drive ([`filter`]) and sends to two shared effects, a
+//! reverb ([`reverb`]) and a tempo-synced delay ([`delay`]), whose returns join the mix before
+//! the master gain and the limiter. Session state ([`TrackFx`](keyboardia_core::TrackFx),
+//! [`SessionFx`](keyboardia_core::SessionFx)); a step's cutoff and send locks hold from its hit
+//! until the track's next hit (a hit without them goes back to the track's values).
+//!
+//! Real-time: every buffer is allocated in [`FxRack::new`]; processing allocates nothing,
+//! flushes magnitudes below 1e-20 to zero (no subnormals), and bypasses whatever is neutral —
+//! a track at the default effects is not touched, and a reverb or delay that was never fed (or
+//! whose tail died away) costs nothing — so a session without effects sounds bit-identical to
+//! the engine before effects existed.
+//!
+//! Sends are post-fader, pre-pan: a track's send carries its signal at the track's level
+//! (volume, mixer, mute and solo), the level of both channels' gains together.
+
+mod delay;
+mod filter;
+mod reverb;
+
+use keyboardia_core::{SessionFx, TrackId, MAX_TRACKS};
+
+use self::delay::Delay;
+use self::filter::{flush, TrackChain};
+use self::reverb::Reverb;
+use crate::pattern::EnginePattern;
+use crate::schedule::Hit;
+use crate::voice::MAX_CHUNK;
+
+/// Every effect of the engine.
+pub struct FxRack {
+    /// Output sample rate in Hz.
+    sample_rate: f32,
+    /// Per track slot: filter, drive and the current sends.
+    chains: [TrackChain; MAX_TRACKS],
+    /// Which track id each chain belongs to (chains follow their tracks across reorders).
+    ids: [Option<TrackId>; MAX_TRACKS],
+    /// The shared reverb.
+    reverb: Box<Reverb>,
+    /// The shared delay.
+    delay: Box<Delay>,
+    /// The shared effects' settings.
+    session: SessionFx,
+    /// The tempo the delay follows, BPM.
+    tempo_bpm: f64,
+    /// The reverb's input for the current chunk (mono; zeroed as it is consumed).
+    reverb_in: [f32; MAX_CHUNK],
+    /// The delay's input for the current chunk (mono; zeroed as it is consumed).
+    delay_in: [f32; MAX_CHUNK],
+    /// Whether any track sent to the reverb during the current chunk.
+    reverb_fed: bool,
+    /// Whether any track sent to the delay during the current chunk.
+    delay_fed: bool,
+    /// Every track's chunk, frame by frame (`lanes[frame][track]`), while filters run.
+    lanes: Box<[[f32; MAX_TRACKS]; MAX_CHUNK]>,
+    /// Whether the tracks went through the lanes this chunk ([`FxRack::begin_lanes`]).
+    lanes_used: bool,
+}
+
+impl FxRack {
+    /// Allocates every buffer; call off the audio thread.
+    pub fn new(sample_rate: f64) -> Self {
+        let sr = sample_rate as f32;
+        let mut rack = Self {
+            sample_rate: sr,
+            chains: [TrackChain::default(); MAX_TRACKS],
+            ids: [None; MAX_TRACKS],
+            reverb: Box::new(Reverb::new(sr)),
+            delay: Box::new(Delay::new(sr)),
+            session: SessionFx::default(),
+            tempo_bpm: keyboardia_core::DEFAULT_TEMPO,
+            reverb_in: [0.0; MAX_CHUNK],
+            delay_in: [0.0; MAX_CHUNK],
+            reverb_fed: false,
+            delay_fed: false,
+            lanes: Box::new([[0.0; MAX_TRACKS]; MAX_CHUNK]),
+            lanes_used: false,
+        };
+        rack.update_delay();
+        rack
+    }
+
+    /// Takes a new pattern's effect settings; chains follow their track ids (a new track
+    /// starts with a fresh chain). No allocation.
+    pub fn set_pattern(&mut self, pattern: &EnginePattern) {
+        let old_chains = self.chains;
+        let old_ids = self.ids;
+        for (i, t) in pattern.tracks().iter().enumerate() {
+            let from = old_ids.iter().position(|o| *o == Some(t.id));
+            self.chains[i] = from.map_or_else(TrackChain::default, |j| old_chains[j]);
+            self.chains[i].set(&t.fx);
+            self.ids[i] = Some(t.id);
+        }
+        for i in pattern.track_count..MAX_TRACKS {
+            self.chains[i] = TrackChain::default();
+            self.ids[i] = None;
+        }
+        self.session = pattern.fx;
+        self.reverb.set_size(pattern.fx.reverb_size);
+        self.update_delay();
+    }
+
+    /// The tempo the delay's note value follows (ignored unless finite and positive).
+    pub fn set_tempo(&mut self, tempo_bpm: f64) {
+        if tempo_bpm.is_finite() && tempo_bpm > 0.0 && tempo_bpm != self.tempo_bpm {
+            self.tempo_bpm = tempo_bpm;
+            self.update_delay();
+        }
+    }
+
+    fn update_delay(&mut self) {
+        let seconds = self.session.delay_time.beats() * 60.0 / self.tempo_bpm;
+        self.delay.set(
+            (seconds * f64::from(self.sample_rate)) as f32,
+            self.session.delay_feedback,
+        );
+    }
+
+    /// A hit on track `t`: its cutoff and send locks, or the track's own values again.
+    pub fn on_hit(&mut self, t: usize, hit: &Hit) {
+        if let Some(c) = self.chains.get_mut(t) {
+            c.hit(hit.cutoff_hz, hit.reverb_send, hit.delay_send);
+        }
+    }
+
+    /// Whether track `t` must be processed although none of its voices sounds: its filter
+    /// still rings.
+    pub fn rings(&self, t: usize) -> bool {
+        self.chains.get(t).is_some_and(TrackChain::rings)
+    }
+
+    /// Whether any track's filter or drive shapes its sound: then the engine renders every
+    /// sounding track into the lanes first and [`FxRack::shape_lanes`] filters them all at
+    /// once (sixteen filters side by side in each frame, which the compiler vectorizes:
+    /// one filter at a time is bound by the latency of its feedback).
+    pub fn begin_lanes(&mut self) -> bool {
+        self.lanes_used = self.chains.iter().any(TrackChain::shapes);
+        self.lanes_used
+    }
+
+    /// Puts track `t`'s chunk `x` into its lane (zeros for a silent track).
+    pub fn put_lane(&mut self, t: usize, x: &[f32]) {
+        for (frame, v) in self.lanes.iter_mut().zip(x) {
+            frame[t] = *v;
+        }
+    }
+
+    /// Runs every track's filter over the first `n` frames of the lanes.
+    pub fn shape_lanes(&mut self, n: usize) {
+        let mut a = [[0.0f32; MAX_TRACKS]; 3];
+        let mut m = [[0.0f32; MAX_TRACKS]; 3];
+        let mut ic1 = [0.0f32; MAX_TRACKS];
+        let mut ic2 = [0.0f32; MAX_TRACKS];
+        for (t, c) in self.chains.iter_mut().enumerate() {
+            let (coefs, mix) = c.lane_coefs(self.sample_rate);
+            for k in 0..3 {
+                a[k][t] = coefs[k];
+                m[k][t] = mix[k];
+            }
+            [ic1[t], ic2[t]] = c.state();
+        }
+        let [a1, a2, a3] = a;
+        let [m0, m1, m2] = m;
+        for x in self.lanes[..n.min(MAX_CHUNK)].iter_mut() {
+            for t in 0..MAX_TRACKS {
+                let v0 = x[t];
+                let v3 = v0 - ic2[t];
+                let v1 = a1[t] * ic1[t] + a2[t] * v3;
+                let v2 = ic2[t] + a2[t] * ic1[t] + a3[t] * v3;
+                ic1[t] = flush(2.0 * v1 - ic1[t]);
+                ic2[t] = flush(2.0 * v2 - ic2[t]);
+                x[t] = m0[t] * v0 + m1[t] * v1 + m2[t] * v2;
+            }
+        }
+        for (t, c) in self.chains.iter_mut().enumerate() {
+            c.set_state([ic1[t], ic2[t]]);
+        }
+    }
+
+    /// Track `t`'s shaped chunk from its lane, driven, into `out`; `false` (and nothing
+    /// written) when the lanes are not in use this chunk.
+    pub fn take_lane(&mut self, t: usize, out: &mut [f32]) -> bool {
+        if !self.lanes_used || t >= MAX_TRACKS {
+            return false;
+        }
+        for (o, frame) in out.iter_mut().zip(self.lanes.iter()) {
+            *o = frame[t];
+        }
+        self.chains[t].drive(out);
+        true
+    }
+
+    /// Feeds track `t`'s (shaped) chunk `x` to its sends at the track's level `gain`.
+    pub fn send(&mut self, t: usize, x: &[f32], gain: f32) {
+        let Some(chain) = self.chains.get(t) else {
+            return;
+        };
+        let n = x.len().min(MAX_CHUNK);
+        for (send, input, fed) in [
+            (chain.reverb_send, &mut self.reverb_in, &mut self.reverb_fed),
+            (chain.delay_send, &mut self.delay_in, &mut self.delay_fed),
+        ] {
+            let g = send * gain;
+            if g > 0.0 {
+                for (i, s) in input[..n].iter_mut().zip(&x[..n]) {
+                    *i += s * g;
+                }
+                *fed = true;
+            }
+        }
+    }
+
+    /// Adds the reverb's and the delay's returns to the chunk `l`/`r` (the chunk the tracks
+    /// were just processed for) and consumes their inputs. Does nothing while both are idle.
+    pub fn mix_returns(&mut self, l: &mut [f32], r: &mut [f32]) {
+        let n = l.len().min(r.len()).min(MAX_CHUNK);
+        let (l, r) = (&mut l[..n], &mut r[..n]);
+        self.reverb
+            .process(&mut self.reverb_in[..n], self.reverb_fed, l, r);
+        self.delay
+            .process(&mut self.delay_in[..n], self.delay_fed, l, r);
+        self.reverb_fed = false;
+        self.delay_fed = false;
+        self.lanes_used = false;
+    }
+
+    /// Whether the reverb and the delay are both silent and skipped.
+    pub fn returns_idle(&self) -> bool {
+        self.reverb.is_idle() && self.delay.is_idle()
+    }
+
+    /// Silences every effect (host reset), keeping the settings. No allocation.
+    pub fn reset(&mut self) {
+        for c in self.chains.iter_mut() {
+            c.clear();
+        }
+        self.reverb.reset();
+        self.delay.reset();
+        self.reverb_in = [0.0; MAX_CHUNK];
+        self.delay_in = [0.0; MAX_CHUNK];
+        self.reverb_fed = false;
+        self.delay_fed = false;
+    }
+}
