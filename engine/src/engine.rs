@@ -696,9 +696,8 @@ impl Engine {
         let mut mix_l = [0.0f32; MAX_CHUNK];
         let mut mix_r = [0.0f32; MAX_CHUNK];
         let sounding = self.shape_tracks(n);
-        for t in 0..MAX_TRACKS {
+        for (t, any) in sounding.into_iter().enumerate() {
             let pool = &mut self.voices[t];
-            let any = sounding[t];
             let ramping = self.gains[t].is_ramping();
             if !any && !ramping && aux.is_none() {
                 continue;

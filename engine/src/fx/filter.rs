@@ -131,7 +131,7 @@ impl TrackChain {
         self.mode != FilterMode::Off && self.ic != [0.0; 2]
     }
 
-    /// The filter's coefficients for the lanes ([`super::FxRack`] runs every track's filter
+    /// The filter's coefficients for the lanes (the rack runs every track's filter
     /// at once): `[a1, a2, a3]` of the solver and `[m0, m1, m2]`, the output as a mix of the
     /// input, the band-pass and the low-pass. A track without a filter gets zeros and
     /// `[1, 0, 0]`: its input passes exactly.
