@@ -26,6 +26,7 @@ use crate::dsp::{decay_coef, splitmix64};
 use crate::gain::GainRamp;
 use crate::meter::LevelMeters;
 use crate::pattern::EnginePattern;
+use crate::preview::{Preview, PreviewVoice};
 use crate::schedule::{block_hits, BlockSpan, Fired, StepCursor, MAX_BLOCK_HITS};
 use crate::voice::one_shot::{tables_for_rate, OneShotTables};
 use crate::voice::{
@@ -169,6 +170,8 @@ pub struct Engine {
     swing_override: Option<f64>,
     /// Where each chunk's track and master peaks go, for an editor's meters (none: not metered).
     meters: Option<Arc<LevelMeters>>,
+    /// The sound picker's preview note, outside the track pools (see [`crate::preview`]).
+    preview: PreviewVoice,
 }
 
 /// Peak level (linear) above which the limiter reduces gain.
@@ -208,6 +211,7 @@ impl Engine {
             audition_track: 0,
             swing_override: None,
             meters: None,
+            preview: PreviewVoice::default(),
         }
     }
 
@@ -227,6 +231,7 @@ impl Engine {
         self.previous_end_beat = None;
         self.limiter_env = 0.0;
         self.midi_len = 0;
+        self.preview.stop();
     }
 
     pub fn sample_rate_hz(&self) -> f64 {
@@ -316,6 +321,18 @@ impl Engine {
     /// Reports each chunk's track and master peaks to `meters` (off the audio thread).
     pub fn set_meters(&mut self, meters: Arc<LevelMeters>) {
         self.meters = Some(meters);
+    }
+
+    /// Plays `preview` once from the next frame, replacing a preview still sounding; played
+    /// or stopped, it sounds through the master. No allocation.
+    pub fn preview(&mut self, preview: Preview) {
+        self.preview
+            .start(preview, &self.one_shots, self.sample_rate_hz as f32);
+    }
+
+    /// Whether a preview sounds.
+    pub fn previewing(&self) -> bool {
+        self.preview.active()
     }
 
     pub fn set_track_mixer(&mut self, slot: usize, mixer: TrackMixer) {
@@ -730,6 +747,8 @@ impl Engine {
                 }
             }
         }
+        self.preview
+            .render(&mut mix_l[..n], &mut mix_r[..n], &self.bank);
         // Master gain, peak limiter (instant attack, smooth release), soft clipper.
         let mut env = self.limiter_env;
         let rel = self.limiter_release;
