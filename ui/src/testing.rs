@@ -239,7 +239,7 @@ pub struct MemHost {
     /// Whether the host has meters.
     pub metered: bool,
     /// The sounds the sound picker asked to preview.
-    pub previewed: Mutex<Vec<keyboardia_core::Instrument>>,
+    pub previewed: Mutex<Vec<(keyboardia_core::Instrument, f32, f32)>>,
 }
 
 impl MemHost {
@@ -276,7 +276,10 @@ impl Host for MemHost {
     fn meters(&self) -> Option<&dyn Meters> {
         self.metered.then_some(&self.meters as &dyn Meters)
     }
-    fn preview_sound(&self, sound: &keyboardia_core::Instrument) {
-        self.previewed.lock().unwrap().push(sound.clone());
+    fn preview_sound(&self, sound: &keyboardia_core::Instrument, volume: f32, pan: f32) {
+        self.previewed
+            .lock()
+            .unwrap()
+            .push((sound.clone(), volume, pan));
     }
 }
