@@ -199,7 +199,7 @@ fn editor_shows_the_demo_grid_and_plays_on_space() {
     assert!(first.is_some(), "playheads appeared");
     assert!(moved, "playheads move while playing");
     // Every character of every frame above had its glyph: no symbol drew as a box.
-    assert_no_glyph_boxes(&home.join(GLYPH_REPORT), "·");
+    assert_no_glyph_boxes(&home.join(GLYPH_REPORT), "·×");
     drop(app);
     let _ = std::fs::remove_dir_all(&home);
 }

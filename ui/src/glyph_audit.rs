@@ -36,6 +36,8 @@ pub type ReportSink = Box<dyn Fn(&GlyphReport) + Send + Sync>;
 struct GlyphAudit {
     /// What was drawn so far.
     report: GlyphReport,
+    /// Each character and family already asked about (each pair is asked once).
+    checked: std::collections::HashSet<(char, egui::FontFamily)>,
     /// Told of every change of `report`.
     sink: ReportSink,
 }
@@ -71,7 +73,8 @@ impl egui::Plugin for GlyphAudit {
         }
         let before = (self.report.drawn.len(), self.report.missing.len());
         for (c, family) in seen {
-            if self.report.drawn.insert(c) || !self.report.missing.contains(&c) {
+            self.report.drawn.insert(c);
+            if self.checked.insert((c, family.clone())) {
                 let font = egui::FontId::new(12.0, family);
                 if !ctx.fonts_mut(|f| f.has_glyph(&font, c)) {
                     self.report.missing.insert(c);
@@ -88,6 +91,7 @@ impl egui::Plugin for GlyphAudit {
 pub fn install(ctx: &egui::Context, sink: ReportSink) {
     ctx.add_plugin(GlyphAudit {
         report: GlyphReport::default(),
+        checked: Default::default(),
         sink,
     });
 }

@@ -222,6 +222,6 @@ pub fn install(page: &Rc<Page>, mic: &Rc<Mic>, grid_rows: GridRows) {
         })
         .into(),
     );
-    crate::audio::install_hooks(&hooks, page);
+    crate::audio_hooks::install(&hooks, page);
     let _ = Reflect::set(&window, &"keyboardia".into(), &hooks);
 }
