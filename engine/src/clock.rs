@@ -44,6 +44,10 @@ pub struct InternalClock {
     anchor_beat: f64,
     /// Frames played since the anchor.
     frames_since_anchor: u64,
+    /// Set while the clock follows a session's timeline ([`InternalClock::follow`]): a start
+    /// then continues from where the session was instead of from beat 0 (leaving a session
+    /// keeps the phase).
+    following: bool,
 }
 
 impl InternalClock {
@@ -54,7 +58,20 @@ impl InternalClock {
             tempo_bpm,
             anchor_beat: 0.0,
             frames_since_anchor: 0,
+            following: false,
         }
+    }
+
+    /// Keeps in step with `block` (a session's block of `frames` frames), so that when the
+    /// session goes away this clock plays on from the end of that block, at its tempo.
+    pub fn follow(&mut self, block: &BlockClock, frames: u32) {
+        self.following = true;
+        self.playing = block.playing;
+        if block.tempo_bpm.is_finite() && block.tempo_bpm > 0.0 {
+            self.tempo_bpm = block.tempo_bpm;
+        }
+        self.anchor_beat = block.beat;
+        self.frames_since_anchor = if block.playing { frames as u64 } else { 0 };
     }
 
     pub fn tempo_bpm(&self) -> f64 {
@@ -72,12 +89,14 @@ impl InternalClock {
 
     /// Starts from `beat`.
     pub fn play_from(&mut self, beat: f64) {
+        self.following = false;
         self.playing = true;
         self.anchor_beat = beat;
         self.frames_since_anchor = 0;
     }
 
     pub fn stop(&mut self) {
+        self.following = false;
         self.playing = false;
     }
 
@@ -181,8 +200,9 @@ impl ClockInputs {
 }
 
 /// The clock of one block, from the source [`ClockInputs::mode`] picks. `internal` is the
-/// caller's internal clock (kept in step with the host while it has a transport); on the
-/// internal clock a start plays from beat 0. `block_local_ms` gives the local time at which the
+/// caller's internal clock (kept in step with the host while it has a transport, and with the
+/// session's timeline while joined); on the internal clock a start plays from beat 0, except
+/// right after a playing session was left, where it continues the session's phase. `block_local_ms` gives the local time at which the
 /// block's first frame plays; it is called only in session mode (once).
 pub fn block_clock(
     inputs: &ClockInputs,
@@ -194,16 +214,23 @@ pub fn block_clock(
         (ClockMode::Host, _) => {
             resolve_host_clock(&inputs.host, internal, inputs.session_tempo_bpm, frames, sr).1
         }
-        (ClockMode::Session, Some(session)) => session.block_at(block_local_ms()),
+        (ClockMode::Session, Some(session)) => {
+            let clock = session.block_at(block_local_ms());
+            // Leaving the session plays on from here (see the internal case).
+            internal.follow(&clock, frames);
+            clock
+        }
         // Session mode is only picked once joined.
         (ClockMode::Session, None) => internal.next_block(frames, sr),
         (ClockMode::Internal, _) => {
             internal.set_tempo(inputs.session_tempo_bpm, sr);
             if !inputs.run {
                 internal.stop();
-            } else if !internal.playing || !inputs.was_running {
+            } else if !internal.playing || (!inputs.was_running && !internal.following) {
                 internal.play_from(0.0);
             }
+            // A session just left, while it played: the clock plays on from its beat.
+            internal.following = false;
             internal.next_block(frames, sr)
         }
     }
@@ -263,6 +290,77 @@ mod tests {
         }
         assert_eq!(a.beat(48_000.0), b.beat(48_000.0));
         assert!((a.beat(48_000.0) - 7000.0 / 24_000.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn leaving_a_playing_session_plays_on_from_its_beat() {
+        let sr = 48_000.0;
+        let session = TimelineWithOffset {
+            timeline: Timeline {
+                playing: true,
+                tempo: 120.0,
+                anchor_time: 0.0,
+                anchor_beat: 0.0,
+                start_beat: 0.0,
+                quantum: 4.0,
+            },
+            offset_ms: 0.0,
+        };
+        let mut inputs = ClockInputs {
+            chosen: ClockMode::Internal,
+            standalone: true,
+            session: Some(session),
+            host: HostTransport::default(),
+            run: false,
+            was_running: false,
+            session_tempo_bpm: 100.0,
+            frames: 480,
+            sample_rate_hz: sr,
+        };
+        let mut internal = InternalClock::new(100.0);
+        // Joined, 10.5 s into the session's timeline (beat 21), block after block.
+        let mut t_ms = 10_500.0;
+        let mut last = BlockClock {
+            playing: false,
+            tempo_bpm: 0.0,
+            beat: 0.0,
+        };
+        for _ in 0..10 {
+            last = block_clock(&inputs, &mut internal, || t_ms);
+            t_ms += 10.0;
+        }
+        assert!(last.playing && (last.beat - 21.18).abs() < 1e-9, "{last:?}");
+        // Leave: no session, and the session bar asks the local transport to run.
+        inputs.session = None;
+        inputs.run = true;
+        let after = block_clock(&inputs, &mut internal, || unreachable!());
+        assert!(after.playing);
+        assert!(
+            (after.beat - (last.beat + 0.02)).abs() < 1e-9,
+            "continues from {} at {}, not from 0",
+            last.beat,
+            after.beat
+        );
+        inputs.was_running = true;
+        let next = block_clock(&inputs, &mut internal, || unreachable!());
+        assert!((next.beat - after.beat - 480.0 * 100.0 / 60.0 / sr).abs() < 1e-9);
+        // A new start after a stop still plays from step 0.
+        inputs.run = false;
+        block_clock(&inputs, &mut internal, || unreachable!());
+        inputs.was_running = false;
+        inputs.run = true;
+        assert_eq!(
+            block_clock(&inputs, &mut internal, || unreachable!()).beat,
+            0.0
+        );
+        // Leaving a stopped session starts nothing.
+        let mut stopped = session;
+        stopped.timeline.playing = false;
+        inputs.session = Some(stopped);
+        inputs.run = false;
+        block_clock(&inputs, &mut internal, || 0.0);
+        inputs.session = None;
+        assert!(!block_clock(&inputs, &mut internal, || 0.0).playing);
     }
 
     #[test]

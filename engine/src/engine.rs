@@ -27,6 +27,7 @@ use crate::fx::FxRack;
 use crate::gain::GainRamp;
 use crate::meter::LevelMeters;
 use crate::pattern::EnginePattern;
+use crate::preview::{Preview, PreviewVoice};
 use crate::schedule::{block_hits, BlockSpan, Fired, StepCursor, MAX_BLOCK_HITS};
 use crate::voice::one_shot::{tables_for_rate, OneShotTables};
 use crate::voice::{
@@ -174,6 +175,8 @@ pub struct Engine {
     meters: Option<Arc<LevelMeters>>,
     /// The effects (per-track filter, drive, sends; shared reverb and delay).
     fx: FxRack,
+    /// The sound picker's preview note, outside the track pools (see [`crate::preview`]).
+    preview: PreviewVoice,
 }
 
 /// Peak level (linear) above which the limiter reduces gain.
@@ -215,6 +218,7 @@ impl Engine {
             fill: false,
             meters: None,
             fx: FxRack::new(sample_rate_hz),
+            preview: PreviewVoice::default(),
         }
     }
 
@@ -235,6 +239,7 @@ impl Engine {
         self.limiter_env = 0.0;
         self.midi_len = 0;
         self.fx.reset();
+        self.preview.stop();
     }
 
     pub fn sample_rate_hz(&self) -> f64 {
@@ -325,6 +330,18 @@ impl Engine {
     /// Reports each chunk's track and master peaks to `meters` (off the audio thread).
     pub fn set_meters(&mut self, meters: Arc<LevelMeters>) {
         self.meters = Some(meters);
+    }
+
+    /// Plays `preview` once from the next frame, replacing a preview still sounding; played
+    /// or stopped, it sounds through the master. No allocation.
+    pub fn preview(&mut self, preview: Preview) {
+        self.preview
+            .start(preview, &self.one_shots, self.sample_rate_hz as f32);
+    }
+
+    /// Whether a preview sounds.
+    pub fn previewing(&self) -> bool {
+        self.preview.active()
     }
 
     pub fn set_track_mixer(&mut self, slot: usize, mixer: TrackMixer) {
@@ -769,6 +786,8 @@ impl Engine {
             }
         }
         self.fx.mix_returns(&mut mix_l[..n], &mut mix_r[..n]);
+        self.preview
+            .render(&mut mix_l[..n], &mut mix_r[..n], &self.bank);
         // Master gain, peak limiter (instant attack, smooth release), soft clipper.
         let mut env = self.limiter_env;
         let rel = self.limiter_release;

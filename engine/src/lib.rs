@@ -9,6 +9,7 @@
 //! - [`voice`]: the 16 built-in sounds, the five synth presets and the sampler, all synthesized
 //!   in Rust (no sample files). Percussive one-shots are synthesized once per sample rate into
 //!   tables that hits replay (pitch locks resample them); melodic sounds run live per note.
+//! - [`preview`]: the sound picker's preview voice and its lock-free mailbox.
 //! - [`meter`]: per-track and master peak levels for an editor's meters, as atomics.
 //! - [`onsets`]: transient detection and slicing of recorded takes (offline, off the audio thread).
 //! - [`render`]: offline rendering (session → samples → WAV), in memory or streamed to a WAV
@@ -34,6 +35,7 @@ pub mod meter;
 pub mod midi;
 pub mod onsets;
 pub mod pattern;
+pub mod preview;
 pub mod render;
 pub mod schedule;
 pub mod voice;
@@ -45,4 +47,5 @@ pub use clock::{
 pub use engine::{AuxSink, Engine, InputEvent, MidiOut, TrackMixer, STEP_BEATS};
 pub use meter::LevelMeters;
 pub use pattern::{EnginePattern, EngineTrack};
+pub use preview::{Preview, PreviewMailbox};
 pub use voice::{Patch, SampleBuffer};

@@ -1,15 +1,19 @@
 //! `Engine::process` and the calls the audio thread makes never allocate or free: counted by a
 //! global allocator while a dense pattern plays with locks, pattern changes, sample swaps,
-//! auditions, transport jumps and every block size from 1 to 4096.
+//! auditions, sound previews, transport jumps and every block size from 1 to 4096.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::Arc;
 
 use keyboardia_core::{
-    DelayTime, FilterMode, Instrument, Lock, SessionFx, SessionState, Track, TrackFx,
+    BuiltinSound, DelayTime, FilterMode, Instrument, Lock, SessionFx, SessionState, SynthPreset,
+    Track, TrackFx,
 };
-use keyboardia_engine::{BlockClock, Engine, EnginePattern, InputEvent, SampleBuffer, TrackMixer};
+use keyboardia_engine::{
+    BlockClock, Engine, EnginePattern, InputEvent, Patch, Preview, PreviewMailbox, SampleBuffer,
+    TrackMixer,
+};
 
 struct Counting;
 
@@ -160,6 +164,7 @@ fn the_audio_thread_path_never_allocates() {
         },
         InputEvent::NoteOff { offset: 0, key: 60 },
     ];
+    let mailbox = PreviewMailbox::default();
     let mut aux_frames = 0usize;
     let (_, allocations) = armed(|| {
         let mut beat = 0.0f64;
@@ -194,6 +199,23 @@ fn the_audio_thread_path_never_allocates() {
             engine.set_master_gain(0.5 + (block % 3) as f32);
             engine.set_swing_override((block % 2 == 0).then_some(60.0));
             engine.set_audition_track(block % 16);
+            // The sound picker's preview, through its mailbox, over every kind of sound.
+            if block % 40 == 3 {
+                let patches = [
+                    Patch::Sound(BuiltinSound::Snare),
+                    Patch::Sound(BuiltinSound::Bell),
+                    Patch::Synth(SynthPreset::Pad),
+                    Patch::Sample(0),
+                ];
+                mailbox.post(Preview {
+                    patch: patches[(block / 40) % patches.len()],
+                    volume: 0.7,
+                    pan: 0.3,
+                });
+            }
+            if let Some(p) = mailbox.take() {
+                engine.preview(p);
+            }
             let ev: &[InputEvent] = if block % 50 == 0 {
                 &inputs[..1]
             } else if block % 50 == 25 {

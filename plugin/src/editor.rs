@@ -83,6 +83,18 @@ impl NiceEguiApp for App {
         _frame: &mut nice_plug_egui::Frame,
     ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
         egui_ctx.set_visuals(egui::Visuals::dark());
+        // Before the first frame, so no symbol ever draws as a box (the editor installs them
+        // too, which egui applies from the next frame on).
+        keyboardia_ui::style::install_fonts(&egui_ctx);
+        // Screenshot tests: the characters drawn and any without a glyph, written to a file.
+        if let Some(path) = std::env::var_os("KEYBOARDIA_GLYPH_REPORT") {
+            keyboardia_ui::glyph_audit::install(
+                &egui_ctx,
+                Box::new(move |r| {
+                    let _ = std::fs::write(&path, r.to_text());
+                }),
+            );
+        }
         self.editor.host_mut().set_gui(Some(gui));
         Ok(())
     }

@@ -72,6 +72,8 @@ pub struct Keyboardia<const DEVICE_INPUT: bool = false> {
     transport: Arc<Transport>,
     /// Track and master peaks the engine reports for the editor's meters (lock-free).
     meters: Arc<keyboardia_engine::LevelMeters>,
+    /// The sound picker's previews, from the editor to the audio thread (one atomic word).
+    preview: Arc<keyboardia_engine::PreviewMailbox>,
     /// Editor window size and open flag.
     editor_state: Arc<nice_plug_egui::EguiEditorState>,
     /// Running as the standalone app: the internal clock always drives (play/stop in the GUI).
@@ -192,6 +194,7 @@ impl<const DEVICE_INPUT: bool> Default for Keyboardia<DEVICE_INPUT> {
             inputs: Vec::with_capacity(MAX_INPUT_EVENTS),
             transport: Arc::new(Transport::new(true)),
             meters: Arc::default(),
+            preview: Arc::default(),
             editor_state: editor::default_state(),
             standalone: false,
             was_running: false,
@@ -274,6 +277,7 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
             store: self.services.store.clone(),
             transport: self.transport.clone(),
             meters: editor::host::EngineMeters(self.meters.clone()),
+            preview: self.preview.clone(),
             settings: editor::host::ParamSettings {
                 params: self.params.clone(),
                 gui: None,
@@ -362,6 +366,9 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
         let Some(engine) = self.engine.as_mut() else {
             return ProcessStatus::Normal;
         };
+        if let Some(preview) = self.preview.take() {
+            engine.preview(preview);
+        }
 
         self.inputs.clear();
         while let Some(event) = context.next_event() {

@@ -169,3 +169,73 @@ fn a_bare_session_document_of_an_older_schema_opens() {
     let saved: PluginState = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert!(saved.fields.contains_key("samples"));
 }
+
+/// Export WAV bounces a sample track: the take plays at each of its hits (the file holds the
+/// take's own sound there, scaled by the track's level), and only there.
+#[test]
+fn export_wav_plays_a_sample_track_at_its_hits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_params, services) = plugin();
+    let id: SampleId = "rec-export".parse().unwrap();
+    // 0.1 s of a 330 Hz tone with a fast decay: it ends long before the next hit.
+    let take: Vec<f32> = (0..4_800)
+        .map(|i| {
+            let t = i as f32 / 48_000.0;
+            0.5 * (-t * 30.0).exp() * (t * 2.0 * std::f32::consts::PI * 330.0).sin()
+        })
+        .collect();
+    services
+        .store
+        .load_sample(
+            id.clone(),
+            SampleBuffer {
+                frames: take.clone().into(),
+                sample_rate_hz: 48_000.0,
+            },
+        )
+        .unwrap();
+    let mut track = keyboardia_core::Track::new(
+        "take".parse().unwrap(),
+        "Take",
+        Instrument::Sample(id.clone()),
+    );
+    let hits = [0usize, 4, 8, 12];
+    for s in hits {
+        track.steps[s].on = true;
+    }
+    let state = SessionState {
+        tempo: 120.0,
+        tracks: vec![track],
+        ..SessionState::default()
+    };
+    services.store.replace_state(state);
+    let path = dir.path().join("take.wav");
+    let frames = export_wav(&services.store, &path).expect("exported");
+    assert_eq!(frames, 96_000, "one bar at 120 BPM, 48 kHz");
+    let wav = keyboardia_core::audio::decode_wav(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!((wav.frames.len(), wav.sample_rate_hz), (96_000, 48_000));
+    let out = &wav.frames;
+    // A 16th at 120 BPM is 6000 frames.
+    for s in 0..16 {
+        let at = s * 6_000;
+        let window = &out[at..at + 4_000];
+        let energy: f32 = window.iter().map(|x| x * x).sum();
+        if !hits.contains(&s) {
+            assert!(energy < 1e-9, "step {s} is silent: {energy}");
+            continue;
+        }
+        // The take's own waveform: correlation with it near 1 (a gain apart).
+        let dot: f32 = window.iter().zip(&take).map(|(a, b)| a * b).sum();
+        let take_energy: f32 = take[..4_000].iter().map(|x| x * x).sum();
+        let corr = dot / (energy * take_energy).sqrt();
+        assert!(
+            corr > 0.99,
+            "step {s}: the take's sound (correlation {corr})"
+        );
+        let gain = (energy / take_energy).sqrt();
+        assert!(
+            gain > 0.2 && gain < 1.0,
+            "step {s}: at the track's level ({gain})"
+        );
+    }
+}

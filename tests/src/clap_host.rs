@@ -541,6 +541,11 @@ impl ClapPlugin {
         (l, r, notes)
     }
 
+    /// The plugin instance (main thread), for extensions this harness does not wrap (the GUI).
+    pub fn instance(&mut self) -> &mut PluginInstance<TestHost> {
+        &mut self.instance
+    }
+
     fn state_ext(&self) -> PluginState {
         self.instance
             .access_shared_handler(|h| *h.state.get().expect("initialized"))

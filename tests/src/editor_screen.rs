@@ -261,6 +261,7 @@ impl Xvfb {
                 .env("DISPLAY", &self.display)
                 .env_remove("WAYLAND_DISPLAY")
                 .env("HOME", &home)
+                .env("KEYBOARDIA_GLYPH_REPORT", home.join(GLYPH_REPORT))
                 // The app's config (its recent-files list) stays in that HOME too.
                 .env_remove("XDG_CONFIG_HOME")
                 .stdout(std::process::Stdio::null())
@@ -272,6 +273,48 @@ impl Xvfb {
         // The first frames (fonts, GL) take a moment in a debug build under llvmpipe.
         std::thread::sleep(Duration::from_secs(3));
         (app, home)
+    }
+}
+
+/// The file (in the app's HOME) where the editor reports the characters it drew and those it
+/// had no glyph for (`KEYBOARDIA_GLYPH_REPORT`, see `keyboardia_ui::glyph_audit`).
+pub const GLYPH_REPORT: &str = "glyphs.txt";
+
+/// What the editor's glyph report at `path` says: (characters drawn, characters without a
+/// glyph). Waits up to 10 s for the file.
+pub fn read_glyph_report(path: &Path) -> (String, String) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            let field = |name: &str| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(str::to_string)
+            };
+            if let (Some(drawn), Some(missing)) = (field("drawn: "), field("missing: ")) {
+                return (drawn, missing);
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no glyph report at {}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Asserts that the frames the editor drew (report at `path`) had a glyph for every character,
+/// and that they drew each of `expected` (symbols the screen must show), so the check saw them.
+pub fn assert_no_glyph_boxes(path: &Path, expected: &str) {
+    let (drawn, missing) = read_glyph_report(path);
+    println!("drawn: {drawn}");
+    assert!(
+        missing.is_empty(),
+        "drawn as boxes: {missing:?} (of {drawn:?})"
+    );
+    for c in expected.chars() {
+        assert!(drawn.contains(c), "{c:?} drawn (the editor drew {drawn:?})");
     }
 }
 

@@ -6,7 +6,10 @@
 //! family's), velocity as the height of each on step's lit bar, a badge on every locked step,
 //! the muted row dimmed and its M button lit. When the host sets a scale of 2 (a HiDPI screen),
 //! the editor redraws at twice the size. Then the GUI is hidden and destroyed, and the plugin
-//! unloads cleanly. The screenshots are kept as `target/editor-clap*.png`.
+//! unloads cleanly; no character it drew lacked a glyph (no box). Last, a plugin that
+//! processes (the harness's host, its process() checked for allocations) opens its GUI with the
+//! transport stopped: hovering a sound in the sound picker plays it. The screenshots are kept as
+//! `target/editor-clap*.png`.
 
 use std::cell::Cell;
 use std::ffi::CString;
@@ -18,8 +21,10 @@ use clack_extensions::gui::{
 use clack_extensions::state::PluginState;
 use clack_host::prelude::*;
 use keyboardia_core::{SessionState, Track};
-use keyboardia_tests::clap_host::{clap_bundle_path, BundleKind};
-use keyboardia_tests::editor_screen::{target_dir, CellKind, Image, Xvfb};
+use keyboardia_tests::clap_host::{clap_bundle_path, BundleKind, ClapPlugin, Transport};
+use keyboardia_tests::editor_screen::{
+    assert_no_glyph_boxes, target_dir, CellKind, Image, Xvfb, GLYPH_REPORT,
+};
 use keyboardia_tests::saved_state;
 use keyboardia_ui::grid::{badge, velocity_fraction};
 use keyboardia_ui::style;
@@ -83,6 +88,9 @@ fn editor_opens_embedded_in_a_clap_host() {
     let x = Xvfb::start(3000, 1700);
     // The plugin's window system calls read DISPLAY; this test binary runs only this test.
     std::env::set_var("DISPLAY", &x.display);
+    let glyphs = target_dir().join(format!("editor-clap-{GLYPH_REPORT}"));
+    let _ = std::fs::remove_file(&glyphs);
+    std::env::set_var("KEYBOARDIA_GLYPH_REPORT", &glyphs);
 
     // The host's window, which the plugin's editor embeds into.
     let (conn, screen_num) = x11rb::connect(Some(&x.display)).expect("connect to Xvfb");
@@ -162,6 +170,8 @@ fn editor_opens_embedded_in_a_clap_host() {
     gui.set_size(&handle, size2)
         .expect("host resizes to the new size");
     check_grid(&x, &session, 2, "editor-clap-scale2.png");
+    // Every character drawn had its glyph, the lock badges' `×` and the sample's slices too.
+    assert_no_glyph_boxes(&glyphs, "×");
 
     gui.hide(&handle).expect("hide");
     gui.destroy(&handle);
@@ -170,6 +180,7 @@ fn editor_opens_embedded_in_a_clap_host() {
     std::thread::sleep(Duration::from_secs(1));
     drop(instance);
     drop(entry);
+    preview_from_the_sound_picker(&x, parent);
     conn.destroy_window(parent).unwrap();
     conn.flush().unwrap();
 }
@@ -321,4 +332,102 @@ fn check_look(img: &Image, session: &SessionState) {
     };
     assert!(count(style::MUTE_ON) > 50, "a lit M button");
     assert_eq!(count(style::SOLO_ON), 0, "no lit S button");
+}
+
+/// A processing plugin (the harness's CLAP host, the build that aborts on an allocation in
+/// process()) with its transport stopped: silent, until the pointer rests on a sound in the
+/// editor's sound picker; then its output holds the preview.
+fn preview_from_the_sound_picker(x: &Xvfb, parent: u32) {
+    let bundle = clap_bundle_path(BundleKind::DebugAllocChecks);
+    let mut plugin = ClapPlugin::load(&bundle, ID, 48_000.0, 512);
+    let stopped = Transport {
+        playing: false,
+        tempo_bpm: 120.0,
+        beat: 0.0,
+    };
+    let peak = |p: &mut ClapPlugin| {
+        let b = p.process(512, Some(stopped), &[], &[]);
+        b.left
+            .iter()
+            .chain(&b.right)
+            .fold(0.0f32, |a, v| a.max(v.abs()))
+    };
+    for _ in 0..20 {
+        assert_eq!(peak(&mut plugin), 0.0, "silent while stopped");
+    }
+    let config = GuiConfiguration {
+        api_type: GuiApiType::X11,
+        is_floating: false,
+    };
+    let gui: PluginGui = {
+        let handle = plugin.instance().plugin_handle();
+        let gui: PluginGui = handle.get_extension().expect("the plugin has a GUI");
+        gui.create(&handle, config).expect("create the GUI");
+        gui.set_scale(&handle, 1.0).expect("scale 1");
+        // SAFETY: `parent` outlives the GUI (destroyed below).
+        unsafe { gui.set_parent(&handle, Window::from_x11_handle(parent.into())) }
+            .expect("embed into the host window");
+        gui.show(&handle).expect("show the GUI");
+        gui
+    };
+    let demo = SessionState::demo();
+    let mut img = None;
+    for _ in 0..60 {
+        std::thread::sleep(Duration::from_millis(500));
+        let shot = x.screenshot(&target_dir().join("editor-clap-preview.png"));
+        let ok = shot.grid().len() == demo.tracks.len();
+        img = Some(shot);
+        if ok {
+            break;
+        }
+    }
+    let img = img.unwrap();
+    let rows = img.grid();
+    assert_eq!(rows.len(), demo.tracks.len(), "the demo's grid");
+    // The kick's sound picker: the first wide button (egui's dark button fill) left of its
+    // row's cells, on the row's first line of controls.
+    let first = rows[0][0];
+    let button = egui::Visuals::dark().widgets.inactive.weak_bg_fill;
+    let fill = [button.r(), button.g(), button.b()];
+    let (px, py) = (first.y..first.y + first.h)
+        .find_map(|y| {
+            let mut run = 0;
+            for xx in 0..first.x {
+                if img.pixel(xx, y) == fill {
+                    run += 1;
+                } else {
+                    if run >= 60 {
+                        return Some((xx - run / 2, y));
+                    }
+                    run = 0;
+                }
+            }
+            None
+        })
+        .expect("the sound picker's button");
+    x.xdotool(&["mousemove", &px.to_string(), &py.to_string(), "click", "1"]);
+    std::thread::sleep(Duration::from_millis(1_000));
+    // Down into the open list, over a sound or two.
+    let mut heard = 0.0f32;
+    'hover: for dy in [40, 60, 80, 100] {
+        x.xdotool(&["mousemove", &px.to_string(), &(py + dy).to_string()]);
+        for _ in 0..100 {
+            heard = heard.max(peak(&mut plugin));
+            if heard > 0.01 {
+                break 'hover;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    x.screenshot(&target_dir().join("editor-clap-preview.png"));
+    println!("preview peak with the transport stopped: {heard:.3}");
+    assert!(heard > 0.01, "hovering a sound previews it: {heard}");
+    x.xdotool(&["key", "Escape"]);
+    {
+        let handle = plugin.instance().plugin_handle();
+        gui.hide(&handle).expect("hide");
+        gui.destroy(&handle);
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    drop(plugin);
 }

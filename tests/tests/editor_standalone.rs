@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use keyboardia_core::SessionState;
-use keyboardia_tests::editor_screen::{target_dir, Cell, CellKind, Image, Xvfb};
+use keyboardia_tests::editor_screen::{
+    assert_no_glyph_boxes, target_dir, Cell, CellKind, Image, Xvfb, GLYPH_REPORT,
+};
 
 /// What a row of the demo should look like: (steps, on-steps, locked steps).
 fn expected_rows() -> Vec<(usize, Vec<usize>, Vec<usize>)> {
@@ -196,6 +198,8 @@ fn editor_shows_the_demo_grid_and_plays_on_space() {
     }
     assert!(first.is_some(), "playheads appeared");
     assert!(moved, "playheads move while playing");
+    // Every character of every frame above had its glyph: no symbol drew as a box.
+    assert_no_glyph_boxes(&home.join(GLYPH_REPORT), "·×");
     drop(app);
     let _ = std::fs::remove_dir_all(&home);
 }

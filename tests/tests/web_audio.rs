@@ -3,7 +3,8 @@
 //! test hook, with the context frame of the first captured sample and the context-to-server
 //! offset it played with) has its onsets where the offline renderer puts them, and a page and a
 //! CLAP plugin in one session, both on the session clock, play the same hits at the same
-//! server times.
+//! server times. The page's meters follow the worklet's levels (moving while playing, silent
+//! when stopped), and the sound picker's preview sounds with the transport stopped.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -209,6 +210,83 @@ fn the_worklet_plays_onsets_where_the_offline_renderer_puts_them() {
         got.len()
     );
     assert!(worst <= 1.0, "{got:?} vs {want:?}");
+
+    meters_move_and_the_picker_previews(&browser);
+}
+
+/// The page's meters (the levels the editor draws, from the worklet's engine) move while the
+/// session plays, on the kick's row and the master, and fall silent once it stops; then the
+/// sound picker's preview sounds with the transport stopped: the worklet's output holds it and
+/// the master meter shows it.
+fn meters_move_and_the_picker_previews(browser: &Browser) {
+    let meters = |b: &Browser| -> Vec<f64> {
+        let v = b.js("return window.keyboardia.meters();");
+        v.as_array()
+            .expect("meters once audio runs")
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    assert_eq!(meters(browser).len(), keyboardia_core::MAX_TRACKS + 1);
+    browser.wait_for(
+        "window.keyboardia.meters()[0] > 0.01 && window.keyboardia.meters()[16] > 0.01",
+        Duration::from_secs(10),
+    );
+    browser.js("window.keyboardia.stop(); return true;");
+    browser.wait_for(
+        "!(JSON.parse(window.keyboardia.status()).timeline || {}).playing",
+        Duration::from_secs(10),
+    );
+    // Silent for a whole second (the kick's tail and the meters' polling have passed).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut quiet_since = None;
+    loop {
+        let m = meters(browser);
+        if m.iter().all(|x| *x == 0.0) {
+            let since = *quiet_since.get_or_insert_with(Instant::now);
+            if since.elapsed() > Duration::from_secs(1) {
+                break;
+            }
+        } else {
+            quiet_since = None;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the meters stay up when stopped: {m:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The preview, as the picker asks for it, while stopped: captured and metered.
+    let v = browser.js_async(
+        r#"
+        const done = arguments[arguments.length - 1];
+        const port = window.keyboardia.port();
+        const rate = window.keyboardia.audio().rate;
+        let master = 0;
+        const watch = setInterval(() => {
+          master = Math.max(master, window.keyboardia.meters()[16]);
+        }, 20);
+        port.onmessage = (e) => {
+          const d = e.data;
+          if (d.t !== "captured") return;
+          if (!d.done) { setTimeout(() => port.postMessage({ t: "captured" }), 100); return; }
+          clearInterval(watch);
+          let peak = 0;
+          for (const x of d.left) peak = Math.max(peak, Math.abs(x));
+          done({ peak, master });
+        };
+        port.postMessage({ t: "capture", frames: Math.round(1.0 * rate) });
+        setTimeout(() => {
+          if (!window.keyboardia.preview("snare", 0.8, 0)) done({ error: "refused" });
+          setTimeout(() => port.postMessage({ t: "captured" }), 100);
+        }, 100);
+        "#,
+    );
+    let peak = v["peak"].as_f64().unwrap_or_else(|| panic!("{v}"));
+    let master = v["master"].as_f64().unwrap();
+    println!("stopped, the preview: output peak {peak:.3}, master meter {master:.3}");
+    assert!(peak > 0.05, "the preview is heard: {v}");
+    assert!(master > 0.05, "the master meter shows it: {v}");
 }
 
 /// A plugin joined to `session` through its saved state.

@@ -335,10 +335,11 @@ pub trait Host {
     fn live(&self) -> &dyn LiveSession;
     /// The recorder.
     fn recorder(&self) -> &dyn Recorder;
-    /// Plays `sound` once, so the sound picker can preview it (hosts without a preview voice
-    /// ignore it).
-    fn preview_sound(&self, sound: &Instrument) {
-        let _ = sound;
+    /// Plays `sound` once at `volume` (linear, 0..=1) and `pan` (-1..=1), the settings of the
+    /// track whose sound picker previews it, whether the sequencer plays or not (hosts without
+    /// a preview voice ignore it).
+    fn preview_sound(&self, sound: &Instrument, volume: f32, pan: f32) {
+        let _ = (sound, volume, pan);
     }
     /// The output levels, where the host meters them (the meters are hidden otherwise).
     fn meters(&self) -> Option<&dyn Meters> {

@@ -10,11 +10,14 @@
 //! - [`controller`]: what a click, a drag or a key does, as core ops, with undo (no window).
 //! - [`grid`], [`session_bar`], [`record_panel`]: the parts it draws.
 //! - [`undo`]: the undo and redo stacks.
+//! - [`glyph_audit`]: for screenshot tests, the characters a frame drew and whether the fonts
+//!   had each.
 
 pub mod controller;
 pub mod editor;
 #[cfg(test)]
 mod frame_rate;
+pub mod glyph_audit;
 pub mod grid;
 pub mod host;
 pub mod meters;

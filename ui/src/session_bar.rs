@@ -283,66 +283,8 @@ fn transfer_text(name: &str, t: &Transfer) -> String {
 mod tests {
     use super::*;
     use crate::host::Flash;
+    use crate::testing::MemLive;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Mutex;
-
-    /// A live session that records what the bar asks of it.
-    #[derive(Default)]
-    struct Recorded {
-        /// (server, session) of each join.
-        joins: Mutex<Vec<(String, SessionId)>>,
-        /// Each shared-transport request.
-        playing: Mutex<Vec<bool>>,
-        /// Left at least once.
-        left: AtomicBool,
-    }
-
-    impl LiveSession for Recorded {
-        fn status(&self) -> Status {
-            Status::default()
-        }
-        fn is_joined(&self) -> bool {
-            false
-        }
-        fn timeline_playing(&self) -> Option<bool> {
-            None
-        }
-        fn invite_link(&self) -> Option<String> {
-            None
-        }
-        fn default_server(&self) -> String {
-            "http://127.0.0.1:8787".into()
-        }
-        fn parse_invite(&self, text: &str) -> Result<(Option<String>, SessionId), LiveError> {
-            let (server, id) = match text.split_once("/s/") {
-                Some((server, id)) => (Some(server.to_string()), id),
-                None => (None, text),
-            };
-            id.trim()
-                .parse()
-                .map(|id| (server, id))
-                .map_err(|_| LiveError("not an id".into()))
-        }
-        fn create(&self, _server: &str, _name: &str) -> Result<SessionId, LiveError> {
-            Ok(SessionId::from_random_bytes([7; 16]))
-        }
-        fn join(&self, server: &str, session: SessionId, _name: &str) -> Result<(), LiveError> {
-            self.joins.lock().unwrap().push((server.into(), session));
-            Ok(())
-        }
-        fn fork(&self) -> Result<SessionId, LiveError> {
-            Err(LiveError("no".into()))
-        }
-        fn leave(&self) {
-            self.left.store(true, Ordering::Relaxed);
-        }
-        fn set_playing(&self, playing: bool) {
-            self.playing.lock().unwrap().push(playing);
-        }
-        fn share_sample_file(&self, _path: &str) -> Result<String, LiveError> {
-            Err(LiveError("no".into()))
-        }
-    }
 
     /// A transport whose audio side reports `playing`.
     struct Playing {
@@ -374,7 +316,7 @@ mod tests {
 
     #[test]
     fn the_server_field_follows_the_link_joined() {
-        let live = Recorded::default();
+        let live = MemLive::default();
         let mut bar = SessionBar::new(live.default_server());
         let id = SessionId::from_random_bytes([3; 16]);
         bar.join_text = format!("http://10.0.0.5:9000/s/{id}");
@@ -398,7 +340,7 @@ mod tests {
 
     #[test]
     fn new_session_and_leave_keep_a_playing_pattern_playing() {
-        let live = Recorded::default();
+        let live = MemLive::default();
         let mut bar = SessionBar::new(live.default_server());
         // Stopped: a new session's transport stays stopped; leaving starts nothing.
         bar.new_session(&live, &transport(false));

@@ -109,10 +109,19 @@ impl Settings for MemSettings {
     }
 }
 
-/// Never in a live session.
-pub struct Offline;
+/// A live session that is never joined and records what is asked of it (the session bar's
+/// joins, the shared transport's requests, leaving).
+#[derive(Default)]
+pub struct MemLive {
+    /// (server, session) of each join.
+    pub joins: Mutex<Vec<(String, SessionId)>>,
+    /// Each shared-transport request.
+    pub playing: Mutex<Vec<bool>>,
+    /// Left at least once.
+    pub left: AtomicBool,
+}
 
-impl LiveSession for Offline {
+impl LiveSession for MemLive {
     fn status(&self) -> Status {
         Status::default()
     }
@@ -128,23 +137,33 @@ impl LiveSession for Offline {
     fn default_server(&self) -> String {
         "http://127.0.0.1:8787".into()
     }
+    /// A link `<server>/s/<id>` or a bare id.
     fn parse_invite(&self, text: &str) -> Result<(Option<String>, SessionId), LiveError> {
-        text.trim()
+        let (server, id) = match text.split_once("/s/") {
+            Some((server, id)) => (Some(server.to_string()), id),
+            None => (None, text),
+        };
+        id.trim()
             .parse()
-            .map(|id| (None, id))
+            .map(|id| (server, id))
             .map_err(|_| LiveError("not an id".into()))
     }
     fn create(&self, _server: &str, _name: &str) -> Result<SessionId, LiveError> {
-        Err(LiveError("offline".into()))
+        Ok(SessionId::from_random_bytes([7; 16]))
     }
-    fn join(&self, _server: &str, _session: SessionId, _name: &str) -> Result<(), LiveError> {
-        Err(LiveError("offline".into()))
+    fn join(&self, server: &str, session: SessionId, _name: &str) -> Result<(), LiveError> {
+        self.joins.lock().unwrap().push((server.into(), session));
+        Ok(())
     }
     fn fork(&self) -> Result<SessionId, LiveError> {
         Err(LiveError("offline".into()))
     }
-    fn leave(&self) {}
-    fn set_playing(&self, _playing: bool) {}
+    fn leave(&self) {
+        self.left.store(true, Ordering::Relaxed);
+    }
+    fn set_playing(&self, playing: bool) {
+        self.playing.lock().unwrap().push(playing);
+    }
     fn share_sample_file(&self, _path: &str) -> Result<String, LiveError> {
         Err(LiveError("offline".into()))
     }
@@ -231,7 +250,7 @@ pub struct MemHost {
     /// Clock, mute and solo.
     pub settings: MemSettings,
     /// No live session.
-    pub live: Offline,
+    pub live: MemLive,
     /// No input.
     pub recorder: MemRecorder,
     /// Output levels (shown once the test sets `metered`).
@@ -239,7 +258,7 @@ pub struct MemHost {
     /// Whether the host has meters.
     pub metered: bool,
     /// The sounds the sound picker asked to preview.
-    pub previewed: Mutex<Vec<keyboardia_core::Instrument>>,
+    pub previewed: Mutex<Vec<(keyboardia_core::Instrument, f32, f32)>>,
 }
 
 impl MemHost {
@@ -248,7 +267,7 @@ impl MemHost {
             store: MemStore::new(state),
             transport: MemTransport::new(false),
             settings: MemSettings::default(),
-            live: Offline,
+            live: MemLive::default(),
             recorder: MemRecorder::default(),
             meters: MemMeters::default(),
             metered: false,
@@ -276,7 +295,10 @@ impl Host for MemHost {
     fn meters(&self) -> Option<&dyn Meters> {
         self.metered.then_some(&self.meters as &dyn Meters)
     }
-    fn preview_sound(&self, sound: &keyboardia_core::Instrument) {
-        self.previewed.lock().unwrap().push(sound.clone());
+    fn preview_sound(&self, sound: &keyboardia_core::Instrument, volume: f32, pan: f32) {
+        self.previewed
+            .lock()
+            .unwrap()
+            .push((sound.clone(), volume, pan));
     }
 }

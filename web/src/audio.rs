@@ -2,20 +2,25 @@
 //! instantiates the worklet's own wasm module inside the worklet scope). Everything reaches the
 //! engine as port messages, parsed there outside `process()`.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use js_sys::{Array, Float32Array, Object, Reflect};
 use keyboardia_core::clock::Timeline;
-use keyboardia_core::{SampleId, SessionState};
+use keyboardia_core::{BuiltinSound, Instrument, SampleId, SessionState, SynthPreset, MAX_TRACKS};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AudioContext, AudioWorkletNode, AudioWorkletNodeOptions, MessagePort};
+use web_sys::{AudioContext, AudioWorkletNode, AudioWorkletNodeOptions, MessageEvent, MessagePort};
 
 use crate::clockmap::{ContextClock, Model};
+use crate::net::{self, HttpError};
 
 /// How often the context's output timestamp is read, in ms.
 const TIMESTAMP_INTERVAL_MS: i32 = 100;
+/// The shortest interval between two asks for the meters' levels, in ms (the editor asks once
+/// a frame; about 30 answers a second move the meters smoothly).
+const LEVELS_INTERVAL_MS: f64 = 30.0;
 
 /// Why audio could not start.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -26,6 +31,9 @@ pub enum AudioError {
     /// The page does not name its asset files.
     #[error("the page does not name its audio files")]
     NoAssets,
+    /// The engine module could not be fetched.
+    #[error("the audio engine could not be loaded: {0}")]
+    Fetch(#[from] HttpError),
 }
 
 fn js_err(e: JsValue) -> AudioError {
@@ -80,6 +88,42 @@ pub struct Audio {
     internal: Cell<Option<bool>>,
     /// Reads the output timestamp; kept alive with the graph.
     _timestamps: Closure<dyn Fn()>,
+    /// The highest levels the processor reported since the editor last took them.
+    levels: Rc<RefCell<Levels>>,
+    /// The levels last handed to the editor (what its meters show; read by the test hooks).
+    shown: Cell<Levels>,
+    /// When the levels were last asked for (`performance.now()` ms).
+    levels_asked_ms: Cell<f64>,
+    /// Receives the processor's `levels` answers; kept alive with the graph.
+    _on_levels: Closure<dyn Fn(JsValue)>,
+}
+
+/// Output levels as the processor reports them: peaks (linear) since the last take.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Levels {
+    /// Each track slot's peak.
+    pub tracks: [f32; MAX_TRACKS],
+    /// The master output's peak.
+    pub master: f32,
+}
+
+impl Levels {
+    /// Raises the levels to the peaks in a `levels` answer (`MAX_TRACKS` tracks, the master).
+    fn raise(&mut self, answer: &[f32]) {
+        for (l, a) in self.tracks.iter_mut().zip(answer) {
+            *l = l.max(*a);
+        }
+        if let Some(m) = answer.get(MAX_TRACKS) {
+            self.master = self.master.max(*m);
+        }
+    }
+}
+
+/// `performance.now()`, in ms (0 without a window).
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
 }
 
 impl Audio {
@@ -98,15 +142,8 @@ impl Audio {
         let module = match prefetched_engine().await {
             Some(module) => module,
             None => {
-                let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(&worklet))
-                    .await
-                    .map_err(js_err)?
-                    .dyn_into()
-                    .map_err(js_err)?;
-                let buf = JsFuture::from(resp.array_buffer().map_err(js_err)?)
-                    .await
-                    .map_err(js_err)?;
-                JsFuture::from(js_sys::WebAssembly::compile(&buf))
+                let bytes = js_sys::Uint8Array::from(&net::get(&worklet).await?[..]);
+                JsFuture::from(js_sys::WebAssembly::compile(&bytes))
                     .await
                     .map_err(js_err)?
             }
@@ -131,6 +168,32 @@ impl Audio {
                 TIMESTAMP_INTERVAL_MS,
             )
             .map_err(js_err)?;
+        // The processor's answers to the meters' asks (a listener, so the test hooks may set
+        // `onmessage` too).
+        let levels = Rc::new(RefCell::new(Levels::default()));
+        let sink = levels.clone();
+        let on_levels = Closure::wrap(Box::new(move |e: JsValue| {
+            let Ok(e) = e.dyn_into::<MessageEvent>() else {
+                return;
+            };
+            let d = e.data();
+            if Reflect::get(&d, &"t".into())
+                .ok()
+                .and_then(|t| t.as_string())
+                .as_deref()
+                != Some("levels")
+            {
+                return;
+            }
+            if let Ok(a) = Reflect::get(&d, &"levels".into()) {
+                if let Ok(a) = a.dyn_into::<Float32Array>() {
+                    sink.borrow_mut().raise(&a.to_vec());
+                }
+            }
+        }) as Box<dyn Fn(JsValue)>);
+        port.add_event_listener_with_callback("message", on_levels.as_ref().unchecked_ref())
+            .map_err(js_err)?;
+        port.start();
         let _ = JsFuture::from(ctx.resume().map_err(js_err)?).await;
         Ok(Audio {
             sample_rate_hz: ctx.sample_rate() as f64,
@@ -139,7 +202,52 @@ impl Audio {
             port,
             internal: Cell::new(None),
             _timestamps: timestamps,
+            levels,
+            shown: Cell::new(Levels::default()),
+            levels_asked_ms: Cell::new(f64::NEG_INFINITY),
+            _on_levels: on_levels,
         })
+    }
+
+    /// The levels reported since the last call, taking them; asks the processor for fresh
+    /// ones (at most every [`LEVELS_INTERVAL_MS`]), which arrive by the next call or so.
+    pub fn take_levels(&self) -> Levels {
+        let now = now_ms();
+        if now - self.levels_asked_ms.get() >= LEVELS_INTERVAL_MS {
+            self.levels_asked_ms.set(now);
+            self.post(&message("levels", &[]));
+        }
+        let levels = std::mem::take(&mut *self.levels.borrow_mut());
+        self.shown.set(levels);
+        levels
+    }
+
+    /// The levels last handed to the editor's meters.
+    pub fn shown_levels(&self) -> Levels {
+        self.shown.get()
+    }
+
+    /// Plays `sound` once at `volume` and `pan` (the sound picker's preview), on the engine's
+    /// preview voice in the worklet.
+    pub fn preview(&self, sound: &Instrument, volume: f32, pan: f32) {
+        let (kind, index, id) = match sound {
+            Instrument::Sound(s) => (0, BuiltinSound::ALL.iter().position(|x| x == s), ""),
+            Instrument::Synth(p) => (1, SynthPreset::ALL.iter().position(|x| x == p), ""),
+            Instrument::Sample(id) => (2, Some(0), id.as_str()),
+        };
+        let Some(index) = index else {
+            return;
+        };
+        self.post(&message(
+            "preview",
+            &[
+                ("kind", (kind as u32).into()),
+                ("index", (index as u32).into()),
+                ("id", id.into()),
+                ("volume", volume.into()),
+                ("pan", pan.into()),
+            ],
+        ));
     }
 
     fn post(&self, msg: &Object) {

@@ -222,5 +222,6 @@ pub fn install(page: &Rc<Page>, mic: &Rc<Mic>, grid_rows: GridRows) {
         })
         .into(),
     );
+    crate::audio_hooks::install(&hooks, page);
     let _ = Reflect::set(&window, &"keyboardia".into(), &hooks);
 }

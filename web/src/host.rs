@@ -2,10 +2,11 @@
 
 use std::rc::Rc;
 
+use keyboardia_core::{Instrument, MAX_TRACKS};
 use keyboardia_core::{Op, OpError, SampleId, SessionId, SessionState};
 use keyboardia_ui::host::{
-    AddOutcome, AddTakeError, AddTrack, Added, ClockMode, LiveError, LiveSession, OpSink, Recorder,
-    Settings, Status, Store, Take, Transport, FLASH,
+    AddOutcome, AddTakeError, AddTrack, Added, ClockMode, LiveError, LiveSession, Meters, OpSink,
+    Recorder, Settings, Status, Store, Take, Transport, FLASH,
 };
 use keyboardia_ui::Host;
 
@@ -296,5 +297,30 @@ impl Host for WebHost {
 
     fn recorder(&self) -> &dyn Recorder {
         self
+    }
+
+    /// The worklet's preview voice (nothing before Start sound: there is no audio yet).
+    fn preview_sound(&self, sound: &Instrument, volume: f32, pan: f32) {
+        if let Some(audio) = self.page.audio.borrow().as_ref() {
+            audio.preview(sound, volume, pan);
+        }
+    }
+
+    fn meters(&self) -> Option<&dyn Meters> {
+        Some(self)
+    }
+}
+
+/// The worklet engine's levels, polled through its port (flat before Start sound).
+impl Meters for WebHost {
+    fn take_peaks(&self) -> ([f32; MAX_TRACKS], f32) {
+        let levels = self
+            .page
+            .audio
+            .borrow()
+            .as_ref()
+            .map(|a| a.take_levels())
+            .unwrap_or_default();
+        (levels.tracks, levels.master)
     }
 }

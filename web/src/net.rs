@@ -80,6 +80,11 @@ async fn call(
     }
 }
 
+/// `GET url`: the reply's body when it is 2xx (also the audio graph's engine module).
+pub async fn get(url: &str) -> Result<Vec<u8>, HttpError> {
+    call("GET", url, None, None).await
+}
+
 /// `GET /api/sessions/{id}`.
 pub async fn load_session(origin: &str, id: SessionId) -> Result<Session, HttpError> {
     let bytes = call(

@@ -10,6 +10,11 @@
 //   {t:"seed", hi, lo}                        the session's dice seed
 //   {t:"mixer", slot, mute, solo}
 //   {t:"sample", id, frames: Float32Array, rate}
+//   {t:"preview", kind, index, id, volume, pan} the sound picker's preview: kind 0 built-in sound
+//                                             `index`, 1 synth preset `index`, 2 sample `id`
+//   {t:"levels"}                              answers {t:"levels", levels: Float32Array}: each
+//                                             track's peak then the master's since the last ask
+//                                             (the page's meters poll; process() never posts)
 //   {t:"capture", frames}                     test hook: capture the next `frames` frames
 //   {t:"captured"}                            test hook: answers {t:"captured", done, first, left, right,
 //                                             times: [index in capture, played server ms, rate] per block}
@@ -78,6 +83,15 @@ class KeyboardiaProcessor extends AudioWorkletProcessor {
         this.port.postMessage({ t: "sample", id: d.id, rc });
         break;
       }
+      case "preview": {
+        const len = d.kind === 2 ? this.scratch(d.id) : d.index;
+        x.kb_preview(d.kind, len, d.volume, d.pan);
+        break;
+      }
+      case "levels":
+        this.port.postMessage({ t: "levels",
+          levels: new Float32Array(x.memory.buffer, x.kb_take_levels(), 17).slice() });
+        break;
       case "capture":
         this.captureTarget = d.frames;
         this.capturePtr = x.kb_capture_start(d.frames);

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use keyboardia_core::{Op, OpError, SampleId, SessionId, SessionState};
+use keyboardia_core::{Instrument, Op, OpError, SampleId, SessionId, SessionState};
+use keyboardia_engine::{Patch, Preview, PreviewMailbox};
 use keyboardia_sync::{parse_invite, DEFAULT_SERVER};
 use keyboardia_ui::host::{
     self as ui, AddOutcome, AddTakeError, AddTrack, Added, ClockMode as UiClock, LiveError, Take,
@@ -26,6 +27,8 @@ pub struct PluginHost {
     pub transport: Arc<Transport>,
     /// Track and master peaks from the audio thread.
     pub meters: EngineMeters,
+    /// The sound picker's previews, posted to the audio thread (lock-free).
+    pub preview: Arc<PreviewMailbox>,
     /// Mute/solo/clock parameters, set through the host's GUI context.
     pub settings: ParamSettings,
     /// The live session: status, join/leave, shared play/stop.
@@ -60,6 +63,24 @@ impl ui::Host for PluginHost {
     fn meters(&self) -> Option<&dyn ui::Meters> {
         Some(&self.meters)
     }
+    fn preview_sound(&self, sound: &Instrument, volume: f32, pan: f32) {
+        if let Some(patch) = preview_patch(&self.store, sound) {
+            self.preview.post(Preview { patch, volume, pan });
+        }
+    }
+}
+
+/// The engine patch that previews `sound`: a sample by the slot the sampler holds it in
+/// (`None` while it is not loaded).
+pub fn preview_patch(store: &SessionStore, sound: &Instrument) -> Option<Patch> {
+    Some(match sound {
+        Instrument::Sound(s) => Patch::Sound(*s),
+        Instrument::Synth(p) => Patch::Synth(*p),
+        Instrument::Sample(id) => {
+            let slot = store.sample_ids().iter().position(|s| s == id)?;
+            Patch::Sample(u8::try_from(slot).ok()?)
+        }
+    })
 }
 
 /// The engine's level meters, as the editor reads them.

@@ -247,7 +247,10 @@ impl<H: Host> Editor<H> {
         }
     }
 
-    /// The sound picker, grouped by family; hovering a sound previews it (where the host can).
+    /// The sound picker, grouped by family; hovering a sound previews it (where the host can),
+    /// once per hover, at the track's volume and pan. On hover rather than on pick: hearing a
+    /// sound costs no edit (a pick is an undo entry, and in a live session everyone's change),
+    /// as a sample browser auditions what the pointer is on.
     fn sound_picker(&mut self, ui: &mut egui::Ui, track: &Track) {
         let id = track.id;
         let mut chosen = track.instrument.clone();
@@ -280,7 +283,7 @@ impl<H: Host> Editor<H> {
                             let label = self.sound_label(&s);
                             let r = ui.selectable_value(&mut chosen, s.clone(), label);
                             if r.hovered() && self.previewed.as_ref() != Some(&s) {
-                                self.host.preview_sound(&s);
+                                self.host.preview_sound(&s, track.volume, track.pan);
                                 self.previewed = Some(s);
                             }
                         }

@@ -394,13 +394,16 @@ fn the_sound_picker_groups_by_family_previews_and_the_name_follows_the_sound() {
     }
     let clap = w.text("Low Tom").expect("Low Tom listed");
     w.move_to(clap.center());
-    assert!(w
-        .app
-        .host
-        .previewed
-        .lock()
-        .unwrap()
-        .contains(&"tom_low".parse().unwrap()));
+    // Previewed once, at the kick track's volume and pan.
+    let kick = &demo.tracks[0];
+    let want = ("tom_low".parse().unwrap(), kick.volume, kick.pan);
+    let count = |w: &Window| {
+        let previewed = w.app.host.previewed.lock().unwrap();
+        previewed.iter().filter(|p| **p == want).count()
+    };
+    assert_eq!(count(&w), 1);
+    w.move_to(clap.center() + egui::vec2(2.0, 0.0));
+    assert_eq!(count(&w), 1, "once per hover");
     w.click(clap.center());
     let kick = &w.state().tracks[0];
     assert_eq!(kick.instrument, "tom_low".parse().unwrap());

@@ -6,7 +6,8 @@
 //! `process()`): [`kb_set_session`] parses a session document and swaps the engine's pattern,
 //! [`kb_sample_frames`]/[`kb_commit_sample`] hand a decoded sample over whole,
 //! [`kb_set_timeline`] and [`kb_set_model`] set the session's timeline and the page's model of
-//! server time (see [`follow`]). [`kb_process`] renders one render quantum into
+//! server time (see [`follow`]), [`kb_preview`] plays the sound picker's preview and
+//! [`kb_take_levels`] hands the meters' peaks to the page. [`kb_process`] renders one render quantum into
 //! buffers allocated once by [`kb_init`]: it never allocates, locks or logs, and its output is
 //! finite and free of subnormals. A test hook captures the output ([`kb_capture_start`]).
 //!
@@ -17,7 +18,7 @@ pub mod follow;
 mod state;
 
 pub use follow::{Follower, ServerModel};
-pub use state::{Worklet, WorkletError, MAX_QUANTUM};
+pub use state::{PreviewSound, Worklet, WorkletError, LEVELS, MAX_QUANTUM};
 
 use std::cell::RefCell;
 
@@ -138,6 +139,36 @@ pub extern "C" fn kb_commit_sample(id_len: usize, sample_rate_hz: f32) -> i32 {
             Err(_) => -2,
         })
     })
+}
+
+/// Plays a sound once (the sound picker's preview) at `volume` (0..=1) and `pan` (-1..=1):
+/// `kind` 0 is built-in sound `index`, 1 synth preset `index`, 2 the sample whose id is the
+/// `index` bytes in the scratch buffer. 0: playing; -1: no such sound or sample.
+#[no_mangle]
+pub extern "C" fn kb_preview(kind: u32, index: usize, volume: f32, pan: f32) -> i32 {
+    scratch_str(index, |id| {
+        with(-2, |w| {
+            let sound = match kind {
+                0 => PreviewSound::Sound(index),
+                1 => PreviewSound::Synth(index),
+                2 => PreviewSound::Sample(id),
+                _ => return -1,
+            };
+            if w.preview(sound, volume, pan) {
+                0
+            } else {
+                -1
+            }
+        })
+    })
+}
+
+/// Takes the output levels since the last call ([`LEVELS`] floats: each track slot's peak,
+/// then the master's) and returns their address. For the page's meters, called from the
+/// processor's message handler, never from `process()`.
+#[no_mangle]
+pub extern "C" fn kb_take_levels() -> *const f32 {
+    with(std::ptr::null(), |w| w.take_levels().as_ptr())
 }
 
 /// Renders `frames` (≤ [`MAX_QUANTUM`]) frames whose first is context frame `first_frame` into

@@ -5,10 +5,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use keyboardia_core::clock::Timeline;
+use keyboardia_core::{BuiltinSound, SynthPreset, MAX_TRACKS};
 use keyboardia_core::{SampleId, SessionState};
 use keyboardia_engine::clock::{block_clock, ClockInputs, ClockMode, HostTransport};
 use keyboardia_engine::voice::MAX_SAMPLE_SLOTS;
-use keyboardia_engine::{Engine, EnginePattern, InternalClock, SampleBuffer, TrackMixer};
+use keyboardia_engine::{
+    Engine, EnginePattern, InternalClock, LevelMeters, Patch, Preview, SampleBuffer, TrackMixer,
+};
 
 use crate::follow::{Follower, ServerModel};
 
@@ -69,6 +72,23 @@ pub struct Worklet {
     capture_times: Vec<f64>,
     /// Context frame of the first output sample above [`AUDIBLE`] (−1: none yet).
     first_audible: f64,
+    /// The peaks the engine raises while it renders (see [`Worklet::take_levels`]).
+    meters: Arc<LevelMeters>,
+    /// The last levels taken: each track slot's peak, then the master's ([`LEVELS`] values,
+    /// never reallocated after `new`, read by the processor through a view).
+    levels: Box<[f32]>,
+}
+
+/// Values [`Worklet::take_levels`] writes: one per track slot, then the master.
+pub const LEVELS: usize = MAX_TRACKS + 1;
+
+/// What a preview request names: a built-in sound or synth preset by its index in core's
+/// `ALL` lists, or a sample by id.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PreviewSound<'a> {
+    Sound(usize),
+    Synth(usize),
+    Sample(&'a [u8]),
 }
 
 /// A sample this loud counts as audible (−60 dBFS).
@@ -96,7 +116,50 @@ impl Worklet {
             capture_first: -1.0,
             capture_times: Vec::new(),
             first_audible: -1.0,
+            meters: Arc::default(),
+            levels: vec![0.0; LEVELS].into_boxed_slice(),
         }
+        .metered()
+    }
+
+    fn metered(mut self) -> Self {
+        self.engine.set_meters(self.meters.clone());
+        self
+    }
+
+    /// Plays `sound` once at `volume` and `pan` (the sound picker's preview), from the next
+    /// block, whether the sequencer plays or not. Returns false (and plays nothing) for an
+    /// unknown sound or a sample the worklet does not hold.
+    pub fn preview(&mut self, sound: PreviewSound<'_>, volume: f32, pan: f32) -> bool {
+        let patch = match sound {
+            PreviewSound::Sound(i) => BuiltinSound::ALL.get(i).map(|s| Patch::Sound(*s)),
+            PreviewSound::Synth(i) => SynthPreset::ALL.get(i).map(|p| Patch::Synth(*p)),
+            PreviewSound::Sample(id) => std::str::from_utf8(id)
+                .ok()
+                .and_then(|s| s.parse::<SampleId>().ok())
+                .and_then(|id| self.slots.get(&id).copied())
+                .map(Patch::Sample),
+        };
+        let Some(patch) = patch else {
+            return false;
+        };
+        let finite = |x: f32, or: f32| if x.is_finite() { x } else { or };
+        self.engine.preview(Preview {
+            patch,
+            volume: finite(volume, 1.0),
+            pan: finite(pan, 0.0),
+        });
+        true
+    }
+
+    /// Takes the peaks since the last call into the levels buffer (track slots, then the
+    /// master; linear) and returns it. Called from the processor's message handler, never from
+    /// `process()`.
+    pub fn take_levels(&mut self) -> &[f32] {
+        let (tracks, master) = self.meters.take();
+        self.levels[..MAX_TRACKS].copy_from_slice(&tracks);
+        self.levels[MAX_TRACKS] = master;
+        &self.levels
     }
 
     pub fn sample_rate_hz(&self) -> f64 {
@@ -423,5 +486,44 @@ mod tests {
                 assert!(x.is_finite() && (*x == 0.0 || x.abs() >= FLUSH_BELOW));
             }
         }
+    }
+
+    #[test]
+    fn a_preview_sounds_while_stopped_and_the_levels_follow_the_output() {
+        let mut w = Worklet::new(48_000.0);
+        w.set_session(demo());
+        let peak = |w: &Worklet| w.left().iter().fold(0.0f32, |a, x| a.max(x.abs()));
+        let mut loudest = 0.0f32;
+        for b in 0..40 {
+            w.process(128, (b * 128) as f64);
+            loudest = loudest.max(peak(&w));
+        }
+        assert_eq!(loudest, 0.0, "stopped and silent");
+        assert_eq!(w.take_levels(), &[0.0; LEVELS][..]);
+        assert!(!w.preview(PreviewSound::Sound(99), 1.0, 0.0));
+        assert!(!w.preview(PreviewSound::Sample(b"nope"), 1.0, 0.0));
+        assert!(w.preview(PreviewSound::Sound(1), 1.0, 0.0), "the snare");
+        for b in 40..80 {
+            w.process(128, (b * 128) as f64);
+            loudest = loudest.max(peak(&w));
+        }
+        assert!(loudest > 0.05, "the preview sounds: {loudest}");
+        let levels = w.take_levels().to_vec();
+        assert!(
+            levels[MAX_TRACKS] >= loudest,
+            "the master meter: {levels:?}"
+        );
+        assert!(
+            levels[..MAX_TRACKS].iter().all(|l| *l == 0.0),
+            "no track played"
+        );
+        // Playing: the demo's tracks meter.
+        w.set_internal(true);
+        for b in 80..800 {
+            w.process(128, (b * 128) as f64);
+        }
+        let levels = w.take_levels().to_vec();
+        assert!(levels[0] > 0.01 && levels[MAX_TRACKS] > 0.01, "{levels:?}");
+        assert_eq!(w.take_levels(), &[0.0; LEVELS][..], "taking resets");
     }
 }
