@@ -9,6 +9,7 @@
 //! thread directly: the audio thread reads the server clock from a lock-free [`SharedClock`],
 //! and the embedder forwards state through its own lock-free queues.
 
+pub mod auth;
 pub mod clock;
 pub mod error;
 mod eventloop;
