@@ -112,7 +112,7 @@ pub struct Account {
 }
 
 /// The reply to `POST /api/sessions/{id}/ticket`: put `ticket` in the live socket's URL
-/// ([`TICKET_PARAM`](crate::api::TICKET_PARAM)) within `expires_in` seconds.
+/// (the `ticket` query parameter) within `expires_in` seconds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SocketTicket {
