@@ -280,6 +280,37 @@ impl Auth {
     }
 }
 
+/// The signed-in identity a live connection presents, shared between the app (which signs in
+/// and out) and the sync thread (which asks for a ticket before each connect), so a sign-in
+/// or sign-out applies from the next (re)connect.
+#[derive(Clone, Debug, Default)]
+pub struct SignedIn(std::sync::Arc<std::sync::Mutex<Option<(Auth, Tokens)>>>);
+
+impl SignedIn {
+    /// Signs the connection in (`Some`) or out (`None`).
+    pub fn set(&self, who: Option<(Auth, Tokens)>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = who;
+    }
+
+    /// The current identity.
+    pub fn get(&self) -> Option<(Auth, Tokens)> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The query the live socket of `id` is opened with: `?ticket=…` when signed in and the
+    /// server grants a ticket, else nothing (the socket then joins anonymously; the room
+    /// refuses its edits to a locked session).
+    pub async fn socket_query(&self, id: SessionId) -> String {
+        let Some((auth, tokens)) = self.get() else {
+            return String::new();
+        };
+        match auth.ticket(&tokens, id).await {
+            Ok(t) => format!("?{}={}", keyboardia_core::api::TICKET_PARAM, t.ticket),
+            Err(_) => String::new(),
+        }
+    }
+}
+
 fn refused(status: u16, body: &[u8]) -> AuthError {
     match serde_json::from_slice::<ErrorBody>(body) {
         Ok(e) => AuthError::Refused {

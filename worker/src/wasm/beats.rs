@@ -89,7 +89,8 @@ pub async fn publish(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
         &session,
         now_ms() as u64,
         name,
-        user,
+        // The creator: a signed-in user's id (an owner key's hash names nobody).
+        user.filter(|u| keyboardia_core::access::is_user_id(u)),
     );
     // Pin the samples first: a beat that is visible plays.
     copy_samples(
