@@ -103,7 +103,7 @@ impl AccountPanel {
                 }
             }
             if o.read_only {
-                ui.label(RichText::new("🔒 Read-only").color(READONLY_TEXT))
+                ui.label(RichText::new("Read-only").color(READONLY_TEXT))
                     .on_hover_text("The owner locked this session");
                 if ui.button("Fork to edit").clicked() {
                     self.message = Some(live.fork().map(|id| format!("forked into {id}")));
