@@ -3,7 +3,8 @@
 # - npm devDependencies from package-lock.json (wrangler, a Node 22 binary for it, binaryen);
 # - worker-build and wasm-bindgen-cli from the Rust crate registry, wasm-bindgen-cli at exactly the
 #   wasm-bindgen version in Cargo.lock (worker-build would otherwise download it);
-# - the wasm32-unknown-unknown target.
+# - the wasm32-unknown-unknown target;
+# - `.dev.vars` with a random local AUTH_SECRET (the signing secret of sign-in tokens).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -34,4 +35,13 @@ fi
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WB_VERSION" ]; then
   log "cargo install wasm-bindgen-cli $WB_VERSION"
   cargo install wasm-bindgen-cli --version "$WB_VERSION"
+fi
+
+# The local signing secret of access tokens (`AUTH_SECRET`): `wrangler dev` reads `.dev.vars`
+# beside wrangler.toml. Made once, random, never committed (.gitignore); deployed Workers use
+# `wrangler secret put AUTH_SECRET` instead.
+if [ ! -s .dev.vars ] || ! grep -q '^AUTH_SECRET=' .dev.vars; then
+  log "writing .dev.vars (a fresh local AUTH_SECRET)"
+  umask 077
+  printf 'AUTH_SECRET=%s\n' "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" >> .dev.vars
 fi

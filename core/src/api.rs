@@ -33,6 +33,32 @@ const EVICT: &str = "evict";
 const DROP_SAMPLES: &str = "drop-samples";
 const BEATS: &str = "beats";
 const REMIX: &str = "remix";
+const CLAIM: &str = "claim";
+const TICKET: &str = "ticket";
+const AUTH: &str = "auth";
+const DEVICE: &str = "device";
+const TOKEN: &str = "token";
+const REVOKE: &str = "revoke";
+const ME: &str = "me";
+
+/// `POST`: start a device authorization (RFC 8628 §3.1), form `client_id`.
+pub const DEVICE_AUTHORIZATION_PATH: &str = "/api/auth/device";
+/// `POST`: the token endpoint (RFC 8628 §3.4, RFC 6749 §6), form `grant_type`, ….
+pub const TOKEN_PATH: &str = "/api/auth/token";
+/// `POST`: sign out: revoke a refresh token (RFC 7009), or the grant of the bearer token.
+pub const REVOKE_PATH: &str = "/api/auth/revoke";
+/// `GET`: who the bearer token signs in ([`crate::oauth::Account`]).
+pub const ME_PATH: &str = "/api/auth/me";
+
+/// `/api/sessions/{id}/claim`: a signed-in user claims an unowned session.
+pub fn claim_path(id: impl Display) -> String {
+    format!("{SESSIONS_PATH}/{id}/{CLAIM}")
+}
+
+/// `/api/sessions/{id}/ticket`: a short-lived ticket for the live socket of a signed-in user.
+pub fn ticket_path(id: impl Display) -> String {
+    format!("{SESSIONS_PATH}/{id}/{TICKET}")
+}
 
 /// `/api/sessions/{id}`: load (`GET`) and save (`PUT`).
 pub fn session_path(id: impl Display) -> String {
@@ -100,6 +126,9 @@ pub const DEFAULT_SAMPLE_NAME: &str = "sample";
 /// The query parameter of the live socket URL carrying the owner key (browsers cannot set
 /// headers on a WebSocket).
 pub const OWNER_KEY_PARAM: &str = "key";
+/// The query parameter of the live socket URL carrying a signed-in user's short-lived ticket
+/// ([`Route::SocketTicket`]); the access token itself never goes in a URL.
+pub const TICKET_PARAM: &str = "ticket";
 /// The reply header that carries a new read-only session's owner key (sent once).
 pub const OWNER_KEY_HEADER: &str = "keyboardia-owner-key";
 /// The request header by which Cloudflare names the client's address (the rate-limit key).
@@ -113,6 +142,7 @@ pub enum Method {
     Get,
     Post,
     Put,
+    Patch,
     /// Any other method: no route answers it.
     Other,
 }
@@ -124,6 +154,7 @@ impl Method {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Put => "PUT",
+            Method::Patch => "PATCH",
             Method::Other => "OTHER",
         }
     }
@@ -170,6 +201,26 @@ pub enum Route {
     /// `POST /api/sessions/{id}/test/drop-samples`: deletes the session's samples as their
     /// lifecycle would. Answered only when the Worker's `TEST_HOOKS` var is `"1"`.
     TestDropSamples(SessionId),
+    /// `POST /api/sessions/{id}/claim` with a bearer access token: the signed-in user becomes
+    /// the owner of an unowned session (401 without a valid token, 409 when owned); replies
+    /// with the session.
+    ClaimSession(SessionId),
+    /// `PATCH /api/sessions/{id}` with [`SetMode`]: the owner locks or unlocks the session (401
+    /// without a valid token, 403 for anyone else); replies with the session.
+    SetMode(SessionId),
+    /// `POST /api/sessions/{id}/ticket` with a bearer access token: replies with a
+    /// [`SocketTicket`](crate::oauth::SocketTicket) for [`TICKET_PARAM`] on the live socket.
+    SocketTicket(SessionId),
+    /// `POST /api/auth/device` (form `client_id`): replies with a
+    /// [`DeviceAuthorization`](crate::oauth::DeviceAuthorization).
+    DeviceAuthorization,
+    /// `POST /api/auth/token` (form): replies with a [`TokenReply`](crate::oauth::TokenReply)
+    /// or an [`OAuthErrorBody`](crate::oauth::OAuthErrorBody).
+    Token,
+    /// `POST /api/auth/revoke` (form `token`, or a bearer access token): signs out.
+    Revoke,
+    /// `GET /api/auth/me` with a bearer access token: the [`Account`](crate::oauth::Account).
+    Me,
 }
 
 /// Why a request matched no route.
@@ -205,12 +256,19 @@ impl Route {
         };
         match parts.as_slice() {
             [HEALTH] => allow(Method::Get, Route::Health),
+            [AUTH, DEVICE] => allow(Method::Post, Route::DeviceAuthorization),
+            [AUTH, TOKEN] => allow(Method::Post, Route::Token),
+            [AUTH, REVOKE] => allow(Method::Post, Route::Revoke),
+            [AUTH, ME] => allow(Method::Get, Route::Me),
+            [SESSIONS, id, CLAIM] => allow(Method::Post, Route::ClaimSession(session(id)?)),
+            [SESSIONS, id, TICKET] => allow(Method::Post, Route::SocketTicket(session(id)?)),
             [SESSIONS] => allow(Method::Post, Route::CreateSession),
             [SESSIONS, id] => {
                 let id = session(id)?;
                 match method {
                     Method::Get => Ok(Route::GetSession(id)),
                     Method::Put => Ok(Route::SaveSession(id)),
+                    Method::Patch => Ok(Route::SetMode(id)),
                     _ => Err(RouteError::MethodNotAllowed),
                 }
             }
@@ -254,15 +312,22 @@ impl Route {
             | Route::ListBeats(_)
             | Route::GetBeat(_)
             | Route::BeatSample(..)
+            | Route::Me
             | Route::Health => Method::Get,
             Route::SaveSession(_) => Method::Put,
+            Route::SetMode(_) => Method::Patch,
             Route::CreateSession
             | Route::ForkSession(_)
             | Route::UploadSample(_)
             | Route::PublishBeat(_)
             | Route::RemixBeat(_)
             | Route::TestDropSamples(_)
-            | Route::TestEvict(_) => Method::Post,
+            | Route::TestEvict(_)
+            | Route::ClaimSession(_)
+            | Route::SocketTicket(_)
+            | Route::DeviceAuthorization
+            | Route::Token
+            | Route::Revoke => Method::Post,
         }
     }
 
@@ -271,7 +336,13 @@ impl Route {
         match self {
             Route::Health => HEALTH_PATH.into(),
             Route::CreateSession => SESSIONS_PATH.into(),
-            Route::GetSession(id) | Route::SaveSession(id) => session_path(id),
+            Route::GetSession(id) | Route::SaveSession(id) | Route::SetMode(id) => session_path(id),
+            Route::ClaimSession(id) => claim_path(id),
+            Route::SocketTicket(id) => ticket_path(id),
+            Route::DeviceAuthorization => DEVICE_AUTHORIZATION_PATH.into(),
+            Route::Token => TOKEN_PATH.into(),
+            Route::Revoke => REVOKE_PATH.into(),
+            Route::Me => ME_PATH.into(),
             Route::ForkSession(id) => fork_path(id),
             Route::LiveSocket(id) => socket_path(id),
             Route::UploadSample(id) => samples_path(id),
@@ -305,6 +376,14 @@ pub struct CreateSession {
     /// [`Mode::Readonly`] makes the reply carry an owner key in [`OWNER_KEY_HEADER`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<Mode>,
+}
+
+/// The body of [`Route::SetMode`]: `{"mode":"readonly"}` locks, `"collaborative"` unlocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetMode {
+    /// The new mode.
+    pub mode: Mode,
 }
 
 /// The reply to [`Route::UploadSample`]: the stored sample.
@@ -379,6 +458,13 @@ mod tests {
             Route::GetBeat(beat),
             Route::RemixBeat(beat),
             Route::BeatSample(beat, "abc_1".parse().unwrap()),
+            Route::ClaimSession(id),
+            Route::SetMode(id),
+            Route::SocketTicket(id),
+            Route::DeviceAuthorization,
+            Route::Token,
+            Route::Revoke,
+            Route::Me,
         ]
     }
 
@@ -497,9 +583,17 @@ mod tests {
             assert!(path.starts_with(API_PREFIX), "{path}");
             assert_eq!(Route::parse(route.method(), &path), Ok(route.clone()));
             // Any other method on the same path is refused, never routed elsewhere.
-            for other in [Method::Get, Method::Post, Method::Put, Method::Other] {
-                let same_path = (matches!(route, Route::GetSession(_) | Route::SaveSession(_))
-                    && matches!(other, Method::Get | Method::Put))
+            for other in [
+                Method::Get,
+                Method::Post,
+                Method::Put,
+                Method::Patch,
+                Method::Other,
+            ] {
+                let same_path = (matches!(
+                    route,
+                    Route::GetSession(_) | Route::SaveSession(_) | Route::SetMode(_)
+                ) && matches!(other, Method::Get | Method::Put | Method::Patch))
                     || (matches!(route, Route::PublishBeat(_) | Route::ListBeats(_))
                         && matches!(other, Method::Get | Method::Post));
                 if other != route.method() && !same_path {

@@ -223,6 +223,12 @@ error_codes! {
     MethodNotAllowed = "method_not_allowed",
     /// The server failed; nothing was changed.
     Internal = "internal",
+    /// No valid sign-in: a missing, malformed, forged, expired or revoked token (HTTP 401).
+    Unauthorized = "unauthorized",
+    /// Signed in, but not the session's owner (HTTP 403).
+    NotOwner = "not_owner",
+    /// The session already has an owner and cannot be claimed (HTTP 409).
+    AlreadyOwned = "already_owned",
 }
 
 impl std::fmt::Display for ErrorCode {

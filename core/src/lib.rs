@@ -5,6 +5,7 @@
 //! It builds for native targets and for `wasm32-unknown-unknown`, so the plugin, the sync
 //! companion and the Cloudflare Worker all run the very same logic.
 //!
+//! - [`access`]: who may edit, claim and lock a session (the Worker and the room enforce it).
 //! - [`model`]: the session document (tracks, steps, parameter locks) and every valid range.
 //! - [`ops`]: the closed set of edits, validated by [`SessionState::apply`](model::SessionState::apply).
 //! - [`edit`]: op builders, the rules an editor follows to turn input into valid ops.
@@ -15,10 +16,12 @@
 //! - [`room`]: the live room, the authoritative state machine of one live session.
 //! - [`schema`]: versioned documents and the migration path from older versions.
 //! - [`api`]: the REST API's routes, paths and bodies, shared by the Worker and its clients.
+//! - [`oauth`]: the sign-in wire types (RFC 8628 device flow, tokens, the live socket's ticket).
 //! - [`rate`]: the token bucket that limits a room's connections and the Worker's clients.
 //! - [`audio`]: sample files (WAV on `hound`): decoding, encoding, the sample limits and the
 //!   upload check.
 
+pub mod access;
 pub mod api;
 pub mod audio;
 pub mod beat;
@@ -28,6 +31,7 @@ mod content_id;
 pub mod edit;
 pub mod error;
 pub mod model;
+pub mod oauth;
 pub mod ops;
 pub mod protocol;
 pub mod rate;

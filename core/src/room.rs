@@ -436,6 +436,31 @@ impl Room {
         );
     }
 
+    /// A claim or a lock while the room is live (the rule is [`crate::access`]): `change`
+    /// edits the session's owner or mode; when it succeeds the session is persisted and every
+    /// player gets a fresh snapshot carrying the new owner and mode. Players' rights follow at
+    /// once: each edit is checked against the session as it is now.
+    pub fn change_access<T>(
+        &mut self,
+        now: f64,
+        change: impl FnOnce(&mut Session) -> Result<T, crate::access::AccessError>,
+    ) -> Result<T, crate::access::AccessError> {
+        let out = change(&mut self.session)?;
+        self.session.updated_at = self.session.updated_at.max(now as u64);
+        self.seq += 1;
+        self.events.push_back(RoomEvent::Persist { seq: self.seq });
+        let joined: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|c| c.player.is_some())
+            .map(|c| c.id)
+            .collect();
+        for conn in joined {
+            self.send_snapshot(conn);
+        }
+        Ok(out)
+    }
+
     /// The next output, in order.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<RoomEvent> {

@@ -106,6 +106,8 @@ pub(crate) struct EventLoop {
     /// wipe the edit from its copy: once the queued edits are taken, the caller gets a view
     /// that has them (see [`EventLoop::drain_events`]).
     pub edited: bool,
+    /// Who this player is signed in as, if anyone: each connect presents a fresh ticket.
+    pub signed_in: crate::auth::SignedIn,
 }
 
 impl EventLoop {
@@ -171,7 +173,9 @@ impl EventLoop {
                     attempt,
                 }));
                 let url = self.server.socket(self.session);
+                let (signed_in, session) = (self.signed_in.clone(), self.session);
                 *socket = Socket::Connecting(Box::pin(async move {
+                    let url = format!("{url}{}", signed_in.socket_query(session).await);
                     tokio_tungstenite::connect_async(url)
                         .await
                         .map(|(ws, _)| Box::new(ws))

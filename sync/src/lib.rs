@@ -9,6 +9,7 @@
 //! thread directly: the audio thread reads the server clock from a lock-free [`SharedClock`],
 //! and the embedder forwards state through its own lock-free queues.
 
+pub mod auth;
 pub mod clock;
 pub mod error;
 mod eventloop;
@@ -226,6 +227,25 @@ impl SyncHandle {
         clock: Arc<SharedClock>,
         sink: impl FnMut(SyncEvent) + Send + 'static,
     ) -> std::io::Result<Self> {
+        let anonymous = auth::SignedIn::default();
+        Self::start_signed_in(
+            server, session, config, local, pending, clock, anonymous, sink,
+        )
+    }
+
+    /// As [`SyncHandle::start`], presenting `signed_in`'s identity (a short-lived ticket on
+    /// each connect), so the owner of a locked session edits it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn start_signed_in(
+        server: Server,
+        session: SessionId,
+        config: SyncConfig,
+        local: SessionState,
+        pending: Vec<Op>,
+        clock: Arc<SharedClock>,
+        signed_in: auth::SignedIn,
+        sink: impl FnMut(SyncEvent) + Send + 'static,
+    ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let pending_mirror = Arc::new(Mutex::new(pending.clone()));
         let shutdown = Arc::new(tokio::sync::Notify::new());
@@ -244,6 +264,7 @@ impl SyncHandle {
             pending: pending_mirror.clone(),
             mirrored: (usize::MAX, 0),
             edited: false,
+            signed_in,
         };
         let thread = std::thread::Builder::new()
             .name("keyboardia-sync".into())

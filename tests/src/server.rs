@@ -89,6 +89,8 @@ pub struct Server {
     /// The static assets served (`[assets] directory`); `None`: `web/dist` when the web app is
     /// built, else an empty directory.
     assets: Option<PathBuf>,
+    /// Apply the D1 migrations (`worker/migrations/`, the accounts) before the first start.
+    migrate: bool,
 }
 
 fn free_port() -> u16 {
@@ -165,6 +167,13 @@ impl Server {
         Self::start_serving(options, None)
     }
 
+    /// Starts a server whose D1 database (the accounts) is migrated first, as
+    /// `scripts/server.sh` does (`wrangler d1 migrations apply DB --local`). Tests of sign-in
+    /// need it; the others save the few seconds it takes.
+    pub fn start_with_accounts(options: Options) -> Server {
+        Self::start_inner(options, None, true)
+    }
+
     /// Starts a server whose static assets (the web app) come from `assets` instead of
     /// `web/dist`.
     pub fn start_with_assets(options: Options, assets: &Path) -> Server {
@@ -172,6 +181,10 @@ impl Server {
     }
 
     fn start_serving(options: Options, assets: Option<PathBuf>) -> Server {
+        Self::start_inner(options, assets, false)
+    }
+
+    fn start_inner(options: Options, assets: Option<PathBuf>, migrate: bool) -> Server {
         ensure_built();
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let root = options
@@ -199,8 +212,12 @@ impl Server {
             persist,
             options,
             assets,
+            migrate,
         };
         server.snapshot_build();
+        if server.migrate {
+            server.apply_migrations();
+        }
         server.spawn();
         server
     }
@@ -248,6 +265,9 @@ impl Server {
             .map(|l| {
                 if l.starts_with("main = ") {
                     format!("main = {:?}", main.display().to_string())
+                } else if l.starts_with("migrations_dir = ") {
+                    let dir = root.join("worker/migrations");
+                    format!("migrations_dir = {:?}", dir.display().to_string())
                 } else if l.starts_with("directory = ") {
                     format!("directory = {:?}", assets.display().to_string())
                 } else {
@@ -257,6 +277,35 @@ impl Server {
             .collect::<Vec<_>>()
             .join("\n");
         std::fs::write(self.persist.join("wrangler.toml"), config).expect("write wrangler.toml");
+    }
+
+    /// `wrangler d1 migrations apply DB --local` on this server's state.
+    fn apply_migrations(&self) {
+        let root = repo_root();
+        let out = Command::new("bash")
+            .arg(root.join("scripts/wrangler.sh"))
+            .args(["d1", "migrations", "apply", "DB", "--local"])
+            .arg("--config")
+            .arg(self.persist.join("wrangler.toml"))
+            .arg("--persist-to")
+            .arg(self.persist.join("state"))
+            .env("CI", "1")
+            .current_dir(&root)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run wrangler d1 migrations apply");
+        assert!(
+            out.status.success(),
+            "applying the D1 migrations failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// This server's directory (its `wrangler.toml`, state, and the local runtime's
+    /// `.wrangler/tmp/`, where mail sent through the `send_email` binding lands).
+    pub fn dir(&self) -> &Path {
+        &self.persist
     }
 
     fn spawn(&mut self) {

@@ -27,7 +27,7 @@ use crate::controller::{shortcut, Command, Controller};
 use crate::grid::{self, Geometry, RowLook};
 use crate::host::{step_of, ClockMode, Host};
 use crate::tap::TapTempo;
-use crate::{meters, record_panel, session_bar, style};
+use crate::{account_panel, meters, record_panel, session_bar, style};
 
 /// Default window size in logical points: room for the controls and a full 64-step grid.
 pub const DEFAULT_SIZE_PT: (f64, f64) = (1400.0, 720.0);
@@ -64,6 +64,8 @@ pub struct Editor<H> {
     count_offer: Option<(TrackId, u8)>,
     /// The live-session controls.
     session_bar: session_bar::SessionBar,
+    /// Sign-in and ownership (drawn when the host has accounts).
+    account_panel: account_panel::AccountPanel,
     /// Record, meter, the take's waveform, preview and "Add to grid".
     record_panel: record_panel::RecordPanel,
     /// Where each track's grid row was drawn in the last frame (screen points, as wide as 64
@@ -103,6 +105,7 @@ impl<H: Host> Editor<H> {
             custom_count: None,
             count_offer: None,
             session_bar,
+            account_panel: account_panel::AccountPanel::default(),
             record_panel: record_panel::RecordPanel::default(),
             grid_rows: Vec::new(),
             geometry: Geometry {
@@ -147,6 +150,9 @@ impl<H: Host> Editor<H> {
         egui::Panel::top("session").show(ui, |ui| {
             self.session_bar
                 .ui(ui, self.host.live(), self.host.transport());
+            if let Some(account) = self.host.account() {
+                self.account_panel.ui(ui, account, self.host.live());
+            }
         });
         egui::Panel::bottom("record").show(ui, |ui| {
             self.record_panel.ui(

@@ -323,6 +323,56 @@ pub trait Meters {
     fn take_peaks(&self) -> ([f32; keyboardia_core::MAX_TRACKS], f32);
 }
 
+/// A sign-in waiting for the user (the device flow): the code to check and the page to open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingSignIn {
+    /// The code the approval page shows (`XXXX-XXXX`).
+    pub user_code: String,
+    /// The page the user signs in and approves on (already opened in the browser).
+    pub verification_uri: String,
+}
+
+/// What the account panel shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountStatus {
+    /// The signed-in user's email, when signed in.
+    pub email: Option<String>,
+    /// The signed-in user's id (what a claimed session's owner id holds).
+    pub user_id: Option<String>,
+    /// A sign-in in progress.
+    pub pending: Option<PendingSignIn>,
+    /// The joined session's owner id (`None`: unowned, or no session).
+    pub session_owner: Option<String>,
+    /// Whether the joined session is read-only.
+    pub session_readonly: bool,
+    /// Whether this player may edit the joined session (the owner, or a collaborative session).
+    pub can_edit: bool,
+    /// The last failure to show.
+    pub error: Option<String>,
+}
+
+/// Sign-in and ownership: the account panel's commands. Every body has a default so that hosts
+/// without accounts compile unchanged (the panel is hidden for them: [`Host::account`]).
+pub trait Account {
+    /// A copy of the status.
+    fn account_status(&self) -> AccountStatus {
+        AccountStatus::default()
+    }
+    /// Starts signing in (the device flow: shows a code, opens the browser).
+    fn sign_in(&self) {}
+    /// Signs out (the server revokes the tokens) and forgets them.
+    fn sign_out(&self) {}
+    /// Claims the joined, unowned session for the signed-in user.
+    fn claim(&self) -> Result<(), LiveError> {
+        Err(LiveError("accounts are not available here".into()))
+    }
+    /// Locks (read-only for everyone else) or unlocks the joined session the user owns.
+    fn set_locked(&self, locked: bool) -> Result<(), LiveError> {
+        let _ = locked;
+        Err(LiveError("accounts are not available here".into()))
+    }
+}
+
 /// Everything the editor draws over: one handle per concern.
 pub trait Host {
     /// The session every edit goes through.
@@ -343,6 +393,11 @@ pub trait Host {
     }
     /// The output levels, where the host meters them (the meters are hidden otherwise).
     fn meters(&self) -> Option<&dyn Meters> {
+        None
+    }
+    /// Sign-in and ownership, where the host has accounts (the account panel is hidden
+    /// otherwise).
+    fn account(&self) -> Option<&dyn Account> {
         None
     }
 }

@@ -83,12 +83,34 @@ impl ApiError {
         Self::new(500, ErrorCode::Internal, msg)
     }
 
+    /// A missing, malformed, forged, expired or revoked sign-in (never says which).
+    pub fn unauthorized() -> Self {
+        Self::new(
+            401,
+            ErrorCode::Unauthorized,
+            "sign in first (no valid access token)",
+        )
+    }
+
     pub fn body_json(&self) -> String {
         serde_json::to_string(&ErrorBody {
             code: self.code,
             msg: self.msg.clone(),
         })
         .unwrap_or_default()
+    }
+}
+
+impl From<keyboardia_core::access::AccessError> for ApiError {
+    fn from(e: keyboardia_core::access::AccessError) -> Self {
+        Self::new(e.http_status(), e.code(), e.to_string())
+    }
+}
+
+impl From<crate::token::TokenError> for ApiError {
+    /// Every bad token is the same 401: the reply never says which check failed.
+    fn from(_: crate::token::TokenError) -> Self {
+        Self::unauthorized()
     }
 }
 

@@ -16,9 +16,12 @@
 //! the Workers runtime only exists on `wasm32`.
 
 pub mod api_error;
+pub mod auth_pages;
+pub mod device;
 pub mod limits;
 pub mod owner;
 pub mod pages;
+pub mod token;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

@@ -32,6 +32,12 @@ pub enum Bucket {
     Save,
     /// Publishing a beat (each one stores a snapshot and copies its samples, kept 90 days).
     Publish,
+    /// Asking for a sign-in link by email (each one sends a mail).
+    SignIn,
+    /// Starting a device authorization (each one stores a device code).
+    Device,
+    /// The token endpoint: device-code polls (beyond the per-code `slow_down`) and refreshes.
+    Token,
 }
 
 impl Bucket {
@@ -45,16 +51,21 @@ impl Bucket {
             Route::PublishBeat(_) => Some(Bucket::Publish),
             // A remix makes a new session, as a fork does.
             Route::RemixBeat(_) => Some(Bucket::Fork),
+            Route::DeviceAuthorization => Some(Bucket::Device),
+            Route::Token => Some(Bucket::Token),
             _ => None,
         }
     }
 
-    pub const ALL: [Bucket; 5] = [
+    pub const ALL: [Bucket; 8] = [
         Bucket::Create,
         Bucket::Fork,
         Bucket::Upload,
         Bucket::Save,
         Bucket::Publish,
+        Bucket::SignIn,
+        Bucket::Device,
+        Bucket::Token,
     ];
 
     /// The name of the `wrangler.toml` variable that overrides this bucket's rate (per minute).
@@ -65,6 +76,9 @@ impl Bucket {
             Bucket::Upload => "RATE_UPLOAD_PER_MIN",
             Bucket::Save => "RATE_SAVE_PER_MIN",
             Bucket::Publish => "RATE_PUBLISH_PER_MIN",
+            Bucket::SignIn => "RATE_SIGNIN_PER_MIN",
+            Bucket::Device => "RATE_DEVICE_PER_MIN",
+            Bucket::Token => "RATE_TOKEN_PER_MIN",
         }
     }
 
@@ -76,6 +90,9 @@ impl Bucket {
             Bucket::Upload => 20.0,
             Bucket::Save => 60.0,
             Bucket::Publish => 10.0,
+            Bucket::SignIn => 5.0,
+            Bucket::Device => 10.0,
+            Bucket::Token => 60.0,
         }
     }
 }
@@ -102,6 +119,11 @@ mod tests {
         assert_eq!(
             Bucket::for_route(&Route::SaveSession(id)),
             Some(Bucket::Save)
+        );
+        assert_eq!(Bucket::for_route(&Route::Token), Some(Bucket::Token));
+        assert_eq!(
+            Bucket::for_route(&Route::DeviceAuthorization),
+            Some(Bucket::Device)
         );
         for free in [Route::Health, Route::GetSession(id), Route::LiveSocket(id)] {
             assert_eq!(Bucket::for_route(&free), None, "{free:?}");

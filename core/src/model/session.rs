@@ -191,12 +191,4 @@ impl Session {
             ..Self::new(id, now_ms, self.state.clone())
         }
     }
-
-    /// May `user` (None when anonymous) edit this session?
-    pub fn can_edit(&self, user: Option<&str>) -> bool {
-        match self.mode {
-            Mode::Collaborative => true,
-            Mode::Readonly => user.is_some() && user == self.owner_id.as_deref(),
-        }
-    }
 }

@@ -74,7 +74,7 @@ pub async fn publish(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
         serde_json::from_slice(&bytes).map_err(|e| ApiError::json(&e.to_string()))?
     };
     let name = body.clean_name()?;
-    let user = user_of(&req)?;
+    let user = user_of(&req, env).await?;
     // What the players have now (the live room is ahead of KV by up to a second).
     let session = current(env, id).await?;
     if !session.can_edit(user.as_deref()) {
@@ -89,7 +89,8 @@ pub async fn publish(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
         &session,
         now_ms() as u64,
         name,
-        user,
+        // The creator: a signed-in user's id (an owner key's hash names nobody).
+        user.filter(|u| keyboardia_core::access::is_user_id(u)),
     );
     // Pin the samples first: a beat that is visible plays.
     copy_samples(

@@ -6,11 +6,14 @@ use keyboardia_core::api::{Health, Method, Route};
 use worker::{event, Context, Env, Request, Response};
 
 use super::http::{error_response, json_of, ApiResult};
-use super::{beats, limiter, pages, samples, sessions};
+use super::{auth, beats, limiter, pages, samples, sessions};
 use crate::limits::Bucket;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    if let Some(page) = crate::auth_pages::AuthPage::parse(&req.path()) {
+        return auth::serve(page, req, &env).await;
+    }
     if let Some(page) = crate::pages::Page::parse(&req.path()) {
         return pages::serve(page, req, &env).await;
     }
@@ -25,6 +28,7 @@ fn method(req: &Request) -> Method {
         worker::Method::Get => Method::Get,
         worker::Method::Post => Method::Post,
         worker::Method::Put => Method::Put,
+        worker::Method::Patch => Method::Patch,
         // PATCH, DELETE, …: no route takes them (a 405 where the path exists).
         _ => Method::Other,
     }
@@ -51,5 +55,12 @@ async fn dispatch(req: Request, env: Env) -> ApiResult {
         Route::GetBeat(id) => beats::get(id, &env).await,
         Route::RemixBeat(id) => beats::remix(id, &env).await,
         Route::BeatSample(id, sample) => beats::sample(id, sample, &env).await,
+        Route::ClaimSession(id) => sessions::claim(req, id, &env).await,
+        Route::SetMode(id) => sessions::set_mode(req, id, &env).await,
+        Route::SocketTicket(id) => auth::ticket(req, id, &env).await,
+        Route::DeviceAuthorization => auth::device_authorization(req, &env).await,
+        Route::Token => auth::token(req, &env).await,
+        Route::Revoke => auth::revoke(req, &env).await,
+        Route::Me => auth::me(req, &env).await,
     }
 }

@@ -53,16 +53,22 @@ pub enum Call {
     Current,
     /// Rewrite the session to KV with a fresh TTL and answer with it.
     Renew,
+    /// A signed-in user (in [`USER_HEADER`]) claims the session.
+    Claim,
+    /// The owner (in [`USER_HEADER`]) sets the mode (body: core's `api::SetMode`).
+    SetMode,
 }
 
 impl Call {
-    const ALL: [Call; 6] = [
+    const ALL: [Call; 8] = [
         Call::Socket,
         Call::Save,
         Call::Announce,
         Call::Evict,
         Call::Current,
         Call::Renew,
+        Call::Claim,
+        Call::SetMode,
     ];
 
     /// The last path segment.
@@ -74,6 +80,8 @@ impl Call {
             Call::Evict => "evict",
             Call::Current => "current",
             Call::Renew => "renew",
+            Call::Claim => "claim",
+            Call::SetMode => "mode",
         }
     }
 
@@ -573,6 +581,35 @@ impl LiveSession {
         json(200, text.unwrap_or_default())
     }
 
+    /// A claim or a lock: core's [`keyboardia_core::access`] decides, the room applies it (every
+    /// player gets the new owner and mode), and KV is written at once so that checks made
+    /// from KV (sample uploads) see it.
+    async fn change_access(&self, mut req: Request, id: SessionId, call: Call) -> ApiResult {
+        use keyboardia_core::access;
+        let user = req.headers().get(USER_HEADER)?;
+        let mode = match call {
+            Call::SetMode => Some(req.json::<keyboardia_core::api::SetMode>().await?.mode),
+            _ => None,
+        };
+        self.ensure_live(Some(id)).await?;
+        self.with_room(|live| {
+            Ok(live.room.change_access(now_ms(), |s| match mode {
+                Some(m) => access::set_mode(s, user.as_deref(), m).map(|_| ()),
+                None => access::claim(s, user.as_deref()),
+            })?)
+        })
+        .await?;
+        if let Some(live) = self.live.borrow_mut().as_mut() {
+            write_pending(&self.sql(), live)?;
+        }
+        self.sync_kv().await?;
+        let text = {
+            let guard = self.live.borrow();
+            guard.as_ref().map(|l| session_to_json(l.room.session()))
+        };
+        json(200, text.unwrap_or_default())
+    }
+
     async fn announce(&self, mut req: Request) -> ApiResult {
         let a: Announce = req.json().await?;
         if self.state.get_websockets().is_empty() {
@@ -655,6 +692,7 @@ impl LiveSession {
             Call::Evict => self.evict(),
             Call::Current => self.current(),
             Call::Renew => self.renew(id).await,
+            Call::Claim | Call::SetMode => self.change_access(req, id, call).await,
         }
     }
 

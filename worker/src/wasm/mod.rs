@@ -1,6 +1,8 @@
 //! The Workers-runtime half: the fetch entry point, the REST handlers, and the two Durable
 //! Objects. Only built for `wasm32`.
 
+mod accounts;
+mod auth;
 mod beats;
 mod entry;
 mod http;

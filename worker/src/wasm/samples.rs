@@ -50,7 +50,7 @@ pub async fn upload(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
     // The session must exist before anything is stored for it, and only its owner adds
     // samples to a read-only one (checked before the body is read).
     let session = store::get(env, id).await?;
-    if !session.can_edit(user_of(&req)?.as_deref()) {
+    if !session.can_edit(user_of(&req, env).await?.as_deref()) {
         return Err(ApiError::new(
             403,
             ErrorCode::ReadOnly,

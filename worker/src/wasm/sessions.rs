@@ -1,7 +1,7 @@
 //! The sessions REST API: create, load, save, fork, and the WebSocket hand-off to the session's
 //! Durable Object.
 
-use keyboardia_core::api::{CreateSession, RouteError, OWNER_KEY_HEADER, OWNER_KEY_PARAM};
+use keyboardia_core::api::{CreateSession, RouteError, SetMode, OWNER_KEY_HEADER};
 use keyboardia_core::schema::{
     session_from_json, session_to_json, state_from_json, MAX_DOCUMENT_BYTES,
 };
@@ -10,9 +10,9 @@ use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
 use super::http::{body_bytes, json, now_ms, random16, random_seed, ApiResult};
 use super::live::{self, Call};
-use super::store;
+use super::{auth, store};
 use crate::api_error::ApiError;
-use crate::owner::{bearer_key, owner_id_for_key, owner_key_from_random};
+use crate::owner::{owner_id_for_key, owner_key_from_random};
 
 /// `POST /api/sessions`
 pub async fn create(mut req: Request, env: &Env) -> ApiResult {
@@ -57,23 +57,9 @@ pub async fn get(id: SessionId, env: &Env) -> ApiResult {
     json(200, text)
 }
 
-/// The owner id a request proves (`Authorization: Bearer <key>` or `?key=`
-/// ([`OWNER_KEY_PARAM`])), if any.
-pub(super) fn user_of(req: &Request) -> ApiResult<Option<String>> {
-    if let Some(h) = req.headers().get("authorization")? {
-        if let Some(key) = bearer_key(&h) {
-            return Ok(Some(owner_id_for_key(key)));
-        }
-    }
-    let url = req.url()?;
-    let key = url
-        .query_pairs()
-        .find(|(k, _)| k == OWNER_KEY_PARAM)
-        .map(|(_, v)| v.into_owned());
-    Ok(key
-        .filter(|k| !k.is_empty() && k.len() <= crate::owner::OWNER_KEY_MAX_BYTES)
-        .map(|k| owner_id_for_key(&k)))
-}
+/// Who a request is (a signed-in user, an owner key's owner id, or anonymous): see
+/// [`auth::user_of`].
+pub(super) use super::auth::user_of;
 
 fn internal_headers(from: &Headers, user: Option<&str>) -> ApiResult<Headers> {
     let headers = from.clone();
@@ -89,13 +75,41 @@ fn internal_headers(from: &Headers, user: Option<&str>) -> ApiResult<Headers> {
 pub async fn save(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
     let bytes = body_bytes(&mut req, MAX_DOCUMENT_BYTES, "the document").await?;
     let state = state_from_json(&bytes)?;
-    let user = user_of(&req)?;
+    let user = user_of(&req, env).await?;
     let body = serde_json::to_string(&state).map_err(|e| ApiError::internal(e.to_string()))?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(internal_headers(&Headers::new(), user.as_deref())?)
         .with_body(Some(body.into()));
     live::call(env, id, Call::Save, &init).await
+}
+
+/// `POST /api/sessions/{id}/claim`: the signed-in user becomes the owner of an unowned session
+/// (core's [`keyboardia_core::access::claim`], applied by the session's Durable Object, which
+/// holds the live session).
+pub async fn claim(req: Request, id: SessionId, env: &Env) -> ApiResult {
+    let user = auth::signed_in(&req, env).await?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(internal_headers(&Headers::new(), Some(&user))?);
+    live::call(env, id, Call::Claim, &init).await
+}
+
+/// `PATCH /api/sessions/{id}` with `{"mode"}`: the owner (signed in, or holding the owner key)
+/// locks or unlocks the session (core's [`keyboardia_core::access::set_mode`]).
+pub async fn set_mode(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
+    let user = user_of(&req, env)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    let bytes = body_bytes(&mut req, 1024, "the body").await?;
+    let body: SetMode =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::json(&e.to_string()))?;
+    let body = serde_json::to_string(&body).map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(internal_headers(&Headers::new(), Some(&user))?)
+        .with_body(Some(body.into()));
+    live::call(env, id, Call::SetMode, &init).await
 }
 
 /// `POST /api/sessions/{id}/fork`
@@ -129,7 +143,7 @@ pub async fn live_socket(req: Request, id: SessionId, env: &Env) -> ApiResult<Re
             "expected a WebSocket upgrade",
         ));
     }
-    let user = user_of(&req)?;
+    let user = auth::socket_user(&req, env, id).await?;
     let mut init = RequestInit::new();
     init.with_method(Method::Get)
         .with_headers(internal_headers(req.headers(), user.as_deref())?);

@@ -1,0 +1,498 @@
+//! Accounts and ownership against the real Worker under `wrangler dev` (issue 17), on one
+//! server: the device authorization grant from the apps' client (`keyboardia_sync::auth`) with
+//! the browser step in headless Chromium (sign in by the emailed link, which the local runtime
+//! writes to a file, then approve), claim and lock, writes refused over REST and the WebSocket,
+//! expired, forged and revoked tokens, the replay of a used sign-in link, and rate limits.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use keyboardia_core::api::{claim_path, session_path, ticket_path, ME_PATH, TOKEN_PATH};
+use keyboardia_core::oauth::{DeviceAuthorization, OAuthError};
+use keyboardia_core::protocol::{ClientMessage, ServerMessage};
+use keyboardia_core::{ErrorCode, Mode, Op};
+use keyboardia_sync::auth::{Auth, AuthError, Poll, Tokens};
+use keyboardia_sync::Server as SyncServer;
+use keyboardia_tests::browser::{Browser, BrowserOptions};
+use keyboardia_tests::server::{Http, LiveClient, Options, Server};
+use keyboardia_worker::token::{self, Kind};
+
+const SECRET: &str = "test-secret-0123456789abcdef-0123456789";
+
+fn server() -> Server {
+    let mut options = Options::default();
+    options.vars.extend(
+        [
+            ("AUTH_SECRET", SECRET),
+            ("DEVICE_POLL_INTERVAL_S", "1"),
+            ("RATE_SIGNIN_PER_MIN", "4"),
+            ("RATE_TOKEN_PER_MIN", "40"),
+            ("RATE_DEVICE_PER_MIN", "40"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    Server::start_with_accounts(options)
+}
+
+/// The text of the newest mail the local runtime wrote for `email`, waiting for it.
+fn mail_to(dir: &Path, email: &str, not: &[String]) -> String {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "txt") {
+                out.push(p);
+            }
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut files = Vec::new();
+        walk(&dir.join(".wrangler/tmp"), &mut files);
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap_or_default();
+            if text.contains(email) && !not.contains(&text) {
+                return text;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no mail to {email} under {}",
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The sign-in link in a mail.
+fn link_in(mail: &str) -> String {
+    mail.split_whitespace()
+        .find(|w| w.contains("/auth/magic#"))
+        .expect("a sign-in link in the mail")
+        .to_owned()
+}
+
+fn form(http: &Http, path: &str, body: &str) -> keyboardia_tests::server::HttpReply {
+    http.request(
+        "POST",
+        path,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(body.as_bytes()),
+    )
+}
+
+fn bearer(t: &str) -> String {
+    format!("Bearer {t}")
+}
+
+/// Polls until the tokens come (the user approved in the browser).
+fn wait_tokens(rt: &tokio::runtime::Runtime, auth: &Auth, d: &DeviceAuthorization) -> Tokens {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut interval = Duration::from_secs(d.interval);
+    loop {
+        std::thread::sleep(interval);
+        match rt.block_on(auth.poll(d, interval)).expect("poll") {
+            Poll::Done(t) => return t,
+            Poll::Pending { interval: next } => interval = next,
+        }
+        assert!(Instant::now() < deadline, "never approved");
+    }
+}
+
+/// The approval page's button, once the page shows it.
+fn click_when_shown(browser: &Browser, css: &str) {
+    browser.wait_for(
+        &format!("document.querySelector('{css}') !== null"),
+        Duration::from_secs(20),
+    );
+    browser.click(css);
+}
+
+fn recv_error(c: &mut LiveClient) -> ErrorCode {
+    match c.recv_until(|m| matches!(m, ServerMessage::Error(_))) {
+        ServerMessage::Error(e) => e.code,
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn sign_in_from_the_app_claim_lock_and_every_refusal() {
+    let server = server();
+    let base = server.base_url();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let auth = Auth::new(SyncServer::new(&base).unwrap());
+    let http = server.http("10.17.0.1");
+
+    // --- The device flow: the app starts it and polls; the user signs in and approves in the
+    // browser. ---
+    let device = rt.block_on(auth.start()).expect("device authorization");
+    assert!(
+        device.verification_uri.ends_with("/auth/device"),
+        "{device:?}"
+    );
+    assert!(device.verification_uri_complete.contains(&device.user_code));
+    assert_eq!((device.expires_in, device.interval), (600, 1));
+    // Before approval: authorization_pending, as the RFC words it; polled again at once:
+    // slow_down (the app then waits 5 s longer).
+    let raw = |code: &str| {
+        form(
+            &http,
+            TOKEN_PATH,
+            &format!(
+                "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&client_id=keyboardia-app&device_code={code}"
+            ),
+        )
+    };
+    let pending = raw(&device.device_code);
+    assert_eq!(pending.status, 400);
+    assert_eq!(
+        pending.json()["error"],
+        "authorization_pending",
+        "{}",
+        pending.text()
+    );
+    match rt.block_on(auth.poll(&device, Duration::from_secs(1))) {
+        Ok(Poll::Pending { interval }) => assert_eq!(interval, Duration::from_secs(6)),
+        other => panic!("expected slow_down, got {other:?}"),
+    }
+    assert_eq!(raw("not-a-code").json()["error"], "invalid_grant");
+
+    let browser = Browser::start(BrowserOptions::default());
+    browser.goto(&device.verification_uri_complete);
+    click_when_shown(&browser, "#email");
+    browser.js("document.getElementById('email').value = 'ada@example.org'");
+    browser.click("#send");
+    browser.wait_for(
+        "document.body.innerText.includes('Check your email')",
+        Duration::from_secs(20),
+    );
+    let mail = mail_to(server.dir(), "ada@example.org", &[]);
+    let link = link_in(&mail);
+    assert!(link.starts_with(&base), "{link}");
+    browser.goto(&link);
+    click_when_shown(&browser, "#continue");
+    click_when_shown(&browser, "#approve");
+    let page = browser.body_text();
+    assert!(
+        page.contains(&device.user_code) || page.contains("Approve"),
+        "{page}"
+    );
+    browser.wait_for(
+        "document.body.innerText.includes('Approved')",
+        Duration::from_secs(20),
+    );
+    // The sign-in link works once.
+    let secret = link.split_once('#').unwrap().1;
+    let replay = form(&http, "/auth/magic", &format!("token={secret}"));
+    assert_eq!(replay.status, 400);
+    assert!(replay.text().contains("already used"), "{}", replay.text());
+
+    std::thread::sleep(Duration::from_secs(6)); // the interval after slow_down
+    let tokens = wait_tokens(&rt, &auth, &device);
+    let me = rt.block_on(auth.me(&tokens)).expect("me");
+    assert_eq!(me.email, "ada@example.org");
+    assert!(me.id.starts_with("u_"), "{me:?}");
+    // A device code is spent once it gave tokens.
+    assert_eq!(raw(&device.device_code).json()["error"], "invalid_grant");
+
+    // --- Claim and lock. ---
+    let session = http.create_session();
+    let id = session.id;
+    let sid = id.to_string();
+    let claim = http.request("POST", &claim_path(&sid), &[], None);
+    assert_eq!((claim.status, claim.code()), (401, "unauthorized".into()));
+    let forged_header = bearer("kbat.e30.AAAA");
+    let claim = http.request(
+        "POST",
+        &claim_path(&sid),
+        &[("authorization", &forged_header)],
+        None,
+    );
+    assert_eq!(claim.status, 401);
+    let mut friend = LiveClient::join(&base, id, "friend");
+    let claimed = rt.block_on(auth.claim(&tokens, id)).expect("claim");
+    assert_eq!(claimed.owner_id.as_deref(), Some(me.id.as_str()));
+    assert_eq!(claimed.mode, Mode::Collaborative);
+    match rt.block_on(auth.claim(&tokens, id)) {
+        Err(AuthError::Refused {
+            status: 409,
+            code: ErrorCode::AlreadyOwned,
+            ..
+        }) => {}
+        other => panic!("expected 409, got {other:?}"),
+    }
+    // Collaborative: the friend still edits.
+    let op = friend.edit(Op::SetTempo { v: 101.0 });
+    match friend.recv_until(|m| matches!(m, ServerMessage::Applied(_))) {
+        ServerMessage::Applied(b) => assert_eq!(b.op, op),
+        _ => unreachable!(),
+    }
+    // Only the owner changes the mode: 401 signed out, 403 for someone else.
+    let patch = |auth_header: Option<&str>, mode: &str| {
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(h) = auth_header {
+            headers.push(("authorization", h));
+        }
+        http.request(
+            "PATCH",
+            &session_path(&sid),
+            &headers,
+            Some(format!(r#"{{"mode":"{mode}"}}"#).as_bytes()),
+        )
+    };
+    assert_eq!(patch(None, "readonly").status, 401);
+    let other = http.create(Some(r#"{"mode":"readonly"}"#));
+    let other_key = other.header("keyboardia-owner-key").unwrap().to_owned();
+    let other_id = other.session().id.to_string();
+    let not_owner = http.request(
+        "PATCH",
+        &session_path(&other_id),
+        &[("authorization", &bearer(&tokens.access_token))],
+        Some(br#"{"mode":"collaborative"}"#),
+    );
+    assert_eq!(
+        (not_owner.status, not_owner.code()),
+        (403, "not_owner".into())
+    );
+    // An owner-key session is owned: no claim. Its key still locks and unlocks it.
+    let owned = http.request(
+        "POST",
+        &claim_path(&other_id),
+        &[("authorization", &bearer(&tokens.access_token))],
+        None,
+    );
+    assert_eq!((owned.status, owned.code()), (409, "already_owned".into()));
+    let by_key = http.request(
+        "PATCH",
+        &session_path(&other_id),
+        &[("authorization", &bearer(&other_key))],
+        Some(br#"{"mode":"readonly"}"#),
+    );
+    assert_eq!(by_key.status, 200, "{}", by_key.text());
+    assert_eq!(patch(Some("Bearer nope"), "readonly").status, 403);
+    let locked = rt
+        .block_on(auth.set_mode(&tokens, id, Mode::Readonly))
+        .expect("lock");
+    assert_eq!(locked.mode, Mode::Readonly);
+    // The friend's room hears the lock, and his edits, play and stop are refused.
+    match friend.recv_until(|m| matches!(m, ServerMessage::Snapshot(_))) {
+        ServerMessage::Snapshot(s) => assert_eq!(s.session.mode, Mode::Readonly),
+        _ => unreachable!(),
+    }
+    friend.edit(Op::SetTempo { v: 99.0 });
+    assert_eq!(recv_error(&mut friend), ErrorCode::ReadOnly);
+    friend.send(&ClientMessage::Play);
+    assert_eq!(recv_error(&mut friend), ErrorCode::ReadOnly);
+    friend.send(&ClientMessage::Stop);
+    assert_eq!(recv_error(&mut friend), ErrorCode::ReadOnly);
+    // So is a newcomer's.
+    let mut newcomer = LiveClient::join(&base, id, "newcomer");
+    newcomer.edit(Op::SetTempo { v: 98.0 });
+    assert_eq!(recv_error(&mut newcomer), ErrorCode::ReadOnly);
+    // The owner joins with a ticket and edits and plays.
+    let ticket = rt.block_on(auth.ticket(&tokens, id)).expect("ticket");
+    assert_eq!(ticket.expires_in, 60);
+    let mut owner = LiveClient::join_with(&base, id, "ada", &format!("?ticket={}", ticket.ticket));
+    let op = owner.edit(Op::SetTempo { v: 124.0 });
+    match owner.recv_until(|m| matches!(m, ServerMessage::Applied(_))) {
+        ServerMessage::Applied(b) => assert_eq!(b.op, op),
+        _ => unreachable!(),
+    }
+    owner.send(&ClientMessage::Play);
+    owner.recv_until(|m| matches!(m, ServerMessage::Timeline(_)));
+    // The sync thread's way in: a ticket asked for on each connect.
+    let signed_in = keyboardia_sync::auth::SignedIn::default();
+    assert_eq!(rt.block_on(signed_in.socket_query(id)), "");
+    signed_in.set(Some((auth.clone(), tokens.clone())));
+    let query = rt.block_on(signed_in.socket_query(id));
+    assert!(query.starts_with("?ticket=kbtk."), "{query}");
+    let mut synced = LiveClient::join_with(&base, id, "ada-sync", &query);
+    let op = synced.edit(Op::SetSwing { v: 10.0 });
+    match synced.recv_until(|m| matches!(m, ServerMessage::Applied(_))) {
+        ServerMessage::Applied(b) => assert_eq!(b.op, op),
+        _ => unreachable!(),
+    }
+    // A ticket is for one session; a made-up one opens nothing.
+    assert!(LiveClient::open(&base, &other_id, &format!("?ticket={}", ticket.ticket)).is_err());
+    assert!(LiveClient::open(&base, &sid, "?ticket=kbtk.e30.AAAA").is_err());
+    let no_ticket = http.request("POST", &ticket_path(&sid), &[], None);
+    assert_eq!(no_ticket.status, 401);
+
+    // REST writes: refused for the friend, accepted for the owner.
+    let state = serde_json::to_vec(&locked.state).unwrap();
+    let put = http.put(&sid, &state);
+    assert_eq!((put.status, put.code()), (403, "read_only".into()));
+    let put = http.request(
+        "PUT",
+        &session_path(&sid),
+        &[("authorization", &bearer(&tokens.access_token))],
+        Some(&state),
+    );
+    assert_eq!(put.status, 200, "{}", put.text());
+    let wav = keyboardia_core::audio::encode_wav_pcm16(48_000, 1, &[0, 100, -100, 0]).unwrap();
+    let upload_path = format!("{}?name=x", keyboardia_core::api::samples_path(&sid));
+    let up = http.request(
+        "POST",
+        &upload_path,
+        &[("content-type", "audio/wav")],
+        Some(&wav),
+    );
+    assert_eq!((up.status, up.code()), (403, "read_only".into()));
+    let up = http.request(
+        "POST",
+        &upload_path,
+        &[
+            ("content-type", "audio/wav"),
+            ("authorization", &bearer(&tokens.access_token)),
+        ],
+        Some(&wav),
+    );
+    assert_eq!(up.status, 201, "{}", up.text());
+    // Fork stays open: the friend forks and edits his copy.
+    let fork = http.fork(&sid);
+    assert_eq!(fork.status, 201);
+    let fork = fork.session();
+    assert_eq!(
+        (fork.mode, fork.owner_id.clone()),
+        (Mode::Collaborative, None)
+    );
+    assert_eq!(fork.forked_from, Some(id));
+    assert_eq!(http.put(&fork.id.to_string(), &state).status, 200);
+    // The session as anyone reads it: owner and mode, no secret.
+    let read = http.get(&sid);
+    assert_eq!(read.json()["ownerId"], me.id.as_str());
+    assert_eq!(read.json()["mode"], "readonly");
+    assert!(!read.text().contains(&tokens.access_token));
+
+    // A beat the owner publishes names its creator; an anonymous one names nobody.
+    let beats = keyboardia_core::api::session_beats_path(&sid);
+    let by_ada = http.request(
+        "POST",
+        &beats,
+        &[("authorization", &bearer(&tokens.access_token))],
+        None,
+    );
+    assert_eq!(by_ada.status, 201, "{}", by_ada.text());
+    assert_eq!(by_ada.json()["createdBy"], me.id.as_str());
+    let refused = http.request("POST", &beats, &[], None);
+    assert_eq!((refused.status, refused.code()), (403, "read_only".into()));
+    let fork_beats = keyboardia_core::api::session_beats_path(fork.id);
+    let anon_beat = http.request("POST", &fork_beats, &[], None);
+    assert_eq!(anon_beat.status, 201, "{}", anon_beat.text());
+    assert!(anon_beat.json()["createdBy"].is_null());
+
+    // --- Expired, forged and revoked tokens. ---
+    let me_with = |t: &str| http.request("GET", ME_PATH, &[("authorization", &bearer(t))], None);
+    assert_eq!(me_with(&tokens.access_token).status, 200);
+    let mut claims = token::verify(SECRET.as_bytes(), Kind::Access, &tokens.access_token, 0)
+        .expect("the server's token verifies with its secret");
+    claims.exp_ms = 1;
+    let expired = token::sign(SECRET.as_bytes(), Kind::Access, &claims).unwrap();
+    claims.exp_ms = u64::MAX / 2;
+    let forged = token::sign(
+        b"not-the-server-secret-0123456789abcdef",
+        Kind::Access,
+        &claims,
+    )
+    .unwrap();
+    let ticket_as_access = ticket.ticket.replacen("kbtk.", "kbat.", 1);
+    for bad in [&expired, &forged, &ticket_as_access, "kbat.x.y"] {
+        let r = me_with(bad);
+        assert_eq!((r.status, r.code()), (401, "unauthorized".into()), "{bad}");
+        assert!(!r.text().contains(bad), "the refusal repeats no token");
+    }
+    // Refresh: new tokens; the old refresh token is spent, and replaying it revokes the grant.
+    let refreshed = rt.block_on(auth.refresh(&tokens)).expect("refresh");
+    assert_ne!(refreshed.access_token, tokens.access_token);
+    assert_eq!(me_with(&refreshed.access_token).status, 200);
+    match rt.block_on(auth.refresh(&tokens)) {
+        Err(AuthError::OAuth(OAuthError::InvalidGrant)) => {}
+        other => panic!("expected invalid_grant, got {other:?}"),
+    }
+    assert_eq!(
+        me_with(&refreshed.access_token).status,
+        401,
+        "reuse revokes the grant"
+    );
+
+    // A second sign-in (the browser is still signed in: approve at once), then sign out.
+    let device = rt.block_on(auth.start()).unwrap();
+    browser.goto(&device.verification_uri_complete);
+    click_when_shown(&browser, "#approve");
+    browser.wait_for(
+        "document.body.innerText.includes('Approved')",
+        Duration::from_secs(20),
+    );
+    let tokens2 = wait_tokens(&rt, &auth, &device);
+    assert_eq!(me_with(&tokens2.access_token).status, 200);
+    rt.block_on(auth.sign_out(&tokens2)).expect("sign out");
+    assert_eq!(
+        me_with(&tokens2.access_token).status,
+        401,
+        "signing out revokes"
+    );
+    assert!(matches!(
+        rt.block_on(auth.refresh(&tokens2)),
+        Err(AuthError::OAuth(OAuthError::InvalidGrant))
+    ));
+    // Denied in the browser: access_denied.
+    let device = rt.block_on(auth.start()).unwrap();
+    browser.goto(&device.verification_uri_complete);
+    click_when_shown(&browser, "#deny");
+    browser.wait_for(
+        "document.body.innerText.includes('Denied')",
+        Duration::from_secs(20),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    match rt.block_on(auth.wait(&device)) {
+        Err(AuthError::OAuth(OAuthError::AccessDenied)) => {}
+        other => panic!("expected access_denied, got {other:?}"),
+    }
+
+    // --- Rate limits: sign-in mails and the token endpoint, per client address. ---
+    let limited = server.http("10.17.0.9");
+    let statuses: Vec<u16> = (0..5)
+        .map(|_| {
+            form(
+                &limited,
+                "/auth/email",
+                "email=eve%40example.org&next=%2Fauth%2Fdevice",
+            )
+            .status
+        })
+        .collect();
+    assert_eq!(statuses, [200, 200, 200, 200, 429], "sign-in links");
+    // 40 per minute: the bucket refills while the requests are made (under load, a few
+    // seconds), so the refusal may come a few requests late, never early.
+    let statuses: Vec<u16> = (0..60)
+        .map(|_| {
+            form(
+                &limited,
+                TOKEN_PATH,
+                "grant_type=refresh_token&refresh_token=x",
+            )
+            .status
+        })
+        .collect();
+    assert_eq!(statuses[..40], [400; 40]);
+    assert!(
+        statuses[40..].contains(&429),
+        "token requests: {statuses:?}"
+    );
+
+    // No token, refresh token or link secret reached the server's log.
+    let log = server.log_text();
+    for secret in [
+        tokens.access_token.as_str(),
+        tokens.refresh_token.as_str(),
+        tokens2.refresh_token.as_str(),
+        secret,
+        device.device_code.as_str(),
+    ] {
+        assert!(!log.contains(secret), "a secret in the server log");
+    }
+}
