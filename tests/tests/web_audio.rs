@@ -29,8 +29,8 @@ struct Captured {
     /// The context's rate.
     rate: f64,
     /// Two output timestamps of the context, taken around the capture: (context s, server ms at
-    /// which that context time left the (fake) device: the browser's output time plus the
-    /// page's clock estimate).
+    /// which that context time left the (fake) device: the browser's output time plus the true
+    /// offset of the page's clock, from the wall clock).
     stamps: [(f64, f64); 2],
 }
 
@@ -43,7 +43,8 @@ impl Captured {
     }
 
     /// Server time at which captured frame `i` left the browser's audio device, by the browser's
-    /// output timestamps: independent of the page's audio clock model and the worklet's clock.
+    /// output timestamps and the wall clock: independent of the page's clock estimate, its
+    /// audio clock model and the worklet's clock.
     fn heard_unix_ms(&self, i: usize) -> f64 {
         let [(x0, u0), (x1, u1)] = self.stamps;
         let x = (self.first_frame + i as f64) / self.rate;
@@ -79,12 +80,19 @@ fn capture(browser: &Browser, seconds: f64) -> Captured {
         const audio = window.keyboardia.audio();
         const rate = audio.rate;
         // The browser's own pairing of context time and output time (performance.now()), in
-        // server time through the page's clock estimate. (performance.timeOrigin is no
-        // reference: here Chromium's wall clock runs tens of ms off the system's.)
+        // server time by ground truth, not by the page's clock estimate (an error of that
+        // estimate moves the page's hits and would cancel out): wrangler dev stamps with this
+        // machine's wall clock, so server time is `performance.now() + (Date.now() -
+        // performance.now())`. `Date.now()` counts whole ms (floor): the largest difference
+        // over 2 ms of readings. (performance.timeOrigin is no reference: here Chromium's wall
+        // clock runs tens of ms off the system's.)
         const stamp = () => {{
           const t = audio.context.getOutputTimestamp();
-          const offset = JSON.parse(window.keyboardia.status()).clockOffsetMs;
-          return [t.contextTime, t.performanceTime + offset];
+          let truth = -Infinity;
+          const end = performance.now() + 2;
+          for (let i = 0; i < 100000 && performance.now() < end; i++)
+            truth = Math.max(truth, Date.now() - performance.now());
+          return [t.contextTime, t.performanceTime + truth];
         }};
         const s0 = stamp();
         port.onmessage = (e) => {{
@@ -301,7 +309,7 @@ fn a_page_and_a_plugin_play_the_same_hits_at_the_same_server_times() {
 
     // Both in server time (wrangler dev runs on this machine: its clock is the wall clock). The
     // page's hits are placed by when the browser says they left its audio device (its output
-    // timestamps and `performance.timeOrigin`), not by the page's own clock estimate.
+    // timestamps and the wall clock), not by the page's own clock estimate.
     let page_idx: Vec<usize> = hits(&cap.left).into_iter().filter(|&i| i > 480).collect();
     let page_hits: Vec<f64> = page_idx.iter().map(|&i| cap.heard_unix_ms(i)).collect();
     let believed: Vec<f64> = page_idx

@@ -15,12 +15,12 @@ use keyboardia_core::{SampleId, SessionId, SessionState, MAX_TRACKS};
 use keyboardia_ui::host::{Connection, Status, Transfer};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use crate::audio::Audio;
 use crate::clockmap::{ContextClock, Model};
 use crate::dom::show_notice;
 use crate::net::{self, HttpError};
+use crate::socket::{Report, Socket, SocketEvent, Transport};
 use crate::status;
 
 /// A decoded sample the page holds (sent to the worklet once audio runs).
@@ -36,24 +36,6 @@ pub struct LoadedSample {
 /// A `setTimeout` handle and the callback it runs.
 type Timer = (i32, Closure<dyn FnMut()>);
 
-/// The open WebSocket and the callbacks it holds (dropped with it).
-struct Socket {
-    /// The socket.
-    ws: WebSocket,
-    /// onopen, onmessage, onclose, onerror: kept alive while the socket is.
-    _callbacks: Vec<Closure<dyn FnMut(JsValue)>>,
-}
-
-impl Drop for Socket {
-    fn drop(&mut self) {
-        self.ws.set_onopen(None);
-        self.ws.set_onmessage(None);
-        self.ws.set_onclose(None);
-        self.ws.set_onerror(None);
-        let _ = self.ws.close();
-    }
-}
-
 /// Everything the page holds; shared by the editor's host, the callbacks and the test hooks.
 pub struct Page {
     /// The session this page plays (from `/s/{id}`).
@@ -64,6 +46,8 @@ pub struct Page {
     pub client: RefCell<Client>,
     /// What the session bar shows.
     pub status: RefCell<Status>,
+    /// The worker that owns the WebSocket (from [`Page::start`] on).
+    transport: RefCell<Option<Transport>>,
     /// The WebSocket, while open or opening.
     socket: RefCell<Option<Socket>>,
     /// Bumped for every new socket, so callbacks of an old one are ignored.
@@ -115,6 +99,7 @@ impl Page {
                 session: Some(session),
                 ..Status::default()
             }),
+            transport: RefCell::new(None),
             socket: RefCell::new(None),
             socket_serial: Cell::new(0),
             timer: RefCell::new(None),
@@ -137,8 +122,17 @@ impl Page {
         Some(now_ms() + offset)
     }
 
-    /// Starts the live session: connect now.
+    /// Starts the live session: the socket's worker, and connect now.
     pub fn start(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        match Transport::start(move |report| {
+            if let Some(page) = weak.upgrade() {
+                page.on_socket(report);
+            }
+        }) {
+            Ok(t) => *self.transport.borrow_mut() = Some(t),
+            Err(e) => web_sys::console::error_1(&e),
+        }
         self.client.borrow_mut().connect(now_ms());
         self.pump();
     }
@@ -218,13 +212,9 @@ impl Page {
                 }
                 status::apply(&mut self.status.borrow_mut(), ev, now);
             }
-            if !frames.is_empty() {
-                if let Some(s) = self.socket.borrow().as_ref() {
-                    if s.ws.ready_state() == WebSocket::OPEN {
-                        for f in &frames {
-                            let _ = s.ws.send_with_str(f);
-                        }
-                    }
+            if let Some(s) = self.socket.borrow().as_ref() {
+                for f in &frames {
+                    s.send(f);
                 }
             }
             let acted = !actions.is_empty();
@@ -286,68 +276,40 @@ impl Page {
         let serial = self.socket_serial.get() + 1;
         self.socket_serial.set(serial);
         let url = crate::route::socket_url(&self.origin, self.session);
-        let ws = match WebSocket::new(&url) {
-            Ok(ws) => ws,
-            Err(_) => {
-                self.lost("cannot open a WebSocket".into());
-                return;
+        let socket = self
+            .transport
+            .borrow()
+            .as_ref()
+            .map(|t| t.open(serial, &url));
+        match socket {
+            Some(s) => *self.socket.borrow_mut() = Some(s),
+            None => self.lost("cannot open a WebSocket".into()),
+        }
+    }
+
+    /// What the socket's worker reports, at the time it happened (on this page's clock; a
+    /// report the page reads late still carries when the frame arrived).
+    fn on_socket(self: &Rc<Self>, report: Report) {
+        let current = self
+            .socket
+            .borrow()
+            .as_ref()
+            .is_some_and(|s| s.serial == report.serial);
+        if !current || self.gone.get() {
+            return;
+        }
+        let at = report.at_ms;
+        match report.event {
+            SocketEvent::Open => self.client.borrow_mut().handle_connected(at),
+            SocketEvent::Message(text) => {
+                self.client.borrow_mut().handle_message(text.as_bytes(), at);
             }
-        };
-        let mut callbacks = Vec::new();
-        let cb = |f: Box<dyn FnMut(JsValue)>| Closure::wrap(f);
-        let page = self.clone();
-        let on_open = cb(Box::new(move |_| {
-            if page.socket_serial.get() == serial {
-                page.client.borrow_mut().handle_connected(now_ms());
-                page.pump();
+            SocketEvent::Close(code) => {
+                self.socket.borrow_mut().take();
+                self.lost(format!("connection closed ({code})"));
             }
-        }));
-        let page = self.clone();
-        let on_message = cb(Box::new(move |e: JsValue| {
-            if page.socket_serial.get() != serial {
-                return;
-            }
-            let Ok(m) = e.dyn_into::<MessageEvent>() else {
-                return;
-            };
-            let Some(text) = m.data().as_string() else {
-                return;
-            };
-            // When the frame arrived (on the same clock as performance.now()), not when the
-            // page got to it: a busy main thread (the editor drawing) must not skew the clock
-            // estimate's round trips.
-            let arrived = m.time_stamp();
-            let now = if arrived > 0.0 && arrived <= now_ms() {
-                arrived
-            } else {
-                now_ms()
-            };
-            page.client
-                .borrow_mut()
-                .handle_message(text.as_bytes(), now);
-            page.pump();
-        }));
-        let page = self.clone();
-        let on_close = cb(Box::new(move |e: JsValue| {
-            if page.socket_serial.get() != serial || page.socket.borrow().is_none() {
-                return;
-            }
-            let why = e
-                .dyn_into::<CloseEvent>()
-                .map(|c| format!("connection closed ({})", c.code()))
-                .unwrap_or_else(|_| "connection closed".into());
-            page.socket.borrow_mut().take();
-            page.lost(why);
-            page.pump();
-        }));
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        callbacks.extend([on_open, on_message, on_close]);
-        *self.socket.borrow_mut() = Some(Socket {
-            ws,
-            _callbacks: callbacks,
-        });
+        }
+        self.pump();
     }
 
     /// Re-arms the one `setTimeout` at the client's next timer.
