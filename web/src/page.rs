@@ -15,10 +15,12 @@ use keyboardia_core::{SampleId, SessionId, SessionState, MAX_TRACKS};
 use keyboardia_ui::host::{Connection, Status, Transfer};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AudioContext, AudioContextState};
 
 use crate::audio::Audio;
 use crate::clockmap::{ContextClock, Model};
-use crate::dom::show_notice;
+use crate::dom::{mark, show_notice};
 use crate::net::{self, HttpError};
 use crate::socket::{Report, Socket, SocketEvent, Transport};
 use crate::status;
@@ -54,8 +56,15 @@ pub struct Page {
     socket_serial: Cell<u64>,
     /// The pending `setTimeout` for the client's next timer, and its callback.
     timer: RefCell<Option<Timer>>,
-    /// The audio graph once Start was pressed.
+    /// The audio graph, once built (from page load on, see [`Page::prepare_audio`]).
     pub audio: RefCell<Option<Audio>>,
+    /// The context of the graph, while it is built and after.
+    audio_ctx: RefCell<Option<AudioContext>>,
+    /// The build under way (a promise of it, so a second caller can wait for it).
+    audio_build: RefCell<Option<js_sys::Promise>>,
+    /// Start was pressed (or the recorder started audio): the worklet plays only then, so a
+    /// graph built at load stays silent where the browser lets a context run before a gesture.
+    unlocked: Cell<bool>,
     /// Samples downloaded or recorded, in sampler order.
     pub samples: RefCell<Vec<LoadedSample>>,
     /// Context time ↔ local time, from the context's output timestamps.
@@ -104,6 +113,9 @@ impl Page {
             socket_serial: Cell::new(0),
             timer: RefCell::new(None),
             audio: RefCell::new(None),
+            audio_ctx: RefCell::new(None),
+            audio_build: RefCell::new(None),
+            unlocked: Cell::new(false),
             samples: RefCell::new(Vec::new()),
             context_clock: RefCell::new(ContextClock::default()),
             sent_state: RefCell::new(None),
@@ -122,7 +134,7 @@ impl Page {
         Some(now_ms() + offset)
     }
 
-    /// Starts the live session: the socket's worker, and connect now.
+    /// Starts the live session (the socket's worker, and connect now) and prepares audio.
     pub fn start(self: &Rc<Self>) {
         let weak = Rc::downgrade(self);
         match Transport::start(move |report| {
@@ -135,14 +147,95 @@ impl Page {
         }
         self.client.borrow_mut().connect(now_ms());
         self.pump();
+        self.prepare_audio();
     }
 
-    /// Starts audio (once): the context (created inside the user's gesture), the worklet and the
-    /// engine, which gets the page's samples, mixer, session and clock.
-    pub async fn start_audio(self: &Rc<Self>, ctx: web_sys::AudioContext) -> Result<(), String> {
+    /// Builds the audio graph as the page loads, in the context index.html created before the
+    /// app loaded (`window.KEYBOARDIA_AUDIO`; a browser holds a context made before any user
+    /// gesture suspended until one resumes it): the audio device, the worklet's module and its
+    /// engine, the slow part of a cold start, get ready while the visitor looks at the grid.
+    /// Nothing sounds before [`Page::start_audio`] (the Start button).
+    pub fn prepare_audio(self: &Rc<Self>) {
+        let Some(ctx) = web_sys::window()
+            .and_then(|w| js_sys::Reflect::get(&w, &"KEYBOARDIA_AUDIO".into()).ok())
+            .and_then(|c| c.dyn_into::<AudioContext>().ok())
+            .filter(|c| c.state() != AudioContextState::Closed)
+        else {
+            return;
+        };
+        let page = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = page.build_audio(ctx).await {
+                web_sys::console::warn_1(&e.into());
+            }
+        });
+    }
+
+    /// The context for Start: the one the page prepared, else a new one (call it inside the
+    /// user's gesture).
+    pub fn audio_context(&self) -> Result<AudioContext, JsValue> {
+        match self.audio_ctx.borrow().as_ref() {
+            Some(ctx) => Ok(ctx.clone()),
+            None => AudioContext::new(),
+        }
+    }
+
+    /// Starts sound (the Start button, the recorder): resumes `ctx` (from
+    /// [`Page::audio_context`], inside the user's gesture; a context other than the prepared one
+    /// is closed and the prepared one resumed), builds the graph unless it is built or being
+    /// built, and lets the worklet play.
+    pub async fn start_audio(self: &Rc<Self>, ctx: AudioContext) -> Result<(), String> {
+        mark("keyboardia-audio-start");
+        self.unlocked.set(true);
+        let prepared = self.audio_ctx.borrow().clone();
+        let ctx = match prepared {
+            Some(p) if p != ctx => {
+                let _ = ctx.close();
+                p
+            }
+            _ => ctx,
+        };
+        let _ = ctx.resume();
+        self.build_audio(ctx).await?;
+        mark("keyboardia-audio-ready");
+        self.tick_audio();
+        Ok(())
+    }
+
+    /// Builds the graph in `ctx`, once: a second caller waits for the first one's build.
+    async fn build_audio(self: &Rc<Self>, ctx: AudioContext) -> Result<(), String> {
         if self.audio.borrow().is_some() {
             return Ok(());
         }
+        let running = self.audio_build.borrow().clone();
+        let build = match running {
+            Some(p) => p,
+            None => {
+                *self.audio_ctx.borrow_mut() = Some(ctx.clone());
+                let page = self.clone();
+                let p = wasm_bindgen_futures::future_to_promise(async move {
+                    let built = page.build_audio_in(ctx).await;
+                    page.audio_build.borrow_mut().take();
+                    if built.is_err() {
+                        page.audio_ctx.borrow_mut().take();
+                    }
+                    built
+                        .map(|()| JsValue::UNDEFINED)
+                        .map_err(|e| JsValue::from_str(&e))
+                });
+                *self.audio_build.borrow_mut() = Some(p.clone());
+                p
+            }
+        };
+        JsFuture::from(build).await.map(|_| ()).map_err(|e| {
+            e.as_string()
+                .unwrap_or_else(|| "audio could not start".into())
+        })
+    }
+
+    /// The context, the worklet and the engine, which gets the page's samples, mixer, session
+    /// and clock.
+    async fn build_audio_in(self: &Rc<Self>, ctx: AudioContext) -> Result<(), String> {
         let weak = Rc::downgrade(self);
         let audio = Audio::start(ctx, move || {
             if let Some(page) = weak.upgrade() {
@@ -472,7 +565,7 @@ impl Page {
         let joined = client.is_joined() || client.confirmed().is_some();
         let estimate = client.clock().estimate();
         let model = estimate.and_then(|e| self.context_clock.borrow().model(e.offset));
-        match (client.timeline(), model, joined) {
+        match (client.timeline(), model, joined && self.unlocked.get()) {
             (Some(tl), Some(model), true) => {
                 if self.sent_timeline.get() != Some(*tl) {
                     audio.send_timeline(tl);
@@ -486,6 +579,9 @@ impl Page {
                     (at(&m) - at(&model)).abs() > RESEND_MS || (m.ratio - model.ratio).abs() > 1e-6
                 });
                 if moved {
+                    if self.sent_model.get().is_none() {
+                        mark("keyboardia-model-sent");
+                    }
                     audio.send_model(&model);
                     self.sent_model.set(Some(model));
                 }
@@ -495,7 +591,7 @@ impl Page {
                     self.sent_timeline.set(None);
                     self.sent_model.set(None);
                 }
-                audio.send_internal(self.run.get());
+                audio.send_internal(self.run.get() && self.unlocked.get());
             }
         }
     }
