@@ -1,6 +1,7 @@
 //! The browser app's benchmark (prints numbers; not a test): gzip sizes of the app's wasm and of
 //! the worklet's engine, time from navigation to the first audible sample after Start on
-//! loopback, the worklet's CPU for the dense 16-track bench pattern as % of the audio period,
+//! loopback (and where it goes: the app's download, the audio graph, which the page builds as it
+//! loads, the first server-time model), the worklet's CPU for the dense 16-track bench pattern as % of the audio period,
 //! and the clock offset error against ground truth of the browser client and of the native
 //! one (sync/), side by side.
 //!
