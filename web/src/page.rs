@@ -199,7 +199,28 @@ impl Page {
         self.build_audio(ctx).await?;
         mark("keyboardia-audio-ready");
         self.tick_audio();
+        self.tick_until_model(MODEL_TRIES);
         Ok(())
+    }
+
+    /// Right after Start, reads the output timestamp every [`MODEL_POLL_MS`] until the worklet
+    /// has its server-time model: a context's first output timestamp comes some time after it
+    /// resumes, and the regular tick comes every 100 ms.
+    fn tick_until_model(self: &Rc<Self>, tries: u32) {
+        if self.sent_model.get().is_some() || tries == 0 {
+            return;
+        }
+        let page = self.clone();
+        let f = Closure::once_into_js(move || {
+            page.tick_audio();
+            page.tick_until_model(tries - 1);
+        });
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                f.unchecked_ref(),
+                MODEL_POLL_MS,
+            );
+        }
     }
 
     /// Builds the graph in `ctx`, once: a second caller waits for the first one's build.
@@ -624,6 +645,11 @@ impl Page {
         }
     }
 }
+
+/// How often (ms) the page looks for the context's first output timestamp after Start.
+const MODEL_POLL_MS: i32 = 5;
+/// For how many looks (a second in all), before the regular tick takes over.
+const MODEL_TRIES: u32 = 200;
 
 /// Smallest move of the model (at the present) worth telling the worklet, in ms.
 const RESEND_MS: f64 = 0.05;
