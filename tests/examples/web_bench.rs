@@ -1,6 +1,7 @@
 //! The browser app's benchmark (prints numbers; not a test): gzip sizes of the app's wasm and of
 //! the worklet's engine, time from navigation to the first audible sample after Start on
-//! loopback, the worklet's CPU for the dense 16-track bench pattern as % of the audio period,
+//! loopback (and where it goes: the app's download, the audio graph, which the page builds as it
+//! loads, the first server-time model), the worklet's CPU for the dense 16-track bench pattern as % of the audio period,
 //! and the clock offset error against ground truth of the browser client and of the native
 //! one (sync/), side by side.
 //!
@@ -51,6 +52,12 @@ struct Start {
     audible: f64,
     /// Start was visible before the harness's script ran (the click came late).
     late: bool,
+    /// The app's wasm was downloaded (its resource timing's `responseEnd`).
+    wasm_loaded: f64,
+    /// The audio graph was up after the click (the page's `keyboardia-audio-ready` mark).
+    audio_ready: f64,
+    /// The worklet got its first server-time model (`keyboardia-model-sent`).
+    model_sent: f64,
 }
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
@@ -118,8 +125,16 @@ fn main() {
                 if (e.data.t !== "status") return;
                 if (e.data.firstAudible < 0) { setTimeout(() => port.postMessage({t: "status"}), 5); return; }
                 const ctxMs = e.data.firstAudible / e.data.rate * 1000;
-                const shown = performance.getEntriesByName('keyboardia-start-shown')[0].startTime;
-                done([shown, clicked, window.keyboardia.audio().contextToLocalMs + ctxMs, late]);
+                const at = (name) => {
+                  const e = performance.getEntriesByName(name);
+                  return e.length ? e[0].startTime : null;
+                };
+                const wasm = performance.getEntriesByType('resource')
+                  .find((r) => r.name.includes('/keyboardia-web-') && r.name.endsWith('.wasm'));
+                done([at('keyboardia-start-shown'), clicked,
+                      window.keyboardia.audio().contextToLocalMs + ctxMs, late,
+                      wasm ? wasm.responseEnd : null, at('keyboardia-audio-ready'),
+                      at('keyboardia-model-sent')]);
               };
               port.postMessage({t: "status"});
             };
@@ -132,6 +147,9 @@ fn main() {
             clicked: v[1].as_f64().expect("Start clicked"),
             audible: v[2].as_f64().expect("first audible time"),
             late: v[3] == true,
+            wasm_loaded: v[4].as_f64().unwrap_or(f64::NAN),
+            audio_ready: v[5].as_f64().unwrap_or(f64::NAN),
+            model_sent: v[6].as_f64().unwrap_or(f64::NAN),
         });
     }
     let ms = |f: &dyn Fn(&Start) -> f64| starts.iter().map(|s| f(s).round()).collect::<Vec<_>>();
@@ -145,6 +163,13 @@ fn main() {
         ms(&|s| s.shown),
         ms(&|s| s.clicked - s.shown),
         ms(&|s| s.audible - s.clicked)
+    );
+    println!(
+        "  navigation -> app wasm downloaded: {:?} ms; click -> audio graph up: {:?} ms; audio up -> first server-time model: {:?} ms; model -> first audible sample: {:?} ms",
+        ms(&|s| s.wasm_loaded),
+        ms(&|s| s.audio_ready - s.clicked),
+        ms(&|s| s.model_sent - s.audio_ready),
+        ms(&|s| s.audible - s.model_sent)
     );
     if starts.iter().any(|s| s.late) {
         println!("  (Start showed before the harness's script was in the page on some loads: those clicks came late, the figure is an upper bound)");

@@ -8,7 +8,6 @@ use keyboardia_core::SessionState;
 use keyboardia_ui::{Controller, Editor};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::AudioContext;
 
 use crate::dom::{element, random_u64, show_notice};
 use crate::hooks::GridRows;
@@ -51,7 +50,7 @@ fn wire_start(page: &Rc<Page>) {
         if let Some(b) = element("start") {
             b.set_hidden(true);
         }
-        let ctx = match AudioContext::new() {
+        let ctx = match page.audio_context() {
             Ok(ctx) => ctx,
             Err(e) => {
                 show_notice(&format!("Sound could not start: {e:?}"));

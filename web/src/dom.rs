@@ -29,3 +29,11 @@ pub fn random_u64() -> u64 {
     let lo = (js_sys::Math::random() * 4_294_967_296.0) as u64;
     (hi << 32) | lo
 }
+
+/// Marks a moment of the page's start on the performance timeline (the benchmark reads them:
+/// where the time from navigation to sound goes).
+pub fn mark(name: &str) {
+    if let Some(perf) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = perf.mark(name);
+    }
+}

@@ -5,9 +5,10 @@
 //! - [`route`]: the session an address names, the room's and the invite's addresses.
 //! - [`clockmap`]: AudioContext time ↔ local time ↔ server time.
 //! - [`status`]: the session bar's status from the client's events.
-//! - wasm32 only: `app` (entry, Start button), `dom` (notice, randomness), `page` (the state and the client's event loop),
-//!   `net` (REST over fetch), `audio` (the context and the engine's node), `host` (ui's host
-//!   traits), `mic` (recording), `hooks` (`window.keyboardia` for tests and the benchmark).
+//! - wasm32 only: `app` (entry, Start button), `dom` (notice, randomness), `page` (the state
+//!   and the client's event loop), `socket` (the WebSocket, owned by a dedicated worker that
+//!   stamps frames as they arrive and pings as they leave), `net` (REST over fetch), `audio`
+//!   (the context and the engine's node), `host` (ui's host traits), `mic` (recording), `hooks` (`window.keyboardia` for tests and the benchmark).
 
 pub mod clockmap;
 pub mod route;
@@ -31,6 +32,8 @@ mod mic;
 mod net;
 #[cfg(target_arch = "wasm32")]
 mod page;
+#[cfg(target_arch = "wasm32")]
+mod socket;
 
 /// The module's start: runs the page.
 #[cfg(target_arch = "wasm32")]

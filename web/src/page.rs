@@ -15,12 +15,14 @@ use keyboardia_core::{SampleId, SessionId, SessionState, MAX_TRACKS};
 use keyboardia_ui::host::{Connection, Status, Transfer};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{CloseEvent, MessageEvent, WebSocket};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AudioContext, AudioContextState};
 
 use crate::audio::Audio;
 use crate::clockmap::{ContextClock, Model};
-use crate::dom::show_notice;
+use crate::dom::{mark, show_notice};
 use crate::net::{self, HttpError};
+use crate::socket::{Report, Socket, SocketEvent, Transport};
 use crate::status;
 
 /// A decoded sample the page holds (sent to the worklet once audio runs).
@@ -36,24 +38,6 @@ pub struct LoadedSample {
 /// A `setTimeout` handle and the callback it runs.
 type Timer = (i32, Closure<dyn FnMut()>);
 
-/// The open WebSocket and the callbacks it holds (dropped with it).
-struct Socket {
-    /// The socket.
-    ws: WebSocket,
-    /// onopen, onmessage, onclose, onerror: kept alive while the socket is.
-    _callbacks: Vec<Closure<dyn FnMut(JsValue)>>,
-}
-
-impl Drop for Socket {
-    fn drop(&mut self) {
-        self.ws.set_onopen(None);
-        self.ws.set_onmessage(None);
-        self.ws.set_onclose(None);
-        self.ws.set_onerror(None);
-        let _ = self.ws.close();
-    }
-}
-
 /// Everything the page holds; shared by the editor's host, the callbacks and the test hooks.
 pub struct Page {
     /// The session this page plays (from `/s/{id}`).
@@ -64,14 +48,23 @@ pub struct Page {
     pub client: RefCell<Client>,
     /// What the session bar shows.
     pub status: RefCell<Status>,
+    /// The worker that owns the WebSocket (from [`Page::start`] on).
+    transport: RefCell<Option<Transport>>,
     /// The WebSocket, while open or opening.
     socket: RefCell<Option<Socket>>,
     /// Bumped for every new socket, so callbacks of an old one are ignored.
     socket_serial: Cell<u64>,
     /// The pending `setTimeout` for the client's next timer, and its callback.
     timer: RefCell<Option<Timer>>,
-    /// The audio graph once Start was pressed.
+    /// The audio graph, once built (from page load on, see [`Page::prepare_audio`]).
     pub audio: RefCell<Option<Audio>>,
+    /// The context of the graph, while it is built and after.
+    audio_ctx: RefCell<Option<AudioContext>>,
+    /// The build under way (a promise of it, so a second caller can wait for it).
+    audio_build: RefCell<Option<js_sys::Promise>>,
+    /// Start was pressed (or the recorder started audio): the worklet plays only then, so a
+    /// graph built at load stays silent where the browser lets a context run before a gesture.
+    unlocked: Cell<bool>,
     /// Samples downloaded or recorded, in sampler order.
     pub samples: RefCell<Vec<LoadedSample>>,
     /// Context time ↔ local time, from the context's output timestamps.
@@ -115,10 +108,14 @@ impl Page {
                 session: Some(session),
                 ..Status::default()
             }),
+            transport: RefCell::new(None),
             socket: RefCell::new(None),
             socket_serial: Cell::new(0),
             timer: RefCell::new(None),
             audio: RefCell::new(None),
+            audio_ctx: RefCell::new(None),
+            audio_build: RefCell::new(None),
+            unlocked: Cell::new(false),
             samples: RefCell::new(Vec::new()),
             context_clock: RefCell::new(ContextClock::default()),
             sent_state: RefCell::new(None),
@@ -137,18 +134,129 @@ impl Page {
         Some(now_ms() + offset)
     }
 
-    /// Starts the live session: connect now.
+    /// Starts the live session (the socket's worker, and connect now) and prepares audio.
     pub fn start(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        match Transport::start(move |report| {
+            if let Some(page) = weak.upgrade() {
+                page.on_socket(report);
+            }
+        }) {
+            Ok(t) => *self.transport.borrow_mut() = Some(t),
+            Err(e) => web_sys::console::error_1(&e),
+        }
         self.client.borrow_mut().connect(now_ms());
         self.pump();
+        self.prepare_audio();
     }
 
-    /// Starts audio (once): the context (created inside the user's gesture), the worklet and the
-    /// engine, which gets the page's samples, mixer, session and clock.
-    pub async fn start_audio(self: &Rc<Self>, ctx: web_sys::AudioContext) -> Result<(), String> {
+    /// Builds the audio graph as the page loads, in the context index.html created before the
+    /// app loaded (`window.KEYBOARDIA_AUDIO`; a browser holds a context made before any user
+    /// gesture suspended until one resumes it): the audio device, the worklet's module and its
+    /// engine, the slow part of a cold start, get ready while the visitor looks at the grid.
+    /// Nothing sounds before [`Page::start_audio`] (the Start button).
+    pub fn prepare_audio(self: &Rc<Self>) {
+        let Some(ctx) = web_sys::window()
+            .and_then(|w| js_sys::Reflect::get(&w, &"KEYBOARDIA_AUDIO".into()).ok())
+            .and_then(|c| c.dyn_into::<AudioContext>().ok())
+            .filter(|c| c.state() != AudioContextState::Closed)
+        else {
+            return;
+        };
+        let page = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = page.build_audio(ctx).await {
+                web_sys::console::warn_1(&e.into());
+            }
+        });
+    }
+
+    /// The context for Start: the one the page prepared, else a new one (call it inside the
+    /// user's gesture).
+    pub fn audio_context(&self) -> Result<AudioContext, JsValue> {
+        match self.audio_ctx.borrow().as_ref() {
+            Some(ctx) => Ok(ctx.clone()),
+            None => AudioContext::new(),
+        }
+    }
+
+    /// Starts sound (the Start button, the recorder): resumes `ctx` (from
+    /// [`Page::audio_context`], inside the user's gesture; a context other than the prepared one
+    /// is closed and the prepared one resumed), builds the graph unless it is built or being
+    /// built, and lets the worklet play.
+    pub async fn start_audio(self: &Rc<Self>, ctx: AudioContext) -> Result<(), String> {
+        mark("keyboardia-audio-start");
+        self.unlocked.set(true);
+        let prepared = self.audio_ctx.borrow().clone();
+        let ctx = match prepared {
+            Some(p) if p != ctx => {
+                let _ = ctx.close();
+                p
+            }
+            _ => ctx,
+        };
+        let _ = ctx.resume();
+        self.build_audio(ctx).await?;
+        mark("keyboardia-audio-ready");
+        self.tick_audio();
+        self.tick_until_model(MODEL_TRIES);
+        Ok(())
+    }
+
+    /// Right after Start, reads the output timestamp every [`MODEL_POLL_MS`] until the worklet
+    /// has its server-time model: a context's first output timestamp comes some time after it
+    /// resumes, and the regular tick comes every 100 ms.
+    fn tick_until_model(self: &Rc<Self>, tries: u32) {
+        if self.sent_model.get().is_some() || tries == 0 {
+            return;
+        }
+        let page = self.clone();
+        let f = Closure::once_into_js(move || {
+            page.tick_audio();
+            page.tick_until_model(tries - 1);
+        });
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                f.unchecked_ref(),
+                MODEL_POLL_MS,
+            );
+        }
+    }
+
+    /// Builds the graph in `ctx`, once: a second caller waits for the first one's build.
+    async fn build_audio(self: &Rc<Self>, ctx: AudioContext) -> Result<(), String> {
         if self.audio.borrow().is_some() {
             return Ok(());
         }
+        let running = self.audio_build.borrow().clone();
+        let build = match running {
+            Some(p) => p,
+            None => {
+                *self.audio_ctx.borrow_mut() = Some(ctx.clone());
+                let page = self.clone();
+                let p = wasm_bindgen_futures::future_to_promise(async move {
+                    let built = page.build_audio_in(ctx).await;
+                    page.audio_build.borrow_mut().take();
+                    if built.is_err() {
+                        page.audio_ctx.borrow_mut().take();
+                    }
+                    built
+                        .map(|()| JsValue::UNDEFINED)
+                        .map_err(|e| JsValue::from_str(&e))
+                });
+                *self.audio_build.borrow_mut() = Some(p.clone());
+                p
+            }
+        };
+        JsFuture::from(build).await.map(|_| ()).map_err(|e| {
+            e.as_string()
+                .unwrap_or_else(|| "audio could not start".into())
+        })
+    }
+
+    /// The context, the worklet and the engine, which gets the page's samples, mixer, session
+    /// and clock.
+    async fn build_audio_in(self: &Rc<Self>, ctx: AudioContext) -> Result<(), String> {
         let weak = Rc::downgrade(self);
         let audio = Audio::start(ctx, move || {
             if let Some(page) = weak.upgrade() {
@@ -218,13 +326,9 @@ impl Page {
                 }
                 status::apply(&mut self.status.borrow_mut(), ev, now);
             }
-            if !frames.is_empty() {
-                if let Some(s) = self.socket.borrow().as_ref() {
-                    if s.ws.ready_state() == WebSocket::OPEN {
-                        for f in &frames {
-                            let _ = s.ws.send_with_str(f);
-                        }
-                    }
+            if let Some(s) = self.socket.borrow().as_ref() {
+                for f in &frames {
+                    s.send(f);
                 }
             }
             let acted = !actions.is_empty();
@@ -286,68 +390,40 @@ impl Page {
         let serial = self.socket_serial.get() + 1;
         self.socket_serial.set(serial);
         let url = crate::route::socket_url(&self.origin, self.session);
-        let ws = match WebSocket::new(&url) {
-            Ok(ws) => ws,
-            Err(_) => {
-                self.lost("cannot open a WebSocket".into());
-                return;
+        let socket = self
+            .transport
+            .borrow()
+            .as_ref()
+            .map(|t| t.open(serial, &url));
+        match socket {
+            Some(s) => *self.socket.borrow_mut() = Some(s),
+            None => self.lost("cannot open a WebSocket".into()),
+        }
+    }
+
+    /// What the socket's worker reports, at the time it happened (on this page's clock; a
+    /// report the page reads late still carries when the frame arrived).
+    fn on_socket(self: &Rc<Self>, report: Report) {
+        let current = self
+            .socket
+            .borrow()
+            .as_ref()
+            .is_some_and(|s| s.serial == report.serial);
+        if !current || self.gone.get() {
+            return;
+        }
+        let at = report.at_ms;
+        match report.event {
+            SocketEvent::Open => self.client.borrow_mut().handle_connected(at),
+            SocketEvent::Message(text) => {
+                self.client.borrow_mut().handle_message(text.as_bytes(), at);
             }
-        };
-        let mut callbacks = Vec::new();
-        let cb = |f: Box<dyn FnMut(JsValue)>| Closure::wrap(f);
-        let page = self.clone();
-        let on_open = cb(Box::new(move |_| {
-            if page.socket_serial.get() == serial {
-                page.client.borrow_mut().handle_connected(now_ms());
-                page.pump();
+            SocketEvent::Close(code) => {
+                self.socket.borrow_mut().take();
+                self.lost(format!("connection closed ({code})"));
             }
-        }));
-        let page = self.clone();
-        let on_message = cb(Box::new(move |e: JsValue| {
-            if page.socket_serial.get() != serial {
-                return;
-            }
-            let Ok(m) = e.dyn_into::<MessageEvent>() else {
-                return;
-            };
-            let Some(text) = m.data().as_string() else {
-                return;
-            };
-            // When the frame arrived (on the same clock as performance.now()), not when the
-            // page got to it: a busy main thread (the editor drawing) must not skew the clock
-            // estimate's round trips.
-            let arrived = m.time_stamp();
-            let now = if arrived > 0.0 && arrived <= now_ms() {
-                arrived
-            } else {
-                now_ms()
-            };
-            page.client
-                .borrow_mut()
-                .handle_message(text.as_bytes(), now);
-            page.pump();
-        }));
-        let page = self.clone();
-        let on_close = cb(Box::new(move |e: JsValue| {
-            if page.socket_serial.get() != serial || page.socket.borrow().is_none() {
-                return;
-            }
-            let why = e
-                .dyn_into::<CloseEvent>()
-                .map(|c| format!("connection closed ({})", c.code()))
-                .unwrap_or_else(|_| "connection closed".into());
-            page.socket.borrow_mut().take();
-            page.lost(why);
-            page.pump();
-        }));
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        callbacks.extend([on_open, on_message, on_close]);
-        *self.socket.borrow_mut() = Some(Socket {
-            ws,
-            _callbacks: callbacks,
-        });
+        }
+        self.pump();
     }
 
     /// Re-arms the one `setTimeout` at the client's next timer.
@@ -510,7 +586,7 @@ impl Page {
         let joined = client.is_joined() || client.confirmed().is_some();
         let estimate = client.clock().estimate();
         let model = estimate.and_then(|e| self.context_clock.borrow().model(e.offset));
-        match (client.timeline(), model, joined) {
+        match (client.timeline(), model, joined && self.unlocked.get()) {
             (Some(tl), Some(model), true) => {
                 if self.sent_timeline.get() != Some(*tl) {
                     audio.send_timeline(tl);
@@ -524,6 +600,9 @@ impl Page {
                     (at(&m) - at(&model)).abs() > RESEND_MS || (m.ratio - model.ratio).abs() > 1e-6
                 });
                 if moved {
+                    if self.sent_model.get().is_none() {
+                        mark("keyboardia-model-sent");
+                    }
                     audio.send_model(&model);
                     self.sent_model.set(Some(model));
                 }
@@ -533,7 +612,7 @@ impl Page {
                     self.sent_timeline.set(None);
                     self.sent_model.set(None);
                 }
-                audio.send_internal(self.run.get());
+                audio.send_internal(self.run.get() && self.unlocked.get());
             }
         }
     }
@@ -566,6 +645,11 @@ impl Page {
         }
     }
 }
+
+/// How often (ms) the page looks for the context's first output timestamp after Start.
+const MODEL_POLL_MS: i32 = 5;
+/// For how many looks (a second in all), before the regular tick takes over.
+const MODEL_TRIES: u32 = 200;
 
 /// Smallest move of the model (at the present) worth telling the worklet, in ms.
 const RESEND_MS: f64 = 0.05;
