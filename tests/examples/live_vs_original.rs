@@ -66,7 +66,7 @@ fn cell(i: usize) -> (usize, usize) {
 
 /// The cell's value after edit `i` (applied in order from all-off): what ours is told to set.
 fn value_after(i: usize) -> bool {
-    (i / (TRACKS * STEPS)) % 2 == 0
+    (i / (TRACKS * STEPS)).is_multiple_of(2)
 }
 
 fn track_name(t: usize) -> String {
@@ -459,6 +459,9 @@ fn round(target: &Target, other_pgid: i32, n: usize, label: &str) -> (Round, Str
     (r, serial.session)
 }
 
+/// One line of the medians table: its name, the figure of a round, which way is better.
+type Row = (&'static str, fn(&Round) -> f64, &'static str);
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     if v.is_empty() {
@@ -581,7 +584,7 @@ fn main() {
         )
     };
     println!("medians of {} rounds (ours / original = ratio):", a.rounds);
-    let rows: [(&str, fn(&Round) -> f64, &str); 8] = [
+    let rows: [Row; 8] = [
         ("slowest-peer p50, ms", |r| r.p50, "lower is better"),
         ("slowest-peer p90, ms", |r| r.p90, "lower is better"),
         ("slowest-peer p99, ms", |r| r.p99, "lower is better"),
