@@ -28,9 +28,10 @@
 //! For each phase, CPU per edit: the utime+stime of the server's whole process group (wrangler,
 //! node, workerd) from `/proc` before and after, over the edits. The other server is idle
 //! meanwhile; its own CPU in the same window is printed too ("idle"), so the accounting is seen
-//! not to mix. Rounds interleave (ours, original, ours, original, …; `--rounds`, default 3) so
-//! machine noise hits both; every round is printed, then the medians and ours/original ratios,
-//! and the load average at the start and the end.
+//! not to mix (between phases the run waits until the server that worked has gone idle, so
+//! closing the sockets counts in neither). Rounds interleave (ours, original, ours, original,
+//! …; `--rounds`, default 3) so machine noise hits both; every round is printed, then the
+//! medians and ours/original ratios, and the load average at the start and the end.
 //!
 //! `--direct` connects to each Worker's own workerd socket behind wrangler's entry port when
 //! both can be found (else both stay on the entry port). `BENCH_STATE_DIR=/dev/shm` keeps both
@@ -50,6 +51,11 @@ const PLAYERS: usize = 10;
 const TRACKS: usize = 16;
 /// Steps of each track the edits touch.
 const STEPS: usize = 16;
+
+/// A server counts as idle after this long without a CPU tick (10 ms ticks).
+const SETTLE_QUIET: Duration = Duration::from_millis(300);
+/// How long to wait at most for a server to go idle between phases.
+const SETTLE_MAX: Duration = Duration::from_secs(5);
 
 /// Which server a target is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -376,6 +382,9 @@ fn phase(target: &Target, other_pgid: i32, n: usize, window: usize) -> Phase {
         .into_iter()
         .map(|h| h.join().expect("player thread"))
         .collect();
+    // The closes (and the original's KV flush on the last one) are not edits: let them finish
+    // before the next window opens, so they count in nobody's figures.
+    original::settle(target.pgid, SETTLE_QUIET, SETTLE_MAX);
     let last_ack = seen.iter().filter_map(|s| s.last_ack).max().unwrap_or(t0);
     let mut sent_at = vec![t0; n];
     for (i, at) in seen.iter().flat_map(|s| s.sent.iter()) {
@@ -566,6 +575,9 @@ fn main() {
     for t in [&ours, &theirs] {
         let _ = phase(t, 0, 200, 0);
         let _ = phase(t, 0, 200, 4);
+    }
+    for t in [&ours, &theirs] {
+        original::settle(t.pgid, SETTLE_QUIET, SETTLE_MAX);
     }
     let mut results: Vec<(Round, Round)> = Vec::new();
     let mut last_sessions = (String::new(), String::new());

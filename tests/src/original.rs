@@ -467,6 +467,26 @@ pub fn group_cpu(pgid: i32) -> Duration {
     Duration::from_secs_f64(ticks as f64 / ticks_per_sec)
 }
 
+/// Waits until process group `pgid` is idle: no CPU tick over `quiet` in a row (e.g. after
+/// sockets closed, until the server has handled the closes), at most `timeout`. Returns the
+/// time waited.
+pub fn settle(pgid: i32, quiet: Duration, timeout: Duration) -> Duration {
+    let start = Instant::now();
+    let mut last = group_cpu(pgid);
+    let mut still_since = Instant::now();
+    while start.elapsed() < timeout {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = group_cpu(pgid);
+        if now != last {
+            last = now;
+            still_since = Instant::now();
+        } else if still_since.elapsed() >= quiet {
+            break;
+        }
+    }
+    start.elapsed()
+}
+
 /// The pids of process group `pgid`.
 pub fn group_pids(pgid: i32) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
