@@ -554,9 +554,11 @@ fn main() {
         }
     }
     println!(
-        "ours: {} (process group {ours_pgid}); original: {} (process group {original_pgid}, wrangler: {})",
+        "ours: {} (entry {}, process group {ours_pgid}); original: {} (entry {}, process group {original_pgid}, wrangler: {})",
         bases.0,
+        ours_server.base_url(),
         bases.1,
+        original_server.base_url(),
         std::env::var("ORIGINAL_WRANGLER").unwrap_or_else(|_| "ours".into())
     );
     let ours = Target {
