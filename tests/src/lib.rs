@@ -10,6 +10,7 @@ pub mod gate;
 pub mod jack;
 pub mod netem;
 pub mod onsets;
+pub mod original;
 pub mod players;
 pub mod room_server;
 pub mod saved_state;
