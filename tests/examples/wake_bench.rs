@@ -62,7 +62,10 @@ fn wakes(log: &str) -> Vec<(String, f64)> {
             let mut parts = rest.split_whitespace();
             let kind = parts.next()?.to_owned();
             let _object = parts.next()?;
-            let ms = parts.next()?.parse().ok()?;
+            // wrangler colours its warnings: the time is the token's leading digits.
+            let ms = parts.next()?;
+            let digits = ms.find(|c: char| !c.is_ascii_digit()).unwrap_or(ms.len());
+            let ms = ms[..digits].parse().ok()?;
             Some((kind, ms))
         })
         .collect()
@@ -122,7 +125,7 @@ fn main() {
                 p.pump();
             }
             if edits_per_min > 0.0 && unix_ms() >= next_edit {
-                let on = edits % 2 == 0;
+                let on = edits.is_multiple_of(2);
                 ps[0].edit(keyboardia_core::Op::SetStep { tr: kick, s: 3, on });
                 edits += 1;
                 next_edit += 60_000.0 / edits_per_min;

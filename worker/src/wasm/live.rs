@@ -260,10 +260,11 @@ impl LiveSession {
     }
 
     /// One handler invocation of kind `kind` (fetch, alarm, message, close, error), logged when
-    /// [`LOG_WAKES_VAR`] asks for it.
+    /// [`LOG_WAKES_VAR`] asks for it (at warning level: the test harness runs `wrangler dev`
+    /// with `--log-level warn`).
     fn woken(&self, kind: &str) {
         if self.log_wakes {
-            worker::console_log!("keyboardia-wake {kind} {} {}", self.state.id(), now_ms());
+            worker::console_warn!("keyboardia-wake {kind} {} {}", self.state.id(), now_ms());
         }
     }
 
