@@ -61,7 +61,10 @@ fn clock_run(base: String, id: SessionId, minutes: f64, steady_min: f64) -> Cloc
         for p in ps.iter_mut() {
             p.pump();
             let clock = p.sync.clock().clone();
-            let Some(c) = clock.read() else { continue };
+            // Before the first pong there is no estimate to judge.
+            let Some(c) = clock.read().filter(|c| c.samples > 0) else {
+                continue;
+            };
             let err = (c.offset_ms - (unix_ms() - clock.local().now_ms())).abs();
             if in_steady {
                 steady_errors.push(err);
