@@ -8,9 +8,10 @@
 //!
 //! - [`editor`]: [`Editor`], the window's contents.
 //! - [`controller`]: what a click, a drag or a key does, as core ops, with undo (no window).
-//! - [`grid`], [`session_bar`], [`record_panel`]: the parts it draws.
+//! - [`grid`], [`session_bar`], [`record_panel`], [`beats_panel`]: the parts it draws.
 //! - [`undo`]: the undo and redo stacks.
 
+pub mod beats_panel;
 pub mod controller;
 pub mod editor;
 #[cfg(test)]
