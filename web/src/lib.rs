@@ -7,7 +7,8 @@
 //! - [`status`]: the session bar's status from the client's events.
 //! - wasm32 only: `app` (entry, Start button), `dom` (notice, randomness), `page` (the state and the client's event loop),
 //!   `net` (REST over fetch), `audio` (the context and the engine's node), `host` (ui's host
-//!   traits), `mic` (recording), `hooks` (`window.keyboardia` for tests and the benchmark).
+//!   traits), `mic` (recording), `hooks` (`window.keyboardia` for tests and the benchmark),
+//!   `beats` (the beats panel over REST, the read-only beat page `/b/{id}`, exports).
 
 pub mod clockmap;
 pub mod route;
@@ -17,6 +18,8 @@ pub mod status;
 mod app;
 #[cfg(target_arch = "wasm32")]
 mod audio;
+#[cfg(target_arch = "wasm32")]
+mod beats;
 #[cfg(target_arch = "wasm32")]
 mod dom;
 #[cfg(target_arch = "wasm32")]
