@@ -186,11 +186,13 @@ impl PluginBeats {
         let (server, id, name) = {
             let s = lock(&self.state);
             let v = s.viewing.as_ref().ok_or("no beat is open")?;
-            let name = v.rejoin.as_ref().map_or("Player".into(), |j| j.name.clone());
+            let name = v
+                .rejoin
+                .as_ref()
+                .map_or("Player".into(), |j| j.name.clone());
             (v.server.clone(), v.view.id, name)
         };
-        let session =
-            block_on(rest_on(&server)?.remix_beat(id)).map_err(|e| e.to_string())?;
+        let session = block_on(rest_on(&server)?.remix_beat(id)).map_err(|e| e.to_string())?;
         lock(&self.state).viewing = None;
         lock(&self.state).status.history.clear();
         self.live.join(Joined {

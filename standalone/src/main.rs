@@ -154,7 +154,10 @@ mod tests {
         let rest = take_beat_link(args);
         assert_eq!(rest, vec!["app", "--backend", "dummy"]);
         assert_eq!(split_project(rest).0, None);
-        let plain: Vec<String> = ["app", "beat.keyboardia"].iter().map(|s| s.to_string()).collect();
+        let plain: Vec<String> = ["app", "beat.keyboardia"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(take_beat_link(plain.clone()), plain);
     }
 }

@@ -7,9 +7,9 @@ use keyboardia_core::api::{
     SAMPLE_NAME_PARAM,
 };
 use keyboardia_core::beat::{beat_from_json, Beat, BeatSummary, PublishBeat};
-use keyboardia_core::BeatId;
 use keyboardia_core::error::ErrorCode;
 use keyboardia_core::schema::{session_from_json, SchemaError};
+use keyboardia_core::BeatId;
 use keyboardia_core::{SampleId, Session, SessionId, SessionState};
 
 use crate::link::Server;

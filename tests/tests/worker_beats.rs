@@ -162,7 +162,10 @@ fn plugin_beats(
     let store = Arc::new(SessionStore::default());
     let live = Arc::new(Live::new(&store));
     let beats = PluginBeats::new(store.clone(), live.clone());
-    assert!(beats.publish_now("x").is_err(), "publishing needs a session");
+    assert!(
+        beats.publish_now("x").is_err(),
+        "publishing needs a session"
+    );
     let joined = Joined {
         server: base.to_owned(),
         session,
@@ -194,10 +197,16 @@ fn plugin_beats(
         "the source session still exists"
     );
     assert_eq!(store.state(), first.state);
-    assert!(store.sample_ids().contains(sample), "the pinned sample is loaded");
+    assert!(
+        store.sample_ids().contains(sample),
+        "the pinned sample is loaded"
+    );
     let decoded = keyboardia_core::audio::decode_wav(wav).unwrap();
     assert!(!decoded.frames.is_empty());
-    assert!(!live.is_joined(), "the session is put aside while a beat shows");
+    assert!(
+        !live.is_joined(),
+        "the session is put aside while a beat shows"
+    );
 
     // Close brings the pattern and the session back.
     beats.close_now();

@@ -39,8 +39,8 @@ pub fn parse_beat_link(text: &str) -> Option<(Option<String>, BeatId)> {
         .trim_end_matches('/');
     let id: BeatId = id.parse().ok()?;
     let base = base.trim_end_matches('/');
-    let server = (base.starts_with("http://") || base.starts_with("https://"))
-        .then(|| base.to_owned());
+    let server =
+        (base.starts_with("http://") || base.starts_with("https://")).then(|| base.to_owned());
     Some((server, id))
 }
 

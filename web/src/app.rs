@@ -9,7 +9,6 @@ use keyboardia_core::SessionState;
 use keyboardia_ui::{Controller, Editor};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::AudioContext;
 
 use crate::beats::AppHost;
 use crate::dom::{element, random_u64, show_notice};
@@ -18,6 +17,7 @@ use crate::host::WebHost;
 use crate::mic::Mic;
 use crate::net::{self, HttpError};
 use crate::page::Page;
+use crate::sound::start_sound;
 
 /// The eframe app: the editor over the page.
 struct App {
@@ -34,29 +34,6 @@ impl eframe::App for App {
             .borrow_mut()
             .clone_from(&self.editor.grid_rows().to_vec());
     }
-}
-
-/// Unlocks sound (the context is created inside the user's gesture, or right after it) and
-/// plays (starting the session's transport if it is stopped; alone on a beat page).
-pub fn start_sound(page: &Rc<Page>) {
-    if let Some(b) = element("start") {
-        b.set_hidden(true);
-    }
-    let ctx = match AudioContext::new() {
-        Ok(ctx) => ctx,
-        Err(e) => {
-            show_notice(&format!("Sound could not start: {e:?}"));
-            return;
-        }
-    };
-    let page = page.clone();
-    wasm_bindgen_futures::spawn_local(async move {
-        if let Err(e) = page.start_audio(ctx).await {
-            show_notice(&e);
-            return;
-        }
-        page.play_if_stopped();
-    });
 }
 
 /// The Start button: [`start_sound`].

@@ -1,8 +1,8 @@
 //! Beats in the browser (issue 15): the beats panel over REST (publish, history, open, remix),
 //! the beat page `/b/{id}` (the app as a read-only player: the beat's state and samples, no
 //! socket, no edit), and exports rendered by the worklet's engine module, instantiated a second
-//! time on this thread (`web/worklet/src/export.rs`): the same renderer as `keyboardia-render`,
-//! so the same bytes.
+//! time on this thread (`web/worklet/src/export.rs`): the same renderer as `keyboardia-render`
+//! (the same MIDI bytes; the same WAV but for the platforms' last-bit rounding of exp/sin/cos).
 //!
 //! [`AppHost`] is ui's host of the app: the page's [`WebHost`] plus [`Beats`]; on the beat page
 //! its store refuses every op (`OpError::ReadOnly`), underneath the editor's read-only mode.
@@ -362,8 +362,8 @@ fn download(bytes: &[u8], name: &str, mime: &str) -> Result<(), BeatsError> {
     let parts = Array::of1(&Uint8Array::from(bytes));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
-        .map_err(js_err)?;
+    let blob =
+        web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(js_err)?;
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(js_err)?;
     let document = web_sys::window()
         .and_then(|w| w.document())
@@ -469,14 +469,11 @@ impl ExportEngine {
         let rc = match format {
             BeatExport::Wav => self.call(
                 "kb_export_wav",
-                &[
-                    len.into(),
-                    bars.into(),
-                    0u32.into(),
-                    EXPORT_RATE_HZ.into(),
-                ],
+                &[len.into(), bars.into(), 0u32.into(), EXPORT_RATE_HZ.into()],
             )?,
-            BeatExport::Midi => self.call("kb_export_midi", &[len.into(), bars.into(), 0u32.into()])?,
+            BeatExport::Midi => {
+                self.call("kb_export_midi", &[len.into(), bars.into(), 0u32.into()])?
+            }
         };
         if rc.as_f64() != Some(0.0) {
             return Err(BeatsError::Export(format!("the engine said {rc:?}")));
@@ -538,7 +535,7 @@ impl Transport for AppHost {
     /// On the beat page Play also starts sound the first time.
     fn set_run(&self, run: bool) {
         if run && self.web.page.audio.borrow().is_none() {
-            crate::app::start_sound(&self.web.page);
+            crate::sound::start_sound(&self.web.page);
             return;
         }
         self.web.set_run(run);
@@ -567,7 +564,11 @@ impl LiveSession for AppHost {
     ) -> Result<(Option<String>, SessionId), keyboardia_ui::host::LiveError> {
         self.web.parse_invite(text)
     }
-    fn create(&self, server: &str, name: &str) -> Result<SessionId, keyboardia_ui::host::LiveError> {
+    fn create(
+        &self,
+        server: &str,
+        name: &str,
+    ) -> Result<SessionId, keyboardia_ui::host::LiveError> {
         self.web.create(server, name)
     }
     fn join(

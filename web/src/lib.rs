@@ -8,7 +8,8 @@
 //! - wasm32 only: `app` (entry, Start button), `dom` (notice, randomness), `page` (the state and the client's event loop),
 //!   `net` (REST over fetch), `audio` (the context and the engine's node), `host` (ui's host
 //!   traits), `mic` (recording), `hooks` (`window.keyboardia` for tests and the benchmark),
-//!   `beats` (the beats panel over REST, the read-only beat page `/b/{id}`, exports).
+//!   `beats` (the beats panel over REST, the read-only beat page `/b/{id}`, exports), `sound`
+//!   (Start: the audio context and play).
 
 pub mod clockmap;
 pub mod route;
@@ -32,6 +33,8 @@ mod mic;
 mod net;
 #[cfg(target_arch = "wasm32")]
 mod page;
+#[cfg(target_arch = "wasm32")]
+mod sound;
 
 /// The module's start: runs the page.
 #[cfg(target_arch = "wasm32")]

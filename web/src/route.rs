@@ -78,8 +78,14 @@ mod tests {
             Err(RouteError::NotASessionPath(_))
         ));
         assert!(matches!(session_of("/s/nope"), Err(RouteError::BadId(_))));
-        assert_eq!(beat_of(&format!("/b/{ID}/")).unwrap().unwrap().to_string(), ID);
-        assert!(matches!(beat_of("/b/nope"), Some(Err(RouteError::BadId(_)))));
+        assert_eq!(
+            beat_of(&format!("/b/{ID}/")).unwrap().unwrap().to_string(),
+            ID
+        );
+        assert!(matches!(
+            beat_of("/b/nope"),
+            Some(Err(RouteError::BadId(_)))
+        ));
         assert_eq!(beat_of(&format!("/s/{ID}")), None);
     }
 

@@ -269,7 +269,11 @@ fn publish_history_open_read_only_and_remix() {
     for key in [egui::Key::Space, egui::Key::Delete, egui::Key::Z] {
         w.key(key);
     }
-    assert_eq!(w.app.host().inner.store.state(), state, "nothing edits a beat");
+    assert_eq!(
+        w.app.host().inner.store.state(),
+        state,
+        "nothing edits a beat"
+    );
     assert!(!w.app.host().inner.transport.run(), "space plays nothing");
 
     // The creator line waits for accounts; it shows once a beat names one.
@@ -296,7 +300,10 @@ fn beat_links() {
     let server = Some("http://127.0.0.1:8787".to_owned());
     assert_eq!(parse_beat_link(&link), Some((server.clone(), id)));
     assert_eq!(parse_beat_link(&app_link(&link)), Some((server, id)));
-    assert_eq!(parse_beat_link(&format!(" /b/{id}/?x#y ")), Some((None, id)));
+    assert_eq!(
+        parse_beat_link(&format!(" /b/{id}/?x#y ")),
+        Some((None, id))
+    );
     assert_eq!(parse_beat_link(&format!("http://h/s/{id}")), None);
     assert_eq!(parse_beat_link("http://h/b/nope"), None);
 }

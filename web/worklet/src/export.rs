@@ -1,7 +1,9 @@
 //! Export from the beat page: a WAV bounce or a Standard MIDI File of a session document,
 //! rendered by the engine's own offline renderer ([`keyboardia_engine::render`],
-//! [`keyboardia_engine::midi`]), so the bytes are exactly what `keyboardia-render` writes for the
-//! same document and length.
+//! [`keyboardia_engine::midi`]): the MIDI file is byte for byte what `keyboardia-render` writes
+//! for the same document and length; the WAV file has the same header and length, and its
+//! samples differ only where the platform's `exp`/`sin`/`cos` round differently (Rust's libm on
+//! wasm32, glibc natively: a few samples in 10^4, by at most about 1e-7).
 //!
 //! The page instantiates this module a second time on its main thread (not in the worklet) and
 //! calls the raw exports: stage the samples the beat plays ([`kb_export_sample_frames`],
@@ -63,7 +65,13 @@ impl ExportSamples {
         let buffer = Arc::new(SampleBuffer {
             frames: frames
                 .into_iter()
-                .map(|f| if f.is_finite() { f.clamp(-1.0, 1.0) } else { 0.0 })
+                .map(|f| {
+                    if f.is_finite() {
+                        f.clamp(-1.0, 1.0)
+                    } else {
+                        0.0
+                    }
+                })
                 .collect(),
             sample_rate_hz,
         });
@@ -130,8 +138,7 @@ pub fn wav(
     };
     let renderer = samples.renderer(&state, &opts, length)?;
     let mut out = Cursor::new(Vec::new());
-    bounce_wav_to(&mut out, renderer, |_| {})
-        .map_err(|e| ExportFailure::Render(e.to_string()))?;
+    bounce_wav_to(&mut out, renderer, |_| {}).map_err(|e| ExportFailure::Render(e.to_string()))?;
     Ok(out.into_inner())
 }
 
@@ -171,12 +178,10 @@ pub extern "C" fn kb_export_commit_sample(id_len: usize, sample_rate_hz: f32) ->
         return ExportFailure::BadSample.code();
     };
     let frames = STAGED.with(|s| std::mem::take(&mut *s.borrow_mut()));
-    SAMPLES.with(
-        |s| match s.borrow_mut().add(id, frames, sample_rate_hz) {
-            Ok(()) => 0,
-            Err(e) => e.code(),
-        },
-    )
+    SAMPLES.with(|s| match s.borrow_mut().add(id, frames, sample_rate_hz) {
+        Ok(()) => 0,
+        Err(e) => e.code(),
+    })
 }
 
 fn finish(result: Result<Vec<u8>, ExportFailure>) -> i32 {
