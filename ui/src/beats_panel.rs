@@ -69,7 +69,7 @@ impl BeatsPanel {
     ) {
         ui.horizontal_wrapped(|ui| {
             let playing = transport.run();
-            let label = if playing { "⏸ Pause" } else { "▶ Play" };
+            let label = if playing { "Pause" } else { "▶ Play" };
             if ui
                 .button(RichText::new(label).strong())
                 .on_hover_text("Play or pause the beat")

@@ -250,7 +250,7 @@ fn publish_history_open_read_only_and_remix() {
     // Play and pause work; no click, drag or key edits the beat.
     w.click_text("▶ Play");
     assert!(w.app.host().inner.transport.run());
-    w.click_text("⏸ Pause");
+    w.click_text("Pause");
     assert!(!w.app.host().inner.transport.run());
     let cell = {
         let id = state.tracks[0].id;
