@@ -13,11 +13,11 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use keyboardia_core::audio::decode_wav;
+use keyboardia_core::audio::{decode_wav, AudioError};
 use keyboardia_core::beat::Beat;
-use keyboardia_core::{BeatId, SessionId, SessionState};
+use keyboardia_core::{BeatId, SampleId, SessionId, SessionState};
 use keyboardia_engine::SampleBuffer;
-use keyboardia_sync::{Rest, Server, DEFAULT_SERVER};
+use keyboardia_sync::{Rest, RestError, Server, DEFAULT_SERVER};
 use keyboardia_ui::beats_panel::{beat_link, parse_beat_link};
 use keyboardia_ui::host::{self as ui, BeatView, BeatsStatus, LiveError};
 
@@ -75,12 +75,39 @@ pub struct PluginBeats {
     state: Mutex<State>,
 }
 
-/// Why a beats request failed: what the user reads.
-type Failed = String;
+/// Why a beats request failed (what the panel shows).
+#[derive(Debug, thiserror::Error)]
+pub enum BeatsError {
+    /// Publish and history need a joined session.
+    #[error("join or start a live session first")]
+    NotJoined,
+    /// Remix needs a beat shown.
+    #[error("no beat is open")]
+    NoBeat,
+    /// The server address does not parse.
+    #[error("not a server address: {0}")]
+    BadServer(String),
+    /// The server refused or could not be reached.
+    #[error(transparent)]
+    Rest(#[from] RestError),
+    /// A pinned sample is not a WAV file this app reads.
+    #[error("sample {id}: {source}")]
+    Sample {
+        /// The sample.
+        id: SampleId,
+        /// Why it does not decode.
+        source: AudioError,
+    },
+    /// Joining the remix (or the session put aside) failed.
+    #[error("{0}")]
+    Join(String),
+}
+
+type Failed = BeatsError;
 
 fn rest_on(server: &str) -> Result<Rest, Failed> {
     Ok(Rest::new(
-        Server::new(server).map_err(|_| format!("not a server address: {server}"))?,
+        Server::new(server).map_err(|_| BeatsError::BadServer(server.to_owned()))?,
     ))
 }
 
@@ -96,14 +123,12 @@ impl PluginBeats {
     fn say(&self, result: Result<String, Failed>) {
         let mut s = lock(&self.state);
         s.status.message_is_error = result.is_err();
-        s.status.message = Some(result.unwrap_or_else(|e| e));
+        s.status.message = Some(result.unwrap_or_else(|e| e.to_string()));
     }
 
     /// The joined session, or why there is none.
     fn joined(&self) -> Result<Joined, Failed> {
-        self.live
-            .joined()
-            .ok_or_else(|| "join or start a live session first".to_owned())
+        self.live.joined().ok_or(BeatsError::NotJoined)
     }
 
     /// Publishes the joined session now as a beat named `name`; the beat.
@@ -111,7 +136,7 @@ impl PluginBeats {
         let joined = self.joined()?;
         let rest = rest_on(&joined.server)?;
         let name = (!name.is_empty()).then_some(name);
-        let beat = block_on(rest.publish_beat(joined.session, name)).map_err(|e| e.to_string())?;
+        let beat = block_on(rest.publish_beat(joined.session, name))?;
         lock(&self.state).status.history.push(beat.summary());
         Ok(beat)
     }
@@ -119,8 +144,7 @@ impl PluginBeats {
     /// The joined session's beats, fetched again.
     pub fn history_now(&self) -> Result<usize, Failed> {
         let joined = self.joined()?;
-        let beats = block_on(rest_on(&joined.server)?.list_beats(joined.session))
-            .map_err(|e| e.to_string())?;
+        let beats = block_on(rest_on(&joined.server)?.list_beats(joined.session))?;
         let n = beats.len();
         lock(&self.state).status.history = beats;
         Ok(n)
@@ -134,12 +158,14 @@ impl PluginBeats {
             .or_else(|| lock(&self.state).viewing.as_ref().map(|v| v.server.clone()))
             .unwrap_or_else(|| DEFAULT_SERVER.to_owned());
         let rest = rest_on(&server)?;
-        let beat = block_on(rest.get_beat(id)).map_err(|e| e.to_string())?;
+        let beat = block_on(rest.get_beat(id))?;
         let mut samples = Vec::new();
         for sample in beat.sample_ids() {
-            let bytes =
-                block_on(rest.beat_sample(id, &sample)).map_err(|e| format!("{sample}: {e}"))?;
-            let decoded = decode_wav(&bytes).map_err(|e| format!("{sample}: {e}"))?;
+            let bytes = block_on(rest.beat_sample(id, &sample))?;
+            let decoded = decode_wav(&bytes).map_err(|source| BeatsError::Sample {
+                id: sample.clone(),
+                source,
+            })?;
             samples.push((sample, decoded));
         }
         let source = block_on(rest.load(beat.source_session_id))
@@ -185,22 +211,24 @@ impl PluginBeats {
     pub fn remix_now(&self) -> Result<SessionId, Failed> {
         let (server, id, name) = {
             let s = lock(&self.state);
-            let v = s.viewing.as_ref().ok_or("no beat is open")?;
+            let v = s.viewing.as_ref().ok_or(BeatsError::NoBeat)?;
             let name = v
                 .rejoin
                 .as_ref()
                 .map_or("Player".into(), |j| j.name.clone());
             (v.server.clone(), v.view.id, name)
         };
-        let session = block_on(rest_on(&server)?.remix_beat(id)).map_err(|e| e.to_string())?;
+        let session = block_on(rest_on(&server)?.remix_beat(id))?;
         lock(&self.state).viewing = None;
         lock(&self.state).status.history.clear();
-        self.live.join(Joined {
-            server,
-            session: session.id,
-            name,
-            pending: vec![],
-        })?;
+        self.live
+            .join(Joined {
+                server,
+                session: session.id,
+                name,
+                pending: vec![],
+            })
+            .map_err(BeatsError::Join)?;
         Ok(session.id)
     }
 
@@ -212,7 +240,7 @@ impl PluginBeats {
         self.store.replace_state(v.before);
         if let Some(joined) = v.rejoin {
             if let Err(e) = self.live.join(joined) {
-                self.say(Err(e));
+                self.say(Err(BeatsError::Join(e)));
             }
         }
     }
@@ -310,7 +338,7 @@ impl ui::LiveSession for PluginBeats {
         Some(
             self.open_now(server.as_deref(), id)
                 .map(|_| format!("opened beat {id} (read-only)"))
-                .map_err(LiveError),
+                .map_err(|e| LiveError(e.to_string())),
         )
     }
 }

@@ -96,7 +96,9 @@ impl Beats for MemBeats {
 
 /// The memory host with beats and a joined session.
 struct BeatsHost {
+    /// Store, transport, settings and recorder in memory.
     inner: MemHost,
+    /// The beats the panel drives.
     beats: MemBeats,
 }
 
@@ -121,10 +123,15 @@ impl Host for BeatsHost {
     }
 }
 
+/// The whole editor, driven frame by frame on a virtual clock.
 struct Window {
+    /// The context (kept across frames: focus, menus).
     ctx: egui::Context,
+    /// The editor.
     app: Editor<BeatsHost>,
+    /// The editor's clock, in seconds.
     time_s: f64,
+    /// The last frame's output (what was drawn where).
     out: Option<egui::FullOutput>,
 }
 
