@@ -528,7 +528,9 @@ impl<H: Host> Editor<H> {
         let row_height = if target.is_some() {
             self.geometry.row_height_pt
         } else {
+            // Whole points, so rows stay evenly spaced in pixels whatever panels sit above.
             ((ui.available_height() - grid::HEADER_HEIGHT_PT - 60.0) / n)
+                .floor()
                 .clamp(ROW_HEIGHT_PT, MAX_ROW_HEIGHT_PT)
         };
         self.geometry = Geometry::fit(grid_width, row_height);
