@@ -48,6 +48,8 @@ if [ "${KEYBOARDIA_SERVER:-local}" != none ] \
 fi
 
 cargo build --release -p keyboardia-standalone
+# The beat page's "Open in Keyboardia" links (keyboardia:…) open this build.
+bash scripts/register-scheme.sh || echo "could not register keyboardia: links (continuing)"
 
 args=("$@")
 # (A project file argument, `run.sh beat.keyboardia`, still gets the dummy backend.)

@@ -6,6 +6,7 @@
 //! as MIDI on its own channel. Patterns and samples arrive through lock-free queues
 //! ([`session`]); nothing on the audio thread allocates, locks, blocks or logs.
 
+pub mod beats;
 pub mod editor;
 pub mod flush;
 pub mod jobs;
@@ -283,6 +284,7 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
                 gui: None,
             },
             live: self.services.live.clone(),
+            beats: self.services.beats.clone(),
             recorder: editor::host::TakeRecorder {
                 record: self.services.record.clone(),
                 takes: self.services.takes.clone(),

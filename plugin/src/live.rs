@@ -125,6 +125,11 @@ impl Live {
         lock(&self.sync).is_some()
     }
 
+    /// The joined session (server, id, name), if any.
+    pub fn joined(&self) -> Option<Joined> {
+        lock(&self.joined).clone()
+    }
+
     /// The link other players paste to join.
     pub fn invite_link(&self) -> Option<String> {
         lock(&self.sync).as_ref().map(|s| s.invite_link())
@@ -272,7 +277,8 @@ impl Live {
 }
 
 /// Runs a REST call to completion from a GUI thread (these are quick, rare user actions).
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// Runs one REST call to completion on a runtime of its own (the editor's calls).
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
     match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

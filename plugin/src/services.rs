@@ -36,6 +36,8 @@ pub struct Services {
     pub record: Arc<RecordShared>,
     /// Adds takes to the grid.
     pub takes: Arc<Takes>,
+    /// Publish, history, open read-only, remix (kept here so a beat shown outlives the window).
+    pub beats: Arc<crate::beats::PluginBeats>,
 }
 
 /// What only the audio thread uses: the ends of the store's queues and the capture buffer.
@@ -65,12 +67,14 @@ impl Services {
         let takes = Arc::new(Takes::new(store.clone(), live.clone()));
         let audio = store.take_audio_side();
         let (jobs, poster) = Jobs::spawn(takes.clone(), record.clone());
+        let beats = Arc::new(crate::beats::PluginBeats::new(store.clone(), live.clone()));
         let services = Self {
             jobs,
             store,
             live,
             record,
             takes,
+            beats,
         };
         services.persist_in(params);
         (

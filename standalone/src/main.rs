@@ -7,6 +7,10 @@
 //! when the window closes and on SIGTERM, SIGINT or SIGHUP (see `keyboardia::project`).
 //! Without one it starts on the demo beat and nothing is saved until *Save As*.
 //!
+//! `keyboardia-standalone BEAT_LINK` (`http://host/b/{id}`, or the beat page's "Open in
+//! Keyboardia" link `keyboardia:http://host/b/{id}`) opens that published beat read-only once
+//! the editor shows, with Remix and Close beat (see `keyboardia::beats`).
+//!
 //! Takes are recorded from the audio device's input, the app's main input: `--input-device
 //! NAME` with ALSA (a stereo capture device), `--connect-jack-inputs PORT_L,PORT_R` (or any
 //! connection to `keyboardia:input_1/2`) with JACK. Without one (and with `--backend dummy`)
@@ -22,7 +26,8 @@ use std::process::ExitCode;
 use keyboardia::project;
 
 fn main() -> ExitCode {
-    let (project_path, args) = split_project(std::env::args().collect());
+    let args = take_beat_link(std::env::args().collect());
+    let (project_path, args) = split_project(args);
     if let Some(path) = project_path {
         // A file that exists but does not load is never overwritten.
         if path.exists() {
@@ -42,6 +47,18 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Takes a beat link out of the arguments (the first that is one) and has the app open it.
+fn take_beat_link(mut args: Vec<String>) -> Vec<String> {
+    let at = args
+        .iter()
+        .skip(1)
+        .position(|a| !a.starts_with('-') && keyboardia::beats::open_at_start(a));
+    if let Some(i) = at {
+        args.remove(i + 1);
+    }
+    args
 }
 
 /// Takes the project path out of the arguments (see the crate doc); the rest go to nice-plug.
@@ -125,5 +142,22 @@ mod tests {
         );
         assert_eq!(split(&["app", "my-beat"]).0, Some("my-beat".into()));
         assert_eq!(split(&["app", "--backend", "dummy"]).0, None);
+    }
+
+    #[test]
+    fn a_beat_link_is_opened_not_taken_for_a_project() {
+        let link = "keyboardia:http://127.0.0.1:8787/b/0b3b8d2e-7c1a-4f5e-9a6b-1c2d3e4f5a6b";
+        let args: Vec<String> = ["app", link, "--backend", "dummy"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let rest = take_beat_link(args);
+        assert_eq!(rest, vec!["app", "--backend", "dummy"]);
+        assert_eq!(split_project(rest).0, None);
+        let plain: Vec<String> = ["app", "beat.keyboardia"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(take_beat_link(plain.clone()), plain);
     }
 }

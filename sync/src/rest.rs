@@ -1,11 +1,15 @@
-//! The REST side of the server: sessions (create, load, save, fork) and shared samples. Routes,
-//! paths and bodies are core's [`keyboardia_core::api`], the ones the Worker answers with.
+//! The REST side of the server: sessions (create, load, save, fork), shared samples and beats
+//! (publish, list, get, remix, a beat's samples). Routes, paths and bodies are core's
+//! [`keyboardia_core::api`], the ones the Worker answers with.
 
 use keyboardia_core::api::{
-    is_transient_status, CreateSession, ErrorBody, Route, SAMPLE_ID_PARAM, SAMPLE_NAME_PARAM,
+    is_transient_status, BeatList, CreateSession, ErrorBody, Route, SAMPLE_ID_PARAM,
+    SAMPLE_NAME_PARAM,
 };
+use keyboardia_core::beat::{beat_from_json, Beat, BeatSummary, PublishBeat};
 use keyboardia_core::error::ErrorCode;
 use keyboardia_core::schema::{session_from_json, SchemaError};
+use keyboardia_core::BeatId;
 use keyboardia_core::{SampleId, Session, SessionId, SessionState};
 
 use crate::link::Server;
@@ -228,6 +232,59 @@ impl Rest {
         let resp = self
             .http
             .get(self.url(&Route::DownloadSample(id, sample.clone())))
+            .send()
+            .await?;
+        Ok(Self::checked(resp).await?.to_vec())
+    }
+
+    /// `POST /api/sessions/{id}/beats`: publishes the session's state now as an immutable beat
+    /// (named `name` when given).
+    pub async fn publish_beat(&self, id: SessionId, name: Option<&str>) -> Result<Beat, RestError> {
+        let body = PublishBeat {
+            name: name.map(str::to_owned),
+        };
+        let resp = self
+            .http
+            .post(self.url(&Route::PublishBeat(id)))
+            .json(&body)
+            .send()
+            .await?;
+        Ok(beat_from_json(&Self::checked(resp).await?)?)
+    }
+
+    /// `GET /api/sessions/{id}/beats`: the session's beats, oldest first.
+    pub async fn list_beats(&self, id: SessionId) -> Result<Vec<BeatSummary>, RestError> {
+        let resp = self
+            .http
+            .get(self.url(&Route::ListBeats(id)))
+            .send()
+            .await?;
+        let list: BeatList = serde_json::from_slice(&Self::checked(resp).await?)
+            .map_err(|e| RestError::BadReply(e.to_string()))?;
+        Ok(list.beats)
+    }
+
+    /// `GET /api/beats/{id}`
+    pub async fn get_beat(&self, id: BeatId) -> Result<Beat, RestError> {
+        let resp = self.http.get(self.url(&Route::GetBeat(id))).send().await?;
+        Ok(beat_from_json(&Self::checked(resp).await?)?)
+    }
+
+    /// `POST /api/beats/{id}/remix`: a new editable session whose `remixedFrom` is the beat.
+    pub async fn remix_beat(&self, id: BeatId) -> Result<Session, RestError> {
+        let resp = self
+            .http
+            .post(self.url(&Route::RemixBeat(id)))
+            .send()
+            .await?;
+        Ok(session_from_json(&Self::checked(resp).await?)?)
+    }
+
+    /// `GET /api/beats/{id}/samples/{sample}`: a sample the beat pinned (a WAV file).
+    pub async fn beat_sample(&self, id: BeatId, sample: &SampleId) -> Result<Vec<u8>, RestError> {
+        let resp = self
+            .http
+            .get(self.url(&Route::BeatSample(id, sample.clone())))
             .send()
             .await?;
         Ok(Self::checked(resp).await?.to_vec())

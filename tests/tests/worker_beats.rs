@@ -1,6 +1,8 @@
 //! Beats through the real Worker under `wrangler dev` (the seed's phase 10): a published beat is
 //! an immutable snapshot, lists under its session, remixes into a new session that names it, keeps
-//! its samples after the session's are gone, and every refusal has its status and code.
+//! its samples after the session's are gone, and every refusal has its status and code. The
+//! plugin's beats (over sync's REST client, with a real live session) publish, list, open a
+//! beat read-only with its pinned sample, remix and close against the same Worker.
 
 use keyboardia_core::api::{self, BeatList, OWNER_KEY_HEADER};
 use keyboardia_core::audio::encode_wav_pcm16;
@@ -131,6 +133,103 @@ fn beats_are_immutable_listed_remixed_and_keep_their_samples() {
         "",
     );
     assert!(http.request("GET", &beat_path, &[], None).body == first.body);
+
+    plugin_beats(&server.base_url(), s.id, &beat, &sample, &wav);
+}
+
+/// The plugin's beats (sync's REST client under them) against the real Worker.
+fn plugin_beats(
+    base: &str,
+    session: keyboardia_core::SessionId,
+    first: &Beat,
+    sample: &SampleId,
+    wav: &[u8],
+) {
+    use keyboardia::beats::PluginBeats;
+    use keyboardia::live::{Joined, Live};
+    use keyboardia::session::SessionStore;
+    use keyboardia_ui::host::Beats as _;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    let wait = |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out: {what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let store = Arc::new(SessionStore::default());
+    let live = Arc::new(Live::new(&store));
+    let beats = PluginBeats::new(store.clone(), live.clone());
+    assert!(
+        beats.publish_now("x").is_err(),
+        "publishing needs a session"
+    );
+    let joined = Joined {
+        server: base.to_owned(),
+        session,
+        name: "Ada".into(),
+        pending: vec![],
+    };
+    live.join(joined).unwrap();
+    wait("the plugin joins", &|| {
+        live.status().connection == Some(keyboardia_ui::host::Connection::Joined)
+    });
+    let mine = store.state();
+
+    // Publish with a name; the history lists it after the two published above.
+    let published = beats.publish_now("From the plugin").unwrap();
+    assert_eq!(published.name.as_deref(), Some("From the plugin"));
+    assert_eq!(published.state, mine);
+    assert_eq!(beats.history_now().unwrap(), 3);
+    assert_eq!(beats.beats_status().history[0].id, first.id);
+
+    // Open the first beat read-only: its state and its pinned sample (the session's is gone).
+    beats.open_now(None, first.id).unwrap();
+    let status = beats.beats_status();
+    let view = status.viewing.expect("a beat is shown");
+    assert_eq!(view.id, first.id);
+    assert_eq!(view.link, format!("{base}/b/{}", first.id));
+    assert_eq!(
+        view.source_link,
+        Some(format!("{base}/s/{session}")),
+        "the source session still exists"
+    );
+    assert_eq!(store.state(), first.state);
+    assert!(
+        store.sample_ids().contains(sample),
+        "the pinned sample is loaded"
+    );
+    let decoded = keyboardia_core::audio::decode_wav(wav).unwrap();
+    assert!(!decoded.frames.is_empty());
+    assert!(
+        !live.is_joined(),
+        "the session is put aside while a beat shows"
+    );
+
+    // Close brings the pattern and the session back.
+    beats.close_now();
+    assert_eq!(store.state(), mine);
+    assert!(live.is_joined());
+
+    // A beat link opens it too; Remix joins a new session named after the beat.
+    let link = format!("keyboardia:{base}/b/{}", first.id);
+    let opened = keyboardia_ui::host::LiveSession::open_beat_link(&beats, &link);
+    assert!(matches!(opened, Some(Ok(_))), "{opened:?}");
+    let remix = beats.remix_now().unwrap();
+    assert!(beats.beats_status().viewing.is_none());
+    assert_eq!(live.joined().unwrap().session, remix);
+    let http = Http::new(base.to_owned(), "10.5.0.9");
+    assert_eq!(
+        http.get(&remix.to_string()).session().remixed_from,
+        Some(first.id)
+    );
+    wait("the remix's room state arrives", &|| {
+        live.status().connection == Some(keyboardia_ui::host::Connection::Joined)
+            && store.state() == first.state
+    });
+    live.leave();
 }
 
 #[test]

@@ -27,7 +27,7 @@ use crate::controller::{shortcut, Command, Controller};
 use crate::grid::{self, Geometry, RowLook};
 use crate::host::{step_of, ClockMode, Host};
 use crate::tap::TapTempo;
-use crate::{account_panel, meters, record_panel, session_bar, style};
+use crate::{account_panel, beats_panel, meters, record_panel, session_bar, style};
 
 /// Default window size in logical points: room for the controls and a full 64-step grid.
 pub const DEFAULT_SIZE_PT: (f64, f64) = (1400.0, 720.0);
@@ -86,6 +86,8 @@ pub struct Editor<H> {
     previewed: Option<keyboardia_core::Instrument>,
     /// The meters' shown levels and held peaks.
     levels: meters::Levels,
+    /// Publish, history, and the read-only player's bar (when the host has beats).
+    beats_panel: beats_panel::BeatsPanel,
 }
 
 impl<H: Host> Editor<H> {
@@ -118,6 +120,7 @@ impl<H: Host> Editor<H> {
             menu_step: None,
             previewed: None,
             levels: meters::Levels::default(),
+            beats_panel: beats_panel::BeatsPanel::default(),
         }
     }
 
@@ -145,8 +148,29 @@ impl<H: Host> Editor<H> {
             let now = ui.input(|i| i.time);
             self.levels.update(&tracks, master, now);
         }
-        self.keyboard(ui);
-        egui::Panel::top("transport").show(ui, |ui| self.transport_bar(ui));
+        // A published beat shown read-only: no key, click or drag edits it (issue 15).
+        let viewing = self.host.beats().and_then(|b| b.beats_status().viewing);
+        if viewing.is_none() {
+            self.keyboard(ui);
+        }
+        if let (Some(beats), Some(view)) = (self.host.beats(), &viewing) {
+            let tempo = self.controller.state().tempo;
+            egui::Panel::top("beat").show(ui, |ui| {
+                self.beats_panel
+                    .player(ui, beats, view, self.host.transport(), tempo)
+            });
+        }
+        egui::Panel::top("transport").show(ui, |ui| {
+            ui.add_enabled_ui(viewing.is_none(), |ui| self.transport_bar(ui))
+        });
+        if viewing.is_some() {
+            egui::CentralPanel::default().show(ui, |ui| {
+                ui.style_mut().visuals.disabled_alpha = 0.9;
+                ui.add_enabled_ui(false, |ui| self.tracks(ui));
+            });
+            self.schedule_repaint(ui.ctx());
+            return;
+        }
         egui::Panel::top("session").show(ui, |ui| {
             self.session_bar
                 .ui(ui, self.host.live(), self.host.transport());
@@ -154,6 +178,11 @@ impl<H: Host> Editor<H> {
                 self.account_panel.ui(ui, account, self.host.live());
             }
         });
+        if let Some(beats) = self.host.beats() {
+            egui::Panel::top("beats").show(ui, |ui| {
+                self.beats_panel.session(ui, beats, self.host.live())
+            });
+        }
         egui::Panel::bottom("record").show(ui, |ui| {
             self.record_panel.ui(
                 ui,
@@ -506,7 +535,9 @@ impl<H: Host> Editor<H> {
         let row_height = if target.is_some() {
             self.geometry.row_height_pt
         } else {
+            // Whole points, so rows stay evenly spaced in pixels whatever panels sit above.
             ((ui.available_height() - grid::HEADER_HEIGHT_PT - 60.0) / n)
+                .floor()
                 .clamp(ROW_HEIGHT_PT, MAX_ROW_HEIGHT_PT)
         };
         self.geometry = Geometry::fit(grid_width, row_height);
@@ -602,7 +633,9 @@ impl<H: Host> Editor<H> {
                 ui.add_space(6.0);
                 self.footer(ui, tracks.len());
             });
-        self.pointer(ui, press);
+        if ui.is_enabled() {
+            self.pointer(ui, press);
+        }
     }
 
     /// A press on a step toggles it and starts painting (shift: opens its lock editor); while

@@ -10,7 +10,9 @@ use std::time::Duration;
 use web_time::Instant;
 
 use keyboardia_core::protocol::{Player, PlayerId};
-use keyboardia_core::{Instrument, Op, OpError, SampleId, SessionId, SessionState, TrackId};
+use keyboardia_core::{
+    BeatId, Instrument, Op, OpError, SampleId, SessionId, SessionState, TrackId,
+};
 
 /// Where edits go: the host's session store (which hands them to the audio thread and, in a
 /// live session, to the room).
@@ -198,6 +200,12 @@ pub trait LiveSession {
     fn set_playing(&self, playing: bool);
     /// Shares the WAV file at `path` with the session; on success, what to tell the user.
     fn share_sample_file(&self, path: &str) -> Result<String, LiveError>;
+    /// When `text` (the join field) is a beat link (`…/b/{id}`), opens that beat read-only and
+    /// says what it did; `None` for anything else (hosts without beats).
+    fn open_beat_link(&self, text: &str) -> Option<Result<String, LiveError>> {
+        let _ = text;
+        None
+    }
 }
 
 /// A finished take, as the editor receives it.
@@ -398,6 +406,84 @@ pub trait Host {
     /// Sign-in and ownership, where the host has accounts (the account panel is hidden
     /// otherwise).
     fn account(&self) -> Option<&dyn Account> {
+        None
+    }
+
+    /// Published beats: publish, history, open read-only, remix (the beats panel is hidden
+    /// without them).
+    fn beats(&self) -> Option<&dyn Beats> {
+        None
+    }
+}
+
+/// A published beat shown read-only (the beat page, or a beat opened in an app).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BeatView {
+    /// The beat.
+    pub id: BeatId,
+    /// Its title, if its publisher gave one.
+    pub name: Option<String>,
+    /// Its link (`…/b/{id}`).
+    pub link: String,
+    /// The invite link of the session it was published from, while that session exists.
+    pub source_link: Option<String>,
+    /// Who published it, once accounts name creators (issue 17); `None` until then.
+    pub created_by: Option<String>,
+}
+
+/// What the beats panel shows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BeatsStatus {
+    /// The beat shown read-only, if any: the editor then sends no edits.
+    pub viewing: Option<BeatView>,
+    /// The joined session's beats, oldest first (as last fetched).
+    pub history: Vec<keyboardia_core::beat::BeatSummary>,
+    /// A request in flight ("Publishing…"), to show while it runs.
+    pub working: Option<String>,
+    /// What the last request ended with, for the user (the new beat's link, a refusal).
+    pub message: Option<String>,
+    /// Whether `message` is an error.
+    pub message_is_error: bool,
+}
+
+/// A file a beat exports to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BeatExport {
+    /// A 32-bit float stereo WAV bounce.
+    Wav,
+    /// A Standard MIDI File, type 1.
+    Midi,
+}
+
+/// Published beats, over the server's REST API. Requests run in the background: their outcome
+/// shows in [`Beats::beats_status`].
+pub trait Beats {
+    /// The panel's state now.
+    fn beats_status(&self) -> BeatsStatus;
+    /// Publishes the joined session's state now as a beat named `name` (blank: unnamed).
+    fn publish(&self, name: &str);
+    /// Fetches the joined session's beat history again.
+    fn refresh_history(&self);
+    /// Opens beat `id` read-only (on `server`, else the joined or default server).
+    fn open_beat(&self, server: Option<&str>, id: BeatId);
+    /// Remixes the beat shown: a new editable session from it, opened at once.
+    fn remix(&self);
+    /// Whether the beat shown can be closed (back to the session); the beat page cannot.
+    fn closable(&self) -> bool {
+        false
+    }
+    /// Back from the beat shown to what was there before.
+    fn close_beat(&self) {}
+    /// Whether [`Beats::export`] works here.
+    fn exports(&self) -> bool {
+        false
+    }
+    /// Exports the beat shown (one file, downloaded or saved where the host keeps them).
+    fn export(&self, format: BeatExport) {
+        let _ = format;
+    }
+    /// The link that opens the beat shown in the Keyboardia app (the beat page offers it).
+    fn open_in_app_link(&self) -> Option<String> {
         None
     }
 }

@@ -8,12 +8,13 @@
 //!
 //! - [`editor`]: [`Editor`], the window's contents.
 //! - [`controller`]: what a click, a drag or a key does, as core ops, with undo (no window).
-//! - [`grid`], [`session_bar`], [`record_panel`], [`account_panel`]: the parts it draws.
+//! - [`grid`], [`session_bar`], [`record_panel`], [`account_panel`], [`beats_panel`]: the parts it draws.
 //! - [`undo`]: the undo and redo stacks.
 //! - [`glyph_audit`]: for screenshot tests, the characters a frame drew and whether the fonts
 //!   had each.
 
 pub mod account_panel;
+pub mod beats_panel;
 pub mod controller;
 pub mod editor;
 #[cfg(test)]

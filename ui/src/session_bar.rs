@@ -119,6 +119,11 @@ impl SessionBar {
     /// **Join**: joins what [`SessionBar::join_target`] names; the server field then shows the
     /// server joined (the link's, when the link names one).
     pub fn join(&mut self, live: &dyn LiveSession) {
+        // A beat link opens the beat read-only instead (issue 15).
+        if let Some(r) = live.open_beat_link(&self.join_text) {
+            self.report(r);
+            return;
+        }
         let r = self.join_target(live).and_then(|(server, session)| {
             live.join(&server, session, self.name.trim())?;
             self.server = server;

@@ -1,6 +1,7 @@
 //! The page's entry: reads the session from the address, joins it at once (the grid, the
 //! players and every edit show and can be edited before any click), runs the ui editor in an
-//! eframe web shell, and wires the Start button that unlocks sound.
+//! eframe web shell, and wires the Start button that unlocks sound. A beat's address (`/b/{id}`)
+//! opens the beat read-only instead (see [`crate::beats`]).
 
 use std::rc::Rc;
 
@@ -9,17 +10,19 @@ use keyboardia_ui::{Controller, Editor};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::beats::AppHost;
 use crate::dom::{element, random_u64, show_notice};
 use crate::hooks::GridRows;
 use crate::host::WebHost;
 use crate::mic::Mic;
 use crate::net::{self, HttpError};
 use crate::page::Page;
+use crate::sound::start_sound;
 
 /// The eframe app: the editor over the page.
 struct App {
     /// The ui crate's editor.
-    editor: Editor<WebHost>,
+    editor: Editor<AppHost>,
     /// Copied from the editor after each frame.
     grid_rows: GridRows,
 }
@@ -33,8 +36,7 @@ impl eframe::App for App {
     }
 }
 
-/// The Start button: unlocks sound (the context is created inside the click) and plays the
-/// session (starting its transport if it is stopped).
+/// The Start button: [`start_sound`].
 fn wire_start(page: &Rc<Page>) {
     let Some(button) = element("start") else {
         return;
@@ -46,26 +48,7 @@ fn wire_start(page: &Rc<Page>) {
         let _ = perf.mark("keyboardia-start-shown");
     }
     let page = page.clone();
-    let on_click = Closure::wrap(Box::new(move || {
-        if let Some(b) = element("start") {
-            b.set_hidden(true);
-        }
-        let ctx = match page.audio_context() {
-            Ok(ctx) => ctx,
-            Err(e) => {
-                show_notice(&format!("Sound could not start: {e:?}"));
-                return;
-            }
-        };
-        let page = page.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            if let Err(e) = page.start_audio(ctx).await {
-                show_notice(&e);
-                return;
-            }
-            page.play_if_stopped();
-        });
-    }) as Box<dyn FnMut()>);
+    let on_click = Closure::wrap(Box::new(move || start_sound(&page)) as Box<dyn FnMut()>);
     button.set_onclick(Some(on_click.as_ref().unchecked_ref()));
     on_click.forget();
 }
@@ -75,7 +58,30 @@ pub fn run() -> Result<(), JsValue> {
     let window = web_sys::window().ok_or("no window")?;
     let location = window.location();
     let origin = location.origin()?;
-    let session = match crate::route::session_of(&location.pathname()?) {
+    let pathname = location.pathname()?;
+    if let Some(beat) = crate::route::beat_of(&pathname) {
+        let beat = match beat {
+            Ok(id) => id,
+            Err(e) => {
+                show_notice(&e.to_string());
+                return Ok(());
+            }
+        };
+        wasm_bindgen_futures::spawn_local(async move {
+            let mic = Rc::new(Mic::default());
+            match crate::beats::beat_page(origin, beat, mic).await {
+                Ok(host) => {
+                    wire_start(&host.web.page);
+                    if let Err(e) = start_editor(host) {
+                        show_notice(&format!("The editor could not start: {e:?}"));
+                    }
+                }
+                Err(e) => show_notice(&format!("This beat cannot be played: {e}")),
+            }
+        });
+        return Ok(());
+    }
+    let session = match crate::route::session_of(&pathname) {
         Ok(id) => id,
         Err(e) => {
             show_notice(&e.to_string());
@@ -94,19 +100,22 @@ pub fn run() -> Result<(), JsValue> {
         });
     }
     wire_start(&page);
+    let mic = Rc::new(Mic::default());
+    start_editor(crate::beats::session_host(WebHost { page, mic }))
+}
+
+/// Runs the editor over `host` in the page's canvas, with the test hooks.
+fn start_editor(host: AppHost) -> Result<(), JsValue> {
     let grid_rows = GridRows::default();
-    let canvas = window
-        .document()
+    let canvas = web_sys::window()
+        .and_then(|w| w.document())
         .ok_or("no document")?
         .get_element_by_id("keyboardia")
         .ok_or("no canvas")?
         .dyn_into::<web_sys::HtmlCanvasElement>()?;
-    let mic = Rc::new(Mic::default());
-    crate::hooks::install(&page, &mic, grid_rows.clone());
-    let host = WebHost {
-        page: page.clone(),
-        mic,
-    };
+    let page = host.web.page.clone();
+    crate::hooks::install(&page, &host.web.mic, grid_rows.clone());
+    crate::beats::install_hooks(&host);
     wasm_bindgen_futures::spawn_local(async move {
         let started = eframe::WebRunner::new()
             .start(

@@ -8,7 +8,9 @@
 //! - wasm32 only: `app` (entry, Start button), `dom` (notice, randomness), `page` (the state
 //!   and the client's event loop), `socket` (the WebSocket, owned by a dedicated worker that
 //!   stamps frames as they arrive and pings as they leave), `net` (REST over fetch), `audio`
-//!   (the context and the engine's node), `host` (ui's host traits), `mic` (recording), `hooks` (`window.keyboardia` for tests and the benchmark).
+//!   (the context and the engine's node), `host` (ui's host traits), `mic` (recording), `hooks` (`window.keyboardia` for tests and the benchmark),
+//!   `beats` (the beats panel over REST, the read-only beat page `/b/{id}`, exports), `sound`
+//!   (Start: the audio context and play).
 
 pub mod clockmap;
 pub mod route;
@@ -20,6 +22,8 @@ mod app;
 mod audio;
 #[cfg(target_arch = "wasm32")]
 mod audio_hooks;
+#[cfg(target_arch = "wasm32")]
+mod beats;
 #[cfg(target_arch = "wasm32")]
 mod dom;
 #[cfg(target_arch = "wasm32")]
@@ -34,6 +38,8 @@ mod net;
 mod page;
 #[cfg(target_arch = "wasm32")]
 mod socket;
+#[cfg(target_arch = "wasm32")]
+mod sound;
 
 /// The module's start: runs the page.
 #[cfg(target_arch = "wasm32")]

@@ -1,7 +1,8 @@
 //! Which session a page address names: `/s/{id}` (a trailing slash, query or fragment is
-//! ignored). The Worker answers unknown or malformed ids itself; the app still checks.
+//! ignored), or which beat: `/b/{id}`. The Worker answers unknown or malformed ids itself; the
+//! app still checks.
 
-use keyboardia_core::SessionId;
+use keyboardia_core::{BeatId, SessionId};
 
 /// Why the page's address names no session.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -21,6 +22,12 @@ pub fn session_of(pathname: &str) -> Result<SessionId, RouteError> {
         .ok_or_else(|| RouteError::NotASessionPath(pathname.to_owned()))?;
     let id = rest.trim_end_matches('/');
     id.parse().map_err(|_| RouteError::BadId(id.to_owned()))
+}
+
+/// The beat of the page at `pathname`, when it is a beat page (`/b/{id}`).
+pub fn beat_of(pathname: &str) -> Option<Result<BeatId, RouteError>> {
+    let id = pathname.strip_prefix("/b/")?.trim_end_matches('/');
+    Some(id.parse().map_err(|_| RouteError::BadId(id.to_owned())))
 }
 
 /// The WebSocket address of `session`'s room for a page served from `origin`
@@ -71,6 +78,15 @@ mod tests {
             Err(RouteError::NotASessionPath(_))
         ));
         assert!(matches!(session_of("/s/nope"), Err(RouteError::BadId(_))));
+        assert_eq!(
+            beat_of(&format!("/b/{ID}/")).unwrap().unwrap().to_string(),
+            ID
+        );
+        assert!(matches!(
+            beat_of("/b/nope"),
+            Some(Err(RouteError::BadId(_)))
+        ));
+        assert_eq!(beat_of(&format!("/s/{ID}")), None);
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct PluginHost {
     pub settings: ParamSettings,
     /// The live session: status, join/leave, shared play/stop.
     pub live: Arc<Live>,
+    /// Beats: publish, history, open read-only, remix (and beat links in the join field).
+    pub beats: Arc<crate::beats::PluginBeats>,
     /// The recorder and the takes service.
     pub recorder: TakeRecorder,
 }
@@ -55,13 +57,16 @@ impl ui::Host for PluginHost {
         &self.settings
     }
     fn live(&self) -> &dyn ui::LiveSession {
-        &*self.live
+        &*self.beats
     }
     fn recorder(&self) -> &dyn ui::Recorder {
         &self.recorder
     }
     fn meters(&self) -> Option<&dyn ui::Meters> {
         Some(&self.meters)
+    }
+    fn beats(&self) -> Option<&dyn ui::Beats> {
+        Some(&*self.beats)
     }
     fn preview_sound(&self, sound: &Instrument, volume: f32, pan: f32) {
         if let Some(patch) = preview_patch(&self.store, sound) {

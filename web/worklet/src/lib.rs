@@ -14,6 +14,7 @@
 //! The module keeps its state in a thread-local (the worklet scope has one thread); the exports
 //! are `unsafe` only in that they hand raw pointers into the module's memory to JavaScript.
 
+pub mod export;
 pub mod follow;
 mod state;
 
