@@ -15,6 +15,9 @@ use crate::schema::{migrate_state, SchemaError};
 pub const BEAT_NAME_MAX_BYTES: usize = 64;
 /// Largest body of a publish request (an optional name).
 pub const MAX_PUBLISH_BODY_BYTES: usize = 1024;
+/// How long a beat published without signing in is kept: 90 days, whatever happens to its
+/// session. A signed-in creator's beats are kept for good.
+pub const ANONYMOUS_BEAT_TTL_SECONDS: u64 = 90 * 24 * 3600;
 
 /// A published beat: the state of a session at the moment it was published, never changed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -45,6 +48,10 @@ pub struct BeatSummary {
     pub name: Option<String>,
     /// Milliseconds since the Unix epoch.
     pub created_at: u64,
+    /// When the beat expires, in milliseconds since the Unix epoch; `null`: kept for good (a
+    /// signed-in creator's). See [`Beat::ttl_seconds`].
+    #[serde(default)]
+    pub expires_at: Option<u64>,
 }
 
 /// The body of a publish request: everything optional (an empty body publishes an unnamed beat).
@@ -104,7 +111,18 @@ impl Beat {
             id: self.id,
             name: self.name.clone(),
             created_at: self.created_at,
+            expires_at: self
+                .ttl_seconds()
+                .map(|ttl| self.created_at.saturating_add(ttl.saturating_mul(1000))),
         }
+    }
+
+    /// How long the store keeps the beat, in seconds: [`ANONYMOUS_BEAT_TTL_SECONDS`] when it
+    /// was published without signing in, `None` (for good) when a signed-in user created it.
+    pub fn ttl_seconds(&self) -> Option<u64> {
+        self.created_by
+            .is_none()
+            .then_some(ANONYMOUS_BEAT_TTL_SECONDS)
     }
 
     /// The shared samples the beat plays (each once, in track order): the ones to pin.
@@ -176,6 +194,28 @@ mod tests {
         let back = crate::schema::session_from_json(doc.as_bytes()).unwrap();
         assert_eq!(back, remix);
         assert_eq!(beat.summary().name.as_deref(), Some("Friday"));
+    }
+
+    #[test]
+    fn anonymous_beats_expire_and_a_signed_in_creators_are_kept() {
+        let publish = |by: Option<&str>| {
+            Beat::publish(
+                BeatId::from_random_bytes([2; 16]),
+                &session(),
+                1_000,
+                None,
+                by.map(str::to_owned),
+            )
+        };
+        let anonymous = publish(None);
+        assert_eq!(anonymous.ttl_seconds(), Some(ANONYMOUS_BEAT_TTL_SECONDS));
+        assert_eq!(
+            anonymous.summary().expires_at,
+            Some(1_000 + ANONYMOUS_BEAT_TTL_SECONDS * 1000)
+        );
+        let signed_in = publish(Some("u-ada"));
+        assert_eq!(signed_in.ttl_seconds(), None);
+        assert_eq!(signed_in.summary().expires_at, None);
     }
 
     #[test]

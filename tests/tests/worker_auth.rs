@@ -384,6 +384,26 @@ fn sign_in_from_the_app_claim_lock_and_every_refusal() {
     let anon_beat = http.request("POST", &fork_beats, &[], None);
     assert_eq!(anon_beat.status, 201, "{}", anon_beat.text());
     assert!(anon_beat.json()["createdBy"].is_null());
+    // The creator's beat is kept for good; the anonymous one expires after 90 days.
+    let expiry = |path: &str| {
+        let list = http.request("GET", path, &[], None);
+        assert_eq!(list.status, 200, "{}", list.text());
+        let line = list.json()["beats"][0].clone();
+        (
+            line["createdAt"].as_u64().unwrap(),
+            line["expiresAt"].clone(),
+        )
+    };
+    let (_, kept) = expiry(&beats);
+    assert!(
+        kept.is_null(),
+        "a signed-in creator's beat never expires: {kept}"
+    );
+    let (created, expires) = expiry(&fork_beats);
+    assert_eq!(
+        expires.as_u64(),
+        Some(created + keyboardia_core::beat::ANONYMOUS_BEAT_TTL_SECONDS * 1000)
+    );
 
     // --- Expired, forged and revoked tokens. ---
     let me_with = |t: &str| http.request("GET", ME_PATH, &[("authorization", &bearer(t))], None);

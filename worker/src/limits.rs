@@ -14,9 +14,6 @@ pub const OWNER_ID_MAX_BYTES: usize = 64;
 pub const KV_SYNC_DELAY_MS: f64 = 1_000.0;
 /// A saved session expires from KV after this many seconds without access.
 pub const KV_TTL_SECONDS: u64 = 30 * 24 * 3600;
-/// How long a published beat (and its history entry) lives in KV: longer than a session, and
-/// independent of it (deleting or expiring a session leaves its beats).
-pub const BEAT_TTL_SECONDS: u64 = 90 * 24 * 3600;
 /// A GET renews the TTL when the last renewal is older than this (a KV write per GET would hit
 /// KV's per-key write limit).
 pub const KV_RENEW_AFTER_MS: f64 = 24.0 * 3600.0 * 1000.0;

@@ -233,8 +233,8 @@ pub fn not_found_page() -> String {
 pub fn beat_not_found_page() -> String {
     message_page(
         "Beat not found",
-        "This beat does not exist or has expired. Beats are kept for 90 days after they are \
-         published.",
+        "This beat does not exist or has expired. A beat published without signing in is kept \
+         for 90 days.",
     )
 }
 

@@ -73,6 +73,7 @@ impl Beats for MemBeats {
             id: BeatId::from_random_bytes([n; 16]),
             name: (!name.is_empty()).then(|| name.to_owned()),
             created_at: u64::from(n),
+            expires_at: None,
         });
     }
     fn refresh_history(&self) {

@@ -1,6 +1,6 @@
 //! Beats (the seed's phase 10): publish an immutable snapshot of a session, read it, list a
-//! session's beats, remix one into a new session. Beats live in KV for [`BEAT_TTL_SECONDS`]
-//! (longer than sessions, and never deleted with one); the samples a beat plays are copied to
+//! session's beats, remix one into a new session. Beats live in KV (an anonymous one for
+//! [`ANONYMOUS_BEAT_TTL_SECONDS`](keyboardia_core::beat::ANONYMOUS_BEAT_TTL_SECONDS), a signed-in creator's for good; never deleted with their session); the samples a beat plays are copied to
 //! its own prefix in R2 when it is published, so they outlive the session's samples.
 
 use keyboardia_core::api::BeatList;
@@ -15,7 +15,6 @@ use super::http::{body_bytes, json, json_of, now_ms, random16, ApiResult};
 use super::sessions::{current, user_of};
 use super::{samples, store};
 use crate::api_error::ApiError;
-use crate::limits::BEAT_TTL_SECONDS;
 
 fn beat_key(id: BeatId) -> String {
     format!("beat:{id}")
@@ -102,15 +101,17 @@ pub async fn publish(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
     .await?;
     let text = beat_to_json(&beat);
     let kv = env.kv(store::BINDING)?;
-    kv.put(&beat_key(beat.id), text.clone())?
-        .expiration_ttl(BEAT_TTL_SECONDS)
-        .execute()
-        .await?;
-    kv.put(&history_key(id, &beat), "")?
-        .expiration_ttl(BEAT_TTL_SECONDS)
-        .metadata(beat.summary())?
-        .execute()
-        .await?;
+    let mut put_beat = kv.put(&beat_key(beat.id), text.clone())?;
+    let mut put_line = kv
+        .put(&history_key(id, &beat), "")?
+        .metadata(beat.summary())?;
+    // An anonymous beat expires; a signed-in creator's is kept for good.
+    if let Some(ttl) = beat.ttl_seconds() {
+        put_beat = put_beat.expiration_ttl(ttl);
+        put_line = put_line.expiration_ttl(ttl);
+    }
+    put_beat.execute().await?;
+    put_line.execute().await?;
     json(201, text)
 }
 
