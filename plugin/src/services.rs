@@ -62,15 +62,21 @@ impl Services {
     /// thread's ends.
     pub fn new(params: &KeyboardiaParams) -> (Self, AudioEnds) {
         let (signed_in, error) = PluginAccount::kept_identity();
-        let (services, ends) = Self::signed_in_as(params, signed_in);
+        let opener = crate::account::default_opener();
+        let (services, ends) = Self::with_account(params, signed_in, opener);
         if let Some(e) = error {
             services.account.report(e);
         }
         (services, ends)
     }
 
-    /// As [`Services::new`], with the identity `signed_in` (and where it keeps its tokens).
-    pub fn signed_in_as(params: &KeyboardiaParams, signed_in: SignedIn) -> (Self, AudioEnds) {
+    /// As [`Services::new`], with the identity `signed_in` (and where it keeps its tokens), and
+    /// `opener` to show the sign-in page.
+    pub fn with_account(
+        params: &KeyboardiaParams,
+        signed_in: SignedIn,
+        opener: crate::account::Opener,
+    ) -> (Self, AudioEnds) {
         let store = Arc::new(SessionStore::default());
         let live = Arc::new(Live::with_sign_in(&store, signed_in));
         // Every accepted local edit goes to the live session, if one is joined.
@@ -88,7 +94,7 @@ impl Services {
         let account = Arc::new(PluginAccount::new(
             live.clone(),
             keyboardia_sync::DEFAULT_SERVER,
-            crate::account::default_opener(),
+            opener,
         ));
         let services = Self {
             jobs,
