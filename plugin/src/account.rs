@@ -384,21 +384,27 @@ impl SignInFlow {
             }
         };
         tokens.account = Some(self.auth.me(&tokens).await?);
-        {
-            // Under the state's lock, so a sign-out either comes after (and signs these
-            // tokens out) or before (and this flow drops them).
+        // Under the state's lock, so a sign-out either comes after (and signs these tokens
+        // out) or before (and this flow drops them).
+        let dropped = {
             let mut s = lock(&self.state);
-            if s.generation != self.generation {
-                drop(s);
-                // Signed out meanwhile: these tokens are nobody's.
-                let _ = self.auth.sign_out(&tokens).await;
-                return Ok(());
+            if s.generation == self.generation {
+                s.error = match self.signed_in.store().map(|store| store.save(&tokens)) {
+                    Some(Err(e)) => {
+                        Some(format!("signed in for now; cannot keep the sign-in: {e}"))
+                    }
+                    _ => None,
+                };
+                self.signed_in.set(Some((self.auth.clone(), tokens)));
+                None
+            } else {
+                Some(tokens)
             }
-            s.error = match self.signed_in.store().map(|store| store.save(&tokens)) {
-                Some(Err(e)) => Some(format!("signed in for now; cannot keep the sign-in: {e}")),
-                _ => None,
-            };
-            self.signed_in.set(Some((self.auth.clone(), tokens)));
+        };
+        if let Some(tokens) = dropped {
+            // Signed out meanwhile: these tokens are nobody's.
+            let _ = self.auth.sign_out(&tokens).await;
+            return Ok(());
         }
         if let Some(live) = self.live.upgrade() {
             live.reconnect();

@@ -10,9 +10,9 @@
 //! The joined session (server, id, name) and the edits the room has not acknowledged are saved
 //! with the plugin's state, so a DAW restart rejoins by itself and loses nothing.
 //!
-//! When the player is signed in (see [`crate::account`]) the connection presents a short-lived
-//! ticket on each connect, so the owner of a locked session edits it; the session's owner and
-//! mode ([`Access`]) come with every snapshot of the room.
+//! When the player is signed in (the account service, `account.rs`) the connection presents a
+//! short-lived ticket on each connect, so the owner of a locked session edits it; the session's
+//! owner and mode ([`Access`]) come with every snapshot of the room.
 //!
 //! Nothing here runs on the audio thread except [`SharedClock::read`].
 
