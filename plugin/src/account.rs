@@ -479,6 +479,22 @@ mod tests {
         (live, account, store)
     }
 
+    /// The text the account panel draws over `account` and `live` in one headless frame.
+    fn panel_text(account: &PluginAccount, live: &Live) -> String {
+        let ctx = egui::Context::default();
+        let mut panel = keyboardia_ui::account_panel::AccountPanel::default();
+        let mut out = ctx.run_ui(egui::RawInput::default(), |ui| panel.ui(ui, account, live));
+        out.textures_delta.clear();
+        let mut text = String::new();
+        for clipped in &out.shapes {
+            if let egui::Shape::Text(t) = &clipped.shape {
+                text.push_str(t.galley.text());
+                text.push('\n');
+            }
+        }
+        text
+    }
+
     #[test]
     fn the_panel_follows_the_kept_sign_in_and_the_joined_sessions_owner_and_mode() {
         let dir = std::env::temp_dir().join(format!("kb-account-{}", std::process::id()));
@@ -519,6 +535,13 @@ mod tests {
         assert!(!s.can_edit && s.session_readonly);
         let o = offer(&s, true);
         assert_eq!((o.claim, o.lock, o.read_only), (false, None, true));
+        // Drawn headless, the panel says so.
+        let drawn = panel_text(&account, &live);
+        assert!(
+            drawn.contains("Signed in as ada@example.org") && drawn.contains("Read-only"),
+            "{drawn}"
+        );
+        assert!(drawn.contains("Fork to edit") && !drawn.contains("Lock session"));
         // Ada's own locked session: the lock toggle, on; she edits.
         live.set_access(
             session,
