@@ -6,6 +6,7 @@
 //! as MIDI on its own channel. Patterns and samples arrive through lock-free queues
 //! ([`session`]); nothing on the audio thread allocates, locks, blocks or logs.
 
+pub mod account;
 pub mod beats;
 pub mod editor;
 pub mod flush;
@@ -285,6 +286,7 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
             },
             live: self.services.live.clone(),
             beats: self.services.beats.clone(),
+            account: self.services.account.clone(),
             recorder: editor::host::TakeRecorder {
                 record: self.services.record.clone(),
                 takes: self.services.takes.clone(),

@@ -10,6 +10,10 @@
 //! The joined session (server, id, name) and the edits the room has not acknowledged are saved
 //! with the plugin's state, so a DAW restart rejoins by itself and loses nothing.
 //!
+//! When the player is signed in (the account service, `account.rs`) the connection presents a
+//! short-lived ticket on each connect, so the owner of a locked session edits it; the session's
+//! owner and mode ([`Access`]) come with every snapshot of the room.
+//!
 //! Nothing here runs on the audio thread except [`SharedClock::read`].
 
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -17,8 +21,9 @@ use std::time::Instant;
 
 use keyboardia_core::client::ClientEvent;
 use keyboardia_core::protocol::PlayerId;
-use keyboardia_core::{Change, Op, SampleId, SessionId, TrackId};
+use keyboardia_core::{Change, Mode, Op, SampleId, SessionId, TrackId};
 use keyboardia_engine::SampleBuffer;
+use keyboardia_sync::auth::SignedIn;
 use keyboardia_sync::{
     ConnectionState, Rest, SampleEvent, Server, SharedClock, SyncConfig, SyncEvent, SyncHandle,
 };
@@ -71,6 +76,15 @@ fn connection(c: ConnectionState) -> Option<Connection> {
     }
 }
 
+/// Who owns the joined session and who may edit it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Access {
+    /// The owner's user id; `None` while unowned.
+    pub owner_id: Option<String>,
+    /// Who may edit.
+    pub mode: Mode,
+}
+
 /// The plugin's live-session bridge (shared by `Arc` between the plugin, its editor and the sync
 /// thread's sink).
 pub struct Live {
@@ -88,11 +102,22 @@ pub struct Live {
     status: Arc<Mutex<Status>>,
     /// What the host restored before the plugin could join (joined in `initialize`).
     restored: Mutex<Option<Joined>>,
+    /// The identity every connection presents (shared with the account service, which signs
+    /// in and out).
+    signed_in: SignedIn,
+    /// The joined session's owner and mode, as the room's last snapshot or this player's last
+    /// claim or lock said; `None` until known, and when not joined.
+    access: Arc<Mutex<Option<Access>>>,
 }
 
 impl Live {
-    /// A bridge, not joined, that puts the room's state into `store`.
+    /// A bridge, not joined, that puts the room's state into `store`, joining anonymously.
     pub fn new(store: &Arc<SessionStore>) -> Self {
+        Self::with_sign_in(store, SignedIn::default())
+    }
+
+    /// A bridge whose connections present `signed_in`'s identity.
+    pub fn with_sign_in(store: &Arc<SessionStore>, signed_in: SignedIn) -> Self {
         Self {
             store: Arc::downgrade(store),
             clock: Arc::new(SharedClock::default()),
@@ -100,6 +125,8 @@ impl Live {
             joined: Mutex::new(None),
             status: Arc::new(Mutex::new(Status::default())),
             restored: Mutex::new(None),
+            signed_in,
+            access: Arc::new(Mutex::new(None)),
         }
     }
 }
@@ -151,14 +178,16 @@ impl Live {
             session: Some(joined.session),
             ..Status::default()
         };
-        let sink = sink(self.store.clone(), self.status.clone());
-        let sync = SyncHandle::start(
+        *lock(&self.access) = None;
+        let sink = sink(self.store.clone(), self.status.clone(), self.access.clone());
+        let sync = SyncHandle::start_signed_in(
             server,
             joined.session,
             config,
             state,
             joined.pending.clone(),
             self.clock.clone(),
+            self.signed_in.clone(),
             sink,
         )
         .map_err(|e| {
@@ -208,6 +237,32 @@ impl Live {
         drop(sync);
         *lock(&self.joined) = None;
         *lock(&self.status) = Status::default();
+        *lock(&self.access) = None;
+    }
+
+    /// The joined session's owner and mode, once known.
+    pub fn access(&self) -> Option<Access> {
+        lock(&self.access).clone()
+    }
+
+    /// Records the owner and mode a claim or lock of this player's returned (the room's
+    /// snapshot says the same a moment later).
+    pub fn set_access(&self, session: SessionId, access: Access) {
+        if lock(&self.status).session == Some(session) {
+            *lock(&self.access) = Some(access);
+        }
+    }
+
+    /// The identity the connections present.
+    pub fn signed_in(&self) -> &SignedIn {
+        &self.signed_in
+    }
+
+    /// Connects again now, presenting the current identity (after signing in or out).
+    pub fn reconnect(&self) {
+        if let Some(sync) = lock(&self.sync).as_ref() {
+            let _ = sync.reconnect();
+        }
     }
 
     /// Sends a local edit the store has applied (the store's edit listener).
@@ -293,8 +348,10 @@ pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
 fn sink(
     store: Weak<SessionStore>,
     status: Arc<Mutex<Status>>,
+    access: Arc<Mutex<Option<Access>>>,
 ) -> impl FnMut(SyncEvent) + Send + 'static {
     move |event| match event {
+        SyncEvent::Access { owner_id, mode } => *lock(&access) = Some(Access { owner_id, mode }),
         SyncEvent::State(state) => {
             if let Some(store) = store.upgrade() {
                 store.replace_state(*state);

@@ -9,6 +9,8 @@
 //! - [`Takes`]: adds recorded takes to the grid, shared with a live session when joined.
 //! - [`Jobs`]: the thread `process()` hands "Add Take to Grid" to (the audio thread's end,
 //!   [`JobPoster`], is returned by [`Services::new`]).
+//! - [`PluginAccount`]: signing in, claiming and locking; its tokens live in the user's config
+//!   directory, shared with [`Live`]'s connections, never in the saved state.
 //!
 //! The saved state is plain data in [`KeyboardiaParams`]; [`Services::new`] installs the hooks
 //! through which the services keep it up to date and take what the host restores (see
@@ -16,6 +18,9 @@
 
 use std::sync::Arc;
 
+use keyboardia_sync::auth::SignedIn;
+
+use crate::account::PluginAccount;
 use crate::jobs::{JobPoster, Jobs};
 use crate::live::Live;
 use crate::params::KeyboardiaParams;
@@ -38,6 +43,8 @@ pub struct Services {
     pub takes: Arc<Takes>,
     /// Publish, history, open read-only, remix (kept here so a beat shown outlives the window).
     pub beats: Arc<crate::beats::PluginBeats>,
+    /// Sign-in, claim and lock (kept here so a sign-in in progress outlives the window).
+    pub account: Arc<PluginAccount>,
 }
 
 /// What only the audio thread uses: the ends of the store's queues and the capture buffer.
@@ -54,8 +61,24 @@ impl Services {
     /// The services, wired to each other and to `params`' persisted fields, and the audio
     /// thread's ends.
     pub fn new(params: &KeyboardiaParams) -> (Self, AudioEnds) {
+        let (signed_in, error) = PluginAccount::kept_identity();
+        let opener = crate::account::default_opener();
+        let (services, ends) = Self::with_account(params, signed_in, opener);
+        if let Some(e) = error {
+            services.account.report(e);
+        }
+        (services, ends)
+    }
+
+    /// As [`Services::new`], with the identity `signed_in` (and where it keeps its tokens), and
+    /// `opener` to show the sign-in page.
+    pub fn with_account(
+        params: &KeyboardiaParams,
+        signed_in: SignedIn,
+        opener: crate::account::Opener,
+    ) -> (Self, AudioEnds) {
         let store = Arc::new(SessionStore::default());
-        let live = Arc::new(Live::new(&store));
+        let live = Arc::new(Live::with_sign_in(&store, signed_in));
         // Every accepted local edit goes to the live session, if one is joined.
         let weak = Arc::downgrade(&live);
         store.set_listener(Some(Box::new(move |op| {
@@ -68,6 +91,11 @@ impl Services {
         let audio = store.take_audio_side();
         let (jobs, poster) = Jobs::spawn(takes.clone(), record.clone());
         let beats = Arc::new(crate::beats::PluginBeats::new(store.clone(), live.clone()));
+        let account = Arc::new(PluginAccount::new(
+            live.clone(),
+            keyboardia_sync::DEFAULT_SERVER,
+            opener,
+        ));
         let services = Self {
             jobs,
             store,
@@ -75,6 +103,7 @@ impl Services {
             record,
             takes,
             beats,
+            account,
         };
         services.persist_in(params);
         (

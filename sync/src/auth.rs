@@ -66,6 +66,10 @@ pub struct Tokens {
     pub refresh_token: String,
     /// When the access token expires, seconds since the Unix epoch (as the app's clock read it).
     pub expires_at_s: u64,
+    /// Who signed in (`GET /api/auth/me`), kept with the tokens so the app can say who you are
+    /// without asking the server at start; `None` until asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<Account>,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -84,6 +88,7 @@ impl Tokens {
             access_token: r.access_token,
             refresh_token: r.refresh_token,
             expires_at_s: now_s + r.expires_in,
+            account: None,
         }
     }
 
@@ -219,7 +224,15 @@ impl Auth {
             ("refresh_token", tokens.refresh_token.as_str()),
         ];
         let r = self.token_request(&form).await?;
-        Ok(Tokens::from_reply(&self.server, r, now_s()))
+        Ok(Tokens {
+            account: tokens.account.clone(),
+            ..Tokens::from_reply(&self.server, r, now_s())
+        })
+    }
+
+    /// The server this client signs in to.
+    pub fn server(&self) -> &Server {
+        &self.server
     }
 
     /// Signs out: the server revokes the grant (every token of this sign-in).
@@ -280,28 +293,101 @@ impl Auth {
     }
 }
 
+/// How long before its expiry an access token is refreshed ([`SignedIn::fresh`]).
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
 /// The signed-in identity a live connection presents, shared between the app (which signs in
 /// and out) and the sync thread (which asks for a ticket before each connect), so a sign-in
 /// or sign-out applies from the next (re)connect.
 #[derive(Clone, Debug, Default)]
-pub struct SignedIn(std::sync::Arc<std::sync::Mutex<Option<(Auth, Tokens)>>>);
+pub struct SignedIn(std::sync::Arc<SignedInShared>);
+
+/// What the clones of a [`SignedIn`] share.
+#[derive(Debug, Default)]
+struct SignedInShared {
+    /// The identity: `None` when signed out.
+    who: std::sync::Mutex<Option<(Auth, Tokens)>>,
+    /// Held while [`SignedIn::fresh`] reads, refreshes and saves the tokens: a refresh token
+    /// works once, and the server revokes the whole sign-in when one is replayed, so two
+    /// threads must never refresh with the same one.
+    refreshing: tokio::sync::Mutex<()>,
+    /// Where the tokens are kept, if anywhere: a refresh saves the new ones there, and tokens
+    /// another process of the app refreshed are read back from there.
+    store: Option<TokenStore>,
+}
 
 impl SignedIn {
+    /// An identity kept in `store`, signed in if the store holds tokens.
+    pub fn load(store: TokenStore) -> Result<Self, AuthError> {
+        let who = store.load()?.and_then(|t| {
+            let server = Server::new(&t.server).ok()?;
+            Some((Auth::new(server), t))
+        });
+        Ok(Self(std::sync::Arc::new(SignedInShared {
+            who: std::sync::Mutex::new(who),
+            refreshing: tokio::sync::Mutex::new(()),
+            store: Some(store),
+        })))
+    }
+
+    /// Where the tokens are kept, if anywhere.
+    pub fn store(&self) -> Option<&TokenStore> {
+        self.0.store.as_ref()
+    }
+
     /// Signs the connection in (`Some`) or out (`None`).
     pub fn set(&self, who: Option<(Auth, Tokens)>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = who;
+        *self.0.who.lock().unwrap_or_else(|e| e.into_inner()) = who;
     }
 
     /// The current identity.
     pub fn get(&self) -> Option<(Auth, Tokens)> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0.who.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The current identity with an access token good for [`REFRESH_MARGIN`] at least:
+    /// tokens another process of the app refreshed into the store are taken up, and tokens
+    /// about to expire are refreshed (and saved), one refresh at a time. `Ok(None)`: signed
+    /// out. If the server no longer knows the sign-in (revoked, or signed out elsewhere), the
+    /// identity is forgotten here too and the error returned.
+    pub async fn fresh(&self) -> Result<Option<(Auth, Tokens)>, AuthError> {
+        let _one_at_a_time = self.0.refreshing.lock().await;
+        let Some((auth, mut tokens)) = self.get() else {
+            return Ok(None);
+        };
+        if let Some(saved) = self.store().and_then(|s| s.load().ok().flatten()) {
+            if saved.server == tokens.server && saved.refresh_token != tokens.refresh_token {
+                tokens = saved;
+            }
+        }
+        if tokens.expires_within(now_s(), REFRESH_MARGIN) {
+            match auth.refresh(&tokens).await {
+                Ok(new) => {
+                    tokens = new;
+                    if let Some(store) = self.store() {
+                        store.save(&tokens)?;
+                    }
+                }
+                Err(e @ AuthError::OAuth(OAuthError::InvalidGrant)) => {
+                    self.set(None);
+                    if let Some(store) = self.store() {
+                        store.clear()?;
+                    }
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let who = (auth, tokens);
+        self.set(Some(who.clone()));
+        Ok(Some(who))
     }
 
     /// The query the live socket of `id` is opened with: `?ticket=…` when signed in and the
     /// server grants a ticket, else nothing (the socket then joins anonymously; the room
     /// refuses its edits to a locked session).
     pub async fn socket_query(&self, id: SessionId) -> String {
-        let Some((auth, tokens)) = self.get() else {
+        let Ok(Some((auth, tokens))) = self.fresh().await else {
             return String::new();
         };
         match auth.ticket(&tokens, id).await {
@@ -414,6 +500,10 @@ mod tests {
             access_token: "kbat.secret".into(),
             refresh_token: "refresh-secret".into(),
             expires_at_s: 100,
+            account: Some(Account {
+                id: "u_0123456789abcdef0123456789abcdef".into(),
+                email: "ada@example.org".into(),
+            }),
         };
         store.save(&t).unwrap();
         store.save(&t).unwrap();
@@ -434,6 +524,53 @@ mod tests {
         store.clear().unwrap();
         store.clear().unwrap();
         assert!(store.load().unwrap().is_none());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    fn tokens(refresh: &str, expires_at_s: u64) -> Tokens {
+        Tokens {
+            // Nothing listens on port 1: any call to the server fails.
+            server: "http://127.0.0.1:1".into(),
+            access_token: format!("kbat.{refresh}"),
+            refresh_token: refresh.into(),
+            expires_at_s,
+            account: None,
+        }
+    }
+
+    #[test]
+    fn fresh_takes_up_tokens_another_process_refreshed_and_keeps_them_when_offline() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = std::env::temp_dir().join(format!("kb-fresh-{}", std::process::id()));
+        let store = TokenStore::at(dir.join("auth.json"));
+        assert!(SignedIn::load(store.clone()).unwrap().get().is_none());
+        // This process signed in; its access token is about to expire.
+        let stale = tokens("r1", now_s() + 5);
+        store.save(&stale).unwrap();
+        let signed_in = SignedIn::load(store.clone()).unwrap();
+        assert_eq!(signed_in.get().unwrap().1, stale);
+        // Offline: the refresh fails, the identity stays (signed in, retried next time).
+        match rt.block_on(signed_in.fresh()) {
+            Err(AuthError::Unreachable(_)) => {}
+            other => panic!("expected unreachable, got {other:?}"),
+        }
+        assert_eq!(signed_in.get().unwrap().1, stale);
+        assert_eq!(
+            rt.block_on(signed_in.socket_query(SessionId::from_random_bytes([7; 16]))),
+            ""
+        );
+        // Another instance refreshed them meanwhile (the old refresh token is spent): taken up
+        // from the file without a call to the server, which would revoke the sign-in.
+        let newer = tokens("r2", now_s() + 900);
+        store.save(&newer).unwrap();
+        let (_, got) = rt.block_on(signed_in.fresh()).unwrap().unwrap();
+        assert_eq!(got, newer);
+        assert_eq!(signed_in.get().unwrap().1, newer);
+        signed_in.set(None);
+        assert!(rt.block_on(signed_in.fresh()).unwrap().is_none());
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -362,6 +362,12 @@ impl EventLoop {
                     state_changed = true;
                     (self.sink)(SyncEvent::Connection(ConnectionState::Joined { you: *you }));
                     (self.sink)(SyncEvent::Players(self.client.players().to_vec()));
+                    if let Some(session) = self.client.confirmed() {
+                        (self.sink)(SyncEvent::Access {
+                            owner_id: session.owner_id.clone(),
+                            mode: session.mode,
+                        });
+                    }
                 }
                 ClientEvent::PlayerJoined(_) | ClientEvent::PlayerLeft(_) => {
                     (self.sink)(SyncEvent::Players(self.client.players().to_vec()));

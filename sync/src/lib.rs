@@ -23,7 +23,7 @@ use std::time::Duration;
 use keyboardia_core::audio::DecodedSample;
 use keyboardia_core::client::{Client, ClientConfig, ClientEvent, EditError};
 use keyboardia_core::protocol::PlayerId;
-use keyboardia_core::{Op, SampleId, SessionId, SessionState};
+use keyboardia_core::{Mode, Op, SampleId, SessionId, SessionState};
 use tokio::sync::mpsc;
 
 pub use clock::{LocalClock, ServerClock, SharedClock};
@@ -135,6 +135,14 @@ pub enum SyncEvent {
     },
     /// Progress and outcome of shared-sample uploads and downloads.
     Sample(SampleEvent),
+    /// Who owns the session and who may edit it, from each snapshot: on join and reconnect, and
+    /// whenever the session is claimed or locked (the room then sends every player a fresh one).
+    Access {
+        /// The owner's user id (or an owner key's hash); `None` while unowned.
+        owner_id: Option<String>,
+        /// Who may edit.
+        mode: Mode,
+    },
 }
 
 /// Shared samples on their way. Failures are always reported; network failures are retried

@@ -5,16 +5,24 @@
 //! expired, forged and revoked tokens, the replay of a used sign-in link, and rate limits.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use keyboardia::account::Opener;
+use keyboardia::live::Joined;
+use keyboardia::services::Services;
+use keyboardia::KeyboardiaParams;
 
 use keyboardia_core::api::{claim_path, session_path, ticket_path, ME_PATH, TOKEN_PATH};
 use keyboardia_core::oauth::{DeviceAuthorization, OAuthError};
 use keyboardia_core::protocol::{ClientMessage, ServerMessage};
 use keyboardia_core::{ErrorCode, Mode, Op};
-use keyboardia_sync::auth::{Auth, AuthError, Poll, Tokens};
+use keyboardia_sync::auth::{Auth, AuthError, Poll, SignedIn, TokenStore, Tokens};
 use keyboardia_sync::Server as SyncServer;
 use keyboardia_tests::browser::{Browser, BrowserOptions};
 use keyboardia_tests::server::{Http, LiveClient, Options, Server};
+use keyboardia_ui::account_panel::offer;
+use keyboardia_ui::host::Account as _;
 use keyboardia_worker::token::{self, Kind};
 
 const SECRET: &str = "test-secret-0123456789abcdef-0123456789";
@@ -107,6 +115,15 @@ fn click_when_shown(browser: &Browser, css: &str) {
         Duration::from_secs(20),
     );
     browser.click(css);
+}
+
+/// Waits (generously: the CI box is busy) until `done`.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn recv_error(c: &mut LiveClient) -> ErrorCode {
@@ -439,22 +456,132 @@ fn sign_in_from_the_app_claim_lock_and_every_refusal() {
         "reuse revokes the grant"
     );
 
-    // A second sign-in (the browser is still signed in: approve at once), then sign out.
-    let device = rt.block_on(auth.start()).unwrap();
-    browser.goto(&device.verification_uri_complete);
+    // --- The plugin (its services, as the plugin and the standalone app hold them) signs in
+    // from a live session it created (the browser is still signed in: approve at once),
+    // claims and locks it; a friend's plugin sees it read-only, is refused an edit, and forks.
+    let config = server.dir().join("plugin-config");
+    let kept = TokenStore::at(config.join("keyboardia/auth.json"));
+    let (opened_tx, opened) = std::sync::mpsc::channel::<String>();
+    let opened_tx = std::sync::Mutex::new(opened_tx);
+    let opener: Opener = Arc::new(move |url: &str| {
+        let _ = opened_tx.lock().unwrap().send(url.to_owned());
+        Ok(())
+    });
+    let ada_params = KeyboardiaParams::default();
+    let (ada, _ada_audio) = Services::with_account(
+        &ada_params,
+        SignedIn::load(kept.clone()).unwrap(),
+        opener.clone(),
+    );
+    let live_id = ada
+        .live
+        .create(&base, "ada")
+        .expect("create a live session");
+    wait_until("the plugin joins its session", || {
+        ada.live.access().is_some_and(|a| a.owner_id.is_none())
+    });
+    let status = ada.account.account_status();
+    assert!(offer(&status, true).sign_in, "{status:?}");
+    ada.account.sign_in();
+    let page = opened
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the plugin opens the sign-in page");
+    let pending = ada.account.account_status().pending.expect("a code shown");
+    assert_eq!(pending.verification_uri, page);
+    assert!(page.contains(&pending.user_code), "{page}");
+    browser.goto(&page);
     click_when_shown(&browser, "#approve");
     browser.wait_for(
         "document.body.innerText.includes('Approved')",
         Duration::from_secs(20),
     );
-    let tokens2 = wait_tokens(&rt, &auth, &device);
-    assert_eq!(me_with(&tokens2.access_token).status, 200);
-    rt.block_on(auth.sign_out(&tokens2)).expect("sign out");
-    assert_eq!(
-        me_with(&tokens2.access_token).status,
-        401,
-        "signing out revokes"
+    wait_until("the plugin is signed in", || {
+        ada.account.account_status().email.as_deref() == Some("ada@example.org")
+    });
+    let status = ada.account.account_status();
+    assert_eq!(status.user_id.as_deref(), Some(me.id.as_str()));
+    let tokens2 = kept
+        .load()
+        .unwrap()
+        .expect("tokens kept in the config directory");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(kept.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "owner only");
+    }
+    // What the plugin saves with the DAW project: the session and the live session joined.
+    let saved = format!(
+        "{}{}",
+        ada.store.json(),
+        serde_json::to_string(&ada.live.saved_or_restored()).unwrap()
     );
+    assert!(saved.contains(&live_id.to_string()), "the session is saved");
+    assert!(
+        !saved.contains(&tokens2.access_token) && !saved.contains(&tokens2.refresh_token),
+        "no token in the DAW project"
+    );
+    // Claim and lock from the panel's commands.
+    assert!(offer(&status, true).claim);
+    ada.account.claim().expect("claim");
+    let status = ada.account.account_status();
+    assert_eq!(status.session_owner.as_deref(), Some(me.id.as_str()));
+    assert_eq!(offer(&status, true).lock, Some(false));
+    ada.account.set_locked(true).expect("lock");
+    assert_eq!(offer(&ada.account.account_status(), true).lock, Some(true));
+    // The friend's plugin, signed out, joins: read-only, with Fork to edit.
+    let friend_params = KeyboardiaParams::default();
+    let (friend, _friend_audio) =
+        Services::with_account(&friend_params, SignedIn::default(), opener);
+    friend
+        .live
+        .join(Joined {
+            server: base.clone(),
+            session: live_id,
+            name: "friend".into(),
+            pending: vec![],
+        })
+        .unwrap();
+    wait_until("the friend's panel says read-only", || {
+        let s = friend.account.account_status();
+        s.session_readonly && offer(&s, true).read_only
+    });
+    let tempo = friend.store.state().tempo;
+    friend.store.apply(&Op::SetTempo { v: 77.0 }).unwrap();
+    wait_until("the room refuses the friend's edit", || {
+        friend
+            .live
+            .status()
+            .error
+            .is_some_and(|e| e.contains("read-only"))
+    });
+    wait_until("the friend's copy is rolled back", || {
+        friend.store.state().tempo == tempo
+    });
+    // The owner's plugin edits (its socket carries a ticket) and the friend hears it.
+    ada.store.apply(&Op::SetTempo { v: 133.0 }).unwrap();
+    wait_until("the owner's edit reaches the friend", || {
+        friend.store.state().tempo == 133.0
+    });
+    assert_eq!(ada.live.status().error, None);
+    // The friend forks and edits his copy.
+    let forked = friend.live.fork().expect("fork");
+    assert_ne!(forked, live_id);
+    wait_until("the fork is the friend's to edit", || {
+        friend
+            .live
+            .access()
+            .is_some_and(|a| a.mode == Mode::Collaborative)
+            && friend.account.account_status().can_edit
+    });
+    assert!(!offer(&friend.account.account_status(), true).read_only);
+    // Sign out from the plugin: the tokens are forgotten and revoked.
+    ada.account.sign_out();
+    assert!(kept.load().unwrap().is_none());
+    assert!(ada.account.account_status().email.is_none());
+    wait_until("signing out revokes", || {
+        me_with(&tokens2.access_token).status == 401
+    });
     assert!(matches!(
         rt.block_on(auth.refresh(&tokens2)),
         Err(AuthError::OAuth(OAuthError::InvalidGrant))

@@ -16,6 +16,9 @@ pub struct Offer {
     pub sign_in: bool,
     /// The code to check while signing in.
     pub pending_code: Option<String>,
+    /// The approval page while signing in (shown as a link: there may be no browser that
+    /// opened by itself).
+    pub pending_link: Option<String>,
     /// "Signed in as …" and "Sign out".
     pub signed_in_as: Option<String>,
     /// "Claim session": signed in, joined, the session unowned.
@@ -32,13 +35,11 @@ pub fn offer(status: &AccountStatus, joined: bool) -> Offer {
         && status.user_id.is_some()
         && status.session_owner.is_some()
         && status.user_id == status.session_owner;
+    let pending = status.pending.as_ref().filter(|_| status.email.is_none());
     Offer {
         sign_in: status.email.is_none() && status.pending.is_none(),
-        pending_code: status
-            .pending
-            .as_ref()
-            .filter(|_| status.email.is_none())
-            .map(|p| p.user_code.clone()),
+        pending_code: pending.map(|p| p.user_code.clone()),
+        pending_link: pending.map(|p| p.verification_uri.clone()),
         signed_in_as: status.email.clone(),
         claim: joined && status.email.is_some() && status.session_owner.is_none(),
         lock: owner.then_some(status.session_readonly),
@@ -70,6 +71,13 @@ impl AccountPanel {
             if let Some(code) = &o.pending_code {
                 ui.label("Signing in: check that the browser shows");
                 ui.label(RichText::new(code).monospace().strong());
+            }
+            if let Some(link) = &o.pending_link {
+                ui.hyperlink_to("(open the sign-in page)", link)
+                    .on_hover_text(link.as_str());
+                if ui.button("Cancel").clicked() {
+                    account.sign_out();
+                }
             }
             if let Some(email) = &o.signed_in_as {
                 ui.label(format!("Signed in as {email}"));
@@ -157,6 +165,7 @@ mod tests {
         let o = offer(&waiting, false);
         assert!(!o.sign_in);
         assert_eq!(o.pending_code.as_deref(), Some("BCDF-GHJK"));
+        assert_eq!(o.pending_link.as_deref(), Some("http://x/auth/device"));
         // Signed in, joined an unowned session: claim.
         let o = offer(&signed_in(), true);
         assert!(o.claim && o.lock.is_none() && !o.read_only);

@@ -35,6 +35,8 @@ pub struct PluginHost {
     pub live: Arc<Live>,
     /// Beats: publish, history, open read-only, remix (and beat links in the join field).
     pub beats: Arc<crate::beats::PluginBeats>,
+    /// Sign-in, claim and lock.
+    pub account: Arc<crate::account::PluginAccount>,
     /// The recorder and the takes service.
     pub recorder: TakeRecorder,
 }
@@ -67,6 +69,9 @@ impl ui::Host for PluginHost {
     }
     fn beats(&self) -> Option<&dyn ui::Beats> {
         Some(&*self.beats)
+    }
+    fn account(&self) -> Option<&dyn ui::Account> {
+        Some(&*self.account)
     }
     fn preview_sound(&self, sound: &Instrument, volume: f32, pan: f32) {
         if let Some(patch) = preview_patch(&self.store, sound) {
