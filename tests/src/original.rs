@@ -24,7 +24,7 @@ use serde::Deserialize;
 use tungstenite::client::IntoClientRequest;
 use tungstenite::{Message, WebSocket};
 
-use crate::server::{repo_root, Http};
+use crate::server::{repo_root, stop_group, Http};
 
 /// How long the original's `wrangler dev` may take to answer after start (it bundles its
 /// TypeScript with esbuild first).
@@ -200,27 +200,8 @@ impl OriginalServer {
     }
 
     fn signal_and_reap(&mut self, signal: i32) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let pgid = child.id() as libc::pid_t;
-        // SAFETY: signals our own process group (the child is its leader).
-        unsafe {
-            libc::kill(-pgid, signal);
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !matches!(child.try_wait(), Ok(Some(_))) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // SAFETY: as above; whatever is left of the group.
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
-        let _ = child.wait();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        // SAFETY: signal 0 only checks whether the group still has members.
-        while unsafe { libc::kill(-pgid, 0) } == 0 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
+        if let Some(child) = self.child.take() {
+            stop_group(child, signal);
         }
     }
 }

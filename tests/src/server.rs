@@ -493,35 +493,8 @@ impl Server {
 
     /// Stops the server (its whole process group) and waits until it is gone.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let pgid = child.id() as libc::pid_t;
-        // SAFETY: signals our own process group (the child is its leader).
-        unsafe {
-            libc::kill(-pgid, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(Some(_)) = child.try_wait() {
-                break;
-            }
-            if Instant::now() > deadline {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // Whatever is left of the group (workerd), and the leader if it ignored SIGTERM.
-        // SAFETY: as above.
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
-        let _ = child.wait();
-        // Wait for the group to be empty, so the port and the state are free.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        // SAFETY: signal 0 only checks whether the group still has members.
-        while unsafe { libc::kill(-pgid, 0) } == 0 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
+        if let Some(child) = self.child.take() {
+            stop_group(child, libc::SIGTERM);
         }
     }
 
@@ -529,21 +502,8 @@ impl Server {
     /// process group (wrangler, node, workerd), so nothing shuts down or flushes. Waits until
     /// the group is gone; [`Server::start_again`] brings it back on the same persisted state.
     pub fn kill(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let pgid = child.id() as libc::pid_t;
-        // SAFETY: signals our own process group (the child is its leader).
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
-        let _ = child.wait();
-        // Until the whole group is gone: a killed workerd that still holds the persisted
-        // SQLite files would stall the next start (seen on a loaded machine).
-        let deadline = Instant::now() + Duration::from_secs(60);
-        // SAFETY: signal 0 only checks whether the group still has members.
-        while unsafe { libc::kill(-pgid, 0) } == 0 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
+        if let Some(child) = self.child.take() {
+            stop_group(child, libc::SIGKILL);
         }
     }
 
@@ -572,5 +532,31 @@ impl Drop for Server {
         } else {
             eprintln!("wrangler dev log kept at {}", self.log.display());
         }
+    }
+}
+
+/// Sends `signal` to the process group `child` leads (a server started with
+/// `process_group(0)`: wrangler, node, workerd), SIGKILLs whatever is left after 10 s, reaps
+/// the child, and waits (up to 60 s) until the group is empty: a killed workerd that still
+/// holds the persisted SQLite files would stall the next start (seen on a loaded machine).
+pub fn stop_group(mut child: Child, signal: libc::c_int) {
+    let pgid = child.id() as libc::pid_t;
+    // SAFETY: signals our own process group (the child is its leader).
+    unsafe {
+        libc::kill(-pgid, signal);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !matches!(child.try_wait(), Ok(Some(_))) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: as above; whatever is left of the group, and the leader if it ignored `signal`.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+    let _ = child.wait();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // SAFETY: signal 0 only checks whether the group still has members.
+    while unsafe { libc::kill(-pgid, 0) } == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
     }
 }

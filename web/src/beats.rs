@@ -28,6 +28,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
 use crate::host::WebHost;
+use crate::net::{self, HttpError};
 use crate::page::Page;
 
 /// Length of the page's exports: `keyboardia-render`'s default, 4 bars.
@@ -38,68 +39,25 @@ pub const EXPORT_RATE_HZ: f64 = 48_000.0;
 /// Why a beats request failed.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum BeatsError {
-    /// The beat (or session) does not exist.
-    #[error("not found")]
-    NotFound,
-    /// The server refused.
-    #[error("refused ({status}): {body}")]
-    Refused {
-        /// The HTTP status.
-        status: u16,
-        /// The server's `{"code","msg"}`.
-        body: String,
-    },
-    /// No answer.
-    #[error("network error: {0}")]
-    Network(String),
-    /// An answer this app cannot read.
-    #[error("unexpected reply: {0}")]
-    BadReply(String),
+    /// The REST call failed (the same errors as every other call of the page).
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// No beat is shown, so there is nothing to remix or export.
+    #[error("no beat is shown")]
+    NoBeat,
     /// The engine module could not export.
     #[error("export failed: {0}")]
     Export(String),
 }
 
-fn js_err(e: JsValue) -> BeatsError {
-    BeatsError::Network(format!("{e:?}"))
-}
-
-/// One request; the body of a 2xx reply.
+/// One request (a JSON body when given); the body of a 2xx reply.
 async fn call(method: &str, url: &str, json: Option<&[u8]>) -> Result<Vec<u8>, BeatsError> {
-    let init = RequestInit::new();
-    init.set_method(method);
-    if let Some(body) = json {
-        init.set_body(&Uint8Array::from(body));
-    }
-    let request = Request::new_with_str_and_init(url, &init).map_err(js_err)?;
-    if json.is_some() {
-        request
-            .headers()
-            .set("content-type", "application/json")
-            .map_err(js_err)?;
-    }
-    let window = web_sys::window().ok_or_else(|| BeatsError::Network("no window".into()))?;
-    let resp: Response = JsFuture::from(window.fetch_with_request(&request))
-        .await
-        .map_err(js_err)?
-        .dyn_into()
-        .map_err(js_err)?;
-    let buf = JsFuture::from(resp.array_buffer().map_err(js_err)?)
-        .await
-        .map_err(js_err)?;
-    let bytes = Uint8Array::new(&buf).to_vec();
-    match resp.status() {
-        200..=299 => Ok(bytes),
-        404 => Err(BeatsError::NotFound),
-        status => Err(BeatsError::Refused {
-            status,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }),
-    }
+    let content_type = json.map(|_| "application/json");
+    Ok(net::call(method, url, json, content_type).await?)
 }
 
 fn bad(e: impl std::fmt::Display) -> BeatsError {
-    BeatsError::BadReply(e.to_string())
+    HttpError::BadReply(e.to_string()).into()
 }
 
 /// `GET /api/beats/{id}`.
@@ -222,7 +180,7 @@ impl WebBeats {
 
     /// Remixes the beat shown and opens the new session; its id.
     pub async fn remix_now(self: &Rc<Self>) -> Result<SessionId, BeatsError> {
-        let id = self.beat().map(|b| b.id).ok_or(BeatsError::NotFound)?;
+        let id = self.beat().map(|b| b.id).ok_or(BeatsError::NoBeat)?;
         self.working("Remixing…");
         match remix(&self.page.origin, id).await {
             Ok(session) => {
@@ -238,7 +196,7 @@ impl WebBeats {
 
     /// Renders the beat shown (`bars` bars) to a file's bytes.
     pub async fn export_bytes(&self, format: BeatExport, bars: f64) -> Result<Vec<u8>, BeatsError> {
-        let beat = self.beat().ok_or(BeatsError::NotFound)?;
+        let beat = self.beat().ok_or(BeatsError::NoBeat)?;
         let json = serde_json::to_vec(&beat.state).map_err(bad)?;
         let engine = ExportEngine::load().await?;
         for s in self.page.samples.borrow().iter() {

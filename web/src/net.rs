@@ -44,7 +44,7 @@ fn js_err(e: wasm_bindgen::JsValue) -> HttpError {
 }
 
 /// One request; the reply's body when it is 2xx.
-async fn call(
+pub(crate) async fn call(
     method: &str,
     url: &str,
     body: Option<&[u8]>,
