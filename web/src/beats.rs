@@ -25,7 +25,7 @@ use keyboardia_ui::Host;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Request, RequestInit, Response};
+use web_sys::Response;
 
 use crate::host::WebHost;
 use crate::net::{self, HttpError};
@@ -48,6 +48,11 @@ pub enum BeatsError {
     /// The engine module could not export.
     #[error("export failed: {0}")]
     Export(String),
+}
+
+/// A browser call that threw (as the page's REST calls report it).
+fn js_err(e: JsValue) -> BeatsError {
+    HttpError::Network(format!("{e:?}")).into()
 }
 
 /// One request (a JSON body when given); the body of a 2xx reply.
