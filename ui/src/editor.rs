@@ -172,11 +172,15 @@ impl<H: Host> Editor<H> {
             return;
         }
         egui::Panel::top("session").show(ui, |ui| {
-            self.session_bar
-                .ui(ui, self.host.live(), self.host.transport());
-            if let Some(account) = self.host.account() {
-                self.account_panel.ui(ui, account, self.host.live());
-            }
+            // One row while it fits: the grid keeps its height.
+            ui.horizontal(|ui| {
+                self.session_bar
+                    .ui(ui, self.host.live(), self.host.transport());
+                if let Some(account) = self.host.account() {
+                    ui.separator();
+                    self.account_panel.ui(ui, account, self.host.live());
+                }
+            });
         });
         if let Some(beats) = self.host.beats() {
             egui::Panel::top("beats").show(ui, |ui| {
