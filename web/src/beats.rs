@@ -25,7 +25,6 @@ use keyboardia_ui::Host;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::Response;
 
 use crate::host::WebHost;
 use crate::net::{self, HttpError};
@@ -366,15 +365,8 @@ impl ExportEngine {
             None => {
                 let url = crate::audio::asset("worklet")
                     .ok_or_else(|| BeatsError::Export("the page names no engine".into()))?;
-                let resp: Response = JsFuture::from(window.fetch_with_str(&url))
-                    .await
-                    .map_err(js_err)?
-                    .dyn_into()
-                    .map_err(js_err)?;
-                let buf = JsFuture::from(resp.array_buffer().map_err(js_err)?)
-                    .await
-                    .map_err(js_err)?;
-                JsFuture::from(WebAssembly::compile(&buf))
+                let bytes = net::get(&url).await?;
+                JsFuture::from(WebAssembly::compile(&Uint8Array::from(bytes.as_slice())))
                     .await
                     .map_err(js_err)?
             }
