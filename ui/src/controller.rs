@@ -31,6 +31,8 @@ pub enum Command {
     Page(i8),
     /// `1`–`8` and `Q`–`I`: toggle step 1–16 of the selected track's page.
     StepKey(u8),
+    /// `F`: show or hide the effects panel (the editor's; the controller does nothing).
+    ToggleFx,
 }
 
 /// The keys of keyboard step entry, in step order: two rows of eight, like a drum machine's
@@ -61,6 +63,7 @@ pub fn shortcut(key: egui::Key, mods: egui::Modifiers, text_focused: bool) -> Op
         Key::ArrowDown if !mods.any() => Some(Command::SelectTrack(1)),
         Key::ArrowLeft if !mods.any() => Some(Command::Page(-1)),
         Key::ArrowRight if !mods.any() => Some(Command::Page(1)),
+        Key::F if !mods.any() => Some(Command::ToggleFx),
         k if !mods.any() => STEP_KEYS
             .iter()
             .position(|s| *s == k)
@@ -501,6 +504,7 @@ impl Controller {
                 self.redo(sink);
             }
             Command::CloseLockEditor => self.close_lock_editor(),
+            Command::ToggleFx => {}
             Command::ClearLocks => self.clear_all_locks(sink),
             Command::SelectTrack(d) => self.select_next(d),
             Command::Page(d) => {
@@ -643,6 +647,18 @@ impl Controller {
             let _ = self.edit(sink, Op::SetName { tr, v: name }, Some(SOUND_GESTURE));
         }
         self.undo.close();
+    }
+
+    /// Lays the Euclidean rhythm E(`hits`, `steps`) rotated by `rotation` on track `tr`, its
+    /// step count becoming `steps` ([`keyboardia_core::edit::euclid_fill`]): one op, one undo
+    /// entry. Inputs it refuses leave a notice and send nothing.
+    pub fn euclid(&mut self, sink: &dyn OpSink, tr: TrackId, hits: u8, steps: u8, rotation: u8) {
+        match keyboardia_core::edit::euclid_fill(&self.state, tr, hits, steps, rotation) {
+            Ok(op) => {
+                let _ = self.edit(sink, op, None);
+            }
+            Err(e) => self.notice = Some(format!("Euclid: {e}")),
+        }
     }
 
     /// Gives a track a colour of the palette, or its sound family's (`None`).

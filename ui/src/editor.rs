@@ -27,7 +27,7 @@ use crate::controller::{shortcut, Command, Controller};
 use crate::grid::{self, Geometry, RowLook};
 use crate::host::{step_of, ClockMode, Host};
 use crate::tap::TapTempo;
-use crate::{account_panel, beats_panel, meters, record_panel, session_bar, style};
+use crate::{account_panel, beats_panel, fx_panel, meters, record_panel, session_bar, style};
 
 /// Default window size in logical points: room for the controls and a full 64-step grid.
 pub const DEFAULT_SIZE_PT: (f64, f64) = (1400.0, 720.0);
@@ -88,6 +88,8 @@ pub struct Editor<H> {
     levels: meters::Levels,
     /// Publish, history, and the read-only player's bar (when the host has beats).
     beats_panel: beats_panel::BeatsPanel,
+    /// The effects panel (right of the grid while open) and the fill switch.
+    fx_panel: fx_panel::FxPanel,
 }
 
 impl<H: Host> Editor<H> {
@@ -121,6 +123,7 @@ impl<H: Host> Editor<H> {
             previewed: None,
             levels: meters::Levels::default(),
             beats_panel: beats_panel::BeatsPanel::default(),
+            fx_panel: fx_panel::FxPanel::default(),
         }
     }
 
@@ -200,6 +203,15 @@ impl<H: Host> Editor<H> {
             // Below the grid, so it never hides a step.
             egui::Panel::bottom("locks").show(ui, |ui| self.lock_editor(ui));
         }
+        if self.fx_panel.is_open() {
+            // Beside the grid, so it never takes a row from it.
+            egui::Panel::right("fx")
+                .exact_size(fx_panel::FX_PANEL_WIDTH_PT)
+                .show(ui, |ui| {
+                    self.fx_panel
+                        .ui(ui, self.host.store(), &mut self.controller)
+                });
+        }
         egui::CentralPanel::default().show(ui, |ui| self.tracks(ui));
         self.schedule_repaint(ui.ctx());
     }
@@ -237,6 +249,9 @@ impl<H: Host> Editor<H> {
     /// The window closed: a held Record button is let go.
     pub fn closed(&mut self) {
         self.record_panel.release(self.host.recorder());
+        if let Some(on) = self.fx_panel.release_fill() {
+            self.host.set_fill(on);
+        }
     }
 
     fn standalone(&self) -> bool {
@@ -282,6 +297,10 @@ impl<H: Host> Editor<H> {
                     self.host.live().set_playing(!playing);
                     continue;
                 }
+                if cmd == Command::ToggleFx {
+                    self.fx_panel.set_open(!self.fx_panel.is_open());
+                    continue;
+                }
                 self.controller
                     .command(self.host.store(), self.host.transport(), host_clock, cmd);
             }
@@ -305,6 +324,9 @@ impl<H: Host> Editor<H> {
                 .add(Slider::new(&mut swing, SWING_RANGE).integer().suffix(" %"))
                 .on_hover_text("Swing: delays every second 16th (0 % straight)");
             self.slider(&r, || Op::SetSwing { v: swing.round() });
+            if let Some(on) = self.fx_panel.transport_buttons(ui) {
+                self.host.set_fill(on);
+            }
 
             ui.separator();
             ui.label("Clock");
@@ -752,7 +774,7 @@ impl<H: Host> Editor<H> {
             ui.label(
                 RichText::new(
                     "Click or drag: paint steps · Shift+click: step locks · Space: play/stop · \
-                     ↑↓: track, 1–8 Q–I: steps, ←→: page · Ctrl+Z / Ctrl+Shift+Z: undo/redo",
+                     ↑↓: track, 1–8 Q–I: steps, ←→: page · F: effects · Ctrl+Z / Ctrl+Shift+Z: undo/redo",
                 )
                 .weak(),
             );
@@ -760,5 +782,7 @@ impl<H: Host> Editor<H> {
     }
 }
 
+#[cfg(test)]
+mod fx_tests;
 #[cfg(test)]
 mod tests;

@@ -414,6 +414,12 @@ pub trait Host {
     fn beats(&self) -> Option<&dyn Beats> {
         None
     }
+
+    /// The fill switch of FILL / NOT FILL trig conditions went on or off (the editor's Fill
+    /// button: held, or latched with Shift+click). Hosts without an engine ignore it.
+    fn set_fill(&mut self, on: bool) {
+        let _ = on;
+    }
 }
 
 /// A published beat shown read-only (the beat page, or a beat opened in an app).

@@ -8,7 +8,8 @@
 //!
 //! - [`editor`]: [`Editor`], the window's contents.
 //! - [`controller`]: what a click, a drag or a key does, as core ops, with undo (no window).
-//! - [`grid`], [`session_bar`], [`record_panel`], [`account_panel`], [`beats_panel`]: the parts it draws.
+//! - [`grid`], [`session_bar`], [`record_panel`], [`account_panel`], [`beats_panel`],
+//!   [`fx_panel`]: the parts it draws.
 //! - [`undo`]: the undo and redo stacks.
 //! - [`glyph_audit`]: for screenshot tests, the characters a frame drew and whether the fonts
 //!   had each.
@@ -19,6 +20,7 @@ pub mod controller;
 pub mod editor;
 #[cfg(test)]
 mod frame_rate;
+pub mod fx_panel;
 pub mod glyph_audit;
 pub mod grid;
 pub mod host;

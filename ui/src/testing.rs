@@ -259,6 +259,8 @@ pub struct MemHost {
     pub metered: bool,
     /// The sounds the sound picker asked to preview.
     pub previewed: Mutex<Vec<(keyboardia_core::Instrument, f32, f32)>>,
+    /// Every change of the fill switch the editor made, in order.
+    pub fills: Vec<bool>,
 }
 
 impl MemHost {
@@ -272,6 +274,7 @@ impl MemHost {
             meters: MemMeters::default(),
             metered: false,
             previewed: Mutex::new(Vec::new()),
+            fills: Vec::new(),
         }
     }
 }
@@ -294,6 +297,9 @@ impl Host for MemHost {
     }
     fn meters(&self) -> Option<&dyn Meters> {
         self.metered.then_some(&self.meters as &dyn Meters)
+    }
+    fn set_fill(&mut self, on: bool) {
+        self.fills.push(on);
     }
     fn preview_sound(&self, sound: &keyboardia_core::Instrument, volume: f32, pan: f32) {
         self.previewed

@@ -322,6 +322,11 @@ impl<H: Host> Editor<H> {
                 }
             }
         });
+        if ui.button("Effects…").clicked() {
+            self.controller.select(id);
+            self.fx_panel.set_open(true);
+            ui.close();
+        }
         let session = self.host.store();
         if ui.button("Clear steps").clicked() {
             let _ = self
