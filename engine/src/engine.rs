@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use keyboardia_core::{SynthPreset, DEFAULT_SEED, MAX_TRACKS};
 
+mod automation;
 mod midi_out;
 
 use crate::clock::BlockClock;

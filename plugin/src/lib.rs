@@ -235,6 +235,7 @@ impl<const DEVICE_INPUT: bool> Keyboardia<DEVICE_INPUT> {
         engine.set_master_gain(p.master_gain.value());
         engine.set_swing_override(p.swing_auto.value().then(|| p.swing_pct.value() as f64));
         engine.set_audition_track((p.selected_track.value() - 1).max(0) as usize);
+        engine.set_fill(p.fill.value() || self.transport.fill());
         for (i, t) in p.tracks.iter().enumerate() {
             engine.set_track_mixer(
                 i,
@@ -244,6 +245,7 @@ impl<const DEVICE_INPUT: bool> Keyboardia<DEVICE_INPUT> {
                     solo: t.solo.value(),
                 },
             );
+            engine.set_fx_automation(i, t.fx_automation());
         }
     }
 }

@@ -3,6 +3,7 @@
 //! live bridge, the recorder) live in the `services` module, not here.
 
 use keyboardia_core::{SessionState, MAX_TRACKS};
+use keyboardia_engine::fx::{FxAutomation, CUTOFF_SHIFT_OCT, SEND_OFFSET};
 use nice_plug::prelude::*;
 
 use crate::persist::{Joined, Persisted};
@@ -82,12 +83,19 @@ pub struct KeyboardiaParams {
     #[id = "rec_add"]
     pub add_take: BoolParam,
 
-    /// Per-track mixer controls (ids `vol_1`, `mute_1`, `solo_1`, … `_16`).
+    /// The fill switch of FILL / NOT FILL trig conditions while on (a footswitch, automation;
+    /// the editor's Fill button does the same, see `Transport::set_fill`).
+    #[id = "fill"]
+    pub fill: BoolParam,
+
+    /// Per-track mixer controls and effect automation (ids `vol_1`, `mute_1`, `solo_1`,
+    /// `cut_1`, `rvs_1`, `dls_1`, … `_16`).
     #[nested(array, group = "Tracks")]
     pub tracks: [TrackParams; MAX_TRACKS],
 }
 
-/// The mixer controls of one track slot: local to this player, not session state.
+/// The mixer controls and effect automation of one track slot: local to this player, not
+/// session state (automating them sends nothing to a live session).
 #[derive(Params)]
 pub struct TrackParams {
     /// Gain on top of the session's track volume, linear 0..=1.
@@ -99,6 +107,16 @@ pub struct TrackParams {
     /// Only soloed tracks sound while any is soloed.
     #[id = "solo"]
     pub solo: BoolParam,
+    /// Moves the track's filter cutoff (its own and its steps' locks) by octaves,
+    /// [`CUTOFF_SHIFT_OCT`]; 0 leaves the session's cutoff. Nothing while its filter is off.
+    #[id = "cut"]
+    pub cutoff_shift_oct: FloatParam,
+    /// Added to the track's reverb send, [`SEND_OFFSET`] (the sum stays within 0–100 %).
+    #[id = "rvs"]
+    pub reverb_send_offset: FloatParam,
+    /// Added to the track's delay send, [`SEND_OFFSET`] (the sum stays within 0–100 %).
+    #[id = "dls"]
+    pub delay_send_offset: FloatParam,
 }
 
 impl TrackParams {
@@ -115,8 +133,48 @@ impl TrackParams {
             .with_unit("%"),
             mute: BoolParam::new(format!("Track {n} Mute"), false),
             solo: BoolParam::new(format!("Track {n} Solo"), false),
+            cutoff_shift_oct: FloatParam::new(
+                format!("Track {n} Cutoff"),
+                0.0,
+                FloatRange::Linear {
+                    min: *CUTOFF_SHIFT_OCT.start(),
+                    max: *CUTOFF_SHIFT_OCT.end(),
+                },
+            )
+            .with_unit(" oct")
+            .with_step_size(0.01)
+            .with_value_to_string(std::sync::Arc::new(|v| format!("{v:+.2}"))),
+            reverb_send_offset: send_offset(format!("Track {n} Reverb Send")),
+            delay_send_offset: send_offset(format!("Track {n} Delay Send")),
         }
     }
+
+    /// The engine's automation values of this slot now.
+    pub fn fx_automation(&self) -> FxAutomation {
+        FxAutomation {
+            cutoff_shift_oct: self.cutoff_shift_oct.value(),
+            reverb_send_offset: self.reverb_send_offset.value(),
+            delay_send_offset: self.delay_send_offset.value(),
+        }
+    }
+}
+
+/// A send offset parameter: −100 % to +100 %, 0 by default.
+fn send_offset(name: String) -> FloatParam {
+    FloatParam::new(
+        name,
+        0.0,
+        FloatRange::Linear {
+            min: *SEND_OFFSET.start(),
+            max: *SEND_OFFSET.end(),
+        },
+    )
+    .with_unit(" %")
+    .with_value_to_string(std::sync::Arc::new(|v| format!("{:+.0}", v * 100.0)))
+    .with_string_to_value(std::sync::Arc::new(|s| {
+        let s = s.trim().trim_end_matches('%').trim();
+        s.parse::<f32>().ok().map(|v| v / 100.0)
+    }))
 }
 
 impl Default for KeyboardiaParams {
@@ -169,6 +227,7 @@ impl Default for KeyboardiaParams {
             record: BoolParam::new("Record", false),
             preview: BoolParam::new("Preview Take", false),
             add_take: BoolParam::new("Add Take to Grid", false),
+            fill: BoolParam::new("Fill", false),
             tracks: std::array::from_fn(TrackParams::new),
         }
     }

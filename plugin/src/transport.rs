@@ -18,6 +18,9 @@ pub struct Transport {
     /// The local play/stop request (GUI play button, space bar). It starts and stops the internal
     /// clock; a host's transport ignores it.
     run: AtomicBool,
+    /// The editor's Fill button (held or latched): FILL / NOT FILL trig conditions follow it,
+    /// as they follow the "Fill" parameter.
+    fill: AtomicBool,
 }
 
 impl Transport {
@@ -27,6 +30,7 @@ impl Transport {
             sixteenth: AtomicU64::new(0),
             playing: AtomicBool::new(false),
             run: AtomicBool::new(run),
+            fill: AtomicBool::new(false),
         }
     }
 
@@ -60,6 +64,16 @@ impl Transport {
     /// Sets the local play request (GUI thread).
     pub fn set_run(&self, run: bool) {
         self.run.store(run, Ordering::Release);
+    }
+
+    /// The editor's fill switch.
+    pub fn fill(&self) -> bool {
+        self.fill.load(Ordering::Acquire)
+    }
+
+    /// Sets the editor's fill switch (GUI thread); the audio thread reads it each block.
+    pub fn set_fill(&self, on: bool) {
+        self.fill.store(on, Ordering::Release);
     }
 }
 

@@ -612,3 +612,109 @@ fn plugin_clap_a_track_output_stays_bounded_under_a_dense_loud_chord() {
         }
     }
 }
+
+/// Mean |x[n] − x[n−1]| over mean |x[n]|: how bright a signal is (higher with more highs).
+fn brightness(x: &[f32]) -> f64 {
+    let diff: f64 = x.windows(2).map(|w| f64::from((w[1] - w[0]).abs())).sum();
+    let level: f64 = x.iter().map(|v| f64::from(v.abs())).sum();
+    diff / level.max(1e-12)
+}
+
+/// Peak magnitude of `x[range]`.
+fn peak_in(x: &[f32], range: std::ops::Range<usize>) -> f32 {
+    x[range].iter().fold(0.0, |m, v| m.max(v.abs()))
+}
+
+/// Each track slot's filter cutoff, reverb send and delay send are automatable parameters (a
+/// shift in octaves and send offsets on top of the session's values, this player's own):
+/// automating them changes the sound as it should (a brighter or darker filter, a reverb tail,
+/// an echo on the delay's beat), and swinging them between their extremes every block, at
+/// full resonance, keeps the output finite and within ±1 (and process() allocation-free: the
+/// bundle aborts on an allocation). The Fill parameter exists for footswitches.
+#[test]
+fn plugin_clap_automates_cutoff_and_sends() {
+    let _serial = serial();
+    let sr = 48_000.0;
+    let mut p = plugin(sr, 512);
+    for name in ["Fill", "Track 1 Cutoff", "Track 16 Reverb Send", "Track 9 Delay Send"] {
+        p.param_id(name);
+    }
+    let cutoff = p.param_id("Track 1 Cutoff");
+    let reverb = p.param_id("Track 1 Reverb Send");
+    let delay = p.param_id("Track 1 Delay Send");
+    for name in ["Track 1 Cutoff", "Track 1 Reverb Send", "Track 1 Delay Send"] {
+        assert_eq!(p.param_default(name), 0.5, "{name}: no change by default");
+    }
+    let stopped = Some(Transport {
+        playing: false,
+        tempo_bpm: 60.0,
+        beat: 0.0,
+    });
+
+    // A low-passed open hat on every step: the cutoff shift makes it brighter or darker.
+    let open_hat = keyboardia_core::BuiltinSound::OpenHat;
+    let mut hat = track("h", "kick", 16, &(0..16).collect::<Vec<_>>());
+    hat.instrument = Instrument::Sound(open_hat);
+    hat.fx.filter = keyboardia_core::FilterMode::LowPass;
+    hat.fx.cutoff_hz = 400.0;
+    hat.fx.resonance = 0.3;
+    load_session(&mut p, &session(120.0, 0.0, vec![hat]));
+    let mut bright = |shift_norm: f64| {
+        let _ = p.process(512, stopped, &[], &[(0, cutoff, shift_norm)]);
+        let (l, _, _) = p.render(48_000, 120.0, 0.0, sr, || 512);
+        assert!(l.iter().all(|v| v.is_finite()));
+        brightness(&l[4_000..])
+    };
+    let neutral = bright(0.5);
+    let up = bright(0.5 + 5.0 / 20.0); // +5 octaves: 12.8 kHz
+    let down = bright(0.5 - 2.0 / 20.0); // −2 octaves: 100 Hz
+    assert!(up > 1.5 * neutral, "cutoff +5 oct: {up} vs {neutral}");
+    assert!(down < 0.8 * neutral, "cutoff −2 oct: {down} vs {neutral}");
+    let _ = p.process(512, stopped, &[], &[(0, cutoff, 0.5)]);
+
+    // One rim hit at 60 BPM, no sends in the session: silence after it dies away, unless the
+    // automation sends it to the reverb (a tail) or to the delay (an echo an eighth later,
+    // 24,000 frames).
+    load_session(&mut p, &session(60.0, 0.0, vec![track("r", "rim", 16, &[0])]));
+    let mut hit = |rv: f64, dl: f64| {
+        let _ = p.process(512, stopped, &[], &[(0, reverb, rv), (0, delay, dl)]);
+        // Let the previous run's tails die (the transport is stopped).
+        for _ in 0..400 {
+            let _ = p.process(512, stopped, &[], &[]);
+        }
+        let (l, _, _) = p.render(40_000, 60.0, 0.0, sr, || 512);
+        assert!(l.iter().all(|v| v.is_finite() && v.abs() <= 1.0));
+        l
+    };
+    let dry = hit(0.5, 0.5);
+    assert!(peak_in(&dry, 0..4_000) > 0.05, "the rim sounds");
+    assert!(peak_in(&dry, 12_000..40_000) < 1e-4, "and dies away");
+    let wet = hit(1.0, 0.5);
+    assert!(peak_in(&wet, 12_000..20_000) > 1e-3, "a reverb tail");
+    let echo = hit(0.5, 1.0);
+    assert!(peak_in(&echo, 12_000..23_500) < 1e-4, "nothing before the echo");
+    assert!(peak_in(&echo, 23_900..28_000) > 0.02, "the echo on the eighth");
+
+    // Every block from one extreme to the other, on a resonant filter: finite and bounded.
+    let mut loud = track("h", "kick", 16, &(0..16).collect::<Vec<_>>());
+    loud.fx.filter = keyboardia_core::FilterMode::HighPass;
+    loud.fx.resonance = 1.0;
+    loud.fx.drive = 1.0;
+    loud.fx.reverb_send = 1.0;
+    loud.fx.delay_send = 1.0;
+    load_session(&mut p, &session(180.0, 0.0, vec![loud]));
+    for i in 0..300 {
+        let v = if i % 2 == 0 { 0.0 } else { 1.0 };
+        let t = Some(Transport {
+            playing: true,
+            tempo_bpm: 180.0,
+            beat: i as f64 * 256.0 * 3.0 / sr,
+        });
+        let set = [(0, cutoff, v), (0, reverb, 1.0 - v), (0, delay, v)];
+        let b = p.process(256, t, &[], &set);
+        assert!(
+            b.left.iter().chain(&b.right).all(|x| x.is_finite() && x.abs() <= 1.0),
+            "block {i}"
+        );
+    }
+}

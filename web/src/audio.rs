@@ -304,6 +304,11 @@ impl Audio {
         ));
     }
 
+    /// The fill switch of FILL / NOT FILL trig conditions (the editor's Fill button).
+    pub fn send_fill(&self, on: bool) {
+        self.post(&message("fill", &[("on", on.into())]));
+    }
+
     pub fn send_sample(&self, id: &SampleId, frames: &[f32], sample_rate_hz: f32) {
         let array = Float32Array::from(frames);
         self.post(&message(

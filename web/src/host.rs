@@ -309,6 +309,13 @@ impl Host for WebHost {
     fn meters(&self) -> Option<&dyn Meters> {
         Some(self)
     }
+
+    /// The worklet engine's fill switch (a port message; nothing before Start sound).
+    fn set_fill(&mut self, on: bool) {
+        if let Some(audio) = self.page.audio.borrow().as_ref() {
+            audio.send_fill(on);
+        }
+    }
 }
 
 /// The worklet engine's levels, polled through its port (flat before Start sound).

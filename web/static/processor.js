@@ -9,6 +9,7 @@
 //   {t:"internal", run}                       play alone on the internal clock
 //   {t:"seed", hi, lo}                        the session's dice seed
 //   {t:"mixer", slot, mute, solo}
+//   {t:"fill", on}                            the fill switch (FILL / NOT FILL conditions)
 //   {t:"sample", id, frames: Float32Array, rate}
 //   {t:"preview", kind, index, id, volume, pan} the sound picker's preview: kind 0 built-in sound
 //                                             `index`, 1 synth preset `index`, 2 sample `id`
@@ -75,6 +76,9 @@ class KeyboardiaProcessor extends AudioWorkletProcessor {
         break;
       case "mixer":
         x.kb_set_mixer(d.slot, d.mute ? 1 : 0, d.solo ? 1 : 0);
+        break;
+      case "fill":
+        x.kb_set_fill(d.on ? 1 : 0);
         break;
       case "sample": {
         const ptr = x.kb_sample_frames(d.frames.length);

@@ -134,14 +134,16 @@ impl TrackChain {
     /// The filter's coefficients for the lanes (the rack runs every track's filter
     /// at once): `[a1, a2, a3]` of the solver and `[m0, m1, m2]`, the output as a mix of the
     /// input, the band-pass and the low-pass. A track without a filter gets zeros and
-    /// `[1, 0, 0]`: its input passes exactly.
-    pub fn lane_coefs(&mut self, sample_rate: f32) -> ([f32; 3], [f32; 3]) {
+    /// `[1, 0, 0]`: its input passes exactly. `cutoff_scale` multiplies the cutoff (host
+    /// automation; 1 without).
+    pub fn lane_coefs(&mut self, sample_rate: f32, cutoff_scale: f32) -> ([f32; 3], [f32; 3]) {
         match self.mode {
             FilterMode::Off => ([0.0; 3], [1.0, 0.0, 0.0]),
             mode => {
-                if self.coefs_hz != self.cutoff_hz {
-                    self.coefs_hz = self.cutoff_hz;
-                    let fc = self.cutoff_hz.clamp(1.0, MAX_CUTOFF_FRACTION * sample_rate);
+                let cutoff_hz = self.cutoff_hz * cutoff_scale;
+                if self.coefs_hz != cutoff_hz {
+                    self.coefs_hz = cutoff_hz;
+                    let fc = cutoff_hz.clamp(1.0, MAX_CUTOFF_FRACTION * sample_rate);
                     let g = (std::f32::consts::PI * fc / sample_rate).tan();
                     let a1 = 1.0 / (1.0 + g * (g + self.k));
                     self.coefs = [a1, g * a1, g * g * a1];

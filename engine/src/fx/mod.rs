@@ -13,12 +13,16 @@
 //! Sends are post-fader, pre-pan: a track's send carries its signal at the track's level
 //! (volume, mixer, mute and solo), the level of both channels' gains together.
 
+mod automation;
 mod delay;
 mod filter;
 mod reverb;
 
+pub use self::automation::{FxAutomation, CUTOFF_SHIFT_OCT, RAMP_S, SEND_OFFSET};
+
 use keyboardia_core::{SessionFx, TrackId, MAX_TRACKS};
 
+use self::automation::{send_ramped, Automation, DELAY, REVERB};
 use self::delay::Delay;
 use self::filter::{flush, TrackChain};
 use self::reverb::Reverb;
@@ -54,6 +58,8 @@ pub struct FxRack {
     lanes: Box<[[f32; MAX_TRACKS]; MAX_CHUNK]>,
     /// Whether the tracks went through the lanes this chunk ([`FxRack::begin_lanes`]).
     lanes_used: bool,
+    /// Host automation per track slot (cutoff shift, send offsets), smoothed.
+    automation: Automation,
 }
 
 impl FxRack {
@@ -74,6 +80,7 @@ impl FxRack {
             delay_fed: false,
             lanes: Box::new([[0.0; MAX_TRACKS]; MAX_CHUNK]),
             lanes_used: false,
+            automation: Automation::new(sr),
         };
         rack.update_delay();
         rack
@@ -151,7 +158,7 @@ impl FxRack {
         let mut ic1 = [0.0f32; MAX_TRACKS];
         let mut ic2 = [0.0f32; MAX_TRACKS];
         for (t, c) in self.chains.iter_mut().enumerate() {
-            let (coefs, mix) = c.lane_coefs(self.sample_rate);
+            let (coefs, mix) = c.lane_coefs(self.sample_rate, self.automation.cutoff_scale(t, n));
             for k in 0..3 {
                 a[k][t] = coefs[k];
                 m[k][t] = mix[k];
@@ -195,6 +202,31 @@ impl FxRack {
             return;
         };
         let n = x.len().min(MAX_CHUNK);
+        if self.automation.active() {
+            for (send, which, input, fed) in [
+                (
+                    chain.reverb_send,
+                    REVERB,
+                    &mut self.reverb_in,
+                    &mut self.reverb_fed,
+                ),
+                (
+                    chain.delay_send,
+                    DELAY,
+                    &mut self.delay_in,
+                    &mut self.delay_fed,
+                ),
+            ] {
+                let (o0, o1) = self.automation.send_offsets(t, which, n);
+                let g0 = (send + o0).clamp(0.0, 1.0) * gain;
+                let g1 = (send + o1).clamp(0.0, 1.0) * gain;
+                if g0 > 0.0 || g1 > 0.0 {
+                    send_ramped(&mut input[..n], &x[..n], g0, g1);
+                    *fed = true;
+                }
+            }
+            return;
+        }
         for (send, input, fed) in [
             (chain.reverb_send, &mut self.reverb_in, &mut self.reverb_fed),
             (chain.delay_send, &mut self.delay_in, &mut self.delay_fed),
@@ -221,6 +253,12 @@ impl FxRack {
         self.reverb_fed = false;
         self.delay_fed = false;
         self.lanes_used = false;
+        self.automation.advance(n);
+    }
+
+    /// Track slot `t`'s host automation (reached smoothly, see [`FxAutomation`]).
+    pub fn set_automation(&mut self, t: usize, a: FxAutomation) {
+        self.automation.set(t, a);
     }
 
     /// Whether the reverb and the delay are both silent and skipped.
@@ -235,6 +273,7 @@ impl FxRack {
         }
         self.reverb.reset();
         self.delay.reset();
+        self.automation.settle();
         self.reverb_in = [0.0; MAX_CHUNK];
         self.delay_in = [0.0; MAX_CHUNK];
         self.reverb_fed = false;

@@ -73,6 +73,9 @@ impl ui::Host for PluginHost {
     fn account(&self) -> Option<&dyn ui::Account> {
         Some(&*self.account)
     }
+    fn set_fill(&mut self, on: bool) {
+        self.transport.set_fill(on);
+    }
     fn preview_sound(&self, sound: &Instrument, volume: f32, pan: f32) {
         if let Some(patch) = preview_patch(&self.store, sound) {
             self.preview.post(Preview { patch, volume, pan });

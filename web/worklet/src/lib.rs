@@ -6,7 +6,7 @@
 //! `process()`): [`kb_set_session`] parses a session document and swaps the engine's pattern,
 //! [`kb_sample_frames`]/[`kb_commit_sample`] hand a decoded sample over whole,
 //! [`kb_set_timeline`] and [`kb_set_model`] set the session's timeline and the page's model of
-//! server time (see [`follow`]), [`kb_preview`] plays the sound picker's preview and
+//! server time (see [`follow`]), [`kb_set_fill`] the fill switch, [`kb_preview`] plays the sound picker's preview and
 //! [`kb_take_levels`] hands the meters' peaks to the page. [`kb_process`] renders one render quantum into
 //! buffers allocated once by [`kb_init`]: it never allocates, locks or logs, and its output is
 //! finite and free of subnormals. A test hook captures the output ([`kb_capture_start`]).
@@ -121,6 +121,12 @@ pub extern "C" fn kb_set_seed(seed_hi: u32, seed_lo: u32) {
 #[no_mangle]
 pub extern "C" fn kb_set_mixer(slot: u32, mute: u32, solo: u32) {
     with((), |w| w.set_mixer(slot as usize, mute != 0, solo != 0))
+}
+
+/// The fill switch of FILL / NOT FILL trig conditions (this player's), `on` 0 or 1.
+#[no_mangle]
+pub extern "C" fn kb_set_fill(on: u32) {
+    with((), |w| w.set_fill(on != 0))
 }
 
 /// A buffer for `frames` mono frames of a sample about to be committed.

@@ -210,6 +210,11 @@ impl Worklet {
         self.engine.set_seed(seed);
     }
 
+    /// The fill switch of FILL / NOT FILL trig conditions.
+    pub fn set_fill(&mut self, on: bool) {
+        self.engine.set_fill(on);
+    }
+
     pub fn set_mixer(&mut self, slot: usize, mute: bool, solo: bool) {
         self.engine.set_track_mixer(
             slot,
