@@ -1,7 +1,8 @@
 //! The standalone app's editor, rendered for real under a private Xvfb: a fresh start shows the
 //! demo pattern (one row per track, each with its own step count, on-steps, lock marks and the
 //! page separators); a mouse click toggles a step, Ctrl+Z / Ctrl+Shift+Z undo and redo it,
-//! shift+click selects a step for the lock editor and Escape closes it; pressing Play (the space
+//! shift+click selects a step for the lock editor and Escape closes it; F opens the effects panel
+//! beside the grid without taking a row from it; pressing Play (the space
 //! bar, through the X server) starts per-track playheads that move and wrap at each track's own
 //! length.
 
@@ -157,6 +158,32 @@ fn editor_shows_the_demo_grid_and_plays_on_space() {
     );
     x.xdotool(&["key", "Escape"]);
     wait_for_image(&x, "Escape closes the lock editor", |img| !outlined(img));
+
+    // F opens the effects panel right of the grid: every row stays, the grid only gets
+    // narrower (the panel's text goes through the glyph check below); F closes it again.
+    let pitch = |g: &[Vec<Cell>]| g[0][1].x - g[0][0].x;
+    let wide = pitch(&img.grid());
+    x.xdotool(&["key", "f"]);
+    wait_for(&x, "F opens the effects panel beside the grid", |g| {
+        g.len() == expected_rows().len() && pitch(g) < wide
+    });
+    let img = x.screenshot(&target_dir().join("editor-standalone-fx.png"));
+    let rows = img.grid();
+    for (i, (row, (steps, on, _))) in rows.iter().zip(expected_rows()).enumerate() {
+        let shown = steps.min(16);
+        assert!(row.len() >= shown, "row {i}: {} cells", row.len());
+        let drawn_on: Vec<usize> = (0..shown)
+            .filter(|j| row[*j].kind == CellKind::On)
+            .collect();
+        let want: Vec<usize> = on.into_iter().filter(|j| *j < shown).collect();
+        assert_eq!(drawn_on, want, "on-steps of track {i} beside the panel");
+        assert_eq!(row[0].x, rows[0][0].x, "row {i} starts where the others do");
+    }
+    x.xdotool(&["key", "f"]);
+    wait_for_image(&x, "F closes it", |img| {
+        let g = img.grid();
+        g.len() == expected_rows().len() && pitch(&g) == wide
+    });
 
     // Press Play the way a user does: space, with the editor focused.
     x.xdotool(&[

@@ -630,19 +630,28 @@ fn peak_in(x: &[f32], range: std::ops::Range<usize>) -> f32 {
 /// automating them changes the sound as it should (a brighter or darker filter, a reverb tail,
 /// an echo on the delay's beat), and swinging them between their extremes every block, at
 /// full resonance, keeps the output finite and within ±1 (and process() allocation-free: the
-/// bundle aborts on an allocation). The Fill parameter exists for footswitches.
+/// bundle aborts on an allocation). The Fill parameter plays FILL steps.
 #[test]
 fn plugin_clap_automates_cutoff_and_sends() {
     let _serial = serial();
     let sr = 48_000.0;
     let mut p = plugin(sr, 512);
-    for name in ["Fill", "Track 1 Cutoff", "Track 16 Reverb Send", "Track 9 Delay Send"] {
+    for name in [
+        "Fill",
+        "Track 1 Cutoff",
+        "Track 16 Reverb Send",
+        "Track 9 Delay Send",
+    ] {
         p.param_id(name);
     }
     let cutoff = p.param_id("Track 1 Cutoff");
     let reverb = p.param_id("Track 1 Reverb Send");
     let delay = p.param_id("Track 1 Delay Send");
-    for name in ["Track 1 Cutoff", "Track 1 Reverb Send", "Track 1 Delay Send"] {
+    for name in [
+        "Track 1 Cutoff",
+        "Track 1 Reverb Send",
+        "Track 1 Delay Send",
+    ] {
         assert_eq!(p.param_default(name), 0.5, "{name}: no change by default");
     }
     let stopped = Some(Transport {
@@ -661,25 +670,39 @@ fn plugin_clap_automates_cutoff_and_sends() {
     load_session(&mut p, &session(120.0, 0.0, vec![hat]));
     let mut bright = |shift_norm: f64| {
         let _ = p.process(512, stopped, &[], &[(0, cutoff, shift_norm)]);
-        let (l, _, _) = p.render(48_000, 120.0, 0.0, sr, || 512);
+        let (l, _, _) = p.render(28_000, 120.0, 0.0, sr, || 512);
         assert!(l.iter().all(|v| v.is_finite()));
-        brightness(&l[4_000..])
+        let x = &l[4_000..];
+        let rms = (x.iter().map(|v| f64::from(v * v)).sum::<f64>() / x.len() as f64).sqrt();
+        (brightness(x), rms)
     };
     let neutral = bright(0.5);
     let up = bright(0.5 + 5.0 / 20.0); // +5 octaves: 12.8 kHz
     let down = bright(0.5 - 2.0 / 20.0); // −2 octaves: 100 Hz
-    assert!(up > 1.5 * neutral, "cutoff +5 oct: {up} vs {neutral}");
-    assert!(down < 0.8 * neutral, "cutoff −2 oct: {down} vs {neutral}");
+    assert!(
+        up.0 > 1.5 * neutral.0,
+        "cutoff +5 oct: {up:?} vs {neutral:?}"
+    );
+    // A hat's energy is high: low-passed at 100 Hz, little of it is left.
+    assert!(
+        down.1 < 0.6 * neutral.1,
+        "cutoff −2 oct: {down:?} vs {neutral:?}"
+    );
     let _ = p.process(512, stopped, &[], &[(0, cutoff, 0.5)]);
 
     // One rim hit at 60 BPM, no sends in the session: silence after it dies away, unless the
     // automation sends it to the reverb (a tail) or to the delay (an echo an eighth later,
     // 24,000 frames).
-    load_session(&mut p, &session(60.0, 0.0, vec![track("r", "rim", 16, &[0])]));
+    load_session(
+        &mut p,
+        &session(60.0, 0.0, vec![track("r", "rim", 16, &[0])]),
+    );
     let mut hit = |rv: f64, dl: f64| {
+        // A fresh start: the previous run's tails are gone; a second stopped lets the sends'
+        // automation ramps (from the values restored at activation) settle.
+        p.reactivate();
         let _ = p.process(512, stopped, &[], &[(0, reverb, rv), (0, delay, dl)]);
-        // Let the previous run's tails die (the transport is stopped).
-        for _ in 0..400 {
+        for _ in 0..94 {
             let _ = p.process(512, stopped, &[], &[]);
         }
         let (l, _, _) = p.render(40_000, 60.0, 0.0, sr, || 512);
@@ -692,8 +715,30 @@ fn plugin_clap_automates_cutoff_and_sends() {
     let wet = hit(1.0, 0.5);
     assert!(peak_in(&wet, 12_000..20_000) > 1e-3, "a reverb tail");
     let echo = hit(0.5, 1.0);
-    assert!(peak_in(&echo, 12_000..23_500) < 1e-4, "nothing before the echo");
-    assert!(peak_in(&echo, 23_900..28_000) > 0.02, "the echo on the eighth");
+    assert!(
+        peak_in(&echo, 12_000..23_500) < 1e-4,
+        "nothing before the echo"
+    );
+    assert!(
+        peak_in(&echo, 23_900..28_000) > 0.02,
+        "the echo on the eighth"
+    );
+
+    // The Fill parameter plays a FILL step (a footswitch, or the DAW's automation).
+    let mut fill_rim = track("f", "rim", 16, &[1]);
+    fill_rim.steps[1].locks.condition = Some(keyboardia_core::Condition::Fill);
+    load_session(&mut p, &session(60.0, 0.0, vec![fill_rim]));
+    let fill = p.param_id("Fill");
+    for on in [0.0, 1.0, 0.0] {
+        let _ = p.process(512, stopped, &[], &[(0, fill, on)]);
+        let (_, _, notes) = p.render(24_000, 60.0, 0.0, sr, || 512);
+        let want: &[usize] = if on > 0.0 { &[12_000] } else { &[] };
+        assert_close(
+            &note_ons(&notes, 0),
+            want,
+            "a FILL step follows the Fill parameter",
+        );
+    }
 
     // Every block from one extreme to the other, on a resonant filter: finite and bounded.
     let mut loud = track("h", "kick", 16, &(0..16).collect::<Vec<_>>());
@@ -713,7 +758,10 @@ fn plugin_clap_automates_cutoff_and_sends() {
         let set = [(0, cutoff, v), (0, reverb, 1.0 - v), (0, delay, v)];
         let b = p.process(256, t, &[], &set);
         assert!(
-            b.left.iter().chain(&b.right).all(|x| x.is_finite() && x.abs() <= 1.0),
+            b.left
+                .iter()
+                .chain(&b.right)
+                .all(|x| x.is_finite() && x.abs() <= 1.0),
             "block {i}"
         );
     }
