@@ -206,6 +206,7 @@ impl<H: Host> Editor<H> {
         if self.fx_panel.is_open() {
             // Beside the grid, so it never takes a row from it.
             egui::Panel::right("fx")
+                .resizable(false)
                 .exact_size(fx_panel::FX_PANEL_WIDTH_PT)
                 .show(ui, |ui| {
                     self.fx_panel

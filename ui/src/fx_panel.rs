@@ -27,11 +27,11 @@ use crate::host::Store;
 use crate::style;
 
 /// Width of the panel, in points.
-pub const FX_PANEL_WIDTH_PT: f32 = 220.0;
+pub const FX_PANEL_WIDTH_PT: f32 = 240.0;
 /// Width of the label column, in points (the sliders start right of it).
-pub const LABEL_WIDTH_PT: f32 = 58.0;
+pub const LABEL_WIDTH_PT: f32 = 56.0;
 /// Width of the panel's sliders, in points.
-pub const SLIDER_WIDTH_PT: f32 = 96.0;
+pub const SLIDER_WIDTH_PT: f32 = 84.0;
 /// The fill button's colour while fill is on.
 pub const FILL_ON: Color32 = Color32::from_rgb(240, 170, 60);
 
@@ -180,11 +180,10 @@ impl FxPanel {
         track: &Track,
     ) {
         let id = track.id;
-        ui.horizontal(|ui| {
-            ui.label(RichText::new("Track").strong());
+        row(ui, "Track", |ui| {
             let mut pick = id;
             ComboBox::from_id_salt("fx-track")
-                .width(FX_PANEL_WIDTH_PT - LABEL_WIDTH_PT - 16.0)
+                .width(SLIDER_WIDTH_PT + 40.0)
                 .truncate()
                 .selected_text(&track.name)
                 .show_ui(ui, |ui| {

@@ -161,6 +161,14 @@ fn every_effects_control_makes_its_op_and_undo_restores_the_session() {
     assert!(!w.drawn("Cutoff"), "closed at first");
     w.click_text("FX");
     assert!(w.drawn("Cutoff"), "open");
+    // It fits its column: labels start inside it, the widest value ends inside the window.
+    let left = 1400.0 - crate::fx_panel::FX_PANEL_WIDTH_PT;
+    for label in ["Track", "Cutoff", "Feedback", "Euclid"] {
+        assert!(w.text(label).left() >= left, "{label} inside the panel");
+    }
+    for value in ["1000", "35 %", "1/4"] {
+        assert!(w.text(value).right() <= 1400.0, "{value} inside the window");
+    }
     assert_eq!(
         w.app.grid_rows().len(),
         demo.tracks.len(),
