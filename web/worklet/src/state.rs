@@ -451,6 +451,7 @@ mod tests {
             anchor_beat: 0.0,
             start_beat: 0.0,
             quantum: 4.0,
+            playback: Default::default(),
         });
         w.set_model(ServerModel {
             offset_ms: 10_000.0,
