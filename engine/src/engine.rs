@@ -17,6 +17,7 @@
 
 use std::sync::Arc;
 
+use keyboardia_core::song::Playback;
 use keyboardia_core::{DEFAULT_SEED, MAX_TRACKS};
 
 mod midi_out;
@@ -31,7 +32,7 @@ use crate::gain::GainRamp;
 use crate::meter::LevelMeters;
 use crate::pattern::EnginePattern;
 use crate::preview::{Preview, PreviewVoice};
-use crate::schedule::{Fired, StepCursor, MAX_BLOCK_HITS};
+use crate::schedule::{Fired, Playing, StepCursor, MAX_BLOCK_HITS};
 use crate::voice::one_shot::{tables_for_rate, OneShotTables};
 use crate::voice::{SampleBank, SampleBuffer, Voice, MAX_CHUNK};
 
@@ -170,8 +171,9 @@ pub struct Engine {
     audition_track: usize,
     /// Swing from automation, replacing the session's while set (percent).
     swing_override: Option<f64>,
-    /// The fill switch of the trig conditions (FILL / NOT FILL), this player's.
-    fill: bool,
+    /// Which pattern (or the song) plays when, and the fill switch of the trig conditions
+    /// (FILL / NOT FILL): the room's in a live session ([`Engine::set_playback`]).
+    playing: Playing,
     /// Where each chunk's track and master peaks go, for an editor's meters (none: not metered).
     meters: Option<Arc<LevelMeters>>,
     /// The effects (per-track filter, drive, sends; shared reverb and delay).
@@ -186,7 +188,7 @@ impl Engine {
         let sr = sample_rate_hz as f32;
         Self {
             sample_rate_hz,
-            pattern: Box::default(),
+            pattern: Box::new(EnginePattern::with_capacity()),
             seed: DEFAULT_SEED,
             cursors: Box::new([StepCursor::default(); MAX_TRACKS]),
             plays: [TrackPlay::default(); MAX_TRACKS],
@@ -211,7 +213,7 @@ impl Engine {
             frames_done: 0,
             audition_track: 0,
             swing_override: None,
-            fill: false,
+            playing: Playing::default(),
             meters: None,
             fx: FxRack::new(sample_rate_hz),
             preview: PreviewVoice::default(),
@@ -308,7 +310,25 @@ impl Engine {
     /// The fill switch of FILL / NOT FILL trig conditions (held or latched: the caller's
     /// choice). Read when steps are scheduled, a step ahead at most.
     pub fn set_fill(&mut self, on: bool) {
-        self.fill = on;
+        self.playing.playback.fill = on;
+        self.playing.playback.fill_beat = f64::MIN;
+    }
+
+    /// Which pattern (or the song) plays when, and the fill switch ([`keyboardia_core::song`]):
+    /// in a live session the room's (`Timeline::playback`, with the timeline's `start_beat`);
+    /// on a host or internal clock the player's own, with `start_beat` 0. Read per step as
+    /// steps are scheduled (a step ahead at most), so a switch stamped ahead lands on its exact
+    /// step at any block size. No allocation.
+    pub fn set_playback(&mut self, playback: Playback, start_beat: f64) {
+        self.playing = Playing {
+            playback,
+            start_beat,
+        };
+    }
+
+    /// What [`Engine::set_playback`] last set.
+    pub fn playing(&self) -> Playing {
+        self.playing
     }
 
     /// Selects the track slot that MIDI input plays.

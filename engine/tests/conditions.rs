@@ -13,7 +13,7 @@ use keyboardia_engine::render::Length;
 use keyboardia_engine::schedule::{
     block_hits, BlockSpan, Fired, StepCursor, MAX_BLOCK_HITS, STEP_BEATS,
 };
-use keyboardia_engine::{BlockClock, Engine, EnginePattern};
+use keyboardia_engine::{BlockClock, Engine, EnginePattern, Playing};
 
 /// A step is 100 frames here: any integer works, the scheduler only sees beats.
 const FPB: f64 = 400.0;
@@ -37,6 +37,19 @@ fn conditional(id: &str, len: u8, conds: &[(usize, Option<&str>)]) -> Track {
 /// (track slot, global 16th index) of every hit the scheduler fires from step `from` up to
 /// step `to`, in blocks of `block` frames, with the fill switch `fill`.
 fn fired(state: &SessionState, from: i64, to: i64, block: usize, fill: bool) -> Vec<(u8, i64)> {
+    let mut playing = Playing::default();
+    playing.playback.fill = fill;
+    fired_with(state, from, to, block, &playing)
+}
+
+/// [`fired`] with pattern switches, song mode and the fill switch from `playing`.
+fn fired_with(
+    state: &SessionState,
+    from: i64,
+    to: i64,
+    block: usize,
+    playing: &Playing,
+) -> Vec<(u8, i64)> {
     let p = EnginePattern::from_state(state, |_| None);
     let start_beat = from as f64 * STEP_BEATS;
     let mut cursors = [StepCursor::default(); MAX_TRACKS];
@@ -54,7 +67,7 @@ fn fired(state: &SessionState, from: i64, to: i64, block: usize, fill: bool) -> 
             frames: n,
             frames_per_beat: FPB,
         };
-        let k = block_hits(&p, p.seed, 0.0, fill, &span, &mut cursors, &mut buf);
+        let k = block_hits(&p, p.seed, 0.0, playing, &span, &mut cursors, &mut buf);
         for f in &buf[..k] {
             out.push((f.track, (f.hit.time_beats / STEP_BEATS).round() as i64));
         }

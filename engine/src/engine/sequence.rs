@@ -50,7 +50,7 @@ impl Engine {
         }
         *self.cursors = new_cursors;
         self.plays = new_plays;
-        *self.pattern = *new;
+        self.pattern.copy_from(new);
         self.fx.set_pattern(new);
         self.update_gain_targets();
         // New tracks start at their level rather than fading in.
@@ -84,7 +84,7 @@ impl Engine {
                     &self.pattern,
                     self.seed,
                     swing_pct,
-                    self.fill,
+                    &self.playing,
                     &span,
                     &mut self.cursors,
                     &mut self.fired[..],

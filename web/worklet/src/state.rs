@@ -470,7 +470,7 @@ mod tests {
     fn bad_messages_leave_the_state_unchanged() {
         let mut w = Worklet::new(48_000.0);
         w.set_session(demo());
-        let before = *w.engine.pattern();
+        let before = w.engine.pattern().clone();
         assert!(w.set_session_json(b"{not json").is_err());
         assert!(w.commit_sample(b"no spaces allowed", 48_000.0).is_err());
         assert_eq!(*w.engine.pattern(), before);
