@@ -47,6 +47,6 @@ pub use clock::{
 pub use engine::{AuxSink, Engine, InputEvent, MidiOut, TrackMixer, STEP_BEATS};
 pub use meter::LevelMeters;
 pub use pattern::{EnginePart, EnginePattern, EngineTrack, MAX_PARTS};
-pub use schedule::Playing;
 pub use preview::{Preview, PreviewMailbox};
+pub use schedule::Playing;
 pub use voice::{Patch, SampleBuffer};

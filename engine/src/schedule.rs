@@ -462,7 +462,15 @@ mod tests {
                 frames: n,
                 frames_per_beat: FPB,
             };
-            let k = block_hits(p, seed, p.swing_pct, &Playing::default(), &span, &mut cursors, &mut fired);
+            let k = block_hits(
+                p,
+                seed,
+                p.swing_pct,
+                &Playing::default(),
+                &span,
+                &mut cursors,
+                &mut fired,
+            );
             for f in &fired[..k] {
                 let at = Fired {
                     offset_frames: 0,
@@ -529,7 +537,15 @@ mod tests {
                 frames: 24_000,
                 frames_per_beat: FPB,
             };
-            let n = block_hits(&p, 1, swing, &Playing::default(), &span, &mut cursors, &mut fired);
+            let n = block_hits(
+                &p,
+                1,
+                swing,
+                &Playing::default(),
+                &span,
+                &mut cursors,
+                &mut fired,
+            );
             let at = |t: u8| -> Vec<u32> {
                 fired[..n]
                     .iter()
@@ -612,7 +628,15 @@ mod tests {
             frames: 12_000,
             frames_per_beat: FPB,
         };
-        let n = block_hits(&p, 1, 0.0, &Playing::default(), &span, &mut cursors, &mut fired);
+        let n = block_hits(
+            &p,
+            1,
+            0.0,
+            &Playing::default(),
+            &span,
+            &mut cursors,
+            &mut fired,
+        );
         assert_eq!(n, 1);
         assert_eq!(fired[0].hit.time_beats, 1.25);
         assert_eq!(fired[0].offset_frames, 3_600);
@@ -646,7 +670,15 @@ mod tests {
             frames_per_beat: FPB,
         };
         assert_eq!(
-            block_hits(&p, 1, 0.0, &Playing::default(), &span, &mut cursors, &mut two),
+            block_hits(
+                &p,
+                1,
+                0.0,
+                &Playing::default(),
+                &span,
+                &mut cursors,
+                &mut two
+            ),
             2
         );
     }
