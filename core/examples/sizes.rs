@@ -7,6 +7,7 @@ fn main() {
     let worst = ClientMessage::Edit {
         op: u32::MAX,
         edit: Op::SetStep {
+            pt: PatternId::A,
             tr: TrackId::from_random(u64::MAX),
             s: 63,
             on: false,
@@ -19,6 +20,7 @@ fn main() {
     println!("  {}", worst.encode());
     let b = ServerMessage::Applied(Broadcast {
         edit: Op::SetStep {
+            pt: PatternId::A,
             tr: TrackId::from_random(u64::MAX),
             s: 63,
             on: false,

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::song::Playback;
+
 /// Beats per bar: play starts on a bar line.
 pub const DEFAULT_QUANTUM: f64 = 4.0;
 /// How far ahead of "now" a shared start is scheduled, so every client hears it from its first
@@ -30,6 +32,11 @@ pub struct Timeline {
     pub start_beat: f64,
     /// Beats per bar; play starts on a multiple of it.
     pub quantum: f64,
+    /// Which pattern (or the song) plays when, and the fill switch, stamped on this beat line
+    /// by the room ([`crate::song`]). Left out of the JSON at the default (pattern A), so
+    /// timelines from before patterns read and write unchanged.
+    #[serde(default, skip_serializing_if = "Playback::is_default")]
+    pub playback: Playback,
 }
 
 impl Timeline {
@@ -42,6 +49,7 @@ impl Timeline {
             anchor_beat: 0.0,
             start_beat: 0.0,
             quantum: DEFAULT_QUANTUM,
+            playback: Playback::default(),
         }
     }
 

@@ -2,19 +2,21 @@
 //! cut lines, pressed "Slices", switched a lock on) into [`Op`]s that [`SessionState::apply`]
 //! accepts. Every client (the plugin's editor, the "Add Take to Grid" footswitch, a browser app)
 //! builds its ops here, so each rule is written once. The Euclidean fill of a track is in
-//! `edit/euclid.rs`.
+//! `edit/euclid.rs`, the song-list edits in `edit/song.rs`.
 //!
 //! The cut-point normal form is stated once, by [`validate_cuts`] (which [`Op::SetCuts`] and
 //! track validation use); [`clean_cuts`] makes it from any list of frames, and a test pins that
 //! a list is valid exactly when cleaning leaves it as it is.
 
 mod euclid;
+mod song;
 
-pub use self::euclid::{euclid, euclid_fill, EuclidError};
+pub use self::euclid::{euclid, euclid_fill, euclid_fill_in, EuclidError};
+pub use self::song::{song_insert, song_move, song_remove, song_set};
 
 use crate::model::{
-    Condition, Instrument, Lock, LockKind, SessionState, Track, TrackId, DEFAULT_CUTOFF_HZ,
-    MAX_SLICES, NAME_MAX_BYTES, STEP_COUNT_PRESETS, STEP_COUNT_RANGE,
+    Condition, Instrument, Lock, LockKind, PatternId, SessionState, Track, TrackId,
+    DEFAULT_CUTOFF_HZ, MAX_SLICES, NAME_MAX_BYTES, STEP_COUNT_PRESETS, STEP_COUNT_RANGE,
 };
 use crate::ops::Op;
 
@@ -116,8 +118,13 @@ pub fn track_lock(track: &Track, kind: LockKind) -> Lock {
 /// smallest preset (16, 32, 64) that holds every slice, never shrinks; other steps, velocities
 /// and other locks stay as they are. Ops that would change nothing are included (applying them
 /// reports [`Change::Nothing`](crate::Change::Nothing)). `None` when `tr` is not a sample track
-/// with cut points.
+/// with cut points. Pattern A; [`lay_slices_in`] names the pattern.
 pub fn lay_slices(state: &SessionState, tr: TrackId) -> Option<Vec<Op>> {
+    lay_slices_in(state, tr, PatternId::A)
+}
+
+/// [`lay_slices`] on the track's part of pattern `pt`.
+pub fn lay_slices_in(state: &SessionState, tr: TrackId, pt: PatternId) -> Option<Vec<Op>> {
     let track = state.track(tr)?;
     let n = slice_count(track);
     if n == 0 {
@@ -125,19 +132,25 @@ pub fn lay_slices(state: &SessionState, tr: TrackId) -> Option<Vec<Op>> {
     }
     let n8 = n as u8;
     let mut ops = Vec::with_capacity(2 * n + 1);
-    if (track.step_count as usize) < n {
+    if (track.step_count_in(pt) as usize) < n {
         let fits = STEP_COUNT_PRESETS
             .into_iter()
             .find(|p| *p >= n8)
             .unwrap_or(*STEP_COUNT_RANGE.end());
-        ops.push(Op::SetStepCount { tr, v: fits });
+        ops.push(Op::SetStepCount { tr, v: fits, pt });
     }
     for i in 0..n8 {
-        ops.push(Op::SetStep { tr, s: i, on: true });
+        ops.push(Op::SetStep {
+            tr,
+            s: i,
+            on: true,
+            pt,
+        });
         ops.push(Op::SetLock {
             tr,
             s: i,
             lock: Lock::Slice(i),
+            pt,
         });
     }
     Some(ops)
@@ -229,7 +242,14 @@ mod tests {
         assert_eq!(ops.len(), 6, "16 steps hold 3 slices: no step count change");
         let (mut state, tr) = sliced(&(0..20).map(|i| i * 1_000).collect::<Vec<_>>());
         let ops = lay_slices(&state, tr).unwrap();
-        assert_eq!(ops[0], Op::SetStepCount { tr, v: 32 });
+        assert_eq!(
+            ops[0],
+            Op::SetStepCount {
+                pt: PatternId::A,
+                tr,
+                v: 32
+            }
+        );
         for op in &ops {
             state.apply(op).unwrap();
         }
@@ -247,7 +267,14 @@ mod tests {
         for kind in LockKind::ALL {
             let lock = neutral_lock(kind);
             assert_eq!(lock.kind(), kind);
-            state.apply(&Op::SetLock { tr, s: 0, lock }).unwrap();
+            state
+                .apply(&Op::SetLock {
+                    pt: PatternId::A,
+                    tr,
+                    s: 0,
+                    lock,
+                })
+                .unwrap();
         }
     }
 }

@@ -18,6 +18,8 @@ pub enum Field {
     Velocity,
     /// How many cut points a track has ([`MAX_SLICES`](crate::model::limits::MAX_SLICES) at most).
     Cuts,
+    /// How many times a song entry repeats its pattern.
+    Repeats,
     /// A track's colour (an index below [`TRACK_COLORS`](crate::model::limits::TRACK_COLORS)).
     Color,
     /// A track filter's cutoff.
@@ -47,6 +49,7 @@ impl std::fmt::Display for Field {
             Field::StepCount => "step count",
             Field::Velocity => "velocity",
             Field::Cuts => "number of slice cuts",
+            Field::Repeats => "song entry repeats",
             Field::Color => "track colour",
             Field::Cutoff => "filter cutoff",
             Field::Resonance => "filter resonance",
@@ -103,6 +106,12 @@ pub enum OpError {
     UnsupportedVersion(u32),
     #[error("this session is read-only")]
     ReadOnly,
+    #[error("no such pattern (A to H)")]
+    UnknownPattern,
+    #[error("a pattern cannot be copied onto itself")]
+    SamePattern,
+    #[error("a song has at most 64 entries")]
+    SongTooLong,
 }
 
 impl OpError {
@@ -124,6 +133,9 @@ impl OpError {
             OpError::InvalidCuts => ErrorCode::InvalidCuts,
             OpError::UnsupportedVersion(_) => ErrorCode::UnsupportedVersion,
             OpError::ReadOnly => ErrorCode::ReadOnly,
+            OpError::UnknownPattern => ErrorCode::UnknownPattern,
+            OpError::SamePattern => ErrorCode::SamePattern,
+            OpError::SongTooLong => ErrorCode::SongTooLong,
         }
     }
 }
@@ -217,6 +229,12 @@ error_codes! {
     InvalidCuts = "invalid_cuts",
     UnsupportedVersion = "unsupported_version",
     ReadOnly = "read_only",
+    /// A pattern slot other than A to H.
+    UnknownPattern = "unknown_pattern",
+    /// A pattern copied onto itself.
+    SamePattern = "same_pattern",
+    /// A song longer than `MAX_SONG_ENTRIES` entries.
+    SongTooLong = "song_too_long",
     /// An upload that is not audio this build can read, or longer than allowed.
     BadSample = "bad_sample",
     /// The path exists, not with this method.

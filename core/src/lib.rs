@@ -14,6 +14,8 @@
 //!   ops, snapshots, the ping schedule, reconnect backoff and the shared-sample transfer policy.
 //! - [`clock`]: the shared session timeline and the NTP-style clock-offset estimator.
 //! - [`room`]: the live room, the authoritative state machine of one live session.
+//! - [`song`]: pattern and song playback on the shared timeline (queued switches, the song
+//!   position, the fill switch).
 //! - [`schema`]: versioned documents and the migration path from older versions.
 //! - [`api`]: the REST API's routes, paths and bodies, shared by the Worker and its clients.
 //! - [`oauth`]: the sign-in wire types (RFC 8628 device flow, tokens, the live socket's ticket).
@@ -37,6 +39,7 @@ pub mod protocol;
 pub mod rate;
 pub mod room;
 pub mod schema;
+pub mod song;
 
 pub use content_id::CONTENT_ID_HEX_DIGITS;
 pub use error::{ErrorCode, Field, OpError};

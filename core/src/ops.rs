@@ -12,27 +12,58 @@ use crate::model::*;
 
 /// One edit. The JSON form is internally tagged by `t` with short keys (`tr` track id, `s` step
 /// index, `v` value), so the hottest message, a set-step, stays under 64 bytes on the wire.
+///
+/// Every op on steps or step counts names the pattern it edits (`pt`, a [`PatternId`]; the key
+/// is left out for pattern A, so ops from before patterns read unchanged): a pattern switch
+/// racing with an edit never moves the edit onto another pattern.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "t")]
 pub enum Op {
     /// Switch a step on or off.
     #[serde(rename = "step")]
-    SetStep { tr: TrackId, s: u8, on: bool },
+    SetStep {
+        tr: TrackId,
+        s: u8,
+        on: bool,
+        #[serde(default, skip_serializing_if = "PatternId::is_a")]
+        pt: PatternId,
+    },
     /// Set a step's velocity ([`VELOCITY_RANGE`]).
     #[serde(rename = "vel")]
-    SetVelocity { tr: TrackId, s: u8, v: u8 },
+    SetVelocity {
+        tr: TrackId,
+        s: u8,
+        v: u8,
+        #[serde(default, skip_serializing_if = "PatternId::is_a")]
+        pt: PatternId,
+    },
     /// Set one parameter lock of a step.
     #[serde(rename = "lock")]
-    SetLock { tr: TrackId, s: u8, lock: Lock },
+    SetLock {
+        tr: TrackId,
+        s: u8,
+        lock: Lock,
+        #[serde(default, skip_serializing_if = "PatternId::is_a")]
+        pt: PatternId,
+    },
     /// Clear one parameter lock of a step.
     #[serde(rename = "unlock")]
-    ClearLock { tr: TrackId, s: u8, k: LockKind },
-    /// Replace a track's step count and all 64 steps (paste; the undo of clear and copy).
+    ClearLock {
+        tr: TrackId,
+        s: u8,
+        k: LockKind,
+        #[serde(default, skip_serializing_if = "PatternId::is_a")]
+        pt: PatternId,
+    },
+    /// Replace a track's step count and all 64 steps in one pattern (paste; the undo of clear
+    /// and copy).
     #[serde(rename = "pattern")]
     SetPattern {
         tr: TrackId,
         len: u8,
         steps: Pattern,
+        #[serde(default, skip_serializing_if = "PatternId::is_a")]
+        pt: PatternId,
     },
     /// Add a track at `index` (the end when `None`). Adding a track identical to one already
     /// there changes nothing, so a replayed add is harmless.
@@ -50,13 +81,27 @@ pub enum Op {
     MoveTrack { tr: TrackId, to: u8 },
     /// Switch every step of a track off and drop its velocities and locks.
     #[serde(rename = "clear_track")]
-    ClearTrack { tr: TrackId },
-    /// Copy one track's steps and step count onto another track.
+    ClearTrack {
+        tr: TrackId,
+        #[serde(default, skip_serializing_if = "PatternId::is_a")]
+        pt: PatternId,
+    },
+    /// Copy one track's steps and step count onto another track, within one pattern.
     #[serde(rename = "copy")]
-    CopySequence { from: TrackId, to: TrackId },
-    /// Set how many steps a track loops over ([`STEP_COUNT_RANGE`]).
+    CopySequence {
+        from: TrackId,
+        to: TrackId,
+        #[serde(default, skip_serializing_if = "PatternId::is_a")]
+        pt: PatternId,
+    },
+    /// Set how many steps a track loops over in one pattern ([`STEP_COUNT_RANGE`]).
     #[serde(rename = "len")]
-    SetStepCount { tr: TrackId, v: u8 },
+    SetStepCount {
+        tr: TrackId,
+        v: u8,
+        #[serde(default, skip_serializing_if = "PatternId::is_a")]
+        pt: PatternId,
+    },
     /// Session tempo in BPM ([`TEMPO_RANGE`]).
     #[serde(rename = "tempo")]
     SetTempo { v: f64 },
@@ -101,6 +146,40 @@ pub enum Op {
     /// `{"t":"sfx","fx":{"k":"time","v":"1/8."}}`. See [`SessionFx`].
     #[serde(rename = "sfx")]
     SetSessionFx { fx: SessionFxParam },
+    /// Copy every track's part of pattern `from` (steps, locks, step count) onto pattern `to`:
+    /// `{"t":"copy_pat","from":"A","to":"B"}`. The undo is a [`Op::SetPatternSlot`].
+    #[serde(rename = "copy_pat")]
+    CopyPattern { from: PatternId, to: PatternId },
+    /// Empty pattern `pt` on every track (every step off, [`DEFAULT_STEP_COUNT`] steps):
+    /// `{"t":"clear_pat","pt":"C"}`. The undo is a [`Op::SetPatternSlot`].
+    #[serde(rename = "clear_pat")]
+    ClearPattern { pt: PatternId },
+    /// Replace pattern `pt` on every track: each listed track gets its listed part, every other
+    /// track an empty one (the undo of [`Op::CopyPattern`] and [`Op::ClearPattern`]). A track
+    /// listed twice is refused ([`OpError::InvalidPattern`]).
+    #[serde(rename = "pat_slot")]
+    SetPatternSlot { pt: PatternId, v: Vec<SlotPart> },
+    /// Replace the song ([`SessionState::song`]; at most [`MAX_SONG_ENTRIES`] entries, each
+    /// repeating [`SONG_REPEATS_RANGE`] times): `{"t":"song","v":[{"p":"A","n":2}]}`. The
+    /// builders in `edit` make it from one change to the list.
+    #[serde(rename = "song")]
+    SetSong { v: Vec<SongEntry> },
+    /// When a queued pattern takes over ([`SessionState::switch_at`]):
+    /// `{"t":"switch_at","v":"longest"}`.
+    #[serde(rename = "switch_at")]
+    SetSwitchAt { v: SwitchAt },
+}
+
+/// One track's part in an [`Op::SetPatternSlot`]: `{"tr":"kick","len":16,"steps":{"on":"…"}}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotPart {
+    /// The track whose part this is.
+    pub tr: TrackId,
+    /// Its step count in the pattern ([`STEP_COUNT_RANGE`]).
+    pub len: u8,
+    /// Its 64 steps in the pattern.
+    pub steps: Pattern,
 }
 
 /// What an accepted op changed.
@@ -138,6 +217,14 @@ pub enum Change {
     Swing,
     /// The shared effects (reverb size, delay time or feedback).
     Effects,
+    /// Pattern `pattern` on many tracks at once (copy, clear or replace a pattern).
+    PatternSlot {
+        pattern: PatternId,
+    },
+    /// The song list.
+    Song,
+    /// The pattern-switch setting.
+    SwitchAt,
 }
 
 /// The result of an accepted op.
@@ -160,7 +247,7 @@ impl Op {
             | Op::SetPattern { tr, .. }
             | Op::DeleteTrack { tr }
             | Op::MoveTrack { tr, .. }
-            | Op::ClearTrack { tr }
+            | Op::ClearTrack { tr, .. }
             | Op::SetStepCount { tr, .. }
             | Op::SetVolume { tr, .. }
             | Op::SetPan { tr, .. }
@@ -172,7 +259,32 @@ impl Op {
             | Op::SetTrackFx { tr, .. } => Some(*tr),
             Op::CopySequence { to, .. } => Some(*to),
             Op::AddTrack { track, .. } => Some(track.id),
-            Op::SetTempo { .. } | Op::SetSwing { .. } | Op::SetSessionFx { .. } => None,
+            Op::SetTempo { .. }
+            | Op::SetSwing { .. }
+            | Op::SetSessionFx { .. }
+            | Op::CopyPattern { .. }
+            | Op::ClearPattern { .. }
+            | Op::SetPatternSlot { .. }
+            | Op::SetSong { .. }
+            | Op::SetSwitchAt { .. } => None,
+        }
+    }
+
+    /// The pattern whose steps this op edits, if any (the destination of a copy).
+    pub fn pattern(&self) -> Option<PatternId> {
+        match self {
+            Op::SetStep { pt, .. }
+            | Op::SetVelocity { pt, .. }
+            | Op::SetLock { pt, .. }
+            | Op::ClearLock { pt, .. }
+            | Op::SetPattern { pt, .. }
+            | Op::ClearTrack { pt, .. }
+            | Op::CopySequence { pt, .. }
+            | Op::SetStepCount { pt, .. }
+            | Op::ClearPattern { pt }
+            | Op::SetPatternSlot { pt, .. } => Some(*pt),
+            Op::CopyPattern { to, .. } => Some(*to),
+            _ => None,
         }
     }
 }
@@ -199,11 +311,11 @@ impl SessionState {
     /// All validation happens before the first write, so there is no partial application.
     pub fn apply(&mut self, op: &Op) -> Result<Applied, OpError> {
         match op {
-            Op::SetStep { tr, s, on } => {
+            Op::SetStep { tr, s, on, pt } => {
                 let i = step_index(*s)?;
-                let step = &mut self.track_mut(*tr)?.steps[i];
-                let was = step.on;
-                step.on = *on;
+                let was = self
+                    .track_mut(*tr)?
+                    .edit_part(*pt, |_, steps| std::mem::replace(&mut steps[i].on, *on));
                 Ok(step_applied(
                     *tr,
                     *s,
@@ -212,16 +324,18 @@ impl SessionState {
                         tr: *tr,
                         s: *s,
                         on: was,
+                        pt: *pt,
                     },
                 ))
             }
-            Op::SetVelocity { tr, s, v } => {
+            Op::SetVelocity { tr, s, v, pt } => {
                 let i = step_index(*s)?;
                 if !VELOCITY_RANGE.contains(v) {
                     return Err(OpError::OutOfRange(Field::Velocity));
                 }
-                let step = &mut self.track_mut(*tr)?.steps[i];
-                let was = std::mem::replace(&mut step.velocity, *v);
+                let was = self.track_mut(*tr)?.edit_part(*pt, |_, steps| {
+                    std::mem::replace(&mut steps[i].velocity, *v)
+                });
                 Ok(step_applied(
                     *tr,
                     *s,
@@ -230,50 +344,60 @@ impl SessionState {
                         tr: *tr,
                         s: *s,
                         v: was,
+                        pt: *pt,
                     },
                 ))
             }
-            Op::SetLock { tr, s, lock } => {
+            Op::SetLock { tr, s, lock, pt } => {
                 let i = step_index(*s)?;
                 lock.validate()?;
-                let locks = &mut self.track_mut(*tr)?.steps[i].locks;
-                let was = locks.get(lock.kind());
-                locks.set(*lock);
+                let was = self.track_mut(*tr)?.edit_part(*pt, |_, steps| {
+                    let locks = &mut steps[i].locks;
+                    let was = locks.get(lock.kind());
+                    locks.set(*lock);
+                    was
+                });
                 let undo = match was {
                     Some(l) => Op::SetLock {
                         tr: *tr,
                         s: *s,
                         lock: l,
+                        pt: *pt,
                     },
                     None => Op::ClearLock {
                         tr: *tr,
                         s: *s,
                         k: lock.kind(),
+                        pt: *pt,
                     },
                 };
                 Ok(step_applied(*tr, *s, was != Some(*lock), undo))
             }
-            Op::ClearLock { tr, s, k } => {
+            Op::ClearLock { tr, s, k, pt } => {
                 let i = step_index(*s)?;
-                let locks = &mut self.track_mut(*tr)?.steps[i].locks;
-                let was = locks.get(*k);
-                locks.clear(*k);
+                let was = self.track_mut(*tr)?.edit_part(*pt, |_, steps| {
+                    let locks = &mut steps[i].locks;
+                    let was = locks.get(*k);
+                    locks.clear(*k);
+                    was
+                });
                 let undo = match was {
                     Some(l) => Op::SetLock {
                         tr: *tr,
                         s: *s,
                         lock: l,
+                        pt: *pt,
                     },
                     None => op.clone(),
                 };
                 Ok(step_applied(*tr, *s, was.is_some(), undo))
             }
-            Op::SetPattern { tr, len, steps } => {
+            Op::SetPattern { tr, len, steps, pt } => {
                 if !STEP_COUNT_RANGE.contains(len) {
                     return Err(OpError::OutOfRange(Field::StepCount));
                 }
                 steps.0.iter().try_for_each(Step::validate)?;
-                Ok(self.track_mut(*tr)?.replace_pattern(*len, &steps.0))
+                Ok(self.track_mut(*tr)?.replace_part(*pt, *len, &steps.0))
             }
             Op::AddTrack { track, index } => {
                 track.validate()?;
@@ -344,32 +468,37 @@ impl SessionState {
                     },
                 })
             }
-            Op::ClearTrack { tr } => {
+            Op::ClearTrack { tr, pt } => {
                 let track = self.track_mut(*tr)?;
-                let len = track.step_count;
-                Ok(track.replace_pattern(len, &[Step::default(); MAX_STEPS]))
+                let len = track.step_count_in(*pt);
+                Ok(track.replace_part(*pt, len, &[Step::default(); MAX_STEPS]))
             }
-            Op::CopySequence { from, to } => {
+            Op::CopySequence { from, to, pt } => {
                 if from == to {
                     return Err(OpError::SameTrack);
                 }
                 let src = self.track(*from).ok_or(OpError::UnknownTrack(*from))?;
-                let (steps, len) = (src.steps, src.step_count);
-                Ok(self.track_mut(*to)?.replace_pattern(len, &steps))
+                let (steps, len) = (*src.steps_in(*pt), src.step_count_in(*pt));
+                Ok(self.track_mut(*to)?.replace_part(*pt, len, &steps))
             }
-            Op::SetStepCount { tr, v } => {
+            Op::SetStepCount { tr, v, pt } => {
                 if !STEP_COUNT_RANGE.contains(v) {
                     return Err(OpError::OutOfRange(Field::StepCount));
                 }
-                let track = self.track_mut(*tr)?;
-                let was = std::mem::replace(&mut track.step_count, *v);
+                let was = self
+                    .track_mut(*tr)?
+                    .edit_part(*pt, |len, _| std::mem::replace(len, *v));
                 Ok(Applied {
                     change: if was != *v {
                         Change::Pattern { track: *tr }
                     } else {
                         Change::Nothing
                     },
-                    undo: Op::SetStepCount { tr: *tr, v: was },
+                    undo: Op::SetStepCount {
+                        tr: *tr,
+                        v: was,
+                        pt: *pt,
+                    },
                 })
             }
             Op::SetTempo { v } => {
@@ -491,6 +620,98 @@ impl SessionState {
                     undo: Op::SetSessionFx { fx: was },
                 })
             }
+            Op::CopyPattern { from, to } => {
+                if from == to {
+                    return Err(OpError::SamePattern);
+                }
+                let parts = self.slot_parts(*from);
+                Ok(self.replace_slot(*to, &parts))
+            }
+            Op::ClearPattern { pt } => Ok(self.replace_slot(*pt, &[])),
+            Op::SetPatternSlot { pt, v } => {
+                for (i, part) in v.iter().enumerate() {
+                    if !STEP_COUNT_RANGE.contains(&part.len) {
+                        return Err(OpError::OutOfRange(Field::StepCount));
+                    }
+                    part.steps.0.iter().try_for_each(Step::validate)?;
+                    if self.track(part.tr).is_none() {
+                        return Err(OpError::UnknownTrack(part.tr));
+                    }
+                    if v[..i].iter().any(|o| o.tr == part.tr) {
+                        return Err(OpError::InvalidPattern);
+                    }
+                }
+                Ok(self.replace_slot(*pt, v))
+            }
+            Op::SetSong { v } => {
+                validate_song(v)?;
+                if self.song == *v {
+                    return Ok(Applied {
+                        change: Change::Nothing,
+                        undo: op.clone(),
+                    });
+                }
+                let was = std::mem::replace(&mut self.song, v.clone());
+                Ok(Applied {
+                    change: Change::Song,
+                    undo: Op::SetSong { v: was },
+                })
+            }
+            Op::SetSwitchAt { v } => {
+                let was = std::mem::replace(&mut self.switch_at, *v);
+                Ok(Applied {
+                    change: if was != *v {
+                        Change::SwitchAt
+                    } else {
+                        Change::Nothing
+                    },
+                    undo: Op::SetSwitchAt { v: was },
+                })
+            }
+        }
+    }
+
+    /// Every track's non-empty part of pattern `pt`, as [`Op::SetPatternSlot`] lists them.
+    pub fn slot_parts(&self, pt: PatternId) -> Vec<SlotPart> {
+        self.tracks
+            .iter()
+            .filter(|t| t.has_part(pt))
+            .map(|t| SlotPart {
+                tr: t.id,
+                len: t.step_count_in(pt),
+                steps: Pattern(Box::new(*t.steps_in(pt))),
+            })
+            .collect()
+    }
+
+    /// Gives every track of `parts` its part of pattern `pt` and every other track an empty one
+    /// (the parts are valid and name known tracks, each once); the undo puts the old parts back.
+    fn replace_slot(&mut self, pt: PatternId, parts: &[SlotPart]) -> Applied {
+        let undo = Op::SetPatternSlot {
+            pt,
+            v: self.slot_parts(pt),
+        };
+        let mut changed = false;
+        for track in &mut self.tracks {
+            let new = match parts.iter().find(|p| p.tr == track.id) {
+                Some(p) => TrackPattern {
+                    step_count: p.len,
+                    steps: *p.steps.0,
+                },
+                None => TrackPattern::EMPTY,
+            };
+            if track.part(pt) != new {
+                track.set_part(pt, &new);
+                changed = true;
+            }
+        }
+        Applied {
+            change: if changed {
+                Change::PatternSlot { pattern: pt }
+            } else {
+                Change::Nothing
+            },
+            undo,
         }
     }
 }
@@ -507,10 +728,12 @@ fn step_applied(tr: TrackId, s: u8, changed: bool, undo: Op) -> Applied {
 }
 
 impl Track {
-    /// Replaces the step count and all steps; the undo puts both back.
-    fn replace_pattern(&mut self, len: u8, steps: &Steps) -> Applied {
-        let was_len = std::mem::replace(&mut self.step_count, len);
-        let was_steps = std::mem::replace(&mut self.steps, *steps);
+    /// Replaces the step count and all steps of the track's part of pattern `pt`; the undo puts
+    /// both back.
+    fn replace_part(&mut self, pt: PatternId, len: u8, steps: &Steps) -> Applied {
+        let (was_len, was_steps) = self.edit_part(pt, |l, s| {
+            (std::mem::replace(l, len), std::mem::replace(s, *steps))
+        });
         let changed = was_len != len || was_steps != *steps;
         Applied {
             change: if changed {
@@ -522,6 +745,7 @@ impl Track {
                 tr: self.id,
                 len: was_len,
                 steps: Pattern(Box::new(was_steps)),
+                pt,
             },
         }
     }

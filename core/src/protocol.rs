@@ -9,6 +9,8 @@
 //!                  {"t":"step","tr":"kick","s":4,"on":true,"op":17}       ← an edit (≤ 64 bytes)
 //!                  {"t":"ping","c":1234.5}                                  ← clock sync, client ms
 //!                  {"t":"play"}  {"t":"stop"}                               ← shared transport
+//!                  {"t":"cue","p":"B"}  {"t":"song_mode","on":true}  {"t":"fill","on":true}
+//!                                             ← pattern switch, song mode, fill: stamped by the room
 //!                  {"t":"ack","b":65536}                      ← flow control: bytes read so far
 //! server → client  {"t":"snapshot","seq":41,"you":3,"session":{…},"players":[…],"timeline":{…}}
 //!                  {"t":"step","tr":"kick","s":4,"on":true,"seq":42,"by":3,"op":17}
@@ -27,14 +29,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Timeline;
 use crate::error::{code_in_message, ErrorCode, OpError};
-use crate::model::{SampleId, Session, NAME_MAX_BYTES};
+use crate::model::{PatternId, SampleId, Session, NAME_MAX_BYTES};
 use crate::ops::Op;
 use crate::rate::RateLimit;
 
 /// Bumped on any incompatible change; a hello with another version is refused.
 pub const PROTOCOL_VERSION: u32 = 1;
-/// The largest client message accepted (a full-track paste is about 2 KB).
-pub const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
+/// The largest client message accepted. A full-track paste is about 2 KB, a track's part with
+/// every lock on every step about 8 KB; the largest edit is the undo of clearing or
+/// overwriting a whole pattern ([`Op::SetPatternSlot`]), about 131 KB when all 16 tracks have
+/// every lock on every step (`core/tests/patterns.rs`).
+pub const MAX_CLIENT_MESSAGE_BYTES: usize = 192 * 1024;
 
 /// Core's client acknowledges what it has read ([`ClientMessage::Ack`]) each time this many
 /// bytes more arrived: a fraction of the room's buffer for it
@@ -72,6 +77,11 @@ pub const OP_TAGS: &[&str] = &[
     "tswing",
     "fx",
     "sfx",
+    "copy_pat",
+    "clear_pat",
+    "pat_slot",
+    "song",
+    "switch_at",
 ];
 
 /// A message from a player to the room.
@@ -92,6 +102,16 @@ pub enum ClientMessage {
     Play,
     /// Stop the shared transport.
     Stop,
+    /// Queue pattern `p`: the room stamps the beat where it takes over (the next bar line or
+    /// the end of the longest track, [`SessionState::switch_at`](crate::model::SessionState))
+    /// and broadcasts the timeline, so every player switches on the same step.
+    Cue { p: PatternId },
+    /// Song mode on (the song starts at the next boundary) or off (the pattern it reached keeps
+    /// looping), stamped like a cue.
+    SongMode { on: bool },
+    /// The fill switch (FILL / NOT FILL trig conditions), stamped on the next step after the
+    /// room's start lead.
+    Fill { on: bool },
     /// Flow control: the client has read `b` bytes of text frames on this connection so far
     /// (see [`ACK_EVERY_BYTES`]).
     Ack { b: u64 },
@@ -239,6 +259,9 @@ enum ClientControl {
     Play,
     Stop,
     Ack { b: u64 },
+    Cue { p: PatternId },
+    SongMode { on: bool },
+    Fill { on: bool },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -294,7 +317,10 @@ pub fn decode_client(bytes: &[u8]) -> Result<ClientMessage, DecodeError> {
             edit: s.edit,
         });
     }
-    if !matches!(tag.as_ref(), "hello" | "ping" | "play" | "stop" | "ack") {
+    if !matches!(
+        tag.as_ref(),
+        "hello" | "ping" | "play" | "stop" | "ack" | "cue" | "song_mode" | "fill"
+    ) {
         return Err(DecodeError {
             code: ErrorCode::UnknownType,
             detail: format!("type {tag:?}"),
@@ -317,6 +343,9 @@ pub fn decode_client(bytes: &[u8]) -> Result<ClientMessage, DecodeError> {
             ClientControl::Play => ClientMessage::Play,
             ClientControl::Stop => ClientMessage::Stop,
             ClientControl::Ack { b } => ClientMessage::Ack { b },
+            ClientControl::Cue { p } => ClientMessage::Cue { p },
+            ClientControl::SongMode { on } => ClientMessage::SongMode { on },
+            ClientControl::Fill { on } => ClientMessage::Fill { on },
         },
     )
 }
@@ -369,6 +398,9 @@ impl ClientMessage {
             ClientMessage::Play => to_json(&ClientControl::Play),
             ClientMessage::Stop => to_json(&ClientControl::Stop),
             ClientMessage::Ack { b } => to_json(&ClientControl::Ack { b }),
+            ClientMessage::Cue { p } => to_json(&ClientControl::Cue { p }),
+            ClientMessage::SongMode { on } => to_json(&ClientControl::SongMode { on }),
+            ClientMessage::Fill { on } => to_json(&ClientControl::Fill { on }),
         }
     }
 }

@@ -42,6 +42,7 @@ use crate::protocol::{
     Snapshot, PROTOCOL_VERSION,
 };
 use crate::rate::{RateLimit, TokenBucket};
+use crate::song::Arrangement;
 
 /// The host's handle for one connection.
 pub type ConnId = u64;
@@ -93,7 +94,8 @@ impl Default for RoomConfig {
             start_lead_ms: DEFAULT_START_LEAD_MS,
             max_unjoined: 16,
             hello_timeout_ms: 10_000.0,
-            max_unacked_bytes: 1024 * 1024,
+            // The largest snapshot (a worst-case 8-pattern session) is about 1.05 MB.
+            max_unacked_bytes: 2 * 1024 * 1024,
         }
     }
 }
@@ -387,7 +389,45 @@ impl Room {
                 self.events.push_back(RoomEvent::PersistTimeline);
                 self.broadcast(&ServerMessage::Timeline(self.timeline), None);
             }
+            ClientMessage::Cue { .. }
+            | ClientMessage::SongMode { .. }
+            | ClientMessage::Fill { .. } => self.playback(i, &msg, now),
         }
+    }
+
+    /// A pattern cue, song mode or fill change from the player on connection `i`: stamped on
+    /// the timeline at the beat where it takes effect (at least the start lead from `now`, so
+    /// every player hears it), persisted with the timeline and broadcast in it. Refused in a
+    /// read-only session, like play and stop.
+    fn playback(&mut self, i: usize, msg: &ClientMessage, now: f64) {
+        let conn = self.conns[i].id;
+        if !self.session.can_edit(self.conns[i].user.as_deref()) {
+            self.error_to(
+                conn,
+                ErrorCode::ReadOnly,
+                "this session is read-only".into(),
+                None,
+            );
+            return;
+        }
+        let tl = self.timeline;
+        let earliest = tl.beat_at(now + self.config.start_lead_ms);
+        let arr = Arrangement::of(&self.session.state);
+        let pb = &mut self.timeline.playback;
+        match *msg {
+            ClientMessage::Cue { p } => {
+                pb.cue_pattern(&arr, p, tl.playing, tl.start_beat, earliest)
+            }
+            ClientMessage::SongMode { on } => {
+                pb.set_song_mode(&arr, on, tl.playing, tl.start_beat, earliest)
+            }
+            ClientMessage::Fill { on } => pb.set_fill(on, tl.playing, tl.start_beat, earliest),
+            _ => return,
+        }
+        if self.timeline != tl {
+            self.events.push_back(RoomEvent::PersistTimeline);
+        }
+        self.broadcast(&ServerMessage::Timeline(self.timeline), None);
     }
 
     /// Asks the host to close `conn` (after what was sent to it before) and forgets it at once,

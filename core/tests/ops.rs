@@ -46,6 +46,7 @@ fn apply_and_undo(op: Op, expected: Change) -> SessionState {
 fn set_step_is_absolute() {
     let s = apply_and_undo(
         Op::SetStep {
+            pt: PatternId::A,
             tr: id("kick"),
             s: 4,
             on: true,
@@ -60,6 +61,7 @@ fn set_step_is_absolute() {
     // Setting it on again changes nothing: two players clicking the same cell agree.
     assert_eq!(
         s2.apply(&Op::SetStep {
+            pt: PatternId::A,
             tr: id("kick"),
             s: 4,
             on: true
@@ -75,6 +77,7 @@ fn set_step_is_absolute() {
 fn set_step_beyond_step_count_is_kept() {
     let s = apply_and_undo(
         Op::SetStep {
+            pt: PatternId::A,
             tr: id("kick"),
             s: 63,
             on: true,
@@ -92,6 +95,7 @@ fn set_step_beyond_step_count_is_kept() {
 fn velocity() {
     let s = apply_and_undo(
         Op::SetVelocity {
+            pt: PatternId::A,
             tr: id("kick"),
             s: 2,
             v: 40,
@@ -127,6 +131,7 @@ fn every_lock_sets_and_clears() {
     for lock in locks {
         let s = apply_and_undo(
             Op::SetLock {
+                pt: PatternId::A,
                 tr: id("bass"),
                 s: 9,
                 lock,
@@ -143,6 +148,7 @@ fn every_lock_sets_and_clears() {
         let mut s2 = s.clone();
         let a = s2
             .apply(&Op::ClearLock {
+                pt: PatternId::A,
                 tr: id("bass"),
                 s: 9,
                 k: lock.kind(),
@@ -162,6 +168,7 @@ fn every_lock_sets_and_clears() {
     let mut s = state();
     assert_eq!(
         s.apply(&Op::ClearLock {
+            pt: PatternId::A,
             tr: id("bass"),
             s: 9,
             k: LockKind::Pitch
@@ -176,6 +183,7 @@ fn every_lock_sets_and_clears() {
 fn replacing_a_lock_undoes_to_the_old_value() {
     let mut s = state();
     s.apply(&Op::SetLock {
+        pt: PatternId::A,
         tr: id("kick"),
         s: 0,
         lock: Lock::Pitch(3),
@@ -183,6 +191,7 @@ fn replacing_a_lock_undoes_to_the_old_value() {
     .unwrap();
     let a = s
         .apply(&Op::SetLock {
+            pt: PatternId::A,
             tr: id("kick"),
             s: 0,
             lock: Lock::Pitch(7),
@@ -191,6 +200,7 @@ fn replacing_a_lock_undoes_to_the_old_value() {
     assert_eq!(
         a.undo,
         Op::SetLock {
+            pt: PatternId::A,
             tr: id("kick"),
             s: 0,
             lock: Lock::Pitch(3)
@@ -205,6 +215,7 @@ fn set_pattern() {
     steps[1].locks.ratchet = Some(3);
     let s = apply_and_undo(
         Op::SetPattern {
+            pt: PatternId::A,
             tr: id("kick"),
             len: 32,
             steps: Pattern(Box::new(steps)),
@@ -249,6 +260,7 @@ fn add_track_at_index_and_end() {
 fn delete_track_undo_restores_position_and_pattern() {
     let mut s = state();
     s.apply(&Op::SetStep {
+        pt: PatternId::A,
         tr: id("kick"),
         s: 3,
         on: true,
@@ -288,24 +300,32 @@ fn move_track() {
 fn clear_track_keeps_step_count() {
     let mut s = state();
     s.apply(&Op::SetStepCount {
+        pt: PatternId::A,
         tr: id("kick"),
         v: 32,
     })
     .unwrap();
     s.apply(&Op::SetStep {
+        pt: PatternId::A,
         tr: id("kick"),
         s: 20,
         on: true,
     })
     .unwrap();
     s.apply(&Op::SetLock {
+        pt: PatternId::A,
         tr: id("kick"),
         s: 21,
         lock: Lock::Nudge(10),
     })
     .unwrap();
     let before = s.clone();
-    let a = s.apply(&Op::ClearTrack { tr: id("kick") }).unwrap();
+    let a = s
+        .apply(&Op::ClearTrack {
+            pt: PatternId::A,
+            tr: id("kick"),
+        })
+        .unwrap();
     let t = s.track(id("kick")).unwrap();
     assert!(t.steps.iter().all(Step::is_default));
     assert_eq!(t.step_count, 32);
@@ -317,12 +337,14 @@ fn clear_track_keeps_step_count() {
 fn copy_sequence_copies_steps_and_count() {
     let mut s = state();
     s.apply(&Op::SetStep {
+        pt: PatternId::A,
         tr: id("kick"),
         s: 40,
         on: true,
     })
     .unwrap();
     s.apply(&Op::SetStepCount {
+        pt: PatternId::A,
         tr: id("kick"),
         v: 64,
     })
@@ -330,6 +352,7 @@ fn copy_sequence_copies_steps_and_count() {
     let before = s.clone();
     let a = s
         .apply(&Op::CopySequence {
+            pt: PatternId::A,
             from: id("kick"),
             to: id("bass"),
         })
@@ -350,17 +373,20 @@ fn copy_sequence_copies_steps_and_count() {
 fn step_count_hides_but_never_deletes() {
     let mut s = state();
     s.apply(&Op::SetStepCount {
+        pt: PatternId::A,
         tr: id("kick"),
         v: 64,
     })
     .unwrap();
     s.apply(&Op::SetStep {
+        pt: PatternId::A,
         tr: id("kick"),
         s: 50,
         on: true,
     })
     .unwrap();
     s.apply(&Op::SetStepCount {
+        pt: PatternId::A,
         tr: id("kick"),
         v: 16,
     })
@@ -372,6 +398,7 @@ fn step_count_hides_but_never_deletes() {
         .iter()
         .all(|st| !st.on));
     s.apply(&Op::SetStepCount {
+        pt: PatternId::A,
         tr: id("kick"),
         v: 64,
     })
@@ -379,6 +406,7 @@ fn step_count_hides_but_never_deletes() {
     assert!(s.track(id("kick")).unwrap().steps[50].on);
     apply_and_undo(
         Op::SetStepCount {
+            pt: PatternId::A,
             tr: id("kick"),
             v: 7,
         },
@@ -579,6 +607,7 @@ fn every_error_leaves_state_untouched() {
     let cases: Vec<(Op, OpError)> = vec![
         (
             Op::SetStep {
+                pt: PatternId::A,
                 tr: ghost,
                 s: 0,
                 on: true,
@@ -587,6 +616,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetStep {
+                pt: PatternId::A,
                 tr: kick,
                 s: 64,
                 on: true,
@@ -595,6 +625,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetVelocity {
+                pt: PatternId::A,
                 tr: kick,
                 s: 0,
                 v: 0,
@@ -603,6 +634,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetVelocity {
+                pt: PatternId::A,
                 tr: kick,
                 s: 0,
                 v: 128,
@@ -611,6 +643,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetVelocity {
+                pt: PatternId::A,
                 tr: kick,
                 s: 255,
                 v: 10,
@@ -619,6 +652,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetLock {
+                pt: PatternId::A,
                 tr: kick,
                 s: 0,
                 lock: Lock::Pitch(25),
@@ -627,6 +661,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetLock {
+                pt: PatternId::A,
                 tr: kick,
                 s: 0,
                 lock: Lock::Pitch(-25),
@@ -635,6 +670,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetLock {
+                pt: PatternId::A,
                 tr: kick,
                 s: 0,
                 lock: Lock::Volume(nan),
@@ -643,6 +679,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetLock {
+                pt: PatternId::A,
                 tr: kick,
                 s: 0,
                 lock: Lock::Volume(1.5),
@@ -651,6 +688,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetLock {
+                pt: PatternId::A,
                 tr: kick,
                 s: 0,
                 lock: Lock::Probability(101),
@@ -659,6 +697,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetLock {
+                pt: PatternId::A,
                 tr: kick,
                 s: 0,
                 lock: Lock::Nudge(51),
@@ -667,6 +706,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetLock {
+                pt: PatternId::A,
                 tr: kick,
                 s: 0,
                 lock: Lock::Ratchet(0),
@@ -675,6 +715,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetLock {
+                pt: PatternId::A,
                 tr: kick,
                 s: 0,
                 lock: Lock::Ratchet(9),
@@ -683,6 +724,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetLock {
+                pt: PatternId::A,
                 tr: ghost,
                 s: 0,
                 lock: Lock::Ratchet(2),
@@ -691,6 +733,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::ClearLock {
+                pt: PatternId::A,
                 tr: kick,
                 s: 99,
                 k: LockKind::Pitch,
@@ -699,6 +742,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::ClearLock {
+                pt: PatternId::A,
                 tr: ghost,
                 s: 0,
                 k: LockKind::Pitch,
@@ -707,6 +751,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetPattern {
+                pt: PatternId::A,
                 tr: kick,
                 len: 0,
                 steps: Pattern(Box::new([Step::default(); 64])),
@@ -715,6 +760,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetPattern {
+                pt: PatternId::A,
                 tr: kick,
                 len: 16,
                 steps: Pattern(Box::new(
@@ -728,6 +774,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetPattern {
+                pt: PatternId::A,
                 tr: ghost,
                 len: 16,
                 steps: Pattern(Box::new([Step::default(); 64])),
@@ -774,9 +821,16 @@ fn every_error_leaves_state_untouched() {
             Op::MoveTrack { tr: ghost, to: 0 },
             OpError::UnknownTrack(ghost),
         ),
-        (Op::ClearTrack { tr: ghost }, OpError::UnknownTrack(ghost)),
+        (
+            Op::ClearTrack {
+                pt: PatternId::A,
+                tr: ghost,
+            },
+            OpError::UnknownTrack(ghost),
+        ),
         (
             Op::CopySequence {
+                pt: PatternId::A,
                 from: kick,
                 to: kick,
             },
@@ -784,6 +838,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::CopySequence {
+                pt: PatternId::A,
                 from: ghost,
                 to: kick,
             },
@@ -791,21 +846,34 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::CopySequence {
+                pt: PatternId::A,
                 from: kick,
                 to: ghost,
             },
             OpError::UnknownTrack(ghost),
         ),
         (
-            Op::SetStepCount { tr: kick, v: 0 },
+            Op::SetStepCount {
+                pt: PatternId::A,
+                tr: kick,
+                v: 0,
+            },
             OpError::OutOfRange(Field::StepCount),
         ),
         (
-            Op::SetStepCount { tr: kick, v: 65 },
+            Op::SetStepCount {
+                pt: PatternId::A,
+                tr: kick,
+                v: 65,
+            },
             OpError::OutOfRange(Field::StepCount),
         ),
         (
-            Op::SetStepCount { tr: ghost, v: 16 },
+            Op::SetStepCount {
+                pt: PatternId::A,
+                tr: ghost,
+                v: 16,
+            },
             OpError::UnknownTrack(ghost),
         ),
         (Op::SetTempo { v: 59.9 }, OpError::OutOfRange(Field::Tempo)),
@@ -879,6 +947,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetLock {
+                pt: PatternId::A,
                 tr: kick,
                 s: 0,
                 lock: Lock::Slice(64),
@@ -887,6 +956,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetLock {
+                pt: PatternId::A,
                 tr: kick,
                 s: 0,
                 lock: Lock::Slice(255),
@@ -895,6 +965,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetLock {
+                pt: PatternId::A,
                 tr: kick,
                 s: 0,
                 lock: Lock::Condition(Condition::Ratio { a: 3, b: 2 }),
@@ -903,6 +974,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetLock {
+                pt: PatternId::A,
                 tr: kick,
                 s: 0,
                 lock: Lock::Condition(Condition::Ratio { a: 1, b: 9 }),
@@ -911,6 +983,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetLock {
+                pt: PatternId::A,
                 tr: kick,
                 s: 0,
                 lock: Lock::Cutoff(f32::NAN),
@@ -919,6 +992,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetLock {
+                pt: PatternId::A,
                 tr: kick,
                 s: 0,
                 lock: Lock::Cutoff(19.0),
@@ -927,6 +1001,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetLock {
+                pt: PatternId::A,
                 tr: kick,
                 s: 0,
                 lock: Lock::ReverbSend(1.5),
@@ -935,6 +1010,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetLock {
+                pt: PatternId::A,
                 tr: kick,
                 s: 0,
                 lock: Lock::DelaySend(f32::INFINITY),
@@ -981,6 +1057,7 @@ fn every_error_leaves_state_untouched() {
         ),
         (
             Op::SetPattern {
+                pt: PatternId::A,
                 tr: kick,
                 len: 16,
                 steps: Pattern(Box::new(
@@ -1034,6 +1111,7 @@ fn readonly_sessions_refuse_everyone_but_the_owner() {
     session.mode = Mode::Readonly;
     session.owner_id = Some("ada".into());
     let op = Op::SetStep {
+        pt: PatternId::A,
         tr: id("kick"),
         s: 0,
         on: true,
@@ -1048,6 +1126,7 @@ fn readonly_sessions_refuse_everyone_but_the_owner() {
     session
         .apply(
             &Op::SetStep {
+                pt: PatternId::A,
                 tr: id("kick"),
                 s: 1,
                 on: true,

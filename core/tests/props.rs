@@ -98,21 +98,21 @@ fn track() -> impl Strategy<Value = Track> {
 fn op() -> impl Strategy<Value = Op> {
     let s = 0u8..70;
     prop_oneof![
-        6 => (track_id(), s.clone(), any::<bool>()).prop_map(|(tr, s, on)| Op::SetStep { tr, s, on }),
-        2 => (track_id(), s.clone(), 0u8..=130).prop_map(|(tr, s, v)| Op::SetVelocity { tr, s, v }),
-        2 => (track_id(), s.clone(), lock()).prop_map(|(tr, s, lock)| Op::SetLock { tr, s, lock }),
-        1 => (track_id(), s.clone(), prop::sample::select(LockKind::ALL.to_vec())).prop_map(|(tr, s, k)| Op::ClearLock { tr, s, k }),
+        6 => (track_id(), s.clone(), any::<bool>()).prop_map(|(tr, s, on)| Op::SetStep { pt: PatternId::A, tr, s, on }),
+        2 => (track_id(), s.clone(), 0u8..=130).prop_map(|(tr, s, v)| Op::SetVelocity { pt: PatternId::A, tr, s, v }),
+        2 => (track_id(), s.clone(), lock()).prop_map(|(tr, s, lock)| Op::SetLock { pt: PatternId::A, tr, s, lock }),
+        1 => (track_id(), s.clone(), prop::sample::select(LockKind::ALL.to_vec())).prop_map(|(tr, s, k)| Op::ClearLock { pt: PatternId::A, tr, s, k }),
         1 => (track_id(), 0u8..70, prop::collection::vec(step(), 64)).prop_map(|(tr, len, v)| {
             let mut steps = [Step::default(); MAX_STEPS];
             steps.copy_from_slice(&v);
-            Op::SetPattern { tr, len, steps: Pattern(Box::new(steps)) }
+            Op::SetPattern { pt: PatternId::A, tr, len, steps: Pattern(Box::new(steps)) }
         }),
         3 => (track(), prop::option::of(0u8..20)).prop_map(|(t, index)| Op::AddTrack { track: Box::new(t), index }),
         1 => track_id().prop_map(|tr| Op::DeleteTrack { tr }),
         1 => (track_id(), 0u8..18).prop_map(|(tr, to)| Op::MoveTrack { tr, to }),
-        1 => track_id().prop_map(|tr| Op::ClearTrack { tr }),
-        1 => (track_id(), track_id()).prop_map(|(from, to)| Op::CopySequence { from, to }),
-        1 => (track_id(), 0u8..70).prop_map(|(tr, v)| Op::SetStepCount { tr, v }),
+        1 => track_id().prop_map(|tr| Op::ClearTrack { pt: PatternId::A, tr }),
+        1 => (track_id(), track_id()).prop_map(|(from, to)| Op::CopySequence { pt: PatternId::A, from, to }),
+        1 => (track_id(), 0u8..70).prop_map(|(tr, v)| Op::SetStepCount { pt: PatternId::A, tr, v }),
         1 => any_f64().prop_map(|v| Op::SetTempo { v }),
         1 => any_f64().prop_map(|v| Op::SetSwing { v }),
         1 => (track_id(), any_f32()).prop_map(|(tr, v)| Op::SetVolume { tr, v }),

@@ -15,6 +15,7 @@ fn set_step_fits_in_64_bytes_at_its_largest() {
     let msg = ClientMessage::Edit {
         op: OpId::MAX,
         edit: Op::SetStep {
+            pt: PatternId::A,
             tr: TrackId::from_random(u64::MAX),
             s: 63,
             on: false,
@@ -30,26 +31,31 @@ fn every_op_tag_is_known_to_the_decoder() {
     let t = Track::new(tr(), "K", "kick".parse().unwrap());
     let ops = vec![
         Op::SetStep {
+            pt: PatternId::A,
             tr: tr(),
             s: 1,
             on: true,
         },
         Op::SetVelocity {
+            pt: PatternId::A,
             tr: tr(),
             s: 1,
             v: 3,
         },
         Op::SetLock {
+            pt: PatternId::A,
             tr: tr(),
             s: 1,
             lock: Lock::Volume(0.25),
         },
         Op::ClearLock {
+            pt: PatternId::A,
             tr: tr(),
             s: 1,
             k: LockKind::Nudge,
         },
         Op::SetPattern {
+            pt: PatternId::A,
             tr: tr(),
             len: 12,
             steps: Pattern(Box::new(t.steps)),
@@ -60,12 +66,20 @@ fn every_op_tag_is_known_to_the_decoder() {
         },
         Op::DeleteTrack { tr: tr() },
         Op::MoveTrack { tr: tr(), to: 0 },
-        Op::ClearTrack { tr: tr() },
+        Op::ClearTrack {
+            pt: PatternId::A,
+            tr: tr(),
+        },
         Op::CopySequence {
+            pt: PatternId::A,
             from: tr(),
             to: "hat".parse().unwrap(),
         },
-        Op::SetStepCount { tr: tr(), v: 32 },
+        Op::SetStepCount {
+            pt: PatternId::A,
+            tr: tr(),
+            v: 32,
+        },
         Op::SetTempo { v: 128.0 },
         Op::SetSwing { v: 33.3 },
         Op::SetVolume { tr: tr(), v: 0.1 },
@@ -96,6 +110,36 @@ fn every_op_tag_is_known_to_the_decoder() {
         },
         Op::SetSessionFx {
             fx: SessionFxParam::DelayTime(DelayTime::DottedEighth),
+        },
+        Op::CopyPattern {
+            from: PatternId::A,
+            to: "H".parse().unwrap(),
+        },
+        Op::ClearPattern {
+            pt: "C".parse().unwrap(),
+        },
+        Op::SetPatternSlot {
+            pt: "B".parse().unwrap(),
+            v: vec![keyboardia_core::ops::SlotPart {
+                tr: tr(),
+                len: 24,
+                steps: Pattern(Box::new(t.steps)),
+            }],
+        },
+        Op::SetSong {
+            v: vec![
+                SongEntry {
+                    pattern: PatternId::A,
+                    repeats: 2,
+                },
+                SongEntry {
+                    pattern: "B".parse().unwrap(),
+                    repeats: 1,
+                },
+            ],
+        },
+        Op::SetSwitchAt {
+            v: SwitchAt::LongestTrack,
         },
     ];
     assert_eq!(ops.len(), OP_TAGS.len());

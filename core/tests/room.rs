@@ -114,6 +114,7 @@ fn edits_are_ordered_persisted_then_broadcast_with_op_id() {
         &ClientMessage::Edit {
             op: 77,
             edit: Op::SetStep {
+                pt: PatternId::A,
                 tr: kick(),
                 s: 1,
                 on: true,
@@ -128,6 +129,7 @@ fn edits_are_ordered_persisted_then_broadcast_with_op_id() {
             m,
             &ServerMessage::Applied(Broadcast {
                 edit: Op::SetStep {
+                    pt: PatternId::A,
                     tr: kick(),
                     s: 1,
                     on: true
@@ -160,7 +162,7 @@ fn bad_messages_get_typed_errors_and_change_nothing() {
     let before = (r.session().clone(), r.seq());
     let huge = format!(
         r#"{{"t":"name","tr":"kick","v":"{}","op":9}}"#,
-        "x".repeat(20_000)
+        "x".repeat(keyboardia_core::protocol::MAX_CLIENT_MESSAGE_BYTES)
     );
     let cases: Vec<(Vec<u8>, ErrorCode)> = vec![
         (b"{nope".to_vec(), ErrorCode::Malformed),
@@ -280,6 +282,7 @@ fn a_burst_over_the_limit_closes_the_socket_and_a_reconnect_gets_no_fresh_burst(
         let edit = ClientMessage::Edit {
             op: i + 1,
             edit: Op::SetStep {
+                pt: PatternId::A,
                 tr: kick(),
                 s: (i % 16) as u8,
                 on: i.is_multiple_of(2),
@@ -340,14 +343,14 @@ fn a_reader_that_does_not_read_is_closed_and_one_that_acks_is_not() {
     let (mut sent_to_writer, mut writer_acked) = (0u64, 0u64);
     let mut closed = Vec::new();
     let mut deaf_bytes = 0u64;
-    for i in 0..30_000u32 {
+    for i in 0..12_000u32 {
         let now = T0 + 12.0 * f64::from(i); // within the rate limit
+                                            // About 500 bytes an edit, so the buffer (sized for the largest snapshot) fills soon.
         let edit = ClientMessage::Edit {
             op: i + 1,
-            edit: Op::SetStep {
+            edit: Op::SetCuts {
                 tr: kick(),
-                s: (i % 16) as u8,
-                on: i.is_multiple_of(2),
+                v: (0..64).map(|k| 100_000 * k + i).collect(),
             },
         };
         r.handle_message(1, edit.encode().as_bytes(), now);
@@ -455,6 +458,7 @@ fn readonly_sessions_refuse_edits_and_transport() {
     let edit = ClientMessage::Edit {
         op: 1,
         edit: Op::SetStep {
+            pt: PatternId::A,
             tr: kick(),
             s: 1,
             on: true,

@@ -378,6 +378,7 @@ fn conditions_round_trip_and_documents_without_them_are_unchanged() {
         );
     }
     let op = Op::SetLock {
+        pt: PatternId::A,
         tr: "kick".parse().unwrap(),
         s: 3,
         lock: Lock::Condition(Condition::Ratio { a: 3, b: 8 }),

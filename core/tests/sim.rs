@@ -568,11 +568,13 @@ impl Sim {
                 v: 60.0 + self.rng.below(120) as f64,
             },
             (3, Some(tr)) => Op::SetLock {
+                pt: PatternId::A,
                 tr,
                 s: self.rng.below(64) as u8,
                 lock: Lock::Pitch(self.rng.below(49) as i8 - 24),
             },
             (4, Some(tr)) => Op::SetStepCount {
+                pt: PatternId::A,
                 tr,
                 v: 1 + self.rng.below(64) as u8,
             },
@@ -587,10 +589,18 @@ impl Sim {
                 }
             }
             (5, Some(from)) => match pick(&mut self.rng) {
-                Some(to) if to != from => Op::CopySequence { from, to },
-                _ => Op::ClearTrack { tr: from },
+                Some(to) if to != from => Op::CopySequence {
+                    pt: PatternId::A,
+                    from,
+                    to,
+                },
+                _ => Op::ClearTrack {
+                    pt: PatternId::A,
+                    tr: from,
+                },
             },
             (_, Some(tr)) => Op::SetStep {
+                pt: PatternId::A,
                 tr,
                 s: self.rng.below(64) as u8,
                 on: self.rng.chance(0.5),
@@ -658,6 +668,7 @@ fn two_players_see_each_others_edits() {
     sim.clients[0]
         .client
         .edit(Op::SetStep {
+            pt: PatternId::A,
             tr: kick,
             s: 1,
             on: true,
@@ -681,6 +692,7 @@ fn same_cell_clicked_at_once_agrees() {
     sim.clients[0]
         .client
         .edit(Op::SetStep {
+            pt: PatternId::A,
             tr: kick,
             s: 2,
             on: true,
@@ -689,6 +701,7 @@ fn same_cell_clicked_at_once_agrees() {
     sim.clients[1]
         .client
         .edit(Op::SetStep {
+            pt: PatternId::A,
             tr: kick,
             s: 2,
             on: true,
@@ -713,6 +726,7 @@ fn offline_edits_replay_after_reconnect() {
         sim.clients[0]
             .client
             .edit(Op::SetStep {
+                pt: PatternId::A,
                 tr: kick,
                 s,
                 on: true,
@@ -754,6 +768,7 @@ fn rejected_edit_rolls_back() {
     sim.clients[0]
         .client
         .edit(Op::SetStep {
+            pt: PatternId::A,
             tr: kick,
             s: 5,
             on: true,
@@ -836,6 +851,7 @@ fn a_long_offline_queue_replays_under_the_rooms_rate_limit() {
     // 1,000 edits made offline: five times the room's burst.
     for k in 0..1_000u32 {
         let op = Op::SetStep {
+            pt: PatternId::A,
             tr: kick(),
             s: (k % 16) as u8,
             on: k % 3 == 0,
@@ -944,6 +960,7 @@ fn offline_edits_reach_the_room_when_the_server_comes_back() {
         sim.edit(
             0,
             Op::SetStep {
+                pt: PatternId::A,
                 tr: kick(),
                 s,
                 on: true,

@@ -303,6 +303,7 @@ mod tests {
                 anchor_beat: 0.0,
                 start_beat: 0.0,
                 quantum: 4.0,
+                playback: Default::default(),
             },
             offset_ms: 0.0,
         };

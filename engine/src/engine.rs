@@ -17,23 +17,25 @@
 
 use std::sync::Arc;
 
-use keyboardia_core::{SynthPreset, DEFAULT_SEED, MAX_TRACKS};
+use keyboardia_core::song::Playback;
+use keyboardia_core::{DEFAULT_SEED, MAX_TRACKS};
 
 mod automation;
 mod midi_out;
+mod mix;
+mod sequence;
+mod voices;
 
 use crate::clock::BlockClock;
-use crate::dsp::{decay_coef, splitmix64};
+use crate::dsp::decay_coef;
 use crate::fx::FxRack;
 use crate::gain::GainRamp;
 use crate::meter::LevelMeters;
 use crate::pattern::EnginePattern;
 use crate::preview::{Preview, PreviewVoice};
-use crate::schedule::{block_hits, BlockSpan, Fired, StepCursor, MAX_BLOCK_HITS};
+use crate::schedule::{Fired, Playing, StepCursor, MAX_BLOCK_HITS};
 use crate::voice::one_shot::{tables_for_rate, OneShotTables};
-use crate::voice::{
-    NoteParams, Patch, SampleBank, SampleBuffer, Voice, GATE_HELD, MAX_CHUNK, ONE_SHOT_VARIANTS,
-};
+use crate::voice::{SampleBank, SampleBuffer, Voice, MAX_CHUNK};
 
 /// Voices per track (ratchets and ringing tails overlap).
 pub const VOICES_PER_TRACK: usize = 8;
@@ -170,8 +172,9 @@ pub struct Engine {
     audition_track: usize,
     /// Swing from automation, replacing the session's while set (percent).
     swing_override: Option<f64>,
-    /// The fill switch of the trig conditions (FILL / NOT FILL), this player's.
-    fill: bool,
+    /// Which pattern (or the song) plays when, and the fill switch of the trig conditions
+    /// (FILL / NOT FILL): the room's in a live session ([`Engine::set_playback`]).
+    playing: Playing,
     /// Where each chunk's track and master peaks go, for an editor's meters (none: not metered).
     meters: Option<Arc<LevelMeters>>,
     /// The effects (per-track filter, drive, sends; shared reverb and delay).
@@ -180,18 +183,13 @@ pub struct Engine {
     preview: PreviewVoice,
 }
 
-/// Peak level (linear) above which the limiter reduces gain.
-const LIMIT_THRESHOLD: f32 = 0.9;
-/// Level where the soft clipper's knee starts.
-const CLIP_KNEE: f32 = 0.7;
-
 impl Engine {
     /// An engine at `sample_rate_hz`. Allocates; call off the audio thread.
     pub fn new(sample_rate_hz: f64) -> Self {
         let sr = sample_rate_hz as f32;
         Self {
             sample_rate_hz,
-            pattern: Box::default(),
+            pattern: Box::new(EnginePattern::with_capacity()),
             seed: DEFAULT_SEED,
             cursors: Box::new([StepCursor::default(); MAX_TRACKS]),
             plays: [TrackPlay::default(); MAX_TRACKS],
@@ -216,7 +214,7 @@ impl Engine {
             frames_done: 0,
             audition_track: 0,
             swing_override: None,
-            fill: false,
+            playing: Playing::default(),
             meters: None,
             fx: FxRack::new(sample_rate_hz),
             preview: PreviewVoice::default(),
@@ -259,62 +257,6 @@ impl Engine {
     pub fn set_seed(&mut self, seed: u64) {
         self.seed = seed;
     }
-
-    /// Copies a new pattern in. Track state (voices, scheduling) follows track ids; voices of
-    /// removed tracks are choked. No allocation.
-    pub fn set_pattern(&mut self, new: &EnginePattern) {
-        let old_ids = self.pattern.tracks;
-        let old_count = self.pattern.track_count;
-        let mut new_cursors = [StepCursor::default(); MAX_TRACKS];
-        let mut new_plays = [TrackPlay::default(); MAX_TRACKS];
-        let mut taken = [false; MAX_TRACKS];
-        for (i, t) in new.tracks().iter().enumerate() {
-            let from = old_ids[..old_count].iter().position(|o| o.id == t.id);
-            if let Some(j) = from.filter(|&j| !taken[j]) {
-                taken[j] = true;
-                new_cursors[i] = self.cursors[j];
-                new_plays[i] = self.plays[j];
-                std::mem::swap(&mut self.spare_voices[i], &mut self.voices[j]);
-                for v in self.spare_voices[i].iter_mut() {
-                    v.track = i as u8;
-                    // A track that changed instrument: its old notes fade out.
-                    if Some(v.patch) != t.patch {
-                        v.choke();
-                    }
-                }
-                self.mixer_follow(i, j, &mut taken);
-            } else {
-                // A new track joins at the current position.
-                new_cursors[i] = StepCursor::joining_at(self.previous_end_beat);
-                for v in self.spare_voices[i].iter_mut() {
-                    v.active = false;
-                    v.track = i as u8;
-                }
-            }
-        }
-        // Voices of removed tracks are dropped (the slots become free).
-        std::mem::swap(&mut self.voices, &mut self.spare_voices);
-        for pool in self.spare_voices.iter_mut() {
-            for v in pool.iter_mut() {
-                v.active = false;
-            }
-        }
-        *self.cursors = new_cursors;
-        self.plays = new_plays;
-        *self.pattern = *new;
-        self.fx.set_pattern(new);
-        self.update_gain_targets();
-        // New tracks start at their level rather than fading in.
-        for (i, t) in new.tracks().iter().enumerate() {
-            if !old_ids[..old_count].iter().any(|o| o.id == t.id) {
-                self.gains[i].jump_to_target();
-            }
-        }
-    }
-
-    /// Mixer controls are per slot and set by the caller; nothing to move here, kept as a hook so
-    /// ids rather than slots could own them later.
-    fn mixer_follow(&mut self, _to: usize, _from: usize, _taken: &mut [bool; MAX_TRACKS]) {}
 
     /// Puts a sample into a slot; returns the previous buffer, to be dropped off the audio thread.
     pub fn set_sample(
@@ -369,7 +311,25 @@ impl Engine {
     /// The fill switch of FILL / NOT FILL trig conditions (held or latched: the caller's
     /// choice). Read when steps are scheduled, a step ahead at most.
     pub fn set_fill(&mut self, on: bool) {
-        self.fill = on;
+        self.playing.playback.fill = on;
+        self.playing.playback.fill_beat = f64::MIN;
+    }
+
+    /// Which pattern (or the song) plays when, and the fill switch ([`keyboardia_core::song`]):
+    /// in a live session the room's (`Timeline::playback`, with the timeline's `start_beat`);
+    /// on a host or internal clock the player's own, with `start_beat` 0. Read per step as
+    /// steps are scheduled (a step ahead at most), so a switch stamped ahead lands on its exact
+    /// step at any block size. No allocation.
+    pub fn set_playback(&mut self, playback: Playback, start_beat: f64) {
+        self.playing = Playing {
+            playback,
+            start_beat,
+        };
+    }
+
+    /// What [`Engine::set_playback`] last set.
+    pub fn playing(&self) -> Playing {
+        self.playing
     }
 
     /// Selects the track slot that MIDI input plays.
@@ -490,389 +450,4 @@ impl Engine {
         }
         self.frames_done += frames as u64;
     }
-
-    /// Advances the sequencer over one block: follows the transport (stop, start, jump),
-    /// collects the hits that start in it (see [`crate::schedule`]) into `self.fired`, and
-    /// sends their MIDI and the note-offs that fall in the block, each at its own frame, so
-    /// MIDI out does not depend on the block size. Returns how many hits fire.
-    fn sequence(&mut self, clock: &BlockClock, frames: usize, base: u32) -> usize {
-        self.fx.set_tempo(clock.tempo_bpm);
-        let fired = match self.follow_transport(clock, frames) {
-            Some(span) => {
-                let swing_pct = self.swing_override.unwrap_or(self.pattern.swing_pct);
-                let fired = block_hits(
-                    &self.pattern,
-                    self.seed,
-                    swing_pct,
-                    self.fill,
-                    &span,
-                    &mut self.cursors,
-                    &mut self.fired[..],
-                );
-                self.midi_note_ons(fired, base);
-                fired
-            }
-            None => 0,
-        };
-        self.midi_note_offs(clock.playing, frames, base);
-        fired
-    }
-
-    /// Follows the transport into this block: on a stop, releases the sequencer's notes and
-    /// returns `None`; on a start or a jump, relocates every track (releasing the notes of a
-    /// jump). Returns the block's place on the beat axis while playing.
-    fn follow_transport(&mut self, clock: &BlockClock, frames: usize) -> Option<BlockSpan> {
-        if !(clock.playing && clock.tempo_bpm.is_finite() && clock.tempo_bpm > 0.0) {
-            if self.previous_end_beat.take().is_some() {
-                self.release_sequenced();
-            }
-            return None;
-        }
-        let span = BlockSpan {
-            start_beat: clock.beat,
-            frames,
-            frames_per_beat: self.sample_rate_hz * 60.0 / clock.tempo_bpm,
-        };
-        let jumped = match self.previous_end_beat {
-            None => true,
-            Some(e) => (e - span.start_beat).abs() > 0.5 / span.frames_per_beat,
-        };
-        if jumped {
-            let resumed = self.previous_end_beat.is_none();
-            if !resumed {
-                self.release_sequenced();
-            }
-            for c in self.cursors.iter_mut() {
-                c.relocate(span.start_beat, span.frames_per_beat);
-            }
-            for p in self.plays.iter_mut() {
-                p.last_voice = None;
-            }
-        }
-        self.previous_end_beat = Some(span.end_beat());
-        Some(span)
-    }
-
-    /// Releases every sequencer note (stop, relocation).
-    fn release_sequenced(&mut self) {
-        for pool in self.voices.iter_mut() {
-            for v in pool.iter_mut() {
-                if v.key.is_none() {
-                    v.release();
-                }
-            }
-        }
-        for c in self.cursors.iter_mut() {
-            c.clear_pending();
-        }
-        for p in self.plays.iter_mut() {
-            p.last_voice = None;
-        }
-    }
-
-    /// Starts the note of a fired hit.
-    fn trigger(&mut self, fired: &Fired) {
-        let t = fired.track as usize;
-        let hit = &fired.hit;
-        let Some(patch) = self.pattern.tracks[t].patch else {
-            return;
-        };
-        self.fx.on_hit(t, hit);
-        let params = NoteParams {
-            pitch_semis: hit.pitch_semis as f32,
-            velocity: hit.velocity,
-            gain: hit.gain,
-            gate_frames: u32::try_from(fired.gate_frames).unwrap_or(u32::MAX),
-        };
-        let pool = &mut self.voices[t];
-        if hit.slide {
-            if let Some(v) = self.plays[t].last_voice {
-                if pool[v].slide(params) {
-                    return;
-                }
-            }
-        }
-        // Tracks are monophonic per step like a drum machine: a new hit chokes the previous
-        // sequencer note of the track. Pads keep their release tails, the newest
-        // `PAD_TAILS` of them (older tails are inaudible under the new notes anyway).
-        if patch != Patch::Synth(SynthPreset::Pad) {
-            for v in pool.iter_mut() {
-                if v.key.is_none() {
-                    v.choke();
-                }
-            }
-        } else {
-            let tails = pool.iter().filter(|v| v.active && v.key.is_none()).count();
-            for _ in PAD_TAILS..tails {
-                if let Some(oldest) = pool
-                    .iter_mut()
-                    .filter(|v| v.active && v.key.is_none() && !v.is_choking())
-                    .max_by_key(|v| v.age)
-                {
-                    oldest.choke();
-                }
-            }
-        }
-        let slot = pick_voice(pool);
-        // Seeded by the hit's position in time, so the noise does not depend on block splits.
-        let seed = splitmix64(self.seed ^ ((t as u64) << 56) ^ hit.time_beats.to_bits()) as u32;
-        start_voice(
-            &mut pool[slot],
-            &self.one_shots,
-            t,
-            patch,
-            params,
-            seed,
-            self.sample_rate_hz as f32,
-        );
-        // A slice-locked step of a sample track plays only its slice (bounds from the loaded
-        // sample's length, so cuts past its end are ignored).
-        if let (Patch::Sample(sample), Some(index)) = (patch, hit.slice) {
-            if let Some(buf) = self.bank.get(sample as usize).and_then(|b| b.as_deref()) {
-                let len = buf.frames.len().min(u32::MAX as usize) as u32;
-                let (start, end) = self.pattern.tracks[t].slice_frames(index, len);
-                pool[slot].play_range(start, end);
-            }
-        }
-        self.plays[t].last_voice = Some(slot);
-    }
-
-    fn audition(&mut self, e: InputEvent) {
-        let t = self.audition_track;
-        match e {
-            InputEvent::NoteOn { key, velocity, .. } => {
-                let Some(patch) = self.pattern.tracks.get(t).and_then(|tr| tr.patch) else {
-                    return;
-                };
-                if t >= self.pattern.track_count {
-                    return;
-                }
-                let pool = &mut self.voices[t];
-                for v in pool.iter_mut() {
-                    if v.key == Some(key) {
-                        v.choke();
-                    }
-                }
-                let slot = pick_voice(pool);
-                let params = NoteParams {
-                    pitch_semis: key as f32 - patch.base_note() as f32,
-                    velocity: velocity.max(1),
-                    gain: 1.0,
-                    gate_frames: GATE_HELD,
-                };
-                start_voice(
-                    &mut pool[slot],
-                    &self.one_shots,
-                    t,
-                    patch,
-                    params,
-                    key as u32 * 7919 + 1,
-                    self.sample_rate_hz as f32,
-                );
-                pool[slot].key = Some(key);
-            }
-            InputEvent::NoteOff { key, .. } => {
-                for pool in self.voices.iter_mut() {
-                    for v in pool.iter_mut() {
-                        if v.key == Some(key) {
-                            v.release();
-                            v.key = None;
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Which tracks sound in the next `n` frames; while any track's filter or drive shapes its
-    /// sound, also renders them into the effect lanes and runs every filter at once.
-    fn shape_tracks(&mut self, n: usize) -> [bool; MAX_TRACKS] {
-        let sounding: [bool; MAX_TRACKS] =
-            std::array::from_fn(|t| self.voices[t].iter().any(|v| v.active) || self.fx.rings(t));
-        if self.fx.begin_lanes() {
-            for (t, pool) in self.voices.iter_mut().enumerate() {
-                let mut mono = [0.0f32; MAX_CHUNK];
-                for v in pool.iter_mut().filter(|v| v.active) {
-                    v.render(&mut mono[..n], &self.bank);
-                }
-                self.fx.put_lane(t, &mono[..n]);
-            }
-            self.fx.shape_lanes(n);
-        }
-        sounding
-    }
-
-    /// Renders ≤ [`MAX_CHUNK`] frames: voices per track, track gains and pan, master, limiter.
-    fn render_chunk(
-        &mut self,
-        abs_pos: usize,
-        left: &mut [f32],
-        right: &mut [f32],
-        aux: &mut Option<&mut AuxSink<'_>>,
-    ) {
-        let n = left.len();
-        let mut mix_l = [0.0f32; MAX_CHUNK];
-        let mut mix_r = [0.0f32; MAX_CHUNK];
-        let sounding = self.shape_tracks(n);
-        for (t, any) in sounding.into_iter().enumerate() {
-            let pool = &mut self.voices[t];
-            let ramping = self.gains[t].is_ramping();
-            if !any && !ramping && aux.is_none() {
-                continue;
-            }
-            // Per-frame gains of this chunk while a ramp runs (it runs even while silent).
-            let mut gl = [0.0f32; MAX_CHUNK];
-            let mut gr = [0.0f32; MAX_CHUNK];
-            if ramping {
-                let mut ramp = self.gains[t];
-                for i in 0..n {
-                    [gl[i], gr[i]] = ramp.tick();
-                }
-                self.gains[t] = ramp;
-            }
-            let mut mono = [0.0f32; MAX_CHUNK];
-            if any {
-                if !self.fx.take_lane(t, &mut mono[..n]) {
-                    for v in pool.iter_mut().filter(|v| v.active) {
-                        v.render(&mut mono[..n], &self.bank);
-                    }
-                }
-                let [cl, cr] = self.gains[t].current();
-                self.fx.send(t, &mono[..n], cl.hypot(cr));
-            }
-            if let (Some(m), true) = (&self.meters, any) {
-                let peak = mono[..n].iter().fold(0.0f32, |a, x| a.max(x.abs()));
-                let [cl, cr] = self.gains[t].current();
-                let g = if ramping {
-                    gl[..n]
-                        .iter()
-                        .chain(&gr[..n])
-                        .fold(0.0f32, |a, x| a.max(*x))
-                } else {
-                    cl.max(cr)
-                };
-                m.note_track(t, peak * g);
-            }
-            match aux.as_deref_mut() {
-                None if !any => {}
-                None if ramping => {
-                    for i in 0..n {
-                        mix_l[i] += mono[i] * gl[i];
-                        mix_r[i] += mono[i] * gr[i];
-                    }
-                }
-                None => {
-                    let [cl, cr] = self.gains[t].current();
-                    for i in 0..n {
-                        mix_l[i] += mono[i] * cl;
-                        mix_r[i] += mono[i] * cr;
-                    }
-                }
-                Some(f) => {
-                    let mut tl_buf = [0.0f32; MAX_CHUNK];
-                    let mut tr_buf = [0.0f32; MAX_CHUNK];
-                    if !ramping {
-                        let [cl, cr] = self.gains[t].current();
-                        gl = [cl; MAX_CHUNK];
-                        gr = [cr; MAX_CHUNK];
-                    }
-                    for i in 0..n {
-                        tl_buf[i] = mono[i] * gl[i];
-                        tr_buf[i] = mono[i] * gr[i];
-                        mix_l[i] += tl_buf[i];
-                        mix_r[i] += tr_buf[i];
-                    }
-                    f(t, abs_pos, &tl_buf[..n], &tr_buf[..n]);
-                }
-            }
-        }
-        self.fx.mix_returns(&mut mix_l[..n], &mut mix_r[..n]);
-        self.preview
-            .render(&mut mix_l[..n], &mut mix_r[..n], &self.bank);
-        // Master gain, peak limiter (instant attack, smooth release), soft clipper.
-        let mut env = self.limiter_env;
-        let rel = self.limiter_release;
-        let mut master = self.master;
-        for i in 0..n {
-            let [m] = master.tick();
-            let l = mix_l[i] * m;
-            let r = mix_r[i] * m;
-            let peak = l.abs().max(r.abs());
-            env = if peak > env {
-                peak
-            } else {
-                env * rel + (1.0 - rel) * peak
-            };
-            let g = if env > LIMIT_THRESHOLD {
-                LIMIT_THRESHOLD / env
-            } else {
-                1.0
-            };
-            left[i] = soft_knee(l * g);
-            right[i] = soft_knee(r * g);
-        }
-        self.master = master;
-        self.limiter_env = if env < 1e-15 { 0.0 } else { env };
-        if let Some(m) = &self.meters {
-            let out = left.iter().chain(right.iter());
-            m.note_master(out.fold(0.0f32, |a, x| a.max(x.abs())));
-        }
-    }
-}
-
-/// Linear below [`CLIP_KNEE`], then a smooth saturation that never exceeds 1.
-#[inline(always)]
-fn soft_knee(x: f32) -> f32 {
-    let a = x.abs();
-    if a <= CLIP_KNEE {
-        x
-    } else {
-        let room = 1.0 - CLIP_KNEE;
-        let y = CLIP_KNEE + room * crate::dsp::soft_clip((a - CLIP_KNEE) / room);
-        y.min(1.0).copysign(x)
-    }
-}
-
-/// Starts a note: from the sound's one-shot table when it has one, else synthesized live.
-fn start_voice(
-    voice: &mut Voice,
-    one_shots: &[Vec<Arc<[f32]>>],
-    track: usize,
-    patch: Patch,
-    params: NoteParams,
-    seed: u32,
-    sample_rate: f32,
-) {
-    let table = match patch {
-        Patch::Sound(s) => one_shots[s as usize]
-            .get(seed as usize % ONE_SHOT_VARIANTS)
-            .cloned(),
-        _ => None,
-    };
-    match table {
-        // Cloning the Arc only bumps a counter: the engine holds every table, so no voice ever
-        // frees one on the audio thread.
-        Some(t) => voice.start_one_shot(track as u8, patch, params, t, sample_rate),
-        None => voice.start(track as u8, patch, params, seed, sample_rate),
-    }
-}
-
-/// A free voice, else the quietest releasing one, else the oldest.
-fn pick_voice(pool: &[Voice; VOICES_PER_TRACK]) -> usize {
-    if let Some(i) = pool.iter().position(|v| !v.active) {
-        return i;
-    }
-    if let Some((i, _)) = pool
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| !v.is_held())
-        .max_by_key(|(_, v)| v.age)
-    {
-        return i;
-    }
-    pool.iter()
-        .enumerate()
-        .max_by_key(|(_, v)| v.age)
-        .map(|(i, _)| i)
-        .unwrap_or(0)
 }

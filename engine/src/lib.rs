@@ -46,6 +46,7 @@ pub use clock::{
 };
 pub use engine::{AuxSink, Engine, InputEvent, MidiOut, TrackMixer, STEP_BEATS};
 pub use meter::LevelMeters;
-pub use pattern::{EnginePattern, EngineTrack};
+pub use pattern::{EnginePart, EnginePattern, EngineTrack, MAX_PARTS};
 pub use preview::{Preview, PreviewMailbox};
+pub use schedule::Playing;
 pub use voice::{Patch, SampleBuffer};

@@ -39,7 +39,7 @@ use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, T
 
 use crate::pattern::EnginePattern;
 use crate::render::{Length, LengthError};
-use crate::schedule::{block_hits, BlockSpan, Fired, StepCursor, MAX_BLOCK_HITS};
+use crate::schedule::{block_hits, BlockSpan, Fired, Playing, StepCursor, MAX_BLOCK_HITS};
 use crate::voice::Patch;
 
 /// Ticks per beat (quarter note) of an export unless told otherwise.
@@ -262,6 +262,8 @@ fn scheduled_notes(
         c.relocate(0.0, ticks_per_beat);
     }
     let mut fired = vec![Fired::default(); MAX_BLOCK_HITS];
+    // A session with a song exports the song.
+    let playing = Playing::of_pattern(pattern);
     // Blocks of a step at most, like the engine's (a few ms): a track never schedules more
     // ahead than its cursor holds, so every hit fires in its own block.
     let block = (ticks_per_beat as u64 / 4).max(1);
@@ -278,7 +280,7 @@ fn scheduled_notes(
             pattern,
             seed,
             pattern.swing_pct,
-            false,
+            &playing,
             &span,
             &mut cursors,
             &mut fired,

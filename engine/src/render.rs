@@ -29,6 +29,7 @@ use keyboardia_core::SessionState;
 use crate::clock::InternalClock;
 use crate::engine::Engine;
 use crate::pattern::EnginePattern;
+use crate::schedule::Playing;
 use crate::schedule::STEP_BEATS;
 use crate::voice::SampleBuffer;
 
@@ -153,8 +154,17 @@ impl std::fmt::Display for Length {
     }
 }
 
-/// Steps in the longest track's loop (16 without tracks).
+/// Steps in the longest track's loop (16 without tracks); for a session with a song, the
+/// whole song (every entry's passes), which is what it plays.
 pub fn longest_loop_steps(pattern: &EnginePattern) -> u32 {
+    let arr = pattern.arrangement();
+    if !arr.song.is_empty() {
+        return arr
+            .song
+            .iter()
+            .map(|e| arr.pass_steps[e.pattern.index()].max(1) * u32::from(e.repeats))
+            .sum();
+    }
     pattern
         .tracks()
         .iter()
@@ -225,6 +235,8 @@ impl Renderer {
         let mut engine = Engine::new(opts.sample_rate_hz);
         engine.set_seed(opts.seed.unwrap_or(pattern.seed));
         engine.set_pattern(pattern);
+        // A session with a song renders the song.
+        engine.set_playback(Playing::of_pattern(pattern).playback, 0.0);
         let mut clock = InternalClock::new(pattern.tempo_bpm);
         clock.play_from(0.0);
         Self {

@@ -8,11 +8,16 @@
 //! Every hit is placed on its exact frame, `ceil((beat − block_beat) × frames_per_beat)`, and
 //! the probability dice are addressed by (seed, track id, step position), so the hits do not
 //! depend on how the host splits blocks. Trig conditions ([`trig_plays`]) count a track's loops
-//! from the position too (global 16th ÷ the track's step count), never from a counter that
-//! starts when playback does: every player of a live session, a late joiner included, and
-//! every bounce hear the same loop.
+//! from the position too (16ths since the pattern's run began ÷ the track's step count), never
+//! from a counter that starts when playback does: every player of a live session, a late
+//! joiner included, and every bounce hear the same loop.
+//!
+//! Which pattern a step plays comes from [`Playing`] (the playback stamped on the shared
+//! timeline, [`keyboardia_core::song`]) as a pure function of the step's position, so a
+//! pattern switch lands on its exact step whatever the block size.
 
-use keyboardia_core::{Step, SynthPreset, TrackId, MAX_TRACKS};
+use keyboardia_core::song::{Arrangement, Playback};
+use keyboardia_core::{Step, Steps, SynthPreset, TrackId, MAX_TRACKS};
 
 use crate::dsp::splitmix64;
 use crate::pattern::{EnginePattern, EngineTrack};
@@ -150,6 +155,72 @@ pub fn step_time(n: i64, step: &Step, swing_beats: f64) -> f64 {
     t
 }
 
+/// What plays where: the playback (pattern switches, song mode, fill switch) and the beat of the
+/// shared beat line where the transport started, from which positions count (0 for a host or
+/// internal clock, whose positions are already the beat line).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Playing {
+    /// Which pattern (or the song) plays when, and the fill switch.
+    pub playback: Playback,
+    /// The beat-line beat of position 0.
+    pub start_beat: f64,
+}
+
+impl Playing {
+    /// Playback from position 0 of what `pattern` implies alone: its song when it has one,
+    /// else pattern A (a bounce, a MIDI export).
+    pub fn of_pattern(pattern: &EnginePattern) -> Self {
+        let mut playback = Playback::default();
+        if pattern.song_len > 0 {
+            playback.play = keyboardia_core::song::Play::Song;
+        }
+        Self {
+            playback,
+            start_beat: 0.0,
+        }
+    }
+
+    /// Whether the fill switch is on at step `n`.
+    pub fn fill_at(&self, n: i64) -> bool {
+        self.playback.fill_at(self.start_beat, n.max(0) as u64)
+    }
+}
+
+/// One track's pattern run at a step: its steps and step count in the playing pattern, and the
+/// step where the run began.
+#[derive(Clone, Copy)]
+struct TrackRun<'a> {
+    steps: &'a Steps,
+    count: i64,
+    origin: i64,
+}
+
+impl TrackRun<'_> {
+    /// The step the track plays at position `n`.
+    fn step(&self, n: i64) -> Step {
+        self.steps[(n - self.origin).rem_euclid(self.count) as usize]
+    }
+}
+
+/// The run of track slot `slot` at step `n` (before the start: the run at the start).
+fn track_run<'a>(
+    pattern: &'a EnginePattern,
+    arr: &Arrangement,
+    playing: &Playing,
+    slot: usize,
+    n: i64,
+) -> TrackRun<'a> {
+    let run = playing
+        .playback
+        .run_at(arr, playing.start_beat, n.max(0) as u64);
+    let (count, steps) = pattern.part(slot, run.pattern);
+    TrackRun {
+        steps,
+        count: i64::from(count.max(1)),
+        origin: run.origin as i64,
+    }
+}
+
 /// A per-track salt for the dice, from the track id (stable across reorders).
 fn track_salt(id: &TrackId) -> u64 {
     id.as_str().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
@@ -161,22 +232,24 @@ fn track_salt(id: &TrackId) -> u64 {
 /// (hits past its length are dropped) sorted by frame, then track, then time; returns how many.
 /// Advances each track's cursor (`cursors[slot]`). `swing_pct` is the session swing played (a
 /// track with a swing of its own, [`EngineTrack::swing_pct`], plays that instead); `seed`
-/// the seed of the probability dice; `fill` the fill switch of the trig conditions.
+/// the seed of the probability dice; `playing` which pattern plays when, and the fill switch.
 pub fn block_hits(
     pattern: &EnginePattern,
     seed: u64,
     swing_pct: f64,
-    fill: bool,
+    playing: &Playing,
     span: &BlockSpan,
     cursors: &mut [StepCursor; MAX_TRACKS],
     fired: &mut [Fired],
 ) -> usize {
     let swing = swing_beats(swing_pct);
+    let arr = pattern.arrangement();
     let mut nf = 0usize;
     for (t, track) in pattern.tracks().iter().enumerate() {
         let cursor = &mut cursors[t];
         let swing = track.swing_pct.map_or(swing, swing_beats);
-        schedule_track(track, seed, swing, fill, span.end_beat(), cursor);
+        let at = |n| track_run(pattern, &arr, playing, t, n);
+        schedule_track(track, &at, seed, swing, playing, span.end_beat(), cursor);
         take_due(cursor, span, |offset_frames, gate_frames, hit| {
             if nf < fired.len() {
                 fired[nf] = Fired {
@@ -201,25 +274,26 @@ pub fn block_hits(
 /// Schedules every step of `track` whose earliest possible time (nudged half a step early) is
 /// before `end_beat`: its trig condition and probability roll ([`trig_plays`]), ratchets, acid
 /// tie and slide.
-fn schedule_track(
+fn schedule_track<'a>(
     track: &EngineTrack,
+    at: &dyn Fn(i64) -> TrackRun<'a>,
     seed: u64,
     swing_beats: f64,
-    fill: bool,
+    playing: &Playing,
     end_beat: f64,
     cursor: &mut StepCursor,
 ) {
-    let count = track.step_count.max(1) as i64;
     let acid = track.patch == Some(Patch::Synth(SynthPreset::Acid));
     while ((cursor.next_step as f64) - 0.5) * STEP_BEATS < end_beat {
         let n = cursor.next_step;
-        let step = track.steps[n.rem_euclid(count) as usize];
+        let run = at(n);
+        let step = run.step(n);
         let ratchets = step.locks.ratchet.unwrap_or(1).clamp(1, 8) as usize;
         if step.on && cursor.pending_len + ratchets > PENDING_PER_TRACK {
             break; // Full: retry next block.
         }
         cursor.next_step += 1;
-        if !step.on || !trig_plays(track, seed, fill, n) {
+        if !step.on || !run_plays(track, &run, seed, playing, n) {
             continue;
         }
         let start = step_time(n, &step, swing_beats);
@@ -227,12 +301,12 @@ fn schedule_track(
         let mut gate = sub;
         let mut slide = false;
         if acid && ratchets == 1 {
-            let next = track.steps[(n + 1).rem_euclid(count) as usize];
+            let next = at(n + 1).step(n + 1);
             if next.on && next.locks.ratchet.unwrap_or(1) == 1 {
                 // Tie into the next note: the gate stays open until just after it starts.
                 gate = step_time(n + 1, &next, swing_beats) - start + 0.02;
             }
-            let prev = track.steps[(n - 1).rem_euclid(count) as usize];
+            let prev = at(n - 1).step(n - 1);
             slide = prev.on && prev.locks.ratchet.unwrap_or(1) == 1;
         }
         for k in 0..ratchets {
@@ -264,15 +338,29 @@ fn schedule_track(
 /// track's step count (so it comes from the timeline position alone: a player who joins late
 /// counts the same loops), and `fill`, the fill switch.
 pub fn trig_plays(track: &EngineTrack, seed: u64, fill: bool, n: i64) -> bool {
-    let count = i64::from(track.step_count.max(1));
-    let step = &track.steps[n.rem_euclid(count) as usize];
+    let run = TrackRun {
+        steps: &track.steps,
+        count: i64::from(track.step_count.max(1)),
+        origin: 0,
+    };
+    let mut playing = Playing::default();
+    playing.playback.fill = fill;
+    run_plays(track, &run, seed, &playing, n)
+}
+
+/// [`trig_plays`] within a pattern run: the loop index counts from the run's origin, PRE looks
+/// back within the run only, and the fill switch is the one at each step.
+fn run_plays(track: &EngineTrack, run: &TrackRun, seed: u64, playing: &Playing, n: i64) -> bool {
+    let step = run.step(n);
     let condition_holds = match step.locks.condition {
         None => true,
-        Some(c) => c.holds(n.div_euclid(count), fill, || {
-            previous_conditional(track, seed, fill, n, count)
-        }),
+        Some(c) => c.holds(
+            (n - run.origin).div_euclid(run.count),
+            playing.fill_at(n),
+            || previous_conditional(track, run, seed, playing, n),
+        ),
     };
-    condition_holds && roll_passes(step, track_salt(&track.id), seed, n)
+    condition_holds && roll_passes(&step, track_salt(&track.id), seed, n)
 }
 
 /// The result of the previous conditional trig of the track before step `n`, for PRE and NOT
@@ -280,15 +368,23 @@ pub fn trig_plays(track: &EngineTrack, seed: u64, fill: bool, n: i64) -> bool {
 /// NOT PRE, or a probability lock (an Elektron percentage is a condition too), judged by
 /// [`trig_plays`]. None within a loop: the track has no such trig, and PRE is false. A pure
 /// function of the position, so it does not depend on where playback started.
-fn previous_conditional(track: &EngineTrack, seed: u64, fill: bool, n: i64, count: i64) -> bool {
-    for m in (n - count + 1..n).rev() {
-        let step = &track.steps[m.rem_euclid(count) as usize];
+fn previous_conditional(
+    track: &EngineTrack,
+    run: &TrackRun,
+    seed: u64,
+    playing: &Playing,
+    n: i64,
+) -> bool {
+    // The last loop, in the run's own steps: before the run's origin its steps wrap around, as
+    // the first loop of a track has always looked back.
+    for m in (n - run.count + 1..n).rev() {
+        let step = run.step(m);
         let conditional = match step.locks.condition {
             Some(c) => !c.follows_previous(),
             None => step.locks.probability.is_some(),
         };
         if step.on && conditional {
-            return trig_plays(track, seed, fill, m);
+            return run_plays(track, run, seed, playing, m);
         }
     }
     false
@@ -366,7 +462,15 @@ mod tests {
                 frames: n,
                 frames_per_beat: FPB,
             };
-            let k = block_hits(p, seed, p.swing_pct, false, &span, &mut cursors, &mut fired);
+            let k = block_hits(
+                p,
+                seed,
+                p.swing_pct,
+                &Playing::default(),
+                &span,
+                &mut cursors,
+                &mut fired,
+            );
             for f in &fired[..k] {
                 let at = Fired {
                     offset_frames: 0,
@@ -433,7 +537,15 @@ mod tests {
                 frames: 24_000,
                 frames_per_beat: FPB,
             };
-            let n = block_hits(&p, 1, swing, false, &span, &mut cursors, &mut fired);
+            let n = block_hits(
+                &p,
+                1,
+                swing,
+                &Playing::default(),
+                &span,
+                &mut cursors,
+                &mut fired,
+            );
             let at = |t: u8| -> Vec<u32> {
                 fired[..n]
                     .iter()
@@ -516,7 +628,15 @@ mod tests {
             frames: 12_000,
             frames_per_beat: FPB,
         };
-        let n = block_hits(&p, 1, 0.0, false, &span, &mut cursors, &mut fired);
+        let n = block_hits(
+            &p,
+            1,
+            0.0,
+            &Playing::default(),
+            &span,
+            &mut cursors,
+            &mut fired,
+        );
         assert_eq!(n, 1);
         assert_eq!(fired[0].hit.time_beats, 1.25);
         assert_eq!(fired[0].offset_frames, 3_600);
@@ -550,7 +670,15 @@ mod tests {
             frames_per_beat: FPB,
         };
         assert_eq!(
-            block_hits(&p, 1, 0.0, false, &span, &mut cursors, &mut two),
+            block_hits(
+                &p,
+                1,
+                0.0,
+                &Playing::default(),
+                &span,
+                &mut cursors,
+                &mut two
+            ),
             2
         );
     }

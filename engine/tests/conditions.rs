@@ -13,7 +13,7 @@ use keyboardia_engine::render::Length;
 use keyboardia_engine::schedule::{
     block_hits, BlockSpan, Fired, StepCursor, MAX_BLOCK_HITS, STEP_BEATS,
 };
-use keyboardia_engine::{BlockClock, Engine, EnginePattern};
+use keyboardia_engine::{BlockClock, Engine, EnginePattern, Playing};
 
 /// A step is 100 frames here: any integer works, the scheduler only sees beats.
 const FPB: f64 = 400.0;
@@ -37,6 +37,19 @@ fn conditional(id: &str, len: u8, conds: &[(usize, Option<&str>)]) -> Track {
 /// (track slot, global 16th index) of every hit the scheduler fires from step `from` up to
 /// step `to`, in blocks of `block` frames, with the fill switch `fill`.
 fn fired(state: &SessionState, from: i64, to: i64, block: usize, fill: bool) -> Vec<(u8, i64)> {
+    let mut playing = Playing::default();
+    playing.playback.fill = fill;
+    fired_with(state, from, to, block, &playing)
+}
+
+/// [`fired`] with pattern switches, song mode and the fill switch from `playing`.
+fn fired_with(
+    state: &SessionState,
+    from: i64,
+    to: i64,
+    block: usize,
+    playing: &Playing,
+) -> Vec<(u8, i64)> {
     let p = EnginePattern::from_state(state, |_| None);
     let start_beat = from as f64 * STEP_BEATS;
     let mut cursors = [StepCursor::default(); MAX_TRACKS];
@@ -54,7 +67,7 @@ fn fired(state: &SessionState, from: i64, to: i64, block: usize, fill: bool) -> 
             frames: n,
             frames_per_beat: FPB,
         };
-        let k = block_hits(&p, p.seed, 0.0, fill, &span, &mut cursors, &mut buf);
+        let k = block_hits(&p, p.seed, 0.0, playing, &span, &mut cursors, &mut buf);
         for f in &buf[..k] {
             out.push((f.track, (f.hit.time_beats / STEP_BEATS).round() as i64));
         }
@@ -299,4 +312,96 @@ fn the_midi_export_plays_conditions() {
     let tpb = u64::from(MidiOptions::default().ticks_per_beat);
     let starts: Vec<u64> = notes.iter().map(|n| n.start_tick / tpb).collect();
     assert_eq!(starts, [0, 2, 6, 8, 10, 14]);
+}
+
+/// Across pattern switches every run counts its own loops: 1ST plays on the first loop of each
+/// run of its pattern, A:B counts loops from the run's start, whatever the block size.
+#[test]
+fn conditions_count_loops_from_each_pattern_run() {
+    use keyboardia_core::song::{Cue, Play, Playback};
+    use keyboardia_core::{Op, PatternId};
+    let b: PatternId = "B".parse().unwrap();
+    // A: 4-step track, step 0 1ST, step 1 2:2, step 2 !1st. B: the same track, 1ST on step 0.
+    let mut s = session(
+        120.0,
+        0.0,
+        vec![conditional(
+            "t",
+            4,
+            &[(0, Some("1st")), (1, Some("2:2")), (2, Some("!1st"))],
+        )],
+    );
+    for op in [
+        Op::SetStepCount {
+            tr: "t".parse().unwrap(),
+            v: 4,
+            pt: b,
+        },
+        Op::SetStep {
+            tr: "t".parse().unwrap(),
+            s: 0,
+            on: true,
+            pt: b,
+        },
+        Op::SetLock {
+            tr: "t".parse().unwrap(),
+            s: 0,
+            lock: Lock::Condition(cond("1st")),
+            pt: b,
+        },
+    ] {
+        s.apply(&op).unwrap();
+    }
+    // A from 0, B from step 18 (a run origin off A's loop grid), back to A from step 30.
+    let to_b = Playback {
+        next: Some(Cue {
+            play: Play::Pattern(b),
+            at_beat: 18.0 * STEP_BEATS,
+        }),
+        ..Playback::default()
+    };
+    let back = Playback {
+        play: Play::Pattern(b),
+        since_beat: 18.0 * STEP_BEATS,
+        next: Some(Cue {
+            play: Play::Pattern(PatternId::A),
+            at_beat: 30.0 * STEP_BEATS,
+        }),
+        ..Playback::default()
+    };
+    let rule = |playback: Playback, from: i64, to: i64, origin: i64, block: usize| {
+        let playing = Playing {
+            playback,
+            start_beat: 0.0,
+        };
+        let hits: Vec<i64> = fired_with(&s, from, to, block, &playing)
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        // The rule table, position by position, counting loops from the run's origin.
+        let mut expect = Vec::new();
+        for n in from..to {
+            let (step, lp) = ((n - origin).rem_euclid(4), (n - origin).div_euclid(4));
+            let in_b = playback.play == Play::Pattern(b) && n < 30;
+            let plays = if in_b {
+                step == 0 && lp == 0
+            } else {
+                match step {
+                    0 => lp == 0,
+                    1 => lp % 2 == 1,
+                    2 => lp != 0,
+                    _ => false,
+                }
+            };
+            if plays {
+                expect.push(n);
+            }
+        }
+        assert_eq!(hits, expect, "from {from}, block {block}");
+    };
+    for block in [1, 37, 400, 4096] {
+        rule(to_b, 0, 18, 0, block);
+        rule(back, 18, 30, 18, block);
+        rule(back, 30, 30 + 4 * LOOPS, 30, block);
+    }
 }

@@ -145,6 +145,39 @@ fn the_audio_thread_path_never_allocates() {
     reordered.tracks.reverse();
     reordered.tracks.pop();
     let p2 = Box::new(EnginePattern::from_state(&reordered, |_| Some(0)));
+    // Every pattern B–H full (the most parts a session can have) and a song over all of them.
+    let mut full = state.clone();
+    for pt in keyboardia_core::PatternId::ALL.into_iter().skip(1) {
+        full.apply(&keyboardia_core::Op::CopyPattern {
+            from: keyboardia_core::PatternId::A,
+            to: pt,
+        })
+        .unwrap();
+    }
+    full.song = keyboardia_core::PatternId::ALL
+        .into_iter()
+        .map(|pattern| keyboardia_core::SongEntry {
+            pattern,
+            repeats: 1,
+        })
+        .collect();
+    let p3 = Box::new(EnginePattern::from_state(&full, |_| Some(0)));
+    assert_eq!(
+        p3.parts.len(),
+        keyboardia_engine::MAX_PARTS.min(7 * state.tracks.len())
+    );
+    let song = keyboardia_core::song::Playback {
+        play: keyboardia_core::song::Play::Song,
+        fill: true,
+        ..Default::default()
+    };
+    let cued = keyboardia_core::song::Playback {
+        next: Some(keyboardia_core::song::Cue {
+            play: keyboardia_core::song::Play::Pattern("C".parse().unwrap()),
+            at_beat: 2.0,
+        }),
+        ..Default::default()
+    };
     let sample = Arc::new(SampleBuffer {
         frames: (0..4800).map(|i| (i as f32 * 0.05).sin()).collect(),
         sample_rate_hz: 44_100.0,
@@ -186,6 +219,11 @@ fn the_audio_thread_path_never_allocates() {
                 700 => engine.set_pattern(&p2),
                 1200 => engine.set_pattern(&p1),
                 1700 => beat = 3.0, // a loop jump
+                // Patterns B–H and the song, then a queued switch and the fill switch.
+                2000 => engine.set_pattern(&p3),
+                2100 => engine.set_playback(song, 0.0),
+                2600 => engine.set_playback(cued, 1.0),
+                2800 => engine.set_fill(true),
                 _ => {}
             }
             engine.set_track_mixer(

@@ -302,7 +302,7 @@ fn mute_solo_pan_and_master_limiter() {
     assert!(solo.tracks[1][4800..].iter().all(|v| *v == 0.0));
     assert!(peak(&solo.tracks[0]) > 0.05);
     // Hard pans.
-    let mut p = pattern;
+    let mut p = pattern.clone();
     p.tracks[0].pan = -1.0;
     p.tracks[1].pan = -1.0;
     let mut e = Engine::new(SR);

@@ -162,26 +162,31 @@ impl FuzzOp {
     fn op(&self) -> Op {
         match *self {
             FuzzOp::Step { tr, s, on } => Op::SetStep {
+                pt: keyboardia_core::PatternId::A,
                 tr: track_id(tr),
                 s,
                 on,
             },
             FuzzOp::Velocity { tr, s, v } => Op::SetVelocity {
+                pt: keyboardia_core::PatternId::A,
                 tr: track_id(tr),
                 s,
                 v,
             },
             FuzzOp::Pitch { tr, s, v } => Op::SetLock {
+                pt: keyboardia_core::PatternId::A,
                 tr: track_id(tr),
                 s,
                 lock: Lock::Pitch(v),
             },
             FuzzOp::Volume { tr, s, v } => Op::SetLock {
+                pt: keyboardia_core::PatternId::A,
                 tr: track_id(tr),
                 s,
                 lock: Lock::Volume(v),
             },
             FuzzOp::Unlock { tr, s } => Op::ClearLock {
+                pt: keyboardia_core::PatternId::A,
                 tr: track_id(tr),
                 s,
                 k: LockKind::Pitch,
@@ -203,12 +208,17 @@ impl FuzzOp {
                 tr: track_id(tr),
                 to,
             },
-            FuzzOp::Clear { tr } => Op::ClearTrack { tr: track_id(tr) },
+            FuzzOp::Clear { tr } => Op::ClearTrack {
+                pt: keyboardia_core::PatternId::A,
+                tr: track_id(tr),
+            },
             FuzzOp::Copy { from, to } => Op::CopySequence {
+                pt: keyboardia_core::PatternId::A,
                 from: track_id(from),
                 to: track_id(to),
             },
             FuzzOp::Length { tr, v } => Op::SetStepCount {
+                pt: keyboardia_core::PatternId::A,
                 tr: track_id(tr),
                 v,
             },

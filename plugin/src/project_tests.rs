@@ -1,6 +1,7 @@
 use super::*;
 use crate::samples::tests::{bits_of, take_frames};
 use crate::services::Services;
+use keyboardia_core::PatternId;
 use keyboardia_core::{Instrument, Op, SampleId, SessionState};
 use keyboardia_engine::SampleBuffer;
 
@@ -49,7 +50,12 @@ fn a_missing_project_is_created_and_edits_are_autosaved_atomically() {
     let tr = services.store.state().tracks[0].id;
     services
         .store
-        .apply(&Op::SetStep { tr, s: 1, on: true })
+        .apply(&Op::SetStep {
+            pt: PatternId::A,
+            tr,
+            s: 1,
+            on: true,
+        })
         .unwrap();
     assert!(project.dirty());
     eventually("the edit is autosaved", || {
@@ -114,7 +120,12 @@ fn save_as_open_and_the_recent_list() {
     let tr = services.store.state().tracks[0].id;
     services
         .store
-        .apply(&Op::SetStep { tr, s: 2, on: true })
+        .apply(&Op::SetStep {
+            pt: PatternId::A,
+            tr,
+            s: 2,
+            on: true,
+        })
         .unwrap();
     let b = dir.path().join("b.keyboardia");
     project.save_as(&b).unwrap();

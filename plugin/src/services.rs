@@ -195,7 +195,12 @@ mod tests {
         );
         let tr = sa.store.state().tracks[0].id;
         sa.store
-            .apply(&keyboardia_core::Op::SetStep { tr, s: 1, on: true })
+            .apply(&keyboardia_core::Op::SetStep {
+                pt: keyboardia_core::PatternId::A,
+                tr,
+                s: 1,
+                on: true,
+            })
             .unwrap();
         let edited = a.serialize_fields();
         assert_ne!(edited["session"], saved["session"]);

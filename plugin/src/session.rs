@@ -339,7 +339,14 @@ mod tests {
         let mut audio = store.take_audio_side().unwrap();
         let tr = store.state().tracks[0].id;
         let json_before = store.json();
-        store.apply(&Op::SetStep { tr, s: 1, on: true }).unwrap();
+        store
+            .apply(&Op::SetStep {
+                pt: keyboardia_core::PatternId::A,
+                tr,
+                s: 1,
+                on: true,
+            })
+            .unwrap();
         let p = audio.patterns.pop().unwrap();
         assert!(p.tracks[0].steps[1].on);
         assert_ne!(store.json(), json_before);

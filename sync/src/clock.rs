@@ -120,6 +120,7 @@ impl SharedClock {
                         anchor_beat: vals[3],
                         start_beat: vals[4],
                         quantum: vals[5],
+                        playback: Default::default(),
                     },
                     offset_ms: vals[6],
                     uncertainty_ms: vals[7],
@@ -150,6 +151,7 @@ mod tests {
                         anchor_beat: x,
                         start_beat: x,
                         quantum: x,
+                        playback: Default::default(),
                     };
                     shared.publish(
                         &tl,

@@ -37,6 +37,7 @@
 //! both can be found (else both stay on the entry port). `BENCH_STATE_DIR=/dev/shm` keeps both
 //! servers' state on tmpfs.
 
+use keyboardia_core::PatternId;
 use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -109,6 +110,7 @@ impl Player for OursPlayer {
                 ClientMessage::Edit {
                     op: i as u32 + 1,
                     edit: Op::SetStep {
+                        pt: PatternId::A,
                         tr: track_name(t).parse().expect("track id"),
                         s: s as u8,
                         on: value_after(i),

@@ -6,6 +6,7 @@
 //!
 //! `cargo run --release -p keyboardia-tests --example sync_bench`
 
+use keyboardia_core::PatternId;
 use std::time::{Duration, Instant};
 
 use keyboardia_core::{Op, SessionId, SessionState, TrackId};
@@ -76,7 +77,12 @@ fn main() {
         let s = (i % 64) as u8;
         b.pump();
         let t0 = Instant::now();
-        a.edit(Op::SetStep { tr: kick, s, on });
+        a.edit(Op::SetStep {
+            pt: PatternId::A,
+            tr: kick,
+            s,
+            on,
+        });
         loop {
             match b
                 .events

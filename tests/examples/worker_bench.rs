@@ -9,6 +9,7 @@
 //! - bytes of a set-step message (client → server and the broadcast) and of the join snapshot
 //!   of full 16-track sessions.
 
+use keyboardia_core::PatternId;
 use std::collections::HashMap;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -53,6 +54,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn step_op(r: u64) -> Op {
     Op::SetStep {
+        pt: PatternId::A,
         tr: track_id((r % 16) as usize),
         s: ((r >> 8) % 64) as u8,
         on: (r >> 16) & 1 == 1,
@@ -326,6 +328,7 @@ fn sizes(server: &Server, http: &Http) {
     let set_step = ClientMessage::Edit {
         op: 1234,
         edit: Op::SetStep {
+            pt: PatternId::A,
             tr: "kick".parse().unwrap(),
             s: 15,
             on: true,
@@ -334,6 +337,7 @@ fn sizes(server: &Server, http: &Http) {
     .encode();
     let broadcast = ServerMessage::Applied(Broadcast {
         edit: Op::SetStep {
+            pt: PatternId::A,
             tr: "kick".parse().unwrap(),
             s: 15,
             on: true,

@@ -6,6 +6,7 @@
 //! without running the Worker). Run by `tests/tests/worker_hardening.rs` with a generous bound,
 //! and by the benchmark `tests/examples/burst_bench.rs`, which prints the figures.
 
+use keyboardia_core::PatternId;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -89,6 +90,7 @@ impl std::fmt::Display for BurstReport {
 /// A step edit on track `tr`.
 fn step(tr: &str, i: u32) -> Op {
     Op::SetStep {
+        pt: PatternId::A,
         tr: tr.parse().expect("a track id"),
         s: (i % 16) as u8,
         on: i.is_multiple_of(2),

@@ -14,6 +14,7 @@
 //! The other edits are the noise players make together: steps and locks on shared tracks, adds
 //! and deletes of shared tracks, tempo and swing.
 
+use keyboardia_core::PatternId;
 use std::time::{Duration, Instant};
 
 use keyboardia_core::{Lock, Op, SessionId, SessionState, Track, TrackId, MAX_TRACKS};
@@ -187,19 +188,31 @@ fn random_op(rng: &mut fastrand::Rng, i: usize, view: &SessionState, written: &m
         (0..=7, _) => {
             let v = rng.u8(1..=127);
             written[i][usize::from(s)].0 = Some(v);
-            Op::SetVelocity { tr: own, s, v }
+            Op::SetVelocity {
+                pt: PatternId::A,
+                tr: own,
+                s,
+                v,
+            }
         }
         (8..=10, _) => {
             let on = rng.bool();
             written[i][usize::from(s)].1 = Some(on);
-            Op::SetStep { tr: own, s, on }
+            Op::SetStep {
+                pt: PatternId::A,
+                tr: own,
+                s,
+                on,
+            }
         }
         (11..=14, Some(tr)) => Op::SetStep {
+            pt: PatternId::A,
             tr,
             s,
             on: rng.bool(),
         },
         (15, Some(tr)) => Op::SetLock {
+            pt: PatternId::A,
             tr,
             s,
             lock: Lock::Pitch(rng.i8(-24..=24)),

@@ -3,6 +3,7 @@
 //! the session, and both render the beat at the same moments. Edits made through one plugin's
 //! session reach the other's audio.
 
+use keyboardia_core::PatternId;
 use std::time::{Duration, Instant};
 
 use keyboardia_core::protocol::ClientMessage;
@@ -370,6 +371,7 @@ fn a_take_recorded_in_one_plugin_plays_in_the_other() {
     // play from the start of the bar: both plugins render the same mix, the take in it.
     let mut c = LiveClient::join(&base, id, "conductor");
     c.edit(Op::SetStep {
+        pt: PatternId::A,
         tr: track,
         s: 2,
         on: true,

@@ -1,6 +1,7 @@
 //! The sync companion against a real room on loopback: convergence, offline edits, reconnects
 //! after a server restart, and clock sync.
 
+use keyboardia_core::PatternId;
 use std::time::Duration;
 
 use keyboardia_core::{Op, SessionState, TrackId};
@@ -43,6 +44,7 @@ fn two_players_edit_one_pattern() {
         "the snapshot replaced the offline document"
     );
     a.edit(Op::SetStep {
+        pt: PatternId::A,
         tr: kick(),
         s: 3,
         on: true,
@@ -67,6 +69,7 @@ fn offline_edits_survive_a_server_restart() {
     let base = server.base_url();
     let (mut a, mut b) = two_players(&base);
     a.edit(Op::SetStep {
+        pt: PatternId::A,
         tr: kick(),
         s: 1,
         on: true,
@@ -82,6 +85,7 @@ fn offline_edits_survive_a_server_restart() {
     });
     for s in 8..12 {
         a.edit(Op::SetStep {
+            pt: PatternId::A,
             tr: kick(),
             s,
             on: true,
@@ -118,6 +122,7 @@ fn pending_edits_from_a_previous_run_are_replayed() {
     );
     let saved = vec![
         Op::SetStep {
+            pt: PatternId::A,
             tr: kick(),
             s: 5,
             on: true,

@@ -2,6 +2,7 @@
 //! disconnects and a server restart, clock sync on loopback and through a bad network, and the
 //! shared-sample path.
 
+use keyboardia_core::PatternId;
 use std::time::{Duration, Instant};
 
 use keyboardia_core::audio::{encode_wav_f32, encode_wav_i16, MAX_SAMPLE_BYTES};
@@ -86,7 +87,12 @@ fn ten_players_converge_through_disconnects_and_a_restart() {
                 let s = (6 * i as u64 + rng.u64(..6)) as u8;
                 let v = 1 + rng.u64(..127) as u8;
                 last_written[s as usize] = Some(v);
-                Op::SetVelocity { tr: witness, s, v }
+                Op::SetVelocity {
+                    pt: PatternId::A,
+                    tr: witness,
+                    s,
+                    v,
+                }
             }
             (1, Some(tr)) if others.len() > 3 => Op::DeleteTrack { tr: *tr },
             (2, _) if p.state.tracks.len() < 16 => Op::AddTrack {
@@ -101,11 +107,13 @@ fn ten_players_converge_through_disconnects_and_a_restart() {
                 v: 60.0 + rng.u64(..121) as f64,
             },
             (4, Some(tr)) => Op::SetLock {
+                pt: PatternId::A,
                 tr: *tr,
                 s: rng.u64(..64) as u8,
                 lock: Lock::Pitch(rng.u64(..49) as i8 - 24),
             },
             (_, Some(tr)) => Op::SetStep {
+                pt: PatternId::A,
                 tr: *tr,
                 s: rng.u64(..64) as u8,
                 on: rng.u64(..2) == 0,
@@ -223,6 +231,7 @@ fn an_own_edit_survives_a_view_sent_before_the_sync_thread_took_it() {
     let kick: TrackId = "kick".parse().unwrap();
     // Bob's edit reaches Ada's sync thread, which sends her a new view she does not read yet.
     b.edit(Op::SetVelocity {
+        pt: PatternId::A,
         tr: kick,
         s: 1,
         v: 77,
@@ -238,6 +247,7 @@ fn an_own_edit_survives_a_view_sent_before_the_sync_thread_took_it() {
     };
     // Meanwhile Ada edits her copy and sends the edit; then the waiting view replaces her copy.
     a.edit(Op::SetVelocity {
+        pt: PatternId::A,
         tr: kick,
         s: 2,
         v: 99,
@@ -313,11 +323,13 @@ fn clock_and_edits_through_a_bad_network() {
     let kick: TrackId = "kick".parse().unwrap();
     for s in 0..16 {
         a.edit(Op::SetStep {
+            pt: PatternId::A,
             tr: kick,
             s,
             on: s % 3 == 0,
         });
         b.edit(Op::SetVelocity {
+            pt: PatternId::A,
             tr: kick,
             s,
             v: 20 + s,

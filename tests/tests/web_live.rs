@@ -6,6 +6,7 @@
 //! decoded there. Then the server goes away and comes back: the page recovers and the edits
 //! made offline merge.
 
+use keyboardia_core::PatternId;
 use std::time::{Duration, Instant};
 
 use keyboardia_core::protocol::ServerMessage;
@@ -229,6 +230,7 @@ fn the_page_recovers_when_the_server_comes_back_and_offline_edits_merge() {
     // Another player edits meanwhile (after the restart, before the page is back).
     let mut other = LiveClient::join(&base, id, "other");
     other.edit(keyboardia_core::Op::SetStep {
+        pt: PatternId::A,
         tr: "kick".parse().unwrap(),
         s: 15,
         on: true,

@@ -3,6 +3,7 @@
 //! cut off while they stream, bursts and slow readers cannot swamp a room, silent sockets are
 //! capped and timed out, and read-only sessions refuse anonymous uploads.
 
+use keyboardia_core::PatternId;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -324,6 +325,7 @@ fn hostile_wav_uploads_get_a_typed_4xx_and_the_worker_keeps_running() {
 /// A step edit on the kick track.
 fn step(i: u32) -> Op {
     Op::SetStep {
+        pt: PatternId::A,
         tr: "kick".parse().unwrap(),
         s: (i % 16) as u8,
         on: i.is_multiple_of(2),
@@ -484,7 +486,7 @@ fn a_burst_is_cut_off_on_arrival_and_does_not_delay_other_players() {
     assert!(!panicked(&server.log_text()));
 }
 
-/// A pattern whose every step has a velocity and locks: a set-pattern op of about 3 KB.
+/// A pattern whose every step has a velocity and every lock: a set-pattern op of about 7 KB.
 fn busy_pattern(v: u8) -> Op {
     let mut steps = [keyboardia_core::Step::default(); keyboardia_core::MAX_STEPS];
     for (i, s) in steps.iter_mut().enumerate() {
@@ -495,8 +497,14 @@ fn busy_pattern(v: u8) -> Op {
         s.locks.probability = Some(50);
         s.locks.nudge = Some(-3);
         s.locks.ratchet = Some(2);
+        s.locks.slice = Some(3);
+        s.locks.condition = Some("!fill".parse().unwrap());
+        s.locks.cutoff_hz = Some(1234.5);
+        s.locks.reverb_send = Some(0.25);
+        s.locks.delay_send = Some(0.125);
     }
     Op::SetPattern {
+        pt: PatternId::A,
         tr: "kick".parse().unwrap(),
         len: 16,
         steps: keyboardia_core::Pattern(Box::new(steps)),
@@ -512,7 +520,7 @@ fn a_player_that_stops_reading_is_closed_before_much_is_queued_for_it() {
     let mut writer = LiveClient::join_from(&base, session.id, "writer", "", "10.4.0.1");
     let mut deaf = LiveClient::join_from(&base, session.id, "deaf", "", "10.4.0.2");
     let deaf_id = deaf.you();
-    // The writer sends ~3.5 KB edits within the rate limit for 8 s (over 2 MB for each
+    // The writer sends ~7 KB edits within the rate limit for 8 s (over 4 MB for each
     // reader), reading its own broadcasts; the deaf player reads nothing meanwhile.
     let frame = ClientMessage::Edit {
         op: 0,

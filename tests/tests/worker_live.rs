@@ -2,6 +2,7 @@
 //! converge on the state a REST GET returns; the room refuses an 11th player and bad messages
 //! with typed errors; a restart loses no acknowledged op.
 
+use keyboardia_core::PatternId;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -68,11 +69,13 @@ fn play(base: String, id: SessionId, who: usize, ops: usize, final_seq: u64) -> 
                 v: (r % 100) as f32 / 100.0,
             },
             1 => Op::SetVelocity {
+                pt: PatternId::A,
                 tr: format!("t{}", r % 4).parse().unwrap(),
                 s: (r >> 8) as u8 % 16,
                 v: 1 + (r >> 16) as u8 % 127,
             },
             _ => Op::SetStep {
+                pt: PatternId::A,
                 tr: format!("t{}", r % 4).parse().unwrap(),
                 s: (r >> 8) as u8 % 16,
                 on: (r >> 20) & 1 == 1,
@@ -290,6 +293,7 @@ fn bad_messages_get_typed_errors_and_change_nothing() {
     // Nothing changed: the next valid op gets the next sequence number, and the state is the
     // snapshot's plus that op.
     let op = c.edit(Op::SetStep {
+        pt: PatternId::A,
         tr: "t0".parse().unwrap(),
         s: 0,
         on: true,
@@ -488,6 +492,7 @@ fn restarting_the_server_loses_no_acknowledged_op() {
                 }
                 let (tr, step) = ((i / 64) as u8, (i % 64) as u8);
                 let op = Op::SetStep {
+                    pt: PatternId::A,
                     tr: format!("t{tr}").parse().unwrap(),
                     s: step,
                     on: true,
@@ -581,6 +586,7 @@ fn players_survive_an_eviction_of_the_room() {
     let _ = a.recv_until(|m| matches!(m, ServerMessage::Join { .. }));
     let (a_id, b_id) = (a.you(), b.you());
     let op = a.edit(Op::SetStep {
+        pt: PatternId::A,
         tr: "t1".parse().unwrap(),
         s: 3,
         on: true,
@@ -599,6 +605,7 @@ fn players_survive_an_eviction_of_the_room() {
     // The room comes back from storage and the sockets' attachments: same players, same ids,
     // the sequence goes on.
     let op = b.edit(Op::SetStep {
+        pt: PatternId::A,
         tr: "t1".parse().unwrap(),
         s: 4,
         on: true,

@@ -4,6 +4,7 @@
 //! tested. The rules that make valid ops live in core ([`keyboardia_core::edit`]).
 
 use keyboardia_core::edit::{clean_name, slice_count};
+use keyboardia_core::PatternId;
 use keyboardia_core::{
     BuiltinSound, Change, Instrument, Lock, LockKind, Op, OpError, SampleId, SessionState, Track,
     TrackId, MAX_TRACKS, STEP_COUNT_RANGE,
@@ -276,6 +277,7 @@ impl Controller {
         let _ = self.edit(
             sink,
             Op::SetStep {
+                pt: PatternId::A,
                 tr: track,
                 s: step,
                 on: !on,
@@ -287,14 +289,32 @@ impl Controller {
     /// Lock editor: sets a lock of the open step (`gesture` groups a slider drag).
     pub fn set_lock(&mut self, sink: &dyn OpSink, lock: Lock, gesture: Option<u64>) {
         if let Some((tr, s)) = self.lock_target {
-            let _ = self.edit(sink, Op::SetLock { tr, s, lock }, gesture);
+            let _ = self.edit(
+                sink,
+                Op::SetLock {
+                    pt: PatternId::A,
+                    tr,
+                    s,
+                    lock,
+                },
+                gesture,
+            );
         }
     }
 
     /// Lock editor: clears a lock of the open step.
     pub fn clear_lock(&mut self, sink: &dyn OpSink, kind: LockKind) {
         if let Some((tr, s)) = self.lock_target {
-            let _ = self.edit(sink, Op::ClearLock { tr, s, k: kind }, None);
+            let _ = self.edit(
+                sink,
+                Op::ClearLock {
+                    pt: PatternId::A,
+                    tr,
+                    s,
+                    k: kind,
+                },
+                None,
+            );
         }
     }
 
@@ -305,7 +325,16 @@ impl Controller {
         };
         let gesture = u64::from(s) << 32 | 0xC1EA;
         for k in LockKind::ALL {
-            let _ = self.edit(sink, Op::ClearLock { tr, s, k }, Some(gesture));
+            let _ = self.edit(
+                sink,
+                Op::ClearLock {
+                    pt: PatternId::A,
+                    tr,
+                    s,
+                    k,
+                },
+                Some(gesture),
+            );
         }
         self.undo.close();
     }
@@ -313,14 +342,31 @@ impl Controller {
     /// Lock editor: sets the open step's velocity.
     pub fn set_velocity(&mut self, sink: &dyn OpSink, v: u8, gesture: Option<u64>) {
         if let Some((tr, s)) = self.lock_target {
-            let _ = self.edit(sink, Op::SetVelocity { tr, s, v }, gesture);
+            let _ = self.edit(
+                sink,
+                Op::SetVelocity {
+                    pt: PatternId::A,
+                    tr,
+                    s,
+                    v,
+                },
+                gesture,
+            );
         }
     }
 
     /// Sets a track's step count (a preset button or the custom value).
     pub fn set_step_count(&mut self, sink: &dyn OpSink, tr: TrackId, v: u8) {
         let v = v.clamp(*STEP_COUNT_RANGE.start(), *STEP_COUNT_RANGE.end());
-        let _ = self.edit(sink, Op::SetStepCount { tr, v }, None);
+        let _ = self.edit(
+            sink,
+            Op::SetStepCount {
+                pt: PatternId::A,
+                tr,
+                v,
+            },
+            None,
+        );
     }
 
     /// Renames a track (the text is cleaned to what core accepts).
@@ -577,7 +623,16 @@ impl Controller {
             return;
         };
         if self.state.track(tr).is_some_and(|t| s < t.step_count) {
-            let _ = self.edit(sink, Op::SetStep { tr, s, on }, Some(PAINT_GESTURE));
+            let _ = self.edit(
+                sink,
+                Op::SetStep {
+                    pt: PatternId::A,
+                    tr,
+                    s,
+                    on,
+                },
+                Some(PAINT_GESTURE),
+            );
         }
     }
 
@@ -598,7 +653,14 @@ impl Controller {
         self.undo.close();
         let ids: Vec<TrackId> = self.state.tracks.iter().map(|t| t.id).collect();
         for tr in ids {
-            let _ = self.edit(sink, Op::ClearTrack { tr }, Some(CLEAR_ALL_GESTURE));
+            let _ = self.edit(
+                sink,
+                Op::ClearTrack {
+                    pt: PatternId::A,
+                    tr,
+                },
+                Some(CLEAR_ALL_GESTURE),
+            );
         }
         self.undo.close();
     }
@@ -619,6 +681,7 @@ impl Controller {
             steps[i] = steps[i % old];
         }
         let op = Op::SetPattern {
+            pt: PatternId::A,
             tr,
             len: v,
             steps: keyboardia_core::Pattern(Box::new(steps)),

@@ -18,6 +18,7 @@ mod condition_picker;
 mod controls;
 mod locks;
 
+use keyboardia_core::PatternId;
 use std::time::Duration;
 
 use egui::{Align, Color32, ComboBox, Layout, RichText, ScrollArea, Slider, UiBuilder, Vec2};
@@ -741,9 +742,16 @@ impl<H: Host> Editor<H> {
             ui.menu_button("Velocity", |ui| {
                 for v in [127u8, 100, 80, 60, 40, 20] {
                     if ui.button(v.to_string()).clicked() {
-                        let _ = self
-                            .controller
-                            .edit(session, Op::SetVelocity { tr, s, v }, None);
+                        let _ = self.controller.edit(
+                            session,
+                            Op::SetVelocity {
+                                pt: PatternId::A,
+                                tr,
+                                s,
+                                v,
+                            },
+                            None,
+                        );
                         ui.close();
                     }
                 }

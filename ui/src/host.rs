@@ -10,8 +10,9 @@ use std::time::Duration;
 use web_time::Instant;
 
 use keyboardia_core::protocol::{Player, PlayerId};
+use keyboardia_core::song::PlaybackView;
 use keyboardia_core::{
-    BeatId, Instrument, Op, OpError, SampleId, SessionId, SessionState, TrackId,
+    BeatId, Instrument, Op, OpError, PatternId, SampleId, SessionId, SessionState, TrackId,
 };
 
 /// Where edits go: the host's session store (which hands them to the audio thread and, in a
@@ -40,6 +41,22 @@ pub trait Transport {
     fn run(&self) -> bool;
     /// Sets the local play request (it starts and stops the internal clock).
     fn set_run(&self, run: bool);
+    /// What plays at the last block: the pattern (and the step its run began, for the
+    /// playheads: [`keyboardia_core::song::step_in_run`]), a queued switch, song mode and its
+    /// position, the fill switch. Default: pattern A from step 0.
+    fn playback_view(&self) -> PlaybackView {
+        PlaybackView::default()
+    }
+    /// Queues pattern `pt`: it takes over at the next bar line or the end of the longest track
+    /// (the session's [`SwitchAt`](keyboardia_core::SwitchAt)), at once while stopped; in a live
+    /// session the room stamps the switch, so everyone switches on the same step.
+    fn cue_pattern(&self, _pt: PatternId) {}
+    /// Song mode on (the song starts at the next boundary) or off (the pattern it reached keeps
+    /// looping).
+    fn set_song_mode(&self, _on: bool) {}
+    /// The fill switch (FILL / NOT FILL trig conditions): a momentary button sends `true` on
+    /// press and `false` on release, a latched one toggles.
+    fn set_fill(&self, _on: bool) {}
 }
 
 /// The step a track of `step_count` steps plays at 16th-note counter `sixteenth`.

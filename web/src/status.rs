@@ -102,6 +102,7 @@ mod tests {
             &ClientEvent::RemoteEdit {
                 by: 2,
                 op: Op::SetStep {
+                    pt: keyboardia_core::PatternId::A,
                     tr: track,
                     s: 3,
                     on: true,

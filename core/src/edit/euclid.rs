@@ -4,7 +4,7 @@
 //! undo entry puts the whole track back.
 
 use crate::error::OpError;
-use crate::model::{SessionState, TrackId, MAX_STEPS, STEP_COUNT_RANGE};
+use crate::model::{PatternId, SessionState, TrackId, MAX_STEPS, STEP_COUNT_RANGE};
 use crate::ops::Op;
 use crate::Pattern;
 
@@ -61,10 +61,22 @@ pub fn euclid(hits: usize, steps: usize, rotation: usize) -> Result<Vec<bool>, E
 /// The op that gives track `tr` the step count `steps` and lays E(`hits`, `steps`) rotated by
 /// `rotation` on its first `steps` steps: each step switched on or off, its velocity and locks
 /// kept, the hidden steps past `steps` untouched. One [`Op::SetPattern`], so the fill is one
-/// undo entry.
+/// undo entry. Pattern A; [`euclid_fill_in`] names the pattern.
 pub fn euclid_fill(
     state: &SessionState,
     tr: TrackId,
+    hits: u8,
+    steps: u8,
+    rotation: u8,
+) -> Result<Op, EuclidError> {
+    euclid_fill_in(state, tr, PatternId::A, hits, steps, rotation)
+}
+
+/// [`euclid_fill`] on the track's part of pattern `pt`.
+pub fn euclid_fill_in(
+    state: &SessionState,
+    tr: TrackId,
+    pt: PatternId,
     hits: u8,
     steps: u8,
     rotation: u8,
@@ -74,7 +86,7 @@ pub fn euclid_fill(
     }
     let track = state.track(tr).ok_or(OpError::UnknownTrack(tr))?;
     let rhythm = euclid(hits.into(), steps.into(), rotation.into())?;
-    let mut all = track.steps;
+    let mut all = *track.steps_in(pt);
     for (step, on) in all.iter_mut().zip(rhythm) {
         step.on = on;
     }
@@ -82,6 +94,7 @@ pub fn euclid_fill(
         tr,
         len: steps,
         steps: Pattern(Box::new(all)),
+        pt,
     })
 }
 

@@ -1,6 +1,8 @@
 //! The compact JSON form of tracks and patterns (see [`Track`]): on/off flags as hex, and only
 //! the steps that differ from the defaults listed. A full 16-track session stays well under 8 KB.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::condition::Condition;
@@ -9,7 +11,8 @@ use super::ids::TrackId;
 use super::instrument::Instrument;
 use super::limits::{DEFAULT_VELOCITY, MAX_STEPS};
 use super::lock::Locks;
-use super::track::{Step, Steps, Track};
+use super::pattern::PatternId;
+use super::track::{OtherPatterns, Step, Steps, Track, TrackPattern};
 use crate::error::{InDocument, OpError};
 
 /// The JSON shape of a [`Track`] (see its doc).
@@ -33,6 +36,55 @@ struct TrackRepr {
     swing: Option<f64>,
     #[serde(default, skip_serializing_if = "TrackFx::is_default")]
     fx: TrackFx,
+    /// The non-empty parts of patterns B–H, by letter; left out when there are none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pats: BTreeMap<PatternId, PartRepr>,
+}
+
+/// The JSON shape of a track's part of a pattern B–H: `{"len":16,"on":"…","x":[…]}`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartRepr {
+    len: u8,
+    on: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    x: Vec<StepDetail>,
+}
+
+fn parts_to_repr(parts: &OtherPatterns) -> BTreeMap<PatternId, PartRepr> {
+    parts
+        .iter()
+        .zip(PatternId::ALL.iter().skip(1))
+        .filter_map(|(part, pt)| {
+            let part = part.as_deref()?;
+            let (on, x) = steps_to_repr(&part.steps);
+            Some((
+                *pt,
+                PartRepr {
+                    len: part.step_count,
+                    on,
+                    x,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The parts of B–H from their JSON; a part for A is refused (A is the track's own steps),
+/// and an empty part is stored as nothing.
+fn parts_from_repr(pats: BTreeMap<PatternId, PartRepr>) -> Result<OtherPatterns, OpError> {
+    let mut parts: OtherPatterns = Default::default();
+    for (pt, r) in pats {
+        let i = pt.index().checked_sub(1).ok_or(OpError::InvalidPattern)?;
+        let part = TrackPattern {
+            step_count: r.len,
+            steps: steps_from_repr(&r.on, r.x)?,
+        };
+        if !part.is_empty() {
+            parts[i] = Some(Box::new(part));
+        }
+    }
+    Ok(parts)
 }
 
 /// A step that differs from the defaults in more than on/off.
@@ -227,6 +279,7 @@ impl From<Track> for TrackRepr {
             color: t.color,
             swing: t.swing_pct,
             fx: t.fx,
+            pats: parts_to_repr(&t.other_patterns),
         }
     }
 }
@@ -246,6 +299,7 @@ impl TryFrom<TrackRepr> for Track {
             color: r.color,
             swing_pct: r.swing,
             fx: r.fx,
+            other_patterns: parts_from_repr(r.pats)?,
         };
         track.validate()?;
         Ok(track)

@@ -7,6 +7,14 @@ use std::ops::RangeInclusive;
 pub const MAX_TRACKS: usize = 16;
 /// Every track stores this many steps, whatever its step count.
 pub const MAX_STEPS: usize = 64;
+/// The step count of a new track, and of a track's part of a pattern nobody wrote.
+pub const DEFAULT_STEP_COUNT: u8 = 16;
+/// A session holds this many patterns, A to H (see `PatternId`).
+pub const MAX_PATTERNS: usize = 8;
+/// A song has at most this many entries.
+pub const MAX_SONG_ENTRIES: usize = 64;
+/// How many times in a row a song entry plays its pattern.
+pub const SONG_REPEATS_RANGE: RangeInclusive<u8> = 1..=64;
 /// The step counts the editor offers as buttons; any value in [`STEP_COUNT_RANGE`] is valid.
 pub const STEP_COUNT_PRESETS: [u8; 3] = [16, 32, 64];
 /// Valid per-track step counts (a track loops over its first `step_count` steps).

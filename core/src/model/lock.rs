@@ -130,6 +130,20 @@ pub struct Locks {
 }
 
 impl Locks {
+    /// No lock set (the default, usable in constants).
+    pub const NONE: Self = Self {
+        pitch: None,
+        volume: None,
+        probability: None,
+        nudge: None,
+        ratchet: None,
+        slice: None,
+        condition: None,
+        cutoff_hz: None,
+        reverb_send: None,
+        delay_send: None,
+    };
+
     pub fn get(&self, kind: LockKind) -> Option<Lock> {
         match kind {
             LockKind::Pitch => self.pitch.map(Lock::Pitch),

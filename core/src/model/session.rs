@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use super::fx::SessionFx;
 use super::ids::{BeatId, SessionId, TrackId};
 use super::instrument::Instrument;
-use super::limits::{DEFAULT_SEED, DEFAULT_TEMPO, SCHEMA_VERSION};
+use super::limits::{DEFAULT_SEED, DEFAULT_STEP_COUNT, DEFAULT_TEMPO, SCHEMA_VERSION};
+use super::pattern::{PatternId, SongEntry, SwitchAt};
 use super::track::Track;
 
 /// The musical state of a session: what every player hears.
@@ -35,6 +36,16 @@ pub struct SessionState {
     /// defaults, so documents from before effects read and write byte-identically.
     #[serde(default, skip_serializing_if = "SessionFx::is_default")]
     pub fx: SessionFx,
+    /// The song: patterns in the order they play, each repeated; at most
+    /// [`MAX_SONG_ENTRIES`](super::limits::MAX_SONG_ENTRIES). Played in song mode (and by the
+    /// renderer) when not empty. JSON `"song":[{"p":"A","n":2},{"p":"B","n":1}]`, left out when
+    /// empty, so documents from before songs read and write byte-identically.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub song: Vec<SongEntry>,
+    /// When a queued pattern takes over. JSON `"switchAt":"longest"`, left out at the default
+    /// (`"bar"`).
+    #[serde(default, skip_serializing_if = "SwitchAt::is_default")]
+    pub switch_at: SwitchAt,
 }
 
 impl Default for SessionState {
@@ -46,6 +57,8 @@ impl Default for SessionState {
             seed: DEFAULT_SEED,
             tracks: Vec::new(),
             fx: SessionFx::default(),
+            song: Vec::new(),
+            switch_at: SwitchAt::default(),
         }
     }
 }
@@ -57,6 +70,23 @@ impl SessionState {
 
     pub fn track_index(&self, id: TrackId) -> Option<usize> {
         self.tracks.iter().position(|t| t.id == id)
+    }
+
+    /// One pass of pattern `pt` in steps: its longest track's step count
+    /// ([`DEFAULT_STEP_COUNT`] without tracks). A song entry plays this many steps per repeat,
+    /// and [`SwitchAt::LongestTrack`] switches at the end of a pass.
+    pub fn pattern_steps(&self, pt: PatternId) -> u32 {
+        self.tracks
+            .iter()
+            .map(|t| u32::from(t.step_count_in(pt)))
+            .max()
+            .unwrap_or(u32::from(DEFAULT_STEP_COUNT))
+    }
+
+    /// Whether any track has a part in pattern `pt` that differs from an empty one (a slot the
+    /// editor shows as used).
+    pub fn pattern_in_use(&self, pt: PatternId) -> bool {
+        self.tracks.iter().any(|t| t.has_part(pt))
     }
 
     /// The demo beat a new user hears on first start: a four-bar groove over drums, bass and a
@@ -120,6 +150,8 @@ impl SessionState {
             seed: DEFAULT_SEED,
             tracks: vec![kick, snare, clap, hat, open, shaker, bass, lead],
             fx: SessionFx::default(),
+            song: Vec::new(),
+            switch_at: SwitchAt::default(),
         }
     }
 }

@@ -7,14 +7,15 @@ use std::ops::RangeInclusive;
 use super::cuts::validate_cuts;
 use super::fx::{SessionFx, SessionFxParam, TrackFx, TrackFxParam};
 use super::limits::{
-    CUTOFF_HZ_RANGE, DELAY_FEEDBACK_RANGE, FX_AMOUNT_RANGE, LOCK_VOLUME_RANGE, MAX_TRACKS,
-    NAME_MAX_BYTES, NUDGE_RANGE, PAN_RANGE, PITCH_RANGE, PROBABILITY_RANGE, RATCHET_RANGE,
-    SCHEMA_VERSION, SLICE_RANGE, STEP_COUNT_RANGE, SWING_RANGE, TEMPO_RANGE, TRACK_COLORS,
-    VELOCITY_RANGE, VOLUME_RANGE,
+    CUTOFF_HZ_RANGE, DELAY_FEEDBACK_RANGE, FX_AMOUNT_RANGE, LOCK_VOLUME_RANGE, MAX_SONG_ENTRIES,
+    MAX_TRACKS, NAME_MAX_BYTES, NUDGE_RANGE, PAN_RANGE, PITCH_RANGE, PROBABILITY_RANGE,
+    RATCHET_RANGE, SCHEMA_VERSION, SLICE_RANGE, SONG_REPEATS_RANGE, STEP_COUNT_RANGE, SWING_RANGE,
+    TEMPO_RANGE, TRACK_COLORS, VELOCITY_RANGE, VOLUME_RANGE,
 };
 use super::lock::Lock;
+use super::pattern::SongEntry;
 use super::session::{Session, SessionState};
-use super::track::{Step, Track};
+use super::track::{Step, Track, TrackPattern};
 use crate::error::{Field, OpError};
 
 impl Lock {
@@ -113,8 +114,37 @@ impl Track {
             check_f64(swing, &SWING_RANGE, Field::Swing)?;
         }
         self.fx.validate()?;
+        self.steps.iter().try_for_each(Step::validate)?;
+        for part in self.other_patterns.iter().flatten() {
+            part.validate()?;
+        }
+        Ok(())
+    }
+}
+
+impl TrackPattern {
+    /// Checks the step count and every step.
+    pub fn validate(&self) -> Result<(), OpError> {
+        if !STEP_COUNT_RANGE.contains(&self.step_count) {
+            return Err(OpError::OutOfRange(Field::StepCount));
+        }
         self.steps.iter().try_for_each(Step::validate)
     }
+}
+
+/// A song: at most [`MAX_SONG_ENTRIES`] entries, each repeating
+/// [`SONG_REPEATS_RANGE`] times (the pattern ids are valid by construction).
+pub fn validate_song(song: &[SongEntry]) -> Result<(), OpError> {
+    if song.len() > MAX_SONG_ENTRIES {
+        return Err(OpError::SongTooLong);
+    }
+    if song
+        .iter()
+        .any(|e| !SONG_REPEATS_RANGE.contains(&e.repeats))
+    {
+        return Err(OpError::OutOfRange(Field::Repeats));
+    }
+    Ok(())
 }
 
 impl SessionState {
@@ -126,6 +156,7 @@ impl SessionState {
         check_f64(self.tempo, &TEMPO_RANGE, Field::Tempo)?;
         check_f64(self.swing, &SWING_RANGE, Field::Swing)?;
         self.fx.validate()?;
+        validate_song(&self.song)?;
         if self.tracks.len() > MAX_TRACKS {
             return Err(OpError::TooManyTracks);
         }

@@ -1,4 +1,4 @@
-//! Offline bounce and MIDI export: `keyboardia-render <session.json|--demo> <out.wav|out.mid>
+//! Offline bounce and MIDI export: `keyboardia-render <session.json|--demo|--demo-song> <out.wav|out.mid>
 //! [--bars N | --loops N] [--rate HZ] [--block FRAMES] [--seed N] [--ppq TICKS]`.
 //!
 //! The format follows the output's extension: `.wav` streams a 32-bit float stereo bounce to
@@ -26,6 +26,10 @@ struct Args {
     /// Render the built-in demo session instead of a session file.
     #[arg(long)]
     demo: bool,
+    /// Render the built-in demo song (two patterns chained over 20 bars) instead of a session
+    /// file; the whole song unless --bars or --loops says otherwise.
+    #[arg(long, conflicts_with = "demo")]
+    demo_song: bool,
     /// `SESSION.json OUT.wav|OUT.mid`, or only `OUT.wav|OUT.mid` with `--demo`.
     #[arg(value_name = "FILES", num_args = 1..=2, required = true)]
     files: Vec<PathBuf>,
@@ -62,7 +66,7 @@ enum Format {
 }
 
 /// What to render, and where to.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Job {
     /// The session file, or `None` for the demo.
     input: Option<PathBuf>,
@@ -72,6 +76,11 @@ struct Job {
     format: Format,
     /// How long.
     length: Length,
+    /// Whether `length` came from `--bars` or `--loops`; if not, a session with a song renders
+    /// the whole song once.
+    length_given: bool,
+    /// Render the demo song (with `input` `None`).
+    demo_song: bool,
     /// Rate, block size and seed (the seed also for MIDI).
     options: RenderOptions,
     /// MIDI ticks per beat.
@@ -107,7 +116,8 @@ impl Args {
     /// extension is not one we write.
     fn job(self) -> Result<Job, clap::Error> {
         let mut files = self.files.into_iter();
-        let (input, output) = match (self.demo, files.next(), files.next()) {
+        let demo = self.demo || self.demo_song;
+        let (input, output) = match (demo, files.next(), files.next()) {
             (true, Some(output), None) => (None, output),
             (false, Some(input), Some(output)) => (Some(input), output),
             _ => {
@@ -126,6 +136,7 @@ impl Args {
                 ),
             ));
         };
+        let length_given = self.loops.is_some() || self.bars.is_some();
         let length = match (self.loops, self.bars) {
             (Some(loops), _) => Length::Loops(loops),
             (None, bars) => Length::Bars(bars.unwrap_or(4.0)),
@@ -135,6 +146,8 @@ impl Args {
             output,
             format,
             length,
+            length_given,
+            demo_song: self.demo_song,
             options: RenderOptions {
                 sample_rate_hz: self.rate,
                 block_frames: self.block,
@@ -154,10 +167,15 @@ where
     Args::try_parse_from(args)?.job()
 }
 
-/// The session to render: the demo, or a session file (a bare state or a whole saved session).
-fn load(input: Option<&Path>) -> Result<SessionState, String> {
+/// The session to render: the demo (or the demo song), or a session file (a bare state or a
+/// whole saved session).
+fn load(input: Option<&Path>, demo_song: bool) -> Result<SessionState, String> {
     let Some(input) = input else {
-        return Ok(SessionState::demo());
+        return Ok(if demo_song {
+            SessionState::demo_song()
+        } else {
+            SessionState::demo()
+        });
     };
     let bytes =
         std::fs::read(input).map_err(|e| format!("cannot read {}: {e}", input.display()))?;
@@ -200,8 +218,18 @@ impl ProgressLine {
 
 /// Runs the job; an error is the message to print.
 fn run(job: &Job) -> Result<String, String> {
-    let state = load(job.input.as_deref())?;
+    let state = load(job.input.as_deref(), job.demo_song)?;
     let output = job.output.display();
+    // A session with a song plays the song (see `Playing::of_pattern`): by default all of it.
+    let length = if !job.length_given && !state.song.is_empty() {
+        Length::Loops(1)
+    } else {
+        job.length
+    };
+    let job = &Job {
+        length,
+        ..job.clone()
+    };
     match job.format {
         Format::Midi => {
             let opts = MidiOptions {
@@ -344,5 +372,19 @@ mod tests {
         }
         let help = job(&["--help"]).unwrap_err();
         assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+    }
+
+    #[test]
+    fn the_demo_song_renders_whole_by_default() {
+        let j = job(&["--demo-song", "song.mid"]).unwrap();
+        assert!(j.demo_song && !j.length_given && j.input.is_none());
+        let state = load(None, true).unwrap();
+        assert_eq!(state.song.len(), 4);
+        let notes = midi::notes(&state, Length::Loops(1), &MidiOptions::default()).unwrap();
+        // 20 bars at 118 BPM: every note within them, the last one in the last bar.
+        let ppq = u64::from(MidiOptions::default().ticks_per_beat);
+        let end = notes.iter().map(|n| n.start_tick).max().unwrap();
+        assert!(end < 80 * ppq && end >= 76 * ppq, "{end}");
+        assert!(job(&["--demo-song", "--demo", "x.wav"]).is_err());
     }
 }

@@ -286,7 +286,12 @@ mod tests {
         let tr = services.store.state().tracks[0].id;
         services
             .store
-            .apply(&Op::SetStep { tr, s: 3, on: true })
+            .apply(&Op::SetStep {
+                pt: keyboardia_core::PatternId::A,
+                tr,
+                s: 3,
+                on: true,
+            })
             .unwrap();
         let copy = bar.resolve("copy.keyboardia");
         assert_eq!(copy, dir.path().join("copy.keyboardia"));

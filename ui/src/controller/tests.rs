@@ -1,6 +1,7 @@
 use super::*;
 use crate::testing::{MemStore, MemTransport};
 use keyboardia_core::edit::{cuts_op, neutral_lock};
+use keyboardia_core::PatternId;
 use keyboardia_core::{SessionState, MAX_SLICES, MAX_TRACKS, NAME_MAX_BYTES};
 
 fn setup() -> (MemStore, Controller) {
@@ -40,11 +41,13 @@ fn click_sends_an_absolute_set_step_with_the_new_value() {
         *log.0.lock().unwrap(),
         vec![
             Op::SetStep {
+                pt: PatternId::A,
                 tr: id("kick"),
                 s: 0,
                 on: false
             },
             Op::SetStep {
+                pt: PatternId::A,
                 tr: id("kick"),
                 s: 1,
                 on: true
@@ -77,21 +80,29 @@ fn lock_edits_are_set_and_clear_lock_ops() {
         *log.0.lock().unwrap(),
         vec![
             Op::SetLock {
+                pt: PatternId::A,
                 tr,
                 s: 4,
                 lock: Lock::Pitch(0)
             },
             Op::SetLock {
+                pt: PatternId::A,
                 tr,
                 s: 4,
                 lock: Lock::Pitch(7)
             },
             Op::ClearLock {
+                pt: PatternId::A,
                 tr,
                 s: 4,
                 k: LockKind::Pitch
             },
-            Op::SetVelocity { tr, s: 4, v: 64 },
+            Op::SetVelocity {
+                pt: PatternId::A,
+                tr,
+                s: 4,
+                v: 64
+            },
         ]
     );
     // Escape closes the editor; lock ops then go nowhere.
@@ -138,12 +149,17 @@ fn undo_redo_sequences_restore_exact_states() {
     let kick = id("kick");
     let ops = [
         Op::SetStep {
+            pt: PatternId::A,
             tr: kick,
             s: 1,
             on: true,
         },
-        Op::ClearTrack { tr: id("bass") },
+        Op::ClearTrack {
+            pt: PatternId::A,
+            tr: id("bass"),
+        },
         Op::CopySequence {
+            pt: PatternId::A,
             from: id("lead"),
             to: kick,
         },
@@ -151,7 +167,11 @@ fn undo_redo_sequences_restore_exact_states() {
             tr: id("snare"),
             v: "synth:pad".parse().unwrap(),
         },
-        Op::SetStepCount { tr: kick, v: 48 },
+        Op::SetStepCount {
+            pt: PatternId::A,
+            tr: kick,
+            v: 48,
+        },
         Op::SetPan {
             tr: id("hat"),
             v: -0.5,
@@ -253,8 +273,17 @@ fn cuts_op_sorts_drops_repeats_and_keeps_at_most_64() {
 fn laying_slices_turns_on_one_step_per_slice_locked_to_it_as_one_undo_entry() {
     let (store, mut c, tr) = sliced(&[0, 4_000, 9_000]);
     // A step already on with a velocity keeps it; steps past the slices stay as they are.
-    c.edit(&store, Op::SetVelocity { tr, s: 1, v: 60 }, None)
-        .unwrap();
+    c.edit(
+        &store,
+        Op::SetVelocity {
+            pt: PatternId::A,
+            tr,
+            s: 1,
+            v: 60,
+        },
+        None,
+    )
+    .unwrap();
     c.click_cell(&store, tr, 1, false);
     c.click_cell(&store, tr, 7, false);
     let depth = c.undo_depth();
@@ -264,20 +293,33 @@ fn laying_slices_turns_on_one_step_per_slice_locked_to_it_as_one_undo_entry() {
     assert_eq!(
         *log.0.lock().unwrap(),
         vec![
-            Op::SetStep { tr, s: 0, on: true },
+            Op::SetStep {
+                pt: PatternId::A,
+                tr,
+                s: 0,
+                on: true
+            },
             Op::SetLock {
+                pt: PatternId::A,
                 tr,
                 s: 0,
                 lock: Lock::Slice(0)
             },
             // Step 1 is on already: only its lock is sent.
             Op::SetLock {
+                pt: PatternId::A,
                 tr,
                 s: 1,
                 lock: Lock::Slice(1)
             },
-            Op::SetStep { tr, s: 2, on: true },
+            Op::SetStep {
+                pt: PatternId::A,
+                tr,
+                s: 2,
+                on: true
+            },
             Op::SetLock {
+                pt: PatternId::A,
                 tr,
                 s: 2,
                 lock: Lock::Slice(2)
@@ -588,6 +630,7 @@ fn clicks_on_the_drawn_grid_become_set_step_ops_or_open_the_lock_editor() {
     assert_eq!(
         *log.0.lock().unwrap(),
         vec![Op::SetStep {
+            pt: PatternId::A,
             tr: bass.id,
             s: 1,
             on: true

@@ -3,6 +3,7 @@
 
 use egui::{Color32, ComboBox, RichText, Slider, Vec2};
 use keyboardia_core::edit::slice_count;
+use keyboardia_core::PatternId;
 use keyboardia_core::{
     Instrument, Op, Track, TrackId, MAX_TRACKS, NAME_MAX_BYTES, PAN_RANGE, STEP_COUNT_PRESETS,
     STEP_COUNT_RANGE, TRACK_COLORS, VOLUME_RANGE,
@@ -147,9 +148,15 @@ impl<H: Host> Editor<H> {
                 .on_hover_text("Copy this track's steps onto another track");
             let session = self.host.store();
             if let Some(to) = copy_to {
-                let _ = self
-                    .controller
-                    .edit(session, Op::CopySequence { from: id, to }, None);
+                let _ = self.controller.edit(
+                    session,
+                    Op::CopySequence {
+                        pt: PatternId::A,
+                        from: id,
+                        to,
+                    },
+                    None,
+                );
             }
             // A sliced sample track: one click lays its slices across the steps.
             if slices > 0
@@ -168,9 +175,14 @@ impl<H: Host> Editor<H> {
                 .on_hover_text("Switch every step of this track off (undoable)")
                 .clicked()
             {
-                let _ = self
-                    .controller
-                    .edit(session, Op::ClearTrack { tr: id }, None);
+                let _ = self.controller.edit(
+                    session,
+                    Op::ClearTrack {
+                        pt: PatternId::A,
+                        tr: id,
+                    },
+                    None,
+                );
             }
             if ui
                 .button("Delete")
@@ -314,6 +326,7 @@ impl<H: Host> Editor<H> {
                     let _ = self.controller.edit(
                         session,
                         Op::CopySequence {
+                            pt: PatternId::A,
                             from: id,
                             to: other.id,
                         },
@@ -329,9 +342,14 @@ impl<H: Host> Editor<H> {
         }
         let session = self.host.store();
         if ui.button("Clear steps").clicked() {
-            let _ = self
-                .controller
-                .edit(session, Op::ClearTrack { tr: id }, None);
+            let _ = self.controller.edit(
+                session,
+                Op::ClearTrack {
+                    pt: PatternId::A,
+                    tr: id,
+                },
+                None,
+            );
         }
         if ui.button("Delete track").clicked() {
             self.controller.delete_track(session, id);

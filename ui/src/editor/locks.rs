@@ -3,6 +3,7 @@
 
 use egui::Slider;
 use keyboardia_core::edit::{slice_count, track_lock};
+use keyboardia_core::PatternId;
 use keyboardia_core::{
     Lock, LockKind, Op, CUTOFF_HZ_RANGE, FX_AMOUNT_RANGE, LOCK_VOLUME_RANGE, NUDGE_RANGE,
     PITCH_RANGE, PROBABILITY_RANGE, RATCHET_RANGE, SLICE_RANGE, VELOCITY_RANGE,
@@ -37,7 +38,12 @@ impl<H: Host> Editor<H> {
             ui.label("Velocity");
             let mut v = step.velocity;
             let r = ui.add(Slider::new(&mut v, VELOCITY_RANGE));
-            self.slider(&r, || Op::SetVelocity { tr, s, v });
+            self.slider(&r, || Op::SetVelocity {
+                pt: PatternId::A,
+                tr,
+                s,
+                v,
+            });
             let slices = slice_count(&track);
             for (i, kind) in lock_kinds(&track).enumerate() {
                 if i % 3 == 2 {
@@ -129,7 +135,12 @@ impl<H: Host> Editor<H> {
             }
         });
         if let (Some((tr, s)), Some(lock)) = (self.controller.lock_target(), out) {
-            self.slider(&r.inner, || Op::SetLock { tr, s, lock });
+            self.slider(&r.inner, || Op::SetLock {
+                pt: PatternId::A,
+                tr,
+                s,
+                lock,
+            });
         }
     }
 }

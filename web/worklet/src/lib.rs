@@ -92,6 +92,7 @@ pub extern "C" fn kb_set_timeline(
             anchor_beat,
             start_beat,
             quantum,
+            playback: Default::default(),
         })
     })
 }

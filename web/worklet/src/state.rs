@@ -456,6 +456,7 @@ mod tests {
             anchor_beat: 0.0,
             start_beat: 0.0,
             quantum: 4.0,
+            playback: Default::default(),
         });
         w.set_model(ServerModel {
             offset_ms: 10_000.0,
@@ -474,7 +475,7 @@ mod tests {
     fn bad_messages_leave_the_state_unchanged() {
         let mut w = Worklet::new(48_000.0);
         w.set_session(demo());
-        let before = *w.engine.pattern();
+        let before = w.engine.pattern().clone();
         assert!(w.set_session_json(b"{not json").is_err());
         assert!(w.commit_sample(b"no spaces allowed", 48_000.0).is_err());
         assert_eq!(*w.engine.pattern(), before);
