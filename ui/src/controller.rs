@@ -98,6 +98,9 @@ pub struct Controller {
     page: u8,
     /// The value a drag paints (the first pressed step's new value), while a drag runs.
     paint: Option<bool>,
+    /// The pattern the grid shows and every step-level edit goes to (not necessarily the one
+    /// playing: a pattern can be edited before it is cued).
+    shown: PatternId,
 }
 
 /// Groups a painting drag's steps into one undo entry.
@@ -119,6 +122,7 @@ impl Controller {
             selected: None,
             page: 0,
             paint: None,
+            shown: PatternId::A,
         }
     }
 
@@ -142,6 +146,20 @@ impl Controller {
         &self.state
     }
 
+    /// The pattern the grid shows and step-level edits go to.
+    pub fn shown(&self) -> PatternId {
+        self.shown
+    }
+
+    /// Shows pattern `pt` in the grid (and edits it), without cueing it; keyboard entry
+    /// starts again on its first page.
+    pub fn show(&mut self, pt: PatternId) {
+        if self.shown != pt {
+            self.shown = pt;
+            self.page = 0;
+        }
+    }
+
     /// Takes the shared session's current state (called once per frame).
     pub fn refresh(&mut self, state: SessionState) {
         if let Some((tr, _)) = self.lock_target {
@@ -154,6 +172,11 @@ impl Controller {
 
     pub fn notice(&self) -> Option<&str> {
         self.notice.as_deref()
+    }
+
+    /// Shows `text` to the user until the next edit.
+    pub fn set_notice(&mut self, text: String) {
+        self.notice = Some(text);
     }
 
     pub fn dismiss_notice(&mut self) {
@@ -266,7 +289,7 @@ impl Controller {
         let Some(on) = self
             .state
             .track(track)
-            .and_then(|t| t.steps.get(step as usize))
+            .and_then(|t| t.steps_in(self.shown).get(step as usize))
             .map(|s| s.on)
         else {
             return;
@@ -274,7 +297,7 @@ impl Controller {
         let _ = self.edit(
             sink,
             Op::SetStep {
-                pt: PatternId::A,
+                pt: self.shown,
                 tr: track,
                 s: step,
                 on: !on,
@@ -289,7 +312,7 @@ impl Controller {
             let _ = self.edit(
                 sink,
                 Op::SetLock {
-                    pt: PatternId::A,
+                    pt: self.shown,
                     tr,
                     s,
                     lock,
@@ -305,7 +328,7 @@ impl Controller {
             let _ = self.edit(
                 sink,
                 Op::ClearLock {
-                    pt: PatternId::A,
+                    pt: self.shown,
                     tr,
                     s,
                     k: kind,
@@ -325,7 +348,7 @@ impl Controller {
             let _ = self.edit(
                 sink,
                 Op::ClearLock {
-                    pt: PatternId::A,
+                    pt: self.shown,
                     tr,
                     s,
                     k,
@@ -342,7 +365,7 @@ impl Controller {
             let _ = self.edit(
                 sink,
                 Op::SetVelocity {
-                    pt: PatternId::A,
+                    pt: self.shown,
                     tr,
                     s,
                     v,
@@ -358,7 +381,7 @@ impl Controller {
         let _ = self.edit(
             sink,
             Op::SetStepCount {
-                pt: PatternId::A,
+                pt: self.shown,
                 tr,
                 v,
             },
@@ -449,7 +472,7 @@ impl Controller {
     /// velocities and other locks stay as they are. Returns how many slices were laid; 0 (and a
     /// notice, nothing sent) when the track is not a sample track with cut points.
     pub fn lay_slices(&mut self, sink: &dyn OpSink, tr: TrackId) -> usize {
-        let Some(ops) = keyboardia_core::edit::lay_slices(&self.state, tr) else {
+        let Some(ops) = keyboardia_core::edit::lay_slices_in(&self.state, tr, self.shown) else {
             if self.state.track(tr).is_some() {
                 self.notice =
                     Some("Only a sample track with cut points has slices to lay out.".to_owned());
@@ -486,6 +509,10 @@ impl Controller {
         for (_, revert) in entry.ops.iter().rev() {
             self.replay(sink, revert);
         }
+        // What changed comes into view: undoing an edit of pattern B shows B.
+        if let Some(pt) = entry.ops.iter().find_map(|(forward, _)| forward.pattern()) {
+            self.show(pt);
+        }
         self.undo.push_redo(entry);
         true
     }
@@ -495,6 +522,9 @@ impl Controller {
         let Some(entry) = self.undo.pop_redo() else {
             return false;
         };
+        if let Some(pt) = entry.ops.iter().find_map(|(forward, _)| forward.pattern()) {
+            self.show(pt);
+        }
         let mut again = Entry::default();
         for (forward, _) in &entry.ops {
             if let Some(revert) = self.replay(sink, forward) {
@@ -551,7 +581,7 @@ impl Controller {
             Command::SelectTrack(d) => self.select_next(d),
             Command::Page(d) => {
                 let pages = self.selected_track().map_or(1, |t| {
-                    (t.step_count as usize).div_ceil(crate::grid::PAGE_STEPS)
+                    (t.step_count_in(self.shown) as usize).div_ceil(crate::grid::PAGE_STEPS)
                 });
                 self.page = (self.page as i32 + i32::from(d)).clamp(0, pages as i32 - 1) as u8;
             }
@@ -561,7 +591,7 @@ impl Controller {
                     return;
                 };
                 let step = self.page as usize * crate::grid::PAGE_STEPS + k as usize;
-                if step < t.step_count as usize {
+                if step < t.step_count_in(self.shown) as usize {
                     let tr = t.id;
                     self.click_cell(sink, tr, step as u8, false);
                 }
@@ -605,7 +635,12 @@ impl Controller {
     /// crosses ([`Controller::paint`]) gets the same value, all as one undo entry. Returns the
     /// value painted.
     pub fn paint_start(&mut self, sink: &dyn OpSink, tr: TrackId, s: u8) -> Option<bool> {
-        let on = !self.state.track(tr)?.steps.get(s as usize)?.on;
+        let on = !self
+            .state
+            .track(tr)?
+            .steps_in(self.shown)
+            .get(s as usize)?
+            .on;
         self.undo.close();
         self.paint = Some(on);
         self.select(tr);
@@ -618,11 +653,15 @@ impl Controller {
         let Some(on) = self.paint else {
             return;
         };
-        if self.state.track(tr).is_some_and(|t| s < t.step_count) {
+        if self
+            .state
+            .track(tr)
+            .is_some_and(|t| s < t.step_count_in(self.shown))
+        {
             let _ = self.edit(
                 sink,
                 Op::SetStep {
-                    pt: PatternId::A,
+                    pt: self.shown,
                     tr,
                     s,
                     on,
@@ -651,10 +690,7 @@ impl Controller {
         for tr in ids {
             let _ = self.edit(
                 sink,
-                Op::ClearTrack {
-                    pt: PatternId::A,
-                    tr,
-                },
+                Op::ClearTrack { pt: self.shown, tr },
                 Some(CLEAR_ALL_GESTURE),
             );
         }
@@ -667,17 +703,17 @@ impl Controller {
         let Some(t) = self.state.track(tr) else {
             return;
         };
-        let (old, new) = (t.step_count as usize, v as usize);
+        let (old, new) = (t.step_count_in(self.shown) as usize, v as usize);
         if new <= old || new > keyboardia_core::MAX_STEPS {
             self.set_step_count(sink, tr, v);
             return;
         }
-        let mut steps = t.steps;
+        let mut steps = *t.steps_in(self.shown);
         for i in old..new {
             steps[i] = steps[i % old];
         }
         let op = Op::SetPattern {
-            pt: PatternId::A,
+            pt: self.shown,
             tr,
             len: v,
             steps: keyboardia_core::Pattern(Box::new(steps)),
