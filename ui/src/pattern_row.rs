@@ -83,6 +83,15 @@ impl Controller {
     }
 }
 
+/// Whether this frame's click was made with Ctrl (Cmd on macOS) held: the modifiers the
+/// release came with, or the ones held now.
+fn command_click(i: &egui::InputState) -> bool {
+    i.modifiers.command
+        || i.events.iter().any(|e| {
+            matches!(e, egui::Event::PointerButton { pressed: false, modifiers, .. } if modifiers.command)
+        })
+}
+
 /// Draws the slot row and handles its clicks and menus.
 pub fn ui(ui: &mut egui::Ui, controller: &mut Controller, sink: &dyn OpSink, t: &dyn Transport) {
     let view = t.playback_view();
@@ -137,7 +146,7 @@ pub fn ui(ui: &mut egui::Ui, controller: &mut Controller, sink: &dyn OpSink, t: 
         hover.push_str(" · Right-click: copy, clear");
         let r = ui.add(button).on_hover_text(hover);
         if r.clicked() {
-            if ui.input(|i| i.modifiers.command) {
+            if ui.input(command_click) {
                 controller.show(pt);
             } else {
                 controller.cue(t, pt);
