@@ -124,7 +124,7 @@ pub fn ui(ui: &mut egui::Ui, controller: &mut Controller, sink: &dyn OpSink, t: 
         egui::Popup::menu(&r).show(|ui| {
             ui.label(format!("Entry {} · pattern {}", i + 1, e.pattern.letter()));
             ui.horizontal(|ui| {
-                if ui.button("−").on_hover_text("One repeat fewer").clicked() {
+                if ui.button("-").on_hover_text("One repeat fewer").clicked() {
                     controller.song_repeats(sink, i, -1);
                 }
                 ui.label(format!("×{}", e.repeats));
