@@ -485,10 +485,13 @@ impl<H: Host> Editor<H> {
         let Some((tr, n)) = self.count_offer else {
             return;
         };
-        let Some(track) = self.controller.state().track(tr).cloned() else {
+        let Some(track) = self.controller.state().track(tr) else {
             self.count_offer = None;
             return;
         };
+        // The shown pattern's part of the track.
+        let track =
+            grid::pattern_view(std::slice::from_ref(track), self.controller.shown()).remove(0);
         ui.horizontal(|ui| {
             ui.label(format!(
                 "{} grows from {} to {n} steps:",

@@ -204,3 +204,38 @@ pub fn ui(ui: &mut egui::Ui, controller: &mut Controller, sink: &dyn OpSink, t: 
         controller.set_switch_at(sink, chosen);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A slot lights while its pattern plays (only while the transport runs), outlines while
+    /// queued, and is selected while the grid shows it.
+    #[test]
+    fn slot_look_follows_the_playback_view() {
+        let b: PatternId = "B".parse().unwrap();
+        let view = PlaybackView {
+            pattern: PatternId::A,
+            queued: Some(Play::Pattern(b)),
+            ..PlaybackView::default()
+        };
+        let a = SlotLook::of(PatternId::A, true, &view, b, true);
+        assert_eq!(
+            a,
+            SlotLook {
+                in_use: true,
+                playing: true,
+                queued: false,
+                shown: false
+            }
+        );
+        let slot_b = SlotLook::of(b, false, &view, b, true);
+        assert!(slot_b.queued && slot_b.shown && !slot_b.playing && !slot_b.in_use);
+        assert!(!SlotLook::of(PatternId::A, true, &view, b, false).playing);
+        let song = PlaybackView {
+            queued: Some(Play::Song),
+            ..view
+        };
+        assert!(!SlotLook::of(b, false, &song, b, true).queued);
+    }
+}
