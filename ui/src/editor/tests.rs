@@ -580,6 +580,13 @@ fn clicking_a_pattern_slot_cues_it_and_the_grid_edits_it() {
     let s = w.state();
     assert!(s.tracks[0].steps_in(pattern("B"))[1].on);
     assert_eq!(s.tracks[0].steps, demo.tracks[0].steps, "A untouched");
+    // The grid draws B: the kick's first step, on in A, is off here.
+    w.move_to(w.cell(0, 0));
+    for _ in 0..30 {
+        w.frame(vec![]);
+    }
+    let texts = w.texts().join("\n");
+    assert!(texts.contains("Step 1 · off"), "{texts}");
     // Ctrl+click A: shown, not cued.
     let at = w.text("A").unwrap().center();
     w.click_with(at, egui::PointerButton::Primary, egui::Modifiers::COMMAND);
