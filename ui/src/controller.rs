@@ -101,6 +101,9 @@ pub struct Controller {
     page: u8,
     /// The value a drag paints (the first pressed step's new value), while a drag runs.
     paint: Option<bool>,
+    /// The pattern the grid shows and every step-level edit goes to (not necessarily the one
+    /// playing: a pattern can be edited before it is cued).
+    shown: PatternId,
 }
 
 /// Groups a painting drag's steps into one undo entry.
@@ -122,6 +125,7 @@ impl Controller {
             selected: None,
             page: 0,
             paint: None,
+            shown: PatternId::A,
         }
     }
 
@@ -145,6 +149,20 @@ impl Controller {
         &self.state
     }
 
+    /// The pattern the grid shows and step-level edits go to.
+    pub fn shown(&self) -> PatternId {
+        self.shown
+    }
+
+    /// Shows pattern `pt` in the grid (and edits it), without cueing it; keyboard entry
+    /// starts again on its first page.
+    pub fn show(&mut self, pt: PatternId) {
+        if self.shown != pt {
+            self.shown = pt;
+            self.page = 0;
+        }
+    }
+
     /// Takes the shared session's current state (called once per frame).
     pub fn refresh(&mut self, state: SessionState) {
         if let Some((tr, _)) = self.lock_target {
@@ -157,6 +175,11 @@ impl Controller {
 
     pub fn notice(&self) -> Option<&str> {
         self.notice.as_deref()
+    }
+
+    /// Shows `text` to the user until the next edit.
+    pub fn set_notice(&mut self, text: String) {
+        self.notice = Some(text);
     }
 
     pub fn dismiss_notice(&mut self) {
@@ -269,7 +292,7 @@ impl Controller {
         let Some(on) = self
             .state
             .track(track)
-            .and_then(|t| t.steps.get(step as usize))
+            .and_then(|t| t.steps_in(self.shown).get(step as usize))
             .map(|s| s.on)
         else {
             return;
@@ -277,7 +300,7 @@ impl Controller {
         let _ = self.edit(
             sink,
             Op::SetStep {
-                pt: PatternId::A,
+                pt: self.shown,
                 tr: track,
                 s: step,
                 on: !on,
@@ -292,7 +315,7 @@ impl Controller {
             let _ = self.edit(
                 sink,
                 Op::SetLock {
-                    pt: PatternId::A,
+                    pt: self.shown,
                     tr,
                     s,
                     lock,
@@ -308,7 +331,7 @@ impl Controller {
             let _ = self.edit(
                 sink,
                 Op::ClearLock {
-                    pt: PatternId::A,
+                    pt: self.shown,
                     tr,
                     s,
                     k: kind,
@@ -328,7 +351,7 @@ impl Controller {
             let _ = self.edit(
                 sink,
                 Op::ClearLock {
-                    pt: PatternId::A,
+                    pt: self.shown,
                     tr,
                     s,
                     k,
@@ -345,7 +368,7 @@ impl Controller {
             let _ = self.edit(
                 sink,
                 Op::SetVelocity {
-                    pt: PatternId::A,
+                    pt: self.shown,
                     tr,
                     s,
                     v,
@@ -361,7 +384,7 @@ impl Controller {
         let _ = self.edit(
             sink,
             Op::SetStepCount {
-                pt: PatternId::A,
+                pt: self.shown,
                 tr,
                 v,
             },
@@ -452,7 +475,7 @@ impl Controller {
     /// velocities and other locks stay as they are. Returns how many slices were laid; 0 (and a
     /// notice, nothing sent) when the track is not a sample track with cut points.
     pub fn lay_slices(&mut self, sink: &dyn OpSink, tr: TrackId) -> usize {
-        let Some(ops) = keyboardia_core::edit::lay_slices(&self.state, tr) else {
+        let Some(ops) = keyboardia_core::edit::lay_slices_in(&self.state, tr, self.shown) else {
             if self.state.track(tr).is_some() {
                 self.notice =
                     Some("Only a sample track with cut points has slices to lay out.".to_owned());
@@ -489,6 +512,10 @@ impl Controller {
         for (_, revert) in entry.ops.iter().rev() {
             self.replay(sink, revert);
         }
+        // What changed comes into view: undoing an edit of pattern B shows B.
+        if let Some(pt) = entry.ops.iter().find_map(|(forward, _)| forward.pattern()) {
+            self.show(pt);
+        }
         self.undo.push_redo(entry);
         true
     }
@@ -498,6 +525,9 @@ impl Controller {
         let Some(entry) = self.undo.pop_redo() else {
             return false;
         };
+        if let Some(pt) = entry.ops.iter().find_map(|(forward, _)| forward.pattern()) {
+            self.show(pt);
+        }
         let mut again = Entry::default();
         for (forward, _) in &entry.ops {
             if let Some(revert) = self.replay(sink, forward) {
@@ -555,7 +585,7 @@ impl Controller {
             Command::SelectTrack(d) => self.select_next(d),
             Command::Page(d) => {
                 let pages = self.selected_track().map_or(1, |t| {
-                    (t.step_count as usize).div_ceil(crate::grid::PAGE_STEPS)
+                    (t.step_count_in(self.shown) as usize).div_ceil(crate::grid::PAGE_STEPS)
                 });
                 self.page = (self.page as i32 + i32::from(d)).clamp(0, pages as i32 - 1) as u8;
             }
@@ -565,7 +595,7 @@ impl Controller {
                     return;
                 };
                 let step = self.page as usize * crate::grid::PAGE_STEPS + k as usize;
-                if step < t.step_count as usize {
+                if step < t.step_count_in(self.shown) as usize {
                     let tr = t.id;
                     self.click_cell(sink, tr, step as u8, false);
                 }
@@ -609,7 +639,12 @@ impl Controller {
     /// crosses ([`Controller::paint`]) gets the same value, all as one undo entry. Returns the
     /// value painted.
     pub fn paint_start(&mut self, sink: &dyn OpSink, tr: TrackId, s: u8) -> Option<bool> {
-        let on = !self.state.track(tr)?.steps.get(s as usize)?.on;
+        let on = !self
+            .state
+            .track(tr)?
+            .steps_in(self.shown)
+            .get(s as usize)?
+            .on;
         self.undo.close();
         self.paint = Some(on);
         self.select(tr);
@@ -622,11 +657,15 @@ impl Controller {
         let Some(on) = self.paint else {
             return;
         };
-        if self.state.track(tr).is_some_and(|t| s < t.step_count) {
+        if self
+            .state
+            .track(tr)
+            .is_some_and(|t| s < t.step_count_in(self.shown))
+        {
             let _ = self.edit(
                 sink,
                 Op::SetStep {
-                    pt: PatternId::A,
+                    pt: self.shown,
                     tr,
                     s,
                     on,
@@ -655,10 +694,7 @@ impl Controller {
         for tr in ids {
             let _ = self.edit(
                 sink,
-                Op::ClearTrack {
-                    pt: PatternId::A,
-                    tr,
-                },
+                Op::ClearTrack { pt: self.shown, tr },
                 Some(CLEAR_ALL_GESTURE),
             );
         }
@@ -671,17 +707,17 @@ impl Controller {
         let Some(t) = self.state.track(tr) else {
             return;
         };
-        let (old, new) = (t.step_count as usize, v as usize);
+        let (old, new) = (t.step_count_in(self.shown) as usize, v as usize);
         if new <= old || new > keyboardia_core::MAX_STEPS {
             self.set_step_count(sink, tr, v);
             return;
         }
-        let mut steps = t.steps;
+        let mut steps = *t.steps_in(self.shown);
         for i in old..new {
             steps[i] = steps[i % old];
         }
         let op = Op::SetPattern {
-            pt: PatternId::A,
+            pt: self.shown,
             tr,
             len: v,
             steps: keyboardia_core::Pattern(Box::new(steps)),
@@ -712,11 +748,13 @@ impl Controller {
         self.undo.close();
     }
 
-    /// Lays the Euclidean rhythm E(`hits`, `steps`) rotated by `rotation` on track `tr`, its
-    /// step count becoming `steps` ([`keyboardia_core::edit::euclid_fill`]): one op, one undo
-    /// entry. Inputs it refuses leave a notice and send nothing.
+    /// Lays the Euclidean rhythm E(`hits`, `steps`) rotated by `rotation` on track `tr` in the
+    /// shown pattern, its step count there becoming `steps`
+    /// ([`keyboardia_core::edit::euclid_fill_in`]): one op, one undo entry. Inputs it refuses
+    /// leave a notice and send nothing.
     pub fn euclid(&mut self, sink: &dyn OpSink, tr: TrackId, hits: u8, steps: u8, rotation: u8) {
-        match keyboardia_core::edit::euclid_fill(&self.state, tr, hits, steps, rotation) {
+        let pt = self.shown();
+        match keyboardia_core::edit::euclid_fill_in(&self.state, tr, pt, hits, steps, rotation) {
             Ok(op) => {
                 let _ = self.edit(sink, op, None);
             }

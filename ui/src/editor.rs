@@ -18,7 +18,6 @@ mod condition_picker;
 mod controls;
 mod locks;
 
-use keyboardia_core::PatternId;
 use std::time::Duration;
 
 use egui::{Align, Color32, ComboBox, Layout, RichText, ScrollArea, Slider, UiBuilder, Vec2};
@@ -26,9 +25,13 @@ use keyboardia_core::{Op, TrackId, MAX_TRACKS, SWING_RANGE, TEMPO_RANGE};
 
 use crate::controller::{shortcut, Command, Controller};
 use crate::grid::{self, Geometry, RowLook};
-use crate::host::{step_of, ClockMode, Host};
+use crate::host::{ClockMode, Host};
 use crate::tap::TapTempo;
-use crate::{account_panel, beats_panel, fx_panel, meters, record_panel, session_bar, style};
+use crate::{
+    account_panel, beats_panel, fx_panel, meters, pattern_row, record_panel, session_bar,
+    song_panel, style,
+};
+use keyboardia_core::song::step_in_run;
 
 /// Default window size in logical points: room for the controls and a full 64-step grid.
 pub const DEFAULT_SIZE_PT: (f64, f64) = (1400.0, 720.0);
@@ -184,6 +187,15 @@ impl<H: Host> Editor<H> {
                     ui.separator();
                     self.account_panel.ui(ui, account, self.host.live());
                 }
+            });
+        });
+        egui::Panel::top("patterns").show(ui, |ui| {
+            // Pattern slots and the song on one row: the grid keeps its height.
+            ui.horizontal(|ui| {
+                let (store, transport) = (self.host.store(), self.host.transport());
+                pattern_row::ui(ui, &mut self.controller, store, transport);
+                ui.separator();
+                song_panel::ui(ui, &mut self.controller, store, transport);
             });
         });
         if let Some(beats) = self.host.beats() {
@@ -497,10 +509,13 @@ impl<H: Host> Editor<H> {
         let Some((tr, n)) = self.count_offer else {
             return;
         };
-        let Some(track) = self.controller.state().track(tr).cloned() else {
+        let Some(track) = self.controller.state().track(tr) else {
             self.count_offer = None;
             return;
         };
+        // The shown pattern's part of the track.
+        let track =
+            grid::pattern_view(std::slice::from_ref(track), self.controller.shown()).remove(0);
         ui.horizontal(|ui| {
             ui.label(format!(
                 "{} grows from {} to {n} steps:",
@@ -534,9 +549,13 @@ impl<H: Host> Editor<H> {
     }
 
     fn tracks(&mut self, ui: &mut egui::Ui) {
-        let tracks = self.controller.state().tracks.clone();
+        // The rows show the pattern the editor shows (its steps and length in place of A's).
+        let shown = self.controller.shown();
+        let tracks = grid::pattern_view(&self.controller.state().tracks, shown);
         // One read per frame: every row's playhead comes from the same audio block.
-        let playing = self.host.transport().playing();
+        let view = self.host.transport().playback_view();
+        // A pattern that is not playing shows no playhead.
+        let playing = self.host.transport().playing() && view.pattern == shown;
         let sixteenth = self.host.transport().sixteenth();
         let now = ui.input(|i| i.time);
         let flash_age = if playing {
@@ -640,8 +659,9 @@ impl<H: Host> Editor<H> {
                                     let flash = |s: u8| session_bar::flash(&live, track.id, s, now);
                                     let look = RowLook {
                                         geometry,
-                                        playhead: playing
-                                            .then(|| step_of(sixteenth, track.step_count)),
+                                        playhead: playing.then(|| {
+                                            step_in_run(sixteenth, view.origin, track.step_count)
+                                        }),
                                         play_flash_age: flash_age,
                                         selected: target
                                             .filter(|(t, _)| *t == track.id)
@@ -696,7 +716,8 @@ impl<H: Host> Editor<H> {
                 .grid_rows
                 .iter()
                 .find(|(_, r)| r.y_range().contains(p.y))?;
-            let count = self.controller.state().track(*tr)?.step_count as usize;
+            let shown = self.controller.shown();
+            let count = self.controller.state().track(*tr)?.step_count_in(shown) as usize;
             let step = self.geometry.step_at(p.x - row.left(), count)?;
             Some((*tr, step))
         });
@@ -732,6 +753,7 @@ impl<H: Host> Editor<H> {
         let Some((tr, s)) = self.menu_step.filter(|(t, _)| *t == track.id) else {
             return;
         };
+        let pt = self.controller.shown();
         response.context_menu(|ui| {
             ui.label(format!("Step {}", s + 1));
             let session = self.host.store();
@@ -742,16 +764,9 @@ impl<H: Host> Editor<H> {
             ui.menu_button("Velocity", |ui| {
                 for v in [127u8, 100, 80, 60, 40, 20] {
                     if ui.button(v.to_string()).clicked() {
-                        let _ = self.controller.edit(
-                            session,
-                            Op::SetVelocity {
-                                pt: PatternId::A,
-                                tr,
-                                s,
-                                v,
-                            },
-                            None,
-                        );
+                        let _ =
+                            self.controller
+                                .edit(session, Op::SetVelocity { pt, tr, s, v }, None);
                         ui.close();
                     }
                 }

@@ -309,6 +309,23 @@ pub fn header(ui: &mut Ui, geometry: Geometry) {
     }
 }
 
+/// The tracks as the grid draws them for pattern `pt`: each with `pt`'s steps and step count
+/// in place of pattern A's, so [`show`], the tooltips and the track controls read `steps` and
+/// `step_count` whatever pattern the editor shows.
+pub fn pattern_view(tracks: &[Track], pt: keyboardia_core::PatternId) -> Vec<Track> {
+    tracks
+        .iter()
+        .map(|t| {
+            let mut v = t.clone();
+            if !pt.is_a() {
+                v.steps = *t.steps_in(pt);
+                v.step_count = t.step_count_in(pt);
+            }
+            v
+        })
+        .collect()
+}
+
 /// Draws the grid of `track` (its own step count) as `look` says; `flash(step)` is the colour of
 /// the player who just changed that step, if any.
 pub fn show(

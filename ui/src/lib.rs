@@ -8,8 +8,8 @@
 //!
 //! - [`editor`]: [`Editor`], the window's contents.
 //! - [`controller`]: what a click, a drag or a key does, as core ops, with undo (no window).
-//! - [`grid`], [`session_bar`], [`record_panel`], [`account_panel`], [`beats_panel`],
-//!   [`fx_panel`]: the parts it draws.
+//! - [`grid`], [`pattern_row`], [`song_panel`], [`session_bar`], [`record_panel`],
+//!   [`account_panel`], [`beats_panel`], [`fx_panel`]: the parts it draws.
 //! - [`undo`]: the undo and redo stacks.
 //! - [`glyph_audit`]: for screenshot tests, the characters a frame drew and whether the fonts
 //!   had each.
@@ -25,8 +25,10 @@ pub mod glyph_audit;
 pub mod grid;
 pub mod host;
 pub mod meters;
+pub mod pattern_row;
 pub mod record_panel;
 pub mod session_bar;
+pub mod song_panel;
 pub mod style;
 pub mod tap;
 #[cfg(test)]

@@ -3,7 +3,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use keyboardia_core::{Op, OpError, SampleId, SessionId, SessionState};
+use keyboardia_core::song::PlaybackView;
+use keyboardia_core::{Op, OpError, PatternId, SampleId, SessionId, SessionState};
 
 use crate::host::*;
 
@@ -51,6 +52,12 @@ pub struct MemTransport {
     pub playing: AtomicBool,
     /// The 16th-note counter (the test advances it).
     pub sixteenth: AtomicU64,
+    /// What plays (the test sets it, as an audio side would report).
+    pub view: Mutex<PlaybackView>,
+    /// Each pattern cued, in order.
+    pub cues: Mutex<Vec<PatternId>>,
+    /// Each song-mode request, in order.
+    pub song_mode: Mutex<Vec<bool>>,
 }
 
 impl MemTransport {
@@ -59,6 +66,9 @@ impl MemTransport {
             run: AtomicBool::new(run),
             playing: AtomicBool::new(false),
             sixteenth: AtomicU64::new(0),
+            view: Mutex::new(PlaybackView::default()),
+            cues: Mutex::new(Vec::new()),
+            song_mode: Mutex::new(Vec::new()),
         }
     }
 }
@@ -75,6 +85,16 @@ impl Transport for MemTransport {
     }
     fn set_run(&self, run: bool) {
         self.run.store(run, Ordering::Relaxed);
+    }
+    fn playback_view(&self) -> PlaybackView {
+        *self.view.lock().unwrap()
+    }
+    fn cue_pattern(&self, pt: PatternId) {
+        self.cues.lock().unwrap().push(pt);
+    }
+    fn set_song_mode(&self, on: bool) {
+        self.song_mode.lock().unwrap().push(on);
+        self.view.lock().unwrap().song_mode = on;
     }
 }
 

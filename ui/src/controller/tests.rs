@@ -699,3 +699,119 @@ fn an_edit_the_session_refuses_changes_nothing_and_is_not_recorded() {
     c.refresh(store.state());
     assert_eq!(c.state(), &store.state());
 }
+
+fn pt(s: &str) -> PatternId {
+    s.parse().unwrap()
+}
+
+/// While pattern B is shown, every step-level edit names B (and leaves A alone); the undo of
+/// an edit of B restores B and brings B back into view.
+#[test]
+fn edits_go_to_the_shown_pattern_and_undo_restores_it() {
+    let (store, mut c) = setup();
+    let a_before = store.state().tracks[0].steps;
+    c.show(pt("B"));
+    c.click_cell(&store, id("kick"), 2, false);
+    c.set_step_count(&store, id("kick"), 32);
+    c.click_cell(&store, id("kick"), 2, true);
+    c.set_velocity(&store, 50, None);
+    c.clear_all(&store);
+    let s = store.state();
+    let kick = s.track(id("kick")).unwrap();
+    assert_eq!(kick.steps, a_before, "pattern A untouched");
+    assert_eq!(kick.step_count, 16);
+    assert_eq!(kick.step_count_in(pt("B")), 32);
+    // Undo the clear and the velocity: B's step 3 is back on with velocity 50.
+    c.show(PatternId::A);
+    assert!(c.undo(&store));
+    assert_eq!(
+        c.shown(),
+        pt("B"),
+        "the undone edit's pattern comes into view"
+    );
+    let s = store.state();
+    assert!(s.track(id("kick")).unwrap().steps_in(pt("B"))[2].on);
+    while c.undo(&store) {}
+    assert!(!store.state().pattern_in_use(pt("B")), "B empty again");
+    assert_eq!(store.state().track(id("kick")).unwrap().steps, a_before);
+
+    // Every op sent names B.
+    let log = Log::default();
+    let mut c = Controller::new(SessionState::demo(), Box::new(|| 1));
+    c.show(pt("B"));
+    c.paint_start(&log, id("kick"), 0);
+    c.paint(&log, id("kick"), 1);
+    c.paint_end();
+    c.click_cell(&log, id("kick"), 4, true);
+    c.set_lock(&log, Lock::Pitch(3), None);
+    c.clear_lock(&log, LockKind::Pitch);
+    c.set_step_count_repeating(&log, id("kick"), 16);
+    let ops = log.0.lock().unwrap().clone();
+    assert!(ops.len() >= 4);
+    assert!(
+        ops.iter().all(|op| op.pattern() == Some(pt("B"))),
+        "{ops:?}"
+    );
+}
+
+/// Cueing shows the pattern and asks the transport; copy and clear are one undoable op each.
+#[test]
+fn cue_copy_and_clear_patterns() {
+    let (store, mut c) = setup();
+    let t = MemTransport::new(false);
+    c.cue(&t, pt("C"));
+    assert_eq!(*t.cues.lock().unwrap(), vec![pt("C")]);
+    assert_eq!(c.shown(), pt("C"));
+    c.copy_pattern(&store, PatternId::A, pt("D"));
+    assert_eq!(c.shown(), pt("D"));
+    let s = store.state();
+    assert_eq!(s.tracks[0].steps_in(pt("D")), &s.tracks[0].steps);
+    c.clear_pattern(&store, PatternId::A);
+    assert!(!store.state().pattern_in_use(PatternId::A));
+    assert_eq!(c.undo_depth(), 2);
+    c.undo(&store);
+    assert!(store.state().pattern_in_use(PatternId::A));
+    c.undo(&store);
+    assert!(!store.state().pattern_in_use(pt("D")));
+    c.set_switch_at(&store, keyboardia_core::SwitchAt::LongestTrack);
+    assert_eq!(
+        store.state().switch_at,
+        keyboardia_core::SwitchAt::LongestTrack
+    );
+    c.undo(&store);
+    assert_eq!(store.state().switch_at, keyboardia_core::SwitchAt::Bar);
+}
+
+/// The song list's edits: each one SetSong op with the whole new list, each undoable.
+#[test]
+fn song_list_edits_send_set_song_and_undo() {
+    use keyboardia_core::SongEntry;
+    let e = |p: &str, n: u8| SongEntry {
+        pattern: pt(p),
+        repeats: n,
+    };
+    let (store, mut c) = setup();
+    c.song_add(&store);
+    c.show(pt("B"));
+    c.song_add(&store);
+    c.song_add(&store);
+    assert_eq!(store.state().song, vec![e("A", 1), e("B", 1), e("B", 1)]);
+    c.song_repeats(&store, 1, 1);
+    c.song_repeats(&store, 0, -1); // already at the floor: nothing
+    c.song_move(&store, 1, 0);
+    c.song_remove(&store, 2);
+    assert_eq!(store.state().song, vec![e("B", 2), e("A", 1)]);
+    assert_eq!(c.undo_depth(), 6, "one entry per edit");
+    c.undo(&store);
+    assert_eq!(store.state().song, vec![e("B", 2), e("A", 1), e("B", 1)]);
+    c.undo(&store);
+    assert_eq!(store.state().song, vec![e("A", 1), e("B", 2), e("B", 1)]);
+
+    let log = Log::default();
+    let mut c = Controller::new(SessionState::demo(), Box::new(|| 1));
+    c.song_add(&log);
+    assert_eq!(
+        *log.0.lock().unwrap(),
+        vec![Op::SetSong { v: vec![e("A", 1)] }]
+    );
+}

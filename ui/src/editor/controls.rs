@@ -3,7 +3,6 @@
 
 use egui::{Color32, ComboBox, RichText, Slider, Vec2};
 use keyboardia_core::edit::slice_count;
-use keyboardia_core::PatternId;
 use keyboardia_core::{
     Instrument, Op, Track, TrackId, MAX_TRACKS, NAME_MAX_BYTES, PAN_RANGE, STEP_COUNT_PRESETS,
     STEP_COUNT_RANGE, TRACK_COLORS, VOLUME_RANGE,
@@ -151,7 +150,7 @@ impl<H: Host> Editor<H> {
                 let _ = self.controller.edit(
                     session,
                     Op::CopySequence {
-                        pt: PatternId::A,
+                        pt: self.controller.shown(),
                         from: id,
                         to,
                     },
@@ -178,7 +177,7 @@ impl<H: Host> Editor<H> {
                 let _ = self.controller.edit(
                     session,
                     Op::ClearTrack {
-                        pt: PatternId::A,
+                        pt: self.controller.shown(),
                         tr: id,
                     },
                     None,
@@ -326,7 +325,7 @@ impl<H: Host> Editor<H> {
                     let _ = self.controller.edit(
                         session,
                         Op::CopySequence {
-                            pt: PatternId::A,
+                            pt: self.controller.shown(),
                             from: id,
                             to: other.id,
                         },
@@ -345,7 +344,7 @@ impl<H: Host> Editor<H> {
             let _ = self.controller.edit(
                 session,
                 Op::ClearTrack {
-                    pt: PatternId::A,
+                    pt: self.controller.shown(),
                     tr: id,
                 },
                 None,

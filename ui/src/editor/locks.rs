@@ -3,7 +3,6 @@
 
 use egui::Slider;
 use keyboardia_core::edit::{slice_count, track_lock};
-use keyboardia_core::PatternId;
 use keyboardia_core::{
     Lock, LockKind, Op, CUTOFF_HZ_RANGE, FX_AMOUNT_RANGE, LOCK_VOLUME_RANGE, NUDGE_RANGE,
     PITCH_RANGE, PROBABILITY_RANGE, RATCHET_RANGE, SLICE_RANGE, VELOCITY_RANGE,
@@ -22,7 +21,8 @@ impl<H: Host> Editor<H> {
         let Some(track) = self.controller.state().track(tr).cloned() else {
             return;
         };
-        let step = track.steps[s as usize];
+        let pt = self.controller.shown();
+        let step = track.steps_in(pt)[s as usize];
         ui.add_space(4.0);
         ui.horizontal(|ui| {
             ui.strong(format!("Step locks: {} · step {}", track.name, s + 1));
@@ -38,12 +38,7 @@ impl<H: Host> Editor<H> {
             ui.label("Velocity");
             let mut v = step.velocity;
             let r = ui.add(Slider::new(&mut v, VELOCITY_RANGE));
-            self.slider(&r, || Op::SetVelocity {
-                pt: PatternId::A,
-                tr,
-                s,
-                v,
-            });
+            self.slider(&r, || Op::SetVelocity { pt, tr, s, v });
             let slices = slice_count(&track);
             for (i, kind) in lock_kinds(&track).enumerate() {
                 if i % 3 == 2 {
@@ -135,12 +130,8 @@ impl<H: Host> Editor<H> {
             }
         });
         if let (Some((tr, s)), Some(lock)) = (self.controller.lock_target(), out) {
-            self.slider(&r.inner, || Op::SetLock {
-                pt: PatternId::A,
-                tr,
-                s,
-                lock,
-            });
+            let pt = self.controller.shown();
+            self.slider(&r.inner, || Op::SetLock { pt, tr, s, lock });
         }
     }
 }

@@ -557,3 +557,98 @@ fn meters_show_levels_and_hold_peaks() {
         "then the editor sleeps (but for the record panel's slow look at the input)"
     );
 }
+
+fn pattern(s: &str) -> keyboardia_core::PatternId {
+    s.parse().unwrap()
+}
+
+/// Clicking slot B cues B and shows it: the grid then edits B (A untouched), Ctrl+click shows
+/// A without cueing it, and Undo restores B and brings it back into view.
+#[test]
+fn clicking_a_pattern_slot_cues_it_and_the_grid_edits_it() {
+    let demo = SessionState::demo();
+    let mut w = Window::new(demo.clone());
+    assert!(w.text("Pattern").is_some(), "the slot row is drawn");
+    w.click_text("B");
+    assert_eq!(
+        *w.app.host.transport.cues.lock().unwrap(),
+        vec![pattern("B")]
+    );
+    assert_eq!(w.app.controller.shown(), pattern("B"));
+    // Pattern B is empty: the kick's first step shows off; clicking it turns B's on.
+    w.click(w.cell(0, 1));
+    let s = w.state();
+    assert!(s.tracks[0].steps_in(pattern("B"))[1].on);
+    assert_eq!(s.tracks[0].steps, demo.tracks[0].steps, "A untouched");
+    // The grid draws B: the kick's first step, on in A, is off here.
+    w.move_to(w.cell(0, 0));
+    for _ in 0..30 {
+        w.frame(vec![]);
+    }
+    let texts = w.texts().join("\n");
+    assert!(texts.contains("Step 1 · off"), "{texts}");
+    // Ctrl+click A: shown, not cued.
+    let at = w.text("A").unwrap().center();
+    w.click_with(at, egui::PointerButton::Primary, egui::Modifiers::COMMAND);
+    assert_eq!(w.app.controller.shown(), pattern("A"));
+    assert_eq!(w.app.host.transport.cues.lock().unwrap().len(), 1);
+    w.click_text("Undo");
+    assert!(!w.state().pattern_in_use(pattern("B")), "B restored");
+    assert_eq!(w.app.controller.shown(), pattern("B"), "B in view");
+    assert_eq!(w.state().tracks[0].steps, demo.tracks[0].steps);
+}
+
+/// The song list: "+ A" appends the shown pattern, a chip's menu sets its repeats and removes
+/// it, Undo takes each back; the Song toggle asks the transport, and while the song plays the
+/// position shows.
+#[test]
+fn the_song_list_and_song_mode() {
+    use keyboardia_core::song::SongPosition;
+    use keyboardia_core::SongEntry;
+    let mut w = Window::new(SessionState::demo());
+    w.click_text("+ A");
+    w.click_text("+ A");
+    let one = SongEntry {
+        pattern: pattern("A"),
+        repeats: 1,
+    };
+    assert_eq!(w.state().song, vec![one, one]);
+    // The second chip (the first "A" is the slot, then two chips).
+    let chip = w.nth_text("A", 2).unwrap().center();
+    w.click(chip);
+    w.click_text("+");
+    assert_eq!(w.state().song[1].repeats, 2);
+    assert!(w.text("A×2").is_some(), "the chip shows its repeats");
+    w.click(w.text("A×2").unwrap().center());
+    w.click_text("Remove");
+    assert_eq!(w.state().song, vec![one]);
+    w.click_text("Undo");
+    assert_eq!(w.state().song[1].repeats, 2);
+    w.click_text("Undo");
+    assert_eq!(w.state().song, vec![one, one]);
+
+    w.click_text("Song");
+    assert_eq!(*w.app.host.transport.song_mode.lock().unwrap(), vec![true]);
+    w.app.host.transport.view.lock().unwrap().position = Some(SongPosition {
+        entry: 1,
+        pattern: pattern("A"),
+        repeat: 0,
+        bar: 2,
+        step: 32,
+        entry_start: 16,
+        pass_steps: 16,
+    });
+    w.frame(vec![]);
+    assert!(w.text("1/1 · bar 3").is_some(), "{:?}", w.texts());
+}
+
+/// "Switch at" sets the session's setting, undoably.
+#[test]
+fn switch_at_is_a_session_setting() {
+    let mut w = Window::new(SessionState::demo());
+    w.click_text("Bar");
+    w.click_text("End of longest track");
+    assert_eq!(w.state().switch_at, keyboardia_core::SwitchAt::LongestTrack);
+    w.click_text("Undo");
+    assert_eq!(w.state().switch_at, keyboardia_core::SwitchAt::Bar);
+}
