@@ -138,6 +138,14 @@ mod lanes {
         pub fn abs(self) -> Self {
             unsafe { Self(_mm_andnot_ps(_mm_set1_ps(-0.0), self.0)) }
         }
+        /// Whether any lane is below `lo` or above `hi` (or NaN).
+        #[inline(always)]
+        pub fn any_outside(self, lo: Self, hi: Self) -> bool {
+            unsafe {
+                let inside = _mm_and_ps(_mm_cmpge_ps(self.0, lo.0), _mm_cmple_ps(self.0, hi.0));
+                _mm_movemask_ps(inside) != 0b1111
+            }
+        }
         /// Writes the lanes to `out`.
         #[inline(always)]
         pub fn store(self, out: &mut [f32; 4]) {
@@ -254,6 +262,10 @@ mod lanes {
             Self(self.0.map(f32::abs))
         }
         #[inline(always)]
+        pub fn any_outside(self, lo: Self, hi: Self) -> bool {
+            (0..4).any(|i| !(self.0[i] >= lo.0[i] && self.0[i] <= hi.0[i]))
+        }
+        #[inline(always)]
         pub fn store(self, out: &mut [f32; 4]) {
             *out = self.0;
         }
@@ -333,16 +345,27 @@ pub struct Saw4 {
     idt: F4,
     /// Output weight of each lane.
     w: F4,
+    /// Per lane, the phase from which on the polyBLEP term after the wrap is certainly zero
+    /// (the increment, with a margin for rounding).
+    blep_lo: F4,
+    /// Per lane, the phase up to which the polyBLEP term before the wrap is certainly zero.
+    blep_hi: F4,
 }
 
 impl Saw4 {
     #[inline(always)]
     pub fn new(ph: [f32; 4], dt: [f32; 4], w: [f32; 4]) -> Self {
+        // `a` (below) is zero once `p·(1/dt) ≥ 1` in floats, and `b` once `(1 − p)·(1/dt) ≥ 1`:
+        // the relative margin covers the roundings of `1/dt`, the products and `1 − p`
+        // (a few 2⁻²⁴), the absolute one the rounding of `blep_hi` itself near 1.
+        let lo = dt.map(|d| d * 1.001 + 1e-6);
         Self {
             ph: F4::new(ph),
             dt: F4::new(dt),
             idt: F4::new(dt.map(|d| 1.0 / d)),
             w: F4::new(w),
+            blep_lo: F4::new(lo),
+            blep_hi: F4::new(lo.map(|l| 1.0 - l)),
         }
     }
 
@@ -358,6 +381,11 @@ impl Saw4 {
         let one = F4::splat(1.0);
         let p = (self.ph + self.dt).wrap();
         self.ph = p;
+        if !p.any_outside(self.blep_lo, self.blep_hi) {
+            // No lane is within an increment of its wrap: both polyBLEP terms are exactly
+            // zero (`x − (0·0 − 0·0)` is `x`), so the saws are the naive ones, bit for bit.
+            return ((p + p - one) * self.w).sum();
+        }
         let a = (one - p * self.idt).pos();
         let b = (one - (one - p) * self.idt).pos();
         let y = (p + p - one) - (b * b - a * a);

@@ -77,22 +77,29 @@ impl Delay {
         }
         let n = self.buf.len();
         let mut peak = 0.0f32;
-        for i in 0..input.len() {
-            self.len += (self.target_len - self.len) * GLIDE;
-            let back = self.len;
-            let whole = back as usize;
-            let frac = back - whole as f32;
-            let a = self.buf[(self.pos + n - whole) % n];
-            let b = self.buf[(self.pos + n - whole - 1) % n];
+        let (mut len, target, fb) = (self.len, self.target_len, self.feedback);
+        let (mut lp, mut pos) = (self.lp, self.pos);
+        let frames = input.len().min(l.len()).min(r.len());
+        for i in 0..frames {
+            len += (target - len) * GLIDE;
+            let whole = len as usize;
+            let frac = len - whole as f32;
+            // `whole + 1 < n` (the length is clamped to the buffer less 3): one conditional
+            // add wraps each read index, no division per sample.
+            let ia = if pos >= whole { pos - whole } else { pos + n - whole };
+            let ib = if ia == 0 { n - 1 } else { ia - 1 };
+            let a = self.buf[ia];
+            let b = self.buf[ib];
             let echo = a + (b - a) * frac;
-            self.lp += (echo - self.lp) * LOOP_LP;
-            self.buf[self.pos] = input[i] + self.lp * self.feedback;
+            lp += (echo - lp) * LOOP_LP;
+            self.buf[pos] = input[i] + lp * fb;
             input[i] = 0.0;
-            self.pos = if self.pos + 1 == n { 0 } else { self.pos + 1 };
+            pos = if pos + 1 == n { 0 } else { pos + 1 };
             l[i] += echo;
             r[i] += echo;
             peak = peak.max(echo.abs());
         }
+        (self.len, self.lp, self.pos) = (len, lp, pos);
         // Flushed once per chunk; the line goes idle (zeroed) long before it could decay into
         // the subnormal range.
         self.lp = flush(self.lp);
