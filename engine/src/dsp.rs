@@ -379,13 +379,16 @@ impl Saw4 {
     #[inline(always)]
     pub fn tick(&mut self) -> f32 {
         let one = F4::splat(1.0);
-        let p = (self.ph + self.dt).wrap();
-        self.ph = p;
+        let p = self.ph + self.dt;
         if !p.any_outside(self.blep_lo, self.blep_hi) {
-            // No lane is within an increment of its wrap: both polyBLEP terms are exactly
-            // zero (`x − (0·0 − 0·0)` is `x`), so the saws are the naive ones, bit for bit.
+            // No lane is within an increment of its wrap (nor past it: `blep_hi < 1`, so the
+            // wrap would change nothing): both polyBLEP terms are exactly zero
+            // (`x − (0·0 − 0·0)` is `x`), so the saws are the naive ones, bit for bit.
+            self.ph = p;
             return ((p + p - one) * self.w).sum();
         }
+        let p = p.wrap();
+        self.ph = p;
         let a = (one - p * self.idt).pos();
         let b = (one - (one - p) * self.idt).pos();
         let y = (p + p - one) - (b * b - a * a);

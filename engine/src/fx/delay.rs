@@ -75,18 +75,49 @@ impl Delay {
         if self.idle {
             return;
         }
+        // Once the glide has settled (a step no longer moves the length), the length is the
+        // same for every frame: its whole and fractional parts are computed once.
+        let peak = if self.len + (self.target_len - self.len) * GLIDE == self.len {
+            self.run::<false>(input, l, r)
+        } else {
+            self.run::<true>(input, l, r)
+        };
+        // Flushed once per chunk; the line goes idle (zeroed) long before it could decay into
+        // the subnormal range.
+        self.lp = flush(self.lp);
+        if !fed && peak < super::reverb::SILENT {
+            self.quiet_frames += input.len();
+            if self.quiet_frames as f32 > self.len * 2.0 + 4.0 {
+                self.reset();
+            }
+        } else {
+            self.quiet_frames = 0;
+        }
+    }
+
+    /// Plays and feeds the line over a chunk; returns the chunk's peak echo. `GLIDING`: the
+    /// length moves towards its target (else it is settled and stays).
+    #[inline(always)]
+    fn run<const GLIDING: bool>(&mut self, input: &mut [f32], l: &mut [f32], r: &mut [f32]) -> f32 {
         let n = self.buf.len();
         let mut peak = 0.0f32;
         let (mut len, target, fb) = (self.len, self.target_len, self.feedback);
         let (mut lp, mut pos) = (self.lp, self.pos);
         let frames = input.len().min(l.len()).min(r.len());
+        let (mut whole, mut frac) = (len as usize, len - (len as usize) as f32);
         for i in 0..frames {
-            len += (target - len) * GLIDE;
-            let whole = len as usize;
-            let frac = len - whole as f32;
+            if GLIDING {
+                len += (target - len) * GLIDE;
+                whole = len as usize;
+                frac = len - whole as f32;
+            }
             // `whole + 1 < n` (the length is clamped to the buffer less 3): one conditional
             // add wraps each read index, no division per sample.
-            let ia = if pos >= whole { pos - whole } else { pos + n - whole };
+            let ia = if pos >= whole {
+                pos - whole
+            } else {
+                pos + n - whole
+            };
             let ib = if ia == 0 { n - 1 } else { ia - 1 };
             let a = self.buf[ia];
             let b = self.buf[ib];
@@ -100,17 +131,7 @@ impl Delay {
             peak = peak.max(echo.abs());
         }
         (self.len, self.lp, self.pos) = (len, lp, pos);
-        // Flushed once per chunk; the line goes idle (zeroed) long before it could decay into
-        // the subnormal range.
-        self.lp = flush(self.lp);
-        if !fed && peak < super::reverb::SILENT {
-            self.quiet_frames += input.len();
-            if self.quiet_frames as f32 > self.len * 2.0 + 4.0 {
-                self.reset();
-            }
-        } else {
-            self.quiet_frames = 0;
-        }
+        peak
     }
 
     pub fn reset(&mut self) {

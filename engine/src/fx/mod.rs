@@ -22,6 +22,7 @@ use keyboardia_core::{SessionFx, TrackId, MAX_TRACKS};
 use self::delay::Delay;
 use self::filter::{flush, TrackChain};
 use self::reverb::Reverb;
+use crate::dsp::soft_clip_cubic;
 use crate::pattern::EnginePattern;
 use crate::schedule::Hit;
 use crate::voice::MAX_CHUNK;
@@ -139,17 +140,24 @@ impl FxRack {
 
     /// Puts track `t`'s chunk `x` into its lane (zeros for a silent track).
     pub fn put_lane(&mut self, t: usize, x: &[f32]) {
+        if t >= MAX_TRACKS {
+            return;
+        }
         for (frame, v) in self.lanes.iter_mut().zip(x) {
             frame[t] = *v;
         }
     }
 
-    /// Runs every track's filter over the first `n` frames of the lanes.
+    /// Runs every track's filter and drive over the first `n` frames of the lanes.
     pub fn shape_lanes(&mut self, n: usize) {
         let mut a = [[0.0f32; MAX_TRACKS]; 3];
         let mut m = [[0.0f32; MAX_TRACKS]; 3];
         let mut ic1 = [0.0f32; MAX_TRACKS];
         let mut ic2 = [0.0f32; MAX_TRACKS];
+        // Drive per lane: `driven` selects the driven signal, `pre` and `makeup` its gains.
+        let mut driven = [false; MAX_TRACKS];
+        let mut pre = [1.0f32; MAX_TRACKS];
+        let mut makeup = [1.0f32; MAX_TRACKS];
         for (t, c) in self.chains.iter_mut().enumerate() {
             let (coefs, mix) = c.lane_coefs(self.sample_rate);
             for k in 0..3 {
@@ -157,6 +165,9 @@ impl FxRack {
                 m[k][t] = mix[k];
             }
             [ic1[t], ic2[t]] = c.state();
+            if let Some((p, g)) = c.drive_gains() {
+                (driven[t], pre[t], makeup[t]) = (true, p, g);
+            }
         }
         let [a1, a2, a3] = a;
         let [m0, m1, m2] = m;
@@ -168,7 +179,10 @@ impl FxRack {
                 let v2 = ic2[t] + a2[t] * ic1[t] + a3[t] * v3;
                 ic1[t] = flush(2.0 * v1 - ic1[t]);
                 ic2[t] = flush(2.0 * v2 - ic2[t]);
-                x[t] = m0[t] * v0 + m1[t] * v1 + m2[t] * v2;
+                let y = m0[t] * v0 + m1[t] * v1 + m2[t] * v2;
+                // Both computed and one selected: the sixteen lanes stay one vector loop.
+                let d = soft_clip_cubic(y * pre[t]) * makeup[t];
+                x[t] = if driven[t] { d } else { y };
             }
         }
         for (t, c) in self.chains.iter_mut().enumerate() {
@@ -176,8 +190,8 @@ impl FxRack {
         }
     }
 
-    /// Track `t`'s shaped chunk from its lane, driven, into `out`; `false` (and nothing
-    /// written) when the lanes are not in use this chunk.
+    /// Track `t`'s shaped (filtered and driven) chunk from its lane into `out`; `false` (and
+    /// nothing written) when the lanes are not in use this chunk.
     pub fn take_lane(&mut self, t: usize, out: &mut [f32]) -> bool {
         if !self.lanes_used || t >= MAX_TRACKS {
             return false;
@@ -185,7 +199,6 @@ impl FxRack {
         for (o, frame) in out.iter_mut().zip(self.lanes.iter()) {
             *o = frame[t];
         }
-        self.chains[t].drive(out);
         true
     }
 
