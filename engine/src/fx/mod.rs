@@ -179,10 +179,18 @@ impl FxRack {
                 let v2 = ic2[t] + a2[t] * ic1[t] + a3[t] * v3;
                 ic1[t] = flush(2.0 * v1 - ic1[t]);
                 ic2[t] = flush(2.0 * v2 - ic2[t]);
-                let y = m0[t] * v0 + m1[t] * v1 + m2[t] * v2;
-                // Both computed and one selected: the sixteen lanes stay one vector loop.
-                let d = soft_clip_cubic(y * pre[t]) * makeup[t];
-                x[t] = if driven[t] { d } else { y };
+                x[t] = m0[t] * v0 + m1[t] * v1 + m2[t] * v2;
+            }
+        }
+        // The drive in a loop of its own (with the filter's in one loop, the sixteen lanes'
+        // coefficients would not fit the registers): both computed and one selected, so the
+        // sixteen lanes stay one vector loop.
+        if driven.iter().any(|d| *d) {
+            for x in self.lanes[..n.min(MAX_CHUNK)].iter_mut() {
+                for t in 0..MAX_TRACKS {
+                    let d = soft_clip_cubic(x[t] * pre[t]) * makeup[t];
+                    x[t] = if driven[t] { d } else { x[t] };
+                }
             }
         }
         for (t, c) in self.chains.iter_mut().enumerate() {
