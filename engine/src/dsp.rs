@@ -138,6 +138,24 @@ mod lanes {
         pub fn abs(self) -> Self {
             unsafe { Self(_mm_andnot_ps(_mm_set1_ps(-0.0), self.0)) }
         }
+        /// Each lane splatted across a vector.
+        #[inline(always)]
+        pub fn splat_lanes(self) -> [Self; 4] {
+            let v = self.0;
+            unsafe {
+                [
+                    Self(_mm_shuffle_ps::<0b00_00_00_00>(v, v)),
+                    Self(_mm_shuffle_ps::<0b01_01_01_01>(v, v)),
+                    Self(_mm_shuffle_ps::<0b10_10_10_10>(v, v)),
+                    Self(_mm_shuffle_ps::<0b11_11_11_11>(v, v)),
+                ]
+            }
+        }
+        /// Lane 3.
+        #[inline(always)]
+        pub fn lane3(self) -> f32 {
+            unsafe { _mm_cvtss_f32(_mm_shuffle_ps::<0b11_11_11_11>(self.0, self.0)) }
+        }
         /// Whether any lane is below `lo` or above `hi` (or NaN).
         #[inline(always)]
         pub fn any_outside(self, lo: Self, hi: Self) -> bool {
@@ -260,6 +278,14 @@ mod lanes {
         #[inline(always)]
         pub fn abs(self) -> Self {
             Self(self.0.map(f32::abs))
+        }
+        #[inline(always)]
+        pub fn splat_lanes(self) -> [Self; 4] {
+            self.0.map(Self::splat)
+        }
+        #[inline(always)]
+        pub fn lane3(self) -> f32 {
+            self.0[3]
         }
         #[inline(always)]
         pub fn any_outside(self, lo: Self, hi: Self) -> bool {
@@ -540,14 +566,16 @@ pub struct Ladder {
     /// The four one-pole stages.
     s: [f32; 4],
     /// Each stage's new value as a function of the old stages and the saturated input `u`:
-    /// `s'[i] = Σ_j p[i][j]·s[j] + q[i]·u` (the four cascaded one-poles unrolled), so a sample
-    /// costs one multiply-add after `u` instead of four dependent one-pole updates.
+    /// `s'[i] = Σ_j p[j][i]·s[j] + q[i]·u` (the four cascaded one-poles unrolled), so a sample
+    /// costs one multiply-add after `u` instead of four dependent one-pole updates. Stored by
+    /// column (`p[j]` is old stage `j`'s weight in each new stage), so the four stages are
+    /// updated as one vector.
     p: [[f32; 4]; 4],
     /// Input gains `g, g², g³, g⁴` of the unrolled stages.
     q: [f32; 4],
     /// The last saturated input `u`.
     u: f32,
-    /// Resonance × the last step's `Σ_j p[3][j]·s[j]` (the part of the feedback known before `u`).
+    /// Resonance × the last step's `Σ_j p[j][3]·s[j]` (the part of the feedback known before `u`).
     fb_c: f32,
     /// Resonance × the last step's `q[3]` (the feedback's gain on `u`).
     fb_q: f32,
@@ -563,10 +591,10 @@ impl Ladder {
         let a = 1.0 - g;
         let (g2, g3) = (g * g, g * g * g);
         self.p = [
-            [a, 0.0, 0.0, 0.0],
-            [g * a, a, 0.0, 0.0],
-            [g2 * a, g * a, a, 0.0],
-            [g3 * a, g2 * a, g * a, a],
+            [a, g * a, g2 * a, g3 * a],
+            [0.0, a, g * a, g2 * a],
+            [0.0, 0.0, a, g * a],
+            [0.0, 0.0, 0.0, a],
         ];
         self.q = [g, g2, g3, g2 * g2];
     }
@@ -589,24 +617,18 @@ impl Ladder {
     /// same from one sample to the next (it is a per-note constant).
     #[inline(always)]
     pub fn tick(&mut self, x: f32, resonance: f32) -> f32 {
-        let [s0, s1, s2, s3] = self.s;
-        let p = &self.p;
+        let [s0, s1, s2, s3] = F4::new(self.s).splat_lanes();
+        let p = self.p.map(F4::new);
         // resonance · s3, with s3 = c3 + q3·u of the last step: only one multiply and one
         // subtract stand between the last `u` and this one.
         let u = soft_clip_cubic((x - self.fb_c) - self.fb_q * self.u);
-        // The old stages' contributions do not depend on `u`: computed alongside it.
-        let c0 = p[0][0] * s0;
-        let c1 = p[1][0] * s0 + p[1][1] * s1;
-        let c2 = (p[2][0] * s0 + p[2][1] * s1) + p[2][2] * s2;
-        let c3 = (p[3][0] * s0 + p[3][1] * s1) + (p[3][2] * s2 + p[3][3] * s3);
-        self.s = [
-            c0 + self.q[0] * u,
-            c1 + self.q[1] * u,
-            c2 + self.q[2] * u,
-            c3 + self.q[3] * u,
-        ];
+        // The old stages' contributions do not depend on `u`: computed alongside it. Stage i
+        // sums `(p0·s0 + p1·s1) + (p2·s2 + p3·s3)`, the terms above the diagonal being zero.
+        let c = (p[0] * s0 + p[1] * s1) + (p[2] * s2 + p[3] * s3);
+        let s = c + F4::new(self.q) * F4::splat(u);
+        s.store(&mut self.s);
         self.u = u;
-        self.fb_c = resonance * c3;
+        self.fb_c = resonance * c.lane3();
         self.fb_q = resonance * self.q[3];
         self.s[3]
     }

@@ -55,6 +55,9 @@ pub struct FxRack {
     lanes: Box<[[f32; MAX_TRACKS]; MAX_CHUNK]>,
     /// Whether the tracks went through the lanes this chunk ([`FxRack::begin_lanes`]).
     lanes_used: bool,
+    /// Per track, the channel gains of the last [`FxRack::send_stereo`] and their level
+    /// (`hypot` is a libm call: once per gain change rather than once per track and chunk).
+    send_levels: [([f32; 2], f32); MAX_TRACKS],
 }
 
 impl FxRack {
@@ -75,6 +78,8 @@ impl FxRack {
             delay_fed: false,
             lanes: Box::new([[0.0; MAX_TRACKS]; MAX_CHUNK]),
             lanes_used: false,
+            // NaN gains: the first call computes the level.
+            send_levels: [([f32::NAN; 2], 0.0); MAX_TRACKS],
         };
         rack.update_delay();
         rack
@@ -208,6 +213,20 @@ impl FxRack {
             *o = frame[t];
         }
         true
+    }
+
+    /// [`FxRack::send`] at the level of the track's channel gains `cl`, `cr` together
+    /// (`hypot(cl, cr)`, kept from the last call while the gains stay: a gain ramp is the
+    /// only thing that moves them).
+    pub fn send_stereo(&mut self, t: usize, x: &[f32], cl: f32, cr: f32) {
+        let Some(memo) = self.send_levels.get_mut(t) else {
+            return;
+        };
+        if memo.0 != [cl, cr] {
+            *memo = ([cl, cr], cl.hypot(cr));
+        }
+        let level = memo.1;
+        self.send(t, x, level);
     }
 
     /// Feeds track `t`'s (shaped) chunk `x` to its sends at the track's level `gain`.
