@@ -138,6 +138,32 @@ mod lanes {
         pub fn abs(self) -> Self {
             unsafe { Self(_mm_andnot_ps(_mm_set1_ps(-0.0), self.0)) }
         }
+        /// Each lane splatted across a vector.
+        #[inline(always)]
+        pub fn splat_lanes(self) -> [Self; 4] {
+            let v = self.0;
+            unsafe {
+                [
+                    Self(_mm_shuffle_ps::<0b00_00_00_00>(v, v)),
+                    Self(_mm_shuffle_ps::<0b01_01_01_01>(v, v)),
+                    Self(_mm_shuffle_ps::<0b10_10_10_10>(v, v)),
+                    Self(_mm_shuffle_ps::<0b11_11_11_11>(v, v)),
+                ]
+            }
+        }
+        /// Lane 3.
+        #[inline(always)]
+        pub fn lane3(self) -> f32 {
+            unsafe { _mm_cvtss_f32(_mm_shuffle_ps::<0b11_11_11_11>(self.0, self.0)) }
+        }
+        /// Whether any lane is below `lo` or above `hi` (or NaN).
+        #[inline(always)]
+        pub fn any_outside(self, lo: Self, hi: Self) -> bool {
+            unsafe {
+                let inside = _mm_and_ps(_mm_cmpge_ps(self.0, lo.0), _mm_cmple_ps(self.0, hi.0));
+                _mm_movemask_ps(inside) != 0b1111
+            }
+        }
         /// Writes the lanes to `out`.
         #[inline(always)]
         pub fn store(self, out: &mut [f32; 4]) {
@@ -254,6 +280,18 @@ mod lanes {
             Self(self.0.map(f32::abs))
         }
         #[inline(always)]
+        pub fn splat_lanes(self) -> [Self; 4] {
+            self.0.map(Self::splat)
+        }
+        #[inline(always)]
+        pub fn lane3(self) -> f32 {
+            self.0[3]
+        }
+        #[inline(always)]
+        pub fn any_outside(self, lo: Self, hi: Self) -> bool {
+            (0..4).any(|i| !(self.0[i] >= lo.0[i] && self.0[i] <= hi.0[i]))
+        }
+        #[inline(always)]
         pub fn store(self, out: &mut [f32; 4]) {
             *out = self.0;
         }
@@ -333,16 +371,27 @@ pub struct Saw4 {
     idt: F4,
     /// Output weight of each lane.
     w: F4,
+    /// Per lane, the phase from which on the polyBLEP term after the wrap is certainly zero
+    /// (the increment, with a margin for rounding).
+    blep_lo: F4,
+    /// Per lane, the phase up to which the polyBLEP term before the wrap is certainly zero.
+    blep_hi: F4,
 }
 
 impl Saw4 {
     #[inline(always)]
     pub fn new(ph: [f32; 4], dt: [f32; 4], w: [f32; 4]) -> Self {
+        // `a` (below) is zero once `p·(1/dt) ≥ 1` in floats, and `b` once `(1 − p)·(1/dt) ≥ 1`:
+        // the relative margin covers the roundings of `1/dt`, the products and `1 − p`
+        // (a few 2⁻²⁴), the absolute one the rounding of `blep_hi` itself near 1.
+        let lo = dt.map(|d| d * 1.001 + 1e-6);
         Self {
             ph: F4::new(ph),
             dt: F4::new(dt),
             idt: F4::new(dt.map(|d| 1.0 / d)),
             w: F4::new(w),
+            blep_lo: F4::new(lo),
+            blep_hi: F4::new(lo.map(|l| 1.0 - l)),
         }
     }
 
@@ -356,7 +405,15 @@ impl Saw4 {
     #[inline(always)]
     pub fn tick(&mut self) -> f32 {
         let one = F4::splat(1.0);
-        let p = (self.ph + self.dt).wrap();
+        let p = self.ph + self.dt;
+        if !p.any_outside(self.blep_lo, self.blep_hi) {
+            // No lane is within an increment of its wrap (nor past it: `blep_hi < 1`, so the
+            // wrap would change nothing): both polyBLEP terms are exactly zero
+            // (`x − (0·0 − 0·0)` is `x`), so the saws are the naive ones, bit for bit.
+            self.ph = p;
+            return ((p + p - one) * self.w).sum();
+        }
+        let p = p.wrap();
         self.ph = p;
         let a = (one - p * self.idt).pos();
         let b = (one - (one - p) * self.idt).pos();
@@ -509,14 +566,16 @@ pub struct Ladder {
     /// The four one-pole stages.
     s: [f32; 4],
     /// Each stage's new value as a function of the old stages and the saturated input `u`:
-    /// `s'[i] = Σ_j p[i][j]·s[j] + q[i]·u` (the four cascaded one-poles unrolled), so a sample
-    /// costs one multiply-add after `u` instead of four dependent one-pole updates.
+    /// `s'[i] = Σ_j p[j][i]·s[j] + q[i]·u` (the four cascaded one-poles unrolled), so a sample
+    /// costs one multiply-add after `u` instead of four dependent one-pole updates. Stored by
+    /// column (`p[j]` is old stage `j`'s weight in each new stage), so the four stages are
+    /// updated as one vector.
     p: [[f32; 4]; 4],
     /// Input gains `g, g², g³, g⁴` of the unrolled stages.
     q: [f32; 4],
     /// The last saturated input `u`.
     u: f32,
-    /// Resonance × the last step's `Σ_j p[3][j]·s[j]` (the part of the feedback known before `u`).
+    /// Resonance × the last step's `Σ_j p[j][3]·s[j]` (the part of the feedback known before `u`).
     fb_c: f32,
     /// Resonance × the last step's `q[3]` (the feedback's gain on `u`).
     fb_q: f32,
@@ -532,10 +591,10 @@ impl Ladder {
         let a = 1.0 - g;
         let (g2, g3) = (g * g, g * g * g);
         self.p = [
-            [a, 0.0, 0.0, 0.0],
-            [g * a, a, 0.0, 0.0],
-            [g2 * a, g * a, a, 0.0],
-            [g3 * a, g2 * a, g * a, a],
+            [a, g * a, g2 * a, g3 * a],
+            [0.0, a, g * a, g2 * a],
+            [0.0, 0.0, a, g * a],
+            [0.0, 0.0, 0.0, a],
         ];
         self.q = [g, g2, g3, g2 * g2];
     }
@@ -558,24 +617,18 @@ impl Ladder {
     /// same from one sample to the next (it is a per-note constant).
     #[inline(always)]
     pub fn tick(&mut self, x: f32, resonance: f32) -> f32 {
-        let [s0, s1, s2, s3] = self.s;
-        let p = &self.p;
+        let [s0, s1, s2, s3] = F4::new(self.s).splat_lanes();
+        let p = self.p.map(F4::new);
         // resonance · s3, with s3 = c3 + q3·u of the last step: only one multiply and one
         // subtract stand between the last `u` and this one.
         let u = soft_clip_cubic((x - self.fb_c) - self.fb_q * self.u);
-        // The old stages' contributions do not depend on `u`: computed alongside it.
-        let c0 = p[0][0] * s0;
-        let c1 = p[1][0] * s0 + p[1][1] * s1;
-        let c2 = (p[2][0] * s0 + p[2][1] * s1) + p[2][2] * s2;
-        let c3 = (p[3][0] * s0 + p[3][1] * s1) + (p[3][2] * s2 + p[3][3] * s3);
-        self.s = [
-            c0 + self.q[0] * u,
-            c1 + self.q[1] * u,
-            c2 + self.q[2] * u,
-            c3 + self.q[3] * u,
-        ];
+        // The old stages' contributions do not depend on `u`: computed alongside it. Stage i
+        // sums `(p0·s0 + p1·s1) + (p2·s2 + p3·s3)`, the terms above the diagonal being zero.
+        let c = (p[0] * s0 + p[1] * s1) + (p[2] * s2 + p[3] * s3);
+        let s = c + F4::new(self.q) * F4::splat(u);
+        s.store(&mut self.s);
         self.u = u;
-        self.fb_c = resonance * c3;
+        self.fb_c = resonance * c.lane3();
         self.fb_q = resonance * self.q[3];
         self.s[3]
     }
@@ -623,6 +676,41 @@ mod tests {
                 let err = (got - want).abs().min(1.0 - (got - want).abs());
                 assert!(err < 1.0 / 8_388_608.0, "p={p} dx={dx}: {got} vs {want}");
             }
+        }
+    }
+
+    /// The saws as [`Saw4::tick`] computes them without its shortcut: the polyBLEP terms on
+    /// every sample.
+    fn saw4_reference(ph: &mut [f32; 4], dt: [f32; 4], w: [f32; 4]) -> f32 {
+        let one = F4::splat(1.0);
+        let (dtv, idt) = (F4::new(dt), F4::new(dt.map(|d| 1.0 / d)));
+        let p = (F4::new(*ph) + dtv).wrap();
+        *ph = p.to_array();
+        let a = (one - p * idt).pos();
+        let b = (one - (one - p) * idt).pos();
+        let y = (p + p - one) - (b * b - a * a);
+        (y * F4::new(w)).sum()
+    }
+
+    #[test]
+    fn saw4_skips_the_polyblep_only_where_it_is_exactly_zero() {
+        let mut state = 0x9E37_79B9u32;
+        let mut unit = || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 8) as f32 / (1u32 << 24) as f32
+        };
+        for _ in 0..200 {
+            // Increments from 2 Hz to 20 kHz at 48 kHz, phases anywhere.
+            let dt: [f32; 4] = std::array::from_fn(|_| 4e-5 + 0.42 * unit() * unit());
+            let ph: [f32; 4] = std::array::from_fn(|_| unit());
+            let w = [0.7, -0.5, 0.45, 0.3];
+            let mut osc = Saw4::new(ph, dt, w);
+            let mut reference = ph;
+            for i in 0..4000 {
+                let (got, want) = (osc.tick(), saw4_reference(&mut reference, dt, w));
+                assert_eq!(got.to_bits(), want.to_bits(), "dt {dt:?} sample {i}");
+            }
+            assert_eq!(osc.phases().map(f32::to_bits), reference.map(f32::to_bits));
         }
     }
 

@@ -66,7 +66,7 @@ impl Engine {
                     }
                 }
                 let [cl, cr] = self.gains[t].current();
-                self.fx.send(t, &mono[..n], cl.hypot(cr));
+                self.fx.send_stereo(t, &mono[..n], cl, cr);
             }
             if let (Some(m), true) = (&self.meters, any) {
                 let peak = mono[..n].iter().fold(0.0f32, |a, x| a.max(x.abs()));

@@ -75,24 +75,13 @@ impl Delay {
         if self.idle {
             return;
         }
-        let n = self.buf.len();
-        let mut peak = 0.0f32;
-        for i in 0..input.len() {
-            self.len += (self.target_len - self.len) * GLIDE;
-            let back = self.len;
-            let whole = back as usize;
-            let frac = back - whole as f32;
-            let a = self.buf[(self.pos + n - whole) % n];
-            let b = self.buf[(self.pos + n - whole - 1) % n];
-            let echo = a + (b - a) * frac;
-            self.lp += (echo - self.lp) * LOOP_LP;
-            self.buf[self.pos] = input[i] + self.lp * self.feedback;
-            input[i] = 0.0;
-            self.pos = if self.pos + 1 == n { 0 } else { self.pos + 1 };
-            l[i] += echo;
-            r[i] += echo;
-            peak = peak.max(echo.abs());
-        }
+        // Once the glide has settled (a step no longer moves the length), the length is the
+        // same for every frame: its whole and fractional parts are computed once.
+        let peak = if self.len + (self.target_len - self.len) * GLIDE == self.len {
+            self.run::<false>(input, l, r)
+        } else {
+            self.run::<true>(input, l, r)
+        };
         // Flushed once per chunk; the line goes idle (zeroed) long before it could decay into
         // the subnormal range.
         self.lp = flush(self.lp);
@@ -104,6 +93,45 @@ impl Delay {
         } else {
             self.quiet_frames = 0;
         }
+    }
+
+    /// Plays and feeds the line over a chunk; returns the chunk's peak echo. `GLIDING`: the
+    /// length moves towards its target (else it is settled and stays).
+    #[inline(always)]
+    fn run<const GLIDING: bool>(&mut self, input: &mut [f32], l: &mut [f32], r: &mut [f32]) -> f32 {
+        let n = self.buf.len();
+        let mut peak = 0.0f32;
+        let (mut len, target, fb) = (self.len, self.target_len, self.feedback);
+        let (mut lp, mut pos) = (self.lp, self.pos);
+        let frames = input.len().min(l.len()).min(r.len());
+        let (mut whole, mut frac) = (len as usize, len - (len as usize) as f32);
+        for i in 0..frames {
+            if GLIDING {
+                len += (target - len) * GLIDE;
+                whole = len as usize;
+                frac = len - whole as f32;
+            }
+            // `whole + 1 < n` (the length is clamped to the buffer less 3): one conditional
+            // add wraps each read index, no division per sample.
+            let ia = if pos >= whole {
+                pos - whole
+            } else {
+                pos + n - whole
+            };
+            let ib = if ia == 0 { n - 1 } else { ia - 1 };
+            let a = self.buf[ia];
+            let b = self.buf[ib];
+            let echo = a + (b - a) * frac;
+            lp += (echo - lp) * LOOP_LP;
+            self.buf[pos] = input[i] + lp * fb;
+            input[i] = 0.0;
+            pos = if pos + 1 == n { 0 } else { pos + 1 };
+            l[i] += echo;
+            r[i] += echo;
+            peak = peak.max(echo.abs());
+        }
+        (self.len, self.lp, self.pos) = (len, lp, pos);
+        peak
     }
 
     pub fn reset(&mut self) {

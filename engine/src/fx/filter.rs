@@ -6,8 +6,6 @@
 
 use keyboardia_core::{FilterMode, TrackFx};
 
-use crate::dsp::soft_clip_cubic;
-
 /// Damping of the filter at zero resonance (`k = 1/Q`; 2 is Q = 0.5, no peak).
 const K_MAX: f32 = 2.0;
 /// Damping at full resonance: Q ≈ 16.7, a 24 dB peak, still short of self-oscillation (the
@@ -172,16 +170,14 @@ impl TrackChain {
         };
     }
 
-    /// Drives `x` in place (nothing without drive).
-    pub fn drive(&self, x: &mut [f32]) {
-        if self.drive_gain > 1.0 {
+    /// The drive for the lanes: `Some((pre, makeup))` (the signal is driven as
+    /// `soft_clip_cubic(x·pre)·makeup`), `None` without drive.
+    pub fn drive_gains(&self) -> Option<(f32, f32)> {
+        (self.drive_gain > 1.0).then(|| {
             let pre = self.drive_gain;
             // Unity for small signals would make drive a loudness knob: the makeup 1/√pre
             // keeps the level and bounds the output by 1/√pre.
-            let makeup = 1.0 / pre.sqrt();
-            for s in x.iter_mut() {
-                *s = soft_clip_cubic(*s * pre) * makeup;
-            }
-        }
+            (pre, 1.0 / pre.sqrt())
+        })
     }
 }

@@ -26,6 +26,7 @@ use self::automation::{send_ramped, Automation, DELAY, REVERB};
 use self::delay::Delay;
 use self::filter::{flush, TrackChain};
 use self::reverb::Reverb;
+use crate::dsp::soft_clip_cubic;
 use crate::pattern::EnginePattern;
 use crate::schedule::Hit;
 use crate::voice::MAX_CHUNK;
@@ -60,6 +61,9 @@ pub struct FxRack {
     lanes_used: bool,
     /// Host automation per track slot (cutoff shift, send offsets), smoothed.
     automation: Automation,
+    /// Per track, the channel gains of the last [`FxRack::send_stereo`] and their level
+    /// (`hypot` is a libm call: once per gain change rather than once per track and chunk).
+    send_levels: [([f32; 2], f32); MAX_TRACKS],
 }
 
 impl FxRack {
@@ -81,6 +85,8 @@ impl FxRack {
             lanes: Box::new([[0.0; MAX_TRACKS]; MAX_CHUNK]),
             lanes_used: false,
             automation: Automation::new(sr),
+            // NaN gains: the first call computes the level.
+            send_levels: [([f32::NAN; 2], 0.0); MAX_TRACKS],
         };
         rack.update_delay();
         rack
@@ -146,17 +152,24 @@ impl FxRack {
 
     /// Puts track `t`'s chunk `x` into its lane (zeros for a silent track).
     pub fn put_lane(&mut self, t: usize, x: &[f32]) {
+        if t >= MAX_TRACKS {
+            return;
+        }
         for (frame, v) in self.lanes.iter_mut().zip(x) {
             frame[t] = *v;
         }
     }
 
-    /// Runs every track's filter over the first `n` frames of the lanes.
+    /// Runs every track's filter and drive over the first `n` frames of the lanes.
     pub fn shape_lanes(&mut self, n: usize) {
         let mut a = [[0.0f32; MAX_TRACKS]; 3];
         let mut m = [[0.0f32; MAX_TRACKS]; 3];
         let mut ic1 = [0.0f32; MAX_TRACKS];
         let mut ic2 = [0.0f32; MAX_TRACKS];
+        // Drive per lane: `driven` selects the driven signal, `pre` and `makeup` its gains.
+        let mut driven = [false; MAX_TRACKS];
+        let mut pre = [1.0f32; MAX_TRACKS];
+        let mut makeup = [1.0f32; MAX_TRACKS];
         for (t, c) in self.chains.iter_mut().enumerate() {
             let (coefs, mix) = c.lane_coefs(self.sample_rate, self.automation.cutoff_scale(t, n));
             for k in 0..3 {
@@ -164,6 +177,9 @@ impl FxRack {
                 m[k][t] = mix[k];
             }
             [ic1[t], ic2[t]] = c.state();
+            if let Some((p, g)) = c.drive_gains() {
+                (driven[t], pre[t], makeup[t]) = (true, p, g);
+            }
         }
         let [a1, a2, a3] = a;
         let [m0, m1, m2] = m;
@@ -178,13 +194,24 @@ impl FxRack {
                 x[t] = m0[t] * v0 + m1[t] * v1 + m2[t] * v2;
             }
         }
+        // The drive in a loop of its own (with the filter's in one loop, the sixteen lanes'
+        // coefficients would not fit the registers): both computed and one selected, so the
+        // sixteen lanes stay one vector loop.
+        if driven.iter().any(|d| *d) {
+            for x in self.lanes[..n.min(MAX_CHUNK)].iter_mut() {
+                for t in 0..MAX_TRACKS {
+                    let d = soft_clip_cubic(x[t] * pre[t]) * makeup[t];
+                    x[t] = if driven[t] { d } else { x[t] };
+                }
+            }
+        }
         for (t, c) in self.chains.iter_mut().enumerate() {
             c.set_state([ic1[t], ic2[t]]);
         }
     }
 
-    /// Track `t`'s shaped chunk from its lane, driven, into `out`; `false` (and nothing
-    /// written) when the lanes are not in use this chunk.
+    /// Track `t`'s shaped (filtered and driven) chunk from its lane into `out`; `false` (and
+    /// nothing written) when the lanes are not in use this chunk.
     pub fn take_lane(&mut self, t: usize, out: &mut [f32]) -> bool {
         if !self.lanes_used || t >= MAX_TRACKS {
             return false;
@@ -192,8 +219,21 @@ impl FxRack {
         for (o, frame) in out.iter_mut().zip(self.lanes.iter()) {
             *o = frame[t];
         }
-        self.chains[t].drive(out);
         true
+    }
+
+    /// [`FxRack::send`] at the level of the track's channel gains `cl`, `cr` together
+    /// (`hypot(cl, cr)`, kept from the last call while the gains stay: a gain ramp is the
+    /// only thing that moves them).
+    pub fn send_stereo(&mut self, t: usize, x: &[f32], cl: f32, cr: f32) {
+        let Some(memo) = self.send_levels.get_mut(t) else {
+            return;
+        };
+        if memo.0 != [cl, cr] {
+            *memo = ([cl, cr], cl.hypot(cr));
+        }
+        let level = memo.1;
+        self.send(t, x, level);
     }
 
     /// Feeds track `t`'s (shaped) chunk `x` to its sends at the track's level `gain`.

@@ -7,6 +7,7 @@
 //! combs damp the high end). Every buffer is allocated once in [`Reverb::new`].
 
 use super::filter::flush;
+use crate::voice::MAX_CHUNK;
 
 /// Comb lengths in samples at 44.1 kHz (Freeverb's tuning).
 const COMBS: [usize; 8] = [1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617];
@@ -46,34 +47,77 @@ impl Line {
         }
     }
 
-    #[inline(always)]
-    fn comb(&mut self, x: f32, feedback: f32) -> f32 {
-        let out = self.buf[self.pos];
-        self.lp = out * (1.0 - DAMP) + self.lp * DAMP;
-        self.buf[self.pos] = x + self.lp * feedback;
-        self.pos = if self.pos + 1 == self.buf.len() {
-            0
-        } else {
-            self.pos + 1
-        };
-        out
-    }
-
-    #[inline(always)]
-    fn allpass(&mut self, x: f32) -> f32 {
-        let delayed = self.buf[self.pos];
-        self.buf[self.pos] = x + delayed * ALLPASS_FEEDBACK;
-        self.pos = if self.pos + 1 == self.buf.len() {
-            0
-        } else {
-            self.pos + 1
-        };
-        delayed - x
+    /// The all-pass over a run of samples in place: `y` becomes the delayed line less the
+    /// input, the line takes the input plus half the delayed line.
+    fn allpass_run(&mut self, y: &mut [f32]) {
+        let mut k = 0;
+        while k < y.len() {
+            let run = (y.len() - k).min(self.buf.len() - self.pos);
+            let buf = &mut self.buf[self.pos..self.pos + run];
+            for (b, v) in buf.iter_mut().zip(&mut y[k..k + run]) {
+                let delayed = *b;
+                *b = *v + delayed * ALLPASS_FEEDBACK;
+                *v = delayed - *v;
+            }
+            self.pos += run;
+            if self.pos == self.buf.len() {
+                self.pos = 0;
+            }
+            k += run;
+        }
     }
 
     fn clear(&mut self) {
         self.buf.fill(0.0);
         self.lp = 0.0;
+    }
+}
+
+/// The most network runs in one call: one per pair of frames of a chunk.
+const MAX_RUNS: usize = MAX_CHUNK / 2 + 1;
+
+/// Four feedback combs over the same inputs `xs`, side by side: each plays its delayed sample,
+/// damps it with its one-pole low-pass and writes the input plus the damped sample × feedback
+/// back; the outputs are added to `ys` in the combs' order.
+fn combs4(group: &mut [Line], xs: &[f32], ys: &mut [f32], feedback: f32) {
+    let [c0, c1, c2, c3] = group else {
+        return;
+    };
+    let mut k = 0;
+    while k < xs.len() {
+        let run = [&*c0, &*c1, &*c2, &*c3]
+            .iter()
+            .map(|c| c.buf.len() - c.pos)
+            .fold(xs.len() - k, usize::min);
+        let (b0, b1) = (
+            &mut c0.buf[c0.pos..c0.pos + run],
+            &mut c1.buf[c1.pos..c1.pos + run],
+        );
+        let (b2, b3) = (
+            &mut c2.buf[c2.pos..c2.pos + run],
+            &mut c3.buf[c3.pos..c3.pos + run],
+        );
+        let (x, y) = (&xs[k..k + run], &mut ys[k..k + run]);
+        let mut lp = [c0.lp, c1.lp, c2.lp, c3.lp];
+        for i in 0..run {
+            let out = [b0[i], b1[i], b2[i], b3[i]];
+            for j in 0..4 {
+                lp[j] = out[j] * (1.0 - DAMP) + lp[j] * DAMP;
+            }
+            b0[i] = x[i] + lp[0] * feedback;
+            b1[i] = x[i] + lp[1] * feedback;
+            b2[i] = x[i] + lp[2] * feedback;
+            b3[i] = x[i] + lp[3] * feedback;
+            y[i] = (((y[i] + out[0]) + out[1]) + out[2]) + out[3];
+        }
+        for (c, lp) in [&mut *c0, &mut *c1, &mut *c2, &mut *c3].into_iter().zip(lp) {
+            c.lp = lp;
+            c.pos += run;
+            if c.pos == c.buf.len() {
+                c.pos = 0;
+            }
+        }
+        k += run;
     }
 }
 
@@ -150,29 +194,48 @@ impl Reverb {
             return;
         }
         let fb = self.feedback;
+        let frames = input.len().min(l.len()).min(r.len());
+        // The network's inputs (one per pair of frames), then its outputs, a chunk at a time:
+        // each line runs over the whole chunk in one go (its delay is longer than a chunk),
+        // so the per-sample work has no wrap test or bounds check, and four combs run side by
+        // side (each comb's damping is a feedback loop: one at a time would wait on it).
+        let mut xs = [0.0f32; MAX_RUNS];
+        let mut runs = 0;
+        let mut odd = self.odd;
+        let mut held = self.held_in;
+        for x in input[..frames].iter_mut() {
+            if odd {
+                xs[runs] = (held + *x) * (0.5 * INPUT_GAIN);
+                runs += 1;
+            } else {
+                held = *x;
+            }
+            *x = 0.0;
+            odd = !odd;
+        }
+        self.held_in = held;
+        let mut ys = [[0.0f32; MAX_RUNS]; 2];
+        let channels = [&mut self.left, &mut self.right];
+        for (y, (combs, passes)) in ys.iter_mut().zip(channels) {
+            let y = &mut y[..runs];
+            for group in combs.chunks_exact_mut(4) {
+                combs4(group, &xs[..runs], y, fb);
+            }
+            for a in passes.iter_mut() {
+                a.allpass_run(y);
+            }
+        }
+        // Each frame plays a point on the line between the network's last two outputs; the
+        // second frame of a pair brings the pair's own output in.
         let mut peak = 0.0f32;
-        for i in 0..input.len() {
-            let x = input[i];
-            input[i] = 0.0;
-            // The second frame of a pair runs the network on the pair's mean; each frame
-            // plays a point on the line between the network's last two outputs.
+        let mut k = 0;
+        for i in 0..frames {
             let out = if self.odd {
-                let x = (self.held_in + x) * (0.5 * INPUT_GAIN);
                 self.previous = self.last;
-                let channels = [&mut self.left, &mut self.right];
-                for (o, (combs, passes)) in self.last.iter_mut().zip(channels) {
-                    let mut y = 0.0;
-                    for c in combs.iter_mut() {
-                        y += c.comb(x, fb);
-                    }
-                    for a in passes.iter_mut() {
-                        y = a.allpass(y);
-                    }
-                    *o = y;
-                }
+                self.last = [ys[0][k], ys[1][k]];
+                k += 1;
                 self.previous
             } else {
-                self.held_in = x;
                 [
                     0.5 * (self.previous[0] + self.last[0]),
                     0.5 * (self.previous[1] + self.last[1]),
