@@ -150,7 +150,14 @@ impl<H: Host> Editor<H> {
         }
         // A published beat shown read-only: no key, click or drag edits it (issue 15).
         let viewing = self.host.beats().and_then(|b| b.beats_status().viewing);
-        if viewing.is_none() {
+        // Someone else's locked session: like a beat, nothing is editable (no edit is even
+        // attempted), and the grid is drawn greyed (issue 17).
+        let locked_out = viewing.is_none()
+            && self
+                .host
+                .account()
+                .is_some_and(|a| a.account_status().locked_out(self.host.live().is_joined()));
+        if viewing.is_none() && !locked_out {
             self.keyboard(ui);
         }
         if let (Some(beats), Some(view)) = (self.host.beats(), &viewing) {
@@ -161,12 +168,14 @@ impl<H: Host> Editor<H> {
             });
         }
         egui::Panel::top("transport").show(ui, |ui| {
-            ui.add_enabled_ui(viewing.is_none(), |ui| self.transport_bar(ui))
+            ui.add_enabled_ui(viewing.is_none() && !locked_out, |ui| {
+                self.transport_bar(ui)
+            })
         });
         if viewing.is_some() {
             egui::CentralPanel::default().show(ui, |ui| {
                 ui.style_mut().visuals.disabled_alpha = 0.9;
-                ui.add_enabled_ui(false, |ui| self.tracks(ui));
+                ui.add_enabled_ui(false, |ui| self.tracks(ui, false));
             });
             self.schedule_repaint(ui.ctx());
             return;
@@ -188,6 +197,9 @@ impl<H: Host> Editor<H> {
             });
         }
         egui::Panel::bottom("record").show(ui, |ui| {
+            if locked_out {
+                ui.disable();
+            }
             self.record_panel.ui(
                 ui,
                 self.host.recorder(),
@@ -196,11 +208,13 @@ impl<H: Host> Editor<H> {
                 &mut self.controller,
             );
         });
-        if self.controller.lock_target().is_some() {
+        if self.controller.lock_target().is_some() && !locked_out {
             // Below the grid, so it never hides a step.
             egui::Panel::bottom("locks").show(ui, |ui| self.lock_editor(ui));
         }
-        egui::CentralPanel::default().show(ui, |ui| self.tracks(ui));
+        egui::CentralPanel::default().show(ui, |ui| {
+            ui.add_enabled_ui(!locked_out, |ui| self.tracks(ui, locked_out))
+        });
         self.schedule_repaint(ui.ctx());
     }
 
@@ -509,7 +523,8 @@ impl<H: Host> Editor<H> {
         });
     }
 
-    fn tracks(&mut self, ui: &mut egui::Ui) {
+    /// The track rows; `read_only`: greyed, for someone else's locked session.
+    fn tracks(&mut self, ui: &mut egui::Ui, read_only: bool) {
         let tracks = self.controller.state().tracks.clone();
         // One read per frame: every row's playhead comes from the same audio block.
         let playing = self.host.transport().playing();
@@ -623,6 +638,7 @@ impl<H: Host> Editor<H> {
                                             .filter(|(t, _)| *t == track.id)
                                             .map(|(_, s)| s),
                                         dimmed: !style::audible(slot, &mute, &solo),
+                                        read_only,
                                     };
                                     let row = grid::show(ui, track, &look, flash);
                                     self.grid_rows.push((track.id, row.rect));

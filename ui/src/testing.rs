@@ -119,6 +119,8 @@ pub struct MemLive {
     pub playing: Mutex<Vec<bool>>,
     /// Left at least once.
     pub left: AtomicBool,
+    /// Whether it says a session is joined (the test's say; false by default).
+    pub joined: AtomicBool,
 }
 
 impl LiveSession for MemLive {
@@ -126,7 +128,7 @@ impl LiveSession for MemLive {
         Status::default()
     }
     fn is_joined(&self) -> bool {
-        false
+        self.joined.load(Ordering::Relaxed)
     }
     fn timeline_playing(&self) -> Option<bool> {
         None
@@ -241,6 +243,19 @@ impl Meters for MemMeters {
     }
 }
 
+/// Sign-in and ownership whose status the test sets.
+#[derive(Default)]
+pub struct MemAccount {
+    /// What the panel and the editor read.
+    pub status: Mutex<AccountStatus>,
+}
+
+impl Account for MemAccount {
+    fn account_status(&self) -> AccountStatus {
+        self.status.lock().unwrap().clone()
+    }
+}
+
 /// A whole host in memory.
 pub struct MemHost {
     /// The session.
@@ -259,6 +274,8 @@ pub struct MemHost {
     pub metered: bool,
     /// The sounds the sound picker asked to preview.
     pub previewed: Mutex<Vec<(keyboardia_core::Instrument, f32, f32)>>,
+    /// Accounts, once the test gives the host some (the account panel is hidden otherwise).
+    pub account: Option<MemAccount>,
 }
 
 impl MemHost {
@@ -272,6 +289,7 @@ impl MemHost {
             meters: MemMeters::default(),
             metered: false,
             previewed: Mutex::new(Vec::new()),
+            account: None,
         }
     }
 }
@@ -294,6 +312,9 @@ impl Host for MemHost {
     }
     fn meters(&self) -> Option<&dyn Meters> {
         self.metered.then_some(&self.meters as &dyn Meters)
+    }
+    fn account(&self) -> Option<&dyn Account> {
+        self.account.as_ref().map(|a| a as &dyn Account)
     }
     fn preview_sound(&self, sound: &keyboardia_core::Instrument, volume: f32, pan: f32) {
         self.previewed
