@@ -47,6 +47,19 @@ pub fn display_name_from_email(email: &str) -> String {
     }
 }
 
+/// A display name as typed: trimmed, 1 to [`DISPLAY_NAME_MAX_BYTES`] bytes, no control
+/// characters and no `@` (a name is never an address).
+pub fn clean_display_name(typed: &str) -> Result<String, crate::error::OpError> {
+    let name = typed.trim();
+    if name.is_empty()
+        || name.len() > DISPLAY_NAME_MAX_BYTES
+        || name.chars().any(|c| c.is_control() || c == '@')
+    {
+        return Err(crate::error::OpError::InvalidName);
+    }
+    Ok(name.to_owned())
+}
+
 /// Why an access was refused. The session is unchanged whenever one is returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AccessError {
@@ -212,6 +225,10 @@ mod tests {
             "{name}"
         );
         assert!(!display_name_from_email("bob@secret.example").contains("secret"));
+        assert_eq!(clean_display_name("  Bea B "), Ok("Bea B".into()));
+        for bad in ["", "   ", "a@b.org", "x\u{7}", &"n".repeat(33)] {
+            assert!(clean_display_name(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

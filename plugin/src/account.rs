@@ -318,6 +318,7 @@ impl PluginAccount {
             a.mode == Mode::Collaborative || (a.owner_id.is_some() && a.owner_id == user_id)
         });
         AccountStatus {
+            name: account.as_ref().map(|a| a.name.clone()),
             email: account.map(|a| a.email),
             user_id,
             pending: s.pending.clone(),

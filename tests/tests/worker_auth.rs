@@ -733,6 +733,24 @@ fn sign_in_from_the_app_claim_lock_and_every_refusal() {
         !foreign.text().contains(&cookie),
         "the refusal repeats no token"
     );
+    // Bea picks the name others see; a name that looks like an address is refused.
+    await_hook(&bea, "window.keyboardia.account.setName('Bea B')");
+    assert_eq!(account_of(&bea)["name"], "Bea B");
+    let c = format!("kb_session={cookie}");
+    let bad_name = http.request(
+        "PATCH",
+        ME_PATH,
+        &[
+            ("cookie", c.as_str()),
+            ("origin", base.as_str()),
+            ("content-type", "application/json"),
+        ],
+        Some(br#"{"name":"bea@example.org"}"#),
+    );
+    assert_eq!(
+        (bad_name.status, bad_name.code()),
+        (400, "invalid_name".into())
+    );
     // Claim and lock from the page.
     await_hook(&bea, "window.keyboardia.account.claim()");
     await_hook(&bea, "window.keyboardia.account.lock(true)");
@@ -789,12 +807,12 @@ fn sign_in_from_the_app_claim_lock_and_every_refusal() {
     wait_until("the fork is edited", || {
         http.get(&forked).session().state.tracks[0].steps[3].on
     });
-    // A beat Bea publishes from the page shows her name, never her address.
+    // A beat Bea publishes from the page shows her chosen name, never her address.
     let beat_link = await_hook(&bea, "window.keyboardia.beats.publish('By Bea')");
     let beat_link = beat_link.as_str().unwrap().to_owned();
     let beat_id = beat_link.rsplit('/').next().unwrap().to_owned();
     let beat = http.request("GET", &format!("/api/beats/{beat_id}"), &[], None);
-    assert_eq!(beat.json()["creatorName"], "bea", "{}", beat.text());
+    assert_eq!(beat.json()["creatorName"], "Bea B", "{}", beat.text());
     assert_eq!(beat.json()["createdBy"], bea_id.as_str());
     assert!(
         !beat.text().contains("bea@example.org"),
@@ -806,11 +824,11 @@ fn sign_in_from_the_app_claim_lock_and_every_refusal() {
         &[],
         None,
     );
-    assert_eq!(listed.json()["beats"][0]["creatorName"], "bea");
+    assert_eq!(listed.json()["beats"][0]["creatorName"], "Bea B");
     browser.goto(&beat_link);
     browser.wait_for(
         "window.keyboardia && window.keyboardia.beats && \
-         (JSON.parse(window.keyboardia.beats.status()).viewing || {}).createdBy === 'bea'",
+         (JSON.parse(window.keyboardia.beats.status()).viewing || {}).createdBy === 'Bea B'",
         Duration::from_secs(60),
     );
     // Sign out from the page: the cookie's sign-in is revoked, not only forgotten.

@@ -60,6 +60,8 @@ pub struct AccountPanel {
     pub message: Option<Result<String, LiveError>>,
     /// The address a sign-in link goes to (hosts that sign in by email).
     email: String,
+    /// A new display name being typed (hosts that rename).
+    name: String,
 }
 
 impl AccountPanel {
@@ -106,6 +108,22 @@ impl AccountPanel {
             }
             if let Some(email) = &o.signed_in_as {
                 ui.label(format!("Signed in as {email}"));
+                if account.renames() {
+                    let shown = status.name.as_deref().unwrap_or("display name");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.name)
+                            .hint_text(shown)
+                            .desired_width(100.0),
+                    )
+                    .on_hover_text("The name others see on your beats (never your email)");
+                    if ui
+                        .add_enabled(!self.name.trim().is_empty(), egui::Button::new("Rename"))
+                        .clicked()
+                    {
+                        account.set_display_name(self.name.trim());
+                        self.name.clear();
+                    }
+                }
                 if ui.button("Sign out").clicked() {
                     account.sign_out();
                 }

@@ -347,6 +347,9 @@ pub struct AccountStatus {
     pub email: Option<String>,
     /// The signed-in user's id (what a claimed session's owner id holds).
     pub user_id: Option<String>,
+    /// The signed-in user's display name (what others see, e.g. on beats), where the host
+    /// knows it.
+    pub name: Option<String>,
     /// A sign-in in progress.
     pub pending: Option<PendingSignIn>,
     /// The joined session's owner id (`None`: unowned, or no session).
@@ -394,6 +397,15 @@ pub trait Account {
     }
     /// Signs out (the server revokes the tokens) and forgets them.
     fn sign_out(&self) {}
+    /// Whether the display name can be changed here ([`Account::set_display_name`]).
+    fn renames(&self) -> bool {
+        false
+    }
+    /// Changes the signed-in user's display name, in the background (the outcome shows in the
+    /// status).
+    fn set_display_name(&self, name: &str) {
+        let _ = name;
+    }
     /// Claims the joined, unowned session for the signed-in user. The request runs in the
     /// background: `Ok` means it started; its outcome shows in the status (`working`, then
     /// `notice` or `error`).

@@ -133,8 +133,9 @@ impl WebAccount {
             s.who = who;
         }
         self.page.user.replace(Some(user.clone()));
-        // The socket opened before this answer came may be anonymous: reconnect with a ticket.
-        if known.as_ref().is_some_and(|k| *k != user) || (known.is_none() && signed_in) {
+        // Signed in or out since the socket opened: reconnect (with a ticket, or without).
+        let changed = known.as_ref().is_some_and(|k| *k != user);
+        if changed || (signed_in != self.page.ticketed.get() && known.is_none()) {
             self.page.reconnect();
         }
         self.page.request_repaint();
@@ -257,6 +258,22 @@ impl WebAccount {
         }
     }
 
+    /// Changes the display name others see (beats published from now on show it).
+    pub async fn set_name_now(self: &Rc<Self>, name: &str) -> Result<(), AccountError> {
+        self.start("Renaming…")?;
+        match net::set_name(&self.page.origin, name).await {
+            Ok(who) => {
+                self.state.borrow_mut().who = Some(who);
+                self.done("renamed");
+                Ok(())
+            }
+            Err(e) => {
+                self.fail(e.clone().into());
+                Err(e.into())
+            }
+        }
+    }
+
     /// The status, as the panel (and the test hooks) read it.
     pub fn status(&self) -> AccountStatus {
         let s = self.state.borrow();
@@ -264,6 +281,7 @@ impl WebAccount {
         let session = client.confirmed();
         AccountStatus {
             email: s.who.as_ref().map(|w| w.email.clone()),
+            name: s.who.as_ref().map(|w| w.name.clone()),
             user_id: s.who.as_ref().map(|w| w.id.clone()),
             pending: None,
             session_owner: session.and_then(|s| s.owner_id.clone()),
@@ -274,11 +292,6 @@ impl WebAccount {
             working: s.working.clone(),
             notice: s.notice.clone(),
         }
-    }
-
-    /// The display name others see (the signed-in user's).
-    pub fn name(&self) -> Option<String> {
-        self.state.borrow().who.as_ref().map(|w| w.name.clone())
     }
 }
 
@@ -296,6 +309,21 @@ impl Account for WebAccount {
         self.state.borrow_mut().error = None;
         self.spawn(|a| async move {
             if let Err(e) = a.send_link_now(&email).await {
+                a.fail(e);
+            }
+        });
+    }
+
+    fn renames(&self) -> bool {
+        true
+    }
+
+    fn set_display_name(&self, name: &str) {
+        let name = name.to_owned();
+        self.spawn(|a| async move {
+            if let Err(e @ (AccountError::Busy | AccountError::SignedOut)) =
+                a.set_name_now(&name).await
+            {
                 a.fail(e);
             }
         });
@@ -355,7 +383,8 @@ where
 
 /// `window.keyboardia.account` for tests: `status()` (JSON text: the panel's status, the
 /// display name, whether the grid is locked out), and what the panel's buttons do, as
-/// promises: `sendLink(email)`, `claim()`, `lock(on)`, `signOut()`, `refresh()`.
+/// promises: `sendLink(email)`, `claim()`, `lock(on)`, `setName(name)`, `signOut()`,
+/// `refresh()`.
 pub fn install_hooks(account: &Rc<WebAccount>) {
     let Some(hooks) = web_sys::window()
         .and_then(|w| js_sys::Reflect::get(&w, &"keyboardia".into()).ok())
@@ -369,7 +398,7 @@ pub fn install_hooks(account: &Rc<WebAccount>) {
         let s = a.status();
         let joined = a.page.client.borrow().is_joined();
         serde_json::json!({
-            "email": s.email, "userId": s.user_id, "name": a.name(),
+            "email": s.email, "userId": s.user_id, "name": s.name,
             "sessionOwner": s.session_owner, "readonly": s.session_readonly,
             "canEdit": s.can_edit, "lockedOut": s.locked_out(joined),
             "mailSentTo": s.mail_sent_to, "working": s.working, "notice": s.notice,
@@ -403,6 +432,12 @@ pub fn install_hooks(account: &Rc<WebAccount>) {
         promise(async move { a.sign_out_now().await })
     }) as Box<dyn Fn() -> JsValue>);
     set(&o, "signOut", sign_out.into_js_value());
+    let a = account.clone();
+    let rename = Closure::wrap(Box::new(move |name: String| -> JsValue {
+        let a = a.clone();
+        promise(async move { a.set_name_now(&name).await })
+    }) as Box<dyn Fn(String) -> JsValue>);
+    set(&o, "setName", rename.into_js_value());
     let a = account.clone();
     let refresh = Closure::wrap(Box::new(move || -> JsValue {
         let a = a.clone();

@@ -249,3 +249,22 @@ pub async fn set_mode(
     .await?;
     serde_json::from_slice(&bytes).map_err(|e| HttpError::BadReply(e.to_string()))
 }
+
+/// `PATCH /api/auth/me` with `{name}`: the signed-in page's new display name; the account.
+pub async fn set_name(
+    origin: &str,
+    name: &str,
+) -> Result<keyboardia_core::oauth::Account, HttpError> {
+    let body = serde_json::to_vec(&api::SetName {
+        name: name.to_owned(),
+    })
+    .map_err(|e| HttpError::BadReply(e.to_string()))?;
+    let bytes = call(
+        "PATCH",
+        &format!("{origin}{}", api::ME_PATH),
+        Some(&body),
+        Some("application/json"),
+    )
+    .await?;
+    serde_json::from_slice(&bytes).map_err(|e| HttpError::BadReply(e.to_string()))
+}

@@ -85,8 +85,11 @@ pub struct Page {
     pub run: Cell<bool>,
     /// Who the page's sign-in cookie signs in, once known: `Some(None)` signed out,
     /// `Some(Some(user id))` signed in (the socket then carries a ticket). Kept up to date by
-    /// [`crate::account::WebAccount`].
+    /// the page's account (`account.rs`).
     pub user: RefCell<Option<Option<String>>>,
+    /// Whether the newest socket was opened with a ticket (so learning that the page is signed
+    /// in needs no reconnect).
+    pub ticketed: Cell<bool>,
 }
 
 /// The local clock of the client: `performance.now()` in ms.
@@ -130,6 +133,7 @@ impl Page {
             mixer: RefCell::new([(false, false); MAX_TRACKS]),
             run: Cell::new(false),
             user: RefCell::new(None),
+            ticketed: Cell::new(false),
         })
     }
 
@@ -435,6 +439,7 @@ impl Page {
     }
 
     fn open_socket_with(self: &Rc<Self>, serial: u64, query: &str) {
+        self.ticketed.set(!query.is_empty());
         let url = format!(
             "{}{query}",
             crate::route::socket_url(&self.origin, self.session)

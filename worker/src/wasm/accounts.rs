@@ -82,6 +82,16 @@ pub async fn account(env: &Env, user_id: &str) -> ApiResult<Option<Account>> {
     Ok(row.map(AccountRow::into_account))
 }
 
+/// Sets the display name of `user_id` (already cleaned: core's `clean_display_name`).
+pub async fn set_name(env: &Env, user_id: &str, name: &str) -> ApiResult<()> {
+    db(env)?
+        .prepare("UPDATE users SET name = ?1 WHERE id = ?2")
+        .bind(&[s(name), s(user_id)])?
+        .run()
+        .await?;
+    Ok(())
+}
+
 /// Stores a sign-in link (its hash) for `email`, returning to `next`.
 pub async fn store_magic_link(
     env: &Env,

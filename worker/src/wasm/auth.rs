@@ -8,8 +8,8 @@
 //! Secrets never appear in URLs (the sign-in link's is in the fragment; the live socket takes a
 //! short-lived ticket), logs or error replies.
 
-use keyboardia_core::access::is_user_id;
-use keyboardia_core::api::{OWNER_KEY_PARAM, TICKET_PARAM};
+use keyboardia_core::access::{clean_display_name, is_user_id};
+use keyboardia_core::api::{SetName, OWNER_KEY_PARAM, TICKET_PARAM};
 use keyboardia_core::oauth::{
     is_valid_client_id, Account, DeviceAuthorization, OAuthError, OAuthErrorBody, SocketTicket,
     TokenReply, BEARER, DEVICE_CODE_GRANT_TYPE, DEVICE_PAGE_PATH, REFRESH_TOKEN_GRANT_TYPE,
@@ -365,6 +365,21 @@ pub async fn revoke(mut req: Request, env: &Env) -> ApiResult {
 /// `GET /api/auth/me`
 pub async fn me(req: Request, env: &Env) -> ApiResult {
     let claims = require_user(&req, env).await?;
+    let account = accounts::account(env, &claims.sub)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    no_store(json_of(200, &account)?)
+}
+
+/// `PATCH /api/auth/me` with `{"name"}`: the signed-in user's new display name (what beats
+/// published from now on show); replies with the account.
+pub async fn set_name(mut req: Request, env: &Env) -> ApiResult {
+    let claims = require_user(&req, env).await?;
+    let bytes = body_bytes(&mut req, FORM_MAX_BYTES, "the body").await?;
+    let body: SetName =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::json(&e.to_string()))?;
+    let name = clean_display_name(&body.name)?;
+    accounts::set_name(env, &claims.sub, &name).await?;
     let account = accounts::account(env, &claims.sub)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
