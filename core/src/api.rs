@@ -612,7 +612,9 @@ mod tests {
                     Route::GetSession(_) | Route::SaveSession(_) | Route::SetMode(_)
                 ) && matches!(other, Method::Get | Method::Put | Method::Patch))
                     || (matches!(route, Route::PublishBeat(_) | Route::ListBeats(_))
-                        && matches!(other, Method::Get | Method::Post));
+                        && matches!(other, Method::Get | Method::Post))
+                    || (matches!(route, Route::Me | Route::SetName)
+                        && matches!(other, Method::Get | Method::Patch));
                 if other != route.method() && !same_path {
                     assert_eq!(
                         Route::parse(other, &path),
