@@ -24,6 +24,42 @@ pub const USER_ID_MAX_BYTES: usize = 64;
 /// owner ids of owner keys (64 hex digits).
 pub const USER_ID_PREFIX: &str = "u_";
 
+/// Longest display name, in bytes (what others see of a user: a beat's creator).
+pub const DISPLAY_NAME_MAX_BYTES: usize = 32;
+
+/// The display name a new account gets from its address: the local part before any `+tag`,
+/// cut to [`DISPLAY_NAME_MAX_BYTES`] (on a character boundary). The domain is never part of
+/// it, so others never see the address; an address with no usable local part gives "someone".
+pub fn display_name_from_email(email: &str) -> String {
+    let local = email.split('@').next().unwrap_or("");
+    let local = local.split('+').next().unwrap_or("");
+    let mut name = String::new();
+    for c in local.chars().filter(|c| !c.is_control()) {
+        if name.len() + c.len_utf8() > DISPLAY_NAME_MAX_BYTES {
+            break;
+        }
+        name.push(c);
+    }
+    if name.trim().is_empty() {
+        "someone".into()
+    } else {
+        name
+    }
+}
+
+/// A display name as typed: trimmed, 1 to [`DISPLAY_NAME_MAX_BYTES`] bytes, no control
+/// characters and no `@` (a name is never an address).
+pub fn clean_display_name(typed: &str) -> Result<String, crate::error::OpError> {
+    let name = typed.trim();
+    if name.is_empty()
+        || name.len() > DISPLAY_NAME_MAX_BYTES
+        || name.chars().any(|c| c.is_control() || c == '@')
+    {
+        return Err(crate::error::OpError::InvalidName);
+    }
+    Ok(name.to_owned())
+}
+
 /// Why an access was refused. The session is unchanged whenever one is returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AccessError {
@@ -174,6 +210,25 @@ mod tests {
         assert_eq!(AccessError::AlreadyOwned.http_status(), 409);
         assert_eq!(AccessError::SignInRequired.http_status(), 401);
         assert_eq!(AccessError::NotOwner.http_status(), 403);
+    }
+
+    #[test]
+    fn display_names_come_from_the_local_part_only() {
+        assert_eq!(display_name_from_email("ada@example.org"), "ada");
+        assert_eq!(display_name_from_email("ada+music@example.org"), "ada");
+        assert_eq!(display_name_from_email("@example.org"), "someone");
+        assert_eq!(display_name_from_email("+x@example.org"), "someone");
+        let long = format!("{}@example.org", "é".repeat(40));
+        let name = display_name_from_email(&long);
+        assert!(
+            name.len() <= DISPLAY_NAME_MAX_BYTES && !name.contains('@'),
+            "{name}"
+        );
+        assert!(!display_name_from_email("bob@secret.example").contains("secret"));
+        assert_eq!(clean_display_name("  Bea B "), Ok("Bea B".into()));
+        for bad in ["", "   ", "a@b.org", "x\u{7}", &"n".repeat(33)] {
+            assert!(clean_display_name(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -221,6 +221,9 @@ pub enum Route {
     Revoke,
     /// `GET /api/auth/me` with a bearer access token: the [`Account`](crate::oauth::Account).
     Me,
+    /// `PATCH /api/auth/me` with [`SetName`]: the signed-in user changes the display name
+    /// others see; replies with the [`Account`](crate::oauth::Account).
+    SetName,
 }
 
 /// Why a request matched no route.
@@ -259,7 +262,11 @@ impl Route {
             [AUTH, DEVICE] => allow(Method::Post, Route::DeviceAuthorization),
             [AUTH, TOKEN] => allow(Method::Post, Route::Token),
             [AUTH, REVOKE] => allow(Method::Post, Route::Revoke),
-            [AUTH, ME] => allow(Method::Get, Route::Me),
+            [AUTH, ME] => match method {
+                Method::Get => Ok(Route::Me),
+                Method::Patch => Ok(Route::SetName),
+                _ => Err(RouteError::MethodNotAllowed),
+            },
             [SESSIONS, id, CLAIM] => allow(Method::Post, Route::ClaimSession(session(id)?)),
             [SESSIONS, id, TICKET] => allow(Method::Post, Route::SocketTicket(session(id)?)),
             [SESSIONS] => allow(Method::Post, Route::CreateSession),
@@ -315,7 +322,7 @@ impl Route {
             | Route::Me
             | Route::Health => Method::Get,
             Route::SaveSession(_) => Method::Put,
-            Route::SetMode(_) => Method::Patch,
+            Route::SetMode(_) | Route::SetName => Method::Patch,
             Route::CreateSession
             | Route::ForkSession(_)
             | Route::UploadSample(_)
@@ -342,7 +349,7 @@ impl Route {
             Route::DeviceAuthorization => DEVICE_AUTHORIZATION_PATH.into(),
             Route::Token => TOKEN_PATH.into(),
             Route::Revoke => REVOKE_PATH.into(),
-            Route::Me => ME_PATH.into(),
+            Route::Me | Route::SetName => ME_PATH.into(),
             Route::ForkSession(id) => fork_path(id),
             Route::LiveSocket(id) => socket_path(id),
             Route::UploadSample(id) => samples_path(id),
@@ -376,6 +383,15 @@ pub struct CreateSession {
     /// [`Mode::Readonly`] makes the reply carry an owner key in [`OWNER_KEY_HEADER`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<Mode>,
+}
+
+/// The body of [`Route::SetName`]: `{"name":"…"}` (see
+/// [`clean_display_name`](crate::access::clean_display_name)).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetName {
+    /// The new display name.
+    pub name: String,
 }
 
 /// The body of [`Route::SetMode`]: `{"mode":"readonly"}` locks, `"collaborative"` unlocks.
@@ -465,6 +481,7 @@ mod tests {
             Route::Token,
             Route::Revoke,
             Route::Me,
+            Route::SetName,
         ]
     }
 
@@ -595,7 +612,9 @@ mod tests {
                     Route::GetSession(_) | Route::SaveSession(_) | Route::SetMode(_)
                 ) && matches!(other, Method::Get | Method::Put | Method::Patch))
                     || (matches!(route, Route::PublishBeat(_) | Route::ListBeats(_))
-                        && matches!(other, Method::Get | Method::Post));
+                        && matches!(other, Method::Get | Method::Post))
+                    || (matches!(route, Route::Me | Route::SetName)
+                        && matches!(other, Method::Get | Method::Patch));
                 if other != route.method() && !same_path {
                     assert_eq!(
                         Route::parse(other, &path),

@@ -20,8 +20,10 @@ pub const MAX_PUBLISH_BODY_BYTES: usize = 1024;
 pub const ANONYMOUS_BEAT_TTL_SECONDS: u64 = 90 * 24 * 3600;
 
 /// A published beat: the state of a session at the moment it was published, never changed.
+/// Unknown fields are ignored (not refused), so apps of earlier builds still read beats that
+/// carry fields added since (`creatorName`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Beat {
     /// The beat's id: its link.
     pub id: BeatId,
@@ -32,6 +34,11 @@ pub struct Beat {
     /// The publisher's user id, when signed in (accounts).
     #[serde(default)]
     pub created_by: Option<String>,
+    /// The publisher's display name when it was published (what a beat shows as its creator:
+    /// never the user id or the address). Absent for anonymous beats, so their JSON is what it
+    /// was before names existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator_name: Option<String>,
     /// The title its publisher gave, if any.
     #[serde(default)]
     pub name: Option<String>,
@@ -52,6 +59,9 @@ pub struct BeatSummary {
     /// signed-in creator's). See [`Beat::ttl_seconds`].
     #[serde(default)]
     pub expires_at: Option<u64>,
+    /// The creator's display name ([`Beat::creator_name`]), for the history list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator_name: Option<String>,
 }
 
 /// The body of a publish request: everything optional (an empty body publishes an unnamed beat).
@@ -91,6 +101,7 @@ impl Beat {
             source_session_id: session.id,
             created_at: now_ms,
             created_by,
+            creator_name: None,
             name,
             state: session.state.clone(),
         }
@@ -105,6 +116,12 @@ impl Beat {
         }
     }
 
+    /// Who the beat shows as its creator: the display name it was published under (`None`:
+    /// published without signing in).
+    pub fn byline(&self) -> Option<&str> {
+        self.created_by.as_ref().and(self.creator_name.as_deref())
+    }
+
     /// The line for the session's beat history.
     pub fn summary(&self) -> BeatSummary {
         BeatSummary {
@@ -114,6 +131,7 @@ impl Beat {
             expires_at: self
                 .ttl_seconds()
                 .map(|ttl| self.created_at.saturating_add(ttl.saturating_mul(1000))),
+            creator_name: self.creator_name.clone(),
         }
     }
 
@@ -213,9 +231,24 @@ mod tests {
             anonymous.summary().expires_at,
             Some(1_000 + ANONYMOUS_BEAT_TTL_SECONDS * 1000)
         );
-        let signed_in = publish(Some("u-ada"));
+        assert_eq!(anonymous.byline(), None);
+        let text = beat_to_json(&anonymous);
+        assert!(!text.contains("creatorName"), "{text}");
+        let mut signed_in = publish(Some("u-ada"));
         assert_eq!(signed_in.ttl_seconds(), None);
         assert_eq!(signed_in.summary().expires_at, None);
+        signed_in.creator_name = Some("ada".into());
+        assert_eq!(signed_in.byline(), Some("ada"));
+        assert_eq!(signed_in.summary().creator_name.as_deref(), Some("ada"));
+        let back = beat_from_json(beat_to_json(&signed_in).as_bytes()).unwrap();
+        assert_eq!(back, signed_in);
+        // A field from a later build is ignored, not refused.
+        let mut doc: serde_json::Value = serde_json::from_str(&beat_to_json(&signed_in)).unwrap();
+        doc["addedLater"] = serde_json::json!(1);
+        assert_eq!(
+            beat_from_json(doc.to_string().as_bytes()).unwrap(),
+            signed_in
+        );
     }
 
     #[test]

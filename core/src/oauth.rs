@@ -107,8 +107,13 @@ pub struct OAuthErrorBody {
 pub struct Account {
     /// The user id (`u_` + 32 hex digits): what a claimed session's `ownerId` holds.
     pub id: String,
-    /// The address the user signed in with.
+    /// The address the user signed in with (shown to this user only, never to others).
     pub email: String,
+    /// The name others see (a beat's creator): from the address's local part unless the user
+    /// chose one ([`crate::access::display_name_from_email`]). Empty in tokens kept by earlier
+    /// builds, until the app asks again.
+    #[serde(default)]
+    pub name: String,
 }
 
 /// The reply to `POST /api/sessions/{id}/ticket`: put `ticket` in the live socket's URL

@@ -14,9 +14,11 @@
 //!   expire and asks for a short-lived socket ticket on each connect; signing in or out
 //!   reconnects the joined session, so the room knows the owner from then on.
 //! - **Sign out** forgets the tokens at once and has the server revoke them (in the background).
-//! - **Claim** and **Lock session** are quick REST calls made on the editor's thread (like New
-//!   session and Fork); the room then sends every player a fresh snapshot, which carries the
-//!   session's owner and mode to every panel ([`Live::access`]).
+//! - **Claim** and **Lock session** run on a thread of their own, like the sign-in (the editor
+//!   never waits on the network: a REST call may take up to its 30 s timeout); the panel shows
+//!   "Claiming…" / "Locking…" meanwhile, then what happened. The room then sends every player a
+//!   fresh snapshot, which carries the session's owner and mode to every panel
+//!   ([`Live::access`]).
 
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
@@ -72,6 +74,9 @@ pub enum AccountError {
     /// The background thread could not be started.
     #[error("cannot start the sign-in thread: {0}")]
     Thread(std::io::Error),
+    /// A claim or lock is still on its way.
+    #[error("wait for the last request to finish")]
+    Busy,
 }
 
 impl From<AuthError> for AccountError {
@@ -96,6 +101,10 @@ struct State {
     generation: u64,
     /// Whether the signed-in account's name was asked for (tokens kept without it).
     asked_who: bool,
+    /// The claim or lock in flight ("Claiming…"), while its thread runs.
+    working: Option<String>,
+    /// What the last claim or lock did, until the next action.
+    notice: Option<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -152,50 +161,84 @@ impl PluginAccount {
             .map_or_else(|| self.default_server.clone(), |j| j.server)
     }
 
-    /// The joined session with fresh tokens of its server.
-    fn for_joined(&self) -> Result<(Joined, Auth, Tokens), AccountError> {
-        let joined = self.live.joined().ok_or(AccountError::NotJoined)?;
-        let (auth, tokens) = block_on(self.signed_in.fresh())?.ok_or(AccountError::SignedOut)?;
-        if !same_server(auth.server(), &joined.server) {
-            return Err(AccountError::OtherServer {
-                signed_in: auth.server().base().to_owned(),
-                session: joined.server,
-            });
+    /// What a claim or lock works on (for its thread).
+    fn ownership(&self) -> Ownership {
+        Ownership {
+            signed_in: self.signed_in.clone(),
+            live: self.live.clone(),
         }
-        Ok((joined, auth, tokens))
     }
 
-    /// Claims the joined, unowned session.
+    /// Claims the joined, unowned session, on this thread (the panel's Claim runs it on its
+    /// own: [`PluginAccount::start_claim`]).
     pub fn claim_now(&self) -> Result<(), AccountError> {
-        let (joined, auth, tokens) = self.for_joined()?;
-        let session = block_on(auth.claim(&tokens, joined.session))?;
-        self.live.set_access(
-            session.id,
-            Access {
-                owner_id: session.owner_id,
-                mode: session.mode,
-            },
-        );
-        Ok(())
+        self.ownership().claim()
     }
 
-    /// Locks (read-only for everyone else) or unlocks the joined session, which the user owns.
+    /// Locks (read-only for everyone else) or unlocks the joined session, which the user owns,
+    /// on this thread ([`PluginAccount::start_set_locked`] runs it on its own).
     pub fn set_locked_now(&self, locked: bool) -> Result<(), AccountError> {
-        let (joined, auth, tokens) = self.for_joined()?;
-        let mode = if locked {
-            Mode::Readonly
+        self.ownership().set_locked(locked)
+    }
+
+    /// Claims the joined session on a thread of its own; the outcome shows in the status.
+    pub fn start_claim(&self) -> Result<(), AccountError> {
+        self.in_background("Claiming the session…", "you own this session", |o| {
+            o.claim()
+        })
+    }
+
+    /// Locks or unlocks the joined session on a thread of its own; the outcome shows in the
+    /// status.
+    pub fn start_set_locked(&self, locked: bool) -> Result<(), AccountError> {
+        let (working, done) = if locked {
+            ("Locking…", "locked: read-only for everyone else")
         } else {
-            Mode::Collaborative
+            ("Unlocking…", "unlocked")
         };
-        let session = block_on(auth.set_mode(&tokens, joined.session, mode))?;
-        self.live.set_access(
-            session.id,
-            Access {
-                owner_id: session.owner_id,
-                mode: session.mode,
-            },
-        );
-        Ok(())
+        self.in_background(working, done, move |o| o.set_locked(locked))
+    }
+
+    /// Runs `job` on its own thread (one at a time), showing `working` until it ends, then
+    /// `done` or its error. What can be told at once (not joined, signed out, busy) is an `Err`
+    /// here, and nothing starts.
+    fn in_background(
+        &self,
+        working: &str,
+        done: &'static str,
+        job: impl FnOnce(&Ownership) -> Result<(), AccountError> + Send + 'static,
+    ) -> Result<(), AccountError> {
+        if self.live.joined().is_none() {
+            return Err(AccountError::NotJoined);
+        }
+        if self.signed_in.get().is_none() {
+            return Err(AccountError::SignedOut);
+        }
+        {
+            let mut s = lock(&self.state);
+            if s.working.is_some() {
+                return Err(AccountError::Busy);
+            }
+            s.working = Some(working.to_owned());
+            s.notice = None;
+            s.error = None;
+        }
+        let (ownership, state) = (self.ownership(), self.state.clone());
+        let spawned = std::thread::Builder::new()
+            .name("keyboardia-ownership".into())
+            .spawn(move || {
+                let outcome = job(&ownership);
+                let mut s = lock(&state);
+                s.working = None;
+                match outcome {
+                    Ok(()) => s.notice = Some(done.to_owned()),
+                    Err(e) => s.error = Some(e.to_string()),
+                }
+            });
+        spawned.map(drop).map_err(|e| {
+            lock(&self.state).working = None;
+            AccountError::Thread(e)
+        })
     }
 
     /// Starts signing in (see the module doc); the outcome shows in the status.
@@ -275,6 +318,7 @@ impl PluginAccount {
             a.mode == Mode::Collaborative || (a.owner_id.is_some() && a.owner_id == user_id)
         });
         AccountStatus {
+            name: account.as_ref().map(|a| a.name.clone()),
             email: account.map(|a| a.email),
             user_id,
             pending: s.pending.clone(),
@@ -282,6 +326,9 @@ impl PluginAccount {
             session_readonly: access.is_some_and(|a| a.mode == Mode::Readonly),
             can_edit,
             error: s.error.clone(),
+            mail_sent_to: None,
+            working: s.working.clone(),
+            notice: s.notice.clone(),
         }
     }
 
@@ -313,6 +360,61 @@ impl Drop for PluginAccount {
     fn drop(&mut self) {
         // A sign-in still waiting for approval stops at its next poll.
         lock(&self.state).generation += 1;
+    }
+}
+
+/// What a claim or lock needs, owned, so it runs on a thread of its own.
+#[derive(Clone)]
+struct Ownership {
+    /// The identity whose tokens the request carries (refreshed first if need be).
+    signed_in: SignedIn,
+    /// The joined session, whose owner and mode the reply updates.
+    live: Arc<Live>,
+}
+
+impl Ownership {
+    /// The joined session with fresh tokens of its server.
+    fn for_joined(&self) -> Result<(Joined, Auth, Tokens), AccountError> {
+        let joined = self.live.joined().ok_or(AccountError::NotJoined)?;
+        let (auth, tokens) = block_on(self.signed_in.fresh())?.ok_or(AccountError::SignedOut)?;
+        if !same_server(auth.server(), &joined.server) {
+            return Err(AccountError::OtherServer {
+                signed_in: auth.server().base().to_owned(),
+                session: joined.server,
+            });
+        }
+        Ok((joined, auth, tokens))
+    }
+
+    fn claim(&self) -> Result<(), AccountError> {
+        let (joined, auth, tokens) = self.for_joined()?;
+        let session = block_on(auth.claim(&tokens, joined.session))?;
+        self.live.set_access(
+            session.id,
+            Access {
+                owner_id: session.owner_id,
+                mode: session.mode,
+            },
+        );
+        Ok(())
+    }
+
+    fn set_locked(&self, locked: bool) -> Result<(), AccountError> {
+        let (joined, auth, tokens) = self.for_joined()?;
+        let mode = if locked {
+            Mode::Readonly
+        } else {
+            Mode::Collaborative
+        };
+        let session = block_on(auth.set_mode(&tokens, joined.session, mode))?;
+        self.live.set_access(
+            session.id,
+            Access {
+                owner_id: session.owner_id,
+                mode: session.mode,
+            },
+        );
+        Ok(())
     }
 }
 
@@ -424,10 +526,10 @@ impl ui::Account for PluginAccount {
         self.sign_out_now()
     }
     fn claim(&self) -> Result<(), LiveError> {
-        self.claim_now().map_err(|e| LiveError(e.to_string()))
+        self.start_claim().map_err(|e| LiveError(e.to_string()))
     }
     fn set_locked(&self, locked: bool) -> Result<(), LiveError> {
-        self.set_locked_now(locked)
+        self.start_set_locked(locked)
             .map_err(|e| LiveError(e.to_string()))
     }
 }
@@ -466,6 +568,7 @@ mod tests {
                 account: Some(Account {
                     id: ADA.into(),
                     email: "ada@example.org".into(),
+                    name: "ada".into(),
                 }),
             })
             .unwrap();
@@ -524,6 +627,17 @@ mod tests {
             matches!(e, AccountError::Auth(AuthError::Unreachable(_))),
             "{e}"
         );
+        assert_eq!(live.access(), None);
+        // The panel's Claim returns at once (its request runs on its own thread), says it
+        // is working, then shows the failure.
+        let t = Instant::now();
+        ui::Account::claim(&account).expect("the claim starts");
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+        wait_for("the claim ends", || {
+            let s = account.status();
+            s.working.is_none() && s.error.is_some()
+        });
+        assert!(account.status().notice.is_none());
         assert_eq!(live.access(), None);
         // Someone else's locked session: read-only, Fork to edit, no claim, no lock.
         let other = Access {

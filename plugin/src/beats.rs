@@ -176,7 +176,7 @@ impl PluginBeats {
             name: beat.name.clone(),
             link: beat_link(rest.server().base(), id),
             source_link: source,
-            created_by: beat.created_by.clone(),
+            created_by: beat.byline().map(str::to_owned),
         };
         // Put the session aside (once: opening another beat keeps the first thing put aside).
         let aside = lock(&self.state)

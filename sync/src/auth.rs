@@ -503,6 +503,7 @@ mod tests {
             account: Some(Account {
                 id: "u_0123456789abcdef0123456789abcdef".into(),
                 email: "ada@example.org".into(),
+                name: "ada".into(),
             }),
         };
         store.save(&t).unwrap();

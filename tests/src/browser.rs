@@ -318,6 +318,15 @@ impl Browser {
         });
     }
 
+    /// The value of the current site's cookie `name`, HttpOnly ones included (WebDriver sees
+    /// them; the page's scripts do not).
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.rt
+            .block_on(self.client().get_named_cookie(name))
+            .ok()
+            .map(|c| c.value().to_owned())
+    }
+
     /// The HTTP-visible text of the page body.
     pub fn body_text(&self) -> String {
         self.js("return document.body.innerText;")

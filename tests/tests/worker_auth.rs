@@ -3,6 +3,10 @@
 //! the browser step in headless Chromium (sign in by the emailed link, which the local runtime
 //! writes to a file, then approve), claim and lock, writes refused over REST and the WebSocket,
 //! expired, forged and revoked tokens, the replay of a used sign-in link, and rate limits.
+//! The browser app on the same server: sign-in by emailed link from the session page, claim
+//! and lock from the page, a second browser seeing the session read-only with its grid
+//! disabled and forking it, the creator's name on a published beat, sign-out revoking the
+//! page's cookie, and the link's replay refused.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,7 +23,7 @@ use keyboardia_core::protocol::{ClientMessage, ServerMessage};
 use keyboardia_core::{ErrorCode, Mode, Op};
 use keyboardia_sync::auth::{Auth, AuthError, Poll, SignedIn, TokenStore, Tokens};
 use keyboardia_sync::Server as SyncServer;
-use keyboardia_tests::browser::{Browser, BrowserOptions};
+use keyboardia_tests::browser::{ensure_web_built, Browser, BrowserOptions};
 use keyboardia_tests::server::{Http, LiveClient, Options, Server};
 use keyboardia_ui::account_panel::offer;
 use keyboardia_ui::host::Account as _;
@@ -39,7 +43,40 @@ fn server() -> Server {
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
+    // The browser app, served by the same Worker.
+    ensure_web_built();
     Server::start_with_accounts(options)
+}
+
+/// Runs a page hook returning a promise; its value (panics with the rejection).
+fn await_hook(browser: &Browser, call: &str) -> serde_json::Value {
+    let v = browser.js_async(&format!(
+        "const done = arguments[arguments.length - 1];
+         Promise.resolve({call}).then((v) => done({{ ok: v }}), (e) => done({{ err: String(e) }}));"
+    ));
+    assert!(v["err"].is_null(), "{call} failed: {}", v["err"]);
+    v["ok"].clone()
+}
+
+/// The page's account status (`window.keyboardia.account.status()`), parsed.
+fn account_of(browser: &Browser) -> serde_json::Value {
+    let text = browser.js("return window.keyboardia.account.status();");
+    serde_json::from_str(text.as_str().expect("status text")).expect("status JSON")
+}
+
+/// Clicks the centre of the first track's `step` cell where the page drew it.
+fn click_cell(browser: &Browser, step: u8) {
+    let cell = browser.wait_for(
+        &format!("window.keyboardia.cell(0, {step})"),
+        Duration::from_secs(20),
+    );
+    let r: Vec<f64> = cell
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    browser.click_at(r[0] + r[2] / 2.0, r[1] + r[3] / 2.0);
 }
 
 /// The text of the newest mail the local runtime wrote for `email`, waiting for it.
@@ -290,6 +327,28 @@ fn sign_in_from_the_app_claim_lock_and_every_refusal() {
         Some(br#"{"mode":"readonly"}"#),
     );
     assert_eq!(by_key.status, 200, "{}", by_key.text());
+    // The key buys a socket ticket, so it never goes in a URL; its socket edits the locked
+    // session.
+    let key_ticket = http.request(
+        "POST",
+        &ticket_path(&other_id),
+        &[("authorization", &bearer(&other_key))],
+        None,
+    );
+    assert_eq!(key_ticket.status, 200, "{}", key_ticket.text());
+    let key_ticket = key_ticket.json()["ticket"].as_str().unwrap().to_owned();
+    assert!(!key_ticket.contains(&other_key));
+    let mut keyed = LiveClient::join_with(
+        &base,
+        other.session().id,
+        "key-owner",
+        &format!("?ticket={key_ticket}"),
+    );
+    let op = keyed.edit(Op::SetTempo { v: 111.0 });
+    match keyed.recv_until(|m| matches!(m, ServerMessage::Applied(_))) {
+        ServerMessage::Applied(b) => assert_eq!(b.op, op),
+        _ => unreachable!(),
+    }
     assert_eq!(patch(Some("Bearer nope"), "readonly").status, 403);
     let locked = rt
         .block_on(auth.set_mode(&tokens, id, Mode::Readonly))
@@ -521,14 +580,22 @@ fn sign_in_from_the_app_claim_lock_and_every_refusal() {
         !saved.contains(&tokens2.access_token) && !saved.contains(&tokens2.refresh_token),
         "no token in the DAW project"
     );
-    // Claim and lock from the panel's commands.
+    // Claim and lock from the panel's commands: each returns at once (its request runs on a
+    // thread of its own) and the panel follows.
     assert!(offer(&status, true).claim);
     ada.account.claim().expect("claim");
+    wait_until("the claim lands", || {
+        let s = ada.account.account_status();
+        s.working.is_none() && s.session_owner.as_deref() == Some(me.id.as_str())
+    });
     let status = ada.account.account_status();
-    assert_eq!(status.session_owner.as_deref(), Some(me.id.as_str()));
+    assert_eq!(status.notice.as_deref(), Some("you own this session"));
     assert_eq!(offer(&status, true).lock, Some(false));
     ada.account.set_locked(true).expect("lock");
-    assert_eq!(offer(&ada.account.account_status(), true).lock, Some(true));
+    wait_until("the lock lands", || {
+        let s = ada.account.account_status();
+        s.working.is_none() && offer(&s, true).lock == Some(true)
+    });
     // The friend's plugin, signed out, joins: read-only, with Fork to edit.
     let friend_params = KeyboardiaParams::default();
     let (friend, _friend_audio) =
@@ -544,7 +611,7 @@ fn sign_in_from_the_app_claim_lock_and_every_refusal() {
         .unwrap();
     wait_until("the friend's panel says read-only", || {
         let s = friend.account.account_status();
-        s.session_readonly && offer(&s, true).read_only
+        s.session_readonly && offer(&s, true).read_only && s.locked_out(true)
     });
     let tempo = friend.store.state().tempo;
     friend.store.apply(&Op::SetTempo { v: 77.0 }).unwrap();
@@ -600,6 +667,183 @@ fn sign_in_from_the_app_claim_lock_and_every_refusal() {
         other => panic!("expected access_denied, got {other:?}"),
     }
 
+    // --- The browser app: Bea signs in from a session page by an emailed link. ---
+    let web_id = keyboardia_tests::players::create_session(
+        &base,
+        &keyboardia_tests::onsets::four_on_the_floor(),
+    );
+    let page = format!("{base}/s/{web_id}");
+    let bea = Browser::start(BrowserOptions::default());
+    bea.goto(&page);
+    bea.wait_for(
+        "window.keyboardia && window.keyboardia.account && \
+         JSON.parse(window.keyboardia.status()).joined",
+        Duration::from_secs(60),
+    );
+    assert!(account_of(&bea)["email"].is_null(), "signed out at first");
+    await_hook(
+        &bea,
+        "window.keyboardia.account.sendLink('bea@example.org')",
+    );
+    assert_eq!(account_of(&bea)["mailSentTo"], "bea@example.org");
+    let bea_link = link_in(&mail_to(server.dir(), "bea@example.org", &[]));
+    assert!(bea_link.starts_with(&base), "{bea_link}");
+    bea.goto(&bea_link);
+    click_when_shown(&bea, "#continue");
+    // The link opens the session page, signed in, with no secret in its address.
+    bea.wait_for(
+        &format!(
+            "location.pathname === '/s/{web_id}' && window.keyboardia && \
+             window.keyboardia.account && \
+             JSON.parse(window.keyboardia.account.status()).email === 'bea@example.org'"
+        ),
+        Duration::from_secs(60),
+    );
+    assert_eq!(bea.js("return location.href;"), page.as_str());
+    let who = account_of(&bea);
+    assert_eq!(who["name"], "bea", "{who}");
+    let bea_id = who["userId"].as_str().unwrap().to_owned();
+    assert!(bea_id.starts_with("u_"), "{who}");
+    // The token is an HttpOnly cookie: the page's scripts cannot read it.
+    let cookie = bea.cookie("kb_session").expect("the sign-in cookie");
+    let script_cookies = bea.js("return document.cookie;");
+    assert!(
+        !script_cookies
+            .as_str()
+            .unwrap_or_default()
+            .contains(&cookie),
+        "HttpOnly"
+    );
+    let with_cookie = |origin: Option<&str>, method: &str, path: &str| {
+        let c = format!("kb_session={cookie}");
+        let mut headers = vec![("cookie", c.as_str())];
+        if let Some(o) = origin {
+            headers.push(("origin", o));
+        }
+        http.request(method, path, &headers, None)
+    };
+    assert_eq!(
+        with_cookie(None, "GET", ME_PATH).json()["id"],
+        bea_id.as_str()
+    );
+    // Another site cannot act with the cookie: no Origin of ours, no sign-in.
+    let foreign = with_cookie(Some("http://evil.example"), "POST", &claim_path(web_id));
+    assert_eq!(foreign.status, 401, "{}", foreign.text());
+    assert!(
+        !foreign.text().contains(&cookie),
+        "the refusal repeats no token"
+    );
+    // Bea picks the name others see; a name that looks like an address is refused.
+    await_hook(&bea, "window.keyboardia.account.setName('Bea B')");
+    assert_eq!(account_of(&bea)["name"], "Bea B");
+    let c = format!("kb_session={cookie}");
+    let bad_name = http.request(
+        "PATCH",
+        ME_PATH,
+        &[
+            ("cookie", c.as_str()),
+            ("origin", base.as_str()),
+            ("content-type", "application/json"),
+        ],
+        Some(br#"{"name":"bea@example.org"}"#),
+    );
+    assert_eq!(
+        (bad_name.status, bad_name.code()),
+        (400, "invalid_name".into())
+    );
+    // Claim and lock from the page.
+    await_hook(&bea, "window.keyboardia.account.claim()");
+    await_hook(&bea, "window.keyboardia.account.lock(true)");
+    bea.wait_for(
+        &format!(
+            "(() => {{ const s = JSON.parse(window.keyboardia.account.status()); \
+             return s.sessionOwner === '{bea_id}' && s.readonly && s.canEdit && !s.lockedOut; }})()"
+        ),
+        Duration::from_secs(30),
+    );
+    let locked = http.get(&web_id.to_string()).session();
+    assert_eq!(
+        (locked.owner_id.as_deref(), locked.mode),
+        (Some(bea_id.as_str()), Mode::Readonly)
+    );
+    // The owner's page edits the locked session (its socket carries a ticket).
+    click_cell(&bea, 2);
+    wait_until("the owner's click reaches the server", || {
+        http.get(&web_id.to_string()).session().state.tracks[0].steps[2].on
+    });
+    // Ada's browser (signed in, not the owner) sees it read-only: the grid is disabled, and a
+    // click sends nothing at all (no refusal comes back, nothing is pending).
+    browser.goto(&page);
+    browser.wait_for(
+        "window.keyboardia && window.keyboardia.account && \
+         JSON.parse(window.keyboardia.status()).joined && \
+         JSON.parse(window.keyboardia.account.status()).lockedOut",
+        Duration::from_secs(60),
+    );
+    let before = browser.state();
+    assert!(before.tracks[0].steps[2].on && !before.tracks[0].steps[3].on);
+    click_cell(&browser, 3);
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(browser.state(), before, "the grid is not editable");
+    let st = browser.status();
+    assert_eq!(
+        (st["pending"].as_u64(), st["error"].is_null()),
+        (Some(0), true),
+        "{st}"
+    );
+    assert!(!http.get(&web_id.to_string()).session().state.tracks[0].steps[3].on);
+    // Fork to edit: the fork opens, editable.
+    let forked = await_hook(&browser, "window.keyboardia.fork()");
+    let forked = forked.as_str().unwrap().to_owned();
+    browser.wait_for(
+        &format!(
+            "location.pathname === '/s/{forked}' && window.keyboardia && \
+             window.keyboardia.account && JSON.parse(window.keyboardia.status()).joined && \
+             !JSON.parse(window.keyboardia.account.status()).lockedOut"
+        ),
+        Duration::from_secs(60),
+    );
+    click_cell(&browser, 3);
+    wait_until("the fork is edited", || {
+        http.get(&forked).session().state.tracks[0].steps[3].on
+    });
+    // A beat Bea publishes from the page shows her chosen name, never her address.
+    let beat_link = await_hook(&bea, "window.keyboardia.beats.publish('By Bea')");
+    let beat_link = beat_link.as_str().unwrap().to_owned();
+    let beat_id = beat_link.rsplit('/').next().unwrap().to_owned();
+    let beat = http.request("GET", &format!("/api/beats/{beat_id}"), &[], None);
+    assert_eq!(beat.json()["creatorName"], "Bea B", "{}", beat.text());
+    assert_eq!(beat.json()["createdBy"], bea_id.as_str());
+    assert!(
+        !beat.text().contains("bea@example.org"),
+        "no email in a beat"
+    );
+    let listed = http.request(
+        "GET",
+        &keyboardia_core::api::session_beats_path(web_id),
+        &[],
+        None,
+    );
+    assert_eq!(listed.json()["beats"][0]["creatorName"], "Bea B");
+    browser.goto(&beat_link);
+    browser.wait_for(
+        "window.keyboardia && window.keyboardia.beats && \
+         (JSON.parse(window.keyboardia.beats.status()).viewing || {}).createdBy === 'Bea B'",
+        Duration::from_secs(60),
+    );
+    // Sign out from the page: the cookie's sign-in is revoked, not only forgotten.
+    await_hook(&bea, "window.keyboardia.account.signOut()");
+    assert!(account_of(&bea)["email"].is_null());
+    assert_eq!(with_cookie(None, "GET", ME_PATH).status, 401, "revoked");
+    // The used link, opened again, is refused.
+    bea.goto(&bea_link);
+    click_when_shown(&bea, "#continue");
+    bea.wait_for(
+        "document.body.innerText.includes('already used')",
+        Duration::from_secs(20),
+    );
+    let bea_secret = bea_link.split_once('#').unwrap().1.to_owned();
+
     // --- Rate limits: sign-in mails and the token endpoint, per client address. ---
     let limited = server.http("10.17.0.9");
     let statuses: Vec<u16> = (0..5)
@@ -639,6 +883,9 @@ fn sign_in_from_the_app_claim_lock_and_every_refusal() {
         tokens2.refresh_token.as_str(),
         secret,
         device.device_code.as_str(),
+        cookie.as_str(),
+        bea_secret.as_str(),
+        other_key.as_str(),
     ] {
         assert!(!log.contains(secret), "a secret in the server log");
     }

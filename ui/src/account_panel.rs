@@ -27,6 +27,8 @@ pub struct Offer {
     pub lock: Option<bool>,
     /// The read-only indicator and "Fork to edit": joined a session this player may not edit.
     pub read_only: bool,
+    /// "Check your email": a sign-in link went to this address (signed out still).
+    pub mail_sent_to: Option<String>,
 }
 
 /// What to offer for `status` (`joined`: a live session is joined).
@@ -43,15 +45,23 @@ pub fn offer(status: &AccountStatus, joined: bool) -> Offer {
         signed_in_as: status.email.clone(),
         claim: joined && status.email.is_some() && status.session_owner.is_none(),
         lock: owner.then_some(status.session_readonly),
-        read_only: joined && !status.can_edit,
+        read_only: status.locked_out(joined),
+        mail_sent_to: status
+            .mail_sent_to
+            .clone()
+            .filter(|_| status.email.is_none()),
     }
 }
 
-/// The panel's own state: the last outcome of a button.
+/// The panel's own state: the last outcome of a button, the address being typed.
 #[derive(Default)]
 pub struct AccountPanel {
     /// Shown until the next button.
     pub message: Option<Result<String, LiveError>>,
+    /// The address a sign-in link goes to (hosts that sign in by email).
+    email: String,
+    /// A new display name being typed (hosts that rename).
+    name: String,
 }
 
 impl AccountPanel {
@@ -60,13 +70,30 @@ impl AccountPanel {
         let status = account.account_status();
         let o = offer(&status, live.is_joined());
         ui.horizontal_wrapped(|ui| {
-            if o.sign_in
+            if o.sign_in && account.signs_in_by_email() {
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.email)
+                        .hint_text("email")
+                        .desired_width(150.0),
+                );
+                if ui
+                    .button("Email me a sign-in link")
+                    .on_hover_text("The link in the mail signs you in here")
+                    .clicked()
+                {
+                    self.message = None;
+                    account.send_sign_in_link(self.email.trim());
+                }
+            } else if o.sign_in
                 && ui
                     .button("Sign in")
                     .on_hover_text("Sign in in your browser")
                     .clicked()
             {
                 account.sign_in();
+            }
+            if let Some(to) = &o.mail_sent_to {
+                ui.label(format!("Check your email ({to}): its link signs you in"));
             }
             if let Some(code) = &o.pending_code {
                 ui.label("Signing in: check that the browser shows");
@@ -81,6 +108,22 @@ impl AccountPanel {
             }
             if let Some(email) = &o.signed_in_as {
                 ui.label(format!("Signed in as {email}"));
+                if account.renames() {
+                    let shown = status.name.as_deref().unwrap_or("display name");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.name)
+                            .hint_text(shown)
+                            .desired_width(100.0),
+                    )
+                    .on_hover_text("The name others see on your beats (never your email)");
+                    if ui
+                        .add_enabled(!self.name.trim().is_empty(), egui::Button::new("Rename"))
+                        .clicked()
+                    {
+                        account.set_display_name(self.name.trim());
+                        self.name.clear();
+                    }
+                }
                 if ui.button("Sign out").clicked() {
                     account.sign_out();
                 }
@@ -91,7 +134,7 @@ impl AccountPanel {
                     .on_hover_text("Become this session's owner")
                     .clicked()
             {
-                self.message = Some(account.claim().map(|()| "you own this session".into()));
+                self.message = account.claim().err().map(Err);
             }
             if let Some(locked) = o.lock {
                 let mut on = locked;
@@ -100,14 +143,7 @@ impl AccountPanel {
                     .on_hover_text("Only you can edit; everyone else listens and may fork")
                     .changed()
                 {
-                    self.message = Some(account.set_locked(on).map(|()| {
-                        if on {
-                            "locked: read-only for everyone else"
-                        } else {
-                            "unlocked"
-                        }
-                        .into()
-                    }));
+                    self.message = account.set_locked(on).err().map(Err);
                 }
             }
             if o.read_only {
@@ -116,6 +152,12 @@ impl AccountPanel {
                 if ui.button("Fork to edit").clicked() {
                     self.message = Some(live.fork().map(|id| format!("forked into {id}")));
                 }
+            }
+            if let Some(w) = &status.working {
+                ui.spinner();
+                ui.label(w);
+            } else if let Some(n) = &status.notice {
+                ui.label(RichText::new(n).color(Color32::from_rgb(0x51, 0xcf, 0x66)));
             }
             if let Some(e) = &status.error {
                 ui.label(RichText::new(e).color(Color32::from_rgb(0xff, 0x8a, 0x80)));
@@ -194,5 +236,22 @@ mod tests {
             ..Default::default()
         };
         assert!(offer(&anon, true).read_only);
+        assert!(anon.locked_out(true) && !anon.locked_out(false));
+        // A sign-in link mailed: "check your email" until signed in.
+        let mailed = AccountStatus {
+            mail_sent_to: Some("ada@example.org".into()),
+            ..Default::default()
+        };
+        let o = offer(&mailed, false);
+        assert!(o.sign_in, "another link may be asked for");
+        assert_eq!(o.mail_sent_to.as_deref(), Some("ada@example.org"));
+        let o = offer(
+            &AccountStatus {
+                mail_sent_to: Some("ada@example.org".into()),
+                ..signed_in()
+            },
+            false,
+        );
+        assert_eq!(o.mail_sent_to, None);
     }
 }

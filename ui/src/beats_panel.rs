@@ -44,8 +44,8 @@ pub fn parse_beat_link(text: &str) -> Option<(Option<String>, BeatId)> {
     Some((server, id))
 }
 
-/// What the line under a beat's title says about its maker: nothing until accounts (issue 17)
-/// fill [`BeatView::created_by`].
+/// What the line under a beat's title says about its maker: its creator's display name
+/// ([`BeatView::created_by`]); nothing for a beat published without signing in.
 pub fn creator_line(view: &BeatView) -> Option<String> {
     view.created_by.as_ref().map(|who| format!("by {who}"))
 }
@@ -81,7 +81,7 @@ impl BeatsPanel {
             let title = view.name.as_deref().unwrap_or("Untitled beat");
             ui.label(RichText::new(title).heading());
             ui.label(format!("{tempo_bpm:.0} BPM"));
-            // The creator, once accounts name one (issue 17).
+            // The creator's display name (never an id or an address).
             if let Some(line) = creator_line(view) {
                 ui.label(line);
             }
@@ -152,7 +152,11 @@ impl BeatsPanel {
                     }
                     for b in history.iter().rev() {
                         let name = b.name.as_deref().unwrap_or("Untitled beat");
-                        if ui.button(format!("Open “{name}”")).clicked() {
+                        let label = match &b.creator_name {
+                            Some(by) => format!("Open “{name}” by {by}"),
+                            None => format!("Open “{name}”"),
+                        };
+                        if ui.button(label).clicked() {
                             beats.open_beat(None, b.id);
                             ui.close();
                         }

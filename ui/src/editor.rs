@@ -157,7 +157,14 @@ impl<H: Host> Editor<H> {
         }
         // A published beat shown read-only: no key, click or drag edits it (issue 15).
         let viewing = self.host.beats().and_then(|b| b.beats_status().viewing);
-        if viewing.is_none() {
+        // Someone else's locked session: like a beat, nothing is editable (no edit is even
+        // attempted), and the grid is drawn greyed (issue 17).
+        let locked_out = viewing.is_none()
+            && self
+                .host
+                .account()
+                .is_some_and(|a| a.account_status().locked_out(self.host.live().is_joined()));
+        if viewing.is_none() && !locked_out {
             self.keyboard(ui);
         }
         if let (Some(beats), Some(view)) = (self.host.beats(), &viewing) {
@@ -168,12 +175,14 @@ impl<H: Host> Editor<H> {
             });
         }
         egui::Panel::top("transport").show(ui, |ui| {
-            ui.add_enabled_ui(viewing.is_none(), |ui| self.transport_bar(ui))
+            ui.add_enabled_ui(viewing.is_none() && !locked_out, |ui| {
+                self.transport_bar(ui)
+            })
         });
         if viewing.is_some() {
             egui::CentralPanel::default().show(ui, |ui| {
                 ui.style_mut().visuals.disabled_alpha = 0.9;
-                ui.add_enabled_ui(false, |ui| self.tracks(ui));
+                ui.add_enabled_ui(false, |ui| self.tracks(ui, false));
             });
             self.schedule_repaint(ui.ctx());
             return;
@@ -204,6 +213,9 @@ impl<H: Host> Editor<H> {
             });
         }
         egui::Panel::bottom("record").show(ui, |ui| {
+            if locked_out {
+                ui.disable();
+            }
             self.record_panel.ui(
                 ui,
                 self.host.recorder(),
@@ -212,7 +224,7 @@ impl<H: Host> Editor<H> {
                 &mut self.controller,
             );
         });
-        if self.controller.lock_target().is_some() {
+        if self.controller.lock_target().is_some() && !locked_out {
             // Below the grid, so it never hides a step.
             egui::Panel::bottom("locks").show(ui, |ui| self.lock_editor(ui));
         }
@@ -222,11 +234,15 @@ impl<H: Host> Editor<H> {
                 .resizable(false)
                 .exact_size(fx_panel::FX_PANEL_WIDTH_PT)
                 .show(ui, |ui| {
-                    self.fx_panel
-                        .ui(ui, self.host.store(), &mut self.controller)
+                    ui.add_enabled_ui(!locked_out, |ui| {
+                        self.fx_panel
+                            .ui(ui, self.host.store(), &mut self.controller)
+                    });
                 });
         }
-        egui::CentralPanel::default().show(ui, |ui| self.tracks(ui));
+        egui::CentralPanel::default().show(ui, |ui| {
+            ui.add_enabled_ui(!locked_out, |ui| self.tracks(ui, locked_out))
+        });
         self.schedule_repaint(ui.ctx());
     }
 
@@ -548,7 +564,8 @@ impl<H: Host> Editor<H> {
         });
     }
 
-    fn tracks(&mut self, ui: &mut egui::Ui) {
+    /// The track rows; `read_only`: greyed, for someone else's locked session.
+    fn tracks(&mut self, ui: &mut egui::Ui, read_only: bool) {
         // The rows show the pattern the editor shows (its steps and length in place of A's).
         let shown = self.controller.shown();
         let tracks = grid::pattern_view(&self.controller.state().tracks, shown);
@@ -667,6 +684,7 @@ impl<H: Host> Editor<H> {
                                             .filter(|(t, _)| *t == track.id)
                                             .map(|(_, s)| s),
                                         dimmed: !style::audible(slot, &mute, &solo),
+                                        read_only,
                                     };
                                     let row = grid::show(ui, track, &look, flash);
                                     self.grid_rows.push((track.id, row.rect));

@@ -250,6 +250,24 @@ pub fn cell_paint(
     }
 }
 
+/// A colour greyed out: its luminance only, pulled toward the background, so a read-only grid
+/// reads as disabled while its steps stay legible (an on step is still lighter than an off one).
+pub fn greyed(c: Color32) -> Color32 {
+    let l = 0.299 * c.r() as f32 + 0.587 * c.g() as f32 + 0.114 * c.b() as f32;
+    let g = (40.0 + 0.55 * l).round().clamp(0.0, 255.0) as u8;
+    Color32::from_rgb(g, g, g)
+}
+
+impl CellPaint {
+    /// The same cell greyed out (a session this player may not edit).
+    pub fn greyed(self) -> Self {
+        Self {
+            background: greyed(self.background),
+            bar: self.bar.map(|(c, f)| (greyed(c), f)),
+        }
+    }
+}
+
 /// What a row shows besides its steps.
 #[derive(Clone, Copy, Debug)]
 pub struct RowLook {
@@ -263,6 +281,9 @@ pub struct RowLook {
     pub selected: Option<u8>,
     /// The row does not sound (muted, or another track soloed).
     pub dimmed: bool,
+    /// The session is someone else's locked one: cells are drawn greyed ([`CellPaint::greyed`])
+    /// and no press is reported (nothing would be sent anyway).
+    pub read_only: bool,
 }
 
 /// A press on a step.
@@ -343,7 +364,10 @@ pub fn show(
     for (i, step) in track.steps[..count].iter().enumerate() {
         let cell = g.cell_rect(rect, i as u8);
         let here = look.playhead == Some(i as u8);
-        let paint = cell_paint(step, i, color, here, look.dimmed);
+        let mut paint = cell_paint(step, i, color, here, look.dimmed);
+        if look.read_only {
+            paint = paint.greyed();
+        }
         painter.rect_filled(cell, CornerRadius::same(2), paint.background);
         if let Some((bar_color, fraction)) = paint.bar {
             let mut bar = cell;
@@ -398,6 +422,7 @@ pub fn show(
     });
     let on_top = |pos: egui::Pos2| ui.ctx().layer_id_at(pos) == Some(ui.layer_id());
     let press = press_pos
+        .filter(|_| !look.read_only)
         .filter(|pos| rect.contains(*pos) && ui.clip_rect().contains(*pos) && on_top(*pos))
         .and_then(|pos| g.step_at(pos.x - rect.left(), count))
         .map(|step| CellClick {
@@ -543,5 +568,13 @@ mod tests {
         assert!(velocity_fraction(1) < velocity_fraction(60));
         assert!(velocity_fraction(60) < velocity_fraction(100));
         assert_eq!(velocity_fraction(127), 1.0);
+        // Read-only: grey, an on step still lighter than an off one.
+        let grey = cell_paint(&s, 1, c, false, false).greyed();
+        let (bg, (bar, _)) = (grey.background, grey.bar.unwrap());
+        assert!(bg.r() == bg.g() && bg.g() == bg.b(), "{bg:?}");
+        assert!(bar.r() == bar.g() && bar.g() == bar.b(), "{bar:?}");
+        s.on = false;
+        let off = cell_paint(&s, 1, c, false, false).greyed().background;
+        assert!(bar.r() > off.r(), "{bar:?} {off:?}");
     }
 }

@@ -364,6 +364,9 @@ pub struct AccountStatus {
     pub email: Option<String>,
     /// The signed-in user's id (what a claimed session's owner id holds).
     pub user_id: Option<String>,
+    /// The signed-in user's display name (what others see, e.g. on beats), where the host
+    /// knows it.
+    pub name: Option<String>,
     /// A sign-in in progress.
     pub pending: Option<PendingSignIn>,
     /// The joined session's owner id (`None`: unowned, or no session).
@@ -374,6 +377,20 @@ pub struct AccountStatus {
     pub can_edit: bool,
     /// The last failure to show.
     pub error: Option<String>,
+    /// Where a sign-in link was mailed and is awaited (hosts that sign in by email).
+    pub mail_sent_to: Option<String>,
+    /// A request in flight ("Claiming…", "Locking…"), to show while it runs.
+    pub working: Option<String>,
+    /// What the last request did, for the user ("you own this session").
+    pub notice: Option<String>,
+}
+
+impl AccountStatus {
+    /// Whether the joined session is someone else's locked session, so nothing may be edited
+    /// (`joined`: a live session is joined): the editor draws it disabled and sends nothing.
+    pub fn locked_out(&self, joined: bool) -> bool {
+        joined && !self.can_edit
+    }
 }
 
 /// Sign-in and ownership: the account panel's commands. Every body has a default so that hosts
@@ -385,13 +402,35 @@ pub trait Account {
     }
     /// Starts signing in (the device flow: shows a code, opens the browser).
     fn sign_in(&self) {}
+    /// Whether signing in here asks for an email address to mail a sign-in link to (the
+    /// browser) rather than starting the device flow.
+    fn signs_in_by_email(&self) -> bool {
+        false
+    }
+    /// Mails a sign-in link to `email` (hosts that sign in by email); the outcome shows in the
+    /// status ([`AccountStatus::mail_sent_to`], or the error).
+    fn send_sign_in_link(&self, email: &str) {
+        let _ = email;
+    }
     /// Signs out (the server revokes the tokens) and forgets them.
     fn sign_out(&self) {}
-    /// Claims the joined, unowned session for the signed-in user.
+    /// Whether the display name can be changed here ([`Account::set_display_name`]).
+    fn renames(&self) -> bool {
+        false
+    }
+    /// Changes the signed-in user's display name, in the background (the outcome shows in the
+    /// status).
+    fn set_display_name(&self, name: &str) {
+        let _ = name;
+    }
+    /// Claims the joined, unowned session for the signed-in user. The request runs in the
+    /// background: `Ok` means it started; its outcome shows in the status (`working`, then
+    /// `notice` or `error`).
     fn claim(&self) -> Result<(), LiveError> {
         Err(LiveError("accounts are not available here".into()))
     }
-    /// Locks (read-only for everyone else) or unlocks the joined session the user owns.
+    /// Locks (read-only for everyone else) or unlocks the joined session the user owns, in the
+    /// background like [`Account::claim`].
     fn set_locked(&self, locked: bool) -> Result<(), LiveError> {
         let _ = locked;
         Err(LiveError("accounts are not available here".into()))
@@ -450,7 +489,8 @@ pub struct BeatView {
     pub link: String,
     /// The invite link of the session it was published from, while that session exists.
     pub source_link: Option<String>,
-    /// Who published it, once accounts name creators (issue 17); `None` until then.
+    /// Who published it: the creator's display name (never an id or an address); `None` for
+    /// a beat published without signing in.
     pub created_by: Option<String>,
 }
 

@@ -139,6 +139,8 @@ pub struct MemLive {
     pub playing: Mutex<Vec<bool>>,
     /// Left at least once.
     pub left: AtomicBool,
+    /// Whether it says a session is joined (the test's say; false by default).
+    pub joined: AtomicBool,
 }
 
 impl LiveSession for MemLive {
@@ -146,7 +148,7 @@ impl LiveSession for MemLive {
         Status::default()
     }
     fn is_joined(&self) -> bool {
-        false
+        self.joined.load(Ordering::Relaxed)
     }
     fn timeline_playing(&self) -> Option<bool> {
         None
@@ -261,6 +263,19 @@ impl Meters for MemMeters {
     }
 }
 
+/// Sign-in and ownership whose status the test sets.
+#[derive(Default)]
+pub struct MemAccount {
+    /// What the panel and the editor read.
+    pub status: Mutex<AccountStatus>,
+}
+
+impl Account for MemAccount {
+    fn account_status(&self) -> AccountStatus {
+        self.status.lock().unwrap().clone()
+    }
+}
+
 /// A whole host in memory.
 pub struct MemHost {
     /// The session.
@@ -281,6 +296,8 @@ pub struct MemHost {
     pub previewed: Mutex<Vec<(keyboardia_core::Instrument, f32, f32)>>,
     /// Every change of the fill switch the editor made, in order.
     pub fills: Vec<bool>,
+    /// Accounts, once the test gives the host some (the account panel is hidden otherwise).
+    pub account: Option<MemAccount>,
 }
 
 impl MemHost {
@@ -295,6 +312,7 @@ impl MemHost {
             metered: false,
             previewed: Mutex::new(Vec::new()),
             fills: Vec::new(),
+            account: None,
         }
     }
 }
@@ -320,6 +338,9 @@ impl Host for MemHost {
     }
     fn set_fill(&mut self, on: bool) {
         self.fills.push(on);
+    }
+    fn account(&self) -> Option<&dyn Account> {
+        self.account.as_ref().map(|a| a as &dyn Account)
     }
     fn preview_sound(&self, sound: &keyboardia_core::Instrument, volume: f32, pan: f32) {
         self.previewed

@@ -116,6 +116,9 @@ fn start_editor(host: AppHost) -> Result<(), JsValue> {
     let page = host.web.page.clone();
     crate::hooks::install(&page, &host.web.mic, grid_rows.clone());
     crate::beats::install_hooks(&host);
+    if let Some(account) = &host.account {
+        crate::account::install_hooks(account);
+    }
     wasm_bindgen_futures::spawn_local(async move {
         let started = eframe::WebRunner::new()
             .start(

@@ -225,7 +225,7 @@ impl Beats for WebBeats {
             name: b.name.clone(),
             link: beat_link(&self.page.origin, b.id),
             source_link: self.source_link.borrow().clone(),
-            created_by: b.created_by.clone(),
+            created_by: b.byline().map(str::to_owned),
         });
         s
     }
@@ -446,6 +446,8 @@ pub struct AppHost {
     pub web: WebHost,
     /// Publish, history, open, remix, export.
     pub beats: Rc<WebBeats>,
+    /// Sign-in, claim and lock (a session page; the beat page has none).
+    pub account: Option<Rc<crate::account::WebAccount>>,
 }
 
 impl AppHost {
@@ -581,13 +583,23 @@ impl Host for AppHost {
     fn beats(&self) -> Option<&dyn Beats> {
         Some(&*self.beats)
     }
+    fn account(&self) -> Option<&dyn keyboardia_ui::host::Account> {
+        self.account
+            .as_deref()
+            .map(|a| a as &dyn keyboardia_ui::host::Account)
+    }
 }
 
 /// The host of a session page.
 pub fn session_host(web: WebHost) -> AppHost {
     let beats = WebBeats::new(web.page.clone(), Mode::Session);
     beats.refresh_history();
-    AppHost { web, beats }
+    let account = Some(crate::account::WebAccount::new(web.page.clone()));
+    AppHost {
+        web,
+        beats,
+        account,
+    }
 }
 
 /// The beat page: fetches the beat, shows it read-only and fetches its samples; the page
@@ -630,6 +642,7 @@ pub async fn beat_page(
     Ok(AppHost {
         web: WebHost { page, mic },
         beats,
+        account: None,
     })
 }
 

@@ -222,6 +222,26 @@ pub fn install(page: &Rc<Page>, mic: &Rc<Mic>, grid_rows: GridRows) {
         })
         .into(),
     );
+    // fork(): "Fork to edit": a promise of the fork's id; the page then opens it.
+    let p = page.clone();
+    set(
+        &hooks,
+        "fork",
+        func0(move || {
+            let p = p.clone();
+            wasm_bindgen_futures::future_to_promise(async move {
+                let id = crate::net::fork_session(&p.origin, p.session)
+                    .await
+                    .map_err(|e| JsValue::from(e.to_string()))?;
+                if let Some(w) = web_sys::window() {
+                    let _ = w.location().assign(&format!("/s/{id}"));
+                }
+                Ok(JsValue::from(id.to_string()))
+            })
+            .into()
+        })
+        .into(),
+    );
     crate::audio_hooks::install(&hooks, page);
     let _ = Reflect::set(&window, &"keyboardia".into(), &hooks);
 }

@@ -8,7 +8,8 @@
 //! - wasm32 only: `app` (entry, Start button), `dom` (notice, randomness), `page` (the state
 //!   and the client's event loop), `socket` (the WebSocket, owned by a dedicated worker that
 //!   stamps frames as they arrive and pings as they leave), `net` (REST over fetch), `audio`
-//!   (the context and the engine's node), `host` (ui's host traits), `mic` (recording), `hooks` (`window.keyboardia` for tests and the benchmark),
+//!   (the context and the engine's node), `host` (ui's host traits), `mic` (recording), `hooks` (`window.keyboardia` for tests and the benchmark), `account` (sign-in by
+//!   emailed link, claim and lock: ui's account panel),
 //!   `beats` (the beats panel over REST, the read-only beat page `/b/{id}`, exports), `sound`
 //!   (Start: the audio context and play).
 
@@ -16,6 +17,8 @@ pub mod clockmap;
 pub mod route;
 pub mod status;
 
+#[cfg(target_arch = "wasm32")]
+mod account;
 #[cfg(target_arch = "wasm32")]
 mod app;
 #[cfg(target_arch = "wasm32")]

@@ -163,3 +163,108 @@ pub async fn download_sample(
     )
     .await
 }
+
+/// `GET /api/auth/me`: who the page's sign-in cookie signs in (`None`: signed out). The cookie
+/// is HttpOnly: the page never sees the token, only this answer.
+pub async fn me(origin: &str) -> Result<Option<keyboardia_core::oauth::Account>, HttpError> {
+    match call("GET", &format!("{origin}{}", api::ME_PATH), None, None).await {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| HttpError::BadReply(e.to_string())),
+        Err(HttpError::Refused { status: 401, .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /api/sessions/{id}/ticket`: a short-lived ticket for the live socket of `session`,
+/// for the signed-in page (`None`: signed out).
+pub async fn ticket(origin: &str, session: SessionId) -> Result<Option<String>, HttpError> {
+    let url = format!("{origin}{}", api::ticket_path(session));
+    match call("POST", &url, None, None).await {
+        Ok(bytes) => serde_json::from_slice::<keyboardia_core::oauth::SocketTicket>(&bytes)
+            .map(|t| Some(t.ticket))
+            .map_err(|e| HttpError::BadReply(e.to_string())),
+        Err(HttpError::Refused { status: 401, .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /auth/email`: mails a sign-in link to `email` whose page returns to `next` (a path on
+/// this site), signed in.
+pub async fn send_sign_in_link(origin: &str, email: &str, next: &str) -> Result<(), HttpError> {
+    let body = format!(
+        "email={}&next={}",
+        js_sys::encode_uri_component(email),
+        js_sys::encode_uri_component(next)
+    );
+    call(
+        "POST",
+        &format!("{origin}/auth/email"),
+        Some(body.as_bytes()),
+        Some("application/x-www-form-urlencoded"),
+    )
+    .await
+    .map(drop)
+}
+
+/// `POST /api/auth/revoke`: signs the page out (the server revokes the cookie's sign-in and
+/// clears the cookie).
+pub async fn sign_out(origin: &str) -> Result<(), HttpError> {
+    call(
+        "POST",
+        &format!("{origin}{}", api::REVOKE_PATH),
+        Some(b""),
+        Some("application/x-www-form-urlencoded"),
+    )
+    .await
+    .map(drop)
+}
+
+/// `POST /api/sessions/{id}/claim` for the signed-in page.
+pub async fn claim(origin: &str, id: SessionId) -> Result<Session, HttpError> {
+    let bytes = call(
+        "POST",
+        &format!("{origin}{}", api::claim_path(id)),
+        None,
+        None,
+    )
+    .await?;
+    serde_json::from_slice(&bytes).map_err(|e| HttpError::BadReply(e.to_string()))
+}
+
+/// `PATCH /api/sessions/{id}` with `{mode}`: the owner locks or unlocks the session.
+pub async fn set_mode(
+    origin: &str,
+    id: SessionId,
+    mode: keyboardia_core::Mode,
+) -> Result<Session, HttpError> {
+    let body = serde_json::to_vec(&api::SetMode { mode })
+        .map_err(|e| HttpError::BadReply(e.to_string()))?;
+    let bytes = call(
+        "PATCH",
+        &format!("{origin}{}", api::session_path(id)),
+        Some(&body),
+        Some("application/json"),
+    )
+    .await?;
+    serde_json::from_slice(&bytes).map_err(|e| HttpError::BadReply(e.to_string()))
+}
+
+/// `PATCH /api/auth/me` with `{name}`: the signed-in page's new display name; the account.
+pub async fn set_name(
+    origin: &str,
+    name: &str,
+) -> Result<keyboardia_core::oauth::Account, HttpError> {
+    let body = serde_json::to_vec(&api::SetName {
+        name: name.to_owned(),
+    })
+    .map_err(|e| HttpError::BadReply(e.to_string()))?;
+    let bytes = call(
+        "PATCH",
+        &format!("{origin}{}", api::ME_PATH),
+        Some(&body),
+        Some("application/json"),
+    )
+    .await?;
+    serde_json::from_slice(&bytes).map_err(|e| HttpError::BadReply(e.to_string()))
+}

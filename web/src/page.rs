@@ -83,6 +83,13 @@ pub struct Page {
     pub mixer: RefCell<[(bool, bool); MAX_TRACKS]>,
     /// The local play request (playing alone before a session is joined).
     pub run: Cell<bool>,
+    /// Who the page's sign-in cookie signs in, once known: `Some(None)` signed out,
+    /// `Some(Some(user id))` signed in (the socket then carries a ticket). Kept up to date by
+    /// the page's account (`account.rs`).
+    pub user: RefCell<Option<Option<String>>>,
+    /// Whether the newest socket was opened with a ticket (so learning that the page is signed
+    /// in needs no reconnect).
+    pub ticketed: Cell<bool>,
 }
 
 /// The local clock of the client: `performance.now()` in ms.
@@ -125,6 +132,8 @@ impl Page {
             gone: Cell::new(false),
             mixer: RefCell::new([(false, false); MAX_TRACKS]),
             run: Cell::new(false),
+            user: RefCell::new(None),
+            ticketed: Cell::new(false),
         })
     }
 
@@ -385,11 +394,56 @@ impl Page {
         });
     }
 
+    /// Whether this page may edit its session (core's rule over the room's owner and mode):
+    /// the editor draws someone else's locked session disabled.
+    pub fn can_edit(&self) -> bool {
+        let user = self.user.borrow().clone().flatten();
+        self.client
+            .borrow()
+            .confirmed()
+            .is_none_or(|s| s.can_edit(user.as_deref()))
+    }
+
+    /// Drops the connection and connects again (after signing in or out: the room learns who
+    /// this page is from the new socket's ticket, or that it is anonymous).
+    pub fn reconnect(self: &Rc<Self>) {
+        self.client.borrow_mut().reconnect(now_ms());
+        self.pump();
+    }
+
+    /// Opens a socket: with a ticket when the page may be signed in (asked for first; the
+    /// token itself is an HttpOnly cookie the page never reads, and never goes in a URL),
+    /// anonymously otherwise.
     fn open_socket(self: &Rc<Self>) {
         self.socket.borrow_mut().take();
         let serial = self.socket_serial.get() + 1;
         self.socket_serial.set(serial);
-        let url = crate::route::socket_url(&self.origin, self.session);
+        if *self.user.borrow() == Some(None) {
+            return self.open_socket_with(serial, "");
+        }
+        let page = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let query = match net::ticket(&page.origin, page.session).await {
+                Ok(Some(t)) => format!("?{}={t}", keyboardia_core::api::TICKET_PARAM),
+                Ok(None) => {
+                    page.user.replace(Some(None));
+                    String::new()
+                }
+                Err(_) => String::new(),
+            };
+            // A newer socket (or the session's end) superseded this one meanwhile.
+            if page.socket_serial.get() == serial && !page.gone.get() {
+                page.open_socket_with(serial, &query);
+            }
+        });
+    }
+
+    fn open_socket_with(self: &Rc<Self>, serial: u64, query: &str) {
+        self.ticketed.set(!query.is_empty());
+        let url = format!(
+            "{}{query}",
+            crate::route::socket_url(&self.origin, self.session)
+        );
         let socket = self
             .transport
             .borrow()
@@ -628,7 +682,7 @@ impl Page {
             let c = self.client.borrow();
             c.is_joined() && !c.timeline().is_some_and(|t| t.playing)
         };
-        if stopped {
+        if stopped && self.can_edit() {
             self.client.borrow_mut().set_playing(true);
         } else if !self.client.borrow().is_joined() {
             self.run.set(true);

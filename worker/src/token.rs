@@ -27,6 +27,10 @@ pub const TICKET_TTL_S: u64 = 60;
 /// How long the web page's sign-in cookie is valid (seconds).
 pub const WEB_SESSION_TTL_S: u64 = 7 * 24 * 3600;
 
+/// The grant an owner key's socket ticket names: keys have no grant in D1 (and cannot be
+/// revoked), so a ticket with this grant and an owner id (not a user id) is not looked up.
+pub const OWNER_KEY_GRANT: &str = "owner-key";
+
 /// What a token is for (its first segment).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {

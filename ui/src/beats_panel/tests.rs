@@ -74,6 +74,7 @@ impl Beats for MemBeats {
             name: (!name.is_empty()).then(|| name.to_owned()),
             created_at: u64::from(n),
             expires_at: None,
+            creator_name: None,
         });
     }
     fn refresh_history(&self) {
@@ -284,7 +285,7 @@ fn publish_history_open_read_only_and_remix() {
     );
     assert!(!w.app.host().inner.transport.run(), "space plays nothing");
 
-    // The creator line waits for accounts; it shows once a beat names one.
+    // The creator line shows the creator's display name once a beat names one.
     beats(&w)
         .status
         .lock()

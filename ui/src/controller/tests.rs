@@ -581,6 +581,7 @@ fn clicks_on_the_drawn_grid_become_set_step_ops_or_open_the_lock_editor() {
         play_flash_age: 1.0,
         selected: None,
         dimmed: false,
+        read_only: false,
     };
     let ctx = egui::Context::default();
     let demo = SessionState::demo();

@@ -652,3 +652,72 @@ fn switch_at_is_a_session_setting() {
     w.click_text("Undo");
     assert_eq!(w.state().switch_at, keyboardia_core::SwitchAt::Bar);
 }
+
+/// The fill of the rectangle drawn exactly at `at` in a frame's output, if any.
+fn fill_at(out: &egui::FullOutput, at: egui::Pos2) -> Option<egui::Color32> {
+    fn find(shape: &egui::Shape, at: egui::Pos2) -> Option<egui::Color32> {
+        match shape {
+            egui::Shape::Rect(r) if r.rect.contains(at) && r.rect.width() < 60.0 => Some(r.fill),
+            egui::Shape::Vec(v) => v.iter().find_map(|s| find(s, at)),
+            _ => None,
+        }
+    }
+    out.shapes.iter().find_map(|c| find(&c.shape, at))
+}
+
+/// Someone else's locked session (issue 17): the grid is drawn greyed and disabled; no click,
+/// key or control sends an edit; the account panel says read-only and offers Fork to edit. The
+/// owner (or anyone, once unlocked) edits as before.
+#[test]
+fn a_locked_session_is_drawn_disabled_for_everyone_but_its_owner() {
+    let demo = SessionState::demo();
+    let mut host = MemHost::new(demo.clone());
+    host.account = Some(crate::testing::MemAccount::default());
+    host.live
+        .joined
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    *host.account.as_ref().unwrap().status.lock().unwrap() = crate::host::AccountStatus {
+        session_owner: Some("u_0123456789abcdef0123456789abcdef".into()),
+        session_readonly: true,
+        can_edit: false,
+        ..Default::default()
+    };
+    let mut w = Window::new(demo.clone());
+    w.app = Editor::with_controller(host, Controller::new(demo.clone(), Box::new(|| 1)));
+    w.frame(vec![]);
+    w.frame(vec![]);
+    let texts = w.texts();
+    assert!(
+        texts.iter().any(|t| t == "Read-only") && texts.iter().any(|t| t == "Fork to edit"),
+        "{texts:?}"
+    );
+    // Every cell is grey (an on step and an off one).
+    let (on, off) = (w.cell(0, 0), w.cell(0, 1));
+    for at in [on, off] {
+        let c = fill_at(w.out.as_ref().unwrap(), at).expect("a cell drawn there");
+        assert!(c.r() == c.g() && c.g() == c.b(), "{c:?} at {at:?}");
+    }
+    // Clicks, a drag and keys change nothing, and nothing was sent.
+    w.click(off);
+    w.click(on);
+    w.key(egui::Key::Delete);
+    w.key(egui::Key::Space);
+    assert_eq!(w.state(), demo);
+    assert_eq!(w.app.controller.undo_depth(), 0, "no edit was attempted");
+    assert!(w.app.host.live.playing.lock().unwrap().is_empty());
+    // The owner edits: the same click toggles the step.
+    w.app
+        .host
+        .account
+        .as_ref()
+        .unwrap()
+        .status
+        .lock()
+        .unwrap()
+        .can_edit = true;
+    w.frame(vec![]);
+    let c = fill_at(w.out.as_ref().unwrap(), on).unwrap();
+    assert!(c.r() != c.g() || c.g() != c.b(), "coloured again: {c:?}");
+    w.click(off);
+    assert!(w.state().tracks[0].steps[1].on, "editable again");
+}

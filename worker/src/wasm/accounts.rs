@@ -2,7 +2,7 @@
 //! refresh tokens and device codes. Only this module speaks SQL; secrets arrive here already
 //! hashed ([`crate::token::hash_secret`]).
 
-use keyboardia_core::access::USER_ID_PREFIX;
+use keyboardia_core::access::{display_name_from_email, USER_ID_PREFIX};
 use keyboardia_core::oauth::Account;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -36,39 +36,60 @@ fn new_id(prefix: &str) -> ApiResult<String> {
 struct AccountRow {
     id: String,
     email: String,
+    /// `NULL` for accounts made before display names (migration 0002).
+    name: Option<String>,
+}
+
+impl AccountRow {
+    fn into_account(self) -> Account {
+        let name = self
+            .name
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| display_name_from_email(&self.email));
+        Account {
+            id: self.id,
+            email: self.email,
+            name,
+        }
+    }
 }
 
 /// The account of `email` (lower-cased), created on first sign-in.
 pub async fn user_for_email(env: &Env, email: &str, now_ms: f64) -> ApiResult<Account> {
     let db = db(env)?;
     let id = new_id(USER_ID_PREFIX)?;
-    db.prepare("INSERT INTO users (id, email, created_ms) VALUES (?1, ?2, ?3) ON CONFLICT(email) DO NOTHING")
-        .bind(&[s(&id), s(email), n(now_ms)])?
+    let name = display_name_from_email(email);
+    db.prepare("INSERT INTO users (id, email, created_ms, name) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(email) DO NOTHING")
+        .bind(&[s(&id), s(email), n(now_ms), s(&name)])?
         .run()
         .await?;
     let row: Option<AccountRow> = db
-        .prepare("SELECT id, email FROM users WHERE email = ?1")
+        .prepare("SELECT id, email, name FROM users WHERE email = ?1")
         .bind(&[s(email)])?
         .first(None)
         .await?;
     let row = row.ok_or_else(|| ApiError::internal("user row missing after insert"))?;
-    Ok(Account {
-        id: row.id,
-        email: row.email,
-    })
+    Ok(row.into_account())
 }
 
 /// The account with this id.
 pub async fn account(env: &Env, user_id: &str) -> ApiResult<Option<Account>> {
     let row: Option<AccountRow> = db(env)?
-        .prepare("SELECT id, email FROM users WHERE id = ?1")
+        .prepare("SELECT id, email, name FROM users WHERE id = ?1")
         .bind(&[s(user_id)])?
         .first(None)
         .await?;
-    Ok(row.map(|r| Account {
-        id: r.id,
-        email: r.email,
-    }))
+    Ok(row.map(AccountRow::into_account))
+}
+
+/// Sets the display name of `user_id` (already cleaned: core's `clean_display_name`).
+pub async fn set_name(env: &Env, user_id: &str, name: &str) -> ApiResult<()> {
+    db(env)?
+        .prepare("UPDATE users SET name = ?1 WHERE id = ?2")
+        .bind(&[s(name), s(user_id)])?
+        .run()
+        .await?;
+    Ok(())
 }
 
 /// Stores a sign-in link (its hash) for `email`, returning to `next`.

@@ -8,8 +8,8 @@
 //! Secrets never appear in URLs (the sign-in link's is in the fragment; the live socket takes a
 //! short-lived ticket), logs or error replies.
 
-use keyboardia_core::access::is_user_id;
-use keyboardia_core::api::{OWNER_KEY_PARAM, TICKET_PARAM};
+use keyboardia_core::access::{clean_display_name, is_user_id};
+use keyboardia_core::api::{SetName, OWNER_KEY_PARAM, TICKET_PARAM};
 use keyboardia_core::oauth::{
     is_valid_client_id, Account, DeviceAuthorization, OAuthError, OAuthErrorBody, SocketTicket,
     TokenReply, BEARER, DEVICE_CODE_GRANT_TYPE, DEVICE_PAGE_PATH, REFRESH_TOKEN_GRANT_TYPE,
@@ -68,10 +68,13 @@ fn random32() -> ApiResult<[u8; 32]> {
     Ok(out)
 }
 
-/// A verified token's claims, with its grant still active.
+/// A verified token's claims, with its grant still active. An owner key's ticket names no grant
+/// (keys are not revocable; [`token::OWNER_KEY_GRANT`]).
 async fn verified(env: &Env, kind: Kind, t: &str) -> ApiResult<Claims> {
     let claims = token::verify(&secret(env)?, kind, t, now_ms() as u64)?;
-    if !accounts::grant_active(env, &claims.gid, &claims.sub).await? {
+    let key_ticket =
+        kind == Kind::Ticket && claims.gid == token::OWNER_KEY_GRANT && !is_user_id(&claims.sub);
+    if !key_ticket && !accounts::grant_active(env, &claims.gid, &claims.sub).await? {
         return Err(ApiError::unauthorized());
     }
     Ok(claims)
@@ -86,9 +89,19 @@ fn bearer(req: &Request) -> ApiResult<Option<String>> {
 }
 
 /// Who the request is, for a write: a signed-in user's id (`Authorization: Bearer <access
-/// token>`), the owner id of an owner key (`Bearer <key>`), or anonymous. A token that does not
-/// verify is a 401, never anonymous.
+/// token>`, or the web app's sign-in cookie: [`cookie_user`]), the owner id of an owner key
+/// (`Bearer <key>`), or anonymous. A token that does not verify is a 401, never anonymous.
 pub async fn user_of(req: &Request, env: &Env) -> ApiResult<Option<String>> {
+    match bearer_user(req, env).await? {
+        Some(user) => Ok(Some(user)),
+        None if bearer(req)?.is_none() => Ok(cookie_user(req, env).await?.map(|c| c.sub)),
+        None => Ok(None),
+    }
+}
+
+/// [`user_of`] from the `Authorization` header alone (the live socket takes no cookie: a
+/// browser's socket carries a ticket).
+async fn bearer_user(req: &Request, env: &Env) -> ApiResult<Option<String>> {
     let Some(t) = bearer(req)? else {
         return Ok(None);
     };
@@ -101,11 +114,33 @@ pub async fn user_of(req: &Request, env: &Env) -> ApiResult<Option<String>> {
     }
 }
 
-/// The signed-in user (an access token, not an owner key), or a 401.
+/// The web app's signed-in user: its HttpOnly sign-in cookie ([`WEB_SESSION_COOKIE`], set when
+/// a sign-in link is spent), verified, with its grant active. Only for requests from this
+/// site's own pages: a request that changes something must carry this origin's `Origin`
+/// header (browsers send it with every such request; the cookie is `SameSite=Lax` besides), so
+/// another site can never act with a visitor's cookie. A cookie that does not verify signs
+/// nobody in.
+async fn cookie_user(req: &Request, env: &Env) -> ApiResult<Option<Claims>> {
+    let reads_only = matches!(req.method(), Method::Get | Method::Head);
+    if !reads_only && req.headers().get("origin")?.as_deref() != Some(origin(req)?.as_str()) {
+        return Ok(None);
+    }
+    for c in cookies(req, WEB_SESSION_COOKIE)? {
+        if let Ok(claims) = verified(env, Kind::WebSession, &c).await {
+            return Ok(Some(claims));
+        }
+    }
+    Ok(None)
+}
+
+/// The signed-in user (an access token, or the web app's cookie; not an owner key), or a 401.
 async fn require_user(req: &Request, env: &Env) -> ApiResult<Claims> {
     match bearer(req)? {
         Some(t) if Kind::Access.looks_like(&t) => verified(env, Kind::Access, &t).await,
-        _ => Err(ApiError::unauthorized()),
+        Some(_) => Err(ApiError::unauthorized()),
+        None => cookie_user(req, env)
+            .await?
+            .ok_or_else(ApiError::unauthorized),
     }
 }
 
@@ -125,10 +160,12 @@ pub async fn socket_user(req: &Request, env: &Env, id: SessionId) -> ApiResult<O
         }
         return Ok(Some(claims.sub));
     }
+    // Kept for clients of earlier builds: today's apps ask for a ticket with the key instead
+    // ([`ticket`]), so the key never goes in a URL.
     if let Some(k) = param(OWNER_KEY_PARAM) {
         return Ok((!k.is_empty() && k.len() <= OWNER_KEY_MAX_BYTES).then(|| owner_id_for_key(&k)));
     }
-    user_of(req, env).await
+    bearer_user(req, env).await
 }
 
 /// Parses a form body (`application/x-www-form-urlencoded`).
@@ -295,6 +332,9 @@ pub async fn token(mut req: Request, env: &Env) -> ApiResult {
 /// `POST /api/auth/revoke`: signs out (RFC 7009). Form `token` (a refresh token), or the bearer
 /// access token: its grant is revoked, with every token it issued. Always 200, as the RFC says,
 /// except a bearer token that does not verify (401).
+///
+/// The web app signs out here too: its sign-in cookie's grant is revoked and the cookie
+/// cleared.
 pub async fn revoke(mut req: Request, env: &Env) -> ApiResult {
     let now = now_ms();
     if let Some(t) = bearer(&req)? {
@@ -303,18 +343,43 @@ pub async fn revoke(mut req: Request, env: &Env) -> ApiResult {
             accounts::revoke_grant(env, &claims.gid, now).await?;
         }
     }
+    let web = cookie_user(&req, env).await?;
+    if let Some(claims) = &web {
+        accounts::revoke_grant(env, &claims.gid, now).await?;
+    }
     let form = form(&mut req).await?;
     if let Some(t) = field(&form, "token") {
         if let Some(grant) = accounts::grant_of_refresh(env, &hash_secret(t)).await? {
             accounts::revoke_grant(env, &grant, now).await?;
         }
     }
-    no_store(json_of(200, &serde_json::json!({ "revoked": true }))?)
+    let resp = no_store(json_of(200, &serde_json::json!({ "revoked": true }))?)?;
+    if web.is_some() {
+        for c in clear_cookies(&req)? {
+            resp.headers().append("set-cookie", &c)?;
+        }
+    }
+    Ok(resp)
 }
 
 /// `GET /api/auth/me`
 pub async fn me(req: Request, env: &Env) -> ApiResult {
     let claims = require_user(&req, env).await?;
+    let account = accounts::account(env, &claims.sub)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    no_store(json_of(200, &account)?)
+}
+
+/// `PATCH /api/auth/me` with `{"name"}`: the signed-in user's new display name (what beats
+/// published from now on show); replies with the account.
+pub async fn set_name(mut req: Request, env: &Env) -> ApiResult {
+    let claims = require_user(&req, env).await?;
+    let bytes = body_bytes(&mut req, FORM_MAX_BYTES, "the body").await?;
+    let body: SetName =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::json(&e.to_string()))?;
+    let name = clean_display_name(&body.name)?;
+    accounts::set_name(env, &claims.sub, &name).await?;
     let account = accounts::account(env, &claims.sub)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
@@ -330,9 +395,22 @@ pub async fn signed_in(req: &Request, env: &Env) -> ApiResult<String> {
     Ok(claims.sub)
 }
 
-/// `POST /api/sessions/{id}/ticket`: a ticket for the live socket of session `id`.
+/// `POST /api/sessions/{id}/ticket`: a ticket for the live socket of session `id`, for a
+/// signed-in user, or for the holder of an owner key (`Bearer <key>`: the ticket then names the
+/// key's owner id, so the key itself never goes in the socket's URL).
 pub async fn ticket(req: Request, id: SessionId, env: &Env) -> ApiResult {
-    let claims = require_user(&req, env).await?;
+    let key = bearer(&req)?
+        .filter(|t| !Kind::Access.looks_like(t))
+        .map(|t| format!("Bearer {t}"));
+    let claims = match key.as_deref().and_then(bearer_key) {
+        Some(k) => Claims {
+            sub: owner_id_for_key(k),
+            gid: token::OWNER_KEY_GRANT.into(),
+            ses: None,
+            exp_ms: 0,
+        },
+        None => require_user(&req, env).await?,
+    };
     let ticket = token::sign(
         &secret(env)?,
         Kind::Ticket,
@@ -365,12 +443,12 @@ fn page(status: u16, body: String) -> ApiResult {
         .fixed(body.into_bytes()))
 }
 
-fn see_other(to: &str, cookie: Option<String>) -> ApiResult {
+fn see_other(to: &str, cookies: Vec<String>) -> ApiResult {
     let headers = Headers::new();
     headers.set("location", to)?;
     headers.set("cache-control", "no-store")?;
-    if let Some(c) = cookie {
-        headers.set("set-cookie", &c)?;
+    for c in cookies {
+        headers.append("set-cookie", &c)?;
     }
     Ok(ResponseBuilder::new()
         .with_status(303)
@@ -378,37 +456,54 @@ fn see_other(to: &str, cookie: Option<String>) -> ApiResult {
         .empty())
 }
 
-fn cookie(req: &Request, name: &str) -> ApiResult<Option<String>> {
-    Ok(req.headers().get("cookie")?.and_then(|h| {
-        h.split(';')
-            .filter_map(|kv| kv.trim().split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_owned())
-    }))
+/// Every value of cookie `name` the request carries (a browser sends one per path it was set
+/// for, the most specific first).
+fn cookies(req: &Request, name: &str) -> ApiResult<Vec<String>> {
+    Ok(req
+        .headers()
+        .get("cookie")?
+        .map(|h| {
+            h.split(';')
+                .filter_map(|kv| kv.trim().split_once('='))
+                .filter(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_owned())
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
-fn session_cookie(req: &Request, value: &str, max_age_s: u64) -> ApiResult<String> {
+/// The sign-in cookie: HttpOnly (no script of the page ever reads the token), `SameSite=Lax`,
+/// `Secure` over https, for the whole site (the app at `/s/…` and its API calls use it).
+fn session_cookie(req: &Request, value: &str, max_age_s: u64, path: &str) -> ApiResult<String> {
     let secure = if req.url()?.scheme() == "https" {
         "; Secure"
     } else {
         ""
     };
     Ok(format!(
-        "{WEB_SESSION_COOKIE}={value}; Path=/auth; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{secure}"
+        "{WEB_SESSION_COOKIE}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{secure}"
     ))
 }
 
-/// The page's signed-in user, if its cookie verifies and its grant is active.
+/// Clears the sign-in cookie: the site-wide one and the `/auth` one earlier builds set.
+fn clear_cookies(req: &Request) -> ApiResult<Vec<String>> {
+    Ok(vec![
+        session_cookie(req, "", 0, "/")?,
+        session_cookie(req, "", 0, "/auth")?,
+    ])
+}
+
+/// The page's signed-in user, if one of its cookies verifies and its grant is active.
 async fn web_user(req: &Request, env: &Env) -> ApiResult<Option<(Claims, Account)>> {
-    let Some(c) = cookie(req, WEB_SESSION_COOKIE)? else {
-        return Ok(None);
-    };
-    let Ok(claims) = verified(env, Kind::WebSession, &c).await else {
-        return Ok(None);
-    };
-    Ok(accounts::account(env, &claims.sub)
-        .await?
-        .map(|a| (claims, a)))
+    for c in cookies(req, WEB_SESSION_COOKIE)? {
+        let Ok(claims) = verified(env, Kind::WebSession, &c).await else {
+            continue;
+        };
+        return Ok(accounts::account(env, &claims.sub)
+            .await?
+            .map(|a| (claims, a)));
+    }
+    Ok(None)
 }
 
 /// A cross-site form post is refused (the cookie is `SameSite=Lax` too).
@@ -607,7 +702,7 @@ async fn spend_link(mut req: Request, env: &Env) -> ApiResult {
     )?;
     see_other(
         &next,
-        Some(session_cookie(&req, &value, WEB_SESSION_TTL_S)?),
+        vec![session_cookie(&req, &value, WEB_SESSION_TTL_S, "/")?],
     )
 }
 
@@ -616,5 +711,5 @@ async fn sign_out(req: Request, env: &Env) -> ApiResult {
     if let Some((claims, _)) = web_user(&req, env).await? {
         accounts::revoke_grant(env, &claims.gid, now_ms()).await?;
     }
-    see_other(DEVICE_PAGE_PATH, Some(session_cookie(&req, "", 0)?))
+    see_other(DEVICE_PAGE_PATH, clear_cookies(&req)?)
 }

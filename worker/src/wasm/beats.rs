@@ -83,14 +83,21 @@ pub async fn publish(mut req: Request, id: SessionId, env: &Env) -> ApiResult {
             OpError::ReadOnly.to_string(),
         ));
     }
-    let beat = Beat::publish(
+    // The creator: a signed-in user (an owner key's hash names nobody), under their display
+    // name as it is now (a beat never changes; the user id is kept, the email never).
+    let creator = user.filter(|u| keyboardia_core::access::is_user_id(u));
+    let creator_name = match &creator {
+        Some(u) => super::accounts::account(env, u).await?.map(|a| a.name),
+        None => None,
+    };
+    let mut beat = Beat::publish(
         BeatId::from_random_bytes(random16()?),
         &session,
         now_ms() as u64,
         name,
-        // The creator: a signed-in user's id (an owner key's hash names nobody).
-        user.filter(|u| keyboardia_core::access::is_user_id(u)),
+        creator,
     );
+    beat.creator_name = creator_name;
     // Pin the samples first: a beat that is visible plays.
     copy_samples(
         env,

@@ -62,5 +62,6 @@ async fn dispatch(req: Request, env: Env) -> ApiResult {
         Route::Token => auth::token(req, &env).await,
         Route::Revoke => auth::revoke(req, &env).await,
         Route::Me => auth::me(req, &env).await,
+        Route::SetName => auth::set_name(req, &env).await,
     }
 }
