@@ -426,24 +426,68 @@ fn hull_line_at(pts: &[(f64, f64)], t: f64, sign: f64) -> (f64, f64) {
 /// Points kept by [`SampleClock`] (Link regresses over 512).
 pub const SAMPLE_CLOCK_POINTS: usize = 512;
 
+/// A callback this far (ms) off the fitted line is not used for the fit: late by a stall of
+/// the host, or one of the hurried callbacks that catch up after it. Callback jitter on a busy
+/// machine is a few ms; a consistent shift this small bends the beat by well under a ms.
+pub const SAMPLE_CLOCK_STEP_MS: f64 = 6.0;
+
+/// Callbacks off the line that agree with each other to within this (ms, the spread of their
+/// offsets from the line at the nominal rate) over [`SAMPLE_CLOCK_CONFIRM_MS`] of audio are a
+/// step: the host paused (or the device dropped out) and the frame counter does not know. A
+/// catch-up after a stall does not agree with itself: its callbacks come back to back, so
+/// their offsets fall by the length of the audio they cover.
+const SAMPLE_CLOCK_AGREE_MS: f64 = 4.0;
+
+/// Audio (ms) a run of off-line callbacks must cover before it is taken as a step.
+const SAMPLE_CLOCK_CONFIRM_MS: f64 = 30.0;
+
+/// Off-line callbacks held while a step is being confirmed.
+const SAMPLE_CLOCK_PENDING: usize = 32;
+
+/// Shortest audio (ms) between the oldest and newest point from which the slope is fitted;
+/// over less the line runs at the nominal rate (a slope through a few jittery callbacks is
+/// noise: 3 ms of jitter over 40 ms of audio is a 7 % slope).
+pub const SAMPLE_CLOCK_MIN_SLOPE_SPAN_MS: f64 = 2_000.0;
+
+/// Largest believed rate error of the audio device against the local clock (±0.1 %): crystal
+/// oscillators are specified to ±100 ppm or so; a steeper slope is callback jitter.
+pub const SAMPLE_CLOCK_MAX_RATE_ERROR: f64 = 1e-3;
+
 /// Maps an audio stream's sample counter to the local clock.
 ///
 /// Each block, the audio thread observes (sample position of the block start, local time when
 /// the callback ran). Callback times jitter by up to a buffer or more; a least-squares line
 /// through the last [`SAMPLE_CLOCK_POINTS`] observations gives a steady time for any sample
 /// position, and its slope follows the audio device's clock drift against the local clock.
-/// Fixed-size and allocation-free: safe on the audio thread.
+///
+/// A host that stops calling for a while (a plugin host pausing its engine, a device dropout)
+/// leaves the frame counter behind the clock for good: every later callback comes late by the
+/// pause. A line fitted across that step would bend, its slope running up to the rate bound,
+/// and the beats placed through it would come short (plugin_live once heard them 495 ms apart
+/// at 120 BPM after a 32 ms pause). So callbacks more than [`SAMPLE_CLOCK_STEP_MS`] off the line
+/// are held out of the fit; if they agree with each other over [`SAMPLE_CLOCK_CONFIRM_MS`] of
+/// audio, the line restarts from them, at the nominal rate until the points span
+/// [`SAMPLE_CLOCK_MIN_SLOPE_SPAN_MS`]. Fixed-size and allocation-free: safe on the audio thread.
 #[derive(Clone, Debug)]
 pub struct SampleClock {
     /// (sample position, local ms) observations, a ring.
     points: [(f64, f64); SAMPLE_CLOCK_POINTS],
+    /// Points in the ring.
     len: usize,
+    /// Where the next point goes in the ring.
     next: usize,
-    /// Nominal ms per sample, used until two points exist.
+    /// Callbacks off the line, oldest first, while a step is being confirmed.
+    pending: [(f64, f64); SAMPLE_CLOCK_PENDING],
+    /// Callbacks held in `pending`.
+    pending_len: usize,
+    /// Nominal ms per sample, used until the points span enough audio for a slope.
     nominal_ms_per_sample: f64,
-    /// The fitted line: local_ms = origin_ms + (pos - origin_pos) * ms_per_sample.
+    /// Sample position of the fitted line's origin: local_ms = origin_ms + (pos - origin_pos) *
+    /// ms_per_sample.
     origin_pos: f64,
+    /// Local time (ms) at `origin_pos`.
     origin_ms: f64,
+    /// The fitted slope, within [`SAMPLE_CLOCK_MAX_RATE_ERROR`] of nominal.
     ms_per_sample: f64,
 }
 
@@ -454,6 +498,8 @@ impl SampleClock {
             points: [(0.0, 0.0); SAMPLE_CLOCK_POINTS],
             len: 0,
             next: 0,
+            pending: [(0.0, 0.0); SAMPLE_CLOCK_PENDING],
+            pending_len: 0,
             nominal_ms_per_sample: nominal,
             origin_pos: 0.0,
             origin_ms: 0.0,
@@ -465,6 +511,7 @@ impl SampleClock {
     pub fn reset(&mut self) {
         self.len = 0;
         self.next = 0;
+        self.pending_len = 0;
     }
 
     /// Records that the block starting at sample `pos` was processed at local time `local_ms`,
@@ -473,10 +520,56 @@ impl SampleClock {
         if !local_ms.is_finite() {
             return;
         }
-        self.points[self.next] = (pos as f64, local_ms);
+        let point = (pos as f64, local_ms);
+        let off = self
+            .local_ms_at(pos)
+            .map_or(0.0, |fitted| local_ms - fitted);
+        if off.abs() <= SAMPLE_CLOCK_STEP_MS {
+            // On the line: whatever was held was a stall and its catch-up.
+            self.pending_len = 0;
+            self.push(point);
+            self.fit();
+            return;
+        }
+        // Off the line: hold it; a run that agrees with itself over enough audio is a step.
+        let nominal = self.nominal_ms_per_sample;
+        let offset_of = |p: &(f64, f64)| p.1 - p.0 * nominal;
+        if self.pending_len == SAMPLE_CLOCK_PENDING {
+            self.pending.copy_within(1.., 0);
+            self.pending_len -= 1;
+        }
+        self.pending[self.pending_len] = point;
+        self.pending_len += 1;
+        // Keep only the newest run that agrees with this callback.
+        let held = &self.pending[..self.pending_len];
+        let first = held
+            .iter()
+            .rposition(|p| (offset_of(p) - offset_of(&point)).abs() > SAMPLE_CLOCK_AGREE_MS)
+            .map_or(0, |i| i + 1);
+        self.pending.copy_within(first..self.pending_len, 0);
+        self.pending_len -= first;
+        let run = &self.pending[..self.pending_len];
+        let (lo, hi) = run.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+            (lo.min(offset_of(p)), hi.max(offset_of(p)))
+        });
+        let covered_ms = (point.0 - run[0].0) * nominal;
+        if hi - lo <= SAMPLE_CLOCK_AGREE_MS
+            && (covered_ms >= SAMPLE_CLOCK_CONFIRM_MS || self.pending_len == SAMPLE_CLOCK_PENDING)
+        {
+            let pending = self.pending;
+            let n = self.pending_len;
+            self.reset();
+            for p in &pending[..n] {
+                self.push(*p);
+            }
+            self.fit();
+        }
+    }
+
+    fn push(&mut self, point: (f64, f64)) {
+        self.points[self.next] = point;
         self.next = (self.next + 1) % SAMPLE_CLOCK_POINTS;
         self.len = (self.len + 1).min(SAMPLE_CLOCK_POINTS);
-        self.fit();
     }
 
     fn fit(&mut self) {
@@ -485,26 +578,28 @@ impl SampleClock {
         let (x0, y0) = self.points[(self.next + SAMPLE_CLOCK_POINTS - 1) % SAMPLE_CLOCK_POINTS];
         let n = pts.len() as f64;
         let (mut sx, mut sy) = (0.0, 0.0);
+        let (mut first, mut last) = (f64::INFINITY, f64::NEG_INFINITY);
         for &(x, y) in pts {
             sx += x - x0;
             sy += y - y0;
+            first = first.min(x);
+            last = last.max(x);
         }
         let (mx, my) = (sx / n, sy / n);
-        let (mut sxx, mut sxy) = (0.0, 0.0);
-        for &(x, y) in pts {
-            let (dx, dy) = (x - x0 - mx, y - y0 - my);
-            sxx += dx * dx;
-            sxy += dx * dy;
-        }
-        let slope = if sxx > 0.0 {
-            sxy / sxx
+        let nominal = self.nominal_ms_per_sample;
+        let slope = if (last - first) * nominal < SAMPLE_CLOCK_MIN_SLOPE_SPAN_MS {
+            nominal
         } else {
-            self.nominal_ms_per_sample
+            let (mut sxx, mut sxy) = (0.0, 0.0);
+            for &(x, y) in pts {
+                let (dx, dy) = (x - x0 - mx, y - y0 - my);
+                sxx += dx * dx;
+                sxy += dx * dy;
+            }
+            sxy / sxx
         };
-        // A wild slope (a stall, a counter jump) is not a clock: keep within ±1 % of nominal.
-        let lo = self.nominal_ms_per_sample * 0.99;
-        let hi = self.nominal_ms_per_sample * 1.01;
-        self.ms_per_sample = slope.clamp(lo, hi);
+        let bound = nominal * SAMPLE_CLOCK_MAX_RATE_ERROR;
+        self.ms_per_sample = slope.clamp(nominal - bound, nominal + bound);
         self.origin_pos = x0 + mx;
         self.origin_ms = y0 + my;
     }

@@ -1387,3 +1387,86 @@ fn hosted_chaos_with_timers_converges() {
         sim.assert_converged();
     }
 }
+
+/// The beats a plugin plays on the session clock (120 BPM, the timeline's beat 0 at local 0),
+/// as the frame positions where a beat starts, when the host calls it back block by block at
+/// the local times `called` (one per block of `block` frames at 48 kHz). The plugin places each
+/// block through core's `SampleClock`, as `plugin/src/lib.rs` does.
+fn plugin_beats(called: &[f64], block: u64) -> Vec<f64> {
+    use keyboardia_core::clock::SampleClock;
+    let rate = 48_000.0;
+    let mut clock = SampleClock::new(rate);
+    let mut beats = Vec::new();
+    for (k, t) in called.iter().enumerate() {
+        let pos = k as u64 * block;
+        clock.observe(pos, *t);
+        let beat = clock.local_ms_at(pos).unwrap() / 500.0;
+        let end = beat + block as f64 * 1000.0 / rate / 500.0;
+        if beat.ceil() < end && beat >= 0.0 {
+            // The frame (ms of audio) where the beat lands within the block.
+            beats.push(pos as f64 * 1000.0 / rate + (beat.ceil() - beat) * 500.0);
+        }
+    }
+    beats
+}
+
+#[test]
+fn a_pause_in_the_hosts_callbacks_does_not_bend_the_beat() {
+    // plugin_live's render loop: blocks of 512 frames called in real time, 0–3 ms late, for
+    // 3 s; then the host stops calling for `gap` ms (the test joins a third client and presses
+    // play meanwhile) and calls on in real time from there. The frame counter does not know
+    // about the pause: every later block comes `gap` ms later than the frames say. The beats
+    // after it must still come 500 ms apart (plugin_live allows ±2 ms): the local time of a
+    // frame follows the new line at once, not a slope bent by a fit across the step.
+    let block = 512u64;
+    let per_block = block as f64 * 1000.0 / 48_000.0;
+    for gap in [40.0, 150.0, 400.0, 1500.0] {
+        let mut rng = Rng(7 + gap as u64);
+        let mut called = Vec::new();
+        for k in 0..281 {
+            called.push(10_000.0 + k as f64 * per_block + 3.0 * rng.unit());
+        }
+        let restart = called[280] + per_block + gap;
+        for k in 0..400 {
+            called.push(restart + k as f64 * per_block + 3.0 * rng.unit());
+        }
+        let beats = plugin_beats(&called, block);
+        // The beats of the 2.5 s after the pause, from the first one 250 ms in.
+        let after: Vec<f64> = beats
+            .iter()
+            .copied()
+            .filter(|b| *b > 281.0 * per_block + 250.0)
+            .collect();
+        let worst = after
+            .windows(2)
+            .map(|w| (w[1] - w[0] - 500.0).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            after.len() >= 5 && worst < 1.0,
+            "gap {gap} ms: beats {after:?} (worst {worst} ms off 500)"
+        );
+        // A stall that the host catches up on (it calls the late blocks back to back until it
+        // is on time again) is not a step: the beats keep their place.
+        let mut called = Vec::new();
+        let mut at: f64 = 0.0;
+        for k in 0..681 {
+            let due = 10_000.0 + k as f64 * per_block;
+            at = if k == 281 {
+                due + gap
+            } else {
+                due.max(at + 0.05)
+            } + 3.0 * rng.unit();
+            called.push(at);
+        }
+        let beats = plugin_beats(&called, block);
+        let worst = beats
+            .windows(2)
+            .filter(|w| w[0] > 1_000.0)
+            .map(|w| (w[1] - w[0] - 500.0).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            worst < 1.0,
+            "stall of {gap} ms: beats {beats:?} (worst {worst} ms off 500)"
+        );
+    }
+}
