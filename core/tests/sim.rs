@@ -923,13 +923,15 @@ fn pings_burst_then_lock_then_back_off() {
     // ...then, while every answer agrees with the clock, the interval doubles after eight answers
     // once the samples span 45 intervals, up to 24 s: it never shrinks, and only ever doubles
     // or caps.
-    for w in gaps[31..].windows(2) {
-        assert!(
-            w[1] == w[0] || w[1] == w[0] * 2.0 || w[1] == 24_000.0,
-            "{w:?}"
-        );
+    // At 24 s the pings move onto the room's grid of server time (multiples of 24 s): one gap
+    // of 12–36 s, then 24 s each.
+    let longest = gaps.iter().position(|g| *g > 16_000.0).unwrap();
+    for w in gaps[31..longest].windows(2) {
+        assert!(w[1] == w[0] || w[1] == w[0] * 2.0, "{w:?}");
     }
-    assert_eq!(*gaps.last().unwrap(), 24_000.0);
+    assert!((12_000.0..=36_000.0).contains(&gaps[longest]));
+    assert!(gaps[longest + 1..].iter().all(|g| *g == 24_000.0));
+    assert!(pings[longest + 1..].iter().all(|t| t % 24_000.0 == 0.0));
     assert_eq!(sim.client(0).ping_interval_ms(), 24_000.0);
     // At the longest interval once the samples span 18 minutes; then 2.5 pings a minute.
     let late = pings
@@ -1469,4 +1471,51 @@ fn a_pause_in_the_hosts_callbacks_does_not_bend_the_beat() {
             "stall of {gap} ms: beats {beats:?} (worst {worst} ms off 500)"
         );
     }
+}
+
+#[test]
+fn a_silent_rooms_pings_go_together_once_locked() {
+    // Four players whose clocks are off by minutes and run at different rates, through 50 ± 20
+    // ms and 2 % loss: once locked, they ping on the room's grid of server time, so an idle room
+    // wakes its server once per 24 s for all of them (a wake: pings less than 10 s apart, the
+    // time an idle Durable Object stays in memory).
+    let mut sim = Sim::hosted(24, 4);
+    for (i, (offset, drift)) in [(1.0e6, 100e-6), (-3.7e5, -100e-6), (42.0, 30e-6), (-9e4, 0.0)]
+        .into_iter()
+        .enumerate()
+    {
+        sim.clients[i].offset_ms = offset;
+        sim.clients[i].drift = drift;
+    }
+    sim.smooth_jitter = true;
+    sim.latency_ms = 30.0;
+    sim.jitter_ms = 40.0;
+    sim.loss = 0.02;
+    sim.online();
+    sim.run_for(30.0 * 60_000.0);
+    let from = sim.now - 5.0 * 60_000.0;
+    let mut pings: Vec<f64> = sim
+        .clients
+        .iter()
+        .flat_map(|c| c.log.pings.iter().copied())
+        .filter(|t| *t >= from)
+        .collect();
+    pings.sort_by(f64::total_cmp);
+    let wakes = 1 + pings.windows(2).filter(|w| w[1] - w[0] > 10_000.0).count();
+    // The spread of one round of pings: how far apart the players' clocks put the grid.
+    let mut spread: f64 = 0.0;
+    let mut round_start = pings[0];
+    for w in pings.windows(2) {
+        if w[1] - w[0] > 10_000.0 {
+            round_start = w[1];
+        }
+        spread = spread.max(w[1] - round_start);
+    }
+    eprintln!(
+        "4 silent players, last 5 min: {} pings, {wakes} wakes, rounds spread over {spread:.1} ms",
+        pings.len()
+    );
+    assert!(pings.len() <= 4 * 13, "{} pings", pings.len());
+    assert!(wakes <= 13, "{wakes} wakes: {pings:?}");
+    assert!(spread < 50.0, "a round of pings spreads over {spread} ms");
 }

@@ -594,7 +594,13 @@ impl Client {
                     after_ms: self.config.connect_timeout_ms,
                 })
             }
-            Link::Connected if self.ping.take_due(now, &self.config) => self.send_ping(now),
+            Link::Connected
+                if self
+                    .ping
+                    .take_due(now, self.clock.offset_at(now), &self.config) =>
+            {
+                self.send_ping(now)
+            }
             _ => {}
         }
         let due = self.transfers.handle_timeout(now);

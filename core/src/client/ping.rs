@@ -62,7 +62,13 @@ impl PingSchedule {
 
     /// Whether a ping is due at `now`; if so it counts as sent and the next one is scheduled
     /// one interval after this one was due (so a late wake-up does not shift the schedule).
-    pub fn take_due(&mut self, now: f64, config: &ClientConfig) -> bool {
+    ///
+    /// At the longest interval the pings of every player of a room go on one grid of server
+    /// time (`offset_ms`: the clock's server-minus-local offset at `now`, once it has one): the
+    /// next ping is due at the multiple of the interval (counted from the Unix epoch on the
+    /// server's clock) nearest to one interval from now. A room of silent players then wakes
+    /// its server once per interval for all of them, not once per player at scattered times.
+    pub fn take_due(&mut self, now: f64, offset_ms: Option<f64>, config: &ClientConfig) -> bool {
         let Some(at) = self.next_at_ms.filter(|at| *at <= now) else {
             return false;
         };
@@ -72,7 +78,14 @@ impl PingSchedule {
         } else {
             self.interval_ms
         };
-        self.next_at_ms = Some(at + every);
+        let mut next = at + every;
+        if let Some(offset) = offset_ms.filter(|_| {
+            self.sent >= config.ping_burst && every >= config.ping_max_interval_ms
+        }) {
+            // Between half an interval and one and a half from the last.
+            next = ((next + offset) / every).round() * every - offset;
+        }
+        self.next_at_ms = Some(next);
         true
     }
 
