@@ -931,7 +931,11 @@ fn pings_burst_then_lock_then_back_off() {
     }
     assert!((12_000.0..=36_000.0).contains(&gaps[longest]));
     assert!(gaps[longest + 1..].iter().all(|g| *g == 24_000.0));
-    assert!(pings[longest + 1..].iter().all(|t| t % 24_000.0 == 0.0));
+    // The grid runs from the room's timeline anchor (rooms do not all wake at once).
+    let anchor = sim.client(0).timeline().unwrap().anchor_time;
+    assert!(pings[longest + 1..]
+        .iter()
+        .all(|t| (t - anchor).rem_euclid(24_000.0) == 0.0));
     assert_eq!(sim.client(0).ping_interval_ms(), 24_000.0);
     // At the longest interval once the samples span 18 minutes; then 2.5 pings a minute.
     let late = pings
@@ -1518,4 +1522,22 @@ fn a_silent_rooms_pings_go_together_once_locked() {
     assert!(pings.len() <= 4 * 13, "{} pings", pings.len());
     assert!(wakes <= 13, "{wakes} wakes: {pings:?}");
     assert!(spread < 50.0, "a round of pings spreads over {spread} ms");
+}
+
+#[test]
+#[ignore]
+fn tmp_probe_bad_network_steady() {
+    let mut pooled = Vec::new();
+    for seed in [22, 122, 222, 322, 422, 522] {
+        let mut sim = skewed(seed);
+        sim.latency_ms = 30.0;
+        sim.jitter_ms = 40.0;
+        sim.loss = 0.02;
+        sim.online();
+        let (errors, rates) = clock_run(&mut sim, 25.0, 20.0, 20.0);
+        eprintln!("seed {seed}: p50 {:.3} p99 {:.3} max {:.3} rates {rates:?}", pct(&errors, 0.5), pct(&errors, 0.99), errors[errors.len()-1]);
+        pooled.extend(errors);
+    }
+    pooled.sort_by(f64::total_cmp);
+    eprintln!("pooled 20-25: p50 {:.3} p99 {:.3}", pct(&pooled, 0.5), pct(&pooled, 0.99));
 }

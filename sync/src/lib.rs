@@ -53,6 +53,9 @@ pub struct SyncConfig {
     /// Longest interval once locked: core's client backs off to it while the clock agrees
     /// (see `keyboardia_core::client::ClientConfig`).
     pub ping_max_interval: Duration,
+    /// Ping on the room's grid of server time once at the longest interval (see
+    /// `keyboardia_core::client::ClientConfig::ping_align`).
+    pub ping_align: bool,
 }
 
 impl Default for SyncConfig {
@@ -68,6 +71,7 @@ impl Default for SyncConfig {
             ping_burst_interval: ms(c.ping_burst_interval_ms),
             ping_lock_interval: ms(c.ping_lock_interval_ms),
             ping_max_interval: ms(c.ping_max_interval_ms),
+            ping_align: c.ping_align,
         }
     }
 }
@@ -84,6 +88,7 @@ impl SyncConfig {
             ping_burst_interval_ms: ms(self.ping_burst_interval),
             ping_lock_interval_ms: ms(self.ping_lock_interval),
             ping_max_interval_ms: ms(self.ping_max_interval),
+            ping_align: self.ping_align,
             seed,
             ..ClientConfig::default()
         }

@@ -30,6 +30,9 @@ struct ClockRun {
     steady: Vec<f64>,
     /// Pongs each player received per minute from `steady` on (one per ping sent).
     pings_per_min: Vec<f64>,
+    /// The mean signed error (estimate - truth, ms) from `steady` on: a bias, where the
+    /// spread about it is the estimator's noise.
+    steady_bias_ms: f64,
 }
 
 /// Two players on `base`: their clock error and ping rate over `minutes`, steady from
@@ -54,6 +57,7 @@ fn clock_run(base: String, id: SessionId, minutes: f64, steady_min: f64) -> Cloc
     let steady = Duration::from_secs_f64(steady_min * 60.0);
     let end = Duration::from_secs_f64(minutes * 60.0);
     let (mut locking, mut steady_errors) = (Vec::new(), Vec::new());
+    let mut signed_sum = 0.0;
     let mut samples_at_steady: Option<Vec<u64>> = None;
     while start.elapsed() < end {
         std::thread::sleep(Duration::from_millis(100));
@@ -65,8 +69,10 @@ fn clock_run(base: String, id: SessionId, minutes: f64, steady_min: f64) -> Cloc
             let Some(c) = clock.read().filter(|c| c.samples > 0) else {
                 continue;
             };
-            let err = (c.offset_ms - (unix_ms() - clock.local().now_ms())).abs();
+            let signed = c.offset_ms - (unix_ms() - clock.local().now_ms());
+            let err = signed.abs();
             if in_steady {
+                signed_sum += signed;
                 steady_errors.push(err);
             } else {
                 locking.push(err);
@@ -87,6 +93,7 @@ fn clock_run(base: String, id: SessionId, minutes: f64, steady_min: f64) -> Cloc
     steady_errors.sort_by(f64::total_cmp);
     ClockRun {
         locking,
+        steady_bias_ms: signed_sum / steady_errors.len().max(1) as f64,
         steady: steady_errors,
         pings_per_min,
     }
@@ -112,8 +119,9 @@ fn report(what: &str, run: &ClockRun, steady_min: f64, minutes: f64) {
         )
     };
     println!(
-        "clock offset error, {what}, minutes {steady_min}-{minutes} (steady): {}  pings/min per player: {}",
+        "clock offset error, {what}, minutes {steady_min}-{minutes} (steady): {}  mean signed {:+.3} ms  pings/min per player: {}",
         line(&run.steady),
+        run.steady_bias_ms,
         run.pings_per_min
             .iter()
             .map(|r| format!("{r:.2}"))

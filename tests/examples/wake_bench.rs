@@ -5,13 +5,15 @@
 //! wakes (invocations less than 10 s apart: Cloudflare lets an idle object hibernate after 10 s).
 //!
 //! ```text
-//! cargo run -p keyboardia-tests --release --example wake_bench -- [WARMUP_MIN] [MINUTES] [PLAYERS] [FIXED_PING_MS|-] [EDITS_PER_MIN]
+//! cargo run -p keyboardia-tests --release --example wake_bench -- [WARMUP_MIN] [MINUTES] [PLAYERS] [FIXED_PING_MS|-] [EDITS_PER_MIN] [unaligned]
 //! ```
 //! Defaults: 20 minutes of warm-up (the players' clocks lock and their pings back off), then 5
 //! measured minutes, 4 players. Nobody edits. `FIXED_PING_MS` pins the ping interval instead
 //! (`500` is the schedule before issue 19: two pings a second per player, forever), e.g.
 //! `-- 1 3 4 500`; `-` keeps the adaptive schedule. `EDITS_PER_MIN` makes the first player edit
 //! (a step on, then off) at that rate: an active room, for the cost model in `docs/scale.md`.
+//! A sixth argument `unaligned` turns off the pings' alignment on the room's grid of server
+//! time (`ClientConfig::ping_align`), to measure what it saves. The players join 7 s apart.
 
 use std::time::{Duration, Instant};
 
@@ -22,16 +24,25 @@ use keyboardia_sync::{Server as Link, SharedClock, SyncConfig, SyncHandle};
 use keyboardia_tests::players::{create_session, unix_ms, Player};
 use keyboardia_tests::server::{Options, Server};
 
-/// A silent player whose ping interval is pinned to `ms` (the schedule before issue 19 at 500).
-fn fixed_player(base: &str, id: keyboardia_core::SessionId, name: &str, ms: u64) -> Player {
+/// A silent player: its ping interval pinned to `fixed_ms` (the schedule before issue 19 at
+/// 500) or adaptive, its pings on the room's grid of server time or not (`align`).
+fn silent_player(
+    base: &str,
+    id: keyboardia_core::SessionId,
+    name: &str,
+    fixed_ms: Option<u64>,
+    align: bool,
+) -> Player {
     let (tx, rx) = mpsc::channel();
-    let every = Duration::from_millis(ms);
-    let config = SyncConfig {
+    let mut config = SyncConfig {
         name: name.into(),
-        ping_lock_interval: every,
-        ping_max_interval: every,
+        ping_align: align,
         ..SyncConfig::default()
     };
+    if let Some(ms) = fixed_ms {
+        config.ping_lock_interval = Duration::from_millis(ms);
+        config.ping_max_interval = Duration::from_millis(ms);
+    }
     let sync = SyncHandle::start(
         Link::new(base).unwrap(),
         id,
@@ -84,20 +95,23 @@ fn main() {
         .filter(|a| a.as_str() != "-")
         .map(|_| arg(3, 500.0) as u64);
     let edits_per_min = arg(4, 0.0);
+    let align = args.get(5).is_none_or(|a| a != "unaligned");
     let mut options = Options::default();
     options.vars.push(("LOG_WAKES".into(), "1".into()));
     let server = Server::start_with(options);
     let base = server.base_url();
     let id = create_session(&base, &SessionState::demo());
-    let mut ps: Vec<Player> = (0..players)
-        .map(|i| {
-            let name = format!("p{i}");
-            match fixed {
-                Some(ms) => fixed_player(&base, id, &name, ms),
-                None => Player::start(&base, id, &name, SessionState::default(), vec![]),
-            }
-        })
-        .collect();
+    // The players come in 7 s apart, as people join a room one by one.
+    let mut ps: Vec<Player> = Vec::new();
+    for i in 0..players {
+        if i > 0 {
+            std::thread::sleep(Duration::from_secs(7));
+        }
+        ps.push(silent_player(&base, id, &format!("p{i}"), fixed, align));
+        for p in ps.iter_mut() {
+            p.pump();
+        }
+    }
     let deadline = Instant::now() + Duration::from_secs(30);
     while !ps.iter_mut().all(|p| {
         p.pump();
@@ -110,6 +124,9 @@ fn main() {
         Some(ms) => format!("pings every {ms} ms"),
         None => "adaptive pings".to_owned(),
     };
+    if !align {
+        schedule += ", not aligned";
+    }
     if edits_per_min > 0.0 {
         schedule += &format!(", {edits_per_min} edits/min");
     }

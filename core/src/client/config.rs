@@ -29,6 +29,10 @@ pub struct ClientConfig {
     /// An answer further than this (ms) from the fitted clock, beyond what its round trip
     /// explains, halves the interval.
     pub ping_residual_ms: f64,
+    /// At the longest interval, ping on the room's grid of server time (multiples of the
+    /// interval), so the pings of a silent room's players wake its server together. Off only
+    /// to measure what it saves (`wake_bench`).
+    pub ping_align: bool,
     /// Bound of the first retry delay of a failed sample upload or download.
     pub transfer_retry_min_ms: f64,
     /// Longest retry delay of a sample upload or download.
@@ -53,6 +57,7 @@ impl Default for ClientConfig {
             ping_backoff_after: 8,
             ping_span_ratio: 45.0,
             ping_residual_ms: 1.0,
+            ping_align: true,
             transfer_retry_min_ms: 500.0,
             transfer_retry_max_ms: 15_000.0,
             seed: 0,

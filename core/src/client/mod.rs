@@ -595,9 +595,12 @@ impl Client {
                 })
             }
             Link::Connected
-                if self
-                    .ping
-                    .take_due(now, self.clock.offset_at(now), &self.config) =>
+                if self.ping.take_due(
+                    now,
+                    self.clock.offset_at(now),
+                    self.timeline.map_or(0.0, |t| t.anchor_time),
+                    &self.config,
+                ) =>
             {
                 self.send_ping(now)
             }

@@ -65,10 +65,18 @@ impl PingSchedule {
     ///
     /// At the longest interval the pings of every player of a room go on one grid of server
     /// time (`offset_ms`: the clock's server-minus-local offset at `now`, once it has one): the
-    /// next ping is due at the multiple of the interval (counted from the Unix epoch on the
-    /// server's clock) nearest to one interval from now. A room of silent players then wakes
-    /// its server once per interval for all of them, not once per player at scattered times.
-    pub fn take_due(&mut self, now: f64, offset_ms: Option<f64>, config: &ClientConfig) -> bool {
+    /// next ping is due at the point of the grid nearest to one interval from now, the grid
+    /// being the multiples of the interval from `phase_ms` (a server time every player of the
+    /// room knows and rooms do not share: the room's timeline anchor, so that rooms do not all
+    /// wake in the same instant). A room of silent players then wakes its server once per
+    /// interval for all of them, not once per player at scattered times.
+    pub fn take_due(
+        &mut self,
+        now: f64,
+        offset_ms: Option<f64>,
+        phase_ms: f64,
+        config: &ClientConfig,
+    ) -> bool {
         let Some(at) = self.next_at_ms.filter(|at| *at <= now) else {
             return false;
         };
@@ -80,10 +88,11 @@ impl PingSchedule {
         };
         let mut next = at + every;
         if let Some(offset) = offset_ms.filter(|_| {
-            self.sent >= config.ping_burst && every >= config.ping_max_interval_ms
+            config.ping_align && self.sent >= config.ping_burst && every >= config.ping_max_interval_ms
         }) {
             // Between half an interval and one and a half from the last.
-            next = ((next + offset) / every).round() * every - offset;
+            let from = next + offset - phase_ms;
+            next = (from / every).round() * every + phase_ms - offset;
         }
         self.next_at_ms = Some(next);
         true
