@@ -549,9 +549,11 @@ impl SampleClock {
         self.pending.copy_within(first..self.pending_len, 0);
         self.pending_len -= first;
         let run = &self.pending[..self.pending_len];
-        let (lo, hi) = run.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-            (lo.min(offset_of(p)), hi.max(offset_of(p)))
-        });
+        let (lo, hi) = run
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+                (lo.min(offset_of(p)), hi.max(offset_of(p)))
+            });
         let covered_ms = (point.0 - run[0].0) * nominal;
         if hi - lo <= SAMPLE_CLOCK_AGREE_MS
             && (covered_ms >= SAMPLE_CLOCK_CONFIRM_MS || self.pending_len == SAMPLE_CLOCK_PENDING)

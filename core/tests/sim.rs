@@ -1484,9 +1484,14 @@ fn a_silent_rooms_pings_go_together_once_locked() {
     // wakes its server once per 24 s for all of them (a wake: pings less than 10 s apart, the
     // time an idle Durable Object stays in memory).
     let mut sim = Sim::hosted(24, 4);
-    for (i, (offset, drift)) in [(1.0e6, 100e-6), (-3.7e5, -100e-6), (42.0, 30e-6), (-9e4, 0.0)]
-        .into_iter()
-        .enumerate()
+    for (i, (offset, drift)) in [
+        (1.0e6, 100e-6),
+        (-3.7e5, -100e-6),
+        (42.0, 30e-6),
+        (-9e4, 0.0),
+    ]
+    .into_iter()
+    .enumerate()
     {
         sim.clients[i].offset_ms = offset;
         sim.clients[i].drift = drift;
@@ -1522,22 +1527,4 @@ fn a_silent_rooms_pings_go_together_once_locked() {
     assert!(pings.len() <= 4 * 13, "{} pings", pings.len());
     assert!(wakes <= 13, "{wakes} wakes: {pings:?}");
     assert!(spread < 50.0, "a round of pings spreads over {spread} ms");
-}
-
-#[test]
-#[ignore]
-fn tmp_probe_bad_network_steady() {
-    let mut pooled = Vec::new();
-    for seed in [22, 122, 222, 322, 422, 522] {
-        let mut sim = skewed(seed);
-        sim.latency_ms = 30.0;
-        sim.jitter_ms = 40.0;
-        sim.loss = 0.02;
-        sim.online();
-        let (errors, rates) = clock_run(&mut sim, 25.0, 20.0, 20.0);
-        eprintln!("seed {seed}: p50 {:.3} p99 {:.3} max {:.3} rates {rates:?}", pct(&errors, 0.5), pct(&errors, 0.99), errors[errors.len()-1]);
-        pooled.extend(errors);
-    }
-    pooled.sort_by(f64::total_cmp);
-    eprintln!("pooled 20-25: p50 {:.3} p99 {:.3}", pct(&pooled, 0.5), pct(&pooled, 0.99));
 }

@@ -88,7 +88,9 @@ impl PingSchedule {
         };
         let mut next = at + every;
         if let Some(offset) = offset_ms.filter(|_| {
-            config.ping_align && self.sent >= config.ping_burst && every >= config.ping_max_interval_ms
+            config.ping_align
+                && self.sent >= config.ping_burst
+                && every >= config.ping_max_interval_ms
         }) {
             // Between half an interval and one and a half from the last.
             let from = next + offset - phase_ms;
