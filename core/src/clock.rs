@@ -1,4 +1,4 @@
-//! Clock math: the session's shared timeline and the NTP-style offset estimator.
+//! Clock math: the session's shared timeline and the server-clock estimator (offset and drift).
 //!
 //! All times are milliseconds as `f64`: server times on the server's clock (ms since the Unix
 //! epoch), local times on whatever monotonic clock the caller uses. Nothing here reads a clock.
@@ -97,7 +97,10 @@ impl Timeline {
 pub struct ClockSample {
     /// Server clock minus local clock, assuming a symmetric path.
     pub offset: f64,
+    /// Round trip (ms): the sample's true offset lies within `offset ± rtt / 2`.
     pub rtt: f64,
+    /// Local time (ms) of the exchange's midpoint, where `offset` holds.
+    pub at: f64,
 }
 
 impl ClockSample {
@@ -107,35 +110,106 @@ impl ClockSample {
         Self {
             offset: server - (sent + received) / 2.0,
             rtt: received - sent,
+            at: (sent + received) / 2.0,
         }
+    }
+
+    /// The server-minus-local offsets this exchange proves possible: the server stamped the
+    /// pong after the ping left and before the pong arrived, whatever the delays.
+    fn bounds(&self) -> (f64, f64) {
+        (self.offset - self.rtt / 2.0, self.offset + self.rtt / 2.0)
     }
 }
 
-/// The current best estimate of the server clock.
+/// The current best estimate of the server clock: a line, `server = local + offset_at(local)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ClockEstimate {
-    /// Add to a local time to get the server time.
+    /// Add to the local time `at` to get the server time (the offset at `at`; at other times
+    /// use [`ClockEstimate::offset_at`], which follows the drift).
     pub offset: f64,
+    /// How fast the offset changes: ms of offset per ms of local time (the server clock's rate
+    /// minus the local clock's; 1e-6 is 1 ppm). 0 until the window spans
+    /// [`CLOCK_MIN_DRIFT_SPAN_MS`].
+    pub drift: f64,
+    /// Local time (ms) at which `offset` holds: the newest sample's midpoint.
+    pub at: f64,
     /// The smallest round trip in the window.
     pub rtt: f64,
-    /// About two standard errors of `offset`, from the spread of the trusted samples.
+    /// About two standard errors of `offset`, from the spread of the fastest samples about the
+    /// fitted line.
     pub uncertainty: f64,
+    /// Samples taken since the window last restarted (pongs received on this connection).
+    pub samples: u64,
+    /// Local time (ms) from the oldest sample used to the newest: how far back the line is
+    /// supported.
+    pub span: f64,
+    /// The distance (ms) at `at` between the two bounding lines (the lowest possible upper
+    /// bound minus the highest lower bound): the round trip of an exchange that would add
+    /// nothing; `width - rtt` is how loosely the window pins the offset down.
+    pub width: f64,
 }
 
-/// Number of samples kept (Link uses 100 points; through 50 ± 20 ms of jitter per direction the
-/// median's error falls as 1/√n, to about 1 ms typical and 3 ms at p99 with this many).
-pub const CLOCK_WINDOW: usize = 256;
+impl ClockEstimate {
+    /// Server time minus local time at local time `local_ms`, drift included.
+    pub fn offset_at(&self, local_ms: f64) -> f64 {
+        self.offset + self.drift * (local_ms - self.at)
+    }
+}
 
-/// Keeps the last [`CLOCK_WINDOW`] samples. Queueing, retransmissions and a busy receiver (a
-/// browser's main thread stamps a frame when it gets to it) only ever add to a round trip, and
-/// often to one direction only, which moves that sample's offset by half the delay: so only the
-/// fastest quarter is trusted (as NTP trusts its lowest-delay samples), and the offset is their
-/// median. Fixed-size, no allocation.
+/// Number of samples kept. While locking, pings come quickly and the window fills with a
+/// dense anchor; once locked they come every 24 s, and 512 of them span three and a half hours.
+/// With bounded jitter the error of the fitted line falls about as 1/n, so a long window is
+/// what lets sparse pings stay accurate: through 50 ± 20 ms of jitter per direction, core's
+/// simulator puts the p99 under 2 ms once the window spans an hour or so (see `core/tests/sim.rs`).
+pub const CLOCK_WINDOW: usize = 512;
+
+/// Oldest sample used, relative to the newest (ms): a line follows a clock's drift, not its
+/// slow wander (a crystal's rate moves with temperature), so the fit looks back three hours at
+/// most; a rate change large enough to matter shows as residuals, which tighten the pings.
+pub const CLOCK_MAX_SPAN_MS: f64 = 180.0 * 60_000.0;
+
+/// Shortest span of samples (ms) from which a drift is estimated; over less the line is flat.
+pub const CLOCK_MIN_DRIFT_SPAN_MS: f64 = 20_000.0;
+
+/// Largest drift believed (±500 ppm): clocks are specified to ±100 ppm; a wilder slope is noise.
+pub const CLOCK_MAX_DRIFT: f64 = 500e-6;
+
+/// A sample this far (ms) outside what the fitted line allows means a clock stepped (a server's
+/// clock was set): the window restarts from it.
+pub const CLOCK_STEP_MS: f64 = 20.0;
+
+/// The fitted lines are read at these fractions of the window's time span and averaged: a
+/// hull edge is best supported around the middle of the window (Moon et al. read it at the
+/// mean time), a little earlier than the middle since the window starts with the dense anchor
+/// of the lock; averaging three readings tames the slope of a short edge.
+const FIT_AT: [f64; 3] = [0.25, 0.4, 0.55];
+
+/// Estimates the server clock, offset and drift, from the last [`CLOCK_WINDOW`] pongs.
+///
+/// Each exchange proves that the true offset lay within `offset ± rtt / 2` at its time, whatever
+/// the delays; queueing, retransmissions and a busy receiver (a browser's main thread stamps a
+/// frame when it gets to it) only ever widen that interval. Taken over the window, the highest
+/// lower bound and the lowest upper bound come from the fastest legs in each direction
+/// separately (the min-filter NTP applies to whole round trips, here per direction), and their
+/// midpoint errs by half the difference of the two fastest legs' excess over the path's floor:
+/// that error shrinks like 1/n with bounded jitter, where a median's shrinks like 1/√n. With
+/// drift, the bounds are lines: the lower one is the upper convex hull of the lower bounds, the
+/// upper one the lower hull of the upper bounds, each read at the edge over the middle of the
+/// window (the line that hugs the points best overall, as in Moon, Skelly and Towsley's
+/// linear-programming estimate of clock skew); the estimate is their mean. Fixed-size, no
+/// allocation.
 #[derive(Clone, Debug)]
 pub struct ClockSync {
+    /// The samples, a ring in arrival order.
     samples: [ClockSample; CLOCK_WINDOW],
+    /// Samples in the ring.
     len: usize,
+    /// Where the next sample goes in the ring.
     next: usize,
+    /// Samples taken since the last reset.
+    taken: u64,
+    /// The fit to the samples in the ring (refitted by each sample), `None` while empty.
+    estimate: Option<ClockEstimate>,
 }
 
 impl Default for ClockSync {
@@ -144,28 +218,50 @@ impl Default for ClockSync {
             samples: [ClockSample {
                 offset: 0.0,
                 rtt: 0.0,
+                at: 0.0,
             }; CLOCK_WINDOW],
             len: 0,
             next: 0,
+            taken: 0,
+            estimate: None,
         }
     }
 }
 
 impl ClockSync {
-    /// Adds a sample; non-finite or negative round trips are ignored.
-    pub fn add(&mut self, sample: ClockSample) {
-        if !(sample.offset.is_finite() && sample.rtt.is_finite() && sample.rtt >= 0.0) {
-            return;
+    /// Adds a sample and refits; non-finite or negative round trips are ignored (`None`).
+    /// Returns the sample's residual: how far (ms) the line fitted before it misses the
+    /// sample, beyond what the two round trips and the fit's own looseness explain on a path as
+    /// fast as the fastest round trip seen (0 when the sample agrees; `None` for the first). A
+    /// residual above [`CLOCK_STEP_MS`] restarts the window from this sample.
+    pub fn add(&mut self, sample: ClockSample) -> Option<f64> {
+        if !(sample.offset.is_finite()
+            && sample.rtt.is_finite()
+            && sample.rtt >= 0.0
+            && sample.at.is_finite())
+        {
+            return None;
+        }
+        let residual = self.estimate.map(|e| residual(&e, &sample));
+        if residual.is_some_and(|r| r > CLOCK_STEP_MS) {
+            let taken = self.taken;
+            self.reset();
+            self.taken = taken;
         }
         self.samples[self.next] = sample;
         self.next = (self.next + 1) % CLOCK_WINDOW;
         self.len = (self.len + 1).min(CLOCK_WINDOW);
+        self.taken += 1;
+        self.estimate = self.fit();
+        residual
     }
 
     /// Forgets every sample (after a reconnect the path may differ).
     pub fn reset(&mut self) {
         self.len = 0;
         self.next = 0;
+        self.taken = 0;
+        self.estimate = None;
     }
 
     pub fn len(&self) -> usize {
@@ -176,37 +272,194 @@ impl ClockSync {
         self.len == 0
     }
 
+    /// The fitted line as of the last sample.
     pub fn estimate(&self) -> Option<ClockEstimate> {
+        self.estimate
+    }
+
+    /// Server time minus local time at local time `local_ms`, once a sample exists.
+    pub fn offset_at(&self, local_ms: f64) -> Option<f64> {
+        self.estimate.map(|e| e.offset_at(local_ms))
+    }
+
+    fn fit(&self) -> Option<ClockEstimate> {
         if self.len == 0 {
             return None;
         }
-        let mut sorted = self.samples;
-        let window = &mut sorted[..self.len];
-        window.sort_by(|a, b| a.rtt.total_cmp(&b.rtt));
-        let rtt = window[0].rtt;
-        let trusted = &mut window[..self.len.div_ceil(4)];
-        trusted.sort_by(|a, b| a.offset.total_cmp(&b.offset));
-        let k = trusted.len();
-        let offset = trusted[k / 2].offset;
-        // σ ≈ 1.4826·MAD; the median's standard error ≈ 1.253·σ/√k; report two of them.
+        let newest = self.samples[(self.next + CLOCK_WINDOW - 1) % CLOCK_WINDOW];
+        // The samples of the last CLOCK_MAX_SPAN_MS, oldest first.
+        let mut order = [0usize; CLOCK_WINDOW];
+        let mut n = 0;
+        for k in 0..self.len {
+            let i = (self.next + CLOCK_WINDOW - self.len + k) % CLOCK_WINDOW;
+            if newest.at - self.samples[i].at <= CLOCK_MAX_SPAN_MS {
+                order[n] = i;
+                n += 1;
+            }
+        }
+        let order = &mut order[..n];
+        order.sort_by(|a, b| self.samples[*a].at.total_cmp(&self.samples[*b].at));
+        let rtt = order
+            .iter()
+            .map(|i| self.samples[*i].rtt)
+            .fold(f64::INFINITY, f64::min);
+        let (first, last) = (self.samples[order[0]].at, self.samples[order[n - 1]].at);
+        let span = last - first;
+        let mut spread = 0.0;
+        let (lower, upper) = if span < CLOCK_MIN_DRIFT_SPAN_MS {
+            // Flat: the highest lower bound and the lowest upper bound.
+            let lo = order
+                .iter()
+                .map(|i| self.samples[*i].bounds().0)
+                .fold(f64::NEG_INFINITY, f64::max);
+            let up = order
+                .iter()
+                .map(|i| self.samples[*i].bounds().1)
+                .fold(f64::INFINITY, f64::min);
+            ((lo, 0.0), (up, 0.0))
+        } else {
+            let pts = |upper: bool| {
+                let mut p = [(0.0, 0.0); CLOCK_WINDOW];
+                for (k, i) in order.iter().enumerate() {
+                    let s = &self.samples[*i];
+                    let (lo, up) = s.bounds();
+                    p[k] = (s.at - last, if upper { up } else { lo });
+                }
+                p
+            };
+            let (lows, ups) = (pts(false), pts(true));
+            // The lower bounds' upper hull and the upper bounds' lower hull (negated: an upper
+            // hull too), each read at several points of the span and averaged; how far apart
+            // their readings put the present measures how well the line is pinned down.
+            let (mut lo, mut up) = ((0.0, 0.0), (0.0, 0.0));
+            let (mut least, mut most) = (f64::INFINITY, f64::NEG_INFINITY);
+            for f in FIT_AT {
+                let t = first + span * f - last;
+                let l = hull_line_at(&lows[..n], t, 1.0);
+                let u = hull_line_at(&ups[..n], t, -1.0);
+                let w = 1.0 / FIT_AT.len() as f64;
+                lo = (lo.0 + w * l.0, lo.1 + w * l.1);
+                up = (up.0 + w * u.0, up.1 + w * u.1);
+                let now = (l.0 + u.0) / 2.0;
+                least = least.min(now);
+                most = most.max(now);
+            }
+            spread = most - least;
+            (lo, up)
+        };
+        // Lines as (value at `last`, slope).
+        let offset = (lower.0 + upper.0) / 2.0;
+        let drift = ((lower.1 + upper.1) / 2.0).clamp(-CLOCK_MAX_DRIFT, CLOCK_MAX_DRIFT);
+        // Spread of the fastest quarter about the line: σ ≈ 1.4826·MAD, two standard errors of
+        // a mean of k.
+        let mut fast = [(0.0, 0.0); CLOCK_WINDOW];
+        for (f, i) in fast.iter_mut().zip(order.iter()) {
+            let s = &self.samples[*i];
+            *f = (s.rtt, s.offset - (offset + drift * (s.at - last)));
+        }
+        let fast = &mut fast[..n];
+        fast.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let k = n.div_ceil(4);
         let mut dev = [0f64; CLOCK_WINDOW];
-        for (d, s) in dev.iter_mut().zip(trusted.iter()) {
-            *d = (s.offset - offset).abs();
+        for (d, f) in dev.iter_mut().zip(fast.iter().take(k)) {
+            *d = f.1.abs();
         }
         let dev = &mut dev[..k];
         dev.sort_by(f64::total_cmp);
         let sigma = 1.4826 * dev[k / 2];
-        let uncertainty = 2.0 * 1.253 * sigma / (k as f64).sqrt();
         Some(ClockEstimate {
             offset,
+            drift,
+            at: last,
             rtt,
-            uncertainty,
+            uncertainty: 2.0 * 1.253 * sigma / (k as f64).sqrt() + spread,
+            samples: self.taken,
+            span,
+            width: upper.0 - lower.0,
         })
     }
 }
 
+/// How far (ms) the line `e` misses the offsets `s` allows, both taken as tightly as the fastest
+/// round trip seen allows: the sample's `offset ± (rtt - fastest) / 2` against the estimate's
+/// `± (width - fastest) / 2`. Zero when they agree.
+fn residual(e: &ClockEstimate, s: &ClockSample) -> f64 {
+    let fastest = e.rtt.min(s.rtt);
+    let slack = (s.rtt - fastest) / 2.0 + (e.width - fastest).max(0.0) / 2.0;
+    ((s.offset - e.offset_at(s.at)).abs() - slack).max(0.0)
+}
+
+/// The supporting line at `t` of the upper convex hull of `pts` (sorted by x), as (value at
+/// x = 0, slope); `sign` -1 takes the lower hull instead (by negating y). A single point, or
+/// `t` outside the points, gives a flat line through the nearest hull vertex.
+fn hull_line_at(pts: &[(f64, f64)], t: f64, sign: f64) -> (f64, f64) {
+    let mut hull = [(0.0, 0.0); CLOCK_WINDOW];
+    let mut h = 0;
+    for &(x, y) in pts {
+        let p = (x, sign * y);
+        if h >= 1 && hull[h - 1].0 == p.0 {
+            // Same time: only the higher point can be on the hull.
+            if p.1 <= hull[h - 1].1 {
+                continue;
+            }
+            h -= 1;
+        }
+        // Pop while the last two and p do not turn clockwise (keeps the upper hull).
+        while h >= 2 {
+            let (a, b) = (hull[h - 2], hull[h - 1]);
+            let cross = (b.0 - a.0) * (p.1 - a.1) - (b.1 - a.1) * (p.0 - a.0);
+            if cross >= 0.0 {
+                h -= 1;
+            } else {
+                break;
+            }
+        }
+        hull[h] = p;
+        h += 1;
+    }
+    let hull = &hull[..h];
+    let line = match hull.windows(2).find(|w| w[0].0 <= t && t <= w[1].0) {
+        Some(w) => {
+            let slope = (w[1].1 - w[0].1) / (w[1].0 - w[0].0);
+            (w[0].1 - slope * w[0].0, slope)
+        }
+        None => {
+            let v = if t < hull[0].0 { hull[0] } else { hull[h - 1] };
+            (v.1, 0.0)
+        }
+    };
+    (sign * line.0, sign * line.1)
+}
+
 /// Points kept by [`SampleClock`] (Link regresses over 512).
 pub const SAMPLE_CLOCK_POINTS: usize = 512;
+
+/// A callback this far (ms) off the fitted line is not used for the fit: late by a stall of
+/// the host, or one of the hurried callbacks that catch up after it. Callback jitter on a busy
+/// machine is a few ms; a consistent shift this small bends the beat by well under a ms.
+pub const SAMPLE_CLOCK_STEP_MS: f64 = 6.0;
+
+/// Callbacks off the line that agree with each other to within this (ms, the spread of their
+/// offsets from the line at the nominal rate) over [`SAMPLE_CLOCK_CONFIRM_MS`] of audio are a
+/// step: the host paused (or the device dropped out) and the frame counter does not know. A
+/// catch-up after a stall does not agree with itself: its callbacks come back to back, so
+/// their offsets fall by the length of the audio they cover.
+const SAMPLE_CLOCK_AGREE_MS: f64 = 4.0;
+
+/// Audio (ms) a run of off-line callbacks must cover before it is taken as a step.
+const SAMPLE_CLOCK_CONFIRM_MS: f64 = 30.0;
+
+/// Off-line callbacks held while a step is being confirmed.
+const SAMPLE_CLOCK_PENDING: usize = 32;
+
+/// Shortest audio (ms) between the oldest and newest point from which the slope is fitted;
+/// over less the line runs at the nominal rate (a slope through a few jittery callbacks is
+/// noise: 3 ms of jitter over 40 ms of audio is a 7 % slope).
+pub const SAMPLE_CLOCK_MIN_SLOPE_SPAN_MS: f64 = 2_000.0;
+
+/// Largest believed rate error of the audio device against the local clock (±0.1 %): crystal
+/// oscillators are specified to ±100 ppm or so; a steeper slope is callback jitter.
+pub const SAMPLE_CLOCK_MAX_RATE_ERROR: f64 = 1e-3;
 
 /// Maps an audio stream's sample counter to the local clock.
 ///
@@ -214,18 +467,35 @@ pub const SAMPLE_CLOCK_POINTS: usize = 512;
 /// the callback ran). Callback times jitter by up to a buffer or more; a least-squares line
 /// through the last [`SAMPLE_CLOCK_POINTS`] observations gives a steady time for any sample
 /// position, and its slope follows the audio device's clock drift against the local clock.
-/// Fixed-size and allocation-free: safe on the audio thread.
+///
+/// A host that stops calling for a while (a plugin host pausing its engine, a device dropout)
+/// leaves the frame counter behind the clock for good: every later callback comes late by the
+/// pause. A line fitted across that step would bend, its slope running up to the rate bound,
+/// and the beats placed through it would come short (plugin_live once heard them 495 ms apart
+/// at 120 BPM after a 32 ms pause). So callbacks more than [`SAMPLE_CLOCK_STEP_MS`] off the line
+/// are held out of the fit; if they agree with each other over [`SAMPLE_CLOCK_CONFIRM_MS`] of
+/// audio, the line restarts from them, at the nominal rate until the points span
+/// [`SAMPLE_CLOCK_MIN_SLOPE_SPAN_MS`]. Fixed-size and allocation-free: safe on the audio thread.
 #[derive(Clone, Debug)]
 pub struct SampleClock {
     /// (sample position, local ms) observations, a ring.
     points: [(f64, f64); SAMPLE_CLOCK_POINTS],
+    /// Points in the ring.
     len: usize,
+    /// Where the next point goes in the ring.
     next: usize,
-    /// Nominal ms per sample, used until two points exist.
+    /// Callbacks off the line, oldest first, while a step is being confirmed.
+    pending: [(f64, f64); SAMPLE_CLOCK_PENDING],
+    /// Callbacks held in `pending`.
+    pending_len: usize,
+    /// Nominal ms per sample, used until the points span enough audio for a slope.
     nominal_ms_per_sample: f64,
-    /// The fitted line: local_ms = origin_ms + (pos - origin_pos) * ms_per_sample.
+    /// Sample position of the fitted line's origin: local_ms = origin_ms + (pos - origin_pos) *
+    /// ms_per_sample.
     origin_pos: f64,
+    /// Local time (ms) at `origin_pos`.
     origin_ms: f64,
+    /// The fitted slope, within [`SAMPLE_CLOCK_MAX_RATE_ERROR`] of nominal.
     ms_per_sample: f64,
 }
 
@@ -236,6 +506,8 @@ impl SampleClock {
             points: [(0.0, 0.0); SAMPLE_CLOCK_POINTS],
             len: 0,
             next: 0,
+            pending: [(0.0, 0.0); SAMPLE_CLOCK_PENDING],
+            pending_len: 0,
             nominal_ms_per_sample: nominal,
             origin_pos: 0.0,
             origin_ms: 0.0,
@@ -247,6 +519,7 @@ impl SampleClock {
     pub fn reset(&mut self) {
         self.len = 0;
         self.next = 0;
+        self.pending_len = 0;
     }
 
     /// Records that the block starting at sample `pos` was processed at local time `local_ms`,
@@ -255,10 +528,58 @@ impl SampleClock {
         if !local_ms.is_finite() {
             return;
         }
-        self.points[self.next] = (pos as f64, local_ms);
+        let point = (pos as f64, local_ms);
+        let off = self
+            .local_ms_at(pos)
+            .map_or(0.0, |fitted| local_ms - fitted);
+        if off.abs() <= SAMPLE_CLOCK_STEP_MS {
+            // On the line: whatever was held was a stall and its catch-up.
+            self.pending_len = 0;
+            self.push(point);
+            self.fit();
+            return;
+        }
+        // Off the line: hold it; a run that agrees with itself over enough audio is a step.
+        let nominal = self.nominal_ms_per_sample;
+        let offset_of = |p: &(f64, f64)| p.1 - p.0 * nominal;
+        if self.pending_len == SAMPLE_CLOCK_PENDING {
+            self.pending.copy_within(1.., 0);
+            self.pending_len -= 1;
+        }
+        self.pending[self.pending_len] = point;
+        self.pending_len += 1;
+        // Keep only the newest run that agrees with this callback.
+        let held = &self.pending[..self.pending_len];
+        let first = held
+            .iter()
+            .rposition(|p| (offset_of(p) - offset_of(&point)).abs() > SAMPLE_CLOCK_AGREE_MS)
+            .map_or(0, |i| i + 1);
+        self.pending.copy_within(first..self.pending_len, 0);
+        self.pending_len -= first;
+        let run = &self.pending[..self.pending_len];
+        let (lo, hi) = run
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+                (lo.min(offset_of(p)), hi.max(offset_of(p)))
+            });
+        let covered_ms = (point.0 - run[0].0) * nominal;
+        if hi - lo <= SAMPLE_CLOCK_AGREE_MS
+            && (covered_ms >= SAMPLE_CLOCK_CONFIRM_MS || self.pending_len == SAMPLE_CLOCK_PENDING)
+        {
+            let pending = self.pending;
+            let n = self.pending_len;
+            self.reset();
+            for p in &pending[..n] {
+                self.push(*p);
+            }
+            self.fit();
+        }
+    }
+
+    fn push(&mut self, point: (f64, f64)) {
+        self.points[self.next] = point;
         self.next = (self.next + 1) % SAMPLE_CLOCK_POINTS;
         self.len = (self.len + 1).min(SAMPLE_CLOCK_POINTS);
-        self.fit();
     }
 
     fn fit(&mut self) {
@@ -267,26 +588,28 @@ impl SampleClock {
         let (x0, y0) = self.points[(self.next + SAMPLE_CLOCK_POINTS - 1) % SAMPLE_CLOCK_POINTS];
         let n = pts.len() as f64;
         let (mut sx, mut sy) = (0.0, 0.0);
+        let (mut first, mut last) = (f64::INFINITY, f64::NEG_INFINITY);
         for &(x, y) in pts {
             sx += x - x0;
             sy += y - y0;
+            first = first.min(x);
+            last = last.max(x);
         }
         let (mx, my) = (sx / n, sy / n);
-        let (mut sxx, mut sxy) = (0.0, 0.0);
-        for &(x, y) in pts {
-            let (dx, dy) = (x - x0 - mx, y - y0 - my);
-            sxx += dx * dx;
-            sxy += dx * dy;
-        }
-        let slope = if sxx > 0.0 {
-            sxy / sxx
+        let nominal = self.nominal_ms_per_sample;
+        let slope = if (last - first) * nominal < SAMPLE_CLOCK_MIN_SLOPE_SPAN_MS {
+            nominal
         } else {
-            self.nominal_ms_per_sample
+            let (mut sxx, mut sxy) = (0.0, 0.0);
+            for &(x, y) in pts {
+                let (dx, dy) = (x - x0 - mx, y - y0 - my);
+                sxx += dx * dx;
+                sxy += dx * dy;
+            }
+            sxy / sxx
         };
-        // A wild slope (a stall, a counter jump) is not a clock: keep within ±1 % of nominal.
-        let lo = self.nominal_ms_per_sample * 0.99;
-        let hi = self.nominal_ms_per_sample * 1.01;
-        self.ms_per_sample = slope.clamp(lo, hi);
+        let bound = nominal * SAMPLE_CLOCK_MAX_RATE_ERROR;
+        self.ms_per_sample = slope.clamp(nominal - bound, nominal + bound);
         self.origin_pos = x0 + mx;
         self.origin_ms = y0 + my;
     }

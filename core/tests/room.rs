@@ -661,6 +661,7 @@ fn clock_estimate_drops_slow_exchanges_and_takes_the_median() {
     sync.add(ClockSample {
         offset: f64::NAN,
         rtt: 1.0,
+        at: 0.0,
     });
     assert_eq!(sync.len(), CLOCK_WINDOW);
     sync.reset();

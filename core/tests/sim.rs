@@ -32,7 +32,11 @@ impl Rng {
         self.next() % n
     }
     fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
+        self.unit() <= p
+    }
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -55,6 +59,31 @@ struct SimClient {
     conn: Option<ConnId>,
     /// What the host saw, for the scenarios to check (auto mode).
     log: Log,
+    /// The client's clock minus the true (room's) clock at virtual time 0, in ms.
+    offset_ms: f64,
+    /// How fast the client's clock runs against the true one: 1e-6 is 1 ppm fast.
+    drift: f64,
+}
+
+impl SimClient {
+    /// The client's local time at virtual (true) time `now`; exact when there is no skew.
+    fn local(&self, now: f64) -> f64 {
+        now * (1.0 + self.drift) + self.offset_ms
+    }
+
+    /// The client's next timer, in virtual time.
+    fn timer(&self) -> Option<f64> {
+        self.client
+            .poll_timeout()
+            .map(|t| (t - self.offset_ms) / (1.0 + self.drift))
+    }
+
+    /// The local time to wake the client with at virtual time `now`, when its timer is due: at
+    /// least the timer's own time (the conversion back and forth may round below it).
+    fn wake_at(&self, now: f64) -> f64 {
+        let t = self.client.poll_timeout().unwrap_or(f64::NEG_INFINITY);
+        self.local(now).max(t)
+    }
 }
 
 /// What one client asked for and was told, with the virtual times.
@@ -127,6 +156,12 @@ struct Sim {
     host: Vec<(f64, usize, HostTask)>,
     /// Sockets the room closed for sending too fast: a client that paces itself never is.
     rate_limited: usize,
+    /// Jitter uniform in [0, jitter_ms) (else whole ms, as the older scenarios were tuned with).
+    smooth_jitter: bool,
+    /// Probability that a frame is lost once on the way (TCP then resends it).
+    loss: f64,
+    /// What a loss adds to the frame's delay: the retransmission timeout, in ms.
+    rto_ms: f64,
 }
 
 impl Sim {
@@ -162,6 +197,8 @@ impl Sim {
                     ),
                     conn: None,
                     log: Log::default(),
+                    offset_ms: 0.0,
+                    drift: 0.0,
                 })
                 .collect(),
             net: Vec::new(),
@@ -174,6 +211,9 @@ impl Sim {
             http: Http::default(),
             host: Vec::new(),
             rate_limited: 0,
+            smooth_jitter: false,
+            loss: 0.0,
+            rto_ms: 200.0,
         }
     }
 
@@ -191,7 +231,8 @@ impl Sim {
     /// Tells every client to go online.
     fn online(&mut self) {
         for i in 0..self.clients.len() {
-            self.clients[i].client.connect(self.now);
+            let local = self.clients[i].local(self.now);
+            self.clients[i].client.connect(local);
             self.pump(i);
         }
     }
@@ -228,7 +269,8 @@ impl Sim {
                     if self.clients[i].conn.is_some() {
                         self.disconnect(i);
                     } else {
-                        let d = self.clients[i].client.handle_disconnected(now);
+                        let local = self.clients[i].local(now);
+                        let d = self.clients[i].client.handle_disconnected(local);
                         self.clients[i].log.offline_delays.push(d);
                     }
                 }
@@ -260,7 +302,7 @@ impl Sim {
     /// Finishes host task `k` (auto mode).
     fn finish(&mut self, k: usize) {
         let (_, i, task) = self.host.swap_remove(k);
-        let now = self.now;
+        let now = self.clients[i].local(self.now);
         match task {
             HostTask::Open if self.server_down => {
                 let d = self.clients[i].client.handle_disconnected(now);
@@ -318,7 +360,7 @@ impl Sim {
             let timer = self
                 .clients
                 .iter()
-                .filter_map(|c| c.client.poll_timeout())
+                .filter_map(|c| c.timer())
                 .min_by(f64::total_cmp);
             let Some(next) = [packet, task, timer]
                 .into_iter()
@@ -336,12 +378,9 @@ impl Sim {
                 self.finish(k);
             } else {
                 for i in 0..self.clients.len() {
-                    if self.clients[i]
-                        .client
-                        .poll_timeout()
-                        .is_some_and(|t| t <= self.now)
-                    {
-                        self.clients[i].client.handle_timeout(self.now);
+                    if self.clients[i].timer().is_some_and(|t| t <= self.now) {
+                        let local = self.clients[i].wake_at(self.now);
+                        self.clients[i].client.handle_timeout(local);
                         self.pump(i);
                     }
                 }
@@ -357,7 +396,15 @@ impl Sim {
 
     fn send(&mut self, to: To, conn: ConnId, text: String) {
         let up = matches!(to, To::Room(_));
-        let delay = self.latency_ms + self.rng.below((self.jitter_ms as u64).max(1)) as f64;
+        let jitter = if self.smooth_jitter {
+            self.rng.unit() * self.jitter_ms
+        } else {
+            self.rng.below((self.jitter_ms as u64).max(1)) as f64
+        };
+        let mut delay = self.latency_ms + jitter;
+        if self.loss > 0.0 && self.rng.chance(self.loss) {
+            delay += self.rto_ms;
+        }
         let busy = self.link_busy_until.entry((conn, up)).or_insert(0.0);
         let at = (self.now + delay).max(*busy + 0.001);
         *busy = at;
@@ -371,7 +418,8 @@ impl Sim {
         let conn = self.next_conn;
         self.next_conn += 1;
         self.clients[i].conn = Some(conn);
-        self.clients[i].client.handle_connected(self.now);
+        let local = self.clients[i].local(self.now);
+        self.clients[i].client.handle_connected(local);
         self.room.handle_connect(conn, None, self.now);
         self.pump(i);
     }
@@ -381,7 +429,8 @@ impl Sim {
             return;
         };
         self.net.retain(|p| p.conn != conn);
-        let d = self.clients[i].client.handle_disconnected(self.now);
+        let local = self.clients[i].local(self.now);
+        let d = self.clients[i].client.handle_disconnected(local);
         self.clients[i].log.offline_delays.push(d);
         self.room.handle_disconnect(conn, self.now);
         self.attachments.remove(&conn);
@@ -414,7 +463,8 @@ impl Sim {
         for i in 0..self.clients.len() {
             if let Some(conn) = self.clients[i].conn.take() {
                 self.net.retain(|p| p.conn != conn);
-                let d = self.clients[i].client.handle_disconnected(self.now);
+                let local = self.clients[i].local(self.now);
+                let d = self.clients[i].client.handle_disconnected(local);
                 self.clients[i].log.offline_delays.push(d);
             }
         }
@@ -489,9 +539,10 @@ impl Sim {
             To::Client(i) => {
                 let pending_before = self.clients[i].client.pending().count();
                 let seq_before = self.clients[i].client.seq();
+                let local = self.clients[i].local(self.now);
                 self.clients[i]
                     .client
-                    .handle_message(p.text.as_bytes(), self.now);
+                    .handle_message(p.text.as_bytes(), local);
                 if self.clients[i].client.pending().count() < pending_before {
                     self.acked
                         .push(self.clients[i].client.seq().max(seq_before));
@@ -869,32 +920,189 @@ fn a_long_offline_queue_replays_under_the_rooms_rate_limit() {
 }
 
 #[test]
-fn pings_burst_then_fill_the_clock_window_then_refresh() {
+fn pings_burst_then_lock_then_back_off() {
     let mut sim = Sim::hosted(1, 1);
     sim.online();
     let opened = sim.now + 20.0;
-    sim.run_for(13_000.0);
+    sim.run_for(25.0 * 60_000.0);
     let pings = &sim.clients[0].log.pings;
-    // The first ping goes as the socket opens; 32 pings 15 ms apart, then 50 ms apart until the
-    // 256-sample window is full, then one every 500 ms.
-    let mut want = vec![opened];
-    while want.len() < pings.len() {
-        let n = want.len();
-        let every = if n < 32 {
-            15.0
-        } else if n < 256 {
-            50.0
-        } else {
-            500.0
-        };
-        want.push(want[n - 1] + every);
+    // The first ping goes as the socket opens; 32 pings 15 ms apart, then two a second while
+    // the clock locks...
+    assert_eq!(pings[0], opened);
+    let gaps: Vec<f64> = pings.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps[..31].iter().all(|g| *g == 15.0), "{:?}", &gaps[..32]);
+    assert!(
+        gaps[31..37].iter().all(|g| *g == 500.0),
+        "{:?}",
+        &gaps[31..40]
+    );
+    // ...then, while every answer agrees with the clock, the interval doubles after eight answers
+    // once the samples span 45 intervals, up to 24 s: it never shrinks, and only ever doubles
+    // or caps.
+    // At 24 s the pings move onto the room's grid of server time (multiples of 24 s): one gap
+    // of 12–36 s, then 24 s each.
+    let longest = gaps.iter().position(|g| *g > 16_000.0).unwrap();
+    for w in gaps[31..longest].windows(2) {
+        assert!(w[1] == w[0] || w[1] == w[0] * 2.0, "{w:?}");
     }
-    assert_eq!(pings, &want);
-    assert_eq!(pings.len(), 258);
-    assert_eq!(pings[255], opened + 31.0 * 15.0 + 224.0 * 50.0);
-    // Room and client share virtual time: the estimate finds no offset and the 40 ms round trip.
+    assert!((12_000.0..=36_000.0).contains(&gaps[longest]));
+    assert!(gaps[longest + 1..].iter().all(|g| *g == 24_000.0));
+    // The grid runs from the room's timeline anchor (rooms do not all wake at once).
+    let anchor = sim.client(0).timeline().unwrap().anchor_time;
+    assert!(pings[longest + 1..]
+        .iter()
+        .all(|t| (t - anchor).rem_euclid(24_000.0) == 0.0));
+    assert_eq!(sim.client(0).ping_interval_ms(), 24_000.0);
+    // At the longest interval once the samples span 18 minutes; then 2.5 pings a minute.
+    let late = pings
+        .iter()
+        .filter(|t| **t > opened + 20.0 * 60_000.0)
+        .count();
+    assert!(late <= 13, "{late} pings in the last 5 minutes");
+    // Room and client share virtual time: the estimate finds no offset, no drift and the 40 ms
+    // round trip.
     let est = sim.client(0).clock().estimate().unwrap();
-    assert!(est.offset.abs() < 1e-9 && est.rtt == 40.0, "{est:?}");
+    assert!(
+        est.offset.abs() < 1e-9 && est.drift.abs() < 1e-12 && est.rtt == 40.0,
+        "{est:?}"
+    );
+}
+
+/// The clock error (ms) of client `i` now: its estimate of server minus local time against the
+/// truth.
+fn clock_error(sim: &Sim, i: usize) -> Option<f64> {
+    let c = &sim.clients[i];
+    let local = c.local(sim.now);
+    let truth = sim.now - local;
+    c.client.clock().offset_at(local).map(|o| o - truth)
+}
+
+/// Runs `sim` for `minutes`, sampling every client's clock error every 250 ms after `from_min`
+/// minutes; returns the sorted absolute errors and each client's pings per minute after
+/// `steady_min` minutes.
+fn clock_run(sim: &mut Sim, minutes: f64, from_min: f64, steady_min: f64) -> (Vec<f64>, Vec<f64>) {
+    let start = sim.now;
+    let mut errors = Vec::new();
+    while sim.now < start + minutes * 60_000.0 {
+        sim.run_for(250.0);
+        if sim.now >= start + from_min * 60_000.0 {
+            for i in 0..sim.clients.len() {
+                let e = clock_error(sim, i).expect("locked").abs();
+                errors.push(e);
+            }
+        }
+    }
+    errors.sort_by(f64::total_cmp);
+    let steady = start + steady_min * 60_000.0;
+    let rates = sim
+        .clients
+        .iter()
+        .map(|c| {
+            let n = c.log.pings.iter().filter(|t| **t >= steady).count();
+            n as f64 / (minutes - steady_min)
+        })
+        .collect();
+    (errors, rates)
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Clients whose clocks are off by minutes and run ±100 ppm against the room's.
+fn skewed(seed: u64) -> Sim {
+    let mut sim = Sim::hosted(seed, 2);
+    sim.clients[0].offset_ms = 1.0e6;
+    sim.clients[0].drift = 100e-6;
+    sim.clients[1].offset_ms = -3.7e5;
+    sim.clients[1].drift = -100e-6;
+    sim.smooth_jitter = true;
+    sim
+}
+
+#[test]
+fn sparse_pings_keep_a_drifting_clock_within_a_millisecond_on_loopback() {
+    let mut sim = skewed(21);
+    // Loopback: 0.05–0.25 ms each way.
+    sim.latency_ms = 0.05;
+    sim.jitter_ms = 0.2;
+    sim.online();
+    let (errors, rates) = clock_run(&mut sim, 60.0, 2.0, 20.0);
+    let (p50, p99, max) = (
+        pct(&errors, 0.5),
+        pct(&errors, 0.99),
+        errors[errors.len() - 1],
+    );
+    eprintln!("loopback: p50 {p50:.4} ms p99 {p99:.4} ms max {max:.4} ms, pings/min {rates:?}");
+    assert!(p99 <= 1.0, "p99 {p99} ms");
+    assert!(rates.iter().all(|r| *r <= 3.0), "{rates:?}");
+    for i in 0..2 {
+        let d = sim.client(i).clock().estimate().unwrap().drift;
+        let want = (1.0 / (1.0 + sim.clients[i].drift)) - 1.0;
+        assert!((d - want).abs() < 2e-6, "drift {d} want {want}");
+    }
+}
+
+#[test]
+fn sparse_pings_keep_a_drifting_clock_within_two_milliseconds_through_a_bad_network() {
+    // Three runs of an hour from joining, errors sampled from the second minute on (the
+    // windows hold the lock's dense anchor and an hour of sparse pings at most: the error falls
+    // as the window grows, and the first hour is the hardest part).
+    let mut pooled = Vec::new();
+    for seed in [22, 122, 222] {
+        let mut sim = skewed(seed);
+        // 50 ± 20 ms each way, 2 % of frames lost once (a 200 ms retransmission).
+        sim.latency_ms = 30.0;
+        sim.jitter_ms = 40.0;
+        sim.loss = 0.02;
+        sim.online();
+        let (errors, rates) = clock_run(&mut sim, 60.0, 2.0, 20.0);
+        let (p50, p99) = (pct(&errors, 0.5), pct(&errors, 0.99));
+        let max = errors[errors.len() - 1];
+        eprintln!(
+            "bad network, seed {seed}: p50 {p50:.4} ms p99 {p99:.4} ms max {max:.4} ms, \
+             pings/min {rates:?}"
+        );
+        assert!(max <= 4.0, "max {max} ms");
+        assert!(rates.iter().all(|r| *r <= 3.0), "{rates:?}");
+        pooled.extend(errors);
+    }
+    pooled.sort_by(f64::total_cmp);
+    let p99 = pct(&pooled, 0.99);
+    eprintln!(
+        "bad network, pooled: p50 {:.4} ms p99 {p99:.4} ms",
+        pct(&pooled, 0.5)
+    );
+    assert!(p99 <= 2.5, "p99 {p99} ms");
+}
+
+#[test]
+fn a_clock_step_tightens_the_pings_and_the_clock_relocks() {
+    let mut sim = skewed(23);
+    sim.latency_ms = 30.0;
+    sim.jitter_ms = 40.0;
+    sim.online();
+    sim.run_for(25.0 * 60_000.0);
+    assert_eq!(sim.client(0).ping_interval_ms(), 24_000.0);
+    // Client 0's clock steps 100 ms ahead (as when a clock is set).
+    sim.clients[0].offset_ms += 100.0;
+    let stepped = sim.now;
+    sim.run_for(60_000.0);
+    assert!(
+        sim.client(0).ping_interval_ms() < 24_000.0,
+        "the pings tightened"
+    );
+    let pings = sim.clients[0]
+        .log
+        .pings
+        .iter()
+        .filter(|t| **t > stepped)
+        .count();
+    assert!(pings > 3, "{pings} pings in the minute after the step");
+    let err = clock_error(&sim, 0).unwrap().abs();
+    assert!(err < 2.0, "relocked: {err} ms");
+    // Client 1 did not notice.
+    assert_eq!(sim.client(1).ping_interval_ms(), 24_000.0);
 }
 
 #[test]
@@ -1201,4 +1409,139 @@ fn hosted_chaos_with_timers_converges() {
         sim.run_for(30_000.0);
         sim.assert_converged();
     }
+}
+
+/// The beats a plugin plays on the session clock (120 BPM, the timeline's beat 0 at local 0),
+/// as the frame positions where a beat starts, when the host calls it back block by block at
+/// the local times `called` (one per block of `block` frames at 48 kHz). The plugin places each
+/// block through core's `SampleClock`, as `plugin/src/lib.rs` does.
+fn plugin_beats(called: &[f64], block: u64) -> Vec<f64> {
+    use keyboardia_core::clock::SampleClock;
+    let rate = 48_000.0;
+    let mut clock = SampleClock::new(rate);
+    let mut beats = Vec::new();
+    for (k, t) in called.iter().enumerate() {
+        let pos = k as u64 * block;
+        clock.observe(pos, *t);
+        let beat = clock.local_ms_at(pos).unwrap() / 500.0;
+        let end = beat + block as f64 * 1000.0 / rate / 500.0;
+        if beat.ceil() < end && beat >= 0.0 {
+            // The frame (ms of audio) where the beat lands within the block.
+            beats.push(pos as f64 * 1000.0 / rate + (beat.ceil() - beat) * 500.0);
+        }
+    }
+    beats
+}
+
+#[test]
+fn a_pause_in_the_hosts_callbacks_does_not_bend_the_beat() {
+    // plugin_live's render loop: blocks of 512 frames called in real time, 0–3 ms late, for
+    // 3 s; then the host stops calling for `gap` ms (the test joins a third client and presses
+    // play meanwhile) and calls on in real time from there. The frame counter does not know
+    // about the pause: every later block comes `gap` ms later than the frames say. The beats
+    // after it must still come 500 ms apart (plugin_live allows ±2 ms): the local time of a
+    // frame follows the new line at once, not a slope bent by a fit across the step.
+    let block = 512u64;
+    let per_block = block as f64 * 1000.0 / 48_000.0;
+    for gap in [40.0, 150.0, 400.0, 1500.0] {
+        let mut rng = Rng(7 + gap as u64);
+        let mut called = Vec::new();
+        for k in 0..281 {
+            called.push(10_000.0 + k as f64 * per_block + 3.0 * rng.unit());
+        }
+        let restart = called[280] + per_block + gap;
+        for k in 0..400 {
+            called.push(restart + k as f64 * per_block + 3.0 * rng.unit());
+        }
+        let beats = plugin_beats(&called, block);
+        // The beats of the 2.5 s after the pause, from the first one 250 ms in.
+        let after: Vec<f64> = beats
+            .iter()
+            .copied()
+            .filter(|b| *b > 281.0 * per_block + 250.0)
+            .collect();
+        let worst = after
+            .windows(2)
+            .map(|w| (w[1] - w[0] - 500.0).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            after.len() >= 5 && worst < 1.0,
+            "gap {gap} ms: beats {after:?} (worst {worst} ms off 500)"
+        );
+        // A stall that the host catches up on (it calls the late blocks back to back until it
+        // is on time again) is not a step: the beats keep their place.
+        let mut called = Vec::new();
+        let mut at: f64 = 0.0;
+        for k in 0..681 {
+            let due = 10_000.0 + k as f64 * per_block;
+            at = if k == 281 {
+                due + gap
+            } else {
+                due.max(at + 0.05)
+            } + 3.0 * rng.unit();
+            called.push(at);
+        }
+        let beats = plugin_beats(&called, block);
+        let worst = beats
+            .windows(2)
+            .filter(|w| w[0] > 1_000.0)
+            .map(|w| (w[1] - w[0] - 500.0).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            worst < 1.0,
+            "stall of {gap} ms: beats {beats:?} (worst {worst} ms off 500)"
+        );
+    }
+}
+
+#[test]
+fn a_silent_rooms_pings_go_together_once_locked() {
+    // Four players whose clocks are off by minutes and run at different rates, through 50 ± 20
+    // ms and 2 % loss: once locked, they ping on the room's grid of server time, so an idle room
+    // wakes its server once per 24 s for all of them (a wake: pings less than 10 s apart, the
+    // time an idle Durable Object stays in memory).
+    let mut sim = Sim::hosted(24, 4);
+    for (i, (offset, drift)) in [
+        (1.0e6, 100e-6),
+        (-3.7e5, -100e-6),
+        (42.0, 30e-6),
+        (-9e4, 0.0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        sim.clients[i].offset_ms = offset;
+        sim.clients[i].drift = drift;
+    }
+    sim.smooth_jitter = true;
+    sim.latency_ms = 30.0;
+    sim.jitter_ms = 40.0;
+    sim.loss = 0.02;
+    sim.online();
+    sim.run_for(30.0 * 60_000.0);
+    let from = sim.now - 5.0 * 60_000.0;
+    let mut pings: Vec<f64> = sim
+        .clients
+        .iter()
+        .flat_map(|c| c.log.pings.iter().copied())
+        .filter(|t| *t >= from)
+        .collect();
+    pings.sort_by(f64::total_cmp);
+    let wakes = 1 + pings.windows(2).filter(|w| w[1] - w[0] > 10_000.0).count();
+    // The spread of one round of pings: how far apart the players' clocks put the grid.
+    let mut spread: f64 = 0.0;
+    let mut round_start = pings[0];
+    for w in pings.windows(2) {
+        if w[1] - w[0] > 10_000.0 {
+            round_start = w[1];
+        }
+        spread = spread.max(w[1] - round_start);
+    }
+    eprintln!(
+        "4 silent players, last 5 min: {} pings, {wakes} wakes, rounds spread over {spread:.1} ms",
+        pings.len()
+    );
+    assert!(pings.len() <= 4 * 13, "{} pings", pings.len());
+    assert!(wakes <= 13, "{wakes} wakes: {pings:?}");
+    assert!(spread < 50.0, "a round of pings spreads over {spread} ms");
 }

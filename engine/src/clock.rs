@@ -120,12 +120,14 @@ impl InternalClock {
 }
 
 /// The session's timeline (on the server's clock) and the offset from the local clock to the
-/// server's (the sync companion estimates it).
+/// server's (the sync companion estimates it, drift included: its `SharedClock::read` gives the
+/// offset as of the read, so a block built from a fresh read follows the clocks' drift between
+/// the sparse pings of a locked clock).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TimelineWithOffset {
     /// The shared timeline, on the server's clock.
     pub timeline: Timeline,
-    /// Server time minus local time, in ms.
+    /// Server time minus local time around the block, in ms (read each block: it drifts).
     pub offset_ms: f64,
 }
 

@@ -1,5 +1,5 @@
-//! What the audio thread reads from the sync thread: the session timeline and the server-clock
-//! offset, behind a seqlock made of atomics (no locks, no allocation, no unsafe).
+//! What the audio thread reads from the sync thread: the session timeline and the server clock
+//! (offset and drift), behind a seqlock made of atomics (no locks, no allocation, no unsafe).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -39,13 +39,30 @@ impl LocalClock {
 pub struct ServerClock {
     /// The session timeline (server times).
     pub timeline: Timeline,
-    /// Add to a [`LocalClock`] time to get server time.
+    /// Add to a [`LocalClock`] time to get server time: the offset when the clock was read,
+    /// drift included (between pings, which come every 24 s once locked, the offset moves
+    /// with the clocks' drift; [`ServerClock::offset_at`] gives it at any local time).
     pub offset_ms: f64,
     /// Error bound of the offset.
     pub uncertainty_ms: f64,
+    /// How fast the offset changes: ms per ms of local time (1e-6 is 1 ppm).
+    pub drift: f64,
+    /// The local time (ms) of the newest clock sample, where the fitted line is anchored.
+    pub at_ms: f64,
+    /// The offset (ms) at `at_ms`.
+    pub anchor_offset_ms: f64,
+    /// Clock samples (pongs) taken on the current connection.
+    pub samples: u64,
 }
 
-const FIELDS: usize = 9;
+impl ServerClock {
+    /// Server time minus local time at local time `local_ms`.
+    pub fn offset_at(&self, local_ms: f64) -> f64 {
+        self.anchor_offset_ms + self.drift * (local_ms - self.at_ms)
+    }
+}
+
+const FIELDS: usize = 12;
 
 /// Single writer (the sync thread), any number of readers (the audio thread). A reader retries
 /// only while a write is in progress, which takes nanoseconds.
@@ -69,13 +86,19 @@ impl SharedClock {
         &self.local
     }
 
-    /// Publishes a new timeline and/or offset (the sync thread only).
+    /// Publishes a new timeline and/or clock estimate (the sync thread only).
     pub fn publish(&self, timeline: &Timeline, estimate: Option<&ClockEstimate>) {
         let prev = self.read();
-        let (offset, unc) = match (estimate, prev) {
-            (Some(e), _) => (e.offset, e.uncertainty),
-            (None, Some(p)) => (p.offset_ms, p.uncertainty_ms),
-            (None, None) => (0.0, f64::INFINITY),
+        let (offset, unc, drift, at, samples) = match (estimate, prev) {
+            (Some(e), _) => (e.offset, e.uncertainty, e.drift, e.at, e.samples),
+            (None, Some(p)) => (
+                p.anchor_offset_ms,
+                p.uncertainty_ms,
+                p.drift,
+                p.at_ms,
+                p.samples,
+            ),
+            (None, None) => (0.0, f64::INFINITY, 0.0, 0.0, 0),
         };
         let values = [
             timeline.playing as u64 as f64,
@@ -87,6 +110,9 @@ impl SharedClock {
             offset,
             unc,
             1.0,
+            drift,
+            at,
+            samples as f64,
         ];
         self.version.fetch_add(1, Ordering::AcqRel);
         for (f, v) in self.fields.iter().zip(values) {
@@ -95,8 +121,9 @@ impl SharedClock {
         self.version.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// The latest published clock, or `None` before the first snapshot. Lock-free and
-    /// allocation-free: safe on the audio thread.
+    /// The latest published clock, or `None` before the first snapshot, with the offset as
+    /// of now (one read of the local clock). Lock-free and allocation-free: safe on the audio
+    /// thread.
     pub fn read(&self) -> Option<ServerClock> {
         loop {
             let v1 = self.version.load(Ordering::Acquire);
@@ -112,7 +139,7 @@ impl SharedClock {
                 *v = f64::from_bits(f.load(Ordering::Acquire));
             }
             if self.version.load(Ordering::Acquire) == v1 {
-                return Some(ServerClock {
+                let mut clock = ServerClock {
                     timeline: Timeline {
                         playing: vals[0] != 0.0,
                         tempo: vals[1],
@@ -124,7 +151,13 @@ impl SharedClock {
                     },
                     offset_ms: vals[6],
                     uncertainty_ms: vals[7],
-                });
+                    drift: vals[9],
+                    at_ms: vals[10],
+                    anchor_offset_ms: vals[6],
+                    samples: vals[11] as u64,
+                };
+                clock.offset_ms = clock.offset_at(self.local.now_ms());
+                return Some(clock);
             }
         }
     }
@@ -142,7 +175,7 @@ mod tests {
         let writer = {
             let shared = shared.clone();
             std::thread::spawn(move || {
-                for i in 0..20_000 {
+                for i in 0..20_000u64 {
                     let x = i as f64;
                     let tl = Timeline {
                         playing: true,
@@ -157,8 +190,13 @@ mod tests {
                         &tl,
                         Some(&ClockEstimate {
                             offset: x,
+                            drift: 0.0,
+                            at: x,
                             rtt: 0.0,
                             uncertainty: x,
+                            samples: i,
+                            span: 0.0,
+                            width: 0.0,
                         }),
                     );
                 }
@@ -172,11 +210,38 @@ mod tests {
                     t.tempo == t.anchor_time
                         && t.anchor_beat == t.quantum
                         && c.offset_ms == t.tempo
+                        && c.at_ms == t.tempo
+                        && c.samples as f64 == t.tempo
                 );
                 seen += 1;
             }
         }
         writer.join().unwrap();
         assert_eq!(shared.read().unwrap().offset_ms, 19_999.0);
+    }
+
+    #[test]
+    fn the_offset_read_follows_the_drift() {
+        let shared = SharedClock::default();
+        let now = shared.local().now_ms();
+        // 100 ppm: the offset grows by 1 ms every 10 s; anchored 10 s ago at 500 ms.
+        let estimate = ClockEstimate {
+            offset: 500.0,
+            drift: 100e-6,
+            at: now - 10_000.0,
+            rtt: 1.0,
+            uncertainty: 0.1,
+            samples: 40,
+            span: 60_000.0,
+            width: 1.0,
+        };
+        shared.publish(&Timeline::new(120.0, 0.0), Some(&estimate));
+        let c = shared.read().unwrap();
+        assert!((c.offset_ms - 501.0).abs() < 0.01, "{c:?}");
+        assert_eq!(c.offset_at(now + 10_000.0), 502.0);
+        assert_eq!(c.samples, 40);
+        // A timeline alone keeps the clock.
+        shared.publish(&Timeline::new(90.0, 0.0), None);
+        assert_eq!(shared.read().unwrap().offset_at(now + 10_000.0), 502.0);
     }
 }

@@ -47,11 +47,15 @@ pub struct SyncConfig {
     pub ping_burst: u32,
     /// Interval between the pings of the burst.
     pub ping_burst_interval: Duration,
-    /// Interval after the burst until the clock window is full. Wider than the network's jitter,
-    /// so pings do not queue behind each other.
-    pub ping_fill_interval: Duration,
-    /// Ping interval once the window is full (periodic re-sync).
-    pub ping_interval: Duration,
+    /// Interval after the burst while the clock locks (two pings a second), and the shortest
+    /// one after answers disagree with the fitted clock.
+    pub ping_lock_interval: Duration,
+    /// Longest interval once locked: core's client backs off to it while the clock agrees
+    /// (see `keyboardia_core::client::ClientConfig`).
+    pub ping_max_interval: Duration,
+    /// Ping on the room's grid of server time once at the longest interval (see
+    /// `keyboardia_core::client::ClientConfig::ping_align`).
+    pub ping_align: bool,
 }
 
 impl Default for SyncConfig {
@@ -65,8 +69,9 @@ impl Default for SyncConfig {
             backoff_max: ms(c.backoff_max_ms),
             ping_burst: c.ping_burst,
             ping_burst_interval: ms(c.ping_burst_interval_ms),
-            ping_fill_interval: ms(c.ping_fill_interval_ms),
-            ping_interval: ms(c.ping_interval_ms),
+            ping_lock_interval: ms(c.ping_lock_interval_ms),
+            ping_max_interval: ms(c.ping_max_interval_ms),
+            ping_align: c.ping_align,
         }
     }
 }
@@ -81,8 +86,9 @@ impl SyncConfig {
             backoff_max_ms: ms(self.backoff_max),
             ping_burst: self.ping_burst,
             ping_burst_interval_ms: ms(self.ping_burst_interval),
-            ping_fill_interval_ms: ms(self.ping_fill_interval),
-            ping_interval_ms: ms(self.ping_interval),
+            ping_lock_interval_ms: ms(self.ping_lock_interval),
+            ping_max_interval_ms: ms(self.ping_max_interval),
+            ping_align: self.ping_align,
             seed,
             ..ClientConfig::default()
         }
@@ -413,8 +419,8 @@ mod tests {
     fn sync_config_carries_the_clients_timings_both_ways() {
         let sync = SyncConfig::default();
         assert_eq!(sync.ping_burst_interval, Duration::from_millis(15));
-        assert_eq!(sync.ping_fill_interval, Duration::from_millis(50));
-        assert_eq!(sync.ping_interval, Duration::from_millis(500));
+        assert_eq!(sync.ping_lock_interval, Duration::from_millis(500));
+        assert_eq!(sync.ping_max_interval, Duration::from_secs(24));
         assert_eq!(sync.backoff_min, Duration::from_millis(250));
         assert_eq!(sync.backoff_max, Duration::from_secs(10));
         let client = sync.client_config(7);

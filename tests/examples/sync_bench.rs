@@ -1,10 +1,14 @@
 //! Sync benchmark against the real Worker under `wrangler dev` (prints numbers, asserts nothing):
-//! - clock offset error p50/p99 on loopback and through a 50 ± 20 ms, 2 % loss proxy;
+//! - clock offset error p50/p99/max on loopback and through a 50 ± 20 ms, 2 % loss proxy, two
+//!   players each, read every 100 ms against this machine's wall clock (the Worker's), while the
+//!   clock locks and in steady state, with the pings each player sends per minute in steady
+//!   state (the ping schedule backs off to one every 24 s once the clock is locked);
 //! - edit-to-peer latency between two sync clients: from player A's `edit()` until player B's
 //!   sync thread hands the new state to its sink (where the plugin passes it to the audio thread,
 //!   which picks it up at its next block).
 //!
-//! `cargo run --release -p keyboardia-tests --example sync_bench`
+//! `cargo run --release -p keyboardia-tests --example sync_bench -- [MINUTES] [STEADY_FROM_MIN]`
+//! (defaults 25 and 20: the ping interval reaches 24 s once the samples span 18 minutes).
 
 use keyboardia_core::PatternId;
 use std::time::{Duration, Instant};
@@ -19,33 +23,130 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-fn clock_errors(base: &str, id: SessionId, settle: Duration) -> Vec<f64> {
-    let mut a = Player::start(base, id, "clock", SessionState::default(), vec![]);
-    wait_until("joined", &mut [&mut a], |p| p[0].joined);
-    std::thread::sleep(settle);
-    let clock = a.sync.clock().clone();
-    let mut errors: Vec<f64> = (0..200)
-        .map(|_| {
-            std::thread::sleep(Duration::from_millis(10));
-            let est = clock.read().expect("published").offset_ms;
-            (est - (unix_ms() - clock.local().now_ms())).abs()
+/// What two players measured of their clocks: errors (ms) and clock samples per minute.
+struct ClockRun {
+    /// |estimate - truth| every 100 ms from the start to `steady`, sorted.
+    locking: Vec<f64>,
+    /// The same from `steady` on, sorted.
+    steady: Vec<f64>,
+    /// Pongs each player received per minute from `steady` on (one per ping sent).
+    pings_per_min: Vec<f64>,
+    /// The mean signed error (estimate - truth, ms) from `steady` on: a bias, where the
+    /// spread about it is the estimator's noise.
+    steady_bias_ms: f64,
+}
+
+/// Two players on `base`: their clock error and ping rate over `minutes`, steady from
+/// `steady_min` on. Runs on its own thread so the loopback and proxy runs share the minutes.
+fn clock_run(base: String, id: SessionId, minutes: f64, steady_min: f64) -> ClockRun {
+    let mut ps: Vec<Player> = (0..2)
+        .map(|i| {
+            Player::start(
+                &base,
+                id,
+                &format!("clock{i}"),
+                SessionState::default(),
+                vec![],
+            )
         })
         .collect();
-    errors.sort_by(f64::total_cmp);
-    errors
+    let (a, b) = ps.split_at_mut(1);
+    wait_until("joined", &mut [&mut a[0], &mut b[0]], |p| {
+        p.iter().all(|p| p.joined)
+    });
+    let start = Instant::now();
+    let steady = Duration::from_secs_f64(steady_min * 60.0);
+    let end = Duration::from_secs_f64(minutes * 60.0);
+    let (mut locking, mut steady_errors) = (Vec::new(), Vec::new());
+    let mut signed_sum = 0.0;
+    let mut samples_at_steady: Option<Vec<u64>> = None;
+    while start.elapsed() < end {
+        std::thread::sleep(Duration::from_millis(100));
+        let in_steady = start.elapsed() >= steady;
+        for p in ps.iter_mut() {
+            p.pump();
+            let clock = p.sync.clock().clone();
+            // Before the first pong there is no estimate to judge.
+            let Some(c) = clock.read().filter(|c| c.samples > 0) else {
+                continue;
+            };
+            let signed = c.offset_ms - (unix_ms() - clock.local().now_ms());
+            let err = signed.abs();
+            if in_steady {
+                signed_sum += signed;
+                steady_errors.push(err);
+            } else {
+                locking.push(err);
+            }
+        }
+        if in_steady && samples_at_steady.is_none() {
+            samples_at_steady = Some(samples(&ps));
+        }
+    }
+    let first = samples_at_steady.unwrap_or_else(|| samples(&ps));
+    let span = minutes - steady_min;
+    let pings_per_min = samples(&ps)
+        .iter()
+        .zip(first)
+        .map(|(last, first)| (last - first) as f64 / span)
+        .collect();
+    locking.sort_by(f64::total_cmp);
+    steady_errors.sort_by(f64::total_cmp);
+    ClockRun {
+        locking,
+        steady_bias_ms: signed_sum / steady_errors.len().max(1) as f64,
+        steady: steady_errors,
+        pings_per_min,
+    }
+}
+
+/// Each player's clock samples taken on its connection.
+fn samples(ps: &[Player]) -> Vec<u64> {
+    ps.iter()
+        .map(|p| p.sync.clock().read().map_or(0, |c| c.samples))
+        .collect()
+}
+
+fn report(what: &str, run: &ClockRun, steady_min: f64, minutes: f64) {
+    let line = |errors: &[f64]| {
+        if errors.is_empty() {
+            return "no samples".to_owned();
+        }
+        format!(
+            "p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+            percentile(errors, 0.5),
+            percentile(errors, 0.99),
+            errors[errors.len() - 1]
+        )
+    };
+    println!(
+        "clock offset error, {what}, minutes {steady_min}-{minutes} (steady): {}  mean signed {:+.3} ms  pings/min per player: {}",
+        line(&run.steady),
+        run.steady_bias_ms,
+        run.pings_per_min
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "clock offset error, {what}, minutes 0-{steady_min} (locking): {}",
+        line(&run.locking)
+    );
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize, default: f64| -> f64 {
+        args.get(i)
+            .map(|a| a.parse().unwrap_or_else(|_| panic!("not a number: {a}")))
+            .unwrap_or(default)
+    };
+    let (minutes, steady_min) = (arg(0, 25.0), arg(1, 20.0));
     let server = Server::start();
     let base = server.base_url();
     let id = create_session(&base, &SessionState::demo());
 
-    let e = clock_errors(&base, id, Duration::from_secs(3));
-    println!(
-        "clock offset error, loopback via wrangler dev: p50 {:.3} ms  p99 {:.3} ms",
-        percentile(&e, 0.5),
-        percentile(&e, 0.99)
-    );
     let bad = Impairment {
         delay_ms: 50.0,
         jitter_ms: 20.0,
@@ -53,16 +154,21 @@ fn main() {
         rto_ms: 200.0,
     };
     let proxy = Proxy::start(format!("127.0.0.1:{}", server.port()).parse().unwrap(), bad);
-    let e = clock_errors(
-        &format!("http://{}", proxy.addr),
-        id,
-        Duration::from_secs(8),
-    );
     println!(
-        "clock offset error, 50±20 ms + 2% loss proxy: p50 {:.3} ms  p99 {:.3} ms",
-        percentile(&e, 0.5),
-        percentile(&e, 0.99)
+        "clock: 2 players on loopback and 2 through the proxy for {minutes} min (steady from {steady_min} min)"
     );
+    let loopback = {
+        let base = base.clone();
+        std::thread::spawn(move || clock_run(base, id, minutes, steady_min))
+    };
+    let proxied = {
+        let base = format!("http://{}", proxy.addr);
+        std::thread::spawn(move || clock_run(base, id, minutes, steady_min))
+    };
+    let loopback = loopback.join().expect("loopback run");
+    let proxied = proxied.join().expect("proxy run");
+    report("loopback via wrangler dev", &loopback, steady_min, minutes);
+    report("50±20 ms + 2% loss proxy", &proxied, steady_min, minutes);
 
     // Edit-to-peer latency: A switches a cell, B's sink sees it.
     let mut a = Player::start(&base, id, "A", SessionState::default(), vec![]);

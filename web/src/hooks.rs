@@ -51,7 +51,7 @@ fn status_json(page: &Page, mic: &Mic) -> String {
         "pending": c.pending().count(),
         "seq": c.seq(),
         "samples": page.samples.borrow().iter().map(|s| s.id.to_string()).collect::<Vec<_>>(),
-        "clockOffsetMs": c.clock().estimate().map(|e| e.offset),
+        "clockOffsetMs": c.clock().offset_at(now_ms()),
         "clockRttMs": c.clock().estimate().map(|e| e.rtt),
         "timeline": c.timeline().map(|t| serde_json::json!({
             "playing": t.playing, "tempo": t.tempo, "anchorTime": t.anchor_time,

@@ -139,8 +139,11 @@ impl Page {
 
     /// The server time now, when the clock estimate is known.
     pub fn server_now_ms(&self) -> Option<f64> {
-        let offset = self.client.borrow().clock().estimate()?.offset;
-        Some(now_ms() + offset)
+        let now = now_ms();
+        // The offset as of now: with pings up to half a minute apart, the newest sample's
+        // offset is stale by the drift since then.
+        let offset = self.client.borrow().clock().offset_at(now)?;
+        Some(now + offset)
     }
 
     /// Starts the live session (the socket's worker, and connect now) and prepares audio.
@@ -638,8 +641,10 @@ impl Page {
             }
         }
         let joined = client.is_joined() || client.confirmed().is_some();
-        let estimate = client.clock().estimate();
-        let model = estimate.and_then(|e| self.context_clock.borrow().model(e.offset));
+        let model = client
+            .clock()
+            .offset_at(now_ms())
+            .and_then(|offset| self.context_clock.borrow().model(offset));
         match (client.timeline(), model, joined && self.unlocked.get()) {
             (Some(tl), Some(model), true) => {
                 if self.sent_timeline.get() != Some(*tl) {

@@ -15,11 +15,24 @@ pub struct ClientConfig {
     pub ping_burst: u32,
     /// Interval between the pings of the burst.
     pub ping_burst_interval_ms: f64,
-    /// Interval after the burst until the clock window is full. Wider than the network's
-    /// jitter, so pings do not queue behind each other.
-    pub ping_fill_interval_ms: f64,
-    /// Ping interval once the window is full (periodic re-sync).
-    pub ping_interval_ms: f64,
+    /// Interval after the burst while the clock locks, and the shortest one after answers
+    /// disagree with the fitted clock. Wider than the network's jitter, so pings do not queue
+    /// behind each other.
+    pub ping_lock_interval_ms: f64,
+    /// Longest interval, once locked (every ping wakes the session's server).
+    pub ping_max_interval_ms: f64,
+    /// Answers in a row that agree with the fitted clock before the interval doubles.
+    pub ping_backoff_after: u32,
+    /// The interval stays below the time the clock's samples span divided by this: the line
+    /// is extrapolated over one interval, and it is only as good as the span behind it.
+    pub ping_span_ratio: f64,
+    /// An answer further than this (ms) from the fitted clock, beyond what its round trip
+    /// explains, halves the interval.
+    pub ping_residual_ms: f64,
+    /// At the longest interval, ping on the room's grid of server time (multiples of the
+    /// interval), so the pings of a silent room's players wake its server together. Off only
+    /// to measure what it saves (`wake_bench`).
+    pub ping_align: bool,
     /// Bound of the first retry delay of a failed sample upload or download.
     pub transfer_retry_min_ms: f64,
     /// Longest retry delay of a sample upload or download.
@@ -35,12 +48,16 @@ impl Default for ClientConfig {
             backoff_min_ms: 250.0,
             backoff_max_ms: 10_000.0,
             connect_timeout_ms: 5_000.0,
-            // A rough lock within half a second of joining, a full window after about 12 s, then
-            // two pings a second: the window spans the last two minutes.
+            // A rough lock within half a second of joining, two pings a second while locking,
+            // then backing off to one every 24 s (2.5 a minute) after about four minutes.
             ping_burst: 32,
             ping_burst_interval_ms: 15.0,
-            ping_fill_interval_ms: 50.0,
-            ping_interval_ms: 500.0,
+            ping_lock_interval_ms: 500.0,
+            ping_max_interval_ms: 24000.0,
+            ping_backoff_after: 8,
+            ping_span_ratio: 45.0,
+            ping_residual_ms: 1.0,
+            ping_align: true,
             transfer_retry_min_ms: 500.0,
             transfer_retry_max_ms: 15_000.0,
             seed: 0,

@@ -39,7 +39,7 @@ pub use config::ClientConfig;
 pub use transfers::{Fetch, Retry, TransferFailure, TransferId, Upload};
 
 use pace::Pacer;
-use ping::PingSchedule;
+use ping::{Fit, PingSchedule};
 use transfers::{Start, Transfers};
 
 /// Most edits kept while unacknowledged (offline queue bound).
@@ -337,6 +337,12 @@ impl Client {
         &self.clock
     }
 
+    /// The interval (ms) between clock pings after the connect burst, as the schedule stands
+    /// (it backs off while the clock agrees, and tightens when it does not).
+    pub fn ping_interval_ms(&self) -> f64 {
+        self.ping.interval_ms()
+    }
+
     /// Unacknowledged edits, oldest first (saved with the plugin state).
     pub fn pending(&self) -> impl Iterator<Item = &(OpId, Op)> {
         self.pending.iter()
@@ -463,7 +469,7 @@ impl Client {
         self.received_bytes = 0;
         self.acked_bytes = 0;
         self.clock.reset();
-        self.ping.start(now);
+        self.ping.start(now, &self.config);
         self.outbox.clear();
         let hello = ClientMessage::Hello {
             proto: PROTOCOL_VERSION,
@@ -588,7 +594,16 @@ impl Client {
                     after_ms: self.config.connect_timeout_ms,
                 })
             }
-            Link::Connected if self.ping.take_due(now, &self.config) => self.send_ping(now),
+            Link::Connected
+                if self.ping.take_due(
+                    now,
+                    self.clock.offset_at(now),
+                    self.timeline.map_or(0.0, |t| t.anchor_time),
+                    &self.config,
+                ) =>
+            {
+                self.send_ping(now)
+            }
             _ => {}
         }
         let due = self.transfers.handle_timeout(now);
@@ -660,7 +675,18 @@ impl Client {
                 self.players.retain(|p| p.id != id);
                 self.events.push_back(ClientEvent::PlayerLeft(id));
             }
-            ServerMessage::Pong { c, s } => self.clock.add(ClockSample::new(c, s, now)),
+            ServerMessage::Pong { c, s } => {
+                let residual = self.clock.add(ClockSample::new(c, s, now));
+                if residual.is_some() && self.clock.len() == 1 {
+                    // A clock stepped and the window restarted: lock again as after a connect.
+                    self.ping.start(now, &self.config);
+                }
+                let fit = self.clock.estimate().map_or(Fit::default(), |e| Fit {
+                    drift: e.drift,
+                    span_ms: e.span,
+                });
+                self.ping.answered(now, residual, fit, &self.config);
+            }
             ServerMessage::Timeline(t) => {
                 self.timeline = Some(t);
                 self.events.push_back(ClientEvent::Timeline(t));

@@ -1,23 +1,50 @@
-//! The ping schedule: a quick burst right after each connect for a first rough lock on the
-//! server clock, a slower fill until the clock window is full, then a periodic refresh.
+//! The ping schedule, adaptive like NTP's poll interval: a quick burst right after each connect
+//! for a first rough lock on the server clock, then two pings a second while locking, backing
+//! off (doubling the interval) while the answers agree with the fitted clock, up to one ping
+//! every [`ClientConfig::ping_max_interval_ms`]; an answer that disagrees (the residual grows:
+//! a clock changed its rate or stepped) halves the interval again, and a reconnect starts over.
+//! Once locked, a room of silent players wakes its server a few times a minute instead of
+//! twice a second per player.
 
 use super::config::ClientConfig;
-use crate::clock::CLOCK_WINDOW;
 
-/// When the next clock ping is due on the current connection.
+/// What the clock fit says after an answer, for the schedule.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Fit {
+    /// The estimated drift (ms per ms).
+    pub drift: f64,
+    /// The time (ms) the samples behind the fit span.
+    pub span_ms: f64,
+}
+
+/// When the next clock ping is due on the current connection, and how often they go.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct PingSchedule {
-    /// Pings sent on the current connection (picks the interval).
+    /// Pings sent on the current connection (the burst is the first `ping_burst`).
     sent: u32,
     /// Local time (ms) the next ping is due; `None` while not connected.
     next_at_ms: Option<f64>,
+    /// The interval (ms) after the burst: from the lock interval up to the longest.
+    interval_ms: f64,
+    /// Answers in a row that agreed with the clock at the current interval.
+    agreed: u32,
+    /// The last answer disagreed with the clock (one more in a row halves the interval).
+    disagreed: bool,
+    /// The estimated drift when the current streak of agreeing answers began: the interval
+    /// doubles only once the drift has settled, so that the line extrapolated over the longer
+    /// interval stays within the residual bound.
+    drift_ref: f64,
 }
 
 impl PingSchedule {
-    /// A connection opened at `now`: the first ping goes at once.
-    pub fn start(&mut self, now: f64) {
+    /// A connection opened at `now`: the first ping goes at once, and the interval starts over.
+    pub fn start(&mut self, now: f64, config: &ClientConfig) {
         self.sent = 0;
         self.next_at_ms = Some(now);
+        self.interval_ms = config.ping_lock_interval_ms;
+        self.agreed = 0;
+        self.disagreed = false;
+        self.drift_ref = 0.0;
     }
 
     pub fn stop(&mut self) {
@@ -28,21 +55,91 @@ impl PingSchedule {
         self.next_at_ms
     }
 
+    /// The interval (ms) between pings once the burst is over, as it stands.
+    pub fn interval_ms(&self) -> f64 {
+        self.interval_ms
+    }
+
     /// Whether a ping is due at `now`; if so it counts as sent and the next one is scheduled
     /// one interval after this one was due (so a late wake-up does not shift the schedule).
-    pub fn take_due(&mut self, now: f64, config: &ClientConfig) -> bool {
+    ///
+    /// At the longest interval the pings of every player of a room go on one grid of server
+    /// time (`offset_ms`: the clock's server-minus-local offset at `now`, once it has one): the
+    /// next ping is due at the point of the grid nearest to one interval from now, the grid
+    /// being the multiples of the interval from `phase_ms` (a server time every player of the
+    /// room knows and rooms do not share: the room's timeline anchor, so that rooms do not all
+    /// wake in the same instant). A room of silent players then wakes its server once per
+    /// interval for all of them, not once per player at scattered times.
+    pub fn take_due(
+        &mut self,
+        now: f64,
+        offset_ms: Option<f64>,
+        phase_ms: f64,
+        config: &ClientConfig,
+    ) -> bool {
         let Some(at) = self.next_at_ms.filter(|at| *at <= now) else {
             return false;
         };
         self.sent += 1;
         let every = if self.sent < config.ping_burst {
             config.ping_burst_interval_ms
-        } else if (self.sent as usize) < CLOCK_WINDOW {
-            config.ping_fill_interval_ms
         } else {
-            config.ping_interval_ms
+            self.interval_ms
         };
-        self.next_at_ms = Some(at + every);
+        let mut next = at + every;
+        if let Some(offset) = offset_ms.filter(|_| {
+            config.ping_align
+                && self.sent >= config.ping_burst
+                && every >= config.ping_max_interval_ms
+        }) {
+            // Between half an interval and one and a half from the last.
+            let from = next + offset - phase_ms;
+            next = (from / every).round() * every + phase_ms - offset;
+        }
+        self.next_at_ms = Some(next);
         true
+    }
+
+    /// A pong came back at `now`, `residual` ms off the clock fitted before it (`None`: the
+    /// first), and the refit estimates `drift`. After the burst,
+    /// [`ClientConfig::ping_backoff_after`] agreeing answers in a row double the interval, if
+    /// the drift moved so little meanwhile that over the doubled interval the change would
+    /// shift the clock by less than half [`ClientConfig::ping_residual_ms`] (else the streak
+    /// starts over); one answer further off than that bound halves the interval, and the next
+    /// ping then goes no later than one (new) interval from now.
+    pub fn answered(&mut self, now: f64, residual: Option<f64>, fit: Fit, config: &ClientConfig) {
+        if self.sent < config.ping_burst {
+            return;
+        }
+        let Some(residual) = residual else {
+            return;
+        };
+        let (lock, max) = (config.ping_lock_interval_ms, config.ping_max_interval_ms);
+        if residual > config.ping_residual_ms {
+            self.agreed = 0;
+            self.drift_ref = fit.drift;
+            // One answer off may be the network; two in a row are the clock.
+            if !std::mem::replace(&mut self.disagreed, true) {
+                return;
+            }
+            self.interval_ms = (self.interval_ms / 2.0).max(lock);
+            if let Some(at) = self.next_at_ms.as_mut() {
+                *at = at.min(now + self.interval_ms);
+            }
+            return;
+        }
+        self.disagreed = false;
+        self.agreed += 1;
+        if self.agreed < config.ping_backoff_after || self.interval_ms >= max {
+            return;
+        }
+        let longer = (self.interval_ms * 2.0).min(max);
+        let settled = (fit.drift - self.drift_ref).abs() * longer <= config.ping_residual_ms / 2.0;
+        let supported = fit.span_ms >= config.ping_span_ratio * longer;
+        self.agreed = 0;
+        self.drift_ref = fit.drift;
+        if settled && supported {
+            self.interval_ms = longer;
+        }
     }
 }

@@ -36,6 +36,9 @@ use crate::limits::KV_SYNC_DELAY_MS;
 pub const BINDING: &str = "LIVE_SESSIONS";
 /// The header by which the Worker tells the DO who the verified user is (stripped from clients).
 pub const USER_HEADER: &str = "x-keyboardia-user";
+/// The var that makes every handler invocation log one line, `keyboardia-wake <kind> <object>
+/// <ms>` (for `tests/examples/wake_bench.rs`, which counts an idle room's wake-ups).
+pub const LOG_WAKES_VAR: &str = "LOG_WAKES";
 
 /// What the Worker asks of a session's Durable Object: the DO's own route table, at the
 /// internal path `/live/{id}/{call}` (never reachable from outside the Worker).
@@ -177,6 +180,9 @@ pub struct LiveSession {
     env: Env,
     /// The room while the object is awake; `None` after a wake until the first event loads it.
     live: RefCell<Option<Live>>,
+    /// Log each handler invocation ([`LOG_WAKES_VAR`] is `1`): what wakes the object is what
+    /// an idle room costs.
+    log_wakes: bool,
 }
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS room (
@@ -259,6 +265,15 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 impl LiveSession {
     fn sql(&self) -> worker::SqlStorage {
         self.state.storage().sql()
+    }
+
+    /// One handler invocation of kind `kind` (fetch, alarm, message, close, error), logged when
+    /// [`LOG_WAKES_VAR`] asks for it (at warning level: the test harness runs `wrangler dev`
+    /// with `--log-level warn`).
+    fn woken(&self, kind: &str) {
+        if self.log_wakes {
+            worker::console_warn!("keyboardia-wake {kind} {} {}", self.state.id(), now_ms());
+        }
     }
 
     /// core's limits, with the message rate and burst per client address from the
@@ -734,14 +749,19 @@ fn to_worker(e: ApiError) -> worker::Error {
 
 impl DurableObject for LiveSession {
     fn new(state: State, env: Env) -> Self {
+        let log_wakes = env
+            .var(LOG_WAKES_VAR)
+            .is_ok_and(|v| v.to_string().trim() == "1");
         Self {
             state,
             env,
             live: RefCell::new(None),
+            log_wakes,
         }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        self.woken("fetch");
         match self.route(req).await {
             Ok(resp) => Ok(resp),
             Err(e) => error_response(&e),
@@ -749,6 +769,7 @@ impl DurableObject for LiveSession {
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
+        self.woken("alarm");
         if let Some(live) = self.live.borrow_mut().as_mut() {
             live.alarm_at = None;
         }
@@ -772,6 +793,7 @@ impl DurableObject for LiveSession {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> worker::Result<()> {
+        self.woken("message");
         // A socket the room closed (over its rate limit, say) may still have thousands of
         // frames in flight: drop them here, before any work, so they delay nobody.
         if !is_open(&ws) {
@@ -791,11 +813,13 @@ impl DurableObject for LiveSession {
         _reason: String,
         _was_clean: bool,
     ) -> worker::Result<()> {
+        self.woken("close");
         let _ = ws.close(Some(1000), Some("bye"));
         self.on_close(&ws).await.map_err(to_worker)
     }
 
     async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> worker::Result<()> {
+        self.woken("error");
         self.on_close(&ws).await.map_err(to_worker)
     }
 }
