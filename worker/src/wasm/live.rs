@@ -1,33 +1,37 @@
 //! `LiveSession`: one Durable Object per session, running core's [`Room`] on the WebSocket
 //! hibernation API.
 //!
-//! Storage (the DO's SQLite): one row with the session document, its sequence number, the
-//! timeline, and the sequence number last written to KV. Every [`RoomEvent::Persist`] rewrites the
-//! document before any later transmit is sent (and the runtime's output gate holds every send
-//! until the write is durable), so whatever a player saw acknowledged survives eviction and
-//! restarts. KV is brought up to date by an alarm a second after a change, when the last player
-//! leaves, and at once on a REST save.
+//! Storage (the DO's SQLite, [`super::live_store`]): the session document as of some sequence
+//! number, a log of the edits after it (one small row each), the timeline, and the sequence
+//! number last written to KV. Every [`RoomEvent::Persist`] is written (an edit appended to the
+//! log, any other change as the whole document) before any later transmit is sent, and the
+//! runtime's output gate holds every send until the write is durable, so whatever a player saw
+//! acknowledged survives eviction, restarts and crashes. The log is folded into the document
+//! every [`live_store::COMPACT_OPS`] edits and whenever KV is written. KV is brought up to date
+//! by an alarm a second after a change, when the last player leaves, and at once on a REST save.
 //!
 //! After hibernation the object is rebuilt from that row and from each open socket's attachment
 //! (its connection id, player and verified user).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use keyboardia_core::api::{Evicted, CLIENT_ADDRESS_HEADER};
 use keyboardia_core::clock::Timeline;
 use keyboardia_core::protocol::Player;
 use keyboardia_core::room::{ConnId, Room, RoomConfig, RoomEvent};
-use keyboardia_core::schema::{session_from_json, session_to_json, state_from_json};
+use keyboardia_core::schema::{session_to_json, state_from_json};
 use keyboardia_core::{ErrorCode, OpError, SampleId, SessionId};
 use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
 use worker::{
-    durable_object, DurableObject, Env, Request, RequestInit, Response, SqlStorageValue, State,
-    WebSocket, WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair,
+    durable_object, DurableObject, Env, Request, RequestInit, Response, State, WebSocket,
+    WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair,
 };
 
 use super::http::{error_response, json, json_of, now_ms, ApiResult};
+use super::live_sockets::Sockets;
+use super::live_store::{self, Store, Stored};
 use super::store;
 use crate::api_error::ApiError;
 use crate::limits::KV_SYNC_DELAY_MS;
@@ -139,8 +143,8 @@ pub struct Announce {
 struct Live {
     /// core's room: the authority on the session while it is live.
     room: Room,
-    /// Open sockets by connection id.
-    sockets: HashMap<ConnId, WebSocket>,
+    /// Open sockets, by connection id and by socket.
+    sockets: Sockets,
     /// The id for the next socket (above every id in an attachment, so ids are never reused).
     next_conn: ConnId,
     /// The sequence number last written to KV.
@@ -148,9 +152,11 @@ struct Live {
     /// When the one alarm is set for (ms since the epoch), if it is: the KV write a second
     /// after a change, or the room's next hello deadline, whichever is first.
     alarm_at: Option<f64>,
-    /// The room changed up to this seq and the session is not written yet.
-    dirty_seq: Option<u64>,
-    timeline_dirty: bool,
+    /// Storage: the writes waiting, and where the document and the op log stand.
+    store: Store,
+    /// How long after a change KV is written (ms; `LIVE_SYNC_DELAY_MS` overrides
+    /// [`KV_SYNC_DELAY_MS`]).
+    sync_delay_ms: f64,
     /// Sends that wait for the next write, in order.
     held: Vec<Out>,
     /// A pump is running (it will take whatever is queued).
@@ -179,50 +185,6 @@ pub struct LiveSession {
     live: RefCell<Option<Live>>,
 }
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS room (
-    k INTEGER PRIMARY KEY CHECK (k = 0),
-    session TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    timeline TEXT NOT NULL,
-    kv_seq INTEGER NOT NULL
-)";
-
-/// The one row of the `room` table (numbers come back from SQLite as JavaScript numbers).
-#[derive(Deserialize)]
-struct Row {
-    /// The session document ([`session_to_json`]).
-    session: String,
-    /// The room's sequence number the document includes.
-    seq: f64,
-    /// The shared transport timeline (JSON).
-    timeline: String,
-    /// The sequence number last written to KV.
-    kv_seq: f64,
-}
-
-/// Writes the session and the timeline if they changed. Returns whether the session was written.
-fn write_pending(sql: &worker::SqlStorage, live: &mut Live) -> ApiResult<bool> {
-    let mut wrote = false;
-    if let Some(seq) = live.dirty_seq.take() {
-        sql.exec(
-            "UPDATE room SET session = ?, seq = ? WHERE k = 0",
-            vec![
-                SqlStorageValue::from(session_to_json(live.room.session())),
-                SqlStorageValue::from(seq as i64),
-            ],
-        )?;
-        wrote = true;
-    }
-    if std::mem::take(&mut live.timeline_dirty) {
-        let t = serde_json::to_string(live.room.timeline()).map_err(internal)?;
-        sql.exec(
-            "UPDATE room SET timeline = ? WHERE k = 0",
-            vec![SqlStorageValue::from(t)],
-        )?;
-    }
-    Ok(wrote)
-}
-
 /// Closes `conn` at once rather than after the next write: from then on the runtime's frames
 /// from it (a burst may have thousands in flight) are dropped on arrival by
 /// [`LiveSession::websocket_message`] before any work. What was queued for it waits on a write
@@ -238,7 +200,7 @@ fn close_now(live: &mut Live, conn: ConnId, code: u16, reason: &'static str) {
         }
         keep
     });
-    if let Some(ws) = live.sockets.remove(&conn) {
+    if let Some(ws) = live.sockets.remove(conn) {
         if let Some(text) = error {
             let _ = ws.send_with_str(&*text);
         }
@@ -252,25 +214,24 @@ fn is_open(ws: &WebSocket) -> bool {
     AsRef::<worker::web_sys::WebSocket>::as_ref(ws).ready_state() == OPEN
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::internal(e.to_string())
-}
-
 impl LiveSession {
     fn sql(&self) -> worker::SqlStorage {
         self.state.storage().sql()
     }
 
+    /// A `[vars]` number, if set to a finite number ≥ 1.
+    fn var_at_least_1(&self, name: &str) -> Option<f64> {
+        self.env
+            .var(name)
+            .ok()
+            .and_then(|v| v.to_string().trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite() && *v >= 1.0)
+    }
+
     /// core's limits, with the message rate and burst per client address from the
     /// `ROOM_MSGS_PER_SEC` and `ROOM_BURST` vars when set.
     fn room_config(&self) -> RoomConfig {
-        let var = |name: &str| {
-            self.env
-                .var(name)
-                .ok()
-                .and_then(|v| v.to_string().trim().parse::<f64>().ok())
-                .filter(|v| v.is_finite() && *v >= 1.0)
-        };
+        let var = |name: &str| self.var_at_least_1(name);
         let default = RoomConfig::default();
         RoomConfig {
             msgs_per_sec: var("ROOM_MSGS_PER_SEC").unwrap_or(default.msgs_per_sec),
@@ -279,31 +240,15 @@ impl LiveSession {
         }
     }
 
-    fn read_row(&self) -> ApiResult<Option<Row>> {
-        let sql = self.sql();
-        sql.exec(SCHEMA, None)?;
-        let rows: Vec<Row> = sql
-            .exec(
-                "SELECT session, seq, timeline, kv_seq FROM room WHERE k = 0",
-                None,
-            )?
-            .to_array()?;
-        Ok(rows.into_iter().next())
-    }
-
     /// Makes sure the room is in memory: from SQLite, or on the very first wake from KV (`id`
     /// must then be known; an unknown session is a 404).
     async fn ensure_live(&self, id: Option<SessionId>) -> ApiResult<()> {
         if self.live.borrow().is_some() {
             return Ok(());
         }
-        let (session, seq, timeline, kv_seq) = match self.read_row()? {
-            Some(row) => (
-                session_from_json(row.session.as_bytes()).map_err(internal)?,
-                row.seq as u64,
-                serde_json::from_str::<Timeline>(&row.timeline).map_err(internal)?,
-                row.kv_seq as u64,
-            ),
+        let sql = self.sql();
+        let stored = match live_store::load(&sql)? {
+            Some(stored) => stored,
             None => {
                 let id = id.ok_or_else(|| ApiError::not_found("live session"))?;
                 let session = store::get(&self.env, id).await?;
@@ -311,15 +256,14 @@ impl LiveSession {
                     return Ok(()); // another request loaded it meanwhile
                 }
                 let timeline = Timeline::new(session.state.tempo, now_ms());
-                let timeline_json = serde_json::to_string(&timeline).map_err(internal)?;
-                self.sql().exec(
-                    "INSERT OR IGNORE INTO room (k, session, seq, timeline, kv_seq) VALUES (0, ?, 0, ?, 0)",
-                    vec![
-                        SqlStorageValue::from(session_to_json(&session)),
-                        SqlStorageValue::from(timeline_json),
-                    ],
-                )?;
-                (session, 0, timeline, 0)
+                live_store::create(&sql, &session, &timeline)?;
+                Stored {
+                    session,
+                    seq: 0,
+                    doc_seq: 0,
+                    timeline,
+                    kv_seq: 0,
+                }
             }
         };
         let alarm_at = self.state.storage().get_alarm().await?.map(|t| t as f64);
@@ -327,8 +271,15 @@ impl LiveSession {
             return Ok(()); // another request loaded it meanwhile
         }
         let now = now_ms();
+        let Stored {
+            session,
+            seq,
+            doc_seq,
+            timeline,
+            kv_seq,
+        } = stored;
         let mut room = Room::new(session, seq, timeline, self.room_config());
-        let mut sockets = HashMap::new();
+        let mut sockets = Sockets::new();
         let mut next_conn = 1;
         for ws in self.state.get_websockets() {
             let Ok(Some(a)) = ws.deserialize_attachment::<Attachment>() else {
@@ -347,14 +298,19 @@ impl LiveSession {
             }
             sockets.insert(a.conn, ws);
         }
+        let compact_ops = self
+            .var_at_least_1("LIVE_COMPACT_OPS")
+            .map_or(live_store::COMPACT_OPS, |v| v as u64);
         *self.live.borrow_mut() = Some(Live {
             room,
             sockets,
             next_conn,
             kv_seq,
             alarm_at,
-            dirty_seq: None,
-            timeline_dirty: false,
+            store: Store::new(sql, doc_seq, seq, compact_ops),
+            sync_delay_ms: self
+                .var_at_least_1("LIVE_SYNC_DELAY_MS")
+                .unwrap_or(KV_SYNC_DELAY_MS),
             held: Vec::new(),
             pumping: false,
         });
@@ -367,10 +323,10 @@ impl LiveSession {
     fn drain(&self, live: &mut Live) -> ApiResult<()> {
         while let Some(event) = live.room.poll_event() {
             match event {
-                RoomEvent::Persist { seq } => live.dirty_seq = Some(seq),
-                RoomEvent::PersistTimeline => live.timeline_dirty = true,
+                RoomEvent::Persist { seq, edit } => live.store.persist(seq, edit),
+                RoomEvent::PersistTimeline => live.store.persist_timeline(),
                 RoomEvent::Joined { conn, player, user } => {
-                    if let Some(ws) = live.sockets.get(&conn) {
+                    if let Some(ws) = live.sockets.get(conn) {
                         let old = ws.deserialize_attachment::<Attachment>()?;
                         ws.serialize_attachment(Attachment {
                             conn,
@@ -415,29 +371,35 @@ impl LiveSession {
     }
 
     async fn pump_rounds(&self) -> ApiResult<()> {
-        let sql = self.sql();
         loop {
-            let (wrote, ()) = {
+            let wrote = {
                 let mut guard = self.live.borrow_mut();
                 let Some(live) = guard.as_mut() else {
                     return Ok(());
                 };
-                let wrote = write_pending(&sql, live)?;
+                let wrote = live.store.write(&live.room)?;
                 let held = std::mem::take(&mut live.held);
                 let sent_any = !held.is_empty();
+                // One JavaScript string per text, whatever the number of sockets it goes to
+                // (a broadcast's transmits are consecutive and share one allocation).
+                let mut last: Option<(Arc<str>, JsValue)> = None;
                 for Out::Send(to, text) in held {
-                    if let Some(ws) = live.sockets.get(&to) {
-                        // A closing socket cannot be sent to; its close event follows.
-                        let _ = ws.send_with_str(&*text);
+                    if !last.as_ref().is_some_and(|(t, _)| Arc::ptr_eq(t, &text)) {
+                        let js = live.store.js_text(&text);
+                        last = Some((text, js));
+                    }
+                    if let Some((_, js)) = &last {
+                        live.sockets.send(to, js);
                     }
                 }
+                live.store.end_round();
                 if !wrote && !sent_any {
                     return Ok(());
                 }
                 if wrote {
-                    self.alarm_by(live, now_ms() + KV_SYNC_DELAY_MS);
+                    self.alarm_by(live, now_ms() + live.sync_delay_ms);
                 }
-                (wrote, ())
+                wrote
             };
             if wrote {
                 // Not `storage.sync()`: the output gate already orders sends after the write,
@@ -482,29 +444,38 @@ impl LiveSession {
         out
     }
 
-    /// Writes the session to KV if it changed since the last write.
+    /// Folds the op log into the document and writes the session to KV, each if needed: one
+    /// serialization serves both.
     async fn sync_kv(&self) -> ApiResult<()> {
         let pending = {
-            let guard = self.live.borrow();
+            let mut guard = self.live.borrow_mut();
             let live = guard
-                .as_ref()
+                .as_mut()
                 .ok_or_else(|| ApiError::internal("room not loaded"))?;
-            (live.room.seq() > live.kv_seq).then(|| (live.room.session().clone(), live.room.seq()))
+            let kv_behind = live.room.seq() > live.kv_seq;
+            let text = if live.store.is_dirty() || live.store.uncompacted() > 0 {
+                Some(live.store.compact(&live.room)?)
+            } else {
+                kv_behind.then(|| session_to_json(live.room.session()))
+            };
+            match text {
+                Some(text) if kv_behind => {
+                    Some((live.room.session().id, text, live.room.seq()))
+                }
+                _ => None,
+            }
         };
-        let Some((session, seq)) = pending else {
+        let Some((id, text, seq)) = pending else {
             return Ok(());
         };
-        store::put(&self.env, &session).await?;
+        store::put_text(&self.env, id, text).await?;
         self.kv_written(seq)
     }
 
     /// Records that KV holds the session as of `seq` (in SQLite, to survive eviction, and in
     /// the loaded room).
     fn kv_written(&self, seq: u64) -> ApiResult<()> {
-        self.sql().exec(
-            "UPDATE room SET kv_seq = ? WHERE k = 0",
-            vec![SqlStorageValue::from(seq as i64)],
-        )?;
+        live_store::set_kv_seq(&self.sql(), seq)?;
         if let Some(live) = self.live.borrow_mut().as_mut() {
             live.kv_seq = live.kv_seq.max(seq);
         }
@@ -571,7 +542,7 @@ impl LiveSession {
         // A pump that was already running may not have written it yet: the reply must not
         // go out before the write is made.
         if let Some(live) = self.live.borrow_mut().as_mut() {
-            write_pending(&self.sql(), live)?;
+            live.store.write(&live.room)?;
         }
         self.sync_kv().await?;
         let text = {
@@ -600,7 +571,7 @@ impl LiveSession {
         })
         .await?;
         if let Some(live) = self.live.borrow_mut().as_mut() {
-            write_pending(&self.sql(), live)?;
+            live.store.write(&live.room)?;
         }
         self.sync_kv().await?;
         let text = {
@@ -630,22 +601,12 @@ impl LiveSession {
         if let Some(live) = self.live.borrow().as_ref() {
             return json(200, session_to_json(live.room.session()));
         }
-        #[derive(Deserialize)]
-        struct Count {
-            n: f64,
-        }
-        let tables: Vec<Count> = self
-            .sql()
-            .exec(
-                "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'room'",
-                None,
-            )?
-            .to_array()?;
-        if tables.first().is_none_or(|c| c.n == 0.0) {
+        let sql = self.sql();
+        if !live_store::exists(&sql)? {
             return Err(ApiError::not_found("live session"));
         }
-        match self.read_row()? {
-            Some(row) => json(200, row.session),
+        match live_store::load(&sql)? {
+            Some(stored) => json(200, session_to_json(&stored.session)),
             None => Err(ApiError::not_found("live session")),
         }
     }
@@ -671,7 +632,7 @@ impl LiveSession {
         let mut guard = self.live.borrow_mut();
         let busy = guard
             .as_ref()
-            .is_some_and(|l| l.pumping || !l.held.is_empty() || l.dirty_seq.is_some());
+            .is_some_and(|l| l.pumping || !l.held.is_empty() || l.store.is_dirty());
         if busy {
             return Err(ApiError::new(
                 409,
@@ -697,13 +658,31 @@ impl LiveSession {
     }
 
     async fn on_message(&self, ws: &WebSocket, bytes: &[u8]) -> ApiResult<()> {
-        self.ensure_live(None).await?;
-        let Some(a) = ws.deserialize_attachment::<Attachment>()? else {
-            return Ok(());
+        let known = self
+            .live
+            .borrow()
+            .as_ref()
+            .and_then(|l| l.sockets.conn_of(ws));
+        let conn = match known {
+            Some(conn) => conn,
+            None => {
+                // A socket the room closed (over its rate limit, say) may still have
+                // thousands of frames in flight: drop them here, before any work, so they
+                // delay nobody.
+                if !is_open(ws) {
+                    return Ok(());
+                }
+                // After a wake: the room is rebuilt, the socket named by its attachment.
+                self.ensure_live(None).await?;
+                let Some(a) = ws.deserialize_attachment::<Attachment>()? else {
+                    return Ok(());
+                };
+                a.conn
+            }
         };
         // The room drops frames from connections it closed (still in flight when it did).
         self.with_room(|live| {
-            live.room.handle_message(a.conn, bytes, now_ms());
+            live.room.handle_message(conn, bytes, now_ms());
             Ok(())
         })
         .await
@@ -716,7 +695,7 @@ impl LiveSession {
         };
         let empty = self
             .with_room(|live| {
-                live.sockets.remove(&a.conn);
+                live.sockets.remove(a.conn);
                 live.room.handle_disconnect(a.conn, now_ms());
                 Ok(live.room.players().next().is_none())
             })
@@ -772,11 +751,6 @@ impl DurableObject for LiveSession {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> worker::Result<()> {
-        // A socket the room closed (over its rate limit, say) may still have thousands of
-        // frames in flight: drop them here, before any work, so they delay nobody.
-        if !is_open(&ws) {
-            return Ok(());
-        }
         let bytes = match message {
             WebSocketIncomingMessage::String(s) => s.into_bytes(),
             WebSocketIncomingMessage::Binary(b) => b,
