@@ -159,8 +159,6 @@ struct Live {
     sync_delay_ms: f64,
     /// Sends that wait for the next write, in order.
     held: Vec<Out>,
-    /// A pump is running (it will take whatever is queued).
-    pumping: bool,
 }
 
 /// An outgoing message that may have to wait for a write (closes do not: [`close_now`]).
@@ -312,12 +310,11 @@ impl LiveSession {
                 .var_at_least_1("LIVE_SYNC_DELAY_MS")
                 .unwrap_or(KV_SYNC_DELAY_MS),
             held: Vec::new(),
-            pumping: false,
         });
         Ok(())
     }
 
-    /// Takes the room's events in order. Writes are deferred to [`LiveSession::pump`]; every
+    /// Takes the room's events in order. Writes are made by [`LiveSession::flush`]; every
     /// send that follows an unwritten change waits in `held` until the write is made, so nothing
     /// reveals an op before it is durable.
     fn drain(&self, live: &mut Live) -> ApiResult<()> {
@@ -347,66 +344,31 @@ impl LiveSession {
         Ok(())
     }
 
-    /// Group commit: writes the session (once, however many ops arrived since the last write),
-    /// then sends everything that waited for it, then yields one turn of the event loop so that
-    /// messages already queued are handled and share the next write. The runtime's output gate
-    /// holds every send until the write before it is durable, so an op is on disk before anyone
-    /// sees it; batching only spreads the cost of a write over the ops it covers.
-    async fn pump(&self) -> ApiResult<()> {
-        {
-            let mut guard = self.live.borrow_mut();
-            let Some(live) = guard.as_mut() else {
-                return Ok(());
-            };
-            if live.pumping {
-                return Ok(()); // the running pump takes what was queued
+    /// Makes the writes the room's events asked for (an edit is one small log row), then sends
+    /// everything that waited for them. The runtime's output gate holds every send until the
+    /// write before it is durable, so an op is on disk before anyone sees it. Messages that
+    /// arrive while a write is in flight share the runtime's next commit, so nothing here waits
+    /// or batches: each handler writes and sends in one turn.
+    fn flush(&self, live: &mut Live) -> ApiResult<()> {
+        let wrote = live.store.write(&live.room)?;
+        // One JavaScript string per text, whatever the number of sockets it goes to (a
+        // broadcast's transmits are consecutive and share one allocation).
+        let mut last: Option<(Arc<str>, JsValue)> = None;
+        for Out::Send(to, text) in live.held.drain(..) {
+            if !last.as_ref().is_some_and(|(t, _)| Arc::ptr_eq(t, &text)) {
+                let js = live.store.js_text(&text);
+                last = Some((text, js));
             }
-            live.pumping = true;
-        }
-        let result = self.pump_rounds().await;
-        if let Some(live) = self.live.borrow_mut().as_mut() {
-            live.pumping = false;
-        }
-        result
-    }
-
-    async fn pump_rounds(&self) -> ApiResult<()> {
-        loop {
-            let wrote = {
-                let mut guard = self.live.borrow_mut();
-                let Some(live) = guard.as_mut() else {
-                    return Ok(());
-                };
-                let wrote = live.store.write(&live.room)?;
-                let held = std::mem::take(&mut live.held);
-                let sent_any = !held.is_empty();
-                // One JavaScript string per text, whatever the number of sockets it goes to
-                // (a broadcast's transmits are consecutive and share one allocation).
-                let mut last: Option<(Arc<str>, JsValue)> = None;
-                for Out::Send(to, text) in held {
-                    if !last.as_ref().is_some_and(|(t, _)| Arc::ptr_eq(t, &text)) {
-                        let js = live.store.js_text(&text);
-                        last = Some((text, js));
-                    }
-                    if let Some((_, js)) = &last {
-                        live.sockets.send(to, js);
-                    }
-                }
-                live.store.end_round();
-                if !wrote && !sent_any {
-                    return Ok(());
-                }
-                if wrote {
-                    self.alarm_by(live, now_ms() + live.sync_delay_ms);
-                }
-                wrote
-            };
-            if wrote {
-                // Not `storage.sync()`: the output gate already orders sends after the write,
-                // and waiting for the flush here only shrinks the batches.
-                worker::Delay::from(std::time::Duration::from_millis(0)).await;
+            if let Some((_, js)) = &last {
+                live.sockets.send(to, js);
             }
         }
+        live.store.end_round();
+        if wrote {
+            let at = now_ms() + live.sync_delay_ms;
+            self.alarm_by(live, at);
+        }
+        Ok(())
     }
 
     /// Makes sure the alarm fires by `at` (ms since the epoch): sets it unless it is already
@@ -426,21 +388,18 @@ impl LiveSession {
         });
     }
 
-    /// Runs `f` on the awake room, takes its events, and pumps writes and sends.
-    async fn with_room<T>(&self, f: impl FnOnce(&mut Live) -> ApiResult<T>) -> ApiResult<T> {
-        let out = {
-            let mut guard = self.live.borrow_mut();
-            let live = guard
-                .as_mut()
-                .ok_or_else(|| ApiError::internal("room not loaded"))?;
-            let out = f(live);
-            self.drain(live)?;
-            if let Some(at) = live.room.poll_timeout() {
-                self.alarm_by(live, at);
-            }
-            out
-        };
-        self.pump().await?;
+    /// Runs `f` on the awake room, takes its events, writes and sends.
+    fn with_room<T>(&self, f: impl FnOnce(&mut Live) -> ApiResult<T>) -> ApiResult<T> {
+        let mut guard = self.live.borrow_mut();
+        let live = guard
+            .as_mut()
+            .ok_or_else(|| ApiError::internal("room not loaded"))?;
+        let out = f(live);
+        self.drain(live)?;
+        if let Some(at) = live.room.poll_timeout() {
+            self.alarm_by(live, at);
+        }
+        self.flush(live)?;
         out
     }
 
@@ -459,9 +418,7 @@ impl LiveSession {
                 kv_behind.then(|| session_to_json(live.room.session()))
             };
             match text {
-                Some(text) if kv_behind => {
-                    Some((live.room.session().id, text, live.room.seq()))
-                }
+                Some(text) if kv_behind => Some((live.room.session().id, text, live.room.seq())),
                 _ => None,
             }
         };
@@ -518,8 +475,7 @@ impl LiveSession {
             live.sockets.insert(conn, server);
             live.room.handle_connect_from(conn, user, address, now);
             Ok(())
-        })
-        .await?;
+        })?;
         Ok(Response::from_websocket(pair.client)?)
     }
 
@@ -537,13 +493,7 @@ impl LiveSession {
             }
             live.room.replace_state(state, now_ms());
             Ok(())
-        })
-        .await?;
-        // A pump that was already running may not have written it yet: the reply must not
-        // go out before the write is made.
-        if let Some(live) = self.live.borrow_mut().as_mut() {
-            live.store.write(&live.room)?;
-        }
+        })?;
         self.sync_kv().await?;
         let text = {
             let guard = self.live.borrow();
@@ -568,11 +518,7 @@ impl LiveSession {
                 Some(m) => access::set_mode(s, user.as_deref(), m).map(|_| ()),
                 None => access::claim(s, user.as_deref()),
             })?)
-        })
-        .await?;
-        if let Some(live) = self.live.borrow_mut().as_mut() {
-            live.store.write(&live.room)?;
-        }
+        })?;
         self.sync_kv().await?;
         let text = {
             let guard = self.live.borrow();
@@ -590,8 +536,7 @@ impl LiveSession {
         self.with_room(|live| {
             live.room.announce_sample(a.id, a.name, a.url);
             Ok(())
-        })
-        .await?;
+        })?;
         json(200, r#"{"live":true}"#.into())
     }
 
@@ -632,7 +577,7 @@ impl LiveSession {
         let mut guard = self.live.borrow_mut();
         let busy = guard
             .as_ref()
-            .is_some_and(|l| l.pumping || !l.held.is_empty() || l.store.is_dirty());
+            .is_some_and(|l| !l.held.is_empty() || l.store.is_dirty());
         if busy {
             return Err(ApiError::new(
                 409,
@@ -685,7 +630,6 @@ impl LiveSession {
             live.room.handle_message(conn, bytes, now_ms());
             Ok(())
         })
-        .await
     }
 
     async fn on_close(&self, ws: &WebSocket) -> ApiResult<()> {
@@ -693,13 +637,11 @@ impl LiveSession {
         let Some(a) = ws.deserialize_attachment::<Attachment>()? else {
             return Ok(());
         };
-        let empty = self
-            .with_room(|live| {
-                live.sockets.remove(a.conn);
-                live.room.handle_disconnect(a.conn, now_ms());
-                Ok(live.room.players().next().is_none())
-            })
-            .await?;
+        let empty = self.with_room(|live| {
+            live.sockets.remove(a.conn);
+            live.room.handle_disconnect(a.conn, now_ms());
+            Ok(live.room.players().next().is_none())
+        })?;
         if empty {
             self.sync_kv().await?;
         }
@@ -740,7 +682,6 @@ impl DurableObject for LiveSession {
             live.room.handle_timeout(now_ms());
             Ok(())
         })
-        .await
         .map_err(to_worker)?;
         self.sync_kv().await.map_err(to_worker)?;
         Response::ok("synced")

@@ -269,8 +269,11 @@ impl Store {
             let sql: &RawSql = self.sql.as_ref().unchecked_ref();
             for (seq, e) in std::mem::take(&mut self.edits) {
                 let text = JsValue::from_str(&e.text);
-                sql.exec3(&self.append, seq as f64, &text, e.at_ms as f64)
-                    .map_err(|e| ApiError::internal(format!("op log append: {e:?}")))?;
+                if let Err(error) = sql.exec3(&self.append, seq as f64, &text, e.at_ms as f64) {
+                    // The next write folds everything into the document instead.
+                    self.document = true;
+                    return Err(ApiError::internal(format!("op log append: {error:?}")));
+                }
                 self.written_seq = seq;
                 self.js_texts.push((e.text, text));
             }
