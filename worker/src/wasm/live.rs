@@ -36,6 +36,10 @@ use super::store;
 use crate::api_error::ApiError;
 use crate::limits::KV_SYNC_DELAY_MS;
 
+/// Events closer than this (ms) to the last write are a burst: the room gathers the messages
+/// that follow into one write ([`LiveSession::gather`]). Edits one at a time are written at once.
+const BURST_GAP_MS: f64 = 1.0;
+
 /// The binding name in `wrangler.toml`.
 pub const BINDING: &str = "LIVE_SESSIONS";
 /// The header by which the Worker tells the DO who the verified user is (stripped from clients).
@@ -159,6 +163,12 @@ struct Live {
     sync_delay_ms: f64,
     /// Sends that wait for the next write, in order.
     held: Vec<Out>,
+    /// A batch is being gathered ([`LiveSession::gather`]): handlers leave their writes and
+    /// sends to it.
+    gathering: bool,
+    /// When the last write-and-send was made (ms since the epoch; the runtime's clock moves
+    /// between events): an event closer to it than [`BURST_GAP_MS`] starts a batch.
+    last_flush_ms: f64,
 }
 
 /// An outgoing message that may have to wait for a write (closes do not: [`close_now`]).
@@ -310,6 +320,8 @@ impl LiveSession {
                 .var_at_least_1("LIVE_SYNC_DELAY_MS")
                 .unwrap_or(KV_SYNC_DELAY_MS),
             held: Vec::new(),
+            gathering: false,
+            last_flush_ms: 0.0,
         });
         Ok(())
     }
@@ -347,8 +359,7 @@ impl LiveSession {
     /// Makes the writes the room's events asked for (an edit is one small log row), then sends
     /// everything that waited for them. The runtime's output gate holds every send until the
     /// write before it is durable, so an op is on disk before anyone sees it. Messages that
-    /// arrive while a write is in flight share the runtime's next commit, so nothing here waits
-    /// or batches: each handler writes and sends in one turn.
+    /// arrive in a burst are gathered into one write first ([`LiveSession::gather`]).
     fn flush(&self, live: &mut Live) -> ApiResult<()> {
         let wrote = live.store.write(&live.room)?;
         // One JavaScript string per text, whatever the number of sockets it goes to (a
@@ -388,19 +399,59 @@ impl LiveSession {
         });
     }
 
-    /// Runs `f` on the awake room, takes its events, writes and sends.
-    fn with_room<T>(&self, f: impl FnOnce(&mut Live) -> ApiResult<T>) -> ApiResult<T> {
-        let mut guard = self.live.borrow_mut();
-        let live = guard
-            .as_mut()
-            .ok_or_else(|| ApiError::internal("room not loaded"))?;
-        let out = f(live);
-        self.drain(live)?;
-        if let Some(at) = live.room.poll_timeout() {
-            self.alarm_by(live, at);
+    /// Runs `f` on the awake room, takes its events, writes and sends: at once, unless a
+    /// batch is being gathered ([`LiveSession::gather`]), which then takes them.
+    async fn with_room<T>(&self, f: impl FnOnce(&mut Live) -> ApiResult<T>) -> ApiResult<T> {
+        let (out, burst) = {
+            let mut guard = self.live.borrow_mut();
+            let live = guard
+                .as_mut()
+                .ok_or_else(|| ApiError::internal("room not loaded"))?;
+            let out = f(live);
+            self.drain(live)?;
+            if let Some(at) = live.room.poll_timeout() {
+                self.alarm_by(live, at);
+            }
+            if live.gathering {
+                return out; // the batch being gathered writes and sends it
+            }
+            let now = now_ms();
+            let burst = now - live.last_flush_ms < BURST_GAP_MS;
+            live.last_flush_ms = now;
+            self.flush(live)?;
+            (out, burst)
+        };
+        if burst {
+            self.gather().await?;
         }
-        self.flush(live)?;
         out
+    }
+
+    /// Group commit under a burst: yields one turn of the event loop at a time, so that the
+    /// messages already queued are handled meanwhile, and writes and sends them together, until
+    /// a turn brings none. (One write then covers many edits; a lone edit is written at once,
+    /// without the extra turn.)
+    async fn gather(&self) -> ApiResult<()> {
+        if let Some(live) = self.live.borrow_mut().as_mut() {
+            live.gathering = true;
+        }
+        let result = loop {
+            worker::Delay::from(std::time::Duration::from_millis(0)).await;
+            let mut guard = self.live.borrow_mut();
+            let Some(live) = guard.as_mut() else {
+                break Ok(());
+            };
+            if live.held.is_empty() && !live.store.is_dirty() {
+                break Ok(());
+            }
+            if let Err(e) = self.flush(live) {
+                break Err(e);
+            }
+        };
+        if let Some(live) = self.live.borrow_mut().as_mut() {
+            live.gathering = false;
+        }
+        result
     }
 
     /// Folds the op log into the document and writes the session to KV, each if needed: one
@@ -475,7 +526,8 @@ impl LiveSession {
             live.sockets.insert(conn, server);
             live.room.handle_connect_from(conn, user, address, now);
             Ok(())
-        })?;
+        })
+        .await?;
         Ok(Response::from_websocket(pair.client)?)
     }
 
@@ -493,7 +545,8 @@ impl LiveSession {
             }
             live.room.replace_state(state, now_ms());
             Ok(())
-        })?;
+        })
+        .await?;
         self.sync_kv().await?;
         let text = {
             let guard = self.live.borrow();
@@ -518,7 +571,8 @@ impl LiveSession {
                 Some(m) => access::set_mode(s, user.as_deref(), m).map(|_| ()),
                 None => access::claim(s, user.as_deref()),
             })?)
-        })?;
+        })
+        .await?;
         self.sync_kv().await?;
         let text = {
             let guard = self.live.borrow();
@@ -536,7 +590,8 @@ impl LiveSession {
         self.with_room(|live| {
             live.room.announce_sample(a.id, a.name, a.url);
             Ok(())
-        })?;
+        })
+        .await?;
         json(200, r#"{"live":true}"#.into())
     }
 
@@ -577,7 +632,7 @@ impl LiveSession {
         let mut guard = self.live.borrow_mut();
         let busy = guard
             .as_ref()
-            .is_some_and(|l| !l.held.is_empty() || l.store.is_dirty());
+            .is_some_and(|l| l.gathering || !l.held.is_empty() || l.store.is_dirty());
         if busy {
             return Err(ApiError::new(
                 409,
@@ -630,6 +685,7 @@ impl LiveSession {
             live.room.handle_message(conn, bytes, now_ms());
             Ok(())
         })
+        .await
     }
 
     async fn on_close(&self, ws: &WebSocket) -> ApiResult<()> {
@@ -637,11 +693,13 @@ impl LiveSession {
         let Some(a) = ws.deserialize_attachment::<Attachment>()? else {
             return Ok(());
         };
-        let empty = self.with_room(|live| {
-            live.sockets.remove(a.conn);
-            live.room.handle_disconnect(a.conn, now_ms());
-            Ok(live.room.players().next().is_none())
-        })?;
+        let empty = self
+            .with_room(|live| {
+                live.sockets.remove(a.conn);
+                live.room.handle_disconnect(a.conn, now_ms());
+                Ok(live.room.players().next().is_none())
+            })
+            .await?;
         if empty {
             self.sync_kv().await?;
         }
@@ -682,6 +740,7 @@ impl DurableObject for LiveSession {
             live.room.handle_timeout(now_ms());
             Ok(())
         })
+        .await
         .map_err(to_worker)?;
         self.sync_kv().await.map_err(to_worker)?;
         Response::ok("synced")
