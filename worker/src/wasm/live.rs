@@ -360,7 +360,7 @@ impl LiveSession {
     /// everything that waited for them. The runtime's output gate holds every send until the
     /// write before it is durable, so an op is on disk before anyone sees it. Messages that
     /// arrive in a burst are gathered into one write first ([`LiveSession::gather`]).
-    fn flush(&self, live: &mut Live) -> ApiResult<()> {
+    fn flush(&self, live: &mut Live) -> ApiResult<bool> {
         let wrote = live.store.write(&live.room)?;
         // One JavaScript string per text, whatever the number of sockets it goes to (a
         // broadcast's transmits are consecutive and share one allocation).
@@ -379,7 +379,7 @@ impl LiveSession {
             let at = now_ms() + live.sync_delay_ms;
             self.alarm_by(live, at);
         }
-        Ok(())
+        Ok(wrote)
     }
 
     /// Makes sure the alarm fires by `at` (ms since the epoch): sets it unless it is already
@@ -418,8 +418,9 @@ impl LiveSession {
             let now = now_ms();
             let burst = now - live.last_flush_ms < BURST_GAP_MS;
             live.last_flush_ms = now;
-            self.flush(live)?;
-            (out, burst)
+            // Only writes are worth gathering: other replies (pongs) go out at once.
+            let wrote = self.flush(live)?;
+            (out, burst && wrote)
         };
         if burst {
             self.gather().await?;
@@ -427,10 +428,10 @@ impl LiveSession {
         out
     }
 
-    /// Group commit under a burst: yields one turn of the event loop at a time, so that the
-    /// messages already queued are handled meanwhile, and writes and sends them together, until
-    /// a turn brings none. (One write then covers many edits; a lone edit is written at once,
-    /// without the extra turn.)
+    /// Group commit under a burst of writes: yields one turn of the event loop at a time, so
+    /// that the messages already queued are handled meanwhile, and writes and sends them
+    /// together, until a turn brings nothing to write. (One write then covers many edits; a
+    /// lone edit is written at once, without the extra turn.)
     async fn gather(&self) -> ApiResult<()> {
         if let Some(live) = self.live.borrow_mut().as_mut() {
             live.gathering = true;
@@ -441,11 +442,10 @@ impl LiveSession {
             let Some(live) = guard.as_mut() else {
                 break Ok(());
             };
-            if live.held.is_empty() && !live.store.is_dirty() {
-                break Ok(());
-            }
-            if let Err(e) = self.flush(live) {
-                break Err(e);
+            match self.flush(live) {
+                Ok(true) => continue,
+                Ok(false) => break Ok(()),
+                Err(e) => break Err(e),
             }
         };
         if let Some(live) = self.live.borrow_mut().as_mut() {
