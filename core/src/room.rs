@@ -36,8 +36,8 @@ use std::sync::Arc;
 use crate::clock::{Timeline, DEFAULT_START_LEAD_MS};
 use crate::error::ErrorCode;
 use crate::model::{SampleId, Session, SessionState};
-use crate::ops::Op;
 pub use crate::oplog::LoggedEdit;
+use crate::ops::Op;
 use crate::protocol::{
     decode_client, Broadcast, ClientMessage, ErrorMessage, OpId, Player, PlayerId, ServerMessage,
     Snapshot, PROTOCOL_VERSION,
@@ -106,10 +106,7 @@ pub enum RoomEvent {
     /// before sending any later [`RoomEvent::Transmit`]. `edit` is the change when it is one
     /// edit (`seq - 1` → `seq`), which a host may append to a log instead of rewriting the
     /// document; `None` when the document must be written whole (a save, a claim, a lock).
-    Persist {
-        seq: u64,
-        edit: Option<LoggedEdit>,
-    },
+    Persist { seq: u64, edit: Option<LoggedEdit> },
     /// The timeline changed: write [`Room::timeline`].
     PersistTimeline,
     /// A connection joined as `player`: keep this with the socket (an attachment) so
