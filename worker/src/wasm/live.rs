@@ -10,8 +10,9 @@
 //! every [`live_store::COMPACT_OPS`] edits and whenever KV is written. KV is brought up to date
 //! by an alarm a second after a change, when the last player leaves, and at once on a REST save.
 //!
-//! After hibernation the object is rebuilt from that row and from each open socket's attachment
-//! (its connection id, player and verified user).
+//! After hibernation the object is rebuilt from storage and from each open socket's attachment
+//! (its connection id, player and verified user); while awake, a message's connection is found
+//! by its socket ([`super::live_sockets`]) without reading the attachment.
 
 use std::cell::RefCell;
 use std::sync::Arc;

@@ -6,8 +6,8 @@
 //! - `ops`: one small row per acknowledged edit after the document (`seq`, the edit's
 //!   broadcast text, the time it was applied), appended before anything reveals it. Folding the
 //!   log into the document ([`Store::compact`]) rewrites the row and deletes the entries it
-//!   covers: every [`Store::compact_ops`] edits, when the KV alarm fires, when the last player
-//!   leaves, and whenever a change is not an edit (a save, a claim, a lock).
+//!   covers: every [`COMPACT_OPS`] edits (`LIVE_COMPACT_OPS`), when KV is written (the alarm,
+//!   the last player leaving), and whenever a change is not an edit (a save, a claim, a lock).
 //!
 //! Loading replays the entries after the document's `seq` in order ([`LoggedEdit::replay`]),
 //! so every acknowledged edit survives an eviction, a restart or a SIGKILL. Documents written
