@@ -34,6 +34,7 @@ pub mod edit;
 pub mod error;
 pub mod model;
 pub mod oauth;
+pub mod oplog;
 pub mod ops;
 pub mod protocol;
 pub mod rate;

@@ -36,6 +36,7 @@ use std::sync::Arc;
 use crate::clock::{Timeline, DEFAULT_START_LEAD_MS};
 use crate::error::ErrorCode;
 use crate::model::{SampleId, Session, SessionState};
+pub use crate::oplog::LoggedEdit;
 use crate::ops::Op;
 use crate::protocol::{
     decode_client, Broadcast, ClientMessage, ErrorMessage, OpId, Player, PlayerId, ServerMessage,
@@ -104,8 +105,10 @@ impl Default for RoomConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub enum RoomEvent {
     /// The session changed; its state now includes every op up to `seq`. Write it durably
-    /// before sending any later [`RoomEvent::Transmit`].
-    Persist { seq: u64 },
+    /// before sending any later [`RoomEvent::Transmit`]. `edit` is the change when it is one
+    /// edit (`seq - 1` → `seq`), which a host may append to a log instead of rewriting the
+    /// document; `None` when the document must be written whole (a save, a claim, a lock).
+    Persist { seq: u64, edit: Option<LoggedEdit> },
     /// The timeline changed: write [`Room::timeline`].
     PersistTimeline,
     /// A connection joined as `player`: keep this with the socket (an attachment) so
@@ -451,7 +454,10 @@ impl Room {
         self.session.replace_state(state);
         self.session.updated_at = self.session.updated_at.max(now as u64);
         self.seq += 1;
-        self.events.push_back(RoomEvent::Persist { seq: self.seq });
+        self.events.push_back(RoomEvent::Persist {
+            seq: self.seq,
+            edit: None,
+        });
         let conns: Vec<ConnId> = self
             .conns
             .iter()
@@ -488,7 +494,10 @@ impl Room {
         let out = change(&mut self.session)?;
         self.session.updated_at = self.session.updated_at.max(now as u64);
         self.seq += 1;
-        self.events.push_back(RoomEvent::Persist { seq: self.seq });
+        self.events.push_back(RoomEvent::Persist {
+            seq: self.seq,
+            edit: None,
+        });
         let joined: Vec<ConnId> = self
             .conns
             .iter()
@@ -580,21 +589,32 @@ impl Room {
             return;
         }
         self.seq += 1;
-        self.events.push_back(RoomEvent::Persist { seq: self.seq });
-        if let Op::SetTempo { v } = edit {
-            if v != self.timeline.tempo {
-                self.timeline.set_tempo(now, v);
-                self.events.push_back(RoomEvent::PersistTimeline);
-                self.broadcast(&ServerMessage::Timeline(self.timeline), None);
-            }
-        }
-        let msg = ServerMessage::Applied(Broadcast {
+        let tempo = match edit {
+            Op::SetTempo { v } if v != self.timeline.tempo => Some(v),
+            _ => None,
+        };
+        // Encoded once: the log entry and every player's transmit share it.
+        let text: Arc<str> = ServerMessage::Applied(Broadcast {
             edit,
             seq: self.seq,
             by,
             op: op_id,
+        })
+        .encode()
+        .into();
+        self.events.push_back(RoomEvent::Persist {
+            seq: self.seq,
+            edit: Some(LoggedEdit {
+                text: text.clone(),
+                at_ms: now as u64,
+            }),
         });
-        self.broadcast(&msg, None);
+        if let Some(v) = tempo {
+            self.timeline.set_tempo(now, v);
+            self.events.push_back(RoomEvent::PersistTimeline);
+            self.broadcast(&ServerMessage::Timeline(self.timeline), None);
+        }
+        self.broadcast_text(text, None);
     }
 
     fn send_snapshot(&mut self, conn: ConnId) {
@@ -637,7 +657,11 @@ impl Room {
 
     /// Sends to every joined connection except `except`.
     fn broadcast(&mut self, msg: &ServerMessage, except: Option<ConnId>) {
-        let text: Arc<str> = msg.encode().into();
+        self.broadcast_text(msg.encode().into(), except);
+    }
+
+    /// [`Room::broadcast`] of an encoded message.
+    fn broadcast_text(&mut self, text: Arc<str>, except: Option<ConnId>) {
         let max = self.config.max_unacked_bytes;
         let mut slow = Vec::new();
         for c in &mut self.conns {

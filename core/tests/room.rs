@@ -32,7 +32,7 @@ fn drain(room: &mut Room) -> Out {
     let mut out = Out::default();
     while let Some(ev) = room.poll_event() {
         match ev {
-            RoomEvent::Persist { seq } => out.persisted.push(seq),
+            RoomEvent::Persist { seq, .. } => out.persisted.push(seq),
             RoomEvent::PersistTimeline => out.timeline_persists += 1,
             RoomEvent::Transmit { to, text } => {
                 out.sent.push((to, decode_server(text.as_bytes()).unwrap()))

@@ -14,7 +14,7 @@ fn drain(room: &mut Room) -> (Vec<u64>, Vec<(ConnId, ServerMessage)>) {
     let (mut persisted, mut sent) = (Vec::new(), Vec::new());
     while let Some(ev) = room.poll_event() {
         match ev {
-            RoomEvent::Persist { seq } => persisted.push(seq),
+            RoomEvent::Persist { seq, .. } => persisted.push(seq),
             RoomEvent::Transmit { to, text } => {
                 sent.push((to, decode_server(text.as_bytes()).unwrap()))
             }

@@ -496,7 +496,7 @@ impl Sim {
     fn drain_room(&mut self) {
         while let Some(ev) = self.room.poll_event() {
             match ev {
-                RoomEvent::Persist { seq } => {
+                RoomEvent::Persist { seq, .. } => {
                     assert_eq!(seq, self.room.seq());
                     self.stored.session = self.room.session().clone();
                     self.stored.seq = seq;

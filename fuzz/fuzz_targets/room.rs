@@ -384,7 +384,7 @@ impl Harness {
 
     fn event(&mut self, ev: RoomEvent) {
         match ev {
-            RoomEvent::Persist { seq } => {
+            RoomEvent::Persist { seq, .. } => {
                 assert!(
                     seq > self.persisted,
                     "persisted {seq} after {}",

@@ -1,6 +1,7 @@
 //! Live sessions on the real Worker under `wrangler dev`: several players editing at once
 //! converge on the state a REST GET returns; the room refuses an 11th player and bad messages
-//! with typed errors; a restart loses no acknowledged op.
+//! with typed errors; a restart, and a SIGKILL with the edits in the op log alone, lose no
+//! acknowledged op.
 
 use keyboardia_core::PatternId;
 use std::collections::BTreeSet;
@@ -542,6 +543,101 @@ fn restarting_the_server_loses_no_acknowledged_op() {
     http.wait_for_session(id, Duration::from_secs(10), |got| {
         got.state == snap.session.state
     });
+}
+
+/// Issue 18: edits are appended to the DO's op log and folded into the document only now and
+/// then. Here never while the writer stays (no fold by count, the KV alarm an hour away), so
+/// when `wrangler dev` is SIGKILLed every acknowledged edit is in the log alone: the restarted
+/// room replays it (steps, a tempo and a swing, in order), and the fold made when the last
+/// player leaves is what KV and a reloaded room then hold.
+#[test]
+fn a_sigkill_loses_no_acknowledged_op_of_the_log() {
+    let mut options = Options::default();
+    options.vars.extend([
+        ("LIVE_COMPACT_OPS".into(), "1000000".into()),
+        ("LIVE_SYNC_DELAY_MS".into(), "3600000".into()),
+    ]);
+    let mut server = Server::start_with(options);
+    let http = server.http("10.1.0.17");
+    let s = new_session(&http, &sixteen_tracks());
+    let id = s.id;
+    let acked: Arc<Mutex<Vec<(u8, u8)>>> = Arc::default();
+    let writer = {
+        let (base, acked) = (server.base_url(), acked.clone());
+        std::thread::spawn(move || {
+            let mut c = LiveClient::join(&base, id, "writer");
+            for op in [Op::SetTempo { v: 97.0 }, Op::SetSwing { v: 21.0 }] {
+                let op_id = c.edit(op);
+                let _ = c.recv_until(|m| matches!(m, ServerMessage::Applied(b) if b.op == op_id));
+            }
+            for i in 0..1024u32 {
+                let (tr, step) = ((i / 64) as u8, (i % 64) as u8);
+                let op = Op::SetStep {
+                    tr: format!("t{tr}").parse().unwrap(),
+                    s: step,
+                    on: true,
+                };
+                // The server goes away at some moment: a failed send was never acknowledged.
+                let Ok(op_id) = c.try_edit(op) else {
+                    return;
+                };
+                loop {
+                    match c.try_recv() {
+                        Ok(ServerMessage::Applied(b)) if b.op == op_id && b.by == c.you() => {
+                            acked.lock().unwrap().push((tr, step));
+                            break;
+                        }
+                        Ok(ServerMessage::Error(e)) => panic!("refused: {e:?}"),
+                        Ok(_) => continue,
+                        Err(_) => return,
+                    }
+                }
+            }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.lock().unwrap().len() < 150 {
+        assert!(Instant::now() < deadline, "ops are not being acknowledged");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    server.kill();
+    writer.join().expect("writer thread");
+    let acked = acked.lock().unwrap().clone();
+    server.start_again();
+
+    let c = LiveClient::join(&server.base_url(), id, "after");
+    let snap = c.snapshot.clone().unwrap();
+    let state = &snap.session.state;
+    for &(tr, step) in &acked {
+        assert!(
+            state.tracks[tr as usize].steps[step as usize].on,
+            "acknowledged op on t{tr} step {step} was lost"
+        );
+    }
+    assert_eq!((state.tempo, state.swing), (97.0, 21.0));
+    assert_eq!(snap.timeline.tempo, 97.0);
+    // The tempo, the swing and each step: one seq each (one more if the op in flight when the
+    // server died was written but not acknowledged).
+    let written = acked.len() as u64 + 2;
+    assert!(
+        (written..=written + 1).contains(&snap.seq),
+        "seq {} after {written} acknowledged ops",
+        snap.seq
+    );
+    // The last player leaving folds the log into the document and writes KV.
+    c.close();
+    let got = http.wait_for_session(id, Duration::from_secs(10), |got| got.state == *state);
+    assert_eq!(got.state.tempo, 97.0);
+    // A room reloaded from the folded document has the same session and goes on counting.
+    server.evict(id);
+    let mut c = LiveClient::join(&server.base_url(), id, "reloaded");
+    let again = c.snapshot.clone().unwrap();
+    assert_eq!((&again.session.state, again.seq), (state, snap.seq));
+    let op = c.edit(Op::SetSwing { v: 22.0 });
+    match c.recv_until(|m| matches!(m, ServerMessage::Applied(_))) {
+        ServerMessage::Applied(b) => assert_eq!((b.op, b.seq), (op, snap.seq + 1)),
+        _ => unreachable!(),
+    }
 }
 
 #[test]

@@ -1,36 +1,45 @@
 //! `LiveSession`: one Durable Object per session, running core's [`Room`] on the WebSocket
 //! hibernation API.
 //!
-//! Storage (the DO's SQLite): one row with the session document, its sequence number, the
-//! timeline, and the sequence number last written to KV. Every [`RoomEvent::Persist`] rewrites the
-//! document before any later transmit is sent (and the runtime's output gate holds every send
-//! until the write is durable), so whatever a player saw acknowledged survives eviction and
-//! restarts. KV is brought up to date by an alarm a second after a change, when the last player
-//! leaves, and at once on a REST save.
+//! Storage (the DO's SQLite, [`super::live_store`]): the session document as of some sequence
+//! number, a log of the edits after it (one small row each), the timeline, and the sequence
+//! number last written to KV. Every [`RoomEvent::Persist`] is written (an edit appended to the
+//! log, any other change as the whole document) before any later transmit is sent, and the
+//! runtime's output gate holds every send until the write is durable, so whatever a player saw
+//! acknowledged survives eviction, restarts and crashes. The log is folded into the document
+//! every [`live_store::COMPACT_OPS`] edits and whenever KV is written. KV is brought up to date
+//! by an alarm a second after a change, when the last player leaves, and at once on a REST save.
 //!
-//! After hibernation the object is rebuilt from that row and from each open socket's attachment
-//! (its connection id, player and verified user).
+//! After hibernation the object is rebuilt from storage and from each open socket's attachment
+//! (its connection id, player and verified user); while awake, a message's connection is found
+//! by its socket ([`super::live_sockets`]) without reading the attachment.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use keyboardia_core::api::{Evicted, CLIENT_ADDRESS_HEADER};
 use keyboardia_core::clock::Timeline;
 use keyboardia_core::protocol::Player;
 use keyboardia_core::room::{ConnId, Room, RoomConfig, RoomEvent};
-use keyboardia_core::schema::{session_from_json, session_to_json, state_from_json};
+use keyboardia_core::schema::{session_to_json, state_from_json};
 use keyboardia_core::{ErrorCode, OpError, SampleId, SessionId};
 use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
 use worker::{
-    durable_object, DurableObject, Env, Request, RequestInit, Response, SqlStorageValue, State,
-    WebSocket, WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair,
+    durable_object, DurableObject, Env, Request, RequestInit, Response, State, WebSocket,
+    WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair,
 };
 
 use super::http::{error_response, json, json_of, now_ms, ApiResult};
+use super::live_sockets::Sockets;
+use super::live_store::{self, Store, Stored};
 use super::store;
 use crate::api_error::ApiError;
 use crate::limits::KV_SYNC_DELAY_MS;
+
+/// Events closer than this (ms) to the last write are a burst: the room gathers the messages
+/// that follow into one write ([`LiveSession::gather`]). Edits one at a time are written at once.
+const BURST_GAP_MS: f64 = 1.0;
 
 /// The binding name in `wrangler.toml`.
 pub const BINDING: &str = "LIVE_SESSIONS";
@@ -142,8 +151,8 @@ pub struct Announce {
 struct Live {
     /// core's room: the authority on the session while it is live.
     room: Room,
-    /// Open sockets by connection id.
-    sockets: HashMap<ConnId, WebSocket>,
+    /// Open sockets, by connection id and by socket.
+    sockets: Sockets,
     /// The id for the next socket (above every id in an attachment, so ids are never reused).
     next_conn: ConnId,
     /// The sequence number last written to KV.
@@ -151,13 +160,19 @@ struct Live {
     /// When the one alarm is set for (ms since the epoch), if it is: the KV write a second
     /// after a change, or the room's next hello deadline, whichever is first.
     alarm_at: Option<f64>,
-    /// The room changed up to this seq and the session is not written yet.
-    dirty_seq: Option<u64>,
-    timeline_dirty: bool,
+    /// Storage: the writes waiting, and where the document and the op log stand.
+    store: Store,
+    /// How long after a change KV is written (ms; `LIVE_SYNC_DELAY_MS` overrides
+    /// [`KV_SYNC_DELAY_MS`]).
+    sync_delay_ms: f64,
     /// Sends that wait for the next write, in order.
     held: Vec<Out>,
-    /// A pump is running (it will take whatever is queued).
-    pumping: bool,
+    /// A batch is being gathered ([`LiveSession::gather`]): handlers leave their writes and
+    /// sends to it.
+    gathering: bool,
+    /// When the last write-and-send was made (ms since the epoch; the runtime's clock moves
+    /// between events): an event closer to it than [`BURST_GAP_MS`] starts a batch.
+    last_flush_ms: f64,
 }
 
 /// An outgoing message that may have to wait for a write (closes do not: [`close_now`]).
@@ -185,50 +200,6 @@ pub struct LiveSession {
     log_wakes: bool,
 }
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS room (
-    k INTEGER PRIMARY KEY CHECK (k = 0),
-    session TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    timeline TEXT NOT NULL,
-    kv_seq INTEGER NOT NULL
-)";
-
-/// The one row of the `room` table (numbers come back from SQLite as JavaScript numbers).
-#[derive(Deserialize)]
-struct Row {
-    /// The session document ([`session_to_json`]).
-    session: String,
-    /// The room's sequence number the document includes.
-    seq: f64,
-    /// The shared transport timeline (JSON).
-    timeline: String,
-    /// The sequence number last written to KV.
-    kv_seq: f64,
-}
-
-/// Writes the session and the timeline if they changed. Returns whether the session was written.
-fn write_pending(sql: &worker::SqlStorage, live: &mut Live) -> ApiResult<bool> {
-    let mut wrote = false;
-    if let Some(seq) = live.dirty_seq.take() {
-        sql.exec(
-            "UPDATE room SET session = ?, seq = ? WHERE k = 0",
-            vec![
-                SqlStorageValue::from(session_to_json(live.room.session())),
-                SqlStorageValue::from(seq as i64),
-            ],
-        )?;
-        wrote = true;
-    }
-    if std::mem::take(&mut live.timeline_dirty) {
-        let t = serde_json::to_string(live.room.timeline()).map_err(internal)?;
-        sql.exec(
-            "UPDATE room SET timeline = ? WHERE k = 0",
-            vec![SqlStorageValue::from(t)],
-        )?;
-    }
-    Ok(wrote)
-}
-
 /// Closes `conn` at once rather than after the next write: from then on the runtime's frames
 /// from it (a burst may have thousands in flight) are dropped on arrival by
 /// [`LiveSession::websocket_message`] before any work. What was queued for it waits on a write
@@ -244,7 +215,7 @@ fn close_now(live: &mut Live, conn: ConnId, code: u16, reason: &'static str) {
         }
         keep
     });
-    if let Some(ws) = live.sockets.remove(&conn) {
+    if let Some(ws) = live.sockets.remove(conn) {
         if let Some(text) = error {
             let _ = ws.send_with_str(&*text);
         }
@@ -256,10 +227,6 @@ fn close_now(live: &mut Live, conn: ConnId, code: u16, reason: &'static str) {
 fn is_open(ws: &WebSocket) -> bool {
     const OPEN: u16 = 1;
     AsRef::<worker::web_sys::WebSocket>::as_ref(ws).ready_state() == OPEN
-}
-
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::internal(e.to_string())
 }
 
 impl LiveSession {
@@ -276,16 +243,19 @@ impl LiveSession {
         }
     }
 
+    /// A `[vars]` number, if set to a finite number ≥ 1.
+    fn var_at_least_1(&self, name: &str) -> Option<f64> {
+        self.env
+            .var(name)
+            .ok()
+            .and_then(|v| v.to_string().trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite() && *v >= 1.0)
+    }
+
     /// core's limits, with the message rate and burst per client address from the
     /// `ROOM_MSGS_PER_SEC` and `ROOM_BURST` vars when set.
     fn room_config(&self) -> RoomConfig {
-        let var = |name: &str| {
-            self.env
-                .var(name)
-                .ok()
-                .and_then(|v| v.to_string().trim().parse::<f64>().ok())
-                .filter(|v| v.is_finite() && *v >= 1.0)
-        };
+        let var = |name: &str| self.var_at_least_1(name);
         let default = RoomConfig::default();
         RoomConfig {
             msgs_per_sec: var("ROOM_MSGS_PER_SEC").unwrap_or(default.msgs_per_sec),
@@ -294,31 +264,15 @@ impl LiveSession {
         }
     }
 
-    fn read_row(&self) -> ApiResult<Option<Row>> {
-        let sql = self.sql();
-        sql.exec(SCHEMA, None)?;
-        let rows: Vec<Row> = sql
-            .exec(
-                "SELECT session, seq, timeline, kv_seq FROM room WHERE k = 0",
-                None,
-            )?
-            .to_array()?;
-        Ok(rows.into_iter().next())
-    }
-
     /// Makes sure the room is in memory: from SQLite, or on the very first wake from KV (`id`
     /// must then be known; an unknown session is a 404).
     async fn ensure_live(&self, id: Option<SessionId>) -> ApiResult<()> {
         if self.live.borrow().is_some() {
             return Ok(());
         }
-        let (session, seq, timeline, kv_seq) = match self.read_row()? {
-            Some(row) => (
-                session_from_json(row.session.as_bytes()).map_err(internal)?,
-                row.seq as u64,
-                serde_json::from_str::<Timeline>(&row.timeline).map_err(internal)?,
-                row.kv_seq as u64,
-            ),
+        let sql = self.sql();
+        let stored = match live_store::load(&sql)? {
+            Some(stored) => stored,
             None => {
                 let id = id.ok_or_else(|| ApiError::not_found("live session"))?;
                 let session = store::get(&self.env, id).await?;
@@ -326,15 +280,14 @@ impl LiveSession {
                     return Ok(()); // another request loaded it meanwhile
                 }
                 let timeline = Timeline::new(session.state.tempo, now_ms());
-                let timeline_json = serde_json::to_string(&timeline).map_err(internal)?;
-                self.sql().exec(
-                    "INSERT OR IGNORE INTO room (k, session, seq, timeline, kv_seq) VALUES (0, ?, 0, ?, 0)",
-                    vec![
-                        SqlStorageValue::from(session_to_json(&session)),
-                        SqlStorageValue::from(timeline_json),
-                    ],
-                )?;
-                (session, 0, timeline, 0)
+                live_store::create(&sql, &session, &timeline)?;
+                Stored {
+                    session,
+                    seq: 0,
+                    doc_seq: 0,
+                    timeline,
+                    kv_seq: 0,
+                }
             }
         };
         let alarm_at = self.state.storage().get_alarm().await?.map(|t| t as f64);
@@ -342,8 +295,15 @@ impl LiveSession {
             return Ok(()); // another request loaded it meanwhile
         }
         let now = now_ms();
+        let Stored {
+            session,
+            seq,
+            doc_seq,
+            timeline,
+            kv_seq,
+        } = stored;
         let mut room = Room::new(session, seq, timeline, self.room_config());
-        let mut sockets = HashMap::new();
+        let mut sockets = Sockets::new();
         let mut next_conn = 1;
         for ws in self.state.get_websockets() {
             let Ok(Some(a)) = ws.deserialize_attachment::<Attachment>() else {
@@ -362,30 +322,36 @@ impl LiveSession {
             }
             sockets.insert(a.conn, ws);
         }
+        let compact_ops = self
+            .var_at_least_1("LIVE_COMPACT_OPS")
+            .map_or(live_store::COMPACT_OPS, |v| v as u64);
         *self.live.borrow_mut() = Some(Live {
             room,
             sockets,
             next_conn,
             kv_seq,
             alarm_at,
-            dirty_seq: None,
-            timeline_dirty: false,
+            store: Store::new(sql, doc_seq, seq, compact_ops),
+            sync_delay_ms: self
+                .var_at_least_1("LIVE_SYNC_DELAY_MS")
+                .unwrap_or(KV_SYNC_DELAY_MS),
             held: Vec::new(),
-            pumping: false,
+            gathering: false,
+            last_flush_ms: 0.0,
         });
         Ok(())
     }
 
-    /// Takes the room's events in order. Writes are deferred to [`LiveSession::pump`]; every
+    /// Takes the room's events in order. Writes are made by [`LiveSession::flush`]; every
     /// send that follows an unwritten change waits in `held` until the write is made, so nothing
     /// reveals an op before it is durable.
     fn drain(&self, live: &mut Live) -> ApiResult<()> {
         while let Some(event) = live.room.poll_event() {
             match event {
-                RoomEvent::Persist { seq } => live.dirty_seq = Some(seq),
-                RoomEvent::PersistTimeline => live.timeline_dirty = true,
+                RoomEvent::Persist { seq, edit } => live.store.persist(seq, edit),
+                RoomEvent::PersistTimeline => live.store.persist_timeline(),
                 RoomEvent::Joined { conn, player, user } => {
-                    if let Some(ws) = live.sockets.get(&conn) {
+                    if let Some(ws) = live.sockets.get(conn) {
                         let old = ws.deserialize_attachment::<Attachment>()?;
                         ws.serialize_attachment(Attachment {
                             conn,
@@ -406,60 +372,30 @@ impl LiveSession {
         Ok(())
     }
 
-    /// Group commit: writes the session (once, however many ops arrived since the last write),
-    /// then sends everything that waited for it, then yields one turn of the event loop so that
-    /// messages already queued are handled and share the next write. The runtime's output gate
-    /// holds every send until the write before it is durable, so an op is on disk before anyone
-    /// sees it; batching only spreads the cost of a write over the ops it covers.
-    async fn pump(&self) -> ApiResult<()> {
-        {
-            let mut guard = self.live.borrow_mut();
-            let Some(live) = guard.as_mut() else {
-                return Ok(());
-            };
-            if live.pumping {
-                return Ok(()); // the running pump takes what was queued
+    /// Makes the writes the room's events asked for (an edit is one small log row), then sends
+    /// everything that waited for them. The runtime's output gate holds every send until the
+    /// write before it is durable, so an op is on disk before anyone sees it. Messages that
+    /// arrive in a burst are gathered into one write first ([`LiveSession::gather`]).
+    fn flush(&self, live: &mut Live) -> ApiResult<bool> {
+        let wrote = live.store.write(&live.room)?;
+        // One JavaScript string per text, whatever the number of sockets it goes to (a
+        // broadcast's transmits are consecutive and share one allocation).
+        let mut last: Option<(Arc<str>, JsValue)> = None;
+        for Out::Send(to, text) in live.held.drain(..) {
+            if !last.as_ref().is_some_and(|(t, _)| Arc::ptr_eq(t, &text)) {
+                let js = live.store.js_text(&text);
+                last = Some((text, js));
             }
-            live.pumping = true;
-        }
-        let result = self.pump_rounds().await;
-        if let Some(live) = self.live.borrow_mut().as_mut() {
-            live.pumping = false;
-        }
-        result
-    }
-
-    async fn pump_rounds(&self) -> ApiResult<()> {
-        let sql = self.sql();
-        loop {
-            let (wrote, ()) = {
-                let mut guard = self.live.borrow_mut();
-                let Some(live) = guard.as_mut() else {
-                    return Ok(());
-                };
-                let wrote = write_pending(&sql, live)?;
-                let held = std::mem::take(&mut live.held);
-                let sent_any = !held.is_empty();
-                for Out::Send(to, text) in held {
-                    if let Some(ws) = live.sockets.get(&to) {
-                        // A closing socket cannot be sent to; its close event follows.
-                        let _ = ws.send_with_str(&*text);
-                    }
-                }
-                if !wrote && !sent_any {
-                    return Ok(());
-                }
-                if wrote {
-                    self.alarm_by(live, now_ms() + KV_SYNC_DELAY_MS);
-                }
-                (wrote, ())
-            };
-            if wrote {
-                // Not `storage.sync()`: the output gate already orders sends after the write,
-                // and waiting for the flush here only shrinks the batches.
-                worker::Delay::from(std::time::Duration::from_millis(0)).await;
+            if let Some((_, js)) = &last {
+                live.sockets.send(to, js);
             }
         }
+        live.store.end_round();
+        if wrote {
+            let at = now_ms() + live.sync_delay_ms;
+            self.alarm_by(live, at);
+        }
+        Ok(wrote)
     }
 
     /// Makes sure the alarm fires by `at` (ms since the epoch): sets it unless it is already
@@ -479,9 +415,10 @@ impl LiveSession {
         });
     }
 
-    /// Runs `f` on the awake room, takes its events, and pumps writes and sends.
+    /// Runs `f` on the awake room, takes its events, writes and sends: at once, unless a
+    /// batch is being gathered ([`LiveSession::gather`]), which then takes them.
     async fn with_room<T>(&self, f: impl FnOnce(&mut Live) -> ApiResult<T>) -> ApiResult<T> {
-        let out = {
+        let (out, burst) = {
             let mut guard = self.live.borrow_mut();
             let live = guard
                 .as_mut()
@@ -491,35 +428,78 @@ impl LiveSession {
             if let Some(at) = live.room.poll_timeout() {
                 self.alarm_by(live, at);
             }
-            out
+            if live.gathering {
+                return out; // the batch being gathered writes and sends it
+            }
+            let now = now_ms();
+            let burst = now - live.last_flush_ms < BURST_GAP_MS;
+            live.last_flush_ms = now;
+            // Only writes are worth gathering: other replies (pongs) go out at once.
+            let wrote = self.flush(live)?;
+            (out, burst && wrote)
         };
-        self.pump().await?;
+        if burst {
+            self.gather().await?;
+        }
         out
     }
 
-    /// Writes the session to KV if it changed since the last write.
+    /// Group commit under a burst of writes: yields one turn of the event loop at a time, so
+    /// that the messages already queued are handled meanwhile, and writes and sends them
+    /// together, until a turn brings nothing to write. (One write then covers many edits; a
+    /// lone edit is written at once, without the extra turn.)
+    async fn gather(&self) -> ApiResult<()> {
+        if let Some(live) = self.live.borrow_mut().as_mut() {
+            live.gathering = true;
+        }
+        let result = loop {
+            worker::Delay::from(std::time::Duration::from_millis(0)).await;
+            let mut guard = self.live.borrow_mut();
+            let Some(live) = guard.as_mut() else {
+                break Ok(());
+            };
+            match self.flush(live) {
+                Ok(true) => continue,
+                Ok(false) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        if let Some(live) = self.live.borrow_mut().as_mut() {
+            live.gathering = false;
+        }
+        result
+    }
+
+    /// Folds the op log into the document and writes the session to KV, each if needed: one
+    /// serialization serves both.
     async fn sync_kv(&self) -> ApiResult<()> {
         let pending = {
-            let guard = self.live.borrow();
+            let mut guard = self.live.borrow_mut();
             let live = guard
-                .as_ref()
+                .as_mut()
                 .ok_or_else(|| ApiError::internal("room not loaded"))?;
-            (live.room.seq() > live.kv_seq).then(|| (live.room.session().clone(), live.room.seq()))
+            let kv_behind = live.room.seq() > live.kv_seq;
+            let text = if live.store.is_dirty() || live.store.uncompacted() > 0 {
+                Some(live.store.compact(&live.room)?)
+            } else {
+                kv_behind.then(|| session_to_json(live.room.session()))
+            };
+            match text {
+                Some(text) if kv_behind => Some((live.room.session().id, text, live.room.seq())),
+                _ => None,
+            }
         };
-        let Some((session, seq)) = pending else {
+        let Some((id, text, seq)) = pending else {
             return Ok(());
         };
-        store::put(&self.env, &session).await?;
+        store::put_text(&self.env, id, text).await?;
         self.kv_written(seq)
     }
 
     /// Records that KV holds the session as of `seq` (in SQLite, to survive eviction, and in
     /// the loaded room).
     fn kv_written(&self, seq: u64) -> ApiResult<()> {
-        self.sql().exec(
-            "UPDATE room SET kv_seq = ? WHERE k = 0",
-            vec![SqlStorageValue::from(seq as i64)],
-        )?;
+        live_store::set_kv_seq(&self.sql(), seq)?;
         if let Some(live) = self.live.borrow_mut().as_mut() {
             live.kv_seq = live.kv_seq.max(seq);
         }
@@ -583,11 +563,6 @@ impl LiveSession {
             Ok(())
         })
         .await?;
-        // A pump that was already running may not have written it yet: the reply must not
-        // go out before the write is made.
-        if let Some(live) = self.live.borrow_mut().as_mut() {
-            write_pending(&self.sql(), live)?;
-        }
         self.sync_kv().await?;
         let text = {
             let guard = self.live.borrow();
@@ -614,9 +589,6 @@ impl LiveSession {
             })?)
         })
         .await?;
-        if let Some(live) = self.live.borrow_mut().as_mut() {
-            write_pending(&self.sql(), live)?;
-        }
         self.sync_kv().await?;
         let text = {
             let guard = self.live.borrow();
@@ -645,22 +617,12 @@ impl LiveSession {
         if let Some(live) = self.live.borrow().as_ref() {
             return json(200, session_to_json(live.room.session()));
         }
-        #[derive(Deserialize)]
-        struct Count {
-            n: f64,
-        }
-        let tables: Vec<Count> = self
-            .sql()
-            .exec(
-                "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'room'",
-                None,
-            )?
-            .to_array()?;
-        if tables.first().is_none_or(|c| c.n == 0.0) {
+        let sql = self.sql();
+        if !live_store::exists(&sql)? {
             return Err(ApiError::not_found("live session"));
         }
-        match self.read_row()? {
-            Some(row) => json(200, row.session),
+        match live_store::load(&sql)? {
+            Some(stored) => json(200, session_to_json(&stored.session)),
             None => Err(ApiError::not_found("live session")),
         }
     }
@@ -686,7 +648,7 @@ impl LiveSession {
         let mut guard = self.live.borrow_mut();
         let busy = guard
             .as_ref()
-            .is_some_and(|l| l.pumping || !l.held.is_empty() || l.dirty_seq.is_some());
+            .is_some_and(|l| l.gathering || !l.held.is_empty() || l.store.is_dirty());
         if busy {
             return Err(ApiError::new(
                 409,
@@ -712,13 +674,31 @@ impl LiveSession {
     }
 
     async fn on_message(&self, ws: &WebSocket, bytes: &[u8]) -> ApiResult<()> {
-        self.ensure_live(None).await?;
-        let Some(a) = ws.deserialize_attachment::<Attachment>()? else {
-            return Ok(());
+        let known = self
+            .live
+            .borrow()
+            .as_ref()
+            .and_then(|l| l.sockets.conn_of(ws));
+        let conn = match known {
+            Some(conn) => conn,
+            None => {
+                // A socket the room closed (over its rate limit, say) may still have
+                // thousands of frames in flight: drop them here, before any work, so they
+                // delay nobody.
+                if !is_open(ws) {
+                    return Ok(());
+                }
+                // After a wake: the room is rebuilt, the socket named by its attachment.
+                self.ensure_live(None).await?;
+                let Some(a) = ws.deserialize_attachment::<Attachment>()? else {
+                    return Ok(());
+                };
+                a.conn
+            }
         };
         // The room drops frames from connections it closed (still in flight when it did).
         self.with_room(|live| {
-            live.room.handle_message(a.conn, bytes, now_ms());
+            live.room.handle_message(conn, bytes, now_ms());
             Ok(())
         })
         .await
@@ -731,7 +711,7 @@ impl LiveSession {
         };
         let empty = self
             .with_room(|live| {
-                live.sockets.remove(&a.conn);
+                live.sockets.remove(a.conn);
                 live.room.handle_disconnect(a.conn, now_ms());
                 Ok(live.room.players().next().is_none())
             })
@@ -794,11 +774,6 @@ impl DurableObject for LiveSession {
         message: WebSocketIncomingMessage,
     ) -> worker::Result<()> {
         self.woken("message");
-        // A socket the room closed (over its rate limit, say) may still have thousands of
-        // frames in flight: drop them here, before any work, so they delay nobody.
-        if !is_open(&ws) {
-            return Ok(());
-        }
         let bytes = match message {
             WebSocketIncomingMessage::String(s) => s.into_bytes(),
             WebSocketIncomingMessage::Binary(b) => b,

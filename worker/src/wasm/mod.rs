@@ -8,6 +8,8 @@ mod entry;
 mod http;
 mod limiter;
 mod live;
+mod live_sockets;
+mod live_store;
 mod pages;
 mod samples;
 mod sessions;
