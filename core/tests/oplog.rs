@@ -6,7 +6,7 @@ use keyboardia_core::oplog::{LoggedEdit, ReplayError};
 use keyboardia_core::ops::Op;
 use keyboardia_core::protocol::{ClientMessage, PROTOCOL_VERSION};
 use keyboardia_core::room::{Room, RoomConfig, RoomEvent};
-use keyboardia_core::Session;
+use keyboardia_core::{PatternId, Session};
 
 fn session() -> Session {
     let mut state = SessionState::default();
@@ -49,6 +49,7 @@ fn replaying_the_logged_edits_gives_the_rooms_session() {
             tr: t0,
             s: 3,
             on: true,
+            pt: PatternId::A,
         },
         100.0,
     );
@@ -60,6 +61,7 @@ fn replaying_the_logged_edits_gives_the_rooms_session() {
             tr: "zz".parse().unwrap(),
             s: 0,
             on: true,
+            pt: PatternId::A,
         },
         300.0,
     );
@@ -71,6 +73,7 @@ fn replaying_the_logged_edits_gives_the_rooms_session() {
             tr: t0,
             s: 3,
             on: true,
+            pt: PatternId::A,
         },
         500.0,
     );

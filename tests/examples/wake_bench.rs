@@ -143,7 +143,12 @@ fn main() {
             }
             if edits_per_min > 0.0 && unix_ms() >= next_edit {
                 let on = edits.is_multiple_of(2);
-                ps[0].edit(keyboardia_core::Op::SetStep { tr: kick, s: 3, on });
+                ps[0].edit(keyboardia_core::Op::SetStep {
+                    tr: kick,
+                    s: 3,
+                    on,
+                    pt: keyboardia_core::PatternId::A,
+                });
                 edits += 1;
                 next_edit += 60_000.0 / edits_per_min;
             }

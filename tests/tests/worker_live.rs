@@ -576,6 +576,7 @@ fn a_sigkill_loses_no_acknowledged_op_of_the_log() {
                     tr: format!("t{tr}").parse().unwrap(),
                     s: step,
                     on: true,
+                    pt: PatternId::A,
                 };
                 // The server goes away at some moment: a failed send was never acknowledged.
                 let Ok(op_id) = c.try_edit(op) else {
