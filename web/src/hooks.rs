@@ -135,6 +135,7 @@ pub fn install(page: &Rc<Page>, mic: &Rc<Mic>, grid_rows: GridRows) {
                 tr,
                 s: step as u8,
                 on,
+                pt: keyboardia_core::PatternId::A,
             })
             .is_ok();
         p.pump();
