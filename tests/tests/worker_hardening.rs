@@ -230,7 +230,8 @@ fn a_huge_chunked_put_is_refused_while_it_streams() {
     let session = http.create_session();
     let path = keyboardia_core::api::session_path(session.id.to_string());
     // Just over the limit, sent whole: the refusal is a typed 413.
-    let (status, _, _) = chunked_put(&server, &path, 192 * 1024);
+    let just_over = keyboardia_core::schema::MAX_DOCUMENT_BYTES as u64 + 1024;
+    let (status, _, _) = chunked_put(&server, &path, just_over);
     assert!(status.contains(" 413"), "{status}");
     // 1 GiB: cut off long before the end, without the server buffering it.
     let total = 1u64 << 30;
