@@ -1545,3 +1545,41 @@ fn a_silent_rooms_pings_go_together_once_locked() {
     assert!(wakes <= 13, "{wakes} wakes: {pings:?}");
     assert!(spread < 50.0, "a round of pings spreads over {spread} ms");
 }
+
+#[test]
+fn a_cue_song_mode_and_fill_from_one_player_reach_every_players_timeline() {
+    let mut sim = Sim::new(11, 2);
+    sim.connect(0);
+    sim.connect(1);
+    sim.run_until_quiet();
+    let b: PatternId = "B".parse().unwrap();
+    sim.clients[0].client.set_playing(true);
+    sim.flush_client(0);
+    sim.run_until_quiet();
+    sim.clients[1].client.cue_pattern(b);
+    sim.clients[1].client.set_fill(true);
+    sim.flush_client(1);
+    sim.run_until_quiet();
+    let seen: Vec<_> = (0..2)
+        .map(|i| sim.clients[i].client.timeline().unwrap().playback)
+        .collect();
+    assert_eq!(seen[0], seen[1], "every player holds the same playback");
+    let next = seen[0].next.expect("B is queued");
+    assert_eq!(next.play, keyboardia_core::song::Play::Pattern(b));
+    assert!(
+        next.at_beat > 0.0 && next.at_beat % 4.0 == 0.0,
+        "on a bar line: {next:?}"
+    );
+    assert!(seen[0].fill);
+    sim.clients[0].client.set_song_mode(true);
+    sim.flush_client(0);
+    sim.run_until_quiet();
+    let pb = sim.clients[1].client.timeline().unwrap().playback;
+    assert!(
+        matches!(
+            pb.next.map(|c| c.play),
+            Some(keyboardia_core::song::Play::Song)
+        ),
+        "{pb:?}"
+    );
+}

@@ -27,7 +27,7 @@ use std::collections::VecDeque;
 
 use crate::clock::{ClockSample, ClockSync, Timeline};
 use crate::error::{ErrorCode, OpError};
-use crate::model::{SampleId, Session, SessionState};
+use crate::model::{PatternId, SampleId, Session, SessionState};
 use crate::ops::{Applied, Change, Op};
 use crate::protocol::{
     decode_server, Broadcast, ClientMessage, DecodeError, OpId, Player, PlayerId, ServerMessage,
@@ -379,6 +379,33 @@ impl Client {
                 ClientMessage::Stop
             };
             self.send_control(&msg, self.now_ms);
+        }
+    }
+
+    /// Ask the room to queue pattern `p`: it switches at the next boundary of the shared
+    /// timeline (the end of the bar or of the longest track, the session's setting), the same
+    /// step for every player. Stopped, it becomes the pattern that plays from the start.
+    pub fn cue_pattern(&mut self, p: PatternId) {
+        self.send_playback(&ClientMessage::Cue { p });
+    }
+
+    /// Ask the room to switch song mode on or off (the chain starts, or stops, at the next
+    /// boundary).
+    pub fn set_song_mode(&mut self, on: bool) {
+        self.send_playback(&ClientMessage::SongMode { on });
+    }
+
+    /// Ask the room to hold or release the fill switch (FILL / NOT FILL conditions), stamped on
+    /// the shared beat line so every player evaluates the same steps.
+    pub fn set_fill(&mut self, on: bool) {
+        self.send_playback(&ClientMessage::Fill { on });
+    }
+
+    /// A playback control leaves only once joined, like play and stop: before the join the
+    /// local transport decides alone, and the snapshot's timeline replaces it.
+    fn send_playback(&mut self, msg: &ClientMessage) {
+        if self.joined {
+            self.send_control(msg, self.now_ms);
         }
     }
 
