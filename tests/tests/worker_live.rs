@@ -5,7 +5,7 @@
 
 use keyboardia_core::PatternId;
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -562,10 +562,14 @@ fn a_sigkill_loses_no_acknowledged_op_of_the_log() {
     let s = new_session(&http, &sixteen_tracks());
     let id = s.id;
     let acked: Arc<Mutex<Vec<(u8, u8)>>> = Arc::default();
+    // Every step edit handed to the socket, acknowledged or not.
+    let sent = Arc::new(AtomicUsize::new(0));
+    // The writer returns the room's seq when it joined (the REST save above made one).
     let writer = {
-        let (base, acked) = (server.base_url(), acked.clone());
-        std::thread::spawn(move || {
+        let (base, acked, sent) = (server.base_url(), acked.clone(), sent.clone());
+        std::thread::spawn(move || -> u64 {
             let mut c = LiveClient::join(&base, id, "writer");
+            let joined_at = c.snapshot.as_ref().expect("a snapshot on join").seq;
             for op in [Op::SetTempo { v: 97.0 }, Op::SetSwing { v: 21.0 }] {
                 let op_id = c.edit(op);
                 let _ = c.recv_until(|m| matches!(m, ServerMessage::Applied(b) if b.op == op_id));
@@ -579,8 +583,9 @@ fn a_sigkill_loses_no_acknowledged_op_of_the_log() {
                     pt: PatternId::A,
                 };
                 // The server goes away at some moment: a failed send was never acknowledged.
+                sent.fetch_add(1, Ordering::SeqCst);
                 let Ok(op_id) = c.try_edit(op) else {
-                    return;
+                    return joined_at;
                 };
                 loop {
                     match c.try_recv() {
@@ -590,10 +595,11 @@ fn a_sigkill_loses_no_acknowledged_op_of_the_log() {
                         }
                         Ok(ServerMessage::Error(e)) => panic!("refused: {e:?}"),
                         Ok(_) => continue,
-                        Err(_) => return,
+                        Err(_) => return joined_at,
                     }
                 }
             }
+            joined_at
         })
     };
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -602,7 +608,7 @@ fn a_sigkill_loses_no_acknowledged_op_of_the_log() {
         std::thread::sleep(Duration::from_millis(5));
     }
     server.kill();
-    writer.join().expect("writer thread");
+    let joined_at = writer.join().expect("writer thread");
     let acked = acked.lock().unwrap().clone();
     server.start_again();
 
@@ -617,14 +623,25 @@ fn a_sigkill_loses_no_acknowledged_op_of_the_log() {
     }
     assert_eq!((state.tempo, state.swing), (97.0, 21.0));
     assert_eq!(snap.timeline.tempo, 97.0);
-    // The tempo, the swing and each step: one seq each (one more if the op in flight when the
-    // server died was written but not acknowledged).
-    let written = acked.len() as u64 + 2;
+    // After the seq the writer joined at, the tempo, the swing and each step: one seq each.
+    // The edit in flight when the server died may have been written without its
+    // acknowledgement, but nothing the writer never sent.
+    let sent = sent.load(Ordering::SeqCst);
+    let written = joined_at + 2 + acked.len() as u64;
     assert!(
-        (written..=written + 1).contains(&snap.seq),
-        "seq {} after {written} acknowledged ops",
+        (written..=joined_at + 2 + sent as u64).contains(&snap.seq),
+        "seq {} after {written} acknowledged ops ({sent} steps sent)",
         snap.seq
     );
+    for (tr, track) in state.tracks.iter().enumerate() {
+        for (step, s) in track.steps.iter().enumerate() {
+            let i = tr * 64 + step;
+            assert!(
+                !s.on || i < sent,
+                "t{tr} step {step} is on but was never sent"
+            );
+        }
+    }
     // The last player leaving folds the log into the document and writes KV.
     c.close();
     let got = http.wait_for_session(id, Duration::from_secs(10), |got| got.state == *state);
