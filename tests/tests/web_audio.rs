@@ -399,16 +399,21 @@ fn a_page_and_a_plugin_play_the_same_hits_at_the_same_server_times() {
         .into_iter()
         .map(|i| block_at[i / BLOCK] + (i % BLOCK) as f64 * 1000.0 / SR)
         .collect();
+    // The hits inside the capture (the page's first 10 ms hold no onsets: `page_idx`). A hit
+    // within 2 ms of a window edge may have its partner on the other side of it, so every hit
+    // inside is matched with the nearest of all the other side's hits, and the plugin's are
+    // checked only a further 5 ms inside: a hit missing on either side fails.
     let (from, to) = (cap.heard_unix_ms(0), cap.heard_unix_ms(cap.left.len()));
-    let plugin_in: Vec<f64> = plugin_hits
-        .iter()
-        .copied()
-        .filter(|t| *t > from + 5.0 && *t < to - 5.0)
-        .collect();
+    let inside = |t: f64, margin: f64| t > from + 12.0 + margin && t < to - 5.0 - margin;
     let page_in: Vec<f64> = page_hits
         .iter()
         .copied()
-        .filter(|t| *t > from + 5.0 && *t < to - 5.0)
+        .filter(|&t| inside(t, 0.0))
+        .collect();
+    let plugin_in: Vec<f64> = plugin_hits
+        .iter()
+        .copied()
+        .filter(|&t| inside(t, 5.0))
         .collect();
     println!(
         "page hits (beats): {:?}\nplugin hits (beats): {:?}",
@@ -419,15 +424,22 @@ fn a_page_and_a_plugin_play_the_same_hits_at_the_same_server_times() {
             .collect::<Vec<_>>()
     );
     assert!(page_in.len() >= 2, "the dice let some kicks through");
-    assert_eq!(page_in.len(), plugin_in.len(), "the same hits");
-    let worst = page_in
+    let nearest = |t: f64, among: &[f64]| {
+        among
+            .iter()
+            .map(|u| (t - u).abs())
+            .fold(f64::INFINITY, f64::min)
+    };
+    let distances: Vec<f64> = page_in
         .iter()
-        .zip(&plugin_in)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
+        .map(|&t| nearest(t, &plugin_hits))
+        .chain(plugin_in.iter().map(|&t| nearest(t, &page_hits)))
+        .collect();
+    let worst = distances.iter().copied().fold(0.0, f64::max);
     println!(
-        "{} hits, worst page-plugin distance {worst:.3} ms",
-        page_in.len()
+        "{} page hits, {} plugin hits, worst page-plugin distance {worst:.3} ms",
+        page_in.len(),
+        plugin_in.len()
     );
     // The plugin's side holds the 2 ms: its hits sit on the session's beat grid (500 ms
     // a beat), placed as the plugin places them (see `sample_clock` above; 0.1 to 0.3 ms off in
@@ -452,7 +464,10 @@ fn a_page_and_a_plugin_play_the_same_hits_at_the_same_server_times() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2.0);
-    assert!(worst <= bound_ms, "{page_in:?} vs {plugin_in:?}");
+    assert!(
+        worst <= bound_ms,
+        "the same hits within {bound_ms} ms: {page_in:?} vs {plugin_in:?} ({distances:?})"
+    );
     // And the page is on the same beat grid (the same bar for both).
     for t in &page_in {
         assert!(
