@@ -46,6 +46,20 @@ pub fn plugin_threads() -> Vec<String> {
         .collect()
 }
 
+/// The plugin threads still there after a destroy. A joined thread can still be listed for a
+/// moment (the kernel wakes the joiner before it removes the thread's `/proc` entry), so a
+/// thread counts as left running only if it is still listed 2 s later.
+fn threads_left_after_destroy() -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let left = plugin_threads();
+        if left.is_empty() || std::time::Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Keeps the plugin library loaded for the life of the process, as a DAW does between
 /// instances (clack-host shares one loaded entry per path).
 pub fn keep_library_loaded(bundle: &Path) -> clack_host::prelude::PluginEntry {
@@ -100,7 +114,7 @@ pub fn destroy_during_add_take(bundle: &Path, seed: u64, iterations: usize) -> R
         let pause_us = [0, 50, 200, 1_000, 3_000, 10_000, 30_000][rng.usize(..7)];
         std::thread::sleep(Duration::from_micros(pause_us));
         drop(p);
-        let left = plugin_threads();
+        let left = threads_left_after_destroy();
         if !left.is_empty() {
             return Err(format!(
                 "iteration {i} ({blocks} blocks, {pause_us} µs after the press): still running \
