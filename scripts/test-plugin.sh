@@ -18,6 +18,10 @@ set -e
 echo "== offline bounce of the demo"
 cargo run -q --release -p keyboardia-engine --bin keyboardia-render -- --demo target/demo.wav --bars 4
 cargo run -q --release -p keyboardia-engine --bin keyboardia-render -- --demo target/demo.mid --loops 2
+echo "== the demo song (two patterns, 20 bars) to WAV and MIDI"
+cargo run -q --release -p keyboardia-engine --bin keyboardia-render -- --demo-song target/demo-song.wav
+cargo run -q --release -p keyboardia-engine --bin keyboardia-render -- --demo-song target/demo-song.mid
+[ -s target/demo-song.wav ] && [ -s target/demo-song.mid ]
 
 echo "== a 320-bar bounce streams to its file (the memory benchmark; exits 1 over 64 MB)"
 cargo run -q --release -p keyboardia-engine --example bounce_memory

@@ -230,6 +230,12 @@ fn run(job: &Job) -> Result<String, String> {
         length,
         ..job.clone()
     };
+    // What the length is, as the summary line says it: a loop of a session with a song is the
+    // whole song.
+    let what = match length {
+        Length::Loops(n) if !state.song.is_empty() => format!("{n} loops of the song"),
+        other => other.to_string(),
+    };
     match job.format {
         Format::Midi => {
             let opts = MidiOptions {
@@ -242,8 +248,7 @@ fn run(job: &Job) -> Result<String, String> {
                 .map_err(|e| format!("cannot write {output}: {e}"))?;
             let notes = midi::notes(&state, job.length, &opts).map_or(0, |n| n.len());
             Ok(format!(
-                "exported {} ({} tracks, {notes} notes, {} bytes) to {output}",
-                job.length,
+                "exported {what} ({} tracks, {notes} notes, {} bytes) to {output}",
                 state.tracks.len(),
                 bytes.len()
             ))
@@ -261,8 +266,8 @@ fn run(job: &Job) -> Result<String, String> {
             line.end();
             let done = done.map_err(|e| format!("{output}: {e}"))?;
             Ok(format!(
-                "rendered {} ({} frames at {} Hz, peak {:.3}) to {output}",
-                job.length, done.frames, job.options.sample_rate_hz, done.peak
+                "rendered {what} ({} frames at {} Hz, peak {:.3}) to {output}",
+                done.frames, job.options.sample_rate_hz, done.peak
             ))
         }
     }
