@@ -88,7 +88,8 @@ impl Alone {
     pub fn set_fill(&mut self, on: bool, now: f64, lead_ms: f64) {
         let earliest = self.earliest(now, lead_ms);
         let tl = &mut self.timeline;
-        tl.playback.set_fill(on, tl.playing, tl.start_beat, earliest);
+        tl.playback
+            .set_fill(on, tl.playing, tl.start_beat, earliest);
     }
 }
 
@@ -171,7 +172,10 @@ mod tests {
         assert_eq!(cue.at_beat, beat_of_step(32, start));
         let at = |step: f64| 100.0 + step * 125.0;
         let v = view_at(a.timeline(), &arr, at(31.5));
-        assert_eq!((v.pattern, v.queued), (pt("A"), Some(Play::Pattern(pt("B")))));
+        assert_eq!(
+            (v.pattern, v.queued),
+            (pt("A"), Some(Play::Pattern(pt("B"))))
+        );
         let v = view_at(a.timeline(), &arr, at(32.0));
         assert_eq!((v.pattern, v.origin, v.queued), (pt("B"), 32, None));
         // Stopped, a cue plays at once from the start.
@@ -194,7 +198,11 @@ mod tests {
         let b = view(&a, 40.0);
         assert_eq!((b.pattern, b.origin), (pt("B"), 16));
         assert_eq!(b.position.unwrap().repeat, 1);
-        assert_eq!(view(&a, 48.0).pattern, pt("A"), "the song loops after 3 bars");
+        assert_eq!(
+            view(&a, 48.0).pattern,
+            pt("A"),
+            "the song loops after 3 bars"
+        );
         // Fill pressed at step 10.5: on from step 12 (the first step after the 100 ms lead).
         a.set_fill(true, at(10.5), 100.0);
         assert!(!view(&a, 11.0).fill);

@@ -486,9 +486,11 @@ mod tests {
     fn kicks(a: &[u8], b: &[u8]) -> SessionState {
         let mut state = SessionState::default();
         let id: keyboardia_core::TrackId = "kick".parse().unwrap();
-        state
-            .tracks
-            .push(keyboardia_core::Track::new(id, "kick", "kick".parse().unwrap()));
+        state.tracks.push(keyboardia_core::Track::new(
+            id,
+            "kick",
+            "kick".parse().unwrap(),
+        ));
         for (pt, steps) in [(PatternId::A, a), ("B".parse().unwrap(), b)] {
             for &s in steps {
                 state
