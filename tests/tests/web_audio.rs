@@ -17,7 +17,7 @@ use keyboardia_core::api;
 use keyboardia_core::beat::Beat;
 use keyboardia_core::clock::Timeline;
 use keyboardia_core::protocol::ServerMessage;
-use keyboardia_core::song::{Cue, Play};
+use keyboardia_core::song::Play;
 use keyboardia_core::{Condition, Lock, Op, PatternId, SessionId, SessionState, SongEntry, Track};
 use keyboardia_engine::render::{render_session, RenderOptions};
 use keyboardia_tests::browser::{web_server, Browser, BrowserOptions};
@@ -638,12 +638,12 @@ fn a_cue_and_the_fill_from_the_page_play_on_the_steps_the_room_stamps() {
     browser.js("window.keyboardia.fill(false); return true;");
     let released = next_timeline(&mut native, |t| !t.playback.fill);
     assert!(released.playback.fill_beat > filled.playback.fill_beat);
-    // The switch has taken over by now: the room's timeline plays B since the cue's beat.
-    assert_eq!(
-        (filled.playback.play, filled.playback.next),
-        (Play::Pattern(pattern_b()), None::<Cue>)
-    );
-    assert_eq!(filled.playback.since_beat, cue.at_beat);
+    // The fill's timeline still switches to B on the cue's step.
+    let switch_step = (switch * 4.0) as u64;
+    for (step, pt) in [(switch_step - 1, PatternId::A), (switch_step, pattern_b())] {
+        let (play, _) = filled.playback.play_at(filled.start_beat, step);
+        assert_eq!(play, Play::Pattern(pt), "step {step}");
+    }
 
     // Positions by the native player's timeline, of the hits as the browser's device played
     // them (ground truth: its output timestamps and the wall clock).
