@@ -594,9 +594,14 @@ fn a_cue_and_the_fill_from_the_page_play_on_the_steps_the_room_stamps() {
     let browser = Browser::start(BrowserOptions::default());
     start_page(&browser, &base, id);
     let started = next_timeline(&mut native, |t| t.playing);
-    // Let the clock estimate settle, then capture while the page cues B and, a bar into B,
-    // holds the fill.
+    // Let the clock estimate settle and the transport start (a cue before the start would
+    // play B from it); then, early in a bar (so A plays two more quarters before B takes over
+    // at the next bar line), capture while the page cues B and, a bar into B, holds the fill.
     std::thread::sleep(Duration::from_millis(1_500));
+    browser.wait_for(
+        "(s => s !== null && s % 16 < 6)(JSON.parse(window.keyboardia.playback()).step)",
+        Duration::from_secs(5),
+    );
     begin_capture(&browser, 9.0);
     assert_eq!(
         browser.js("return window.keyboardia.cuePattern('B');"),
@@ -614,6 +619,10 @@ fn a_cue_and_the_fill_from_the_page_play_on_the_steps_the_room_stamps() {
     );
     assert_eq!(page_tl["atBeat"].as_f64(), Some(cue.at_beat));
     let switch = cue.at_beat - cued.start_beat;
+    assert!(
+        switch >= 4.0,
+        "B takes over a bar or more after the start: {switch}"
+    );
     browser.wait_for(
         &format!(
             "JSON.parse(window.keyboardia.playback()).step >= {}",
