@@ -15,7 +15,10 @@ use keyboardia_core::api::{self, BeatList};
 use keyboardia_core::audio::decode_wav;
 use keyboardia_core::beat::{beat_from_json, Beat, PublishBeat};
 use keyboardia_core::schema::session_from_json;
-use keyboardia_core::{BeatId, Instrument, Op, OpError, SampleId, SessionId, SessionState};
+use keyboardia_core::song::{Arrangement, PlaybackView};
+use keyboardia_core::{
+    BeatId, Instrument, Op, OpError, PatternId, SampleId, SessionId, SessionState,
+};
 use keyboardia_ui::beats_panel::{app_link, beat_link};
 use keyboardia_ui::host::{
     BeatExport, BeatView, Beats, BeatsStatus, LiveSession, Meters, OpSink, Recorder, Settings,
@@ -498,12 +501,12 @@ impl Transport for AppHost {
         self.web.set_run(run);
     }
 
-    fn playback_view(&self) -> keyboardia_core::song::PlaybackView {
+    fn playback_view(&self) -> PlaybackView {
         self.web.playback_view()
     }
 
     /// Playback, not an edit: the beat page switches patterns and plays the song too.
-    fn cue_pattern(&self, pt: keyboardia_core::PatternId) {
+    fn cue_pattern(&self, pt: PatternId) {
         self.web.cue_pattern(pt)
     }
 
@@ -638,7 +641,7 @@ pub async fn beat_page(
     );
     if !beat.state.song.is_empty() {
         // A beat with a song plays its song, as its exports render it.
-        let arr = keyboardia_core::song::Arrangement::of(&beat.state);
+        let arr = Arrangement::of(&beat.state);
         page.alone
             .borrow_mut()
             .set_song_mode(&arr, true, crate::page::now_ms(), 0.0);

@@ -83,7 +83,7 @@ impl Transport for WebHost {
         self.page.sync_audio();
     }
 
-    /// From the timeline the worklet plays, at the time the page hears now.
+    /// From the timeline the worklet plays (the room's, or the page's own), at the page's now.
     fn playback_view(&self) -> PlaybackView {
         self.page.playback_view()
     }
