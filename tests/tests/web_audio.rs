@@ -4,19 +4,28 @@
 //! offset it played with) has its onsets where the offline renderer puts them, and a page and a
 //! CLAP plugin in one session, both on the session clock, play the same hits at the same
 //! server times. The page's meters follow the worklet's levels (moving while playing, silent
-//! when stopped), and the sound picker's preview sounds with the transport stopped.
+//! when stopped), and the sound picker's preview sounds with the transport stopped. Patterns,
+//! the song and the fill: a pattern the page cues is stamped by the room, seen by a native
+//! player, and heard from that step on; the page's fill reaches the native player and is heard
+//! on the steps it was stamped for; alone on the beat page, the song switches at its bars.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use keyboardia_core::{Lock, SessionId, SessionState, Track};
+use keyboardia_core::api;
+use keyboardia_core::beat::Beat;
+use keyboardia_core::clock::Timeline;
+use keyboardia_core::protocol::ServerMessage;
+use keyboardia_core::song::Play;
+use keyboardia_core::{Condition, Lock, Op, PatternId, SessionId, SessionState, SongEntry, Track};
 use keyboardia_engine::render::{render_session, RenderOptions};
 use keyboardia_tests::browser::{web_server, Browser, BrowserOptions};
 use keyboardia_tests::clap_host::{clap_bundle_path, BundleKind, ClapPlugin};
 use keyboardia_tests::onsets::{four_on_the_floor, hits};
 use keyboardia_tests::players::{create_session, unix_ms};
 use keyboardia_tests::saved_state;
+use keyboardia_tests::server::LiveClient;
 use serde_json::Value;
 
 /// What the page's worklet captured.
@@ -41,6 +50,21 @@ impl Captured {
         let k = self.times.partition_point(|(idx, _, _)| *idx <= i).max(1) - 1;
         let (idx, ms, rate) = self.times[k];
         ms + (i - idx) as f64 / self.rate * 1000.0 * rate
+    }
+
+    /// The first captured frame the worklet played at or after server time `t` (by its played
+    /// clock, the one it placed its hits by).
+    fn frame_at(&self, t: f64) -> Option<usize> {
+        let (mut lo, mut hi) = (0, self.left.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.server_ms(mid) < t {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        (lo < self.left.len()).then_some(lo)
     }
 
     /// Server time at which captured frame `i` left the browser's audio device, by the browser's
@@ -72,30 +96,49 @@ fn start_page(browser: &Browser, base: &str, id: SessionId) {
     );
 }
 
+/// A script's function `stamp()`: the browser's own pairing of context time and output time
+/// (performance.now()), in server time by ground truth, not by the page's clock estimate (an
+/// error of that estimate moves the page's hits and would cancel out): wrangler dev stamps with
+/// this machine's wall clock, so server time is `performance.now() + (Date.now() -
+/// performance.now())`. `Date.now()` counts whole ms (floor): the largest difference over 2 ms
+/// of readings. (performance.timeOrigin is no reference: here Chromium's wall clock runs tens of
+/// ms off the system's.)
+const STAMP_JS: &str = r#"
+    const stamp = () => {
+      const t = window.keyboardia.audio().context.getOutputTimestamp();
+      let truth = -Infinity;
+      const end = performance.now() + 2;
+      for (let i = 0; i < 100000 && performance.now() < end; i++)
+        truth = Math.max(truth, Date.now() - performance.now());
+      return [t.contextTime, t.performanceTime + truth];
+    };
+"#;
+
 /// Captures `seconds` of the worklet's output.
 fn capture(browser: &Browser, seconds: f64) -> Captured {
+    begin_capture(browser, seconds);
+    finish_capture(browser)
+}
+
+/// Starts capturing the next `seconds` of the worklet's output (and takes the first output
+/// timestamp); [`finish_capture`] waits for it.
+fn begin_capture(browser: &Browser, seconds: f64) {
+    browser.js(&format!(
+        r#"{STAMP_JS}
+        const rate = window.keyboardia.audio().rate;
+        window.capture = {{ s0: stamp() }};
+        window.keyboardia.port().postMessage({{ t: "capture", frames: Math.round({seconds} * rate) }});
+        return true;
+        "#
+    ));
+}
+
+/// Waits for the capture [`begin_capture`] started; what it holds.
+fn finish_capture(browser: &Browser) -> Captured {
     let v = browser.js_async(&format!(
-        r#"
+        r#"{STAMP_JS}
         const done = arguments[arguments.length - 1];
         const port = window.keyboardia.port();
-        const audio = window.keyboardia.audio();
-        const rate = audio.rate;
-        // The browser's own pairing of context time and output time (performance.now()), in
-        // server time by ground truth, not by the page's clock estimate (an error of that
-        // estimate moves the page's hits and would cancel out): wrangler dev stamps with this
-        // machine's wall clock, so server time is `performance.now() + (Date.now() -
-        // performance.now())`. `Date.now()` counts whole ms (floor): the largest difference
-        // over 2 ms of readings. (performance.timeOrigin is no reference: here Chromium's wall
-        // clock runs tens of ms off the system's.)
-        const stamp = () => {{
-          const t = audio.context.getOutputTimestamp();
-          let truth = -Infinity;
-          const end = performance.now() + 2;
-          for (let i = 0; i < 100000 && performance.now() < end; i++)
-            truth = Math.max(truth, Date.now() - performance.now());
-          return [t.contextTime, t.performanceTime + truth];
-        }};
-        const s0 = stamp();
         port.onmessage = (e) => {{
           const d = e.data;
           if (d.t !== "captured") return;
@@ -106,9 +149,8 @@ fn capture(browser: &Browser, seconds: f64) -> Captured {
             s += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
           }}
           done({{ left: btoa(s), first: d.first, times: Array.from(d.times), rate: d.rate,
-                  stamps: [s0, stamp()] }});
+                  stamps: [window.capture.s0, stamp()] }});
         }};
-        port.postMessage({{ t: "capture", frames: Math.round({seconds} * rate) }});
         setTimeout(() => port.postMessage({{ t: "captured" }}), 100);
         "#
     ));
@@ -131,7 +173,7 @@ fn capture(browser: &Browser, seconds: f64) -> Captured {
         .collect();
     assert!(
         !times.is_empty() && times.iter().all(|t| t.1.is_finite()),
-        "captured in session mode"
+        "captured while following a timeline"
     );
     let stamp = |k: usize| {
         let s = &v["stamps"][k];
@@ -476,4 +518,295 @@ fn a_page_and_a_plugin_play_the_same_hits_at_the_same_server_times() {
             grid_ms(*t)
         );
     }
+}
+
+/// Pattern B, parsed.
+fn pattern_b() -> PatternId {
+    "B".parse().unwrap()
+}
+
+/// A kick whose pattern A plays the quarters and pattern B the offbeats, plus a FILL kick on
+/// each of B's downbeats: where the hits fall tells which pattern plays, and whether the fill
+/// is on.
+fn switching_kicks() -> SessionState {
+    let id = "kick".parse().unwrap();
+    let mut state = SessionState {
+        tempo: 120.0,
+        tracks: vec![Track::new(id, "Kick", "kick".parse().unwrap())],
+        ..SessionState::default()
+    };
+    let b = pattern_b();
+    for (pt, steps) in [(PatternId::A, [0, 4, 8, 12]), (b, [2, 6, 10, 14])] {
+        for s in steps {
+            state
+                .apply(&Op::SetStep {
+                    tr: id,
+                    s,
+                    on: true,
+                    pt,
+                })
+                .unwrap();
+        }
+    }
+    for op in [
+        Op::SetStep {
+            tr: id,
+            s: 0,
+            on: true,
+            pt: b,
+        },
+        Op::SetLock {
+            tr: id,
+            s: 0,
+            lock: Lock::Condition(Condition::Fill),
+            pt: b,
+        },
+    ] {
+        state.apply(&op).unwrap();
+    }
+    state
+}
+
+/// The page's `playback()` hook, parsed.
+fn playback(browser: &Browser) -> Value {
+    let text = browser.js("return window.keyboardia.playback();");
+    serde_json::from_str(text.as_str().expect("playback text")).expect("playback JSON")
+}
+
+/// The first timeline the native player receives that `pred` accepts.
+fn next_timeline(client: &mut LiveClient, pred: impl Fn(&Timeline) -> bool) -> Timeline {
+    let m = client.recv_until(|m| matches!(m, ServerMessage::Timeline(t) if pred(t)));
+    let ServerMessage::Timeline(t) = m else {
+        unreachable!()
+    };
+    t
+}
+
+/// Whether a hit starts at captured frame `i`: the next 10 ms are more than twice as loud as
+/// the 10 ms before (a kick 250 ms after another rises well above its tail).
+fn hit_starts_at(x: &[f32], i: usize) -> bool {
+    let peak = |r: std::ops::Range<usize>| x[r].iter().fold(0.0f32, |a, v| a.max(v.abs()));
+    let before = peak(i.saturating_sub(504)..i.saturating_sub(24));
+    let after = peak(i.saturating_sub(24)..(i + 480).min(x.len()));
+    after > 2.0 * before + 0.05
+}
+
+/// The hit-time bound against the session's grid (`KEYBOARDIA_PHASE_MS` overrides it).
+fn phase_bound_ms() -> f64 {
+    std::env::var("KEYBOARDIA_PHASE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2.0)
+}
+
+#[test]
+fn a_cue_and_the_fill_from_the_page_play_on_the_steps_the_room_stamps() {
+    let _serial = serial();
+    let server = web_server();
+    let base = server.base_url();
+    let id = create_session(&base, &switching_kicks());
+    let mut native = LiveClient::join(&base, id, "native");
+    let browser = Browser::start(BrowserOptions::default());
+    start_page(&browser, &base, id);
+    let started = next_timeline(&mut native, |t| t.playing);
+    // Let the clock estimate settle and the transport start (a cue before the start would
+    // play B from it); then, early in a bar (so A plays two more quarters before B takes over
+    // at the next bar line), capture while the page cues B and, a bar into B, holds the fill.
+    std::thread::sleep(Duration::from_millis(1_500));
+    browser.wait_for(
+        "(s => s !== null && s % 16 < 6)(JSON.parse(window.keyboardia.playback()).step)",
+        Duration::from_secs(5),
+    );
+    begin_capture(&browser, 9.0);
+    assert_eq!(
+        browser.js("return window.keyboardia.cuePattern('B');"),
+        Value::Bool(true)
+    );
+    let cued = next_timeline(&mut native, |t| t.playback.next.is_some());
+    let cue = cued.playback.next.unwrap();
+    assert_eq!(cue.play, Play::Pattern(pattern_b()));
+    assert_eq!(cue.at_beat % 4.0, 0.0, "on a bar line");
+    assert_eq!(cued.start_beat, started.start_beat);
+    // The page plays the same stamp.
+    let page_tl = browser.wait_for(
+        "(JSON.parse(window.keyboardia.playback()).timeline.playback || {}).next",
+        Duration::from_secs(5),
+    );
+    assert_eq!(page_tl["atBeat"].as_f64(), Some(cue.at_beat));
+    let switch = cue.at_beat - cued.start_beat;
+    assert!(
+        switch >= 4.0,
+        "B takes over a bar or more after the start: {switch}"
+    );
+    browser.wait_for(
+        &format!(
+            "JSON.parse(window.keyboardia.playback()).step >= {}",
+            (switch + 4.0) * 4.0
+        ),
+        Duration::from_secs(10),
+    );
+    let view = playback(&browser);
+    assert_eq!(
+        (view["pattern"].as_str(), view["live"].as_bool()),
+        (Some("B"), Some(true)),
+        "{view}"
+    );
+    browser.js("window.keyboardia.fill(true); return true;");
+    let filled = next_timeline(&mut native, |t| t.playback.fill);
+    let fill = filled.playback.fill_beat - filled.start_beat;
+    browser.wait_for(
+        "JSON.parse(window.keyboardia.playback()).timeline.playback.fill === true",
+        Duration::from_secs(5),
+    );
+    let cap = finish_capture(&browser);
+    browser.js("window.keyboardia.fill(false); return true;");
+    let released = next_timeline(&mut native, |t| !t.playback.fill);
+    assert!(released.playback.fill_beat > filled.playback.fill_beat);
+    // The fill's timeline still switches to B on the cue's step.
+    let switch_step = (switch * 4.0) as u64;
+    for (step, pt) in [(switch_step - 1, PatternId::A), (switch_step, pattern_b())] {
+        let (play, _) = filled.playback.play_at(filled.start_beat, step);
+        assert_eq!(play, Play::Pattern(pt), "step {step}");
+    }
+
+    // Positions by the native player's timeline, of the hits as the browser's device played
+    // them (ground truth: its output timestamps and the wall clock).
+    let tl = filled;
+    let pos = |i: usize| tl.beat_at(cap.heard_unix_ms(i)) - tl.start_beat;
+    let end = pos(cap.left.len() - 1);
+    let fill_bar = (fill / 4.0).ceil() * 4.0;
+    assert!(
+        end > fill_bar + 4.0,
+        "the capture holds a bar of the fill: ends {end}, fill {fill}"
+    );
+    let mut errors_ms = Vec::new();
+    let (mut a_hits, mut b_hits) = (0, 0);
+    for i in hits(&cap.left).into_iter().filter(|&i| i > 480) {
+        let p = pos(i);
+        if p >= fill_bar - 0.1 {
+            break;
+        }
+        // A's quarters before the switch, B's offbeats from its bar on.
+        let (grid, count) = if p < switch - 0.1 {
+            (p.round(), &mut a_hits)
+        } else {
+            ((p - 0.5).round() + 0.5, &mut b_hits)
+        };
+        *count += 1;
+        errors_ms.push((p - grid) * 60_000.0 / tl.tempo);
+    }
+    let worst = errors_ms.iter().fold(0.0f64, |w, e| w.max(e.abs()));
+    let mut sorted: Vec<f64> = errors_ms.iter().map(|e| e.abs()).collect();
+    sorted.sort_by(f64::total_cmp);
+    println!(
+        "cue: switch at position {switch}, {a_hits} A hits then {b_hits} B hits; page hits vs \
+         the native player's grid: median {:.3} ms, worst {worst:.3} ms ({errors_ms:?})",
+        sorted[sorted.len() / 2]
+    );
+    assert!(
+        a_hits >= 2 && b_hits >= 4,
+        "{a_hits} A hits, {b_hits} B hits"
+    );
+    assert!(
+        worst <= phase_bound_ms(),
+        "a hit off the pattern playing: {errors_ms:?}"
+    );
+
+    // B's downbeats (FILL steps): silent before the fill's stamp, heard from it on, where the
+    // worklet played that beat.
+    let mut heard = Vec::new();
+    let mut bar = switch;
+    while bar < end - 0.5 {
+        let i = cap
+            .frame_at(tl.time_at(tl.start_beat + bar))
+            .expect("captured");
+        heard.push((bar, hit_starts_at(&cap.left, i)));
+        bar += 4.0;
+    }
+    println!("fill stamped at position {fill}; B's downbeats (position, heard): {heard:?}");
+    assert!(heard.iter().any(|(b, _)| *b < fill) && heard.iter().any(|(b, _)| *b >= fill));
+    for (b, h) in &heard {
+        assert_eq!(
+            *h,
+            *b >= fill,
+            "B's downbeat at {b} (fill from {fill}): {heard:?}"
+        );
+    }
+}
+
+#[test]
+fn a_song_played_alone_on_the_beat_page_switches_at_its_bars() {
+    let _serial = serial();
+    let server = web_server();
+    let base = server.base_url();
+    let http = server.http("10.6.1.1");
+    // The song: a bar of A (quarters), a bar of B (offbeats), looping.
+    let state = SessionState {
+        song: vec![
+            SongEntry {
+                pattern: PatternId::A,
+                repeats: 1,
+            },
+            SongEntry {
+                pattern: pattern_b(),
+                repeats: 1,
+            },
+        ],
+        ..switching_kicks()
+    };
+    let session = http.create_session();
+    let put = http.put(
+        &session.id.to_string(),
+        &serde_json::to_vec(&state).unwrap(),
+    );
+    assert_eq!(put.status, 200, "{}", put.text());
+    let published = http.request(
+        "POST",
+        &api::session_beats_path(session.id),
+        &[],
+        Some(b"{}"),
+    );
+    assert_eq!(published.status, 201, "{}", published.text());
+    let beat: Beat = serde_json::from_slice(&published.body).unwrap();
+
+    let browser = Browser::start(BrowserOptions::default());
+    browser.goto(&format!("{base}/b/{}", beat.id));
+    browser.wait_for(
+        "window.keyboardia && window.keyboardia.beats && \
+         JSON.parse(window.keyboardia.beats.status()).viewing",
+        Duration::from_secs(60),
+    );
+    browser.click("#start");
+    browser.wait_for(
+        "window.keyboardia.port() && JSON.parse(window.keyboardia.playback()).step !== null",
+        Duration::from_secs(20),
+    );
+    let cap = capture(&browser, 5.0);
+    let view = playback(&browser);
+    assert_eq!(view["live"], Value::Bool(false), "alone: {view}");
+    assert_eq!(view["songMode"], Value::Bool(true), "{view}");
+    let tl: Timeline = serde_json::from_value(view["timeline"].clone()).unwrap();
+    assert_eq!(tl.playback.play, Play::Song);
+    // Positions on the page's own transport, by the clock the worklet played it on.
+    let mut errors_ms = Vec::new();
+    let mut bars = [0usize; 2];
+    for i in hits(&cap.left).into_iter().filter(|&i| i > 480) {
+        let p = tl.beat_at(cap.server_ms(i)) - tl.start_beat;
+        let b_bar = (p / 4.0).floor() as i64 % 2 == 1;
+        let grid = if b_bar {
+            (p - 0.5).round() + 0.5
+        } else {
+            p.round()
+        };
+        bars[usize::from(b_bar)] += 1;
+        errors_ms.push((p - grid) * 60_000.0 / tl.tempo);
+    }
+    let worst = errors_ms.iter().fold(0.0f64, |w, e| w.max(e.abs()));
+    println!(
+        "song alone: {} hits in A's bars, {} in B's; worst distance to the pattern's grid \
+         {worst:.3} ms",
+        bars[0], bars[1]
+    );
+    assert!(bars[0] >= 3 && bars[1] >= 3, "{bars:?}");
+    assert!(worst <= 1.0, "a hit off its bar's pattern: {errors_ms:?}");
 }

@@ -84,8 +84,6 @@ pub struct Audio {
     pub port: MessagePort,
     /// The context's rate in Hz.
     pub sample_rate_hz: f64,
-    /// The last internal-clock request sent (to send only changes).
-    internal: Cell<Option<bool>>,
     /// Reads the output timestamp; kept alive with the graph.
     _timestamps: Closure<dyn Fn()>,
     /// The highest levels the processor reported since the editor last took them.
@@ -200,7 +198,6 @@ impl Audio {
             ctx,
             _node: node,
             port,
-            internal: Cell::new(None),
             _timestamps: timestamps,
             levels,
             shown: Cell::new(Levels::default()),
@@ -260,23 +257,15 @@ impl Audio {
         }
     }
 
+    /// The timeline the worklet follows, whole (its playback says what plays: the pattern
+    /// or the song, a queued switch, the fill switch).
     pub fn send_timeline(&self, tl: &Timeline) {
-        self.internal.set(None);
-        self.post(&message(
-            "timeline",
-            &[
-                ("playing", tl.playing.into()),
-                ("tempo", tl.tempo.into()),
-                ("anchorTime", tl.anchor_time.into()),
-                ("anchorBeat", tl.anchor_beat.into()),
-                ("startBeat", tl.start_beat.into()),
-                ("quantum", tl.quantum.into()),
-            ],
-        ));
+        if let Ok(json) = serde_json::to_string(tl) {
+            self.post(&message("timeline", &[("json", json.into())]));
+        }
     }
 
     pub fn send_model(&self, model: &Model) {
-        self.internal.set(None);
         self.post(&message(
             "model",
             &[
@@ -284,13 +273,6 @@ impl Audio {
                 ("ratio", model.ratio.into()),
             ],
         ));
-    }
-
-    pub fn send_internal(&self, run: bool) {
-        if self.internal.get() != Some(run) {
-            self.internal.set(Some(run));
-            self.post(&message("internal", &[("run", run.into())]));
-        }
     }
 
     pub fn send_mixer(&self, slot: usize, mute: bool, solo: bool) {
@@ -302,11 +284,6 @@ impl Audio {
                 ("solo", solo.into()),
             ],
         ));
-    }
-
-    /// The fill switch of FILL / NOT FILL trig conditions (the editor's Fill button).
-    pub fn send_fill(&self, on: bool) {
-        self.post(&message("fill", &[("on", on.into())]));
     }
 
     pub fn send_sample(&self, id: &SampleId, frames: &[f32], sample_rate_hz: f32) {

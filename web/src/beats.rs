@@ -15,7 +15,10 @@ use keyboardia_core::api::{self, BeatList};
 use keyboardia_core::audio::decode_wav;
 use keyboardia_core::beat::{beat_from_json, Beat, PublishBeat};
 use keyboardia_core::schema::session_from_json;
-use keyboardia_core::{BeatId, Instrument, Op, OpError, SampleId, SessionId, SessionState};
+use keyboardia_core::song::{Arrangement, PlaybackView};
+use keyboardia_core::{
+    BeatId, Instrument, Op, OpError, PatternId, SampleId, SessionId, SessionState,
+};
 use keyboardia_ui::beats_panel::{app_link, beat_link};
 use keyboardia_ui::host::{
     BeatExport, BeatView, Beats, BeatsStatus, LiveSession, Meters, OpSink, Recorder, Settings,
@@ -497,6 +500,23 @@ impl Transport for AppHost {
         }
         self.web.set_run(run);
     }
+
+    fn playback_view(&self) -> PlaybackView {
+        self.web.playback_view()
+    }
+
+    /// Playback, not an edit: the beat page switches patterns and plays the song too.
+    fn cue_pattern(&self, pt: PatternId) {
+        self.web.cue_pattern(pt)
+    }
+
+    fn set_song_mode(&self, on: bool) {
+        self.web.set_song_mode(on)
+    }
+
+    fn set_fill(&self, on: bool) {
+        Transport::set_fill(&self.web, on)
+    }
 }
 
 impl LiveSession for AppHost {
@@ -583,6 +603,9 @@ impl Host for AppHost {
     fn beats(&self) -> Option<&dyn Beats> {
         Some(&*self.beats)
     }
+    fn set_fill(&mut self, on: bool) {
+        Transport::set_fill(&self.web, on)
+    }
     fn account(&self) -> Option<&dyn keyboardia_ui::host::Account> {
         self.account
             .as_deref()
@@ -616,6 +639,13 @@ pub async fn beat_page(
         beat.state.clone(),
         crate::dom::random_u64(),
     );
+    if !beat.state.song.is_empty() {
+        // A beat with a song plays its song, as its exports render it.
+        let arr = Arrangement::of(&beat.state);
+        page.alone
+            .borrow_mut()
+            .set_song_mode(&arr, true, crate::page::now_ms(), 0.0);
+    }
     let beats = WebBeats::new(page.clone(), Mode::Beat(Box::new(beat.clone())));
     {
         let beats = beats.clone();

@@ -53,14 +53,67 @@ fn status_json(page: &Page, mic: &Mic) -> String {
         "samples": page.samples.borrow().iter().map(|s| s.id.to_string()).collect::<Vec<_>>(),
         "clockOffsetMs": c.clock().offset_at(now_ms()),
         "clockRttMs": c.clock().estimate().map(|e| e.rtt),
-        "timeline": c.timeline().map(|t| serde_json::json!({
-            "playing": t.playing, "tempo": t.tempo, "anchorTime": t.anchor_time,
-            "anchorBeat": t.anchor_beat, "startBeat": t.start_beat, "quantum": t.quantum,
-        })),
+        "timeline": c.timeline(),
         "recording": mic.recording(),
         "takes": mic.serial(),
     })
     .to_string()
+}
+
+/// What [`install_playback`]'s `playback()` answers.
+fn playback_json(page: &Page) -> serde_json::Value {
+    let Some((tl, now)) = page.timeline_now() else {
+        return serde_json::Value::Null;
+    };
+    let view = page.playback_view();
+    let pos = view.position.map(|p| {
+        serde_json::json!({
+            "entry": p.entry, "pattern": p.pattern, "repeat": p.repeat, "bar": p.bar,
+            "step": p.step,
+        })
+    });
+    serde_json::json!({
+        "live": page.follows_room(),
+        "timeline": tl,
+        "now": now,
+        "step": crate::playback::step_at(&tl, now),
+        "pattern": view.pattern,
+        "origin": view.origin,
+        "songMode": view.song_mode,
+        "queued": view.queued,
+        "position": pos,
+        "fill": view.fill,
+    })
+}
+
+/// The playback hooks: `playback()` (JSON text: the timeline the page plays with its
+/// playback, whether it is the room's, the time now on its clock, the step, and what the
+/// editor shows: pattern, origin, songMode, queued, position, fill), `cuePattern("B")`,
+/// `songMode(on)` and `fill(on)` (what the pattern slots, the song panel and Fill do).
+fn install_playback(hooks: &Object, page: &Rc<Page>) {
+    let p = page.clone();
+    set(
+        hooks,
+        "playback",
+        func0(move || playback_json(&p).to_string().into()).into(),
+    );
+    let p = page.clone();
+    let cue = Closure::wrap(Box::new(move |pt: String| -> bool {
+        match pt.parse() {
+            Ok(pt) => {
+                p.cue_pattern(pt);
+                true
+            }
+            Err(_) => false,
+        }
+    }) as Box<dyn Fn(String) -> bool>);
+    set(hooks, "cuePattern", cue.into_js_value());
+    let p = page.clone();
+    let song = Closure::wrap(Box::new(move |on: bool| p.set_song_mode(on)) as Box<dyn Fn(bool)>);
+    set(hooks, "songMode", song.into_js_value());
+    let p = page.clone();
+    let fill = Closure::wrap(Box::new(move |on: bool| p.set_fill(on)) as Box<dyn Fn(bool)>);
+    set(hooks, "fill", fill.into_js_value());
 }
 
 /// Installs `window.keyboardia`.
@@ -243,6 +296,7 @@ pub fn install(page: &Rc<Page>, mic: &Rc<Mic>, grid_rows: GridRows) {
         })
         .into(),
     );
+    install_playback(&hooks, page);
     crate::audio_hooks::install(&hooks, page);
     let _ = Reflect::set(&window, &"keyboardia".into(), &hooks);
 }

@@ -2,7 +2,8 @@
 
 use std::rc::Rc;
 
-use keyboardia_core::{Instrument, MAX_TRACKS};
+use keyboardia_core::song::PlaybackView;
+use keyboardia_core::{Instrument, PatternId, MAX_TRACKS};
 use keyboardia_core::{Op, OpError, SampleId, SessionId, SessionState};
 use keyboardia_ui::host::{
     AddOutcome, AddTakeError, AddTrack, Added, ClockMode, LiveError, LiveSession, Meters, OpSink,
@@ -56,21 +57,21 @@ impl Store for WebHost {
 }
 
 impl WebHost {
-    /// The session's beat now, while its timeline plays.
-    fn beat(&self) -> Option<f64> {
-        let server = self.page.server_now_ms()?;
-        let c = self.page.client.borrow();
-        c.timeline()?.position_at(server)
+    /// The 16th step playing now (since the transport's start), while the timeline the page
+    /// plays (the room's, or its own alone) plays.
+    fn step(&self) -> Option<u64> {
+        let (tl, now) = self.page.timeline_now()?;
+        crate::playback::step_at(&tl, now)
     }
 }
 
 impl Transport for WebHost {
     fn playing(&self) -> bool {
-        self.beat().is_some()
+        self.step().is_some()
     }
 
     fn sixteenth(&self) -> u64 {
-        self.beat().map_or(0, |b| (b * 4.0).max(0.0) as u64)
+        self.step().unwrap_or(0)
     }
 
     fn run(&self) -> bool {
@@ -80,6 +81,23 @@ impl Transport for WebHost {
     fn set_run(&self, run: bool) {
         self.page.run.set(run);
         self.page.sync_audio();
+    }
+
+    /// From the timeline the worklet plays (the room's, or the page's own), at the page's now.
+    fn playback_view(&self) -> PlaybackView {
+        self.page.playback_view()
+    }
+
+    fn cue_pattern(&self, pt: PatternId) {
+        self.page.cue_pattern(pt);
+    }
+
+    fn set_song_mode(&self, on: bool) {
+        self.page.set_song_mode(on);
+    }
+
+    fn set_fill(&self, on: bool) {
+        self.page.set_fill(on);
     }
 }
 
@@ -310,11 +328,9 @@ impl Host for WebHost {
         Some(self)
     }
 
-    /// The worklet engine's fill switch (a port message; nothing before Start sound).
+    /// The fill switch, stamped on the timeline the page plays ([`Transport::set_fill`]).
     fn set_fill(&mut self, on: bool) {
-        if let Some(audio) = self.page.audio.borrow().as_ref() {
-            audio.send_fill(on);
-        }
+        self.page.set_fill(on);
     }
 }
 

@@ -4,6 +4,8 @@
 //!
 //! - [`route`]: the session an address names, the room's and the invite's addresses.
 //! - [`clockmap`]: AudioContext time ↔ local time ↔ server time.
+//! - [`playback`]: the page's own transport when it plays alone (the beat page, a session page
+//!   before its room), stamped like the room's.
 //! - [`status`]: the session bar's status from the client's events.
 //! - wasm32 only: `app` (entry, Start button), `dom` (notice, randomness), `page` (the state
 //!   and the client's event loop), `socket` (the WebSocket, owned by a dedicated worker that
@@ -14,6 +16,7 @@
 //!   (Start: the audio context and play).
 
 pub mod clockmap;
+pub mod playback;
 pub mod route;
 pub mod status;
 

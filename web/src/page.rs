@@ -11,7 +11,9 @@ use keyboardia_core::audio::decode_wav;
 use keyboardia_core::client::{
     Action, Client, ClientConfig, ClientEvent, Fetch, Retry, TransferFailure, Upload,
 };
-use keyboardia_core::{SampleId, SessionId, SessionState, MAX_TRACKS};
+use keyboardia_core::clock::Timeline;
+use keyboardia_core::song::{Arrangement, PlaybackView};
+use keyboardia_core::{PatternId, SampleId, SessionId, SessionState, MAX_TRACKS};
 use keyboardia_ui::host::{Connection, Status, Transfer};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -22,6 +24,7 @@ use crate::audio::Audio;
 use crate::clockmap::{ContextClock, Model};
 use crate::dom::{mark, show_notice};
 use crate::net::{self, HttpError};
+use crate::playback::{self, Alone};
 use crate::socket::{Report, Socket, SocketEvent, Transport};
 use crate::status;
 
@@ -74,7 +77,7 @@ pub struct Page {
     /// The server-time model the worklet has (to send only changes).
     sent_model: Cell<Option<Model>>,
     /// The timeline the worklet has.
-    sent_timeline: Cell<Option<keyboardia_core::clock::Timeline>>,
+    sent_timeline: Cell<Option<Timeline>>,
     /// Redraws the editor after something changed outside it.
     pub repaint: RefCell<Option<egui::Context>>,
     /// The session does not exist (or expired): no more connecting.
@@ -83,6 +86,9 @@ pub struct Page {
     pub mixer: RefCell<[(bool, bool); MAX_TRACKS]>,
     /// The local play request (playing alone before a session is joined).
     pub run: Cell<bool>,
+    /// The page's own transport, played while no room's timeline is followed (the beat page,
+    /// a session page before its room's snapshot).
+    pub alone: RefCell<Alone>,
     /// Who the page's sign-in cookie signs in, once known: `Some(None)` signed out,
     /// `Some(Some(user id))` signed in (the socket then carries a ticket). Kept up to date by
     /// the page's account (`account.rs`).
@@ -107,7 +113,9 @@ impl Page {
             seed,
             ..ClientConfig::default()
         };
+        let alone = Alone::new(local.tempo, now_ms());
         Rc::new(Page {
+            alone: RefCell::new(alone),
             session,
             origin,
             client: RefCell::new(Client::with_config(config, local)),
@@ -626,7 +634,9 @@ impl Page {
         self.sent_state.borrow_mut().take();
     }
 
-    /// Sends the worklet what changed: the session document, the timeline, the clock offset.
+    /// Sends the worklet what changed: the session document, the timeline it follows (the
+    /// room's once joined, else the page's own, started and stopped by the local play request
+    /// and following the session's tempo) and the model of that timeline's clock.
     pub fn sync_audio(&self) {
         let audio = self.audio.borrow();
         let Some(audio) = audio.as_ref() else {
@@ -640,40 +650,133 @@ impl Page {
                 *sent = Some(client.state().clone());
             }
         }
-        let joined = client.is_joined() || client.confirmed().is_some();
-        let model = client
-            .clock()
-            .offset_at(now_ms())
-            .and_then(|offset| self.context_clock.borrow().model(offset));
-        match (client.timeline(), model, joined && self.unlocked.get()) {
-            (Some(tl), Some(model), true) => {
-                if self.sent_timeline.get() != Some(*tl) {
-                    audio.send_timeline(tl);
-                    self.sent_timeline.set(Some(*tl));
-                }
-                // Resend when the model moves the server time of the present by more than
-                // RESEND_MS, or its rate changes.
-                let now_ctx = audio.ctx.current_time() * 1000.0;
-                let moved = self.sent_model.get().is_none_or(|m| {
-                    let at = |m: &Model| m.offset_ms + now_ctx * m.ratio;
-                    (at(&m) - at(&model)).abs() > RESEND_MS || (m.ratio - model.ratio).abs() > 1e-6
-                });
-                if moved {
-                    if self.sent_model.get().is_none() {
-                        mark("keyboardia-model-sent");
-                    }
-                    audio.send_model(&model);
-                    self.sent_model.set(Some(model));
-                }
-            }
-            _ => {
-                if self.sent_timeline.get().is_some() {
-                    self.sent_timeline.set(None);
-                    self.sent_model.set(None);
-                }
-                audio.send_internal(self.run.get() && self.unlocked.get());
+        let now = now_ms();
+        let live = follows_room(&client);
+        if !live {
+            let mut alone = self.alone.borrow_mut();
+            alone.set_tempo(now, client.state().tempo);
+            if !self.run.get() {
+                alone.stop();
+            } else if self.unlocked.get() && self.context_clock.borrow().local_ms(0.0).is_some() {
+                // Started once the worklet can place it: its downbeat is heard.
+                alone.play(now, self.alone_lead_ms());
             }
         }
+        let (timeline, offset) = if live {
+            (client.timeline().copied(), client.clock().offset_at(now))
+        } else {
+            (Some(*self.alone.borrow().timeline()), Some(0.0))
+        };
+        let model = offset.and_then(|offset| self.context_clock.borrow().model(offset));
+        let (Some(tl), Some(model), true) = (timeline, model, self.unlocked.get()) else {
+            return;
+        };
+        if self.sent_timeline.get() != Some(tl) {
+            audio.send_timeline(&tl);
+            self.sent_timeline.set(Some(tl));
+        }
+        // Resend when the model moves the server time of the present by more than RESEND_MS,
+        // or its rate changes.
+        let now_ctx = audio.ctx.current_time() * 1000.0;
+        let moved = self.sent_model.get().is_none_or(|m| {
+            let at = |m: &Model| m.offset_ms + now_ctx * m.ratio;
+            (at(&m) - at(&model)).abs() > RESEND_MS || (m.ratio - model.ratio).abs() > 1e-6
+        });
+        if moved {
+            if self.sent_model.get().is_none() {
+                mark("keyboardia-model-sent");
+            }
+            audio.send_model(&model);
+            self.sent_model.set(Some(model));
+        }
+    }
+
+    /// How far ahead of now the page's own transport stamps a start or a switch: how far the
+    /// worklet renders ahead of what is heard (the output latency, from the context clock's
+    /// fit) plus [`ALONE_MARGIN_MS`] for the port message.
+    fn alone_lead_ms(&self) -> f64 {
+        let rendering = self.audio.borrow().as_ref().and_then(|a| {
+            self.context_clock
+                .borrow()
+                .local_ms(a.ctx.current_time() * 1000.0)
+        });
+        let ahead = rendering.map_or(0.0, |heard| heard - now_ms());
+        ahead.clamp(0.0, MAX_OUTPUT_LATENCY_MS) + ALONE_MARGIN_MS
+    }
+
+    /// Whether the page plays the room's timeline (else its own).
+    pub fn follows_room(&self) -> bool {
+        follows_room(&self.client.borrow())
+    }
+
+    /// The timeline the page plays (the room's once joined, else its own) and the time now on
+    /// that timeline's clock (server time; the page's own clock alone), when known.
+    pub fn timeline_now(&self) -> Option<(Timeline, f64)> {
+        let client = self.client.borrow();
+        if follows_room(&client) {
+            let tl = *client.timeline()?;
+            drop(client);
+            Some((tl, self.server_now_ms()?))
+        } else {
+            Some((*self.alone.borrow().timeline(), now_ms()))
+        }
+    }
+
+    /// What plays now: the pattern (and where its run began), a queued switch, song mode and
+    /// its position, the fill switch.
+    pub fn playback_view(&self) -> PlaybackView {
+        let Some((tl, now)) = self.timeline_now() else {
+            return PlaybackView::default();
+        };
+        let client = self.client.borrow();
+        playback::view_at(&tl, &Arrangement::of(client.state()), now)
+    }
+
+    /// Queues pattern `pt`: the room stamps it once joined (everyone switches on the same
+    /// step), the page's own transport before.
+    pub fn cue_pattern(self: &Rc<Self>, pt: PatternId) {
+        self.playback_control(
+            |c| c.cue_pattern(pt),
+            |alone, arr, now, lead| alone.cue_pattern(arr, pt, now, lead),
+        );
+    }
+
+    /// Song mode on or off (as [`Page::cue_pattern`]).
+    pub fn set_song_mode(self: &Rc<Self>, on: bool) {
+        self.playback_control(
+            |c| c.set_song_mode(on),
+            |alone, arr, now, lead| alone.set_song_mode(arr, on, now, lead),
+        );
+    }
+
+    /// The fill switch (as [`Page::cue_pattern`]).
+    pub fn set_fill(self: &Rc<Self>, on: bool) {
+        self.playback_control(
+            |c| c.set_fill(on),
+            |alone, _, now, lead| alone.set_fill(on, now, lead),
+        );
+    }
+
+    /// A playback change: to the room through the client once joined, else stamped on the
+    /// page's own transport; the worklet follows either.
+    fn playback_control(
+        self: &Rc<Self>,
+        live: impl FnOnce(&mut Client),
+        alone: impl FnOnce(&mut Alone, &Arrangement, f64, f64),
+    ) {
+        if self.follows_room() {
+            live(&mut self.client.borrow_mut());
+        } else {
+            let lead = self.alone_lead_ms();
+            let client = self.client.borrow();
+            alone(
+                &mut self.alone.borrow_mut(),
+                &Arrangement::of(client.state()),
+                now_ms(),
+                lead,
+            );
+        }
+        self.pump();
     }
 
     /// The server-time model the worklet plays by (for the test hooks).
@@ -712,6 +815,17 @@ const MODEL_TRIES: u32 = 200;
 
 /// Smallest move of the model (at the present) worth telling the worklet, in ms.
 const RESEND_MS: f64 = 0.05;
+
+/// Time for a port message to reach the worklet, in the lead of the page's own transport (ms).
+const ALONE_MARGIN_MS: f64 = 50.0;
+/// The most output latency believed (ms): a wilder reading is a context clock still settling.
+const MAX_OUTPUT_LATENCY_MS: f64 = 500.0;
+
+/// Whether the page plays the room's timeline: once joined (and on through a lost connection,
+/// with the room's last timeline), rather than its own.
+fn follows_room(client: &Client) -> bool {
+    client.timeline().is_some() && (client.is_joined() || client.confirmed().is_some())
+}
 
 /// What the page says when its session does not exist.
 pub const NOT_FOUND: &str =

@@ -4,12 +4,12 @@
 // Messages (port.onmessage, never inside process()): parse and swap happen here, so process()
 // only calls kb_process and copies two preallocated views into the outputs.
 //   {t:"session", json}                      the session document (JSON text)
-//   {t:"timeline", playing, tempo, anchorTime, anchorBeat, startBeat, quantum}
+//   {t:"timeline", json}                     the timeline (core's Timeline JSON: the room's, or the
+//                                             page's own when alone), its playback included:
+//                                             the pattern or song, a queued switch, the fill switch
 //   {t:"model", offsetMs, ratio}              server ms = offsetMs + context ms * ratio
-//   {t:"internal", run}                       play alone on the internal clock
 //   {t:"seed", hi, lo}                        the session's dice seed
 //   {t:"mixer", slot, mute, solo}
-//   {t:"fill", on}                            the fill switch (FILL / NOT FILL conditions)
 //   {t:"sample", id, frames: Float32Array, rate}
 //   {t:"preview", kind, index, id, volume, pan} the sound picker's preview: kind 0 built-in sound
 //                                             `index`, 1 synth preset `index`, 2 sample `id`
@@ -61,24 +61,19 @@ class KeyboardiaProcessor extends AudioWorkletProcessor {
         if (rc !== 0) this.port.postMessage({ t: "error", what: "session", rc });
         break;
       }
-      case "timeline":
-        x.kb_set_timeline(d.playing ? 1 : 0, d.tempo, d.anchorTime, d.anchorBeat, d.startBeat,
-          d.quantum);
+      case "timeline": {
+        const rc = x.kb_set_timeline(this.scratch(d.json));
+        if (rc !== 0) this.port.postMessage({ t: "error", what: "timeline", rc });
         break;
+      }
       case "model":
         x.kb_set_model(d.offsetMs, d.ratio);
-        break;
-      case "internal":
-        x.kb_set_internal(d.run ? 1 : 0);
         break;
       case "seed":
         x.kb_set_seed(d.hi >>> 0, d.lo >>> 0);
         break;
       case "mixer":
         x.kb_set_mixer(d.slot, d.mute ? 1 : 0, d.solo ? 1 : 0);
-        break;
-      case "fill":
-        x.kb_set_fill(d.on ? 1 : 0);
         break;
       case "sample": {
         const ptr = x.kb_sample_frames(d.frames.length);

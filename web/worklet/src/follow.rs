@@ -78,17 +78,25 @@ impl Follower {
         let correction = ((target - played) * GAIN_PER_MS).clamp(-MAX_CORRECTION, MAX_CORRECTION);
         let rate = model.ratio * (1.0 + correction);
         self.played_ms = Some(played + frames as f64 / sample_rate_hz * 1000.0 * rate);
-        let clock = match timeline.position_at(played) {
-            Some(beat) => BlockClock {
+        let tempo_bpm = timeline.tempo * rate;
+        // The position of the block's first frame, negative when the transport starts later:
+        // a block the start falls inside plays from that negative beat, so the engine puts the
+        // downbeat on its exact frame within the block (from the next block on, it would only
+        // pick up after it and drop step 0).
+        let beat = timeline.beat_at(played) - timeline.start_beat;
+        let block_beats = frames as f64 * tempo_bpm / (60.0 * sample_rate_hz);
+        let clock = if timeline.playing && beat + block_beats > 0.0 {
+            BlockClock {
                 playing: true,
-                tempo_bpm: timeline.tempo * rate,
+                tempo_bpm,
                 beat,
-            },
-            None => BlockClock {
+            }
+        } else {
+            BlockClock {
                 playing: false,
                 tempo_bpm: timeline.tempo,
                 beat: 0.0,
-            },
+            }
         };
         Some(PlayedBlock {
             clock,
@@ -153,6 +161,33 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A start inside a block: that block plays from the (negative) position of its first
+    /// frame, the block before it is stopped, and the next one chains on.
+    #[test]
+    fn the_block_the_start_falls_in_plays_from_before_the_start() {
+        let mut f = Follower {
+            // Server time 0 is context frame 0; the transport starts 10 ms in (frame 480,
+            // inside the block of frames 384..512).
+            timeline: Some(Timeline {
+                anchor_time: 10.0,
+                ..timeline()
+            }),
+            model: Some(ServerModel {
+                offset_ms: 0.0,
+                ratio: 1.0,
+            }),
+            ..Follower::default()
+        };
+        let clocks: Vec<BlockClock> = (0..5)
+            .map(|b| f.block(f64::from(b) * 128.0, 128, SR).unwrap().clock)
+            .collect();
+        assert!(clocks[..3].iter().all(|c| !c.playing));
+        let frames_per_beat = SR / 2.0;
+        assert!(clocks[3].playing);
+        assert!((clocks[3].beat * frames_per_beat - (384.0 - 480.0)).abs() < 1e-6);
+        assert!((clocks[4].beat * frames_per_beat - (512.0 - 480.0)).abs() < 1e-6);
     }
 
     #[test]

@@ -5,9 +5,10 @@
 //! Everything that allocates or parses runs from the processor's message handler (outside
 //! `process()`): [`kb_set_session`] parses a session document and swaps the engine's pattern,
 //! [`kb_sample_frames`]/[`kb_commit_sample`] hand a decoded sample over whole,
-//! [`kb_set_timeline`] and [`kb_set_model`] set the session's timeline and the page's model of
-//! server time (see [`follow`]), [`kb_set_fill`] the fill switch, [`kb_preview`] plays the sound picker's preview and
-//! [`kb_take_levels`] hands the meters' peaks to the page. [`kb_process`] renders one render quantum into
+//! [`kb_set_timeline`] and [`kb_set_model`] set the timeline (with its playback: the pattern or
+//! song and the fill switch) and the page's model of server time (see [`follow`]),
+//! [`kb_preview`] plays the sound picker's preview and [`kb_take_levels`] hands the meters'
+//! peaks to the page. [`kb_process`] renders one render quantum into
 //! buffers allocated once by [`kb_init`]: it never allocates, locks or logs, and its output is
 //! finite and free of subnormals. A test hook captures the output ([`kb_capture_start`]).
 //!
@@ -74,25 +75,15 @@ pub extern "C" fn kb_set_session(len: usize) -> i32 {
     })
 }
 
-/// Sets the session's timeline (server ms and beats). `playing` 0 or 1.
+/// Follows the timeline whose JSON (core's `Timeline`, `playback` included: the pattern or
+/// song, queued switches and the fill switch) is the `len` bytes in the scratch buffer. 0: done;
+/// -1: not a timeline (the clock and playback are unchanged).
 #[no_mangle]
-pub extern "C" fn kb_set_timeline(
-    playing: u32,
-    tempo_bpm: f64,
-    anchor_time_ms: f64,
-    anchor_beat: f64,
-    start_beat: f64,
-    quantum: f64,
-) {
-    with((), |w| {
-        w.set_timeline(keyboardia_core::clock::Timeline {
-            playing: playing != 0,
-            tempo: tempo_bpm,
-            anchor_time: anchor_time_ms,
-            anchor_beat,
-            start_beat,
-            quantum,
-            playback: Default::default(),
+pub extern "C" fn kb_set_timeline(len: usize) -> i32 {
+    scratch_str(len, |bytes| {
+        with(-2, |w| match w.set_timeline_json(bytes) {
+            Ok(()) => 0,
+            Err(_) => -1,
         })
     })
 }
@@ -102,12 +93,6 @@ pub extern "C" fn kb_set_timeline(
 #[no_mangle]
 pub extern "C" fn kb_set_model(offset_ms: f64, ratio: f64) {
     with((), |w| w.set_model(ServerModel { offset_ms, ratio }))
-}
-
-/// Leaves session-clock mode: plays alone on the internal clock while `run` is 1.
-#[no_mangle]
-pub extern "C" fn kb_set_internal(run: u32) {
-    with((), |w| w.set_internal(run != 0))
 }
 
 /// Seeds the probability dice (the session document's seed).
@@ -122,12 +107,6 @@ pub extern "C" fn kb_set_seed(seed_hi: u32, seed_lo: u32) {
 #[no_mangle]
 pub extern "C" fn kb_set_mixer(slot: u32, mute: u32, solo: u32) {
     with((), |w| w.set_mixer(slot as usize, mute != 0, solo != 0))
-}
-
-/// The fill switch of FILL / NOT FILL trig conditions (this player's), `on` 0 or 1.
-#[no_mangle]
-pub extern "C" fn kb_set_fill(on: u32) {
-    with((), |w| w.set_fill(on != 0))
 }
 
 /// A buffer for `frames` mono frames of a sample about to be committed.

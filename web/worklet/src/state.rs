@@ -28,6 +28,8 @@ const MIN_CAPTURE_BLOCK: usize = 64;
 pub enum WorkletError {
     #[error("not a session document")]
     BadSession,
+    #[error("not a timeline")]
+    BadTimeline,
     #[error("not a sample id")]
     BadSampleId,
     #[error("every sampler slot is taken")]
@@ -47,9 +49,10 @@ pub struct Worklet {
     /// The session's timeline and the played server clock (session mode once both a timeline
     /// and a server-time model arrived).
     follower: Follower,
-    /// The internal clock (playing alone before a session is joined).
+    /// The internal clock (the benchmark's renders; the page plays alone on a timeline of its
+    /// own, stamped like the room's, so it always sends one).
     internal: InternalClock,
-    /// The local play request for the internal clock.
+    /// The play request for the internal clock.
     run: bool,
     /// `run` in the previous block (a new start plays from step 0).
     was_running: bool,
@@ -188,9 +191,20 @@ impl Worklet {
         self.engine.set_pattern(&pattern);
     }
 
-    /// Follows the session's timeline.
+    /// Follows the session's timeline, and plays what its playback says (the pattern or the
+    /// song, queued switches and the fill switch, stamped on its beat line).
     pub fn set_timeline(&mut self, timeline: Timeline) {
+        self.engine
+            .set_playback(timeline.playback, timeline.start_beat);
         self.follower.timeline = Some(timeline);
+    }
+
+    /// Parses a timeline (the room's JSON, `playback` included) and follows it.
+    pub fn set_timeline_json(&mut self, bytes: &[u8]) -> Result<(), WorkletError> {
+        let timeline: Timeline =
+            serde_json::from_slice(bytes).map_err(|_| WorkletError::BadTimeline)?;
+        self.set_timeline(timeline);
+        Ok(())
     }
 
     /// The page's model of server time against context time.
@@ -200,19 +214,15 @@ impl Worklet {
         }
     }
 
-    /// Plays alone on the internal clock while `run`.
+    /// Plays alone on the internal clock while `run`, pattern A from its start.
     pub fn set_internal(&mut self, run: bool) {
         self.follower = Follower::default();
+        self.engine.set_playback(Default::default(), 0.0);
         self.run = run;
     }
 
     pub fn set_seed(&mut self, seed: u64) {
         self.engine.set_seed(seed);
-    }
-
-    /// The fill switch of FILL / NOT FILL trig conditions.
-    pub fn set_fill(&mut self, on: bool) {
-        self.engine.set_fill(on);
     }
 
     pub fn set_mixer(&mut self, slot: usize, mute: bool, solo: bool) {
@@ -392,6 +402,7 @@ pub fn bench(sample_rate_hz: f64, json: &[u8], blocks: u32) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use keyboardia_core::PatternId;
     use keyboardia_engine::render::{render_pattern, RenderOptions};
 
     fn demo() -> SessionState {
@@ -469,6 +480,104 @@ mod tests {
         let (l, _) = w.captured();
         let first = l.iter().position(|x| x.abs() > 1e-4).unwrap();
         assert_eq!(first, 1_200, "25 ms at 48 kHz");
+    }
+
+    /// A session with one kick track: pattern A on `a`, pattern B on `b`.
+    fn kicks(a: &[u8], b: &[u8]) -> SessionState {
+        let mut state = SessionState::default();
+        let id: keyboardia_core::TrackId = "kick".parse().unwrap();
+        state.tracks.push(keyboardia_core::Track::new(
+            id,
+            "kick",
+            "kick".parse().unwrap(),
+        ));
+        for (pt, steps) in [(PatternId::A, a), ("B".parse().unwrap(), b)] {
+            for &s in steps {
+                state
+                    .apply(&keyboardia_core::Op::SetStep {
+                        tr: id,
+                        s,
+                        on: true,
+                        pt,
+                    })
+                    .unwrap();
+            }
+        }
+        state
+    }
+
+    /// Frames where hits start: above 0.1 after 10 ms without (a kick decays below 0.1 well
+    /// before the next 16th but rings on above silence).
+    fn onsets(x: &[f32]) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut last: Option<usize> = None;
+        for (i, v) in x.iter().enumerate() {
+            if v.abs() > 0.1 {
+                if last.is_none_or(|l| i - l > 480) {
+                    out.push(i);
+                }
+                last = Some(i);
+            }
+        }
+        out
+    }
+
+    /// Renders `blocks` blocks of 128 frames on a model where context time 0 is server time
+    /// 10 000 ms; the captured left channel.
+    fn render_session(w: &mut Worklet, blocks: usize) -> Vec<f32> {
+        w.set_model(ServerModel {
+            offset_ms: 10_000.0,
+            ratio: 1.0,
+        });
+        w.capture_start(128 * blocks);
+        for b in 0..blocks {
+            w.process(128, (b * 128) as f64);
+        }
+        w.captured().0.to_vec()
+    }
+
+    /// The transport starts 10 ms into the context (frame 480, inside the block of frames
+    /// 384..512): the downbeat sounds on that frame, not dropped for starting mid-block.
+    #[test]
+    fn a_start_inside_a_block_plays_the_downbeat_on_its_frame() {
+        let mut w = Worklet::new(48_000.0);
+        w.set_session(kicks(&[0, 4, 8, 12], &[]));
+        w.set_timeline(Timeline {
+            playing: true,
+            anchor_time: 10_010.0,
+            ..Timeline::new(120.0, 0.0)
+        });
+        let out = render_session(&mut w, 200);
+        let first = out.iter().position(|x| x.abs() > 1e-4);
+        assert_eq!(first, Some(480), "the downbeat on its frame");
+        let kicks = onsets(&out);
+        assert!(kicks[0] - 480 < 48, "the downbeat sounds: {kicks:?}");
+    }
+
+    /// The timeline's playback reaches the engine: pattern A until the stamped switch, B from
+    /// its beat on; the fill and switch ride on the same JSON the room sends.
+    #[test]
+    fn the_timelines_playback_switches_patterns_on_the_stamped_step() {
+        let mut w = Worklet::new(48_000.0);
+        w.set_session(kicks(&[0, 4, 8, 12], &[2, 6, 10, 14]));
+        // Started at server time 10 000 ms (context frame 0) on beat 8 of the beat line, at
+        // 120 BPM (24 000 frames a beat); B queued for the second bar (beat 12).
+        let json = r#"{"playing":true,"tempo":120.0,"anchorTime":10000.0,"anchorBeat":8.0,
+            "startBeat":8.0,"quantum":4.0,"playback":{"play":{"pattern":"A"},"sinceBeat":8.0,
+            "next":{"play":{"pattern":"B"},"atBeat":12.0}}}"#;
+        assert!(w.set_timeline_json(b"{").is_err());
+        w.set_timeline_json(json.as_bytes()).unwrap();
+        let out = render_session(&mut w, 2_000);
+        // Hits in hundredths of a beat (a kick's attack passes 0.1 within a few frames).
+        let beats: Vec<f64> = onsets(&out)
+            .iter()
+            .map(|&i| (i as f64 / 240.0).floor() / 100.0)
+            .collect();
+        assert_eq!(
+            beats,
+            [0.0, 1.0, 2.0, 3.0, 4.5, 5.5, 6.5, 7.5, 8.5, 9.5, 10.5],
+            "A's quarters for a bar, then B's offbeats"
+        );
     }
 
     #[test]
