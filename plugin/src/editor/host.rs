@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use keyboardia_core::{Instrument, Op, OpError, SampleId, SessionId, SessionState};
+use keyboardia_core::song::PlaybackView;
+use keyboardia_core::{Instrument, Op, OpError, PatternId, SampleId, SessionId, SessionState};
 use keyboardia_engine::{Patch, Preview, PreviewMailbox};
 use keyboardia_sync::{parse_invite, DEFAULT_SERVER};
 use keyboardia_ui::host::{
@@ -135,6 +136,18 @@ impl ui::Transport for Transport {
     }
     fn set_run(&self, run: bool) {
         Transport::set_run(self, run)
+    }
+    fn playback_view(&self) -> PlaybackView {
+        Transport::playback_view(self)
+    }
+    fn cue_pattern(&self, pt: PatternId) {
+        Transport::cue_pattern(self, pt)
+    }
+    fn set_song_mode(&self, on: bool) {
+        Transport::set_song_mode(self, on)
+    }
+    fn set_fill(&self, on: bool) {
+        Transport::set_fill(self, on)
     }
 }
 
