@@ -17,7 +17,7 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use keyboardia_core::song::{Arrangement, Play, Playback, PlaybackView, SongPosition};
-use keyboardia_core::PatternId;
+use keyboardia_core::{PatternId, MAX_PATTERNS};
 use keyboardia_engine::schedule::SCHEDULE_AHEAD_BEATS;
 use keyboardia_engine::BlockClock;
 
@@ -31,22 +31,25 @@ pub enum Request {
 }
 
 impl Request {
-    /// Song mode off, on: after the eight cues in [`Request::word`].
-    const SONG_MODE_WORDS: [u32; 2] = [9, 10];
+    /// Song mode off in [`Request::word`] (after the eight cues).
+    const SONG_OFF: u32 = MAX_PATTERNS as u32 + 1;
+    /// Song mode on in [`Request::word`].
+    const SONG_ON: u32 = MAX_PATTERNS as u32 + 2;
 
     /// The request as a non-zero word (0 is an empty slot): a cue is its pattern's index + 1.
     fn word(self) -> u32 {
         match self {
             Request::Cue(pt) => pt.index() as u32 + 1,
-            Request::SongMode(on) => Self::SONG_MODE_WORDS[usize::from(on)],
+            Request::SongMode(false) => Self::SONG_OFF,
+            Request::SongMode(true) => Self::SONG_ON,
         }
     }
 
     /// The request [`Request::word`] gave `word` for (`None` for an empty slot).
     fn of_word(word: u32) -> Option<Self> {
         match word {
-            9 => Some(Request::SongMode(false)),
-            10 => Some(Request::SongMode(true)),
+            Self::SONG_OFF => Some(Request::SongMode(false)),
+            Self::SONG_ON => Some(Request::SongMode(true)),
             w => PatternId::new((w as usize).checked_sub(1)?).map(Request::Cue),
         }
     }
@@ -246,7 +249,7 @@ pub fn view_at(
 mod tests {
     use super::*;
     use keyboardia_core::song::step_in_run;
-    use keyboardia_core::{SongEntry, SwitchAt, MAX_PATTERNS};
+    use keyboardia_core::{SongEntry, SwitchAt};
 
     const SR: f64 = 48_000.0;
     /// A 16th at 120 BPM and 48 kHz.
