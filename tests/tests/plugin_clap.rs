@@ -770,7 +770,8 @@ fn plugin_clap_automates_cutoff_and_sends() {
 
 /// Patterns and songs in a real host: the "Pattern" parameter, automated while the host plays,
 /// switches to pattern B at the next bar line (the audio and the MIDI follow it there, not
-/// before), and "Song Mode" plays the session's song as a chain (A, then B, looping).
+/// before), and "Song Mode" plays the session's song as a chain (A, then B, looping), placed
+/// by the host's position when the host relocates.
 #[test]
 fn plugin_clap_pattern_and_song_mode_parameters_switch_at_the_bar_line() {
     let _serial = serial();
@@ -803,30 +804,33 @@ fn plugin_clap_pattern_and_song_mode_parameters_switch_at_the_bar_line() {
     let (pattern, song_mode) = (p.param_id("Pattern"), p.param_id("Song Mode"));
     // The host plays from beat 0 and automates Pattern to B (index 1) at frame 30,720
     // (step 5.12, a block boundary): B takes over on the bar line, step 16.
-    let render = |p: &mut ClapPlugin, frames: usize, mut params: Vec<(usize, ClapId, f64)>| {
-        let mut notes = Vec::new();
-        let mut left = Vec::new();
-        let mut pos = 0;
-        while pos < frames {
-            let t = Transport {
-                playing: true,
-                tempo_bpm: 120.0,
-                beat: pos as f64 / 24_000.0,
-            };
-            let now: Vec<_> = params
-                .iter()
-                .filter(|(at, _, _)| *at == pos)
-                .map(|&(_, id, v)| (0, id, v))
-                .collect();
-            params.retain(|(at, _, _)| *at != pos);
-            let b = p.process(512, Some(t), &[], &now);
-            notes.extend(b.notes.iter().map(|n| (pos + n.offset as usize, *n)));
-            left.extend_from_slice(&b.left);
-            pos += 512;
-        }
-        (left, notes)
-    };
-    let (left, notes) = render(&mut p, 42 * step, vec![(30_720, pattern, 1.0)]);
+    // Renders `frames` frames from host frame `from` (beat `from / 24000`), setting `params`
+    // at their frames (from `from`).
+    let render =
+        |p: &mut ClapPlugin, from: usize, frames: usize, mut params: Vec<(usize, ClapId, f64)>| {
+            let mut notes = Vec::new();
+            let mut left = Vec::new();
+            let mut pos = 0;
+            while pos < frames {
+                let t = Transport {
+                    playing: true,
+                    tempo_bpm: 120.0,
+                    beat: (from + pos) as f64 / 24_000.0,
+                };
+                let now: Vec<_> = params
+                    .iter()
+                    .filter(|(at, _, _)| *at == pos)
+                    .map(|&(_, id, v)| (0, id, v))
+                    .collect();
+                params.retain(|(at, _, _)| *at != pos);
+                let b = p.process(512, Some(t), &[], &now);
+                notes.extend(b.notes.iter().map(|n| (pos + n.offset as usize, *n)));
+                left.extend_from_slice(&b.left);
+                pos += 512;
+            }
+            (left, notes)
+        };
+    let (left, notes) = render(&mut p, 0, 42 * step, vec![(30_720, pattern, 1.0)]);
     let want: Vec<usize> = [0, 16, 24, 32, 40].iter().map(|s| s * step).collect();
     assert_close(&note_ons(&notes, 0), &want, "pattern B from the bar line");
     assert_close(&onsets(&left, 100), &want, "the audio follows the MIDI");
@@ -839,10 +843,20 @@ fn plugin_clap_pattern_and_song_mode_parameters_switch_at_the_bar_line() {
         beat: 0.0,
     });
     let _ = p.process(512, stopped, &[], &[(0, song_mode, 1.0)]);
-    let (_, notes) = render(&mut p, 66 * step, vec![]);
+    let (_, notes) = render(&mut p, 0, 66 * step, vec![]);
     let want: Vec<usize> = [0, 16, 24, 32, 48, 56, 64]
         .iter()
         .map(|s| s * step)
         .collect();
     assert_close(&note_ons(&notes, 0), &want, "the song: A, B, A, B");
+
+    // The host relocates to bar 6 (beat 20, step 80): the song follows the host's position,
+    // so bar 6 is the song's B (bars 1, 3, 5 are A), then bar 7 is A.
+    let (_, notes) = render(&mut p, 80 * step, 34 * step, vec![]);
+    let want: Vec<usize> = [0, 8, 16, 32].iter().map(|s| s * step).collect();
+    assert_close(
+        &note_ons(&notes, 0),
+        &want,
+        "the host's bar 6 is the song's B",
+    );
 }
