@@ -105,8 +105,8 @@ pub struct Keyboardia<const DEVICE_INPUT: bool = false> {
     seen_pattern: PatternSlot,
     /// The "Song Mode" parameter seen in the previous block (a change switches song mode).
     seen_song_mode: bool,
-    /// The fill switch last sent to the room (`None`: none sent since the session clock
-    /// took over).
+    /// The fill switch last sent to the room (`None`: none sent yet; a switch held before then
+    /// is sent, one released is not).
     sent_fill: Option<bool>,
 }
 
@@ -494,7 +494,6 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
                 (tl.playback, tl.start_beat)
             }
             None => {
-                self.sent_fill = None;
                 let sr = engine.sample_rate_hz();
                 let pb = self
                     .own_playback

@@ -4,7 +4,7 @@
 //! What plays is a [`Playback`] (core's `song` module holds every rule). In a live session on
 //! the session clock it is the room's, stamped on the shared timeline and read by the audio
 //! thread from the sync companion's `SharedClock`; the editor's and the parameters' requests
-//! then go to the room (through the job thread, see [`crate::jobs`]), and every player switches
+//! then go to the room (through the plugin's job thread), and every player switches
 //! on the same step. On this player's own transport (the internal clock, the host's) it is
 //! [`OwnPlayback`], kept by the audio thread and stamped against the transport's own beat line
 //! exactly as the room stamps the shared one, with beat 0 as the start.
