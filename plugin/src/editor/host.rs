@@ -393,6 +393,33 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// A click on a pattern slot, the song switch and the fill button reach the audio thread's
+    /// side of the transport (no longer the trait's no-ops), and what the audio thread
+    /// publishes is what the slots show.
+    #[test]
+    fn pattern_slots_song_mode_and_fill_reach_the_audio_side() {
+        use crate::playback::Request;
+        let (sv, _audio) = services(SessionState::demo());
+        let transport = Arc::new(Transport::new(false));
+        let t: &dyn ui::Transport = &*transport;
+        let mut c = controller(&sv.store);
+        let b: keyboardia_core::PatternId = "B".parse().unwrap();
+        c.cue(t, b);
+        assert_eq!(c.shown(), b);
+        assert_eq!(transport.take_request(), Some(Request::Cue(b)));
+        t.set_song_mode(true);
+        assert_eq!(transport.take_request(), Some(Request::SongMode(true)));
+        t.set_fill(true);
+        assert!(transport.fill());
+        let view = keyboardia_core::song::PlaybackView {
+            pattern: b,
+            song_mode: true,
+            ..Default::default()
+        };
+        transport.publish_view(&view);
+        assert_eq!(t.playback_view(), view);
+    }
+
     #[test]
     fn clicks_reach_the_store_and_the_audio_side() {
         let (sv, mut audio) = services(SessionState::demo());
