@@ -184,11 +184,6 @@ pub struct OwnPlayback {
 }
 
 impl OwnPlayback {
-    /// What plays now.
-    pub fn playback(&self) -> Playback {
-        self.playback
-    }
-
     /// Follows the transport into the block `clock` (`frames` frames at `sample_rate_hz`),
     /// applies `requests` (in order) and the fill switch `fill`, and returns what the engine
     /// plays (with start beat 0). A change takes effect from the first step the engine has not
