@@ -35,6 +35,28 @@ pub enum Play {
     Song,
 }
 
+impl Play {
+    /// Code of [`Play::Song`] in [`Play::code`].
+    const SONG_CODE: u8 = MAX_PATTERNS as u8;
+
+    /// A small number for lock-free hand-offs (an atomic, a float field of a seqlock): a
+    /// pattern's index (0 for A to 7 for H), 8 for the song. [`Play::from_code`] reads it back.
+    pub fn code(self) -> u8 {
+        match self {
+            Play::Pattern(pt) => pt.index() as u8,
+            Play::Song => Self::SONG_CODE,
+        }
+    }
+
+    /// What [`Play::code`] gave `code` for; `None` for any other number.
+    pub fn from_code(code: u8) -> Option<Self> {
+        match code {
+            Self::SONG_CODE => Some(Play::Song),
+            c => PatternId::new(c as usize).map(Play::Pattern),
+        }
+    }
+}
+
 /// A change stamped to take effect at a beat.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -284,6 +306,23 @@ impl Playback {
                 let run = self.run_at(arr, start_beat, earliest);
                 round_up(run.origin, arr.pass(run.pattern))
             }
+        }
+    }
+
+    /// The transport stopped or jumped (a player's own transport: a DAW relocating, the
+    /// internal clock stopping, which starts from 0 again): what plays at `beat`, a change
+    /// queued after it included, plays from the start of the beat line (its beat 0), so the
+    /// host's position maps onto the pattern's runs and the song; the fill switch stays as it
+    /// is. The room needs none of this: each start of its transport is a new `start_beat`,
+    /// after every stamp.
+    pub fn from_start(&self) -> Self {
+        let play = self.next.map_or(self.play, |c| c.play);
+        Self {
+            play,
+            since_beat: 0.0,
+            next: None,
+            fill: self.fill,
+            fill_beat: 0.0,
         }
     }
 
@@ -589,6 +628,66 @@ mod tests {
         let before = pb;
         pb.set_song_mode(&a, false, true, start, beat_of_step(90, start));
         assert_eq!(pb, before);
+    }
+
+    #[test]
+    fn play_codes_round_trip_and_refuse_others() {
+        for play in PatternId::ALL
+            .into_iter()
+            .map(Play::Pattern)
+            .chain([Play::Song])
+        {
+            assert_eq!(Play::from_code(play.code()), Some(play));
+        }
+        assert_eq!(Play::Pattern(pt("B")).code(), 1);
+        assert_eq!(Play::Song.code(), 8);
+        assert_eq!(Play::from_code(9), None);
+        assert_eq!(Play::from_code(u8::MAX), None);
+    }
+
+    #[test]
+    fn from_start_plays_what_was_reached_from_beat_zero() {
+        let song = [entry("B", 1), entry("C", 2)];
+        let a = arr(&song, SwitchAt::Bar);
+        // Song mode from step 16; stopped at step 40 (inside B), with fill on since step 20.
+        let mut pb = Playback::default();
+        pb.set_song_mode(&a, true, true, 0.0, beat_of_step(3, 0.0));
+        pb.set_fill(true, true, 0.0, beat_of_step(20, 0.0));
+        let restarted = pb.from_start();
+        // The song now maps onto the beat line from 0: step 40 is B's step 8 (not C's).
+        assert_eq!(
+            restarted.run_at(&a, 0.0, 0),
+            Run {
+                pattern: pt("B"),
+                origin: 0
+            }
+        );
+        assert_eq!(
+            restarted.run_at(&a, 0.0, 40),
+            Run {
+                pattern: pt("C"),
+                origin: 32
+            }
+        );
+        assert!(
+            restarted.fill_at(0.0, 0),
+            "the fill switch stays on from the start"
+        );
+        // A queued pattern takes over at the restart.
+        let mut queued = Playback::default();
+        queued.cue_pattern(&a, pt("D"), true, 0.0, beat_of_step(5, 0.0));
+        assert_eq!(queued.run_at(&a, 0.0, 5).pattern, PatternId::A);
+        let restarted = queued.from_start();
+        assert_eq!(restarted.next, None);
+        assert_eq!(
+            restarted.run_at(&a, 0.0, 5),
+            Run {
+                pattern: pt("D"),
+                origin: 0
+            }
+        );
+        // Nothing stamped: unchanged.
+        assert_eq!(Playback::default().from_start(), Playback::default());
     }
 
     #[test]

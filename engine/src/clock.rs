@@ -132,18 +132,28 @@ pub struct TimelineWithOffset {
 }
 
 impl TimelineWithOffset {
-    /// The clock of a block whose first frame plays at local time `local_ms`.
-    pub fn block_at(&self, local_ms: f64) -> BlockClock {
+    /// The clock of a block whose first frame plays at local time `local_ms` and which lasts
+    /// `block_ms`. A block in which the shared transport starts plays, from a beat before the
+    /// start (negative), so step 0 sounds on its exact frame inside it; nothing before step 0
+    /// plays ([`crate::schedule::StepCursor::relocate`]).
+    pub fn block_at(&self, local_ms: f64, block_ms: f64) -> BlockClock {
         let t = local_ms + self.offset_ms;
-        match self.timeline.position_at(t) {
+        let tl = &self.timeline;
+        let position = tl.position_at(t).or_else(|| {
+            // Stopped, or before the start: playing from here if the start comes before the
+            // block's end.
+            let starts_inside = tl.playing && tl.position_at(t + block_ms).is_some_and(|p| p > 0.0);
+            starts_inside.then(|| tl.beat_at(t) - tl.start_beat)
+        });
+        match position {
             Some(beat) => BlockClock {
                 playing: true,
-                tempo_bpm: self.timeline.tempo,
+                tempo_bpm: tl.tempo,
                 beat,
             },
             None => BlockClock {
                 playing: false,
-                tempo_bpm: self.timeline.tempo,
+                tempo_bpm: tl.tempo,
                 beat: 0.0,
             },
         }
@@ -217,7 +227,7 @@ pub fn block_clock(
             resolve_host_clock(&inputs.host, internal, inputs.session_tempo_bpm, frames, sr).1
         }
         (ClockMode::Session, Some(session)) => {
-            let clock = session.block_at(block_local_ms());
+            let clock = session.block_at(block_local_ms(), f64::from(frames) * 1000.0 / sr);
             // Leaving the session plays on from here (see the internal case).
             internal.follow(&clock, frames);
             clock
@@ -491,8 +501,31 @@ mod tests {
             offset_ms: 1000.0,
         };
         // Local 0 ms is server 1000 ms = beat 2.
-        let c = sc.block_at(0.0);
+        let c = sc.block_at(0.0, 10.0);
         assert!(c.playing);
         assert!((c.beat - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_block_in_which_the_shared_start_falls_plays_from_before_the_start() {
+        // Play starts at beat 4 (server 2000 ms at 120 BPM); the local clock is 1000 ms behind.
+        let mut tl = Timeline::new(120.0, 0.0);
+        tl.play(0.0, 1_900.0);
+        assert_eq!(tl.start_beat, 4.0);
+        let sc = TimelineWithOffset {
+            timeline: tl,
+            offset_ms: 1000.0,
+        };
+        // A 10 ms block from server 1995 ms: the start is 5 ms in, so it plays from -0.01.
+        let c = sc.block_at(995.0, 10.0);
+        assert!(c.playing, "the start falls inside the block: {c:?}");
+        assert!((c.beat + 0.01).abs() < 1e-9, "{c:?}");
+        // A block that ends exactly on the start does not play: the next one starts at 0.
+        assert!(!sc.block_at(990.0, 10.0).playing);
+        assert_eq!(sc.block_at(1000.0, 10.0).beat, 0.0);
+        // Stopped: never.
+        let mut stopped = sc;
+        stopped.timeline.stop();
+        assert!(!stopped.block_at(995.0, 10.0).playing);
     }
 }

@@ -29,6 +29,11 @@ pub const STEP_BEATS: f64 = 0.25;
 pub const PENDING_PER_TRACK: usize = 32;
 /// Hits that can fire within one block.
 pub const MAX_BLOCK_HITS: usize = MAX_TRACKS * PENDING_PER_TRACK;
+/// How far past a block's end steps are scheduled (half a step: a step nudged early may sound
+/// up to half a step before its place). What plays at a step (its pattern, the fill switch) is
+/// read as it is scheduled, so a change meant for every later step takes effect from the first
+/// step at least this far after the block being played.
+pub const SCHEDULE_AHEAD_BEATS: f64 = 0.5 * STEP_BEATS;
 /// Tolerance when converting a beat time to a frame (covers f64 rounding).
 pub const FRAME_EPS: f64 = 1e-6;
 
@@ -100,16 +105,18 @@ impl StepCursor {
     /// positions every track anyway).
     pub fn joining_at(beat: Option<f64>) -> Self {
         Self {
-            next_step: beat.map_or(0, |b| (b / STEP_BEATS).floor() as i64 - 1),
+            next_step: beat.map_or(0, first_step_from),
             discard_before_beat: beat.unwrap_or(f64::NEG_INFINITY),
             ..Self::default()
         }
     }
 
     /// Starts over at a block that begins at `start_beat` (a start or a jump): from the step
-    /// before it (a nudged-early step may sound in this block), dropping anything earlier.
+    /// before it (a nudged-late step may sound in this block), dropping anything earlier. A
+    /// block that begins before the start (a shared start inside it) schedules from step 0:
+    /// nothing before the start plays.
     pub fn relocate(&mut self, start_beat: f64, frames_per_beat: f64) {
-        self.next_step = (start_beat / STEP_BEATS).floor() as i64 - 1;
+        self.next_step = first_step_from(start_beat);
         self.pending_len = 0;
         self.discard_before_beat = start_beat - FRAME_EPS / frames_per_beat;
     }
@@ -117,6 +124,17 @@ impl StepCursor {
     /// Forgets the hits scheduled ahead (stop, reset).
     pub fn clear_pending(&mut self) {
         self.pending_len = 0;
+    }
+}
+
+/// The first step a track schedules from when it starts at `beat`: the step before it, or step
+/// 0 before the start.
+fn first_step_from(beat: f64) -> i64 {
+    let before = (beat / STEP_BEATS).floor() as i64 - 1;
+    if beat < 0.0 {
+        before.max(0)
+    } else {
+        before
     }
 }
 
@@ -284,7 +302,7 @@ fn schedule_track<'a>(
     cursor: &mut StepCursor,
 ) {
     let acid = track.patch == Some(Patch::Synth(SynthPreset::Acid));
-    while ((cursor.next_step as f64) - 0.5) * STEP_BEATS < end_beat {
+    while (cursor.next_step as f64) * STEP_BEATS - SCHEDULE_AHEAD_BEATS < end_beat {
         let n = cursor.next_step;
         let run = at(n);
         let step = run.step(n);

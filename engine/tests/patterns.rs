@@ -142,7 +142,7 @@ fn two_engines_on_one_timeline_switch_on_the_same_sample_and_a_late_one_lands_on
             &mut e,
             (130.0 - first_step) as usize * STEP,
             block,
-            |pos, _| follow.block_at(local0 + pos as f64 * 1000.0 / SR),
+            |pos, n| follow.block_at(local0 + pos as f64 * 1000.0 / SR, n as f64 * 1000.0 / SR),
             |e, pos| {
                 // Song mode is stamped later, while this engine plays.
                 let now = local0 + pos as f64 * 1000.0 / SR + offset_ms;
@@ -210,4 +210,40 @@ fn two_engines_on_one_timeline_switch_on_the_same_sample_and_a_late_one_lands_on
     ]
     .to_vec();
     assert_eq!(steps, expect);
+}
+
+/// The shared start falls inside a block (at any block size): step 0 sounds on its frame, and
+/// only once (a block that began before the start used to count as stopped, skipping step 0).
+#[test]
+fn the_step_on_which_a_shared_start_falls_inside_a_block_sounds_on_its_frame() {
+    let state = session(120.0, 0.0, vec![track("kick", "kick", 16, &[0, 8])]);
+    let pattern = EnginePattern::from_state(&state, |_| None);
+    let t0 = 1_700_000_000_000.0;
+    // Play pressed at t0: the start is the bar line at beat 4, server t0 + 2000 ms.
+    let mut tl = Timeline::new(120.0, t0);
+    tl.play(t0, 1_900.0);
+    assert_eq!(tl.start_beat, 4.0);
+    let follow = TimelineWithOffset {
+        timeline: tl,
+        offset_ms: 0.0,
+    };
+    // Rendering from server t0 + 1900 ms: the start is 100 ms (4800 frames) in.
+    let local0 = t0 + 1_900.0;
+    for block in [64, 500, 512, 4096] {
+        let mut e = Engine::new(SR);
+        e.set_pattern(&pattern);
+        let hits = note_ons(
+            &mut e,
+            4_800 + 3 * STEP,
+            block,
+            |pos, n| follow.block_at(local0 + pos as f64 * 1000.0 / SR, n as f64 * 1000.0 / SR),
+            |_, _| {},
+        );
+        // Within a frame: server times near 1.7e12 ms carry about 0.01 frame of rounding.
+        assert_eq!(hits.len(), 1, "block size {block}: {hits:?}");
+        assert!(
+            hits[0].0.abs_diff(4_800) <= 1,
+            "block size {block}: {hits:?}"
+        );
+    }
 }

@@ -1,4 +1,5 @@
-//! The plugin's own background thread, for the work `process()` hands off ("Add Take to Grid").
+//! The plugin's own background thread, for the work `process()` hands off ("Add Take to Grid",
+//! and in a live session the pattern cues, song mode and fill changes it sends to the room).
 //!
 //! Not nice-plug's `execute_background`: its one `bg-worker` thread (shared by the instances of
 //! a process) runs a task by upgrading its weak handle on the plugin wrapper to a strong one,
@@ -14,12 +15,19 @@
 //! what it polls while it waits). `process()` posts a job through its [`JobPoster`]: an atomic
 //! store and a thread unpark, which neither allocate nor block.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread::{JoinHandle, Thread};
 
+use crate::live::Live;
+use crate::playback::{Request, RequestSlot};
 use crate::record::RecordShared;
 use crate::takes::Takes;
+
+/// The fill slot's words: nothing to send, off, on.
+const FILL_NONE: u8 = 0;
+const FILL_OFF: u8 = 1;
+const FILL_ON: u8 = 2;
 
 /// The thread's name (as debuggers and `/proc` show it; at most 15 bytes on Linux).
 pub const THREAD_NAME: &str = "keyboardia-jobs";
@@ -29,6 +37,10 @@ pub const THREAD_NAME: &str = "keyboardia-jobs";
 struct Flags {
     /// "Add Take to Grid" was pressed (taken by the thread).
     add_take: AtomicBool,
+    /// A pattern cue or song mode switch for the room (the newest wins).
+    playback: RequestSlot,
+    /// A fill switch change for the room: [`FILL_NONE`], [`FILL_OFF`] or [`FILL_ON`].
+    fill: AtomicU8,
     /// The owner is dropping: jobs in progress give up, the thread ends.
     stop: AtomicBool,
 }
@@ -50,15 +62,20 @@ pub struct JobPoster {
 }
 
 impl Jobs {
-    /// Starts the thread; its jobs work on `takes` and `record`.
-    pub fn spawn(takes: Arc<Takes>, record: Arc<RecordShared>) -> (Jobs, JobPoster) {
+    /// Starts the thread; its jobs work on `takes` and `record`, and send to the room through
+    /// `live`.
+    pub fn spawn(
+        takes: Arc<Takes>,
+        record: Arc<RecordShared>,
+        live: Arc<Live>,
+    ) -> (Jobs, JobPoster) {
         let flags = Arc::new(Flags::default());
         let for_thread = flags.clone();
         // A process out of threads only loses the footswitch's job: the editor's button adds
         // takes on its own thread.
         let thread = std::thread::Builder::new()
             .name(THREAD_NAME.into())
-            .spawn(move || run(&for_thread, &takes, &record))
+            .spawn(move || run(&for_thread, &takes, &record, &live))
             .ok();
         let poster = JobPoster {
             flags: flags.clone(),
@@ -88,6 +105,25 @@ impl JobPoster {
     /// Audio thread: asks for "Add Take to Grid" (see [`Takes::add_latest_take`]).
     pub fn add_take(&self) {
         self.flags.add_take.store(true, Ordering::Release);
+        self.wake();
+    }
+
+    /// Audio thread: sends a pattern cue or song mode switch to the room (see
+    /// [`Live::cue_pattern`]); a newer one replaces one not sent yet.
+    pub fn playback(&self, request: Request) {
+        self.flags.playback.post(request);
+        self.wake();
+    }
+
+    /// Audio thread: sends the fill switch to the room ([`Live::set_fill`]); a newer value
+    /// replaces one not sent yet.
+    pub fn fill(&self, on: bool) {
+        let word = if on { FILL_ON } else { FILL_OFF };
+        self.flags.fill.store(word, Ordering::Release);
+        self.wake();
+    }
+
+    fn wake(&self) {
         if let Some(thread) = &self.thread {
             thread.unpark();
         }
@@ -95,10 +131,21 @@ impl JobPoster {
 }
 
 /// The thread: sleeps until a job is posted or the owner stops it.
-fn run(flags: &Flags, takes: &Takes, record: &RecordShared) {
+fn run(flags: &Flags, takes: &Takes, record: &RecordShared, live: &Live) {
     loop {
         if flags.stop.load(Ordering::Acquire) {
             return;
+        }
+        // The room's requests first: they are quick and timely.
+        match flags.playback.take() {
+            Some(Request::Cue(pt)) => live.cue_pattern(pt),
+            Some(Request::SongMode(on)) => live.set_song_mode(on),
+            None => {}
+        }
+        match flags.fill.swap(FILL_NONE, Ordering::AcqRel) {
+            FILL_OFF => live.set_fill(false),
+            FILL_ON => live.set_fill(true),
+            _ => {}
         }
         if flags.add_take.swap(false, Ordering::AcqRel) {
             takes.add_latest_take(record, &flags.stop);
@@ -119,7 +166,8 @@ mod tests {
     #[test]
     fn a_job_waiting_for_a_take_gives_up_when_the_owner_stops() {
         let store = Arc::new(SessionStore::default());
-        let takes = Arc::new(Takes::new(store.clone(), Arc::new(Live::new(&store))));
+        let live = Arc::new(Live::new(&store));
+        let takes = Arc::new(Takes::new(store.clone(), live.clone()));
         let (record, mut capture) = crate::record::new();
         // A take exists, but the audio thread never copies it out: the job waits for it.
         capture.prepare(1000.0, false, false);
@@ -127,7 +175,7 @@ mod tests {
         capture.record(&input, 64, true);
         capture.record(&input, 64, false);
         assert_eq!(record.take_serial(), 1);
-        let (mut jobs, poster) = Jobs::spawn(takes.clone(), record);
+        let (mut jobs, poster) = Jobs::spawn(takes.clone(), record, live);
         poster.add_take();
         std::thread::sleep(Duration::from_millis(50));
         let t = Instant::now();

@@ -4,7 +4,8 @@
 //! applies parameter values, auditions MIDI input on the selected track, renders the engine into
 //! the main output (and the 16 optional per-track aux outputs), and sends each track's notes out
 //! as MIDI on its own channel. Patterns and samples arrive through lock-free queues
-//! ([`session`]); nothing on the audio thread allocates, locks, blocks or logs.
+//! ([`session`]); which pattern or the song plays comes from [`playback`] (this player's own, or
+//! the room's in a live session); nothing on the audio thread allocates, locks, blocks or logs.
 
 pub mod account;
 pub mod beats;
@@ -14,6 +15,7 @@ pub mod jobs;
 pub mod live;
 pub mod params;
 pub mod persist;
+pub mod playback;
 pub mod project;
 pub mod record;
 pub mod samples;
@@ -28,11 +30,13 @@ use std::sync::Arc;
 use keyboardia_core::clock::SampleClock;
 use keyboardia_core::MAX_TRACKS;
 use keyboardia_engine::clock::{block_clock, ClockInputs, TimelineWithOffset};
+use keyboardia_engine::ClockMode::Session;
 use keyboardia_engine::{Engine, HostTransport, InputEvent, InternalClock, TrackMixer};
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
-pub use params::{ClockMode, KeyboardiaParams};
+pub use params::{ClockMode, KeyboardiaParams, PatternSlot};
+use playback::{OwnPlayback, Request};
 use services::Services;
 use session::AudioSide;
 use transport::Transport;
@@ -92,8 +96,18 @@ pub struct Keyboardia<const DEVICE_INPUT: bool = false> {
     was_add_take: bool,
     /// Whether the active layout has a main input (only the standalone's do).
     main_input: bool,
-    /// Posts "Add Take to Grid" to the services' job thread.
+    /// Posts "Add Take to Grid", and a live session's pattern cues, song mode and fill, to the
+    /// services' job thread.
     jobs: jobs::JobPoster,
+    /// What plays on this player's own transport (any clock but a joined session's).
+    own_playback: OwnPlayback,
+    /// The "Pattern" parameter seen in the previous block (a change cues its pattern).
+    seen_pattern: PatternSlot,
+    /// The "Song Mode" parameter seen in the previous block (a change switches song mode).
+    seen_song_mode: bool,
+    /// The fill switch last sent to the room (`None`: none sent yet; a switch held before then
+    /// is sent, one released is not).
+    sent_fill: Option<bool>,
 }
 
 /// The standalone app's build: it has no DAW to route a sidechain, so its main input is the
@@ -204,6 +218,10 @@ impl<const DEVICE_INPUT: bool> Default for Keyboardia<DEVICE_INPUT> {
             frames_done: 0,
             was_add_take: false,
             main_input: false,
+            own_playback: OwnPlayback::default(),
+            seen_pattern: PatternSlot::A,
+            seen_song_mode: false,
+            sent_fill: None,
         }
     }
 }
@@ -235,7 +253,6 @@ impl<const DEVICE_INPUT: bool> Keyboardia<DEVICE_INPUT> {
         engine.set_master_gain(p.master_gain.value());
         engine.set_swing_override(p.swing_auto.value().then(|| p.swing_pct.value() as f64));
         engine.set_audition_track((p.selected_track.value() - 1).max(0) as usize);
-        engine.set_fill(p.fill.value() || self.transport.fill());
         for (i, t) in p.tracks.iter().enumerate() {
             engine.set_track_mixer(
                 i,
@@ -317,8 +334,11 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
         );
         self.sample_clock = SampleClock::new(sr);
         self.frames_done = 0;
-        // A restored project with the button on adds nothing: only a new press does.
+        // A restored project with the button on adds nothing: only a new press does. Nor do a
+        // restored "Pattern" or "Song Mode": only a change does.
         self.was_add_take = self.params.add_take.value();
+        self.seen_pattern = self.params.pattern.value();
+        self.seen_song_mode = self.params.song_mode.value();
         // A session saved with the host's project rejoins by itself.
         self.services.live.rejoin_restored();
         let mut engine = Engine::new(sr);
@@ -448,6 +468,42 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
         } else {
             self.transport.publish_stopped();
         }
+
+        // Patterns and songs: the editor's request and the parameters' changes go to the room
+        // on the session clock, else to this player's own playback.
+        let pattern = self.params.pattern.value();
+        let song_mode = self.params.song_mode.value();
+        let requests = [
+            self.transport.take_request(),
+            (pattern != self.seen_pattern).then(|| Request::Cue(pattern.pattern())),
+            (song_mode != self.seen_song_mode).then_some(Request::SongMode(song_mode)),
+        ];
+        (self.seen_pattern, self.seen_song_mode) = (pattern, song_mode);
+        let fill = self.params.fill.value() || self.transport.fill();
+        let arr = engine.pattern().arrangement();
+        let (playback, start_beat) = match inputs.session.filter(|_| inputs.mode() == Session) {
+            Some(session) => {
+                for request in requests.into_iter().flatten() {
+                    self.jobs.playback(request);
+                }
+                if self.sent_fill != Some(fill) && (fill || self.sent_fill.is_some()) {
+                    self.jobs.fill(fill);
+                    self.sent_fill = Some(fill);
+                }
+                let tl = session.timeline;
+                (tl.playback, tl.start_beat)
+            }
+            None => {
+                let sr = engine.sample_rate_hz();
+                let pb = self
+                    .own_playback
+                    .block(&arr, &clock, frames as u32, sr, &requests, fill);
+                (pb, 0.0)
+            }
+        };
+        self.transport
+            .publish_view(&playback::view_at(&playback, &arr, start_beat, &clock));
+        engine.set_playback(playback, start_beat);
 
         let channels = buffer.as_slice();
         let (left, rest) = channels.split_at_mut(1);

@@ -21,11 +21,12 @@ use std::time::Instant;
 
 use keyboardia_core::client::ClientEvent;
 use keyboardia_core::protocol::PlayerId;
-use keyboardia_core::{Change, Mode, Op, SampleId, SessionId, TrackId};
+use keyboardia_core::{Change, Mode, Op, PatternId, SampleId, SessionId, TrackId};
 use keyboardia_engine::SampleBuffer;
 use keyboardia_sync::auth::SignedIn;
 use keyboardia_sync::{
-    ConnectionState, Rest, SampleEvent, Server, SharedClock, SyncConfig, SyncEvent, SyncHandle,
+    ConnectionState, Rest, SampleEvent, Server, SharedClock, SyncConfig, SyncError, SyncEvent,
+    SyncHandle,
 };
 
 pub use crate::persist::Joined;
@@ -278,6 +279,31 @@ impl Live {
     pub fn set_playing(&self, playing: bool) {
         if let Some(sync) = lock(&self.sync).as_ref() {
             let _ = sync.set_playing(playing);
+        }
+    }
+
+    /// Queues pattern `pt` on the session's shared timeline (session-clock mode): the room
+    /// stamps where it takes over, the same step for every player.
+    pub fn cue_pattern(&self, pt: PatternId) {
+        self.command(|sync| sync.cue_pattern(pt));
+    }
+
+    /// Switches the session's song mode on or off (session-clock mode).
+    pub fn set_song_mode(&self, on: bool) {
+        self.command(|sync| sync.set_song_mode(on));
+    }
+
+    /// Holds or releases the session's fill switch (session-clock mode).
+    pub fn set_fill(&self, on: bool) {
+        self.command(|sync| sync.set_fill(on));
+    }
+
+    /// Runs `send` on the sync handle while joined; a failure shows in the session bar.
+    fn command(&self, send: impl FnOnce(&SyncHandle) -> Result<(), SyncError>) {
+        if let Some(sync) = lock(&self.sync).as_ref() {
+            if let Err(e) = send(sync) {
+                lock(&self.status).error = Some(e.to_string());
+            }
         }
     }
 

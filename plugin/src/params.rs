@@ -2,7 +2,7 @@
 //! short and stable: never rename one. The services that use this data (the session store, the
 //! live bridge, the recorder) live in the `services` module, not here.
 
-use keyboardia_core::{SessionState, MAX_TRACKS};
+use keyboardia_core::{PatternId, SessionState, MAX_TRACKS};
 use keyboardia_engine::fx::{FxAutomation, CUTOFF_SHIFT_OCT, SEND_OFFSET};
 use nice_plug::prelude::*;
 
@@ -26,6 +26,34 @@ pub enum ClockMode {
     #[id = "server"]
     #[name = "Session"]
     Server,
+}
+
+/// A pattern slot as an automatable parameter (the "Pattern" parameter's values).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatternSlot {
+    #[id = "a"]
+    A,
+    #[id = "b"]
+    B,
+    #[id = "c"]
+    C,
+    #[id = "d"]
+    D,
+    #[id = "e"]
+    E,
+    #[id = "f"]
+    F,
+    #[id = "g"]
+    G,
+    #[id = "h"]
+    H,
+}
+
+impl PatternSlot {
+    /// The session's pattern slot.
+    pub fn pattern(self) -> PatternId {
+        PatternId::new(self as usize).unwrap_or(PatternId::A)
+    }
 }
 
 #[derive(Params)]
@@ -87,6 +115,18 @@ pub struct KeyboardiaParams {
     /// the editor's Fill button does the same, see `Transport::set_fill`).
     #[id = "fill"]
     pub fill: BoolParam,
+
+    /// Changing it cues that pattern (A–H), as clicking its slot does: it takes over at the next
+    /// bar line or the end of the longest track (the session's setting), at once while stopped;
+    /// in a live session on the session clock the room stamps it for every player. Automation
+    /// of pattern changes; the value itself is only the last change asked for.
+    #[id = "pattern"]
+    pub pattern: EnumParam<PatternSlot>,
+
+    /// Turning it on or off switches song mode, as the song panel's switch does (at the next
+    /// boundary; at once while stopped).
+    #[id = "song"]
+    pub song_mode: BoolParam,
 
     /// Per-track mixer controls and effect automation (ids `vol_1`, `mute_1`, `solo_1`,
     /// `cut_1`, `rvs_1`, `dls_1`, … `_16`).
@@ -228,6 +268,8 @@ impl Default for KeyboardiaParams {
             preview: BoolParam::new("Preview Take", false),
             add_take: BoolParam::new("Add Take to Grid", false),
             fill: BoolParam::new("Fill", false),
+            pattern: EnumParam::new("Pattern", PatternSlot::A),
+            song_mode: BoolParam::new("Song Mode", false),
             tracks: std::array::from_fn(TrackParams::new),
         }
     }

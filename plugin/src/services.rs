@@ -7,7 +7,8 @@
 //! - [`RecordShared`]: the editor's side of the recorder (the audio thread's side is returned
 //!   by [`Services::new`]).
 //! - [`Takes`]: adds recorded takes to the grid, shared with a live session when joined.
-//! - [`Jobs`]: the thread `process()` hands "Add Take to Grid" to (the audio thread's end,
+//! - [`Jobs`]: the thread `process()` hands "Add Take to Grid" and a live session's pattern
+//!   cues, song mode and fill to (the audio thread's end,
 //!   [`JobPoster`], is returned by [`Services::new`]).
 //! - [`PluginAccount`]: signing in, claiming and locking; its tokens live in the user's config
 //!   directory, shared with [`Live`]'s connections, never in the saved state.
@@ -89,7 +90,7 @@ impl Services {
         let (record, capture) = record::new();
         let takes = Arc::new(Takes::new(store.clone(), live.clone()));
         let audio = store.take_audio_side();
-        let (jobs, poster) = Jobs::spawn(takes.clone(), record.clone());
+        let (jobs, poster) = Jobs::spawn(takes.clone(), record.clone(), live.clone());
         let beats = Arc::new(crate::beats::PluginBeats::new(store.clone(), live.clone()));
         let account = Arc::new(PluginAccount::new(
             live.clone(),

@@ -1,11 +1,17 @@
 //! The small, lock-free link between the audio thread and the editor: the audio thread publishes
-//! the song position (once per block), the editor derives every track's playhead from it and asks
-//! to play or stop. Plain atomics only, so `process()` neither allocates nor locks to use it.
+//! the song position and what plays (once per block), the editor derives every track's playhead
+//! from them and asks to play or stop, to cue a pattern, for song mode and for fill. Plain
+//! atomics only, so `process()` neither allocates nor locks to use it.
 //!
 //! One counter rather than one atomic per track: the editor reads a consistent set of playheads
 //! (all tracks from the same block), each wrapped at its own track's step count.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use keyboardia_core::song::PlaybackView;
+use keyboardia_core::PatternId;
+
+use crate::playback::{Request, RequestSlot, ViewCell};
 
 /// Shared by `Arc` between the plugin (audio thread) and the editor (GUI thread).
 #[derive(Debug)]
@@ -21,6 +27,11 @@ pub struct Transport {
     /// The editor's Fill button (held or latched): FILL / NOT FILL trig conditions follow it,
     /// as they follow the "Fill" parameter.
     fill: AtomicBool,
+    /// The editor's pattern cue or song mode switch, taken by the audio thread at its next
+    /// block (which stamps it, or hands it to the room in a live session).
+    requests: RequestSlot,
+    /// What plays, as of the last block (written by the audio thread).
+    view: ViewCell,
 }
 
 impl Transport {
@@ -31,6 +42,8 @@ impl Transport {
             playing: AtomicBool::new(false),
             run: AtomicBool::new(run),
             fill: AtomicBool::new(false),
+            requests: RequestSlot::default(),
+            view: ViewCell::default(),
         }
     }
 
@@ -75,6 +88,32 @@ impl Transport {
     pub fn set_fill(&self, on: bool) {
         self.fill.store(on, Ordering::Release);
     }
+
+    /// Queues pattern `pt` (GUI thread): the audio thread stamps it at its next block, or hands
+    /// it to the room.
+    pub fn cue_pattern(&self, pt: PatternId) {
+        self.requests.post(Request::Cue(pt));
+    }
+
+    /// Switches song mode on or off (GUI thread), as [`Transport::cue_pattern`].
+    pub fn set_song_mode(&self, on: bool) {
+        self.requests.post(Request::SongMode(on));
+    }
+
+    /// Audio thread: the editor's request not taken yet.
+    pub fn take_request(&self) -> Option<Request> {
+        self.requests.take()
+    }
+
+    /// Audio thread: publishes what plays at the current block.
+    pub fn publish_view(&self, view: &PlaybackView) {
+        self.view.publish(view);
+    }
+
+    /// What plays, as of the last block.
+    pub fn playback_view(&self) -> PlaybackView {
+        self.view.read()
+    }
 }
 
 #[cfg(test)]
@@ -94,5 +133,24 @@ mod tests {
         assert_eq!(at(16), 1);
         t.set_run(false);
         assert!(!t.run());
+    }
+
+    #[test]
+    fn the_editors_cues_reach_the_audio_thread_and_what_plays_comes_back() {
+        let t = Transport::new(false);
+        assert_eq!(t.take_request(), None);
+        let c: PatternId = "C".parse().unwrap();
+        t.cue_pattern(c);
+        assert_eq!(t.take_request(), Some(Request::Cue(c)));
+        t.set_song_mode(true);
+        assert_eq!(t.take_request(), Some(Request::SongMode(true)));
+        assert_eq!(t.take_request(), None, "taken once");
+        let view = PlaybackView {
+            pattern: c,
+            origin: 32,
+            ..PlaybackView::default()
+        };
+        t.publish_view(&view);
+        assert_eq!(t.playback_view(), view);
     }
 }

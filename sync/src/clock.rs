@@ -1,10 +1,12 @@
-//! What the audio thread reads from the sync thread: the session timeline and the server clock
+//! What the audio thread reads from the sync thread: the session timeline (its playback
+//! included: which pattern or the song plays when, the fill switch) and the server clock
 //! (offset and drift), behind a seqlock made of atomics (no locks, no allocation, no unsafe).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use keyboardia_core::clock::{ClockEstimate, Timeline};
+use keyboardia_core::song::{Cue, Play, Playback};
 
 /// A local monotonic clock in milliseconds, shared by the sync thread (ping times) and the audio
 /// thread (block start times), so both speak of the same "local time".
@@ -62,7 +64,42 @@ impl ServerClock {
     }
 }
 
-const FIELDS: usize = 12;
+/// The clock's own fields, then the timeline's playback ([`PLAYBACK_FIELDS`]).
+const FIELDS: usize = 12 + PLAYBACK_FIELDS;
+
+/// A [`Playback`] as plain numbers: play, since, the queued play (or -1) and its beat, fill,
+/// fill beat. Plays are [`Play::code`]s.
+const PLAYBACK_FIELDS: usize = 6;
+
+/// `playback` as the seqlock's numbers.
+fn playback_fields(pb: &Playback) -> [f64; PLAYBACK_FIELDS] {
+    let (next, at) = pb
+        .next
+        .map_or((-1.0, 0.0), |c| (f64::from(c.play.code()), c.at_beat));
+    [
+        f64::from(pb.play.code()),
+        pb.since_beat,
+        next,
+        at,
+        pb.fill as u64 as f64,
+        pb.fill_beat,
+    ]
+}
+
+/// The playback [`playback_fields`] wrote (the default for numbers it never writes).
+fn playback_of(f: &[f64]) -> Playback {
+    let play = |code: f64| (code >= 0.0).then(|| Play::from_code(code as u8)).flatten();
+    Playback {
+        play: play(f[0]).unwrap_or(Playback::default().play),
+        since_beat: f[1],
+        next: play(f[2]).map(|play| Cue {
+            play,
+            at_beat: f[3],
+        }),
+        fill: f[4] != 0.0,
+        fill_beat: f[5],
+    }
+}
 
 /// Single writer (the sync thread), any number of readers (the audio thread). A reader retries
 /// only while a write is in progress, which takes nanoseconds.
@@ -100,7 +137,8 @@ impl SharedClock {
             ),
             (None, None) => (0.0, f64::INFINITY, 0.0, 0.0, 0),
         };
-        let values = [
+        let mut values = [0.0; FIELDS];
+        let clock = [
             timeline.playing as u64 as f64,
             timeline.tempo,
             timeline.anchor_time,
@@ -114,6 +152,8 @@ impl SharedClock {
             at,
             samples as f64,
         ];
+        values[..12].copy_from_slice(&clock);
+        values[12..].copy_from_slice(&playback_fields(&timeline.playback));
         self.version.fetch_add(1, Ordering::AcqRel);
         for (f, v) in self.fields.iter().zip(values) {
             f.store(v.to_bits(), Ordering::Release);
@@ -147,7 +187,7 @@ impl SharedClock {
                         anchor_beat: vals[3],
                         start_beat: vals[4],
                         quantum: vals[5],
-                        playback: Default::default(),
+                        playback: playback_of(&vals[12..]),
                     },
                     offset_ms: vals[6],
                     uncertainty_ms: vals[7],
@@ -218,6 +258,33 @@ mod tests {
         }
         writer.join().unwrap();
         assert_eq!(shared.read().unwrap().offset_ms, 19_999.0);
+    }
+
+    #[test]
+    fn the_timelines_playback_reaches_the_reader() {
+        let shared = SharedClock::default();
+        let mut tl = Timeline::new(120.0, 0.0);
+        shared.publish(&tl, None);
+        assert_eq!(
+            shared.read().unwrap().timeline.playback,
+            Playback::default()
+        );
+        tl.playback = Playback {
+            play: Play::Song,
+            since_beat: 12.0,
+            next: Some(Cue {
+                play: Play::Pattern("H".parse().unwrap()),
+                at_beat: 44.0,
+            }),
+            fill: true,
+            fill_beat: 13.25,
+        };
+        shared.publish(&tl, None);
+        assert_eq!(shared.read().unwrap().timeline, tl);
+        tl.playback.next = None;
+        tl.playback.play = Play::Pattern("C".parse().unwrap());
+        shared.publish(&tl, None);
+        assert_eq!(shared.read().unwrap().timeline, tl);
     }
 
     #[test]

@@ -270,6 +270,9 @@ impl EventLoop {
         match cmd {
             Command::Edit(op) => self.edit(op),
             Command::SetPlaying(p) => self.client.set_playing(p),
+            Command::Cue(p) => self.client.cue_pattern(p),
+            Command::SongMode(on) => self.client.set_song_mode(on),
+            Command::Fill(on) => self.client.set_fill(on),
             Command::Upload { name, wav, id } => {
                 self.client.upload_sample(name, wav, id);
             }

@@ -23,7 +23,7 @@ use std::time::Duration;
 use keyboardia_core::audio::DecodedSample;
 use keyboardia_core::client::{Client, ClientConfig, ClientEvent, EditError};
 use keyboardia_core::protocol::PlayerId;
-use keyboardia_core::{Mode, Op, SampleId, SessionId, SessionState};
+use keyboardia_core::{Mode, Op, PatternId, SampleId, SessionId, SessionState};
 use tokio::sync::mpsc;
 
 pub use clock::{LocalClock, ServerClock, SharedClock};
@@ -186,6 +186,12 @@ pub enum SampleEvent {
 pub(crate) enum Command {
     Edit(Op),
     SetPlaying(bool),
+    /// Queue a pattern on the shared timeline.
+    Cue(PatternId),
+    /// Song mode on or off on the shared timeline.
+    SongMode(bool),
+    /// The shared fill switch.
+    Fill(bool),
     /// Drop the connection and connect again now.
     Reconnect,
     Upload {
@@ -323,6 +329,26 @@ impl SyncHandle {
     /// Starts or stops the session's shared transport (at the next bar).
     pub fn set_playing(&self, playing: bool) -> Result<(), SyncError> {
         self.send(Command::SetPlaying(playing))
+    }
+
+    /// Queues pattern `p` on the session's shared timeline: the room stamps the step where it
+    /// takes over (the next bar line or the end of the longest track), the same for every
+    /// player; while the transport is stopped it plays from the start. See
+    /// [`Client::cue_pattern`].
+    pub fn cue_pattern(&self, p: PatternId) -> Result<(), SyncError> {
+        self.send(Command::Cue(p))
+    }
+
+    /// Switches song mode on or off on the shared timeline (at the next boundary); see
+    /// [`Client::set_song_mode`].
+    pub fn set_song_mode(&self, on: bool) -> Result<(), SyncError> {
+        self.send(Command::SongMode(on))
+    }
+
+    /// Holds or releases the session's fill switch (FILL / NOT FILL trig conditions), stamped
+    /// on the shared beat line; see [`Client::set_fill`].
+    pub fn set_fill(&self, on: bool) -> Result<(), SyncError> {
+        self.send(Command::Fill(on))
     }
 
     /// Uploads a WAV file as a shared sample of this session; progress and the outcome arrive as

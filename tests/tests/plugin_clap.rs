@@ -4,6 +4,7 @@
 //! byte-identically. The tests bundle the plugin themselves as a debug build with the
 //! `assert_process_allocs` feature, so any allocation in process() aborts the run.
 
+use clack_host::prelude::ClapId;
 use keyboardia_core::{Instrument, Lock, SessionState, Track};
 use keyboardia_tests::clap_host::{clap_bundle_path, BundleKind, ClapPlugin, NoteIn, Transport};
 use keyboardia_tests::onsets::after_silence as onsets;
@@ -765,4 +766,97 @@ fn plugin_clap_automates_cutoff_and_sends() {
             "block {i}"
         );
     }
+}
+
+/// Patterns and songs in a real host: the "Pattern" parameter, automated while the host plays,
+/// switches to pattern B at the next bar line (the audio and the MIDI follow it there, not
+/// before), and "Song Mode" plays the session's song as a chain (A, then B, looping), placed
+/// by the host's position when the host relocates.
+#[test]
+fn plugin_clap_pattern_and_song_mode_parameters_switch_at_the_bar_line() {
+    let _serial = serial();
+    let sr = 48_000.0;
+    // 120 BPM: a 16th is 6000 frames, a bar 96,000.
+    let step = 6_000usize;
+    let mut p = plugin(sr, 512);
+    // A: the rim on step 0; B: the rim on steps 0 and 8.
+    let mut s = session(120.0, 0.0, vec![track("r", "rim", 16, &[0])]);
+    for on in [0, 8] {
+        s.apply(&keyboardia_core::Op::SetStep {
+            pt: "B".parse().unwrap(),
+            tr: "r".parse().unwrap(),
+            s: on,
+            on: true,
+        })
+        .unwrap();
+    }
+    s.song = vec![
+        keyboardia_core::SongEntry {
+            pattern: keyboardia_core::PatternId::A,
+            repeats: 1,
+        },
+        keyboardia_core::SongEntry {
+            pattern: "B".parse().unwrap(),
+            repeats: 1,
+        },
+    ];
+    load_session(&mut p, &s);
+    let (pattern, song_mode) = (p.param_id("Pattern"), p.param_id("Song Mode"));
+    // The host plays from beat 0 and automates Pattern to B (index 1) at frame 30,720
+    // (step 5.12, a block boundary): B takes over on the bar line, step 16.
+    // Renders `frames` frames from host frame `from` (beat `from / 24000`), setting `params`
+    // at their frames (from `from`).
+    let render =
+        |p: &mut ClapPlugin, from: usize, frames: usize, mut params: Vec<(usize, ClapId, f64)>| {
+            let mut notes = Vec::new();
+            let mut left = Vec::new();
+            let mut pos = 0;
+            while pos < frames {
+                let t = Transport {
+                    playing: true,
+                    tempo_bpm: 120.0,
+                    beat: (from + pos) as f64 / 24_000.0,
+                };
+                let now: Vec<_> = params
+                    .iter()
+                    .filter(|(at, _, _)| *at == pos)
+                    .map(|&(_, id, v)| (0, id, v))
+                    .collect();
+                params.retain(|(at, _, _)| *at != pos);
+                let b = p.process(512, Some(t), &[], &now);
+                notes.extend(b.notes.iter().map(|n| (pos + n.offset as usize, *n)));
+                left.extend_from_slice(&b.left);
+                pos += 512;
+            }
+            (left, notes)
+        };
+    let (left, notes) = render(&mut p, 0, 42 * step, vec![(30_720, pattern, 1.0)]);
+    let want: Vec<usize> = [0, 16, 24, 32, 40].iter().map(|s| s * step).collect();
+    assert_close(&note_ons(&notes, 0), &want, "pattern B from the bar line");
+    assert_close(&onsets(&left, 100), &want, "the audio follows the MIDI");
+
+    // Stopped, Song Mode on: at once; from the start the song plays A (bar 1), B (bar 2),
+    // and loops.
+    let stopped = Some(Transport {
+        playing: false,
+        tempo_bpm: 120.0,
+        beat: 0.0,
+    });
+    let _ = p.process(512, stopped, &[], &[(0, song_mode, 1.0)]);
+    let (_, notes) = render(&mut p, 0, 66 * step, vec![]);
+    let want: Vec<usize> = [0, 16, 24, 32, 48, 56, 64]
+        .iter()
+        .map(|s| s * step)
+        .collect();
+    assert_close(&note_ons(&notes, 0), &want, "the song: A, B, A, B");
+
+    // The host relocates to bar 6 (beat 20, step 80): the song follows the host's position,
+    // so bar 6 is the song's B (bars 1, 3, 5 are A), then bar 7 is A.
+    let (_, notes) = render(&mut p, 80 * step, 34 * step, vec![]);
+    let want: Vec<usize> = [0, 8, 16, 32].iter().map(|s| s * step).collect();
+    assert_close(
+        &note_ons(&notes, 0),
+        &want,
+        "the host's bar 6 is the song's B",
+    );
 }

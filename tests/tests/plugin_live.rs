@@ -82,6 +82,19 @@ fn render_live(
     secs: f64,
     clock_param: Option<f64>,
 ) -> Vec<Rendered> {
+    render_live_with(plugins, secs, |_, k| match clock_param {
+        Some(v) if k == 0 => vec![("Clock", v)],
+        _ => vec![],
+    })
+}
+
+/// [`render_live`], setting the parameters `params(plugin, block)` names at the start of that
+/// block of that plugin.
+fn render_live_with(
+    plugins: &mut [&mut ClapPlugin],
+    secs: f64,
+    params: impl Fn(usize, usize) -> Vec<(&'static str, f64)>,
+) -> Vec<Rendered> {
     let blocks = (secs * SR / BLOCK as f64) as usize;
     let wall0 = unix_ms();
     let mut out: Vec<Rendered> = plugins
@@ -99,10 +112,10 @@ fn render_live(
             std::thread::sleep(wait);
         }
         for (i, p) in plugins.iter_mut().enumerate() {
-            let params: Vec<(u32, clack_host::prelude::ClapId, f64)> = match clock_param {
-                Some(v) if k == 0 => vec![(0, p.param_id("Clock"), v)],
-                _ => vec![],
-            };
+            let params: Vec<(u32, clack_host::prelude::ClapId, f64)> = params(i, k)
+                .into_iter()
+                .map(|(name, v)| (0, p.param_id(name), v))
+                .collect();
             let b = p.process(BLOCK, None, &[], &params);
             let at = out[i].left.len();
             out[i].note_ons.extend(
@@ -420,6 +433,182 @@ fn a_take_recorded_in_one_plugin_plays_in_the_other() {
     assert!(
         worst < 1e-5,
         "both plugins play the same mix (worst difference {worst})"
+    );
+    c.close();
+}
+
+/// Frames of a 16th at 180 BPM and 48 kHz.
+const STEP_180: usize = 4_000;
+
+/// 180 BPM (the fastest tempo): a kick on the beats in patterns A and B, a clap on the off-beat
+/// 8ths in B only (channel 1: every clap is pattern B playing); the song is A, then B.
+fn two_patterns_and_a_song() -> keyboardia_core::SessionState {
+    let mut s = four_on_the_floor();
+    s.tempo = 180.0;
+    s.tracks.push(Track::new(
+        "clap".parse().unwrap(),
+        "Clap",
+        "clap".parse().unwrap(),
+    ));
+    let b: PatternId = "B".parse().unwrap();
+    for (tr, steps) in [("kick", [0, 4, 8, 12]), ("clap", [2, 6, 10, 14])] {
+        for step in steps {
+            s.apply(&Op::SetStep {
+                pt: b,
+                tr: tr.parse().unwrap(),
+                s: step,
+                on: true,
+            })
+            .unwrap();
+        }
+    }
+    s.song = [PatternId::A, b]
+        .map(|pattern| keyboardia_core::SongEntry {
+            pattern,
+            repeats: 1,
+        })
+        .to_vec();
+    s
+}
+
+/// The shared time (wall-clock ms) of each of `r`'s note-ons on `channel`.
+fn shared_ms(r: &Rendered, channel: u8) -> Vec<f64> {
+    r.onsets(channel)
+        .into_iter()
+        .map(|f| r.wall0 + f as f64 * 1000.0 / SR)
+        .collect()
+}
+
+/// Patterns and songs in a live session: one player cues pattern B through its "Pattern"
+/// parameter and both plugins switch on the same bar line, their first B hits a few frames
+/// apart in shared time; the other player's "Song Mode" plays the chain (A, B, A, …) on both;
+/// a player who joins later plays the same pattern and step as the others within a block.
+#[test]
+fn two_plugins_switch_patterns_and_play_the_song_together_and_a_late_joiner_lands_in_step() {
+    let _serial = serial();
+    let server = Server::start();
+    let base = server.base_url();
+    let id = create_session(&base, &two_patterns_and_a_song());
+    let mut a = joined_plugin(&base, id, "Ada");
+    std::thread::sleep(Duration::from_millis(700));
+    let mut b = joined_plugin(&base, id, "Bob");
+    let session_clock = a.param_range("Clock").2;
+    render_live(&mut [&mut a, &mut b], 3.0, Some(session_clock));
+
+    let mut c = LiveClient::join(&base, id, "conductor");
+    c.send(&ClientMessage::Play);
+    // 1.5 s of A; then Ada automates Pattern to B (index 1); at 4 s Bob switches Song Mode
+    // on. The room stamps each at the first bar line at least 250 ms on.
+    let blocks_at = |s: f64| (s * SR / BLOCK as f64) as usize;
+    let (cue_at, song_at) = (blocks_at(1.5), blocks_at(4.0));
+    let played = render_live_with(&mut [&mut a, &mut b], 13.0, |i, k| match (i, k) {
+        (0, k) if k == cue_at => vec![("Pattern", 1.0)],
+        (1, k) if k == song_at => vec![("Song Mode", 1.0)],
+        _ => vec![],
+    });
+    // Bars counted by the kicks, which play on every beat of A and B from the shared start
+    // (kick 4n is bar n's downbeat); every clap is two steps after a kick.
+    let mut clap_bars = Vec::new();
+    for r in &played {
+        let kicks = r.onsets(0);
+        let claps = r.onsets(1);
+        assert!(!claps.is_empty(), "pattern B plays: {:?}", r.note_ons);
+        assert!(
+            claps[0] > cue_at * BLOCK,
+            "nothing of B before the cue: clap at {}, cue at {}",
+            claps[0],
+            cue_at * BLOCK
+        );
+        let mut bars = std::collections::BTreeSet::new();
+        for &f in &claps {
+            let i = kicks.iter().rposition(|&k| k <= f).expect("a kick before");
+            // Within 2 ms: the frames follow the session clock as it is measured (the first
+            // test's tolerance).
+            assert!(
+                (f - kicks[i]).abs_diff(2 * STEP_180) <= 96,
+                "a clap off B's steps: {f}, kick {i} at {}",
+                kicks[i]
+            );
+            bars.insert(i / 4);
+        }
+        clap_bars.push(bars);
+    }
+    // The first B hits of the two plugins, in shared time.
+    let firsts: Vec<f64> = played.iter().map(|r| shared_ms(r, 1)[0]).collect();
+    let apart_frames = (firsts[0] - firsts[1]).abs() * SR / 1000.0;
+    println!(
+        "first B hit: {:.3} ms into Ada's render, {:.3} ms into Bob's; {apart_frames:.1} frames apart",
+        firsts[0] - played[0].wall0,
+        firsts[1] - played[1].wall0
+    );
+    assert!(
+        apart_frames <= 48.0,
+        "the same bar line for both: {firsts:?}"
+    );
+    assert_eq!(clap_bars[0], clap_bars[1], "both play B in the same bars");
+    // The bars: A, then B from the cue's bar line until the song starts (on A), then B every
+    // other bar.
+    let bars = &clap_bars[0];
+    let first_b = *bars.first().unwrap();
+    let song_start = (first_b..).find(|bar| !bars.contains(bar)).unwrap();
+    let last_bar = played[0].onsets(0).len() / 4 - 1;
+    assert!(
+        song_start + 3 <= last_bar,
+        "the song plays at least A, B, A: bars {bars:?}, song from {song_start}, last {last_bar}"
+    );
+    for bar in song_start..=last_bar {
+        assert_eq!(
+            bars.contains(&bar),
+            (bar - song_start) % 2 == 1,
+            "the song alternates A and B from bar {song_start}: {bars:?}"
+        );
+    }
+    println!(
+        "clap (pattern B) bars: {bars:?}; B from bar {first_b}, the song from bar {song_start}"
+    );
+
+    // Cy opens the project now, in the middle of the song: once its clock has settled it
+    // plays what the others play, each note on the same step.
+    let mut late = joined_plugin(&base, id, "Cy");
+    let all = render_live_with(&mut [&mut a, &mut b, &mut late], 6.0, |i, k| {
+        if i == 2 && k == 0 {
+            vec![("Clock", session_clock)]
+        } else {
+            vec![]
+        }
+    });
+    let from = all[0].wall0 + 3_000.0;
+    let notes = |r: &Rendered| -> Vec<(f64, u8)> {
+        r.note_ons
+            .iter()
+            .map(|&(f, ch)| (r.wall0 + f as f64 * 1000.0 / SR, ch))
+            .filter(|(t, _)| *t >= from)
+            .collect()
+    };
+    let (ada, cy) = (notes(&all[0]), notes(&all[2]));
+    assert!(
+        ada.iter().any(|(_, ch)| *ch == 1) && ada.iter().any(|(_, ch)| *ch == 0),
+        "A and B both play in the last 3 s: {ada:?}"
+    );
+    assert_eq!(
+        ada.iter().map(|(_, ch)| *ch).collect::<Vec<_>>(),
+        cy.iter().map(|(_, ch)| *ch).collect::<Vec<_>>(),
+        "the late joiner plays the same notes:\n{ada:?}\n{cy:?}"
+    );
+    let worst = ada
+        .iter()
+        .zip(&cy)
+        .map(|((x, _), (y, _))| (x - y).abs())
+        .fold(0.0, f64::max);
+    println!(
+        "late joiner: {} notes over the last 3 s, worst {:.3} ms ({:.1} frames) from Ada's",
+        cy.len(),
+        worst,
+        worst * SR / 1000.0
+    );
+    assert!(
+        worst <= BLOCK as f64 * 1000.0 / SR,
+        "within a block: worst {worst} ms"
     );
     c.close();
 }

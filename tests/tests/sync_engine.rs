@@ -37,7 +37,10 @@ fn render_onsets(player: &Player, state: &SessionState) -> Vec<f64> {
     let (mut left, mut right) = (vec![0.0f32; frames], vec![0.0f32; frames]);
     for start in (0..frames).step_by(BLOCK) {
         let end = (start + BLOCK).min(frames);
-        let block = clock.block_at(l0 + start as f64 * 1000.0 / SR);
+        let block = clock.block_at(
+            l0 + start as f64 * 1000.0 / SR,
+            (end - start) as f64 * 1000.0 / SR,
+        );
         engine.process(
             &block,
             &[],

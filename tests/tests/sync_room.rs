@@ -201,3 +201,63 @@ fn stopping_never_waits_for_a_server_that_does_not_answer() {
         t.elapsed()
     );
 }
+
+/// The handle's playback controls reach the room, which stamps them on the shared timeline,
+/// and every player's `SharedClock` (what the audio thread reads) carries the result: a cue
+/// while stopped plays from the start, a cue while playing waits for the bar line, song mode
+/// and the fill switch are stamped likewise.
+#[test]
+fn pattern_cues_song_mode_and_fill_reach_every_players_shared_clock() {
+    use keyboardia_core::song::Play;
+    let server = RoomServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        new_room(RoomServer::session()),
+        0.0,
+    );
+    let (mut a, mut b) = two_players(&server.base_url());
+    let bs: PatternId = "B".parse().unwrap();
+    let c: PatternId = "C".parse().unwrap();
+    let playback = |p: &Player| p.sync.clock().read().map(|c| c.timeline);
+    // Stopped: B plays from the start at once.
+    a.sync.cue_pattern(bs).unwrap();
+    wait_until("B while stopped", &mut [&mut a, &mut b], |p| {
+        p.iter().all(|p| {
+            playback(p)
+                .is_some_and(|t| t.playback.play == Play::Pattern(bs) && t.playback.next.is_none())
+        })
+    });
+    // Playing: C waits for a bar line, stamped after the start; the fill switch is stamped on a
+    // step; song mode replaces the queued C.
+    a.sync.set_playing(true).unwrap();
+    wait_until("playing", &mut [&mut a, &mut b], |p| {
+        p.iter().all(|p| playback(p).is_some_and(|t| t.playing))
+    });
+    b.sync.cue_pattern(c).unwrap();
+    wait_until("C queued", &mut [&mut a, &mut b], |p| {
+        p.iter().all(|p| {
+            playback(p).is_some_and(|t| t.playback.next.is_some_and(|n| n.play == Play::Pattern(c)))
+        })
+    });
+    let tl = playback(&a).unwrap();
+    let at = tl.playback.next.unwrap().at_beat;
+    assert!(
+        at >= tl.start_beat && (at - tl.start_beat) % 4.0 == 0.0,
+        "a bar line: {tl:?}"
+    );
+    a.sync.set_fill(true).unwrap();
+    b.sync.set_song_mode(true).unwrap();
+    wait_until("song mode and fill", &mut [&mut a, &mut b], |p| {
+        p.iter().all(|p| {
+            playback(p).is_some_and(|t| {
+                t.playback.fill && t.playback.next.is_some_and(|n| n.play == Play::Song)
+            })
+        })
+    });
+    let tl = playback(&b).unwrap();
+    assert_eq!(
+        tl.playback.fill_beat * 4.0,
+        (tl.playback.fill_beat * 4.0).round(),
+        "{tl:?}"
+    );
+    assert_eq!(playback(&a), playback(&b), "one timeline");
+}

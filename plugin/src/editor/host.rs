@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use keyboardia_core::{Instrument, Op, OpError, SampleId, SessionId, SessionState};
+use keyboardia_core::song::PlaybackView;
+use keyboardia_core::{Instrument, Op, OpError, PatternId, SampleId, SessionId, SessionState};
 use keyboardia_engine::{Patch, Preview, PreviewMailbox};
 use keyboardia_sync::{parse_invite, DEFAULT_SERVER};
 use keyboardia_ui::host::{
@@ -135,6 +136,18 @@ impl ui::Transport for Transport {
     }
     fn set_run(&self, run: bool) {
         Transport::set_run(self, run)
+    }
+    fn playback_view(&self) -> PlaybackView {
+        Transport::playback_view(self)
+    }
+    fn cue_pattern(&self, pt: PatternId) {
+        Transport::cue_pattern(self, pt)
+    }
+    fn set_song_mode(&self, on: bool) {
+        Transport::set_song_mode(self, on)
+    }
+    fn set_fill(&self, on: bool) {
+        Transport::set_fill(self, on)
     }
 }
 
@@ -378,6 +391,33 @@ mod tests {
 
     fn id(s: &str) -> TrackId {
         s.parse().unwrap()
+    }
+
+    /// A click on a pattern slot, the song switch and the fill button reach the audio thread's
+    /// side of the transport (no longer the trait's no-ops), and what the audio thread
+    /// publishes is what the slots show.
+    #[test]
+    fn pattern_slots_song_mode_and_fill_reach_the_audio_side() {
+        use crate::playback::Request;
+        let (sv, _audio) = services(SessionState::demo());
+        let transport = Arc::new(Transport::new(false));
+        let t: &dyn ui::Transport = &*transport;
+        let mut c = controller(&sv.store);
+        let b: keyboardia_core::PatternId = "B".parse().unwrap();
+        c.cue(t, b);
+        assert_eq!(c.shown(), b);
+        assert_eq!(transport.take_request(), Some(Request::Cue(b)));
+        t.set_song_mode(true);
+        assert_eq!(transport.take_request(), Some(Request::SongMode(true)));
+        t.set_fill(true);
+        assert!(transport.fill());
+        let view = keyboardia_core::song::PlaybackView {
+            pattern: b,
+            song_mode: true,
+            ..Default::default()
+        };
+        transport.publish_view(&view);
+        assert_eq!(t.playback_view(), view);
     }
 
     #[test]
