@@ -4,6 +4,16 @@
 
 use std::f32::consts::PI;
 
+/// Whether the CPU has AVX2: the hottest loops (the engine's mixing, the effect lanes, the
+/// reverb) then run a copy of themselves compiled for it. Only the instruction set differs: no
+/// FMA contraction, nothing reordered, so the output is bit for bit the same either way. The
+/// answer is cached by `std` (an atomic load after the first call; nothing allocates).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn has_avx2() -> bool {
+    std::arch::is_x86_feature_detected!("avx2")
+}
+
 /// Samples between control-rate updates (filter cutoffs that follow an envelope). Counted from
 /// the voice's start, so the output does not depend on how the host splits blocks.
 pub const CONTROL_RATE: u32 = 16;
