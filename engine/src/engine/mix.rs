@@ -5,7 +5,7 @@
 use keyboardia_core::MAX_TRACKS;
 
 use super::{AuxSink, Engine};
-use crate::voice::MAX_CHUNK;
+use crate::voice::{render_pool, MAX_CHUNK};
 
 /// Peak level (linear) above which the limiter reduces gain.
 const LIMIT_THRESHOLD: f32 = 0.9;
@@ -20,9 +20,7 @@ impl Engine {
         if self.fx.begin_lanes() {
             for (t, pool) in self.voices.iter_mut().enumerate() {
                 let mut mono = [0.0f32; MAX_CHUNK];
-                for v in pool.iter_mut().filter(|v| v.active) {
-                    v.render(&mut mono[..n], &self.bank);
-                }
+                render_pool(pool, &mut mono[..n], &self.bank);
                 self.fx.put_lane(t, &mono[..n]);
             }
             self.fx.shape_lanes(n);
@@ -61,9 +59,7 @@ impl Engine {
             let mut mono = [0.0f32; MAX_CHUNK];
             if any {
                 if !self.fx.take_lane(t, &mut mono[..n]) {
-                    for v in pool.iter_mut().filter(|v| v.active) {
-                        v.render(&mut mono[..n], &self.bank);
-                    }
+                    render_pool(pool, &mut mono[..n], &self.bank);
                 }
                 let [cl, cr] = self.gains[t].current();
                 self.fx.send_stereo(t, &mono[..n], cl, cr);
