@@ -444,6 +444,7 @@ impl Engine {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn process_piece(
         &mut self,
         clock: &BlockClock,

@@ -14,6 +14,7 @@ const CLIP_KNEE: f32 = 0.7;
 impl Engine {
     /// Which tracks sound in the next `n` frames; while any track's filter or drive shapes its
     /// sound, also renders them into the effect lanes and runs every filter at once.
+    #[inline(always)]
     pub(super) fn shape_tracks(&mut self, n: usize) -> [bool; MAX_TRACKS] {
         let sounding: [bool; MAX_TRACKS] =
             std::array::from_fn(|t| self.voices[t].iter().any(|v| v.active) || self.fx.rings(t));
@@ -29,6 +30,7 @@ impl Engine {
     }
 
     /// Renders ≤ [`MAX_CHUNK`] frames: voices per track, track gains and pan, master, limiter.
+    #[inline(always)]
     pub(super) fn render_chunk(
         &mut self,
         abs_pos: usize,
