@@ -189,10 +189,11 @@ pub struct PadLane<'a> {
 pub fn render_pads(lanes: &mut [Option<PadLane<'_>>; 4], out: &mut [[f32; 4]; MAX_CHUNK]) {
     // The four saws of each note as `Saw4` has them, transposed: bank `j` holds saw `j` of
     // every note (a lane per note), so a note's sum `(y0 + y1) + (y2 + y3)` is lane-wise.
-    // Idle lanes run a silent saw.
+    // Idle lanes hold a silent saw that stands still (mid-cycle, never near a wrap, so it
+    // never sends a bank down the polyBLEP path).
     let mut ph = [[0.5f32; 4]; 4];
-    let mut dt = [[0.01f32; 4]; 4];
-    let mut idt = [[100.0f32; 4]; 4];
+    let mut dt = [[0.0f32; 4]; 4];
+    let mut idt = [[0.0f32; 4]; 4];
     // `Saw4`'s bounds of the phases whose polyBLEP terms are certainly zero.
     let mut lo = [[0.0f32; 4]; 4];
     let mut hi = [[1.0f32; 4]; 4];
