@@ -180,6 +180,22 @@ mod lanes {
             // SAFETY: `out` is four writable f32s; the store is unaligned.
             unsafe { _mm_storeu_ps(out.as_mut_ptr(), self.0) }
         }
+        /// The 4×4 transpose: lane `j` of result `i` is lane `i` of `v[j]`.
+        #[inline(always)]
+        pub fn transpose4(v: [Self; 4]) -> [Self; 4] {
+            unsafe {
+                let t0 = _mm_unpacklo_ps(v[0].0, v[1].0);
+                let t1 = _mm_unpacklo_ps(v[2].0, v[3].0);
+                let t2 = _mm_unpackhi_ps(v[0].0, v[1].0);
+                let t3 = _mm_unpackhi_ps(v[2].0, v[3].0);
+                [
+                    Self(_mm_movelh_ps(t0, t1)),
+                    Self(_mm_movehl_ps(t1, t0)),
+                    Self(_mm_movelh_ps(t2, t3)),
+                    Self(_mm_movehl_ps(t3, t2)),
+                ]
+            }
+        }
         /// `[v[0].sum(), v[1].sum(), v[2].sum(), v[3].sum()]`, each summed as [`F4::sum`]
         /// does (`(l0 + l1) + (l2 + l3)`), by a transpose.
         #[inline(always)]
@@ -324,6 +340,10 @@ mod lanes {
         #[inline(always)]
         pub fn sum4(v: [Self; 4]) -> Self {
             Self(v.map(Self::sum))
+        }
+        #[inline(always)]
+        pub fn transpose4(v: [Self; 4]) -> [Self; 4] {
+            std::array::from_fn(|i| Self(std::array::from_fn(|j| v[j].0[i])))
         }
     }
 

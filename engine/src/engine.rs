@@ -179,6 +179,8 @@ pub struct Engine {
     meters: Option<Arc<LevelMeters>>,
     /// The effects (per-track filter, drive, sends; shared reverb and delay).
     fx: FxRack,
+    /// Every track's chunk, rendered and then shaped, while the effect lanes are in use.
+    shaped: Box<[[f32; MAX_CHUNK]; MAX_TRACKS]>,
     /// The sound picker's preview note, outside the track pools (see [`crate::preview`]).
     preview: PreviewVoice,
 }
@@ -217,6 +219,7 @@ impl Engine {
             playing: Playing::default(),
             meters: None,
             fx: FxRack::new(sample_rate_hz),
+            shaped: Box::new([[0.0; MAX_CHUNK]; MAX_TRACKS]),
             preview: PreviewVoice::default(),
         }
     }

@@ -26,7 +26,7 @@ use self::automation::{send_ramped, Automation, DELAY, REVERB};
 use self::delay::Delay;
 use self::filter::{flush, TrackChain};
 use self::reverb::Reverb;
-use crate::dsp::soft_clip_cubic;
+use crate::dsp::{soft_clip_cubic, F4};
 use crate::pattern::EnginePattern;
 use crate::schedule::Hit;
 use crate::voice::MAX_CHUNK;
@@ -150,13 +150,32 @@ impl FxRack {
         self.lanes_used
     }
 
-    /// Puts track `t`'s chunk `x` into its lane (zeros for a silent track).
-    pub fn put_lane(&mut self, t: usize, x: &[f32]) {
-        if t >= MAX_TRACKS {
-            return;
+    /// Puts every track's chunk, the first `n` frames of `x[t]`, into the lanes (transposed
+    /// four frames by four tracks at a time).
+    pub fn put_lanes(&mut self, x: &[[f32; MAX_CHUNK]; MAX_TRACKS], n: usize) {
+        let n = n.min(MAX_CHUNK);
+        let full = n & !3;
+        for f in (0..full).step_by(4) {
+            for t in (0..MAX_TRACKS).step_by(4) {
+                let rows = [0, 1, 2, 3].map(|k| {
+                    F4::new(
+                        x[t + k][f..]
+                            .first_chunk::<4>()
+                            .copied()
+                            .unwrap_or_default(),
+                    )
+                });
+                for (j, c) in F4::transpose4(rows).into_iter().enumerate() {
+                    if let Some(d) = self.lanes[f + j][t..].first_chunk_mut::<4>() {
+                        c.store(d);
+                    }
+                }
+            }
         }
-        for (frame, v) in self.lanes.iter_mut().zip(x) {
-            frame[t] = *v;
+        for f in full..n {
+            for (t, row) in x.iter().enumerate() {
+                self.lanes[f][t] = row[f];
+            }
         }
     }
 
@@ -228,14 +247,36 @@ impl FxRack {
         }
     }
 
-    /// Track `t`'s shaped (filtered and driven) chunk from its lane into `out`; `false` (and
-    /// nothing written) when the lanes are not in use this chunk.
-    pub fn take_lane(&mut self, t: usize, out: &mut [f32]) -> bool {
-        if !self.lanes_used || t >= MAX_TRACKS {
+    /// Every track's shaped (filtered and driven) chunk from the lanes into the first `n`
+    /// frames of `out[t]`; `false` (and nothing written) when the lanes are not in use this
+    /// chunk.
+    pub fn take_lanes(&self, out: &mut [[f32; MAX_CHUNK]; MAX_TRACKS], n: usize) -> bool {
+        if !self.lanes_used {
             return false;
         }
-        for (o, frame) in out.iter_mut().zip(self.lanes.iter()) {
-            *o = frame[t];
+        let n = n.min(MAX_CHUNK);
+        let full = n & !3;
+        for f in (0..full).step_by(4) {
+            for t in (0..MAX_TRACKS).step_by(4) {
+                let rows = [0, 1, 2, 3].map(|j| {
+                    F4::new(
+                        self.lanes[f + j][t..]
+                            .first_chunk::<4>()
+                            .copied()
+                            .unwrap_or_default(),
+                    )
+                });
+                for (k, c) in F4::transpose4(rows).into_iter().enumerate() {
+                    if let Some(d) = out[t + k][f..].first_chunk_mut::<4>() {
+                        c.store(d);
+                    }
+                }
+            }
+        }
+        for f in full..n {
+            for (t, row) in out.iter_mut().enumerate() {
+                row[f] = self.lanes[f][t];
+            }
         }
         true
     }
