@@ -41,7 +41,10 @@ impl Engine {
         right: &mut [f32],
         aux: &mut Option<&mut AuxSink<'_>>,
     ) {
-        let n = left.len();
+        // (Chunks are at most `MAX_CHUNK` frames; saying so lets the loops below go without
+        // bounds checks, and vectorized.)
+        let n = left.len().min(right.len()).min(MAX_CHUNK);
+        let (left, right) = (&mut left[..n], &mut right[..n]);
         let mut mix_l = [0.0f32; MAX_CHUNK];
         let mut mix_r = [0.0f32; MAX_CHUNK];
         let (sounding, lanes) = self.shape_tracks(n);
