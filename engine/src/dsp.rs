@@ -196,22 +196,6 @@ mod lanes {
                 ]
             }
         }
-        /// `[v[0].sum(), v[1].sum(), v[2].sum(), v[3].sum()]`, each summed as [`F4::sum`]
-        /// does (`(l0 + l1) + (l2 + l3)`), by a transpose.
-        #[inline(always)]
-        pub fn sum4(v: [Self; 4]) -> Self {
-            unsafe {
-                let t0 = _mm_unpacklo_ps(v[0].0, v[1].0); // a0 b0 a1 b1
-                let t1 = _mm_unpacklo_ps(v[2].0, v[3].0); // c0 d0 c1 d1
-                let t2 = _mm_unpackhi_ps(v[0].0, v[1].0); // a2 b2 a3 b3
-                let t3 = _mm_unpackhi_ps(v[2].0, v[3].0); // c2 d2 c3 d3
-                let l0 = _mm_movelh_ps(t0, t1); // a0 b0 c0 d0
-                let l1 = _mm_movehl_ps(t1, t0); // a1 b1 c1 d1
-                let l2 = _mm_movelh_ps(t2, t3); // a2 b2 c2 d2
-                let l3 = _mm_movehl_ps(t3, t2); // a3 b3 c3 d3
-                Self(_mm_add_ps(_mm_add_ps(l0, l1), _mm_add_ps(l2, l3)))
-            }
-        }
     }
 
     /// Four `u32` lanes (wrapping arithmetic): oscillator phases, a full cycle being 2³².
@@ -338,10 +322,6 @@ mod lanes {
             *out = self.0;
         }
         #[inline(always)]
-        pub fn sum4(v: [Self; 4]) -> Self {
-            Self(v.map(Self::sum))
-        }
-        #[inline(always)]
         pub fn transpose4(v: [Self; 4]) -> [Self; 4] {
             std::array::from_fn(|i| Self(std::array::from_fn(|j| v[j].0[i])))
         }
@@ -449,24 +429,6 @@ impl Saw4 {
     #[inline(always)]
     pub fn phases(&self) -> [f32; 4] {
         self.ph.to_array()
-    }
-
-    /// Advances one sample; returns the four weighted saws, whose [`F4::sum`] is what
-    /// [`Saw4::tick`] returns (for several oscillators at once, see [`F4::sum4`]).
-    #[inline(always)]
-    pub fn tick_lanes(&mut self) -> F4 {
-        let one = F4::splat(1.0);
-        let p = self.ph + self.dt;
-        if !p.any_outside(self.blep_lo, self.blep_hi) {
-            self.ph = p;
-            return (p + p - one) * self.w;
-        }
-        let p = p.wrap();
-        self.ph = p;
-        let a = (one - p * self.idt).pos();
-        let b = (one - (one - p) * self.idt).pos();
-        let y = (p + p - one) - (b * b - a * a);
-        y * self.w
     }
 
     /// Advances one sample; returns the weighted sum of the four saws.
