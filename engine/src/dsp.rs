@@ -4,6 +4,16 @@
 
 use std::f32::consts::PI;
 
+/// Whether the CPU has AVX2: the hottest loops (the engine's mixing, the effect lanes, the
+/// reverb) then run a copy of themselves compiled for it. Only the instruction set differs: no
+/// FMA contraction, nothing reordered, so the output is bit for bit the same either way. The
+/// answer is cached by `std` (an atomic load after the first call; nothing allocates).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn has_avx2() -> bool {
+    std::arch::is_x86_feature_detected!("avx2")
+}
+
 /// Samples between control-rate updates (filter cutoffs that follow an envelope). Counted from
 /// the voice's start, so the output does not depend on how the host splits blocks.
 pub const CONTROL_RATE: u32 = 16;
@@ -170,6 +180,22 @@ mod lanes {
             // SAFETY: `out` is four writable f32s; the store is unaligned.
             unsafe { _mm_storeu_ps(out.as_mut_ptr(), self.0) }
         }
+        /// The 4×4 transpose: lane `j` of result `i` is lane `i` of `v[j]`.
+        #[inline(always)]
+        pub fn transpose4(v: [Self; 4]) -> [Self; 4] {
+            unsafe {
+                let t0 = _mm_unpacklo_ps(v[0].0, v[1].0);
+                let t1 = _mm_unpacklo_ps(v[2].0, v[3].0);
+                let t2 = _mm_unpackhi_ps(v[0].0, v[1].0);
+                let t3 = _mm_unpackhi_ps(v[2].0, v[3].0);
+                [
+                    Self(_mm_movelh_ps(t0, t1)),
+                    Self(_mm_movehl_ps(t1, t0)),
+                    Self(_mm_movelh_ps(t2, t3)),
+                    Self(_mm_movehl_ps(t3, t2)),
+                ]
+            }
+        }
     }
 
     /// Four `u32` lanes (wrapping arithmetic): oscillator phases, a full cycle being 2³².
@@ -294,6 +320,10 @@ mod lanes {
         #[inline(always)]
         pub fn store(self, out: &mut [f32; 4]) {
             *out = self.0;
+        }
+        #[inline(always)]
+        pub fn transpose4(v: [Self; 4]) -> [Self; 4] {
+            std::array::from_fn(|i| Self(std::array::from_fn(|j| v[j].0[i])))
         }
     }
 
@@ -526,6 +556,24 @@ impl Svf {
             [2.0 * self.a2, 1.0 - 2.0 * self.a3],
         ];
         self.b = [2.0 * self.a2, 2.0 * self.a3];
+    }
+
+    /// The state-space step `ic' = M·ic + b·x` of [`Svf::tick`]: `(M, b)`.
+    #[inline(always)]
+    pub fn state_space(&self) -> ([[f32; 2]; 2], [f32; 2]) {
+        (self.m, self.b)
+    }
+
+    /// The two integrators' states.
+    #[inline(always)]
+    pub fn state(&self) -> [f32; 2] {
+        [self.ic1, self.ic2]
+    }
+
+    /// Sets the two integrators' states.
+    #[inline(always)]
+    pub fn set_state(&mut self, [ic1, ic2]: [f32; 2]) {
+        (self.ic1, self.ic2) = (ic1, ic2);
     }
 
     /// Zeroes states that decayed to near nothing (avoids slow denormal arithmetic).

@@ -5,7 +5,7 @@
 use keyboardia_core::MAX_TRACKS;
 
 use super::{AuxSink, Engine};
-use crate::voice::MAX_CHUNK;
+use crate::voice::{render_pool, MAX_CHUNK};
 
 /// Peak level (linear) above which the limiter reduces gain.
 const LIMIT_THRESHOLD: f32 = 0.9;
@@ -13,24 +13,27 @@ const LIMIT_THRESHOLD: f32 = 0.9;
 const CLIP_KNEE: f32 = 0.7;
 impl Engine {
     /// Which tracks sound in the next `n` frames; while any track's filter or drive shapes its
-    /// sound, also renders them into the effect lanes and runs every filter at once.
-    pub(super) fn shape_tracks(&mut self, n: usize) -> [bool; MAX_TRACKS] {
+    /// sound, also renders them into the effect lanes, runs every filter at once and puts the
+    /// shaped chunks into `self.shaped` (then returns `true` too).
+    #[inline(always)]
+    pub(super) fn shape_tracks(&mut self, n: usize) -> ([bool; MAX_TRACKS], bool) {
         let sounding: [bool; MAX_TRACKS] =
             std::array::from_fn(|t| self.voices[t].iter().any(|v| v.active) || self.fx.rings(t));
         if self.fx.begin_lanes() {
-            for (t, pool) in self.voices.iter_mut().enumerate() {
-                let mut mono = [0.0f32; MAX_CHUNK];
-                for v in pool.iter_mut().filter(|v| v.active) {
-                    v.render(&mut mono[..n], &self.bank);
-                }
-                self.fx.put_lane(t, &mono[..n]);
+            let shaped = &mut *self.shaped;
+            for (pool, mono) in self.voices.iter_mut().zip(shaped.iter_mut()) {
+                mono[..n].fill(0.0);
+                render_pool(pool, &mut mono[..n], &self.bank);
             }
+            self.fx.put_lanes(shaped, n);
             self.fx.shape_lanes(n);
+            return (sounding, self.fx.take_lanes(shaped, n));
         }
-        sounding
+        (sounding, false)
     }
 
     /// Renders ≤ [`MAX_CHUNK`] frames: voices per track, track gains and pan, master, limiter.
+    #[inline(always)]
     pub(super) fn render_chunk(
         &mut self,
         abs_pos: usize,
@@ -38,10 +41,13 @@ impl Engine {
         right: &mut [f32],
         aux: &mut Option<&mut AuxSink<'_>>,
     ) {
-        let n = left.len();
+        // (Chunks are at most `MAX_CHUNK` frames; saying so lets the loops below go without
+        // bounds checks, and vectorized.)
+        let n = left.len().min(right.len()).min(MAX_CHUNK);
+        let (left, right) = (&mut left[..n], &mut right[..n]);
         let mut mix_l = [0.0f32; MAX_CHUNK];
         let mut mix_r = [0.0f32; MAX_CHUNK];
-        let sounding = self.shape_tracks(n);
+        let (sounding, lanes) = self.shape_tracks(n);
         for (t, any) in sounding.into_iter().enumerate() {
             let pool = &mut self.voices[t];
             let ramping = self.gains[t].is_ramping();
@@ -60,10 +66,10 @@ impl Engine {
             }
             let mut mono = [0.0f32; MAX_CHUNK];
             if any {
-                if !self.fx.take_lane(t, &mut mono[..n]) {
-                    for v in pool.iter_mut().filter(|v| v.active) {
-                        v.render(&mut mono[..n], &self.bank);
-                    }
+                if lanes {
+                    mono[..n].copy_from_slice(&self.shaped[t][..n]);
+                } else {
+                    render_pool(pool, &mut mono[..n], &self.bank);
                 }
                 let [cl, cr] = self.gains[t].current();
                 self.fx.send_stereo(t, &mono[..n], cl, cr);

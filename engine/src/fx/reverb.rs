@@ -49,6 +49,7 @@ impl Line {
 
     /// The all-pass over a run of samples in place: `y` becomes the delayed line less the
     /// input, the line takes the input plus half the delayed line.
+    #[inline(always)]
     fn allpass_run(&mut self, y: &mut [f32]) {
         let mut k = 0;
         while k < y.len() {
@@ -79,6 +80,7 @@ const MAX_RUNS: usize = MAX_CHUNK / 2 + 1;
 /// Four feedback combs over the same inputs `xs`, side by side: each plays its delayed sample,
 /// damps it with its one-pole low-pass and writes the input plus the damped sample × feedback
 /// back; the outputs are added to `ys` in the combs' order.
+#[inline(always)]
 fn combs4(group: &mut [Line], xs: &[f32], ys: &mut [f32], feedback: f32) {
     let [c0, c1, c2, c3] = group else {
         return;
@@ -186,6 +188,23 @@ impl Reverb {
     /// Adds the reverb of `input` (consumed: zeroed) to `l`/`r`. `fed`: whether `input` holds
     /// anything; without it an idle reverb does nothing.
     pub fn process(&mut self, input: &mut [f32], fed: bool, l: &mut [f32], r: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if crate::dsp::has_avx2() {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            return unsafe { self.process_avx2(input, fed, l, r) };
+        }
+        self.process_impl(input, fed, l, r)
+    }
+
+    /// [`Reverb::process`] compiled for AVX2 (the same arithmetic, bit for bit).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn process_avx2(&mut self, input: &mut [f32], fed: bool, l: &mut [f32], r: &mut [f32]) {
+        self.process_impl(input, fed, l, r)
+    }
+
+    #[inline(always)]
+    fn process_impl(&mut self, input: &mut [f32], fed: bool, l: &mut [f32], r: &mut [f32]) {
         if fed {
             self.idle = false;
             self.quiet_frames = 0;

@@ -267,6 +267,104 @@ pub(crate) fn flush(x: f32) -> f32 {
     }
 }
 
+/// A run of frames of a voice within a chunk, as [`Voice::render`] splits it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Run {
+    /// First frame in the chunk.
+    start: usize,
+    /// Frames.
+    len: usize,
+    /// Whether the voice is releasing (fading out) during the run.
+    releasing: bool,
+    /// Release frames left at the run's start.
+    release_left: u32,
+    /// Length of the release fade.
+    release_frames: u32,
+}
+
+/// Adds the next `out.len()` (≤ [`MAX_CHUNK`]) frames of a pool's active voices to `out`, in
+/// the pool's order: bit for bit [`Voice::render`] on each. A pool of pad notes (a pad track:
+/// the note and its release tails) renders them side by side ([`synth::render_pads`]).
+pub fn render_pool(pool: &mut [Voice], out: &mut [f32], bank: &SampleBank) {
+    const MAX_POOL: usize = 16;
+    let n = out.len().min(MAX_CHUNK);
+    let active = pool.iter().filter(|v| v.active).count();
+    if active < 2
+        || pool.len() > MAX_POOL
+        || !pool.iter_mut().all(|v| !v.active || v.pad().is_some())
+    {
+        for v in pool.iter_mut().filter(|v| v.active) {
+            v.render(out, bank);
+        }
+        return;
+    }
+    let mut runs = [[Run::default(); 2]; MAX_POOL];
+    let mut counts = [0usize; MAX_POOL];
+    let mut ends = [[0usize; 2]; MAX_POOL];
+    let mut amps = [0.0f32; MAX_POOL];
+    for (i, v) in pool.iter_mut().enumerate() {
+        if v.active {
+            amps[i] = v.amp;
+            counts[i] = v.plan(n, &mut runs[i]);
+            for (e, r) in ends[i].iter_mut().zip(&runs[i][..counts[i]]) {
+                *e = r.start + r.len;
+            }
+        }
+    }
+    // Groups of up to four voices that render, in the pool's order.
+    let mut xs = [[0.0f32; 4]; MAX_CHUNK];
+    let mut base = 0;
+    while base < pool.len() {
+        let mut lanes: [Option<synth::PadLane<'_>>; 4] = [None, None, None, None];
+        let mut members = [0usize; 4];
+        let mut size = 0;
+        let mut taken = pool.len();
+        for (i, v) in pool.iter_mut().enumerate().skip(base) {
+            if counts[i] == 0 {
+                continue;
+            }
+            if size == 4 {
+                taken = i;
+                break;
+            }
+            let sample_rate = v.sample_rate_hz;
+            if let Some(synth) = v.pad() {
+                lanes[size] = Some(synth::PadLane {
+                    synth,
+                    sample_rate,
+                    run_ends: &ends[i][..counts[i]],
+                });
+                members[size] = i;
+                size += 1;
+            }
+        }
+        base = taken;
+        if size == 0 {
+            break;
+        }
+        synth::render_pads(&mut lanes, &mut xs);
+        for (lane, &i) in members[..size].iter().enumerate() {
+            for r in &runs[i][..counts[i]] {
+                let amp = amps[i];
+                let dst = &mut out[r.start..r.start + r.len];
+                let src = &xs[r.start..r.start + r.len];
+                if r.releasing {
+                    let inv = 1.0 / r.release_frames as f32;
+                    let mut left = r.release_left;
+                    for (o, x) in dst.iter_mut().zip(src) {
+                        left -= 1;
+                        *o += x[lane] * amp * (left as f32 * inv);
+                    }
+                } else {
+                    for (o, x) in dst.iter_mut().zip(src) {
+                        *o += x[lane] * amp;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A gentle velocity curve: 100 → ~0.72, 127 → 1.
 fn velocity_gain(velocity: u8) -> f32 {
     let v = velocity.clamp(1, 127) as f32 / 127.0;
@@ -439,6 +537,57 @@ impl Voice {
         }
     }
 
+    /// The pad note this voice plays, if it plays one.
+    fn pad(&mut self) -> Option<&mut synth::SawSynth> {
+        match &mut self.sound {
+            Sound::Saw(s) if s.is_pad() => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Runs [`Voice::render`]'s gate and release over the next `n` frames (≤ [`MAX_CHUNK`])
+    /// without rendering, for a sound that does not end by itself (a pad note): the voice's
+    /// state ends as `render` leaves it, and `runs` gets the runs `render` would render the
+    /// sound in (two at most: held, then releasing). Returns how many.
+    fn plan(&mut self, n: usize, runs: &mut [Run; 2]) -> usize {
+        let mut count = 0;
+        let mut done = 0;
+        while done < n && self.active {
+            let left = n - done;
+            let seg = if self.releasing {
+                left.min(self.release_frames_left as usize)
+            } else if self.gate_frames_left == GATE_HELD {
+                left
+            } else {
+                left.min(self.gate_frames_left as usize)
+            };
+            if seg == 0 {
+                if self.releasing {
+                    self.active = false;
+                } else {
+                    self.release();
+                }
+                continue;
+            }
+            runs[count] = Run {
+                start: done,
+                len: seg,
+                releasing: self.releasing,
+                release_left: self.release_frames_left,
+                release_frames: self.release_frames,
+            };
+            count += 1;
+            self.age = self.age.wrapping_add(seg as u32);
+            if self.releasing {
+                self.release_frames_left -= seg as u32;
+            } else if self.gate_frames_left != GATE_HELD {
+                self.gate_frames_left -= seg as u32;
+            }
+            done += seg;
+        }
+        count
+    }
+
     /// Adds the next `out.len()` (≤ [`MAX_CHUNK`]) frames of this voice to `out`.
     pub fn render(&mut self, out: &mut [f32], bank: &SampleBank) {
         debug_assert!(out.len() <= MAX_CHUNK);
@@ -494,6 +643,71 @@ impl Voice {
             done += seg;
             if !alive {
                 self.active = false;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use super::*;
+
+    /// A pad pool rendered side by side (`render_pool`) and voice by voice gives the same bits,
+    /// through notes starting, gates closing mid-chunk, held notes released, chokes, and
+    /// chunks of every length.
+    #[test]
+    fn pad_pools_render_bit_for_bit_as_voice_by_voice() {
+        let bank: SampleBank = std::array::from_fn(|_| None);
+        for sr in [48_000.0f32, 44_100.0] {
+            let mut grouped: [Voice; 8] = std::array::from_fn(|_| Voice::default());
+            let mut single: [Voice; 8] = std::array::from_fn(|_| Voice::default());
+            let mut state = 0x2545_F491u32;
+            let mut rand = move |m: u32| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state % m
+            };
+            for step in 0..3000 {
+                match rand(12) {
+                    0 | 1 => {
+                        let slot = rand(8) as usize;
+                        let params = NoteParams {
+                            pitch_semis: rand(25) as f32 - 12.0,
+                            velocity: 1 + rand(127) as u8,
+                            gain: 1.0,
+                            gate_frames: if rand(5) == 0 { GATE_HELD } else { rand(3000) },
+                        };
+                        for pool in [&mut grouped, &mut single] {
+                            pool[slot].start(0, Patch::Synth(SynthPreset::Pad), params, 7, sr);
+                        }
+                    }
+                    2 => {
+                        let slot = rand(8) as usize;
+                        grouped[slot].choke();
+                        single[slot].choke();
+                    }
+                    3 => {
+                        let slot = rand(8) as usize;
+                        grouped[slot].release();
+                        single[slot].release();
+                    }
+                    _ => {}
+                }
+                let n = 1 + rand(MAX_CHUNK as u32) as usize;
+                let (mut a, mut b) = ([0.0f32; MAX_CHUNK], [0.0f32; MAX_CHUNK]);
+                render_pool(&mut grouped, &mut a[..n], &bank);
+                for v in single.iter_mut().filter(|v| v.active) {
+                    v.render(&mut b[..n], &bank);
+                }
+                assert_eq!(
+                    a[..n].iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                    b[..n].iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                    "step {step} at {sr} Hz"
+                );
+                for (g, s) in grouped.iter().zip(&single) {
+                    assert_eq!((g.active, g.age), (s.active, s.age), "step {step}");
+                }
             }
         }
     }

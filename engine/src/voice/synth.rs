@@ -8,9 +8,12 @@
 
 use keyboardia_core::SynthPreset;
 
-use crate::dsp::{one_pole_coef, saw, soft_clip_cubic, wrap, Ladder, Saw4, Svf, CONTROL_RATE};
+use crate::dsp::{one_pole_coef, saw, soft_clip_cubic, wrap, Ladder, Saw4, Svf, CONTROL_RATE, F4};
 
-use super::{control_periods, flush, Decay};
+use super::{control_periods, flush, Decay, MAX_CHUNK};
+
+/// The weights of the pad's four saws.
+const PAD_WEIGHTS: [f32; 4] = [1.0, 1.0, 1.0, 0.4];
 
 /// Bass, lead, pad or pluck: four band-limited saws (a square is the difference of two saws
 /// half a cycle apart) through a low-pass.
@@ -119,7 +122,7 @@ impl SawSynth {
             }
             SynthPreset::Pad => {
                 let dts = [dt * 0.993, dt, dt * 1.007, dt * 2.003];
-                let mut osc = Saw4::new(ph, dts, [1.0, 1.0, 1.0, 0.4]);
+                let mut osc = Saw4::new(ph, dts, PAD_WEIGHTS);
                 for o in out.iter_mut() {
                     let x = osc.tick();
                     *o = 0.32 * svf.tick(x).low * (1.0 - a0) * (0.75 + 0.25 * a1);
@@ -159,6 +162,148 @@ impl SawSynth {
         self.filter_env.level = flush(a1);
         self.level.level = flush(a2);
         result
+    }
+}
+
+impl SawSynth {
+    /// Whether this is a pad note (see [`render_pads`]).
+    pub fn is_pad(&self) -> bool {
+        self.preset == SynthPreset::Pad
+    }
+}
+
+/// One pad note of [`render_pads`]: the note, its sample rate, and the frames at which its
+/// runs end (increasing; the last is where it stops): what separate [`SawSynth::render`] calls
+/// over those runs would render.
+pub struct PadLane<'a> {
+    pub synth: &'a mut SawSynth,
+    pub sample_rate: f32,
+    pub run_ends: &'a [usize],
+}
+
+/// Renders up to four pad notes side by side, one per lane: frame `k` of lane `i` goes to
+/// `out[k][i]`, bit for bit what [`SawSynth::render`] calls over each lane's runs would write
+/// (the same arithmetic per lane, the states flushed where a run ends). A pad track holds
+/// about three notes (the sounding one and its release tails), and one note's filter is a
+/// feedback loop, bound by its latency: side by side, the loop is shared.
+pub fn render_pads(lanes: &mut [Option<PadLane<'_>>; 4], out: &mut [[f32; 4]; MAX_CHUNK]) {
+    // The four saws of each note as `Saw4` has them, transposed: bank `j` holds saw `j` of
+    // every note (a lane per note), so a note's sum `(y0 + y1) + (y2 + y3)` is lane-wise.
+    // Idle lanes hold a silent saw that stands still (mid-cycle, never near a wrap, so it
+    // never sends a bank down the polyBLEP path).
+    let mut ph = [[0.5f32; 4]; 4];
+    let mut dt = [[0.0f32; 4]; 4];
+    let mut idt = [[0.0f32; 4]; 4];
+    // `Saw4`'s bounds of the phases whose polyBLEP terms are certainly zero.
+    let mut lo = [[0.0f32; 4]; 4];
+    let mut hi = [[1.0f32; 4]; 4];
+    let mut w = [[0.0f32; 4]; 4];
+    let mut m = [[[0.0f32; 4]; 2]; 2];
+    let mut b = [[0.0f32; 4]; 2];
+    let mut ic = [[0.0f32; 4]; 2];
+    let mut lv = [[0.0f32; 4]; 2];
+    let mut d = [[0.0f32; 4]; 2];
+    let mut next = [0usize; 4];
+    let mut end = 0;
+    for (i, lane) in lanes.iter().enumerate() {
+        let Some(lane) = lane else { continue };
+        let s = &*lane.synth;
+        // As `SawSynth::render` sets up the pad's oscillators.
+        let f = s.freq_hz * (1.0 / lane.sample_rate);
+        let dts = [f * 0.993, f, f * 1.007, f * 2.003];
+        for j in 0..4 {
+            ph[j][i] = s.phases[j];
+            dt[j][i] = dts[j];
+            idt[j][i] = 1.0 / dts[j];
+            lo[j][i] = dts[j] * 1.001 + 1e-6;
+            hi[j][i] = 1.0 - lo[j][i];
+            w[j][i] = PAD_WEIGHTS[j];
+        }
+        let (sm, sb) = s.lp.state_space();
+        for r in 0..2 {
+            for c in 0..2 {
+                m[r][c][i] = sm[r][c];
+            }
+            b[r][i] = sb[r];
+        }
+        [ic[0][i], ic[1][i]] = s.lp.state();
+        // The pad has no level envelope (its `level` stays zero).
+        for (j, e) in [&s.attack, &s.filter_env].into_iter().enumerate() {
+            lv[j][i] = e.level;
+            d[j][i] = e.per_frame;
+        }
+        end = end.max(lane.run_ends.last().copied().unwrap_or(0));
+    }
+    let end = end.min(MAX_CHUNK);
+    let mut p = ph.map(F4::new);
+    let dt = dt.map(F4::new);
+    let idt = idt.map(F4::new);
+    let lo = lo.map(F4::new);
+    let hi = hi.map(F4::new);
+    let w = w.map(F4::new);
+    let [[m00, m01], [m10, m11]] = m.map(|r| r.map(F4::new));
+    let [b0, b1] = b.map(F4::new);
+    let [d0, d1] = d.map(F4::new);
+    let [mut ic1, mut ic2] = ic.map(F4::new);
+    let [mut a0, mut a1] = lv.map(F4::new);
+    let (half, one) = (F4::splat(0.5), F4::splat(1.0));
+    let (c032, c075, c025) = (F4::splat(0.32), F4::splat(0.75), F4::splat(0.25));
+    let mut pos = 0;
+    while pos < end {
+        let stop = lanes
+            .iter()
+            .zip(next)
+            .filter_map(|(l, j)| l.as_ref()?.run_ends.get(j).copied())
+            .fold(end, usize::min);
+        for o in out[pos..stop].iter_mut() {
+            // `Saw4::tick` without its shortcut (the polyBLEP terms are exactly zero away from
+            // the wraps, so the result is the same bit for bit), for every saw of every note.
+            let mut y = [one; 4];
+            for j in 0..4 {
+                let pj = p[j] + dt[j];
+                if !pj.any_outside(lo[j], hi[j]) {
+                    // No note near its wrap: the naive saws (`Saw4::tick`'s shortcut).
+                    p[j] = pj;
+                    y[j] = (pj + pj - one) * w[j];
+                    continue;
+                }
+                let pj = pj.wrap();
+                p[j] = pj;
+                let a = (one - pj * idt[j]).pos();
+                let b = (one - (one - pj) * idt[j]).pos();
+                y[j] = ((pj + pj - one) - (b * b - a * a)) * w[j];
+            }
+            let x = (y[0] + y[1]) + (y[2] + y[3]);
+            // `Svf::tick`, four filters at once.
+            let n1 = m00 * ic1 + (m01 * ic2 + b0 * x);
+            let n2 = m11 * ic2 + (m10 * ic1 + b1 * x);
+            let low = half * (ic2 + n2);
+            (ic1, ic2) = (n1, n2);
+            (c032 * low * (one - a0) * (c075 + c025 * a1)).store(o);
+            a0 = a0 * d0;
+            a1 = a1 * d1;
+        }
+        pos = stop;
+        // Lanes whose run ends here: flushed as a render call leaves them, and stored.
+        let mut st = [ic1, ic2, a0, a1].map(F4::to_array);
+        let phs = p.map(F4::to_array);
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            let Some(lane) = lane else { continue };
+            if lane.run_ends.get(next[i]) != Some(&pos) {
+                continue;
+            }
+            next[i] += 1;
+            let s = &mut *lane.synth;
+            s.lp.set_state([st[0][i], st[1][i]]);
+            s.lp.flush();
+            [st[0][i], st[1][i]] = s.lp.state();
+            s.phases = [0, 1, 2, 3].map(|j| phs[j][i]);
+            for (j, e) in [&mut s.attack, &mut s.filter_env].into_iter().enumerate() {
+                st[2 + j][i] = flush(st[2 + j][i]);
+                e.level = st[2 + j][i];
+            }
+        }
+        [ic1, ic2, a0, a1] = st.map(F4::new);
     }
 }
 
