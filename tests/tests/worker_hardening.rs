@@ -241,10 +241,21 @@ fn a_huge_chunked_put_is_refused_while_it_streams() {
         elapsed.as_secs_f64() * 1e3,
         sent as f64 / 1e6
     );
+    // The Worker's 413 may not reach the client through `wrangler dev`: its front proxy is
+    // still streaming the body to the Worker when the Worker answers and stops reading, and
+    // then answers 500 itself ("Error inside ProxyWorker … Network connection lost", a dev
+    // server artifact). That 500 is accepted only with that line in the log, and the Worker
+    // must not have panicked.
+    let log = server.log_text();
+    let dev_proxy_cut = status.contains(" 500")
+        && log.contains("Error inside ProxyWorker")
+        && log.contains("Network connection lost");
     assert!(
-        status.contains(" 413") || status == "reset" || status == "closed",
-        "{status}"
+        status.contains(" 413") || status == "reset" || status == "closed" || dev_proxy_cut,
+        "{status}\n{}",
+        server.log_tail()
     );
+    assert!(!panicked(&log), "the Worker panicked:\n{log}");
     assert!(
         sent < 64 << 20,
         "the reply came only after {sent} bytes: the body was buffered"
