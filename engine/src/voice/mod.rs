@@ -553,22 +553,9 @@ impl Voice {
         let mut count = 0;
         let mut done = 0;
         while done < n && self.active {
-            let left = n - done;
-            let seg = if self.releasing {
-                left.min(self.release_frames_left as usize)
-            } else if self.gate_frames_left == GATE_HELD {
-                left
-            } else {
-                left.min(self.gate_frames_left as usize)
-            };
-            if seg == 0 {
-                if self.releasing {
-                    self.active = false;
-                } else {
-                    self.release();
-                }
+            let Some(seg) = self.next_segment(n - done) else {
                 continue;
-            }
+            };
             runs[count] = Run {
                 start: done,
                 len: seg,
@@ -588,27 +575,37 @@ impl Voice {
         count
     }
 
+    /// How many of the next `left` frames this voice plays before its gate closes or its
+    /// release ends (the rule [`Voice::render`] and the pad group's plan share). `None` when
+    /// that is now: the gate turns into the release, or the release ends the voice.
+    #[inline]
+    fn next_segment(&mut self, left: usize) -> Option<usize> {
+        let seg = if self.releasing {
+            left.min(self.release_frames_left as usize)
+        } else if self.gate_frames_left == GATE_HELD {
+            left
+        } else {
+            left.min(self.gate_frames_left as usize)
+        };
+        if seg == 0 {
+            if self.releasing {
+                self.active = false;
+            } else {
+                self.release();
+            }
+            return None;
+        }
+        Some(seg)
+    }
+
     /// Adds the next `out.len()` (≤ [`MAX_CHUNK`]) frames of this voice to `out`.
     pub fn render(&mut self, out: &mut [f32], bank: &SampleBank) {
         debug_assert!(out.len() <= MAX_CHUNK);
         let mut done = 0;
         while done < out.len() && self.active {
-            let left = out.len() - done;
-            let mut seg = if self.releasing {
-                left.min(self.release_frames_left as usize)
-            } else if self.gate_frames_left == GATE_HELD {
-                left
-            } else {
-                left.min(self.gate_frames_left as usize)
-            };
-            if seg == 0 {
-                if self.releasing {
-                    self.active = false;
-                } else {
-                    self.release();
-                }
+            let Some(mut seg) = self.next_segment(out.len() - done) else {
                 continue;
-            }
+            };
             // Segments end on control-rate boundaries of the voice's age, where the "has it died
             // away" check happens, so a note ends on the same frame however blocks are split.
             // Synth presets, one-shot tables and the sine voices keep to that grid themselves
