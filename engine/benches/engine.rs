@@ -4,8 +4,9 @@
 //!   heavier stress case (every synth preset twice, so two pads of ~3 voices each);
 //! - worst and p99.9 `process()` time for 64-frame blocks, against the 1.33 ms period.
 //!
-//! - the same with every effect on (A + fx, B + fx: each track filtered, driven and sending to
-//!   the reverb and the delay; target >= 200x real time).
+//! - the same with every effect on (A + fx and C + fx, the dense pattern of all sounds, and
+//!   B + fx: each track filtered, driven and sending to the reverb and the delay; target >= 200x
+//!   real time).
 //!
 //! Run: `cargo bench -p keyboardia-engine --bench engine` (`-- fx`: only the effect cases).
 
@@ -251,6 +252,11 @@ fn main() {
         (
             "A + fx: every filter, drive and send on",
             with_fx(dense(&A)),
+            200.0,
+        ),
+        (
+            "C + fx: every filter, drive and send on",
+            with_fx(dense(&C)),
             200.0,
         ),
         (

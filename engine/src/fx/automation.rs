@@ -5,7 +5,7 @@
 //!
 //! Smooth: a new value is reached along a linear ramp of [`RAMP_S`], so a DAW's automation,
 //! which arrives once per block, makes no zipper noise. The sends follow the ramp frame by
-//! frame; the cutoff follows it chunk by chunk (at most [`MAX_CHUNK`] frames, 1.3 ms at 48 kHz).
+//! frame; the cutoff follows it chunk by chunk (at most [`MAX_CHUNK`] frames, 2.7 ms at 48 kHz).
 //! At rest at zero (the default) nothing is computed and the sound is bit-identical to the
 //! engine without automation.
 //!

@@ -235,10 +235,12 @@ impl FxRack {
         // coefficients would not fit the registers): both computed and one selected, so the
         // sixteen lanes stay one vector loop.
         if driven.iter().any(|d| *d) {
+            // The selection as a bit mask (all ones: driven), so it is one vector `and`/`or`.
+            let mask = driven.map(|d| if d { u32::MAX } else { 0 });
             for x in self.lanes[..n.min(MAX_CHUNK)].iter_mut() {
                 for t in 0..MAX_TRACKS {
                     let d = soft_clip_cubic(x[t] * pre[t]) * makeup[t];
-                    x[t] = if driven[t] { d } else { x[t] };
+                    x[t] = f32::from_bits((d.to_bits() & mask[t]) | (x[t].to_bits() & !mask[t]));
                 }
             }
         }

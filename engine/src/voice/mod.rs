@@ -27,7 +27,7 @@ use crate::dsp::{decay_coef, note_to_hz, semis_to_ratio, Noise, CONTROL_RATE};
 pub use one_shot::{is_one_shot, render_one_shot, ONE_SHOT_MAX_S, ONE_SHOT_VARIANTS};
 
 /// The longest run of frames a voice renders in one call (the engine's chunk size).
-pub const MAX_CHUNK: usize = 64;
+pub const MAX_CHUNK: usize = 128;
 /// Number of sample slots the sampler can address.
 pub const MAX_SAMPLE_SLOTS: usize = 32;
 /// Gate value meaning "until a note-off" (MIDI audition).

@@ -7,7 +7,7 @@ use keyboardia_core::BuiltinSound;
 
 use crate::dsp::{semis_to_ratio, CONTROL_RATE};
 
-use super::{control_periods, NoteParams, Patch, SampleBank, Voice, GATE_HELD, MAX_CHUNK};
+use super::{control_periods, NoteParams, Patch, SampleBank, Voice, GATE_HELD};
 
 /// Frames in a control period.
 const PERIOD: usize = CONTROL_RATE as usize;
@@ -58,10 +58,13 @@ pub fn render_one_shot(sound: BuiltinSound, variant: usize, sample_rate: f32) ->
         0x5EED + 7919 * variant as u32,
         sample_rate,
     );
+    // Rendered in runs of a fixed length (not the engine's chunk size), so a table cut at
+    // `ONE_SHOT_MAX_S` ends on the same frame whatever the chunk size.
+    const RUN: usize = 64;
     let max = (ONE_SHOT_MAX_S * sample_rate) as usize;
-    let mut out = Vec::with_capacity(max + MAX_CHUNK);
+    let mut out = Vec::with_capacity(max + RUN);
     while v.active && out.len() < max {
-        let mut buf = [0.0f32; MAX_CHUNK];
+        let mut buf = [0.0f32; RUN];
         v.render(&mut buf, &bank);
         out.extend_from_slice(&buf);
     }
