@@ -417,22 +417,25 @@ impl Playback {
     }
 
     /// Sets the fill switch from the first step at or after `earliest_beat` on (at once while
-    /// stopped).
+    /// stopped). Each setting holds for at least one step: a fill pressed and released before
+    /// its first step plays that step (a tap of the momentary button is heard), and the same
+    /// the other way round.
     pub fn set_fill(&mut self, on: bool, playing: bool, start_beat: f64, earliest_beat: f64) {
         if self.fill == on {
             return;
         }
-        self.fill = on;
         self.fill_beat = if playing {
-            beat_of_step(
-                ((earliest_beat - start_beat) * STEPS_PER_BEAT)
-                    .ceil()
-                    .max(0.0) as u64,
-                start_beat,
-            )
+            let step = ((earliest_beat - start_beat) * STEPS_PER_BEAT)
+                .ceil()
+                .max(0.0) as u64;
+            // The step where the setting being replaced took over (it is never after `step`:
+            // both round the engine's unscheduled frontier up, and the frontier only moves on).
+            let last = step_of_beat(self.fill_beat, start_beat);
+            beat_of_step(step.max(last + 1), start_beat)
         } else {
             0.0
         };
+        self.fill = on;
     }
 
     /// What a player's display needs at step `step`.
@@ -688,6 +691,21 @@ mod tests {
         );
         // Nothing stamped: unchanged.
         assert_eq!(Playback::default().from_start(), Playback::default());
+    }
+
+    #[test]
+    fn a_fill_tapped_within_a_step_plays_that_step() {
+        let mut pb = Playback::default();
+        // Pressed and released before step 11 plays: step 11 is a fill step, 12 is not.
+        pb.set_fill(true, true, 8.0, 8.0 + 10.1 / STEPS_PER_BEAT);
+        pb.set_fill(false, true, 8.0, 8.0 + 10.6 / STEPS_PER_BEAT);
+        assert!(pb.fill_at(8.0, 11), "the tap is heard on its step");
+        assert!(!pb.fill_at(8.0, 12));
+        // A release after the fill's first step took over ends it on the next step, as before.
+        pb.set_fill(true, true, 8.0, 8.0 + 20.0 / STEPS_PER_BEAT);
+        pb.set_fill(false, true, 8.0, 8.0 + 22.5 / STEPS_PER_BEAT);
+        assert!(pb.fill_at(8.0, 22));
+        assert!(!pb.fill_at(8.0, 23));
     }
 
     #[test]
