@@ -26,6 +26,11 @@ use crate::server::{repo_root, Options, Server};
 /// A press of the primary button (or a finger) at CSS pixel (`x`, `y`): move there, down, a
 /// short hold, up.
 fn press(x: f64, y: f64) -> impl Iterator<Item = PointerAction> {
+    press_held(x, y, Duration::from_millis(30))
+}
+
+/// [`press`] held down for `hold`.
+fn press_held(x: f64, y: f64, hold: Duration) -> impl Iterator<Item = PointerAction> {
     [
         PointerAction::MoveTo {
             duration: None,
@@ -35,9 +40,7 @@ fn press(x: f64, y: f64) -> impl Iterator<Item = PointerAction> {
         PointerAction::Down {
             button: MOUSE_BUTTON_LEFT,
         },
-        PointerAction::Pause {
-            duration: Duration::from_millis(30),
-        },
+        PointerAction::Pause { duration: hold },
         PointerAction::Up {
             button: MOUSE_BUTTON_LEFT,
         },
@@ -286,6 +289,29 @@ impl Browser {
     pub fn click_at(&self, x: f64, y: f64) {
         let mouse = MouseActions::new("mouse".into());
         self.press_at(press(x, y).fold(mouse, |m, a| m.then(a)));
+    }
+
+    /// A press of the mouse's primary button at CSS pixel (`x`, `y`) held for `hold` (returns
+    /// after the release).
+    pub fn hold_at(&self, x: f64, y: f64, hold: Duration) {
+        let mouse = MouseActions::new("mouse".into());
+        self.press_at(press_held(x, y, hold).fold(mouse, |m, a| m.then(a)));
+    }
+
+    /// The centre, in CSS pixels, of the first text `text` the page's editor drew (a button's
+    /// label), waiting up to `timeout` for it to be drawn.
+    pub fn text_centre(&self, text: &str, timeout: Duration) -> (f64, f64) {
+        let r = self.wait_for(
+            &format!("window.keyboardia.textRect({})", json!(text)),
+            timeout,
+        );
+        let r: Vec<f64> = r
+            .as_array()
+            .expect("[x, y, w, h]")
+            .iter()
+            .map(|v| v.as_f64().expect("a number"))
+            .collect();
+        (r[0] + r[2] / 2.0, r[1] + r[3] / 2.0)
     }
 
     /// A touch tap (a finger down and up, WebDriver's pointer type "touch", which Chromium

@@ -7,7 +7,9 @@
 //! when stopped), and the sound picker's preview sounds with the transport stopped. Patterns,
 //! the song and the fill: a pattern the page cues is stamped by the room, seen by a native
 //! player, and heard from that step on; the page's fill reaches the native player and is heard
-//! on the steps it was stamped for; alone on the beat page, the song switches at its bars.
+//! on the steps it was stamped for; alone on the beat page, the song switches at its bars; the
+//! editor's own pattern slot, Song toggle and Fill button, clicked where the page drew them,
+//! reach the room.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -809,4 +811,68 @@ fn a_song_played_alone_on_the_beat_page_switches_at_its_bars() {
     );
     assert!(bars[0] >= 3 && bars[1] >= 3, "{bars:?}");
     assert!(worst <= 1.0, "a hit off its bar's pattern: {errors_ms:?}");
+}
+
+/// The editor's own controls, clicked where the page drew them (real pointer events through
+/// egui's hit tests, not the test hooks): the pattern slot **B** cues B, the **Song** toggle
+/// switches song mode on, and **Fill** held down and let go turns the fill on and off. Each
+/// reaches the room, which stamps it, and a native player receives the stamps.
+#[test]
+fn the_editors_pattern_song_and_fill_buttons_reach_the_room() {
+    let _serial = serial();
+    let server = web_server();
+    let base = server.base_url();
+    let mut state = switching_kicks();
+    let song = vec![
+        SongEntry {
+            pattern: PatternId::A,
+            repeats: 1,
+        },
+        SongEntry {
+            pattern: pattern_b(),
+            repeats: 1,
+        },
+    ];
+    state.apply(&Op::SetSong { v: song }).unwrap();
+    let id = create_session(&base, &state);
+    let mut native = LiveClient::join(&base, id, "native");
+    let browser = Browser::start(BrowserOptions::default());
+    start_page(&browser, &base, id);
+    let started = next_timeline(&mut native, |t| t.playing);
+
+    let (x, y) = browser.text_centre("B", Duration::from_secs(10));
+    browser.click_at(x, y);
+    let cued = next_timeline(&mut native, |t| t.playback.next.is_some());
+    let cue = cued.playback.next.unwrap();
+    assert_eq!(cue.play, Play::Pattern(pattern_b()), "the slot cued B");
+    assert_eq!(cue.at_beat % 4.0, 0.0, "on a bar line");
+    assert_eq!(cued.start_beat, started.start_beat);
+
+    let (x, y) = browser.text_centre("Song", Duration::from_secs(10));
+    browser.click_at(x, y);
+    let song_on = next_timeline(&mut native, |t| {
+        t.playback.play == Play::Song || t.playback.next.is_some_and(|c| c.play == Play::Song)
+    });
+    println!("song mode stamped: {:?}", song_on.playback);
+    browser.wait_for(
+        "(pb => pb.play === 'song' || (pb.next || {}).play === 'song')\
+         ((JSON.parse(window.keyboardia.playback()).timeline || {}).playback || {})",
+        Duration::from_secs(5),
+    );
+
+    let (x, y) = browser.text_centre("Fill", Duration::from_secs(10));
+    browser.hold_at(x, y, Duration::from_millis(800));
+    let on = next_timeline(&mut native, |t| t.playback.fill);
+    let off = next_timeline(&mut native, |t| !t.playback.fill);
+    let steps = (off.playback.fill_beat - on.playback.fill_beat) * 4.0;
+    println!(
+        "fill held 800 ms: on at beat {}, off {steps} steps later",
+        on.playback.fill_beat
+    );
+    // 800 ms at 120 BPM is 6.4 steps; the press and release are each stamped on the next step
+    // the room has not handed out (allow for the WebDriver's own delays).
+    assert!(
+        (1.0..=16.0).contains(&steps),
+        "the fill lasted {steps} steps"
+    );
 }

@@ -12,7 +12,7 @@ use wasm_bindgen::JsCast;
 
 use crate::beats::AppHost;
 use crate::dom::{element, random_u64, show_notice};
-use crate::hooks::GridRows;
+use crate::hooks::{find_text, GridRows, TextQueryCell};
 use crate::host::WebHost;
 use crate::mic::Mic;
 use crate::net::{self, HttpError};
@@ -25,6 +25,8 @@ struct App {
     editor: Editor<AppHost>,
     /// Copied from the editor after each frame.
     grid_rows: GridRows,
+    /// The `textRect` hook's search, run after each frame while a test asks.
+    texts: TextQueryCell,
 }
 
 impl eframe::App for App {
@@ -33,6 +35,10 @@ impl eframe::App for App {
         self.grid_rows
             .borrow_mut()
             .clone_from(&self.editor.grid_rows().to_vec());
+        let mut q = self.texts.borrow_mut();
+        if let Some(text) = &q.wanted {
+            q.found = find_text(ui.ctx(), text);
+        }
     }
 }
 
@@ -107,6 +113,7 @@ pub fn run() -> Result<(), JsValue> {
 /// Runs the editor over `host` in the page's canvas, with the test hooks.
 fn start_editor(host: AppHost) -> Result<(), JsValue> {
     let grid_rows = GridRows::default();
+    let texts = TextQueryCell::default();
     let canvas = web_sys::window()
         .and_then(|w| w.document())
         .ok_or("no document")?
@@ -114,7 +121,7 @@ fn start_editor(host: AppHost) -> Result<(), JsValue> {
         .ok_or("no canvas")?
         .dyn_into::<web_sys::HtmlCanvasElement>()?;
     let page = host.web.page.clone();
-    crate::hooks::install(&page, &host.web.mic, grid_rows.clone());
+    crate::hooks::install(&page, &host.web.mic, grid_rows.clone(), texts.clone());
     crate::beats::install_hooks(&host);
     if let Some(account) = &host.account {
         crate::account::install_hooks(account);
@@ -131,6 +138,7 @@ fn start_editor(host: AppHost) -> Result<(), JsValue> {
                     Ok(Box::new(App {
                         editor: Editor::with_controller(host, controller),
                         grid_rows,
+                        texts,
                     }))
                 }),
             )

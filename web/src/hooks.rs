@@ -15,6 +15,41 @@ use crate::page::{now_ms, Page};
 /// Grid rows as the editor drew them last (for [`install`]'s `cell`).
 pub type GridRows = std::rc::Rc<std::cell::RefCell<Vec<(keyboardia_core::TrackId, egui::Rect)>>>;
 
+/// A text the `textRect` hook looks for in the editor's frames, and where the last frame drew
+/// it (egui points). Searched only while a test asks, so frames cost nothing otherwise.
+#[derive(Default)]
+pub struct TextQuery {
+    /// The exact text of a label to find.
+    pub wanted: Option<String>,
+    /// Where the last frame drew it, if it did.
+    pub found: Option<egui::Rect>,
+}
+
+/// Shared between the hooks and the app (see [`TextQuery`]).
+pub type TextQueryCell = std::rc::Rc<std::cell::RefCell<TextQuery>>;
+
+/// Where the first text shape reading exactly `text` lies in the frame `ctx` just drew (layers
+/// back to front), in egui points.
+pub fn find_text(ctx: &egui::Context, text: &str) -> Option<egui::Rect> {
+    fn find(shape: &egui::Shape, text: &str) -> Option<egui::Rect> {
+        match shape {
+            egui::Shape::Text(t) if t.galley.text() == text => {
+                Some(t.galley.rect.translate(t.pos.to_vec2()))
+            }
+            egui::Shape::Vec(v) => v.iter().find_map(|s| find(s, text)),
+            _ => None,
+        }
+    }
+    let layers: Vec<egui::LayerId> = ctx.memory(|m| m.layer_ids().collect());
+    ctx.graphics(|g| {
+        layers
+            .iter()
+            .filter_map(|l| g.get(*l))
+            .flat_map(|list| list.all_entries())
+            .find_map(|c| find(&c.shape, text))
+    })
+}
+
 fn set(o: &Object, k: &str, v: JsValue) {
     let _ = Reflect::set(o, &k.into(), &v);
 }
@@ -117,7 +152,7 @@ fn install_playback(hooks: &Object, page: &Rc<Page>) {
 }
 
 /// Installs `window.keyboardia`.
-pub fn install(page: &Rc<Page>, mic: &Rc<Mic>, grid_rows: GridRows) {
+pub fn install(page: &Rc<Page>, mic: &Rc<Mic>, grid_rows: GridRows, texts: TextQueryCell) {
     let Some(window) = web_sys::window() else {
         return;
     };
@@ -168,6 +203,33 @@ pub fn install(page: &Rc<Page>, mic: &Rc<Mic>, grid_rows: GridRows) {
         .into()
     }) as Box<dyn Fn(u32, u32) -> JsValue>);
     set(&hooks, "cell", cell.into_js_value());
+    // textRect(text) -> [x, y, w, h] in CSS pixels of the first label reading `text` in the
+    // last frame (a button the editor drew), or null; asking starts the search.
+    let p = page.clone();
+    let text_rect = Closure::wrap(Box::new(move |text: String| -> JsValue {
+        let mut q = texts.borrow_mut();
+        if q.wanted.as_deref() != Some(text.as_str()) {
+            *q = TextQuery {
+                wanted: Some(text),
+                found: None,
+            };
+        }
+        if let Some(ctx) = p.repaint.borrow().as_ref() {
+            ctx.request_repaint();
+        }
+        let Some(r) = q.found else {
+            return JsValue::NULL;
+        };
+        let ppp = p.repaint.borrow().as_ref().map_or(1.0, |c| c.zoom_factor());
+        js_sys::Array::of4(
+            &(r.left() * ppp).into(),
+            &(r.top() * ppp).into(),
+            &(r.width() * ppp).into(),
+            &(r.height() * ppp).into(),
+        )
+        .into()
+    }) as Box<dyn Fn(String) -> JsValue>);
+    set(&hooks, "textRect", text_rect.into_js_value());
     // setStep(trackIndex, step, on): the same op a click sends.
     let p = page.clone();
     let set_step = Closure::wrap(Box::new(move |track: u32, step: u32, on: bool| -> JsValue {
