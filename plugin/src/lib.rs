@@ -495,6 +495,8 @@ impl<const DEVICE_INPUT: bool> Plugin for Keyboardia<DEVICE_INPUT> {
             }
             None => {
                 let sr = engine.sample_rate_hz();
+                self.own_playback
+                    .set_follows_host(inputs.mode() == keyboardia_engine::ClockMode::Host);
                 let pb = self
                     .own_playback
                     .block(&arr, &clock, frames as u32, sr, &requests, fill);

@@ -174,16 +174,25 @@ fn unpack(words: &[u64; VIEW_WORDS]) -> PlaybackView {
 /// switch setting), at once while stopped. When the transport stops or jumps (a DAW
 /// relocating or looping; the internal clock starts from 0 again), what plays carries on from
 /// the start of the beat line ([`Playback::from_start`]): in song mode the host's position is
-/// then the song's.
+/// then the song's. Following a DAW, the host's position is always the song's: song mode
+/// switched on while the DAW plays takes over at once where the DAW is, as a relocation there
+/// would (on the internal clock it starts the song from its first entry at the next switch).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct OwnPlayback {
     /// What plays when.
     playback: Playback,
     /// The beat where the last playing block ended (`None`: stopped).
     expected_beat: Option<f64>,
+    /// Whether the transport is the host's (a DAW's), not the internal clock.
+    follows_host: bool,
 }
 
 impl OwnPlayback {
+    /// Whether the transport of the next blocks is the host's (see [`OwnPlayback`]).
+    pub fn set_follows_host(&mut self, follows_host: bool) {
+        self.follows_host = follows_host;
+    }
+
     /// Follows the transport into the block `clock` (`frames` frames at `sample_rate_hz`),
     /// applies `requests` (in order) and the fill switch `fill`, and returns what the engine
     /// plays (with start beat 0). A change takes effect from the first step the engine has not
@@ -214,6 +223,16 @@ impl OwnPlayback {
         for request in requests.iter().flatten() {
             match *request {
                 Request::Cue(pt) => self.playback.cue_pattern(arr, pt, playing, 0.0, earliest),
+                Request::SongMode(true) if playing && self.follows_host => {
+                    // The song as the DAW's beat line lays it out, from the first step not
+                    // scheduled yet (what a relocation to here would play).
+                    self.playback = Playback {
+                        play: Play::Song,
+                        since_beat: 0.0,
+                        next: None,
+                        ..self.playback
+                    };
+                }
                 Request::SongMode(on) => {
                     self.playback.set_song_mode(arr, on, playing, 0.0, earliest)
                 }
@@ -470,6 +489,71 @@ mod tests {
     }
 
     #[test]
+    fn song_mode_switched_on_while_the_daw_plays_follows_the_daws_position() {
+        let song = [
+            SongEntry {
+                pattern: pt("B"),
+                repeats: 1,
+            },
+            SongEntry {
+                pattern: pt("C"),
+                repeats: 2,
+            },
+        ];
+        let a = arr(&song, SwitchAt::Bar);
+        let mut own = OwnPlayback::default();
+        own.set_follows_host(true);
+        // Song mode on at step 37 (inside C's first pass, 32..44, by the DAW's beat line): C
+        // plays from the first step not yet scheduled, its run counted from step 32, exactly
+        // what a relocation there plays; then C's second pass and B again from step 56.
+        let mut asked = false;
+        let runs = play(&mut own, &a, 80 * STEP, 333, |pos| {
+            let due = !asked && pos >= 37 * STEP;
+            asked |= due;
+            vec![due.then_some(Request::SongMode(true))]
+        });
+        assert_eq!(runs[37], (PatternId::A, 0), "already scheduled");
+        let first = (38..44)
+            .find(|&s| runs[s].0 == pt("C"))
+            .expect("C takes over in C's pass");
+        assert!(first <= 40, "within a few steps: {first}");
+        assert_eq!(runs[first], (pt("C"), 32));
+        assert_eq!(runs[55], (pt("C"), 32));
+        assert_eq!(runs[56], (pt("B"), 56));
+        // The same position after a relocation plays the same.
+        let mut relocated = OwnPlayback::default();
+        relocated.set_follows_host(true);
+        let stopped = BlockClock {
+            playing: false,
+            tempo_bpm: 120.0,
+            beat: 0.0,
+        };
+        relocated.block(
+            &a,
+            &stopped,
+            512,
+            SR,
+            &[Some(Request::SongMode(true))],
+            false,
+        );
+        let pb = relocated.block(
+            &a,
+            &BlockClock {
+                playing: true,
+                ..stopped
+            },
+            512,
+            SR,
+            &[],
+            false,
+        );
+        for (s, played) in runs.iter().enumerate().skip(first) {
+            let run = pb.run_at(&a, 0.0, s as u64);
+            assert_eq!(*played, (run.pattern, run.origin), "step {s}");
+        }
+    }
+
+    #[test]
     fn the_fill_switch_starts_on_the_first_unscheduled_step() {
         let song = [];
         let a = arr(&song, SwitchAt::Bar);
@@ -487,9 +571,11 @@ mod tests {
             beat: 2.0 + 64.0 / 24_000.0,
             ..clock
         };
+        // Released before step 9 played: step 9 still plays the fill (a tap is heard), and it
+        // is off from step 10.
         let pb = own.block(&a, &later, 64, SR, &[], false);
-        assert!(pb.fill_at(0.0, 8), "released from step 9 on");
-        assert!(!pb.fill_at(0.0, 9));
+        assert!(pb.fill_at(0.0, 9));
+        assert!(!pb.fill_at(0.0, 10));
         // Stopped: at once, from the start.
         let stopped = BlockClock {
             playing: false,
