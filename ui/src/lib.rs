@@ -28,6 +28,7 @@ pub mod meters;
 pub mod pattern_row;
 pub mod record_panel;
 pub mod session_bar;
+pub mod shapes;
 pub mod song_panel;
 pub mod style;
 pub mod tap;

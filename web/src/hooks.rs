@@ -31,22 +31,14 @@ pub type TextQueryCell = std::rc::Rc<std::cell::RefCell<TextQuery>>;
 /// Where the first text shape reading exactly `text` lies in the frame `ctx` just drew (layers
 /// back to front), in egui points.
 pub fn find_text(ctx: &egui::Context, text: &str) -> Option<egui::Rect> {
-    fn find(shape: &egui::Shape, text: &str) -> Option<egui::Rect> {
-        match shape {
-            egui::Shape::Text(t) if t.galley.text() == text => {
-                Some(t.galley.rect.translate(t.pos.to_vec2()))
-            }
-            egui::Shape::Vec(v) => v.iter().find_map(|s| find(s, text)),
-            _ => None,
-        }
-    }
     let layers: Vec<egui::LayerId> = ctx.memory(|m| m.layer_ids().collect());
     ctx.graphics(|g| {
-        layers
+        let shapes = layers
             .iter()
             .filter_map(|l| g.get(*l))
             .flat_map(|list| list.all_entries())
-            .find_map(|c| find(&c.shape, text))
+            .map(|c| &c.shape);
+        keyboardia_ui::shapes::text_rect(shapes, text)
     })
 }
 

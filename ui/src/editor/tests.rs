@@ -15,16 +15,7 @@ fn app(state: SessionState) -> Editor<MemHost> {
 
 /// Where `text` is drawn in a frame's output, if anywhere.
 fn text_rect(out: &egui::FullOutput, text: &str) -> Option<egui::Rect> {
-    fn find(shape: &egui::Shape, text: &str) -> Option<egui::Rect> {
-        match shape {
-            egui::Shape::Text(t) if t.galley.text() == text => {
-                Some(t.galley.rect.translate(t.pos.to_vec2()))
-            }
-            egui::Shape::Vec(v) => v.iter().find_map(|s| find(s, text)),
-            _ => None,
-        }
-    }
-    out.shapes.iter().find_map(|c| find(&c.shape, text))
+    crate::shapes::text_rect(out.shapes.iter().map(|c| &c.shape), text)
 }
 
 /// One frame of the controls of track `slot`, laid out freely, with `events`: the width
