@@ -52,6 +52,22 @@ fn func0(f: impl Fn() -> JsValue + 'static) -> Function {
         .into()
 }
 
+/// `[x, y, w, h]` in CSS pixels of `r`, a rect in the editor's points.
+fn css_rect(page: &Page, r: egui::Rect) -> JsValue {
+    let ppp = page
+        .repaint
+        .borrow()
+        .as_ref()
+        .map_or(1.0, |c| c.zoom_factor());
+    js_sys::Array::of4(
+        &(r.left() * ppp).into(),
+        &(r.top() * ppp).into(),
+        &(r.width() * ppp).into(),
+        &(r.height() * ppp).into(),
+    )
+    .into()
+}
+
 /// The page's status as JSON text.
 fn status_json(page: &Page, mic: &Mic) -> String {
     let c = page.client.borrow();
@@ -185,14 +201,7 @@ pub fn install(page: &Rc<Page>, mic: &Rc<Mic>, grid_rows: GridRows, texts: TextQ
         };
         let r =
             keyboardia_ui::grid::cell_rect(*row, keyboardia_ui::editor::ROW_HEIGHT_PT, step as u8);
-        let ppp = p.repaint.borrow().as_ref().map_or(1.0, |c| c.zoom_factor());
-        js_sys::Array::of4(
-            &(r.left() * ppp).into(),
-            &(r.top() * ppp).into(),
-            &(r.width() * ppp).into(),
-            &(r.height() * ppp).into(),
-        )
-        .into()
+        css_rect(&p, r)
     }) as Box<dyn Fn(u32, u32) -> JsValue>);
     set(&hooks, "cell", cell.into_js_value());
     // textRect(text) -> [x, y, w, h] in CSS pixels of the first label reading `text` in the
@@ -212,14 +221,7 @@ pub fn install(page: &Rc<Page>, mic: &Rc<Mic>, grid_rows: GridRows, texts: TextQ
         let Some(r) = q.found else {
             return JsValue::NULL;
         };
-        let ppp = p.repaint.borrow().as_ref().map_or(1.0, |c| c.zoom_factor());
-        js_sys::Array::of4(
-            &(r.left() * ppp).into(),
-            &(r.top() * ppp).into(),
-            &(r.width() * ppp).into(),
-            &(r.height() * ppp).into(),
-        )
-        .into()
+        css_rect(&p, r)
     }) as Box<dyn Fn(String) -> JsValue>);
     set(&hooks, "textRect", text_rect.into_js_value());
     // setStep(trackIndex, step, on): the same op a click sends.
