@@ -169,6 +169,8 @@ struct Live {
     sync_delay_ms: f64,
     /// Sends that wait for the next write, in order.
     held: Vec<Out>,
+    /// The recipients of one text, reused by [`Inner::flush`] (ids as JavaScript numbers).
+    to: Vec<f64>,
     /// A batch is being gathered ([`Inner::gather`]): handlers leave their writes and
     /// sends to it.
     gathering: bool,
@@ -348,6 +350,7 @@ impl Inner {
                 .var_at_least_1("LIVE_SYNC_DELAY_MS")
                 .unwrap_or(KV_SYNC_DELAY_MS),
             held: Vec::new(),
+            to: Vec::new(),
             gathering: false,
             last_flush_ms: 0.0,
         });
@@ -390,18 +393,25 @@ impl Inner {
     /// arrive in a burst are gathered into one write first ([`Inner::gather`]).
     fn flush(&self, live: &mut Live, now: f64) -> ApiResult<bool> {
         let wrote = live.store.write(&live.room)?;
-        // One JavaScript string per text, whatever the number of sockets it goes to (a
-        // broadcast's transmits are consecutive and share one allocation).
-        let mut last: Option<(Arc<str>, JsValue)> = None;
-        for Out::Send(to, text) in live.held.drain(..) {
-            if !last.as_ref().is_some_and(|(t, _)| Arc::ptr_eq(t, &text)) {
-                let js = live.store.js_text(&text);
-                last = Some((text, js));
+        // One JavaScript string and one call per text, whatever the number of sockets it goes
+        // to (a broadcast's transmits are consecutive and share one allocation).
+        let mut i = 0;
+        while i < live.held.len() {
+            let Out::Send(_, text) = &live.held[i];
+            live.to.clear();
+            let mut j = i;
+            while let Some(Out::Send(to, t)) = live.held.get(j) {
+                if !Arc::ptr_eq(t, text) {
+                    break;
+                }
+                live.to.push(*to as f64);
+                j += 1;
             }
-            if let Some((_, js)) = &last {
-                live.sockets.send(to, js);
-            }
+            let js = live.store.js_text(text);
+            live.sockets.send_to(&live.to, &js);
+            i = j;
         }
+        live.held.clear();
         live.store.end_round();
         if wrote {
             let at = now + live.sync_delay_ms;
