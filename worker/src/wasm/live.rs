@@ -706,8 +706,9 @@ impl Inner {
 
     /// A message, handled within the runtime's call when the room is awake and knows the
     /// socket (the common case); otherwise, or when the write began a burst, what is left to
-    /// wait for.
-    fn message_now(&self, ws: &WebSocket, bytes: &[u8]) -> ApiResult<Then> {
+    /// wait for. The frame is copied into wasm only once its socket is known to be live (a
+    /// closed socket's frames in flight are dropped as they are).
+    fn message_now(&self, ws: &WebSocket, message: &JsValue) -> ApiResult<Then> {
         let known = self
             .live
             .borrow()
@@ -723,9 +724,10 @@ impl Inner {
             return Ok(Then::Load);
         };
         // The room drops frames from connections it closed (still in flight when it did).
+        let bytes = message_bytes(message);
         let now = now_ms();
         let (out, burst) = self.apply(now, |live| {
-            live.room.handle_message(conn, bytes, now);
+            live.room.handle_message(conn, &bytes, now);
             Ok(())
         })?;
         out?;
@@ -813,8 +815,7 @@ impl LiveSession {
     pub fn web_socket_message(&self, ws: web_sys::WebSocket, message: JsValue) -> JsValue {
         self.inner.woken("message");
         let ws = WebSocket::from(ws);
-        let bytes = message_bytes(&message);
-        match self.inner.message_now(&ws, &bytes) {
+        match self.inner.message_now(&ws, &message) {
             Ok(Then::Done) => JsValue::UNDEFINED,
             Ok(Then::Gather) => {
                 let inner = self.inner.clone();
@@ -822,6 +823,7 @@ impl LiveSession {
             }
             Ok(Then::Load) => {
                 let inner = self.inner.clone();
+                let bytes = message_bytes(&message);
                 promise(async move { inner.message_after_load(&ws, &bytes).await })
             }
             Err(e) => js_sys::Promise::reject(&JsValue::from(to_worker(e))).into(),
