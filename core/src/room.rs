@@ -519,7 +519,11 @@ impl Room {
     fn take_token(&mut self, i: usize, now: f64) -> bool {
         let (per_sec, burst) = (self.config.msgs_per_sec, self.config.burst);
         let key = &self.conns[i].bucket;
-        if !self.buckets.contains_key(key) && self.buckets.len() >= MAX_BUCKETS {
+        // The common case (the connection's bucket exists): one lookup, no key copied.
+        if let Some(bucket) = self.buckets.get_mut(key) {
+            return bucket.take(now, per_sec, burst).is_ok();
+        }
+        if self.buckets.len() >= MAX_BUCKETS {
             // Forget the buckets that have refilled: a new one starts full anyway.
             self.buckets.retain(|_, b| {
                 let mut probe = *b;

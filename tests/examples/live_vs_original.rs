@@ -36,6 +36,15 @@
 //! `--direct` connects to each Worker's own workerd socket behind wrangler's entry port when
 //! both can be found (else both stay on the entry port). `BENCH_STATE_DIR=/dev/shm` keeps both
 //! servers' state on tmpfs.
+//!
+//! What the serial CPU is made of (perf, 2026-12): most of it is the runtime's, the same for
+//! both servers (the hibernatable-WebSocket event, the SQLite commit and its fsync, eleven
+//! frames through wrangler's entry proxy), and wrangler's local observability collector (a tail
+//! of every event, stored in its own SQLite with an fsync): nearly half of each server's CPU per
+//! serial edit and of its latency. Both servers inherit the environment, so
+//! `X_LOCAL_OBSERVABILITY=false` measures both without that collector (it does not run in
+//! production). `MINIFLARE_WORKERD_V8_FLAGS=--perf-basic-prof` makes workerd write
+//! `/tmp/perf-<pid>.map`, so `perf record -g` names the JavaScript and wasm frames.
 
 use keyboardia_core::PatternId;
 use std::sync::{Arc, Barrier, Condvar, Mutex};

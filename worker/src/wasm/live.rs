@@ -12,9 +12,11 @@
 //!
 //! After hibernation the object is rebuilt from storage and from each open socket's attachment
 //! (its connection id, player and verified user); while awake, a message's connection is found
-//! by its socket ([`super::live_sockets`]) without reading the attachment.
+//! by its socket ([`super::live_sockets`]) without reading the attachment, and the message is
+//! handled, written and sent within the runtime's call ([`LiveSession::web_socket_message`]).
 
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use keyboardia_core::api::{Evicted, CLIENT_ADDRESS_HEADER};
@@ -24,10 +26,10 @@ use keyboardia_core::room::{ConnId, Room, RoomConfig, RoomEvent};
 use keyboardia_core::schema::{session_to_json, state_from_json};
 use keyboardia_core::{ErrorCode, OpError, SampleId, SessionId};
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
 use worker::{
-    durable_object, DurableObject, Env, Request, RequestInit, Response, State, WebSocket,
-    WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair,
+    durable_object, web_sys, DurableObject, Env, Request, RequestInit, Response, State, WebSocket,
+    WebSocketPair, WebSocketRequestResponsePair,
 };
 
 use super::http::{error_response, json, json_of, now_ms, ApiResult};
@@ -38,7 +40,7 @@ use crate::api_error::ApiError;
 use crate::limits::KV_SYNC_DELAY_MS;
 
 /// Events closer than this (ms) to the last write are a burst: the room gathers the messages
-/// that follow into one write ([`LiveSession::gather`]). Edits one at a time are written at once.
+/// that follow into one write ([`Inner::gather`]). Edits one at a time are written at once.
 const BURST_GAP_MS: f64 = 1.0;
 
 /// The binding name in `wrangler.toml`.
@@ -167,7 +169,9 @@ struct Live {
     sync_delay_ms: f64,
     /// Sends that wait for the next write, in order.
     held: Vec<Out>,
-    /// A batch is being gathered ([`LiveSession::gather`]): handlers leave their writes and
+    /// The recipients of one text, reused by [`Inner::flush`] (ids as JavaScript numbers).
+    to: Vec<f64>,
+    /// A batch is being gathered ([`Inner::gather`]): handlers leave their writes and
     /// sends to it.
     gathering: bool,
     /// When the last write-and-send was made (ms since the epoch; the runtime's clock moves
@@ -187,8 +191,18 @@ impl Live {
     }
 }
 
-#[durable_object]
+/// The Durable Object. workers-rs's macro exports its constructor, `fetch` and `alarm`; the
+/// three WebSocket handlers are exported by hand ([`LiveSession::web_socket_message`]), so that a
+/// message is handled in the runtime's call itself: no future, promise or microtask per message
+/// unless it has to wait (a wake's load, a burst's gathering).
+#[durable_object(alarm)]
 pub struct LiveSession {
+    /// The object's state, shared with the futures of handlers that wait.
+    inner: Rc<Inner>,
+}
+
+/// What a [`LiveSession`] holds.
+struct Inner {
     /// Storage, sockets and alarms of this object.
     state: State,
     /// Bindings (KV for the first load and for keeping KV current).
@@ -202,7 +216,7 @@ pub struct LiveSession {
 
 /// Closes `conn` at once rather than after the next write: from then on the runtime's frames
 /// from it (a burst may have thousands in flight) are dropped on arrival by
-/// [`LiveSession::websocket_message`] before any work. What was queued for it waits on a write
+/// [`LiveSession::web_socket_message`] before any work. What was queued for it waits on a write
 /// that may not be made yet, so it is dropped unsent (nothing unwritten is revealed), except the
 /// room's last message to it, which is always the typed error that explains the close (it
 /// reveals no op).
@@ -229,7 +243,7 @@ fn is_open(ws: &WebSocket) -> bool {
     AsRef::<worker::web_sys::WebSocket>::as_ref(ws).ready_state() == OPEN
 }
 
-impl LiveSession {
+impl Inner {
     fn sql(&self) -> worker::SqlStorage {
         self.state.storage().sql()
     }
@@ -336,16 +350,17 @@ impl LiveSession {
                 .var_at_least_1("LIVE_SYNC_DELAY_MS")
                 .unwrap_or(KV_SYNC_DELAY_MS),
             held: Vec::new(),
+            to: Vec::new(),
             gathering: false,
             last_flush_ms: 0.0,
         });
         Ok(())
     }
 
-    /// Takes the room's events in order. Writes are made by [`LiveSession::flush`]; every
+    /// Takes the room's events in order. Writes are made by [`Inner::flush`]; every
     /// send that follows an unwritten change waits in `held` until the write is made, so nothing
     /// reveals an op before it is durable.
-    fn drain(&self, live: &mut Live) -> ApiResult<()> {
+    fn drain(&self, live: &mut Live, now: f64) -> ApiResult<()> {
         while let Some(event) = live.room.poll_event() {
             match event {
                 RoomEvent::Persist { seq, edit } => live.store.persist(seq, edit),
@@ -365,7 +380,7 @@ impl LiveSession {
                 RoomEvent::Transmit { to, text } => live.out(Out::Send(to, text)),
                 RoomEvent::Close { conn, code, reason } => {
                     close_now(live, conn, code, reason);
-                    live.room.handle_disconnect(conn, now_ms());
+                    live.room.handle_disconnect(conn, now);
                 }
             }
         }
@@ -375,39 +390,47 @@ impl LiveSession {
     /// Makes the writes the room's events asked for (an edit is one small log row), then sends
     /// everything that waited for them. The runtime's output gate holds every send until the
     /// write before it is durable, so an op is on disk before anyone sees it. Messages that
-    /// arrive in a burst are gathered into one write first ([`LiveSession::gather`]).
-    fn flush(&self, live: &mut Live) -> ApiResult<bool> {
+    /// arrive in a burst are gathered into one write first ([`Inner::gather`]).
+    fn flush(&self, live: &mut Live, now: f64) -> ApiResult<bool> {
         let wrote = live.store.write(&live.room)?;
-        // One JavaScript string per text, whatever the number of sockets it goes to (a
-        // broadcast's transmits are consecutive and share one allocation).
-        let mut last: Option<(Arc<str>, JsValue)> = None;
-        for Out::Send(to, text) in live.held.drain(..) {
-            if !last.as_ref().is_some_and(|(t, _)| Arc::ptr_eq(t, &text)) {
-                let js = live.store.js_text(&text);
-                last = Some((text, js));
+        // One JavaScript string and one call per text, whatever the number of sockets it goes
+        // to (a broadcast's transmits are consecutive and share one allocation).
+        let mut i = 0;
+        while i < live.held.len() {
+            let Out::Send(_, text) = &live.held[i];
+            live.to.clear();
+            let mut j = i;
+            while let Some(Out::Send(to, t)) = live.held.get(j) {
+                if !Arc::ptr_eq(t, text) {
+                    break;
+                }
+                live.to.push(*to as f64);
+                j += 1;
             }
-            if let Some((_, js)) = &last {
-                live.sockets.send(to, js);
-            }
+            let js = live.store.js_text(text);
+            live.sockets.send_to(&live.to, &js);
+            i = j;
         }
+        live.held.clear();
         live.store.end_round();
         if wrote {
-            let at = now_ms() + live.sync_delay_ms;
-            self.alarm_by(live, at);
+            let at = now + live.sync_delay_ms;
+            self.alarm_by(live, at, now);
         }
         Ok(wrote)
     }
 
-    /// Makes sure the alarm fires by `at` (ms since the epoch): sets it unless it is already
-    /// set earlier. Not awaited: the alarm is a storage write like any other (ordered, covered
-    /// by the output gate), and waiting for it would hold up the caller.
-    fn alarm_by(&self, live: &mut Live, at: f64) {
+    /// Makes sure the alarm fires by `at` (ms since the epoch; `now` is the runtime's clock):
+    /// sets it unless it is already set earlier. Not awaited: the alarm is a storage write like
+    /// any other (ordered, covered by the output gate), and waiting for it would hold up the
+    /// caller.
+    fn alarm_by(&self, live: &mut Live, at: f64, now: f64) {
         if live.alarm_at.is_some_and(|a| a <= at) {
             return;
         }
         live.alarm_at = Some(at);
         let storage = self.state.storage();
-        let offset_ms = (at - now_ms()).max(0.0) as i64;
+        let offset_ms = (at - now).max(0.0) as i64;
         wasm_bindgen_futures::spawn_local(async move {
             if let Err(e) = storage.set_alarm(offset_ms).await {
                 worker::console_error!("setting the alarm failed: {e}");
@@ -416,28 +439,36 @@ impl LiveSession {
     }
 
     /// Runs `f` on the awake room, takes its events, writes and sends: at once, unless a
-    /// batch is being gathered ([`LiveSession::gather`]), which then takes them.
+    /// batch is being gathered ([`Inner::gather`]), which then takes them. Returns `f`'s
+    /// result and whether this write began a burst (the caller then gathers what follows).
+    /// Nothing here waits: a message is handled within the runtime's call.
+    fn apply<T>(
+        &self,
+        now: f64,
+        f: impl FnOnce(&mut Live) -> ApiResult<T>,
+    ) -> ApiResult<(ApiResult<T>, bool)> {
+        let mut guard = self.live.borrow_mut();
+        let live = guard
+            .as_mut()
+            .ok_or_else(|| ApiError::internal("room not loaded"))?;
+        let out = f(live);
+        self.drain(live, now)?;
+        if let Some(at) = live.room.poll_timeout() {
+            self.alarm_by(live, at, now);
+        }
+        if live.gathering {
+            return Ok((out, false)); // the batch being gathered writes and sends it
+        }
+        let burst = now - live.last_flush_ms < BURST_GAP_MS;
+        live.last_flush_ms = now;
+        // Only writes are worth gathering: other replies (pongs) go out at once.
+        let wrote = self.flush(live, now)?;
+        Ok((out, burst && wrote))
+    }
+
+    /// [`Inner::apply`], then the gathering of a burst it began.
     async fn with_room<T>(&self, f: impl FnOnce(&mut Live) -> ApiResult<T>) -> ApiResult<T> {
-        let (out, burst) = {
-            let mut guard = self.live.borrow_mut();
-            let live = guard
-                .as_mut()
-                .ok_or_else(|| ApiError::internal("room not loaded"))?;
-            let out = f(live);
-            self.drain(live)?;
-            if let Some(at) = live.room.poll_timeout() {
-                self.alarm_by(live, at);
-            }
-            if live.gathering {
-                return out; // the batch being gathered writes and sends it
-            }
-            let now = now_ms();
-            let burst = now - live.last_flush_ms < BURST_GAP_MS;
-            live.last_flush_ms = now;
-            // Only writes are worth gathering: other replies (pongs) go out at once.
-            let wrote = self.flush(live)?;
-            (out, burst && wrote)
-        };
+        let (out, burst) = self.apply(now_ms(), f)?;
         if burst {
             self.gather().await?;
         }
@@ -458,7 +489,7 @@ impl LiveSession {
             let Some(live) = guard.as_mut() else {
                 break Ok(());
             };
-            match self.flush(live) {
+            match self.flush(live, now_ms()) {
                 Ok(true) => continue,
                 Ok(false) => break Ok(()),
                 Err(e) => break Err(e),
@@ -673,30 +704,51 @@ impl LiveSession {
         }
     }
 
-    async fn on_message(&self, ws: &WebSocket, bytes: &[u8]) -> ApiResult<()> {
+    /// A message, handled within the runtime's call when the room is awake and knows the
+    /// socket (the common case); otherwise, or when the write began a burst, what is left to
+    /// wait for. The frame is copied into wasm only once its socket is known to be live (a
+    /// closed socket's frames in flight are dropped as they are).
+    fn message_now(&self, ws: &WebSocket, message: &JsValue) -> ApiResult<Then> {
         let known = self
             .live
             .borrow()
             .as_ref()
             .and_then(|l| l.sockets.conn_of(ws));
-        let conn = match known {
-            Some(conn) => conn,
-            None => {
-                // A socket the room closed (over its rate limit, say) may still have
-                // thousands of frames in flight: drop them here, before any work, so they
-                // delay nobody.
-                if !is_open(ws) {
-                    return Ok(());
-                }
-                // After a wake: the room is rebuilt, the socket named by its attachment.
-                self.ensure_live(None).await?;
-                let Some(a) = ws.deserialize_attachment::<Attachment>()? else {
-                    return Ok(());
-                };
-                a.conn
+        let Some(conn) = known else {
+            // A socket the room closed (over its rate limit, say) may still have thousands
+            // of frames in flight: drop them here, before any work, so they delay nobody.
+            if !is_open(ws) {
+                return Ok(Then::Done);
             }
+            // After a wake: the room is rebuilt first.
+            return Ok(Then::Load);
         };
         // The room drops frames from connections it closed (still in flight when it did).
+        let bytes = message_bytes(message);
+        let now = now_ms();
+        let (out, burst) = self.apply(now, |live| {
+            live.room.handle_message(conn, &bytes, now);
+            Ok(())
+        })?;
+        out?;
+        Ok(if burst { Then::Gather } else { Then::Done })
+    }
+
+    /// A message after a wake: rebuilds the room, names the socket by its attachment.
+    async fn message_after_load(&self, ws: &WebSocket, bytes: &[u8]) -> ApiResult<()> {
+        self.ensure_live(None).await?;
+        let conn = match self
+            .live
+            .borrow()
+            .as_ref()
+            .and_then(|l| l.sockets.conn_of(ws))
+        {
+            Some(conn) => conn,
+            None => match ws.deserialize_attachment::<Attachment>()? {
+                Some(a) => a.conn,
+                None => return Ok(()),
+            },
+        };
         self.with_room(|live| {
             live.room.handle_message(conn, bytes, now_ms());
             Ok(())
@@ -727,74 +779,125 @@ fn to_worker(e: ApiError) -> worker::Error {
     worker::Error::RustError(format!("{} {}: {}", e.status, e.code, e.msg))
 }
 
+/// What a WebSocket message still needs after [`Inner::message_now`].
+enum Then {
+    /// Nothing: it was handled, written and sent.
+    Done,
+    /// Its write began a burst: gather the messages that follow ([`Inner::gather`]).
+    Gather,
+    /// The room is not loaded (after a wake): [`Inner::message_after_load`].
+    Load,
+}
+
+/// The promise of a handler that has to wait, as the runtime expects it (an error rejects it).
+fn promise(f: impl std::future::Future<Output = ApiResult<()>> + 'static) -> JsValue {
+    wasm_bindgen_futures::future_to_promise(async move {
+        f.await
+            .map(|()| JsValue::UNDEFINED)
+            .map_err(|e| JsValue::from(to_worker(e)))
+    })
+    .into()
+}
+
+/// The message's bytes: a text frame's UTF-8, or a binary frame's contents.
+fn message_bytes(message: &JsValue) -> Vec<u8> {
+    match message.as_string() {
+        Some(text) => text.into_bytes(),
+        None => js_sys::Uint8Array::new(message).to_vec(),
+    }
+}
+
+#[wasm_bindgen]
+impl LiveSession {
+    /// The runtime's `webSocketMessage(ws, message)`. Handled within the call (undefined is
+    /// returned) unless it has to wait: then a promise of the rest.
+    #[wasm_bindgen(js_name = webSocketMessage)]
+    pub fn web_socket_message(&self, ws: web_sys::WebSocket, message: JsValue) -> JsValue {
+        self.inner.woken("message");
+        let ws = WebSocket::from(ws);
+        match self.inner.message_now(&ws, &message) {
+            Ok(Then::Done) => JsValue::UNDEFINED,
+            Ok(Then::Gather) => {
+                let inner = self.inner.clone();
+                promise(async move { inner.gather().await })
+            }
+            Ok(Then::Load) => {
+                let inner = self.inner.clone();
+                let bytes = message_bytes(&message);
+                promise(async move { inner.message_after_load(&ws, &bytes).await })
+            }
+            Err(e) => js_sys::Promise::reject(&JsValue::from(to_worker(e))).into(),
+        }
+    }
+
+    /// The runtime's `webSocketClose(ws, code, reason, wasClean)`.
+    #[wasm_bindgen(js_name = webSocketClose)]
+    pub fn web_socket_close(
+        &self,
+        ws: web_sys::WebSocket,
+        _code: JsValue,
+        _reason: JsValue,
+        _was_clean: JsValue,
+    ) -> JsValue {
+        self.inner.woken("close");
+        let ws = WebSocket::from(ws);
+        let _ = ws.close(Some(1000), Some("bye"));
+        let inner = self.inner.clone();
+        promise(async move { inner.on_close(&ws).await })
+    }
+
+    /// The runtime's `webSocketError(ws, error)`.
+    #[wasm_bindgen(js_name = webSocketError)]
+    pub fn web_socket_error(&self, ws: web_sys::WebSocket, _error: JsValue) -> JsValue {
+        self.inner.woken("error");
+        let ws = WebSocket::from(ws);
+        let inner = self.inner.clone();
+        promise(async move { inner.on_close(&ws).await })
+    }
+}
+
 impl DurableObject for LiveSession {
     fn new(state: State, env: Env) -> Self {
         let log_wakes = env
             .var(LOG_WAKES_VAR)
             .is_ok_and(|v| v.to_string().trim() == "1");
         Self {
-            state,
-            env,
-            live: RefCell::new(None),
-            log_wakes,
+            inner: Rc::new(Inner {
+                state,
+                env,
+                live: RefCell::new(None),
+                log_wakes,
+            }),
         }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        self.woken("fetch");
-        match self.route(req).await {
+        self.inner.woken("fetch");
+        match self.inner.route(req).await {
             Ok(resp) => Ok(resp),
             Err(e) => error_response(&e),
         }
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
-        self.woken("alarm");
-        if let Some(live) = self.live.borrow_mut().as_mut() {
+        let inner = &self.inner;
+        inner.woken("alarm");
+        if let Some(live) = inner.live.borrow_mut().as_mut() {
             live.alarm_at = None;
         }
-        self.ensure_live(None).await.map_err(to_worker)?;
-        if let Some(live) = self.live.borrow_mut().as_mut() {
+        inner.ensure_live(None).await.map_err(to_worker)?;
+        if let Some(live) = inner.live.borrow_mut().as_mut() {
             live.alarm_at = None; // the one that fired, read back by a fresh load
         }
         // Sockets that never said hello in time are closed (and the next deadline is set).
-        self.with_room(|live| {
-            live.room.handle_timeout(now_ms());
-            Ok(())
-        })
-        .await
-        .map_err(to_worker)?;
-        self.sync_kv().await.map_err(to_worker)?;
+        inner
+            .with_room(|live| {
+                live.room.handle_timeout(now_ms());
+                Ok(())
+            })
+            .await
+            .map_err(to_worker)?;
+        inner.sync_kv().await.map_err(to_worker)?;
         Response::ok("synced")
-    }
-
-    async fn websocket_message(
-        &self,
-        ws: WebSocket,
-        message: WebSocketIncomingMessage,
-    ) -> worker::Result<()> {
-        self.woken("message");
-        let bytes = match message {
-            WebSocketIncomingMessage::String(s) => s.into_bytes(),
-            WebSocketIncomingMessage::Binary(b) => b,
-        };
-        self.on_message(&ws, &bytes).await.map_err(to_worker)
-    }
-
-    async fn websocket_close(
-        &self,
-        ws: WebSocket,
-        _code: usize,
-        _reason: String,
-        _was_clean: bool,
-    ) -> worker::Result<()> {
-        self.woken("close");
-        let _ = ws.close(Some(1000), Some("bye"));
-        self.on_close(&ws).await.map_err(to_worker)
-    }
-
-    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> worker::Result<()> {
-        self.woken("error");
-        self.on_close(&ws).await.map_err(to_worker)
     }
 }

@@ -267,7 +267,7 @@ impl Store {
             wrote = true;
         } else if !self.edits.is_empty() {
             let sql: &RawSql = self.sql.as_ref().unchecked_ref();
-            for (seq, e) in std::mem::take(&mut self.edits) {
+            for (seq, e) in self.edits.drain(..) {
                 let text = JsValue::from_str(&e.text);
                 if let Err(error) = sql.exec3(&self.append, seq as f64, &text, e.at_ms as f64) {
                     // The next write folds everything into the document instead.
