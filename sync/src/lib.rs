@@ -291,6 +291,7 @@ impl SyncHandle {
             mirrored: (usize::MAX, 0),
             edited: false,
             signed_in,
+            arrival: Default::default(),
         };
         let thread = std::thread::Builder::new()
             .name("keyboardia-sync".into())

@@ -9,6 +9,11 @@
 //!
 //! `cargo run --release -p keyboardia-tests --example sync_bench -- [MINUTES] [STEADY_FROM_MIN]`
 //! (defaults 25 and 20: the ping interval reaches 24 s once the samples span 18 minutes).
+//!
+//! `sync_bench -- probe [N] [INTERVAL_MS]` instead times each leg of N raw pings (default 300,
+//! 100 ms apart) on both paths (the server's
+//! clock is this machine's) and how late the proxy released its frames: how asymmetric the
+//! paths are, which no two-way exchange can see.
 
 use keyboardia_core::PatternId;
 use std::time::{Duration, Instant};
@@ -17,7 +22,8 @@ use keyboardia_core::{Op, SessionId, SessionState, TrackId};
 use keyboardia_sync::SyncEvent;
 use keyboardia_tests::netem::{Impairment, Proxy};
 use keyboardia_tests::players::{create_session, unix_ms, wait_until, Player};
-use keyboardia_tests::server::Server;
+use keyboardia_core::protocol::{ClientMessage, ServerMessage};
+use keyboardia_tests::server::{LiveClient, Server};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
@@ -135,8 +141,98 @@ fn report(what: &str, run: &ClockRun, steady_min: f64, minutes: f64) {
     );
 }
 
+/// One-way delays (ms) of `n` raw pings `every` apart on `base`, against this machine's wall
+/// clock (the Worker's): (to the server, to the client), each sorted. The Worker's stamps are
+/// whole milliseconds cut down, so the stamp is read as the middle of its millisecond.
+fn one_way_delays(base: &str, id: SessionId, n: usize, every: Duration) -> (Vec<f64>, Vec<f64>) {
+    let mut c = LiveClient::join(base, id, "probe");
+    let (mut up, mut down) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        let sent = unix_ms();
+        c.send(&ClientMessage::Ping { c: sent });
+        let s = loop {
+            if let ServerMessage::Pong { c, s } = c.recv() {
+                if c == sent {
+                    break s;
+                }
+            }
+        };
+        let received = unix_ms();
+        up.push(s + 0.5 - sent);
+        down.push(received - s - 0.5);
+        std::thread::sleep(every);
+    }
+    up.sort_by(f64::total_cmp);
+    down.sort_by(f64::total_cmp);
+    (up, down)
+}
+
+fn spread(d: &[f64]) -> String {
+    format!(
+        "min {:.3}  p5 {:.3}  p50 {:.3}  p95 {:.3}",
+        d[0],
+        percentile(d, 0.05),
+        percentile(d, 0.5),
+        percentile(d, 0.95)
+    )
+}
+
+/// `sync_bench -- probe [N] [INTERVAL_MS]`: how asymmetric each path is. A two-way exchange cannot see it
+/// (the clock estimate errs by half the difference of the fastest legs), but on one machine
+/// the server's clock is ours, so each leg can be timed on its own.
+fn probe(n: usize, every: Duration) {
+    let server = Server::start();
+    let base = server.base_url();
+    let id = create_session(&base, &SessionState::demo());
+    let proxy = Proxy::start(
+        format!("127.0.0.1:{}", server.port()).parse().unwrap(),
+        BAD,
+    );
+    let proxied = format!("http://{}", proxy.addr);
+    // A session each: a room's pings do not queue behind the other path's.
+    let other = create_session(&base, &SessionState::demo());
+    let runs = [(base, id), (proxied, other)]
+        .map(|(b, id)| std::thread::spawn(move || one_way_delays(&b, id, n, every)));
+    for (what, run) in ["loopback via wrangler dev", "50±20 ms + 2% loss proxy"]
+        .iter()
+        .zip(runs)
+    {
+        let (up, down) = run.join().expect("probe");
+        println!("{what}, {n} pings {every:?} apart: to the server {}", spread(&up));
+        println!("{what}, {n} pings {every:?} apart: to the client {}", spread(&down));
+        println!(
+            "{what}: the fastest leg to the client minus the fastest to the server: min {:+.3} ms, p5 {:+.3} ms (the clock errs by minus half of it)",
+            down[0] - up[0],
+            percentile(&down, 0.05) - percentile(&up, 0.05)
+        );
+    }
+    let [to_server, to_client] = proxy.lateness();
+    for (what, l) in [("to the server", to_server), ("to the client", to_client)] {
+        if !l.is_empty() {
+            println!(
+                "proxy's release past the chosen instant, {what}: {} frames, {}  max {:.3} ms",
+                l.len(),
+                spread(&l),
+                l[l.len() - 1]
+            );
+        }
+    }
+}
+
+const BAD: Impairment = Impairment {
+    delay_ms: 50.0,
+    jitter_ms: 20.0,
+    loss: 0.02,
+    rto_ms: 200.0,
+};
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("probe") {
+        let n = args.get(1).map_or(300, |a| a.parse().expect("a count"));
+        let every = args.get(2).map_or(100, |a| a.parse().expect("an interval (ms)"));
+        return probe(n, Duration::from_millis(every));
+    }
     let arg = |i: usize, default: f64| -> f64 {
         args.get(i)
             .map(|a| a.parse().unwrap_or_else(|_| panic!("not a number: {a}")))
@@ -147,13 +243,7 @@ fn main() {
     let base = server.base_url();
     let id = create_session(&base, &SessionState::demo());
 
-    let bad = Impairment {
-        delay_ms: 50.0,
-        jitter_ms: 20.0,
-        loss: 0.02,
-        rto_ms: 200.0,
-    };
-    let proxy = Proxy::start(format!("127.0.0.1:{}", server.port()).parse().unwrap(), bad);
+    let proxy = Proxy::start(format!("127.0.0.1:{}", server.port()).parse().unwrap(), BAD);
     println!(
         "clock: 2 players on loopback and 2 through the proxy for {minutes} min (steady from {steady_min} min)"
     );
