@@ -18,11 +18,11 @@
 use keyboardia_core::PatternId;
 use std::time::{Duration, Instant};
 
+use keyboardia_core::protocol::{ClientMessage, ServerMessage};
 use keyboardia_core::{Op, SessionId, SessionState, TrackId};
 use keyboardia_sync::SyncEvent;
 use keyboardia_tests::netem::{Impairment, Proxy};
 use keyboardia_tests::players::{create_session, unix_ms, wait_until, Player};
-use keyboardia_core::protocol::{ClientMessage, ServerMessage};
 use keyboardia_tests::server::{LiveClient, Server};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -184,10 +184,7 @@ fn probe(n: usize, every: Duration) {
     let server = Server::start();
     let base = server.base_url();
     let id = create_session(&base, &SessionState::demo());
-    let proxy = Proxy::start(
-        format!("127.0.0.1:{}", server.port()).parse().unwrap(),
-        BAD,
-    );
+    let proxy = Proxy::start(format!("127.0.0.1:{}", server.port()).parse().unwrap(), BAD);
     let proxied = format!("http://{}", proxy.addr);
     // A session each: a room's pings do not queue behind the other path's.
     let other = create_session(&base, &SessionState::demo());
@@ -198,14 +195,25 @@ fn probe(n: usize, every: Duration) {
         .zip(runs)
     {
         let (up, down) = run.join().expect("probe");
-        println!("{what}, {n} pings {every:?} apart: to the server {}", spread(&up));
-        println!("{what}, {n} pings {every:?} apart: to the client {}", spread(&down));
+        println!(
+            "{what}, {n} pings {every:?} apart: to the server {}",
+            spread(&up)
+        );
+        println!(
+            "{what}, {n} pings {every:?} apart: to the client {}",
+            spread(&down)
+        );
         println!(
             "{what}: the fastest leg to the client minus the fastest to the server: min {:+.3} ms, p5 {:+.3} ms (the clock errs by minus half of it)",
             down[0] - up[0],
             percentile(&down, 0.05) - percentile(&up, 0.05)
         );
     }
+    print_lateness(&proxy);
+}
+
+/// How late the proxy released its frames, each way.
+fn print_lateness(proxy: &Proxy) {
     let [to_server, to_client] = proxy.lateness();
     for (what, l) in [("to the server", to_server), ("to the client", to_client)] {
         if !l.is_empty() {
@@ -230,7 +238,9 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("probe") {
         let n = args.get(1).map_or(300, |a| a.parse().expect("a count"));
-        let every = args.get(2).map_or(100, |a| a.parse().expect("an interval (ms)"));
+        let every = args
+            .get(2)
+            .map_or(100, |a| a.parse().expect("an interval (ms)"));
         return probe(n, Duration::from_millis(every));
     }
     let arg = |i: usize, default: f64| -> f64 {
@@ -259,6 +269,7 @@ fn main() {
     let proxied = proxied.join().expect("proxy run");
     report("loopback via wrangler dev", &loopback, steady_min, minutes);
     report("50±20 ms + 2% loss proxy", &proxied, steady_min, minutes);
+    print_lateness(&proxy);
 
     // Edit-to-peer latency: A switches a cell, B's sink sees it.
     let mut a = Player::start(&base, id, "A", SessionState::default(), vec![]);
