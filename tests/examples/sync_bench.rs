@@ -141,12 +141,11 @@ fn report(what: &str, run: &ClockRun, steady_min: f64, minutes: f64) {
     );
 }
 
-/// One-way delays (ms) of `n` raw pings `every` apart on `base`, against this machine's wall
-/// clock (the Worker's): (to the server, to the client), each sorted. The Worker's stamps are
-/// whole milliseconds cut down, so the stamp is read as the middle of its millisecond.
-fn one_way_delays(base: &str, id: SessionId, n: usize, every: Duration) -> (Vec<f64>, Vec<f64>) {
+/// `n` raw pings `every` apart on `base`: (sent, the server's stamp, received) each, on this
+/// machine's wall clock (the Worker's).
+fn raw_pings(base: &str, id: SessionId, n: usize, every: Duration) -> Vec<(f64, f64, f64)> {
     let mut c = LiveClient::join(base, id, "probe");
-    let (mut up, mut down) = (Vec::new(), Vec::new());
+    let mut pings = Vec::new();
     for _ in 0..n {
         let sent = unix_ms();
         c.send(&ClientMessage::Ping { c: sent });
@@ -157,14 +156,15 @@ fn one_way_delays(base: &str, id: SessionId, n: usize, every: Duration) -> (Vec<
                 }
             }
         };
-        let received = unix_ms();
-        up.push(s + 0.5 - sent);
-        down.push(received - s - 0.5);
+        pings.push((sent, s, unix_ms()));
         std::thread::sleep(every);
     }
-    up.sort_by(f64::total_cmp);
-    down.sort_by(f64::total_cmp);
-    (up, down)
+    pings
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(f64::total_cmp);
+    v
 }
 
 fn spread(d: &[f64]) -> String {
@@ -177,9 +177,10 @@ fn spread(d: &[f64]) -> String {
     )
 }
 
-/// `sync_bench -- probe [N] [INTERVAL_MS]`: how asymmetric each path is. A two-way exchange cannot see it
-/// (the clock estimate errs by half the difference of the fastest legs), but on one machine
-/// the server's clock is ours, so each leg can be timed on its own.
+/// `sync_bench -- probe [N] [INTERVAL_MS]`: how asymmetric each path is. A two-way exchange
+/// cannot see it (the clock estimate errs by half the difference of the fastest legs), but on
+/// one machine the server's clock is ours, so each leg can be timed on its own, and through
+/// the proxy each leg's parts: to the proxy, held there, from the proxy.
 fn probe(n: usize, every: Duration) {
     let server = Server::start();
     let base = server.base_url();
@@ -189,12 +190,17 @@ fn probe(n: usize, every: Duration) {
     // A session each: a room's pings do not queue behind the other path's.
     let other = create_session(&base, &SessionState::demo());
     let runs = [(base, id), (proxied, other)]
-        .map(|(b, id)| std::thread::spawn(move || one_way_delays(&b, id, n, every)));
-    for (what, run) in ["loopback via wrangler dev", "50±20 ms + 2% loss proxy"]
+        .map(|(b, id)| std::thread::spawn(move || raw_pings(&b, id, n, every)));
+    let mut proxied_pings = Vec::new();
+    for (k, (what, run)) in ["loopback via wrangler dev", "50±20 ms + 2% loss proxy"]
         .iter()
         .zip(runs)
+        .enumerate()
     {
-        let (up, down) = run.join().expect("probe");
+        let pings = run.join().expect("probe");
+        // The Worker's stamps are whole milliseconds cut down: read as the middle of theirs.
+        let up = sorted(pings.iter().map(|(c, s, _)| s + 0.5 - c).collect());
+        let down = sorted(pings.iter().map(|(_, s, r)| r - s - 0.5).collect());
         println!(
             "{what}, {n} pings {every:?} apart: to the server {}",
             spread(&up)
@@ -207,6 +213,51 @@ fn probe(n: usize, every: Duration) {
             "{what}: the fastest leg to the client minus the fastest to the server: min {:+.3} ms, p5 {:+.3} ms (the clock errs by minus half of it)",
             down[0] - up[0],
             percentile(&down, 0.05) - percentile(&up, 0.05)
+        );
+        if k == 1 {
+            proxied_pings = pings;
+        }
+    }
+    // Each proxied ping's legs in parts, matched to the proxy's chunks by time: the first
+    // chunk to the server read after the ping was sent, the last to the client written
+    // before the pong was received.
+    let [to_server, to_client] = proxy.releases();
+    let (mut parts_up, mut parts_down): ([Vec<f64>; 3], [Vec<f64>; 3]) = Default::default();
+    for (c, s, r) in &proxied_pings {
+        let s = s + 0.5;
+        let up = to_server.iter().find(|x| x.arrived_ms >= *c - 0.01);
+        let down = to_client.iter().rev().find(|x| x.released_ms <= *r + 0.01);
+        if let (Some(u), Some(d)) = (up, down) {
+            if u.released_ms > s + 0.5 || d.arrived_ms < s - 0.5 {
+                continue; // not this ping's chunks
+            }
+            for (v, x) in parts_up.iter_mut().zip([
+                u.arrived_ms - c,
+                u.released_ms - u.arrived_ms - u.delay_ms,
+                s - u.released_ms,
+            ]) {
+                v.push(x);
+            }
+            for (v, x) in parts_down.iter_mut().zip([
+                d.arrived_ms - s,
+                d.released_ms - d.arrived_ms - d.delay_ms,
+                r - d.released_ms,
+            ]) {
+                v.push(x);
+            }
+        }
+    }
+    for (what, parts) in [("to the server", parts_up), ("to the client", parts_down)] {
+        let [a, b, c] = parts.map(sorted);
+        if a.is_empty() {
+            continue;
+        }
+        println!(
+            "proxied, {what}, {} pings: into the proxy {}; held past the chosen delay {}; out of the proxy to the stamp or read {}",
+            a.len(),
+            spread(&a),
+            spread(&b),
+            spread(&c)
         );
     }
     print_lateness(&proxy);

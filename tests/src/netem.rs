@@ -27,9 +27,28 @@ pub struct Impairment {
     pub rto_ms: f64,
 }
 
-/// How late (ms) each chunk's write began past the instant the impairment chose for it, per
-/// direction: to the server, to the client.
-type Lateness = Arc<Mutex<[Vec<f64>; 2]>>;
+/// One chunk carried, on this machine's wall clock (ms since the Unix epoch, the clock a
+/// Worker under `wrangler dev` stamps with).
+#[derive(Clone, Copy, Debug)]
+pub struct Release {
+    /// When its read returned.
+    pub arrived_ms: f64,
+    /// The delay the impairment chose (ms), lengthened to keep the stream in order.
+    pub delay_ms: f64,
+    /// When its write began.
+    pub released_ms: f64,
+    /// How late (ms) the write began past the chosen instant.
+    pub late_ms: f64,
+}
+
+/// The chunks carried so far, per direction: to the server, to the client.
+type Releases = Arc<Mutex<[Vec<Release>; 2]>>;
+
+fn unix_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
 
 pub struct Proxy {
     pub addr: SocketAddr,
@@ -37,7 +56,7 @@ pub struct Proxy {
     /// Every socket of every connection, to cut them when the proxy goes.
     sockets: Arc<Mutex<Vec<TcpStream>>>,
     accept: Option<JoinHandle<()>>,
-    late: Lateness,
+    releases: Releases,
 }
 
 impl Proxy {
@@ -46,9 +65,9 @@ impl Proxy {
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let sockets = Arc::new(Mutex::new(Vec::<TcpStream>::new()));
-        let late = Lateness::default();
+        let releases = Releases::default();
         let accept = {
-            let (stop, sockets, late) = (stop.clone(), sockets.clone(), late.clone());
+            let (stop, sockets, late) = (stop.clone(), sockets.clone(), releases.clone());
             std::thread::Builder::new()
                 .name("netem-accept".into())
                 .spawn(move || {
@@ -83,18 +102,23 @@ impl Proxy {
             stop,
             sockets,
             accept: Some(accept),
-            late,
+            releases,
         }
     }
 
     /// How late (ms) the chunks' writes began past their chosen instants, to the server and
     /// to the client, each sorted.
     pub fn lateness(&self) -> [Vec<f64>; 2] {
-        let mut l = self.late.lock().unwrap().clone();
-        for d in &mut l {
-            d.sort_by(f64::total_cmp);
-        }
-        l
+        self.releases().map(|r| {
+            let mut l: Vec<f64> = r.iter().map(|r| r.late_ms).collect();
+            l.sort_by(f64::total_cmp);
+            l
+        })
+    }
+
+    /// Every chunk carried so far, in order, to the server and to the client.
+    pub fn releases(&self) -> [Vec<Release>; 2] {
+        self.releases.lock().unwrap().clone()
     }
 }
 
@@ -116,24 +140,25 @@ impl Drop for Proxy {
 
 /// Carries `from` to `to`, each chunk delayed as `imp` says: a reading thread stamps it and
 /// picks its instant, a writing thread writes it then. The end of `from` ends `to`'s writing.
-fn pipe(mut from: TcpStream, mut to: TcpStream, imp: Impairment, late: Lateness, dir: usize) {
-    let (tx, rx) = mpsc::channel::<(Instant, Vec<u8>)>();
+fn pipe(mut from: TcpStream, mut to: TcpStream, imp: Impairment, late: Releases, dir: usize) {
+    let (tx, rx) = mpsc::channel::<(Instant, Release, Vec<u8>)>();
     let name = ["netem-up", "netem-down"][dir];
     std::thread::Builder::new()
         .name(format!("{name}-write"))
         .spawn(move || {
             tight_timers();
-            while let Ok((at, bytes)) = rx.recv() {
+            while let Ok((at, mut release, bytes)) = rx.recv() {
                 sleep_until(at);
                 // Timed as the write starts: the wake-up of the reader it hands the bytes to
                 // may take this thread's core for a while (a Worker waking from hibernation
                 // runs for milliseconds), and that is not the proxy's lateness.
-                let ms = at.elapsed().as_secs_f64() * 1000.0;
+                release.late_ms = at.elapsed().as_secs_f64() * 1000.0;
+                release.released_ms = unix_ms();
                 if to.write_all(&bytes).is_err() {
                     break;
                 }
                 if let Ok(mut l) = late.lock() {
-                    l[dir].push(ms);
+                    l[dir].push(release);
                 }
             }
             let _ = to.shutdown(Shutdown::Write);
@@ -150,13 +175,20 @@ fn pipe(mut from: TcpStream, mut to: TcpStream, imp: Impairment, late: Lateness,
                     Ok(n) => n,
                 };
                 let arrived = Instant::now();
+                let arrived_ms = unix_ms();
                 let mut ms = imp.delay_ms + (fastrand::f64() * 2.0 - 1.0) * imp.jitter_ms;
                 if fastrand::f64() < imp.loss {
                     ms += imp.rto_ms;
                 }
                 let at = (arrived + Duration::from_secs_f64(ms.max(0.0) / 1000.0)).max(last);
                 last = at;
-                if tx.send((at, buf[..n].to_vec())).is_err() {
+                let release = Release {
+                    arrived_ms,
+                    delay_ms: at.duration_since(arrived).as_secs_f64() * 1000.0,
+                    released_ms: 0.0,
+                    late_ms: 0.0,
+                };
+                if tx.send((at, release, buf[..n].to_vec())).is_err() {
                     break;
                 }
             }
