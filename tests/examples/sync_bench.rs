@@ -8,7 +8,9 @@
 //!   which picks it up at its next block).
 //!
 //! `cargo run --release -p keyboardia-tests --example sync_bench -- [MINUTES] [STEADY_FROM_MIN]`
-//! (defaults 25 and 20: the ping interval reaches 24 s once the samples span 18 minutes).
+//! (defaults 25 and 20: the ping interval reaches 24 s once the samples span 18 minutes). A
+//! third argument, `MAX_PING_MS`, sets another longest ping interval than the client's 24 s
+//! (e.g. `-- 30 25 30000`: 30 s, reached once the samples span 22.5 minutes).
 //!
 //! `sync_bench -- probe [N] [INTERVAL_MS]` instead times each leg of N raw pings (default 300,
 //! 100 ms apart) on both paths (the server's
@@ -44,16 +46,20 @@ struct ClockRun {
 
 /// Two players on `base`: their clock error and ping rate over `minutes`, steady from
 /// `steady_min` on. Runs on its own thread so the loopback and proxy runs share the minutes.
-fn clock_run(base: String, id: SessionId, minutes: f64, steady_min: f64) -> ClockRun {
+fn clock_run(
+    base: String,
+    id: SessionId,
+    minutes: f64,
+    steady_min: f64,
+    ping_max: Option<Duration>,
+) -> ClockRun {
     let mut ps: Vec<Player> = (0..2)
         .map(|i| {
-            Player::start(
-                &base,
-                id,
-                &format!("clock{i}"),
-                SessionState::default(),
-                vec![],
-            )
+            let mut config = Player::config(&format!("clock{i}"));
+            if let Some(max) = ping_max {
+                config.ping_max_interval = max;
+            }
+            Player::start_with(&base, id, config, SessionState::default(), vec![])
         })
         .collect();
     let (a, b) = ps.split_at_mut(1);
@@ -300,21 +306,26 @@ fn main() {
             .unwrap_or(default)
     };
     let (minutes, steady_min) = (arg(0, 25.0), arg(1, 20.0));
+    // The longest ping interval, to measure another than the client's (24 s).
+    let ping_max = args
+        .get(2)
+        .map(|_| Duration::from_secs_f64(arg(2, 0.0) / 1000.0));
     let server = Server::start();
     let base = server.base_url();
     let id = create_session(&base, &SessionState::demo());
 
     let proxy = Proxy::start(format!("127.0.0.1:{}", server.port()).parse().unwrap(), BAD);
     println!(
-        "clock: 2 players on loopback and 2 through the proxy for {minutes} min (steady from {steady_min} min)"
+        "clock: 2 players on loopback and 2 through the proxy for {minutes} min (steady from {steady_min} min), longest ping interval {:?}",
+        ping_max.unwrap_or(keyboardia_sync::SyncConfig::default().ping_max_interval)
     );
     let loopback = {
         let base = base.clone();
-        std::thread::spawn(move || clock_run(base, id, minutes, steady_min))
+        std::thread::spawn(move || clock_run(base, id, minutes, steady_min, ping_max))
     };
     let proxied = {
         let base = format!("http://{}", proxy.addr);
-        std::thread::spawn(move || clock_run(base, id, minutes, steady_min))
+        std::thread::spawn(move || clock_run(base, id, minutes, steady_min, ping_max))
     };
     let loopback = loopback.join().expect("loopback run");
     let proxied = proxied.join().expect("proxy run");
