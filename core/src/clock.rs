@@ -95,9 +95,12 @@ impl Timeline {
 /// One ping/pong exchange.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ClockSample {
-    /// Server clock minus local clock, assuming a symmetric path.
+    /// Server clock minus local clock, assuming a symmetric path: the middle of the offsets
+    /// the exchange allows.
     pub offset: f64,
-    /// Round trip (ms): the sample's true offset lies within `offset ± rtt / 2`.
+    /// The width (ms) of the offsets the exchange allows: the sample's true offset lies within
+    /// `offset ± rtt / 2`. The round trip, plus the server clock's tick when its stamps are
+    /// whole ticks ([`ClockSample::with_tick`]).
     pub rtt: f64,
     /// Local time (ms) of the exchange's midpoint, where `offset` holds.
     pub at: f64,
@@ -105,11 +108,22 @@ pub struct ClockSample {
 
 impl ClockSample {
     /// From a ping sent at local `sent`, answered with server time `server`, received at local
-    /// `received`.
+    /// `received`, the server's clock read to a precision far finer than a millisecond.
     pub fn new(sent: f64, server: f64, received: f64) -> Self {
+        Self::with_tick(sent, server, received, 0.0)
+    }
+
+    /// The same, from a server whose stamps are whole ticks of `tick` ms, cut down (a Worker's
+    /// `Date.now()` counts whole milliseconds): a stamp `server` says the server's clock read
+    /// somewhere in `[server, server + tick)` when it answered. Taking it for `server` would
+    /// put every sample's offsets half a tick low, and the fit with them: the bias a whole
+    /// millisecond stamp leaves is half a millisecond. So the allowed offsets run from
+    /// `server - received` to `server + tick - sent`.
+    pub fn with_tick(sent: f64, server: f64, received: f64, tick: f64) -> Self {
+        let tick = if tick.is_finite() { tick.max(0.0) } else { 0.0 };
         Self {
-            offset: server - (sent + received) / 2.0,
-            rtt: received - sent,
+            offset: server + tick / 2.0 - (sent + received) / 2.0,
+            rtt: received - sent + tick,
             at: (sent + received) / 2.0,
         }
     }
@@ -133,7 +147,8 @@ pub struct ClockEstimate {
     pub drift: f64,
     /// Local time (ms) at which `offset` holds: the newest sample's midpoint.
     pub at: f64,
-    /// The smallest round trip in the window.
+    /// The smallest round trip in the window (with the server clock's tick: the narrowest
+    /// sample, see [`ClockSample::rtt`]).
     pub rtt: f64,
     /// About two standard errors of `offset`, from the spread of the fastest samples about the
     /// fitted line.

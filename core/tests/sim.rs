@@ -162,6 +162,9 @@ struct Sim {
     loss: f64,
     /// What a loss adds to the frame's delay: the retransmission timeout, in ms.
     rto_ms: f64,
+    /// The room's clock reads whole multiples of this (ms, cut down), as a Worker's
+    /// `Date.now()` reads whole milliseconds; 0: exact.
+    server_tick_ms: f64,
 }
 
 impl Sim {
@@ -191,6 +194,8 @@ impl Sim {
                         ClientConfig {
                             name: format!("p{i}"),
                             seed: seed ^ i as u64,
+                            // The room's clock is exact unless a scenario sets a tick.
+                            server_clock_tick_ms: 0.0,
                             ..ClientConfig::default()
                         },
                         SessionState::default(),
@@ -214,6 +219,16 @@ impl Sim {
             smooth_jitter: false,
             loss: 0.0,
             rto_ms: 200.0,
+            server_tick_ms: 0.0,
+        }
+    }
+
+    /// The room's clock now: the true time, cut down to the server's tick.
+    fn server_now(&self) -> f64 {
+        if self.server_tick_ms > 0.0 {
+            (self.now / self.server_tick_ms).floor() * self.server_tick_ms
+        } else {
+            self.now
         }
     }
 
@@ -420,7 +435,7 @@ impl Sim {
         self.clients[i].conn = Some(conn);
         let local = self.clients[i].local(self.now);
         self.clients[i].client.handle_connected(local);
-        self.room.handle_connect(conn, None, self.now);
+        self.room.handle_connect(conn, None, self.server_now());
         self.pump(i);
     }
 
@@ -432,7 +447,7 @@ impl Sim {
         let local = self.clients[i].local(self.now);
         let d = self.clients[i].client.handle_disconnected(local);
         self.clients[i].log.offline_delays.push(d);
-        self.room.handle_disconnect(conn, self.now);
+        self.room.handle_disconnect(conn, self.server_now());
         self.attachments.remove(&conn);
         self.drain_room();
     }
@@ -453,7 +468,7 @@ impl Sim {
         // connections it does not know).
         for c in &self.clients {
             if let Some(conn) = c.conn.filter(|conn| !self.attachments.contains_key(conn)) {
-                self.room.handle_connect(conn, None, self.now);
+                self.room.handle_connect(conn, None, self.server_now());
             }
         }
     }
@@ -533,7 +548,8 @@ impl Sim {
         self.now = self.now.max(p.at);
         match p.to {
             To::Room(conn) => {
-                self.room.handle_message(conn, p.text.as_bytes(), self.now);
+                self.room
+                    .handle_message(conn, p.text.as_bytes(), self.server_now());
                 self.drain_room();
             }
             To::Client(i) => {
@@ -1074,6 +1090,63 @@ fn sparse_pings_keep_a_drifting_clock_within_two_milliseconds_through_a_bad_netw
         pct(&pooled, 0.5)
     );
     assert!(p99 <= 2.5, "p99 {p99} ms");
+}
+
+/// Runs `sim` for `minutes`, sampling every client's signed clock error (estimate minus truth)
+/// every 250 ms after `from_min` minutes; returns their mean and the sorted absolute errors.
+fn signed_clock_run(sim: &mut Sim, minutes: f64, from_min: f64) -> (f64, Vec<f64>) {
+    let start = sim.now;
+    let (mut sum, mut errors) = (0.0, Vec::new());
+    while sim.now < start + minutes * 60_000.0 {
+        sim.run_for(250.0);
+        if sim.now >= start + from_min * 60_000.0 {
+            for i in 0..sim.clients.len() {
+                let e = clock_error(sim, i).expect("locked");
+                sum += e;
+                errors.push(e.abs());
+            }
+        }
+    }
+    errors.sort_by(f64::total_cmp);
+    (sum / errors.len() as f64, errors)
+}
+
+#[test]
+fn a_server_clock_of_whole_milliseconds_leaves_no_bias_once_modelled() {
+    // The room's clock reads whole milliseconds, cut down, as a Worker's `Date.now()` does: a
+    // stamp T means a time in [T, T + 1). Taken at face value it puts the clock half a
+    // millisecond low; the client told the tick (`server_clock_tick_ms`) is not biased.
+    let run = |told_tick: f64| {
+        let mut sim = skewed(24);
+        sim.latency_ms = 0.05;
+        sim.jitter_ms = 0.2;
+        sim.server_tick_ms = 1.0;
+        for (i, c) in sim.clients.iter_mut().enumerate() {
+            c.client = Client::with_config(
+                ClientConfig {
+                    name: format!("p{i}"),
+                    seed: 24 ^ i as u64,
+                    server_clock_tick_ms: told_tick,
+                    ..ClientConfig::default()
+                },
+                SessionState::default(),
+            );
+        }
+        sim.online();
+        signed_clock_run(&mut sim, 30.0, 2.0)
+    };
+    let (bias, errors) = run(1.0);
+    let (naive_bias, naive) = run(0.0);
+    let p99 = |e: &[f64]| pct(e, 0.99);
+    eprintln!(
+        "1 ms server clock, loopback: told the tick: mean signed {bias:+.4} ms p99 {:.4} ms; \
+         not told: mean signed {naive_bias:+.4} ms p99 {:.4} ms",
+        p99(&errors),
+        p99(&naive)
+    );
+    assert!(bias.abs() <= 0.1, "bias {bias} ms");
+    assert!(p99(&errors) <= 0.5, "p99 {} ms", p99(&errors));
+    assert!((-0.6..=-0.4).contains(&naive_bias), "bias {naive_bias} ms");
 }
 
 #[test]

@@ -7,7 +7,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -16,12 +18,15 @@ use keyboardia_core::client::{
 };
 use keyboardia_core::protocol::OpId;
 use keyboardia_core::{Op, SessionId};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::error::UrlError;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::clock::SharedClock;
+use crate::clock::{LocalClock, SharedClock};
 use crate::error::{ConnectionError, TransferError};
 use crate::link::Server;
 use crate::rest::{Rest, RestError, UploadedSample};
@@ -29,7 +34,7 @@ use crate::{Command, ConnectionState, SampleEvent, SyncEvent};
 use keyboardia_core::audio::{decode_wav, AudioError, DecodedSample};
 
 type Sink = Box<dyn FnMut(SyncEvent) + Send>;
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Ws = WebSocketStream<MaybeTlsStream<Stamped>>;
 type Connecting = Pin<Box<dyn Future<Output = Result<Box<Ws>, tungstenite::Error>> + Send>>;
 
 /// The WebSocket as the loop holds it.
@@ -108,11 +113,101 @@ pub(crate) struct EventLoop {
     pub edited: bool,
     /// Who this player is signed in as, if anyone: each connect presents a fresh ticket.
     pub signed_in: crate::auth::SignedIn,
+    /// When the socket last read bytes (local ms, as `f64` bits): a frame arrived then, though
+    /// the loop may get to it later (behind the frames read with it, or the sink's work).
+    pub arrival: Arc<AtomicU64>,
+}
+
+/// The TCP stream under the WebSocket (and TLS), noting on the local clock when each read
+/// brought bytes: a pong's receive time is when it came off the socket, not when the loop
+/// handled it.
+pub(crate) struct Stamped {
+    tcp: TcpStream,
+    clock: LocalClock,
+    arrival: Arc<AtomicU64>,
+}
+
+impl AsyncRead for Stamped {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.tcp).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            let now = self.clock.now_ms();
+            self.arrival.store(now.to_bits(), Ordering::Release);
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Stamped {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.tcp).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
+}
+
+/// Opens the WebSocket at `url` as `connect_async` does, on a [`Stamped`] stream with Nagle's
+/// algorithm off (a ping must leave when it is stamped, not wait for the last frame's ack).
+async fn connect(
+    url: String,
+    clock: LocalClock,
+    arrival: Arc<AtomicU64>,
+) -> Result<Box<Ws>, tungstenite::Error> {
+    let request = url.into_client_request()?;
+    let uri = request.uri();
+    let host = uri
+        .host()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
+        .ok_or(tungstenite::Error::Url(UrlError::NoHostName))?;
+    let port = uri
+        .port_u16()
+        .or_else(|| match uri.scheme_str() {
+            Some("wss") => Some(443),
+            Some("ws") => Some(80),
+            _ => None,
+        })
+        .ok_or(tungstenite::Error::Url(UrlError::UnsupportedUrlScheme))?;
+    let tcp = TcpStream::connect((host.as_str(), port)).await?;
+    tcp.set_nodelay(true)?;
+    let stream = Stamped {
+        tcp,
+        clock,
+        arrival,
+    };
+    let (ws, _) =
+        tokio_tungstenite::client_async_tls_with_config(request, stream, None, None).await?;
+    Ok(Box::new(ws))
 }
 
 impl EventLoop {
     fn now(&self) -> f64 {
         self.clock.local().now_ms()
+    }
+
+    /// When the frame just taken from the socket came off it (at most now).
+    fn arrived(&self) -> f64 {
+        let now = self.now();
+        let at = f64::from_bits(self.arrival.load(Ordering::Acquire));
+        if at.is_finite() && at > 0.0 {
+            at.min(now)
+        } else {
+            now
+        }
     }
 
     pub async fn run(mut self) {
@@ -174,11 +269,10 @@ impl EventLoop {
                 }));
                 let url = self.server.socket(self.session);
                 let (signed_in, session) = (self.signed_in.clone(), self.session);
+                let (clock, arrival) = (*self.clock.local(), self.arrival.clone());
                 *socket = Socket::Connecting(Box::pin(async move {
                     let url = format!("{url}{}", signed_in.socket_query(session).await);
-                    tokio_tungstenite::connect_async(url)
-                        .await
-                        .map(|(ws, _)| Box::new(ws))
+                    connect(url, clock, arrival).await
                 }));
             }
             Action::Disconnect(why) => self.lost(socket, why.into()),
@@ -229,7 +323,9 @@ impl EventLoop {
                 self.client.handle_connected(now);
             }
             SocketEvent::Frame(Message::Text(text)) => {
-                let now = self.now();
+                // The pong's receive time (t3) is when its bytes were read: the frames read
+                // with it and the sink's work for them do not delay it.
+                let now = self.arrived();
                 self.client.handle_message(text.as_bytes(), now);
                 if let Some(tl) = self.client.timeline() {
                     self.clock

@@ -56,6 +56,10 @@ pub struct SyncConfig {
     /// Ping on the room's grid of server time once at the longest interval (see
     /// `keyboardia_core::client::ClientConfig::ping_align`).
     pub ping_align: bool,
+    /// The server clock's resolution: its time stamps are whole multiples of it (see
+    /// `keyboardia_core::client::ClientConfig::server_clock_tick_ms`). A Worker's are whole
+    /// milliseconds (the default); zero for a server that stamps far finer.
+    pub server_clock_tick: Duration,
 }
 
 impl Default for SyncConfig {
@@ -72,6 +76,7 @@ impl Default for SyncConfig {
             ping_lock_interval: ms(c.ping_lock_interval_ms),
             ping_max_interval: ms(c.ping_max_interval_ms),
             ping_align: c.ping_align,
+            server_clock_tick: ms(c.server_clock_tick_ms),
         }
     }
 }
@@ -89,6 +94,7 @@ impl SyncConfig {
             ping_lock_interval_ms: ms(self.ping_lock_interval),
             ping_max_interval_ms: ms(self.ping_max_interval),
             ping_align: self.ping_align,
+            server_clock_tick_ms: ms(self.server_clock_tick),
             seed,
             ..ClientConfig::default()
         }
@@ -285,6 +291,7 @@ impl SyncHandle {
             mirrored: (usize::MAX, 0),
             edited: false,
             signed_in,
+            arrival: Default::default(),
         };
         let thread = std::thread::Builder::new()
             .name("keyboardia-sync".into())
@@ -449,6 +456,7 @@ mod tests {
         assert_eq!(sync.ping_max_interval, Duration::from_secs(24));
         assert_eq!(sync.backoff_min, Duration::from_millis(250));
         assert_eq!(sync.backoff_max, Duration::from_secs(10));
+        assert_eq!(sync.server_clock_tick, Duration::from_millis(1));
         let client = sync.client_config(7);
         assert_eq!(
             client,

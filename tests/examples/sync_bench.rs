@@ -8,16 +8,24 @@
 //!   which picks it up at its next block).
 //!
 //! `cargo run --release -p keyboardia-tests --example sync_bench -- [MINUTES] [STEADY_FROM_MIN]`
-//! (defaults 25 and 20: the ping interval reaches 24 s once the samples span 18 minutes).
+//! (defaults 25 and 20: the ping interval reaches 24 s once the samples span 18 minutes). A
+//! third argument, `MAX_PING_MS`, sets another longest ping interval than the client's 24 s
+//! (e.g. `-- 30 25 30000`: 30 s, reached once the samples span 22.5 minutes).
+//!
+//! `sync_bench -- probe [N] [INTERVAL_MS]` instead times each leg of N raw pings (default 300,
+//! 100 ms apart) on both paths (the server's
+//! clock is this machine's) and how late the proxy released its frames: how asymmetric the
+//! paths are, which no two-way exchange can see.
 
 use keyboardia_core::PatternId;
 use std::time::{Duration, Instant};
 
+use keyboardia_core::protocol::{ClientMessage, ServerMessage};
 use keyboardia_core::{Op, SessionId, SessionState, TrackId};
 use keyboardia_sync::SyncEvent;
 use keyboardia_tests::netem::{Impairment, Proxy};
 use keyboardia_tests::players::{create_session, unix_ms, wait_until, Player};
-use keyboardia_tests::server::Server;
+use keyboardia_tests::server::{LiveClient, Server};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
@@ -38,16 +46,20 @@ struct ClockRun {
 
 /// Two players on `base`: their clock error and ping rate over `minutes`, steady from
 /// `steady_min` on. Runs on its own thread so the loopback and proxy runs share the minutes.
-fn clock_run(base: String, id: SessionId, minutes: f64, steady_min: f64) -> ClockRun {
+fn clock_run(
+    base: String,
+    id: SessionId,
+    minutes: f64,
+    steady_min: f64,
+    ping_max: Option<Duration>,
+) -> ClockRun {
     let mut ps: Vec<Player> = (0..2)
         .map(|i| {
-            Player::start(
-                &base,
-                id,
-                &format!("clock{i}"),
-                SessionState::default(),
-                vec![],
-            )
+            let mut config = Player::config(&format!("clock{i}"));
+            if let Some(max) = ping_max {
+                config.ping_max_interval = max;
+            }
+            Player::start_with(&base, id, config, SessionState::default(), vec![])
         })
         .collect();
     let (a, b) = ps.split_at_mut(1);
@@ -135,40 +147,191 @@ fn report(what: &str, run: &ClockRun, steady_min: f64, minutes: f64) {
     );
 }
 
+/// `n` raw pings `every` apart on `base`: (sent, the server's stamp, received) each, on this
+/// machine's wall clock (the Worker's).
+fn raw_pings(base: &str, id: SessionId, n: usize, every: Duration) -> Vec<(f64, f64, f64)> {
+    let mut c = LiveClient::join(base, id, "probe");
+    let mut pings = Vec::new();
+    for _ in 0..n {
+        let sent = unix_ms();
+        c.send(&ClientMessage::Ping { c: sent });
+        let s = loop {
+            if let ServerMessage::Pong { c, s } = c.recv() {
+                if c == sent {
+                    break s;
+                }
+            }
+        };
+        pings.push((sent, s, unix_ms()));
+        std::thread::sleep(every);
+    }
+    pings
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+fn spread(d: &[f64]) -> String {
+    format!(
+        "min {:.3}  p5 {:.3}  p50 {:.3}  p95 {:.3}",
+        d[0],
+        percentile(d, 0.05),
+        percentile(d, 0.5),
+        percentile(d, 0.95)
+    )
+}
+
+/// `sync_bench -- probe [N] [INTERVAL_MS]`: how asymmetric each path is. A two-way exchange
+/// cannot see it (the clock estimate errs by half the difference of the fastest legs), but on
+/// one machine the server's clock is ours, so each leg can be timed on its own, and through
+/// the proxy each leg's parts: to the proxy, held there, from the proxy.
+fn probe(n: usize, every: Duration) {
+    let server = Server::start();
+    let base = server.base_url();
+    let id = create_session(&base, &SessionState::demo());
+    let proxy = Proxy::start(format!("127.0.0.1:{}", server.port()).parse().unwrap(), BAD);
+    let proxied = format!("http://{}", proxy.addr);
+    // A session each: a room's pings do not queue behind the other path's.
+    let other = create_session(&base, &SessionState::demo());
+    let runs = [(base, id), (proxied, other)]
+        .map(|(b, id)| std::thread::spawn(move || raw_pings(&b, id, n, every)));
+    let mut proxied_pings = Vec::new();
+    for (k, (what, run)) in ["loopback via wrangler dev", "50±20 ms + 2% loss proxy"]
+        .iter()
+        .zip(runs)
+        .enumerate()
+    {
+        let pings = run.join().expect("probe");
+        // The Worker's stamps are whole milliseconds cut down: read as the middle of theirs.
+        let up = sorted(pings.iter().map(|(c, s, _)| s + 0.5 - c).collect());
+        let down = sorted(pings.iter().map(|(_, s, r)| r - s - 0.5).collect());
+        println!(
+            "{what}, {n} pings {every:?} apart: to the server {}",
+            spread(&up)
+        );
+        println!(
+            "{what}, {n} pings {every:?} apart: to the client {}",
+            spread(&down)
+        );
+        println!(
+            "{what}: the fastest leg to the client minus the fastest to the server: min {:+.3} ms, p5 {:+.3} ms (the clock errs by minus half of it)",
+            down[0] - up[0],
+            percentile(&down, 0.05) - percentile(&up, 0.05)
+        );
+        if k == 1 {
+            proxied_pings = pings;
+        }
+    }
+    // Each proxied ping's legs in parts, matched to the proxy's chunks by time: the first
+    // chunk to the server read after the ping was sent, the last to the client written
+    // before the pong was received.
+    let [to_server, to_client] = proxy.releases();
+    let (mut parts_up, mut parts_down): ([Vec<f64>; 3], [Vec<f64>; 3]) = Default::default();
+    for (c, s, r) in &proxied_pings {
+        let s = s + 0.5;
+        let up = to_server.iter().find(|x| x.arrived_ms >= *c - 0.01);
+        let down = to_client.iter().rev().find(|x| x.released_ms <= *r + 0.01);
+        if let (Some(u), Some(d)) = (up, down) {
+            if u.released_ms > s + 0.5 || d.arrived_ms < s - 0.5 {
+                continue; // not this ping's chunks
+            }
+            for (v, x) in parts_up.iter_mut().zip([
+                u.arrived_ms - c,
+                u.released_ms - u.arrived_ms - u.delay_ms,
+                s - u.released_ms,
+            ]) {
+                v.push(x);
+            }
+            for (v, x) in parts_down.iter_mut().zip([
+                d.arrived_ms - s,
+                d.released_ms - d.arrived_ms - d.delay_ms,
+                r - d.released_ms,
+            ]) {
+                v.push(x);
+            }
+        }
+    }
+    for (what, parts) in [("to the server", parts_up), ("to the client", parts_down)] {
+        let [a, b, c] = parts.map(sorted);
+        if a.is_empty() {
+            continue;
+        }
+        println!(
+            "proxied, {what}, {} pings: into the proxy {}; held past the chosen delay {}; out of the proxy to the stamp or read {}",
+            a.len(),
+            spread(&a),
+            spread(&b),
+            spread(&c)
+        );
+    }
+    print_lateness(&proxy);
+}
+
+/// How late the proxy released its frames, each way.
+fn print_lateness(proxy: &Proxy) {
+    let [to_server, to_client] = proxy.lateness();
+    for (what, l) in [("to the server", to_server), ("to the client", to_client)] {
+        if !l.is_empty() {
+            println!(
+                "proxy's release past the chosen instant, {what}: {} frames, {}  max {:.3} ms",
+                l.len(),
+                spread(&l),
+                l[l.len() - 1]
+            );
+        }
+    }
+}
+
+const BAD: Impairment = Impairment {
+    delay_ms: 50.0,
+    jitter_ms: 20.0,
+    loss: 0.02,
+    rto_ms: 200.0,
+};
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("probe") {
+        let n = args.get(1).map_or(300, |a| a.parse().expect("a count"));
+        let every = args
+            .get(2)
+            .map_or(100, |a| a.parse().expect("an interval (ms)"));
+        return probe(n, Duration::from_millis(every));
+    }
     let arg = |i: usize, default: f64| -> f64 {
         args.get(i)
             .map(|a| a.parse().unwrap_or_else(|_| panic!("not a number: {a}")))
             .unwrap_or(default)
     };
     let (minutes, steady_min) = (arg(0, 25.0), arg(1, 20.0));
+    // The longest ping interval, to measure another than the client's (24 s).
+    let ping_max = args
+        .get(2)
+        .map(|_| Duration::from_secs_f64(arg(2, 0.0) / 1000.0));
     let server = Server::start();
     let base = server.base_url();
     let id = create_session(&base, &SessionState::demo());
 
-    let bad = Impairment {
-        delay_ms: 50.0,
-        jitter_ms: 20.0,
-        loss: 0.02,
-        rto_ms: 200.0,
-    };
-    let proxy = Proxy::start(format!("127.0.0.1:{}", server.port()).parse().unwrap(), bad);
+    let proxy = Proxy::start(format!("127.0.0.1:{}", server.port()).parse().unwrap(), BAD);
     println!(
-        "clock: 2 players on loopback and 2 through the proxy for {minutes} min (steady from {steady_min} min)"
+        "clock: 2 players on loopback and 2 through the proxy for {minutes} min (steady from {steady_min} min), longest ping interval {:?}",
+        ping_max.unwrap_or(keyboardia_sync::SyncConfig::default().ping_max_interval)
     );
     let loopback = {
         let base = base.clone();
-        std::thread::spawn(move || clock_run(base, id, minutes, steady_min))
+        std::thread::spawn(move || clock_run(base, id, minutes, steady_min, ping_max))
     };
     let proxied = {
         let base = format!("http://{}", proxy.addr);
-        std::thread::spawn(move || clock_run(base, id, minutes, steady_min))
+        std::thread::spawn(move || clock_run(base, id, minutes, steady_min, ping_max))
     };
     let loopback = loopback.join().expect("loopback run");
     let proxied = proxied.join().expect("proxy run");
     report("loopback via wrangler dev", &loopback, steady_min, minutes);
     report("50±20 ms + 2% loss proxy", &proxied, steady_min, minutes);
+    print_lateness(&proxy);
 
     // Edit-to-peer latency: A switches a cell, B's sink sees it.
     let mut a = Player::start(&base, id, "A", SessionState::default(), vec![]);

@@ -29,13 +29,29 @@ impl Player {
         local: SessionState,
         pending: Vec<Op>,
     ) -> Self {
-        let (tx, rx) = mpsc::channel();
-        let config = SyncConfig {
+        Self::start_with(base, session, Self::config(name), local, pending)
+    }
+
+    /// The tests' connection tuning: the client's defaults (a Worker's server), with quick
+    /// reconnects.
+    pub fn config(name: &str) -> SyncConfig {
+        SyncConfig {
             name: name.into(),
             backoff_min: Duration::from_millis(50),
             backoff_max: Duration::from_millis(400),
             ..SyncConfig::default()
-        };
+        }
+    }
+
+    /// A player with its own tuning (e.g. the server clock's tick of a test server).
+    pub fn start_with(
+        base: &str,
+        session: SessionId,
+        config: SyncConfig,
+        local: SessionState,
+        pending: Vec<Op>,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel();
         let clock = Arc::new(SharedClock::default());
         let sync = SyncHandle::start(
             Server::new(base).unwrap(),

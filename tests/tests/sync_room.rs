@@ -5,6 +5,7 @@ use keyboardia_core::PatternId;
 use std::time::Duration;
 
 use keyboardia_core::{Op, SessionState, TrackId};
+use keyboardia_sync::SyncConfig;
 use keyboardia_tests::players::{wait_until, Player};
 use keyboardia_tests::room_server::*;
 
@@ -150,10 +151,14 @@ fn clock_offset_is_recovered_on_loopback() {
         new_room(RoomServer::session()),
         skew,
     );
-    let mut a = Player::start(
+    // The test server stamps its pongs to the nanosecond, not in a Worker's whole milliseconds.
+    let mut a = Player::start_with(
         &server.base_url(),
         RoomServer::session().id,
-        "Ada",
+        SyncConfig {
+            server_clock_tick: Duration::ZERO,
+            ..Player::config("Ada")
+        },
         SessionState::default(),
         vec![],
     );

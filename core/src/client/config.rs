@@ -33,6 +33,11 @@ pub struct ClientConfig {
     /// interval), so the pings of a silent room's players wake its server together. Off only
     /// to measure what it saves (`wake_bench`).
     pub ping_align: bool,
+    /// The server clock's resolution (ms): its time stamps are whole multiples of this, cut
+    /// down. A Worker's are whole milliseconds (`Date.now()`), so the default is 1; a server
+    /// that stamps to a microsecond or finer is 0. The clock estimator takes a stamp `s` to
+    /// mean "between `s` and `s + tick`" (else it sits half a tick low).
+    pub server_clock_tick_ms: f64,
     /// Bound of the first retry delay of a failed sample upload or download.
     pub transfer_retry_min_ms: f64,
     /// Longest retry delay of a sample upload or download.
@@ -58,6 +63,7 @@ impl Default for ClientConfig {
             ping_span_ratio: 45.0,
             ping_residual_ms: 1.0,
             ping_align: true,
+            server_clock_tick_ms: 1.0,
             transfer_retry_min_ms: 500.0,
             transfer_retry_max_ms: 15_000.0,
             seed: 0,

@@ -703,7 +703,12 @@ impl Client {
                 self.events.push_back(ClientEvent::PlayerLeft(id));
             }
             ServerMessage::Pong { c, s } => {
-                let residual = self.clock.add(ClockSample::new(c, s, now));
+                let residual = self.clock.add(ClockSample::with_tick(
+                    c,
+                    s,
+                    now,
+                    self.config.server_clock_tick_ms,
+                ));
                 if residual.is_some() && self.clock.len() == 1 {
                     // A clock stepped and the window restarted: lock again as after a connect.
                     self.ping.start(now, &self.config);
