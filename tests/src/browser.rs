@@ -129,6 +129,25 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// Starts chromedriver on `port`, in its own process group, dying with this process.
+fn spawn_chromedriver(port: u16) -> Child {
+    let mut cmd = Command::new("chromedriver");
+    cmd.arg(format!("--port={port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    // SAFETY: prctl is async-signal-safe; chromedriver dies with the test process.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+    cmd.spawn()
+        .expect("start chromedriver (bash scripts/setup-web.sh installs it)")
+}
+
 /// How the browser is launched.
 #[derive(Clone, Debug, Default)]
 pub struct BrowserOptions {
@@ -157,23 +176,8 @@ impl Browser {
             .enable_all()
             .build()
             .expect("a runtime");
-        let port = free_port();
-        let mut cmd = Command::new("chromedriver");
-        cmd.arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0);
-        // SAFETY: prctl is async-signal-safe; chromedriver dies with the test process.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                Ok(())
-            });
-        }
-        let driver = cmd
-            .spawn()
-            .expect("start chromedriver (bash scripts/setup-web.sh installs it)");
+        let mut port = free_port();
+        let mut driver = spawn_chromedriver(port);
         let profile =
             std::env::temp_dir().join(format!("keyboardia-chromium-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&profile);
@@ -193,7 +197,7 @@ impl Browser {
             "goog:chromeOptions".into(),
             json!({ "binary": "/usr/bin/chromium", "args": args }),
         );
-        let url = format!("http://127.0.0.1:{port}");
+        let mut url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         let client = loop {
             let connector = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -205,7 +209,16 @@ impl Browser {
             match attempt {
                 Ok(c) => break c,
                 Err(e) if Instant::now() > deadline => panic!("cannot start Chromium: {e}"),
-                Err(_) => std::thread::sleep(Duration::from_millis(200)),
+                Err(_) => {
+                    // chromedriver exits at once when its port was taken after `free_port`
+                    // let it go (another test's server or browser): start it on another.
+                    if let Ok(Some(_)) = driver.try_wait() {
+                        port = free_port();
+                        driver = spawn_chromedriver(port);
+                        url = format!("http://127.0.0.1:{port}");
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
             }
         };
         Browser {

@@ -81,6 +81,8 @@ pub struct Server {
     port: u16,
     /// Its inspector port (the default one would clash between servers).
     inspector_port: u16,
+    /// It has served once (so a restart keeps its port).
+    served: bool,
     /// This server's directory: the build copy, its `wrangler.toml` and `state/`.
     persist: PathBuf,
     /// Where wrangler's output goes (kept when a test panics).
@@ -91,6 +93,13 @@ pub struct Server {
     assets: Option<PathBuf>,
     /// Apply the D1 migrations (`worker/migrations/`, the accounts) before the first start.
     migrate: bool,
+}
+
+/// How a start ended, short of a panic.
+enum Ready {
+    Serving,
+    /// Wrangler exited because its port or inspector port was taken.
+    PortTaken,
 }
 
 fn free_port() -> u16 {
@@ -185,6 +194,10 @@ impl Server {
     }
 
     fn start_inner(options: Options, assets: Option<PathBuf>, migrate: bool) -> Server {
+        Self::start_on(options, assets, migrate, free_port())
+    }
+
+    fn start_on(options: Options, assets: Option<PathBuf>, migrate: bool, port: u16) -> Server {
         ensure_built();
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let root = options
@@ -200,8 +213,9 @@ impl Server {
         std::fs::create_dir_all(&persist).expect("create the persist dir");
         let mut server = Server {
             child: None,
-            port: free_port(),
+            port,
             inspector_port: free_port(),
+            served: false,
             log: std::env::temp_dir().join(format!(
                 "{}.log",
                 persist
@@ -308,10 +322,43 @@ impl Server {
         &self.persist
     }
 
+    /// Starts wrangler and waits until it serves. A port taken between [`free_port`] and
+    /// wrangler's bind (another test binary's server or browser can take any free port) makes
+    /// wrangler exit at once: a first start then takes fresh ports, a restart (which keeps its
+    /// port, so clients find it again) waits and tries the same port again.
     fn spawn(&mut self) {
         // Two servers starting at once fight over ports and CPU; start them one at a time.
         static STARTING: Mutex<()> = Mutex::new(());
         let _one_at_a_time = STARTING.lock().unwrap_or_else(|e| e.into_inner());
+        const ATTEMPTS: u32 = 5;
+        for attempt in 1..=ATTEMPTS {
+            let log_start = std::fs::metadata(&self.log).map(|m| m.len()).unwrap_or(0);
+            self.spawn_once();
+            match self.wait_ready(log_start) {
+                Ready::Serving => {
+                    self.served = true;
+                    return;
+                }
+                Ready::PortTaken if attempt < ATTEMPTS => {
+                    if let Some(child) = self.child.take() {
+                        stop_group(child, libc::SIGKILL);
+                    }
+                    if !self.served {
+                        self.port = free_port();
+                        self.inspector_port = free_port();
+                    } else {
+                        std::thread::sleep(Duration::from_millis(500));
+                    }
+                }
+                Ready::PortTaken => panic!(
+                    "wrangler dev found its port taken {ATTEMPTS} times:\n{}",
+                    self.log_tail()
+                ),
+            }
+        }
+    }
+
+    fn spawn_once(&mut self) {
         let root = repo_root();
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -347,10 +394,11 @@ impl Server {
         }
         let child = cmd.spawn().expect("start wrangler dev");
         self.child = Some(child);
-        self.wait_ready();
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits until the server answers its health check; panics on any failure but a port
+    /// taken under it.
+    fn wait_ready(&mut self, log_start: u64) -> Ready {
         let deadline = Instant::now() + READY_TIMEOUT;
         let url = format!("{}{}", self.base_url(), keyboardia_core::api::HEALTH_PATH);
         let agent = ureq::AgentBuilder::new()
@@ -359,11 +407,14 @@ impl Server {
         loop {
             if let Ok(r) = agent.get(&url).call() {
                 if r.status() == 200 {
-                    return;
+                    return Ready::Serving;
                 }
             }
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
+                    if self.log_since(log_start).contains("Address already in use") {
+                        return Ready::PortTaken;
+                    }
                     panic!(
                         "wrangler dev exited with {status} before it was ready:\n{}",
                         self.log_tail()
@@ -378,6 +429,12 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// The log written from byte `start` on.
+    fn log_since(&self, start: u64) -> String {
+        let text = std::fs::read(&self.log).unwrap_or_default();
+        String::from_utf8_lossy(text.get(start as usize..).unwrap_or_default()).into_owned()
     }
 
     /// The last lines of the server's log (for failure messages).
@@ -558,5 +615,21 @@ pub fn stop_group(mut child: Child, signal: libc::c_int) {
     // SAFETY: signal 0 only checks whether the group still has members.
     while unsafe { libc::kill(-pgid, 0) } == 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_taken_before_the_first_start_is_swapped_for_a_free_one() {
+        let held = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let taken = held.local_addr().expect("its address").port();
+        let server = Server::start_on(Options::default(), None, false, taken);
+        assert_ne!(server.port(), taken);
+        let health = format!("{}{}", server.base_url(), keyboardia_core::api::HEALTH_PATH);
+        assert_eq!(ureq::get(&health).call().expect("health").status(), 200);
+        assert!(server.log_text().contains("Address already in use"));
     }
 }
