@@ -33,6 +33,9 @@
 //! …; `--rounds`, default 3) so machine noise hits both; every round is printed, then the
 //! medians and ours/original ratios, and the load average at the start and the end.
 //!
+//! `OURS_VARS="K=V,K=V"` passes extra Worker variables to ours (`LIVE_SYNC_DELAY_MS=…`,
+//! `LIVE_COMPACT_OPS=…`), for experiments.
+//!
 //! `--direct` connects to each Worker's own workerd socket behind wrangler's entry port when
 //! both can be found (else both stay on the entry port). `BENCH_STATE_DIR=/dev/shm` keeps both
 //! servers' state on tmpfs.
@@ -539,10 +542,18 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!("load average at start: {}", loadavg());
-    let mut ours_server = Server::start_with(Options {
+    let mut ours_options = Options {
         state_root: state_root.clone(),
         ..Options::default()
-    });
+    };
+    // `OURS_VARS="K=V,K=V"`: extra Worker variables for ours (e.g. LIVE_SYNC_DELAY_MS).
+    for kv in std::env::var("OURS_VARS").unwrap_or_default().split(',') {
+        if let Some((k, v)) = kv.split_once('=') {
+            println!("ours with {k}={v}");
+            ours_options.vars.push((k.trim().into(), v.trim().into()));
+        }
+    }
+    let mut ours_server = Server::start_with(ours_options);
     let mut original_server = OriginalServer::start(state_root);
     let ours_pgid =
         original::group_of_port(ours_server.port()).expect("our wrangler's process group");
