@@ -56,6 +56,7 @@ use std::time::{Duration, Instant};
 use keyboardia_core::protocol::{ClientMessage, ServerMessage};
 use keyboardia_core::{Op, SessionId, SessionState, Track, TrackId};
 use keyboardia_tests::original::{self, OriginalClient, OriginalEvent, OriginalServer};
+use keyboardia_tests::procs;
 use keyboardia_tests::server::{Http, LiveClient, Options, RecvError, Server};
 
 /// Players on each session (the original's maximum).
@@ -381,24 +382,18 @@ fn phase(target: &Target, other_pgid: i32, n: usize, window: usize) -> Phase {
             })
         })
         .collect();
-    let (cpu0, idle0) = (
-        original::group_cpu(target.pgid),
-        original::group_cpu(other_pgid),
-    );
+    let (cpu0, idle0) = (procs::group_cpu(target.pgid), procs::group_cpu(other_pgid));
     start.wait();
     let t0 = Instant::now();
     end.wait();
-    let (cpu1, idle1) = (
-        original::group_cpu(target.pgid),
-        original::group_cpu(other_pgid),
-    );
+    let (cpu1, idle1) = (procs::group_cpu(target.pgid), procs::group_cpu(other_pgid));
     let seen: Vec<Seen> = handles
         .into_iter()
         .map(|h| h.join().expect("player thread"))
         .collect();
     // The closes (and the original's KV flush on the last one) are not edits: let them finish
     // before the next window opens, so they count in nobody's figures.
-    original::settle(target.pgid, SETTLE_QUIET, SETTLE_MAX);
+    procs::settle(target.pgid, SETTLE_QUIET, SETTLE_MAX);
     let last_ack = seen.iter().filter_map(|s| s.last_ack).max().unwrap_or(t0);
     let mut sent_at = vec![t0; n];
     for (i, at) in seen.iter().flat_map(|s| s.sent.iter()) {
@@ -555,15 +550,14 @@ fn main() {
     }
     let mut ours_server = Server::start_with(ours_options);
     let mut original_server = OriginalServer::start(state_root);
-    let ours_pgid =
-        original::group_of_port(ours_server.port()).expect("our wrangler's process group");
+    let ours_pgid = procs::group_of_port(ours_server.port()).expect("our wrangler's process group");
     let original_pgid = original_server
         .pgid()
         .expect("the original's process group");
     let mut bases = (ours_server.base_url(), original_server.base_url());
     if a.direct {
         let ours_direct = ours_server.direct_base_url();
-        let original_direct = original::direct_url(
+        let original_direct = procs::direct_url(
             original_pgid,
             &original_server.own_ports(),
             "\"status\":\"ok\"",
@@ -601,7 +595,7 @@ fn main() {
         let _ = phase(t, 0, 200, 4);
     }
     for t in [&ours, &theirs] {
-        original::settle(t.pgid, SETTLE_QUIET, SETTLE_MAX);
+        procs::settle(t.pgid, SETTLE_QUIET, SETTLE_MAX);
     }
     let mut results: Vec<(Round, Round)> = Vec::new();
     let mut last_sessions = (String::new(), String::new());

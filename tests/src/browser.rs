@@ -8,7 +8,6 @@
 //! so tests stay plain `#[test]`s. The page's test hooks live in `window.keyboardia` (see
 //! `web/src/hooks.rs`).
 
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -21,6 +20,7 @@ use fantoccini::actions::{
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{json, Value};
 
+use crate::procs::free_port;
 use crate::server::{repo_root, Options, Server};
 
 /// A press of the primary button (or a finger) at CSS pixel (`x`, `y`): move there, down, a
@@ -120,13 +120,6 @@ pub fn ensure_web_built() -> PathBuf {
 pub fn web_server() -> Server {
     let dist = ensure_web_built();
     Server::start_with_assets(Options::default(), &dist)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
 }
 
 /// Starts chromedriver on `port`, in its own process group, dying with this process.

@@ -12,6 +12,7 @@ pub mod netem;
 pub mod onsets;
 pub mod original;
 pub mod players;
+pub mod procs;
 pub mod room_server;
 pub mod saved_state;
 pub mod server;

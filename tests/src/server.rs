@@ -14,13 +14,14 @@ mod client;
 pub use client::{Http, HttpReply, LiveClient, RecvError};
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
+
+use crate::procs::{self, free_port};
 
 /// How long `wrangler dev` may take to answer after start.
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
@@ -100,13 +101,6 @@ enum Ready {
     Serving,
     /// Wrangler exited because its port or inspector port was taken.
     PortTaken,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
 }
 
 fn newest_mtime(dir: &Path) -> SystemTime {
@@ -473,60 +467,7 @@ impl Server {
     /// want the Worker's latency without the dev proxy; `None` if it cannot be found.
     pub fn direct_base_url(&self) -> Option<String> {
         let pgid = self.child.as_ref()?.id() as i32;
-        let mut inodes = std::collections::HashSet::new();
-        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-                continue;
-            };
-            // SAFETY: getpgid only reads the process table.
-            if unsafe { libc::getpgid(pid) } != pgid {
-                continue;
-            }
-            let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-                continue;
-            };
-            for fd in fds.flatten() {
-                if let Ok(link) = std::fs::read_link(fd.path()) {
-                    let link = link.to_string_lossy().into_owned();
-                    if let Some(inode) = link
-                        .strip_prefix("socket:[")
-                        .and_then(|l| l.strip_suffix(']'))
-                    {
-                        inodes.insert(inode.to_owned());
-                    }
-                }
-            }
-        }
-        let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
-        let agent = ureq::AgentBuilder::new()
-            .timeout(Duration::from_secs(2))
-            .build();
-        for line in table.lines().skip(1) {
-            let cols: Vec<&str> = line.split_whitespace().collect();
-            // local address, state 0A = LISTEN, inode
-            if cols.len() < 10 || cols[3] != "0A" || !inodes.contains(cols[9]) {
-                continue;
-            }
-            let Some((ip, port)) = cols[1].split_once(':') else {
-                continue;
-            };
-            let Ok(port) = u16::from_str_radix(port, 16) else {
-                continue;
-            };
-            if ip != "0100007F" || port == self.port || port == self.inspector_port {
-                continue;
-            }
-            let url = format!("http://127.0.0.1:{port}");
-            let ok = agent
-                .get(&format!("{url}{}", keyboardia_core::api::HEALTH_PATH))
-                .call()
-                .map(|r| r.into_string().unwrap_or_default().contains("\"ok\":true"))
-                .unwrap_or(false);
-            if ok {
-                return Some(url);
-            }
-        }
-        None
+        procs::direct_url(pgid, &[self.port, self.inspector_port], "\"ok\":true")
     }
 
     /// Makes the session's Durable Object forget its room, as an eviction would, while its
@@ -620,6 +561,8 @@ pub fn stop_group(mut child: Child, signal: libc::c_int) {
 
 #[cfg(test)]
 mod tests {
+    use std::net::TcpListener;
+
     use super::*;
 
     #[test]
