@@ -33,6 +33,14 @@ pub struct ClientConfig {
     /// interval), so the pings of a silent room's players wake its server together. Off only
     /// to measure what it saves (`wake_bench`).
     pub ping_align: bool,
+    /// From this interval (ms) on, pings go in pairs, `ping_pair_gap_ms` apart, a pair every
+    /// two intervals (the same pings a minute): a server that sleeps when idle (a Durable
+    /// Object may hibernate 10 s after its last event) stamps the first ping of a round only
+    /// once it has woken, milliseconds late, which loosens that sample's upper bound; the
+    /// second finds it awake. Infinite: never.
+    pub ping_pair_from_ms: f64,
+    /// The time (ms) between the two pings of a pair.
+    pub ping_pair_gap_ms: f64,
     /// The server clock's resolution (ms): its time stamps are whole multiples of this, cut
     /// down. A Worker's are whole milliseconds (`Date.now()`), so the default is 1; a server
     /// that stamps to a microsecond or finer is 0. The clock estimator takes a stamp `s` to
@@ -63,6 +71,8 @@ impl Default for ClientConfig {
             ping_span_ratio: 45.0,
             ping_residual_ms: 1.0,
             ping_align: true,
+            ping_pair_from_ms: 10_000.0,
+            ping_pair_gap_ms: 1_000.0,
             server_clock_tick_ms: 1.0,
             transfer_retry_min_ms: 500.0,
             transfer_retry_max_ms: 15_000.0,

@@ -34,6 +34,9 @@ pub(crate) struct PingSchedule {
     /// doubles only once the drift has settled, so that the line extrapolated over the longer
     /// interval stays within the residual bound.
     drift_ref: f64,
+    /// The first ping of a pair went: the second is `next_at_ms`, and the next round starts
+    /// here (local ms).
+    round_next_ms: Option<f64>,
 }
 
 impl PingSchedule {
@@ -45,10 +48,12 @@ impl PingSchedule {
         self.agreed = 0;
         self.disagreed = false;
         self.drift_ref = 0.0;
+        self.round_next_ms = None;
     }
 
     pub fn stop(&mut self) {
         self.next_at_ms = None;
+        self.round_next_ms = None;
     }
 
     pub fn next_timeout(&self) -> Option<f64> {
@@ -81,20 +86,31 @@ impl PingSchedule {
             return false;
         };
         self.sent += 1;
+        if let Some(next) = self.round_next_ms.take() {
+            // The second of a pair.
+            self.next_at_ms = Some(next);
+            return true;
+        }
         let every = if self.sent < config.ping_burst {
             config.ping_burst_interval_ms
         } else {
             self.interval_ms
         };
-        let mut next = at + every;
+        let paired = self.sent >= config.ping_burst && every >= config.ping_pair_from_ms;
+        let round = if paired { 2.0 * every } else { every };
+        let mut next = at + round;
         if let Some(offset) = offset_ms.filter(|_| {
             config.ping_align
                 && self.sent >= config.ping_burst
                 && every >= config.ping_max_interval_ms
         }) {
-            // Between half an interval and one and a half from the last.
+            // Between half a round and one and a half from the last.
             let from = next + offset - phase_ms;
-            next = (from / every).round() * every + phase_ms - offset;
+            next = (from / round).round() * round + phase_ms - offset;
+        }
+        if paired {
+            self.round_next_ms = Some(next);
+            next = at + config.ping_pair_gap_ms;
         }
         self.next_at_ms = Some(next);
         true
@@ -123,8 +139,10 @@ impl PingSchedule {
                 return;
             }
             self.interval_ms = (self.interval_ms / 2.0).max(lock);
-            if let Some(at) = self.next_at_ms.as_mut() {
-                *at = at.min(now + self.interval_ms);
+            for at in [&mut self.next_at_ms, &mut self.round_next_ms] {
+                if let Some(at) = at.as_mut() {
+                    *at = at.min(now + self.interval_ms);
+                }
             }
             return;
         }
