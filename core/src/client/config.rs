@@ -19,7 +19,7 @@ pub struct ClientConfig {
     /// disagree with the fitted clock. Wider than the network's jitter, so pings do not queue
     /// behind each other.
     pub ping_lock_interval_ms: f64,
-    /// Longest interval, once locked (every ping wakes the session's server).
+    /// Longest interval, once locked (every round of pings wakes the session's server).
     pub ping_max_interval_ms: f64,
     /// Answers in a row that agree with the fitted clock before the interval doubles.
     pub ping_backoff_after: u32,
@@ -62,7 +62,8 @@ impl Default for ClientConfig {
             backoff_max_ms: 10_000.0,
             connect_timeout_ms: 5_000.0,
             // A rough lock within half a second of joining, two pings a second while locking,
-            // then backing off to one every 24 s (2.5 a minute) after about four minutes.
+            // then backing off to one every 24 s (2.5 a minute, in pairs every 48 s) once the
+            // samples span 18 minutes.
             ping_burst: 32,
             ping_burst_interval_ms: 15.0,
             ping_lock_interval_ms: 500.0,

@@ -3,8 +3,10 @@
 //! off (doubling the interval) while the answers agree with the fitted clock, up to one ping
 //! every [`ClientConfig::ping_max_interval_ms`]; an answer that disagrees (the residual grows:
 //! a clock changed its rate or stepped) halves the interval again, and a reconnect starts over.
-//! Once locked, a room of silent players wakes its server a few times a minute instead of
-//! twice a second per player.
+//! From [`ClientConfig::ping_pair_from_ms`] on, the pings go in pairs a second apart, a pair
+//! every two intervals: a server that hibernates when idle stamps the first ping of a round
+//! late (it wakes first), the second finds it awake. Once locked, a room of silent players
+//! wakes its server about once a minute instead of twice a second per player.
 
 use super::config::ClientConfig;
 
@@ -67,14 +69,17 @@ impl PingSchedule {
 
     /// Whether a ping is due at `now`; if so it counts as sent and the next one is scheduled
     /// one interval after this one was due (so a late wake-up does not shift the schedule).
+    /// From [`ClientConfig::ping_pair_from_ms`] on, a round is a pair: the second ping
+    /// [`ClientConfig::ping_pair_gap_ms`] after the first, the next round two intervals after
+    /// the first.
     ///
-    /// At the longest interval the pings of every player of a room go on one grid of server
+    /// At the longest interval the rounds of every player of a room go on one grid of server
     /// time (`offset_ms`: the clock's server-minus-local offset at `now`, once it has one): the
-    /// next ping is due at the point of the grid nearest to one interval from now, the grid
-    /// being the multiples of the interval from `phase_ms` (a server time every player of the
+    /// next round is due at the point of the grid nearest to one round from now, the grid
+    /// being the multiples of the round from `phase_ms` (a server time every player of the
     /// room knows and rooms do not share: the room's timeline anchor, so that rooms do not all
     /// wake in the same instant). A room of silent players then wakes its server once per
-    /// interval for all of them, not once per player at scattered times.
+    /// round for all of them, not once per player at scattered times.
     pub fn take_due(
         &mut self,
         now: f64,
