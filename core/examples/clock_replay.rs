@@ -4,7 +4,8 @@
 //! `sync_bench` reads it), split into its parts: the mean signed error, the fitted drift's error
 //! (ppm: the true offset moves only as this machine's clocks slew against each other) and how
 //! far each leg was from the wire to the server's stamp, for samples after a silence of the
-//! whole room of 10 s or more (a Durable Object may have hibernated) and the others.
+//! whole room of 10 s or more (a Durable Object may have hibernated), for the second pings of
+//! pairs, and for the others.
 //!
 //! `cargo run -p keyboardia-core --release --example clock_replay -- DIR/proxy.csv [FROM] [TO]
 //! [DIR/loopback.csv]` (FROM, TO default 20 and 25; the other path's file, the same room's
@@ -81,8 +82,9 @@ fn main() {
         let start = mine[0].1.at;
         let mut clock = ClockSync::default();
         let (mut errors, mut sum, mut drift_err) = (Vec::new(), 0.0, Vec::new());
-        let (mut up_idle, mut down_idle, mut up_awake, mut down_awake) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        // Legs (to the stamp, back) after 10 s of silence in the room, of the second ping of a
+        // pair (2 s or less after this player's previous), and the others.
+        let mut legs_of: [(Vec<f64>, Vec<f64>); 3] = Default::default();
         for (k, (_, s, truth)) in mine.iter().enumerate() {
             clock.add(*s);
             let minute = (s.at - start) / 60_000.0;
@@ -95,13 +97,16 @@ fn main() {
             let (up, down) = (stamp_local - (s.at - half), s.at + half - stamp_local);
             let i = stamps.partition_point(|t| *t < stamp(s));
             let idle = i == 0 || stamp(s) - stamps[i - 1] >= 10_000.0;
-            if idle {
-                up_idle.push(up);
-                down_idle.push(down);
+            let second = k > 0 && s.at - mine[k - 1].1.at <= 2_000.0;
+            let class = if idle {
+                0
+            } else if second {
+                1
             } else {
-                up_awake.push(up);
-                down_awake.push(down);
-            }
+                2
+            };
+            legs_of[class].0.push(up);
+            legs_of[class].1.push(down);
             // The error until the next sample, every 100 ms, against the true offset there.
             let e = clock.estimate().expect("a sample");
             let (next_at, next_truth) = mine.get(k + 1).map_or((s.at, *truth), |n| (n.1.at, n.2));
@@ -134,7 +139,13 @@ fn main() {
             sum / n,
             pct(&drift_err, 0.5)
         );
-        legs("after 10 s of silence", &mut up_idle, &mut down_idle);
-        legs("the room awake", &mut up_awake, &mut down_awake);
+        let [idle, second, other] = &mut legs_of;
+        legs(
+            "after 10 s of silence in the room",
+            &mut idle.0,
+            &mut idle.1,
+        );
+        legs("the second ping of a pair", &mut second.0, &mut second.1);
+        legs("the others", &mut other.0, &mut other.1);
     }
 }

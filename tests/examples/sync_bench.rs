@@ -14,7 +14,9 @@
 //! `PAIR_FROM_MS`, the interval from which pings go in pairs (`never`: single pings; e.g.
 //! `-- 25 20 24000 never`).
 //!
-//! With `SYNC_BENCH_SAMPLES=DIR` set, every clock sample of the four players is written to
+//! With `SYNC_BENCH_ROOMS=2` the proxied players are in a room of their own (by default all
+//! four share one, and the loopback players' pings wake the object before the proxied ones
+//! arrive). With `SYNC_BENCH_SAMPLES=DIR` set, every clock sample of the four players is written to
 //! `DIR/loopback.csv` and `DIR/proxy.csv` with the true offset (see `clock_run`).
 //!
 //! `sync_bench -- probe [N] [INTERVAL_MS]` instead times each leg of N raw pings (default 300,
@@ -376,8 +378,10 @@ fn main() {
 
     let proxy = Proxy::start(format!("127.0.0.1:{}", server.port()).parse().unwrap(), BAD);
     let defaults = keyboardia_sync::SyncConfig::default();
+    let own_room = std::env::var("SYNC_BENCH_ROOMS").as_deref() == Ok("2");
     println!(
-        "clock: 2 players on loopback and 2 through the proxy for {minutes} min (steady from {steady_min} min), longest ping interval {:?}, pairs from {:?}",
+        "clock: 2 players on loopback and 2 through the proxy ({}) for {minutes} min (steady from {steady_min} min), longest ping interval {:?}, pairs from {:?}",
+        if own_room { "a room of their own" } else { "one room" },
         ping_max.unwrap_or(defaults.ping_max_interval),
         pair_from.unwrap_or(defaults.ping_pair_from)
     );
@@ -392,9 +396,16 @@ fn main() {
         let (base, to) = (base.clone(), to("loopback"));
         std::thread::spawn(move || clock_run(base, id, minutes, steady_min, tuning, to))
     };
+    // SYNC_BENCH_ROOMS=2: the proxied players in a room of their own, as a room of remote
+    // players is (in one room the loopback players' pings wake the object for theirs).
+    let proxied_id = if own_room {
+        create_session(&base, &SessionState::demo())
+    } else {
+        id
+    };
     let proxied = {
         let (base, to) = (format!("http://{}", proxy.addr), to("proxy"));
-        std::thread::spawn(move || clock_run(base, id, minutes, steady_min, tuning, to))
+        std::thread::spawn(move || clock_run(base, proxied_id, minutes, steady_min, tuning, to))
     };
     let loopback = loopback.join().expect("loopback run");
     let proxied = proxied.join().expect("proxy run");
