@@ -126,8 +126,11 @@ impl PingSchedule {
     /// [`ClientConfig::ping_backoff_after`] agreeing answers in a row double the interval, if
     /// the drift moved so little meanwhile that over the doubled interval the change would
     /// shift the clock by less than half [`ClientConfig::ping_residual_ms`] (else the streak
-    /// starts over); one answer further off than that bound halves the interval, and the next
-    /// ping then goes no later than one (new) interval from now.
+    /// starts over) and the samples span [`ClientConfig::ping_span_ratio`] doubled intervals
+    /// (else the streak starts over too, but for the longest interval, where it goes on and
+    /// each agreeing answer asks again); two answers in a row
+    /// further off than that bound halve the interval, and the next ping then goes no later
+    /// than one (new) interval from now.
     pub fn answered(&mut self, now: f64, residual: Option<f64>, fit: Fit, config: &ClientConfig) {
         if self.sent < config.ping_burst {
             return;
@@ -159,6 +162,12 @@ impl PingSchedule {
         let longer = (self.interval_ms * 2.0).min(max);
         let settled = (fit.drift - self.drift_ref).abs() * longer <= config.ping_residual_ms / 2.0;
         let supported = fit.span_ms >= config.ping_span_ratio * longer;
+        if settled && !supported && longer >= max {
+            // Only the span is short for the longest interval: the streak goes on, and the next
+            // agreeing answer asks again (rather than a new streak of eight, up to two minutes
+            // later at 16 s).
+            return;
+        }
         self.agreed = 0;
         self.drift_ref = fit.drift;
         if settled && supported {
