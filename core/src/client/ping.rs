@@ -175,3 +175,48 @@ impl PingSchedule {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A schedule past its burst at `interval_ms`, as `answered` would leave it.
+    fn at_interval(interval_ms: f64, config: &ClientConfig) -> PingSchedule {
+        let mut s = PingSchedule::default();
+        s.start(0.0, config);
+        s.sent = config.ping_burst;
+        s.interval_ms = interval_ms;
+        s
+    }
+
+    #[test]
+    fn the_longest_interval_comes_with_the_first_agreeing_answer_the_span_allows() {
+        let config = ClientConfig::default();
+        let need = config.ping_span_ratio * config.ping_max_interval_ms;
+        let fit = |span_ms| Fit {
+            drift: 0.0,
+            span_ms,
+        };
+        // At 16 s: eight agreeing answers while the span is short keep the streak...
+        let mut s = at_interval(16_000.0, &config);
+        for _ in 0..config.ping_backoff_after {
+            s.answered(0.0, Some(0.0), fit(need - 1.0), &config);
+        }
+        assert_eq!(s.interval_ms(), 16_000.0);
+        // ...and the next agreeing answer once the span allows it doubles the interval.
+        s.answered(0.0, Some(0.0), fit(need), &config);
+        assert_eq!(s.interval_ms(), 24_000.0);
+        // Below the longest, a streak that ends short of the span starts over.
+        let mut s = at_interval(4_000.0, &config);
+        let need = config.ping_span_ratio * 8_000.0;
+        for _ in 0..config.ping_backoff_after {
+            s.answered(0.0, Some(0.0), fit(need - 1.0), &config);
+        }
+        s.answered(0.0, Some(0.0), fit(need), &config);
+        assert_eq!(s.interval_ms(), 4_000.0);
+        for _ in 1..config.ping_backoff_after {
+            s.answered(0.0, Some(0.0), fit(need), &config);
+        }
+        assert_eq!(s.interval_ms(), 8_000.0);
+    }
+}
