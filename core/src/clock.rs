@@ -297,6 +297,11 @@ impl ClockSync {
         self.estimate.map(|e| e.offset_at(local_ms))
     }
 
+    /// The sample added last, while the window holds one.
+    pub fn newest(&self) -> Option<ClockSample> {
+        (self.len > 0).then(|| self.samples[(self.next + CLOCK_WINDOW - 1) % CLOCK_WINDOW])
+    }
+
     fn fit(&self) -> Option<ClockEstimate> {
         if self.len == 0 {
             return None;

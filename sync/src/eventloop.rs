@@ -116,6 +116,8 @@ pub(crate) struct EventLoop {
     /// When the socket last read bytes (local ms, as `f64` bits): a frame arrived then, though
     /// the loop may get to it later (behind the frames read with it, or the sink's work).
     pub arrival: Arc<AtomicU64>,
+    /// Where a copy of each clock sample goes ([`crate::SyncConfig::clock_samples`]).
+    pub clock_samples: Option<std::sync::mpsc::Sender<keyboardia_core::clock::ClockSample>>,
 }
 
 /// The TCP stream under the WebSocket (and TLS), noting on the local clock when each read
@@ -326,7 +328,15 @@ impl EventLoop {
                 // The pong's receive time (t3) is when its bytes were read: the frames read
                 // with it and the sink's work for them do not delay it.
                 let now = self.arrived();
+                let taken = self.client.clock().estimate().map(|e| e.samples);
                 self.client.handle_message(text.as_bytes(), now);
+                if let Some(tx) = &self.clock_samples {
+                    if self.client.clock().estimate().map(|e| e.samples) != taken {
+                        if let Some(s) = self.client.clock().newest() {
+                            let _ = tx.send(s);
+                        }
+                    }
+                }
                 if let Some(tl) = self.client.timeline() {
                     self.clock
                         .publish(tl, self.client.clock().estimate().as_ref());

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use keyboardia_core::audio::DecodedSample;
 use keyboardia_core::client::{Client, ClientConfig, ClientEvent, EditError};
+use keyboardia_core::clock::ClockSample;
 use keyboardia_core::protocol::PlayerId;
 use keyboardia_core::{Mode, Op, PatternId, SampleId, SessionId, SessionState};
 use tokio::sync::mpsc;
@@ -56,10 +57,19 @@ pub struct SyncConfig {
     /// Ping on the room's grid of server time once at the longest interval (see
     /// `keyboardia_core::client::ClientConfig::ping_align`).
     pub ping_align: bool,
+    /// From this interval on, pings go in pairs `ping_pair_gap` apart, a pair every two
+    /// intervals (see `keyboardia_core::client::ClientConfig::ping_pair_from_ms`; a server that
+    /// hibernates stamps the first late); [`Duration::MAX`]: never.
+    pub ping_pair_from: Duration,
+    /// The time between the two pings of a pair.
+    pub ping_pair_gap: Duration,
     /// The server clock's resolution: its time stamps are whole multiples of it (see
     /// `keyboardia_core::client::ClientConfig::server_clock_tick_ms`). A Worker's are whole
     /// milliseconds (the default); zero for a server that stamps far finer.
     pub server_clock_tick: Duration,
+    /// Where a copy of every clock sample (ping/pong exchange) goes as it is taken, if
+    /// anywhere: the raw exchanges behind the estimate, for benchmarks.
+    pub clock_samples: Option<std::sync::mpsc::Sender<ClockSample>>,
 }
 
 impl Default for SyncConfig {
@@ -76,7 +86,14 @@ impl Default for SyncConfig {
             ping_lock_interval: ms(c.ping_lock_interval_ms),
             ping_max_interval: ms(c.ping_max_interval_ms),
             ping_align: c.ping_align,
+            ping_pair_from: if c.ping_pair_from_ms.is_finite() {
+                ms(c.ping_pair_from_ms)
+            } else {
+                Duration::MAX
+            },
+            ping_pair_gap: ms(c.ping_pair_gap_ms),
             server_clock_tick: ms(c.server_clock_tick_ms),
+            clock_samples: None,
         }
     }
 }
@@ -94,6 +111,12 @@ impl SyncConfig {
             ping_lock_interval_ms: ms(self.ping_lock_interval),
             ping_max_interval_ms: ms(self.ping_max_interval),
             ping_align: self.ping_align,
+            ping_pair_from_ms: if self.ping_pair_from == Duration::MAX {
+                f64::INFINITY
+            } else {
+                ms(self.ping_pair_from)
+            },
+            ping_pair_gap_ms: ms(self.ping_pair_gap),
             server_clock_tick_ms: ms(self.server_clock_tick),
             seed,
             ..ClientConfig::default()
@@ -292,6 +315,7 @@ impl SyncHandle {
             edited: false,
             signed_in,
             arrival: Default::default(),
+            clock_samples: config.clock_samples,
         };
         let thread = std::thread::Builder::new()
             .name("keyboardia-sync".into())
@@ -457,6 +481,13 @@ mod tests {
         assert_eq!(sync.backoff_min, Duration::from_millis(250));
         assert_eq!(sync.backoff_max, Duration::from_secs(10));
         assert_eq!(sync.server_clock_tick, Duration::from_millis(1));
+        assert_eq!(sync.ping_pair_from, Duration::from_secs(10));
+        assert_eq!(sync.ping_pair_gap, Duration::from_secs(1));
+        let never = SyncConfig {
+            ping_pair_from: Duration::MAX,
+            ..SyncConfig::default()
+        };
+        assert_eq!(never.client_config(7).ping_pair_from_ms, f64::INFINITY);
         let client = sync.client_config(7);
         assert_eq!(
             client,

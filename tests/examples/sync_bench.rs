@@ -10,7 +10,14 @@
 //! `cargo run --release -p keyboardia-tests --example sync_bench -- [MINUTES] [STEADY_FROM_MIN]`
 //! (defaults 25 and 20: the ping interval reaches 24 s once the samples span 18 minutes). A
 //! third argument, `MAX_PING_MS`, sets another longest ping interval than the client's 24 s
-//! (e.g. `-- 30 25 30000`: 30 s, reached once the samples span 22.5 minutes).
+//! (e.g. `-- 30 25 30000`: 30 s, reached once the samples span 22.5 minutes); a fourth,
+//! `PAIR_FROM_MS`, the interval from which pings go in pairs (`never`: single pings; e.g.
+//! `-- 25 20 24000 never`).
+//!
+//! With `SYNC_BENCH_ROOMS=2` the proxied players are in a room of their own (by default all
+//! four share one, and the loopback players' pings wake the object before the proxied ones
+//! arrive). With `SYNC_BENCH_SAMPLES=DIR` set, every clock sample of the four players is written to
+//! `DIR/loopback.csv` and `DIR/proxy.csv` with the true offset (see `clock_run`).
 //!
 //! `sync_bench -- probe [N] [INTERVAL_MS]` instead times each leg of N raw pings (default 300,
 //! 100 ms apart) on both paths (the server's
@@ -44,24 +51,56 @@ struct ClockRun {
     steady_bias_ms: f64,
 }
 
+/// Ping schedule settings other than the client's.
+#[derive(Clone, Copy, Debug, Default)]
+struct Tuning {
+    /// The longest ping interval.
+    ping_max: Option<Duration>,
+    /// The interval from which pings go in pairs ([`Duration::MAX`]: never).
+    pair_from: Option<Duration>,
+}
+
 /// Two players on `base`: their clock error and ping rate over `minutes`, steady from
 /// `steady_min` on. Runs on its own thread so the loopback and proxy runs share the minutes.
+///
+/// With `samples` set, every clock sample each player takes is written there as a CSV line:
+/// `path,player,offset,rtt,at,truth` (the sample's fields, local ms; `truth`: the true
+/// server-minus-local offset, this machine's wall clock minus the player's local clock, read
+/// within 100 ms of the sample), to replay or to split into legs.
 fn clock_run(
     base: String,
     id: SessionId,
     minutes: f64,
     steady_min: f64,
-    ping_max: Option<Duration>,
+    tuning: Tuning,
+    samples_to: Option<(String, std::path::PathBuf)>,
 ) -> ClockRun {
+    let mut taps = Vec::new();
     let mut ps: Vec<Player> = (0..2)
         .map(|i| {
             let mut config = Player::config(&format!("clock{i}"));
-            if let Some(max) = ping_max {
+            if let Some(max) = tuning.ping_max {
                 config.ping_max_interval = max;
+            }
+            if let Some(from) = tuning.pair_from {
+                config.ping_pair_from = from;
+            }
+            if samples_to.is_some() {
+                let (tx, rx) = std::sync::mpsc::channel();
+                config.clock_samples = Some(tx);
+                taps.push(rx);
             }
             Player::start_with(&base, id, config, SessionState::default(), vec![])
         })
         .collect();
+    let mut out = samples_to.map(|(what, path)| {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .expect("the samples file");
+        (what, std::io::BufWriter::new(f))
+    });
     let (a, b) = ps.split_at_mut(1);
     wait_until("joined", &mut [&mut a[0], &mut b[0]], |p| {
         p.iter().all(|p| p.joined)
@@ -75,6 +114,16 @@ fn clock_run(
     while start.elapsed() < end {
         std::thread::sleep(Duration::from_millis(100));
         let in_steady = start.elapsed() >= steady;
+        if let Some((what, f)) = out.as_mut() {
+            use std::io::Write;
+            for (k, (p, rx)) in ps.iter().zip(&taps).enumerate() {
+                let truth = unix_ms() - p.sync.clock().local().now_ms();
+                for s in rx.try_iter() {
+                    writeln!(f, "{what},{k},{},{},{},{truth}", s.offset, s.rtt, s.at)
+                        .expect("write a sample");
+                }
+            }
+        }
         for p in ps.iter_mut() {
             p.pump();
             let clock = p.sync.clock().clone();
@@ -94,6 +143,10 @@ fn clock_run(
         if in_steady && samples_at_steady.is_none() {
             samples_at_steady = Some(samples(&ps));
         }
+    }
+    if let Some((_, f)) = out.as_mut() {
+        use std::io::Write;
+        f.flush().expect("flush the samples");
     }
     let first = samples_at_steady.unwrap_or_else(|| samples(&ps));
     let span = minutes - steady_min;
@@ -306,26 +359,53 @@ fn main() {
             .unwrap_or(default)
     };
     let (minutes, steady_min) = (arg(0, 25.0), arg(1, 20.0));
-    // The longest ping interval, to measure another than the client's (24 s).
+    // The longest ping interval, to measure another than the client's (24 s), and the
+    // interval from which pings go in pairs (`never`: single pings, as before pairs).
     let ping_max = args
         .get(2)
         .map(|_| Duration::from_secs_f64(arg(2, 0.0) / 1000.0));
+    let pair_from = args.get(3).map(|a| match a.as_str() {
+        "never" => Duration::MAX,
+        _ => Duration::from_secs_f64(arg(3, 0.0) / 1000.0),
+    });
+    let tuning = Tuning {
+        ping_max,
+        pair_from,
+    };
     let server = Server::start();
     let base = server.base_url();
     let id = create_session(&base, &SessionState::demo());
 
     let proxy = Proxy::start(format!("127.0.0.1:{}", server.port()).parse().unwrap(), BAD);
+    let defaults = keyboardia_sync::SyncConfig::default();
+    let own_room = std::env::var("SYNC_BENCH_ROOMS").as_deref() == Ok("2");
     println!(
-        "clock: 2 players on loopback and 2 through the proxy for {minutes} min (steady from {steady_min} min), longest ping interval {:?}",
-        ping_max.unwrap_or(keyboardia_sync::SyncConfig::default().ping_max_interval)
+        "clock: 2 players on loopback and 2 through the proxy ({}) for {minutes} min (steady from {steady_min} min), longest ping interval {:?}, pairs from {:?}",
+        if own_room { "a room of their own" } else { "one room" },
+        ping_max.unwrap_or(defaults.ping_max_interval),
+        pair_from.unwrap_or(defaults.ping_pair_from)
     );
+    // SYNC_BENCH_SAMPLES=DIR: each path's clock samples go to DIR/loopback.csv and
+    // DIR/proxy.csv (see `clock_run`).
+    let dir = std::env::var_os("SYNC_BENCH_SAMPLES").map(std::path::PathBuf::from);
+    let to = |what: &str| {
+        dir.as_ref()
+            .map(|d| (what.to_owned(), d.join(format!("{what}.csv"))))
+    };
     let loopback = {
-        let base = base.clone();
-        std::thread::spawn(move || clock_run(base, id, minutes, steady_min, ping_max))
+        let (base, to) = (base.clone(), to("loopback"));
+        std::thread::spawn(move || clock_run(base, id, minutes, steady_min, tuning, to))
+    };
+    // SYNC_BENCH_ROOMS=2: the proxied players in a room of their own, as a room of remote
+    // players is (in one room the loopback players' pings wake the object for theirs).
+    let proxied_id = if own_room {
+        create_session(&base, &SessionState::demo())
+    } else {
+        id
     };
     let proxied = {
-        let base = format!("http://{}", proxy.addr);
-        std::thread::spawn(move || clock_run(base, id, minutes, steady_min, ping_max))
+        let (base, to) = (format!("http://{}", proxy.addr), to("proxy"));
+        std::thread::spawn(move || clock_run(base, proxied_id, minutes, steady_min, tuning, to))
     };
     let loopback = loopback.join().expect("loopback run");
     let proxied = proxied.join().expect("proxy run");

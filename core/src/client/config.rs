@@ -19,7 +19,7 @@ pub struct ClientConfig {
     /// disagree with the fitted clock. Wider than the network's jitter, so pings do not queue
     /// behind each other.
     pub ping_lock_interval_ms: f64,
-    /// Longest interval, once locked (every ping wakes the session's server).
+    /// Longest interval, once locked (every round of pings wakes the session's server).
     pub ping_max_interval_ms: f64,
     /// Answers in a row that agree with the fitted clock before the interval doubles.
     pub ping_backoff_after: u32,
@@ -33,6 +33,14 @@ pub struct ClientConfig {
     /// interval), so the pings of a silent room's players wake its server together. Off only
     /// to measure what it saves (`wake_bench`).
     pub ping_align: bool,
+    /// From this interval (ms) on, pings go in pairs, `ping_pair_gap_ms` apart, a pair every
+    /// two intervals (the same pings a minute): a server that sleeps when idle (a Durable
+    /// Object may hibernate 10 s after its last event) stamps the first ping of a round only
+    /// once it has woken, milliseconds late, which loosens that sample's upper bound; the
+    /// second finds it awake. Infinite: never.
+    pub ping_pair_from_ms: f64,
+    /// The time (ms) between the two pings of a pair.
+    pub ping_pair_gap_ms: f64,
     /// The server clock's resolution (ms): its time stamps are whole multiples of this, cut
     /// down. A Worker's are whole milliseconds (`Date.now()`), so the default is 1; a server
     /// that stamps to a microsecond or finer is 0. The clock estimator takes a stamp `s` to
@@ -54,7 +62,8 @@ impl Default for ClientConfig {
             backoff_max_ms: 10_000.0,
             connect_timeout_ms: 5_000.0,
             // A rough lock within half a second of joining, two pings a second while locking,
-            // then backing off to one every 24 s (2.5 a minute) after about four minutes.
+            // then backing off to one every 24 s (2.5 a minute, in pairs every 48 s) once the
+            // samples span 18 minutes.
             ping_burst: 32,
             ping_burst_interval_ms: 15.0,
             ping_lock_interval_ms: 500.0,
@@ -63,6 +72,8 @@ impl Default for ClientConfig {
             ping_span_ratio: 45.0,
             ping_residual_ms: 1.0,
             ping_align: true,
+            ping_pair_from_ms: 10_000.0,
+            ping_pair_gap_ms: 1_000.0,
             server_clock_tick_ms: 1.0,
             transfer_retry_min_ms: 500.0,
             transfer_retry_max_ms: 15_000.0,
