@@ -113,7 +113,7 @@ fn loopback_listeners() -> Vec<(u16, String)> {
 }
 
 /// The process group of the process that listens on loopback `port` (e.g. our
-/// [`crate::server::Server`]'s wrangler, whose child handle is private to it).
+/// `Server`'s wrangler in the tests' server harness, whose child handle is private to it).
 pub fn group_of_port(port: u16) -> Option<i32> {
     let inode = loopback_listeners()
         .into_iter()
