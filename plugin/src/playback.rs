@@ -273,6 +273,20 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// The song of the song-mode tests: B once, then C twice.
+    fn b_once_then_c_twice() -> [SongEntry; 2] {
+        [
+            SongEntry {
+                pattern: pt("B"),
+                repeats: 1,
+            },
+            SongEntry {
+                pattern: pt("C"),
+                repeats: 2,
+            },
+        ]
+    }
+
     /// A: 16 steps, B: 32, C: 12, the rest 16.
     fn arr(song: &[SongEntry], switch_at: SwitchAt) -> Arrangement<'_> {
         let mut pass_steps = [16; MAX_PATTERNS];
@@ -431,16 +445,7 @@ mod tests {
 
     #[test]
     fn song_mode_plays_the_chain_and_maps_the_host_position_after_a_jump() {
-        let song = [
-            SongEntry {
-                pattern: pt("B"),
-                repeats: 1,
-            },
-            SongEntry {
-                pattern: pt("C"),
-                repeats: 2,
-            },
-        ];
+        let song = b_once_then_c_twice();
         let a = arr(&song, SwitchAt::Bar);
         let mut own = OwnPlayback::default();
         // Song mode on at step 3: the song starts at the bar line, step 16: B (32 steps) from
@@ -490,16 +495,7 @@ mod tests {
 
     #[test]
     fn song_mode_switched_on_while_the_daw_plays_follows_the_daws_position() {
-        let song = [
-            SongEntry {
-                pattern: pt("B"),
-                repeats: 1,
-            },
-            SongEntry {
-                pattern: pt("C"),
-                repeats: 2,
-            },
-        ];
+        let song = b_once_then_c_twice();
         let a = arr(&song, SwitchAt::Bar);
         let mut own = OwnPlayback::default();
         own.set_follows_host(true);

@@ -527,6 +527,20 @@ fn pattern_b() -> PatternId {
     "B".parse().unwrap()
 }
 
+/// A song of a bar of A, then a bar of B, looping.
+fn a_then_b() -> Vec<SongEntry> {
+    vec![
+        SongEntry {
+            pattern: PatternId::A,
+            repeats: 1,
+        },
+        SongEntry {
+            pattern: pattern_b(),
+            repeats: 1,
+        },
+    ]
+}
+
 /// A kick whose pattern A plays the quarters and pattern B the offbeats, plus a FILL kick on
 /// each of B's downbeats: where the hits fall tells which pattern plays, and whether the fill
 /// is on.
@@ -744,16 +758,7 @@ fn a_song_played_alone_on_the_beat_page_switches_at_its_bars() {
     let http = server.http("10.6.1.1");
     // The song: a bar of A (quarters), a bar of B (offbeats), looping.
     let state = SessionState {
-        song: vec![
-            SongEntry {
-                pattern: PatternId::A,
-                repeats: 1,
-            },
-            SongEntry {
-                pattern: pattern_b(),
-                repeats: 1,
-            },
-        ],
+        song: a_then_b(),
         ..switching_kicks()
     };
     let session = http.create_session();
@@ -823,16 +828,7 @@ fn the_editors_pattern_song_and_fill_buttons_reach_the_room() {
     let server = web_server();
     let base = server.base_url();
     let mut state = switching_kicks();
-    let song = vec![
-        SongEntry {
-            pattern: PatternId::A,
-            repeats: 1,
-        },
-        SongEntry {
-            pattern: pattern_b(),
-            repeats: 1,
-        },
-    ];
+    let song = a_then_b();
     state.apply(&Op::SetSong { v: song }).unwrap();
     let id = create_session(&base, &state);
     let mut native = LiveClient::join(&base, id, "native");
