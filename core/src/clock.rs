@@ -159,8 +159,9 @@ pub struct ClockEstimate {
     /// supported.
     pub span: f64,
     /// The distance (ms) at `at` between the two bounding lines (the lowest possible upper
-    /// bound minus the highest lower bound): the round trip of an exchange that would add
-    /// nothing; `width - rtt` is how loosely the window pins the offset down.
+    /// bound minus the highest lower bound; with drift, the two hulls' lines read at
+    /// [`FIT_AT`]): the round trip of an exchange that would add nothing; `width - rtt` is how
+    /// loosely the window pins the offset down.
     pub width: f64,
 }
 
@@ -193,10 +194,12 @@ pub const CLOCK_MAX_DRIFT: f64 = 500e-6;
 /// clock was set): the window restarts from it.
 pub const CLOCK_STEP_MS: f64 = 20.0;
 
-/// The fitted lines are read at these fractions of the window's time span and averaged: a
-/// hull edge is best supported around the middle of the window (Moon et al. read it at the
-/// mean time), a little earlier than the middle since the window starts with the dense anchor
-/// of the lock; averaging three readings tames the slope of a short edge.
+/// The hull lines are read at these fractions of the window's time span and averaged, for the
+/// estimate's `width` and `uncertainty` (how loosely and how well the window pins the line
+/// down) and for the line itself when no line lies between the bounds: a hull edge is best
+/// supported around the middle of the window (Moon et al. read it at the mean time), a little
+/// earlier than the middle since the window starts with the dense anchor of the lock;
+/// averaging three readings tames the slope of a short edge.
 const FIT_AT: [f64; 3] = [0.25, 0.4, 0.55];
 
 /// Estimates the server clock, offset and drift, from the last [`CLOCK_WINDOW`] pongs.
@@ -207,12 +210,22 @@ const FIT_AT: [f64; 3] = [0.25, 0.4, 0.55];
 /// lower bound and the lowest upper bound come from the fastest legs in each direction
 /// separately (the min-filter NTP applies to whole round trips, here per direction), and their
 /// midpoint errs by half the difference of the two fastest legs' excess over the path's floor:
-/// that error shrinks like 1/n with bounded jitter, where a median's shrinks like 1/√n. With
-/// drift, the bounds are lines: the lower one is the upper convex hull of the lower bounds, the
-/// upper one the lower hull of the upper bounds, each read at the edge over the middle of the
-/// window (the line that hugs the points best overall, as in Moon, Skelly and Towsley's
-/// linear-programming estimate of clock skew); the estimate is their mean. Fixed-size, no
-/// allocation.
+/// that error shrinks like 1/n with bounded jitter, where a median's shrinks like 1/√n.
+///
+/// With drift (once the samples span [`CLOCK_MIN_DRIFT_SPAN_MS`]) the bounds are lines. For
+/// each slope there is a strip between the lowest line above every lower bound (on the lower
+/// bounds' upper convex hull) and the highest line below every upper bound (on the upper
+/// bounds' lower hull); the true line, shifted by each leg's floor, bounds such a strip. If each
+/// leg's delay is its floor plus an exponential excess (its mean estimated from the median
+/// round trip), the samples are likelier the wider the strip, by `exp(n·(width of the strip)
+/// / (mean excess of a leg))`: the estimate is the mean of the strips' middle lines, slope and
+/// offset, under that weight (`strips_mean`; the widest strip alone is the maximum-likelihood
+/// line, the two-way form of Moon, Skelly and Towsley's linear-programming estimate of clock
+/// skew). It takes every sample's constraint at once, wherever in the window the tightest
+/// bounds are, so a run of loose upper bounds (the pings that wake a hibernated server) does
+/// not tilt it. When no line of a believable drift lies between the bounds (a clock changed
+/// its rate), the two hulls are read apart at [`FIT_AT`] instead and the estimate is their
+/// mean. Fixed-size, no allocation.
 #[derive(Clone, Debug)]
 pub struct ClockSync {
     /// The samples, a ring in arrival order.
@@ -326,6 +339,8 @@ impl ClockSync {
         let (first, last) = (self.samples[order[0]].at, self.samples[order[n - 1]].at);
         let span = last - first;
         let mut spread = 0.0;
+        // With drift, the readings' width (the line's own strip is as narrow as the fastest).
+        let mut width = None;
         let (lower, upper) = if span < CLOCK_MIN_DRIFT_SPAN_MS {
             // Flat: the highest lower bound and the lowest upper bound.
             let lo = order
@@ -348,15 +363,22 @@ impl ClockSync {
                 p
             };
             let (lows, ups) = (pts(false), pts(true));
+            let mut hulls = [[(0.0, 0.0); CLOCK_WINDOW]; 2];
+            let [lower_hull, upper_hull] = &mut hulls;
+            let h = upper_hull_of(&lows[..n], 1.0, lower_hull);
+            let lower_hull = &lower_hull[..h];
+            let h = upper_hull_of(&ups[..n], -1.0, upper_hull);
+            let upper_hull = &upper_hull[..h];
             // The lower bounds' upper hull and the upper bounds' lower hull (negated: an upper
             // hull too), each read at several points of the span and averaged; how far apart
-            // their readings put the present measures how well the line is pinned down.
+            // their readings put the present measures how well the line is pinned down, and
+            // how far apart the averaged lines are at the present, how loosely.
             let (mut lo, mut up) = ((0.0, 0.0), (0.0, 0.0));
             let (mut least, mut most) = (f64::INFINITY, f64::NEG_INFINITY);
             for f in FIT_AT {
                 let t = first + span * f - last;
-                let l = hull_line_at(&lows[..n], t, 1.0);
-                let u = hull_line_at(&ups[..n], t, -1.0);
+                let l = hull_line_at(lower_hull, t, 1.0);
+                let u = hull_line_at(upper_hull, t, -1.0);
                 let w = 1.0 / FIT_AT.len() as f64;
                 lo = (lo.0 + w * l.0, lo.1 + w * l.1);
                 up = (up.0 + w * u.0, up.1 + w * u.1);
@@ -365,7 +387,18 @@ impl ClockSync {
                 most = most.max(now);
             }
             spread = most - least;
-            (lo, up)
+            width = Some(up.0 - lo.0);
+            // The line itself: the strips between the bounds, weighted by how wide they are
+            // (`strips_mean`), or, when no line lies between the bounds (a clock changed its
+            // rate, or a bound was wrong), the readings'.
+            let mut excess = [0f64; CLOCK_WINDOW];
+            for (e, i) in excess.iter_mut().zip(order.iter()) {
+                *e = self.samples[*i].rtt - rtt;
+            }
+            let excess = &mut excess[..n];
+            excess.sort_by(f64::total_cmp);
+            let legs = excess[n / 2].max(1e-6) / GAMMA2_MEDIAN;
+            strips_mean(lower_hull, upper_hull, n as f64 / legs).unwrap_or((lo, up))
         };
         // Lines as (value at `last`, slope).
         let offset = (lower.0 + upper.0) / 2.0;
@@ -395,7 +428,7 @@ impl ClockSync {
             uncertainty: 2.0 * 1.253 * sigma / (k as f64).sqrt() + spread,
             samples: self.taken,
             span,
-            width: upper.0 - lower.0,
+            width: width.unwrap_or(upper.0 - lower.0),
         })
     }
 }
@@ -409,11 +442,9 @@ fn residual(e: &ClockEstimate, s: &ClockSample) -> f64 {
     ((s.offset - e.offset_at(s.at)).abs() - slack).max(0.0)
 }
 
-/// The supporting line at `t` of the upper convex hull of `pts` (sorted by x), as (value at
-/// x = 0, slope); `sign` -1 takes the lower hull instead (by negating y). A single point, or
-/// `t` outside the points, gives a flat line through the nearest hull vertex.
-fn hull_line_at(pts: &[(f64, f64)], t: f64, sign: f64) -> (f64, f64) {
-    let mut hull = [(0.0, 0.0); CLOCK_WINDOW];
+/// The vertices of the upper convex hull of `pts` (sorted by x), written to `hull`; returns how
+/// many. `sign` -1 takes the lower hull instead, by negating y (the vertices keep the negated y).
+fn upper_hull_of(pts: &[(f64, f64)], sign: f64, hull: &mut [(f64, f64); CLOCK_WINDOW]) -> usize {
     let mut h = 0;
     for &(x, y) in pts {
         let p = (x, sign * y);
@@ -437,7 +468,115 @@ fn hull_line_at(pts: &[(f64, f64)], t: f64, sign: f64) -> (f64, f64) {
         hull[h] = p;
         h += 1;
     }
-    let hull = &hull[..h];
+    h
+}
+
+/// The value at x = 0 of the lowest line of slope `b` on or above every vertex of an upper
+/// hull: the largest `y - b·x`.
+fn support(hull: &[(f64, f64)], b: f64) -> f64 {
+    hull.iter()
+        .map(|p| p.1 - b * p.0)
+        .fold(f64::NEG_INFINITY, f64::max)
+}
+
+/// The median of the sum of two exponential delays of mean 1 (a Gamma(2, 1) variable): a round
+/// trip's excess over the fastest is about this many times one leg's mean excess.
+const GAMMA2_MEDIAN: f64 = 1.678;
+
+/// The line between the bounds that the samples make likeliest, averaged: for a slope `b`
+/// (within ±[`CLOCK_MAX_DRIFT`]), `L(b)` is the value at x = 0 of the lowest line of slope `b`
+/// on or above every lower bound and `U(b)` of the highest on or below every upper bound, and
+/// `U(b) - L(b)` is how wide the strip between them is. If each leg's delay is its floor (the
+/// same both ways: the asymmetry no exchange can see) plus an exponential excess of rate
+/// `λ`, the samples' likelihood is `exp(2·n·λ·δ)` for a strip of half-width `δ` that every
+/// sample's interval contains, so that over slopes it is `exp(kappa·(U(b) - L(b)))` with
+/// `kappa = n·λ`, and the line of slope `b` is the strip's middle, `(L(b) + U(b)) / 2`. This
+/// returns the mean slope and the mean middle under that weight, as the lower and the upper
+/// line (equal: value at x = 0, slope). `lower` is the lower bounds' upper hull, `upper` the
+/// upper bounds' lower hull with y negated ([`upper_hull_of`]). `None` when no line of a
+/// believable slope lies between the bounds.
+///
+/// `U - L` is concave and piecewise linear in `b`, bending only at the hulls' edge slopes, and
+/// so is the middle, so the weighted means are sums of exact integrals over the pieces.
+/// The widest strip alone (the weight's peak) rests on the three samples that bound it and,
+/// where it passes through one sample's whole interval, leaves the slope free over a range;
+/// the weight takes in how fast the room narrows on either side.
+fn strips_mean(
+    lower: &[(f64, f64)],
+    upper: &[(f64, f64)],
+    kappa: f64,
+) -> Option<((f64, f64), (f64, f64))> {
+    let lo = |b: f64| support(lower, b);
+    let up = |b: f64| -support(upper, -b);
+    let mut slopes = [0.0; 2 * CLOCK_WINDOW];
+    slopes[0] = -CLOCK_MAX_DRIFT;
+    slopes[1] = CLOCK_MAX_DRIFT;
+    let mut n = 2;
+    for (hull, sign) in [(lower, 1.0), (upper, -1.0)] {
+        for w in hull.windows(2) {
+            let b = sign * (w[1].1 - w[0].1) / (w[1].0 - w[0].0);
+            if b.abs() < CLOCK_MAX_DRIFT {
+                slopes[n] = b;
+                n += 1;
+            }
+        }
+    }
+    let slopes = &mut slopes[..n];
+    slopes.sort_unstable_by(f64::total_cmp);
+    // At each slope: the room between the lines and their middle.
+    let mut at = [(0.0, 0.0); 2 * CLOCK_WINDOW];
+    let mut widest = f64::NEG_INFINITY;
+    for (a, b) in at.iter_mut().zip(slopes.iter()) {
+        let (l, u) = (lo(*b), up(*b));
+        *a = (u - l, (u + l) / 2.0);
+        widest = widest.max(u - l);
+    }
+    if !(widest >= 0.0 && kappa > 0.0) {
+        return None;
+    }
+    // Sums of the weight, of the slope times it and of the middle times it, the weight taken
+    // relative to the widest strip's.
+    let (mut sum, mut slope, mut middle) = (0.0, 0.0, 0.0);
+    for k in 0..n - 1 {
+        let d = slopes[k + 1] - slopes[k];
+        let ((g0, m0), (g1, m1)) = (at[k], at[k + 1]);
+        if d <= 0.0 || kappa * (g0.max(g1) - widest) < -50.0 {
+            continue;
+        }
+        // From the piece's wider end, where the weight is largest, towards the other: the
+        // weight there is e^c, falling as e^(-q·y) over y in [0, d].
+        let (c, b, m, dir) = if g1 > g0 {
+            (kappa * (g1 - widest), slopes[k + 1], m1, -1.0)
+        } else {
+            (kappa * (g0 - widest), slopes[k], m0, 1.0)
+        };
+        let q = kappa * (g1 - g0).abs() / d;
+        let x = q * d;
+        // The integrals of the weight and of y times it.
+        let (w, wy) = if x < 1e-4 {
+            (d * (1.0 - x / 2.0), d * d * (0.5 - x / 3.0))
+        } else {
+            let e = -(-x).exp_m1();
+            (e / q, e / (q * q) - d * (-x).exp() / q)
+        };
+        let (w, wy) = (c.exp() * w, c.exp() * wy);
+        sum += w;
+        slope += b * w + dir * wy;
+        middle += m * w + dir * (m1 - m0) / d * wy;
+    }
+    if !(sum > 0.0 && sum.is_finite()) {
+        return None;
+    }
+    let line = (middle / sum, slope / sum);
+    Some((line, line))
+}
+
+/// The supporting line at `t` of an upper convex hull's vertices (sorted by x), as (value at
+/// x = 0, slope); `sign` -1 for a lower hull built with y negated ([`upper_hull_of`]), the line
+/// given back in the original y. `t` outside the vertices gives a flat line through the
+/// nearest one.
+fn hull_line_at(hull: &[(f64, f64)], t: f64, sign: f64) -> (f64, f64) {
+    let h = hull.len();
     let line = match hull.windows(2).find(|w| w[0].0 <= t && t <= w[1].0) {
         Some(w) => {
             let slope = (w[1].1 - w[0].1) / (w[1].0 - w[0].0);

@@ -68,12 +68,15 @@ struct SimClient {
 }
 
 /// A network path, each way: `latency_ms` plus jitter in [0, `jitter_ms`), and a chance of a
-/// frame lost once (resent after the simulator's `rto_ms`).
+/// frame lost once (resent after the simulator's `rto_ms`); on the way to the client also an
+/// exponential delay of mean `back_ms` (0: none), as a client that reads its socket late and a
+/// busy proxy add on `sync_bench`'s path (docs/scale.md, "On the real server").
 #[derive(Clone, Copy, Debug)]
 struct Path {
     latency_ms: f64,
     jitter_ms: f64,
     loss: f64,
+    back_ms: f64,
 }
 
 /// A server that hibernates, as a Durable Object does: after `idle_ms` without a message it
@@ -474,6 +477,7 @@ impl Sim {
             latency_ms: self.latency_ms,
             jitter_ms: self.jitter_ms,
             loss: self.loss,
+            back_ms: 0.0,
         });
         let jitter = if self.smooth_jitter {
             self.rng.unit() * path.jitter_ms
@@ -481,6 +485,10 @@ impl Sim {
             self.rng.below((path.jitter_ms as u64).max(1)) as f64
         };
         let mut delay = path.latency_ms + jitter;
+        if !up && path.back_ms > 0.0 {
+            // Drawn only on such a path, so that every other path's draws stay as they were.
+            delay -= path.back_ms * (1.0 - self.rng.unit()).ln();
+        }
         if path.loss > 0.0 && self.rng.chance(path.loss) {
             delay += self.rto_ms;
         }
@@ -1046,8 +1054,8 @@ fn pings_burst_then_lock_then_back_off() {
         &gaps[31..40]
     );
     // ...then, while every answer agrees with the clock, the interval doubles after eight answers
-    // once the samples span 45 intervals, up to 24 s: it never shrinks, and only ever doubles
-    // or caps.
+    // once the samples span 90 intervals (or 15 minutes), up to 24 s: it never shrinks, and
+    // only ever doubles or caps.
     let first_pair = gaps.iter().position(|g| *g > 8_000.0).unwrap() - 1;
     for w in gaps[31..first_pair].windows(2) {
         assert!(w[1] == w[0] || w[1] == w[0] * 2.0, "{w:?}");
@@ -1075,7 +1083,7 @@ fn pings_burst_then_lock_then_back_off() {
     assert!(firsts.len() >= 5);
     assert!(firsts.all(|t| (t - anchor).rem_euclid(48_000.0) == 0.0));
     assert_eq!(sim.client(0).ping_interval_ms(), 24_000.0);
-    // At the longest interval once the samples span 18 minutes; then 2.5 pings a minute.
+    // At the longest interval soon after the samples span 15 minutes; then 2.5 pings a minute.
     let late = pings
         .iter()
         .filter(|t| **t > opened + 20.0 * 60_000.0)
@@ -1167,11 +1175,13 @@ fn sparse_pings_keep_a_drifting_clock_within_a_millisecond_on_loopback() {
 
 #[test]
 fn sparse_pings_keep_a_drifting_clock_within_two_milliseconds_through_a_bad_network() {
-    // Three runs of an hour from joining, errors sampled from the second minute on (the
+    // Twelve runs of an hour from joining, errors sampled from the second minute on (the
     // windows hold the lock's dense anchor and an hour of sparse pings at most: the error falls
-    // as the window grows, and the first hour is the hardest part).
+    // as the window grows, and the first hour is the hardest part). Each run's error is mostly
+    // a constant of its own, so a few runs say little about the pooled p99: three of them once
+    // put it at 1.95 ms with one estimator and 2.67 ms with a better one.
     let mut pooled = Vec::new();
-    for seed in [22, 122, 222] {
+    for seed in (0..12).map(|k| 22 + 100 * k) {
         let mut sim = skewed(seed);
         // 50 ± 20 ms each way, 2 % of frames lost once (a 200 ms retransmission).
         sim.latency_ms = 30.0;
@@ -1806,6 +1816,7 @@ const BAD: Path = Path {
     latency_ms: 30.0,
     jitter_ms: 40.0,
     loss: 0.02,
+    back_ms: 0.0,
 };
 
 /// Runs of [`bad_path_runs`]: 20, or `SIM_CLOCK_RUNS` (the per-run constant varies so much
@@ -1815,6 +1826,16 @@ fn runs() -> u64 {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(20)
+}
+
+/// The mean (ms) of the extra delay on the way back of [`BAD`] in [`bad_path_runs`]:
+/// `SIM_BACK_MS`, else 0 (an exponential 1 ms makes the simulator's legs as hard for the
+/// estimator as `sync_bench`'s real ones, docs/scale.md).
+fn back_ms() -> f64 {
+    std::env::var("SIM_BACK_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }
 
 /// [`runs`] runs of 25 minutes, two players each through [`BAD`] (clocks ±100 ppm) and
@@ -1838,25 +1859,31 @@ fn bad_path_runs(wake: Option<Wake>, loopback: usize, tune: impl Fn(&mut ClientC
             c.offset_ms = [1.0e6, -3.7e5, 2.2e4, -9.1e5][i % 4];
             c.drift = [100e-6, -100e-6, 60e-6, -30e-6][i % 4];
             c.path = Some(if i < 2 {
-                BAD
+                Path {
+                    back_ms: back_ms(),
+                    ..BAD
+                }
             } else {
                 Path {
                     latency_ms: 0.05,
                     jitter_ms: 0.2,
                     loss: 0.0,
+                    back_ms: 0.0,
                 }
             });
         }
         sim.wake = wake;
         sim.online();
         sim.run_for(20.0 * 60_000.0);
-        let before = sim.wakes;
+        let (before, from) = (sim.wakes, sim.now);
         let errors = signed_errors(&mut sim, 5.0, 0.0);
         r.wakes += (sim.wakes - before) as f64 / 5.0 / runs() as f64;
         let mut run = Vec::new();
-        for e in &errors[..2] {
+        for (e, c) in errors[..2].iter().zip(&sim.clients) {
             r.means.push(e.iter().sum::<f64>() / e.len() as f64);
             run.extend(e.iter().map(|e| e.abs()));
+            let pings = c.log.pings.iter().filter(|t| **t >= from).count();
+            r.pings.push(pings as f64 / 5.0);
         }
         run.sort_by(f64::total_cmp);
         r.p99s.push(pct(&run, 0.99));
@@ -1877,6 +1904,8 @@ struct Runs {
     p99s: Vec<f64>,
     /// Wakes of the room per minute.
     wakes: f64,
+    /// Each player's pings per minute in the last 5 minutes.
+    pings: Vec<f64>,
 }
 
 /// The average and the root mean square of the players' mean signed errors (ms).
@@ -1890,14 +1919,16 @@ fn bias(runs: &Runs) -> (f64, f64) {
 }
 
 #[test]
-fn a_hibernating_server_biases_single_pings_and_pairs_take_most_of_it_back() {
+fn a_hibernating_server_does_not_bias_the_clock_and_pairs_wake_it_half_as_often() {
     // A Durable Object idle for 10 s hibernates, and the next ping waits milliseconds for it to
     // wake before it is stamped: that sample's upper bound is loose. With one ping every 24 s
     // every round wakes the room, so once locked the newest samples all have loose upper bounds
-    // while the dense ones of the lock have tight ones, and the fitted line tilts: the clock
-    // reads high in every run. Pairs (the second ping a second after the first, which finds
-    // the room awake; a pair every 48 s, the same 2.5 pings a minute) keep a tight sample in
-    // every round, and wake the room half as often.
+    // while the dense ones of the lock have tight ones. Hull edges read apart tilted with them
+    // (the clock read +0.56 ms high on average over 200 runs); the widest strip between the
+    // bounds rests on the samples that bound it tightly, wherever they are, and does not.
+    // Pairs (the second ping a second after the first, which finds the room awake; a pair every
+    // 48 s, the same 2.5 pings a minute) keep a tight sample in every round and wake the room
+    // half as often.
     let show = |what: &str, runs: &Runs| {
         let (mean, rms) = bias(runs);
         let worst = runs.means.iter().fold(0f64, |w, m| w.max(m.abs()));
@@ -1906,12 +1937,16 @@ fn a_hibernating_server_biases_single_pings_and_pairs_take_most_of_it_back() {
         eprintln!(
             "{what}: minutes 20-25, pooled p50 {:.3} p99 {:.3} max {:.3} ms; each player's \
              mean signed error: average {mean:+.3}, rms {rms:.3}, largest {worst:.3} ms; runs \
-             with p99 <= 2 ms: {met} of {}; wakes/min {:.2}",
+             with p99 <= 2 ms: {met} of {}; wakes/min {:.2}; pings/min mean {:.2}, over 3 {} \
+             of {}",
             pct(pooled, 0.5),
             pct(pooled, 0.99),
             pooled[pooled.len() - 1],
             runs.p99s.len(),
             runs.wakes,
+            runs.pings.iter().sum::<f64>() / runs.pings.len() as f64,
+            runs.pings.iter().filter(|p| **p > 3.0).count(),
+            runs.pings.len(),
         );
     };
     let single = |c: &mut ClientConfig| c.ping_pair_from_ms = f64::INFINITY;
@@ -1939,13 +1974,11 @@ fn a_hibernating_server_biases_single_pings_and_pairs_take_most_of_it_back() {
         "{} wakes/min",
         pairs.wakes
     );
-    // The wakes bias single pings high...
+    // Neither single pings nor pairs read the clock off on average for the wakes...
     let (b_awake, b_single, b_pairs) = (bias(awake), bias(single), bias(pairs));
-    assert!(
-        b_single.0 > b_awake.0 + 0.3,
-        "{b_single:?} against {b_awake:?}"
-    );
-    // ...and pairs take most of it back.
-    assert!(b_pairs.0.abs() < b_single.0 / 2.0, "{b_pairs:?}");
-    assert!(b_pairs.1 < b_single.1, "{b_pairs:?}");
+    for b in [b_single, b_pairs] {
+        assert!((b.0 - b_awake.0).abs() < 0.3, "{b:?} against {b_awake:?}");
+    }
+    // ...and a tight sample in every round leaves each player's constant smaller.
+    assert!(b_pairs.1 < b_single.1, "{b_pairs:?} against {b_single:?}");
 }

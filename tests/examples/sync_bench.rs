@@ -8,9 +8,9 @@
 //!   which picks it up at its next block).
 //!
 //! `cargo run --release -p keyboardia-tests --example sync_bench -- [MINUTES] [STEADY_FROM_MIN]`
-//! (defaults 25 and 20: the ping interval reaches 24 s once the samples span 18 minutes). A
-//! third argument, `MAX_PING_MS`, sets another longest ping interval than the client's 24 s
-//! (e.g. `-- 30 25 30000`: 30 s, reached once the samples span 22.5 minutes); a fourth,
+//! (defaults 25 and 20: the ping interval reaches 24 s soon after the samples span 15 minutes,
+//! by about minute 17). A third argument, `MAX_PING_MS`, sets another longest ping interval than
+//! the client's 24 s (e.g. `-- 30 25 30000`: 30 s, reached as soon); a fourth,
 //! `PAIR_FROM_MS`, the interval from which pings go in pairs (`never`: single pings; e.g.
 //! `-- 25 20 24000 never`).
 //!

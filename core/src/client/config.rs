@@ -24,8 +24,12 @@ pub struct ClientConfig {
     /// Answers in a row that agree with the fitted clock before the interval doubles.
     pub ping_backoff_after: u32,
     /// The interval stays below the time the clock's samples span divided by this: the line
-    /// is extrapolated over one interval, and it is only as good as the span behind it.
+    /// is extrapolated over one interval, and it is only as good as the span behind it; and
+    /// the samples taken meanwhile are what pins the line's slope down.
     pub ping_span_ratio: f64,
+    /// ...or below the time (ms) they span, whichever is shorter: however high the ratio, the
+    /// longest interval comes once the samples span this (and the answers agree).
+    pub ping_span_cap_ms: f64,
     /// An answer further than this (ms) from the fitted clock, beyond what its round trip
     /// explains, halves the interval.
     pub ping_residual_ms: f64,
@@ -62,14 +66,16 @@ impl Default for ClientConfig {
             backoff_max_ms: 10_000.0,
             connect_timeout_ms: 5_000.0,
             // A rough lock within half a second of joining, two pings a second while locking,
-            // then backing off to one every 24 s (2.5 a minute, in pairs every 48 s) once the
-            // samples span 18 minutes.
+            // then backing off, each doubling once the samples span 90 doubled intervals (1 s
+            // at a minute and a half, 2 s at 3 minutes, 4 s at 6, 8 s at 12) or 15 minutes, to
+            // one every 24 s (2.5 a minute, in pairs every 48 s) by about minute 17.
             ping_burst: 32,
             ping_burst_interval_ms: 15.0,
             ping_lock_interval_ms: 500.0,
             ping_max_interval_ms: 24000.0,
             ping_backoff_after: 8,
-            ping_span_ratio: 45.0,
+            ping_span_ratio: 90.0,
+            ping_span_cap_ms: 15.0 * 60_000.0,
             ping_residual_ms: 1.0,
             ping_align: true,
             ping_pair_from_ms: 10_000.0,

@@ -127,6 +127,7 @@ impl PingSchedule {
     /// the drift moved so little meanwhile that over the doubled interval the change would
     /// shift the clock by less than half [`ClientConfig::ping_residual_ms`] (else the streak
     /// starts over) and the samples span [`ClientConfig::ping_span_ratio`] doubled intervals
+    /// or [`ClientConfig::ping_span_cap_ms`], whichever is shorter
     /// (else the streak starts over too, but for the longest interval, where it goes on and
     /// each agreeing answer asks again); two answers in a row
     /// further off than that bound halve the interval, and the next ping then goes no later
@@ -161,7 +162,7 @@ impl PingSchedule {
         }
         let longer = (self.interval_ms * 2.0).min(max);
         let settled = (fit.drift - self.drift_ref).abs() * longer <= config.ping_residual_ms / 2.0;
-        let supported = fit.span_ms >= config.ping_span_ratio * longer;
+        let supported = fit.span_ms >= span_needed(longer, config);
         if settled && !supported && longer >= max {
             // Only the span is short for the longest interval: the streak goes on, and the next
             // agreeing answer asks again (rather than a new streak of eight, up to two minutes
@@ -174,6 +175,11 @@ impl PingSchedule {
             self.interval_ms = longer;
         }
     }
+}
+
+/// The span (ms) of samples behind the clock from which the interval may double to `longer`.
+fn span_needed(longer: f64, config: &ClientConfig) -> f64 {
+    (config.ping_span_ratio * longer).min(config.ping_span_cap_ms)
 }
 
 #[cfg(test)]
@@ -192,7 +198,7 @@ mod tests {
     #[test]
     fn the_longest_interval_comes_with_the_first_agreeing_answer_the_span_allows() {
         let config = ClientConfig::default();
-        let need = config.ping_span_ratio * config.ping_max_interval_ms;
+        let need = span_needed(config.ping_max_interval_ms, &config);
         let fit = |span_ms| Fit {
             drift: 0.0,
             span_ms,
@@ -208,7 +214,7 @@ mod tests {
         assert_eq!(s.interval_ms(), 24_000.0);
         // Below the longest, a streak that ends short of the span starts over.
         let mut s = at_interval(4_000.0, &config);
-        let need = config.ping_span_ratio * 8_000.0;
+        let need = span_needed(8_000.0, &config);
         for _ in 0..config.ping_backoff_after {
             s.answered(0.0, Some(0.0), fit(need - 1.0), &config);
         }
