@@ -36,6 +36,8 @@
 //! `OURS_VARS="K=V,K=V"` passes extra Worker variables to ours (`LIVE_SYNC_DELAY_MS=…`,
 //! `LIVE_COMPACT_OPS=…`), for experiments.
 //!
+//! `LVO_SERIES=DIR` writes every phase's per-edit figures in edit order ([`write_series`]).
+//!
 //! `--direct` connects to each Worker's own workerd socket behind wrangler's entry port when
 //! both can be found (else both stay on the entry port). `BENCH_STATE_DIR=/dev/shm` keeps both
 //! servers' state on tmpfs.
@@ -412,6 +414,9 @@ fn phase(target: &Target, other_pgid: i32, n: usize, window: usize) -> Phase {
                 * 1000.0
         })
         .collect();
+    if let Some(dir) = std::env::var_os("LVO_SERIES") {
+        write_series(&dir, target.name(), window, t0, &sent_at, &slowest_ms);
+    }
     slowest_ms.sort_by(f64::total_cmp);
     Phase {
         slowest_ms,
@@ -420,6 +425,33 @@ fn phase(target: &Target, other_pgid: i32, n: usize, window: usize) -> Phase {
         edits_per_sec: n as f64 / last_ack.duration_since(t0).as_secs_f64(),
         session,
     }
+}
+
+/// `LVO_SERIES=DIR`: each phase's edits in order, one line each (index, ms from the phase's
+/// start to its send, slowest-peer ms), as `DIR/<server>-<window>-<n>.txt`, `n` counting the
+/// phases of that server and window; to see whether the slow edits come together (at an alarm,
+/// a compaction) or alone.
+fn write_series(
+    dir: &std::ffi::OsStr,
+    name: &str,
+    window: usize,
+    t0: Instant,
+    sent_at: &[Instant],
+    slowest_ms: &[f64],
+) {
+    use std::fmt::Write as _;
+    let dir = std::path::Path::new(dir);
+    std::fs::create_dir_all(dir).expect("LVO_SERIES directory");
+    let path = (0..)
+        .map(|n| dir.join(format!("{name}-{window}-{n}.txt")))
+        .find(|p| !p.exists())
+        .expect("a free name");
+    let mut text = String::new();
+    for (i, (at, ms)) in sent_at.iter().zip(slowest_ms).enumerate() {
+        let since = at.saturating_duration_since(t0).as_secs_f64() * 1000.0;
+        writeln!(text, "{i} {since:.3} {ms:.3}").expect("write to a String");
+    }
+    std::fs::write(&path, text).expect("write the series");
 }
 
 /// One round of one server: its figures.
