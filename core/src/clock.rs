@@ -398,7 +398,8 @@ impl ClockSync {
             let excess = &mut excess[..n];
             excess.sort_by(f64::total_cmp);
             let legs = excess[n / 2].max(1e-6) / GAMMA2_MEDIAN;
-            strips_mean(lower_hull, upper_hull, n as f64 / legs).unwrap_or((lo, up))
+            strips_mean(lower_hull, upper_hull, n as f64 / legs)
+                .map_or((lo, up), |line| (line, line))
         };
         // Lines as (value at `last`, slope).
         let offset = (lower.0 + upper.0) / 2.0;
@@ -491,8 +492,8 @@ const GAMMA2_MEDIAN: f64 = 1.678;
 /// `λ`, the samples' likelihood is `exp(2·n·λ·δ)` for a strip of half-width `δ` that every
 /// sample's interval contains, so that over slopes it is `exp(kappa·(U(b) - L(b)))` with
 /// `kappa = n·λ`, and the line of slope `b` is the strip's middle, `(L(b) + U(b)) / 2`. This
-/// returns the mean slope and the mean middle under that weight, as the lower and the upper
-/// line (equal: value at x = 0, slope). `lower` is the lower bounds' upper hull, `upper` the
+/// returns the mean slope and the mean middle under that weight, as a line (value at x = 0,
+/// slope). `lower` is the lower bounds' upper hull, `upper` the
 /// upper bounds' lower hull with y negated ([`upper_hull_of`]). `None` when no line of a
 /// believable slope lies between the bounds.
 ///
@@ -501,11 +502,7 @@ const GAMMA2_MEDIAN: f64 = 1.678;
 /// The widest strip alone (the weight's peak) rests on the three samples that bound it and,
 /// where it passes through one sample's whole interval, leaves the slope free over a range;
 /// the weight takes in how fast the room narrows on either side.
-fn strips_mean(
-    lower: &[(f64, f64)],
-    upper: &[(f64, f64)],
-    kappa: f64,
-) -> Option<((f64, f64), (f64, f64))> {
+fn strips_mean(lower: &[(f64, f64)], upper: &[(f64, f64)], kappa: f64) -> Option<(f64, f64)> {
     let lo = |b: f64| support(lower, b);
     let up = |b: f64| -support(upper, -b);
     let mut slopes = [0.0; 2 * CLOCK_WINDOW];
@@ -567,8 +564,7 @@ fn strips_mean(
     if !(sum > 0.0 && sum.is_finite()) {
         return None;
     }
-    let line = (middle / sum, slope / sum);
-    Some((line, line))
+    Some((middle / sum, slope / sum))
 }
 
 /// The supporting line at `t` of an upper convex hull's vertices (sorted by x), as (value at
